@@ -1,0 +1,71 @@
+// The one error-code table for every surface (REST, NATS, MCP): a code, an HTTP status, a one-line meaning.
+// Never put secret values or raw guest code into an error message.
+
+export const ERROR_CODES = {
+  invalid_json: { status: 400, meaning: 'The request body is not valid JSON.' },
+  invalid_request: { status: 400, meaning: 'A field of the request is missing, of the wrong type, or out of range.' },
+  unauthorized: { status: 401, meaning: 'No valid credential was presented.' },
+  forbidden: { status: 403, meaning: 'The credential does not allow this request.' },
+  not_found: { status: 404, meaning: 'No such route.' },
+  execution_not_found: { status: 404, meaning: 'No execution with this id is visible to the caller.' },
+  method_not_allowed: { status: 405, meaning: 'The route does not accept this method.' },
+  idempotency_conflict: {
+    status: 409,
+    meaning: 'The Idempotency-Key was already used with a different request body.',
+  },
+  execution_finished: { status: 409, meaning: 'The execution has already finished and cannot be canceled.' },
+  payload_too_large: { status: 413, meaning: 'The request body is larger than the server accepts.' },
+  unsupported_media_type: { status: 415, meaning: 'The request body must be application/json.' },
+  backend_unavailable: {
+    status: 422,
+    meaning: 'The requested backend cannot run this language on this server.',
+  },
+  queue_full: { status: 429, meaning: 'The execution queue is full; retry after the given delay.' },
+  header_too_large: { status: 431, meaning: 'A request header is larger than the server accepts.' },
+  internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
+  shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The wire form of an error, the same on every surface. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** Dotted path of the offending field, where one field is at fault. */
+    field?: string;
+    /** Seconds to wait before retrying (429 and 503). */
+    retry_after?: number;
+  };
+}
+
+/** An error that carries a code from the table; surfaces turn it into their wire form. */
+export class AirlockError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: { field?: string; retryAfter?: number } = {}) {
+    super(message ?? ERROR_CODES[code].meaning);
+    this.name = 'AirlockError';
+    this.code = code;
+    this.field = options.field;
+    this.retryAfter = options.retryAfter;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.field !== undefined) body.error.field = this.field;
+    if (this.retryAfter !== undefined) body.error.retry_after = this.retryAfter;
+    return body;
+  }
+}
+
+export function isAirlockError(value: unknown): value is AirlockError {
+  return value instanceof AirlockError;
+}

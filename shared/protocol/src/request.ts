@@ -1,0 +1,119 @@
+// The execution request: the single zod source for REST, NATS and MCP, and for the OpenAPI document.
+// Absolute bounds live here; per-server defaults and ceilings are applied later by resolveLimits.
+
+import { z } from 'zod';
+
+export const LANGUAGES = ['javascript', 'typescript'] as const;
+export const BACKENDS = ['auto', 'isolate', 'docker', 'gvisor'] as const;
+
+/** Absolute bounds on field sizes, independent of configuration. */
+export const FIELD_BOUNDS = {
+  codeChars: 1_000_000,
+  files: 100,
+  pathChars: 255,
+  fileContentChars: 8_000_000,
+  stdinChars: 1_000_000,
+  args: 64,
+  argChars: 4_096,
+  envEntries: 64,
+  envValueChars: 4_096,
+  metadataEntries: 16,
+  metadataValueChars: 256,
+} as const;
+
+export const Language = z.enum(LANGUAGES);
+export const Backend = z.enum(BACKENDS);
+
+const noNul = (s: string) => !s.includes('\u0000');
+const wellFormed = (s: string) => s.isWellFormed();
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A relative path inside the sandbox's working folder: no absolute paths, no `..`, no empty segments. */
+export const FilePath = z
+  .string()
+  .min(1)
+  .max(FIELD_BOUNDS.pathChars)
+  .regex(/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of [A-Za-z0-9._-] segments')
+  .refine((p) => p.split('/').every((seg) => seg !== '.' && seg !== '..'), 'must not contain . or .. segments');
+
+export const FileInput = z
+  .object({
+    path: FilePath,
+    content: z.string().max(FIELD_BOUNDS.fileContentChars),
+    encoding: z.enum(['utf8', 'base64']).default('utf8'),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    if (file.encoding === 'base64' && !BASE64.test(file.content)) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'is not valid base64' });
+    }
+    if (file.encoding === 'utf8' && !wellFormed(file.content)) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'is not well-formed UTF-16 (lone surrogate)' });
+    }
+  });
+
+export const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a plain variable name')
+  .refine((n) => !/^(LD_|DYLD_|NODE_OPTIONS$|PYTHONSTARTUP$|BASH_ENV$|ENV$)/.test(n), 'is reserved');
+
+export const LimitsInput = z
+  .object({
+    wall_time_ms: z.number().int().min(10).max(3_600_000).optional(),
+    cpu_time_ms: z.number().int().min(10).max(3_600_000).optional(),
+    memory_mb: z.number().int().min(8).max(65_536).optional(),
+    output_bytes: z.number().int().min(1).max(1_073_741_824).optional(),
+  })
+  .strict();
+
+export const NetworkInput = z.object({ egress: z.literal('none') }).strict();
+
+export const ExecutionRequest = z
+  .object({
+    language: Language,
+    code: z
+      .string()
+      .max(FIELD_BOUNDS.codeChars)
+      .refine(noNul, 'must not contain NUL characters')
+      .refine(wellFormed, 'must be well-formed text'),
+    files: z
+      .array(FileInput)
+      .max(FIELD_BOUNDS.files)
+      .default([])
+      .superRefine((files, ctx) => {
+        const seen = new Set<string>();
+        files.forEach((f, i) => {
+          if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
+          seen.add(f.path);
+        });
+      }),
+    stdin: z.string().max(FIELD_BOUNDS.stdinChars).refine(wellFormed, 'must be well-formed text').default(''),
+    args: z
+      .array(z.string().max(FIELD_BOUNDS.argChars).refine(noNul, 'must not contain NUL characters'))
+      .max(FIELD_BOUNDS.args)
+      .default([]),
+    env: z
+      .record(EnvName, z.string().max(FIELD_BOUNDS.envValueChars).refine(noNul, 'must not contain NUL characters'))
+      .refine((e) => Object.keys(e).length <= FIELD_BOUNDS.envEntries, `must have at most ${FIELD_BOUNDS.envEntries} entries`)
+      .default({}),
+    limits: LimitsInput.default({}),
+    backend: Backend.default('auto'),
+    network: NetworkInput.default({ egress: 'none' }),
+    metadata: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case label key'),
+        z.string().max(FIELD_BOUNDS.metadataValueChars),
+      )
+      .refine(
+        (m) => Object.keys(m).length <= FIELD_BOUNDS.metadataEntries,
+        `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
+      )
+      .default({}),
+  })
+  .strict();
+
+export type ExecutionRequestInput = z.input<typeof ExecutionRequest>;
+export type ExecutionRequest = z.output<typeof ExecutionRequest>;
+export type Language = z.infer<typeof Language>;
+export type Backend = z.infer<typeof Backend>;
+export type LimitsInput = z.infer<typeof LimitsInput>;

@@ -1,0 +1,59 @@
+// The JobQueue interface: in-process (p-queue) now, NATS JetStream later, with the same semantics:
+// bounded, fair across tenants, idempotent on a client key, and every accepted execution reaches exactly one
+// terminal state (status `finished` with a result).
+
+import type { Execution, ExecutionEvent, ExecutionRequest, ExecutionResult, OutputStream } from '@airlock/protocol';
+
+export interface SubmitInput {
+  /** The execution as accepted: id, tenant, limits and backend already resolved, status `queued`. */
+  execution: Execution;
+  request: ExecutionRequest;
+  /** Client-chosen key; with the same requestHash it returns the first execution, otherwise a 409. */
+  idempotencyKey?: string;
+  /** A stable hash of the request body, to tell a replay from a conflicting reuse of the key. */
+  requestHash: string;
+}
+
+export interface SubmitOutcome {
+  execution: Execution;
+  /** False when an Idempotency-Key replay returned an existing execution. */
+  created: boolean;
+}
+
+export interface Job {
+  execution: Execution;
+  request: ExecutionRequest;
+}
+
+export interface JobContext {
+  /** Aborted when the execution is canceled or the queue closes. */
+  signal: AbortSignal;
+  /** Publishes an output chunk to watchers. */
+  output(stream: OutputStream, data: string): void;
+}
+
+/** Runs one job; resolves with its result. Never invoked synchronously from within submit(). */
+export type JobWorker = (job: Job, context: JobContext) => Promise<ExecutionResult>;
+
+export interface QueueStats {
+  queued: number;
+  running: number;
+}
+
+export interface JobQueue {
+  /** Throws AirlockError `queue_full` (with retryAfter) or `idempotency_conflict`. */
+  submit(input: SubmitInput): Promise<SubmitOutcome>;
+  /** The execution if it exists and belongs to the tenant. */
+  get(tenant: string, id: string): Promise<Execution | undefined>;
+  /** Throws `execution_not_found` or `execution_finished`. Resolves with the execution after the cancel. */
+  cancel(tenant: string, id: string): Promise<Execution>;
+  /** Resolves when the execution finishes or after timeoutMs, with its state at that moment. Throws `execution_not_found`. */
+  wait(tenant: string, id: string, timeoutMs: number): Promise<Execution>;
+  /** Every event so far, then live ones until the result event. Throws `execution_not_found`. */
+  watch(tenant: string, id: string, signal: AbortSignal): Promise<AsyncIterable<ExecutionEvent>>;
+  /** Attaches the worker that runs jobs; the in-process queue allows one. */
+  consume(worker: JobWorker): void;
+  stats(): QueueStats;
+  /** Stops taking jobs; finishes queued ones as canceled, aborts running ones and waits for them. */
+  close(): Promise<void>;
+}
