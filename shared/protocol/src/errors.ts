@@ -3,7 +3,10 @@
 
 export const ERROR_CODES = {
   invalid_json: { status: 400, meaning: 'The request body is not valid JSON.' },
-  invalid_request: { status: 400, meaning: 'A field of the request is missing, of the wrong type, or out of range.' },
+  invalid_request: {
+    status: 400,
+    meaning: 'A field of the request is missing, of the wrong type, or out of range.',
+  },
   unauthorized: { status: 401, meaning: 'No valid credential was presented.' },
   forbidden: { status: 403, meaning: 'The credential does not allow this request.' },
   not_found: { status: 404, meaning: 'No such route.' },
@@ -15,12 +18,21 @@ export const ERROR_CODES = {
   },
   execution_finished: { status: 409, meaning: 'The execution has already finished and cannot be canceled.' },
   payload_too_large: { status: 413, meaning: 'The request body is larger than the server accepts.' },
+  uri_too_long: { status: 414, meaning: 'A path segment of the request is longer than the server accepts.' },
   unsupported_media_type: { status: 415, meaning: 'The request body must be application/json.' },
   backend_unavailable: {
     status: 422,
     meaning: 'The requested backend cannot run this language on this server.',
   },
   queue_full: { status: 429, meaning: 'The execution queue is full; retry after the given delay.' },
+  rate_limited: {
+    status: 429,
+    meaning: "The tenant's submission rate is exhausted; retry after the given delay.",
+  },
+  quota_exceeded: {
+    status: 429,
+    meaning: 'The tenant already has as many executions in flight as its quota allows; retry later.',
+  },
   header_too_large: { status: 431, meaning: 'A request header is larger than the server accepts.' },
   internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },

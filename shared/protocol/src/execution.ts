@@ -36,6 +36,14 @@ export const ResolvedLimits = z.object({
   output_bytes: z.number().int(),
 });
 
+/** A file the program left in its output folder, returned with the result (count and size capped). */
+export const OutputFile = z.object({
+  path: z.string(),
+  size: z.number().int(),
+  encoding: z.literal('base64'),
+  content: z.string(),
+});
+
 export const ExecutionResult = z.object({
   outcome: Outcome,
   exit_code: z.number().int().nullable(),
@@ -46,6 +54,8 @@ export const ExecutionResult = z.object({
   usage: Usage,
   /** Why the execution ended as it did, for every outcome but success and error. */
   reason: z.string().nullable(),
+  /** Output files (container backends); absent when the backend has none. */
+  files: z.array(OutputFile).optional(),
 });
 
 export const Execution = z.object({
@@ -74,6 +84,7 @@ export type Outcome = z.infer<typeof Outcome>;
 export type Usage = z.infer<typeof Usage>;
 export type ResolvedLimits = z.infer<typeof ResolvedLimits>;
 export type ExecutionResult = z.infer<typeof ExecutionResult>;
+export type OutputFile = z.infer<typeof OutputFile>;
 export type Execution = z.infer<typeof Execution>;
 export type ExecutionEvent = z.infer<typeof ExecutionEvent>;
 export type OutputStream = 'stdout' | 'stderr';

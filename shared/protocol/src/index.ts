@@ -5,6 +5,7 @@ export {
   ExecutionResult,
   OUTCOMES,
   Outcome,
+  OutputFile,
   type OutputStream,
   ResolvedLimits,
   STATUSES,
@@ -20,8 +21,8 @@ export {
   type ExecutionRequestInput,
   FIELD_BOUNDS,
   FileInput,
-  Language,
   LANGUAGES,
+  Language,
   LimitsInput,
 } from './request.ts';
 export { fieldPath, parseOrThrow, validationError } from './validation.ts';

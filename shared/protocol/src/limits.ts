@@ -21,9 +21,13 @@ export function resolveLimits(requested: LimitsInput, policy: LimitPolicy): Reso
       continue;
     }
     if (asked > policy.ceilings[key]) {
-      throw new AirlockError('invalid_request', `limits.${key}: ${asked} is above the server ceiling of ${policy.ceilings[key]}`, {
-        field: `limits.${key}`,
-      });
+      throw new AirlockError(
+        'invalid_request',
+        `limits.${key}: ${asked} is above the server ceiling of ${policy.ceilings[key]}`,
+        {
+          field: `limits.${key}`,
+        },
+      );
     }
     resolved[key] = asked;
   }

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 
-export const LANGUAGES = ['javascript', 'typescript'] as const;
+export const LANGUAGES = ['javascript', 'typescript', 'python', 'bash'] as const;
 export const BACKENDS = ['auto', 'isolate', 'docker', 'gvisor'] as const;
 
 /** Absolute bounds on field sizes, independent of configuration. */
@@ -34,7 +34,10 @@ export const FilePath = z
   .min(1)
   .max(FIELD_BOUNDS.pathChars)
   .regex(/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of [A-Za-z0-9._-] segments')
-  .refine((p) => p.split('/').every((seg) => seg !== '.' && seg !== '..'), 'must not contain . or .. segments');
+  .refine(
+    (p) => p.split('/').every((seg) => seg !== '.' && seg !== '..'),
+    'must not contain . or .. segments',
+  );
 
 export const FileInput = z
   .object({
@@ -48,7 +51,11 @@ export const FileInput = z
       ctx.addIssue({ code: 'custom', path: ['content'], message: 'is not valid base64' });
     }
     if (file.encoding === 'utf8' && !wellFormed(file.content)) {
-      ctx.addIssue({ code: 'custom', path: ['content'], message: 'is not well-formed UTF-16 (lone surrogate)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['content'],
+        message: 'is not well-formed UTF-16 (lone surrogate)',
+      });
     }
   });
 
@@ -83,7 +90,8 @@ export const ExecutionRequest = z
       .superRefine((files, ctx) => {
         const seen = new Set<string>();
         files.forEach((f, i) => {
-          if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
+          if (seen.has(f.path))
+            ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
           seen.add(f.path);
         });
       }),
@@ -93,8 +101,14 @@ export const ExecutionRequest = z
       .max(FIELD_BOUNDS.args)
       .default([]),
     env: z
-      .record(EnvName, z.string().max(FIELD_BOUNDS.envValueChars).refine(noNul, 'must not contain NUL characters'))
-      .refine((e) => Object.keys(e).length <= FIELD_BOUNDS.envEntries, `must have at most ${FIELD_BOUNDS.envEntries} entries`)
+      .record(
+        EnvName,
+        z.string().max(FIELD_BOUNDS.envValueChars).refine(noNul, 'must not contain NUL characters'),
+      )
+      .refine(
+        (e) => Object.keys(e).length <= FIELD_BOUNDS.envEntries,
+        `must have at most ${FIELD_BOUNDS.envEntries} entries`,
+      )
       .default({}),
     limits: LimitsInput.default({}),
     backend: Backend.default('auto'),

@@ -4,7 +4,10 @@ import type { z } from 'zod';
 import { AirlockError } from './errors.ts';
 
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replaceAll('.[', '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replaceAll('.[', '[');
 }
 
 export function validationError(error: z.ZodError): AirlockError {

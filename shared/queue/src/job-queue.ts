@@ -2,7 +2,13 @@
 // bounded, fair across tenants, idempotent on a client key, and every accepted execution reaches exactly one
 // terminal state (status `finished` with a result).
 
-import type { Execution, ExecutionEvent, ExecutionRequest, ExecutionResult, OutputStream } from '@airlock/protocol';
+import type {
+  Execution,
+  ExecutionEvent,
+  ExecutionRequest,
+  ExecutionResult,
+  OutputStream,
+} from '@airlock/protocol';
 
 export interface SubmitInput {
   /** The execution as accepted: id, tenant, limits and backend already resolved, status `queued`. */

@@ -1,0 +1,92 @@
+// Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
+
+import type { Logger } from '@airlock/logging';
+import { AirlockError } from '@airlock/protocol';
+import type { JobQueue } from '@airlock/queue';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Authorizer } from './authorizer.ts';
+import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { eventRoutes } from './routes/events.ts';
+import { executionRoutes } from './routes/executions.ts';
+import { systemRoutes } from './routes/system.ts';
+import type { ExecutionSubmitter } from './submission.ts';
+
+export interface GatewayDeps {
+  logger: Logger;
+  queue: JobQueue;
+  submitter: ExecutionSubmitter;
+  metrics: GatewayMetrics;
+  authorizer: Authorizer;
+  runtimes: () => unknown[];
+  ready: () => boolean;
+  limits: {
+    bodyLimitBytes: number;
+    maxWaitSeconds: number;
+    maxWatchers: number;
+  };
+  version: string;
+}
+
+export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.limits.bodyLimitBytes,
+    requestTimeout: 30_000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    // Router-level failures (bad URL encoding, over-long path parameter) get the same coded body as the rest.
+    frameworkErrors: (error, _request, reply) =>
+      sendError(
+        reply,
+        toAirlockError(error) ?? new AirlockError('invalid_request', 'the request URL is malformed'),
+      ),
+    ajv: undefined,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.server.headersTimeout = 10_000;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+  // JSON only: without this Fastify would hand text/plain bodies to the schema as strings.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Airlock',
+        description:
+          'Sandboxed code execution for AI agents. Every error has the shape {error:{code,message,field?}}.',
+        version: deps.version,
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(executionRoutes, {
+    queue: deps.queue,
+    submitter: deps.submitter,
+    authenticate: (headers) => deps.authorizer.authenticate(headers),
+    maxWaitSeconds: deps.limits.maxWaitSeconds,
+  });
+  await app.register(eventRoutes, {
+    queue: deps.queue,
+    authenticate: (headers) => deps.authorizer.authenticate(headers),
+    maxWatchers: deps.limits.maxWatchers,
+  });
+  await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

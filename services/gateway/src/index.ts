@@ -1,0 +1,14 @@
+export { buildGateway, type GatewayDeps } from './app.ts';
+export {
+  type Authorizer,
+  type Caller,
+  LOCAL_CALLER,
+  localAuthorizer,
+  type SubmissionGrant,
+} from './authorizer.ts';
+export { createAuthorizer } from './authorizer-setup.ts';
+export { type EmbeddedService, limitPolicy, startEmbedded, VERSION } from './embedded.ts';
+export { toAirlockError } from './error-handler.ts';
+export { createMetrics, type GatewayMetrics } from './metrics.ts';
+export { ExecutionSubmitter, type SubmissionDeps } from './submission.ts';
+export { TokenAuthorizer, type TokenAuthorizerOptions } from './token-authorizer.ts';

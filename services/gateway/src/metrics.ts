@@ -1,0 +1,70 @@
+// Prometheus metrics of the gateway: queue depth, running executions, outcomes and latencies.
+
+import type { Execution } from '@airlock/protocol';
+import type { QueueStats } from '@airlock/queue';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  /** Records one finished execution's outcome and its queue, run and total durations. */
+  observeFinished(execution: Execution): void;
+  observeRejected(code: string): void;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createMetrics(stats: () => QueueStats): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'airlock_process_' });
+  new Gauge({
+    name: 'airlock_queue_depth',
+    help: 'Executions accepted and waiting for a worker.',
+    registers: [registry],
+    collect() {
+      this.set(stats().queued);
+    },
+  });
+  new Gauge({
+    name: 'airlock_executions_running',
+    help: 'Executions running now.',
+    registers: [registry],
+    collect() {
+      this.set(stats().running);
+    },
+  });
+  const outcomes = new Counter({
+    name: 'airlock_executions_total',
+    help: 'Finished executions by outcome, language and backend.',
+    labelNames: ['outcome', 'language', 'backend'] as const,
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'airlock_rejections_total',
+    help: 'Submissions refused before they were queued, by error code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'airlock_execution_duration_seconds',
+    help: 'Time an execution spent queued, running, and in total.',
+    labelNames: ['phase', 'backend'] as const,
+    buckets: SECONDS,
+    registers: [registry],
+  });
+  return {
+    registry,
+    observeFinished(execution) {
+      const outcome = execution.result?.outcome ?? 'internal_error';
+      outcomes.inc({ outcome, language: execution.language, backend: execution.backend });
+      const created = Date.parse(execution.created_at);
+      const finished = Date.parse(execution.finished_at ?? execution.created_at);
+      const started = execution.started_at ? Date.parse(execution.started_at) : finished;
+      duration.observe({ phase: 'queued', backend: execution.backend }, (started - created) / 1000);
+      duration.observe({ phase: 'running', backend: execution.backend }, (finished - started) / 1000);
+      duration.observe({ phase: 'total', backend: execution.backend }, (finished - created) / 1000);
+    },
+    observeRejected(code) {
+      rejected.inc({ code });
+    },
+  };
+}

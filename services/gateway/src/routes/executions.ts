@@ -1,0 +1,105 @@
+// POST/GET/DELETE /v1/executions: submit (optionally waiting for the result), read, cancel.
+
+import { AirlockError, Execution, ExecutionRequest, isExecutionId } from '@airlock/protocol';
+import type { JobQueue } from '@airlock/queue';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Caller } from '../authorizer.ts';
+import { ErrorResponse } from '../openapi-schemas.ts';
+import type { ExecutionSubmitter } from '../submission.ts';
+
+export interface ExecutionRoutesOptions {
+  queue: JobQueue;
+  submitter: ExecutionSubmitter;
+  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
+  maxWaitSeconds: number;
+}
+
+export const ExecutionIdParams = z.object({ id: z.string() });
+
+const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
+
+/** Unknown and malformed ids look the same to the caller: not found. */
+export function checkId(id: string): string {
+  if (!isExecutionId(id))
+    throw new AirlockError('execution_not_found', `no execution ${JSON.stringify(id.slice(0, 64))}`);
+  return id;
+}
+
+export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = async (app, options) => {
+  const { queue, submitter, authenticate, maxWaitSeconds } = options;
+
+  app.post(
+    '/v1/executions',
+    {
+      schema: {
+        summary: 'Submit code for execution',
+        description:
+          'Queues the code and answers 201 with the execution. With `?wait=N` it waits up to N seconds: 201 with ' +
+          'the finished execution, or 202 with its current state. A repeated Idempotency-Key with the same body ' +
+          'answers 200 with the first execution; with a different body, 409.',
+        body: ExecutionRequest,
+        querystring: z.object({ wait: z.coerce.number().min(0).max(maxWaitSeconds).optional() }).strict(),
+        headers: z.object({ 'idempotency-key': IdempotencyKey.optional() }),
+        response: {
+          200: Execution,
+          201: Execution,
+          202: Execution,
+          '4xx': ErrorResponse,
+          '5xx': ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const { execution, created } = await submitter.submit(request.headers, request.body, key);
+      void reply.header('location', `/v1/executions/${execution.id}`);
+      if (!created) void reply.header('idempotent-replayed', 'true');
+      const wait = request.query.wait;
+      if (wait === undefined || wait === 0 || execution.status === 'finished') {
+        return reply.code(created ? 201 : 200).send(execution);
+      }
+      const current = await queue.wait(execution.tenant, execution.id, wait * 1000);
+      if (current.status === 'finished') return reply.code(created ? 201 : 200).send(current);
+      return reply.code(202).send(current);
+    },
+  );
+
+  app.get(
+    '/v1/executions/:id',
+    {
+      schema: {
+        summary: 'Read an execution',
+        params: ExecutionIdParams,
+        response: { 200: Execution, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      const who = await authenticate(request.headers);
+      const execution = await queue.get(who.tenant, checkId(request.params.id));
+      if (!execution) throw new AirlockError('execution_not_found', `no execution ${request.params.id}`);
+      return execution;
+    },
+  );
+
+  app.delete(
+    '/v1/executions/:id',
+    {
+      schema: {
+        summary: 'Cancel a queued or running execution',
+        description:
+          'Answers 200 with the execution, now finished with outcome `canceled`; 409 if it had already finished.',
+        params: ExecutionIdParams,
+        response: { 200: Execution, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      const who = await authenticate(request.headers);
+      return submitter.cancel(who, checkId(request.params.id));
+    },
+  );
+};

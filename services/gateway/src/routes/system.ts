@@ -1,0 +1,57 @@
+// Runtimes, health, readiness and metrics.
+
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { GatewayMetrics } from '../metrics.ts';
+
+export interface SystemRoutesOptions {
+  runtimes: () => unknown[];
+  ready: () => boolean;
+  metrics: GatewayMetrics;
+}
+
+const Runtime = z.object({
+  language: z.string(),
+  backend: z.string(),
+  version: z.string(),
+  available: z.boolean(),
+  reason: z.string().optional(),
+});
+
+export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, options) => {
+  app.get(
+    '/v1/runtimes',
+    {
+      schema: {
+        summary: 'Languages and backends this server can run',
+        response: { 200: z.object({ runtimes: z.array(Runtime) }) },
+      },
+    },
+    async () => ({ runtimes: options.runtimes() as z.infer<typeof Runtime>[] }),
+  );
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: sandboxes started and not shutting down',
+        response: {
+          200: z.object({ status: z.literal('ready') }),
+          503: z.object({ status: z.literal('not_ready') }),
+        },
+      },
+    },
+    async (_request, reply) =>
+      options.ready() ? { status: 'ready' as const } : reply.code(503).send({ status: 'not_ready' as const }),
+  );
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    const body = await options.metrics.registry.metrics();
+    return reply.type(options.metrics.registry.contentType).send(body);
+  });
+};

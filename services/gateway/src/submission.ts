@@ -1,0 +1,115 @@
+// Accepting an execution, the same for every surface: authenticate, authorize (request ∩ intent ∩ tenant),
+// choose the backend, apply limits, enqueue, and record the decision in the audit log (accepted, or rejected
+// with its reason) before answering.
+
+import type { AuditSink } from '@airlock/audit';
+import {
+  AirlockError,
+  type Execution,
+  type ExecutionRequest,
+  type LimitPolicy,
+  newExecutionId,
+  type ResolvedLimits,
+  resolveLimits,
+} from '@airlock/protocol';
+import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
+import { acceptedEntry, canceledEntry, rejectedEntry, type SandboxRegistry } from '@airlock/worker';
+import type { Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
+
+export interface SubmissionDeps {
+  queue: JobQueue;
+  registry: SandboxRegistry;
+  audit: AuditSink;
+  authorizer: Authorizer;
+  limits: LimitPolicy;
+  onRejected?: (code: string) => void;
+  now?: () => Date;
+}
+
+/** The server's limit policy narrowed by a grant's ceilings; defaults never exceed a ceiling. */
+function narrow(policy: LimitPolicy, ceilings: SubmissionGrant['ceilings']): LimitPolicy {
+  const narrowed: LimitPolicy = { defaults: { ...policy.defaults }, ceilings: { ...policy.ceilings } };
+  for (const key of Object.keys(policy.ceilings) as (keyof ResolvedLimits)[]) {
+    const ceiling = Math.min(policy.ceilings[key], ceilings[key] ?? Number.POSITIVE_INFINITY);
+    narrowed.ceilings[key] = ceiling;
+    narrowed.defaults[key] = Math.min(policy.defaults[key], ceiling);
+  }
+  return narrowed;
+}
+
+export class ExecutionSubmitter {
+  readonly #deps: SubmissionDeps;
+  readonly #grants = new Map<string, SubmissionGrant>();
+
+  constructor(deps: SubmissionDeps) {
+    this.#deps = deps;
+  }
+
+  async submit(
+    headers: Record<string, unknown>,
+    request: ExecutionRequest,
+    idempotencyKey?: string,
+  ): Promise<SubmitOutcome> {
+    const { queue, registry, audit, authorizer } = this.#deps;
+    let caller: Caller | undefined;
+    let grant: SubmissionGrant | undefined;
+    try {
+      caller = await authorizer.authenticate(headers);
+      grant = authorizer.authorizeSubmission(caller, request);
+      const backend = registry.resolve(request.language, request.backend, grant.backends);
+      const execution: Execution = {
+        id: newExecutionId(),
+        tenant: caller.tenant,
+        status: 'queued',
+        language: request.language,
+        backend,
+        limits: resolveLimits(request.limits, narrow(this.#deps.limits, grant.ceilings)),
+        metadata: request.metadata,
+        created_at: (this.#deps.now?.() ?? new Date()).toISOString(),
+        started_at: null,
+        finished_at: null,
+        result: null,
+      };
+      const outcome = await queue.submit({
+        execution,
+        request,
+        requestHash: requestHash(request),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      if (!outcome.created) {
+        grant.release();
+        return outcome;
+      }
+      this.#grants.set(outcome.execution.id, grant);
+      await audit.append(acceptedEntry(outcome.execution, request, caller, grant.capability));
+      return outcome;
+    } catch (error) {
+      grant?.release();
+      if (error instanceof AirlockError) {
+        this.#deps.onRejected?.(error.code);
+        await audit.append(
+          rejectedEntry({
+            caller,
+            code: error.code,
+            reason: error.message,
+            field: error.field,
+            language: request.language,
+          }),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Frees the tenant quota held by a finished execution. */
+  finished(execution: Execution): void {
+    this.#grants.get(execution.id)?.release();
+    this.#grants.delete(execution.id);
+  }
+
+  async cancel(caller: Caller, id: string): Promise<Execution> {
+    const execution = await this.#deps.queue.cancel(caller.tenant, id);
+    await this.#deps.audit.append(canceledEntry(execution, caller));
+    return execution;
+  }
+}

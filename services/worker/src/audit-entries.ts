@@ -1,0 +1,110 @@
+// The audit entries of an execution's life. Hashes of code and output, never the code, output or env values.
+
+import type { AuditEntry } from '@airlock/audit';
+import { sha256Hex } from '@airlock/audit';
+import type { Execution, ExecutionRequest } from '@airlock/protocol';
+
+/** Who asked, as the authorizer established it. */
+export interface Actor {
+  tenant: string;
+  subject: string | null;
+  issuer: string | null;
+  jti: string | null;
+  act: unknown;
+}
+
+function who(actor: Actor) {
+  return { issuer: actor.issuer, jti: actor.jti, act: actor.act ?? null };
+}
+
+function identity(execution: Execution) {
+  return {
+    execution_id: execution.id,
+    tenant: execution.tenant,
+    language: execution.language,
+    backend: execution.backend,
+  };
+}
+
+export function acceptedEntry(
+  execution: Execution,
+  request: ExecutionRequest,
+  actor: Actor,
+  capability: unknown,
+): AuditEntry {
+  return {
+    type: 'accepted',
+    ...identity(execution),
+    subject: actor.subject,
+    limits: { ...execution.limits },
+    code_sha256: sha256Hex(request.code),
+    metadata: { ...execution.metadata },
+    detail: {
+      ...who(actor),
+      capability: capability ?? null,
+      files: request.files.map((f) => ({ path: f.path, encoding: f.encoding, sha256: sha256Hex(f.content) })),
+      env_names: Object.keys(request.env).sort(),
+      args: request.args.length,
+      stdin_sha256: sha256Hex(request.stdin),
+      network: request.network.egress,
+    },
+  };
+}
+
+export function startedEntry(execution: Execution): AuditEntry {
+  return { type: 'started', ...identity(execution) };
+}
+
+export function finishedEntry(execution: Execution): AuditEntry {
+  const result = execution.result;
+  return {
+    type: 'finished',
+    ...identity(execution),
+    outcome: result?.outcome ?? 'internal_error',
+    exit_code: result?.exit_code ?? null,
+    reason: result?.reason ?? null,
+    output_sha256: { stdout: sha256Hex(result?.stdout ?? ''), stderr: sha256Hex(result?.stderr ?? '') },
+    usage: result ? { ...result.usage } : {},
+    detail: {
+      signal: result?.signal ?? null,
+      truncated: result ? { ...result.truncated } : null,
+      started_at: execution.started_at,
+      finished_at: execution.finished_at,
+    },
+  };
+}
+
+export function canceledEntry(execution: Execution, actor: Actor): AuditEntry {
+  return {
+    type: 'canceled',
+    ...identity(execution),
+    subject: actor.subject,
+    detail: { status: execution.status },
+  };
+}
+
+/** A refused submission; `caller` is undefined when authentication itself failed. */
+export function rejectedEntry(input: {
+  caller: Actor | undefined;
+  code: string;
+  reason: string;
+  field?: string | undefined;
+  language?: string | undefined;
+}): AuditEntry {
+  const { caller } = input;
+  const entry: AuditEntry = {
+    type: 'rejected',
+    execution_id: null,
+    tenant: caller?.tenant ?? 'unauthenticated',
+    subject: caller?.subject ?? null,
+    reason: input.reason,
+    detail: {
+      ...(caller ? who(caller) : { issuer: null, jti: null, act: null }),
+      decision: 'refused',
+      code: input.code,
+      field: input.field ?? null,
+    },
+  };
+  if (input.language !== undefined) entry.language = input.language;
+  return entry;
+}

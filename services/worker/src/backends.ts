@@ -1,0 +1,52 @@
+// Which sandbox runs which language: the registry of started backends and the `auto` choice.
+
+import { AirlockError, type Backend, type Language } from '@airlock/protocol';
+import type { BackendName, RuntimeInfo, Sandbox } from '@airlock/sandbox';
+
+/** Preference order for `backend: auto`, per language; the first available backend wins. */
+const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
+  javascript: ['isolate'],
+  typescript: ['isolate'],
+  python: ['gvisor', 'docker'],
+  bash: ['gvisor', 'docker'],
+};
+
+export class SandboxRegistry {
+  readonly #sandboxes = new Map<BackendName, Sandbox>();
+
+  constructor(sandboxes: readonly Sandbox[]) {
+    for (const sandbox of sandboxes) this.#sandboxes.set(sandbox.backend, sandbox);
+  }
+
+  /**
+   * The concrete backend for a request, or AirlockError `backend_unavailable`. `allowed` (from the caller's
+   * capability) restricts what `auto` may choose.
+   */
+  resolve(language: Language, requested: Backend, allowed?: readonly BackendName[]): BackendName {
+    const candidates = (requested === 'auto' ? AUTO_ORDER[language] : [requested]).filter(
+      (b) => allowed === undefined || allowed.includes(b),
+    );
+    for (const backend of candidates) {
+      if (this.#sandboxes.get(backend)?.languages.includes(language)) return backend;
+    }
+    throw new AirlockError(
+      'backend_unavailable',
+      `backend '${requested}' cannot run language '${language}' on this server`,
+      { field: 'backend' },
+    );
+  }
+
+  get(backend: BackendName): Sandbox {
+    const sandbox = this.#sandboxes.get(backend);
+    if (!sandbox) throw new AirlockError('backend_unavailable', `backend '${backend}' is not running`);
+    return sandbox;
+  }
+
+  runtimes(): RuntimeInfo[] {
+    return [...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes());
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#sandboxes.values()].map((sandbox) => sandbox.close()));
+  }
+}

@@ -1,0 +1,268 @@
+import { ExecutionRequest, resolveLimits } from '@airlock/protocol';
+import { describe, expect, it } from 'vitest';
+import { type CapabilityRequest, effectiveCapability, narrowCeilings } from './capability.ts';
+import type { IntentClaim } from './claims.ts';
+import { parseTenantPolicies } from './tenant-policy.ts';
+
+const policy = parseTenantPolicies(
+  {
+    tenants: {
+      acme: {
+        languages: ['javascript', 'typescript'],
+        backends: ['isolate', 'docker', 'gvisor'],
+        limits: { memory_mb: 256, wall_time_ms: 10_000 },
+        egress_hosts: ['api.example.com', '*.github.com', 'pypi.org'],
+        credentials: ['github', 'pypi'],
+        sessions: true,
+        max_concurrent: 2,
+        max_queued: 10,
+        submissions_per_minute: 60,
+      },
+      strict: {
+        languages: ['javascript'],
+        backends: ['isolate'],
+        max_concurrent: 1,
+        max_queued: 1,
+        submissions_per_minute: 1,
+      },
+    },
+  },
+  'inline',
+);
+const acme = policy.forTenant('acme')!;
+const strict = policy.forTenant('strict')!;
+
+const request = (
+  fields: Record<string, unknown> = {},
+  access: Partial<CapabilityRequest> = {},
+): CapabilityRequest => ({
+  ...ExecutionRequest.parse({ language: 'javascript', code: '1', ...fields }),
+  ...access,
+});
+const withIntent = (intent: IntentClaim | null) => ({ intent });
+
+describe('effectiveCapability', () => {
+  it('grants what the request asks when intent and tenant both allow it, exposing the narrowest ceilings', () => {
+    const intent: IntentClaim = {
+      languages: ['javascript'],
+      limits: { memory_mb: 512, wall_time_ms: 5_000, output_bytes: 1_000 },
+      egress_hosts: ['*.github.com'],
+      credentials: ['github'],
+      sessions: true,
+    };
+    const decision = effectiveCapability(
+      request(
+        { limits: { memory_mb: 128 } },
+        { egress_hosts: ['API.GitHub.com.', 'api.github.com'], credentials: ['github'], session: true },
+      ),
+      withIntent(intent),
+      acme,
+    );
+    expect(decision).toEqual({
+      ok: true,
+      capability: {
+        language: 'javascript',
+        backend: 'auto',
+        backends: ['isolate', 'docker', 'gvisor'],
+        ceilings: { memory_mb: 256, wall_time_ms: 5_000, output_bytes: 1_000 },
+        egress_hosts: ['api.github.com'],
+        credentials: ['github'],
+        session: true,
+      },
+    });
+  });
+
+  it('with no intent claim, is bounded by the tenant policy alone', () => {
+    const decision = effectiveCapability(
+      request({ backend: 'docker' }, { egress_hosts: ['pypi.org'] }),
+      withIntent(null),
+      acme,
+    );
+    expect(decision).toMatchObject({
+      ok: true,
+      capability: { backends: ['docker'], egress_hosts: ['pypi.org'], ceilings: { memory_mb: 256 } },
+    });
+    expect(effectiveCapability(request({ language: 'typescript' }), withIntent(null), strict)).toEqual({
+      ok: false,
+      field: 'language',
+      reason: "language 'typescript' is not allowed by the tenant policy",
+    });
+  });
+
+  it('refuses a language outside the intent', () => {
+    expect(
+      effectiveCapability(
+        request({ language: 'typescript' }),
+        withIntent({ languages: ['javascript'] }),
+        acme,
+      ),
+    ).toEqual({
+      ok: false,
+      field: 'language',
+      reason: "language 'typescript' is not allowed by the intent token",
+    });
+  });
+
+  it('refuses a backend outside the intent, and auto when intent and tenant share none', () => {
+    expect(
+      effectiveCapability(request({ backend: 'docker' }), withIntent({ backends: ['isolate'] }), acme),
+    ).toEqual({
+      ok: false,
+      field: 'backend',
+      reason: "backend 'docker' is not allowed by the intent token",
+    });
+    expect(effectiveCapability(request({ backend: 'docker' }), withIntent(null), strict)).toMatchObject({
+      reason: "backend 'docker' is not allowed by the tenant policy",
+    });
+    expect(effectiveCapability(request(), withIntent({ backends: ['gvisor'] }), acme)).toMatchObject({
+      ok: true,
+      capability: { backend: 'auto', backends: ['gvisor'] },
+    });
+    expect(effectiveCapability(request(), withIntent({ backends: ['docker'] }), strict)).toEqual({
+      ok: false,
+      field: 'backend',
+      reason:
+        "backend 'auto' has nothing to choose from: no backend is allowed by both the intent token and the tenant policy",
+    });
+  });
+
+  it('refuses a limit over either ceiling, naming the tighter one, and never clamps', () => {
+    expect(effectiveCapability(request({ limits: { memory_mb: 512 } }), withIntent(null), acme)).toEqual({
+      ok: false,
+      field: 'limits.memory_mb',
+      reason: 'limits.memory_mb 512 exceeds the tenant ceiling 256',
+    });
+    expect(
+      effectiveCapability(
+        request({ limits: { memory_mb: 200 } }),
+        withIntent({ limits: { memory_mb: 128 } }),
+        acme,
+      ),
+    ).toEqual({
+      ok: false,
+      field: 'limits.memory_mb',
+      reason: 'limits.memory_mb 200 exceeds the intent token ceiling 128',
+    });
+    expect(
+      effectiveCapability(
+        request({ limits: { cpu_time_ms: 2_000 } }),
+        withIntent({ limits: { cpu_time_ms: 1_000 } }),
+        acme,
+      ),
+    ).toMatchObject({
+      field: 'limits.cpu_time_ms',
+      reason: 'limits.cpu_time_ms 2000 exceeds the intent token ceiling 1000',
+    });
+    expect(effectiveCapability(request({ limits: { memory_mb: 256 } }), withIntent(null), acme).ok).toBe(
+      true,
+    );
+  });
+
+  it('refuses an egress host outside the intent or the tenant, and a malformed one', () => {
+    const intent = { egress_hosts: ['api.example.com'] };
+    expect(
+      effectiveCapability(request({}, { egress_hosts: ['pypi.org'] }), withIntent(intent), acme),
+    ).toEqual({
+      ok: false,
+      field: 'egress_hosts[0]',
+      reason: "egress host 'pypi.org' is not allowed by the intent token",
+    });
+    expect(
+      effectiveCapability(
+        request({}, { egress_hosts: ['api.example.com', 'evil.test'] }),
+        withIntent(null),
+        acme,
+      ),
+    ).toEqual({
+      ok: false,
+      field: 'egress_hosts[1]',
+      reason: "egress host 'evil.test' is not allowed by the tenant policy",
+    });
+    // A wildcard request is only as wide as an allowed wildcard; the apex is not under its own wildcard.
+    expect(
+      effectiveCapability(request({}, { egress_hosts: ['*.github.com'] }), withIntent(null), acme).ok,
+    ).toBe(true);
+    expect(
+      effectiveCapability(request({}, { egress_hosts: ['github.com'] }), withIntent(null), acme),
+    ).toMatchObject({
+      reason: "egress host 'github.com' is not allowed by the tenant policy",
+    });
+    expect(
+      effectiveCapability(request({}, { egress_hosts: ['*.api.example.com'] }), withIntent(null), acme).ok,
+    ).toBe(false);
+    expect(
+      effectiveCapability(request({}, { egress_hosts: ['x.test@api.example.com'] }), withIntent(null), acme),
+    ).toEqual({
+      ok: false,
+      field: 'egress_hosts[0]',
+      reason: 'egress host "x.test@api.example.com" is not a valid host name',
+    });
+  });
+
+  it('refuses a credential outside the intent or the tenant', () => {
+    expect(
+      effectiveCapability(
+        request({}, { credentials: ['pypi'] }),
+        withIntent({ credentials: ['github'] }),
+        acme,
+      ),
+    ).toEqual({
+      ok: false,
+      field: 'credentials[0]',
+      reason: 'credential "pypi" is not allowed by the intent token',
+    });
+    expect(effectiveCapability(request({}, { credentials: ['aws'] }), withIntent(null), acme)).toMatchObject({
+      reason: 'credential "aws" is not allowed by the tenant policy',
+    });
+    expect(
+      effectiveCapability(request({}, { credentials: ['github'] }), withIntent({ credentials: [] }), acme),
+    ).toMatchObject({
+      reason: 'credential "github" is not allowed by the intent token',
+    });
+  });
+
+  it('refuses a session when the intent or the tenant does not allow sessions', () => {
+    expect(
+      effectiveCapability(request({}, { session: true }), withIntent({ sessions: false }), acme),
+    ).toEqual({
+      ok: false,
+      field: 'session',
+      reason: 'sessions are not allowed by the intent token',
+    });
+    expect(
+      effectiveCapability(request({}, { session: true }), withIntent({ sessions: true }), strict),
+    ).toEqual({
+      ok: false,
+      field: 'session',
+      reason: 'sessions are not allowed by the tenant policy',
+    });
+    expect(effectiveCapability(request({}, { session: true }), withIntent(null), acme).ok).toBe(true);
+  });
+
+  it('an empty allow-list in the intent allows nothing', () => {
+    expect(effectiveCapability(request(), withIntent({ languages: [] }), acme)).toMatchObject({
+      ok: false,
+      field: 'language',
+    });
+  });
+});
+
+describe('narrowCeilings', () => {
+  it('lets the server fill defaults under the lower of its own and the capability ceilings', () => {
+    const server = { wall_time_ms: 30_000, cpu_time_ms: 30_000, memory_mb: 512, output_bytes: 1_000_000 };
+    const decision = effectiveCapability(
+      request(),
+      withIntent({ limits: { memory_mb: 1024, output_bytes: 500 } }),
+      acme,
+    );
+    if (!decision.ok) throw new Error(decision.reason);
+    const ceilings = narrowCeilings(server, decision.capability);
+    expect(ceilings).toEqual({
+      wall_time_ms: 10_000,
+      cpu_time_ms: 30_000,
+      memory_mb: 256,
+      output_bytes: 500,
+    });
+    expect(resolveLimits({}, { defaults: server, ceilings })).toEqual(ceilings);
+  });
+});

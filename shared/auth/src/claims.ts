@@ -1,0 +1,68 @@
+// The claims of an intent token: the registered JWT claims Airlock requires, the tenant, the RFC 8693 `act`
+// delegation chain, and the `intent` claim that narrows what the token may do. Must never accept an intent
+// field it does not know: an unknown constraint cannot be enforced, so the token is refused instead.
+
+import { Language } from '@airlock/protocol';
+import { z } from 'zod';
+import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
+
+/** How deep an `act` chain may nest before the token is refused. */
+export const MAX_ACT_DEPTH = 8;
+
+/** What the token allows at most; an absent field adds no narrowing beyond the tenant policy. */
+export const IntentClaim = z.strictObject({
+  languages: z.array(Language).max(16).optional(),
+  backends: z.array(AllowedBackend).max(16).optional(),
+  limits: LimitCeilings.optional(),
+  egress_hosts: z.array(HostPattern).max(256).optional(),
+  credentials: z.array(CredentialName).max(64).optional(),
+  sessions: z.boolean().optional(),
+  /** How many executions this token's jti may start; absent means the configured default (normally 1). */
+  max_executions: z.int().min(1).max(1_000_000).optional(),
+});
+export type IntentClaim = z.infer<typeof IntentClaim>;
+
+/** One link of an RFC 8693 delegation chain: `sub` acts for the token's subject, `act` for `sub`. */
+export interface Actor {
+  sub: string;
+  act?: Actor | undefined;
+  [claim: string]: unknown;
+}
+
+export const Actor: z.ZodType<Actor> = z.looseObject({
+  sub: z.string().min(1).max(256),
+  get act() {
+    return Actor.optional();
+  },
+});
+
+const BoundedActor = z.unknown().superRefine((value, ctx) => {
+  let depth = 0;
+  for (
+    let link: unknown = value;
+    typeof link === 'object' && link !== null;
+    link = (link as { act?: unknown }).act
+  ) {
+    depth += 1;
+    if (depth > MAX_ACT_DEPTH) {
+      ctx.addIssue({ code: 'custom', message: `nests deeper than ${MAX_ACT_DEPTH} actors` });
+      return;
+    }
+  }
+});
+
+/** The claims set as Airlock requires it (after jose has checked signature, iss, aud and the timestamps). */
+export const TokenClaims = z.looseObject({
+  iss: z.string().min(1),
+  aud: z.union([z.string(), z.array(z.string())]),
+  exp: z.number(),
+  iat: z.number(),
+  nbf: z.number().optional(),
+  jti: z.string().min(1).max(256),
+  sub: z.string().min(1).max(256),
+  tenant: TenantName,
+  // Depth is checked before the recursive parse, so a hostile chain cannot make the parser recurse deeply.
+  act: BoundedActor.pipe(Actor).optional(),
+  intent: IntentClaim.optional(),
+});
+export type TokenClaims = z.infer<typeof TokenClaims>;

@@ -1,0 +1,61 @@
+// @airlock/auth: intent tokens (verify, keys), tenant policy, the effective capability, replay, rate and
+// quota accounting. Explicit exports only.
+
+export { bearerToken } from './bearer.ts';
+export {
+  type Capability,
+  type CapabilityDecision,
+  type CapabilityRequest,
+  type ConcreteBackend,
+  effectiveCapability,
+  narrowCeilings,
+} from './capability.ts';
+export { Actor, IntentClaim, MAX_ACT_DEPTH, TokenClaims } from './claims.ts';
+export { AuthConfigError } from './config-error.ts';
+export {
+  AllowedBackend,
+  CredentialName,
+  HostPattern,
+  LIMIT_KEYS,
+  LimitCeilings,
+  type LimitKey,
+  TenantName,
+} from './constraints.ts';
+export { canonicalHost, canonicalHostPattern, hostAllowed, hostPatternCovers } from './hosts.ts';
+export { checkPublicJwks } from './jwks.ts';
+export { type JwksFileKeySourceOptions, jwksFileKeySource } from './jwks-file.ts';
+export { type JwksUrlKeySourceOptions, jwksUrlKeySource } from './jwks-url.ts';
+export { jwksKeySource, type KeySource } from './key-source.ts';
+export {
+  type OccupancyDecision,
+  type OccupancyTicket,
+  type TenantCounts,
+  TenantOccupancy,
+  type TenantOccupancyOptions,
+  type TenantQuota,
+} from './occupancy.ts';
+export { type RateDecision, TenantRateLimiter, type TenantRateLimiterOptions } from './rate-limiter.ts';
+export { maxExecutionsFor, ReplayGuard, type ReplayGuardOptions } from './replay-guard.ts';
+export { generateSigningKeys, type MintOptions, mintIntentToken, type SigningKeys } from './signing.ts';
+export {
+  loadTenantPolicies,
+  parseTenantPolicies,
+  type TenantPolicies,
+  TenantPolicy,
+  TenantPolicyFile,
+} from './tenant-policy.ts';
+export {
+  createTestIssuer,
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  TEST_SUBJECT,
+  TEST_TENANT,
+  type TestIssuer,
+} from './testing.ts';
+export {
+  IntentTokenVerifier,
+  type IntentTokenVerifierOptions,
+  type Principal,
+  TOKEN_ALGORITHMS,
+  type TokenAlgorithm,
+} from './verifier.ts';

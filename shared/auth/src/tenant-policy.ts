@@ -1,0 +1,85 @@
+// Tenant policy: what each tenant may run at most (languages, backends, limit ceilings, egress hosts,
+// credential names, sessions) and its quotas (concurrent and queued executions, submissions per minute),
+// loaded once from a JSON file, checked, and frozen. Must never guess a missing quota or widen an omitted
+// allow-list: hosts and credentials default to none, sessions to off, and a tenant with no entry (and no
+// `default` entry) has no policy at all.
+
+import { readFile } from 'node:fs/promises';
+import { Language } from '@airlock/protocol';
+import { z } from 'zod';
+import { AuthConfigError } from './config-error.ts';
+import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
+import { firstIssue } from './issues.ts';
+
+export const TenantPolicy = z.strictObject({
+  languages: z.array(Language),
+  backends: z.array(AllowedBackend),
+  limits: LimitCeilings.default({}),
+  egress_hosts: z.array(HostPattern).default([]),
+  credentials: z.array(CredentialName).default([]),
+  sessions: z.boolean().default(false),
+  /** Executions of this tenant running at once. */
+  max_concurrent: z.int().min(1),
+  /** Executions of this tenant waiting to run, beyond those running. */
+  max_queued: z.int().min(0),
+  /** Sustained submission rate; also the burst a quiet tenant may send at once. */
+  submissions_per_minute: z.int().min(1),
+});
+export type TenantPolicy = z.infer<typeof TenantPolicy>;
+
+/** The file: `{ "tenants": { "<id>": TenantPolicy, ... }, "default"?: TenantPolicy }`. */
+export const TenantPolicyFile = z.strictObject({
+  tenants: z.record(TenantName, TenantPolicy),
+  /** For tenants without an entry of their own; without it such tenants are refused. */
+  default: TenantPolicy.optional(),
+});
+export type TenantPolicyFile = z.infer<typeof TenantPolicyFile>;
+
+export interface TenantPolicies {
+  /** The tenant's own entry, else the default entry, else undefined (refuse the tenant). */
+  forTenant(tenant: string): TenantPolicy | undefined;
+  /** Tenants with an entry of their own. */
+  readonly tenants: readonly string[];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Checks an already-parsed policy document; `source` names it in errors (a path, or e.g. 'inline'). */
+export function parseTenantPolicies(value: unknown, source: string): TenantPolicies {
+  const parsed = TenantPolicyFile.safeParse(value);
+  if (!parsed.success) {
+    const { field, problem } = firstIssue(parsed.error);
+    throw new AuthConfigError(source, field, problem);
+  }
+  const file = deepFreeze(parsed.data);
+  const own = new Map(Object.entries(file.tenants));
+  return Object.freeze({
+    forTenant: (tenant: string) => own.get(tenant) ?? file.default,
+    tenants: Object.freeze([...own.keys()]),
+  });
+}
+
+/** Reads and checks a policy file; throws AuthConfigError naming the file and the field. */
+export async function loadTenantPolicies(path: string): Promise<TenantPolicies> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new AuthConfigError(path, '', `cannot read the tenant policy file (${(cause as Error).message})`, {
+      cause,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new AuthConfigError(path, '', `is not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  return parseTenantPolicies(json, path);
+}

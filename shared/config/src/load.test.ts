@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './load.ts';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults and freezes the result', () => {
+    const config = loadConfig({});
+    expect(config.AIRLOCK_HOST).toBe('127.0.0.1');
+    expect(config.AIRLOCK_PORT).toBe(8080);
+    expect(config.AIRLOCK_AUDIT_LOG).toBe('./var/audit.jsonl');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('coerces numbers and ignores unrelated variables', () => {
+    const config = loadConfig({ AIRLOCK_PORT: '9090', PATH: '/bin', AIRLOCK_HOST: '' });
+    expect(config.AIRLOCK_PORT).toBe(9090);
+    expect(config.AIRLOCK_HOST).toBe('127.0.0.1');
+  });
+
+  it('names the variable and quotes the bad value', () => {
+    expect(() => loadConfig({ AIRLOCK_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ AIRLOCK_PORT: 'eighty' })).toThrow(/AIRLOCK_PORT="eighty"/);
+    expect(() => loadConfig({ AIRLOCK_AUDIT_FSYNC: 'sometimes' })).toThrow(/AIRLOCK_AUDIT_FSYNC="sometimes"/);
+  });
+
+  it('refuses a default above its ceiling', () => {
+    expect(() => loadConfig({ AIRLOCK_DEFAULT_MEMORY_MB: '2048', AIRLOCK_MAX_MEMORY_MB: '1024' })).toThrow(
+      /AIRLOCK_DEFAULT_MEMORY_MB=2048 is above AIRLOCK_MAX_MEMORY_MB=1024/,
+    );
+  });
+});
+
+describe('token configuration', () => {
+  it('requires issuers and a tenant policy once keys are configured', () => {
+    expect(() => loadConfig({ AIRLOCK_JWKS_FILE: '/k.json' })).toThrow(/AIRLOCK_TOKEN_ISSUERS is required/);
+    expect(() => loadConfig({ AIRLOCK_JWKS_FILE: '/k.json', AIRLOCK_TOKEN_ISSUERS: 'broker' })).toThrow(
+      /AIRLOCK_TENANT_POLICY_FILE is required/,
+    );
+    const config = loadConfig({
+      AIRLOCK_JWKS_FILE: '/k.json',
+      AIRLOCK_TOKEN_ISSUERS: 'broker-a, broker-b',
+      AIRLOCK_TENANT_POLICY_FILE: '/p.json',
+    });
+    expect(config.AIRLOCK_TOKEN_ISSUERS).toEqual(['broker-a', 'broker-b']);
+    expect(config.AIRLOCK_TOKEN_AUDIENCE).toBe('airlock');
+  });
+});

@@ -1,0 +1,43 @@
+// The service logger: pino with redaction of every place a secret could appear (auth headers, tokens,
+// credentials, env values). Never log request bodies: they carry guest code and may carry secrets.
+
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["proxy-authorization"]',
+  'authorization',
+  'token',
+  'secret',
+  'password',
+  'credential',
+  'env',
+  '*.token',
+  '*.secret',
+  '*.password',
+  '*.credential',
+  '*.env',
+  '*.authorization',
+] as const;
+
+export interface LoggerOptions {
+  level: string;
+  /** Where lines go. @default stdout */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+      base: { service: 'airlock' },
+    },
+    options.destination,
+  );
+}
+
+export type { Logger };

@@ -1,0 +1,78 @@
+// One watcher of one execution: first the events it missed, then live ones, ending after the result event
+// or when its signal aborts. Must never leave its listener or abort handler attached after it ends.
+
+import type { ExecutionEvent } from '@airlock/protocol';
+import type { EventLog } from './event-log.ts';
+
+export type EventListener = (event: ExecutionEvent) => void;
+
+export interface WatchFeed {
+  /** A private copy of the events so far; live events are appended to it as the watcher's backlog. */
+  backlog: EventLog;
+  /** Attaches a live listener; returns the detach function. Not called when the backlog already holds the result. */
+  subscribe(listener: EventListener): () => void;
+  signal: AbortSignal;
+}
+
+/**
+ * Subscribes at once (so nothing is missed between this call and the first `next()`) and returns a
+ * single-consumer async iterable. Each yielded event is the caller's own copy.
+ */
+export function watchEvents(feed: WatchFeed): AsyncIterable<ExecutionEvent> {
+  const { backlog, signal } = feed;
+  let ended = backlog.hasResult || signal.aborted;
+  let aborted = signal.aborted;
+  let wake: (() => void) | undefined;
+  let unsubscribe = () => {};
+
+  const wakeUp = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const stop = () => {
+    ended = true;
+    unsubscribe();
+    unsubscribe = () => {};
+    signal.removeEventListener('abort', onAbort);
+    wakeUp();
+  };
+  const onAbort = () => {
+    aborted = true;
+    stop();
+  };
+
+  if (!ended) {
+    signal.addEventListener('abort', onAbort, { once: true });
+    unsubscribe = feed.subscribe((event) => {
+      backlog.append(event);
+      if (event.type === 'result') stop();
+      else wakeUp();
+    });
+  }
+
+  async function* events(): AsyncGenerator<ExecutionEvent, void, undefined> {
+    try {
+      while (!aborted) {
+        const event = backlog.shift();
+        if (event) {
+          yield copyEvent(event);
+          if (event.type === 'result') return;
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      stop();
+    }
+  }
+  return events();
+}
+
+function copyEvent(event: ExecutionEvent): ExecutionEvent {
+  // Output data is an immutable string: a shallow copy is a full copy, and cheap for large chunks.
+  return event.type === 'output' ? { ...event } : structuredClone(event);
+}

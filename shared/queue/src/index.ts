@@ -1,0 +1,14 @@
+export { EventLog } from './event-log.ts';
+export type {
+  Job,
+  JobContext,
+  JobQueue,
+  JobWorker,
+  QueueStats,
+  SubmitInput,
+  SubmitOutcome,
+} from './job-queue.ts';
+export { MemoryJobQueue } from './memory-job-queue.ts';
+export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './options.ts';
+export { canonicalJson, requestHash } from './request-hash.ts';
+export { emptyResult, finishedExecution } from './results.ts';

@@ -1,0 +1,45 @@
+// Terminal results the queue itself decides: cancels, shutdown, and a worker that failed or returned garbage.
+// Must never let a worker's return value through unchecked, nor put more than a short reason into it.
+
+import { type Execution, ExecutionResult, type Outcome } from '@airlock/protocol';
+
+/** The execution in its terminal state: status `finished`, finished_at set, the result attached. */
+export function finishedExecution(execution: Execution, result: ExecutionResult, now: Date): Execution {
+  return { ...execution, status: 'finished', finished_at: now.toISOString(), result };
+}
+
+/** A result with no output, for executions the queue ends on its own (canceled, shut down, worker failure). */
+export function emptyResult(outcome: Outcome, reason: string, wallMs: number): ExecutionResult {
+  return {
+    outcome,
+    exit_code: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: null, wall_ms: Math.max(0, wallMs), memory_peak_bytes: null },
+    reason,
+  };
+}
+
+/** The worker's return value if it is a well-formed result, otherwise an `internal_error` saying why. */
+export function checkedResult(value: unknown, wallMs: number): ExecutionResult {
+  const parsed = ExecutionResult.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+  return emptyResult('internal_error', `worker returned an invalid result${where}`, wallMs);
+}
+
+/** The result of a worker that threw: `internal_error` naming the failure briefly. */
+export function workerFailedResult(error: unknown, wallMs: number): ExecutionResult {
+  return emptyResult('internal_error', `worker failed: ${describeFailure(error)}`, wallMs);
+}
+
+const MAX_FAILURE_CHARS = 200;
+
+function describeFailure(error: unknown): string {
+  const text =
+    error instanceof Error ? `${error.name}: ${error.message}` : `non-error value (${typeof error})`;
+  return text.length > MAX_FAILURE_CHARS ? `${text.slice(0, MAX_FAILURE_CHARS)}…` : text;
+}

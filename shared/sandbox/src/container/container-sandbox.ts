@@ -1,0 +1,249 @@
+// The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
+// used once and removed. Jobs of the pooled limit profile lease a warm container (a write, not a create);
+// others, and any job that finds the pool empty, take the cold path (create, attach, start now).
+// It must never throw from run(), reuse a container, or leave a container behind after close().
+
+import { randomBytes } from 'node:crypto';
+import type { ExecutionResult, Language } from '@airlock/protocol';
+import type Dockerode from 'dockerode';
+import type { BackendName, RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { type AttachedContainer, startContainer } from './attached-container.ts';
+import { runContainerJob } from './container-job.ts';
+import { ContainerRemovals } from './container-removals.ts';
+import { type ContainerProfile, type ContainerRuntime, containerSpec, profileKey } from './container-spec.ts';
+import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
+import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
+import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
+import { WarmPool, type WarmPoolStats } from './warm-pool.ts';
+
+export interface ContainerLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ContainerSandboxOptions {
+  docker: Dockerode;
+  runtime: ContainerRuntime;
+  backend: 'docker' | 'gvisor';
+  /** From loadResolvedImages (or the probe). */
+  images: ResolvedImages;
+  pool?: {
+    /** Warm containers per image (python, node, bash) for the pooled profile; 0 disables the pool. @default 2 */
+    size?: number;
+    /** The limits profile kept warm: jobs with this limits.memory_mb lease; others take the cold path. @default 128 */
+    memoryMb?: number;
+  };
+  /** Caps on the output files returned. @default { maxFiles: 256, maxBytes: 16 MiB } */
+  outputs?: Partial<OutputCaps>;
+  /** Where the memory cgroups of containers live (cgroup v1, cgroupfs). @default /sys/fs/cgroup/memory/docker */
+  cgroupMemoryRoot?: string;
+  /** Deadline of every single Docker call. @default 30000 */
+  dockerTimeoutMs?: number;
+  logger?: ContainerLogger;
+}
+
+export interface ContainerSandboxStats {
+  pools: WarmPoolStats[];
+  /** Jobs that leased a warm container. */
+  warmLeases: number;
+  /** Jobs that created their container on the spot. */
+  coldStarts: number;
+  removalsPending: number;
+}
+
+const LANGUAGES: readonly Language[] = ['python', 'bash', 'javascript', 'typescript'];
+
+export class ContainerSandbox implements Sandbox {
+  readonly backend: BackendName;
+  readonly languages: readonly Language[] = LANGUAGES;
+  /** Label value `airlock.instance` on every container of this sandbox. */
+  readonly instance = randomBytes(6).toString('hex');
+  readonly #options: ContainerSandboxOptions;
+  readonly #pools = new Map<string, WarmPool>();
+  readonly #removals: ContainerRemovals;
+  readonly #closing = new AbortController();
+  readonly #running = new Set<Promise<unknown>>();
+  readonly #pooledProfile: ContainerProfile;
+  readonly #caps: OutputCaps;
+  #warmLeases = 0;
+  #coldStarts = 0;
+  #started = false;
+
+  constructor(options: ContainerSandboxOptions) {
+    this.#options = options;
+    this.backend = options.backend;
+    this.#pooledProfile = { memoryMb: options.pool?.memoryMb ?? 128 };
+    this.#caps = { maxFiles: 256, maxBytes: 16 * 1024 * 1024, ...options.outputs };
+    this.#removals = new ContainerRemovals({ timeoutMs: this.#dockerTimeout, logger: options.logger });
+  }
+
+  get #dockerTimeout(): number {
+    return this.#options.dockerTimeoutMs ?? 30_000;
+  }
+
+  /** Starts filling the warm pools (in the background; see whenWarm). */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const size = this.#options.pool?.size ?? 2;
+    if (size <= 0) return;
+    for (const name of IMAGE_NAMES) {
+      const key = this.#poolKey(name, this.#pooledProfile);
+      const pool = new WarmPool({
+        key,
+        size,
+        create: () => this.#startContainer(name, this.#pooledProfile),
+        discard: (c) => this.#discard(c),
+        logger: this.#options.logger,
+      });
+      this.#pools.set(key, pool);
+      pool.start();
+    }
+    this.#options.logger?.info(
+      {
+        backend: this.backend,
+        runtime: this.#options.runtime,
+        poolSize: size,
+        pooledMemoryMb: this.#pooledProfile.memoryMb,
+      },
+      'container sandbox started',
+    );
+  }
+
+  /** Resolves when every warm pool is full (or the sandbox closes). */
+  async whenWarm(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((pool) => pool.whenFull()));
+  }
+
+  stats(): ContainerSandboxStats {
+    return {
+      pools: [...this.#pools.values()].map((pool) => pool.stats()),
+      warmLeases: this.#warmLeases,
+      coldStarts: this.#coldStarts,
+      removalsPending: this.#removals.pending,
+    };
+  }
+
+  runtimes(): RuntimeInfo[] {
+    const available = !this.#closing.signal.aborted;
+    return LANGUAGES.map((language) => ({
+      language,
+      backend: this.backend,
+      version: this.#options.images[LANGUAGE_PROGRAMS[language].image].version,
+      available,
+      ...(available ? {} : { reason: 'the sandbox is closed' }),
+    }));
+  }
+
+  run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {
+    const running = this.#run(job, options).catch((error: unknown) =>
+      failure('internal_error', `container backend failed: ${messageOf(error)}`),
+    );
+    this.#running.add(running);
+    void running.finally(() => this.#running.delete(running));
+    return running;
+  }
+
+  async close(): Promise<void> {
+    this.#closing.abort('the sandbox is shutting down');
+    // Draining first stops refills that ending jobs would otherwise start.
+    await Promise.all([
+      ...[...this.#pools.values()].map((pool) => pool.drain()),
+      Promise.allSettled([...this.#running]),
+    ]);
+    await this.#removals.settled();
+  }
+
+  async #run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {
+    if (this.#closing.signal.aborted) return failure('internal_error', 'the sandbox is closed');
+    const signal = AbortSignal.any([options.signal, this.#closing.signal]);
+    if (signal.aborted) return failure('canceled', 'canceled before it started');
+    let archive: Awaited<ReturnType<typeof buildJobArchive>>;
+    try {
+      archive = await buildJobArchive(job, this.#caps);
+    } catch (error) {
+      if (error instanceof JobRefused) return failure('rejected', error.message);
+      throw error;
+    }
+    const image = LANGUAGE_PROGRAMS[job.language].image;
+    const profile = { memoryMb: job.limits.memory_mb };
+    const pool = this.#pools.get(this.#poolKey(image, profile));
+    let container = pool?.take();
+    if (container) {
+      this.#warmLeases++;
+    } else {
+      this.#coldStarts++;
+      try {
+        container = await this.#startContainer(image, profile, job.executionId);
+      } catch (error) {
+        return failure('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
+      }
+    }
+    this.#options.logger?.debug(
+      { executionId: job.executionId, container: container.id, backend: this.backend },
+      'container job started',
+    );
+    try {
+      return await runContainerJob(
+        container,
+        { archive, limits: job.limits },
+        { ...options, signal },
+        {
+          cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
+          outputCaps: this.#caps,
+          dockerTimeoutMs: this.#dockerTimeout,
+        },
+      );
+    } finally {
+      this.#discard(container);
+      pool?.refill();
+    }
+  }
+
+  #poolKey(image: ImageName, profile: ContainerProfile): string {
+    return profileKey(this.#options.images[image].tag, this.#options.runtime, profile);
+  }
+
+  #startContainer(
+    image: ImageName,
+    profile: ContainerProfile,
+    executionId?: string,
+  ): Promise<AttachedContainer> {
+    const spec = containerSpec({
+      image: this.#options.images[image].tag,
+      runtime: this.#options.runtime,
+      backend: this.#options.backend,
+      profile,
+      instance: this.instance,
+      ...(executionId === undefined ? {} : { executionId }),
+    });
+    return startContainer({
+      docker: this.#options.docker,
+      spec,
+      timeoutMs: this.#dockerTimeout,
+      discard: (c) => this.#removals.remove(c),
+    });
+  }
+
+  #discard(container: AttachedContainer): void {
+    this.#removals.remove(container.container);
+  }
+}
+
+function failure(outcome: ExecutionResult['outcome'], reason: string): ExecutionResult {
+  return {
+    outcome,
+    exit_code: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: null, wall_ms: 0, memory_peak_bytes: null },
+    reason,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,103 @@
+// The hardened create options of one sandbox container (SECURITY.md "Containers", sandbox-images/CONTRACT.md
+// "How the backend starts a container"). Every container Airlock creates is built here and only here.
+// It must never add a host path, a device, a capability, a network, the Docker socket, or anything from the
+// service's own environment.
+
+import type Dockerode from 'dockerode';
+
+export type ContainerRuntime = 'runc' | 'runsc';
+
+/** The limits a container is created with; a warm container can serve only jobs of its own profile. */
+export interface ContainerProfile {
+  memoryMb: number;
+}
+
+export interface ContainerSpecInput {
+  image: string;
+  runtime: ContainerRuntime;
+  backend: 'docker' | 'gvisor';
+  profile: ContainerProfile;
+  /** Identifies the ContainerSandbox that owns the container (`airlock.instance`). */
+  instance: string;
+  /** Set on the cold path, where the job is known before the container exists. */
+  executionId?: string;
+}
+
+const MIB = 1024 * 1024;
+export const WORK_TMPFS_MB = 64;
+export const TMP_TMPFS_MB = 16;
+/** Largest file a program may write (RLIMIT_FSIZE): as large as the work folder itself. */
+const FSIZE_BYTES = WORK_TMPFS_MB * MIB;
+
+/**
+ * The fork limit of one sandbox.
+ * - runc: the pids cgroup of the container. Not RLIMIT_NPROC: the host kernel counts that per uid across
+ *   every container (all sandboxes run as 65534), so one job's processes would make fork() fail in all the
+ *   others (measured: 8 jobs of 12 processes each under nproc=64 broke six of them, tini included).
+ * - runsc: RLIMIT_NPROC, which the sandbox kernel counts per sandbox. The host pids limit only bounds
+ *   gVisor's own threads and stubs; a tight one kills the whole sandbox instead of failing fork() (HOST.md).
+ */
+const PIDS_LIMIT: Record<ContainerRuntime, number> = { runc: 128, runsc: 1024 };
+const NPROC_LIMIT: Record<ContainerRuntime, number | null> = { runc: null, runsc: 64 };
+
+export function profileKey(image: string, runtime: ContainerRuntime, profile: ContainerProfile): string {
+  return `${image}|${runtime}|mem=${profile.memoryMb}`;
+}
+
+export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
+  const memory = input.profile.memoryMb * MIB;
+  const nproc = NPROC_LIMIT[input.runtime];
+  const tmpfsOptions = (mb: number) => `rw,size=${mb}m,mode=1777,noexec,nosuid,nodev`;
+  const labels: Record<string, string> = {
+    airlock: '1',
+    'airlock.backend': input.backend,
+    'airlock.pool': profileKey(input.image, input.runtime, input.profile),
+    'airlock.instance': input.instance,
+  };
+  if (input.executionId !== undefined) labels['airlock.execution'] = input.executionId;
+  return {
+    Image: input.image,
+    // The image's CMD is the runner; its ENV (PATH, HOME, LANG) is all the environment the program gets.
+    User: '65534:65534',
+    WorkingDir: '/work',
+    Hostname: 'sandbox',
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: true,
+    Tty: false,
+    // With networking disabled Docker mounts no resolv.conf of its own (on network "none" alone it mounts one
+    // naming the host's resolver): the image's empty /etc/resolv.conf stays, so there is no resolver at all.
+    NetworkDisabled: true,
+    Labels: labels,
+    HostConfig: {
+      Runtime: input.runtime,
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      Init: true,
+      IpcMode: 'private',
+      Memory: memory,
+      MemorySwap: memory,
+      NanoCpus: 1_000_000_000,
+      PidsLimit: PIDS_LIMIT[input.runtime],
+      Ulimits: [
+        ...(nproc === null ? [] : [{ Name: 'nproc', Soft: nproc, Hard: nproc }]),
+        { Name: 'nofile', Soft: 256, Hard: 256 },
+        { Name: 'fsize', Soft: FSIZE_BYTES, Hard: FSIZE_BYTES },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
+      Tmpfs: { '/work': tmpfsOptions(WORK_TMPFS_MB), '/tmp': tmpfsOptions(TMP_TMPFS_MB) },
+      Binds: [],
+      Mounts: [],
+      Devices: [],
+      // Output reaches Airlock over the attach stream only; dockerd keeps no copy of it on disk.
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}

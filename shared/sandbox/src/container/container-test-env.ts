@@ -1,0 +1,60 @@
+// For tests only: connects to the real dockerd and loads the real sandbox images, or fails with what to do.
+// Container tests never pass (or skip) without dockerd, runc, runsc and the images. It must never build,
+// pull or start anything itself.
+
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedLimits } from '@airlock/protocol';
+import Dockerode from 'dockerode';
+import type { SandboxJob } from '../sandbox.ts';
+import type { ResolvedImages } from './images.ts';
+import { probeContainerBackends } from './probe.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface ContainerTestEnv {
+  docker: Dockerode;
+  images: ResolvedImages;
+}
+
+/** Throws (failing the suite) unless dockerd answers with both runtimes and the images are built. */
+export async function requireContainerEnv(): Promise<ContainerTestEnv> {
+  const docker = new Dockerode();
+  const probe = await probeContainerBackends(docker, REPO_ROOT);
+  const missing = [probe.docker, probe.gvisor].filter((b) => !b.available).map((b) => b.reason);
+  if (missing.length > 0 || probe.images === null) {
+    throw new Error(
+      `container tests need dockerd with runc and runsc and the sandbox images; run scripts/setup-host.sh (as root). ${missing.join('; ')}`,
+    );
+  }
+  return { docker, images: probe.images };
+}
+
+export const TEST_LIMITS: ResolvedLimits = {
+  wall_time_ms: 30_000,
+  cpu_time_ms: 30_000,
+  memory_mb: 128,
+  output_bytes: 1_000_000,
+};
+
+let counter = 0;
+
+export function testJob(fields: Partial<SandboxJob> & Pick<SandboxJob, 'language' | 'code'>): SandboxJob {
+  counter++;
+  return {
+    executionId: `ex_test${String(counter).padStart(18, '0')}`,
+    files: [],
+    stdin: '',
+    args: [],
+    env: {},
+    limits: TEST_LIMITS,
+    ...fields,
+  };
+}
+
+/** Containers carrying `label` (e.g. `airlock.instance=…`), as `docker ps -aq` lists them. */
+export function containersWithLabel(label: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.length > 0);
+}

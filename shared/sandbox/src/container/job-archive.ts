@@ -1,0 +1,88 @@
+// Builds the one ustar archive a sandbox container reads on stdin (sandbox-images/CONTRACT.md "The job"):
+// meta/argv, meta/nonce, meta/stdin, meta/outputs and the job's files under work/.
+// It must never emit anything the runner refuses (pax or long-name headers, links, absolute or `..` names):
+// a job that cannot be expressed is refused here, before any container sees it.
+
+import { randomBytes } from 'node:crypto';
+import { pack } from 'tar-stream';
+import type { SandboxJob } from '../sandbox.ts';
+import { LANGUAGE_PROGRAMS } from './images.ts';
+
+export interface OutputCaps {
+  /** Most output files returned. @default 256 */
+  maxFiles: number;
+  /** Most output-file bytes returned. @default 16 MiB */
+  maxBytes: number;
+}
+
+export interface JobArchive {
+  archive: Buffer;
+  nonce: string;
+}
+
+/** Thrown for a job the sandbox cannot take as it is; the message is safe to show the caller. */
+export class JobRefused extends Error {
+  override name = 'JobRefused';
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export async function buildJobArchive(job: SandboxJob, caps: OutputCaps): Promise<JobArchive> {
+  const program = LANGUAGE_PROGRAMS[job.language];
+  const nonce = randomBytes(24).toString('hex');
+  const argv = [...envPrefix(job.env), ...program.argv, ...job.args];
+  if (argv.some((arg) => arg.includes('\0')))
+    throw new JobRefused('arguments must not contain NUL characters');
+
+  const entries: Array<{ name: string; body: Buffer }> = [
+    { name: 'meta/nonce', body: Buffer.from(nonce) },
+    { name: 'meta/argv', body: Buffer.from(`${argv.join('\0')}\0`) },
+    { name: 'meta/outputs', body: Buffer.from(`${caps.maxFiles} ${caps.maxBytes}`) },
+    { name: 'meta/stdin', body: Buffer.from(job.stdin, 'utf8') },
+  ];
+  for (const file of job.files) {
+    if (file.path === program.file) throw new JobRefused(`files: ${file.path} is the program file itself`);
+    entries.push({ name: `work/${file.path}`, body: Buffer.from(file.content) });
+  }
+  entries.push({ name: `work/${program.file}`, body: Buffer.from(job.code, 'utf8') });
+
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
+  for (const { name, body } of entries) {
+    if (!fitsUstar(name) || name.split('/').some((s) => s === '..' || s === '')) {
+      throw new JobRefused(`files: ${JSON.stringify(name.slice(5))} cannot be given to the sandbox`);
+    }
+    tar.entry({ name, size: body.length, mode: 0o644, type: 'file', mtime: new Date(0) }, body);
+  }
+  tar.finalize();
+  await done;
+  return { archive: Buffer.concat(chunks), nonce };
+}
+
+/** `env -- NAME=VALUE…` in front of the program: how request variables reach a pre-started container. */
+function envPrefix(env: Record<string, string>): string[] {
+  const pairs = Object.entries(env);
+  if (pairs.length === 0) return [];
+  for (const [name] of pairs) {
+    if (!ENV_NAME.test(name))
+      throw new JobRefused(`env: ${JSON.stringify(name)} is not a plain variable name`);
+  }
+  return ['env', '--', ...pairs.map(([name, value]) => `${name}=${value}`)];
+}
+
+/** Whether an ASCII name fits a plain ustar header (100 bytes, or a 155-byte prefix split at a slash). */
+function fitsUstar(name: string): boolean {
+  const bytes = Buffer.byteLength(name);
+  if (bytes !== name.length) return false; // tar-stream writes non-ASCII names as pax headers
+  if (bytes <= 100) return true;
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    if (Buffer.byteLength(name.slice(0, i)) <= 155 && Buffer.byteLength(name.slice(i + 1)) <= 100)
+      return true;
+  }
+  return false;
+}

@@ -1,0 +1,147 @@
+// Turns how a container job ended into its ExecutionResult: exit code or signal from the runner's marker, the
+// OOM kill from dockerd's State.OOMKilled (never guessed from exit 137 or SIGKILL alone), the limit Airlock
+// enforced itself, or a runner refusal. It must never call a guest fault an internal error, nor the reverse.
+
+import type { ExecutionResult, OutputFile, ResolvedLimits } from '@airlock/protocol';
+import { type AttachedContainer, withDeadline } from './attached-container.ts';
+import type { StderrSummary } from './end-marker.ts';
+import type { OutputCaps } from './job-archive.ts';
+import type { OutputBudget } from './output-budget.ts';
+import { readOutputFiles } from './output-files.ts';
+
+export type JobEnd =
+  /** Both end markers arrived: the runner reported the program's end. */
+  | {
+      kind: 'markers';
+      summary: StderrSummary;
+      tar: Buffer;
+      tarDropped: boolean;
+      memoryPeak: Promise<number | null>;
+    }
+  /** Airlock stopped the container itself. */
+  | {
+      kind: 'stopped';
+      outcome: 'timeout' | 'canceled' | 'output_limit';
+      reason: string;
+      memoryPeak: number | null;
+    }
+  /** The stream ended without markers: OOM kill of the whole container, a refused job, or a crash. */
+  | { kind: 'ended' }
+  | { kind: 'malformed' };
+
+export interface VerdictContext {
+  container: AttachedContainer;
+  budget: OutputBudget;
+  limits: ResolvedLimits;
+  wallMs: number;
+  outputCaps: OutputCaps;
+  dockerTimeoutMs: number;
+}
+
+const MIB = 1024 * 1024;
+const REJECTED = /\n?\x1eAIRLOCK-REJECTED ([^\n]*)\n?/;
+
+export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<ExecutionResult> {
+  const { budget, limits, wallMs } = context;
+  const output = budget.finish();
+  const result = (fields: Partial<ExecutionResult> & Pick<ExecutionResult, 'outcome'>): ExecutionResult => ({
+    exit_code: null,
+    signal: null,
+    stdout: output.stdout,
+    stderr: output.stderr,
+    truncated: { ...budget.truncated },
+    usage: { cpu_ms: null, wall_ms: wallMs, memory_peak_bytes: null },
+    reason: null,
+    ...fields,
+  });
+  const memoryLimit = () =>
+    result({
+      outcome: 'memory_limit',
+      signal: 'SIGKILL',
+      reason: `memory limit of ${limits.memory_mb} MB exceeded`,
+    });
+
+  switch (end.kind) {
+    case 'stopped':
+      return result({
+        outcome: end.outcome,
+        signal: 'SIGKILL',
+        reason: end.reason,
+        usage: { cpu_ms: null, wall_ms: wallMs, memory_peak_bytes: end.memoryPeak },
+      });
+    case 'malformed':
+      return result({ outcome: 'internal_error', reason: 'the sandbox runner sent a malformed end marker' });
+    case 'ended': {
+      const state = await exitState(context);
+      if (state.oomKilled) {
+        const verdict = memoryLimit();
+        verdict.usage.memory_peak_bytes = limits.memory_mb * MIB;
+        return verdict;
+      }
+      const refused = REJECTED.exec(output.stderr);
+      if (refused) {
+        return result({
+          outcome: 'rejected',
+          stderr: output.stderr.replace(REJECTED, ''),
+          reason: `the sandbox refused the job: ${refused[1]}`,
+        });
+      }
+      return result({
+        outcome: 'internal_error',
+        reason: `the sandbox container ended without a result (${state.description})`,
+      });
+    }
+    case 'markers': {
+      const { summary } = end;
+      const peak = (await end.memoryPeak) ?? (summary.maxrssKb > 0 ? summary.maxrssKb * 1024 : null);
+      const usage = { cpu_ms: summary.cpuMs, wall_ms: wallMs, memory_peak_bytes: peak };
+      const files = await outputFiles(end.tar, context.outputCaps.maxBytes);
+      // A program killed by SIGKILL that nobody here sent: the kernel's OOM killer, if dockerd saw one.
+      if (summary.signal === 'SIGKILL' && (await exitState(context)).oomKilled) {
+        return {
+          ...memoryLimit(),
+          usage: { ...usage, memory_peak_bytes: peak ?? limits.memory_mb * MIB },
+          files,
+        };
+      }
+      if (summary.signal !== null) {
+        return result({ outcome: 'error', signal: summary.signal, usage, files });
+      }
+      const exitCode = summary.exitCode ?? 0;
+      return result({ outcome: exitCode === 0 ? 'success' : 'error', exit_code: exitCode, usage, files });
+    }
+  }
+}
+
+async function outputFiles(tar: Buffer, maxBytes: number): Promise<OutputFile[]> {
+  try {
+    return (await readOutputFiles(tar, maxBytes)).files;
+  } catch {
+    // A damaged archive costs the files, not the result.
+    return [];
+  }
+}
+
+interface ExitState {
+  oomKilled: boolean;
+  description: string;
+}
+
+/** Waits (bounded) for the container to stop, then asks dockerd how it ended. */
+async function exitState(context: VerdictContext): Promise<ExitState> {
+  const { container } = context.container;
+  try {
+    await withDeadline(container.wait({ condition: 'not-running' }), context.dockerTimeoutMs, 'wait');
+  } catch {
+    // Inspect anyway: it tells whether the container is gone or still running.
+  }
+  try {
+    const { State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect');
+    return {
+      oomKilled: State.OOMKilled === true,
+      description: `container exit code ${State.ExitCode}${State.Error ? `, ${State.Error}` : ''}`,
+    };
+  } catch (error) {
+    return { oomKilled: false, description: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -1,0 +1,118 @@
+// The host callbacks a guest runtime may call, wrapped as copying ivm.Callbacks. Every argument is checked for
+// its primitive type before any host code looks at it, and every reply is a primitive, a plain record of
+// strings, or a fresh Uint8Array. Must never hand the guest a Reference, a Context or a host object.
+
+import { randomBytes } from 'node:crypto';
+import ivm from 'isolated-vm';
+
+/** What the job behind a guest does with the calls its guest makes. */
+export interface BridgeHandlers {
+  /** Returns false once the job takes no more output. */
+  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  /** Returns false when the timer cannot be armed (too many pending, or the job is over). */
+  timerStart(id: number, delayMs: number, ref: boolean): boolean;
+  timerClear(id: number): void;
+  timerRef(id: number, ref: boolean): void;
+  uncaught(text: string): void;
+  exit(code: number): void;
+  entryDone(): void;
+  readFile(path: string, asText: boolean): ReadFileReply;
+}
+
+export type ReadFileReply =
+  | { ok: true; data: string | Uint8Array }
+  | { ok: false; code: string; message: string };
+
+export type BridgeCallbacks = Record<string, ivm.Callback>;
+
+const URL_PARTS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port'] as const;
+const URL_SETTERS = new Set([
+  'protocol',
+  'username',
+  'password',
+  'host',
+  'hostname',
+  'port',
+  'pathname',
+  'search',
+  'hash',
+]);
+const MAX_URL_CHARS = 1 << 20;
+
+function fail(what: string): never {
+  throw new TypeError(`airlock bridge: invalid ${what}`);
+}
+
+function str(value: unknown, what: string, max = Number.POSITIVE_INFINITY): string {
+  if (typeof value !== 'string' || value.length > max) fail(what);
+  return value;
+}
+
+function int(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(what);
+  return value;
+}
+
+function bool(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean') fail(what);
+  return value;
+}
+
+function urlRecord(url: URL): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const part of URL_PARTS) record[part] = url[part];
+  record.pathname = url.pathname;
+  record.search = url.search;
+  record.hash = url.hash;
+  return record;
+}
+
+function parseUrl(input: unknown, base: unknown): Record<string, string> | null {
+  const text = str(input, 'URL', MAX_URL_CHARS);
+  const baseText = base === undefined ? undefined : str(base, 'base URL', MAX_URL_CHARS);
+  const url = URL.parse(text, baseText);
+  return url === null ? null : urlRecord(url);
+}
+
+function updateUrl(href: unknown, part: unknown, value: unknown): Record<string, string> {
+  const url = URL.parse(str(href, 'URL', MAX_URL_CHARS));
+  const name = str(part, 'URL part');
+  if (url === null || !URL_SETTERS.has(name)) fail('URL update');
+  const next = str(value, 'URL part value', MAX_URL_CHARS);
+  // The WHATWG setters ignore values they cannot apply; so does this.
+  (url as unknown as Record<string, string>)[name] = next;
+  return urlRecord(url);
+}
+
+function randomFor(length: unknown): Uint8Array {
+  const n = int(length, 'byte count');
+  if (n < 0 || n > 65_536) fail('byte count');
+  return new Uint8Array(randomBytes(n));
+}
+
+function streamOf(value: unknown): 'stdout' | 'stderr' {
+  if (value === 1) return 'stdout';
+  if (value === 2) return 'stderr';
+  return fail('stream');
+}
+
+/** Builds the callbacks for one guest; the guest runtime receives them as closure arguments, never as globals. */
+export function createBridge(handlers: BridgeHandlers): BridgeCallbacks {
+  const callbacks: Record<string, (...args: unknown[]) => unknown> = {
+    write: (stream, text) => handlers.write(streamOf(stream), str(text, 'output text')),
+    timerStart: (id, delay, ref) =>
+      handlers.timerStart(int(id, 'timer id'), int(delay, 'timer delay'), bool(ref, 'timer ref')),
+    timerClear: (id) => handlers.timerClear(int(id, 'timer id')),
+    timerRef: (id, ref) => handlers.timerRef(int(id, 'timer id'), bool(ref, 'timer ref')),
+    uncaught: (text) => handlers.uncaught(str(text, 'error text')),
+    exit: (code) => handlers.exit(int(code, 'exit code')),
+    entryDone: () => handlers.entryDone(),
+    readFile: (path, asText) => handlers.readFile(str(path, 'path', 4096), bool(asText, 'encoding flag')),
+    randomBytes: randomFor,
+    parseUrl,
+    updateUrl,
+  };
+  const bridge: BridgeCallbacks = {};
+  for (const [name, fn] of Object.entries(callbacks)) bridge[name] = new ivm.Callback(fn);
+  return bridge;
+}

@@ -1,0 +1,110 @@
+// Compiles a job's code and files as ES modules inside its isolate and resolves imports between them. Only
+// relative specifiers that name one of the job's own files resolve; TypeScript is type-stripped first.
+// Must never resolve anything outside the job (no Node built-ins, packages, URLs or host paths).
+
+import { stripTypeScriptTypes } from 'node:module';
+import { posix } from 'node:path';
+import type ivm from 'isolated-vm';
+import type { HostJob } from './host-messages.ts';
+
+const ENTRY_HOOK = 'airlock:entry';
+const ENTRY_HOOK_SOURCE = `const key = Symbol.for('airlock.entryDone');
+const done = globalThis[key];
+delete globalThis[key];
+export default done;`;
+const JS = /\.(?:js|mjs)$/;
+const TS = /\.(?:ts|mts)$/;
+
+/** A fault in the job's own modules (syntax, bad import): the job ends with outcome `error`. */
+export class GuestModuleError extends Error {
+  override name = 'GuestModuleError';
+}
+
+export function mainPath(language: HostJob['language']): string {
+  return language === 'typescript' ? 'main.ts' : 'main.js';
+}
+
+export class GuestModules {
+  readonly #isolate: ivm.Isolate;
+  readonly #sources = new Map<string, string | Uint8Array>();
+  readonly #compiled = new Map<string, Promise<ivm.Module>>();
+  readonly #paths = new Map<ivm.Module, string>();
+  #entry: ivm.Module | null = null;
+
+  constructor(isolate: ivm.Isolate, job: HostJob) {
+    this.#isolate = isolate;
+    for (const file of job.files) this.#sources.set(file.path, file.content);
+    this.#sources.set(mainPath(job.language), job.code);
+  }
+
+  /** Compiles and links the entry: it imports the hook, then the main module, then reports completion. */
+  async link(context: ivm.Context, language: HostJob['language']): Promise<ivm.Module> {
+    const main = JSON.stringify(`./${mainPath(language)}`);
+    const entry = await this.#isolate.compileModule(
+      `import done from '${ENTRY_HOOK}';\nimport ${main};\ndone();`,
+      { filename: 'airlock:entry-point' },
+    );
+    this.#entry = entry;
+    await entry.instantiate(context, (specifier, referrer) => this.#resolve(specifier, referrer));
+    return entry;
+  }
+
+  #resolve(specifier: string, referrer: ivm.Module): Promise<ivm.Module> {
+    if (referrer === this.#entry && specifier === ENTRY_HOOK) {
+      return this.#isolate.compileModule(ENTRY_HOOK_SOURCE, { filename: ENTRY_HOOK });
+    }
+    const from = referrer === this.#entry ? '.' : (this.#paths.get(referrer) ?? '.');
+    const fromLabel = from === '.' ? 'the entry point' : from;
+    if (!specifier.startsWith('./') && !specifier.startsWith('../')) {
+      throw new GuestModuleError(
+        `Cannot import '${specifier}' from ${fromLabel}: the isolate sandbox only resolves relative imports ` +
+          'of the job’s own files (no Node built-ins, packages or URLs)',
+      );
+    }
+    const joined = posix.normalize(posix.join(posix.dirname(from), specifier));
+    const path = this.#find(joined);
+    if (path === null) {
+      throw new GuestModuleError(`Cannot find module '${specifier}' imported from ${fromLabel}`);
+    }
+    return this.#compile(path);
+  }
+
+  #find(path: string): string | null {
+    if (path.startsWith('../') || path === '..') return null;
+    if (this.#sources.has(path)) return path;
+    // TypeScript convention: `./lib.js` in source names `lib.ts` on disk.
+    const asTs = path.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts');
+    return asTs !== path && this.#sources.has(asTs) ? asTs : null;
+  }
+
+  #compile(path: string): Promise<ivm.Module> {
+    let compiled = this.#compiled.get(path);
+    if (compiled === undefined) {
+      compiled = this.#compileFresh(path);
+      this.#compiled.set(path, compiled);
+    }
+    return compiled;
+  }
+
+  async #compileFresh(path: string): Promise<ivm.Module> {
+    const raw = this.#sources.get(path);
+    const text = typeof raw === 'string' ? raw : Buffer.from(raw ?? new Uint8Array()).toString('utf8');
+    let source: string;
+    if (TS.test(path)) source = stripTypes(text, path);
+    else if (JS.test(path)) source = text;
+    else
+      throw new GuestModuleError(`Cannot import '${path}': only .js, .mjs, .ts and .mts files are modules`);
+    const module = await this.#isolate.compileModule(source, { filename: `file:///job/${path}` });
+    this.#paths.set(module, path);
+    return module;
+  }
+}
+
+function stripTypes(code: string, path: string): string {
+  try {
+    return stripTypeScriptTypes(code, { mode: 'strip' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new GuestModuleError(`TypeScript error in ${path}: ${message}`);
+  }
+}

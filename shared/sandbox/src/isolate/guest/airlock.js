@@ -1,0 +1,50 @@
+// Guest runtime, part 7: the frozen global `airlock` (stdin, args, env, readFile, exit) and the one-shot hook
+// the internal entry module uses to say the user's module finished. Must never pass anything but strings,
+// booleans and integers to the host, and must never expose the host callbacks themselves.
+(function installAirlock(runtime) {
+  const { bridge, config } = runtime;
+  const { defineProperty } = Reflect;
+  const { freeze } = Object;
+  const { isInteger } = Number;
+
+  function readFile(path, encoding) {
+    if (typeof path !== 'string') {
+      throw new TypeError(`The "path" argument must be of type string. Received ${typeof path}`);
+    }
+    if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8') {
+      throw new TypeError(`Unsupported encoding: only 'utf8' is available (got ${typeof encoding})`);
+    }
+    const reply = bridge.readFile(path, encoding !== undefined && encoding !== null);
+    if (reply?.ok !== true) {
+      const error = new Error(`${reply?.message ?? 'readFile failed'}`);
+      error.code = reply?.code ?? 'EIO';
+      error.path = path;
+      throw error;
+    }
+    return reply.data;
+  }
+
+  function exit(code = 0) {
+    const value = Number(code);
+    if (!isInteger(value)) throw new TypeError(`The "code" argument must be an integer. Received ${code}`);
+    bridge.exit(value & 0xff);
+  }
+
+  const airlock = freeze({
+    stdin: `${config.stdin}`,
+    args: freeze([...config.args]),
+    env: freeze({ ...config.env }),
+    readFile,
+    exit,
+  });
+  defineProperty(globalThis, 'airlock', {
+    value: airlock,
+    enumerable: false,
+    writable: false,
+    configurable: false,
+  });
+  defineProperty(globalThis, Symbol.for('airlock.entryDone'), {
+    value: () => bridge.entryDone(),
+    configurable: true,
+  });
+});

@@ -1,0 +1,150 @@
+// The parent's handle on one isolate host child process: forks it with a minimal environment, waits until it
+// says it is ready, routes its validated messages to the job it is running, and reports how it ended.
+// Must never pass the parent's environment or execArgv to the child, and never act on an unvalidated message.
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  HOST_FATAL_MARKER,
+  type HostFatalKind,
+  type HostJob,
+  type HostJobResult,
+  type OutputChunk,
+  parseHostMessage,
+} from './host-messages.ts';
+
+const HOST_ENTRY = new URL('./host-main.ts', import.meta.url);
+const HOST_EXEC_ARGV = ['--no-node-snapshot', '--disable-warning=ExperimentalWarning'];
+const STDERR_TAIL_CHARS = 4096;
+const STDERR_DRAIN_MS = 500;
+
+export interface HostExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the host reported a catastrophic isolated-vm error just before it ended. */
+  fatal: HostFatalKind | null;
+}
+
+/** Receives what the host reports about the job it is running. */
+export interface HostJobListener {
+  onOutput(chunks: OutputChunk[]): void;
+  onResult(result: HostJobResult): void;
+}
+
+export class IsolateHost {
+  readonly pid: number;
+  /** Resolves with the V8 version once the host can take jobs; rejects if it exits first. */
+  readonly ready: Promise<string>;
+  /** Resolves when the process has exited, however it ended. */
+  readonly exited: Promise<HostExit>;
+  jobsRun = 0;
+  #gone = false;
+  #listener: { id: string; listener: HostJobListener } | null = null;
+  #stderrTail = '';
+  readonly #child: ChildProcess;
+
+  constructor() {
+    this.#child = fork(HOST_ENTRY, [], {
+      execArgv: HOST_EXEC_ARGV,
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    if (this.#child.pid === undefined) throw new Error('isolate host process could not be started');
+    this.pid = this.#child.pid;
+    const stderrClosed = Promise.withResolvers<void>();
+    const stderr = this.#child.stderr;
+    if (stderr === null) stderrClosed.resolve();
+    else {
+      stderr.setEncoding('utf8');
+      stderr.on('data', (text: string) => {
+        this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
+      });
+      stderr.on('close', () => stderrClosed.resolve());
+    }
+    const ready = Promise.withResolvers<string>();
+    this.ready = ready.promise;
+    this.exited = new Promise((resolve) => {
+      this.#child.on('exit', (code, signal) => {
+        this.#gone = true;
+        // Read stderr to its end first (briefly bounded), so a fatal marker written just before the end is seen.
+        const drained = Promise.race([stderrClosed.promise, delay(STDERR_DRAIN_MS)]);
+        void drained.then(() => {
+          const exit: HostExit = { code, signal, fatal: fatalKind(this.#stderrTail) };
+          ready.reject(new Error(`isolate host exited before it was ready (${describeExit(exit)})`));
+          resolve(exit);
+        });
+      });
+    });
+    // A failed ready promise that nobody awaits must not become an unhandled rejection.
+    this.ready.catch(() => {});
+    this.#child.on('error', () => {
+      // 'exit' follows (or the process never started); both paths are handled there.
+    });
+    this.#child.on('message', (raw: unknown) => {
+      const message = parseHostMessage(raw);
+      if (message === null) return;
+      if (message.type === 'ready') ready.resolve(message.v8);
+      else if (message.id === this.#listener?.id) {
+        if (message.type === 'output') this.#listener.listener.onOutput(message.chunks);
+        else {
+          const { type: _type, ...result } = message;
+          this.#listener.listener.onResult(result);
+        }
+      }
+    });
+  }
+
+  get alive(): boolean {
+    return !this.#gone;
+  }
+
+  /** The last lines the host wrote to stderr (V8 diagnostics on a crash), for logs only. */
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  /** Sends a job; messages for it go to `listener` until the next job. */
+  run(job: HostJob, listener: HostJobListener): void {
+    this.jobsRun += 1;
+    this.#listener = { id: job.id, listener };
+    this.#send({ type: 'run', job });
+  }
+
+  cancel(id: string): void {
+    this.#send({ type: 'cancel', id });
+  }
+
+  /** Stops routing messages for the current job (it ended, one way or another). */
+  detach(): void {
+    this.#listener = null;
+  }
+
+  kill(): void {
+    if (this.alive) this.#child.kill('SIGKILL');
+  }
+
+  /** Asks the host to exit by closing its IPC channel; kills it if it has not gone after `graceMs`. */
+  async shutdown(graceMs: number): Promise<void> {
+    if (!this.alive) return;
+    if (this.#child.connected) this.#child.disconnect();
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  #send(message: unknown): void {
+    if (this.alive && this.#child.connected) this.#child.send(message as object);
+  }
+}
+
+function fatalKind(stderr: string): HostFatalKind | null {
+  const at = stderr.lastIndexOf(`\n${HOST_FATAL_MARKER}`);
+  if (at === -1) return null;
+  const kind = stderr.slice(at + HOST_FATAL_MARKER.length + 1).trim();
+  return kind === 'out-of-memory' || kind === 'catastrophic' ? kind : null;
+}
+
+export function describeExit(exit: HostExit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}

@@ -1,0 +1,121 @@
+// The `isolate` backend: runs JavaScript and TypeScript jobs, each in a fresh isolated-vm isolate inside one of
+// a pool of supervised host processes. run() never throws for anything the guest does; every guest fault,
+// limit, cancel or host crash comes back as an ExecutionResult. Must never run a job in the parent process.
+
+import { AirlockError, type ExecutionResult, type Language, type Outcome } from '@airlock/protocol';
+import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { HostPool, type SandboxLogger } from './host-pool.ts';
+import { type HostRun, runOnHost } from './host-run.ts';
+
+export interface IsolateSandboxOptions {
+  /** Number of isolate host processes, each running one job at a time. @default 2 */
+  hosts?: number;
+  /** A host is replaced by a fresh process after this many jobs. @default 200 */
+  maxJobsPerHost?: number;
+  /** Receives host crashes and restarts; pino-compatible. @default no logging */
+  logger?: SandboxLogger;
+  /** How long a host may overrun a deadline or a cancel before it is killed. @default 2000 */
+  killGraceMs?: number;
+  /** How long start() waits for the hosts to become ready. @default 30000 */
+  readyTimeoutMs?: number;
+}
+
+const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const chosen = value ?? fallback;
+  if (!Number.isSafeInteger(chosen) || chosen < 1) {
+    throw new TypeError(
+      `IsolateSandbox option ${name} must be a positive integer, got ${String(chosen)} (${typeof chosen})`,
+    );
+  }
+  return chosen;
+}
+
+function endedEarly(outcome: Outcome, reason: string): ExecutionResult {
+  return {
+    outcome,
+    exit_code: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: null, wall_ms: 0, memory_peak_bytes: null },
+    reason,
+  };
+}
+
+export class IsolateSandbox implements Sandbox {
+  readonly backend = 'isolate' as const;
+  readonly languages = LANGUAGES;
+  readonly #pool: HostPool;
+  readonly #killGraceMs: number;
+  readonly #active = new Set<HostRun>();
+  #started: Promise<void> | null = null;
+  #closed = false;
+  #dispatches = 0;
+
+  constructor(options: IsolateSandboxOptions = {}) {
+    this.#killGraceMs = positiveInt('killGraceMs', options.killGraceMs, 2000);
+    this.#pool = new HostPool({
+      size: positiveInt('hosts', options.hosts, 2),
+      maxJobsPerHost: positiveInt('maxJobsPerHost', options.maxJobsPerHost, 200),
+      logger: options.logger,
+      readyTimeoutMs: positiveInt('readyTimeoutMs', options.readyTimeoutMs, 30_000),
+      shutdownGraceMs: this.#killGraceMs,
+    });
+  }
+
+  /** Spawns the host processes and waits until they are ready. Idempotent; run() calls it too. */
+  start(): Promise<void> {
+    if (this.#closed)
+      return Promise.reject(new AirlockError('shutting_down', 'the isolate sandbox is closed'));
+    this.#started ??= this.#pool.start();
+    return this.#started;
+  }
+
+  runtimes(): RuntimeInfo[] {
+    const version = `v8 ${process.versions.v8}`;
+    return LANGUAGES.map((language) => ({ language, backend: 'isolate', version, available: true }));
+  }
+
+  /** Process ids of the live isolate hosts. */
+  hostPids(): number[] {
+    return this.#pool.pids();
+  }
+
+  async run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {
+    if (this.#closed) throw new AirlockError('shutting_down', 'the isolate sandbox is closed');
+    if (!LANGUAGES.includes(job.language)) {
+      throw new AirlockError('backend_unavailable', `the isolate backend cannot run ${job.language}`);
+    }
+    await this.start();
+    const host = await this.#pool.acquire(options.signal);
+    if (host === null) {
+      const reason = this.#closed
+        ? 'the isolate sandbox was closed'
+        : 'canceled by the caller before it started';
+      return endedEarly('canceled', reason);
+    }
+    this.#dispatches += 1;
+    const run = runOnHost(host, `${job.executionId}#${this.#dispatches}`, job, options, {
+      killGraceMs: this.#killGraceMs,
+    });
+    this.#active.add(run);
+    try {
+      return await run.result;
+    } finally {
+      this.#active.delete(run);
+      this.#pool.release(host);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const run of this.#active)
+      run.end({ outcome: 'canceled', reason: 'the isolate sandbox was closed' });
+    await this.#pool.close();
+    await this.#started?.catch(() => {});
+  }
+}

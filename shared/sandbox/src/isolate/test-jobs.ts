@@ -1,0 +1,71 @@
+// Test fixture for the isolate backend's tests: builds SandboxJobs with sensible limits and runs them.
+// Must never be imported by production code.
+
+import type { ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
+import type { SandboxFile, SandboxJob } from '../sandbox.ts';
+import type { IsolateSandbox } from './isolate-sandbox.ts';
+
+export const TEST_LIMITS: ResolvedLimits = {
+  wall_time_ms: 20_000,
+  cpu_time_ms: 20_000,
+  memory_mb: 64,
+  output_bytes: 64 * 1024,
+};
+
+export interface JobInput {
+  code: string;
+  language?: Language;
+  files?: Record<string, string | Uint8Array>;
+  stdin?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  limits?: Partial<ResolvedLimits>;
+}
+
+let counter = 0;
+
+export function makeJob(input: JobInput): SandboxJob {
+  counter += 1;
+  const files: SandboxFile[] = Object.entries(input.files ?? {}).map(([path, content]) => ({
+    path,
+    content: typeof content === 'string' ? new TextEncoder().encode(content) : content,
+  }));
+  return {
+    executionId: `exe_test_${counter}`,
+    language: input.language ?? 'javascript',
+    code: input.code,
+    files,
+    stdin: input.stdin ?? '',
+    args: input.args ?? [],
+    env: input.env ?? {},
+    limits: { ...TEST_LIMITS, ...input.limits },
+  };
+}
+
+export interface RunOutcome {
+  result: ExecutionResult;
+  chunks: Array<{ stream: OutputStream; chunk: string }>;
+}
+
+export async function runJob(
+  sandbox: IsolateSandbox,
+  input: JobInput,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<RunOutcome> {
+  const chunks: RunOutcome['chunks'] = [];
+  const result = await sandbox.run(makeJob(input), {
+    signal,
+    onOutput: (stream, chunk) => chunks.push({ stream, chunk }),
+  });
+  return { result, chunks };
+}
+
+/** True while a process with this pid exists (signal 0 only checks). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,308 @@
+// SECURITY.md classes 21 and 22 through the real REST API with real signed intent tokens: every refusal has its
+// exact status, is audited with its reason, and reaches no sandbox; tenants cannot see each other's executions.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startService, type TestService } from './support/service.ts';
+
+let svc: TestService;
+let issuer: TestIssuer;
+let stranger: TestIssuer;
+let dir: string;
+
+const policy = (overrides: Record<string, unknown> = {}) => ({
+  languages: ['javascript', 'typescript'],
+  backends: ['isolate'],
+  limits: { memory_mb: 128, wall_time_ms: 20_000 },
+  max_concurrent: 2,
+  max_queued: 2,
+  submissions_per_minute: 1000,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-authz-'));
+  issuer = await createTestIssuer({ kid: 'broker-key-1' });
+  stranger = await createTestIssuer({ kid: 'broker-key-1' });
+  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+  await writeFile(
+    join(dir, 'tenants.json'),
+    JSON.stringify({
+      tenants: {
+        acme: policy(),
+        globex: policy(),
+        slowpoke: policy({ submissions_per_minute: 2 }),
+        tiny: policy({ max_concurrent: 1, max_queued: 0 }),
+      },
+    }),
+  );
+  svc = await startService({
+    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
+    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
+    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
+    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+    AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600',
+  });
+});
+afterAll(async () => {
+  await svc?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hello = { language: 'javascript', code: 'console.log("hi")' };
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const now = () => Math.floor(Date.now() / 1000);
+
+async function auditRecords() {
+  const text = await readFile(svc.auditPath, 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+async function refusedWith(headers: Record<string, string>, body: unknown, status: number, reason: RegExp) {
+  const before = (await auditRecords()).length;
+  const response = await call(svc.url, 'POST', '/v1/executions', body, headers);
+  expect(response.status).toBe(status);
+  expect(response.body.error.message).toMatch(reason);
+  // Records of earlier executions finishing may interleave; this request must add one rejection and no execution.
+  const added = (await auditRecords())
+    .slice(before)
+    .filter((r) => r.type === 'rejected' || r.type === 'accepted');
+  expect(added.map((r) => r.type)).toEqual(['rejected']);
+  expect(added[0].reason).toMatch(reason);
+  expect(added[0].execution_id).toBeNull();
+  return { response, record: added[0] };
+}
+
+describe('class 21: token abuse is refused before any sandbox, and audited', () => {
+  it('accepts a valid token and records subject, tenant, issuer, jti, act and capability', async () => {
+    const act = { sub: 'user-7', act: { sub: 'planner' } };
+    const token = await issuer.mint({ jti: 'ok-1', act });
+    const response = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ tenant: 'acme', result: { stdout: 'hi\n' } });
+    const accepted = (await auditRecords()).find(
+      (r) => r.type === 'accepted' && r.execution_id === response.body.id,
+    );
+    expect(accepted).toMatchObject({
+      tenant: 'acme',
+      subject: 'agent-1',
+      detail: {
+        issuer: TEST_ISSUER,
+        jti: 'ok-1',
+        act,
+        capability: { language: 'javascript', backends: ['isolate'] },
+      },
+    });
+    expect(JSON.stringify(await auditRecords())).not.toContain(token);
+  });
+
+  it.each([
+    ['missing token', async () => ({}), /^missing token/],
+    ['not a bearer token', async () => ({ authorization: 'Basic dXNlcjpwYXNz' }), /^malformed token/],
+    ['garbage token', async () => bearer('not.a.jwt'), /^malformed token|^bad signature/],
+    ['bad signature (another key, same kid)', async () => bearer(await stranger.mint()), /^bad signature/],
+    ['wrong audience', async () => bearer(await issuer.mint({ aud: 'someone-else' })), /^wrong audience/],
+    ['wrong issuer', async () => bearer(await issuer.mint({ iss: 'https://evil.test' })), /^wrong issuer/],
+    ['expired', async () => bearer(await issuer.mint({ iat: now() - 400, exp: now() - 100 })), /^expired/],
+    ['not yet valid', async () => bearer(await issuer.mint({ nbf: now() + 300 })), /^not yet valid/],
+    [
+      'lifetime over the maximum',
+      async () => bearer(await issuer.mint({ exp: now() + 3600 })),
+      /^lifetime over the maximum/,
+    ],
+    [
+      'unknown kid',
+      async () => bearer(await issuer.mint({}, { header: { kid: 'rotated-away' } })),
+      /^unknown kid/,
+    ],
+    [
+      'alg none',
+      async () => {
+        const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+        const claims = {
+          iss: TEST_ISSUER,
+          aud: TEST_AUDIENCE,
+          sub: 'a',
+          tenant: 'acme',
+          jti: 'n',
+          iat: now(),
+          exp: now() + 60,
+        };
+        return bearer(`${enc({ alg: 'none', kid: 'broker-key-1' })}.${enc(claims)}.`);
+      },
+      /^alg not allowed/,
+    ],
+    [
+      'HS256 signed with the public key',
+      async () => {
+        const { createHmac } = await import('node:crypto');
+        const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+        const claims = {
+          iss: TEST_ISSUER,
+          aud: TEST_AUDIENCE,
+          sub: 'a',
+          tenant: 'acme',
+          jti: 'h',
+          iat: now(),
+          exp: now() + 60,
+        };
+        const input = `${enc({ alg: 'HS256', kid: 'broker-key-1' })}.${enc(claims)}`;
+        const sig = createHmac('sha256', JSON.stringify(issuer.jwks.keys[0]))
+          .update(input)
+          .digest('base64url');
+        return bearer(`${input}.${sig}`);
+      },
+      /^alg not allowed/,
+    ],
+  ])('%s → 401', async (_name, headers, reason) => {
+    const { response, record } = await refusedWith(await headers(), hello, 401, reason);
+    expect(response.body.error.code).toBe('unauthorized');
+    expect(record.detail.code).toBe('unauthorized');
+  });
+
+  it.each([
+    [
+      'a language outside the intent',
+      { intent: { languages: ['typescript'] } },
+      hello,
+      /language 'javascript'/,
+    ],
+    ['a backend outside the tenant policy', {}, { ...hello, backend: 'docker' }, /backend 'docker'/],
+    [
+      'a limit above the intent ceiling',
+      { intent: { limits: { memory_mb: 64 } } },
+      { ...hello, limits: { memory_mb: 100 } },
+      /limits.memory_mb 100 exceeds the intent token ceiling 64/,
+    ],
+    [
+      'a limit above the tenant ceiling',
+      {},
+      { ...hello, limits: { memory_mb: 200 } },
+      /limits.memory_mb 200 exceeds the tenant ceiling 128/,
+    ],
+  ])('widened intent: %s → 403 naming the constraint', async (_name, claims, body, reason) => {
+    const token = await issuer.mint(claims);
+    const { response } = await refusedWith(bearer(token), body, 403, reason);
+    expect(response.body.error.code).toBe('forbidden');
+  });
+
+  it('a token outside any tenant policy → 403', async () => {
+    await refusedWith(
+      bearer(await issuer.mint({ tenant: 'initech' })),
+      hello,
+      403,
+      /tenant 'initech' has no policy/,
+    );
+  });
+
+  it('a replayed jti → 403 once its executions are spent; a refused request does not spend it', async () => {
+    const token = await issuer.mint({ jti: 'single-use', intent: { languages: ['javascript'] } });
+    await refusedWith(bearer(token), { ...hello, language: 'typescript' }, 403, /language 'typescript'/);
+    const first = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    expect(first.status).toBe(201);
+    await refusedWith(bearer(token), hello, 403, /token replayed/);
+  });
+
+  it('a token may start as many executions as its intent says', async () => {
+    const token = await issuer.mint({ jti: 'three-uses', intent: { max_executions: 3 } });
+    for (let i = 0; i < 3; i++)
+      expect((await call(svc.url, 'POST', '/v1/executions', hello, bearer(token))).status).toBe(201);
+    await refusedWith(bearer(token), hello, 403, /token replayed/);
+  });
+
+  it('rate exhaustion → 429 rate_limited with Retry-After', async () => {
+    for (let i = 0; i < 2; i++) {
+      const ok = await call(
+        svc.url,
+        'POST',
+        '/v1/executions',
+        hello,
+        bearer(await issuer.mint({ tenant: 'slowpoke' })),
+      );
+      expect(ok.status).toBe(201);
+    }
+    const { response } = await refusedWith(
+      bearer(await issuer.mint({ tenant: 'slowpoke' })),
+      hello,
+      429,
+      /rate exhausted/,
+    );
+    expect(response.body.error.code).toBe('rate_limited');
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('quota exhaustion → 429 quota_exceeded; the slot frees when the execution finishes', async () => {
+    const slow = { language: 'javascript', code: 'await new Promise((r) => setTimeout(r, 1500))' };
+    const first = await call(
+      svc.url,
+      'POST',
+      '/v1/executions',
+      slow,
+      bearer(await issuer.mint({ tenant: 'tiny' })),
+    );
+    expect(first.status).toBe(201);
+    const { response } = await refusedWith(
+      bearer(await issuer.mint({ tenant: 'tiny' })),
+      hello,
+      429,
+      /tenant quota reached/,
+    );
+    expect(response.body.error.code).toBe('quota_exceeded');
+    await svc.service.queue.wait('tiny', first.body.id, 20_000);
+    const after = await call(
+      svc.url,
+      'POST',
+      '/v1/executions?wait=20',
+      hello,
+      bearer(await issuer.mint({ tenant: 'tiny' })),
+    );
+    expect(after.status).toBe(201);
+  });
+});
+
+describe('class 22: cross-tenant access', () => {
+  it('another tenant gets 404 on read, events and cancel; the owner still can', async () => {
+    const mine = await call(
+      svc.url,
+      'POST',
+      '/v1/executions',
+      {
+        language: 'javascript',
+        code: 'await new Promise((r) => setTimeout(r, 1000))',
+      },
+      bearer(await issuer.mint({ tenant: 'acme' })),
+    );
+    expect(mine.status).toBe(201);
+    const theirs = bearer(await issuer.mint({ tenant: 'globex' }));
+    for (const [method, path] of [
+      ['GET', `/v1/executions/${mine.body.id}`],
+      ['GET', `/v1/executions/${mine.body.id}/events`],
+      ['DELETE', `/v1/executions/${mine.body.id}`],
+    ] as const) {
+      const response = await call(svc.url, method, path, undefined, theirs);
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe('execution_not_found');
+    }
+    const owner = await call(
+      svc.url,
+      'GET',
+      `/v1/executions/${mine.body.id}`,
+      undefined,
+      bearer(await issuer.mint({ tenant: 'acme' })),
+    );
+    expect(owner.status).toBe(200);
+    expect(owner.body.tenant).toBe('acme');
+  });
+
+  it('reads without a token → 401', async () => {
+    const response = await call(svc.url, 'GET', '/v1/executions/ex_AAAAAAAAAAAAAAAAAAAAAA');
+    expect(response.status).toBe(401);
+  });
+});
