@@ -22,6 +22,8 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
   const dir = await mkdtemp(join(tmpdir(), 'airlock-test-'));
   const auditPath = join(dir, 'audit.jsonl');
   const config = loadConfig({
+    // Isolate only unless a test asks for containers: warm pools cost seconds and memory per service.
+    AIRLOCK_BACKENDS: 'isolate',
     AIRLOCK_PORT: '0',
     AIRLOCK_AUDIT_LOG: auditPath,
     AIRLOCK_LOG_LEVEL: 'warn',

@@ -1,4 +1,4 @@
-// The embedded deployment: gateway, in-process queue, worker and isolate sandboxes in one process.
+// The embedded deployment: gateway, in-process queue, worker and sandboxes (isolate, docker, gvisor) in one process.
 // Used by main.ts and by tests that need the whole service; it binds no port (the caller listens).
 
 import { FileAuditLog } from '@airlock/audit';
@@ -6,13 +6,13 @@ import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
-import { IsolateSandbox } from '@airlock/sandbox';
-import { createExecutionWorker, finishedEntry, SandboxRegistry } from '@airlock/worker';
+import { createExecutionWorker, finishedEntry, type SandboxRegistry } from '@airlock/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { createMetrics } from './metrics.ts';
+import { startSandboxes } from './sandbox-setup.ts';
 import { ExecutionSubmitter } from './submission.ts';
 
 export interface EmbeddedService {
@@ -47,9 +47,7 @@ export function limitPolicy(config: Config): LimitPolicy {
 export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedService> {
   const authorizer = await createAuthorizer(config);
   const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
-  const isolate = new IsolateSandbox({ hosts: config.AIRLOCK_ISOLATE_HOSTS, logger });
-  await isolate.start();
-  const registry = new SandboxRegistry([isolate]);
+  const registry = await startSandboxes(config, logger);
   let metrics: ReturnType<typeof createMetrics> | undefined;
   let submitter: ExecutionSubmitter | undefined;
   const queue = new MemoryJobQueue({
@@ -66,7 +64,13 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     },
   });
   metrics = createMetrics(() => queue.stats());
-  queue.consume(createExecutionWorker({ registry, audit }));
+  queue.consume(
+    createExecutionWorker({
+      registry,
+      audit,
+      onAuditError: (err) => logger.error({ err }, 'audit append failed'),
+    }),
+  );
   submitter = new ExecutionSubmitter({
     queue,
     registry,

@@ -13,9 +13,12 @@ const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
 
 export class SandboxRegistry {
   readonly #sandboxes = new Map<BackendName, Sandbox>();
+  readonly #unavailable: readonly RuntimeInfo[];
 
-  constructor(sandboxes: readonly Sandbox[]) {
+  /** `unavailable` lists runtimes configured but not running, with the reason, for /v1/runtimes. */
+  constructor(sandboxes: readonly Sandbox[], unavailable: readonly RuntimeInfo[] = []) {
     for (const sandbox of sandboxes) this.#sandboxes.set(sandbox.backend, sandbox);
+    this.#unavailable = unavailable;
   }
 
   /**
@@ -43,7 +46,7 @@ export class SandboxRegistry {
   }
 
   runtimes(): RuntimeInfo[] {
-    return [...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes());
+    return [...[...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes()), ...this.#unavailable];
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,8 @@ import type { SandboxRegistry } from './backends.ts';
 export interface ExecutionWorkerOptions {
   registry: SandboxRegistry;
   audit: AuditSink;
+  /** Called when an audit append fails; the job still runs (its accepted record is already durable). */
+  onAuditError?: (error: unknown) => void;
 }
 
 export function decodeFiles(files: ExecutionRequest['files']): SandboxFile[] {
@@ -26,7 +28,8 @@ export function decodeFiles(files: ExecutionRequest['files']): SandboxFile[] {
 
 export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorker {
   return async ({ execution, request }, context): Promise<ExecutionResult> => {
-    await options.audit.append(startedEntry(execution));
+    // Appends are ordered by call, so `started` follows `accepted` without waiting for its fsync here.
+    options.audit.append(startedEntry(execution)).catch((error: unknown) => options.onAuditError?.(error));
     const sandbox = options.registry.get(execution.backend as BackendName);
     return sandbox.run(
       {

@@ -18,6 +18,21 @@ export const ConfigSchema = z.object({
   AIRLOCK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Executions running at once. @default 2 */
   AIRLOCK_CONCURRENCY: int(2, 1, 256),
+  /** Backends to start, comma-separated; container backends that cannot start are reported, not fatal. @default isolate,docker,gvisor */
+  AIRLOCK_BACKENDS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['isolate', 'docker', 'gvisor'])).min(1))
+    .default(['isolate', 'docker', 'gvisor']),
+  /** Docker Engine socket for the container backends. @default /var/run/docker.sock */
+  AIRLOCK_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  /** Warm containers per image and runtime. @default 2 */
+  AIRLOCK_POOL_SIZE: int(2, 0, 64),
   /** Warm isolate host processes. @default 2 */
   AIRLOCK_ISOLATE_HOSTS: int(2, 1, 64),
   /** Queued (not yet running) executions across all tenants before 429. @default 1000 */

@@ -1,3 +1,20 @@
+export {
+  ContainerSandbox,
+  type ContainerSandboxOptions,
+  type ContainerSandboxStats,
+} from './container/container-sandbox.ts';
+export type { ContainerRuntime } from './container/container-spec.ts';
+export {
+  ContainerSetupError,
+  IMAGE_NAMES,
+  type ImageName,
+  loadResolvedImages,
+  type ResolvedImage,
+  type ResolvedImages,
+} from './container/images.ts';
+export { type BackendAvailability, type ContainerProbe, probeContainerBackends } from './container/probe.ts';
+export { type ReapOptions, reapLeftovers } from './container/reaper.ts';
+export type { WarmPoolStats } from './container/warm-pool.ts';
 export type { SandboxLogger } from './isolate/host-pool.ts';
 export { IsolateSandbox, type IsolateSandboxOptions } from './isolate/isolate-sandbox.ts';
 export type {

@@ -4,11 +4,15 @@
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ResolvedLimits } from '@airlock/protocol';
+import type { ExecutionResult, ResolvedLimits } from '@airlock/protocol';
 import Dockerode from 'dockerode';
-import type { SandboxJob } from '../sandbox.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { ContainerSandbox } from './container-sandbox.ts';
+import type { ContainerRuntime } from './container-spec.ts';
 import type { ResolvedImages } from './images.ts';
 import { probeContainerBackends } from './probe.ts';
+import { reapLeftovers } from './reaper.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -57,4 +61,48 @@ export function containersWithLabel(label: string): string[] {
   return execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
     .split('\n')
     .filter((line) => line.length > 0);
+}
+
+export const BACKEND_OF = { runc: 'docker', runsc: 'gvisor' } as const;
+
+export interface SuiteSandbox {
+  env: ContainerTestEnv;
+  sandbox: ContainerSandbox;
+}
+
+/**
+ * One started ContainerSandbox (pool of 2 for TEST_LIMITS) for the enclosing describe block; closed in afterAll,
+ * and whatever of it is left is reaped even when tests failed.
+ */
+export function suiteSandbox(runtime: ContainerRuntime, beforeStart?: () => void): SuiteSandbox {
+  const suite = {} as SuiteSandbox;
+  beforeAll(async () => {
+    beforeStart?.();
+    suite.env = await requireContainerEnv();
+    suite.sandbox = new ContainerSandbox({
+      docker: suite.env.docker,
+      runtime,
+      backend: BACKEND_OF[runtime],
+      images: suite.env.images,
+      pool: { size: 2, memoryMb: TEST_LIMITS.memory_mb },
+    });
+    await suite.sandbox.start();
+  }, 120_000);
+  afterAll(async () => {
+    if (!suite.sandbox) return;
+    try {
+      await suite.sandbox.close();
+    } finally {
+      await reapLeftovers(suite.env.docker, { labels: [`airlock.instance=${suite.sandbox.instance}`] });
+    }
+  }, 120_000);
+  return suite;
+}
+
+export function runJob(
+  sandbox: ContainerSandbox,
+  job: SandboxJob,
+  options: Partial<SandboxRunOptions> = {},
+): Promise<ExecutionResult> {
+  return sandbox.run(job, { signal: new AbortController().signal, ...options });
 }

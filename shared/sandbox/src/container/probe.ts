@@ -61,9 +61,9 @@ async function probe(docker: Dockerode, repoRoot: string): Promise<ContainerProb
     available: false,
     reason: `the ${name} runtime is not registered with dockerd (has: ${runtimes.join(', ') || 'none'}); ${SETUP_HINT}`,
   });
-  const docker_ = runtimes.includes('runc') ? { available: true } : missing('runc');
+  const runc = runtimes.includes('runc') ? { available: true } : missing('runc');
   const gvisor = runtimes.includes('runsc') ? { available: true } : missing('runsc');
-  return { docker: docker_, gvisor, images: docker_.available || gvisor.available ? images : null };
+  return { docker: runc, gvisor, images: runc.available || gvisor.available ? images : null };
 }
 
 function unavailable(dockerReason: string, gvisorReason: string): ContainerProbe {
