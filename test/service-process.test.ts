@@ -1,9 +1,10 @@
 // The service as an operator starts it: `node services/gateway/src/main.ts`, configured by AIRLOCK_* variables.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestIssuer, TEST_ISSUER } from '@airlock/auth';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const MAIN = join(import.meta.dirname, '..', 'services', 'gateway', 'src', 'main.ts');
@@ -40,7 +41,7 @@ describe('service process', () => {
     const dir = await mkdtemp(join(tmpdir(), 'airlock-main-'));
     try {
       const audit = join(dir, 'audit.jsonl');
-      const svc = start({ AIRLOCK_PORT: '0', AIRLOCK_AUDIT_LOG: audit });
+      const svc = start({ AIRLOCK_PORT: '0', AIRLOCK_AUDIT_LOG: audit, AIRLOCK_BACKENDS: 'isolate' });
       const url = await svc.listening();
       expect(svc.output()).toContain('LOCAL DEVELOPMENT MODE');
       const response = await fetch(`${url}/v1/executions?wait=20`, {
@@ -62,6 +63,55 @@ describe('service process', () => {
     const svc = start({ AIRLOCK_HOST: '0.0.0.0', AIRLOCK_PORT: '0' });
     expect(await svc.exited).toBe(2);
     expect(svc.output()).toContain('refusing to bind a non-loopback address');
+  });
+
+  it('requires intent tokens once keys are configured, and says so instead of development mode', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-main-'));
+    try {
+      const issuer = await createTestIssuer();
+      await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+      await writeFile(
+        join(dir, 'tenants.json'),
+        JSON.stringify({
+          tenants: {
+            acme: {
+              languages: ['javascript'],
+              backends: ['isolate'],
+              max_concurrent: 1,
+              max_queued: 1,
+              submissions_per_minute: 60,
+            },
+          },
+        }),
+      );
+      const svc = start({
+        AIRLOCK_PORT: '0',
+        AIRLOCK_BACKENDS: 'isolate',
+        AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
+        AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
+        AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
+        AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+      });
+      const url = await svc.listening();
+      expect(svc.output()).toContain('intent tokens required');
+      expect(svc.output()).not.toContain('LOCAL DEVELOPMENT MODE');
+      const refused = await fetch(`${url}/v1/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ language: 'javascript', code: '1' }),
+      });
+      expect(refused.status).toBe(401);
+      const accepted = await fetch(`${url}/v1/executions?wait=20`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await issuer.mint()}` },
+        body: JSON.stringify({ language: 'javascript', code: 'console.log("ok")' }),
+      });
+      expect(accepted.status).toBe(201);
+      svc.child.kill('SIGTERM');
+      expect(await svc.exited).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 naming a bad variable', async () => {

@@ -1,21 +1,46 @@
-// `npm run bench`: JavaScript hello-world through POST /v1/executions?wait against a bare in-process
-// isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio.
-// Numbers are for comparison within one run only; this machine is noisy.
+// `npm run bench`: first JavaScript hello-world through POST /v1/executions?wait against a bare in-process
+// isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
+// then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
+// Docker baselines, with their ratios. `--only isolate|containers` runs one part; `--n N` scales every sample
+// count (isolate rows N and 2N; container rows N/10 on runc, N/16 on runsc). AIRLOCK_POOL_SIZE and
+// AIRLOCK_DOCKER_SOCKET are read from the environment. Numbers are for comparison within one run only; this
+// machine is noisy. Ctrl-C stops at the next sample and removes every container the bench created.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@airlock/config';
 import { startEmbedded } from '@airlock/gateway';
 import { createLogger } from '@airlock/logging';
 import ivm from 'isolated-vm';
+import { runContainerBench } from './containers.ts';
 import { measure, row } from './stats.ts';
 
-const { values: flags } = parseArgs({ options: { n: { type: 'string', default: '400' } } });
+const { values: flags } = parseArgs({
+  options: { n: { type: 'string', default: '400' }, only: { type: 'string' } },
+});
 const N1 = Number(flags.n);
 const N8 = N1 * 2;
 const HELLO = 'console.log("hello, world")';
+if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive integer, got ${flags.n}`);
+if (flags.only !== undefined && flags.only !== 'isolate' && flags.only !== 'containers')
+  throw new Error(`--only must be isolate or containers, got ${flags.only}`);
+
+const interrupt = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping at the next sample and cleaning up (again to exit at once)`);
+    interrupt.abort(new Error(`interrupted by ${signal}`));
+    process.once(signal, () => process.exit(130));
+  });
+}
+/** Throws once interrupted, so measure() stops before the next sample. */
+const interruptible = (task: () => Promise<void>) => async () => {
+  interrupt.signal.throwIfAborted();
+  await task();
+};
 
 async function bareIsolate(): Promise<void> {
   const isolate = new ivm.Isolate({ memoryLimit: 128 });
@@ -28,12 +53,14 @@ async function bareIsolate(): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
+async function isolatePart(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
   const config = loadConfig({
     AIRLOCK_PORT: '0',
     AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
     AIRLOCK_LOG_LEVEL: 'error',
+    // Container pools filling in the background would compete for the CPU; the container part has its own.
+    AIRLOCK_BACKENDS: 'isolate',
     AIRLOCK_MAX_QUEUED: '100000',
     AIRLOCK_RETENTION_SECONDS: '60',
   });
@@ -41,7 +68,7 @@ async function main(): Promise<void> {
   try {
     const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
     const body = JSON.stringify({ language: 'javascript', code: HELLO });
-    const viaRest = async () => {
+    const viaRest = interruptible(async () => {
       const response = await fetch(`${url}/v1/executions?wait=30`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -50,14 +77,15 @@ async function main(): Promise<void> {
       const execution = (await response.json()) as { result?: { stdout?: string } };
       if (execution.result?.stdout !== 'hello, world\n')
         throw new Error(`unexpected result ${JSON.stringify(execution)}`);
-    };
+    });
+    const bare = interruptible(bareIsolate);
 
-    await measure(50, 2, bareIsolate);
+    await measure(50, 2, bare);
     await measure(50, 2, viaRest);
 
-    const bare1 = await measure(N1, 1, bareIsolate);
+    const bare1 = await measure(N1, 1, bare);
     const rest1 = await measure(N1, 1, viaRest);
-    const bare8 = await measure(N8, 8, bareIsolate);
+    const bare8 = await measure(N8, 8, bare);
     const rest8 = await measure(N8, 8, viaRest);
 
     console.log(
@@ -79,4 +107,28 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+async function containerPart(): Promise<void> {
+  const started = performance.now();
+  // Validated like the service's own: AIRLOCK_POOL_SIZE (default 2) and AIRLOCK_DOCKER_SOCKET.
+  const environment = loadConfig(process.env);
+  const load = loadavg().map((l) => l.toFixed(2));
+  console.log(`container bench — ${new Date().toISOString()} — load average ${load.join(' ')} at start`);
+  await runContainerBench({
+    samples: { runc: Math.max(5, Math.round(N1 / 10)), runsc: Math.max(5, Math.round(N1 / 16)) },
+    poolSize: Math.max(1, environment.AIRLOCK_POOL_SIZE),
+    dockerSocket: environment.AIRLOCK_DOCKER_SOCKET,
+    repoRoot: fileURLToPath(new URL('../../', import.meta.url)),
+    signal: interrupt.signal,
+    print: (line) => console.log(line),
+  });
+  console.log(`container bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+try {
+  if (flags.only !== 'containers') await isolatePart();
+  if (flags.only !== 'isolate') await containerPart();
+} catch (error) {
+  if (!interrupt.signal.aborted) throw error;
+  console.error(`bench interrupted: ${(error as Error).message}`);
+  process.exitCode = 130;
+}

@@ -19,16 +19,24 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
-  if (!LOOPBACK.has(config.AIRLOCK_HOST)) {
+  const tokens = Boolean(config.AIRLOCK_JWKS_FILE || config.AIRLOCK_JWKS_URL);
+  if (!tokens && !LOOPBACK.has(config.AIRLOCK_HOST)) {
     logger.fatal(
       { host: config.AIRLOCK_HOST },
       'refusing to bind a non-loopback address without authorization configured',
     );
     process.exit(2);
   }
-  logger.warn(
-    'LOCAL DEVELOPMENT MODE: no intent-token keys configured; every request runs as tenant "local"',
-  );
+  if (tokens) {
+    logger.info(
+      { issuers: config.AIRLOCK_TOKEN_ISSUERS, audience: config.AIRLOCK_TOKEN_AUDIENCE },
+      'intent tokens required',
+    );
+  } else {
+    logger.warn(
+      'LOCAL DEVELOPMENT MODE: no intent-token keys configured; every request runs as tenant "local"',
+    );
+  }
   const service = await startEmbedded(config, logger);
   const address = await service.app.listen({ host: config.AIRLOCK_HOST, port: config.AIRLOCK_PORT });
   logger.info({ address, audit: config.AIRLOCK_AUDIT_LOG }, 'airlock listening');
