@@ -36,7 +36,11 @@ export async function startSandboxes(config: Config, logger: Logger): Promise<Sa
   const missing: RuntimeInfo[] = [];
   try {
     if (config.AIRLOCK_BACKENDS.includes('isolate')) {
-      const isolate = new IsolateSandbox({ hosts: config.AIRLOCK_ISOLATE_HOSTS, logger });
+      const isolate = new IsolateSandbox({
+        hosts: config.AIRLOCK_ISOLATE_HOSTS,
+        defaultMemoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
+        logger,
+      });
       started.push(isolate);
       await isolate.start();
     }

@@ -57,3 +57,19 @@ describe('CappedOutput', () => {
     output.close();
   });
 });
+
+describe('CappedOutput.drain', () => {
+  it('hands back what is pending instead of sending it, and takes nothing more', async () => {
+    const batches: OutputChunk[][] = [];
+    const output = new CappedOutput(100, (chunks) => batches.push(chunks));
+    output.write('stdout', 'a');
+    output.write('stderr', 'b');
+    expect(output.drain()).toEqual([
+      { stream: 'stdout', text: 'a' },
+      { stream: 'stderr', text: 'b' },
+    ]);
+    expect(output.write('stdout', 'late')).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches).toEqual([]);
+  });
+});

@@ -77,4 +77,15 @@ export class CappedOutput {
     this.flush();
     this.#closed = true;
   }
+
+  /** Takes nothing more and returns what is pending instead of sending it (it rides along with the result). */
+  drain(): OutputChunk[] {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#closed = true;
+    const chunks = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return chunks;
+  }
 }

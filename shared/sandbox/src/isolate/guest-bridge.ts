@@ -23,7 +23,22 @@ export type ReadFileReply =
   | { ok: true; data: string | Uint8Array }
   | { ok: false; code: string; message: string };
 
-export type BridgeCallbacks = Record<string, ivm.Callback>;
+/** The callbacks in the order the guest runtime receives them as arguments. */
+export const BRIDGE_NAMES = [
+  'write',
+  'timerStart',
+  'timerClear',
+  'timerRef',
+  'uncaught',
+  'exit',
+  'entryDone',
+  'readFile',
+  'randomBytes',
+  'parseUrl',
+  'updateUrl',
+] as const;
+
+export type BridgeCallbacks = Record<(typeof BRIDGE_NAMES)[number], ivm.Callback>;
 
 const URL_PARTS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port'] as const;
 const URL_SETTERS = new Set([
@@ -96,23 +111,26 @@ function streamOf(value: unknown): 'stdout' | 'stderr' {
   return fail('stream');
 }
 
-/** Builds the callbacks for one guest; the guest runtime receives them as closure arguments, never as globals. */
-export function createBridge(handlers: BridgeHandlers): BridgeCallbacks {
-  const callbacks: Record<string, (...args: unknown[]) => unknown> = {
-    write: (stream, text) => handlers.write(streamOf(stream), str(text, 'output text')),
+/**
+ * Builds the callbacks for one guest; the guest runtime receives them as closure arguments, never as globals.
+ * `job` names the handlers of the job the guest is running; it throws while there is none (before begin).
+ */
+export function createBridge(job: () => BridgeHandlers): BridgeCallbacks {
+  type Fn = (...args: unknown[]) => unknown;
+  const callbacks: Record<keyof BridgeCallbacks, Fn> = {
+    write: (stream, text) => job().write(streamOf(stream), str(text, 'output text')),
     timerStart: (id, delay, ref) =>
-      handlers.timerStart(int(id, 'timer id'), int(delay, 'timer delay'), bool(ref, 'timer ref')),
-    timerClear: (id) => handlers.timerClear(int(id, 'timer id')),
-    timerRef: (id, ref) => handlers.timerRef(int(id, 'timer id'), bool(ref, 'timer ref')),
-    uncaught: (text) => handlers.uncaught(str(text, 'error text')),
-    exit: (code) => handlers.exit(int(code, 'exit code')),
-    entryDone: () => handlers.entryDone(),
-    readFile: (path, asText) => handlers.readFile(str(path, 'path', 4096), bool(asText, 'encoding flag')),
+      job().timerStart(int(id, 'timer id'), int(delay, 'timer delay'), bool(ref, 'timer ref')),
+    timerClear: (id) => job().timerClear(int(id, 'timer id')),
+    timerRef: (id, ref) => job().timerRef(int(id, 'timer id'), bool(ref, 'timer ref')),
+    uncaught: (text) => job().uncaught(str(text, 'error text')),
+    exit: (code) => job().exit(int(code, 'exit code')),
+    entryDone: () => job().entryDone(),
+    readFile: (path, asText) => job().readFile(str(path, 'path', 4096), bool(asText, 'encoding flag')),
     randomBytes: randomFor,
     parseUrl,
     updateUrl,
   };
-  const bridge: BridgeCallbacks = {};
-  for (const [name, fn] of Object.entries(callbacks)) bridge[name] = new ivm.Callback(fn);
-  return bridge;
+  const wrap = (name: keyof BridgeCallbacks) => new ivm.Callback(callbacks[name]);
+  return Object.fromEntries(BRIDGE_NAMES.map((name) => [name, wrap(name)])) as BridgeCallbacks;
 }

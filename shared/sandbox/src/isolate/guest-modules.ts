@@ -12,6 +12,9 @@ const ENTRY_HOOK_SOURCE = `const key = Symbol.for('airlock.entryDone');
 const done = globalThis[key];
 delete globalThis[key];
 export default done;`;
+const ENTRY_MAIN = 'airlock:main';
+/** Imports the hook, then the job's main module, then reports completion. */
+const ENTRY_SOURCE = `import done from '${ENTRY_HOOK}';\nimport '${ENTRY_MAIN}';\ndone();`;
 const JS = /\.(?:js|mjs)$/;
 const TS = /\.(?:ts|mts)$/;
 
@@ -24,36 +27,47 @@ export function mainPath(language: HostJob['language']): string {
   return language === 'typescript' ? 'main.ts' : 'main.js';
 }
 
+/** The two internal modules every job starts from; the same for every job, so compiled before it exists. */
+export interface EntryModules {
+  entry: ivm.Module;
+  hook: ivm.Module;
+}
+
+export async function compileEntryModules(isolate: ivm.Isolate): Promise<EntryModules> {
+  const [entry, hook] = await Promise.all([
+    isolate.compileModule(ENTRY_SOURCE, { filename: 'airlock:entry-point' }),
+    isolate.compileModule(ENTRY_HOOK_SOURCE, { filename: ENTRY_HOOK }),
+  ]);
+  return { entry, hook };
+}
+
 export class GuestModules {
   readonly #isolate: ivm.Isolate;
+  readonly #main: string;
   readonly #sources = new Map<string, string | Uint8Array>();
   readonly #compiled = new Map<string, Promise<ivm.Module>>();
   readonly #paths = new Map<ivm.Module, string>();
-  #entry: ivm.Module | null = null;
+  #entry: EntryModules | null = null;
 
   constructor(isolate: ivm.Isolate, job: HostJob) {
     this.#isolate = isolate;
+    this.#main = mainPath(job.language);
     for (const file of job.files) this.#sources.set(file.path, file.content);
-    this.#sources.set(mainPath(job.language), job.code);
+    this.#sources.set(this.#main, job.code);
   }
 
-  /** Compiles and links the entry: it imports the hook, then the main module, then reports completion. */
-  async link(context: ivm.Context, language: HostJob['language']): Promise<ivm.Module> {
-    const main = JSON.stringify(`./${mainPath(language)}`);
-    const entry = await this.#isolate.compileModule(
-      `import done from '${ENTRY_HOOK}';\nimport ${main};\ndone();`,
-      { filename: 'airlock:entry-point' },
-    );
-    this.#entry = entry;
-    await entry.instantiate(context, (specifier, referrer) => this.#resolve(specifier, referrer));
-    return entry;
+  /** Links the entry (compiled in this isolate, never linked before) to the job's modules; returns it. */
+  async link(context: ivm.Context, modules: EntryModules): Promise<ivm.Module> {
+    this.#entry = modules;
+    await modules.entry.instantiate(context, (specifier, referrer) => this.#resolve(specifier, referrer));
+    return modules.entry;
   }
 
-  #resolve(specifier: string, referrer: ivm.Module): Promise<ivm.Module> {
-    if (referrer === this.#entry && specifier === ENTRY_HOOK) {
-      return this.#isolate.compileModule(ENTRY_HOOK_SOURCE, { filename: ENTRY_HOOK });
-    }
-    const from = referrer === this.#entry ? '.' : (this.#paths.get(referrer) ?? '.');
+  #resolve(specifier: string, referrer: ivm.Module): ivm.Module | Promise<ivm.Module> {
+    const atEntry = referrer === this.#entry?.entry;
+    if (atEntry && specifier === ENTRY_HOOK && this.#entry !== null) return this.#entry.hook;
+    if (atEntry && specifier === ENTRY_MAIN) return this.#compile(this.#main);
+    const from = atEntry ? '.' : (this.#paths.get(referrer) ?? '.');
     const fromLabel = from === '.' ? 'the entry point' : from;
     if (!specifier.startsWith('./') && !specifier.startsWith('../')) {
       throw new GuestModuleError(

@@ -1,16 +1,22 @@
 // Entry point of an isolate host: a child process the IsolateSandbox forks to run jobs, one at a time, each in
-// a fresh isolate. It validates every message from its parent, streams output back, and exits when the parent
-// goes away. Must never run more than one job at once, and never outlive its parent.
+// a brand-new isolate. While idle it prepares the next job's isolate (see warm-isolate.ts). It validates every
+// message from its parent, streams output back, and exits when the parent goes away. Its one argument is the
+// memory limit (MB) to keep an isolate prepared for. Must never run more than one job at once, never give an
+// isolate to a second job, and never outlive its parent.
 
 import { writeSync } from 'node:fs';
+import { GuestRuntimeCode } from './guest-runtime.ts';
 import {
   HOST_FATAL_MARKER,
   type HostFatalKind,
   type HostJob,
   type HostMessage,
+  MIN_MEMORY_MB,
   parseParentMessage,
 } from './host-messages.ts';
 import { IsolateJob } from './isolate-job.ts';
+import { primeGuestRuntime } from './runtime-cache.ts';
+import { WarmIsolate } from './warm-isolate.ts';
 
 function send(message: HostMessage): void {
   if (process.connected) process.send?.(message);
@@ -27,26 +33,25 @@ function onCatastrophicError(message: string): void {
   }
 }
 
+const warmMemoryMb = Number(process.argv[2]);
+if (!Number.isSafeInteger(warmMemoryMb) || warmMemoryMb < MIN_MEMORY_MB) {
+  throw new TypeError(`isolate host: invalid warm memory limit ${JSON.stringify(process.argv[2])}`);
+}
+const code = new GuestRuntimeCode();
+const warm = new WarmIsolate({ memoryMb: warmMemoryMb, code, onCatastrophicError });
 let current: IsolateJob | null = null;
 
 async function runJob(job: HostJob): Promise<void> {
-  let isolateJob: IsolateJob;
-  try {
-    isolateJob = new IsolateJob(job, {
-      sendOutput: (chunks) => send({ type: 'output', id: job.id, chunks }),
-      onCatastrophicError,
-    });
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    send(failedResult(job.id, `could not create an isolate: ${detail}`));
-    return;
-  }
+  const isolateJob = new IsolateJob(job, {
+    sendOutput: (chunks) => send({ type: 'output', id: job.id, chunks }),
+    sendResult: (result, chunks) => send({ type: 'result', ...result, chunks }),
+  });
   current = isolateJob;
   try {
-    const result = await isolateJob.run();
-    send({ type: 'result', ...result });
+    await isolateJob.run(warm.take(isolateJob.memoryMb));
   } finally {
     current = null;
+    void warm.prepare();
   }
 }
 
@@ -59,6 +64,7 @@ function failedResult(id: string, reason: string): HostMessage {
     reason,
     truncated: { stdout: false, stderr: false },
     usage: { cpu_ms: null, wall_ms: 0, memory_peak_bytes: null },
+    chunks: [],
   };
 }
 
@@ -78,4 +84,7 @@ process.on('message', (raw: unknown) => {
 
 process.on('disconnect', () => process.exit(0));
 
+// The runtime's code cache is primed and the first isolate prepared before the host says it is ready.
+await primeGuestRuntime(code);
+await warm.prepare();
 send({ type: 'ready', v8: process.versions.v8 });

@@ -22,6 +22,7 @@ const result = {
   reason: null,
   truncated: { stdout: false, stderr: false },
   usage: { cpu_ms: 1.5, wall_ms: 3, memory_peak_bytes: null },
+  chunks: [{ stream: 'stdout', text: 'last\n' }],
 };
 
 describe('parseParentMessage', () => {
@@ -60,6 +61,8 @@ describe('parseHostMessage', () => {
     ['a negative wall time', { ...result, usage: { ...result.usage, wall_ms: -1 } }],
     ['an unknown stream', { type: 'output', id: 'x', chunks: [{ stream: 'stdin', text: 'e' }] }],
     ['non-string output', { type: 'output', id: 'x', chunks: [{ stream: 'stdout', text: 1 }] }],
+    ['a result without its last output', { ...result, chunks: undefined }],
+    ['a result with bad last output', { ...result, chunks: [{ stream: 'stdout' }] }],
   ])('drops a message with %s', (_name, raw) => {
     expect(parseHostMessage(raw)).toBeNull();
   });

@@ -49,10 +49,11 @@ export interface HostJobResult {
   usage: { cpu_ms: number | null; wall_ms: number; memory_peak_bytes: number | null };
 }
 
+/** The last output of a job travels with its result (`chunks`), saving a message per job. */
 export type HostMessage =
   | { type: 'ready'; v8: string }
   | { type: 'output'; id: string; chunks: OutputChunk[] }
-  | ({ type: 'result' } & HostJobResult);
+  | ({ type: 'result'; chunks: OutputChunk[] } & HostJobResult);
 
 const OUTCOME_SET = new Set<string>([
   'success',
@@ -126,6 +127,10 @@ function isChunk(value: unknown): value is OutputChunk {
   return isRecord(value) && isStream(value.stream) && isString(value.text);
 }
 
+function isChunkList(value: unknown): value is OutputChunk[] {
+  return Array.isArray(value) && value.every(isChunk);
+}
+
 function isResult(raw: Rec): raw is Rec & HostJobResult {
   const { truncated, usage } = raw;
   return (
@@ -148,13 +153,14 @@ function isResult(raw: Rec): raw is Rec & HostJobResult {
 export function parseHostMessage(raw: unknown): HostMessage | null {
   if (!isRecord(raw)) return null;
   if (raw.type === 'ready' && isString(raw.v8)) return { type: 'ready', v8: raw.v8 };
-  if (raw.type === 'output' && isString(raw.id) && Array.isArray(raw.chunks) && raw.chunks.every(isChunk)) {
+  if (raw.type === 'output' && isString(raw.id) && isChunkList(raw.chunks)) {
     return { type: 'output', id: raw.id, chunks: raw.chunks };
   }
-  if (raw.type === 'result' && isResult(raw)) {
+  if (raw.type === 'result' && isResult(raw) && isChunkList(raw.chunks)) {
     const { id, outcome, exit_code, reason, truncated, usage } = raw;
     return {
       type: 'result',
+      chunks: raw.chunks,
       id,
       outcome,
       exit_code,

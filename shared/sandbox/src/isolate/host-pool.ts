@@ -12,6 +12,8 @@ export interface SandboxLogger {
 export interface HostPoolOptions {
   size: number;
   maxJobsPerHost: number;
+  /** The memory limit (MB) each host keeps a prepared isolate ready for. */
+  warmMemoryMb: number;
   logger: SandboxLogger | undefined;
   /** How long a host may take to become ready at start-up. */
   readyTimeoutMs: number;
@@ -127,7 +129,7 @@ export class HostPool {
   }
 
   #spawn(): IsolateHost {
-    const host = new IsolateHost();
+    const host = new IsolateHost(this.#options.warmMemoryMb);
     let becameReady = false;
     this.#hosts.add(host);
     host.ready.then(

@@ -4,12 +4,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob } from './test-jobs.ts';
+import { runJob, TEST_LIMITS } from './test-jobs.ts';
 
 let sandbox: IsolateSandbox;
 
 beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 2 });
+  sandbox = new IsolateSandbox({ hosts: 2, defaultMemoryMb: TEST_LIMITS.memory_mb });
   await sandbox.start();
 });
 

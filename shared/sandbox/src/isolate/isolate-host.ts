@@ -43,8 +43,9 @@ export class IsolateHost {
   #stderrTail = '';
   readonly #child: ChildProcess;
 
-  constructor() {
-    this.#child = fork(HOST_ENTRY, [], {
+  /** `warmMemoryMb`: the memory limit (MB) the host keeps a prepared isolate ready for. */
+  constructor(warmMemoryMb: number) {
+    this.#child = fork(HOST_ENTRY, [String(warmMemoryMb)], {
       execArgv: HOST_EXEC_ARGV,
       env: {},
       serialization: 'advanced',
@@ -86,10 +87,11 @@ export class IsolateHost {
       if (message === null) return;
       if (message.type === 'ready') ready.resolve(message.v8);
       else if (message.id === this.#listener?.id) {
-        if (message.type === 'output') this.#listener.listener.onOutput(message.chunks);
-        else {
-          const { type: _type, ...result } = message;
-          this.#listener.listener.onResult(result);
+        const { listener } = this.#listener;
+        if (message.chunks.length > 0) listener.onOutput(message.chunks);
+        if (message.type === 'result') {
+          const { type: _type, chunks: _chunks, ...result } = message;
+          listener.onResult(result);
         }
       }
     });

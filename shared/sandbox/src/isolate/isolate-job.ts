@@ -1,44 +1,48 @@
-// Runs one job in a fresh isolate inside the isolate host: builds the isolate, installs the guest runtime,
-// evaluates the job's modules, drives its timers, and ends it on completion, uncaught error, exit(), output
-// cap, wall-clock deadline, CPU limit, memory limit or cancel. Must never let the isolate outlive its job and
-// never pass a host object into it (see guest-bridge.ts).
+// Runs one job inside the isolate host, in an isolate prepared for it (see prepared-isolate.ts): begins the
+// guest runtime with the job's data, evaluates the job's modules, drives its timers, and ends it on completion,
+// uncaught error, exit(), output cap, wall-clock deadline, CPU limit, memory limit or cancel. Must never let the
+// isolate outlive its job, never report a busy isolate's result before it is disposed, and never pass a host
+// object into it (see guest-bridge.ts).
 
 import { posix } from 'node:path';
 import type { OutputStream } from '@airlock/protocol';
-import ivm from 'isolated-vm';
 import { CappedOutput } from './capped-output.ts';
-import { type BridgeHandlers, createBridge, type ReadFileReply } from './guest-bridge.ts';
+import type { BridgeHandlers, ReadFileReply } from './guest-bridge.ts';
 import { describeGuestError } from './guest-errors.ts';
 import { GuestModules, mainPath } from './guest-modules.ts';
-import { type FireTimer, installGuestRuntime } from './guest-runtime.ts';
+import type { FireTimer } from './guest-runtime.ts';
 import { GuestTimers, MAX_PENDING_TIMERS } from './guest-timers.ts';
 import { type HostJob, type HostJobResult, MIN_MEMORY_MB, type OutputChunk } from './host-messages.ts';
+import type { PreparedIsolate } from './prepared-isolate.ts';
 
 /** How often the host checks CPU time and samples the heap while a job runs. */
 const WATCH_INTERVAL_MS = 10;
 const HEAP_SAMPLE_EVERY = 5;
-const LAST_SAMPLE_WAIT_MS = 50;
 
 type Ending = Pick<HostJobResult, 'outcome' | 'exit_code' | 'reason'>;
 
 export interface IsolateJobOptions {
+  /** Streams output while the job runs. */
   sendOutput: (chunks: OutputChunk[]) => void;
-  /** Called by isolated-vm when V8 lost control of the isolate; the host process must end. */
-  onCatastrophicError: (message: string) => void;
+  /** Reports the end of the job, with the output not streamed yet; called exactly once. */
+  sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
 }
 
 export class IsolateJob {
   readonly #job: HostJob;
-  readonly #isolate: ivm.Isolate;
+  readonly #options: IsolateJobOptions;
   readonly #output: CappedOutput;
   readonly #timers: GuestTimers;
   readonly #files = new Map<string, Uint8Array>();
   readonly #startedAt = performance.now();
-  readonly #result = Promise.withResolvers<HostJobResult>();
+  readonly #over = Promise.withResolvers<void>();
+  #isolate: PreparedIsolate | null = null;
+  #arrived: Promise<unknown> = Promise.resolve();
   #ending: Ending | null = null;
   #inFlight = 0;
   #entryDone = false;
   #fireTimer: FireTimer | null = null;
+  #cpuBase = 0n;
   #cpuMs: number | null = null;
   #memoryPeak: number | null = null;
   #watchTicks = 0;
@@ -48,10 +52,7 @@ export class IsolateJob {
 
   constructor(job: HostJob, options: IsolateJobOptions) {
     this.#job = job;
-    this.#isolate = new ivm.Isolate({
-      memoryLimit: Math.max(MIN_MEMORY_MB, job.limits.memory_mb),
-      onCatastrophicError: options.onCatastrophicError,
-    });
+    this.#options = options;
     this.#output = new CappedOutput(job.limits.output_bytes, options.sendOutput);
     this.#timers = new GuestTimers((id) => this.#fire(id));
     for (const file of job.files) this.#files.set(file.path, file.content);
@@ -62,8 +63,13 @@ export class IsolateJob {
     return this.#job.id;
   }
 
-  /** Runs the job to its end; never rejects. */
-  run(): Promise<HostJobResult> {
+  /** The isolate's heap limit for this job. */
+  get memoryMb(): number {
+    return Math.max(MIN_MEMORY_MB, this.#job.limits.memory_mb);
+  }
+
+  /** Runs the job in `isolate` (which it owns from now on); resolves once the result is sent and the isolate gone. */
+  run(isolate: Promise<PreparedIsolate>): Promise<void> {
     const { wall_time_ms } = this.#job.limits;
     this.#deadline = setTimeout(
       () =>
@@ -75,41 +81,48 @@ export class IsolateJob {
       wall_time_ms,
     );
     this.#watchdog = setInterval(() => this.#watch(), WATCH_INTERVAL_MS);
-    void this.#start();
-    return this.#result.promise;
+    this.#arrived = isolate.then(
+      (prepared) => this.#begin(prepared),
+      (error: unknown) => this.#setupFailed(`could not create an isolate: ${messageOf(error)}`),
+    );
+    return this.#over.promise;
   }
 
   cancel(): void {
     this.#finish({ outcome: 'canceled', exit_code: null, reason: 'canceled by the caller' });
   }
 
-  async #start(): Promise<void> {
-    let context: ivm.Context;
+  #begin(prepared: PreparedIsolate): void {
+    if (this.#ending !== null) {
+      prepared.dispose();
+      return;
+    }
+    this.#isolate = prepared;
     try {
-      context = await this.#isolate.createContext();
-      const config = {
+      this.#cpuBase = prepared.isolate.cpuTime;
+      this.#fireTimer = prepared.begin(this.#handlers(), {
         stdin: this.#job.stdin,
         args: this.#job.args,
         env: this.#job.env,
         outputBytes: this.#job.limits.output_bytes,
         maxTimers: MAX_PENDING_TIMERS,
-      };
-      this.#fireTimer = await installGuestRuntime(context, createBridge(this.#handlers()), config);
-    } catch (error) {
-      if (this.#isolate.isDisposed && this.#ending === null) return this.#memoryExceeded();
-      const detail = error instanceof Error ? error.message : String(error);
-      return this.#finish({
-        outcome: 'internal_error',
-        exit_code: null,
-        reason: `isolate setup failed: ${detail}`,
       });
-    }
-    try {
-      const entry = await new GuestModules(this.#isolate, this.#job).link(context, this.#job.language);
-      this.#track(entry.evaluate());
     } catch (error) {
-      this.#taskFailed(error);
+      if (prepared.disposed) this.#memoryExceeded();
+      else this.#setupFailed(`isolate setup failed: ${messageOf(error)}`);
+      return;
     }
+    this.#track(this.#evaluate(prepared));
+  }
+
+  async #evaluate(prepared: PreparedIsolate): Promise<void> {
+    const modules = new GuestModules(prepared.isolate, this.#job);
+    const entry = await modules.link(prepared.context, prepared.entry);
+    if (this.#ending === null) await entry.evaluate();
+  }
+
+  #setupFailed(reason: string): void {
+    this.#finish({ outcome: 'internal_error', exit_code: null, reason });
   }
 
   #handlers(): BridgeHandlers {
@@ -153,6 +166,7 @@ export class IsolateJob {
     return { ok: true, data: asText ? Buffer.from(content).toString('utf8') : new Uint8Array(content) };
   }
 
+  /** Counts a task running in the isolate (linking, evaluation, a timer); the job is idle at zero. */
   #track(task: Promise<unknown>): void {
     this.#inFlight += 1;
     task.then(
@@ -174,7 +188,7 @@ export class IsolateJob {
 
   #taskFailed(error: unknown): void {
     if (this.#ending !== null) return;
-    if (this.#isolate.isDisposed) {
+    if (this.#isolate?.disposed) {
       this.#memoryExceeded();
       return;
     }
@@ -183,7 +197,7 @@ export class IsolateJob {
   }
 
   #memoryExceeded(): void {
-    const mb = Math.max(MIN_MEMORY_MB, this.#job.limits.memory_mb);
+    const mb = this.memoryMb;
     this.#finish({ outcome: 'memory_limit', exit_code: null, reason: `memory limit of ${mb} MB exceeded` });
   }
 
@@ -200,11 +214,16 @@ export class IsolateJob {
     this.#finish({ outcome: 'error', exit_code: 13, reason: null });
   }
 
+  #readCpu(prepared: PreparedIsolate): number {
+    this.#cpuMs = Number(prepared.isolate.cpuTime - this.#cpuBase) / 1e6;
+    return this.#cpuMs;
+  }
+
   #watch(): void {
-    if (this.#isolate.isDisposed) return;
-    this.#cpuMs = Number(this.#isolate.cpuTime) / 1e6;
+    const prepared = this.#isolate;
+    if (prepared === null || prepared.disposed) return;
     const { cpu_time_ms } = this.#job.limits;
-    if (this.#cpuMs > cpu_time_ms) {
+    if (this.#readCpu(prepared) > cpu_time_ms) {
       this.#finish({
         outcome: 'timeout',
         exit_code: null,
@@ -213,18 +232,13 @@ export class IsolateJob {
       return;
     }
     this.#watchTicks += 1;
-    if (!this.#sampling && this.#watchTicks % HEAP_SAMPLE_EVERY === 1) void this.#sampleHeap();
+    if (!this.#sampling && this.#watchTicks % HEAP_SAMPLE_EVERY === 1) void this.#sampleHeap(prepared);
   }
 
-  async #sampleHeap(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
+  async #sampleHeap(prepared: PreparedIsolate): Promise<void> {
     this.#sampling = true;
     try {
-      const request = this.#isolate.getHeapStatistics();
-      const stats = await (Number.isFinite(waitMs)
-        ? Promise.race([request, new Promise<never>((_, reject) => setTimeout(reject, waitMs))])
-        : request);
-      const used = stats.used_heap_size + stats.externally_allocated_size;
-      this.#memoryPeak = Math.max(this.#memoryPeak ?? 0, used);
+      this.#recordHeap(await prepared.isolate.getHeapStatistics());
     } catch {
       // The isolate was disposed while the sample was queued; keep the last sample.
     } finally {
@@ -232,7 +246,12 @@ export class IsolateJob {
     }
   }
 
-  /** Ends the job once: stops its timers, disposes the isolate, sends the remaining output, then the result. */
+  #recordHeap(stats: { used_heap_size: number; externally_allocated_size: number }): void {
+    const used = stats.used_heap_size + stats.externally_allocated_size;
+    this.#memoryPeak = Math.max(this.#memoryPeak ?? 0, used);
+  }
+
+  /** Ends the job once: stops its timers, then settles (result and disposal). */
   #finish(ending: Ending): void {
     if (this.#ending !== null) return;
     const idle = this.#inFlight === 0;
@@ -243,17 +262,27 @@ export class IsolateJob {
     void this.#settle(ending, idle);
   }
 
+  /**
+   * An idle isolate runs nothing and cannot start anything (its timers are closed), so its result goes out at
+   * once and it is disposed right after, off the critical path. A busy one is disposed first, and only after
+   * the bridge callback that may have ended the job has returned.
+   */
   async #settle(ending: Ending, idle: boolean): Promise<void> {
-    if (!this.#isolate.isDisposed) {
-      this.#cpuMs = Number(this.#isolate.cpuTime) / 1e6;
-      // Only an idle isolate answers at once; a busy one is disposed without a last sample.
-      if (idle) await this.#sampleHeap(LAST_SAMPLE_WAIT_MS);
+    const prepared = this.#isolate;
+    if (prepared !== null && !prepared.disposed) {
+      this.#readCpu(prepared);
+      if (idle) {
+        try {
+          this.#recordHeap(prepared.isolate.getHeapStatisticsSync());
+        } catch {
+          // Disposed under us: keep the last sample.
+        }
+      } else {
+        await new Promise((resolve) => setImmediate(resolve));
+        prepared.dispose();
+      }
     }
-    // Deferred so a bridge callback that ended the job has returned before its isolate goes away.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (!this.#isolate.isDisposed) this.#isolate.dispose();
-    this.#output.close();
-    this.#result.resolve({
+    const result: HostJobResult = {
       id: this.#job.id,
       ...ending,
       truncated: { ...this.#output.truncated },
@@ -262,6 +291,16 @@ export class IsolateJob {
         wall_ms: Math.round(performance.now() - this.#startedAt),
         memory_peak_bytes: this.#memoryPeak,
       },
-    });
+    };
+    const chunks = this.#output.drain();
+    this.#options.sendResult(result, chunks);
+    prepared?.dispose();
+    // An isolate that was still being made when the job ended is disposed as it arrives (see #begin).
+    await this.#arrived;
+    this.#over.resolve();
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

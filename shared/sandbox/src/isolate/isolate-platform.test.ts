@@ -4,12 +4,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob } from './test-jobs.ts';
+import { runJob, TEST_LIMITS } from './test-jobs.ts';
 
 let sandbox: IsolateSandbox;
 
 beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 1 });
+  sandbox = new IsolateSandbox({ hosts: 1, defaultMemoryMb: TEST_LIMITS.memory_mb });
   await sandbox.start();
 });
 
@@ -28,6 +28,24 @@ async function guestOut(body: string): Promise<unknown> {
 }
 
 describe('guest platform globals', () => {
+  it('installs them on first use, and lets a program replace or delete them before that', async () => {
+    const out = await guestOut(`
+      globalThis.TextEncoder = 'mine';
+      out.deleted = delete globalThis.atob;
+      out.url = new URL('https://example.test/a?b=1').searchParams.get('b');
+      out.kinds = [TextEncoder, typeof TextDecoder, typeof atob, typeof btoa, typeof URLSearchParams];
+      out.later = [typeof structuredClone({ a: 1 }), typeof crypto.randomUUID(), typeof performance.now()];
+      out.assigned = (globalThis.URL = 2, URL);
+    `);
+    expect(out).toEqual({
+      deleted: true,
+      url: '1',
+      kinds: ['mine', 'function', 'undefined', 'function', 'function'],
+      later: ['object', 'string', 'number'],
+      assigned: 2,
+    });
+  });
+
   it('encodes and decodes UTF-8 like Node, replacing invalid bytes', async () => {
     const samples = ['plain', 'héllo €', '😀 emoji', 'lone \ud800 surrogate'];
     const broken = [0xff, 0x41, 0xe2, 0x82, 0xc3, 0x28, 0xf0, 0x9f, 0x98];

@@ -3,12 +3,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob } from './test-jobs.ts';
+import { runJob, TEST_LIMITS } from './test-jobs.ts';
 
 let sandbox: IsolateSandbox;
 
 beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 2 });
+  sandbox = new IsolateSandbox({ hosts: 2, defaultMemoryMb: TEST_LIMITS.memory_mb });
   await sandbox.start();
 });
 
@@ -122,7 +122,8 @@ describe('IsolateSandbox runs programs', () => {
   it('waits for top-level await and timers before reporting success', async () => {
     const code = [
       'const order = [];',
-      'setTimeout(() => { order.push("late timer"); console.log(order.join(",")); }, 30);',
+      // Far later than the rest, so a busy machine that fires due timers in one batch keeps the order.
+      'setTimeout(() => { order.push("late timer"); console.log(order.join(",")); }, 500);',
       'await new Promise((resolve) => setTimeout(resolve, 10));',
       'order.push("after await");',
       'const id = setInterval(() => { order.push("tick"); clearInterval(id); }, 1);',

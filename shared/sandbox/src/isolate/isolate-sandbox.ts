@@ -4,6 +4,7 @@
 
 import { AirlockError, type ExecutionResult, type Language, type Outcome } from '@airlock/protocol';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { MIN_MEMORY_MB } from './host-messages.ts';
 import { HostPool, type SandboxLogger } from './host-pool.ts';
 import { type HostRun, runOnHost } from './host-run.ts';
 
@@ -18,6 +19,12 @@ export interface IsolateSandboxOptions {
   killGraceMs?: number;
   /** How long start() waits for the hosts to become ready. @default 30000 */
   readyTimeoutMs?: number;
+  /**
+   * The memory limit (MB) most jobs run with (the service's default `memory_mb`). Each host keeps a brand-new
+   * isolate of this size prepared while it is idle; a job with another limit gets one built on demand.
+   * @default 128
+   */
+  defaultMemoryMb?: number;
 }
 
 const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
@@ -60,6 +67,7 @@ export class IsolateSandbox implements Sandbox {
     this.#pool = new HostPool({
       size: positiveInt('hosts', options.hosts, 2),
       maxJobsPerHost: positiveInt('maxJobsPerHost', options.maxJobsPerHost, 200),
+      warmMemoryMb: Math.max(MIN_MEMORY_MB, positiveInt('defaultMemoryMb', options.defaultMemoryMb, 128)),
       logger: options.logger,
       readyTimeoutMs: positiveInt('readyTimeoutMs', options.readyTimeoutMs, 30_000),
       shutdownGraceMs: this.#killGraceMs,

@@ -1,8 +1,9 @@
-// Guest runtime, part 7: the frozen global `airlock` (stdin, args, env, readFile, exit) and the one-shot hook
-// the internal entry module uses to say the user's module finished. Must never pass anything but strings,
-// booleans and integers to the host, and must never expose the host callbacks themselves.
+// Guest runtime, part 7: the frozen global `airlock` (stdin, args, env, readFile, exit), defined at begin from
+// the job's config, and the one-shot hook the internal entry module uses to say the user's module finished.
+// Must never pass anything but strings, booleans and integers to the host, and must never expose the host
+// callbacks themselves.
 (function installAirlock(runtime) {
-  const { bridge, config } = runtime;
+  const { bridge } = runtime;
   const { defineProperty } = Reflect;
   const { freeze } = Object;
   const { isInteger } = Number;
@@ -30,18 +31,20 @@
     bridge.exit(value & 0xff);
   }
 
-  const airlock = freeze({
-    stdin: `${config.stdin}`,
-    args: freeze([...config.args]),
-    env: freeze({ ...config.env }),
-    readFile,
-    exit,
-  });
-  defineProperty(globalThis, 'airlock', {
-    value: airlock,
-    enumerable: false,
-    writable: false,
-    configurable: false,
+  runtime.onBegin.push((config) => {
+    const airlock = freeze({
+      stdin: `${config.stdin}`,
+      args: freeze([...config.args]),
+      env: freeze({ ...config.env }),
+      readFile,
+      exit,
+    });
+    defineProperty(globalThis, 'airlock', {
+      value: airlock,
+      enumerable: false,
+      writable: false,
+      configurable: false,
+    });
   });
   defineProperty(globalThis, Symbol.for('airlock.entryDone'), {
     value: () => bridge.entryDone(),

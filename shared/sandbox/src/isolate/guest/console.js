@@ -1,8 +1,9 @@
 // Guest runtime, part 2: the global `console`. log/info/debug/dir go to stdout, error/warn/trace/assert to
 // stderr. Each line is formatted inside the isolate and handed to the host as one plain string; the host
-// counts and caps bytes. Must never pass anything but a stream number and a string to the host.
+// counts and caps bytes. The job's output cap arrives at begin. Must never pass anything but a stream number
+// and a string to the host.
 (function installConsole(runtime) {
-  const { bridge, config, format, inspect } = runtime;
+  const { bridge, format, inspect } = runtime;
   const { apply, defineProperty } = Reflect;
   const hostWrite = bridge.write;
   const stringSlice = String.prototype.slice;
@@ -13,7 +14,10 @@
   const STDERR = 2;
   // The host is the authority on the byte cap; the guest only avoids handing it strings far beyond it.
   // A UTF-16 unit is at least one UTF-8 byte, so cap + 1 units are always enough to show an overflow.
-  let unitsLeft = config.outputBytes + 1;
+  let unitsLeft = 0;
+  runtime.onBegin.push((config) => {
+    unitsLeft = config.outputBytes + 1;
+  });
   let groupIndent = '';
   const counts = new Map();
   const timers = new Map();

@@ -1,251 +1,252 @@
 // Guest runtime, part 5: URL and URLSearchParams. Parsing and setters go through one copying host callback
 // that takes strings and returns a plain record of the URL's parts (WHATWG parsing by the host's own URL);
-// URLSearchParams is plain JavaScript inside the isolate. Must never pass anything but strings to the host.
+// URLSearchParams is plain JavaScript inside the isolate. Installed on first use. Must never pass anything but
+// strings to the host.
 (function installUrl(runtime) {
-  const { bridge, utf8Bytes } = runtime;
-  const { defineProperty } = Reflect;
-  const decoder = new TextDecoder();
-  const FORM_SAFE = /[*\-._0-9A-Za-z]/;
+  runtime.lazyPart(['URL', 'URLSearchParams'], () => {
+    const { bridge } = runtime;
+    const { TextDecoder, utf8Bytes } = runtime.encoding();
+    const decoder = new TextDecoder();
+    const FORM_SAFE = /[*\-._0-9A-Za-z]/;
 
-  function formEncode(str) {
-    let out = '';
-    for (const byte of utf8Bytes(str)) {
-      const ch = String.fromCharCode(byte);
-      if (byte === 0x20) out += '+';
-      else if (byte < 0x80 && FORM_SAFE.test(ch)) out += ch;
-      else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-    }
-    return out;
-  }
-
-  function formDecode(str) {
-    const bytes = utf8Bytes(str.replace(/\+/g, ' '));
-    const out = new Uint8Array(bytes.length);
-    let n = 0;
-    for (let i = 0; i < bytes.length; i += 1) {
-      const hex = String.fromCharCode(bytes[i + 1], bytes[i + 2]);
-      if (bytes[i] === 0x25 && i + 2 < bytes.length && /^[0-9A-Fa-f]{2}$/.test(hex)) {
-        out[n++] = Number.parseInt(hex, 16);
-        i += 2;
-      } else {
-        out[n++] = bytes[i];
+    function formEncode(str) {
+      let out = '';
+      for (const byte of utf8Bytes(str)) {
+        const ch = String.fromCharCode(byte);
+        if (byte === 0x20) out += '+';
+        else if (byte < 0x80 && FORM_SAFE.test(ch)) out += ch;
+        else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
       }
+      return out;
     }
-    return decoder.decode(out.subarray(0, n));
-  }
 
-  let linkParams;
+    function formDecode(str) {
+      const bytes = utf8Bytes(str.replace(/\+/g, ' '));
+      const out = new Uint8Array(bytes.length);
+      let n = 0;
+      for (let i = 0; i < bytes.length; i += 1) {
+        const hex = String.fromCharCode(bytes[i + 1], bytes[i + 2]);
+        if (bytes[i] === 0x25 && i + 2 < bytes.length && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+          out[n++] = Number.parseInt(hex, 16);
+          i += 2;
+        } else {
+          out[n++] = bytes[i];
+        }
+      }
+      return decoder.decode(out.subarray(0, n));
+    }
 
-  class URLSearchParams {
-    #list = [];
-    #onChange = null;
-    constructor(init = '') {
-      if (typeof init === 'object' && init !== null) {
-        if (typeof init[Symbol.iterator] === 'function') {
-          for (const pair of init) {
-            const entry = [...pair];
-            if (entry.length !== 2)
-              throw new TypeError('Each query pair must be an iterable [name, value] tuple');
-            this.#list.push([`${entry[0]}`, `${entry[1]}`]);
+    let linkParams;
+
+    class URLSearchParams {
+      #list = [];
+      #onChange = null;
+      constructor(init = '') {
+        if (typeof init === 'object' && init !== null) {
+          if (typeof init[Symbol.iterator] === 'function') {
+            for (const pair of init) {
+              const entry = [...pair];
+              if (entry.length !== 2)
+                throw new TypeError('Each query pair must be an iterable [name, value] tuple');
+              this.#list.push([`${entry[0]}`, `${entry[1]}`]);
+            }
+          } else {
+            for (const key of Object.keys(init)) this.#list.push([key, `${init[key]}`]);
           }
         } else {
-          for (const key of Object.keys(init)) this.#list.push([key, `${init[key]}`]);
+          this.#parse(`${init}`);
         }
-      } else {
-        this.#parse(`${init}`);
       }
-    }
-    #parse(query) {
-      this.#list = [];
-      const text = query.startsWith('?') ? query.slice(1) : query;
-      for (const part of text.split('&')) {
-        if (part === '') continue;
-        const eq = part.indexOf('=');
-        const name = eq === -1 ? part : part.slice(0, eq);
-        const value = eq === -1 ? '' : part.slice(eq + 1);
-        this.#list.push([formDecode(name), formDecode(value)]);
+      #parse(query) {
+        this.#list = [];
+        const text = query.startsWith('?') ? query.slice(1) : query;
+        for (const part of text.split('&')) {
+          if (part === '') continue;
+          const eq = part.indexOf('=');
+          const name = eq === -1 ? part : part.slice(0, eq);
+          const value = eq === -1 ? '' : part.slice(eq + 1);
+          this.#list.push([formDecode(name), formDecode(value)]);
+        }
       }
-    }
-    #changed() {
-      this.#onChange?.(this.toString());
-    }
-    static {
-      // Lets URL tie its searchParams to itself without giving guest code a public way to do the same.
-      linkParams = (params, query, onChange) => {
-        params.#parse(query);
-        params.#onChange = onChange;
-      };
-    }
-    get size() {
-      return this.#list.length;
-    }
-    append(name, value) {
-      this.#list.push([`${name}`, `${value}`]);
-      this.#changed();
-    }
-    delete(name, value) {
-      const n = `${name}`;
-      const v = value === undefined ? undefined : `${value}`;
-      this.#list = this.#list.filter(([k, val]) => !(k === n && (v === undefined || val === v)));
-      this.#changed();
-    }
-    get(name) {
-      return this.#list.find(([k]) => k === `${name}`)?.[1] ?? null;
-    }
-    getAll(name) {
-      return this.#list.filter(([k]) => k === `${name}`).map(([, v]) => v);
-    }
-    has(name, value) {
-      const v = value === undefined ? undefined : `${value}`;
-      return this.#list.some(([k, val]) => k === `${name}` && (v === undefined || val === v));
-    }
-    set(name, value) {
-      const n = `${name}`;
-      const index = this.#list.findIndex(([k]) => k === n);
-      if (index === -1) this.#list.push([n, `${value}`]);
-      else
+      #changed() {
+        this.#onChange?.(this.toString());
+      }
+      static {
+        // Lets URL tie its searchParams to itself without giving guest code a public way to do the same.
+        linkParams = (params, query, onChange) => {
+          params.#parse(query);
+          params.#onChange = onChange;
+        };
+      }
+      get size() {
+        return this.#list.length;
+      }
+      append(name, value) {
+        this.#list.push([`${name}`, `${value}`]);
+        this.#changed();
+      }
+      delete(name, value) {
+        const n = `${name}`;
+        const v = value === undefined ? undefined : `${value}`;
+        this.#list = this.#list.filter(([k, val]) => !(k === n && (v === undefined || val === v)));
+        this.#changed();
+      }
+      get(name) {
+        return this.#list.find(([k]) => k === `${name}`)?.[1] ?? null;
+      }
+      getAll(name) {
+        return this.#list.filter(([k]) => k === `${name}`).map(([, v]) => v);
+      }
+      has(name, value) {
+        const v = value === undefined ? undefined : `${value}`;
+        return this.#list.some(([k, val]) => k === `${name}` && (v === undefined || val === v));
+      }
+      set(name, value) {
+        const n = `${name}`;
+        const index = this.#list.findIndex(([k]) => k === n);
+        if (index === -1) this.#list.push([n, `${value}`]);
+        else
+          this.#list = this.#list
+            .filter(([k], i) => k !== n || i === index)
+            .map((e, i) => (i === index ? [n, `${value}`] : e));
+        this.#changed();
+      }
+      sort() {
         this.#list = this.#list
-          .filter(([k], i) => k !== n || i === index)
-          .map((e, i) => (i === index ? [n, `${value}`] : e));
-      this.#changed();
-    }
-    sort() {
-      this.#list = this.#list
-        .map((entry, i) => [entry, i])
-        .sort(([a, i], [b, j]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : i - j))
-        .map(([entry]) => entry);
-      this.#changed();
-    }
-    forEach(callback, thisArg) {
-      for (const [k, v] of this.#list) callback.call(thisArg, v, k, this);
-    }
-    *entries() {
-      for (const [k, v] of this.#list) yield [k, v];
-    }
-    *keys() {
-      for (const [k] of this.#list) yield k;
-    }
-    *values() {
-      for (const [, v] of this.#list) yield v;
-    }
-    [Symbol.iterator]() {
-      return this.entries();
-    }
-    toString() {
-      return this.#list.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
-    }
-  }
-
-  function parse(input, base) {
-    const record = bridge.parseUrl(`${input}`, base === undefined ? undefined : `${base}`);
-    return typeof record === 'object' && record !== null ? record : null;
-  }
-
-  class URL {
-    #parts;
-    #params = new URLSearchParams();
-    constructor(input, base) {
-      const record = parse(input, base);
-      if (record === null) {
-        const error = new TypeError('Invalid URL');
-        error.code = 'ERR_INVALID_URL';
-        error.input = `${input}`;
-        throw error;
+          .map((entry, i) => [entry, i])
+          .sort(([a, i], [b, j]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : i - j))
+          .map(([entry]) => entry);
+        this.#changed();
       }
-      this.#adopt(record);
+      forEach(callback, thisArg) {
+        for (const [k, v] of this.#list) callback.call(thisArg, v, k, this);
+      }
+      *entries() {
+        for (const [k, v] of this.#list) yield [k, v];
+      }
+      *keys() {
+        for (const [k] of this.#list) yield k;
+      }
+      *values() {
+        for (const [, v] of this.#list) yield v;
+      }
+      [Symbol.iterator]() {
+        return this.entries();
+      }
+      toString() {
+        return this.#list.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
+      }
     }
-    #adopt(record) {
-      this.#parts = record;
-      linkParams(this.#params, record.search, (query) => this.#update('search', query, false));
-    }
-    #update(part, value, relink = true) {
-      const record = bridge.updateUrl(this.#parts.href, part, `${value}`);
-      if (relink) this.#adopt(record);
-      else this.#parts = record;
-    }
-    static canParse(input, base) {
-      return parse(input, base) !== null;
-    }
-    static parse(input, base) {
-      return parse(input, base) === null ? null : new URL(input, base);
-    }
-    get searchParams() {
-      return this.#params;
-    }
-    get href() {
-      return this.#parts.href;
-    }
-    set href(value) {
-      const record = parse(value);
-      if (record === null) throw new TypeError('Invalid URL');
-      this.#adopt(record);
-    }
-    get origin() {
-      return this.#parts.origin;
-    }
-    get protocol() {
-      return this.#parts.protocol;
-    }
-    set protocol(value) {
-      this.#update('protocol', value);
-    }
-    get username() {
-      return this.#parts.username;
-    }
-    set username(value) {
-      this.#update('username', value);
-    }
-    get password() {
-      return this.#parts.password;
-    }
-    set password(value) {
-      this.#update('password', value);
-    }
-    get host() {
-      return this.#parts.host;
-    }
-    set host(value) {
-      this.#update('host', value);
-    }
-    get hostname() {
-      return this.#parts.hostname;
-    }
-    set hostname(value) {
-      this.#update('hostname', value);
-    }
-    get port() {
-      return this.#parts.port;
-    }
-    set port(value) {
-      this.#update('port', value);
-    }
-    get pathname() {
-      return this.#parts.pathname;
-    }
-    set pathname(value) {
-      this.#update('pathname', value);
-    }
-    get search() {
-      return this.#parts.search;
-    }
-    set search(value) {
-      this.#update('search', value);
-    }
-    get hash() {
-      return this.#parts.hash;
-    }
-    set hash(value) {
-      this.#update('hash', value);
-    }
-    toString() {
-      return this.#parts.href;
-    }
-    toJSON() {
-      return this.#parts.href;
-    }
-  }
 
-  for (const [name, value] of Object.entries({ URL, URLSearchParams })) {
-    defineProperty(globalThis, name, { value, writable: true, configurable: true });
-  }
+    function parse(input, base) {
+      const record = bridge.parseUrl(`${input}`, base === undefined ? undefined : `${base}`);
+      return typeof record === 'object' && record !== null ? record : null;
+    }
+
+    class URL {
+      #parts;
+      #params = new URLSearchParams();
+      constructor(input, base) {
+        const record = parse(input, base);
+        if (record === null) {
+          const error = new TypeError('Invalid URL');
+          error.code = 'ERR_INVALID_URL';
+          error.input = `${input}`;
+          throw error;
+        }
+        this.#adopt(record);
+      }
+      #adopt(record) {
+        this.#parts = record;
+        linkParams(this.#params, record.search, (query) => this.#update('search', query, false));
+      }
+      #update(part, value, relink = true) {
+        const record = bridge.updateUrl(this.#parts.href, part, `${value}`);
+        if (relink) this.#adopt(record);
+        else this.#parts = record;
+      }
+      static canParse(input, base) {
+        return parse(input, base) !== null;
+      }
+      static parse(input, base) {
+        return parse(input, base) === null ? null : new URL(input, base);
+      }
+      get searchParams() {
+        return this.#params;
+      }
+      get href() {
+        return this.#parts.href;
+      }
+      set href(value) {
+        const record = parse(value);
+        if (record === null) throw new TypeError('Invalid URL');
+        this.#adopt(record);
+      }
+      get origin() {
+        return this.#parts.origin;
+      }
+      get protocol() {
+        return this.#parts.protocol;
+      }
+      set protocol(value) {
+        this.#update('protocol', value);
+      }
+      get username() {
+        return this.#parts.username;
+      }
+      set username(value) {
+        this.#update('username', value);
+      }
+      get password() {
+        return this.#parts.password;
+      }
+      set password(value) {
+        this.#update('password', value);
+      }
+      get host() {
+        return this.#parts.host;
+      }
+      set host(value) {
+        this.#update('host', value);
+      }
+      get hostname() {
+        return this.#parts.hostname;
+      }
+      set hostname(value) {
+        this.#update('hostname', value);
+      }
+      get port() {
+        return this.#parts.port;
+      }
+      set port(value) {
+        this.#update('port', value);
+      }
+      get pathname() {
+        return this.#parts.pathname;
+      }
+      set pathname(value) {
+        this.#update('pathname', value);
+      }
+      get search() {
+        return this.#parts.search;
+      }
+      set search(value) {
+        this.#update('search', value);
+      }
+      get hash() {
+        return this.#parts.hash;
+      }
+      set hash(value) {
+        this.#update('hash', value);
+      }
+      toString() {
+        return this.#parts.href;
+      }
+      toJSON() {
+        return this.#parts.href;
+      }
+    }
+
+    return { URL, URLSearchParams };
+  });
 });
