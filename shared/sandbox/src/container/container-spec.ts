@@ -3,6 +3,7 @@
 // It must never add a host path, a device, a capability, a network, the Docker socket, or anything from the
 // service's own environment.
 
+import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 
 export type ContainerRuntime = 'runc' | 'runsc';
@@ -44,6 +45,11 @@ export function profileKey(image: string, runtime: ContainerRuntime, profile: Co
   return `${image}|${runtime}|mem=${profile.memoryMb}`;
 }
 
+/** `host:pid` of the service process that created a container; the reaper spares owners that are alive. */
+export function ownerLabel(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
 export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
   const memory = input.profile.memoryMb * MIB;
   const nproc = NPROC_LIMIT[input.runtime];
@@ -53,6 +59,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     'airlock.backend': input.backend,
     'airlock.pool': profileKey(input.image, input.runtime, input.profile),
     'airlock.instance': input.instance,
+    'airlock.owner': ownerLabel(),
   };
   if (input.executionId !== undefined) labels['airlock.execution'] = input.executionId;
   return {

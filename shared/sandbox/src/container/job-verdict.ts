@@ -122,6 +122,9 @@ async function outputFiles(tar: Buffer, maxBytes: number): Promise<OutputFile[]>
   }
 }
 
+const OOM_RECHECKS = 10;
+const OOM_RECHECK_MS = 100;
+
 interface ExitState {
   oomKilled: boolean;
   description: string;
@@ -136,7 +139,13 @@ async function exitState(context: VerdictContext): Promise<ExitState> {
     // Inspect anyway: it tells whether the container is gone or still running.
   }
   try {
-    const { State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect');
+    let { State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect');
+    // dockerd can record the exit ("die") before the OOM event that sets OOMKilled (seen under runsc, ~50 ms):
+    // a SIGKILL exit without the flag is asked again for a short, bounded while before it is believed.
+    for (let i = 0; i < OOM_RECHECKS && State.ExitCode === 137 && State.OOMKilled !== true; i++) {
+      await new Promise((resolve) => setTimeout(resolve, OOM_RECHECK_MS));
+      ({ State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect'));
+    }
     return {
       oomKilled: State.OOMKilled === true,
       description: `container exit code ${State.ExitCode}${State.Error ? `, ${State.Error}` : ''}`,

@@ -1,8 +1,24 @@
 // Removes sandbox containers left behind by an earlier run of the service (crash, kill -9, dockerd trouble):
-// every container carrying the label `airlock=1`, running or not. Called once at service start-up, before
-// any container backend starts its pool. It must never touch a container without the airlock label.
+// every container carrying the label `airlock=1`, running or not, whose owning service process (label
+// `airlock.owner` = host:pid) is no longer alive on this host. Called once at service start-up, before any
+// container backend starts its pool. It must never touch a container without the airlock label, nor one that a
+// live service (another test file, a second service on the machine) still owns.
 
+import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
+
+function ownerAlive(owner: string | undefined): boolean {
+  if (owner === undefined) return false;
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export interface ReapOptions {
   /** Further `key=value` labels a container must carry too (narrows the sweep, e.g. to one instance). */
@@ -12,12 +28,14 @@ export interface ReapOptions {
 /** Force-removes every matching container; returns how many were removed. */
 export async function reapLeftovers(docker: Dockerode, options: ReapOptions = {}): Promise<number> {
   const labels = ['airlock=1', ...(options.labels ?? [])];
-  const found = await docker.listContainers({ all: true, filters: { label: labels } });
+  const found = (await docker.listContainers({ all: true, filters: { label: labels } })).filter(
+    (c) => !ownerAlive(c.Labels?.['airlock.owner']),
+  );
   const results = await Promise.allSettled(
     found.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true })),
   );
   const failed = results.filter(
-    (r) => r.status === 'rejected' && !/no such container|404/i.test(String(r.reason)),
+    (r) => r.status === 'rejected' && !/no such container|404|already in progress/i.test(String(r.reason)),
   );
   if (failed.length > 0) {
     const first = (failed[0] as PromiseRejectedResult).reason;
