@@ -1,4 +1,9 @@
 export { EventLog } from './event-log.ts';
+export {
+  JetStreamJobQueue,
+  type JetStreamJobQueueOptions,
+  type QueueNameOptions,
+} from './jetstream/index.ts';
 export type {
   Job,
   JobContext,
@@ -8,11 +13,6 @@ export type {
   SubmitInput,
   SubmitOutcome,
 } from './job-queue.ts';
-export {
-  JetStreamJobQueue,
-  type JetStreamJobQueueOptions,
-  type QueueNameOptions,
-} from './jetstream/index.ts';
 export { MemoryJobQueue } from './memory-job-queue.ts';
 export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './options.ts';
 export { canonicalJson, requestHash } from './request-hash.ts';
