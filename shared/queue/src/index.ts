@@ -1,9 +1,4 @@
 export { EventLog } from './event-log.ts';
-export {
-  JetStreamJobQueue,
-  type JetStreamJobQueueOptions,
-  type QueueNameOptions,
-} from './jetstream/index.ts';
 export type {
   Job,
   JobContext,
