@@ -2,7 +2,7 @@
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
 // Docker baselines, with their ratios. `--only isolate|containers` runs one part; `--n N` scales every sample
-// count (isolate rows N and 2N; container rows N/10 on runc, N/16 on runsc). AIRLOCK_POOL_SIZE and
+// count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). AIRLOCK_POOL_SIZE and
 // AIRLOCK_DOCKER_SOCKET are read from the environment. Numbers are for comparison within one run only; this
 // machine is noisy. Ctrl-C stops at the next sample and removes every container the bench created.
 
@@ -29,11 +29,17 @@ if (flags.only !== undefined && flags.only !== 'isolate' && flags.only !== 'cont
   throw new Error(`--only must be isolate or containers, got ${flags.only}`);
 
 const interrupt = new AbortController();
+let interruptedAt = 0;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping at the next sample and cleaning up (again to exit at once)`);
+  process.on(signal, () => {
+    // Ctrl-C reaches this process twice under `npm run` (from the terminal and forwarded by npm).
+    if (interruptedAt > 0 && performance.now() - interruptedAt > 2000) process.exit(130);
+    if (interruptedAt > 0) return;
+    interruptedAt = performance.now();
+    console.error(
+      `\n${signal}: stopping before the next sample and cleaning up (again after 2 s: exit at once)`,
+    );
     interrupt.abort(new Error(`interrupted by ${signal}`));
-    process.once(signal, () => process.exit(130));
   });
 }
 /** Throws once interrupted, so measure() stops before the next sample. */
@@ -114,7 +120,7 @@ async function containerPart(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(2));
   console.log(`container bench — ${new Date().toISOString()} — load average ${load.join(' ')} at start`);
   await runContainerBench({
-    samples: { runc: Math.max(5, Math.round(N1 / 10)), runsc: Math.max(5, Math.round(N1 / 16)) },
+    samples: { runc: Math.max(5, Math.round(N1 / 12)), runsc: Math.max(5, Math.round(N1 / 20)) },
     poolSize: Math.max(1, environment.AIRLOCK_POOL_SIZE),
     dockerSocket: environment.AIRLOCK_DOCKER_SOCKET,
     repoRoot: fileURLToPath(new URL('../../', import.meta.url)),

@@ -25,4 +25,5 @@ export {
   Language,
   LimitsInput,
 } from './request.ts';
+export { emptyResult } from './results.ts';
 export { fieldPath, parseOrThrow, validationError } from './validation.ts';

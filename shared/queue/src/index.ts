@@ -11,4 +11,4 @@ export type {
 export { MemoryJobQueue } from './memory-job-queue.ts';
 export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './options.ts';
 export { canonicalJson, requestHash } from './request-hash.ts';
-export { emptyResult, finishedExecution } from './results.ts';
+export { finishedExecution } from './results.ts';

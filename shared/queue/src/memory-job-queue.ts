@@ -8,6 +8,7 @@ import {
   type Execution,
   type ExecutionEvent,
   type ExecutionResult,
+  emptyResult,
   type OutputStream,
 } from '@airlock/protocol';
 import PQueue from 'p-queue';
@@ -15,7 +16,7 @@ import { type ExecutionRecord, ExecutionStore, newExecutionRecord } from './exec
 import { watchEvents } from './execution-watch.ts';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from './job-queue.ts';
 import { type MemoryJobQueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.ts';
-import { checkedResult, emptyResult, finishedExecution, workerFailedResult } from './results.ts';
+import { checkedResult, finishedExecution, workerFailedResult } from './results.ts';
 import { MAX_TIMER_MS, settledWithin } from './settled-within.ts';
 import { TenantFairQueue } from './tenant-fair-queue.ts';
 

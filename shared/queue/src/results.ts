@@ -1,25 +1,11 @@
 // Terminal results the queue itself decides: cancels, shutdown, and a worker that failed or returned garbage.
 // Must never let a worker's return value through unchecked, nor put more than a short reason into it.
 
-import { type Execution, ExecutionResult, type Outcome } from '@airlock/protocol';
+import { type Execution, ExecutionResult, emptyResult } from '@airlock/protocol';
 
 /** The execution in its terminal state: status `finished`, finished_at set, the result attached. */
 export function finishedExecution(execution: Execution, result: ExecutionResult, now: Date): Execution {
   return { ...execution, status: 'finished', finished_at: now.toISOString(), result };
-}
-
-/** A result with no output, for executions the queue ends on its own (canceled, shut down, worker failure). */
-export function emptyResult(outcome: Outcome, reason: string, wallMs: number): ExecutionResult {
-  return {
-    outcome,
-    exit_code: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: null, wall_ms: Math.max(0, wallMs), memory_peak_bytes: null },
-    reason,
-  };
 }
 
 /** The worker's return value if it is a well-formed result, otherwise an `internal_error` saying why. */

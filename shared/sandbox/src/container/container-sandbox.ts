@@ -4,7 +4,7 @@
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
-import type { ExecutionResult, Language } from '@airlock/protocol';
+import { type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import type { BackendName, RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
@@ -138,7 +138,7 @@ export class ContainerSandbox implements Sandbox {
 
   run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {
     const running = this.#run(job, options).catch((error: unknown) =>
-      failure('internal_error', `container backend failed: ${messageOf(error)}`),
+      emptyResult('internal_error', `container backend failed: ${messageOf(error)}`),
     );
     this.#running.add(running);
     void running.finally(() => this.#running.delete(running));
@@ -156,14 +156,14 @@ export class ContainerSandbox implements Sandbox {
   }
 
   async #run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {
-    if (this.#closing.signal.aborted) return failure('internal_error', 'the sandbox is closed');
+    if (this.#closing.signal.aborted) return emptyResult('internal_error', 'the sandbox is closed');
     const signal = AbortSignal.any([options.signal, this.#closing.signal]);
-    if (signal.aborted) return failure('canceled', 'canceled before it started');
+    if (signal.aborted) return emptyResult('canceled', 'canceled before it started');
     let archive: Awaited<ReturnType<typeof buildJobArchive>>;
     try {
       archive = await buildJobArchive(job, this.#caps);
     } catch (error) {
-      if (error instanceof JobRefused) return failure('rejected', error.message);
+      if (error instanceof JobRefused) return emptyResult('rejected', error.message);
       throw error;
     }
     const image = LANGUAGE_PROGRAMS[job.language].image;
@@ -177,7 +177,7 @@ export class ContainerSandbox implements Sandbox {
       try {
         container = await this.#startContainer(image, profile, job.executionId);
       } catch (error) {
-        return failure('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
+        return emptyResult('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
       }
     }
     this.#options.logger?.debug(
@@ -229,19 +229,6 @@ export class ContainerSandbox implements Sandbox {
   #discard(container: AttachedContainer): void {
     this.#removals.remove(container.container);
   }
-}
-
-function failure(outcome: ExecutionResult['outcome'], reason: string): ExecutionResult {
-  return {
-    outcome,
-    exit_code: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: null, wall_ms: 0, memory_peak_bytes: null },
-    reason,
-  };
 }
 
 function messageOf(error: unknown): string {

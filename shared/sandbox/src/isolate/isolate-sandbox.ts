@@ -2,7 +2,7 @@
 // a pool of supervised host processes. run() never throws for anything the guest does; every guest fault,
 // limit, cancel or host crash comes back as an ExecutionResult. Must never run a job in the parent process.
 
-import { AirlockError, type ExecutionResult, type Language, type Outcome } from '@airlock/protocol';
+import { AirlockError, type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { MIN_MEMORY_MB } from './host-messages.ts';
 import { HostPool, type SandboxLogger } from './host-pool.ts';
@@ -37,19 +37,6 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
     );
   }
   return chosen;
-}
-
-function endedEarly(outcome: Outcome, reason: string): ExecutionResult {
-  return {
-    outcome,
-    exit_code: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: null, wall_ms: 0, memory_peak_bytes: null },
-    reason,
-  };
 }
 
 export class IsolateSandbox implements Sandbox {
@@ -103,7 +90,7 @@ export class IsolateSandbox implements Sandbox {
       const reason = this.#closed
         ? 'the isolate sandbox was closed'
         : 'canceled by the caller before it started';
-      return endedEarly('canceled', reason);
+      return emptyResult('canceled', reason);
     }
     this.#dispatches += 1;
     const run = runOnHost(host, `${job.executionId}#${this.#dispatches}`, job, options, {
