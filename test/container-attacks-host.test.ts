@@ -2,14 +2,17 @@
 // links or FIFOs) on the docker (runc) and gvisor (runsc) backends, through the real REST API, with the exact
 // outcome on each runtime. It must never aim at anything outside the sandbox.
 
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BACKENDS,
+  CONTAINER_SERVICE_ENV,
+  type ContainerBackend,
+  expectNoContainersLeft,
+} from './support/containers.ts';
 import { run, startService, type TestService } from './support/service.ts';
 
-const BACKENDS = ['docker', 'gvisor'] as const;
-type ContainerBackend = (typeof BACKENDS)[number];
 const SLOW = 120_000;
 
 /** A secret in the service's own environment: it must reach no sandbox. */
@@ -21,9 +24,7 @@ beforeAll(async () => {
   process.env.AIRLOCK_TEST_CANARY = CANARY;
   try {
     svc = await startService({
-      AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
-      AIRLOCK_POOL_SIZE: '1',
-      AIRLOCK_MAX_WAIT_SECONDS: '300',
+      ...CONTAINER_SERVICE_ENV,
     });
   } finally {
     delete process.env.AIRLOCK_TEST_CANARY;
@@ -34,28 +35,6 @@ afterAll(async () => {
   await svc?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
 }, 120_000);
-
-/** `docker ps -a` lines (id, state) of the containers carrying `label`. */
-function containersLabelled(label: string): string[] {
-  const args = ['ps', '-a', '--no-trunc', '--filter', `label=${label}`, '--format', '{{.ID}} {{.State}}'];
-  return execFileSync('docker', args, { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.length > 0);
-}
-
-/**
- * No container of this service is left after close(). One that some other process is removing right now (the
- * start-up reaper of another service on this dockerd) is given a moment to go; anything else fails at once.
- */
-async function expectNoContainersLeft(instance: string): Promise<void> {
-  const label = `airlock.instance=${instance}`;
-  for (let i = 0; i < 100; i++) {
-    const left = containersLabelled(label);
-    if (left.length === 0 || left.some((line) => !line.endsWith(' removing'))) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(containersLabelled(label)).toEqual([]);
-}
 
 describe.each(BACKENDS)('container host attacks on %s', (backend: ContainerBackend) => {
   const job = (language: string, code: string, extra: Record<string, unknown> = {}) =>

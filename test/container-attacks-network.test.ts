@@ -9,10 +9,14 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server } from 'node:net';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BACKENDS,
+  CONTAINER_SERVICE_ENV,
+  type ContainerBackend,
+  expectNoContainersLeft,
+} from './support/containers.ts';
 import { run, startService, type TestService } from './support/service.ts';
 
-const BACKENDS = ['docker', 'gvisor'] as const;
-type ContainerBackend = (typeof BACKENDS)[number];
 const SLOW = 120_000;
 
 /** The errno a connection to an address outside the sandbox's only interface (`lo`) fails with. */
@@ -22,9 +26,7 @@ let svc: TestService;
 let instances: string[] = [];
 beforeAll(async () => {
   svc = await startService({
-    AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
-    AIRLOCK_POOL_SIZE: '1',
-    AIRLOCK_MAX_WAIT_SECONDS: '300',
+    ...CONTAINER_SERVICE_ENV,
   });
   instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
 }, 120_000);
@@ -32,28 +34,6 @@ afterAll(async () => {
   await svc?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
 }, 120_000);
-
-/** `docker ps -a` lines (id, state) of the containers carrying `label`. */
-function containersLabelled(label: string): string[] {
-  const args = ['ps', '-a', '--no-trunc', '--filter', `label=${label}`, '--format', '{{.ID}} {{.State}}'];
-  return execFileSync('docker', args, { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.length > 0);
-}
-
-/**
- * No container of this service is left after close(). One that some other process is removing right now (the
- * start-up reaper of another service on this dockerd) is given a moment to go; anything else fails at once.
- */
-async function expectNoContainersLeft(instance: string): Promise<void> {
-  const label = `airlock.instance=${instance}`;
-  for (let i = 0; i < 100; i++) {
-    const left = containersLabelled(label);
-    if (left.length === 0 || left.some((line) => !line.endsWith(' removing'))) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(containersLabelled(label)).toEqual([]);
-}
 
 /** The docker0 bridge address of this machine, checked to be one of its own interface addresses. */
 function bridgeGateway(): string {

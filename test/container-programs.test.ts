@@ -2,13 +2,16 @@
 // exit codes and outcomes, stdin/args/env/files in and output files out (base64), 20 concurrent jobs, cancel of
 // a running job, the warm pool in use, and no container of this service left after it closes.
 
-import { execFileSync } from 'node:child_process';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BACKENDS,
+  CONTAINER_SERVICE_ENV,
+  type ContainerBackend,
+  expectNoContainersLeft,
+} from './support/containers.ts';
 import { call, run, startService, type TestService } from './support/service.ts';
 
-const BACKENDS = ['docker', 'gvisor'] as const;
-type ContainerBackend = (typeof BACKENDS)[number];
 const LANGUAGES = ['python', 'bash', 'javascript', 'typescript'] as const;
 type Language = (typeof LANGUAGES)[number];
 const SLOW = 120_000;
@@ -17,9 +20,7 @@ let svc: TestService;
 let instances: string[] = [];
 beforeAll(async () => {
   svc = await startService({
-    AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
-    AIRLOCK_POOL_SIZE: '1',
-    AIRLOCK_MAX_WAIT_SECONDS: '300',
+    ...CONTAINER_SERVICE_ENV,
     AIRLOCK_CONCURRENCY: '4',
   });
   instances = BACKENDS.map((b) => sandboxOf(b).instance);
@@ -28,28 +29,6 @@ afterAll(async () => {
   await svc?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
 }, 120_000);
-
-/** `docker ps -a` lines (id, state) of the containers carrying `label`. */
-function containersLabelled(label: string): string[] {
-  const args = ['ps', '-a', '--no-trunc', '--filter', `label=${label}`, '--format', '{{.ID}} {{.State}}'];
-  return execFileSync('docker', args, { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.length > 0);
-}
-
-/**
- * No container of this service is left after close(). One that some other process is removing right now (the
- * start-up reaper of another service on this dockerd) is given a moment to go; anything else fails at once.
- */
-async function expectNoContainersLeft(instance: string): Promise<void> {
-  const label = `airlock.instance=${instance}`;
-  for (let i = 0; i < 100; i++) {
-    const left = containersLabelled(label);
-    if (left.length === 0 || left.some((line) => !line.endsWith(' removing'))) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(containersLabelled(label)).toEqual([]);
-}
 
 function sandboxOf(backend: ContainerBackend): ContainerSandbox {
   return svc.service.registry.get(backend) as ContainerSandbox;

@@ -5,6 +5,7 @@
 // byte past the output cap, and never throw: every failure becomes an ExecutionResult.
 
 import type { ExecutionResult, ResolvedLimits } from '@airlock/protocol';
+import type Dockerode from 'dockerode';
 import type { SandboxRunOptions } from '../sandbox.ts';
 import type { AttachedContainer } from './attached-container.ts';
 import {
@@ -20,6 +21,8 @@ import { readMemoryPeak } from './memory-peak.ts';
 import { OutputBudget } from './output-budget.ts';
 
 export interface ContainerJobContext {
+  /** For dockerd's own record of the job (its OOM event). */
+  docker: Dockerode;
   cgroupMemoryRoot: string;
   outputCaps: OutputCaps;
   /** Deadline of the Docker calls made for the job (kill, wait, inspect). */
@@ -113,6 +116,7 @@ class ContainerJob {
         wallMs: Math.round(performance.now() - startedAt),
         outputCaps: this.#context.outputCaps,
         dockerTimeoutMs: this.#context.dockerTimeoutMs,
+        docker: this.#context.docker,
       });
     } finally {
       clearTimeout(timer);

@@ -190,6 +190,7 @@ export class ContainerSandbox implements Sandbox {
         { archive, limits: job.limits },
         { ...options, signal },
         {
+          docker: this.#options.docker,
           cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
           outputCaps: this.#caps,
           dockerTimeoutMs: this.#dockerTimeout,

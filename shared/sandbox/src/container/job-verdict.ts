@@ -3,6 +3,7 @@
 // enforced itself, or a runner refusal. It must never call a guest fault an internal error, nor the reverse.
 
 import type { ExecutionResult, OutputFile, ResolvedLimits } from '@airlock/protocol';
+import type Dockerode from 'dockerode';
 import { type AttachedContainer, withDeadline } from './attached-container.ts';
 import type { StderrSummary } from './end-marker.ts';
 import type { OutputCaps } from './job-archive.ts';
@@ -36,6 +37,7 @@ export interface VerdictContext {
   wallMs: number;
   outputCaps: OutputCaps;
   dockerTimeoutMs: number;
+  docker: Dockerode;
 }
 
 const MIB = 1024 * 1024;
@@ -122,6 +124,30 @@ async function outputFiles(tar: Buffer, maxBytes: number): Promise<OutputFile[]>
   }
 }
 
+/**
+ * Whether dockerd recorded an `oom` event for the container: under runsc, State.OOMKilled is sometimes never
+ * set although the event arrives (~50 ms after `die`). Asks the events API for the past minute, bounded.
+ */
+async function sawOomEvent(context: VerdictContext, id: string): Promise<boolean> {
+  const now = Math.floor(Date.now() / 1000);
+  try {
+    const stream = await withDeadline(
+      context.docker.getEvents({
+        since: now - 60,
+        until: now + 1,
+        filters: { container: [id], event: ['oom'] },
+      }),
+      context.dockerTimeoutMs,
+      'events',
+    );
+    let text = '';
+    for await (const chunk of stream) text += String(chunk);
+    return text.includes('"oom"');
+  } catch {
+    return false;
+  }
+}
+
 const OOM_RECHECKS = 10;
 const OOM_RECHECK_MS = 100;
 
@@ -146,8 +172,10 @@ async function exitState(context: VerdictContext): Promise<ExitState> {
       await new Promise((resolve) => setTimeout(resolve, OOM_RECHECK_MS));
       ({ State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect'));
     }
+    const oomKilled =
+      State.OOMKilled === true || (State.ExitCode === 137 && (await sawOomEvent(context, container.id)));
     return {
-      oomKilled: State.OOMKilled === true,
+      oomKilled,
       description: `container exit code ${State.ExitCode}${State.Error ? `, ${State.Error}` : ''}`,
     };
   } catch (error) {

@@ -1,0 +1,37 @@
+// Helpers shared by the container test files: which backends they cover and the check that a service left
+// no container behind. Never removes anything itself: a leftover is a failure to report, not to hide.
+
+import { execFileSync } from 'node:child_process';
+import { expect } from 'vitest';
+
+export const BACKENDS = ['docker', 'gvisor'] as const;
+export type ContainerBackend = (typeof BACKENDS)[number];
+
+/** The service settings every container test file starts with. */
+export const CONTAINER_SERVICE_ENV = {
+  AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
+  AIRLOCK_POOL_SIZE: '1',
+  AIRLOCK_MAX_WAIT_SECONDS: '300',
+} as const;
+
+/** `docker ps -a` lines (id, state) of the containers carrying `label`. */
+export function containersLabelled(label: string): string[] {
+  const args = ['ps', '-a', '--no-trunc', '--filter', `label=${label}`, '--format', '{{.ID}} {{.State}}'];
+  return execFileSync('docker', args, { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.length > 0);
+}
+
+/**
+ * No container of this service is left after close(). One that some other process is removing right now (the
+ * start-up reaper of another service on this dockerd) is given a moment to go; anything else fails at once.
+ */
+export async function expectNoContainersLeft(instance: string): Promise<void> {
+  const label = `airlock.instance=${instance}`;
+  for (let i = 0; i < 100; i++) {
+    const left = containersLabelled(label);
+    if (left.length === 0 || left.some((line) => !line.endsWith(' removing'))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(containersLabelled(label)).toEqual([]);
+}
