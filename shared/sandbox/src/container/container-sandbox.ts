@@ -14,6 +14,7 @@ import { type ContainerProfile, type ContainerRuntime, containerSpec, profileKey
 import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
+import { reapLeftovers } from './reaper.ts';
 import { WarmPool, type WarmPoolStats } from './warm-pool.ts';
 
 export interface ContainerLogger {
@@ -153,6 +154,12 @@ export class ContainerSandbox implements Sandbox {
       Promise.allSettled([...this.#running]),
     ]);
     await this.#removals.settled();
+    // Last sweep by this sandbox's own label: a container whose create was in flight while the pool drained
+    // (or whose removal failed) must not outlive the service.
+    await reapLeftovers(this.#options.docker, {
+      labels: [`airlock.instance=${this.instance}`],
+      includeLiveOwners: true,
+    }).catch((err: unknown) => this.#options.logger?.warn({ err }, 'final container sweep failed'));
   }
 
   async #run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {

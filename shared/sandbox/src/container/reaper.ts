@@ -23,13 +23,15 @@ function ownerAlive(owner: string | undefined): boolean {
 export interface ReapOptions {
   /** Further `key=value` labels a container must carry too (narrows the sweep, e.g. to one instance). */
   labels?: string[];
+  /** Also remove containers whose owning process is alive: for a service sweeping its own containers. */
+  includeLiveOwners?: boolean;
 }
 
 /** Force-removes every matching container; returns how many were removed. */
 export async function reapLeftovers(docker: Dockerode, options: ReapOptions = {}): Promise<number> {
   const labels = ['airlock=1', ...(options.labels ?? [])];
   const found = (await docker.listContainers({ all: true, filters: { label: labels } })).filter(
-    (c) => !ownerAlive(c.Labels?.['airlock.owner']),
+    (c) => options.includeLiveOwners === true || !ownerAlive(c.Labels?.['airlock.owner']),
   );
   const results = await Promise.allSettled(
     found.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true })),
