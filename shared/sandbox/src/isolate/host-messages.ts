@@ -2,7 +2,13 @@
 // the host's special exit codes, and the checks each side runs on every message it receives.
 // Must never trust a message because of where it came from: anything that fails its check is dropped.
 
-import type { Language, Outcome, OutputStream, ResolvedLimits } from '@airlock/protocol';
+import {
+  type Language,
+  OUTCOMES,
+  type Outcome,
+  type OutputStream,
+  type ResolvedLimits,
+} from '@airlock/protocol';
 
 /**
  * On a catastrophic isolated-vm error the host writes this marker and a kind to its stderr, then kills itself
@@ -55,16 +61,7 @@ export type HostMessage =
   | { type: 'output'; id: string; chunks: OutputChunk[] }
   | ({ type: 'result'; chunks: OutputChunk[] } & HostJobResult);
 
-const OUTCOME_SET = new Set<string>([
-  'success',
-  'error',
-  'timeout',
-  'memory_limit',
-  'output_limit',
-  'canceled',
-  'rejected',
-  'internal_error',
-]);
+const OUTCOME_SET = new Set<string>(OUTCOMES);
 
 type Rec = Record<string, unknown>;
 
