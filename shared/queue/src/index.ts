@@ -1,4 +1,9 @@
 export { EventLog } from './event-log.ts';
+export {
+  JetStreamJobQueue,
+  type JetStreamJobQueueOptions,
+  type QueueNameOptions,
+} from './jetstream/index.ts';
 export type {
   Job,
   JobContext,

@@ -1,0 +1,92 @@
+// Publishes an execution's events on `airlock.events.<id>.state` (state changes, then the result) and
+// `airlock.events.<id>.output` (output chunks). The event stream keeps them for late watchers: a per-subject
+// limit bounds the output kept, and the state subject, holding three events at most, never loses one.
+// Events are notices; the KV record stays the truth. Must never throw into the caller's path, and never
+// publish an output event larger than the chunk bound.
+
+import type { Execution, ExecutionEvent, OutputStream, Status } from '@airlock/protocol';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { QueueNames } from './names.ts';
+
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+export class EventPublisher {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #names: QueueNames;
+  readonly #chunkBytes: number;
+  readonly #onError: (error: unknown, during: string) => void;
+
+  constructor(
+    nc: NatsConnection,
+    js: JetStreamClient,
+    names: QueueNames,
+    chunkBytes: number,
+    onError: (error: unknown, during: string) => void,
+  ) {
+    this.#nc = nc;
+    this.#js = js;
+    this.#names = names;
+    this.#chunkBytes = chunkBytes;
+    this.#onError = onError;
+  }
+
+  /** Stored before it resolves, so what the caller publishes next comes after it. */
+  async state(id: string, status: Status): Promise<void> {
+    await this.#store(this.#names.stateEvents(id), { type: 'state', status }, `${id}.${status}`);
+  }
+
+  async result(execution: Execution): Promise<void> {
+    const id = execution.id;
+    await this.#store(this.#names.stateEvents(id), { type: 'result', execution }, `${id}.result`);
+  }
+
+  /** Fire and forget, in order on this connection; long data goes out as several chunks. */
+  output(id: string, stream: OutputStream, data: string): void {
+    const subject = this.#names.outputEvents(id);
+    try {
+      for (const chunk of splitOutput(data, this.#chunkBytes)) {
+        const event: ExecutionEvent = { type: 'output', stream, data: chunk };
+        this.#nc.publish(subject, JSON.stringify(event));
+      }
+    } catch (error) {
+      this.#onError(error, 'publishing output');
+    }
+  }
+
+  async #store(subject: string, event: ExecutionEvent, msgID: string): Promise<void> {
+    try {
+      await this.#js.publish(subject, JSON.stringify(event), { msgID, timeout: PUBLISH_TIMEOUT_MS });
+    } catch (error) {
+      this.#onError(error, `publishing the ${event.type} event`);
+    }
+  }
+}
+
+/** Splits text into pieces of at most maxBytes UTF-8 bytes, never inside a character. */
+export function splitOutput(data: string, maxBytes: number): string[] {
+  if (data.length * 3 <= maxBytes || Buffer.byteLength(data, 'utf8') <= maxBytes) return [data];
+  const pieces: string[] = [];
+  let start = 0;
+  let bytes = 0;
+  let index = 0;
+  for (const char of data) {
+    const size = utf8Size(char.codePointAt(0)!);
+    if (bytes + size > maxBytes && index > start) {
+      pieces.push(data.slice(start, index));
+      start = index;
+      bytes = 0;
+    }
+    bytes += size;
+    index += char.length;
+  }
+  pieces.push(data.slice(start));
+  return pieces;
+}
+
+function utf8Size(codePoint: number): number {
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  return codePoint < 0x10000 ? 3 : 4;
+}

@@ -1,0 +1,148 @@
+// Execution records in the KV bucket: the Execution as every surface shows it, plus what the queue needs to
+// run it exactly once (the request hash, the idempotency record's key, who runs it, a pending cancel).
+// Every change is a compare-and-set on the KV revision, so concurrent gateways and workers cannot both win a
+// transition. Must never write without a revision check once a record exists, and never return another
+// tenant's record.
+
+import { Execution } from '@airlock/protocol';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { executionKey, isStorableId } from './names.ts';
+
+export interface StoredExecution {
+  execution: Execution;
+  requestHash: string;
+  /** Digest of the accepted job message; a worker runs only a message with this digest. */
+  jobDigest?: string;
+  /** KV key of the idempotency record pointing here, refreshed when the execution finishes. */
+  idempotencyRecord?: string;
+  /** The queue instance that moved it to running. */
+  runner?: string;
+  /** Stream sequence of the job message it runs from, to tell a redelivery from a duplicate message. */
+  jobSeq?: number;
+  /** Set by cancel() while it runs; the outcome will be `canceled` with this reason. */
+  cancelReason?: string;
+}
+
+export interface IdempotencyRecord {
+  id: string;
+  requestHash: string;
+}
+
+export interface Revisioned<T> {
+  value: T;
+  revision: number;
+}
+
+/** JetStream API error of a failed compare-and-set ("wrong last sequence"). */
+const WRONG_LAST_SEQUENCE = 10071;
+
+export function isRevisionConflict(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
+}
+
+export class ExecutionRecords {
+  readonly #kv: KV;
+
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  /** The record with its revision, or undefined if there is none (or it is malformed). */
+  async read(id: string): Promise<Revisioned<StoredExecution> | undefined> {
+    if (!isStorableId(id)) return undefined;
+    return this.#read(executionKey(id), parseStoredExecution);
+  }
+
+  /** The record if it exists and belongs to the tenant. */
+  async find(tenant: string, id: string): Promise<Revisioned<StoredExecution> | undefined> {
+    const found = await this.read(id);
+    return found?.value.execution.tenant === tenant ? found : undefined;
+  }
+
+  /** Writes a new record; false if one with this id exists. */
+  async create(record: StoredExecution): Promise<boolean> {
+    return this.#create(executionKey(record.execution.id), record);
+  }
+
+  /** Replaces the record if it is still at `revision`; false if someone changed it first. */
+  async replace(record: StoredExecution, revision: number): Promise<boolean> {
+    try {
+      await this.#kv.update(executionKey(record.execution.id), JSON.stringify(record), revision);
+      return true;
+    } catch (error) {
+      if (isRevisionConflict(error)) return false;
+      throw error;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.#kv.delete(executionKey(id));
+  }
+
+  async readKey(key: string): Promise<Revisioned<IdempotencyRecord> | undefined> {
+    return this.#read(key, parseIdempotencyRecord);
+  }
+
+  /** Claims a client key for an execution; false if the key is taken. */
+  async claimKey(key: string, record: IdempotencyRecord): Promise<boolean> {
+    return this.#create(key, record);
+  }
+
+  /** Releases a claim, only if it is still the one at `revision`. */
+  async releaseKey(key: string, revision: number): Promise<void> {
+    await this.#kv.delete(key, { previousSeq: revision });
+  }
+
+  /** Rewrites a key's record unchanged, so it is kept for a full retention period from now. */
+  async touchKey(key: string): Promise<void> {
+    const found = await this.readKey(key);
+    if (found) await this.#kv.update(key, JSON.stringify(found.value), found.revision);
+  }
+
+  async #create(key: string, value: unknown): Promise<boolean> {
+    try {
+      await this.#kv.create(key, JSON.stringify(value));
+      return true;
+    } catch (error) {
+      if (isRevisionConflict(error)) return false;
+      throw error;
+    }
+  }
+
+  async #read<T>(key: string, parse: (json: unknown) => T | undefined): Promise<Revisioned<T> | undefined> {
+    const entry = await this.#kv.get(key);
+    if (entry?.operation !== 'PUT') return undefined;
+    let json: unknown;
+    try {
+      json = entry.json();
+    } catch {
+      return undefined;
+    }
+    const value = parse(json);
+    return value === undefined ? undefined : { value, revision: entry.revision };
+  }
+}
+
+function parseStoredExecution(json: unknown): StoredExecution | undefined {
+  if (!isObject(json) || typeof json.requestHash !== 'string') return undefined;
+  const execution = Execution.safeParse(json.execution);
+  if (!execution.success) return undefined;
+  const record: StoredExecution = { execution: execution.data, requestHash: json.requestHash };
+  if (typeof json.jobDigest === 'string') record.jobDigest = json.jobDigest;
+  if (typeof json.idempotencyRecord === 'string') record.idempotencyRecord = json.idempotencyRecord;
+  if (typeof json.runner === 'string') record.runner = json.runner;
+  if (Number.isSafeInteger(json.jobSeq)) record.jobSeq = json.jobSeq as number;
+  if (typeof json.cancelReason === 'string') record.cancelReason = json.cancelReason;
+  return record;
+}
+
+function parseIdempotencyRecord(json: unknown): IdempotencyRecord | undefined {
+  if (!isObject(json) || typeof json.id !== 'string' || typeof json.requestHash !== 'string')
+    return undefined;
+  return { id: json.id, requestHash: json.requestHash };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,269 @@
+// The JetStream JobQueue (the scale-out engine): any number of instances — gateways that only submit and
+// answer, workers that also consume — share a work-queue stream of jobs, a KV bucket of execution records
+// and a stream of events, so any instance can answer get, wait, watch and cancel for any execution.
+// Same semantics as the in-process queue: bounded, fair across tenants, idempotent on a client key, and every
+// accepted execution reaches exactly one terminal state (a KV compare-and-set). Must never show one tenant's
+// execution to another, never run a job twice, and never close the connection it was given.
+
+import { randomBytes } from 'node:crypto';
+import { AirlockError, type Execution, type ExecutionEvent } from '@airlock/protocol';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from '../job-queue.ts';
+import { emptyResult } from '../results.ts';
+import { EventPublisher } from './event-publisher.ts';
+import { watchExecutionEvents } from './event-watch.ts';
+import { ExecutionFinisher } from './execution-finisher.ts';
+import { ExecutionRecords } from './execution-records.ts';
+import { waitForFinish } from './execution-waiter.ts';
+import {
+  type JetStreamJobQueueOptions,
+  type ResolvedJetStreamOptions,
+  resolveJetStreamOptions,
+} from './jetstream-options.ts';
+import { JobConsumer } from './job-consumer.ts';
+import { JobRunner } from './job-runner.ts';
+import { submitJob } from './job-submission.ts';
+import { QueueNames } from './names.ts';
+import { ensureTopology, TenantConsumers } from './topology.ts';
+
+interface QueueParts {
+  options: ResolvedJetStreamOptions;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: QueueNames;
+  records: ExecutionRecords;
+  events: EventPublisher;
+  finisher: ExecutionFinisher;
+  consumers: TenantConsumers;
+}
+
+const CANCEL_REASON = 'canceled while running';
+const SHUTDOWN_REASON = 'service shutting down';
+
+export class JetStreamJobQueue implements JobQueue {
+  /** This instance, as recorded in the executions it runs. */
+  readonly instanceId = `q_${randomBytes(8).toString('hex')}`;
+  readonly #parts: QueueParts;
+  readonly #options: ResolvedJetStreamOptions;
+  #runner: JobRunner | undefined;
+  #consumer: JobConsumer | undefined;
+  #queued = 0;
+  #watchers = 0;
+  #statsTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  /** Creates (or joins) the streams, the bucket and the consumers' home; then the queue is ready. */
+  static async open(options: JetStreamJobQueueOptions): Promise<JetStreamJobQueue> {
+    const resolved = resolveJetStreamOptions(options);
+    const nc = resolved.connection;
+    const names = new QueueNames(resolved.names);
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const kv = await ensureTopology(nc, jsm, names, resolved);
+    const records = new ExecutionRecords(kv);
+    const events = new EventPublisher(nc, js, names, resolved.outputChunkBytes, resolved.onError);
+    const finisher = new ExecutionFinisher({
+      nc,
+      records,
+      events,
+      names,
+      now: resolved.now,
+      onFinished: resolved.onFinished,
+      onError: resolved.onError,
+    });
+    const consumers = new TenantConsumers(jsm, names, resolved.ackWaitMs);
+    const queue = new JetStreamJobQueue({
+      options: resolved,
+      js,
+      jsm,
+      names,
+      records,
+      events,
+      finisher,
+      consumers,
+    });
+    await queue.refreshStats();
+    return queue;
+  }
+
+  private constructor(parts: QueueParts) {
+    this.#parts = parts;
+    this.#options = parts.options;
+    if (this.#options.statsIntervalMs > 0) {
+      this.#statsTimer = setInterval(() => {
+        this.refreshStats().catch((error: unknown) => this.#options.onError(error, 'refreshing stats'));
+      }, this.#options.statsIntervalMs);
+      this.#statsTimer.unref();
+    }
+  }
+
+  async submit(input: SubmitInput): Promise<SubmitOutcome> {
+    if (this.#closing) throw new AirlockError('shutting_down');
+    const { js, names, records, events, consumers } = this.#parts;
+    const { connection: nc, retryAfterSeconds, onError } = this.#options;
+    return submitJob({ nc, js, names, records, events, consumers, retryAfterSeconds, onError }, input);
+  }
+
+  async get(tenant: string, id: string): Promise<Execution | undefined> {
+    return (await this.#parts.records.find(tenant, id))?.value.execution;
+  }
+
+  async cancel(tenant: string, id: string): Promise<Execution> {
+    const { records, finisher } = this.#parts;
+    for (;;) {
+      const found = await records.find(tenant, id);
+      if (!found) throw new AirlockError('execution_not_found');
+      const record = found.value;
+      const status = record.execution.status;
+      if (status === 'finished') throw new AirlockError('execution_finished');
+      if (status === 'queued') {
+        const outcome = await finisher.finish(id, (current) =>
+          current.execution.status === 'queued'
+            ? emptyResult('canceled', 'canceled before start', 0)
+            : undefined,
+        );
+        if (outcome.finishedHere && outcome.execution) return outcome.execution;
+        continue; // it started meanwhile, or someone else finished it
+      }
+      if (record.cancelReason === undefined) {
+        const marked = await records.replace({ ...record, cancelReason: CANCEL_REASON }, found.revision);
+        if (!marked) continue;
+      }
+      finisher.notifyRunner(id);
+      return this.#awaitStop(id, record.cancelReason ?? CANCEL_REASON);
+    }
+  }
+
+  async wait(tenant: string, id: string, timeoutMs: number): Promise<Execution> {
+    const found = await this.#parts.records.find(tenant, id);
+    if (!found) throw new AirlockError('execution_not_found');
+    if (found.value.execution.status === 'finished' || timeoutMs <= 0) return found.value.execution;
+    return (await this.#waitForFinish(id, timeoutMs)) ?? found.value.execution;
+  }
+
+  async watch(tenant: string, id: string, signal: AbortSignal): Promise<AsyncIterable<ExecutionEvent>> {
+    const { js, names, records } = this.#parts;
+    if (!(await records.find(tenant, id))) throw new AirlockError('execution_not_found');
+    this.#watchers++;
+    let ended = false;
+    try {
+      return await watchExecutionEvents({
+        js,
+        stream: names.eventStream,
+        subject: names.events(id),
+        id,
+        signal,
+        pollMs: this.#options.pollIntervalMs,
+        maxBacklog: this.#options.maxOutputEvents + 3,
+        readFinished: async () => {
+          const execution = (await records.read(id))?.value.execution;
+          return execution?.status === 'finished' ? execution : undefined;
+        },
+        onError: this.#options.onError,
+        onEnd: () => {
+          if (!ended) this.#watchers--;
+          ended = true;
+        },
+      });
+    } catch (error) {
+      if (!ended) this.#watchers--;
+      ended = true;
+      throw error;
+    }
+  }
+
+  consume(worker: JobWorker): void {
+    if (this.#runner) throw new Error('JetStreamJobQueue: a worker is already attached; it allows one');
+    if (this.#closing) throw new Error('JetStreamJobQueue: closed');
+    const { jsm, names, records, events, finisher } = this.#parts;
+    const {
+      connection: nc,
+      now,
+      onError,
+      concurrency,
+      heartbeatMs,
+      pollIntervalMs,
+      ackWaitMs,
+    } = this.#options;
+    const instanceId = this.instanceId;
+    this.#runner = new JobRunner({ nc, records, events, finisher, instanceId, worker, now, onError });
+    const runner = this.#runner;
+    this.#consumer = new JobConsumer({
+      nc,
+      jsm,
+      names,
+      runner,
+      concurrency,
+      heartbeatMs,
+      pollIntervalMs,
+      redeliveryCheckMs: Math.max(pollIntervalMs, Math.floor(ackWaitMs / 4)),
+      onError,
+    });
+    this.#consumer.start();
+  }
+
+  /** Executions waiting cluster-wide (as of the last refresh) and running in this instance. */
+  stats(): QueueStats {
+    return { queued: this.#queued, running: this.#runner?.runningCount ?? 0 };
+  }
+
+  /** Reads the cluster-wide figure now: jobs in the stream that no worker holds. */
+  async refreshStats(): Promise<QueueStats> {
+    const { jsm, names } = this.#parts;
+    const info = await jsm.streams.info(names.jobStream);
+    let held = 0;
+    for await (const consumer of jsm.consumers.list(names.jobStream)) held += consumer.num_ack_pending;
+    this.#queued = Math.max(0, info.state.messages - held);
+    return this.stats();
+  }
+
+  /** Live watchers started by this instance (for metrics, and to show none leak). */
+  watcherCount(): number {
+    return this.#watchers;
+  }
+
+  /**
+   * Stops taking jobs, aborts the ones this instance runs (finishing them as canceled) and waits for them.
+   * Queued jobs stay queued for the other workers; the connection stays open for its owner to close.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closing = true;
+      this.#closed = this.#shutDown();
+    }
+    return this.#closed;
+  }
+
+  async #shutDown(): Promise<void> {
+    clearInterval(this.#statsTimer);
+    if (this.#consumer && this.#runner) {
+      await this.#consumer.stopPulling();
+      await this.#runner.stopAll(SHUTDOWN_REASON, this.#options.cancelGraceMs);
+      this.#consumer.stop();
+    }
+  }
+
+  /** After a cancel of a running execution: its runner's answer, or a forced finish after the grace period. */
+  async #awaitStop(id: string, reason: string): Promise<Execution> {
+    const grace = this.#options.cancelGraceMs;
+    const stopped = await this.#waitForFinish(id, grace);
+    if (stopped?.status === 'finished') return stopped;
+    const why = `${reason}; the worker did not stop within ${grace} ms`;
+    const now = this.#options.now();
+    const outcome = await this.#parts.finisher.finish(id, (record) => {
+      if (record.execution.status !== 'running') return undefined;
+      const started = record.execution.started_at;
+      return emptyResult('canceled', why, started === null ? 0 : now.getTime() - Date.parse(started));
+    });
+    this.#parts.finisher.notifyRunner(id);
+    if (!outcome.execution) throw new AirlockError('execution_not_found');
+    return outcome.execution;
+  }
+
+  #waitForFinish(id: string, timeoutMs: number): Promise<Execution | undefined> {
+    const { names, records } = this.#parts;
+    const { connection: nc, pollIntervalMs, onError } = this.#options;
+    return waitForFinish({ nc, names, records, pollIntervalMs, onError }, id, timeoutMs);
+  }
+}

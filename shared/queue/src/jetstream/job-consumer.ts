@@ -1,0 +1,175 @@
+// The worker side of one queue instance: while it has a free slot it asks the tenants' consumers for a job in
+// round-robin order, hands each delivery to the runner, and keeps heartbeats, cancel notices and the news of
+// new work flowing. News comes from wake-up messages sent after each submit, and from a periodic listing
+// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off).
+// Must never hold more jobs than its concurrency, and never stop on a lost connection: it retries.
+
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { pullOne } from './job-delivery.ts';
+import type { JobRunner } from './job-runner.ts';
+import type { QueueNames } from './names.ts';
+import { TenantRotation } from './tenant-rotation.ts';
+
+export interface ConsumerDeps {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  names: QueueNames;
+  runner: JobRunner;
+  concurrency: number;
+  heartbeatMs: number;
+  pollIntervalMs: number;
+  /**
+   * Milliseconds between looks at consumers whose jobs other workers hold: a job whose ack wait ran out
+   * is only handed out on a pull, and consumer info does not count it as pending.
+   */
+  redeliveryCheckMs: number;
+  onError: (error: unknown, during: string) => void;
+}
+
+const ERROR_PAUSE_MS = 250;
+
+export class JobConsumer {
+  readonly #deps: ConsumerDeps;
+  readonly #rotation = new TenantRotation();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #wakeUps: Subscription | undefined;
+  #cancels: Subscription | undefined;
+  #inFlight = 0;
+  #stopping = false;
+  #listing = false;
+  #lastRedeliveryCheck = 0;
+  /** Set when news arrives while the loop is not asleep, so it does not sleep through it. */
+  #woken = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(deps: ConsumerDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    const { nc, names, runner, heartbeatMs, pollIntervalMs, onError } = this.#deps;
+    this.#wakeUps = nc.subscribe(names.allWakeUps, {
+      callback: (_error, message) => {
+        const consumer = names.consumerOfWakeUp(message.subject);
+        if (consumer === undefined) return;
+        this.#rotation.hasWork(consumer);
+        this.#wakeUp();
+      },
+    });
+    this.#cancels = nc.subscribe(names.allCancels, {
+      callback: (_error, message) => {
+        const id = names.idOfCancel(message.subject);
+        if (id === undefined) return;
+        runner.noticeCancel(id).catch((error: unknown) => onError(error, 'handling a cancel notice'));
+      },
+    });
+    this.#every(heartbeatMs, () => runner.heartbeat());
+    this.#every(pollIntervalMs, () => this.#discover());
+    this.#discover();
+    this.#loop = this.#pullLoop();
+  }
+
+  /** Stops asking for jobs and waits for the loop to notice; running jobs are the runner's to stop. */
+  async stopPulling(): Promise<void> {
+    this.#stopping = true;
+    this.#wakeUp();
+    await this.#loop;
+    this.#wakeUps?.unsubscribe();
+  }
+
+  /** Stops everything else (heartbeats, cancel notices), once the runner is done with its jobs. */
+  stop(): void {
+    for (const timer of this.#timers.splice(0)) clearInterval(timer);
+    this.#wakeUps?.unsubscribe();
+    this.#cancels?.unsubscribe();
+  }
+
+  async #pullLoop(): Promise<void> {
+    const { nc, names, runner, concurrency, pollIntervalMs, onError } = this.#deps;
+    while (!this.#stopping) {
+      const turn = this.#inFlight < concurrency ? this.#rotation.next() : undefined;
+      if (!turn) {
+        await this.#sleep(pollIntervalMs);
+        continue;
+      }
+      let delivery: Awaited<ReturnType<typeof pullOne>>;
+      try {
+        delivery = await pullOne(nc, names.jobStream, turn.consumer);
+      } catch (error) {
+        if (!nc.isClosed()) onError(error, `pulling from ${turn.consumer}`);
+        this.#rotation.forget(turn.consumer); // the next listing brings it back if it exists
+        await this.#sleep(ERROR_PAUSE_MS);
+        continue;
+      }
+      if (!delivery) {
+        this.#rotation.empty(turn);
+        continue;
+      }
+      this.#rotation.served(turn);
+      this.#inFlight++;
+      void runner.handle(delivery).finally(() => {
+        this.#inFlight--;
+        this.#wakeUp();
+      });
+    }
+  }
+
+  /** Marks every tenant whose consumer has jobs waiting. */
+  #discover(): void {
+    const { jsm, names, onError, nc } = this.#deps;
+    if (this.#stopping || this.#listing || nc.isClosed()) return;
+    this.#listing = true;
+    const now = Date.now();
+    const checkHeld = now - this.#lastRedeliveryCheck >= this.#deps.redeliveryCheckMs;
+    if (checkHeld) this.#lastRedeliveryCheck = now;
+    void (async () => {
+      let found = false;
+      for await (const info of jsm.consumers.list(names.jobStream)) {
+        if (!info.name.startsWith('jobs-')) continue;
+        const heldElsewhere = info.num_ack_pending > this.#deps.runner.heldFrom(info.name);
+        if (info.num_pending > 0 || (checkHeld && heldElsewhere)) {
+          this.#rotation.hasWork(info.name);
+          found = true;
+        }
+      }
+      if (found) this.#wakeUp();
+    })()
+      .catch((error: unknown) => {
+        if (!nc.isClosed()) onError(error, 'listing job consumers');
+      })
+      .finally(() => {
+        this.#listing = false;
+      });
+  }
+
+  #every(ms: number, task: () => void): void {
+    const timer = setInterval(task, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    if (wake) wake();
+    else this.#woken = true;
+  }
+}

@@ -1,0 +1,89 @@
+// Takes one job from one tenant's durable pull consumer without waiting (`no_wait`), so a worker can go round
+// the tenants and ask each in turn, and wraps the delivered message: its stream sequence, how often it was
+// delivered, and the acks (done, still working, never again).
+// Raw pull requests because the client's next()/fetch() wait at least a second on an empty consumer.
+// Must never hold more than the one job it asked for, and never throw from an ack.
+
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+
+export interface JobDelivery {
+  /** The tenant consumer it came from. */
+  readonly consumer: string;
+  readonly data: Uint8Array;
+  /** Stream sequence of the job message: the same on every redelivery. */
+  readonly streamSeq: number;
+  /** 1 on first delivery, more on redeliveries. */
+  readonly deliveryCount: number;
+  /** The ack subject; differs between deliveries of one message. */
+  readonly replySubject: string;
+}
+
+const PULL_TIMEOUT_MS = 5_000;
+const ACK_TIMEOUT_MS = 5_000;
+
+/** One job from the consumer, or undefined when it has none ready (or no longer exists). */
+export async function pullOne(
+  nc: NatsConnection,
+  stream: string,
+  consumer: string,
+): Promise<JobDelivery | undefined> {
+  const request = JSON.stringify({ batch: 1, no_wait: true });
+  // noMux: the job arrives on our inbox under its own subject, which the shared reply mux cannot route.
+  const message = await nc.request(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, request, {
+    timeout: PULL_TIMEOUT_MS,
+    noMux: true,
+  });
+  // 404 no messages, 408 request timeout (no_wait while others are pending), 409 consumer gone or limits.
+  if (message.headers?.hasError || !message.reply) return undefined;
+  return toDelivery(consumer, message);
+}
+
+function toDelivery(consumer: string, message: Msg): JobDelivery | undefined {
+  // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>, optionally with
+  // <domain>.<account hash> after ACK and a random token at the end.
+  const tokens = message.reply!.split('.');
+  if (tokens[0] !== '$JS' || tokens[1] !== 'ACK') return undefined;
+  const tail = tokens.length === 9 ? tokens.slice(4) : tokens.slice(6);
+  const deliveryCount = Number(tail[0]);
+  const streamSeq = Number(tail[1]);
+  if (!Number.isSafeInteger(deliveryCount) || !Number.isSafeInteger(streamSeq)) return undefined;
+  return { consumer, data: message.data, streamSeq, deliveryCount, replySubject: message.reply! };
+}
+
+/** Done: JetStream removes the job from the work queue. Waits for the server's confirmation; false if none. */
+export async function ack(nc: NatsConnection, delivery: JobDelivery): Promise<boolean> {
+  try {
+    await nc.request(delivery.replySubject, '+ACK', { timeout: ACK_TIMEOUT_MS });
+    return true;
+  } catch {
+    // Unconfirmed: a redelivery finds the execution finished and acks again.
+    return false;
+  }
+}
+
+/** Still working: restarts the ack-wait clock so a long job is not redelivered. */
+export function working(nc: NatsConnection, delivery: JobDelivery): void {
+  try {
+    nc.publish(delivery.replySubject, '+WPI');
+  } catch {
+    // Closed connection: the job will be redelivered and handled as a lost worker's.
+  }
+}
+
+/** Not taken after all: JetStream hands it to a worker again at once. */
+export function release(nc: NatsConnection, delivery: JobDelivery): void {
+  try {
+    nc.publish(delivery.replySubject, '-NAK');
+  } catch {
+    // As above: it comes back after the ack wait instead.
+  }
+}
+
+/** Never deliver this message again (malformed, or its execution is gone). */
+export function terminate(nc: NatsConnection, delivery: JobDelivery): void {
+  try {
+    nc.publish(delivery.replySubject, '+TERM');
+  } catch {
+    // As above.
+  }
+}

@@ -1,0 +1,177 @@
+// Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
+// create, so two gateways racing on one key cannot both win), then the `queued` event, then the job
+// message on the tenant's subject (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored
+// once). A full stream undoes the claim and the record and answers `queue_full`.
+// Must never leave a claimed key pointing at no record, and never accept a job the stream did not store.
+
+import { AirlockError, type Execution } from '@airlock/protocol';
+import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SubmitInput, SubmitOutcome } from '../job-queue.ts';
+import type { EventPublisher } from './event-publisher.ts';
+import type { ExecutionRecords, StoredExecution } from './execution-records.ts';
+import { encodeJobMessage, jobDigest } from './job-message.ts';
+import { idempotencyKey, isStorableId, type QueueNames } from './names.ts';
+import type { TenantConsumers } from './topology.ts';
+
+export interface SubmissionDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  names: QueueNames;
+  records: ExecutionRecords;
+  events: EventPublisher;
+  consumers: TenantConsumers;
+  retryAfterSeconds: number;
+  onError: (error: unknown, during: string) => void;
+}
+
+/** JetStream API errors of a stream that is full (messages, bytes, or storage). */
+const STREAM_FULL = new Set([10077, 10047, 10028]);
+const PUBLISH_TIMEOUT_MS = 5_000;
+const KEY_ATTEMPTS = 5;
+/** Room left in a message for its headers. */
+const PAYLOAD_MARGIN_BYTES = 1_024;
+
+export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promise<SubmitOutcome> {
+  const { records } = deps;
+  const tenant = input.execution.tenant;
+  const key = input.idempotencyKey === undefined ? undefined : idempotencyKey(tenant, input.idempotencyKey);
+  if (key !== undefined) {
+    const replay = await findReplay(deps, tenant, key, input.requestHash);
+    if (replay) return { execution: replay, created: false };
+  }
+  if (!isStorableId(input.execution.id)) {
+    throw new AirlockError('internal_error', 'An execution id must be letters, digits, - and _.');
+  }
+  const payload = encodeJobMessage({ id: input.execution.id, tenant, request: input.request });
+  const maxPayload = deps.nc.info?.max_payload;
+  if (maxPayload !== undefined && Buffer.byteLength(payload, 'utf8') > maxPayload - PAYLOAD_MARGIN_BYTES) {
+    const limit = maxPayload - PAYLOAD_MARGIN_BYTES;
+    throw new AirlockError(
+      'payload_too_large',
+      `The request is larger than the queue's ${limit} byte limit.`,
+    );
+  }
+  const record: StoredExecution = {
+    execution: queuedCopy(input.execution),
+    requestHash: input.requestHash,
+    jobDigest: jobDigest(payload),
+  };
+  if (key !== undefined) record.idempotencyRecord = key;
+  if (!(await createRecord(deps, record))) {
+    throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
+  }
+  if (key !== undefined) {
+    const replay = await claimKey(deps, tenant, key, record);
+    if (replay) {
+      await records.remove(record.execution.id);
+      return { execution: replay, created: false };
+    }
+  }
+  try {
+    await deps.consumers.ensure(tenant);
+    await deps.events.state(record.execution.id, 'queued');
+    await publishJob(deps, input.execution, payload);
+  } catch (error) {
+    await undo(deps, record, key);
+    throw error;
+  }
+  try {
+    deps.nc.publish(deps.names.wakeUp(tenant));
+  } catch (error) {
+    deps.onError(error, 'publishing a wake-up'); // workers also find the job by listing consumers
+  }
+  return { execution: structuredClone(record.execution), created: true };
+}
+
+/** Creates the record; when the answer is lost, makes sure no record is left behind before failing. */
+async function createRecord(deps: SubmissionDeps, record: StoredExecution): Promise<boolean> {
+  try {
+    return await deps.records.create(record);
+  } catch (error) {
+    await deps.records.remove(record.execution.id).catch((cleanup: unknown) => {
+      deps.onError(cleanup, 'undoing a refused submit');
+    });
+    throw error;
+  }
+}
+
+/** The execution an earlier submit with this key created, or undefined when the key is free. */
+async function findReplay(
+  deps: SubmissionDeps,
+  tenant: string,
+  key: string,
+  requestHash: string,
+): Promise<Execution | undefined> {
+  for (let attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+    const claim = await deps.records.readKey(key);
+    if (!claim) return undefined;
+    if (claim.value.requestHash !== requestHash) throw new AirlockError('idempotency_conflict');
+    const existing = await deps.records.find(tenant, claim.value.id);
+    if (existing) return structuredClone(existing.value.execution);
+    // A claim whose record is gone (a submit being undone): wait for it to go too.
+    await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
+  }
+  throw new AirlockError(
+    'internal_error',
+    'The Idempotency-Key is held by an execution that cannot be read.',
+  );
+}
+
+/** Claims the key for this record; if another submit holds it, that submit's execution. */
+async function claimKey(
+  deps: SubmissionDeps,
+  tenant: string,
+  key: string,
+  record: StoredExecution,
+): Promise<Execution | undefined> {
+  const claim = { id: record.execution.id, requestHash: record.requestHash };
+  for (let attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+    if (await deps.records.claimKey(key, claim)) return undefined;
+    const replay = await findReplay(deps, tenant, key, record.requestHash);
+    if (replay) return replay;
+  }
+  throw new AirlockError('internal_error', 'The Idempotency-Key could not be claimed.');
+}
+
+async function publishJob(deps: SubmissionDeps, execution: Execution, payload: string): Promise<void> {
+  const { id, tenant } = execution;
+  const subject = deps.names.jobs(tenant);
+  const options = { msgID: id, timeout: PUBLISH_TIMEOUT_MS, expect: { streamName: deps.names.jobStream } };
+  try {
+    await deps.js.publish(subject, payload, options);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && STREAM_FULL.has(error.code)) {
+      throw new AirlockError('queue_full', 'The queue holds as many executions as it may.', {
+        retryAfter: deps.retryAfterSeconds,
+      });
+    }
+    if (error instanceof JetStreamApiError) throw error;
+    // No answer: the job may be stored. The same Nats-Msg-Id makes the retry store it at most once.
+    await deps.js.publish(subject, payload, options);
+  }
+}
+
+/** Removes what a failed submit wrote: the key's claim first (so it never points at nothing), then the record. */
+async function undo(deps: SubmissionDeps, record: StoredExecution, key: string | undefined): Promise<void> {
+  const id = record.execution.id;
+  try {
+    if (key !== undefined) {
+      const claim = await deps.records.readKey(key);
+      if (claim?.value.id === id) await deps.records.releaseKey(key, claim.revision);
+    }
+    await deps.records.remove(id);
+  } catch (error) {
+    deps.onError(error, 'undoing a refused submit');
+  }
+}
+
+function queuedCopy(execution: Execution): Execution {
+  return {
+    ...structuredClone(execution),
+    status: 'queued',
+    started_at: null,
+    finished_at: null,
+    result: null,
+  };
+}

@@ -1,0 +1,121 @@
+// Subjects, consumer names and KV keys of the JetStream queue, derived from tenants, ids and client keys.
+// Must never put a raw tenant or client key where NATS gives characters a meaning (`.`, `*`, `>`, spaces):
+// anything outside a plain token is hashed, and a hashed token can never equal a plain one.
+
+import { createHash } from 'node:crypto';
+import type { QueueNameOptions } from './jetstream-options.ts';
+
+const PLAIN_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Execution ids that are safe as a subject token and a KV key. */
+const STORABLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export class QueueNames {
+  readonly jobStream: string;
+  readonly eventStream: string;
+  readonly bucket: string;
+  readonly #prefix: string;
+
+  constructor(names: QueueNameOptions) {
+    this.jobStream = names.jobStream;
+    this.eventStream = names.eventStream;
+    this.bucket = names.bucket;
+    this.#prefix = names.subjectPrefix;
+  }
+
+  /** Every job subject: `airlock.jobs.>` (the job stream's subjects). */
+  get allJobs(): string {
+    return `${this.#prefix}.jobs.>`;
+  }
+
+  /** Every event subject: `airlock.events.>` (the event stream's subjects). */
+  get allEvents(): string {
+    return `${this.#prefix}.events.>`;
+  }
+
+  /** Every cancel notice: `airlock.cancel.*`. */
+  get allCancels(): string {
+    return `${this.#prefix}.cancel.*`;
+  }
+
+  /** Every wake-up notice: `airlock.work.*`. */
+  get allWakeUps(): string {
+    return `${this.#prefix}.work.*`;
+  }
+
+  /** Jobs of one tenant: `airlock.jobs.<tenant token>`. */
+  jobs(tenant: string): string {
+    return `${this.#prefix}.jobs.${tenantToken(tenant)}`;
+  }
+
+  /** The durable pull consumer that all workers share for one tenant's jobs. */
+  consumer(tenant: string): string {
+    return consumerForToken(tenantToken(tenant));
+  }
+
+  /** Told to workers after a job is published: `airlock.work.<tenant token>`. */
+  wakeUp(tenant: string): string {
+    return `${this.#prefix}.work.${tenantToken(tenant)}`;
+  }
+
+  /** The consumer a wake-up subject points at, or undefined for a subject that is not a wake-up. */
+  consumerOfWakeUp(subject: string): string | undefined {
+    const token = subject.slice(`${this.#prefix}.work.`.length);
+    return subject.startsWith(`${this.#prefix}.work.`) && isToken(token)
+      ? consumerForToken(token)
+      : undefined;
+  }
+
+  /** State and result events of one execution. */
+  stateEvents(id: string): string {
+    return `${this.#prefix}.events.${id}.state`;
+  }
+
+  /** Output events of one execution. */
+  outputEvents(id: string): string {
+    return `${this.#prefix}.events.${id}.output`;
+  }
+
+  /** All events of one execution, in the order they were published. */
+  events(id: string): string {
+    return `${this.#prefix}.events.${id}.>`;
+  }
+
+  /** Cancel notice for one execution: `airlock.cancel.<id>`. */
+  cancel(id: string): string {
+    return `${this.#prefix}.cancel.${id}`;
+  }
+
+  /** The execution id a cancel subject names, or undefined. */
+  idOfCancel(subject: string): string | undefined {
+    const id = subject.slice(`${this.#prefix}.cancel.`.length);
+    return subject.startsWith(`${this.#prefix}.cancel.`) && isStorableId(id) ? id : undefined;
+  }
+}
+
+/** A tenant as one subject token: itself when plain, otherwise `~` and a hash (`~` is never plain). */
+export function tenantToken(tenant: string): string {
+  if (PLAIN_TOKEN.test(tenant)) return tenant;
+  return `~${createHash('sha256').update(tenant).digest('hex').slice(0, 40)}`;
+}
+
+export function isStorableId(id: string): boolean {
+  return STORABLE_ID.test(id);
+}
+
+/** KV key of an execution record. */
+export function executionKey(id: string): string {
+  return `ex.${id}`;
+}
+
+/** KV key of an idempotency record: a hash of tenant and client key, so neither needs escaping. */
+export function idempotencyKey(tenant: string, key: string): string {
+  return `key.${createHash('sha256').update(tenant).update('\u0000').update(key).digest('hex')}`;
+}
+
+function consumerForToken(token: string): string {
+  return `jobs-${token}`;
+}
+
+function isToken(token: string): boolean {
+  return PLAIN_TOKEN.test(token) || /^~[0-9a-f]{40}$/.test(token);
+}

@@ -1,0 +1,104 @@
+// The JetStream assets the queue lives in: the work-queue stream of jobs, the stream of events, the KV
+// bucket of execution records, and one durable pull consumer per tenant. Creating them is idempotent, so any
+// number of gateways and workers may open the queue at once.
+// Must never delete or purge an asset, and never weaken the job stream's file storage.
+
+import {
+  AckPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ResolvedJetStreamOptions } from './jetstream-options.ts';
+import type { QueueNames } from './names.ts';
+
+const NS_PER_MS = 1_000_000;
+const DUPLICATE_WINDOW_MS = 120_000;
+/** JetStream API error: a stream name is in use with a different configuration. */
+const STREAM_CONFIG_DIFFERS = 10058;
+
+/** Creates (or brings up to date) both streams and opens the KV bucket. */
+export async function ensureTopology(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  names: QueueNames,
+  options: ResolvedJetStreamOptions,
+): Promise<KV> {
+  const duplicateWindowMs = Math.min(DUPLICATE_WINDOW_MS, options.retentionMs);
+  await ensureStream(jsm, {
+    name: names.jobStream,
+    subjects: [names.allJobs],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    discard: DiscardPolicy.New,
+    max_msgs: options.maxQueued,
+    duplicate_window: duplicateWindowMs * NS_PER_MS,
+  });
+  await ensureStream(jsm, {
+    name: names.eventStream,
+    subjects: [names.allEvents],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: options.retentionMs * NS_PER_MS,
+    max_msgs_per_subject: options.maxOutputEvents,
+    max_msg_size: -1,
+    duplicate_window: duplicateWindowMs * NS_PER_MS,
+  });
+  return new Kvm(nc).create(names.bucket, {
+    history: 1,
+    ttl: options.retentionMs,
+    storage: StorageType.File,
+  });
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_CONFIG_DIFFERS) throw error;
+    // Opened before with other limits (say maxQueued): the newest configuration wins.
+    await jsm.streams.update(config.name, config);
+  }
+}
+
+/** Creates each tenant's durable consumer once per process; creating an existing one is harmless. */
+export class TenantConsumers {
+  readonly #jsm: JetStreamManager;
+  readonly #names: QueueNames;
+  readonly #ackWaitMs: number;
+  readonly #ensured = new Map<string, Promise<void>>();
+
+  constructor(jsm: JetStreamManager, names: QueueNames, ackWaitMs: number) {
+    this.#jsm = jsm;
+    this.#names = names;
+    this.#ackWaitMs = ackWaitMs;
+  }
+
+  ensure(tenant: string): Promise<void> {
+    const name = this.#names.consumer(tenant);
+    let ensured = this.#ensured.get(name);
+    if (!ensured) {
+      ensured = this.#create(name, this.#names.jobs(tenant));
+      this.#ensured.set(name, ensured);
+      ensured.catch(() => this.#ensured.delete(name));
+    }
+    return ensured;
+  }
+
+  async #create(name: string, subject: string): Promise<void> {
+    await this.#jsm.consumers.add(this.#names.jobStream, {
+      durable_name: name,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: this.#ackWaitMs * NS_PER_MS,
+      // Unlimited: a job is never dropped for being redelivered; the runner decides what a redelivery means.
+      max_deliver: -1,
+    });
+  }
+}
