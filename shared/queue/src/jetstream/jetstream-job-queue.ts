@@ -6,10 +6,9 @@
 // execution to another, never run a job twice, and never close the connection it was given.
 
 import { randomBytes } from 'node:crypto';
-import { AirlockError, type Execution, type ExecutionEvent } from '@airlock/protocol';
+import { AirlockError, type Execution, type ExecutionEvent, emptyResult } from '@airlock/protocol';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from '../job-queue.ts';
-import { emptyResult } from '../results.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';

@@ -7,9 +7,10 @@
 // worker's return value through unchecked.
 
 import type { Execution, ExecutionResult, OutputStream } from '@airlock/protocol';
+import { emptyResult } from '@airlock/protocol';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobContext, JobWorker } from '../job-queue.ts';
-import { checkedResult, emptyResult, workerFailedResult } from '../results.ts';
+import { checkedResult, workerFailedResult } from '../results.ts';
 import { settledWithin } from '../settled-within.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { ExecutionFinisher } from './execution-finisher.ts';
