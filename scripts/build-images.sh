@@ -14,7 +14,7 @@ BUILT_DIR="$IMAGES_DIR/.built"
 NODE_BINARY="$REPO_DIR/node_modules/node/bin/node"
 MIRROR="${AIRLOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBOOTSTRAP_CACHE=/var/cache/airlock-debootstrap
-CONTRACT_VERSION=1
+CONTRACT_VERSION=2
 IMAGES=(python node bash)
 PRINT_ONLY=0
 [[ "${1:-}" == --print ]] && PRINT_ONLY=1
@@ -39,7 +39,8 @@ image_hash() {
   local name="$1"
   {
     echo "contract=$CONTRACT_VERSION base=$BASE_HASH runner=$RUNNER_HASH"
-    cat "$IMAGES_DIR/$name/Dockerfile"
+    # Every file of the image's folder goes into its build context and so into its hash.
+    (cd "$IMAGES_DIR/$name" && find . -type f | LC_ALL=C sort | xargs cat)
     [[ "$name" == node ]] && echo "node=$NODE_HASH"
     true
   } | sha
@@ -97,7 +98,8 @@ build_image() {
   build_base
   build_runner
   context="$(mktemp -d /var/tmp/airlock-context.XXXXXX)"
-  cp "$IMAGES_DIR/$name/Dockerfile" "$RUNNER_BIN" "$context/"
+  cp -r "$IMAGES_DIR/$name/." "$context/"
+  cp "$RUNNER_BIN" "$context/"
   mv "$context/$(basename "$RUNNER_BIN")" "$context/runner"
   case "$name" in
     python) version="$(base_label airlock.version.python)" ;;
@@ -129,6 +131,8 @@ remove_stale() {
 
 # --- main --------------------------------------------------------------------------------------------------
 declare -A TAGS
+# Services started before this build may still create containers from the older tags; keep them when asked.
+KEEP_STALE="${AIRLOCK_KEEP_STALE_IMAGES:-0}"
 for name in "${IMAGES[@]}"; do
   hash="$(image_hash "$name")"
   TAGS[$name]="airlock-$name:$hash"
@@ -139,9 +143,9 @@ for name in "${IMAGES[@]}"; do
   else
     say "${TAGS[$name]} missing (not built: --print)"
   fi
-  image_exists "${TAGS[$name]}" && remove_stale "airlock-$name" "${TAGS[$name]}"
+  [[ "$KEEP_STALE" == 0 ]] && image_exists "${TAGS[$name]}" && remove_stale "airlock-$name" "${TAGS[$name]}"
 done
-[[ "$PRINT_ONLY" == 0 ]] && image_exists "$BASE_TAG" && remove_stale airlock-base "$BASE_TAG"
+[[ "$PRINT_ONLY" == 0 && "$KEEP_STALE" == 0 ]] && image_exists "$BASE_TAG" && remove_stale airlock-base "$BASE_TAG"
 
 # images.json: what the docker/gvisor backends read (format in sandbox-images/CONTRACT.md).
 {

@@ -57,6 +57,11 @@ json_tool() {
   fi
 }
 
+# The two gVisor runtimes. --oci-seccomp makes gVisor apply Docker's seccomp profile inside its own kernel too
+# (without it a job can unshare(CLONE_NEWUSER) there); "host" network = the container's own namespace (HOST.md).
+RUNSC_ARGS='["--platform=ptrace", "--oci-seccomp", "--network=none"]'
+RUNSC_NET_ARGS='["--platform=ptrace", "--oci-seccomp", "--network=host"]'
+
 # Merges the two gVisor runtimes into daemon.json, keeping every other key. Prints "changed" or "unchanged".
 merge_runtimes() {
   local runsc_path="$1" tool kind bin
@@ -67,12 +72,12 @@ merge_runtimes() {
   if [[ "$kind" == node ]]; then
     "$bin" -e '
       const fs = require("node:fs");
-      const [file, runsc] = process.argv.slice(1);
+      const [file, runsc, args, netArgs] = process.argv.slice(1);
       const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
       const config = before.trim() === "" ? {} : JSON.parse(before);
       config.runtimes = { ...(config.runtimes ?? {}),
-        runsc: { path: runsc, runtimeArgs: ["--platform=ptrace", "--network=none"] },
-        "runsc-net": { path: runsc, runtimeArgs: ["--platform=ptrace", "--network=host"] } };
+        runsc: { path: runsc, runtimeArgs: JSON.parse(args) },
+        "runsc-net": { path: runsc, runtimeArgs: JSON.parse(netArgs) } };
       const after = JSON.stringify(config, null, 2) + "\n";
       if (before.trim() !== "" && JSON.stringify(JSON.parse(before)) === JSON.stringify(config)) {
         console.log("unchanged");
@@ -80,17 +85,17 @@ merge_runtimes() {
         fs.writeFileSync(file + ".airlock-tmp", after);
         fs.renameSync(file + ".airlock-tmp", file);
         console.log("changed");
-      }' "$DAEMON_JSON" "$runsc_path"
+      }' "$DAEMON_JSON" "$runsc_path" "$RUNSC_ARGS" "$RUNSC_NET_ARGS"
   else
-    "$bin" - "$DAEMON_JSON" "$runsc_path" <<'PY'
+    "$bin" - "$DAEMON_JSON" "$runsc_path" "$RUNSC_ARGS" "$RUNSC_NET_ARGS" <<'PY'
 import json, os, sys
-path, runsc = sys.argv[1], sys.argv[2]
+path, runsc, args, net_args = sys.argv[1:5]
 before = open(path).read() if os.path.exists(path) else ""
 config = json.loads(before) if before.strip() else {}
 old = json.dumps(config, sort_keys=True) if before.strip() else None
 runtimes = config.setdefault("runtimes", {})
-runtimes["runsc"] = {"path": runsc, "runtimeArgs": ["--platform=ptrace", "--network=none"]}
-runtimes["runsc-net"] = {"path": runsc, "runtimeArgs": ["--platform=ptrace", "--network=host"]}
+runtimes["runsc"] = {"path": runsc, "runtimeArgs": json.loads(args)}
+runtimes["runsc-net"] = {"path": runsc, "runtimeArgs": json.loads(net_args)}
 if old == json.dumps(config, sort_keys=True):
     print("unchanged")
 else:

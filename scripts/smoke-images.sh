@@ -26,12 +26,20 @@ trap cleanup EXIT
 [[ -f "$IMAGES_JSON" ]] || { echo "smoke: $IMAGES_JSON missing (run scripts/build-images.sh)" >&2; exit 1; }
 tag_of() { sed -n "s/.*\"$1\": { \"tag\": \"\\([^\"]*\\)\".*/\\1/p" "$IMAGES_JSON"; }
 
-# The hardened flags from sandbox-images/CONTRACT.md ("How the backend starts a container").
+# gVisor containers get the backend's own seccomp profile (shared/sandbox/src/container/gvisor-seccomp.ts).
+GVISOR_SECCOMP="$TMP/gvisor-seccomp.json"
+NODE_BIN="$REPO_DIR/node_modules/.bin/node"
+"$NODE_BIN" -e 'import(process.argv[1]).then((m) => process.stdout.write(m.GVISOR_SECCOMP_OPT.slice("seccomp=".length)))' \
+  "$REPO_DIR/shared/sandbox/src/container/gvisor-seccomp.ts" >"$GVISOR_SECCOMP"
+
+# The hardened flags from sandbox-images/CONTRACT.md ("How the backend starts a container"). No --init: the
+# runner is pid 1.
 hardened_flags() {
-  local runtime="$1"
+  local runtime="$1" seccomp=""
+  [[ "$runtime" == runsc ]] && seccomp="--security-opt seccomp=$GVISOR_SECCOMP"
   echo --runtime "$runtime" --read-only --network none \
     --tmpfs /work:rw,size=64m,mode=1777,noexec,nosuid,nodev --tmpfs /tmp:rw,size=16m,mode=1777,noexec,nosuid,nodev \
-    --cap-drop ALL --security-opt no-new-privileges --user 65534:65534 --init \
+    --cap-drop ALL --security-opt no-new-privileges $seccomp --user 65534:65534 \
     --memory 256m --memory-swap 256m --cpus 1 --pids-limit 1024 \
     --ulimit nproc=64:64 --ulimit nofile=256:256 --ulimit fsize=8388608:8388608 --ulimit core=0 \
     --label airlock=1 --label "airlock.smoke=$SMOKE_ID"

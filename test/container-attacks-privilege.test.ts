@@ -105,13 +105,13 @@ fresh('add_key', lambda: syscall(SYS_ADD_KEY, 0, 0, 0, 0, 0))
           'keyctl EPERM',
           'add_key EPERM',
         ],
-        // gVisor's own kernel grants user and mount namespaces to anyone (see the next test for what that buys)
-        // and answers keyctl with EACCES.
+        // gVisor's kernel would grant user and mount namespaces; the seccomp profile runsc applies inside it
+        // (gvisor-seccomp.ts) refuses them. It answers keyctl with EACCES.
         gvisor: [
           'setuid(0) EPERM',
           'setgid(0) EPERM',
-          'unshare(user) OK',
-          'unshare(mount) OK',
+          'unshare(user) EPERM',
+          'unshare(mount) EPERM',
           'unshare(net) EPERM',
           'mount EPERM',
           'raw socket EPERM',
@@ -134,7 +134,7 @@ fresh('add_key', lambda: syscall(SYS_ADD_KEY, 0, 0, 0, 0, 0))
   );
 
   it(
-    'class 17: a user namespace, where granted, gives no mount, no root and no network',
+    'class 17: no user namespace, so no mount, no root and no network',
     async () => {
       const code = `${SYSCALLS}
 import sys
@@ -168,16 +168,15 @@ print('bpf', syscall(SYS_BPF, 0, 0, 0))
           'init_module EPERM',
           'bpf EPERM',
         ],
-        // Inside gVisor the namespace is real (full capabilities in it), but its kernel is the sandbox: mounting
-        // stays refused, there is no uid 0 to become, and a raw socket finds no route off the loopback.
+        // The same on gVisor: no namespace (gvisor-seccomp.ts), so no mount, no root and no raw socket.
         gvisor: [
-          'unshare(user+mount) OK',
+          'unshare(user+mount) EPERM',
           'mount EPERM',
-          'setuid(0) EINVAL',
+          'setuid(0) EPERM',
           "interfaces ['lo']",
-          'raw send EHOSTUNREACH',
-          'init_module ENOSYS',
-          'bpf ENOSYS',
+          'raw socket EPERM',
+          'init_module EPERM',
+          'bpf EPERM',
         ],
       };
       expect(execution.result, `reason: ${execution.result.reason}`).toMatchObject({
@@ -189,11 +188,9 @@ print('bpf', syscall(SYS_BPF, 0, 0, 0))
     SLOW,
   );
 
-  // KNOWN DEFECT on docker (runc), reported: pid 1 (docker-init, from `--init`) runs as the job's own uid and is
-  // dumpable, and Docker's default seccomp profile allows ptrace, so a job can attach to it and PTRACE_KILL it:
-  // the container dies without end markers and the job is reported as `internal_error` (a guest fault blamed on
-  // Airlock). `it.fails` keeps the secure expectation visible; drop `.fails` once ptrace of pid 1 is refused.
-  (backend === 'docker' ? it.fails : it)(
+  // pid 1 is the runner itself (no docker-init): it is not dumpable, so a job of the same uid cannot attach to it
+  // (docker-init was dumpable, and Docker's default seccomp profile allows ptrace: a job could kill it).
+  it(
     'class 17: ptrace of pid 1 is refused',
     async () => {
       const code = `${SYSCALLS}

@@ -304,7 +304,7 @@ echo "$n"
     const next = await job('bash', 'ps -eo comm=');
     expect(next.result, `reason: ${next.result.reason}`).toMatchObject({
       outcome: 'success',
-      stdout: 'docker-init\nrunner\nbash\nps\n',
+      stdout: 'runner\nbash\nps\n',
     });
   }
 

@@ -1,6 +1,8 @@
-/* Airlock in-sandbox runner: /opt/airlock/runner, the command of every sandbox container (under --init).
+/* Airlock in-sandbox runner: /opt/airlock/runner, the command and init process (pid 1) of every sandbox container.
  * Reads ONE job (a ustar archive) from stdin, extracts work/ into /work, runs meta/argv with meta/stdin as its
  * stdin, kills every process left behind, and reports through an end marker carrying meta/nonce.
+ * An image may name a pre-started interpreter (prestart.c): it is started before the job arrives and runs the
+ * job's program itself, so the interpreter's start-up is off the job's path.
  * It must never write the nonce anywhere the program can read, never follow or create links, devices or paths
  * outside /work, and never let the program read the rest of the attach stream. See ../CONTRACT.md. */
 #define _GNU_SOURCE
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "outputs.h"
+#include "prestart.h"
 
 #define WORK_DIR "/work"
 #define MAX_ENTRIES 10000
@@ -35,6 +38,7 @@ static char argv_buf[MAX_ARGV_BYTES + 1];
 static size_t argv_len;
 static char nonce[MAX_NONCE_BYTES + 1];
 static long long archive_bytes;
+static long long cpu_limit_ms; /* meta/cpu_ms: 0 = none */
 static int out_max_files = 256;
 static long long out_max_bytes = 16LL * 1024 * 1024;
 
@@ -45,6 +49,7 @@ static void reject(const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   dprintf(2, "\n\x1e" "AIRLOCK-REJECTED %s\n", msg);
+  prestart_discard();
   _exit(2);
 }
 
@@ -153,6 +158,11 @@ static void read_meta(const char *name, long long size, int stdin_fd) {
   } else if (strcmp(name, "stdin") == 0) {
     if (size > MAX_STDIN_BYTES) reject("meta/stdin larger than %lld bytes", MAX_STDIN_BYTES);
     copy_body(size, stdin_fd, NULL);
+  } else if (strcmp(name, "cpu_ms") == 0) {
+    char text[32] = {0};
+    if (size >= (long long)sizeof text) reject("meta/cpu_ms too long");
+    copy_body(size, -1, text);
+    if (sscanf(text, "%lld", &cpu_limit_ms) != 1 || cpu_limit_ms < 0) reject("meta/cpu_ms must be a number");
   } else if (strcmp(name, "outputs") == 0) {
     char text[64] = {0};
     if (size >= (long long)sizeof text) reject("meta/outputs too long");
@@ -243,12 +253,14 @@ static void kill_everything(void) {
 int main(void) {
   /* Not dumpable: a program of the same uid cannot ptrace us or read /proc/<runner>/mem (the nonce). */
   prctl(PR_SET_DUMPABLE, 0);
+  /* As pid 1 (the container's init) every orphan is ours anyway; elsewhere (tests) become their subreaper. */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN); /* a job file over --ulimit fsize must give EFBIG (a rejected job), not kill us */
   if (chdir(WORK_DIR) < 0) reject("chdir %s: %s", WORK_DIR, strerror(errno));
   int stdin_fd = memfd_create("airlock-stdin", MFD_CLOEXEC);
   if (stdin_fd < 0) reject("memfd_create: %s", strerror(errno));
+  prestart_start(stdin_fd);
 
   read_job(stdin_fd);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -269,7 +281,8 @@ int main(void) {
   lseek(stdin_fd, 0, SEEK_SET);
   if (mkdir(OUT_DIR, 0755) < 0 && errno != EEXIST) reject("mkdir %s: %s", OUT_DIR, strerror(errno));
 
-  pid_t child = fork();
+  pid_t child = prestart_take(args, cpu_limit_ms);
+  if (child <= 0) child = fork();
   if (child < 0) reject("fork: %s", strerror(errno));
   if (child == 0) {
     sigset_t none;
@@ -280,6 +293,7 @@ int main(void) {
     setsid();
     explicit_bzero(nonce, sizeof nonce); /* exec replaces this memory anyway; belt and braces */
     if (dup2(stdin_fd, 0) < 0) _exit(127);
+    limit_cpu(0, cpu_limit_ms, 0);
     execvp(args[0], args);
     dprintf(2, "airlock-runner: cannot run %s: %s\n", args[0], strerror(errno));
     _exit(127);
@@ -296,7 +310,8 @@ int main(void) {
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
   long long cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
-                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000 - prestart_startup_cpu_ms();
+  if (cpu_ms < 0) cpu_ms = 0;
   char exit_s[16] = "-", signal_s[32] = "-";
   if (WIFEXITED(status)) snprintf(exit_s, sizeof exit_s, "%d", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {

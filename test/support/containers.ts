@@ -2,7 +2,9 @@
 // no container behind. Never removes anything itself: a leftover is a failure to report, not to hide.
 
 import { execFileSync } from 'node:child_process';
-import { expect } from 'vitest';
+import type { ContainerSandbox } from '@airlock/sandbox';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startService, type TestService } from './service.ts';
 
 export const BACKENDS = ['docker', 'gvisor'] as const;
 export type ContainerBackend = (typeof BACKENDS)[number];
@@ -34,4 +36,27 @@ export async function expectNoContainersLeft(instance: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(containersLabelled(label)).toEqual([]);
+}
+
+/**
+ * Starts one service with the container backends for the calling test file (beforeAll) and closes it after the
+ * file (afterAll), checking that it left no container. Returns a getter: the service exists only once the file's
+ * tests run.
+ */
+export function useContainerService(env: Record<string, string> = {}): () => TestService {
+  let svc: TestService | undefined;
+  let instances: string[] = [];
+  beforeAll(async () => {
+    const started = await startService({ ...CONTAINER_SERVICE_ENV, ...env });
+    svc = started;
+    instances = BACKENDS.map((b) => (started.service.registry.get(b) as ContainerSandbox).instance);
+  }, 120_000);
+  afterAll(async () => {
+    await svc?.close();
+    for (const instance of instances) await expectNoContainersLeft(instance);
+  }, 120_000);
+  return () => {
+    if (!svc) throw new Error('the container service is not started (use it inside a test)');
+    return svc;
+  };
 }

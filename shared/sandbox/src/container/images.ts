@@ -12,7 +12,7 @@ export const IMAGE_NAMES = ['python', 'node', 'bash'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
 /** The image contract this backend speaks (sandbox-images/CONTRACT.md). */
-export const CONTRACT_VERSION = '1';
+export const CONTRACT_VERSION = '2';
 
 export interface ResolvedImage {
   /** e.g. `airlock-python:0123456789ab`. */

@@ -106,6 +106,19 @@ export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<Ex
           files,
         };
       }
+      // RLIMIT_CPU (meta/cpu_ms): SIGXCPU at the limit, SIGKILL a second later if the program ignored it.
+      if (
+        summary.signal === 'SIGXCPU' ||
+        (summary.signal === 'SIGKILL' && summary.cpuMs >= limits.cpu_time_ms)
+      ) {
+        return result({
+          outcome: 'timeout',
+          signal: summary.signal,
+          reason: `cpu time limit of ${limits.cpu_time_ms} ms exceeded`,
+          usage,
+          files,
+        });
+      }
       if (summary.signal !== null) {
         return result({ outcome: 'error', signal: summary.signal, usage, files });
       }
