@@ -3,13 +3,13 @@
 // with its reason) before answering.
 
 import type { AuditSink } from '@airlock/audit';
+import { narrowPolicy } from '@airlock/auth';
 import {
   AirlockError,
   type Execution,
   type ExecutionRequest,
   type LimitPolicy,
   newExecutionId,
-  type ResolvedLimits,
   resolveLimits,
 } from '@airlock/protocol';
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
@@ -24,17 +24,6 @@ export interface SubmissionDeps {
   limits: LimitPolicy;
   onRejected?: (code: string) => void;
   now?: () => Date;
-}
-
-/** The server's limit policy narrowed by a grant's ceilings; defaults never exceed a ceiling. */
-function narrow(policy: LimitPolicy, ceilings: SubmissionGrant['ceilings']): LimitPolicy {
-  const narrowed: LimitPolicy = { defaults: { ...policy.defaults }, ceilings: { ...policy.ceilings } };
-  for (const key of Object.keys(policy.ceilings) as (keyof ResolvedLimits)[]) {
-    const ceiling = Math.min(policy.ceilings[key], ceilings[key] ?? Number.POSITIVE_INFINITY);
-    narrowed.ceilings[key] = ceiling;
-    narrowed.defaults[key] = Math.min(policy.defaults[key], ceiling);
-  }
-  return narrowed;
 }
 
 export class ExecutionSubmitter {
@@ -63,7 +52,7 @@ export class ExecutionSubmitter {
         status: 'queued',
         language: request.language,
         backend,
-        limits: resolveLimits(request.limits, narrow(this.#deps.limits, grant.ceilings)),
+        limits: resolveLimits(request.limits, narrowPolicy(this.#deps.limits, grant)),
         metadata: request.metadata,
         created_at: (this.#deps.now?.() ?? new Date()).toISOString(),
         started_at: null,

@@ -8,6 +8,7 @@ import {
   type Backend,
   type ExecutionRequest,
   type Language,
+  type LimitPolicy,
   type ResolvedLimits,
 } from '@airlock/protocol';
 import { LIMIT_KEYS, type LimitCeilings } from './constraints.ts';
@@ -197,4 +198,12 @@ export function narrowCeilings(
     if (bound !== undefined) narrowed[key] = Math.min(server[key], bound);
   }
   return narrowed;
+}
+
+/** A server limit policy narrowed by ceilings (narrowCeilings); a default never exceeds its ceiling. */
+export function narrowPolicy(policy: LimitPolicy, capability: Pick<Capability, 'ceilings'>): LimitPolicy {
+  const ceilings = narrowCeilings(policy.ceilings, capability);
+  const defaults = { ...policy.defaults };
+  for (const key of LIMIT_KEYS) defaults[key] = Math.min(defaults[key], ceilings[key]);
+  return { defaults, ceilings };
 }

@@ -9,6 +9,7 @@ export {
   type ConcreteBackend,
   effectiveCapability,
   narrowCeilings,
+  narrowPolicy,
 } from './capability.ts';
 export { Actor, IntentClaim, MAX_ACT_DEPTH, TokenClaims } from './claims.ts';
 export { AuthConfigError } from './config-error.ts';
