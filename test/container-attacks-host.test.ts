@@ -3,42 +3,20 @@
 // outcome on each runtime. It must never aim at anything outside the sandbox.
 
 import { randomBytes } from 'node:crypto';
-import type { ContainerSandbox } from '@airlock/sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  CONTAINER_SERVICE_ENV,
-  type ContainerBackend,
-  expectNoContainersLeft,
-} from './support/containers.ts';
-import { run, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
+import { run } from './support/service.ts';
 
 const SLOW = 120_000;
 
 /** A secret in the service's own environment: it must reach no sandbox. */
 const CANARY = `airlock-canary-${randomBytes(12).toString('hex')}`;
 
-let svc: TestService;
-let instances: string[] = [];
-beforeAll(async () => {
-  process.env.AIRLOCK_TEST_CANARY = CANARY;
-  try {
-    svc = await startService({
-      ...CONTAINER_SERVICE_ENV,
-    });
-  } finally {
-    delete process.env.AIRLOCK_TEST_CANARY;
-  }
-  instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
-}, 120_000);
-afterAll(async () => {
-  await svc?.close();
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useContainerService({}, { AIRLOCK_TEST_CANARY: CANARY });
 
 describe.each(BACKENDS)('container host attacks on %s', (backend: ContainerBackend) => {
   const job = (language: string, code: string, extra: Record<string, unknown> = {}) =>
-    run(svc.url, { language, backend, code, limits: { wall_time_ms: 45_000 }, ...extra }, 120);
+    run(service().url, { language, backend, code, limits: { wall_time_ms: 45_000 }, ...extra }, 120);
 
   it(
     'class 6: the service canary is in no env, environ, argv, readable file, nor in the result',
@@ -89,7 +67,7 @@ print(open('/proc/self/cmdline').read().split('\0'))
         expect(JSON.stringify(execution)).not.toContain(CANARY);
         expect(JSON.stringify(execution)).not.toContain('AIRLOCK_TEST_CANARY');
       }
-      expect(svc.logs.join('')).not.toContain(CANARY);
+      expect(service().logs.join('')).not.toContain(CANARY);
     },
     SLOW,
   );

@@ -7,33 +7,16 @@ import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server } from 'node:net';
-import type { ContainerSandbox } from '@airlock/sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  CONTAINER_SERVICE_ENV,
-  type ContainerBackend,
-  expectNoContainersLeft,
-} from './support/containers.ts';
-import { run, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
+import { run } from './support/service.ts';
 
 const SLOW = 120_000;
 
 /** The errno a connection to an address outside the sandbox's only interface (`lo`) fails with. */
 const UNREACHABLE: Record<ContainerBackend, string> = { docker: 'ENETUNREACH', gvisor: 'EHOSTUNREACH' };
 
-let svc: TestService;
-let instances: string[] = [];
-beforeAll(async () => {
-  svc = await startService({
-    ...CONTAINER_SERVICE_ENV,
-  });
-  instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
-}, 120_000);
-afterAll(async () => {
-  await svc?.close();
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useContainerService();
 
 /** The docker0 bridge address of this machine, checked to be one of its own interface addresses. */
 function bridgeGateway(): string {
@@ -128,7 +111,7 @@ def send(family, address, kind=socket.SOCK_DGRAM, proto=0, payload=b'airlock'):
 
 describe.each(BACKENDS)('container network attacks on %s', (backend) => {
   const python = (code: string, args: string[] = []) =>
-    run(svc.url, { language: 'python', backend, code, args, limits: { wall_time_ms: 20_000 } }, 120);
+    run(service().url, { language: 'python', backend, code, args, limits: { wall_time_ms: 20_000 } }, 120);
 
   it(
     'class 3: TCP, UDP, ICMP and IPv6 aimed at host listeners fail inside and nothing arrives',
@@ -160,7 +143,7 @@ command -v ping nc ncat socat telnet wget || echo "no network tools"
         const [probe, shell] = await Promise.all([
           python(code, args),
           run(
-            svc.url,
+            service().url,
             { language: 'bash', backend, code: bashCode, args: [gateway, String(ports.tcp)] },
             120,
           ),
@@ -215,7 +198,7 @@ for name in ['example.com', 'metadata.google.internal', 'host.docker.internal']:
       const [probe, shell] = await Promise.all([
         python(code),
         run(
-          svc.url,
+          service().url,
           { language: 'bash', backend, code: 'curl -sS -m 5 http://example.com/; echo "curl=$?"' },
           120,
         ),
@@ -248,7 +231,7 @@ for name in ['example.com', 'metadata.google.internal', 'host.docker.internal']:
       await traps.open();
       try {
         const gateway = bridgeGateway();
-        const servicePort = Number(new URL(svc.url).port);
+        const servicePort = Number(new URL(service().url).port);
         const code = `${PROBE_HELPERS}
 gw, service, trap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for path in ['/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/var/run/docker']:

@@ -3,30 +3,13 @@
 // errno it gets on each runtime. It must never aim at anything outside the sandbox.
 
 import { execFileSync } from 'node:child_process';
-import type { ContainerSandbox } from '@airlock/sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  CONTAINER_SERVICE_ENV,
-  type ContainerBackend,
-  expectNoContainersLeft,
-} from './support/containers.ts';
-import { run, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
+import { run } from './support/service.ts';
 
 const SLOW = 120_000;
 
-let svc: TestService;
-let instances: string[] = [];
-beforeAll(async () => {
-  svc = await startService({
-    ...CONTAINER_SERVICE_ENV,
-  });
-  instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
-}, 120_000);
-afterAll(async () => {
-  await svc?.close();
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useContainerService();
 
 /** Python that runs each attempt in a fresh child process (no state carries over) and prints its errno. */
 const SYSCALLS = `
@@ -66,7 +49,7 @@ PTRACE_ATTACH, PTRACE_KILL = 16, 8
 
 describe.each(BACKENDS)('container privilege attacks on %s', (backend: ContainerBackend) => {
   const job = (language: string, code: string, extra: Record<string, unknown> = {}) =>
-    run(svc.url, { language, backend, code, limits: { wall_time_ms: 45_000 }, ...extra }, 120);
+    run(service().url, { language, backend, code, limits: { wall_time_ms: 45_000 }, ...extra }, 120);
 
   it(
     'class 17: privileged system calls are refused',

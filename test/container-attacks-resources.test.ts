@@ -4,33 +4,21 @@
 // next job runs normally. It must never aim at anything outside the sandbox.
 
 import { execFileSync } from 'node:child_process';
-import type { ContainerSandbox } from '@airlock/sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BACKENDS,
-  CONTAINER_SERVICE_ENV,
   type ContainerBackend,
   containersLabelled,
-  expectNoContainersLeft,
+  useContainerService,
 } from './support/containers.ts';
-import { call, run, startService, type TestService } from './support/service.ts';
+import { call, run } from './support/service.ts';
 
 const SLOW = 120_000;
 
-let svc: TestService;
-let instances: string[] = [];
-beforeAll(async () => {
-  svc = await startService({
-    ...CONTAINER_SERVICE_ENV,
-    // The four infinite loops of class 11 run side by side.
-    AIRLOCK_CONCURRENCY: '4',
-  });
-  instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
-}, 120_000);
-afterAll(async () => {
-  await svc?.close();
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useContainerService({
+  // The four infinite loops of class 11 run side by side.
+  AIRLOCK_CONCURRENCY: '4',
+});
 
 /** Polls (bounded) until check() is true; the bound is generous, it only keeps a broken run from hanging. */
 async function eventually(check: () => boolean, what: string, attempts = 300): Promise<void> {
@@ -50,7 +38,11 @@ function hostProcessesMentioning(needle: string): string[] {
 
 describe.each(BACKENDS)('container resource attacks on %s', (backend: ContainerBackend) => {
   const job = (language: string, code: string, limits: Record<string, number> = {}, extra = {}) =>
-    run(svc.url, { language, backend, code, limits: { wall_time_ms: 10_000, ...limits }, ...extra }, 120);
+    run(
+      service().url,
+      { language, backend, code, limits: { wall_time_ms: 10_000, ...limits }, ...extra },
+      120,
+    );
 
   async function stillServes() {
     const execution = await job('bash', 'echo alive');
@@ -272,7 +264,7 @@ echo "$n"
   /** Runs code on the cold path (its own labelled container) and returns the execution and its container id. */
   async function runWatched(code: string, wallMs: number) {
     // memory_mb 96 is not the pooled profile: the container is created for this job and labelled with its id.
-    const submitted = await call(svc.url, 'POST', '/v1/executions', {
+    const submitted = await call(service().url, 'POST', '/v1/executions', {
       language: 'bash',
       backend,
       code,
@@ -285,7 +277,7 @@ echo "$n"
       container ??= containersLabelled(`airlock.execution=${id}`)[0]?.split(' ')[0];
       return container !== undefined;
     }, `a container labelled airlock.execution=${id}`);
-    const execution = await svc.service.queue.wait('local', id, 120_000);
+    const execution = await service().service.queue.wait('local', id, 120_000);
     await seen;
     return { execution, container: container as string, id };
   }

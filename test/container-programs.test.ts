@@ -3,41 +3,26 @@
 // a running job, the warm pool in use, and no container of this service left after it closes.
 
 import type { ContainerSandbox } from '@airlock/sandbox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  CONTAINER_SERVICE_ENV,
-  type ContainerBackend,
-  expectNoContainersLeft,
-} from './support/containers.ts';
-import { call, run, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
+import { call, run } from './support/service.ts';
 
 const LANGUAGES = ['python', 'bash', 'javascript', 'typescript'] as const;
 type Language = (typeof LANGUAGES)[number];
 const SLOW = 120_000;
 
-let svc: TestService;
-let instances: string[] = [];
-beforeAll(async () => {
-  svc = await startService({
-    ...CONTAINER_SERVICE_ENV,
-    AIRLOCK_CONCURRENCY: '4',
-  });
-  instances = BACKENDS.map((b) => sandboxOf(b).instance);
-}, 120_000);
-afterAll(async () => {
-  await svc?.close();
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useContainerService({
+  AIRLOCK_CONCURRENCY: '4',
+});
 
 function sandboxOf(backend: ContainerBackend): ContainerSandbox {
-  return svc.service.registry.get(backend) as ContainerSandbox;
+  return service().service.registry.get(backend) as ContainerSandbox;
 }
 
 /** Resolves once the execution's event stream has carried `text`. */
 async function outputSeen(id: string, text: string): Promise<void> {
   const controller = new AbortController();
-  const response = await fetch(`${svc.url}/v1/executions/${id}/events`, { signal: controller.signal });
+  const response = await fetch(`${service().url}/v1/executions/${id}/events`, { signal: controller.signal });
   if (!response.body) throw new Error('no event stream');
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -110,10 +95,10 @@ fs.writeFileSync('out/nested/note.txt', 'from typescript');
 
 describe.each(BACKENDS)('container programs on %s', (backend: ContainerBackend) => {
   const job = (language: string, code: string, extra: Record<string, unknown> = {}) =>
-    run(svc.url, { language, backend, code, limits: { wall_time_ms: 30_000 }, ...extra }, 120);
+    run(service().url, { language, backend, code, limits: { wall_time_ms: 30_000 }, ...extra }, 120);
 
   it('/v1/runtimes lists every language on this backend as available, with its version', async () => {
-    const response = await call(svc.url, 'GET', '/v1/runtimes');
+    const response = await call(service().url, 'GET', '/v1/runtimes');
     expect(response.status).toBe(200);
     const mine = response.body.runtimes.filter((r: { backend: string }) => r.backend === backend);
     expect(mine.map((r: { language: string }) => r.language).sort()).toEqual([...LANGUAGES].sort());
@@ -278,7 +263,7 @@ describe.each(BACKENDS)('container programs on %s', (backend: ContainerBackend) 
   it(
     'cancel stops a running job: outcome canceled with what it printed so far',
     async () => {
-      const submitted = await call(svc.url, 'POST', '/v1/executions', {
+      const submitted = await call(service().url, 'POST', '/v1/executions', {
         language: 'bash',
         backend,
         code: 'echo started\nsleep 600\necho never',
@@ -287,13 +272,13 @@ describe.each(BACKENDS)('container programs on %s', (backend: ContainerBackend) 
       expect(submitted.status).toBe(201);
       const id: string = submitted.body.id;
       await outputSeen(id, 'started');
-      const canceled = await call(svc.url, 'DELETE', `/v1/executions/${id}`);
+      const canceled = await call(service().url, 'DELETE', `/v1/executions/${id}`);
       expect(canceled.status).toBe(200);
       expect(canceled.body).toMatchObject({
         status: 'finished',
         result: { outcome: 'canceled', signal: 'SIGKILL', stdout: 'started\n' },
       });
-      const again = await call(svc.url, 'GET', `/v1/executions/${id}`);
+      const again = await call(service().url, 'GET', `/v1/executions/${id}`);
       expect(again.body.result.outcome).toBe('canceled');
       const next = await job('bash', 'echo next');
       expect(next.result, `reason: ${next.result.reason}`).toMatchObject({

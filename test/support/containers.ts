@@ -43,11 +43,21 @@ export async function expectNoContainersLeft(instance: string): Promise<void> {
  * file (afterAll), checking that it left no container. Returns a getter: the service exists only once the file's
  * tests run.
  */
-export function useContainerService(env: Record<string, string> = {}): () => TestService {
+export function useContainerService(
+  env: Record<string, string> = {},
+  /** Set in this process's own environment while the service starts (e.g. a canary it must not pass on). */
+  startEnv: Record<string, string> = {},
+): () => TestService {
   let svc: TestService | undefined;
   let instances: string[] = [];
   beforeAll(async () => {
-    const started = await startService({ ...CONTAINER_SERVICE_ENV, ...env });
+    Object.assign(process.env, startEnv);
+    let started: TestService;
+    try {
+      started = await startService({ ...CONTAINER_SERVICE_ENV, ...env });
+    } finally {
+      for (const name of Object.keys(startEnv)) delete process.env[name];
+    }
     svc = started;
     instances = BACKENDS.map((b) => (started.service.registry.get(b) as ContainerSandbox).instance);
   }, 120_000);

@@ -2,6 +2,7 @@
 // reaper removes airlock-labelled containers (here only the one this test made).
 
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { containersWithLabel, REPO_ROOT, requireContainerEnv } from './container-test-env.ts';
@@ -37,25 +38,36 @@ describe('probeContainerBackends', () => {
 });
 
 describe('reapLeftovers', () => {
-  it('removes airlock-labelled containers, running or not', async () => {
+  it('removes containers of dead owners, running or not; spares live owners and ownerless ones', async () => {
     const { docker, images } = await requireContainerEnv();
     const mark = `airlock.instance=reaper-test-${randomBytes(4).toString('hex')}`;
     const [key, value] = mark.split('=') as [string, string];
+    // Above any pid_max: no such process can exist.
+    const deadOwner = `${hostname()}:2147483646`;
+    const create = async (owner: string | undefined, start: boolean) => {
+      const labels: Record<string, string> = { airlock: '1', [key]: value };
+      if (owner !== undefined) labels['airlock.owner'] = owner;
+      const c = await docker.createContainer({
+        Image: images.bash.tag,
+        Entrypoint: ['sleep', '600'],
+        Labels: labels,
+        HostConfig: { NetworkMode: 'none' },
+      });
+      if (start) await c.start();
+      return c.id;
+    };
     try {
-      for (const start of [true, false]) {
-        const c = await docker.createContainer({
-          Image: images.bash.tag,
-          Entrypoint: ['sleep', '600'],
-          Labels: { airlock: '1', [key]: value },
-          HostConfig: { NetworkMode: 'none' },
-        });
-        if (start) await c.start();
-      }
-      expect(containersWithLabel(mark)).toHaveLength(2);
+      await create(deadOwner, true);
+      await create(deadOwner, false);
+      const live = await create(`${hostname()}:${process.pid}`, false);
+      // Like an image build's intermediate container: the base image's airlock=1 label, no owner.
+      const ownerless = await create(undefined, false);
+      expect(containersWithLabel(mark)).toHaveLength(4);
       expect(await reapLeftovers(docker, { labels: [mark] })).toBe(2);
-      expect(containersWithLabel(mark)).toEqual([]);
+      expect(containersWithLabel(mark).sort()).toEqual([live, ownerless].map((id) => id.slice(0, 12)).sort());
     } finally {
-      await reapLeftovers(docker, { labels: [mark] });
+      const left = await docker.listContainers({ all: true, filters: { label: [mark] } });
+      await Promise.allSettled(left.map((c) => docker.getContainer(c.Id).remove({ force: true })));
     }
   }, 60_000);
 });

@@ -1,8 +1,9 @@
 // Removes sandbox containers left behind by an earlier run of the service (crash, kill -9, dockerd trouble):
-// every container carrying the label `airlock=1`, running or not, whose owning service process (label
-// `airlock.owner` = host:pid) is no longer alive on this host. Called once at service start-up, before any
-// container backend starts its pool. It must never touch a container without the airlock label, nor one that a
-// live service (another test file, a second service on the machine) still owns.
+// every container carrying the labels `airlock=1` and `airlock.owner`, running or not, whose owning service
+// process (`airlock.owner` = host:pid) is no longer alive on this host. Called once at service start-up, before
+// any container backend starts its pool. It must never touch a container without those labels (an image build's
+// intermediate containers inherit `airlock=1` from the base image, but no owner), nor one that a live service
+// (another test file, a second service on the machine) still owns.
 
 import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
@@ -29,7 +30,7 @@ export interface ReapOptions {
 
 /** Force-removes every matching container; returns how many were removed. */
 export async function reapLeftovers(docker: Dockerode, options: ReapOptions = {}): Promise<number> {
-  const labels = ['airlock=1', ...(options.labels ?? [])];
+  const labels = ['airlock=1', 'airlock.owner', ...(options.labels ?? [])];
   const found = (await docker.listContainers({ all: true, filters: { label: labels } })).filter(
     (c) => options.includeLiveOwners === true || !ownerAlive(c.Labels?.['airlock.owner']),
   );
