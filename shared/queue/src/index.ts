@@ -1,7 +1,10 @@
 export { EventLog } from './event-log.ts';
 export {
+  connectNats,
   JetStreamJobQueue,
   type JetStreamJobQueueOptions,
+  MAX_RUNS,
+  type NatsConnectOptions,
   type QueueNameOptions,
 } from './jetstream/index.ts';
 export type {

@@ -1,8 +1,12 @@
 // The one terminal transition of an execution, whoever makes it (the runner, a cancel, a worker-lost check,
 // a shutdown): a compare-and-set on the KV record from an unfinished state to `finished`. Only the winner
-// publishes the result event, refreshes the idempotency key and calls onFinished, so each happens once.
+// calls onFinished, publishes the result event and refreshes the idempotency key, so each happens once.
+// onFinished runs first, before any further I/O: a waiter woken by the result event then never sees an
+// execution whose hook has not run in this process yet. A write whose answer was lost (a timeout, a
+// reconnect) is recognised afterwards by the record's `finishedBy` token, so its hook still runs exactly once.
 // Must never overwrite a finished record, and never let onFinished break the transition.
 
+import { randomBytes } from 'node:crypto';
 import type { Execution, ExecutionResult } from '@airlock/protocol';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { finishedExecution } from '../results.ts';
@@ -14,6 +18,9 @@ import { fitRecord } from './result-fit.ts';
 /** Room left in a message for headers and the result event's envelope. */
 const PAYLOAD_MARGIN_BYTES = 4_096;
 const MAX_CONFLICTS = 100;
+/** Re-reads after a write whose answer was lost, before giving the question to the next finish() call. */
+const UNCERTAIN_READS = 5;
+const UNCERTAIN_READ_PAUSE_MS = 200;
 
 export interface FinishOutcome {
   /** The execution as it is now (finished, unless decide() declined), or undefined if it is gone. */
@@ -34,6 +41,10 @@ export interface FinisherDeps {
 
 export class ExecutionFinisher {
   readonly #deps: FinisherDeps;
+  /** Marks the records this finisher wrote, so a write whose answer was lost can be recognised. */
+  readonly #token = randomBytes(12).toString('base64url');
+  /** Executions with a terminal write of ours whose outcome is not known yet. */
+  readonly #uncertain = new Set<string>();
 
   constructor(deps: FinisherDeps) {
     this.#deps = deps;
@@ -52,20 +63,56 @@ export class ExecutionFinisher {
       const found = await records.read(id);
       if (!found) return { execution: undefined, finishedHere: false };
       const current = found.value;
-      if (current.execution.status === 'finished')
-        return { execution: current.execution, finishedHere: false };
+      if (current.execution.status === 'finished') {
+        const ours = this.#uncertain.delete(id) && current.finishedBy === this.#token;
+        if (ours) await this.#announce(current);
+        return { execution: current.execution, finishedHere: ours };
+      }
       const result = decide(current);
       if (!result) return { execution: current.execution, finishedHere: false };
       const finished = this.#fit({
         ...current,
         execution: finishedExecution(current.execution, result, this.#deps.now()),
+        finishedBy: this.#token,
       });
-      if (await records.replace(finished, found.revision)) {
+      let written: boolean;
+      try {
+        written = await records.replace(finished, found.revision);
+      } catch (error) {
+        // The write may have landed with its answer lost: find out, or leave it to the next call.
+        this.#uncertain.add(id);
+        if (await this.#landed(id)) {
+          this.#uncertain.delete(id);
+          await this.#announce(finished);
+          return { execution: finished.execution, finishedHere: true };
+        }
+        throw error;
+      }
+      if (written) {
         await this.#announce(finished);
         return { execution: finished.execution, finishedHere: true };
       }
     }
     throw new Error(`execution ${id}: gave up after ${MAX_CONFLICTS} conflicting writes`);
+  }
+
+  /** After an uncertain write: true if the record is finished by us; false if not (yet), or unreadable. */
+  async #landed(id: string): Promise<boolean> {
+    for (let read = 0; read < UNCERTAIN_READS; read++) {
+      try {
+        const found = await this.#deps.records.read(id);
+        const record = found?.value;
+        if (record?.execution.status === 'finished' && record.finishedBy === this.#token) return true;
+        if (!record || record.execution.status === 'finished') {
+          this.#uncertain.delete(id); // gone, or finished by someone else: ours did not land
+          return false;
+        }
+        return false; // still unfinished: ours did not land; the caller may try again
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, UNCERTAIN_READ_PAUSE_MS));
+      }
+    }
+    return false;
   }
 
   /** Tells the runner of an execution (if any) to look at its record: it was canceled or finished. */
@@ -84,17 +131,17 @@ export class ExecutionFinisher {
 
   async #announce(record: StoredExecution): Promise<void> {
     const { events, records, onFinished, onError } = this.#deps;
+    try {
+      onFinished?.(structuredClone(record.execution));
+    } catch {
+      // Documented: the hook must not throw; the execution is already finished either way.
+    }
     await events.result(record.execution);
     if (record.idempotencyRecord !== undefined) {
       // The key must stay as long as the finished execution it points to.
       await records.touchKey(record.idempotencyRecord).catch((error: unknown) => {
         onError(error, 'refreshing an idempotency key');
       });
-    }
-    try {
-      onFinished?.(structuredClone(record.execution));
-    } catch {
-      // Documented: the hook must not throw; the execution is already finished either way.
     }
   }
 }

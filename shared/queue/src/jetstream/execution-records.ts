@@ -22,6 +22,10 @@ export interface StoredExecution {
   jobSeq?: number;
   /** Set by cancel() while it runs; the outcome will be `canceled` with this reason. */
   cancelReason?: string;
+  /** Token of the finisher that made the terminal write (to recognise a write whose answer was lost). */
+  finishedBy?: string;
+  /** Earlier runs lost with their worker, for a request that opted in to a retry. */
+  lostRuns?: number;
 }
 
 export interface IdempotencyRecord {
@@ -134,6 +138,8 @@ function parseStoredExecution(json: unknown): StoredExecution | undefined {
   if (typeof json.runner === 'string') record.runner = json.runner;
   if (Number.isSafeInteger(json.jobSeq)) record.jobSeq = json.jobSeq as number;
   if (typeof json.cancelReason === 'string') record.cancelReason = json.cancelReason;
+  if (typeof json.finishedBy === 'string') record.finishedBy = json.finishedBy;
+  if (Number.isSafeInteger(json.lostRuns)) record.lostRuns = json.lostRuns as number;
   return record;
 }
 

@@ -1,3 +1,5 @@
 // The JetStream queue's public surface, for the package's src/index.ts to re-export by name.
+export { connectNats, type NatsConnectOptions } from './connection.ts';
 export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';
+export { MAX_RUNS } from './job-runner.ts';

@@ -119,6 +119,9 @@ describe('JetStreamJobQueue across instances', () => {
     }
     const cancelResults = await Promise.all(cancels);
     const finals = await Promise.all(submitted.map((e) => gateway.wait(e.tenant, e.id, 120_000)));
+    // onFinished runs in the instance that made the terminal write, after the write: a waiter on another
+    // instance can read the finished record a moment before that hook has run, so wait for all 200 hooks.
+    await until(() => finishedCount.size === 200);
     for (const final of finals) {
       expect(final.status).toBe('finished');
       expect(finishedCount.get(final.id)).toBe(1);

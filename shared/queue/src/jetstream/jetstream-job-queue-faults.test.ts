@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Execution } from '@airlock/protocol';
+import { type Execution, ExecutionRequest } from '@airlock/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HeldWorker, submitInput, successResult } from '../test-fixtures.ts';
+import { HeldWorker, REQUEST, submitInput, successResult } from '../test-fixtures.ts';
 import { freshNames, QueueHarness, statusOf, until } from './test-harness.ts';
 
 let harness: QueueHarness;
@@ -50,6 +50,34 @@ describe('JetStreamJobQueue faults', () => {
     expect(rescued).toEqual([]);
     expect(stuck.startOrder).toEqual([execution.id]);
     // The job left the work queue: nothing is waiting and nothing is held.
+    await until(async () => (await gateway.refreshStats()).queued === 0);
+    expect(harness.takeErrors()).toEqual([]);
+    await stuck.release(execution.id);
+  });
+
+  it('runs an opted-in job again on another worker after its worker was lost, and the old one stops', async () => {
+    const names = freshNames();
+    const gateway = await harness.open(names, SHORT_ACK);
+    const lostConnection = await harness.connect();
+    const lost = await harness.open(names, { ...SHORT_ACK, onError: () => {} }, lostConnection);
+    const stuck = new HeldWorker();
+    lost.consume(stuck.run);
+    const input = submitInput('acme');
+    input.request = ExecutionRequest.parse({ ...REQUEST, retry_on_worker_loss: true });
+    const { execution } = await gateway.submit(input);
+    await stuck.started(execution.id);
+    await until(async () => (await statusOf(gateway, execution)) === 'running');
+    await lostConnection.close();
+
+    const rescuer = await harness.open(names, SHORT_ACK);
+    const rescued: string[] = [];
+    rescuer.consume(async (job) => {
+      rescued.push(job.execution.id);
+      return successResult('second run');
+    });
+    const final = await gateway.wait('acme', execution.id, 60_000);
+    expect(final.result).toMatchObject({ outcome: 'success', stdout: 'second run' });
+    expect(rescued).toEqual([execution.id]);
     await until(async () => (await gateway.refreshStats()).queued === 0);
     expect(harness.takeErrors()).toEqual([]);
     await stuck.release(execution.id);

@@ -6,9 +6,10 @@
 // execution to another, never run a job twice, and never close the connection it was given.
 
 import { randomBytes } from 'node:crypto';
-import { AirlockError, type Execution, type ExecutionEvent, emptyResult } from '@airlock/protocol';
+import { AirlockError, type Execution, ExecutionEvent, emptyResult } from '@airlock/protocol';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from '../job-queue.ts';
+import { settledWithin } from '../settled-within.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
@@ -186,7 +187,18 @@ export class JetStreamJobQueue implements JobQueue {
       ackWaitMs,
     } = this.#options;
     const instanceId = this.instanceId;
-    this.#runner = new JobRunner({ nc, records, events, finisher, instanceId, worker, now, onError });
+    this.#runner = new JobRunner({
+      nc,
+      records,
+      events,
+      finisher,
+      names,
+      instanceId,
+      worker,
+      ackWaitMs,
+      now,
+      onError,
+    });
     const runner = this.#runner;
     this.#consumer = new JobConsumer({
       nc,
@@ -200,6 +212,26 @@ export class JetStreamJobQueue implements JobQueue {
       onError,
     });
     this.#consumer.start();
+  }
+
+  /**
+   * Hears the result of every execution cluster-wide, as announced (a notice: one missed during a reconnect
+   * is not repeated, so a caller that must know reads the record too). Returns the unsubscribe.
+   */
+  subscribeResults(handler: (execution: Execution) => void): () => void {
+    const subscription = this.#options.connection.subscribe(this.#parts.names.allStateEvents, {
+      callback: (_error, message) => {
+        let event: unknown;
+        try {
+          event = message.json();
+        } catch {
+          return; // not an event
+        }
+        const parsed = ExecutionEvent.safeParse(event);
+        if (parsed.success && parsed.data.type === 'result') handler(parsed.data.execution);
+      },
+    });
+    return () => subscription.unsubscribe();
   }
 
   /** Executions waiting cluster-wide (as of the last refresh) and running in this instance. */
@@ -232,6 +264,19 @@ export class JetStreamJobQueue implements JobQueue {
       this.#closed = this.#shutDown();
     }
     return this.#closed;
+  }
+
+  /**
+   * Graceful stop of a worker: takes no new jobs, lets the running ones finish for up to timeoutMs (their
+   * heartbeats go on), then closes, which cancels what still runs.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    if (this.#consumer && this.#runner) {
+      await this.#consumer.stopPulling();
+      await settledWithin(this.#runner.idle(), timeoutMs);
+    }
+    await this.close();
   }
 
   async #shutDown(): Promise<void> {

@@ -35,6 +35,7 @@ export class JobConsumer {
   readonly #timers: NodeJS.Timeout[] = [];
   #wakeUps: Subscription | undefined;
   #cancels: Subscription | undefined;
+  #probes: Subscription | undefined;
   #inFlight = 0;
   #stopping = false;
   #listing = false;
@@ -65,6 +66,15 @@ export class JobConsumer {
         runner.noticeCancel(id).catch((error: unknown) => onError(error, 'handling a cancel notice'));
       },
     });
+    this.#probes = nc.subscribe(names.runnerProbe(runner.instanceId), {
+      callback: (_error, message) => {
+        try {
+          message.respond(runner.probe(message.string()));
+        } catch {
+          // Not a request, or the connection is gone.
+        }
+      },
+    });
     this.#every(heartbeatMs, () => runner.heartbeat());
     this.#every(pollIntervalMs, () => this.#discover());
     this.#discover();
@@ -84,6 +94,7 @@ export class JobConsumer {
     for (const timer of this.#timers.splice(0)) clearInterval(timer);
     this.#wakeUps?.unsubscribe();
     this.#cancels?.unsubscribe();
+    this.#probes?.unsubscribe();
   }
 
   async #pullLoop(): Promise<void> {

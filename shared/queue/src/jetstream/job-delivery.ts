@@ -79,6 +79,15 @@ export function release(nc: NatsConnection, delivery: JobDelivery): void {
   }
 }
 
+/** Not now: JetStream hands it out again after delayMs (its runner is alive but lost its ack state). */
+export function releaseLater(nc: NatsConnection, delivery: JobDelivery, delayMs: number): void {
+  try {
+    nc.publish(delivery.replySubject, `-NAK ${JSON.stringify({ delay: delayMs * 1_000_000 })}`);
+  } catch {
+    // As above.
+  }
+}
+
 /** Never deliver this message again (malformed, or its execution is gone). */
 export function terminate(nc: NatsConnection, delivery: JobDelivery): void {
   try {

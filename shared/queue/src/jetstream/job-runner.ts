@@ -1,8 +1,11 @@
 // Runs the jobs one queue instance took from JetStream. For each delivery it reads the execution record and
 // decides: queued → claim it (compare-and-set to running), run the worker, finish it, ack; finished → ack;
-// running → a redelivery of the same message means the runner stopped heartbeating, so it ends as
-// `internal_error` / `worker lost` (code execution is not idempotent: never run twice); any other message
-// for it is a duplicate and is dropped. Keeps the running jobs' acks alive with heartbeats.
+// running → a redelivery of the same message means the runner stopped heartbeating; if the runner still
+// answers a probe that it runs the job (the server lost its ack state, say after a restart), the message is
+// released for later; otherwise the execution ends as
+// `internal_error` / `worker lost` (code execution is not idempotent: never run twice) — unless the request
+// opted in with `retry_on_worker_loss`, when it goes back to queued and runs again here (up to MAX_RUNS);
+// any other message for it is a duplicate and is dropped. Keeps the running jobs' acks alive with heartbeats.
 // Must never run an execution whose record it did not move from queued to running itself, and never let a
 // worker's return value through unchecked.
 
@@ -15,17 +18,21 @@ import { settledWithin } from '../settled-within.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { ExecutionFinisher } from './execution-finisher.ts';
 import type { ExecutionRecords, StoredExecution } from './execution-records.ts';
-import { ack, type JobDelivery, release, terminate, working } from './job-delivery.ts';
+import { ack, type JobDelivery, release, releaseLater, terminate, working } from './job-delivery.ts';
 import { type JobMessage, jobDigest, parseJobMessage } from './job-message.ts';
+import type { QueueNames } from './names.ts';
 
 export interface RunnerDeps {
   nc: NatsConnection;
   records: ExecutionRecords;
   events: EventPublisher;
   finisher: ExecutionFinisher;
+  names: QueueNames;
   /** This queue instance, recorded as the runner of what it claims. */
   instanceId: string;
   worker: JobWorker;
+  /** The consumers' ack wait: how long a message released for later stays away. */
+  ackWaitMs: number;
   now: () => Date;
   onError: (error: unknown, during: string) => void;
 }
@@ -42,22 +49,46 @@ interface RunningJob {
   done: PromiseWithResolvers<void>;
   /** Set once its message is acked: the execution finished, here or elsewhere. */
   acked: boolean;
+  /** Another runner took it over after this one was presumed lost: never ack or heartbeat it again. */
+  superseded: boolean;
 }
 
+/** Runs of one execution at most when it opted in to a retry after a lost worker. */
+export const MAX_RUNS = 3;
+const TAKEN_OVER = 'taken over by another worker after this one was presumed lost';
 const RETRY_MIN_MS = 250;
+/** Reads after a claim whose answer was lost (a reconnect takes a moment), before giving it up. */
+const CLAIM_READS = 10;
+
+/** What a runner answers a probe: it runs the job, never started it (claim outcome unknown), or neither. */
+export type RunnerAnswer = 'running' | 'not started' | 'not running';
 const RETRY_MAX_MS = 2_000;
 
 export class JobRunner {
   readonly #deps: RunnerDeps;
   readonly #running = new Map<string, RunningJob>();
+  /** Claims whose write may have landed but whose answer was lost: this runner will never run them. */
+  readonly #unstarted = new Set<string>();
   #stopped = false;
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
   }
 
+  /** The queue instance this runner claims executions for. */
+  get instanceId(): string {
+    return this.#deps.instanceId;
+  }
+
   get runningCount(): number {
     return this.#running.size;
+  }
+
+  /** The answer to another worker's probe: whether this runner runs the execution now. */
+  probe(id: string): RunnerAnswer {
+    const job = this.#running.get(id);
+    if (job !== undefined && !job.superseded) return 'running';
+    return this.#unstarted.has(id) ? 'not started' : 'not running';
   }
 
   /** Jobs from this consumer that this runner holds (their acks are pending on it). */
@@ -92,7 +123,7 @@ export class JobRunner {
 
   /** Sends a heartbeat for every running job. */
   heartbeat(): void {
-    for (const job of this.#running.values()) working(this.#deps.nc, job.delivery);
+    for (const job of this.#running.values()) if (!job.superseded) working(this.#deps.nc, job.delivery);
   }
 
   /** A cancel notice for an execution: if it runs here, its record says whether and why to stop. */
@@ -107,12 +138,23 @@ export class JobRunner {
       // the worker never returns.
       job.cancelReason ??= record.execution.result?.reason ?? 'finished elsewhere';
       void this.#ack(job);
+    } else if (!this.#isOurs(record, job)) {
+      // Requeued or claimed by another runner after a lost-worker retry: its message is theirs now.
+      job.superseded = true;
+      job.cancelReason ??= TAKEN_OVER;
     } else if (record.cancelReason !== undefined) {
       job.cancelReason ??= record.cancelReason;
     } else {
       return;
     }
     job.abort.abort();
+  }
+
+  /** Resolves once no job runs here (with the pulls stopped, this is the end of a drain). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) {
+      await Promise.all([...this.#running.values()].map((job) => job.done.promise));
+    }
   }
 
   /** Aborts every running job with the reason and waits for them up to graceMs; finishes the stragglers. */
@@ -131,7 +173,7 @@ export class JobRunner {
           this.#isOurs(record, job) ? emptyResult('canceled', why, this.#wallMs(job)) : undefined,
         )
         .catch((error: unknown) => this.#deps.onError(error, 'finishing a job at shutdown'));
-      if (outcome) await this.#ack(job);
+      if (outcome && settled(outcome.execution)) await this.#ack(job);
       this.#running.delete(job.id);
     }
   }
@@ -156,14 +198,36 @@ export class JobRunner {
         return;
       }
       if (status === 'running') {
-        if (record.jobSeq === delivery.streamSeq) {
-          await finisher.finish(message.id, (current) =>
-            current.execution.status === 'running' && current.jobSeq === delivery.streamSeq
-              ? emptyResult('internal_error', 'worker lost', wallMsSince(current.execution, now()))
-              : undefined,
-          );
-          finisher.notifyRunner(message.id); // in case the old runner is alive but cut off
+        if (record.jobSeq !== delivery.streamSeq) {
+          await ack(nc, delivery); // a duplicate message of a job another message runs
+          return;
         }
+        const answer =
+          record.runner === undefined ? 'not running' : await this.#ask(record.runner, message.id);
+        if (answer === 'running') {
+          releaseLater(nc, delivery, this.#deps.ackWaitMs); // alive and running it: not lost
+          return;
+        }
+        if (answer === 'not started') {
+          // Its claim landed unseen and it never ran the job: back to queued and run here, not a lost run.
+          await this.#requeue(record, found.revision, record.lostRuns ?? 0);
+          continue;
+        }
+        const lostRuns = (record.lostRuns ?? 0) + 1;
+        const retry = message.request.retry_on_worker_loss === true && record.cancelReason === undefined;
+        if (retry && lostRuns < MAX_RUNS && !this.#stopped) {
+          if (await this.#requeue(record, found.revision, lostRuns)) {
+            finisher.notifyRunner(message.id); // the old runner, if alive but cut off, stops
+          }
+          continue; // claim it here, from queued
+        }
+        const reason = lostRuns > 1 ? `worker lost (${lostRuns} runs)` : 'worker lost';
+        await finisher.finish(message.id, (current) =>
+          current.execution.status === 'running' && current.jobSeq === delivery.streamSeq
+            ? emptyResult('internal_error', reason, wallMsSince(current.execution, now()))
+            : undefined,
+        );
+        finisher.notifyRunner(message.id); // in case the old runner is alive but cut off
         await ack(nc, delivery);
         return;
       }
@@ -179,6 +243,7 @@ export class JobRunner {
         startedAt: now().getTime(),
         done: Promise.withResolvers<void>(),
         acked: false,
+        superseded: false,
       };
       // Registered before the claim, so a cancel notice right after it finds the job.
       this.#running.set(job.id, job);
@@ -194,7 +259,7 @@ export class JobRunner {
       };
       let won = false;
       try {
-        won = await records.replace(claimed, found.revision);
+        won = await this.#claim(claimed, found.revision);
       } finally {
         if (!won) {
           this.#running.delete(job.id);
@@ -240,15 +305,67 @@ export class JobRunner {
             : { ...result, outcome: 'canceled', reason };
         }),
       );
-      if (finished) await this.#ack(job);
+      // Not settled: requeued or claimed elsewhere after a lost-worker retry; the message is theirs now.
+      if (finished && settled(finished.execution)) await this.#ack(job);
     } finally {
       this.#running.delete(job.id);
       job.done.resolve();
     }
   }
 
+  /** Asks the runner recorded for an execution about it; 'not running' when nobody answers. */
+  async #ask(runner: string, id: string): Promise<RunnerAnswer> {
+    const { nc, names, ackWaitMs } = this.#deps;
+    try {
+      const answer = await nc.request(names.runnerProbe(runner), id, {
+        timeout: Math.max(1_000, Math.min(5_000, Math.floor(ackWaitMs / 2))),
+      });
+      const text = answer.string();
+      return text === 'running' || text === 'not started' ? text : 'not running';
+    } catch {
+      return 'not running'; // no responders, or no answer in time: that runner is gone or cut off
+    }
+  }
+
+  /**
+   * Moves the record to running for this runner. When the write's answer is lost it reads the record until
+   * it knows whether the claim landed; if it cannot tell, it never runs the job and says so to probes.
+   */
+  async #claim(claimed: StoredExecution, revision: number): Promise<boolean> {
+    const { records, instanceId } = this.#deps;
+    const id = claimed.execution.id;
+    try {
+      return await records.replace(claimed, revision);
+    } catch (error) {
+      for (let read = 0; read < CLAIM_READS; read++) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MIN_MS));
+        const found = await records.read(id).catch(() => null);
+        if (found === null) continue; // unreadable yet
+        const record = found?.value;
+        return (
+          record?.execution.status === 'running' &&
+          record.runner === instanceId &&
+          record.jobSeq === claimed.jobSeq
+        );
+      }
+      this.#unstarted.add(id);
+      throw error;
+    }
+  }
+
+  /** A lost run of a request that opted in: back to queued (compare-and-set), counting the lost run. */
+  async #requeue(record: StoredExecution, revision: number, lostRuns: number): Promise<boolean> {
+    const { runner: _runner, jobSeq: _jobSeq, cancelReason: _cancel, ...rest } = record;
+    const requeued: StoredExecution = {
+      ...rest,
+      execution: { ...record.execution, status: 'queued', started_at: null },
+      lostRuns,
+    };
+    return this.#deps.records.replace(requeued, revision);
+  }
+
   async #ack(job: RunningJob): Promise<void> {
-    if (job.acked) return;
+    if (job.acked || job.superseded) return;
     job.acked = true;
     await ack(this.#deps.nc, job.delivery);
   }
@@ -277,6 +394,11 @@ export class JobRunner {
       }
     }
   }
+}
+
+/** The execution has ended (or its record is gone): its job message may leave the queue. */
+function settled(execution: Execution | undefined): boolean {
+  return execution === undefined || execution.status === 'finished';
 }
 
 function wallMsSince(execution: Execution, now: Date): number {

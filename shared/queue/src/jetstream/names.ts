@@ -32,6 +32,11 @@ export class QueueNames {
     return `${this.#prefix}.events.>`;
   }
 
+  /** State and result events of every execution: `airlock.events.*.state`. */
+  get allStateEvents(): string {
+    return `${this.#prefix}.events.*.state`;
+  }
+
   /** Every cancel notice: `airlock.cancel.*`. */
   get allCancels(): string {
     return `${this.#prefix}.cancel.*`;
@@ -78,6 +83,11 @@ export class QueueNames {
   /** All events of one execution, in the order they were published. */
   events(id: string): string {
     return `${this.#prefix}.events.${id}.>`;
+  }
+
+  /** Where a runner answers whether it still runs an execution: `airlock.runner.<instance id>`. */
+  runnerProbe(instanceId: string): string {
+    return `${this.#prefix}.runner.${instanceId}`;
   }
 
   /** Cancel notice for one execution: `airlock.cancel.<id>`. */

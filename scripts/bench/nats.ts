@@ -1,0 +1,127 @@
+// The NATS part of `npm run bench` (`--only nats`): JavaScript hello through REST POST ?wait, c=1, against a
+// gateway with one NATS worker process versus the embedded service, both as real processes in the same run
+// (target: NATS adds <= 2 ms at p50); then throughput at c=8 with 1 and 2 worker processes. nats-server runs
+// on a free loopback port with JetStream on a temp dir; every process and dir the bench made is removed.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNatsServer } from '@airlock/testing';
+import { measure, row, type Sample } from './stats.ts';
+
+export interface NatsBenchOptions {
+  /** Samples of the latency rows; throughput rows take twice as many. */
+  samples: number;
+  signal: AbortSignal;
+  print: (line: string) => void;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const GATEWAY = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
+const WORKER = join(ROOT, 'services', 'worker', 'src', 'main.ts');
+const HELLO = JSON.stringify({ language: 'javascript', code: 'console.log("hello, world")' });
+const TARGET_ADDED_MS = 2;
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+}
+
+export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-nats-'));
+  const children: ChildProcess[] = [];
+  await using nats = await startNatsServer({ jetstream: true });
+  const base = {
+    AIRLOCK_LOG_LEVEL: 'info',
+    AIRLOCK_BACKENDS: 'isolate',
+    AIRLOCK_CONCURRENCY: '2',
+    AIRLOCK_ISOLATE_HOSTS: '2',
+    AIRLOCK_MAX_QUEUED: '100000',
+    AIRLOCK_RETENTION_SECONDS: '600',
+    AIRLOCK_NATS_URL: nats.url,
+  };
+  let count = 0;
+  const start = async (main: string, env: Record<string, string>, ready: RegExp): Promise<Started> => {
+    count++;
+    const child = spawn(process.execPath, [main], {
+      env: { PATH: process.env.PATH ?? '', ...base, AIRLOCK_AUDIT_LOG: join(dir, `${count}.jsonl`), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    for (;;) {
+      options.signal.throwIfAborted();
+      const match = ready.exec(out);
+      if (match) return { child, url: match[1] ?? '' };
+      if (child.exitCode !== null) throw new Error(`${main} exited:\n${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const gateway = (env: Record<string, string>) =>
+    start(GATEWAY, { AIRLOCK_PORT: '0', ...env }, /"address":"(http:\/\/[^"]+)"/);
+  const worker = () => start(WORKER, {}, /"msg":"airlock worker (ready)"/);
+  const stop = async (started: Started) => {
+    started.child.kill('SIGTERM');
+    if (started.child.exitCode === null) await new Promise((resolve) => started.child.once('exit', resolve));
+  };
+  const hello = (url: string) => async () => {
+    options.signal.throwIfAborted();
+    const response = await fetch(`${url}/v1/executions?wait=30`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: HELLO,
+    });
+    const execution = (await response.json()) as { result?: { stdout?: string } };
+    if (execution.result?.stdout !== 'hello, world\n')
+      throw new Error(`unexpected ${JSON.stringify(execution)}`);
+  };
+  const n = options.samples;
+  try {
+    const embedded = await gateway({ AIRLOCK_QUEUE: 'memory' });
+    await measure(50, 2, hello(embedded.url));
+    const embedded1 = await measure(n, 1, hello(embedded.url));
+    const embedded8 = await measure(2 * n, 8, hello(embedded.url));
+    await stop(embedded);
+
+    const scaled = await gateway({ AIRLOCK_QUEUE: 'nats' });
+    const first = await worker();
+    await measure(50, 2, hello(scaled.url));
+    const nats1 = await measure(n, 1, hello(scaled.url));
+    const oneWorker8 = await measure(2 * n, 8, hello(scaled.url));
+    await worker();
+    await measure(50, 8, hello(scaled.url));
+    const twoWorkers8 = await measure(2 * n, 8, hello(scaled.url));
+    await stop(first);
+
+    options.print(
+      `nats bench — ${new Date().toISOString()} — nats-server ${nats.url}, each worker AIRLOCK_CONCURRENCY=2`,
+    );
+    options.print(row('embedded REST ?wait js hello, c=1', embedded1));
+    options.print(row('NATS, 1 worker REST ?wait js hello, c=1', nats1));
+    const added = nats1.p50 - embedded1.p50;
+    options.print(
+      `added by NATS at p50: ${added.toFixed(2)} ms (${(nats1.p50 / embedded1.p50).toFixed(2)}x; target <= ${TARGET_ADDED_MS} ms: ${added <= TARGET_ADDED_MS ? 'met' : 'NOT met'})`,
+    );
+    options.print(row('embedded throughput, c=8', embedded8));
+    options.print(row('NATS throughput, 1 worker process, c=8', oneWorker8));
+    options.print(row('NATS throughput, 2 worker processes, c=8', twoWorkers8));
+    options.print(`throughput 2 workers / 1 worker: ${ratio(twoWorkers8, oneWorker8)}x`);
+  } finally {
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined,
+      ),
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function ratio(a: Sample, b: Sample): string {
+  return (a.throughput / b.throughput).toFixed(2);
+}

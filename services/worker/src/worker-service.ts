@@ -1,0 +1,85 @@
+// A worker process's parts, wired: its own audit log (locked to this process), the sandboxes, a NATS
+// connection and the JetStream queue it consumes from with AIRLOCK_CONCURRENCY slots. It writes `started`
+// for each job it runs and `finished` for each terminal transition it makes (a run, a worker-lost verdict, a
+// shutdown cancel). Starts no listener and reads no environment: main.ts parses the config and passes it in.
+// Must never run a job without its sandbox registry, and never close the connection before the queue.
+
+import { FileAuditLog } from '@airlock/audit';
+import type { Config } from '@airlock/config';
+import type { Logger } from '@airlock/logging';
+import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { finishedEntry } from './audit-entries.ts';
+import { type AuditLock, lockAuditLog } from './audit-lock.ts';
+import type { SandboxRegistry } from './backends.ts';
+import { createExecutionWorker } from './execution-worker.ts';
+import { startSandboxes } from './sandbox-setup.ts';
+
+export interface WorkerService {
+  /** The queue instance id recorded as `runner` in the executions this process runs. */
+  readonly instanceId: string;
+  readonly queue: JetStreamJobQueue;
+  readonly registry: SandboxRegistry;
+  /** Stops taking jobs, lets running ones finish for up to AIRLOCK_SHUTDOWN_GRACE_MS, then cancels the rest. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: Config, logger: Logger): Promise<WorkerService> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const undo = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    const lock: AuditLock = await lockAuditLog(config.AIRLOCK_AUDIT_LOG);
+    cleanups.push(() => lock.release());
+    const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
+    cleanups.push(() => audit.close());
+    const registry = await startSandboxes(config, logger);
+    cleanups.push(() => registry.close());
+    const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-worker' });
+    cleanups.push(() => nc.drain().catch(() => nc.close()));
+    watchConnection(nc, logger);
+    const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
+    const queue = await JetStreamJobQueue.open({
+      connection: nc,
+      maxQueued: config.AIRLOCK_MAX_QUEUED,
+      concurrency: config.AIRLOCK_CONCURRENCY,
+      ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
+      retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
+      onFinished: (execution) => {
+        audit.append(finishedEntry(execution)).catch(onAuditError);
+      },
+      onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
+    });
+    cleanups.push(() => queue.close());
+    queue.consume(createExecutionWorker({ registry, audit, onAuditError }));
+    let closing: Promise<void> | undefined;
+    return {
+      instanceId: queue.instanceId,
+      queue,
+      registry,
+      close() {
+        closing ??= (async () => {
+          await queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS);
+          cleanups.pop(); // the queue is closed
+          await undo();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+
+/** Logs the connection's ups and downs, so an operator sees a nats-server outage and the recovery. */
+function watchConnection(nc: NatsConnection, logger: Logger): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') {
+        logger.warn({ nats: status.type, server: status.server }, 'nats connection');
+      }
+    }
+  })().catch(() => {});
+}

@@ -1,0 +1,32 @@
+// Opens the NATS connection a gateway or worker process runs on: it reconnects forever (a nats-server
+// restart is an outage to wait out, not a reason to exit), and says who it is in the server's monitoring.
+// Must never give up reconnecting on its own; the owner closes it.
+
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+export interface NatsConnectOptions {
+  /** `nats://host:port` URLs of the cluster. */
+  servers: readonly string[];
+  /** Shown by the server for this client, e.g. `airlock-worker`. */
+  name: string;
+  /**
+   * Milliseconds between reconnect attempts.
+   * @default 250
+   */
+  reconnectTimeWaitMs?: number;
+  /**
+   * Milliseconds the first connect may take before it fails.
+   * @default 20_000
+   */
+  timeoutMs?: number;
+}
+
+export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
+  return connect({
+    servers: [...options.servers],
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,
+    timeout: options.timeoutMs ?? 20_000,
+  });
+}
