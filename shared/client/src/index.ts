@@ -1,1 +1,43 @@
-export {};
+// @airlock/client: the typed client of the Airlock REST API and the code-interpreter tool schemas.
+// Explicit exports only.
+
+export {
+  AirlockClient,
+  type AirlockClientOptions,
+  type CallOptions,
+  type SubmitOptions,
+  type Submitted,
+} from './client.ts';
+export {
+  AirlockClientError,
+  type AirlockClientErrorInit,
+  CLIENT_ERROR_CODES,
+  type ClientErrorCode,
+  isAirlockClientError,
+} from './errors.ts';
+export type { FetchLike } from './http.ts';
+export { Runtime, RuntimesResponse } from './runtimes.ts';
+export {
+  CellRequest,
+  type CellRequestInput,
+  Session,
+  SessionExecution,
+  SessionRequest,
+  type SessionRequestInput,
+} from './session-schemas.ts';
+export {
+  closeSessionToolSchema,
+  createSessionToolSchema,
+  type FunctionToolSchema,
+  listRuntimesToolSchema,
+  runCodeToolSchema,
+  toolSchemas,
+} from './tool-schemas.ts';
+export {
+  CloseSessionInput,
+  CreateSessionInput,
+  ListRuntimesInput,
+  RunCodeInput,
+  TOOL_DEFINITIONS,
+  type ToolDefinition,
+} from './tools.ts';

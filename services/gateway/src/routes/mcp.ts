@@ -1,0 +1,103 @@
+// POST /mcp: the Airlock MCP server over streamable HTTP, for agent hosts that connect by URL. The caller's
+// bearer intent token is checked by the same Authorizer as REST (401 with the same coded body), then passed on:
+// the MCP server reaches Airlock only through @airlock/client with that token, over an in-process fetch built on
+// Fastify's inject (no network hop), so every tool call is authorized, narrowed and audited exactly like REST.
+// The endpoint is stateless (why: services/mcp/src/http-handler.ts), so GET (a standalone event stream) and
+// DELETE (ending an MCP session) have nothing to serve: 405.
+
+import { bearerToken } from '@airlock/auth';
+import { serveMcpHttpRequest } from '@airlock/mcp';
+import { AirlockError } from '@airlock/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Caller } from '../authorizer.ts';
+import { ErrorResponse } from '../openapi-schemas.ts';
+
+export interface McpRoutesOptions {
+  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
+}
+
+/** Base URL the in-process client believes it talks to; only its path and query reach inject. */
+const IN_PROCESS_URL = 'http://airlock.in-process';
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+type InProcessFetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/** A fetch answered by this very gateway through `app.inject`: same routes, auth, validation and audit as REST. */
+export function inProcessFetch(app: FastifyInstance): InProcessFetch {
+  return async (input, init) => {
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    const url = new URL(input);
+    const injected = app.inject({
+      method: (init.method ?? 'GET') as 'GET' | 'POST' | 'DELETE',
+      url: url.pathname + url.search,
+      headers: Object.fromEntries(new Headers(init.headers).entries()),
+      ...(typeof init.body === 'string' ? { payload: init.body } : {}),
+    });
+    const answer = signal
+      ? await Promise.race([
+          injected,
+          new Promise<never>((_resolve, reject) => {
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          }),
+        ])
+      : await injected;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value]) headers.append(name, String(item));
+    }
+    const body = NULL_BODY_STATUSES.has(answer.statusCode) ? null : answer.rawPayload;
+    return new Response(body, { status: answer.statusCode, headers });
+  };
+}
+
+export const mcpRoutes: FastifyPluginAsyncZod<McpRoutesOptions> = async (app, options) => {
+  const fetch = inProcessFetch(app);
+
+  app.post(
+    '/mcp',
+    {
+      schema: {
+        summary: 'Model Context Protocol (streamable HTTP, stateless)',
+        description:
+          'JSON-RPC messages of MCP: tools run_code, create_session, close_session, list_runtimes. ' +
+          'Authorization: Bearer <intent token>, checked like REST.',
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      await options.authenticate(request.headers);
+      const header = request.headers.authorization;
+      const token = bearerToken(typeof header === 'string' ? header : undefined);
+      reply.hijack();
+      try {
+        await serveMcpHttpRequest(request.raw, reply.raw, request.body, {
+          airlock: { baseUrl: IN_PROCESS_URL, token, fetch },
+          onError: (err) => request.log.error({ err }, 'MCP tool call failed'),
+        });
+      } catch (err) {
+        request.log.error({ err }, 'MCP request failed');
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(500, { 'content-type': 'application/json' });
+          reply.raw.end(JSON.stringify(new AirlockError('internal_error').toBody()));
+        }
+      }
+    },
+  );
+
+  const methodNotAllowed = async (
+    request: { headers: Record<string, unknown> },
+    reply: { header(name: string, value: string): unknown },
+  ) => {
+    await options.authenticate(request.headers);
+    reply.header('allow', 'POST');
+    throw new AirlockError(
+      'method_not_allowed',
+      'this MCP endpoint is stateless: POST JSON-RPC messages; there is no event stream or session to end',
+    );
+  };
+  app.get('/mcp', { schema: { hide: true } }, methodNotAllowed);
+  app.delete('/mcp', { schema: { hide: true } }, methodNotAllowed);
+};

@@ -1,0 +1,105 @@
+// /v1/sessions (issue #7): open, read and close a session; run a cell in it (the call waits for the cell).
+// Also answers GET /v1/executions/:id for session cells, through a hook in the parent scope (this plugin is
+// registered before the execution routes so that the hook reaches them).
+
+import { CellRequest, Execution, isSessionId, Session, SessionRequest } from '@airlock/protocol';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Caller } from '../authorizer.ts';
+import { ErrorResponse } from '../openapi-schemas.ts';
+import type { Sessions } from '../sessions/sessions.ts';
+
+export interface SessionRoutesOptions {
+  sessions: Sessions;
+  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
+}
+
+const SessionIdParams = z.object({ id: z.string() });
+
+/** Unknown and malformed ids look the same: not found (checked after authentication, in Sessions). */
+const sessionId = (id: string) => (isSessionId(id) ? id : 'ses_?');
+
+const sessionRoutesPlugin: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, options) => {
+  const { sessions, authenticate } = options;
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'GET' || request.routeOptions.url !== '/v1/executions/:id') return;
+    const id = (request.params as { id?: unknown }).id;
+    if (typeof id !== 'string') return;
+    const who = await authenticate(request.headers);
+    const cell = sessions.findCell(who.tenant, id);
+    if (cell) return reply.send(cell);
+  });
+
+  app.post(
+    '/v1/sessions',
+    {
+      schema: {
+        summary: 'Open a session',
+        description:
+          'Starts a sandbox whose interpreter lives across cells and answers 201 with the session, ready. ' +
+          'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate.',
+        body: SessionRequest,
+        response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const session = await sessions.create(request.headers, request.body);
+      void reply.header('location', `/v1/sessions/${session.id}`);
+      return reply.code(201).send(session);
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id',
+    {
+      schema: {
+        summary: 'Read a session',
+        params: SessionIdParams,
+        response: { 200: Session, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => sessions.get(request.headers, sessionId(request.params.id)),
+  );
+
+  app.delete(
+    '/v1/sessions/:id',
+    {
+      schema: {
+        summary: 'Close a session',
+        description:
+          'Destroys the session sandbox, then answers 200 with the session (closed, reason `deleted`).',
+        params: SessionIdParams,
+        response: { 200: Session, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => sessions.remove(request.headers, sessionId(request.params.id)),
+  );
+
+  app.post(
+    '/v1/sessions/:id/executions',
+    {
+      schema: {
+        summary: 'Run a cell in a session',
+        description:
+          'Runs the code in the session interpreter and answers 201 with the finished execution (with ' +
+          '`session_id`, and `display`, `value`, `exception` in the result). 409 `session_busy` while another ' +
+          'cell runs, 409 `session_closed` once the session is closed.',
+        params: SessionIdParams,
+        body: CellRequest,
+        response: { 201: Execution, '4xx': ErrorResponse, '5xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const execution = await sessions.runCell(request.headers, sessionId(request.params.id), request.body);
+      void reply.header('location', `/v1/executions/${execution.id}`);
+      return reply.code(201).send(execution);
+    },
+  );
+};
+
+// Hooks of this plugin apply to its parent scope (fastify-plugin's skip-override), so the cell lookup reaches
+// GET /v1/executions/:id.
+Object.assign(sessionRoutesPlugin, { [Symbol.for('skip-override')]: true });
+
+export const sessionRoutes = sessionRoutesPlugin;

@@ -1,0 +1,394 @@
+// The sessions of every tenant (issue #7): open (authorized like an execution, holding one in-flight slot of the
+// tenant until it closes), read, close, and run cells one at a time. Idle and lifetime expiry are swept every
+// second; an expired, deleted or dead session's sandbox is destroyed and its slot released. Each cell is an
+// execution with audit accepted/started/finished records, kept for GET /v1/executions/:id.
+// It must never run two cells of one session at once, show a session to another tenant, or keep a sandbox of a
+// closed session.
+
+import type { AuditSink } from '@airlock/audit';
+import {
+  AirlockError,
+  type CellRequest,
+  type Execution,
+  type ExecutionRequest,
+  emptyResult,
+  type LimitPolicy,
+  newExecutionId,
+  newSessionId,
+  type ResolvedLimits,
+  resolveLimits,
+  type Session,
+  type SessionClosedReason,
+  type SessionRequest,
+} from '@airlock/protocol';
+import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
+import { rejectedEntry } from '@airlock/worker';
+import type { Authorizer, Caller, SubmissionGrant } from '../authorizer.ts';
+import { CellArchive } from './cell-archive.ts';
+import {
+  cellAcceptedEntry,
+  cellAsRequest,
+  cellFinishedEntry,
+  cellStartedEntry,
+  sessionClosedEntry,
+  sessionOpenedEntry,
+} from './session-audit.ts';
+import type { SessionBackends } from './session-backends.ts';
+
+export interface SessionSettings {
+  idleSeconds: { default: number; ceiling: number };
+  lifetimeSeconds: { default: number; ceiling: number };
+  /** Open sessions across all tenants. */
+  maxSessions: number;
+  /** How long closed sessions and finished cells stay readable. */
+  retentionMs: number;
+  maxRetainedCells: number;
+  /** How often expiry is checked. @default 1000 */
+  sweepMs?: number;
+}
+
+export interface SessionsDeps {
+  backends: SessionBackends;
+  audit: AuditSink;
+  authorizer: Authorizer;
+  limits: LimitPolicy;
+  settings: SessionSettings;
+  logger: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+interface Entry {
+  session: Session;
+  sandbox: SandboxSession | null;
+  grant: SubmissionGrant;
+  idleMs: number;
+  lifetimeEndsMs: number;
+  lastUsedMs: number;
+  running: AbortController | null;
+  closed: Promise<void> | null;
+}
+
+/** The server's limit policy narrowed by a grant's ceilings; defaults never exceed a ceiling. */
+function narrow(policy: LimitPolicy, ceilings: SubmissionGrant['ceilings']): LimitPolicy {
+  const narrowed: LimitPolicy = { defaults: { ...policy.defaults }, ceilings: { ...policy.ceilings } };
+  for (const key of Object.keys(policy.ceilings) as (keyof ResolvedLimits)[]) {
+    const ceiling = Math.min(policy.ceilings[key], ceilings[key] ?? Number.POSITIVE_INFINITY);
+    narrowed.ceilings[key] = ceiling;
+    narrowed.defaults[key] = Math.min(policy.defaults[key], ceiling);
+  }
+  return narrowed;
+}
+
+function seconds(
+  field: string,
+  asked: number | undefined,
+  bounds: { default: number; ceiling: number },
+): number {
+  if (asked === undefined) return Math.min(bounds.default, bounds.ceiling);
+  if (asked > bounds.ceiling) {
+    throw new AirlockError(
+      'invalid_request',
+      `${field}: ${asked} is above the server ceiling of ${bounds.ceiling}`,
+      {
+        field,
+      },
+    );
+  }
+  return asked;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class Sessions {
+  readonly #deps: SessionsDeps;
+  readonly #entries = new Map<string, Entry>();
+  readonly #cells: CellArchive;
+  readonly #sweeper: NodeJS.Timeout;
+  #opening = 0;
+  #closing = false;
+
+  constructor(deps: SessionsDeps) {
+    this.#deps = deps;
+    this.#cells = new CellArchive(deps.settings.retentionMs, deps.settings.maxRetainedCells);
+    this.#sweeper = setInterval(() => this.#sweep(), deps.settings.sweepMs ?? 1000);
+    this.#sweeper.unref();
+  }
+
+  async create(headers: Record<string, unknown>, request: SessionRequest): Promise<Session> {
+    let caller: Caller | undefined;
+    let grant: SubmissionGrant | undefined;
+    try {
+      caller = await this.#deps.authorizer.authenticate(headers);
+      if (this.#closing) throw new AirlockError('shutting_down');
+      const { settings } = this.#deps;
+      const idle = seconds('idle_timeout_seconds', request.idle_timeout_seconds, settings.idleSeconds);
+      const lifetime = seconds(
+        'max_lifetime_seconds',
+        request.max_lifetime_seconds,
+        settings.lifetimeSeconds,
+      );
+      grant = this.#deps.authorizer.authorizeSubmission(caller, this.#asRequest(request), 'open');
+      const backend = this.#deps.backends.resolve(request.language, request.backend, grant.backends);
+      const limits = resolveLimits(request.limits, narrow(this.#deps.limits, grant.ceilings));
+      if (this.openCount + this.#opening >= settings.maxSessions) {
+        throw new AirlockError(
+          'session_limit',
+          `the server holds ${settings.maxSessions} open sessions, its maximum`,
+          { retryAfter: 5 },
+        );
+      }
+      const id = newSessionId();
+      this.#opening++;
+      let sandbox: SandboxSession;
+      try {
+        sandbox = await backend.open({ sessionId: id, language: request.language, limits });
+      } catch (error) {
+        if (error instanceof AirlockError) throw error;
+        throw new AirlockError('internal_error', `the session sandbox did not start: ${messageOf(error)}`);
+      } finally {
+        this.#opening--;
+      }
+      const now = Date.now();
+      const entry: Entry = {
+        session: {
+          id,
+          tenant: caller.tenant,
+          language: request.language,
+          backend: backend.backend,
+          status: 'ready',
+          limits,
+          created_at: iso(now),
+          last_used_at: iso(now),
+          expires_at: iso(Math.min(now + idle * 1000, now + lifetime * 1000)),
+          cells: 0,
+          closed_at: null,
+          closed_reason: null,
+          metadata: request.metadata,
+        },
+        sandbox,
+        grant,
+        idleMs: idle * 1000,
+        lifetimeEndsMs: now + lifetime * 1000,
+        lastUsedMs: now,
+        running: null,
+        closed: null,
+      };
+      this.#entries.set(id, entry);
+      void sandbox.ended.then((end) => this.#close(entry, end));
+      if (this.#closing) await this.#close(entry, 'shutdown');
+      await this.#deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));
+      return { ...entry.session };
+    } catch (error) {
+      grant?.release();
+      if (error instanceof AirlockError) {
+        await this.#deps.audit.append(
+          rejectedEntry({
+            caller,
+            code: error.code,
+            reason: error.message,
+            field: error.field,
+            language: request.language,
+          }),
+        );
+      }
+      throw error;
+    }
+  }
+
+  async get(headers: Record<string, unknown>, id: string): Promise<Session> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    return { ...this.#find(caller, id).session };
+  }
+
+  /** Closes the session (destroying its sandbox before answering); a closed session is returned as it is. */
+  async remove(headers: Record<string, unknown>, id: string): Promise<Session> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    const entry = this.#find(caller, id);
+    await this.#close(entry, 'deleted');
+    return { ...entry.session };
+  }
+
+  async runCell(headers: Record<string, unknown>, id: string, cell: CellRequest): Promise<Execution> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    const entry = this.#find(caller, id);
+    const { session } = entry;
+    if (session.status === 'closed' || !entry.sandbox) {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
+      );
+    }
+    if (entry.running) throw new AirlockError('session_busy', `session ${id} is running a cell`);
+    const request = cellAsRequest(session, cell);
+    let grant: SubmissionGrant;
+    let limits: ResolvedLimits;
+    try {
+      grant = this.#deps.authorizer.authorizeSubmission(caller, request, 'cell');
+      const policy = narrow(
+        { defaults: session.limits, ceilings: this.#deps.limits.ceilings },
+        grant.ceilings,
+      );
+      limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
+    } catch (error) {
+      if (error instanceof AirlockError) {
+        await this.#deps.audit.append(
+          rejectedEntry({ caller, code: error.code, reason: error.message, field: error.field }),
+        );
+      }
+      throw error;
+    }
+    const running = new AbortController();
+    entry.running = running;
+    session.status = 'busy';
+    const sandbox = entry.sandbox;
+    const now = new Date().toISOString();
+    const execution: Execution = {
+      id: newExecutionId(),
+      tenant: session.tenant,
+      status: 'running',
+      language: session.language,
+      backend: session.backend,
+      limits,
+      metadata: {},
+      created_at: now,
+      started_at: now,
+      finished_at: null,
+      result: null,
+      session_id: session.id,
+    };
+    try {
+      await this.#deps.audit.append(cellAcceptedEntry(execution, request, caller, grant.capability, id));
+      await this.#deps.audit.append(cellStartedEntry(execution, id));
+      const result = await sandbox
+        .run(
+          {
+            executionId: execution.id,
+            code: cell.code,
+            files: cell.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, f.encoding) })),
+            stdin: cell.stdin,
+            limits,
+          },
+          { signal: running.signal },
+        )
+        .catch((error: unknown) =>
+          emptyResult('internal_error', `the session sandbox failed: ${messageOf(error)}`),
+        );
+      execution.status = 'finished';
+      execution.finished_at = new Date().toISOString();
+      execution.result = result;
+      this.#cells.add(execution);
+      await this.#deps.audit.append(cellFinishedEntry(execution, id));
+      // A cell that ended the sandbox (os._exit, OOM, an uninterruptible timeout) has settled `ended` by now.
+      const ended = await Promise.race([sandbox.ended, Promise.resolve(null)]);
+      if (ended !== null) await this.#close(entry, ended);
+      return { ...execution };
+    } finally {
+      entry.running = null;
+      session.cells += 1;
+      if (session.status === 'busy') session.status = 'ready';
+      this.#touch(entry);
+    }
+  }
+
+  /** A finished cell of the tenant, for GET /v1/executions/:id. */
+  findCell(tenant: string, executionId: string): Execution | undefined {
+    return this.#cells.get(tenant, executionId);
+  }
+
+  /** The session backend of that name, when it runs on this server (diagnostics and tests). */
+  backend(name: BackendName): SessionSandbox | undefined {
+    return this.#deps.backends.get(name);
+  }
+
+  /** Label values `airlock.instance` of this server's session containers. */
+  containerInstances(): string[] {
+    return this.#deps.backends.instances();
+  }
+
+  get openCount(): number {
+    let open = 0;
+    for (const entry of this.#entries.values()) if (entry.session.status !== 'closed') open++;
+    return open;
+  }
+
+  /** Closes every session (reason `shutdown`) and the session backends. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#sweeper);
+    await Promise.allSettled([...this.#entries.values()].map((entry) => this.#close(entry, 'shutdown')));
+    await this.#deps.backends.close();
+  }
+
+  #asRequest(request: SessionRequest): ExecutionRequest {
+    return {
+      language: request.language,
+      code: '',
+      files: [],
+      stdin: '',
+      args: [],
+      env: {},
+      limits: request.limits,
+      backend: request.backend,
+      network: request.network,
+      metadata: request.metadata,
+    };
+  }
+
+  #find(caller: Caller, id: string): Entry {
+    const entry = this.#entries.get(id);
+    // Another tenant's session looks exactly like one that does not exist.
+    if (!entry || entry.session.tenant !== caller.tenant) {
+      throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    }
+    return entry;
+  }
+
+  #touch(entry: Entry): void {
+    const now = Date.now();
+    entry.lastUsedMs = now;
+    if (entry.session.status === 'closed') return;
+    entry.session.last_used_at = iso(now);
+    entry.session.expires_at = iso(Math.min(now + entry.idleMs, entry.lifetimeEndsMs));
+  }
+
+  #close(entry: Entry, reason: SessionClosedReason): Promise<void> {
+    if (entry.closed) return entry.closed;
+    const { session } = entry;
+    session.status = 'closed';
+    session.closed_reason = reason;
+    session.closed_at = iso(Date.now());
+    entry.running?.abort(`the session was closed (${reason})`);
+    const sandbox = entry.sandbox;
+    entry.sandbox = null;
+    entry.closed = (async () => {
+      try {
+        await sandbox?.close();
+      } catch (err) {
+        this.#deps.logger.warn({ err, session: session.id }, 'closing a session sandbox failed');
+      }
+      entry.grant.release();
+      await this.#deps.audit
+        .append(sessionClosedEntry(session))
+        .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
+    })();
+    return entry.closed;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.#entries) {
+      if (entry.session.status === 'closed') {
+        const closedAt = Date.parse(entry.session.closed_at ?? '');
+        if (now - closedAt > this.#deps.settings.retentionMs) this.#entries.delete(id);
+        continue;
+      }
+      if (now >= entry.lifetimeEndsMs) void this.#close(entry, 'max_lifetime');
+      else if (!entry.running && now >= entry.lastUsedMs + entry.idleMs)
+        void this.#close(entry, 'idle_timeout');
+    }
+    this.#cells.sweep(now);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

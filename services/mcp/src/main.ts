@@ -1,0 +1,48 @@
+// The stdio MCP server: `node services/mcp/src/main.ts`, started by an agent host. Parses AIRLOCK_URL and
+// AIRLOCK_TOKEN once, then serves MCP on stdin/stdout. stdout belongs to the protocol: every log line goes to
+// stderr, and the token is never written anywhere.
+
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { McpConfigError, parseMcpConfig } from './config.ts';
+import { createAirlockMcpServer } from './server.ts';
+
+function log(message: string, detail: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: message, ...detail })}\n`);
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseMcpConfig>;
+  try {
+    config = parseMcpConfig(process.env);
+  } catch (error) {
+    if (error instanceof McpConfigError) {
+      process.stderr.write(`airlock-mcp: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = createAirlockMcpServer({
+    airlock: { baseUrl: config.airlockUrl, token: config.token },
+    onError: (error) =>
+      log('tool call failed', { err: error instanceof Error ? error.message : String(error) }),
+  });
+  const transport = new StdioServerTransport();
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping', { why });
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  transport.onclose = () => stop('stdin closed');
+  process.stdin.once('end', () => stop('stdin closed'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  await server.connect(transport);
+  log('airlock MCP server on stdio', { airlock: config.airlockUrl, token: config.token !== undefined });
+}
+
+await main();

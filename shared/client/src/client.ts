@@ -1,0 +1,199 @@
+// AirlockClient: the typed client of the Airlock REST API — executions (submit, get, wait, stream, cancel),
+// sessions (create, get, close, run a cell) and runtimes. Every answer is validated with the protocol's zod
+// schemas; every failure is an AirlockClientError. Holds no state but its options: safe to share.
+
+import { Execution, type ExecutionEvent, type ExecutionRequestInput } from '@airlock/protocol';
+import { z } from 'zod';
+import { AirlockClientError } from './errors.ts';
+import { executionEvents } from './events.ts';
+import { type FetchLike, HttpTransport, transportFailure } from './http.ts';
+import { type Runtime, RuntimesResponse } from './runtimes.ts';
+import {
+  type CellRequestInput,
+  Session,
+  SessionExecution,
+  type SessionRequestInput,
+} from './session-schemas.ts';
+
+const ClientOptions = z
+  .object({
+    baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    token: z.string().min(1, 'must not be empty').optional(),
+  })
+  .loose();
+
+export interface AirlockClientOptions {
+  /** Where the gateway answers, e.g. `http://127.0.0.1:8080` (a path prefix is kept). */
+  baseUrl: string;
+  /** Intent token sent as `Authorization: Bearer …`; leave out for a server in local development mode. */
+  token?: string | undefined;
+  /** The fetch to use. @default globalThis.fetch */
+  fetch?: FetchLike | undefined;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export interface SubmitOptions extends CallOptions {
+  /** Seconds the gateway may hold the answer until the execution finishes (`?wait=`); at most the server's max. */
+  wait?: number | undefined;
+  /** Same key and body → the same execution; another body → 409 idempotency_conflict. */
+  idempotencyKey?: string | undefined;
+}
+
+/** A submission's answer: `created` is false when an Idempotency-Key replayed an earlier execution. */
+export interface Submitted {
+  execution: Execution;
+  created: boolean;
+}
+
+const enc = encodeURIComponent;
+
+export class AirlockClient {
+  readonly #http: HttpTransport;
+
+  constructor(options: AirlockClientOptions) {
+    const parsed = ClientOptions.safeParse(options);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new TypeError(`AirlockClient: ${issue?.path.join('.')} ${issue?.message}`);
+    }
+    const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#http = new HttpTransport({ baseUrl: options.baseUrl, token: options.token, fetch: fetchFn });
+  }
+
+  /** POST /v1/executions. Without `wait` the execution is usually still queued. */
+  async submit(request: ExecutionRequestInput, options: SubmitOptions = {}): Promise<Submitted> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    const { status, body } = await this.#http.json(Execution, {
+      method: 'POST',
+      path: '/v1/executions',
+      query: { wait: options.wait },
+      body: request,
+      headers,
+      signal: options.signal,
+    });
+    return { execution: body, created: status !== 200 };
+  }
+
+  /** GET /v1/executions/:id. */
+  async get(id: string, options: CallOptions = {}): Promise<Execution> {
+    const { body } = await this.#http.json(Execution, {
+      method: 'GET',
+      path: `/v1/executions/${enc(id)}`,
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /** The execution's events (state, output chunks, result) as they happen; earlier ones first. Ends after `result`. */
+  async *stream(id: string, options: CallOptions = {}): AsyncGenerator<ExecutionEvent> {
+    const path = `/v1/executions/${enc(id)}/events`;
+    const response = await this.#http.send({
+      method: 'GET',
+      path,
+      headers: { accept: 'text/event-stream' },
+      signal: options.signal,
+    });
+    if (!response.body) {
+      throw new AirlockClientError({
+        status: response.status,
+        code: 'unexpected_response',
+        message: `GET ${path}: no event stream`,
+      });
+    }
+    try {
+      yield* executionEvents(response.body, path);
+    } catch (error) {
+      throw transportFailure(error, { method: 'GET', path, signal: options.signal });
+    }
+  }
+
+  /** Waits for the execution to finish (following its event stream) and returns it. */
+  async wait(id: string, options: CallOptions = {}): Promise<Execution> {
+    for await (const event of this.stream(id, options)) {
+      if (event.type === 'result') return event.execution;
+    }
+    throw new AirlockClientError({
+      status: 200,
+      code: 'unexpected_response',
+      message: `execution ${id}: no result`,
+    });
+  }
+
+  /** Submits and waits for the finished execution. Aborting the signal cancels the execution too. */
+  async run(request: ExecutionRequestInput, options: CallOptions = {}): Promise<Execution> {
+    const { execution } = await this.submit(request, options);
+    if (execution.status === 'finished') return execution;
+    try {
+      return await this.wait(execution.id, options);
+    } catch (error) {
+      if (options.signal?.aborted) await this.cancel(execution.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** DELETE /v1/executions/:id: the execution, now finished with outcome `canceled`; 409 if it had finished. */
+  async cancel(id: string, options: CallOptions = {}): Promise<Execution> {
+    const { body } = await this.#http.json(Execution, {
+      method: 'DELETE',
+      path: `/v1/executions/${enc(id)}`,
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /** GET /v1/runtimes. */
+  async runtimes(options: CallOptions = {}): Promise<Runtime[]> {
+    const { body } = await this.#http.json(RuntimesResponse, {
+      method: 'GET',
+      path: '/v1/runtimes',
+      signal: options.signal,
+    });
+    return body.runtimes;
+  }
+
+  /** POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). */
+  async createSession(request: SessionRequestInput, options: CallOptions = {}): Promise<Session> {
+    const { body } = await this.#http.json(Session, {
+      method: 'POST',
+      path: '/v1/sessions',
+      body: request,
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /** GET /v1/sessions/:id (also a closed one, while the server retains it). */
+  async getSession(id: string, options: CallOptions = {}): Promise<Session> {
+    const { body } = await this.#http.json(Session, {
+      method: 'GET',
+      path: `/v1/sessions/${enc(id)}`,
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /** DELETE /v1/sessions/:id: the session, closed with reason `deleted`; its sandbox is gone. */
+  async closeSession(id: string, options: CallOptions = {}): Promise<Session> {
+    const { body } = await this.#http.json(Session, {
+      method: 'DELETE',
+      path: `/v1/sessions/${enc(id)}`,
+      signal: options.signal,
+    });
+    return body;
+  }
+
+  /** POST /v1/sessions/:id/executions: runs one cell and returns its finished execution. */
+  async runCell(id: string, cell: CellRequestInput, options: CallOptions = {}): Promise<SessionExecution> {
+    const { body } = await this.#http.json(SessionExecution, {
+      method: 'POST',
+      path: `/v1/sessions/${enc(id)}/executions`,
+      body: cell,
+      signal: options.signal,
+    });
+    return body;
+  }
+}

@@ -1,0 +1,120 @@
+// Sessions (issue #7): a sandbox that lives across calls, with an interpreter whose state persists from one cell
+// to the next. The zod source of the session request, the session as every surface returns it, and a cell.
+// Absolute bounds only; the server's defaults and ceilings for the timeouts are applied by the gateway.
+
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ResolvedLimits } from './execution.ts';
+import { Backend, FIELD_BOUNDS, FileInput, LimitsInput } from './request.ts';
+
+/** Languages a session can hold an interpreter for (bash has no session). */
+export const SESSION_LANGUAGES = ['python', 'javascript', 'typescript'] as const;
+export const SESSION_STATUSES = ['ready', 'busy', 'closed'] as const;
+export const SESSION_CLOSED_REASONS = [
+  'deleted',
+  'idle_timeout',
+  'max_lifetime',
+  'interpreter_exited',
+  'memory_limit',
+  'cell_timeout',
+  'shutdown',
+] as const;
+
+/** Absolute bounds of the timeouts a request may ask for; servers apply their own lower ceilings. */
+export const SESSION_BOUNDS = { idleSeconds: 86_400, lifetimeSeconds: 7 * 86_400 } as const;
+
+export const SessionLanguage = z.enum(SESSION_LANGUAGES);
+export const SessionStatus = z.enum(SESSION_STATUSES);
+export const SessionClosedReason = z.enum(SESSION_CLOSED_REASONS);
+
+const wellFormed = (s: string) => s.isWellFormed();
+const noNul = (s: string) => !s.includes('\u0000');
+
+const Metadata = z
+  .record(
+    z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case label key'),
+    z.string().max(FIELD_BOUNDS.metadataValueChars),
+  )
+  .refine(
+    (m) => Object.keys(m).length <= FIELD_BOUNDS.metadataEntries,
+    `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
+  );
+
+export const SessionRequest = z
+  .object({
+    language: SessionLanguage,
+    backend: Backend.default('auto'),
+    /** Per-cell defaults; memory_mb applies to the whole session sandbox. */
+    limits: LimitsInput.default({}),
+    /** Sessions have no network (egress through the proxy is for one-shot executions). */
+    network: z
+      .object({ egress: z.literal('none') })
+      .strict()
+      .default({ egress: 'none' }),
+    idle_timeout_seconds: z.number().int().min(1).max(SESSION_BOUNDS.idleSeconds).optional(),
+    max_lifetime_seconds: z.number().int().min(1).max(SESSION_BOUNDS.lifetimeSeconds).optional(),
+    metadata: Metadata.default({}),
+  })
+  .strict();
+
+export const Session = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  language: SessionLanguage,
+  backend: Backend,
+  status: SessionStatus,
+  limits: ResolvedLimits,
+  created_at: z.string(),
+  last_used_at: z.string(),
+  /** The earlier of the idle and the lifetime expiry (ISO). */
+  expires_at: z.string(),
+  cells: z.number().int(),
+  closed_at: z.string().nullable(),
+  closed_reason: SessionClosedReason.nullable(),
+  metadata: z.record(z.string(), z.string()),
+});
+
+export const CellRequest = z
+  .object({
+    code: z
+      .string()
+      .max(FIELD_BOUNDS.codeChars)
+      .refine(noNul, 'must not contain NUL characters')
+      .refine(wellFormed, 'must be well-formed text'),
+    /** Written into the session's working folder before the cell runs; they stay there. */
+    files: z
+      .array(FileInput)
+      .max(FIELD_BOUNDS.files)
+      .default([])
+      .superRefine((files, ctx) => {
+        const seen = new Set<string>();
+        files.forEach((f, i) => {
+          if (seen.has(f.path))
+            ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
+          seen.add(f.path);
+        });
+      }),
+    stdin: z.string().max(FIELD_BOUNDS.stdinChars).refine(wellFormed, 'must be well-formed text').default(''),
+    /** wall_time_ms, cpu_time_ms and output_bytes of this cell; memory is the session's. */
+    limits: LimitsInput.omit({ memory_mb: true }).strict().default({}),
+  })
+  .strict();
+
+const SESSION_ID = /^ses_[A-Za-z0-9_-]{22}$/;
+
+export function newSessionId(): string {
+  return `ses_${randomBytes(16).toString('base64url')}`;
+}
+
+export function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}
+
+export type SessionLanguage = z.infer<typeof SessionLanguage>;
+export type SessionStatus = z.infer<typeof SessionStatus>;
+export type SessionClosedReason = z.infer<typeof SessionClosedReason>;
+export type SessionRequestInput = z.input<typeof SessionRequest>;
+export type SessionRequest = z.output<typeof SessionRequest>;
+export type Session = z.infer<typeof Session>;
+export type CellRequestInput = z.input<typeof CellRequest>;
+export type CellRequest = z.output<typeof CellRequest>;

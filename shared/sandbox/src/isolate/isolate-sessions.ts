@@ -1,0 +1,83 @@
+// The session side of the `isolate` backend (issue #7): JavaScript and TypeScript sessions, each in a kept
+// isolated-vm context inside its own supervised host process (see isolate-session.ts), so one session's crash,
+// memory kill or timeout never touches another session or the one-shot hosts. Must never open a session once
+// closing has begun, and never leave a session host running after close().
+
+import { AirlockError, type Language } from '@airlock/protocol';
+import type { SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
+import { IsolateSession } from './isolate-session.ts';
+
+export interface IsolateSessionsOptions {
+  /** How long a session host may overrun a cell's deadline before it is killed. @default 2000 */
+  killGraceMs?: number;
+  /** How long a new session host may take to become ready. @default 30000 */
+  readyTimeoutMs?: number;
+}
+
+const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
+
+export class IsolateSessions implements SessionSandbox {
+  readonly backend = 'isolate' as const;
+  readonly languages = LANGUAGES;
+  readonly #settings: { killGraceMs: number; readyTimeoutMs: number };
+  readonly #open = new Map<string, IsolateSession>();
+  readonly #opening = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: IsolateSessionsOptions = {}) {
+    this.#settings = {
+      killGraceMs: options.killGraceMs ?? 2000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+    };
+  }
+
+  async open(spec: SessionSpec): Promise<SandboxSession> {
+    if (this.#closed) throw new AirlockError('shutting_down', 'the session backend is closed');
+    if (!LANGUAGES.includes(spec.language)) {
+      throw new AirlockError('backend_unavailable', `the isolate backend has no ${spec.language} sessions`, {
+        field: 'language',
+      });
+    }
+    const opening = IsolateSession.open(spec, this.#settings);
+    this.#opening.add(opening);
+    try {
+      const session = await opening;
+      if (this.#closed) {
+        await session.close();
+        throw new AirlockError('shutting_down', 'the session backend is closed');
+      }
+      this.#open.set(session.id, session);
+      const forget = () => {
+        if (this.#open.get(session.id) === session) this.#open.delete(session.id);
+      };
+      void session.ended.then(forget);
+      return {
+        id: session.id,
+        ended: session.ended,
+        run: (cell, options) => session.run(cell, options),
+        close: async () => {
+          forget();
+          await session.close();
+        },
+      };
+    } finally {
+      this.#opening.delete(opening);
+    }
+  }
+
+  /** Process id of an open session's host, or undefined once it is closed or ended. */
+  hostPid(sessionId: string): number | undefined {
+    return this.#open.get(sessionId)?.pid;
+  }
+
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#opening]);
+    await Promise.allSettled([...this.#open.values()].map((session) => session.close()));
+    this.#open.clear();
+  }
+}

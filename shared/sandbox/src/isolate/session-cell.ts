@@ -1,0 +1,385 @@
+// Runs one cell of a JavaScript/TypeScript session inside its session host, in the session's kept isolate (see
+// session-isolate.ts). The cell is a classic script in the session's one context, so top-level `var`, function
+// and class declarations, top-level `let`/`const`, and globalThis properties stay for later cells. A cell whose
+// code has top-level `await` runs as the body of an async function instead: its declarations stay local to it
+// (assign to globalThis to keep a value) and its value is what it `return`s. TypeScript is type-stripped like a
+// one-shot job. The cell waits for its ref'd timers; timers still pending when it ends are dropped.
+// The value of the last expression comes back as text/plain (the runtime's inspect), an uncaught error as
+// `exception`, and the isolate is kept — except when it must be stopped while running (wall time, CPU time,
+// cancel), runs out of memory or calls airlock.exit(): then it is disposed and the result says the session
+// ended (session_end). Must never run guest code after the cell has ended, nor pass a host object into it.
+
+import { stripTypeScriptTypes } from 'node:module';
+import { posix } from 'node:path';
+import type { OutputStream } from '@airlock/protocol';
+import type ivm from 'isolated-vm';
+import { CappedOutput, utf8Prefix } from './capped-output.ts';
+import type { BridgeHandlers, ReadFileReply } from './guest-bridge.ts';
+import { describeGuestError } from './guest-errors.ts';
+import { GuestTimers } from './guest-timers.ts';
+import type { HostJob, HostJobResult, HostSessionEnd, OutputChunk } from './host-messages.ts';
+import type { SessionIsolate } from './session-isolate.ts';
+
+const WATCH_INTERVAL_MS = 10;
+const HEAP_SAMPLE_EVERY = 5;
+/** An exception's traceback and a value's text are cut here (and at the cell's output cap). */
+const MAX_RICH_CHARS = 64 * 1024;
+
+type Exception = NonNullable<HostJobResult['exception']>;
+
+interface Ending {
+  outcome: HostJobResult['outcome'];
+  exit_code: number | null;
+  reason: string | null;
+  exception?: Exception;
+  /** The isolate has to go (it is running and cannot be stopped otherwise, or the guest asked to exit). */
+  dispose?: HostSessionEnd;
+}
+
+export interface SessionCellOptions {
+  sendOutput: (chunks: OutputChunk[]) => void;
+  /** Reports the end of the cell with the output not streamed yet; called exactly once. */
+  sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
+}
+
+export class SessionCell {
+  readonly #job: HostJob;
+  readonly #session: SessionIsolate;
+  readonly #files: ReadonlyMap<string, Uint8Array>;
+  readonly #options: SessionCellOptions;
+  readonly #output: CappedOutput;
+  readonly #timers: GuestTimers;
+  readonly #startedAt = performance.now();
+  readonly #over = Promise.withResolvers<void>();
+  readonly #filename: string;
+  #ending: Ending | null = null;
+  #value: string | null = null;
+  #inFlight = 0;
+  #cpuBase = 0n;
+  #cpuMs: number | null = null;
+  #memoryPeak: number | null = null;
+  #watchTicks = 0;
+  #deadline: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+
+  /** `number`: the cell's position in the session (names its script in tracebacks). */
+  constructor(
+    job: HostJob,
+    session: SessionIsolate,
+    files: ReadonlyMap<string, Uint8Array>,
+    number: number,
+    options: SessionCellOptions,
+  ) {
+    this.#job = job;
+    this.#session = session;
+    this.#files = files;
+    this.#options = options;
+    this.#output = new CappedOutput(job.limits.output_bytes, options.sendOutput);
+    this.#timers = new GuestTimers((id) => this.#fire(id));
+    this.#filename = `cell-${number}.${job.language === 'typescript' ? 'ts' : 'js'}`;
+  }
+
+  get id(): string {
+    return this.#job.id;
+  }
+
+  /** Runs the cell; resolves once its result is sent (and the isolate disposed, if it had to go). */
+  run(): Promise<void> {
+    const { wall_time_ms } = this.#job.limits;
+    this.#deadline = setTimeout(
+      () => this.#stop('timeout', `wall time limit of ${wall_time_ms} ms exceeded`),
+      wall_time_ms,
+    );
+    this.#watchdog = setInterval(() => this.#watch(), WATCH_INTERVAL_MS);
+    const session = this.#session;
+    try {
+      this.#cpuBase = session.isolate.cpuTime;
+      session.beginCell(this.#handlers(), {
+        stdin: this.#job.stdin,
+        outputBytes: this.#job.limits.output_bytes,
+      });
+    } catch (error) {
+      if (session.disposed) this.#memoryExceeded();
+      else
+        this.#finish({
+          outcome: 'internal_error',
+          exit_code: null,
+          reason: `cell setup failed: ${messageOf(error)}`,
+        });
+      return this.#over.promise;
+    }
+    this.#track(this.#evaluate());
+    return this.#over.promise;
+  }
+
+  cancel(): void {
+    this.#stop('canceled', 'canceled by the caller');
+  }
+
+  async #evaluate(): Promise<void> {
+    const { script, wrapped } = await this.#compile();
+    if (this.#ending !== null) return;
+    const completion = (await script.run(this.#session.context, {
+      reference: true,
+      promise: wrapped,
+      release: true,
+    })) as ivm.Reference;
+    try {
+      if (this.#ending === null) this.#value = await this.#session.inspect(completion);
+    } finally {
+      completion.release();
+    }
+  }
+
+  /** Compiles the cell as a script; one with top-level await that does not compile is wrapped in an async function. */
+  async #compile(): Promise<{ script: ivm.Script; wrapped: boolean }> {
+    const source = this.#source();
+    const isolate = this.#session.isolate;
+    try {
+      return { script: await isolate.compileScript(source, { filename: this.#filename }), wrapped: false };
+    } catch (error) {
+      if (!/\bawait\b/.test(source) || !/await/.test(messageOf(error))) throw error;
+      // Same first line, so line numbers in tracebacks stay those of the cell.
+      const body = `(async () => {${source}\n})()`;
+      try {
+        return { script: await isolate.compileScript(body, { filename: this.#filename }), wrapped: true };
+      } catch {
+        throw error;
+      }
+    }
+  }
+
+  #source(): string {
+    if (this.#job.language !== 'typescript') return this.#job.code;
+    try {
+      return stripTypeScriptTypes(this.#job.code, { mode: 'strip' });
+    } catch (error) {
+      const text = `SyntaxError: TypeScript error in ${this.#filename}: ${messageOf(error)}`;
+      throw new CellSourceError(text);
+    }
+  }
+
+  #handlers(): BridgeHandlers {
+    return {
+      write: (stream, text) => this.#write(stream, text),
+      timerStart: (id, delay, ref) => this.#ending === null && this.#timers.start(id, delay, ref),
+      timerClear: (id) => this.#timers.clear(id),
+      timerRef: (id, ref) => this.#timers.setRef(id, ref),
+      uncaught: (text) => {
+        if (this.#ending !== null) return;
+        this.#output.write('stderr', `${text}\n`);
+        this.#finish({ outcome: 'error', exit_code: 1, reason: null, exception: exceptionOfText(text) });
+      },
+      exit: (code) =>
+        this.#finish({
+          outcome: code === 0 ? 'success' : 'error',
+          exit_code: code,
+          reason: 'airlock.exit() ended the session',
+          dispose: 'interpreter_exited',
+        }),
+      entryDone: () => {},
+      readFile: (path, asText) => this.#readFile(path, asText),
+    };
+  }
+
+  #write(stream: OutputStream, text: string): boolean {
+    // Past the cap output is dropped but the cell runs on: stopping it would cost the session its isolate.
+    return this.#ending === null && this.#output.write(stream, text);
+  }
+
+  #readFile(path: string, asText: boolean): ReadFileReply {
+    const normalized = posix.normalize(path).replace(/^(?:\.\/)+/, '');
+    const content = this.#files.get(normalized);
+    if (content === undefined) {
+      return { ok: false, code: 'ENOENT', message: `ENOENT: no such file or directory, open '${path}'` };
+    }
+    return { ok: true, data: asText ? Buffer.from(content).toString('utf8') : new Uint8Array(content) };
+  }
+
+  #track(task: Promise<unknown>): void {
+    this.#inFlight += 1;
+    task.then(
+      () => {
+        this.#inFlight -= 1;
+        this.#checkIdle();
+      },
+      (error: unknown) => {
+        this.#inFlight -= 1;
+        this.#taskFailed(error);
+      },
+    );
+  }
+
+  #fire(id: number): void {
+    if (this.#ending !== null) return;
+    this.#track(this.#session.fireTimer(id));
+  }
+
+  #taskFailed(error: unknown): void {
+    if (this.#ending !== null) return;
+    if (this.#session.disposed) {
+      this.#memoryExceeded();
+      return;
+    }
+    const exception = exceptionOf(error);
+    this.#output.write('stderr', `${exception.traceback}\n`);
+    this.#finish({ outcome: 'error', exit_code: 1, reason: null, exception });
+  }
+
+  #memoryExceeded(): void {
+    const mb = this.#session.memoryMb;
+    this.#finish({
+      outcome: 'memory_limit',
+      exit_code: null,
+      reason: `memory limit of ${mb} MB exceeded; the session's isolate was disposed and the session closed`,
+      dispose: 'memory_limit',
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#ending !== null || this.#inFlight > 0 || this.#timers.refCount > 0) return;
+    this.#finish({ outcome: 'success', exit_code: 0, reason: null });
+  }
+
+  /**
+   * Ends the cell from outside (time, CPU, cancel). An idle cell (only timers pending) just ends; a running one
+   * cannot be interrupted safely, so the isolate is disposed and the session ends.
+   */
+  #stop(outcome: 'timeout' | 'canceled', reason: string): void {
+    if (this.#ending !== null) return;
+    if (this.#inFlight === 0) {
+      this.#finish({
+        outcome,
+        exit_code: null,
+        reason: `${reason}; pending timers were dropped and the session kept`,
+      });
+      return;
+    }
+    this.#finish({
+      outcome,
+      exit_code: null,
+      reason: `${reason}; a running isolate cannot be interrupted, so it was disposed and the session closed`,
+      dispose: outcome === 'timeout' ? 'cell_timeout' : 'interpreter_exited',
+    });
+  }
+
+  #watch(): void {
+    const session = this.#session;
+    if (session.disposed) return;
+    const { cpu_time_ms } = this.#job.limits;
+    this.#cpuMs = Number(session.isolate.cpuTime - this.#cpuBase) / 1e6;
+    if (this.#cpuMs > cpu_time_ms) {
+      this.#stop('timeout', `cpu time limit of ${cpu_time_ms} ms exceeded`);
+      return;
+    }
+    this.#watchTicks += 1;
+    if (this.#watchTicks % HEAP_SAMPLE_EVERY === 1) {
+      session.isolate.getHeapStatistics().then(
+        (stats) => this.#recordHeap(stats),
+        () => {},
+      );
+    }
+  }
+
+  #recordHeap(stats: { used_heap_size: number; externally_allocated_size: number }): void {
+    this.#memoryPeak = Math.max(
+      this.#memoryPeak ?? 0,
+      stats.used_heap_size + stats.externally_allocated_size,
+    );
+  }
+
+  #finish(ending: Ending): void {
+    if (this.#ending !== null) return;
+    this.#ending = ending;
+    clearTimeout(this.#deadline);
+    clearInterval(this.#watchdog);
+    this.#timers.close();
+    void this.#settle(ending);
+  }
+
+  /** Disposes the isolate first if it has to go (after the bridge call that ended the cell has returned). */
+  async #settle(ending: Ending): Promise<void> {
+    const session = this.#session;
+    if (!session.disposed) {
+      this.#cpuMs = Number(session.isolate.cpuTime - this.#cpuBase) / 1e6;
+      if (ending.dispose !== undefined) {
+        await new Promise((resolve) => setImmediate(resolve));
+        session.dispose();
+      } else if (this.#inFlight === 0) {
+        try {
+          this.#recordHeap(session.isolate.getHeapStatisticsSync());
+        } catch {
+          // Disposed under us: keep the last sample.
+        }
+      }
+    }
+    session.endCell();
+    let { outcome, reason } = ending;
+    if (outcome === 'success' && this.#output.overflowed) {
+      outcome = 'output_limit';
+      reason = `output exceeded the limit of ${this.#job.limits.output_bytes} bytes`;
+    }
+    const sessionEnd = ending.dispose ?? (session.disposed ? 'interpreter_exited' : undefined);
+    const result: HostJobResult = {
+      id: this.#job.id,
+      outcome,
+      exit_code: ending.exit_code,
+      reason,
+      truncated: { ...this.#output.truncated },
+      usage: {
+        cpu_ms: this.#cpuMs,
+        wall_ms: Math.round(performance.now() - this.#startedAt),
+        memory_peak_bytes: this.#memoryPeak,
+      },
+      value: outcome === 'success' || outcome === 'output_limit' ? this.#richValue() : null,
+      exception: ending.exception ?? null,
+      ...(sessionEnd !== undefined ? { session_end: sessionEnd } : {}),
+    };
+    this.#options.sendResult(result, this.#output.drain());
+    this.#over.resolve();
+  }
+
+  #richValue(): { 'text/plain': string } | null {
+    if (this.#value === null) return null;
+    const cap = Math.min(MAX_RICH_CHARS, this.#job.limits.output_bytes);
+    const text = utf8Prefix(this.#value, cap);
+    return { 'text/plain': text === this.#value ? text : `${text}…` };
+  }
+}
+
+/** A cell whose source could not be prepared (TypeScript that does not strip). */
+class CellSourceError extends Error {
+  override name = 'SyntaxError';
+}
+
+function cut(text: string): string {
+  return text.length > MAX_RICH_CHARS ? `${text.slice(0, MAX_RICH_CHARS)}…` : text;
+}
+
+/** name/message/traceback of what a failed isolate task rejected with (a copy made by isolated-vm). */
+function exceptionOf(error: unknown): Exception {
+  if (error instanceof CellSourceError) {
+    return {
+      name: 'SyntaxError',
+      message: cut(error.message.replace(/^SyntaxError: /, '')),
+      traceback: cut(error.message),
+    };
+  }
+  const traceback = describeGuestError(error);
+  if (error instanceof Error) {
+    return { name: error.name, message: cut(error.message), traceback };
+  }
+  return { name: typeof error, message: cut(String(error)), traceback };
+}
+
+/** name/message of an uncaught error the runtime reported as text ("Name: message\n    at …"). */
+function exceptionOfText(text: string): Exception {
+  const first = text.split('\n', 1)[0] ?? '';
+  const match = /^(?:Uncaught )?([A-Za-z_$][\w$]*): (.*)$/.exec(first);
+  if (match) return { name: match[1] ?? 'Error', message: cut(match[2] ?? ''), traceback: cut(text) };
+  return { name: 'Uncaught', message: cut(first), traceback: cut(text) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,108 @@
+// The one isolate of a JavaScript/TypeScript session host (session-host-main.ts): a context with the
+// session-mode guest runtime, begun once for the session, whose bridge routes to whichever cell is running.
+// Cells run in it one after another as classic scripts, so what they declare at top level stays. Must never
+// route a bridge call to a cell that has ended, never expose the runtime's session API to guest code, and is
+// never used again once disposed.
+
+import ivm from 'isolated-vm';
+import { type BridgeHandlers, createBridge } from './guest-bridge.ts';
+import {
+  beginGuestJob,
+  type GuestCellConfig,
+  type GuestRuntimeCode,
+  installGuestRuntime,
+} from './guest-runtime.ts';
+import { MAX_PENDING_TIMERS } from './guest-timers.ts';
+
+export interface SessionIsolateRecipe {
+  /** The isolate's heap limit (MB), already clamped to the minimum. */
+  memoryMb: number;
+  /** Built with `{ session: true }`. */
+  code: GuestRuntimeCode;
+  /** Called by isolated-vm when V8 lost control of the isolate; the host process must end. */
+  onCatastrophicError: (message: string) => void;
+}
+
+export class SessionIsolate {
+  readonly isolate: ivm.Isolate;
+  readonly context: ivm.Context;
+  readonly memoryMb: number;
+  readonly #fireTimer: ivm.Reference<(id: number) => void>;
+  readonly #beginCell: ivm.Reference<(cell: GuestCellConfig) => void>;
+  readonly #inspectValue: ivm.Reference<(value: unknown) => string | null>;
+  #handlers: BridgeHandlers | null = null;
+
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, memoryMb: number, api: ivm.Reference) {
+    this.isolate = isolate;
+    this.context = context;
+    this.memoryMb = memoryMb;
+    this.#fireTimer = api.getSync('fireTimer', { reference: true });
+    this.#beginCell = api.getSync('beginCell', { reference: true });
+    this.#inspectValue = api.getSync('inspectValue', { reference: true });
+    api.release();
+  }
+
+  /** Builds the isolate, installs the session runtime and begins it with no job data; disposes it on failure. */
+  static async create(recipe: SessionIsolateRecipe): Promise<SessionIsolate> {
+    const isolate = new ivm.Isolate({
+      memoryLimit: recipe.memoryMb,
+      onCatastrophicError: recipe.onCatastrophicError,
+    });
+    try {
+      const context = await isolate.createContext();
+      let session: SessionIsolate | null = null;
+      const bridge = createBridge(() => {
+        const handlers = session === null ? null : session.#handlers;
+        if (handlers === null) throw new Error('airlock bridge: no cell is running in this session');
+        return handlers;
+      });
+      const begin = await installGuestRuntime(isolate, context, bridge, recipe.code);
+      // In session mode begin returns the runtime's session API (see guest-runtime.ts), not fireTimer.
+      const api = beginGuestJob(begin, {
+        stdin: '',
+        args: [],
+        env: {},
+        outputBytes: 0,
+        maxTimers: MAX_PENDING_TIMERS,
+      }) as unknown as ivm.Reference;
+      session = new SessionIsolate(isolate, context, recipe.memoryMb, api);
+      return session;
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw error;
+    }
+  }
+
+  /** Routes the bridge to a cell's handlers and hands the runtime the cell's stdin and output cap. */
+  beginCell(handlers: BridgeHandlers, cell: GuestCellConfig): void {
+    this.#handlers = handlers;
+    this.#beginCell.applySync(undefined, [cell], { arguments: { copy: true } });
+  }
+
+  /** Stops routing bridge calls to the cell that ran last. */
+  endCell(): void {
+    this.#handlers = null;
+  }
+
+  /** Runs the guest's callback of timer `id`. */
+  fireTimer(id: number): Promise<unknown> {
+    return this.#fireTimer.apply(undefined, [id]);
+  }
+
+  /** The runtime's inspect() text of a value (null for undefined); runs in the isolate, no getters are run. */
+  async inspect(value: ivm.Reference): Promise<string | null> {
+    const text: unknown = await this.#inspectValue.apply(undefined, [value.derefInto()], {
+      result: { copy: true },
+    });
+    return typeof text === 'string' ? text : null;
+  }
+
+  get disposed(): boolean {
+    return this.isolate.isDisposed;
+  }
+
+  dispose(): void {
+    this.#handlers = null;
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+  }
+}

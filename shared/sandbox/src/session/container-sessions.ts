@@ -1,0 +1,117 @@
+// The session side of the `docker` (runc) and `gvisor` (runsc) backends: leases a python session container per
+// session (see container-session.ts) and destroys them all on close(). Containers carry the usual Airlock labels
+// plus `airlock.session`, so the start-up reaper removes what a crashed service left. It must never leave a
+// container behind after close(), nor open a session once closing has begun.
+
+import { randomBytes } from 'node:crypto';
+import { AirlockError, type Language } from '@airlock/protocol';
+import type Dockerode from 'dockerode';
+import { ContainerRemovals } from '../container/container-removals.ts';
+import type { ContainerRuntime } from '../container/container-spec.ts';
+import type { ResolvedImages } from '../container/images.ts';
+import { DEFAULT_CGROUP_MEMORY_ROOT } from '../container/memory-peak.ts';
+import { reapLeftovers } from '../container/reaper.ts';
+import type { BackendName, SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
+import { type ContainerSession, openContainerSession } from './container-session.ts';
+
+export interface ContainerSessionsOptions {
+  docker: Dockerode;
+  runtime: ContainerRuntime;
+  backend: 'docker' | 'gvisor';
+  images: ResolvedImages;
+  /** Deadline of every single Docker call. @default 30000 */
+  dockerTimeoutMs?: number;
+  /** How long a new session's kernel may take to start. @default 60000 */
+  startTimeoutMs?: number;
+  /** How long an interrupted cell may take to stop before its session is killed. @default 2000 */
+  interruptGraceMs?: number;
+  /** @default /sys/fs/cgroup/memory/docker */
+  cgroupMemoryRoot?: string;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+const LANGUAGES: readonly Language[] = ['python'];
+
+export class ContainerSessions implements SessionSandbox {
+  readonly backend: BackendName;
+  readonly languages = LANGUAGES;
+  /** Label value `airlock.instance` on every session container of this backend. */
+  readonly instance = randomBytes(6).toString('hex');
+  readonly #options: ContainerSessionsOptions;
+  readonly #removals: ContainerRemovals;
+  readonly #open = new Set<ContainerSession>();
+  readonly #opening = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: ContainerSessionsOptions) {
+    this.#options = options;
+    this.backend = options.backend;
+    this.#removals = new ContainerRemovals({
+      timeoutMs: options.dockerTimeoutMs ?? 30_000,
+      logger: options.logger,
+    });
+  }
+
+  async open(spec: SessionSpec): Promise<SandboxSession> {
+    if (this.#closed) throw new AirlockError('shutting_down', 'the session backend is closed');
+    if (!LANGUAGES.includes(spec.language)) {
+      throw new AirlockError(
+        'backend_unavailable',
+        `the ${this.backend} backend has no ${spec.language} sessions`,
+        {
+          field: 'language',
+        },
+      );
+    }
+    const opening = openContainerSession(spec, {
+      docker: this.#options.docker,
+      image: this.#options.images.python.tag,
+      runtime: this.#options.runtime,
+      backend: this.#options.backend,
+      instance: this.instance,
+      removals: this.#removals,
+      cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
+      dockerTimeoutMs: this.#options.dockerTimeoutMs ?? 30_000,
+      startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
+      interruptGraceMs: this.#options.interruptGraceMs ?? 2_000,
+    });
+    this.#opening.add(opening);
+    try {
+      const session = await opening;
+      if (this.#closed) {
+        await session.close();
+        throw new AirlockError('shutting_down', 'the session backend is closed');
+      }
+      this.#open.add(session);
+      const forget = () => this.#open.delete(session);
+      void session.ended.then(forget);
+      return {
+        id: session.id,
+        ended: session.ended,
+        run: (cell, options) => session.run(cell, options),
+        close: async () => {
+          forget();
+          await session.close();
+        },
+      };
+    } finally {
+      this.#opening.delete(opening);
+    }
+  }
+
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#opening]);
+    await Promise.allSettled([...this.#open].map((s) => s.close()));
+    this.#open.clear();
+    await this.#removals.settled();
+    await reapLeftovers(this.#options.docker, {
+      labels: [`airlock.instance=${this.instance}`],
+      includeLiveOwners: true,
+    }).catch((err: unknown) => this.#options.logger?.warn({ err }, 'final session container sweep failed'));
+  }
+}

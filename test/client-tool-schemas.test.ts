@@ -1,0 +1,56 @@
+// The function-calling export of @airlock/client: JSON Schemas of the tools generated from the same zod schemas
+// the MCP server validates with, without a $schema key, in the shape `{name, description, parameters}`.
+
+import { RunCodeInput, runCodeToolSchema, toolSchemas } from '@airlock/client';
+import { describe, expect, it } from 'vitest';
+
+describe('tool schemas for function calling', () => {
+  it('lists every tool once', () => {
+    expect(toolSchemas.map((t) => t.name)).toEqual([
+      'run_code',
+      'create_session',
+      'close_session',
+      'list_runtimes',
+    ]);
+    for (const tool of toolSchemas) {
+      expect(tool.parameters).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(tool.parameters).not.toHaveProperty('$schema');
+      expect(tool.description.length).toBeGreaterThan(40);
+    }
+  });
+
+  it('describes run_code for a model: languages, required fields, limits, no network, the output folder', () => {
+    expect(runCodeToolSchema.name).toBe('run_code');
+    expect(runCodeToolSchema.parameters.required).toEqual(['language', 'code']);
+    expect(runCodeToolSchema.parameters.properties).toMatchObject({
+      language: { type: 'string', enum: ['javascript', 'typescript', 'python', 'bash'] },
+      code: { type: 'string', maxLength: 1_000_000 },
+      files: {
+        type: 'array',
+        maxItems: 100,
+        items: { type: 'object', required: ['path', 'content'], additionalProperties: false },
+      },
+      stdin: { type: 'string' },
+      session_id: { type: 'string' },
+      limits: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          wall_time_ms: { type: 'integer', minimum: 10 },
+          memory_mb: { type: 'integer', minimum: 8 },
+        },
+      },
+    });
+    expect(runCodeToolSchema.description).toMatch(/no network/i);
+    expect(runCodeToolSchema.description).toContain('out/ (the folder /work/out)');
+    expect(runCodeToolSchema.description).toMatch(/Limits: the server defaults/);
+  });
+
+  it('accepts and refuses the same arguments as the zod schema', () => {
+    expect(RunCodeInput.safeParse({ language: 'python', code: 'print(1)' }).success).toBe(true);
+    expect(RunCodeInput.safeParse({ language: 'python', code: 'print(1)', network: true }).success).toBe(
+      false,
+    );
+    expect(RunCodeInput.safeParse({ language: 'cobol', code: '' }).success).toBe(false);
+  });
+});

@@ -1,0 +1,93 @@
+// MCP clients for the tests, made with the SDK's own Client: over stdio (spawning `node services/mcp/src/main.ts`
+// against a started service) and over streamable HTTP to the gateway's /mcp. Each is disposable; the stdio one
+// keeps the child's stderr for assertions and is closed (the child exits) on dispose.
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MCP_MAIN = join(REPO_ROOT, 'services', 'mcp', 'src', 'main.ts');
+
+export type McpTransportName = 'stdio' | 'http';
+export const MCP_TRANSPORTS: readonly McpTransportName[] = ['stdio', 'http'];
+
+export interface TestMcpClient extends AsyncDisposable {
+  client: Client;
+  /** What the stdio server wrote to stderr (empty over HTTP). */
+  stderr: () => string;
+  close(): Promise<void>;
+}
+
+/** Tool call timeouts: container runs on a loaded 2-core machine take a while. */
+export const TOOL_TIMEOUT_MS = 120_000;
+
+function wrap(client: Client, stderr: () => string): TestMcpClient {
+  const close = () => client.close();
+  return { client, stderr, close, [Symbol.asyncDispose]: close };
+}
+
+/** Spawns the stdio MCP server with AIRLOCK_URL (and AIRLOCK_TOKEN) and connects to it. */
+export async function connectStdio(airlockUrl: string, token?: string): Promise<TestMcpClient> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', AIRLOCK_URL: airlockUrl };
+  if (token !== undefined) env.AIRLOCK_TOKEN = token;
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MCP_MAIN],
+    env,
+    cwd: REPO_ROOT,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const client = new Client({ name: 'airlock-test', version: '0.0.0' });
+  await client.connect(transport);
+  return wrap(client, () => stderr);
+}
+
+/** Connects to the gateway's /mcp with an optional bearer token. */
+export async function connectHttp(serviceUrl: string, token?: string): Promise<TestMcpClient> {
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', serviceUrl), {
+    requestInit: { headers },
+  });
+  const client = new Client({ name: 'airlock-test', version: '0.0.0' });
+  await client.connect(transport);
+  return wrap(client, () => '');
+}
+
+export function connectMcp(
+  name: McpTransportName,
+  serviceUrl: string,
+  token?: string,
+): Promise<TestMcpClient> {
+  return name === 'stdio' ? connectStdio(serviceUrl, token) : connectHttp(serviceUrl, token);
+}
+
+/** Calls a tool with the long test timeout; the SDK's result type, narrowed to a plain tool result. */
+export async function callTool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<CallToolResult> {
+  const result = await client.callTool({ name, arguments: args }, undefined, { timeout: TOOL_TIMEOUT_MS });
+  return result as CallToolResult;
+}
+
+/** The first text block of a tool result. */
+export function textOf(result: CallToolResult): string {
+  const block = result.content.find((c) => c.type === 'text');
+  if (block?.type !== 'text') throw new Error(`no text content in ${JSON.stringify(result)}`);
+  return block.text;
+}
+
+/** Every image block of a tool result. */
+export function imagesOf(result: CallToolResult): { data: string; mimeType: string }[] {
+  return result.content.flatMap((c) => (c.type === 'image' ? [{ data: c.data, mimeType: c.mimeType }] : []));
+}
