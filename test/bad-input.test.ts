@@ -88,10 +88,31 @@ describe('request validation', () => {
     ['env value with NUL', { ...ok, env: { A: 'x\u0000' } }, 400, 'invalid_request', 'env.A'],
     ['unsupported backend', { ...ok, backend: 'docker' }, 422, 'backend_unavailable', 'backend'],
     [
-      'network egress not yet offered',
+      'network egress through the proxy without an allow list',
       { ...ok, network: { egress: 'proxy' } },
       400,
       'invalid_request',
+      'network.allow',
+    ],
+    [
+      'network egress host with user-info',
+      { ...ok, network: { egress: 'proxy', allow: [{ host: 'a@evil.test' }] } },
+      400,
+      'invalid_request',
+      'network.allow[0].host',
+    ],
+    [
+      'unknown network mode',
+      { ...ok, network: { egress: 'direct' } },
+      400,
+      'invalid_request',
+      'network.egress',
+    ],
+    [
+      'network egress on a server without egress',
+      { ...ok, network: { egress: 'proxy', allow: [{ host: 'api.test' }] } },
+      422,
+      'egress_unavailable',
       'network.egress',
     ],
   ])('%s → %i %s', async (_name, body, status, code, field) => {

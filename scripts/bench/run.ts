@@ -1,7 +1,7 @@
 // `npm run bench`: first JavaScript hello-world through POST /v1/executions?wait against a bare in-process
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
-// Docker baselines, with their ratios. `--only isolate|containers` runs one part; `--n N` scales every sample
+// Docker baselines, with their ratios; then sessions (sessions.ts). `--only isolate|containers|sessions` runs one part; `--n N` scales every sample
 // count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). AIRLOCK_POOL_SIZE and
 // AIRLOCK_DOCKER_SOCKET are read from the environment. Numbers are for comparison within one run only; this
 // machine is noisy. Ctrl-C stops at the next sample and removes every container the bench created.
@@ -16,6 +16,9 @@ import { startEmbedded } from '@airlock/gateway';
 import { createLogger } from '@airlock/logging';
 import ivm from 'isolated-vm';
 import { runContainerBench } from './containers.ts';
+import { runEgressBench } from './egress.ts';
+import { runNatsBench } from './nats.ts';
+import { runSessionBench } from './sessions.ts';
 import { measure, row } from './stats.ts';
 
 const { values: flags } = parseArgs({
@@ -25,8 +28,8 @@ const N1 = Number(flags.n);
 const N8 = N1 * 2;
 const HELLO = 'console.log("hello, world")';
 if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive integer, got ${flags.n}`);
-if (flags.only !== undefined && flags.only !== 'isolate' && flags.only !== 'containers')
-  throw new Error(`--only must be isolate or containers, got ${flags.only}`);
+if (flags.only !== undefined && !['isolate', 'containers', 'sessions', 'nats', 'egress'].includes(flags.only))
+  throw new Error(`--only must be isolate, containers, sessions, nats or egress, got ${flags.only}`);
 
 const interrupt = new AbortController();
 let interruptedAt = 0;
@@ -130,9 +133,32 @@ async function containerPart(): Promise<void> {
   console.log(`container bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** Sessions (issue #7): `x += 1` in a warm python session against a one-shot warm-pool hello, runc and runsc. */
+async function sessionPart(): Promise<void> {
+  const environment = loadConfig(process.env);
+  await runSessionBench({
+    samples: Math.max(10, Math.round(N1 / 4)),
+    dockerSocket: environment.AIRLOCK_DOCKER_SOCKET,
+    signal: interrupt.signal,
+    print: (line) => console.log(line),
+  });
+}
+
 try {
-  if (flags.only !== 'containers') await isolatePart();
-  if (flags.only !== 'isolate') await containerPart();
+  if (flags.only === undefined || flags.only === 'isolate') await isolatePart();
+  if (flags.only === undefined || flags.only === 'containers') await containerPart();
+  if (flags.only === undefined || flags.only === 'sessions') await sessionPart();
+  // Scale-out (issue #6): REST hello via one NATS worker vs embedded, and throughput with 1 and 2 workers.
+  if (flags.only === undefined || flags.only === 'nats')
+    await runNatsBench({ samples: N1, signal: interrupt.signal, print: (line) => console.log(line) });
+  // Egress (issue #4): 1,000 small GETs (at the default --n) through the proxy from runc and the isolate.
+  if (flags.only === undefined || flags.only === 'egress')
+    await runEgressBench({
+      samples: Math.round(N1 * 2.5),
+      dockerSocket: loadConfig(process.env).AIRLOCK_DOCKER_SOCKET,
+      signal: interrupt.signal,
+      print: (line) => console.log(line),
+    });
 } catch (error) {
   if (!interrupt.signal.aborted) throw error;
   console.error(`bench interrupted: ${(error as Error).message}`);

@@ -1,1 +1,17 @@
-export {};
+export { type AddressAllowance, AddressCheck, specialRange } from './address-check.ts';
+export {
+  type CredentialBinding,
+  type CredentialBindings,
+  loadCredentialBindings,
+  parseCredentialBindings,
+} from './credential-bindings.ts';
+export { ProxyEgressBroker, sentinelVariable } from './egress-broker.ts';
+export type { EgressAllow, ServerEgressPolicy } from './egress-policy.ts';
+export { type EgressGrant, EgressProxy, type EgressProxyOptions } from './egress-proxy.ts';
+export { DEFAULT_RUN_LIMITS, type RunLimits } from './egress-run.ts';
+export type { RunAccess } from './egress-runs.ts';
+export { type EmbeddedEgress, proxyOptionsFromConfig, startEmbeddedEgress } from './egress-setup.ts';
+export { type Resolver, systemResolver, TableResolver } from './resolver.ts';
+export { SecretScrubber } from './scrubber.ts';
+export { EnvSecretsProvider, envSecretName, FileSecretsProvider, type SecretsProvider } from './secrets.ts';
+export { parseAuthority } from './target.ts';

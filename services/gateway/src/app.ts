@@ -17,7 +17,10 @@ import { installErrorHandlers, sendError, toAirlockError } from './error-handler
 import type { GatewayMetrics } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
+import { mcpRoutes } from './routes/mcp.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
+import type { Sessions } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
 
 export interface GatewayDeps {
@@ -26,6 +29,8 @@ export interface GatewayDeps {
   submitter: ExecutionSubmitter;
   metrics: GatewayMetrics;
   authorizer: Authorizer;
+  /** Sessions (issue #7); without them /v1/sessions is not served. */
+  sessions?: Sessions;
   runtimes: () => unknown[];
   ready: () => boolean;
   limits: {
@@ -75,6 +80,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Before the execution routes: its hook answers GET /v1/executions/:id for session cells.
+  if (deps.sessions) {
+    await app.register(sessionRoutes, {
+      sessions: deps.sessions,
+      authenticate: (headers) => deps.authorizer.authenticate(headers),
+    });
+  }
   await app.register(executionRoutes, {
     queue: deps.queue,
     submitter: deps.submitter,
@@ -87,6 +99,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     maxWatchers: deps.limits.maxWatchers,
   });
   await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -29,8 +29,11 @@ export interface Authorizer {
   readonly mode: 'local' | 'token';
   /** Throws AirlockError `unauthorized`. */
   authenticate(headers: Record<string, unknown>): Promise<Caller>;
-  /** Throws AirlockError `forbidden`, `rate_limited` or `quota_exceeded`. */
-  authorizeSubmission(caller: Caller, request: ExecutionRequest): SubmissionGrant;
+  /**
+   * Throws AirlockError `forbidden`, `rate_limited` or `quota_exceeded`. `session`: opening a session (it holds
+   * one in-flight slot until it closes) or a cell of one (checked like an execution; the session's slot covers it).
+   */
+  authorizeSubmission(caller: Caller, request: ExecutionRequest, session?: 'open' | 'cell'): SubmissionGrant;
 }
 
 export const LOCAL_CALLER: Caller = Object.freeze({

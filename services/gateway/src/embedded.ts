@@ -3,16 +3,19 @@
 
 import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
+import { type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
-import { createExecutionWorker, finishedEntry, type SandboxRegistry } from '@airlock/worker';
+import { createExecutionWorker, finishedEntry, type SandboxRegistry, startSandboxes } from '@airlock/worker';
+import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { createMetrics } from './metrics.ts';
-import { startSandboxes } from './sandbox-setup.ts';
+import { startSessionBackends } from './sessions/session-backends.ts';
+import { Sessions } from './sessions/sessions.ts';
 import { ExecutionSubmitter } from './submission.ts';
 
 export interface EmbeddedService {
@@ -21,6 +24,10 @@ export interface EmbeddedService {
   queue: MemoryJobQueue;
   registry: SandboxRegistry;
   audit: FileAuditLog;
+  /** Egress (issue #4): the egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
+  egress: EmbeddedEgress | undefined;
+  /** Sessions (issue #7). */
+  sessions: Sessions;
   /** Stops taking requests, drains and cancels work, stops sandboxes, closes the audit log. */
   close(): Promise<void>;
 }
@@ -44,10 +51,38 @@ export function limitPolicy(config: Config): LimitPolicy {
   };
 }
 
-export async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedService> {
+/** Egress (issue #4): the network, proxy and firewall, or undefined (with a warning) when Docker is missing. */
+async function startEgress(
+  config: Config,
+  logger: Logger,
+  secretsEnv: Readonly<Record<string, string | undefined>> | undefined,
+): Promise<EmbeddedEgress | undefined> {
+  if (config.AIRLOCK_EGRESS !== 'on') return undefined;
+  try {
+    const docker = new Dockerode({ socketPath: config.AIRLOCK_DOCKER_SOCKET });
+    return await startEmbeddedEgress(config, docker, logger, secretsEnv);
+  } catch (err) {
+    logger.warn({ err }, 'egress unavailable: runs that ask for network egress will be rejected');
+    return undefined;
+  }
+}
+
+export async function startEmbedded(
+  config: Config,
+  logger: Logger,
+  /** Egress (issue #4): environment for the development secrets provider (without AIRLOCK_SECRETS_DIR). */
+  options: { secretsEnv?: Readonly<Record<string, string | undefined>> } = {},
+): Promise<EmbeddedService> {
   const authorizer = await createAuthorizer(config);
   const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
-  const registry = await startSandboxes(config, logger);
+  const egress = await startEgress(config, logger, options.secretsEnv);
+  let registry: SandboxRegistry;
+  try {
+    registry = await startSandboxes(config, logger, egress?.network);
+  } catch (error) {
+    await egress?.close();
+    throw error;
+  }
   let metrics: ReturnType<typeof createMetrics> | undefined;
   let submitter: ExecutionSubmitter | undefined;
   const queue = new MemoryJobQueue({
@@ -69,6 +104,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       registry,
       audit,
       onAuditError: (err) => logger.error({ err }, 'audit append failed'),
+      ...(egress ? { egress: egress.broker } : {}),
     }),
   );
   submitter = new ExecutionSubmitter({
@@ -77,7 +113,28 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     audit,
     authorizer,
     limits: limitPolicy(config),
+    egress: egress !== undefined,
     onRejected: (code) => metrics?.observeRejected(code),
+  });
+  const sessions = new Sessions({
+    backends: await startSessionBackends(config, logger),
+    audit,
+    authorizer,
+    limits: limitPolicy(config),
+    settings: {
+      idleSeconds: {
+        default: config.AIRLOCK_SESSION_IDLE_SECONDS,
+        ceiling: config.AIRLOCK_SESSION_MAX_IDLE_SECONDS,
+      },
+      lifetimeSeconds: {
+        default: config.AIRLOCK_SESSION_LIFETIME_SECONDS,
+        ceiling: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+      },
+      maxSessions: config.AIRLOCK_MAX_SESSIONS,
+      retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
+      maxRetainedCells: config.AIRLOCK_MAX_RETAINED,
+    },
+    logger,
   });
   let closing = false;
   const app = await buildGateway({
@@ -86,6 +143,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     submitter,
     metrics,
     authorizer,
+    sessions,
     runtimes: () => registry.runtimes(),
     ready: () => !closing,
     limits: {
@@ -101,9 +159,13 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
     queue,
     registry,
     audit,
+    egress,
+    sessions,
     async close() {
       if (closing) return;
       closing = true;
+      // Sessions first: a running cell is ended (and its request answered) before the server stops.
+      await sessions.close();
       const grace = setTimeout(
         () => logger.warn('shutdown grace elapsed; canceling running executions'),
         config.AIRLOCK_SHUTDOWN_GRACE_MS,
@@ -113,6 +175,7 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Emb
       await queue.close();
       clearTimeout(grace);
       await registry.close();
+      await egress?.close();
       await audit.close();
     },
   };

@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig } from '@airlock/config';
 import { createLogger } from '@airlock/logging';
 import { startEmbedded } from './embedded.ts';
+import { startScaled } from './scaled.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
       'LOCAL DEVELOPMENT MODE: no intent-token keys configured; every request runs as tenant "local"',
     );
   }
-  const service = await startEmbedded(config, logger);
+  // AIRLOCK_QUEUE=nats: no local workers; services/worker processes run the jobs (see scaled.ts).
+  const service =
+    config.AIRLOCK_QUEUE === 'nats'
+      ? await startScaled(config, logger)
+      : await startEmbedded(config, logger, { secretsEnv: process.env });
   const address = await service.app.listen({ host: config.AIRLOCK_HOST, port: config.AIRLOCK_PORT });
   logger.info({ address, audit: config.AIRLOCK_AUDIT_LOG }, 'airlock listening');
 

@@ -22,6 +22,12 @@ export interface SubmissionDeps {
   audit: AuditSink;
   authorizer: Authorizer;
   limits: LimitPolicy;
+  /**
+   * Egress (issue #4): true when the workers can give runs network egress (an egress proxy is running; every
+   * backend then offers it: containers on the egress network, the isolate through guest fetch).
+   * @default false: a request asking for egress is refused with `egress_unavailable`
+   */
+  egress?: boolean;
   onRejected?: (code: string) => void;
   now?: () => Date;
 }
@@ -46,6 +52,13 @@ export class ExecutionSubmitter {
       caller = await authorizer.authenticate(headers);
       grant = authorizer.authorizeSubmission(caller, request);
       const backend = registry.resolve(request.language, request.backend, grant.backends);
+      if (request.network.egress === 'proxy' && this.#deps.egress !== true) {
+        throw new AirlockError(
+          'egress_unavailable',
+          `network egress is not available for backend '${backend}' on this server`,
+          { field: 'network.egress' },
+        );
+      }
       const execution: Execution = {
         id: newExecutionId(),
         tenant: caller.tenant,

@@ -60,13 +60,23 @@ export class TokenAuthorizer implements Authorizer {
     return caller;
   }
 
-  authorizeSubmission(caller: Caller, request: ExecutionRequest): SubmissionGrant {
+  authorizeSubmission(caller: Caller, request: ExecutionRequest, session?: 'open' | 'cell'): SubmissionGrant {
     const principal = (caller as TokenCaller).principal;
     if (!principal) throw new AirlockError('unauthorized', 'missing token: the caller was not authenticated');
     const policy = this.#options.policies.forTenant(principal.tenant);
     if (!policy)
       throw new AirlockError('forbidden', `tenant '${principal.tenant}' has no policy on this server`);
-    const decision = effectiveCapability(request, principal, policy);
+    // egress (issue #4): the run's egress hosts and credentials narrow like everything else (never widen).
+    const network = request.network;
+    const egress =
+      network.egress === 'proxy'
+        ? { egress_hosts: network.allow.map((rule) => rule.host), credentials: network.credentials }
+        : {};
+    const decision = effectiveCapability(
+      { ...request, ...egress, session: session !== undefined },
+      principal,
+      policy,
+    );
     if (!decision.ok) throw new AirlockError('forbidden', decision.reason, { field: decision.field });
     if (!this.#replay.use(principal, maxExecutionsFor(principal, this.#options.defaultMaxExecutions))) {
       throw new AirlockError('forbidden', `token replayed: jti '${principal.jti}' has no executions left`);
@@ -77,10 +87,13 @@ export class TokenAuthorizer implements Authorizer {
         retryAfter: rate.retryAfterSeconds,
       });
     }
+    const { capability } = decision;
+    if (session === 'cell') {
+      return { backends: capability.backends, ceilings: capability.ceilings, capability, release: () => {} };
+    }
     const admitted = this.#occupancy.acquire(principal.tenant);
     if (!admitted.ok)
       throw new AirlockError('quota_exceeded', admitted.reason, { retryAfter: admitted.retryAfterSeconds });
-    const { capability } = decision;
     return {
       backends: capability.backends,
       ceilings: capability.ceilings,

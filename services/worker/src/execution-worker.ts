@@ -3,18 +3,30 @@
 // never ran (canceled while queued, shut down) get one too.
 
 import type { AuditSink } from '@airlock/audit';
-import type { ExecutionRequest, ExecutionResult } from '@airlock/protocol';
+import {
+  type Execution,
+  type ExecutionRequest,
+  type ExecutionResult,
+  emptyResult,
+  isAirlockError,
+} from '@airlock/protocol';
 import type { JobWorker } from '@airlock/queue';
-import type { BackendName, SandboxFile } from '@airlock/sandbox';
+import type { BackendName, SandboxFile, SandboxJob } from '@airlock/sandbox';
 import { startedEntry } from './audit-entries.ts';
 import type { SandboxRegistry } from './backends.ts';
+import type { EgressBroker } from './egress-broker.ts';
 
 export interface ExecutionWorkerOptions {
   registry: SandboxRegistry;
   audit: AuditSink;
   /** Called when an audit append fails; the job still runs (its accepted record is already durable). */
   onAuditError?: (error: unknown) => void;
+  /** Egress (issue #4): the proxy runs with `network.egress: proxy` go through; absent, such runs are rejected. */
+  egress?: EgressBroker;
 }
+
+/** Egress (issue #4): how long a run's proxy credential lives past its wall-clock limit at most. */
+const EGRESS_TTL_MARGIN_MS = 60_000;
 
 export function decodeFiles(files: ExecutionRequest['files']): SandboxFile[] {
   return files.map((file) => ({
@@ -31,18 +43,56 @@ export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorke
     // Appends are ordered by call, so `started` follows `accepted` without waiting for its fsync here.
     options.audit.append(startedEntry(execution)).catch((error: unknown) => options.onAuditError?.(error));
     const sandbox = options.registry.get(execution.backend as BackendName);
-    return sandbox.run(
-      {
-        executionId: execution.id,
-        language: execution.language,
-        code: request.code,
-        files: decodeFiles(request.files),
-        stdin: request.stdin,
-        args: request.args,
-        env: request.env,
-        limits: execution.limits,
-      },
-      { signal: context.signal, onOutput: (stream, chunk) => context.output(stream, chunk) },
-    );
+    // --- egress (issue #4): mint the run's proxy credential; revoke it and attach the records at the end.
+    const network = request.network;
+    let egress: { env: Record<string, string> } | undefined;
+    if (network.egress === 'proxy') {
+      if (!options.egress) {
+        return emptyResult(
+          'rejected',
+          `network egress is not available for backend '${execution.backend}' here`,
+        );
+      }
+      try {
+        egress = options.egress.open(
+          execution.id,
+          network,
+          execution.limits.wall_time_ms + EGRESS_TTL_MARGIN_MS,
+        );
+      } catch (error) {
+        if (isAirlockError(error)) return emptyResult('rejected', error.message);
+        throw error;
+      }
+    }
+    const broker = options.egress;
+    if (egress && broker) {
+      try {
+        const result = await sandbox.run(
+          { ...jobOf(execution, request), egress },
+          { signal: context.signal, onOutput: (stream, chunk) => context.output(stream, chunk) },
+        );
+        return { ...result, egress: broker.close(execution.id) };
+      } finally {
+        broker.close(execution.id);
+      }
+    }
+    // --- end egress
+    return sandbox.run(jobOf(execution, request), {
+      signal: context.signal,
+      onOutput: (stream, chunk) => context.output(stream, chunk),
+    });
+  };
+}
+
+function jobOf(execution: Execution, request: ExecutionRequest): SandboxJob {
+  return {
+    executionId: execution.id,
+    language: execution.language,
+    code: request.code,
+    files: decodeFiles(request.files),
+    stdin: request.stdin,
+    args: request.args,
+    env: request.env,
+    limits: execution.limits,
   };
 }

@@ -6,5 +6,9 @@ export {
   rejectedEntry,
   startedEntry,
 } from './audit-entries.ts';
+export { type AuditLock, AuditLockError, lockAuditLog } from './audit-lock.ts';
 export { SandboxRegistry } from './backends.ts';
+export type { EgressBroker } from './egress-broker.ts';
 export { createExecutionWorker, decodeFiles, type ExecutionWorkerOptions } from './execution-worker.ts';
+export { startSandboxes } from './sandbox-setup.ts';
+export { startWorker, type WorkerService } from './worker-service.ts';

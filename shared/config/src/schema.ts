@@ -81,8 +81,107 @@ export const ConfigSchema = z.object({
   AIRLOCK_TOKEN_MAX_EXECUTIONS: int(1, 1, 1_000_000),
   /** Tenant policy JSON file. Required with keys. */
   AIRLOCK_TENANT_POLICY_FILE: z.string().min(1).optional(),
+  /** Sessions (issue #7): default and ceiling of idle_timeout_seconds. @default 300 / 3600 */
+  AIRLOCK_SESSION_IDLE_SECONDS: int(300, 1, 86_400),
+  AIRLOCK_SESSION_MAX_IDLE_SECONDS: int(3600, 1, 86_400),
+  /** Default and ceiling of max_lifetime_seconds. @default 1800 / 86400 */
+  AIRLOCK_SESSION_LIFETIME_SECONDS: int(1800, 1, 7 * 86_400),
+  AIRLOCK_SESSION_MAX_LIFETIME_SECONDS: int(86_400, 1, 7 * 86_400),
+  /** Open sessions the server holds at once, across tenants, before 429 session_limit. @default 16 */
+  AIRLOCK_MAX_SESSIONS: int(16, 0, 10_000),
+  /** How long a session's interpreter may take to start, in milliseconds. @default 60000 */
+  AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */
   AIRLOCK_SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
+  // --- egress proxy (issue #4) ---
+  /** Network egress through the proxy for container runs: on creates the egress network, firewall and proxy. @default off */
+  AIRLOCK_EGRESS: z.enum(['on', 'off']).default('off'),
+  /** Proxy port (embedded: on the egress network's gateway; standalone: on AIRLOCK_EGRESS_PROXY_HOST); 0 picks one. @default 0 */
+  AIRLOCK_EGRESS_PROXY_PORT: int(0, 0, 65_535),
+  /** Standalone proxy only: address to listen on. @default 127.0.0.1 */
+  AIRLOCK_EGRESS_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Subnet of the egress Docker network (CIDR); Docker picks one when unset. */
+  AIRLOCK_EGRESS_SUBNET: z
+    .string()
+    .regex(/^\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR like 172.30.0.0/24')
+    .optional(),
+  /** address:port pairs the proxy may dial despite the special-purpose ranges, comma-separated ([v6]:port for IPv6). */
+  AIRLOCK_EGRESS_ALLOWANCES: z
+    .string()
+    .transform((s, ctx) => {
+      const out: Array<{ address: string; port: number }> = [];
+      for (const item of s
+        .split(',')
+        .map((i) => i.trim())
+        .filter(Boolean)) {
+        const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(item);
+        const port = Number(m?.[3]);
+        if (!m || port < 1 || port > 65_535) {
+          ctx.addIssue({ code: 'custom', message: `'${item}' is not address:port` });
+          return z.NEVER;
+        }
+        out.push({ address: (m[1] ?? m[2]) as string, port });
+      }
+      return out;
+    })
+    .default([]),
+  /** Hosts or *.domain patterns no run may reach, comma-separated (a pattern also denies its suffix). */
+  AIRLOCK_EGRESS_DENY_HOSTS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .default([]),
+  /** Ports any run may reach at most, comma-separated, or `any`. @default 80,443 */
+  AIRLOCK_EGRESS_PORTS: z
+    .string()
+    .transform((s, ctx) => {
+      if (s.trim() === 'any') return 'any' as const;
+      const ports = s.split(',').map((p) => Number(p.trim()));
+      if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65_535)) {
+        ctx.addIssue({ code: 'custom', message: 'must be comma-separated ports or any' });
+        return z.NEVER;
+      }
+      return ports;
+    })
+    .default([80, 443]),
+  /** JSON file binding credential names to hosts and a header (see README "Egress"). */
+  AIRLOCK_EGRESS_CREDENTIALS_FILE: z.string().min(1).optional(),
+  /** Directory with one file per secret; unset: AIRLOCK_SECRET_<NAME> variables (development only). */
+  AIRLOCK_SECRETS_DIR: z.string().min(1).optional(),
+  /** Extra CA certificates (PEM file) that verify TLS upstreams, on top of Node's bundled roots. */
+  AIRLOCK_EGRESS_UPSTREAM_CA_FILE: z.string().min(1).optional(),
+  /** JSON {"name": ["address", …]} that replaces DNS for the proxy entirely (private names, tests). */
+  AIRLOCK_EGRESS_HOSTS_FILE: z.string().min(1).optional(),
+  /** Per run: upstream connections at once. @default 16 */
+  AIRLOCK_EGRESS_MAX_CONNECTIONS: int(16, 1, 1024),
+  /** Per run: bytes both ways. @default 67108864 */
+  AIRLOCK_EGRESS_MAX_BYTES: int(64 * 1024 * 1024, 1024, 1024 * 1024 * 1024 * 16),
+  /** Per run: requests and tunnels per minute. @default 600 */
+  AIRLOCK_EGRESS_REQUESTS_PER_MINUTE: int(600, 1, 1_000_000),
+  /** Per run: an idle upstream connection is closed after this many ms. @default 30000 */
+  AIRLOCK_EGRESS_IDLE_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+  // --- end egress proxy ---
+  // --- scale-out on NATS (issue #6) ---
+  /** Where executions queue: memory (embedded: gateway and worker in one process) or nats (JetStream). @default memory */
+  AIRLOCK_QUEUE: z.enum(['memory', 'nats']).default('memory'),
+  /** NATS server URLs, comma-separated (with AIRLOCK_QUEUE=nats). @default nats://127.0.0.1:4222 */
+  AIRLOCK_NATS_URL: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^(nats|tls):\/\/[^\s/]+$/, 'must be nats://host:port')).min(1))
+    .default(['nats://127.0.0.1:4222']),
+  /** How long a job may go without a worker's heartbeat before it counts as lost (ms). @default 30000 */
+  AIRLOCK_NATS_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
+  // --- end scale-out on NATS ---
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

@@ -34,6 +34,34 @@ export const ERROR_CODES = {
     meaning: 'The tenant already has as many executions in flight as its quota allows; retry later.',
   },
   header_too_large: { status: 431, meaning: 'A request header is larger than the server accepts.' },
+  // egress proxy (issue #4): what a sandboxed program sees from the proxy, and submissions it cannot serve
+  egress_denied: {
+    status: 403,
+    meaning: "The egress proxy refused this destination under the run's policy.",
+  },
+  proxy_auth_required: {
+    status: 407,
+    meaning: 'The egress proxy credential is missing, wrong, or no longer valid.',
+  },
+  egress_limit: { status: 429, meaning: "The run's egress limits (rate, tunnels or bytes) are exhausted." },
+  egress_upstream_failed: { status: 502, meaning: 'The egress proxy could not reach the upstream.' },
+  egress_unavailable: {
+    status: 422,
+    meaning: 'Network egress was requested but this server or backend does not offer it.',
+  },
+  // sessions (issue #7)
+  session_busy: {
+    status: 409,
+    meaning: 'A cell of this session is still running; retry when it has finished.',
+  },
+  session_closed: {
+    status: 409,
+    meaning: 'The session is closed (the message says why) and runs no more cells.',
+  },
+  session_limit: {
+    status: 429,
+    meaning: 'The server already holds as many open sessions as it allows; close one or retry later.',
+  },
   internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

@@ -44,6 +44,33 @@ export const OutputFile = z.object({
   content: z.string(),
 });
 
+/** One request the egress proxy saw for a run, allowed or not (issue #4). Never holds a secret value. */
+export const EgressRecord = z.object({
+  execution_id: z.string(),
+  time: z.string(),
+  method: z.string(),
+  /** `http` (forwarded), `https` (plain HTTP upgraded to TLS upstream for a credential) or `tunnel` (CONNECT). */
+  scheme: z.enum(['http', 'https', 'tunnel']),
+  host: z.string(),
+  port: z.number().int().nullable(),
+  /** Path and query for forwarded requests; null for tunnels. */
+  path: z.string().nullable(),
+  /** The address that was checked and dialled; null when refused before resolution. */
+  address: z.string().nullable(),
+  decision: z.enum(['allowed', 'denied']),
+  reason: z.string().nullable(),
+  status: z.number().int().nullable(),
+  bytes_out: z.number().int(),
+  bytes_in: z.number().int(),
+  credential: z.string().nullable(),
+});
+
+/** Rich output of a notebook-style cell: MIME type → content (text, or base64 for image/png). */
+export const MimeBundle = z.record(z.string(), z.string());
+
+/** An exception the cell raised and did not catch. */
+export const CellException = z.object({ name: z.string(), message: z.string(), traceback: z.string() });
+
 export const ExecutionResult = z.object({
   outcome: Outcome,
   exit_code: z.number().int().nullable(),
@@ -56,6 +83,14 @@ export const ExecutionResult = z.object({
   reason: z.string().nullable(),
   /** Output files (container backends); absent when the backend has none. */
   files: z.array(OutputFile).optional(),
+  /** Session cells (issue #7): display() calls and figures shown or left open, in order. */
+  display: z.array(MimeBundle).optional(),
+  /** Session cells: the value of the final expression; null when there is none (or it is None). */
+  value: MimeBundle.nullable().optional(),
+  /** Session cells: the uncaught exception, or null. */
+  exception: CellException.nullable().optional(),
+  /** Egress records of the run (runs with network egress through the proxy only). */
+  egress: z.array(EgressRecord).optional(),
 });
 
 export const Execution = z.object({
@@ -70,6 +105,8 @@ export const Execution = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   result: ExecutionResult.nullable(),
+  /** Set on the cells of a session (issue #7). */
+  session_id: z.string().optional(),
 });
 
 /** What a watcher sees, in order; a late watcher is first given what it missed. */
@@ -85,6 +122,9 @@ export type Usage = z.infer<typeof Usage>;
 export type ResolvedLimits = z.infer<typeof ResolvedLimits>;
 export type ExecutionResult = z.infer<typeof ExecutionResult>;
 export type OutputFile = z.infer<typeof OutputFile>;
+export type MimeBundle = z.infer<typeof MimeBundle>;
+export type CellException = z.infer<typeof CellException>;
+export type EgressRecord = z.infer<typeof EgressRecord>;
 export type Execution = z.infer<typeof Execution>;
 export type ExecutionEvent = z.infer<typeof ExecutionEvent>;
 export type OutputStream = 'stdout' | 'stderr';

@@ -1,8 +1,11 @@
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
+  CellException,
+  EgressRecord,
   Execution,
   ExecutionEvent,
   ExecutionResult,
+  MimeBundle,
   OUTCOMES,
   Outcome,
   OutputFile,
@@ -17,6 +20,8 @@ export { type LimitPolicy, resolveLimits } from './limits.ts';
 export {
   BACKENDS,
   Backend,
+  canonicalEgressHost,
+  EgressAllowRule,
   ExecutionRequest,
   type ExecutionRequestInput,
   FIELD_BOUNDS,
@@ -24,6 +29,22 @@ export {
   LANGUAGES,
   Language,
   LimitsInput,
+  NetworkInput,
 } from './request.ts';
 export { emptyResult } from './results.ts';
+export {
+  CellRequest,
+  type CellRequestInput,
+  isSessionId,
+  newSessionId,
+  SESSION_CLOSED_REASONS,
+  SESSION_LANGUAGES,
+  SESSION_STATUSES,
+  Session,
+  SessionClosedReason,
+  SessionLanguage,
+  SessionRequest,
+  type SessionRequestInput,
+  SessionStatus,
+} from './session.ts';
 export { fieldPath, parseOrThrow, validationError } from './validation.ts';

@@ -73,7 +73,73 @@ export const LimitsInput = z
   })
   .strict();
 
-export const NetworkInput = z.object({ egress: z.literal('none') }).strict();
+// --- egress (issue #4): the run's network, checked again by the egress proxy ---
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Canonical host name (lower case, punycode, no trailing dot) or `*.` pattern; undefined when not one. */
+export function canonicalEgressHost(pattern: string): string | undefined {
+  const wildcard = pattern.startsWith('*.');
+  const name = wildcard ? pattern.slice(2) : pattern;
+  if (name.length === 0 || /[\s/\\@:?#[\]%*]/u.test(name)) return undefined;
+  let host: string;
+  try {
+    host = new URL(`http://${name}/`).hostname;
+  } catch {
+    return undefined;
+  }
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  if (host.length === 0 || host.length > 253 || !host.split('.').every((l) => HOST_LABEL.test(l)))
+    return undefined;
+  if (wildcard && !host.includes('.')) return undefined;
+  return wildcard ? `*.${host}` : host;
+}
+
+/** An egress host (`api.example.com`) or one-label wildcard (`*.example.com`), stored canonical. */
+const EgressHost = z
+  .string()
+  .max(253)
+  .transform((value, ctx) => {
+    const canonical = canonicalEgressHost(value);
+    if (canonical === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a host name or *.domain pattern (no scheme, port, path or user-info)',
+      });
+      return z.NEVER;
+    }
+    return canonical;
+  });
+
+export const EgressAllowRule = z
+  .object({
+    host: EgressHost,
+    ports: z.array(z.number().int().min(1).max(65_535)).min(1).max(16).optional(),
+    methods: z
+      .array(z.string().regex(/^[A-Z]{1,16}$/, 'must be an upper-case HTTP method'))
+      .min(1)
+      .max(16)
+      .optional(),
+  })
+  .strict();
+
+export const NetworkInput = z.discriminatedUnion('egress', [
+  z.object({ egress: z.literal('none') }).strict(),
+  z
+    .object({
+      egress: z.literal('proxy'),
+      allow: z.array(EgressAllowRule).min(1).max(64),
+      credentials: z
+        .array(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be a credential name of [A-Za-z0-9_.-]'),
+        )
+        .max(16)
+        .default([]),
+    })
+    .strict(),
+]);
+// --- end egress ---
 
 export const ExecutionRequest = z
   .object({
@@ -123,6 +189,8 @@ export const ExecutionRequest = z
         `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
       )
       .default({}),
+    /** Scaled out on NATS: run again if the worker is lost mid-job (default: never twice, `worker lost`). */
+    retry_on_worker_loss: z.boolean().optional(),
   })
   .strict();
 
@@ -131,3 +199,5 @@ export type ExecutionRequest = z.output<typeof ExecutionRequest>;
 export type Language = z.infer<typeof Language>;
 export type Backend = z.infer<typeof Backend>;
 export type LimitsInput = z.infer<typeof LimitsInput>;
+export type NetworkInput = z.output<typeof NetworkInput>;
+export type EgressAllowRule = z.infer<typeof EgressAllowRule>;

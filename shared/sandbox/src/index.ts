@@ -5,6 +5,12 @@ export {
 } from './container/container-sandbox.ts';
 export type { ContainerRuntime } from './container/container-spec.ts';
 export {
+  EgressNetwork,
+  type EgressNetworkOptions,
+  egressFirewallRules,
+  sweepEgressLeftovers,
+} from './container/egress-network.ts';
+export {
   ContainerSetupError,
   IMAGE_NAMES,
   type ImageName,
@@ -17,6 +23,7 @@ export { type ReapOptions, reapLeftovers } from './container/reaper.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';
 export type { SandboxLogger } from './isolate/host-pool.ts';
 export { IsolateSandbox, type IsolateSandboxOptions } from './isolate/isolate-sandbox.ts';
+export { IsolateSessions, type IsolateSessionsOptions } from './isolate/isolate-sessions.ts';
 export type {
   BackendName,
   RuntimeInfo,
@@ -24,4 +31,10 @@ export type {
   SandboxFile,
   SandboxJob,
   SandboxRunOptions,
+  SandboxSession,
+  SessionCell,
+  SessionEnd,
+  SessionSandbox,
+  SessionSpec,
 } from './sandbox.ts';
+export { ContainerSessions, type ContainerSessionsOptions } from './session/container-sessions.ts';

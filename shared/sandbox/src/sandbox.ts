@@ -22,6 +22,8 @@ export interface SandboxJob {
   /** Plain, non-secret variables from the request. */
   env: Record<string, string>;
   limits: ResolvedLimits;
+  /** Egress (issue #4): run on the egress network with these variables (proxy URL, credential sentinels). */
+  egress?: { env: Record<string, string> } | undefined;
 }
 
 export interface SandboxRunOptions {
@@ -46,5 +48,49 @@ export interface Sandbox {
   runtimes(): RuntimeInfo[];
   run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult>;
   /** Stops accepting jobs, ends running ones, and releases every process or container it started. */
+  close(): Promise<void>;
+}
+
+/** What a session sandbox is opened with (issue #7): the interpreter's language and the session's limits. */
+export interface SessionSpec {
+  sessionId: string;
+  language: Language;
+  /** memory_mb bounds the whole session sandbox; the rest are per-cell defaults. */
+  limits: ResolvedLimits;
+}
+
+/** One cell of a session: code run in the interpreter that lives across cells. */
+export interface SessionCell {
+  executionId: string;
+  code: string;
+  /** Written into the session's working folder before the cell runs; they stay there. */
+  files: SandboxFile[];
+  stdin: string;
+  limits: ResolvedLimits;
+}
+
+/** Why a session sandbox ended by itself (not closed by its owner). */
+export type SessionEnd = 'interpreter_exited' | 'memory_limit' | 'cell_timeout';
+
+/**
+ * A leased sandbox that keeps its interpreter between cells. run() never throws for anything the guest does;
+ * cells run one at a time. After `ended` settles (or close()), run() answers without running anything.
+ */
+export interface SandboxSession {
+  readonly id: string;
+  /** Settles when the sandbox ends by itself, with why; never rejects. */
+  readonly ended: Promise<SessionEnd>;
+  run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult>;
+  /** Destroys the sandbox (release of the lease); idempotent. */
+  close(): Promise<void>;
+}
+
+/** A backend that leases long-lived sandboxes for sessions, beside its one-shot Sandbox. */
+export interface SessionSandbox {
+  readonly backend: BackendName;
+  readonly languages: readonly Language[];
+  /** Starts a session sandbox and resolves when its interpreter is ready. Throws when it cannot start. */
+  open(spec: SessionSpec): Promise<SandboxSession>;
+  /** Destroys every open session sandbox and refuses new ones. */
   close(): Promise<void>;
 }

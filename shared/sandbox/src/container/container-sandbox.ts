@@ -11,6 +11,7 @@ import { type AttachedContainer, startContainer } from './attached-container.ts'
 import { runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
 import { type ContainerProfile, type ContainerRuntime, containerSpec, profileKey } from './container-spec.ts';
+import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
@@ -42,6 +43,8 @@ export interface ContainerSandboxOptions {
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
   logger?: ContainerLogger;
+  /** Egress (issue #4): the network jobs with `egress` join; without it such jobs are rejected. */
+  egress?: EgressNetwork;
 }
 
 export interface ContainerSandboxStats {
@@ -166,9 +169,15 @@ export class ContainerSandbox implements Sandbox {
     if (this.#closing.signal.aborted) return emptyResult('internal_error', 'the sandbox is closed');
     const signal = AbortSignal.any([options.signal, this.#closing.signal]);
     if (signal.aborted) return emptyResult('canceled', 'canceled before it started');
+    // --- egress (issue #4): such jobs take the cold path onto the egress network; their variables join env.
+    if (job.egress && !this.#options.egress) {
+      return emptyResult('rejected', 'network egress is not available on this server');
+    }
+    const archiveJob = job.egress ? { ...job, env: { ...job.env, ...job.egress.env } } : job;
+    // --- end egress
     let archive: Awaited<ReturnType<typeof buildJobArchive>>;
     try {
-      archive = await buildJobArchive(job, this.#caps);
+      archive = await buildJobArchive(archiveJob, this.#caps);
     } catch (error) {
       if (error instanceof JobRefused) return emptyResult('rejected', error.message);
       throw error;
@@ -176,13 +185,14 @@ export class ContainerSandbox implements Sandbox {
     const image = LANGUAGE_PROGRAMS[job.language].image;
     const profile = { memoryMb: job.limits.memory_mb };
     const pool = this.#pools.get(this.#poolKey(image, profile));
-    let container = pool?.take();
+    let container = job.egress ? undefined : pool?.take();
     if (container) {
       this.#warmLeases++;
     } else {
       this.#coldStarts++;
       try {
-        container = await this.#startContainer(image, profile, job.executionId);
+        container = await this.#startContainer(image, profile, job.executionId, job.egress !== undefined);
+        if (job.egress) await this.#sealDns(container);
       } catch (error) {
         return emptyResult('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
       }
@@ -217,6 +227,7 @@ export class ContainerSandbox implements Sandbox {
     image: ImageName,
     profile: ContainerProfile,
     executionId?: string,
+    egress = false,
   ): Promise<AttachedContainer> {
     const spec = containerSpec({
       image: this.#options.images[image].tag,
@@ -225,6 +236,7 @@ export class ContainerSandbox implements Sandbox {
       profile,
       instance: this.instance,
       ...(executionId === undefined ? {} : { executionId }),
+      ...(egress && this.#options.egress ? { egressNetwork: this.#options.egress.name } : {}),
     });
     return startContainer({
       docker: this.#options.docker,
@@ -232,6 +244,16 @@ export class ContainerSandbox implements Sandbox {
       timeoutMs: this.#dockerTimeout,
       discard: (c) => this.#removals.remove(c),
     });
+  }
+
+  /** Egress (issue #4): no resolver inside; a container that cannot be sealed is not used. */
+  async #sealDns(container: AttachedContainer): Promise<void> {
+    try {
+      await this.#options.egress?.sealDns(container.id);
+    } catch (error) {
+      this.#discard(container);
+      throw error;
+    }
   }
 
   #discard(container: AttachedContainer): void {

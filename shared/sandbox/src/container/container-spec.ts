@@ -1,10 +1,11 @@
 // The hardened create options of one sandbox container (SECURITY.md "Containers", sandbox-images/CONTRACT.md
 // "How the backend starts a container"). Every container Airlock creates is built here and only here.
-// It must never add a host path, a device, a capability, a network, the Docker socket, or anything from the
+// It must never add a host path, a device, a capability, a network (but the egress network, issue #4), the Docker socket, or anything from the
 // service's own environment.
 
 import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
+import { GVISOR_SECCOMP_OPT } from './gvisor-seccomp.ts';
 
 export type ContainerRuntime = 'runc' | 'runsc';
 
@@ -22,6 +23,10 @@ export interface ContainerSpecInput {
   instance: string;
   /** Set on the cold path, where the job is known before the container exists. */
   executionId?: string;
+  /** A session container (`airlock.session`): runs `command` instead of the image's runner. */
+  session?: { id: string; command: string[] };
+  /** Egress (issue #4): the egress network to join instead of `none` (gVisor then uses runtime runsc-net). */
+  egressNetwork?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -62,8 +67,10 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     'airlock.owner': ownerLabel(),
   };
   if (input.executionId !== undefined) labels['airlock.execution'] = input.executionId;
+  if (input.session !== undefined) labels['airlock.session'] = input.session.id;
   return {
     Image: input.image,
+    ...(input.session === undefined ? {} : { Cmd: input.session.command }),
     // The image's CMD is the runner; its ENV (PATH, HOME, LANG) is all the environment the program gets.
     User: '65534:65534',
     WorkingDir: '/work',
@@ -76,16 +83,20 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     Tty: false,
     // With networking disabled Docker mounts no resolv.conf of its own (on network "none" alone it mounts one
     // naming the host's resolver): the image's empty /etc/resolv.conf stays, so there is no resolver at all.
-    NetworkDisabled: true,
+    NetworkDisabled: input.egressNetwork === undefined, // egress (issue #4): see EgressNetwork.sealDns
     Labels: labels,
     HostConfig: {
-      Runtime: input.runtime,
-      NetworkMode: 'none',
+      // egress (issue #4): runsc-net is runsc with --network=host, i.e. the container's own namespace.
+      Runtime: input.egressNetwork !== undefined && input.runtime === 'runsc' ? 'runsc-net' : input.runtime,
+      NetworkMode: input.egressNetwork ?? 'none',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
+      SecurityOpt:
+        input.backend === 'gvisor' ? ['no-new-privileges', GVISOR_SECCOMP_OPT] : ['no-new-privileges'],
       Privileged: false,
-      Init: true,
+      // No docker-init: the runner is pid 1 (it reaps orphans and kills leftovers). docker-init runs as the job's
+      // uid and is dumpable, so a job could ptrace it; the runner is not dumpable (SECURITY.md class 17).
+      Init: false,
       IpcMode: 'private',
       Memory: memory,
       MemorySwap: memory,

@@ -4,6 +4,8 @@
 
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
+import type { GuestFetchReply } from './guest-fetch.ts';
+import { NO_EGRESS_MESSAGE } from './guest-fetches.ts';
 
 /** What the job behind a guest does with the calls its guest makes. */
 export interface BridgeHandlers {
@@ -17,6 +19,20 @@ export interface BridgeHandlers {
   exit(code: number): void;
   entryDone(): void;
   readFile(path: string, asText: boolean): ReadFileReply;
+  /**
+   * Egress (issue #4, see guest-fetches.ts): starts fetch `id` from unchecked guest values; null when it
+   * started, else why not. Absent: every fetch is refused.
+   */
+  fetchStart?(
+    id: number,
+    method: unknown,
+    url: unknown,
+    headers: unknown,
+    body: unknown,
+    redirect: unknown,
+  ): string | null;
+  /** The reply of fetch `id`, once the host has fired timer `-id`. */
+  fetchTake?(id: number): GuestFetchReply;
 }
 
 export type ReadFileReply =
@@ -36,6 +52,8 @@ export const BRIDGE_NAMES = [
   'randomBytes',
   'parseUrl',
   'updateUrl',
+  'fetchStart',
+  'fetchTake',
 ] as const;
 
 export type BridgeCallbacks = Record<(typeof BRIDGE_NAMES)[number], ivm.Callback>;
@@ -130,6 +148,15 @@ export function createBridge(job: () => BridgeHandlers): BridgeCallbacks {
     randomBytes: randomFor,
     parseUrl,
     updateUrl,
+    fetchStart: (id, method, url, headers, body, redirect) => {
+      const handlers = job();
+      const n = int(id, 'fetch id');
+      return handlers.fetchStart
+        ? handlers.fetchStart(n, method, url, headers, body, redirect)
+        : NO_EGRESS_MESSAGE;
+    },
+    fetchTake: (id) =>
+      job().fetchTake?.(int(id, 'fetch id')) ?? { ok: false, message: 'no reply for this request' },
   };
   const wrap = (name: keyof BridgeCallbacks) => new ivm.Callback(callbacks[name]);
   return Object.fromEntries(BRIDGE_NAMES.map((name) => [name, wrap(name)])) as BridgeCallbacks;

@@ -23,6 +23,7 @@ const GUEST_PARTS = [
   'url.js',
   'platform.js',
   'airlock.js',
+  'fetch.js',
 ];
 const FILENAME = 'airlock:runtime';
 
@@ -41,8 +42,12 @@ export type FireTimer = ivm.Reference<(id: number) => void>;
 /** The guest's one-shot begin(config), held host-side only; it returns the guest's FireTimer. */
 export type BeginJob = ivm.Reference<(config: GuestConfig) => unknown>;
 
-/** The runtime source: one function expression taking the bridge callbacks and returning begin(config). */
-function runtimeSource(): string {
+/**
+ * The runtime source: one function expression taking the bridge callbacks and returning begin(config).
+ * In session mode (a kept isolate, see session-isolate.ts) begin returns the host-only SessionRuntimeApi
+ * instead of fireTimer, and parts may register per-cell hooks on `runtime.onCell`.
+ */
+function runtimeSource(session = false): string {
   const parts = GUEST_PARTS.map((file) =>
     readFileSync(new URL(`./guest/${file}`, import.meta.url), 'utf8')
       .trim()
@@ -54,6 +59,7 @@ function runtimeSource(): string {
     `(function airlockRuntime(${params}) {`,
     `'use strict';`,
     `const runtime = { bridge: Object.freeze({ ${bridge} }), config: null, onBegin: [] };`,
+    ...(session ? ['runtime.onCell = [];'] : []),
     `for (const install of [\n${parts.join(',\n')}\n]) install(runtime);`,
     'let begun = false;',
     'return function begin(config) {',
@@ -62,10 +68,26 @@ function runtimeSource(): string {
     '  runtime.config = config;',
     '  for (const hook of runtime.onBegin) hook(config);',
     '  runtime.onBegin = null;',
-    '  return runtime.fireTimer;',
+    ...(session ? SESSION_API_SOURCE : ['  return runtime.fireTimer;']),
     '};',
     '})',
   ].join('\n');
+}
+
+/** Session mode: what begin returns, for the host only (never reachable from guest code). */
+const SESSION_API_SOURCE = [
+  '  const onCell = runtime.onCell;',
+  '  return Object.freeze({',
+  '    fireTimer: runtime.fireTimer,',
+  '    beginCell: (cell) => { for (const hook of onCell) hook(cell); },',
+  '    inspectValue: (value) => (value === undefined ? null : runtime.inspect(value)),',
+  '  });',
+];
+
+/** Per-cell data a session runtime's onCell hooks receive. */
+export interface GuestCellConfig {
+  stdin: string;
+  outputBytes: number;
 }
 
 /** isolated-vm sets these on a compiled Script, though its typings leave them out. */
@@ -73,9 +95,14 @@ type CompiledScript = ivm.Script & ivm.CachedDataResult & { cachedDataRejected?:
 
 /** The runtime's source and its code cache, shared by every isolate one host process prepares. */
 export class GuestRuntimeCode {
-  readonly #source = runtimeSource();
+  readonly #source: string;
   #cache: ivm.ExternalCopy<ArrayBuffer> | null = null;
   #rejected = 0;
+
+  /** `session`: build the session-mode runtime (see runtimeSource). @default false */
+  constructor(options: { session?: boolean } = {}) {
+    this.#source = runtimeSource(options.session ?? false);
+  }
 
   /** How many times V8 refused the cache (a new one is then produced by the next compile). */
   get cacheRejections(): number {

@@ -40,6 +40,12 @@ if (!Number.isSafeInteger(warmMemoryMb) || warmMemoryMb < MIN_MEMORY_MB) {
 const code = new GuestRuntimeCode();
 const warm = new WarmIsolate({ memoryMb: warmMemoryMb, code, onCatastrophicError });
 let current: IsolateJob | null = null;
+/**
+ * A job that arrived while the current one was still being cleaned up: a job's result goes out before its
+ * isolate is disposed (so the caller is not kept waiting), and the parent may hand over the next job in that
+ * window. It starts as soon as the current job is over; only one can wait.
+ */
+let pending: HostJob | null = null;
 
 async function runJob(job: HostJob): Promise<void> {
   const isolateJob = new IsolateJob(job, {
@@ -51,15 +57,18 @@ async function runJob(job: HostJob): Promise<void> {
     await isolateJob.run(warm.take(isolateJob.memoryMb));
   } finally {
     current = null;
-    void warm.prepare();
+    const next = pending;
+    pending = null;
+    if (next !== null) void runJob(next);
+    else void warm.prepare();
   }
 }
 
-function failedResult(id: string, reason: string): HostMessage {
+function unstartedResult(id: string, outcome: 'internal_error' | 'canceled', reason: string): HostMessage {
   return {
     type: 'result',
     id,
-    outcome: 'internal_error',
+    outcome,
     exit_code: null,
     reason,
     truncated: { stdout: false, stderr: false },
@@ -73,13 +82,19 @@ process.on('message', (raw: unknown) => {
   if (message === null) return;
   if (message.type === 'cancel') {
     if (current?.id === message.id) current.cancel();
+    else if (pending?.id === message.id) {
+      pending = null;
+      send(unstartedResult(message.id, 'canceled', 'canceled before it started'));
+    }
     return;
   }
-  if (current !== null) {
-    send(failedResult(message.job.id, 'isolate host was handed a second job while busy'));
-    return;
+  if (current === null) {
+    void runJob(message.job);
+  } else if (pending === null) {
+    pending = message.job;
+  } else {
+    send(unstartedResult(message.job.id, 'internal_error', 'isolate host was handed a third job while busy'));
   }
-  void runJob(message.job);
 });
 
 process.on('disconnect', () => process.exit(0));

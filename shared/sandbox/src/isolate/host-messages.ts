@@ -36,6 +36,8 @@ export interface HostJob {
   args: string[];
   env: Record<string, string>;
   limits: ResolvedLimits;
+  /** Egress (issue #4): the run's proxy URL with its per-run credential; guest fetch goes through it. */
+  egressProxy?: string;
 }
 
 export type ParentMessage = { type: 'run'; job: HostJob } | { type: 'cancel'; id: string };
@@ -53,7 +55,16 @@ export interface HostJobResult {
   reason: string | null;
   truncated: { stdout: boolean; stderr: boolean };
   usage: { cpu_ms: number | null; wall_ms: number; memory_peak_bytes: number | null };
+  /** Session cells only (session-host-main.ts): the value of the cell's last expression, as text/plain. */
+  value?: { 'text/plain': string } | null;
+  /** Session cells only: the exception the cell did not catch. */
+  exception?: { name: string; message: string; traceback: string } | null;
+  /** Session cells only: the cell ended the session's isolate, and why. */
+  session_end?: HostSessionEnd;
 }
+
+export type HostSessionEnd = 'interpreter_exited' | 'memory_limit' | 'cell_timeout';
+const SESSION_ENDS = new Set<unknown>(['interpreter_exited', 'memory_limit', 'cell_timeout']);
 
 /** The last output of a job travels with its result (`chunks`), saving a message per job. */
 export type HostMessage =
@@ -108,7 +119,8 @@ export function isHostJob(value: unknown): value is HostJob {
     Array.isArray(value.args) &&
     value.args.every(isString) &&
     isStringRecord(value.env) &&
-    isLimits(value.limits)
+    isLimits(value.limits) &&
+    (value.egressProxy === undefined || isString(value.egressProxy))
   );
 }
 
@@ -126,6 +138,35 @@ function isChunk(value: unknown): value is OutputChunk {
 
 function isChunkList(value: unknown): value is OutputChunk[] {
   return Array.isArray(value) && value.every(isChunk);
+}
+
+function isSessionValue(value: unknown): value is HostJobResult['value'] {
+  return value === undefined || value === null || (isRecord(value) && isString(value['text/plain']));
+}
+
+function isSessionException(value: unknown): value is HostJobResult['exception'] {
+  return (
+    value === undefined ||
+    value === null ||
+    (isRecord(value) && isString(value.name) && isString(value.message) && isString(value.traceback))
+  );
+}
+
+/** The optional session fields of a result, checked and copied (absent when the host sent none). */
+function sessionFields(raw: Rec): Pick<HostJobResult, 'value' | 'exception' | 'session_end'> | null {
+  const { value, exception, session_end } = raw;
+  if (!isSessionValue(value) || !isSessionException(exception)) return null;
+  if (session_end !== undefined && !SESSION_ENDS.has(session_end)) return null;
+  const fields: Pick<HostJobResult, 'value' | 'exception' | 'session_end'> = {};
+  if (value !== undefined) fields.value = value === null ? null : { 'text/plain': value['text/plain'] };
+  if (exception !== undefined) {
+    fields.exception =
+      exception === null
+        ? null
+        : { name: exception.name, message: exception.message, traceback: exception.traceback };
+  }
+  if (session_end !== undefined) fields.session_end = session_end as HostSessionEnd;
+  return fields;
 }
 
 function isResult(raw: Rec): raw is Rec & HostJobResult {
@@ -153,9 +194,11 @@ export function parseHostMessage(raw: unknown): HostMessage | null {
   if (raw.type === 'output' && isString(raw.id) && isChunkList(raw.chunks)) {
     return { type: 'output', id: raw.id, chunks: raw.chunks };
   }
-  if (raw.type === 'result' && isResult(raw) && isChunkList(raw.chunks)) {
+  const session = raw.type === 'result' ? sessionFields(raw) : null;
+  if (raw.type === 'result' && isResult(raw) && isChunkList(raw.chunks) && session !== null) {
     const { id, outcome, exit_code, reason, truncated, usage } = raw;
     return {
+      ...session,
       type: 'result',
       chunks: raw.chunks,
       id,

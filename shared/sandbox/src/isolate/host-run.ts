@@ -5,12 +5,15 @@
 import type { ExecutionResult, Outcome } from '@airlock/protocol';
 import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { CollectedOutput } from './collected-output.ts';
+import { isolateEgress } from './guest-fetch.ts';
 import { type HostJob, type HostJobResult, isHostJob, MIN_MEMORY_MB } from './host-messages.ts';
 import { describeExit, type HostExit, type IsolateHost } from './isolate-host.ts';
 
 export interface HostRunSettings {
   /** How long a host may take past the deadline (or after a cancel) before it is killed. */
   killGraceMs: number;
+  /** Sees the host's own report of the job (session hosts add session_end), before the result settles. */
+  onHostResult?: (result: HostJobResult) => void;
 }
 
 type Ending = { outcome: Outcome; reason: string | null };
@@ -53,7 +56,8 @@ export function runOnHost(
     done.resolve({ ...result, stdout: output.text('stdout'), stderr: output.text('stderr') });
   };
 
-  const fromHost = (result: HostJobResult) =>
+  const fromHost = (result: HostJobResult) => {
+    settings.onHostResult?.(result);
     finish({
       outcome: result.outcome,
       exit_code: result.exit_code,
@@ -64,7 +68,10 @@ export function runOnHost(
       },
       usage: result.usage,
       reason: result.reason,
+      ...(result.value !== undefined ? { value: result.value } : {}),
+      ...(result.exception !== undefined ? { exception: result.exception } : {}),
     });
+  };
 
   const fromParent = (ending: Ending) =>
     finish({
@@ -107,6 +114,8 @@ export function runOnHost(
     host.kill();
   }, wall + settings.killGraceMs);
 
+  // Egress (issue #4): the guest sees only its credential sentinels; the proxy URL stays host-side.
+  const egress = isolateEgress(job.egress);
   const hostJob: HostJob = {
     id: dispatchId,
     language: job.language,
@@ -114,8 +123,9 @@ export function runOnHost(
     files: job.files.map((file) => ({ path: file.path, content: file.content })),
     stdin: job.stdin,
     args: job.args,
-    env: job.env,
+    env: { ...job.env, ...egress.env },
     limits: job.limits,
+    ...(egress.proxy === undefined ? {} : { egressProxy: egress.proxy }),
   };
   if (!isHostJob(hostJob)) {
     fromParent({ outcome: 'internal_error', reason: 'the job did not pass the isolate host message check' });

@@ -43,9 +43,12 @@ export class IsolateHost {
   #stderrTail = '';
   readonly #child: ChildProcess;
 
-  /** `warmMemoryMb`: the memory limit (MB) the host keeps a prepared isolate ready for. */
-  constructor(warmMemoryMb: number) {
-    this.#child = fork(HOST_ENTRY, [String(warmMemoryMb)], {
+  /**
+   * `warmMemoryMb`: the memory limit (MB) the host keeps a prepared isolate ready for (for a session host, the
+   * memory limit of its one isolate). `entry`: the host program (the session host passes its own).
+   */
+  constructor(warmMemoryMb: number, entry: URL = HOST_ENTRY) {
+    this.#child = fork(entry, [String(warmMemoryMb)], {
       execArgv: HOST_EXEC_ARGV,
       env: {},
       serialization: 'advanced',

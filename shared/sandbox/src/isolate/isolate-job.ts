@@ -9,6 +9,7 @@ import type { OutputStream } from '@airlock/protocol';
 import { CappedOutput } from './capped-output.ts';
 import type { BridgeHandlers, ReadFileReply } from './guest-bridge.ts';
 import { describeGuestError } from './guest-errors.ts';
+import { GuestFetches } from './guest-fetches.ts';
 import { GuestModules, mainPath } from './guest-modules.ts';
 import type { FireTimer } from './guest-runtime.ts';
 import { GuestTimers, MAX_PENDING_TIMERS } from './guest-timers.ts';
@@ -33,6 +34,8 @@ export class IsolateJob {
   readonly #options: IsolateJobOptions;
   readonly #output: CappedOutput;
   readonly #timers: GuestTimers;
+  /** Egress (issue #4): the job's guest fetches, through its egress proxy when it has one. */
+  readonly #fetches: GuestFetches;
   readonly #files = new Map<string, Uint8Array>();
   readonly #startedAt = performance.now();
   readonly #over = Promise.withResolvers<void>();
@@ -55,6 +58,7 @@ export class IsolateJob {
     this.#options = options;
     this.#output = new CappedOutput(job.limits.output_bytes, options.sendOutput);
     this.#timers = new GuestTimers((id) => this.#fire(id));
+    this.#fetches = new GuestFetches(job.egressProxy, (id) => this.#fetchReady(id));
     for (const file of job.files) this.#files.set(file.path, file.content);
     this.#files.set(mainPath(job.language), Buffer.from(job.code, 'utf8'));
   }
@@ -142,6 +146,11 @@ export class IsolateJob {
         this.#entryDone = true;
       },
       readFile: (path, asText) => this.#readFile(path, asText),
+      fetchStart: (id, method, url, headers, body, redirect) =>
+        this.#ending === null
+          ? this.#fetches.start(id, method, url, headers, body, redirect)
+          : 'the job has ended',
+      fetchTake: (id) => this.#fetches.take(id),
     };
   }
 
@@ -186,6 +195,13 @@ export class IsolateJob {
     this.#track(this.#fireTimer.apply(undefined, [id]));
   }
 
+  /** A fetch reply is ready: the guest learns it through its timer entry point, as id `-id`. */
+  #fetchReady(id: number): void {
+    const fireTimer = this.#fireTimer;
+    if (this.#ending !== null || fireTimer === null) return;
+    this.#track(fireTimer.apply(undefined, [-id]).finally(() => this.#fetches.take(id)));
+  }
+
   #taskFailed(error: unknown): void {
     if (this.#ending !== null) return;
     if (this.#isolate?.disposed) {
@@ -203,6 +219,7 @@ export class IsolateJob {
 
   #checkIdle(): void {
     if (this.#ending !== null || this.#inFlight > 0 || this.#timers.refCount > 0) return;
+    if (this.#fetches.pending > 0) return;
     if (this.#entryDone) {
       this.#finish({ outcome: 'success', exit_code: 0, reason: null });
       return;
@@ -259,6 +276,7 @@ export class IsolateJob {
     clearTimeout(this.#deadline);
     clearInterval(this.#watchdog);
     this.#timers.close();
+    this.#fetches.close();
     void this.#settle(ending, idle);
   }
 

@@ -114,3 +114,29 @@ describe('IsolateSandbox caps output', () => {
     expect(result.stdout).toHaveLength(cap);
   });
 });
+
+describe('IsolateSandbox with one host, jobs back to back', () => {
+  let single: IsolateSandbox;
+  beforeAll(async () => {
+    single = new IsolateSandbox({ hosts: 1, defaultMemoryMb: TEST_LIMITS.memory_mb });
+    await single.start();
+  });
+  afterAll(async () => {
+    await single.close();
+  });
+
+  // A limit's result goes out before the busy isolate is disposed; the next job can reach the host in that
+  // window and must wait for it, not be refused.
+  it('runs the next job after an output flood and a timeout, each handed over at once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const [flood, loop, next] = await Promise.all([
+        runJob(single, { code: 'for (;;) console.log("x".repeat(1000));', limits: { output_bytes: 4096 } }),
+        runJob(single, { code: 'for (;;) {}', limits: { wall_time_ms: 300 } }),
+        runJob(single, { code: 'console.log("next")' }),
+      ]);
+      expect(flood.result.outcome).toBe('output_limit');
+      expect(loop.result.outcome).toBe('timeout');
+      expect(next.result).toMatchObject({ outcome: 'success', stdout: 'next\n' });
+    }
+  });
+});

@@ -31,14 +31,26 @@
     bridge.exit(value & 0xff);
   }
 
+  // Session mode: stdin is the current cell's (a getter on the frozen object).
+  let cellStdin = '';
+  runtime.onCell?.push((cell) => {
+    cellStdin = `${cell.stdin}`;
+  });
+
   runtime.onBegin.push((config) => {
-    const airlock = freeze({
-      stdin: `${config.stdin}`,
-      args: freeze([...config.args]),
-      env: freeze({ ...config.env }),
-      readFile,
-      exit,
-    });
+    const airlock = {};
+    defineProperty(
+      airlock,
+      'stdin',
+      runtime.onCell === undefined
+        ? { value: `${config.stdin}`, enumerable: true }
+        : { get: () => cellStdin, enumerable: true },
+    );
+    airlock.args = freeze([...config.args]);
+    airlock.env = freeze({ ...config.env });
+    airlock.readFile = readFile;
+    airlock.exit = exit;
+    freeze(airlock);
     defineProperty(globalThis, 'airlock', {
       value: airlock,
       enumerable: false,

@@ -18,6 +18,10 @@
   runtime.onBegin.push((config) => {
     unitsLeft = config.outputBytes + 1;
   });
+  // Session mode: every cell has its own output cap.
+  runtime.onCell?.push((cell) => {
+    unitsLeft = cell.outputBytes + 1;
+  });
   let groupIndent = '';
   const counts = new Map();
   const timers = new Map();

@@ -1,0 +1,254 @@
+// Test support (not shipped behaviour): loopback upstreams that echo what they received and count the
+// connections they accepted, a throwaway CA and server certificate made with the openssl CLI at test time,
+// and a client that talks to the proxy as a sandboxed program would (absolute-form requests and CONNECT).
+
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, request, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
+
+export interface Upstream extends AsyncDisposable {
+  port: number;
+  /** Connections accepted so far. */
+  connections: number;
+  /** Requests received: method, url, headers. */
+  requests: Array<{ method: string; url: string; headers: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+type Handler = (
+  req: IncomingMessage,
+  body: string,
+) => { status?: number; headers?: Record<string, string>; body: string };
+
+const echo: Handler = (req, body) => ({
+  headers: {
+    'content-type': 'application/json',
+    'x-echo-authorization': String(req.headers.authorization ?? ''),
+  },
+  body: JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body }),
+});
+
+function serve(server: Server, host: string, handler: Handler): Promise<Upstream> {
+  const upstream = {
+    port: 0,
+    connections: 0,
+    requests: [] as Upstream['requests'],
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  server.on('connection', () => upstream.connections++);
+  server.on('secureConnection', () => {});
+  server.on('request', (req: IncomingMessage, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      upstream.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+      const out = handler(req, body);
+      res.writeHead(out.status ?? 200, out.headers ?? {});
+      res.end(out.body);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, host, () => {
+      upstream.port = (server.address() as AddressInfo).port;
+      resolve({
+        ...upstream,
+        get connections() {
+          return upstream.connections;
+        },
+        [Symbol.asyncDispose]: upstream.close,
+      } as Upstream);
+    });
+  });
+}
+
+export function startHttpUpstream(host = '127.0.0.1', handler: Handler = echo): Promise<Upstream> {
+  return serve(createHttpServer(), host, handler);
+}
+
+export interface TestPki extends AsyncDisposable {
+  ca: string;
+  key: string;
+  cert: string;
+  close(): Promise<void>;
+}
+
+/** A CA and a server certificate for `names`, made now with openssl; the keys live in a temp dir until close. */
+export async function makeTestPki(names: string[]): Promise<TestPki> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-egress-pki-'));
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  try {
+    run([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=airlock test CA',
+    ]);
+    run([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      `/CN=${names[0]}`,
+    ]);
+    await writeFile(join(dir, 'ext.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
+    run([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '1',
+      '-extfile',
+      'ext.cnf',
+    ]);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(
+      `openssl failed (is it installed? apt-get install -y openssl): ${(error as Error).message}`,
+    );
+  }
+  const [ca, key, cert] = await Promise.all(
+    ['ca.pem', 'server.key', 'server.pem'].map((f) => readFile(join(dir, f), 'utf8')),
+  );
+  const close = () => rm(dir, { recursive: true, force: true });
+  return { ca: ca as string, key: key as string, cert: cert as string, close, [Symbol.asyncDispose]: close };
+}
+
+export function startTlsUpstream(
+  pki: TestPki,
+  host = '127.0.0.1',
+  handler: Handler = echo,
+): Promise<Upstream> {
+  return serve(createHttpsServer({ key: pki.key, cert: pki.cert }) as unknown as Server, host, handler);
+}
+
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** An absolute-form request through the proxy. */
+export function viaProxy(
+  proxyPort: number,
+  url: string,
+  options: { auth?: string; method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<ProxyAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port: proxyPort,
+      method: options.method ?? 'GET',
+      path: url,
+      headers: { ...(options.auth ? { 'proxy-authorization': options.auth } : {}), ...options.headers },
+      agent: false,
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** A CONNECT; on 200 the socket is the tunnel (caller closes it), otherwise the answer's body is read. */
+export function connectVia(
+  proxyPort: number,
+  authority: string,
+  auth?: string,
+): Promise<{ status: number; body: string; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port: proxyPort,
+      method: 'CONNECT',
+      path: authority,
+      headers: auth ? { 'proxy-authorization': auth } : {},
+      agent: false,
+    });
+    req.on('connect', (res, socket) => {
+      if (res.statusCode === 200) {
+        resolve({ status: 200, body: '', socket });
+        return;
+      }
+      let body = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => (body += c));
+      socket.on('close', () => resolve({ status: res.statusCode ?? 0, body, socket }));
+      socket.on('error', () => {});
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Raw bytes to the proxy; resolves with everything it answered once it closes the connection. */
+export function rawExchange(port: number, write: (socket: Socket) => void): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (answer += c));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(answer));
+    socket.on('connect', () => write(socket));
+  });
+}
+
+/** GET over TLS inside an established tunnel. */
+export function getOverTunnel(socket: Socket, servername: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const tls = connectTls({ socket, servername, ca: [ca] }, () => {
+      tls.write(`GET /through-tunnel HTTP/1.1\r\nhost: ${servername}\r\nconnection: close\r\n\r\n`);
+    });
+    let text = '';
+    tls.setEncoding('utf8');
+    tls.on('data', (c: string) => (text += c));
+    tls.on('end', () => resolve(text));
+    tls.on('error', reject);
+  });
+}

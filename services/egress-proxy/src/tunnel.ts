@@ -1,0 +1,145 @@
+// CONNECT tunnels (TLS end to end between the sandbox and the upstream; the proxy sees only the host).
+// A tunnel to a host covered by a credential binding the run holds is refused: the proxy could not scrub the
+// value from inside TLS, so such hosts are reached with plain http:// through the proxy, which adds TLS.
+
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { admit } from './admission.ts';
+import { bindingCovers } from './credential-bindings.ts';
+import { dialTcp } from './dial.ts';
+import type { ProxyContext } from './proxy-context.ts';
+import { answerSocket } from './responses.ts';
+import { parseAuthority } from './target.ts';
+
+export async function openTunnel(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+): Promise<void> {
+  client.on('error', () => client.destroy());
+  const run = ctx.runs.authenticate(req.headers['proxy-authorization']);
+  if (!run) {
+    ctx.logger?.warn({ method: 'CONNECT' }, 'egress: tunnel without a valid proxy credential');
+    answerSocket(client, 'proxy_auth_required');
+    return;
+  }
+  run.track(client as Socket);
+  const base = {
+    method: 'CONNECT',
+    scheme: 'tunnel',
+    path: null,
+    bytes_out: 0,
+    bytes_in: 0,
+    credential: null,
+  } as const;
+  const parsed = parseAuthority(req.url ?? '');
+  if (!parsed.ok) {
+    run.record({
+      ...base,
+      host: '',
+      port: null,
+      address: null,
+      decision: 'denied',
+      reason: parsed.reason,
+      status: 400,
+    });
+    answerSocket(client, 'invalid_request', parsed.reason);
+    return;
+  }
+  const target = parsed.target;
+  const credentialHost = () =>
+    [...run.sentinels.keys()].some((name) => {
+      const binding = ctx.bindings.get(name);
+      return binding !== undefined && !target.literal && bindingCovers(binding, target.host);
+    })
+      ? `tunnels to ${target.host} are refused: it has a credential binding; use http:// through the proxy`
+      : undefined;
+  const admission = await admit(ctx, run, target, 'CONNECT', credentialHost);
+  if (!admission.ok) {
+    const status = admission.code === 'egress_limit' ? 429 : admission.code === 'egress_denied' ? 403 : 502;
+    run.record({
+      ...base,
+      host: target.host,
+      port: target.port,
+      address: admission.address,
+      decision: 'denied',
+      reason: admission.reason,
+      status,
+    });
+    answerSocket(client, admission.code, admission.reason);
+    return;
+  }
+  const { address, release } = admission;
+  let upstream: Socket;
+  try {
+    upstream = await dialTcp({ address, port: target.port, timeoutMs: ctx.dialTimeoutMs });
+  } catch (error) {
+    release();
+    const reason = `connect failed: ${(error as Error).message}`;
+    run.record({
+      ...base,
+      host: target.host,
+      port: target.port,
+      address,
+      decision: 'allowed',
+      reason,
+      status: 502,
+    });
+    answerSocket(client, 'egress_upstream_failed', reason);
+    return;
+  }
+  run.track(upstream);
+  let bytesOut = 0;
+  let bytesIn = 0;
+  let failure: string | null = null;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    release();
+    upstream.destroy();
+    client.destroy();
+    run.record({
+      ...base,
+      host: target.host,
+      port: target.port,
+      address,
+      decision: 'allowed',
+      reason: failure,
+      status: 200,
+      bytes_out: bytesOut,
+      bytes_in: bytesIn,
+    });
+  };
+  const count = (n: number, direction: 'out' | 'in') => {
+    if (direction === 'out') bytesOut += n;
+    else bytesIn += n;
+    if (!run.addBytes(n)) {
+      failure = 'byte budget exhausted';
+      close();
+    }
+  };
+  const idle = () => {
+    failure = 'idle timeout';
+    close();
+  };
+  upstream.setTimeout(run.limits.idleTimeoutMs, idle);
+  (client as Socket).setTimeout?.(run.limits.idleTimeoutMs, idle);
+  upstream.on('error', (error) => {
+    failure ??= `upstream failed: ${error.message}`;
+    close();
+  });
+  upstream.on('close', close);
+  client.on('close', close);
+  upstream.on('data', (chunk: Buffer) => count(chunk.length, 'in'));
+  client.on('data', (chunk: Buffer) => count(chunk.length, 'out'));
+  client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  if (head.length > 0) {
+    count(head.length, 'out');
+    upstream.write(head);
+  }
+  upstream.pipe(client);
+  client.pipe(upstream);
+}

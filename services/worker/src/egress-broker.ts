@@ -1,0 +1,18 @@
+// What the worker needs from the egress proxy (issue #4): open a run (mint its per-run proxy credential and
+// credential sentinels, returned as the variables the sandbox gets) and close it (revoke, collect records).
+// The proxy implements it in-process (embedded mode); the worker depends only on this interface.
+
+import type { EgressRecord, NetworkInput } from '@airlock/protocol';
+
+export interface EgressBroker {
+  /** Throws AirlockError `egress_unavailable` when the run asks for something the proxy cannot serve. */
+  open(
+    executionId: string,
+    network: Extract<NetworkInput, { egress: 'proxy' }>,
+    ttlMs: number,
+  ): {
+    env: Record<string, string>;
+  };
+  /** Revokes the run's credential and returns its egress records (idempotent). */
+  close(executionId: string): EgressRecord[];
+}

@@ -1,0 +1,88 @@
+// Starts the configured sandbox backends (embedded gateway and worker processes alike): the isolate always,
+// docker (runc) and gvisor (runsc) when dockerd, the runtimes and the images are there. A container backend
+// that cannot start is reported with its reason (in the log and in /v1/runtimes), never fatal: the service then
+// runs isolate-only.
+
+import { fileURLToPath } from 'node:url';
+import type { Config } from '@airlock/config';
+import type { Logger } from '@airlock/logging';
+import { LANGUAGES, type Language } from '@airlock/protocol';
+import {
+  ContainerSandbox,
+  type EgressNetwork,
+  IsolateSandbox,
+  probeContainerBackends,
+  type RuntimeInfo,
+  reapLeftovers,
+  type Sandbox,
+} from '@airlock/sandbox';
+import Dockerode from 'dockerode';
+import { SandboxRegistry } from './backends.ts';
+
+/** The checkout's root, where sandbox-images/.built/images.json is written by scripts/build-images.sh. */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CONTAINER_LANGUAGES: readonly Language[] = LANGUAGES;
+
+function unavailable(backend: 'docker' | 'gvisor', reason: string): RuntimeInfo[] {
+  return CONTAINER_LANGUAGES.map((language) => ({
+    language,
+    backend,
+    version: 'unknown',
+    available: false,
+    reason,
+  }));
+}
+
+export async function startSandboxes(
+  config: Config,
+  logger: Logger,
+  /** Egress (issue #4): the network container runs with egress join. */
+  egress?: EgressNetwork,
+): Promise<SandboxRegistry> {
+  const started: Sandbox[] = [];
+  const missing: RuntimeInfo[] = [];
+  try {
+    if (config.AIRLOCK_BACKENDS.includes('isolate')) {
+      const isolate = new IsolateSandbox({
+        hosts: config.AIRLOCK_ISOLATE_HOSTS,
+        defaultMemoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
+        logger,
+      });
+      started.push(isolate);
+      await isolate.start();
+    }
+    const wanted = (['docker', 'gvisor'] as const).filter((b) => config.AIRLOCK_BACKENDS.includes(b));
+    if (wanted.length > 0) {
+      const docker = new Dockerode({ socketPath: config.AIRLOCK_DOCKER_SOCKET });
+      const probe = await probeContainerBackends(docker, REPO_ROOT);
+      if (wanted.some((b) => probe[b].available)) {
+        const reaped = await reapLeftovers(docker);
+        if (reaped > 0) logger.warn({ reaped }, 'removed leftover sandbox containers');
+      }
+      for (const backend of wanted) {
+        const availability = probe[backend];
+        if (!availability.available || !probe.images) {
+          const reason = availability.reason ?? 'images are missing';
+          logger.warn({ backend, reason }, 'airlock: container backend unavailable');
+          missing.push(...unavailable(backend, reason));
+          continue;
+        }
+        const sandbox = new ContainerSandbox({
+          docker,
+          backend,
+          runtime: backend === 'gvisor' ? 'runsc' : 'runc',
+          images: probe.images,
+          pool: { size: config.AIRLOCK_POOL_SIZE, memoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB },
+          logger,
+          ...(egress ? { egress } : {}),
+        });
+        started.push(sandbox);
+        await sandbox.start();
+      }
+    }
+  } catch (error) {
+    await Promise.allSettled(started.map((s) => s.close()));
+    throw error;
+  }
+  return new SandboxRegistry(started, missing);
+}

@@ -1,0 +1,119 @@
+// Egress under intent tokens (issue #4): a run's egress hosts and credentials are request ∩ intent ∩ tenant
+// policy, like everything else — a request that asks for more is refused with 403 and audited, never clamped.
+// No sandbox is involved: every case here is decided at submission.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, TEST_TENANT, type TestIssuer } from '@airlock/auth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startService, type TestService } from './support/service.ts';
+
+let svc: TestService;
+let issuer: TestIssuer;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-egress-authz-'));
+  issuer = await createTestIssuer({ kid: 'k1' });
+  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+  await writeFile(
+    join(dir, 'tenants.json'),
+    JSON.stringify({
+      tenants: {
+        [TEST_TENANT]: {
+          languages: ['javascript', 'python'],
+          backends: ['isolate', 'docker'],
+          limits: {},
+          egress_hosts: ['*.example.com', 'pypi.org'],
+          credentials: ['github'],
+          max_concurrent: 4,
+          max_queued: 4,
+          submissions_per_minute: 1000,
+        },
+      },
+    }),
+  );
+  svc = await startService({
+    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
+    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
+    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
+    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+  });
+});
+afterAll(async () => {
+  await svc?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const submit = async (network: unknown, intent?: unknown) => {
+  const token = await issuer.mint(intent === undefined ? {} : { intent });
+  // Capability is decided before the backend is chosen; this isolate-only service then rejects the egress run.
+  return call(
+    svc.url,
+    'POST',
+    '/v1/executions?wait=20',
+    { language: 'javascript', backend: 'isolate', code: 'console.log(1)', network },
+    { authorization: `Bearer ${token}` },
+  );
+};
+
+describe('egress narrowing', () => {
+  it.each([
+    [
+      'a host outside the tenant policy',
+      { egress: 'proxy', allow: [{ host: 'evil.test' }] },
+      undefined,
+      "egress host 'evil.test' is not allowed by the tenant policy",
+      'egress_hosts[0]',
+    ],
+    [
+      'a host the intent does not grant',
+      { egress: 'proxy', allow: [{ host: 'API.example.com.' }] },
+      { egress_hosts: ['pypi.org'] },
+      "egress host 'api.example.com' is not allowed by the intent token",
+      'egress_hosts[0]',
+    ],
+    [
+      'a credential the intent does not grant',
+      { egress: 'proxy', allow: [{ host: 'pypi.org' }], credentials: ['github'] },
+      { credentials: [] },
+      'credential "github" is not allowed by the intent token',
+      'credentials[0]',
+    ],
+    [
+      'a credential the tenant does not have',
+      { egress: 'proxy', allow: [{ host: 'pypi.org' }], credentials: ['aws'] },
+      undefined,
+      'credential "aws" is not allowed by the tenant policy',
+      'credentials[0]',
+    ],
+  ])('refuses %s with 403 and audits it', async (_name, network, intent, message, field) => {
+    const response = await submit(network, intent);
+    expect(response.status).toBe(403);
+    expect(response.body.error).toEqual({ code: 'forbidden', message, field });
+    const audit = await readFile(svc.auditPath, 'utf8');
+    expect(audit).toContain(JSON.stringify(message).slice(1, -1));
+  });
+
+  it('accepts what request, intent and tenant all allow, and records the capability', async () => {
+    const response = await submit(
+      { egress: 'proxy', allow: [{ host: 'files.example.com', ports: [443] }], credentials: ['github'] },
+      { egress_hosts: ['*.example.com'], credentials: ['github'] },
+    );
+    expect(response.status).toBe(201);
+    expect(response.body.result).toMatchObject({
+      outcome: 'rejected',
+      reason: "network egress is not available for backend 'isolate' here",
+    });
+    const records = (await readFile(svc.auditPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const accepted = records.find((r) => r.type === 'accepted' && r.execution_id === response.body.id);
+    expect(accepted.detail.capability).toMatchObject({
+      egress_hosts: ['files.example.com'],
+      credentials: ['github'],
+    });
+  });
+});

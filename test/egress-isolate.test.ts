@@ -1,0 +1,282 @@
+// Egress end to end (issue #4) on the isolate backend, through the real REST API: guest `fetch` goes through
+// the same embedded egress proxy as the containers (the isolate host is a forward-proxy client holding the
+// run's proxy credential). An allowed loopback upstream is reached (names from a hosts table, never DNS); a
+// disallowed host and a literal address are refused with egress records; a credential reaches a TLS upstream
+// in its header while the guest only sees the sentinel, in airlock.env and in the scrubbed echo; https goes
+// through a tunnel whose certificate the host verifies; the wall clock ends a fetch that never answers; a run
+// without egress has no working fetch. Leaves no network or firewall rule behind.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  makeTestPki,
+  startHttpUpstream,
+  startTlsUpstream,
+  type TestPki,
+  type Upstream,
+} from '@airlock/egress-proxy/testing';
+import { egressFirewallRules } from '@airlock/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, startService, type TestService } from './support/service.ts';
+
+const SLOW = 120_000;
+const CANARY = `canary-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+
+let svc: TestService;
+let dir: string;
+let pki: TestPki;
+let upstream: Upstream;
+let tls: Upstream;
+let silent: Server;
+const held: Socket[] = [];
+let networkName = '';
+
+const silentPort = () => (silent.address() as AddressInfo).port;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-egress-isolate-'));
+  pki = await makeTestPki(['api.test', 'tls.test']);
+  upstream = await startHttpUpstream('127.0.0.1');
+  tls = await startTlsUpstream(pki);
+  // Accepts and reads, never answers: only the job's wall clock ends a fetch to it.
+  silent = createServer((socket) => {
+    held.push(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  await writeFile(
+    join(dir, 'hosts.json'),
+    JSON.stringify({
+      'upstream.test': ['127.0.0.1'],
+      'api.test': ['127.0.0.1'],
+      'tls.test': ['127.0.0.1'],
+      'silent.test': ['127.0.0.1'],
+    }),
+  );
+  await writeFile(
+    join(dir, 'credentials.json'),
+    JSON.stringify({
+      credentials: {
+        api: { hosts: ['api.test'], header: 'Authorization', format: 'Bearer {value}', secret: 'api-token' },
+      },
+    }),
+  );
+  await writeFile(join(dir, 'ca.pem'), pki.ca);
+  await writeFile(join(dir, 'api-token'), CANARY, { mode: 0o600 });
+  svc = await startService({
+    AIRLOCK_BACKENDS: 'isolate',
+    AIRLOCK_MAX_WAIT_SECONDS: '120',
+    AIRLOCK_EGRESS: 'on',
+    AIRLOCK_EGRESS_ALLOWANCES: [upstream.port, tls.port, silentPort()].map((p) => `127.0.0.1:${p}`).join(','),
+    AIRLOCK_EGRESS_HOSTS_FILE: join(dir, 'hosts.json'),
+    AIRLOCK_EGRESS_CREDENTIALS_FILE: join(dir, 'credentials.json'),
+    AIRLOCK_SECRETS_DIR: dir,
+    AIRLOCK_EGRESS_UPSTREAM_CA_FILE: join(dir, 'ca.pem'),
+  });
+  const egress = svc.service.egress;
+  if (!egress) {
+    throw new Error(`egress did not start (needs dockerd, iptables and nsenter): ${svc.logs.join('')}`);
+  }
+  networkName = egress.network.name;
+}, SLOW);
+
+afterAll(async () => {
+  await svc?.close();
+  for (const socket of held) socket.destroy();
+  silent?.close();
+  await upstream?.close();
+  await tls?.close();
+  await pki?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  if (networkName) {
+    const left = execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=${networkName}`], {
+      encoding: 'utf8',
+    });
+    expect(left.trim()).toBe('');
+    expect(await egressFirewallRules(networkName)).toEqual([]);
+  }
+}, SLOW);
+
+const allow = () => [
+  { host: 'upstream.test', ports: [upstream.port] },
+  { host: 'api.test', ports: [tls.port] },
+  { host: 'tls.test', ports: [tls.port] },
+  { host: 'silent.test', ports: [silentPort()] },
+];
+
+const isolateRun = (code: string, extra: Record<string, unknown> = {}) =>
+  run(
+    svc.url,
+    {
+      language: 'javascript',
+      code,
+      limits: { wall_time_ms: 30_000 },
+      network: { egress: 'proxy', allow: allow() },
+      ...extra,
+    },
+    90,
+  );
+
+async function readAudit(): Promise<any[]> {
+  return (await readFile(svc.auditPath, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+describe('guest fetch on the isolate', () => {
+  it(
+    'reaches the allowed upstream through the proxy; other hosts are refused and recorded',
+    async () => {
+      const before = upstream.requests.length;
+      const up = upstream.port;
+      const execution = await isolateRun(`
+        const get = await fetch('http://upstream.test:${up}/js?x=1', { headers: { 'x-probe': 'one' } });
+        const echoed = await get.json();
+        console.log('get', get.status, get.ok, get.headers.get('content-type'), echoed.url, echoed.headers['x-probe']);
+        const post = await fetch(new URL('http://upstream.test:${up}/post'), { method: 'POST', body: new Uint8Array([104, 105]) });
+        console.log('post', (await post.json()).body);
+        for (const url of ['http://other.test:${up}/', 'http://127.0.0.1:${up}/', 'http://169.254.169.254/latest/meta-data/']) {
+          const r = await fetch(url);
+          console.log('denied', r.status, (await r.json()).error.code);
+        }
+        console.log('env', JSON.stringify(airlock.env));
+      `);
+      expect(execution.result.stderr).toBe('');
+      expect(execution.result.stdout).toBe(
+        [
+          'get 200 true application/json /js?x=1 one',
+          'post hi',
+          'denied 403 egress_denied',
+          'denied 403 egress_denied',
+          'denied 403 egress_denied',
+          'env {}',
+          '',
+        ].join('\n'),
+      );
+      expect(execution.result.outcome).toBe('success');
+      expect(upstream.requests.length).toBe(before + 2);
+      expect(
+        execution.result.egress.map((r: any) => [
+          r.method,
+          r.scheme,
+          r.host,
+          r.port,
+          r.path,
+          r.decision,
+          r.status,
+        ]),
+      ).toEqual([
+        ['GET', 'http', 'upstream.test', up, '/js?x=1', 'allowed', 200],
+        ['POST', 'http', 'upstream.test', up, '/post', 'allowed', 200],
+        ['GET', 'http', 'other.test', up, '/', 'denied', 403],
+        ['GET', 'http', '127.0.0.1', up, '/', 'denied', 403],
+        ['GET', 'http', '169.254.169.254', 80, '/latest/meta-data/', 'denied', 403],
+      ]);
+      expect(execution.result.egress[0]).toMatchObject({ execution_id: execution.id, address: '127.0.0.1' });
+      let finished: any;
+      for (let i = 0; i < 100 && finished === undefined; i++) {
+        finished = (await readAudit()).find((r) => r.type === 'finished' && r.execution_id === execution.id);
+        if (finished === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(finished.detail.egress.map((r: any) => r.decision)).toEqual([
+        'allowed',
+        'allowed',
+        'denied',
+        'denied',
+        'denied',
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    'a credential reaches the TLS upstream in its header; the guest sees only the sentinel',
+    async () => {
+      const before = tls.requests.length;
+      const execution = await isolateRun(
+        `
+        const sentinel = airlock.env.AIRLOCK_CREDENTIAL_API;
+        console.log('sentinel', sentinel.startsWith('airlock-sentinel-'), Object.keys(airlock.env).join());
+        const r = await fetch('http://api.test:${tls.port}/whoami', { headers: { authorization: 'Bearer ' + sentinel } });
+        const body = await r.json();
+        console.log('echo', body.headers.authorization);
+        console.log('header', r.headers.get('x-echo-authorization'));
+      `,
+        { network: { egress: 'proxy', allow: allow(), credentials: ['api'] } },
+      );
+      expect(execution.result.stderr).toBe('');
+      const stars = '*'.repeat(CANARY.length);
+      expect(execution.result.stdout).toBe(
+        `sentinel true AIRLOCK_CREDENTIAL_API\necho Bearer ${stars}\nheader Bearer ${stars}\n`,
+      );
+      expect(tls.requests[before]?.headers.authorization).toBe(`Bearer ${CANARY}`);
+      for (const form of [CANARY, Buffer.from(CANARY).toString('base64').slice(2, -2)]) {
+        expect(JSON.stringify(execution)).not.toContain(form);
+        expect(await readFile(svc.auditPath, 'utf8')).not.toContain(form);
+        expect(svc.logs.join('')).not.toContain(form);
+      }
+      expect(execution.result.egress).toEqual([
+        expect.objectContaining({
+          scheme: 'https',
+          host: 'api.test',
+          port: tls.port,
+          credential: 'api',
+          status: 200,
+        }),
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    'https goes through a tunnel whose certificate the isolate host verifies',
+    async () => {
+      const execution = await isolateRun(`
+        try { await fetch('https://tls.test:${tls.port}/'); console.log('fetched') }
+        catch (e) { console.log(e.name, /certificate/.test(e.message)) }
+      `);
+      expect(execution.result.stdout).toBe('TypeError true\n');
+      expect(execution.result.egress.map((r: any) => [r.method, r.host, r.decision])).toEqual([
+        ['CONNECT', 'tls.test', 'allowed'],
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    "the job's wall clock ends a fetch that never answers",
+    async () => {
+      const execution = await isolateRun(
+        `await fetch('http://silent.test:${silentPort()}/'); console.log('answered');`,
+        {
+          limits: { wall_time_ms: 2_000 },
+        },
+      );
+      expect(execution.result.outcome).toBe('timeout');
+      expect(execution.result.stdout).toBe('');
+      expect(execution.result.egress.map((r: any) => [r.host, r.decision])).toEqual([
+        ['silent.test', 'allowed'],
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
+    'a run without egress has no working fetch',
+    async () => {
+      const execution = await run(svc.url, {
+        language: 'javascript',
+        code: `try { await fetch('http://upstream.test:${upstream.port}/') } catch (e) { console.log(e.name + ': ' + e.message) }`,
+      });
+      expect(execution.result.stdout).toBe(
+        "TypeError: fetch failed: this run has no network egress (ask for network: { egress: 'proxy', allow: [...] } on a server that offers it)\n",
+      );
+      expect(execution.result.egress).toBeUndefined();
+    },
+    SLOW,
+  );
+});
