@@ -1,6 +1,7 @@
 // Egress under intent tokens (issue #4): a run's egress hosts and credentials are request ∩ intent ∩ tenant
 // policy, like everything else — a request that asks for more is refused with 403 and audited, never clamped.
-// No sandbox is involved: every case here is decided at submission.
+// Every refusal is decided at submission; the accepted run reaches the isolate with egress (the service starts
+// the egress proxy, which needs dockerd and iptables).
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,12 +35,31 @@ beforeAll(async () => {
       },
     }),
   );
+  await writeFile(
+    join(dir, 'credentials.json'),
+    JSON.stringify({
+      credentials: {
+        github: {
+          hosts: ['files.example.com'],
+          header: 'Authorization',
+          format: 'Bearer {value}',
+          secret: 'gh',
+        },
+      },
+    }),
+  );
+  await writeFile(join(dir, 'gh'), 'not-a-real-token', { mode: 0o600 });
   svc = await startService({
+    AIRLOCK_EGRESS: 'on',
+    AIRLOCK_EGRESS_CREDENTIALS_FILE: join(dir, 'credentials.json'),
+    AIRLOCK_SECRETS_DIR: dir,
     AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
     AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
     AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
     AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
   });
+  if (!svc.service.egress)
+    throw new Error(`egress did not start (needs dockerd, iptables and nsenter): ${svc.logs.join('')}`);
 });
 afterAll(async () => {
   await svc?.close();
@@ -48,7 +68,7 @@ afterAll(async () => {
 
 const submit = async (network: unknown, intent?: unknown) => {
   const token = await issuer.mint(intent === undefined ? {} : { intent });
-  // Capability is decided before the backend is chosen; this isolate-only service then rejects the egress run.
+  // Capability is decided before the backend is chosen; the isolate then runs the program with egress.
   return call(
     svc.url,
     'POST',
@@ -102,10 +122,7 @@ describe('egress narrowing', () => {
       { egress_hosts: ['*.example.com'], credentials: ['github'] },
     );
     expect(response.status).toBe(201);
-    expect(response.body.result).toMatchObject({
-      outcome: 'rejected',
-      reason: "network egress is not available for backend 'isolate' here",
-    });
+    expect(response.body.result).toMatchObject({ outcome: 'success', stdout: '1\n', egress: [] });
     const records = (await readFile(svc.auditPath, 'utf8'))
       .split('\n')
       .filter(Boolean)

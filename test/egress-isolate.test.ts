@@ -3,10 +3,11 @@
 // run's proxy credential). An allowed loopback upstream is reached (names from a hosts table, never DNS); a
 // disallowed host and a literal address are refused with egress records; a credential reaches a TLS upstream
 // in its header while the guest only sees the sentinel, in airlock.env and in the scrubbed echo; https goes
-// through a tunnel whose certificate the host verifies; the wall clock ends a fetch that never answers; a run
-// without egress has no working fetch. Leaves no network or firewall rule behind.
+// through a tunnel whose certificate the host verifies; the wall clock ends a fetch that never answers; bodies
+// are capped; a run without egress has no working fetch. Leaves no network or firewall rule behind.
 
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ let dir: string;
 let pki: TestPki;
 let upstream: Upstream;
 let tls: Upstream;
+let big: Upstream;
 let silent: Server;
 const held: Socket[] = [];
 let networkName = '';
@@ -41,6 +43,7 @@ beforeAll(async () => {
   pki = await makeTestPki(['api.test', 'tls.test']);
   upstream = await startHttpUpstream('127.0.0.1');
   tls = await startTlsUpstream(pki);
+  big = await startHttpUpstream('127.0.0.1', () => ({ body: 'x'.repeat(9 * 1024 * 1024) }));
   // Accepts and reads, never answers: only the job's wall clock ends a fetch to it.
   silent = createServer((socket) => {
     held.push(socket);
@@ -54,6 +57,7 @@ beforeAll(async () => {
       'api.test': ['127.0.0.1'],
       'tls.test': ['127.0.0.1'],
       'silent.test': ['127.0.0.1'],
+      'big.test': ['127.0.0.1'],
     }),
   );
   await writeFile(
@@ -70,7 +74,9 @@ beforeAll(async () => {
     AIRLOCK_BACKENDS: 'isolate',
     AIRLOCK_MAX_WAIT_SECONDS: '120',
     AIRLOCK_EGRESS: 'on',
-    AIRLOCK_EGRESS_ALLOWANCES: [upstream.port, tls.port, silentPort()].map((p) => `127.0.0.1:${p}`).join(','),
+    AIRLOCK_EGRESS_ALLOWANCES: [upstream.port, tls.port, silentPort(), big.port]
+      .map((p) => `127.0.0.1:${p}`)
+      .join(','),
     AIRLOCK_EGRESS_HOSTS_FILE: join(dir, 'hosts.json'),
     AIRLOCK_EGRESS_CREDENTIALS_FILE: join(dir, 'credentials.json'),
     AIRLOCK_SECRETS_DIR: dir,
@@ -89,6 +95,7 @@ afterAll(async () => {
   silent?.close();
   await upstream?.close();
   await tls?.close();
+  await big?.close();
   await pki?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
   if (networkName) {
@@ -105,6 +112,7 @@ const allow = () => [
   { host: 'api.test', ports: [tls.port] },
   { host: 'tls.test', ports: [tls.port] },
   { host: 'silent.test', ports: [silentPort()] },
+  { host: 'big.test', ports: [big.port] },
 ];
 
 const isolateRun = (code: string, extra: Record<string, unknown> = {}) =>
@@ -258,8 +266,31 @@ describe('guest fetch on the isolate', () => {
       );
       expect(execution.result.outcome).toBe('timeout');
       expect(execution.result.stdout).toBe('');
+      // The request reached the upstream once, and ending the run tore its connection down.
+      expect(held.length).toBe(1);
+      const socket = held[0] as Socket;
+      if (!socket.closed) await once(socket, 'close');
+    },
+    SLOW,
+  );
+
+  it(
+    'caps request and response bodies',
+    async () => {
+      const execution = await isolateRun(`
+        for (const go of [
+          () => fetch('http://upstream.test:${upstream.port}/', { method: 'POST', body: new Uint8Array(5 * 1024 * 1024) }),
+          () => fetch('http://big.test:${big.port}/'),
+        ]) {
+          try { await go(); console.log('fetched') } catch (e) { console.log(e.name + ': ' + e.message) }
+        }
+      `);
+      expect(execution.result.stdout).toBe(
+        'TypeError: fetch failed: request body exceeds 4194304 bytes\n' +
+          'TypeError: fetch failed: response body exceeds 8388608 bytes\n',
+      );
       expect(execution.result.egress.map((r: any) => [r.host, r.decision])).toEqual([
-        ['silent.test', 'allowed'],
+        ['big.test', 'allowed'],
       ]);
     },
     SLOW,

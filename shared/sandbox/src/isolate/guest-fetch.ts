@@ -136,17 +136,26 @@ function readBody(response: IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let failed = false;
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      reject(error);
+      response.destroy();
+    };
     response.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_FETCH_RESPONSE_BYTES) {
-        response.destroy(new FetchFailure(`response body exceeds ${MAX_FETCH_RESPONSE_BYTES} bytes`));
+        fail(new FetchFailure(`response body exceeds ${MAX_FETCH_RESPONSE_BYTES} bytes`));
         return;
       }
       chunks.push(chunk);
     });
-    response.once('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    response.once('error', reject);
-    response.once('aborted', () => reject(new FetchFailure('the connection closed mid-response')));
+    response.once('end', () => {
+      if (!failed) resolve(new Uint8Array(Buffer.concat(chunks)));
+    });
+    response.once('error', fail);
+    response.once('aborted', () => fail(new FetchFailure('the connection closed mid-response')));
   });
 }
 

@@ -29,11 +29,14 @@ describe('parseParentMessage', () => {
   it('accepts a run and a cancel', () => {
     expect(parseParentMessage({ type: 'run', job })).toEqual({ type: 'run', job });
     expect(parseParentMessage({ type: 'cancel', id: 'x' })).toEqual({ type: 'cancel', id: 'x' });
+    const egress = { ...job, egressProxy: 'http://exe_1:secret@192.168.0.1:3128' };
+    expect(parseParentMessage({ type: 'run', job: egress })).toEqual({ type: 'run', job: egress });
   });
 
   it.each([
     ['no type', { job }],
     ['an unknown language', { type: 'run', job: { ...job, language: 'python' } }],
+    ['an egress proxy that is not a string', { type: 'run', job: { ...job, egressProxy: 42 } }],
     [
       'file content that is not bytes',
       { type: 'run', job: { ...job, files: [{ path: 'a', content: 'text' }] } },
