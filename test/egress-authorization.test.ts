@@ -27,7 +27,8 @@ beforeAll(async () => {
           backends: ['isolate', 'docker'],
           limits: {},
           egress_hosts: ['*.example.com', 'pypi.org'],
-          credentials: ['github'],
+          // gitlab: allowed by the tenant policy, but the server has no binding for it
+          credentials: ['github', 'gitlab'],
           max_concurrent: 4,
           max_queued: 4,
           submissions_per_minute: 1000,
@@ -114,6 +115,29 @@ describe('egress narrowing', () => {
     expect(response.body.error).toEqual({ code: 'forbidden', message, field });
     const audit = await readFile(svc.auditPath, 'utf8');
     expect(audit).toContain(JSON.stringify(message).slice(1, -1));
+  });
+
+  it('refuses with 422 a credential the server has no binding for, at submission, and audits it', async () => {
+    const response = await submit({
+      egress: 'proxy',
+      allow: [{ host: 'files.example.com' }],
+      credentials: ['github', 'gitlab'],
+    });
+    expect(response.status).toBe(422);
+    expect(response.body.error).toEqual({
+      code: 'egress_unavailable',
+      message: "credential 'gitlab' has no binding on this server",
+      field: 'network.credentials[1]',
+    });
+    const records = (await readFile(svc.auditPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(records.at(-1)).toMatchObject({
+      type: 'rejected',
+      reason: "credential 'gitlab' has no binding on this server",
+      detail: { code: 'egress_unavailable', field: 'network.credentials[1]' },
+    });
   });
 
   it('accepts what request, intent and tenant all allow, and records the capability', async () => {

@@ -1,6 +1,8 @@
 // One run as the egress proxy knows it: its policy, its proxy credential, the sentinels standing in for its
 // credentials, its limits (connections, bytes, request rate) and the egress records it has produced.
-// Closing a run revokes its credential and destroys every connection it still has open.
+// Closing a run revokes its credential, records every request still in flight ("aborted: run ended"),
+// destroys every connection it still has open, and takes no record after that: the records close returns are
+// the run's complete list.
 
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -39,6 +41,9 @@ export interface RunGrant {
 
 export type RecordInput = Omit<EgressRecord, 'execution_id' | 'time'>;
 
+/** The reason of a request or tunnel the run's close recorded while it was still in flight. */
+export const RUN_ENDED = 'aborted: run ended';
+
 export class EgressRun {
   readonly executionId: string;
   readonly allow: readonly EgressAllow[];
@@ -51,9 +56,12 @@ export class EgressRun {
   connections = 0;
   readonly #expiresAt: number;
   readonly #sockets = new Set<Socket>();
+  readonly #inFlight = new Set<() => void>();
   #tokens: number;
   #refilledAt = Date.now();
   #closed = false;
+  /** Set once close has recorded what was in flight: later records would be lost, so none are taken. */
+  #sealed = false;
 
   constructor(grant: RunGrant, limits: RunLimits) {
     this.executionId = grant.executionId;
@@ -113,7 +121,21 @@ export class EgressRun {
     socket.once('close', () => this.#sockets.delete(socket));
   }
 
+  /**
+   * Registers a request or tunnel that has not recorded yet. If the run closes first, close calls
+   * `recordAtClose` (synchronously, before it destroys any connection), which must record it. The returned
+   * function unregisters it; call it right before the request records on its own.
+   */
+  inFlight(recordAtClose: () => void): () => void {
+    if (this.#closed) return () => {};
+    this.#inFlight.add(recordAtClose);
+    return () => {
+      this.#inFlight.delete(recordAtClose);
+    };
+  }
+
   record(input: RecordInput): void {
+    if (this.#sealed) return;
     if (this.records.length >= this.limits.maxRecords) {
       this.omitted++;
       return;
@@ -122,7 +144,11 @@ export class EgressRun {
   }
 
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    for (const recordAtClose of [...this.#inFlight]) recordAtClose();
+    this.#inFlight.clear();
+    this.#sealed = true;
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
   }

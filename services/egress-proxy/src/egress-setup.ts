@@ -54,6 +54,15 @@ export async function proxyOptionsFromConfig(
   return options;
 }
 
+/**
+ * Names of the credential bindings the proxies of this configuration hold (AIRLOCK_EGRESS_CREDENTIALS_FILE),
+ * for the gateway to refuse a run naming any other at submission. Reads only the bindings, never a secret.
+ */
+export async function boundCredentialNames(config: Config): Promise<string[]> {
+  if (!config.AIRLOCK_EGRESS_CREDENTIALS_FILE) return [];
+  return [...(await loadCredentialBindings(config.AIRLOCK_EGRESS_CREDENTIALS_FILE)).keys()];
+}
+
 export interface EmbeddedEgress {
   network: EgressNetwork;
   proxy: EgressProxy;

@@ -2,13 +2,14 @@
 // holds, the request goes upstream over TLS with certificate verification (never in clear), the run's
 // sentinel in the binding's header is replaced by the real value, and every form of that value is scrubbed
 // from the response headers and body. Anything that cannot be scrubbed (a compressed body) is refused.
+// Every request leaves exactly one record, also when its run closes while it is still in flight.
 
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { admit } from './admission.ts';
 import { bindingCovers } from './credential-bindings.ts';
 import { dialTcp, dialTls } from './dial.ts';
-import type { EgressRun, RecordInput } from './egress-run.ts';
+import { type EgressRun, type RecordInput, RUN_ENDED } from './egress-run.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerHttp } from './responses.ts';
 import { SecretScrubber } from './scrubber.ts';
@@ -88,7 +89,21 @@ export async function forwardRequest(
     return;
   }
   let target = parsed.target;
+  // Until the request records on its own, the run's close records it (what is known at that point).
+  let recordAtClose = (): void =>
+    run.record({
+      ...base,
+      scheme: 'http',
+      host: target.host,
+      port: target.port,
+      path: target.path,
+      decision: 'denied',
+      reason: RUN_ENDED,
+      status: null,
+    });
+  const settle = run.inFlight(() => recordAtClose());
   const deny = (record: Partial<RecordInput>, code: Parameters<typeof answerHttp>[1], reason: string) => {
+    settle();
     run.record({
       ...base,
       scheme: 'http',
@@ -123,6 +138,21 @@ export async function forwardRequest(
     return;
   }
   const { address, release } = admission;
+  recordAtClose = () => {
+    release();
+    const { host, port, path } = target;
+    run.record({
+      ...base,
+      scheme,
+      host,
+      port,
+      path,
+      address,
+      decision: 'allowed',
+      reason: RUN_ENDED,
+      status: null,
+    });
+  };
   const headers = outboundHeaders(
     req.headers,
     target.explicitPort ? `${target.host}:${target.port}` : target.host,
@@ -167,6 +197,7 @@ export async function forwardRequest(
   const finish = () => {
     if (recorded) return;
     recorded = true;
+    settle();
     release();
     upstream.destroy();
     run.record({
@@ -183,6 +214,10 @@ export async function forwardRequest(
       bytes_in: upstream.bytesRead,
       credential,
     });
+  };
+  recordAtClose = () => {
+    failure ??= RUN_ENDED;
+    finish();
   };
   const overBudget = (n: number) => {
     if (run.addBytes(n)) return;

@@ -10,7 +10,12 @@ export type { EgressAllow, ServerEgressPolicy } from './egress-policy.ts';
 export { type EgressGrant, EgressProxy, type EgressProxyOptions } from './egress-proxy.ts';
 export { DEFAULT_RUN_LIMITS, type RunLimits } from './egress-run.ts';
 export type { RunAccess } from './egress-runs.ts';
-export { type EmbeddedEgress, proxyOptionsFromConfig, startEmbeddedEgress } from './egress-setup.ts';
+export {
+  boundCredentialNames,
+  type EmbeddedEgress,
+  proxyOptionsFromConfig,
+  startEmbeddedEgress,
+} from './egress-setup.ts';
 export { type Resolver, systemResolver, TableResolver } from './resolver.ts';
 export { SecretScrubber } from './scrubber.ts';
 export { EnvSecretsProvider, envSecretName, FileSecretsProvider, type SecretsProvider } from './secrets.ts';

@@ -1,6 +1,7 @@
 // CONNECT tunnels (TLS end to end between the sandbox and the upstream; the proxy sees only the host).
 // A tunnel to a host covered by a credential binding the run holds is refused: the proxy could not scrub the
 // value from inside TLS, so such hosts are reached with plain http:// through the proxy, which adds TLS.
+// Every tunnel leaves exactly one record, also when its run closes while it is still open or being admitted.
 
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -8,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { admit } from './admission.ts';
 import { bindingCovers } from './credential-bindings.ts';
 import { dialTcp } from './dial.ts';
+import { RUN_ENDED } from './egress-run.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerSocket } from './responses.ts';
 import { parseAuthority } from './target.ts';
@@ -49,6 +51,18 @@ export async function openTunnel(
     return;
   }
   const target = parsed.target;
+  // Until the tunnel records on its own, the run's close records it (what is known at that point).
+  let recordAtClose = (): void =>
+    run.record({
+      ...base,
+      host: target.host,
+      port: target.port,
+      address: null,
+      decision: 'denied',
+      reason: RUN_ENDED,
+      status: null,
+    });
+  const settle = run.inFlight(() => recordAtClose());
   const credentialHost = () =>
     [...run.sentinels.keys()].some((name) => {
       const binding = ctx.bindings.get(name);
@@ -59,6 +73,7 @@ export async function openTunnel(
   const admission = await admit(ctx, run, target, 'CONNECT', credentialHost);
   if (!admission.ok) {
     const status = admission.code === 'egress_limit' ? 429 : admission.code === 'egress_denied' ? 403 : 502;
+    settle();
     run.record({
       ...base,
       host: target.host,
@@ -72,12 +87,25 @@ export async function openTunnel(
     return;
   }
   const { address, release } = admission;
+  recordAtClose = () => {
+    release();
+    run.record({
+      ...base,
+      host: target.host,
+      port: target.port,
+      address,
+      decision: 'allowed',
+      reason: RUN_ENDED,
+      status: null,
+    });
+  };
   let upstream: Socket;
   try {
     upstream = await dialTcp({ address, port: target.port, timeoutMs: ctx.dialTimeoutMs });
   } catch (error) {
     release();
     const reason = `connect failed: ${(error as Error).message}`;
+    settle();
     run.record({
       ...base,
       host: target.host,
@@ -98,6 +126,7 @@ export async function openTunnel(
   const close = () => {
     if (closed) return;
     closed = true;
+    settle();
     release();
     upstream.destroy();
     client.destroy();
@@ -120,6 +149,10 @@ export async function openTunnel(
       failure = 'byte budget exhausted';
       close();
     }
+  };
+  recordAtClose = () => {
+    failure ??= RUN_ENDED;
+    close();
   };
   const idle = () => {
     failure = 'idle timeout';

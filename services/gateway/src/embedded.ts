@@ -3,7 +3,7 @@
 
 import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
-import { type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
+import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
@@ -114,6 +114,7 @@ export async function startEmbedded(
     authorizer,
     limits: limitPolicy(config),
     egress: egress !== undefined,
+    credentials: egress ? await boundCredentialNames(config) : [],
     onRejected: (code) => metrics?.observeRejected(code),
   });
   const sessions = new Sessions({

@@ -2,10 +2,13 @@
 // queue, with no sandboxes and no local worker — `services/worker` processes run the jobs. Any number of
 // these gateways share one NATS JetStream; each keeps its own audit log (accepted, rejected, canceled, and
 // `finished` for the terminal transitions it makes itself, such as a cancel of a queued job).
+// Egress (issue #4): the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do,
+// so egress requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names).
 // Binds no port (main.ts listens) and reads no environment.
 
 import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
+import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { BackendName } from '@airlock/sandbox';
@@ -74,6 +77,8 @@ export async function startScaled(config: Config, logger: Logger): Promise<Scale
       audit,
       authorizer,
       limits: limitPolicy(config),
+      egress: config.AIRLOCK_EGRESS === 'on',
+      credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
       onRejected: (code) => metrics.observeRejected(code),
     });
     const service = await startExecuteService({
@@ -105,7 +110,7 @@ export async function startScaled(config: Config, logger: Logger): Promise<Scale
     });
     cleanups.push(() => app.close());
     logger.info(
-      { nats: config.AIRLOCK_NATS_URL, natsService: service.id },
+      { nats: config.AIRLOCK_NATS_URL, natsService: service.id, egress: config.AIRLOCK_EGRESS },
       'gateway on NATS, no local workers',
     );
     let closed: Promise<void> | undefined;

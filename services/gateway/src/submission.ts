@@ -28,6 +28,12 @@ export interface SubmissionDeps {
    * @default false: a request asking for egress is refused with `egress_unavailable`
    */
   egress?: boolean;
+  /**
+   * Egress (issue #4): names of the credential bindings the workers' proxies hold
+   * (AIRLOCK_EGRESS_CREDENTIALS_FILE); a run naming any other is refused with `egress_unavailable`.
+   * @default none
+   */
+  credentials?: readonly string[];
   onRejected?: (code: string) => void;
   now?: () => Date;
 }
@@ -59,6 +65,7 @@ export class ExecutionSubmitter {
           { field: 'network.egress' },
         );
       }
+      if (request.network.egress === 'proxy') this.#checkCredentials(request.network.credentials);
       const execution: Execution = {
         id: newExecutionId(),
         tenant: caller.tenant,
@@ -100,6 +107,18 @@ export class ExecutionSubmitter {
         );
       }
       throw error;
+    }
+  }
+
+  /** A credential the server has no binding for is refused now, not when the run starts. */
+  #checkCredentials(names: readonly string[]): void {
+    const bound = this.#deps.credentials ?? [];
+    for (const [i, name] of names.entries()) {
+      if (!bound.includes(name)) {
+        throw new AirlockError('egress_unavailable', `credential '${name}' has no binding on this server`, {
+          field: `network.credentials[${i}]`,
+        });
+      }
     }
   }
 

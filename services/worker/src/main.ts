@@ -5,6 +5,7 @@
 import { ConfigError, loadConfig } from '@airlock/config';
 import { createLogger } from '@airlock/logging';
 import { AuditLockError } from './audit-lock.ts';
+import { WorkerEgressError } from './worker-egress.ts';
 import { startWorker } from './worker-service.ts';
 
 async function main(): Promise<void> {
@@ -21,9 +22,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL }).child({ role: 'worker' });
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
-    worker = await startWorker(config, logger);
+    worker = await startWorker(config, logger, { secretsEnv: process.env });
   } catch (error) {
-    if (error instanceof AuditLockError) {
+    if (error instanceof AuditLockError || error instanceof WorkerEgressError) {
       logger.fatal(error.message);
       process.exit(2);
     }
@@ -39,6 +40,9 @@ async function main(): Promise<void> {
         .filter((r) => r.available)
         .map((r) => `${r.language}/${r.backend}`),
       audit: config.AIRLOCK_AUDIT_LOG,
+      egress: worker.egress
+        ? `${worker.egress.network.gateway}:${worker.egress.proxy.address.port} on ${worker.egress.network.name}`
+        : 'off',
     },
     'airlock worker ready',
   );

@@ -1,11 +1,13 @@
 // A worker process's parts, wired: its own audit log (locked to this process), the sandboxes, a NATS
 // connection and the JetStream queue it consumes from with AIRLOCK_CONCURRENCY slots. It writes `started`
 // for each job it runs and `finished` for each terminal transition it makes (a run, a worker-lost verdict, a
-// shutdown cancel). Starts no listener and reads no environment: main.ts parses the config and passes it in.
+// shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy (worker-egress.ts).
+// Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
 
 import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
+import type { EmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -14,17 +16,29 @@ import { type AuditLock, lockAuditLog } from './audit-lock.ts';
 import type { SandboxRegistry } from './backends.ts';
 import { createExecutionWorker } from './execution-worker.ts';
 import { startSandboxes } from './sandbox-setup.ts';
+import { startWorkerEgress } from './worker-egress.ts';
 
 export interface WorkerService {
   /** The queue instance id recorded as `runner` in the executions this process runs. */
   readonly instanceId: string;
   readonly queue: JetStreamJobQueue;
   readonly registry: SandboxRegistry;
+  /** Egress (issue #4): this host's egress network and proxy, when AIRLOCK_EGRESS=on. */
+  readonly egress: EmbeddedEgress | undefined;
   /** Stops taking jobs, lets running ones finish for up to AIRLOCK_SHUTDOWN_GRACE_MS, then cancels the rest. */
   close(): Promise<void>;
 }
 
-export async function startWorker(config: Config, logger: Logger): Promise<WorkerService> {
+export interface WorkerOptions {
+  /** Egress (issue #4): environment for the development secrets provider (without AIRLOCK_SECRETS_DIR). */
+  secretsEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+export async function startWorker(
+  config: Config,
+  logger: Logger,
+  options: WorkerOptions = {},
+): Promise<WorkerService> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const undo = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
@@ -34,7 +48,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Worke
     cleanups.push(() => lock.release());
     const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
     cleanups.push(() => audit.close());
-    const registry = await startSandboxes(config, logger);
+    // The egress stack is closed after the sandboxes (cleanups run in reverse), its containers gone first.
+    const egress = await startWorkerEgress(config, logger, options.secretsEnv);
+    if (egress) cleanups.push(() => egress.close());
+    const registry = await startSandboxes(config, logger, egress?.network);
     cleanups.push(() => registry.close());
     const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-worker' });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
@@ -52,12 +69,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Worke
       onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
     });
     cleanups.push(() => queue.close());
-    queue.consume(createExecutionWorker({ registry, audit, onAuditError }));
+    queue.consume(
+      createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
+    );
     let closing: Promise<void> | undefined;
     return {
       instanceId: queue.instanceId,
       queue,
       registry,
+      egress,
       close() {
         closing ??= (async () => {
           await queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS);

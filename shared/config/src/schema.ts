@@ -94,7 +94,11 @@ export const ConfigSchema = z.object({
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */
   AIRLOCK_SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
   // --- egress proxy (issue #4) ---
-  /** Network egress through the proxy for container runs: on creates the egress network, firewall and proxy. @default off */
+  /**
+   * Network egress through the proxy (every backend). Embedded and in a worker process: on creates this host's
+   * egress network, firewall and proxy. In a NATS-mode gateway: on means its workers offer egress, so egress
+   * requests are accepted. @default off
+   */
   AIRLOCK_EGRESS: z.enum(['on', 'off']).default('off'),
   /** Proxy port (embedded: on the egress network's gateway; standalone: on AIRLOCK_EGRESS_PROXY_HOST); 0 picks one. @default 0 */
   AIRLOCK_EGRESS_PROXY_PORT: int(0, 0, 65_535),

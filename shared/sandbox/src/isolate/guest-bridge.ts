@@ -3,6 +3,7 @@
 // strings, or a fresh Uint8Array. Must never hand the guest a Reference, a Context or a host object.
 
 import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import ivm from 'isolated-vm';
 import type { GuestFetchReply } from './guest-fetch.ts';
 import { NO_EGRESS_MESSAGE } from './guest-fetches.ts';
@@ -160,4 +161,18 @@ export function createBridge(job: () => BridgeHandlers): BridgeCallbacks {
   };
   const wrap = (name: keyof BridgeCallbacks) => new ivm.Callback(callbacks[name]);
   return Object.fromEntries(BRIDGE_NAMES.map((name) => [name, wrap(name)])) as BridgeCallbacks;
+}
+
+/** What the guest's airlock.readFile gets for a path among a job's (or a session's) files; never throws. */
+export function readFileReply(
+  files: ReadonlyMap<string, Uint8Array>,
+  path: string,
+  asText: boolean,
+): ReadFileReply {
+  const normalized = posix.normalize(path).replace(/^(?:\.\/)+/, '');
+  const content = files.get(normalized);
+  if (content === undefined) {
+    return { ok: false, code: 'ENOENT', message: `ENOENT: no such file or directory, open '${path}'` };
+  }
+  return { ok: true, data: asText ? Buffer.from(content).toString('utf8') : new Uint8Array(content) };
 }

@@ -4,41 +4,19 @@
 // memory limit (MB) to keep an isolate prepared for. Must never run more than one job at once, never give an
 // isolate to a second job, and never outlive its parent.
 
-import { writeSync } from 'node:fs';
 import { GuestRuntimeCode } from './guest-runtime.ts';
-import {
-  HOST_FATAL_MARKER,
-  type HostFatalKind,
-  type HostJob,
-  type HostMessage,
-  MIN_MEMORY_MB,
-  parseParentMessage,
-} from './host-messages.ts';
+import { type HostJob, type HostMessage, MIN_MEMORY_MB, parseParentMessage } from './host-messages.ts';
+import { endOnCatastrophicError, sendToParent } from './host-process.ts';
 import { IsolateJob } from './isolate-job.ts';
 import { primeGuestRuntime } from './runtime-cache.ts';
 import { WarmIsolate } from './warm-isolate.ts';
-
-function send(message: HostMessage): void {
-  if (process.connected) process.send?.(message);
-}
-
-function onCatastrophicError(message: string): void {
-  // isolated-vm: the process is not safe to continue, and process.exit() can hang here. Leave the parent a
-  // marker saying why, then end at once; the parent reads the marker after the process has closed.
-  const kind: HostFatalKind = /out.of.memory/i.test(message) ? 'out-of-memory' : 'catastrophic';
-  try {
-    writeSync(2, `\n${HOST_FATAL_MARKER}${kind}\n`);
-  } finally {
-    process.kill(process.pid, 'SIGKILL');
-  }
-}
 
 const warmMemoryMb = Number(process.argv[2]);
 if (!Number.isSafeInteger(warmMemoryMb) || warmMemoryMb < MIN_MEMORY_MB) {
   throw new TypeError(`isolate host: invalid warm memory limit ${JSON.stringify(process.argv[2])}`);
 }
 const code = new GuestRuntimeCode();
-const warm = new WarmIsolate({ memoryMb: warmMemoryMb, code, onCatastrophicError });
+const warm = new WarmIsolate({ memoryMb: warmMemoryMb, code, onCatastrophicError: endOnCatastrophicError });
 let current: IsolateJob | null = null;
 /**
  * A job that arrived while the current one was still being cleaned up: a job's result goes out before its
@@ -49,8 +27,8 @@ let pending: HostJob | null = null;
 
 async function runJob(job: HostJob): Promise<void> {
   const isolateJob = new IsolateJob(job, {
-    sendOutput: (chunks) => send({ type: 'output', id: job.id, chunks }),
-    sendResult: (result, chunks) => send({ type: 'result', ...result, chunks }),
+    sendOutput: (chunks) => sendToParent({ type: 'output', id: job.id, chunks }),
+    sendResult: (result, chunks) => sendToParent({ type: 'result', ...result, chunks }),
   });
   current = isolateJob;
   try {
@@ -84,7 +62,7 @@ process.on('message', (raw: unknown) => {
     if (current?.id === message.id) current.cancel();
     else if (pending?.id === message.id) {
       pending = null;
-      send(unstartedResult(message.id, 'canceled', 'canceled before it started'));
+      sendToParent(unstartedResult(message.id, 'canceled', 'canceled before it started'));
     }
     return;
   }
@@ -93,7 +71,9 @@ process.on('message', (raw: unknown) => {
   } else if (pending === null) {
     pending = message.job;
   } else {
-    send(unstartedResult(message.job.id, 'internal_error', 'isolate host was handed a third job while busy'));
+    sendToParent(
+      unstartedResult(message.job.id, 'internal_error', 'isolate host was handed a third job while busy'),
+    );
   }
 });
 
@@ -102,4 +82,4 @@ process.on('disconnect', () => process.exit(0));
 // The runtime's code cache is primed and the first isolate prepared before the host says it is ready.
 await primeGuestRuntime(code);
 await warm.prepare();
-send({ type: 'ready', v8: process.versions.v8 });
+sendToParent({ type: 'ready', v8: process.versions.v8 });

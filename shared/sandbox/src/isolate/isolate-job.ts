@@ -4,10 +4,9 @@
 // isolate outlive its job, never report a busy isolate's result before it is disposed, and never pass a host
 // object into it (see guest-bridge.ts).
 
-import { posix } from 'node:path';
 import type { OutputStream } from '@airlock/protocol';
 import { CappedOutput } from './capped-output.ts';
-import type { BridgeHandlers, ReadFileReply } from './guest-bridge.ts';
+import { type BridgeHandlers, type ReadFileReply, readFileReply } from './guest-bridge.ts';
 import { describeGuestError } from './guest-errors.ts';
 import { GuestFetches } from './guest-fetches.ts';
 import { GuestModules, mainPath } from './guest-modules.ts';
@@ -167,12 +166,7 @@ export class IsolateJob {
   }
 
   #readFile(path: string, asText: boolean): ReadFileReply {
-    const normalized = posix.normalize(path).replace(/^(?:\.\/)+/, '');
-    const content = this.#files.get(normalized);
-    if (content === undefined) {
-      return { ok: false, code: 'ENOENT', message: `ENOENT: no such file or directory, open '${path}'` };
-    }
-    return { ok: true, data: asText ? Buffer.from(content).toString('utf8') : new Uint8Array(content) };
+    return readFileReply(this.#files, path, asText);
   }
 
   /** Counts a task running in the isolate (linking, evaluation, a timer); the job is idle at zero. */

@@ -10,11 +10,10 @@
 // ended (session_end). Must never run guest code after the cell has ended, nor pass a host object into it.
 
 import { stripTypeScriptTypes } from 'node:module';
-import { posix } from 'node:path';
 import type { OutputStream } from '@airlock/protocol';
 import type ivm from 'isolated-vm';
 import { CappedOutput, utf8Prefix } from './capped-output.ts';
-import type { BridgeHandlers, ReadFileReply } from './guest-bridge.ts';
+import { type BridgeHandlers, type ReadFileReply, readFileReply } from './guest-bridge.ts';
 import { describeGuestError } from './guest-errors.ts';
 import { GuestTimers } from './guest-timers.ts';
 import type { HostJob, HostJobResult, HostSessionEnd, OutputChunk } from './host-messages.ts';
@@ -188,12 +187,7 @@ export class SessionCell {
   }
 
   #readFile(path: string, asText: boolean): ReadFileReply {
-    const normalized = posix.normalize(path).replace(/^(?:\.\/)+/, '');
-    const content = this.#files.get(normalized);
-    if (content === undefined) {
-      return { ok: false, code: 'ENOENT', message: `ENOENT: no such file or directory, open '${path}'` };
-    }
-    return { ok: true, data: asText ? Buffer.from(content).toString('utf8') : new Uint8Array(content) };
+    return readFileReply(this.#files, path, asText);
   }
 
   #track(task: Promise<unknown>): void {

@@ -4,34 +4,18 @@
 // the isolate's memory limit (MB). It speaks the same validated messages as the one-shot host (host-messages.ts).
 // Must never run two cells at once, never run a cell after its isolate is gone, and never outlive its parent.
 
-import { writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { GuestRuntimeCode } from './guest-runtime.ts';
 import {
-  HOST_FATAL_MARKER,
-  type HostFatalKind,
   type HostJob,
   type HostMessage,
   type HostSessionEnd,
   MIN_MEMORY_MB,
   parseParentMessage,
 } from './host-messages.ts';
+import { endOnCatastrophicError, sendToParent } from './host-process.ts';
 import { SessionCell } from './session-cell.ts';
 import { SessionIsolate } from './session-isolate.ts';
-
-function send(message: HostMessage): void {
-  if (process.connected) process.send?.(message);
-}
-
-function onCatastrophicError(message: string): void {
-  // As in host-main.ts: leave the parent a marker saying why, then end at once.
-  const kind: HostFatalKind = /out.of.memory/i.test(message) ? 'out-of-memory' : 'catastrophic';
-  try {
-    writeSync(2, `\n${HOST_FATAL_MARKER}${kind}\n`);
-  } finally {
-    process.kill(process.pid, 'SIGKILL');
-  }
-}
 
 function refused(id: string, reason: string, sessionEnd?: HostSessionEnd): HostMessage {
   return {
@@ -54,7 +38,7 @@ if (!Number.isSafeInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
 const session = await SessionIsolate.create({
   memoryMb,
   code: new GuestRuntimeCode({ session: true }),
-  onCatastrophicError,
+  onCatastrophicError: endOnCatastrophicError,
 });
 const files = new Map<string, Uint8Array>();
 let current: SessionCell | null = null;
@@ -64,8 +48,8 @@ async function runCell(job: HostJob): Promise<void> {
   for (const file of job.files) files.set(posix.normalize(file.path), file.content);
   cells += 1;
   const cell = new SessionCell(job, session, files, cells, {
-    sendOutput: (chunks) => send({ type: 'output', id: job.id, chunks }),
-    sendResult: (result, chunks) => send({ type: 'result', ...result, chunks }),
+    sendOutput: (chunks) => sendToParent({ type: 'output', id: job.id, chunks }),
+    sendResult: (result, chunks) => sendToParent({ type: 'result', ...result, chunks }),
   });
   current = cell;
   try {
@@ -83,9 +67,9 @@ process.on('message', (raw: unknown) => {
     return;
   }
   if (current !== null) {
-    send(refused(message.job.id, 'isolate session host was handed a second cell while busy'));
+    sendToParent(refused(message.job.id, 'isolate session host was handed a second cell while busy'));
   } else if (session.disposed) {
-    send(refused(message.job.id, "the session's isolate is gone", 'interpreter_exited'));
+    sendToParent(refused(message.job.id, "the session's isolate is gone", 'interpreter_exited'));
   } else {
     void runCell(message.job);
   }
@@ -93,4 +77,4 @@ process.on('message', (raw: unknown) => {
 
 process.on('disconnect', () => process.exit(0));
 
-send({ type: 'ready', v8: process.versions.v8 });
+sendToParent({ type: 'ready', v8: process.versions.v8 });
