@@ -1,7 +1,7 @@
 // Entry point of the embedded service: parse config once, build everything, listen, and shut down cleanly on
 // SIGINT/SIGTERM. The only place that reads process.env.
 
-import { ConfigError, loadConfig } from '@airlock/config';
+import { loadConfigOrExit, stopOnSignals } from '@airlock/config';
 import { createLogger } from '@airlock/logging';
 import { startEmbedded } from './embedded.ts';
 import { startScaled } from './scaled.ts';
@@ -9,16 +9,7 @@ import { startScaled } from './scaled.ts';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`airlock: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(process.env, 'airlock');
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
   const tokens = Boolean(config.AIRLOCK_JWKS_FILE || config.AIRLOCK_JWKS_URL);
   if (!tokens && !LOOPBACK.has(config.AIRLOCK_HOST)) {
@@ -46,21 +37,7 @@ async function main(): Promise<void> {
   const address = await service.app.listen({ host: config.AIRLOCK_HOST, port: config.AIRLOCK_PORT });
   logger.info({ address, audit: config.AIRLOCK_AUDIT_LOG }, 'airlock listening');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    service.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(logger, 'shutting down', () => service.close());
 }
 
 await main();

@@ -2,23 +2,14 @@
 // ready, and on SIGTERM/SIGINT stop taking jobs, let running ones finish (AIRLOCK_SHUTDOWN_GRACE_MS) and exit 0.
 // The only place in the worker that reads process.env.
 
-import { ConfigError, loadConfig } from '@airlock/config';
+import { loadConfigOrExit, stopOnSignals } from '@airlock/config';
 import { createLogger } from '@airlock/logging';
 import { AuditLockError } from './audit-lock.ts';
 import { WorkerEgressError } from './worker-egress.ts';
 import { startWorker } from './worker-service.ts';
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`airlock-worker: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(process.env, 'airlock-worker');
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL }).child({ role: 'worker' });
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
@@ -47,21 +38,7 @@ async function main(): Promise<void> {
     'airlock worker ready',
   );
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker shutting down: finishing running jobs');
-    worker.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(logger, 'worker shutting down: finishing running jobs', () => worker.close());
 }
 
 await main();

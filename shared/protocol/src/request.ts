@@ -141,27 +141,50 @@ export const NetworkInput = z.discriminatedUnion('egress', [
 ]);
 // --- end egress ---
 
+/** Caller's labels, returned as given (also a session's). */
+export const Metadata = z
+  .record(
+    z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case label key'),
+    z.string().max(FIELD_BOUNDS.metadataValueChars),
+  )
+  .refine(
+    (m) => Object.keys(m).length <= FIELD_BOUNDS.metadataEntries,
+    `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
+  );
+
+/** The program text: bounded, no NUL, well-formed (also a session cell's). */
+export const Code = z
+  .string()
+  .max(FIELD_BOUNDS.codeChars)
+  .refine(noNul, 'must not contain NUL characters')
+  .refine(wellFormed, 'must be well-formed text');
+
+/** Input files for the working folder: bounded, no duplicate paths (also a session cell's). */
+export const Files = z
+  .array(FileInput)
+  .max(FIELD_BOUNDS.files)
+  .default([])
+  .superRefine((files, ctx) => {
+    const seen = new Set<string>();
+    files.forEach((f, i) => {
+      if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
+      seen.add(f.path);
+    });
+  });
+
+/** The program's stdin text (also a session cell's). */
+export const Stdin = z
+  .string()
+  .max(FIELD_BOUNDS.stdinChars)
+  .refine(wellFormed, 'must be well-formed text')
+  .default('');
+
 export const ExecutionRequest = z
   .object({
     language: Language,
-    code: z
-      .string()
-      .max(FIELD_BOUNDS.codeChars)
-      .refine(noNul, 'must not contain NUL characters')
-      .refine(wellFormed, 'must be well-formed text'),
-    files: z
-      .array(FileInput)
-      .max(FIELD_BOUNDS.files)
-      .default([])
-      .superRefine((files, ctx) => {
-        const seen = new Set<string>();
-        files.forEach((f, i) => {
-          if (seen.has(f.path))
-            ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
-          seen.add(f.path);
-        });
-      }),
-    stdin: z.string().max(FIELD_BOUNDS.stdinChars).refine(wellFormed, 'must be well-formed text').default(''),
+    code: Code,
+    files: Files,
+    stdin: Stdin,
     args: z
       .array(z.string().max(FIELD_BOUNDS.argChars).refine(noNul, 'must not contain NUL characters'))
       .max(FIELD_BOUNDS.args)
@@ -179,16 +202,7 @@ export const ExecutionRequest = z
     limits: LimitsInput.default({}),
     backend: Backend.default('auto'),
     network: NetworkInput.default({ egress: 'none' }),
-    metadata: z
-      .record(
-        z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case label key'),
-        z.string().max(FIELD_BOUNDS.metadataValueChars),
-      )
-      .refine(
-        (m) => Object.keys(m).length <= FIELD_BOUNDS.metadataEntries,
-        `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
-      )
-      .default({}),
+    metadata: Metadata.default({}),
     /** Scaled out on NATS: run again if the worker is lost mid-job (default: never twice, `worker lost`). */
     retry_on_worker_loss: z.boolean().optional(),
   })

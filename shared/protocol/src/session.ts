@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ResolvedLimits } from './execution.ts';
-import { Backend, FIELD_BOUNDS, FileInput, LimitsInput } from './request.ts';
+import { Backend, Code, Files, LimitsInput, Metadata, Stdin } from './request.ts';
 
 /** Languages a session can hold an interpreter for (bash has no session). */
 export const SESSION_LANGUAGES = ['python', 'javascript', 'typescript'] as const;
@@ -26,19 +26,6 @@ export const SESSION_BOUNDS = { idleSeconds: 86_400, lifetimeSeconds: 7 * 86_400
 export const SessionLanguage = z.enum(SESSION_LANGUAGES);
 export const SessionStatus = z.enum(SESSION_STATUSES);
 export const SessionClosedReason = z.enum(SESSION_CLOSED_REASONS);
-
-const wellFormed = (s: string) => s.isWellFormed();
-const noNul = (s: string) => !s.includes('\u0000');
-
-const Metadata = z
-  .record(
-    z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case label key'),
-    z.string().max(FIELD_BOUNDS.metadataValueChars),
-  )
-  .refine(
-    (m) => Object.keys(m).length <= FIELD_BOUNDS.metadataEntries,
-    `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
-  );
 
 export const SessionRequest = z
   .object({
@@ -76,25 +63,10 @@ export const Session = z.object({
 
 export const CellRequest = z
   .object({
-    code: z
-      .string()
-      .max(FIELD_BOUNDS.codeChars)
-      .refine(noNul, 'must not contain NUL characters')
-      .refine(wellFormed, 'must be well-formed text'),
+    code: Code,
     /** Written into the session's working folder before the cell runs; they stay there. */
-    files: z
-      .array(FileInput)
-      .max(FIELD_BOUNDS.files)
-      .default([])
-      .superRefine((files, ctx) => {
-        const seen = new Set<string>();
-        files.forEach((f, i) => {
-          if (seen.has(f.path))
-            ctx.addIssue({ code: 'custom', path: [i, 'path'], message: 'is a duplicate' });
-          seen.add(f.path);
-        });
-      }),
-    stdin: z.string().max(FIELD_BOUNDS.stdinChars).refine(wellFormed, 'must be well-formed text').default(''),
+    files: Files,
+    stdin: Stdin,
     /** wall_time_ms, cpu_time_ms and output_bytes of this cell; memory is the session's. */
     limits: LimitsInput.omit({ memory_mb: true }).strict().default({}),
   })

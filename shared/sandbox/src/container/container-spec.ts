@@ -3,9 +3,9 @@
 // It must never add a host path, a device, a capability, a network (but the egress network, issue #4), the Docker socket, or anything from the
 // service's own environment.
 
-import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import { GVISOR_SECCOMP_OPT } from './gvisor-seccomp.ts';
+import { ownerLabel } from './owner.ts';
 
 export type ContainerRuntime = 'runc' | 'runsc';
 
@@ -48,11 +48,6 @@ const NPROC_LIMIT: Record<ContainerRuntime, number | null> = { runc: null, runsc
 
 export function profileKey(image: string, runtime: ContainerRuntime, profile: ContainerProfile): string {
   return `${image}|${runtime}|mem=${profile.memoryMb}`;
-}
-
-/** `host:pid` of the service process that created a container; the reaper spares owners that are alive. */
-export function ownerLabel(): string {
-  return `${hostname()}:${process.pid}`;
 }
 
 export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {

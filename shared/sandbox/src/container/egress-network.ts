@@ -7,10 +7,9 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
-import { ownerLabel } from './container-spec.ts';
+import { ownerAlive, ownerLabel } from './owner.ts';
 
 const run = promisify(execFile);
 const COMMENT_PREFIX = 'airlock-egress';
@@ -149,18 +148,6 @@ export async function egressFirewallRules(name?: string): Promise<string[]> {
   const { stdout } = await run('iptables', ['-w', '-S', 'INPUT'], { timeout: 30_000 });
   const tag = name ? `${COMMENT_PREFIX} ${name}` : COMMENT_PREFIX;
   return stdout.split('\n').filter((line) => line.includes(`--comment "${tag}`));
-}
-
-function ownerAlive(owner: string | undefined): boolean {
-  const [host, pidText] = (owner ?? '').split(':');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

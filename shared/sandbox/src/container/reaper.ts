@@ -5,21 +5,8 @@
 // intermediate containers inherit `airlock=1` from the base image, but no owner), nor one that a live service
 // (another test file, a second service on the machine) still owns.
 
-import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
-
-function ownerAlive(owner: string | undefined): boolean {
-  if (owner === undefined) return false;
-  const [host, pidText] = owner.split(':');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { ownerAlive } from './owner.ts';
 
 export interface ReapOptions {
   /** Further `key=value` labels a container must carry too (narrows the sweep, e.g. to one instance). */
