@@ -32,9 +32,13 @@ export class EventPublisher {
     this.#onError = onError;
   }
 
-  /** Stored before it resolves, so what the caller publishes next comes after it. */
-  async state(id: string, status: Status): Promise<void> {
-    await this.#store(this.#names.stateEvents(id), { type: 'state', status }, `${id}.${status}`);
+  /**
+   * Sent at once and not awaited (latency: no round trip on the submit and run paths). What this connection
+   * publishes next still comes after it: the server takes one connection's messages in order, and one
+   * stream stores them in that order. A failed store is reported to onError; the record stays the truth.
+   */
+  state(id: string, status: Status): void {
+    void this.#store(this.#names.stateEvents(id), { type: 'state', status }, `${id}.${status}`);
   }
 
   async result(execution: Execution): Promise<void> {

@@ -11,7 +11,7 @@ import type { Execution, ExecutionResult } from '@airlock/protocol';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { finishedExecution } from '../results.ts';
 import type { EventPublisher } from './event-publisher.ts';
-import type { ExecutionRecords, StoredExecution } from './execution-records.ts';
+import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-records.ts';
 import type { QueueNames } from './names.ts';
 import { fitRecord } from './result-fit.ts';
 
@@ -53,14 +53,20 @@ export class ExecutionFinisher {
   /**
    * Finishes the execution with the result decide() gives for its current record; decide() returning
    * undefined leaves it as it is. Retries when another writer got in first. Throws on a lost connection.
+   * `known` is the record as the caller last wrote it, with the revision that write returned: the first
+   * compare-and-set goes against it without a read (latency: one round trip fewer on the hot path); if the
+   * record has changed since, that write fails on the revision and the loop reads the record as usual.
    */
   async finish(
     id: string,
     decide: (record: StoredExecution) => ExecutionResult | undefined,
+    known?: Revisioned<StoredExecution>,
   ): Promise<FinishOutcome> {
     const { records } = this.#deps;
+    let hint = known?.value.execution.id === id ? known : undefined;
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
-      const found = await records.read(id);
+      const found = hint ?? (await records.read(id));
+      hint = undefined;
       if (!found) return { execution: undefined, finishedHere: false };
       const current = found.value;
       if (current.execution.status === 'finished') {

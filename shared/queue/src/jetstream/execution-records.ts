@@ -71,11 +71,18 @@ export class ExecutionRecords {
 
   /** Replaces the record if it is still at `revision`; false if someone changed it first. */
   async replace(record: StoredExecution, revision: number): Promise<boolean> {
+    return (await this.update(record, revision)) !== undefined;
+  }
+
+  /**
+   * As replace(), but answers the record's new revision (undefined on a conflict): a writer that changes the
+   * record again later can compare-and-set against it without reading the record first.
+   */
+  async update(record: StoredExecution, revision: number): Promise<number | undefined> {
     try {
-      await this.#kv.update(executionKey(record.execution.id), JSON.stringify(record), revision);
-      return true;
+      return await this.#kv.update(executionKey(record.execution.id), JSON.stringify(record), revision);
     } catch (error) {
-      if (isRevisionConflict(error)) return false;
+      if (isRevisionConflict(error)) return undefined;
       throw error;
     }
   }

@@ -6,7 +6,7 @@
 // execution to another, never run a job twice, and never close the connection it was given.
 
 import { randomBytes } from 'node:crypto';
-import { AirlockError, type Execution, ExecutionEvent, emptyResult } from '@airlock/protocol';
+import { AirlockError, type Execution, type ExecutionEvent, emptyResult } from '@airlock/protocol';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from '../job-queue.ts';
 import { settledWithin } from '../settled-within.ts';
@@ -24,6 +24,7 @@ import { JobConsumer } from './job-consumer.ts';
 import { JobRunner } from './job-runner.ts';
 import { submitJob } from './job-submission.ts';
 import { QueueNames } from './names.ts';
+import { ResultFeed } from './result-feed.ts';
 import { ensureTopology, TenantConsumers } from './topology.ts';
 
 interface QueueParts {
@@ -35,6 +36,7 @@ interface QueueParts {
   events: EventPublisher;
   finisher: ExecutionFinisher;
   consumers: TenantConsumers;
+  results: ResultFeed;
 }
 
 const CANCEL_REASON = 'canceled while running';
@@ -82,6 +84,7 @@ export class JetStreamJobQueue implements JobQueue {
       events,
       finisher,
       consumers,
+      results: new ResultFeed(nc, names, resolved.onError),
     });
     await queue.refreshStats();
     return queue;
@@ -136,10 +139,9 @@ export class JetStreamJobQueue implements JobQueue {
   }
 
   async wait(tenant: string, id: string, timeoutMs: number): Promise<Execution> {
-    const found = await this.#parts.records.find(tenant, id);
-    if (!found) throw new AirlockError('execution_not_found');
-    if (found.value.execution.status === 'finished' || timeoutMs <= 0) return found.value.execution;
-    return (await this.#waitForFinish(id, timeoutMs)) ?? found.value.execution;
+    const execution = await this.#waitForFinish(id, timeoutMs, tenant);
+    if (!execution) throw new AirlockError('execution_not_found');
+    return execution;
   }
 
   async watch(tenant: string, id: string, signal: AbortSignal): Promise<AsyncIterable<ExecutionEvent>> {
@@ -219,19 +221,8 @@ export class JetStreamJobQueue implements JobQueue {
    * is not repeated, so a caller that must know reads the record too). Returns the unsubscribe.
    */
   subscribeResults(handler: (execution: Execution) => void): () => void {
-    const subscription = this.#options.connection.subscribe(this.#parts.names.allStateEvents, {
-      callback: (_error, message) => {
-        let event: unknown;
-        try {
-          event = message.json();
-        } catch {
-          return; // not an event
-        }
-        const parsed = ExecutionEvent.safeParse(event);
-        if (parsed.success && parsed.data.type === 'result') handler(parsed.data.execution);
-      },
-    });
-    return () => subscription.unsubscribe();
+    // The same feed as wait(): this handler hears each result before a waiter in this process is woken.
+    return this.#parts.results.listen(handler);
   }
 
   /** Executions waiting cluster-wide (as of the last refresh) and running in this instance. */
@@ -286,6 +277,7 @@ export class JetStreamJobQueue implements JobQueue {
       await this.#runner.stopAll(SHUTDOWN_REASON, this.#options.cancelGraceMs);
       this.#consumer.stop();
     }
+    this.#parts.results.close();
   }
 
   /** After a cancel of a running execution: its runner's answer, or a forced finish after the grace period. */
@@ -305,9 +297,9 @@ export class JetStreamJobQueue implements JobQueue {
     return outcome.execution;
   }
 
-  #waitForFinish(id: string, timeoutMs: number): Promise<Execution | undefined> {
-    const { names, records } = this.#parts;
-    const { connection: nc, pollIntervalMs, onError } = this.#options;
-    return waitForFinish({ nc, names, records, pollIntervalMs, onError }, id, timeoutMs);
+  #waitForFinish(id: string, timeoutMs: number, tenant?: string): Promise<Execution | undefined> {
+    const { results: feed, records } = this.#parts;
+    const { pollIntervalMs, onError } = this.#options;
+    return waitForFinish({ feed, records, pollIntervalMs, onError }, id, timeoutMs, tenant);
   }
 }

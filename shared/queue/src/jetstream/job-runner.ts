@@ -17,7 +17,7 @@ import { checkedResult, workerFailedResult } from '../results.ts';
 import { settledWithin } from '../settled-within.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { ExecutionFinisher } from './execution-finisher.ts';
-import type { ExecutionRecords, StoredExecution } from './execution-records.ts';
+import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-records.ts';
 import { ack, type JobDelivery, release, releaseLater, terminate, working } from './job-delivery.ts';
 import { type JobMessage, jobDigest, parseJobMessage } from './job-message.ts';
 import type { QueueNames } from './names.ts';
@@ -257,24 +257,28 @@ export class JobRunner {
         runner: instanceId,
         jobSeq: delivery.streamSeq,
       };
-      let won = false;
+      let won: Revisioned<StoredExecution> | undefined;
       try {
         won = await this.#claim(claimed, found.revision);
       } finally {
-        if (!won) {
+        if (won === undefined) {
           this.#running.delete(job.id);
           job.done.resolve();
         }
       }
-      if (won) return this.#run(job, message, claimed.execution);
+      if (won !== undefined) return this.#run(job, message, won);
       // Someone else changed it (a cancel, another worker): look again.
     }
   }
 
-  async #run(job: RunningJob, message: JobMessage, execution: Execution): Promise<void> {
+  /** Runs a job this runner claimed; `claimed` is the record as the claim wrote it, with its revision. */
+  async #run(job: RunningJob, message: JobMessage, claimed: Revisioned<StoredExecution>): Promise<void> {
     const { events, worker, finisher } = this.#deps;
+    const execution = claimed.value.execution;
     try {
-      await events.state(job.id, 'running');
+      // Not awaited (latency): sent before any output event and the result on this connection, to the same
+      // stream, so it is stored before them all the same; the record, not the event, says it runs.
+      events.state(job.id, 'running');
       let emitting = true;
       const context: JobContext = {
         signal: job.abort.signal,
@@ -295,16 +299,25 @@ export class JobRunner {
         result = workerFailedResult(error, this.#wallMs(job));
       }
       emitting = false;
-      const finished = await this.#retry(() =>
-        finisher.finish(job.id, (record) => {
-          if (!this.#isOurs(record, job)) return undefined;
-          const reason = record.cancelReason ?? job.cancelReason;
-          if (reason === undefined) return result;
-          return threw
-            ? emptyResult('canceled', reason, this.#wallMs(job))
-            : { ...result, outcome: 'canceled', reason };
-        }),
-      );
+      // The first attempt compare-and-sets against the claim's revision without reading the record first; a
+      // cancel (or anything else) written since makes it fail on the revision, and the finisher reads then.
+      let known: Revisioned<StoredExecution> | undefined = claimed;
+      const finished = await this.#retry(() => {
+        const first = known;
+        known = undefined;
+        return finisher.finish(
+          job.id,
+          (record) => {
+            if (!this.#isOurs(record, job)) return undefined;
+            const reason = record.cancelReason ?? job.cancelReason;
+            if (reason === undefined) return result;
+            return threw
+              ? emptyResult('canceled', reason, this.#wallMs(job))
+              : { ...result, outcome: 'canceled', reason };
+          },
+          first,
+        );
+      });
       // Not settled: requeued or claimed elsewhere after a lost-worker retry; the message is theirs now.
       if (finished && settled(finished.execution)) await this.#ack(job);
     } finally {
@@ -328,25 +341,27 @@ export class JobRunner {
   }
 
   /**
-   * Moves the record to running for this runner. When the write's answer is lost it reads the record until
-   * it knows whether the claim landed; if it cannot tell, it never runs the job and says so to probes.
+   * Moves the record to running for this runner: the record as claimed with its revision, or undefined if
+   * someone else changed it first. When the write's answer is lost it reads the record until it knows whether the claim landed; if
+   * it cannot tell, it never runs the job and says so to probes.
    */
-  async #claim(claimed: StoredExecution, revision: number): Promise<boolean> {
+  async #claim(claimed: StoredExecution, revision: number): Promise<Revisioned<StoredExecution> | undefined> {
     const { records, instanceId } = this.#deps;
     const id = claimed.execution.id;
     try {
-      return await records.replace(claimed, revision);
+      const written = await records.update(claimed, revision);
+      return written === undefined ? undefined : { value: claimed, revision: written };
     } catch (error) {
       for (let read = 0; read < CLAIM_READS; read++) {
         await new Promise((resolve) => setTimeout(resolve, RETRY_MIN_MS));
         const found = await records.read(id).catch(() => null);
         if (found === null) continue; // unreadable yet
         const record = found?.value;
-        return (
+        const landed =
           record?.execution.status === 'running' &&
           record.runner === instanceId &&
-          record.jobSeq === claimed.jobSeq
-        );
+          record.jobSeq === claimed.jobSeq;
+        return landed ? found : undefined;
       }
       this.#unstarted.add(id);
       throw error;

@@ -70,7 +70,9 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
   }
   try {
     await deps.consumers.ensure(tenant);
-    await deps.events.state(record.execution.id, 'queued');
+    // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
+    // before any worker can take the job and publish `running`.
+    deps.events.state(record.execution.id, 'queued');
     await publishJob(deps, input.execution, payload);
   } catch (error) {
     await undo(deps, record, key);

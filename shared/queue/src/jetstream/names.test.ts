@@ -25,6 +25,10 @@ describe('QueueNames', () => {
     expect(names.idOfCancel(names.cancel('ex_abc-_1'))).toBe('ex_abc-_1');
     expect(names.idOfCancel('airlock.cancel.')).toBeUndefined();
     expect(names.idOfCancel('airlock.jobs.acme')).toBeUndefined();
+    expect(names.idOfStateEvent(names.stateEvents('ex_abc-_1'))).toBe('ex_abc-_1');
+    expect(names.idOfStateEvent(names.outputEvents('ex_1'))).toBeUndefined();
+    expect(names.idOfStateEvent('airlock.events..state')).toBeUndefined();
+    expect(names.idOfStateEvent('other.events.ex_1.state')).toBeUndefined();
   });
 
   it('keys executions by id and client keys by a hash of tenant and key', () => {

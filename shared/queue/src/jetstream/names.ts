@@ -75,6 +75,14 @@ export class QueueNames {
     return `${this.#prefix}.events.${id}.state`;
   }
 
+  /** The execution id a state-event subject names, or undefined. */
+  idOfStateEvent(subject: string): string | undefined {
+    const head = `${this.#prefix}.events.`;
+    if (!subject.startsWith(head) || !subject.endsWith('.state')) return undefined;
+    const id = subject.slice(head.length, -'.state'.length);
+    return isStorableId(id) ? id : undefined;
+  }
+
   /** Output events of one execution. */
   outputEvents(id: string): string {
     return `${this.#prefix}.events.${id}.output`;
