@@ -14,6 +14,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 const ROOT = join(import.meta.dirname, '..', '..');
 const GATEWAY_MAIN = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
 const WORKER_MAIN = join(ROOT, 'services', 'worker', 'src', 'main.ts');
+const EGRESS_PROXY_MAIN = join(ROOT, 'services', 'egress-proxy', 'src', 'main.ts');
 /** Generous: the machine runs other test files at the same time, and a process starts isolate hosts. */
 const START_TIMEOUT_MS = 90_000;
 
@@ -77,6 +78,13 @@ export class NatsCluster implements AsyncDisposable {
     return started;
   }
 
+  /** A standalone egress proxy process (AIRLOCK_EGRESS=remote workers use it); resolves once it answers. */
+  async egressProxy(env: Record<string, string> = {}): Promise<AirlockProcess> {
+    const started = this.#spawn('egress-proxy', EGRESS_PROXY_MAIN, env);
+    await waitFor(started, /"msg":"airlock egress proxy ready"/);
+    return started;
+  }
+
   /** A client connection of the test's own, closed on dispose. */
   async connect(): Promise<NatsConnection> {
     const nc = await connect({
@@ -105,7 +113,11 @@ export class NatsCluster implements AsyncDisposable {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  #spawn(role: 'gateway' | 'worker', main: string, env: Record<string, string>): AirlockProcess {
+  #spawn(
+    role: 'gateway' | 'worker' | 'egress-proxy',
+    main: string,
+    env: Record<string, string>,
+  ): AirlockProcess {
     this.#count++;
     const name = `${role}-${this.#count}`;
     const auditPath = join(this.dir, `${name}.audit.jsonl`);

@@ -54,7 +54,7 @@ export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorke
         );
       }
       try {
-        egress = options.egress.open(
+        egress = await options.egress.open(
           execution.id,
           network,
           execution.limits.wall_time_ms + EGRESS_TTL_MARGIN_MS,
@@ -66,15 +66,19 @@ export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorke
     }
     const broker = options.egress;
     if (egress && broker) {
+      let result: ExecutionResult;
       try {
-        const result = await sandbox.run(
+        result = await sandbox.run(
           { ...jobOf(execution, request), egress },
           { signal: context.signal, onOutput: (stream, chunk) => context.output(stream, chunk) },
         );
-        return { ...result, egress: broker.close(execution.id) };
-      } finally {
-        broker.close(execution.id);
+      } catch (error) {
+        await Promise.resolve()
+          .then(() => broker.close(execution.id))
+          .catch(() => {});
+        throw error;
       }
+      return { ...result, egress: await broker.close(execution.id) };
     }
     // --- end egress
     return sandbox.run(jobOf(execution, request), {

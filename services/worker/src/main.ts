@@ -31,9 +31,7 @@ async function main(): Promise<void> {
         .filter((r) => r.available)
         .map((r) => `${r.language}/${r.backend}`),
       audit: config.AIRLOCK_AUDIT_LOG,
-      egress: worker.egress
-        ? `${worker.egress.network.gateway}:${worker.egress.proxy.address.port} on ${worker.egress.network.name}`
-        : 'off',
+      egress: worker.egress ? worker.egress.describe() : 'off',
     },
     'airlock worker ready',
   );

@@ -37,7 +37,7 @@ export async function startSandboxes(
   config: Config,
   logger: Logger,
   /** Egress (issue #4): the network container runs with egress join. */
-  egress?: EgressNetwork,
+  egress?: Pick<EgressNetwork, 'name' | 'sealDns'>,
 ): Promise<SandboxRegistry> {
   const started: Sandbox[] = [];
   const missing: RuntimeInfo[] = [];

@@ -1,13 +1,13 @@
 // A worker process's parts, wired: its own audit log (locked to this process), the sandboxes, a NATS
 // connection and the JetStream queue it consumes from with AIRLOCK_CONCURRENCY slots. It writes `started`
 // for each job it runs and `finished` for each terminal transition it makes (a run, a worker-lost verdict, a
-// shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy (worker-egress.ts).
+// shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy; with
+// AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts).
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
 
 import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
-import type { EmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -16,15 +16,15 @@ import { type AuditLock, lockAuditLog } from './audit-lock.ts';
 import type { SandboxRegistry } from './backends.ts';
 import { createExecutionWorker } from './execution-worker.ts';
 import { startSandboxes } from './sandbox-setup.ts';
-import { startWorkerEgress } from './worker-egress.ts';
+import { startWorkerEgress, type WorkerEgress } from './worker-egress.ts';
 
 export interface WorkerService {
   /** The queue instance id recorded as `runner` in the executions this process runs. */
   readonly instanceId: string;
   readonly queue: JetStreamJobQueue;
   readonly registry: SandboxRegistry;
-  /** Egress (issue #4): this host's egress network and proxy, when AIRLOCK_EGRESS=on. */
-  readonly egress: EmbeddedEgress | undefined;
+  /** Egress (issue #4): this host's egress network and proxy (AIRLOCK_EGRESS=on), or its standalone proxy's (remote). */
+  readonly egress: WorkerEgress | undefined;
   /** Stops taking jobs, lets running ones finish for up to AIRLOCK_SHUTDOWN_GRACE_MS, then cancels the rest. */
   close(): Promise<void>;
 }
@@ -48,14 +48,15 @@ export async function startWorker(
     cleanups.push(() => lock.release());
     const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
     cleanups.push(() => audit.close());
-    // The egress stack is closed after the sandboxes (cleanups run in reverse), its containers gone first.
-    const egress = await startWorkerEgress(config, logger, options.secretsEnv);
-    if (egress) cleanups.push(() => egress.close());
-    const registry = await startSandboxes(config, logger, egress?.network);
-    cleanups.push(() => registry.close());
+    // Connected before egress: AIRLOCK_EGRESS=remote opens and closes runs over it, until the sandboxes are gone.
     const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-worker' });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
     watchConnection(nc, logger);
+    // The egress stack is closed after the sandboxes (cleanups run in reverse), its containers gone first.
+    const egress = await startWorkerEgress(config, logger, options.secretsEnv, nc);
+    if (egress) cleanups.push(() => egress.close());
+    const registry = await startSandboxes(config, logger, egress?.network);
+    cleanups.push(() => registry.close());
     const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
     const queue = await JetStreamJobQueue.open({
       connection: nc,

@@ -97,13 +97,17 @@ export const ConfigSchema = z.object({
   /**
    * Network egress through the proxy (every backend). Embedded and in a worker process: on creates this host's
    * egress network, firewall and proxy. In a NATS-mode gateway: on means its workers offer egress, so egress
-   * requests are accepted. @default off
+   * requests are accepted. remote (worker only): runs go through this host's standalone proxy
+   * (services/egress-proxy, AIRLOCK_EGRESS_PROXY_ID) over NATS; the worker starts no network or proxy. @default off
    */
-  AIRLOCK_EGRESS: z.enum(['on', 'off']).default('off'),
-  /** Proxy port (embedded: on the egress network's gateway; standalone: on AIRLOCK_EGRESS_PROXY_HOST); 0 picks one. @default 0 */
+  AIRLOCK_EGRESS: z.enum(['on', 'off', 'remote']).default('off'),
+  /** Standalone proxy: its id in `airlock.egress.<id>.`; a remote-egress worker: the proxy it uses. @default local */
+  AIRLOCK_EGRESS_PROXY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a NATS subject token of [A-Za-z0-9_-]')
+    .default('local'),
+  /** Proxy port on the egress network's gateway (embedded, worker, standalone proxy); 0 picks one. @default 0 */
   AIRLOCK_EGRESS_PROXY_PORT: int(0, 0, 65_535),
-  /** Standalone proxy only: address to listen on. @default 127.0.0.1 */
-  AIRLOCK_EGRESS_PROXY_HOST: z.string().min(1).default('127.0.0.1'),
   /** Subnet of the egress Docker network (CIDR); Docker picks one when unset. */
   AIRLOCK_EGRESS_SUBNET: z
     .string()

@@ -43,8 +43,8 @@ export interface ContainerSandboxOptions {
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
   logger?: ContainerLogger;
-  /** Egress (issue #4): the network jobs with `egress` join; without it such jobs are rejected. */
-  egress?: EgressNetwork;
+  /** Egress (issue #4): the network jobs with `egress` join (this process's, or a standalone proxy's); without it such jobs are rejected. */
+  egress?: Pick<EgressNetwork, 'name' | 'sealDns'>;
 }
 
 export interface ContainerSandboxStats {
