@@ -5,6 +5,7 @@
 
 import { AirlockError, type Language } from '@airlock/protocol';
 import type { SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
+import { OpenSessions } from '../session/open-sessions.ts';
 import { IsolateSession } from './isolate-session.ts';
 
 export interface IsolateSessionsOptions {
@@ -20,9 +21,7 @@ export class IsolateSessions implements SessionSandbox {
   readonly backend = 'isolate' as const;
   readonly languages = LANGUAGES;
   readonly #settings: { killGraceMs: number; readyTimeoutMs: number };
-  readonly #open = new Map<string, IsolateSession>();
-  readonly #opening = new Set<Promise<unknown>>();
-  #closed = false;
+  readonly #sessions = new OpenSessions<IsolateSession>();
 
   constructor(options: IsolateSessionsOptions = {}) {
     this.#settings = {
@@ -32,52 +31,26 @@ export class IsolateSessions implements SessionSandbox {
   }
 
   async open(spec: SessionSpec): Promise<SandboxSession> {
-    if (this.#closed) throw new AirlockError('shutting_down', 'the session backend is closed');
+    this.#sessions.checkOpen();
     if (!LANGUAGES.includes(spec.language)) {
       throw new AirlockError('backend_unavailable', `the isolate backend has no ${spec.language} sessions`, {
         field: 'language',
       });
     }
     const opening = IsolateSession.open(spec, this.#settings);
-    this.#opening.add(opening);
-    try {
-      const session = await opening;
-      if (this.#closed) {
-        await session.close();
-        throw new AirlockError('shutting_down', 'the session backend is closed');
-      }
-      this.#open.set(session.id, session);
-      const forget = () => {
-        if (this.#open.get(session.id) === session) this.#open.delete(session.id);
-      };
-      void session.ended.then(forget);
-      return {
-        id: session.id,
-        ended: session.ended,
-        run: (cell, options) => session.run(cell, options),
-        close: async () => {
-          forget();
-          await session.close();
-        },
-      };
-    } finally {
-      this.#opening.delete(opening);
-    }
+    return this.#sessions.add(opening);
   }
 
   /** Process id of an open session's host, or undefined once it is closed or ended. */
   hostPid(sessionId: string): number | undefined {
-    return this.#open.get(sessionId)?.pid;
+    return this.#sessions.get(sessionId)?.pid;
   }
 
   get openCount(): number {
-    return this.#open.size;
+    return this.#sessions.size;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.allSettled([...this.#opening]);
-    await Promise.allSettled([...this.#open.values()].map((session) => session.close()));
-    this.#open.clear();
+    await this.#sessions.close();
   }
 }

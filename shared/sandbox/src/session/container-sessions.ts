@@ -13,6 +13,7 @@ import { DEFAULT_CGROUP_MEMORY_ROOT } from '../container/memory-peak.ts';
 import { reapLeftovers } from '../container/reaper.ts';
 import type { BackendName, SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
 import { type ContainerSession, openContainerSession } from './container-session.ts';
+import { OpenSessions } from './open-sessions.ts';
 
 export interface ContainerSessionsOptions {
   docker: Dockerode;
@@ -39,9 +40,7 @@ export class ContainerSessions implements SessionSandbox {
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSessionsOptions;
   readonly #removals: ContainerRemovals;
-  readonly #open = new Set<ContainerSession>();
-  readonly #opening = new Set<Promise<unknown>>();
-  #closed = false;
+  readonly #sessions = new OpenSessions<ContainerSession>();
 
   constructor(options: ContainerSessionsOptions) {
     this.#options = options;
@@ -53,7 +52,7 @@ export class ContainerSessions implements SessionSandbox {
   }
 
   async open(spec: SessionSpec): Promise<SandboxSession> {
-    if (this.#closed) throw new AirlockError('shutting_down', 'the session backend is closed');
+    this.#sessions.checkOpen();
     if (!LANGUAGES.includes(spec.language)) {
       throw new AirlockError(
         'backend_unavailable',
@@ -75,39 +74,15 @@ export class ContainerSessions implements SessionSandbox {
       startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
       interruptGraceMs: this.#options.interruptGraceMs ?? 2_000,
     });
-    this.#opening.add(opening);
-    try {
-      const session = await opening;
-      if (this.#closed) {
-        await session.close();
-        throw new AirlockError('shutting_down', 'the session backend is closed');
-      }
-      this.#open.add(session);
-      const forget = () => this.#open.delete(session);
-      void session.ended.then(forget);
-      return {
-        id: session.id,
-        ended: session.ended,
-        run: (cell, options) => session.run(cell, options),
-        close: async () => {
-          forget();
-          await session.close();
-        },
-      };
-    } finally {
-      this.#opening.delete(opening);
-    }
+    return this.#sessions.add(opening);
   }
 
   get openCount(): number {
-    return this.#open.size;
+    return this.#sessions.size;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.allSettled([...this.#opening]);
-    await Promise.allSettled([...this.#open].map((s) => s.close()));
-    this.#open.clear();
+    await this.#sessions.close();
     await this.#removals.settled();
     await reapLeftovers(this.#options.docker, {
       labels: [`airlock.instance=${this.instance}`],
