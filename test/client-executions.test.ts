@@ -2,9 +2,10 @@
 // Server-Sent Events, cancel, runtimes, idempotency, and every failure as an AirlockClientError with the
 // gateway's code, status and field (or a client code when no coded answer arrived).
 
-import { AirlockClient, AirlockClientError } from '@airlock/client';
+import { AirlockClient } from '@airlock/client';
 import type { ExecutionEvent } from '@airlock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejection } from './support/client.ts';
 import { startService, type TestService } from './support/service.ts';
 
 let svc: TestService;
@@ -17,15 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<AirlockClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockClientError);
-  return error as AirlockClientError;
-}
 
 describe('executions', () => {
   it('submits with ?wait and gets the finished execution', async () => {

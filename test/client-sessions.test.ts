@@ -1,8 +1,9 @@
 // @airlock/client's sessions against a real service: create, get, run cells, close, and the coded errors of
 // the sessions contract (bash refused naming the field, unknown session 404, a closed session 409).
 
-import { AirlockClient, AirlockClientError } from '@airlock/client';
+import { AirlockClient } from '@airlock/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejection } from './support/client.ts';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
 import { startService, type TestService } from './support/service.ts';
 
@@ -16,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.close();
 }, 120_000);
-
-async function rejection(promise: Promise<unknown>): Promise<AirlockClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockClientError);
-  return error as AirlockClientError;
-}
 
 describe('sessions', () => {
   it('creates a session, runs cells that share state, reads it, and closes it', {

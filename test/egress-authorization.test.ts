@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, TEST_TENANT, type TestIssuer } from '@airlock/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startService, type TestService } from './support/service.ts';
+import { readAudit, startEgressService, writeCredential } from './support/egress.ts';
+import { call, type TestService } from './support/service.ts';
 
 let svc: TestService;
 let issuer: TestIssuer;
@@ -36,31 +37,21 @@ beforeAll(async () => {
       },
     }),
   );
-  await writeFile(
-    join(dir, 'credentials.json'),
-    JSON.stringify({
-      credentials: {
-        github: {
-          hosts: ['files.example.com'],
-          header: 'Authorization',
-          format: 'Bearer {value}',
-          secret: 'gh',
-        },
-      },
-    }),
-  );
-  await writeFile(join(dir, 'gh'), 'not-a-real-token', { mode: 0o600 });
-  svc = await startService({
+  const credentialsFile = await writeCredential(dir, {
+    name: 'github',
+    hosts: ['files.example.com'],
+    secret: 'gh',
+    value: 'not-a-real-token',
+  });
+  ({ svc } = await startEgressService({
     AIRLOCK_EGRESS: 'on',
-    AIRLOCK_EGRESS_CREDENTIALS_FILE: join(dir, 'credentials.json'),
+    AIRLOCK_EGRESS_CREDENTIALS_FILE: credentialsFile,
     AIRLOCK_SECRETS_DIR: dir,
     AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
     AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
     AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
     AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
-  });
-  if (!svc.service.egress)
-    throw new Error(`egress did not start (needs dockerd, iptables and nsenter): ${svc.logs.join('')}`);
+  }));
 });
 afterAll(async () => {
   await svc?.close();
@@ -129,10 +120,7 @@ describe('egress narrowing', () => {
       message: "credential 'gitlab' has no binding on this server",
       field: 'network.credentials[1]',
     });
-    const records = (await readFile(svc.auditPath, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
+    const records = await readAudit(svc);
     expect(records.at(-1)).toMatchObject({
       type: 'rejected',
       reason: "credential 'gitlab' has no binding on this server",
@@ -147,10 +135,7 @@ describe('egress narrowing', () => {
     );
     expect(response.status).toBe(201);
     expect(response.body.result).toMatchObject({ outcome: 'success', stdout: '1\n', egress: [] });
-    const records = (await readFile(svc.auditPath, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
+    const records = await readAudit(svc);
     const accepted = records.find((r) => r.type === 'accepted' && r.execution_id === response.body.id);
     expect(accepted.detail.capability).toMatchObject({
       egress_hosts: ['files.example.com'],

@@ -5,31 +5,31 @@
 // reaches a TLS upstream in its header while the sandbox only ever holds the sentinel (classes 1, 3–8).
 // Leaves no container, network or firewall rule behind.
 
-import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  makeTestPki,
-  startHttpUpstream,
-  startTlsUpstream,
-  type TestPki,
-  type Upstream,
-} from '@airlock/egress-proxy/testing';
-import { type ContainerSandbox, egressFirewallRules } from '@airlock/sandbox';
+import type { Upstream } from '@airlock/egress-proxy/testing';
+import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, expectNoContainersLeft } from './support/containers.ts';
-import { run, startService, type TestService } from './support/service.ts';
+import {
+  type EgressUpstreams,
+  egressSummary,
+  expectCredentialInjected,
+  expectEgressNetworkGone,
+  finishedRecord,
+  readAudit,
+  secretForms,
+  startEgressService,
+  startEgressUpstreams,
+} from './support/egress.ts';
+import { run, type TestService } from './support/service.ts';
 
 const SLOW = 180_000;
 const CANARY = `canary-${Math.random().toString(36).slice(2)}-${Date.now()}`;
 
 let svc: TestService;
-let dir: string;
-let pki: TestPki;
+let upstreams: EgressUpstreams;
 let upstream: Upstream;
 let tls: Upstream;
 let instances: string[] = [];
@@ -40,40 +40,22 @@ let trapUdp: UdpSocket;
 const trapped = { tcp: 0, udp: 0 };
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-egress-e2e-'));
-  pki = await makeTestPki(['api.test']);
-  upstream = await startHttpUpstream('127.0.0.1');
-  tls = await startTlsUpstream(pki);
-  await writeFile(
-    join(dir, 'hosts.json'),
-    JSON.stringify({ 'upstream.test': ['127.0.0.1'], 'api.test': ['127.0.0.1'] }),
-  );
-  await writeFile(
-    join(dir, 'credentials.json'),
-    JSON.stringify({
-      credentials: {
-        api: { hosts: ['api.test'], header: 'Authorization', format: 'Bearer {value}', secret: 'api-token' },
-      },
-    }),
-  );
-  await writeFile(join(dir, 'ca.pem'), pki.ca);
-  await writeFile(join(dir, 'api-token'), CANARY, { mode: 0o600 });
-  svc = await startService({
+  upstreams = await startEgressUpstreams({
+    prefix: 'airlock-egress-e2e-',
+    tlsNames: ['api.test'],
+    hosts: ['upstream.test', 'api.test'],
+    canary: CANARY,
+  });
+  ({ upstream, tls } = upstreams);
+  let network: { name: string; gateway: string };
+  ({ svc, network } = await startEgressService({
     AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
     AIRLOCK_POOL_SIZE: '0',
     AIRLOCK_MAX_WAIT_SECONDS: '300',
-    AIRLOCK_EGRESS: 'on',
-    AIRLOCK_EGRESS_ALLOWANCES: `127.0.0.1:${upstream.port},127.0.0.1:${tls.port}`,
-    AIRLOCK_EGRESS_HOSTS_FILE: join(dir, 'hosts.json'),
-    AIRLOCK_EGRESS_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    AIRLOCK_SECRETS_DIR: dir,
-    AIRLOCK_EGRESS_UPSTREAM_CA_FILE: join(dir, 'ca.pem'),
-  });
-  const egress = svc.service.egress;
-  if (!egress)
-    throw new Error(`egress did not start (needs dockerd, iptables and nsenter): ${svc.logs.join('')}`);
-  networkName = egress.network.name;
-  gateway = egress.network.gateway;
+    ...upstreams.serviceEnv(),
+  }));
+  networkName = network.name;
+  gateway = network.gateway;
   instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
   // Traps on the gateway address: a sandbox must not reach them.
   trapTcp = createServer((s) => {
@@ -88,18 +70,9 @@ afterAll(async () => {
   await svc?.close();
   trapTcp?.close();
   trapUdp?.close();
-  await upstream?.close();
-  await tls?.close();
-  await pki?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await upstreams?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
-  if (networkName) {
-    const left = execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=${networkName}`], {
-      encoding: 'utf8',
-    });
-    expect(left.trim()).toBe('');
-    expect(await egressFirewallRules(networkName)).toEqual([]);
-  }
+  if (networkName) await expectEgressNetworkGone(networkName);
 }, SLOW);
 
 const allow = () => [
@@ -177,17 +150,7 @@ describe.each(BACKENDS)('egress on %s', (backend) => {
       expect(execution.result.outcome).toBe('success');
       expect(upstream.requests.length).toBe(before + 1);
       expect(trapped).toEqual({ tcp: 0, udp: 0 });
-      expect(
-        execution.result.egress.map((r: any) => [
-          r.method,
-          r.scheme,
-          r.host,
-          r.port,
-          r.path,
-          r.decision,
-          r.status,
-        ]),
-      ).toEqual([
+      expect(egressSummary(execution.result.egress)).toEqual([
         ['GET', 'http', 'upstream.test', upstream.port, '/py?x=1', 'allowed', 200],
         ['GET', 'http', 'other.test', upstream.port, '/', 'denied', 403],
         ['GET', 'http', '169.254.169.254', 80, '/latest/meta-data/', 'denied', 403],
@@ -199,15 +162,8 @@ describe.each(BACKENDS)('egress on %s', (backend) => {
         credential: null,
       });
       // The audit end record carries the same decisions.
-      const audit = (await readFile(svc.auditPath, 'utf8'))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-      const finished = await waitFor(() =>
-        readAudit().then((records) =>
-          records.find((r) => r.type === 'finished' && r.execution_id === execution.id),
-        ),
-      );
+      const audit = await readAudit(svc);
+      const finished = await finishedRecord(() => readAudit(svc), execution.id);
       expect(audit.length).toBeGreaterThan(0);
       expect(finished.detail.egress.map((r: any) => r.decision)).toEqual([
         'allowed',
@@ -266,22 +222,8 @@ describe.each(BACKENDS)('egress on %s', (backend) => {
       expect(out).toContain('sentinel True\n');
       expect(out).toContain(`echo Bearer ${'*'.repeat(CANARY.length)}\n`);
       expect(out).toContain('hunted');
-      expect(tls.requests[before]?.headers.authorization).toBe(`Bearer ${CANARY}`);
-      for (const form of [CANARY, Buffer.from(CANARY).toString('base64').slice(2, -2)]) {
-        expect(out).not.toContain(form);
-        expect(JSON.stringify(execution)).not.toContain(form);
-        expect(await readFile(svc.auditPath, 'utf8')).not.toContain(form);
-        expect(svc.logs.join('')).not.toContain(form);
-      }
-      expect(execution.result.egress).toEqual([
-        expect.objectContaining({
-          scheme: 'https',
-          host: 'api.test',
-          port: tls.port,
-          credential: 'api',
-          status: 200,
-        }),
-      ]);
+      for (const form of secretForms(CANARY)) expect(out).not.toContain(form);
+      await expectCredentialInjected(svc, execution, tls, before, CANARY);
     },
     SLOW,
   );
@@ -327,19 +269,3 @@ for root in ('/work', '/tmp'):
                 print(path, 'unreadable', e.errno)
 print('hunted')
 `;
-
-async function readAudit(): Promise<any[]> {
-  return (await readFile(svc.auditPath, 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('timed out waiting');
-}

@@ -6,29 +6,27 @@
 // through a tunnel whose certificate the host verifies; the wall clock ends a fetch that never answers; bodies
 // are capped; a run without egress has no working fetch. Leaves no network or firewall rule behind.
 
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  makeTestPki,
-  startHttpUpstream,
-  startTlsUpstream,
-  type TestPki,
-  type Upstream,
-} from '@airlock/egress-proxy/testing';
-import { egressFirewallRules } from '@airlock/sandbox';
+import { startHttpUpstream, type Upstream } from '@airlock/egress-proxy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, startService, type TestService } from './support/service.ts';
+import {
+  type EgressUpstreams,
+  egressSummary,
+  expectCredentialInjected,
+  expectEgressNetworkGone,
+  finishedRecord,
+  readAudit,
+  startEgressService,
+  startEgressUpstreams,
+} from './support/egress.ts';
+import { run, type TestService } from './support/service.ts';
 
 const SLOW = 120_000;
 const CANARY = `canary-${Math.random().toString(36).slice(2)}-${Date.now()}`;
 
 let svc: TestService;
-let dir: string;
-let pki: TestPki;
+let upstreams: EgressUpstreams;
 let upstream: Upstream;
 let tls: Upstream;
 let big: Upstream;
@@ -39,10 +37,13 @@ let networkName = '';
 const silentPort = () => (silent.address() as AddressInfo).port;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-egress-isolate-'));
-  pki = await makeTestPki(['api.test', 'tls.test']);
-  upstream = await startHttpUpstream('127.0.0.1');
-  tls = await startTlsUpstream(pki);
+  upstreams = await startEgressUpstreams({
+    prefix: 'airlock-egress-isolate-',
+    tlsNames: ['api.test', 'tls.test'],
+    hosts: ['upstream.test', 'api.test', 'tls.test', 'silent.test', 'big.test'],
+    canary: CANARY,
+  });
+  ({ upstream, tls } = upstreams);
   big = await startHttpUpstream('127.0.0.1', () => ({ body: 'x'.repeat(9 * 1024 * 1024) }));
   // Accepts and reads, never answers: only the job's wall clock ends a fetch to it.
   silent = createServer((socket) => {
@@ -50,61 +51,22 @@ beforeAll(async () => {
     socket.resume();
   });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  await writeFile(
-    join(dir, 'hosts.json'),
-    JSON.stringify({
-      'upstream.test': ['127.0.0.1'],
-      'api.test': ['127.0.0.1'],
-      'tls.test': ['127.0.0.1'],
-      'silent.test': ['127.0.0.1'],
-      'big.test': ['127.0.0.1'],
-    }),
-  );
-  await writeFile(
-    join(dir, 'credentials.json'),
-    JSON.stringify({
-      credentials: {
-        api: { hosts: ['api.test'], header: 'Authorization', format: 'Bearer {value}', secret: 'api-token' },
-      },
-    }),
-  );
-  await writeFile(join(dir, 'ca.pem'), pki.ca);
-  await writeFile(join(dir, 'api-token'), CANARY, { mode: 0o600 });
-  svc = await startService({
+  let network: { name: string };
+  ({ svc, network } = await startEgressService({
     AIRLOCK_BACKENDS: 'isolate',
     AIRLOCK_MAX_WAIT_SECONDS: '120',
-    AIRLOCK_EGRESS: 'on',
-    AIRLOCK_EGRESS_ALLOWANCES: [upstream.port, tls.port, silentPort(), big.port]
-      .map((p) => `127.0.0.1:${p}`)
-      .join(','),
-    AIRLOCK_EGRESS_HOSTS_FILE: join(dir, 'hosts.json'),
-    AIRLOCK_EGRESS_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    AIRLOCK_SECRETS_DIR: dir,
-    AIRLOCK_EGRESS_UPSTREAM_CA_FILE: join(dir, 'ca.pem'),
-  });
-  const egress = svc.service.egress;
-  if (!egress) {
-    throw new Error(`egress did not start (needs dockerd, iptables and nsenter): ${svc.logs.join('')}`);
-  }
-  networkName = egress.network.name;
+    ...upstreams.serviceEnv([silentPort(), big.port]),
+  }));
+  networkName = network.name;
 }, SLOW);
 
 afterAll(async () => {
   await svc?.close();
   for (const socket of held) socket.destroy();
   silent?.close();
-  await upstream?.close();
-  await tls?.close();
   await big?.close();
-  await pki?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-  if (networkName) {
-    const left = execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=${networkName}`], {
-      encoding: 'utf8',
-    });
-    expect(left.trim()).toBe('');
-    expect(await egressFirewallRules(networkName)).toEqual([]);
-  }
+  await upstreams?.close();
+  if (networkName) await expectEgressNetworkGone(networkName);
 }, SLOW);
 
 const allow = () => [
@@ -127,13 +89,6 @@ const isolateRun = (code: string, extra: Record<string, unknown> = {}) =>
     },
     90,
   );
-
-async function readAudit(): Promise<any[]> {
-  return (await readFile(svc.auditPath, 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
 
 describe('guest fetch on the isolate', () => {
   it(
@@ -167,17 +122,7 @@ describe('guest fetch on the isolate', () => {
       );
       expect(execution.result.outcome).toBe('success');
       expect(upstream.requests.length).toBe(before + 2);
-      expect(
-        execution.result.egress.map((r: any) => [
-          r.method,
-          r.scheme,
-          r.host,
-          r.port,
-          r.path,
-          r.decision,
-          r.status,
-        ]),
-      ).toEqual([
+      expect(egressSummary(execution.result.egress)).toEqual([
         ['GET', 'http', 'upstream.test', up, '/js?x=1', 'allowed', 200],
         ['POST', 'http', 'upstream.test', up, '/post', 'allowed', 200],
         ['GET', 'http', 'other.test', up, '/', 'denied', 403],
@@ -185,11 +130,7 @@ describe('guest fetch on the isolate', () => {
         ['GET', 'http', '169.254.169.254', 80, '/latest/meta-data/', 'denied', 403],
       ]);
       expect(execution.result.egress[0]).toMatchObject({ execution_id: execution.id, address: '127.0.0.1' });
-      let finished: any;
-      for (let i = 0; i < 100 && finished === undefined; i++) {
-        finished = (await readAudit()).find((r) => r.type === 'finished' && r.execution_id === execution.id);
-        if (finished === undefined) await new Promise((r) => setTimeout(r, 100));
-      }
+      const finished = await finishedRecord(() => readAudit(svc), execution.id);
       expect(finished.detail.egress.map((r: any) => r.decision)).toEqual([
         'allowed',
         'allowed',
@@ -221,21 +162,7 @@ describe('guest fetch on the isolate', () => {
       expect(execution.result.stdout).toBe(
         `sentinel true AIRLOCK_CREDENTIAL_API\necho Bearer ${stars}\nheader Bearer ${stars}\n`,
       );
-      expect(tls.requests[before]?.headers.authorization).toBe(`Bearer ${CANARY}`);
-      for (const form of [CANARY, Buffer.from(CANARY).toString('base64').slice(2, -2)]) {
-        expect(JSON.stringify(execution)).not.toContain(form);
-        expect(await readFile(svc.auditPath, 'utf8')).not.toContain(form);
-        expect(svc.logs.join('')).not.toContain(form);
-      }
-      expect(execution.result.egress).toEqual([
-        expect.objectContaining({
-          scheme: 'https',
-          host: 'api.test',
-          port: tls.port,
-          credential: 'api',
-          status: 200,
-        }),
-      ]);
+      await expectCredentialInjected(svc, execution, tls, before, CANARY);
     },
     SLOW,
   );

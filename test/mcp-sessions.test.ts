@@ -4,19 +4,12 @@
 
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
-import { callTool, connectMcp, imagesOf, MCP_TRANSPORTS, type TestMcpClient, textOf } from './support/mcp.ts';
-import { startService, type TestService } from './support/service.ts';
+import { callTool, imagesOf, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
+import { useService } from './support/service.ts';
 
-let svc: TestService;
-
-beforeAll(async () => {
-  svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
-}, 180_000);
-afterAll(async () => {
-  await svc?.close();
-}, 120_000);
+const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
 
 const SESSION_TIMEOUT = 240_000;
 
@@ -28,21 +21,15 @@ function sessionIdOf(result: CallToolResult): string {
 }
 
 describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
-  let mcp: TestMcpClient;
-  beforeAll(async () => {
-    mcp = await connectMcp(transport, svc.url);
-  }, 60_000);
-  afterAll(async () => {
-    await mcp?.close();
-  });
+  const mcp = useMcpClient(transport, () => svc().url);
 
   const cell = (session_id: string, code: string, language = 'python') =>
-    callTool(mcp.client, 'run_code', { language, code, session_id });
+    callTool(mcp().client, 'run_code', { language, code, session_id });
 
   it(
     'keeps a variable across cells, returns the last value, and forgets everything after close',
     async () => {
-      const created = await callTool(mcp.client, 'create_session', { language: 'python' });
+      const created = await callTool(mcp().client, 'create_session', { language: 'python' });
       const id = sessionIdOf(created);
       expect(created.structuredContent).toMatchObject({
         id,
@@ -75,7 +62,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
         `Airlock error invalid_request (field language): session ${id} runs python, not javascript; use its language or another session`,
       );
 
-      const closed = await callTool(mcp.client, 'close_session', { session_id: id });
+      const closed = await callTool(mcp().client, 'close_session', { session_id: id });
       expect(closed.isError).toBeUndefined();
       expect(closed.structuredContent).toMatchObject({
         id,
@@ -96,7 +83,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
   it(
     'returns a matplotlib chart as image content holding a valid PNG',
     async () => {
-      const id = sessionIdOf(await callTool(mcp.client, 'create_session', { language: 'python' }));
+      const id = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'python' }));
       try {
         const chart = await cell(
           id,
@@ -125,7 +112,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
         expect(display).toHaveLength(1);
         expect(display[0]['image/png']).toBe(images[0]!.data);
       } finally {
-        await callTool(mcp.client, 'close_session', { session_id: id });
+        await callTool(mcp().client, 'close_session', { session_id: id });
       }
     },
     SESSION_TIMEOUT,
@@ -134,7 +121,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
   it(
     'reports an exception as an error result, and the session keeps its state',
     async () => {
-      const id = sessionIdOf(await callTool(mcp.client, 'create_session', { language: 'python' }));
+      const id = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'python' }));
       try {
         await cell(id, 'total = 10');
         const failed = await cell(id, 'total / 0');
@@ -147,7 +134,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
         const still = await cell(id, 'total * 2');
         expect(still.structuredContent).toMatchObject({ result: { value: { 'text/plain': '20' } } });
       } finally {
-        await callTool(mcp.client, 'close_session', { session_id: id });
+        await callTool(mcp().client, 'close_session', { session_id: id });
       }
     },
     SESSION_TIMEOUT,
@@ -156,8 +143,8 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
   it(
     'keeps two sessions apart: variables and files of one are not in the other',
     async () => {
-      const a = sessionIdOf(await callTool(mcp.client, 'create_session', { language: 'python' }));
-      const b = sessionIdOf(await callTool(mcp.client, 'create_session', { language: 'python' }));
+      const a = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'python' }));
+      const b = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'python' }));
       try {
         const wrote = await cell(a, 'secret = "only-a"\nopen("note.txt", "w").write(secret)');
         expect(wrote.isError, textOf(wrote)).toBeUndefined();
@@ -169,8 +156,8 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
         const own = await cell(a, 'open("note.txt").read()');
         expect(own.structuredContent).toMatchObject({ result: { value: { 'text/plain': "'only-a'" } } });
       } finally {
-        await callTool(mcp.client, 'close_session', { session_id: a });
-        await callTool(mcp.client, 'close_session', { session_id: b });
+        await callTool(mcp().client, 'close_session', { session_id: a });
+        await callTool(mcp().client, 'close_session', { session_id: b });
       }
     },
     SESSION_TIMEOUT,
@@ -179,7 +166,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
   it(
     'runs a javascript session in the isolate',
     async () => {
-      const id = sessionIdOf(await callTool(mcp.client, 'create_session', { language: 'javascript' }));
+      const id = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'javascript' }));
       try {
         expect(await cell(id, 'globalThis.n = 20', 'javascript')).toMatchObject({
           structuredContent: { result: { outcome: 'success' } },
@@ -192,7 +179,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
           result: { value: { 'text/plain': '42' } },
         });
       } finally {
-        await callTool(mcp.client, 'close_session', { session_id: id });
+        await callTool(mcp().client, 'close_session', { session_id: id });
       }
     },
     SESSION_TIMEOUT,

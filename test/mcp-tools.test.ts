@@ -3,38 +3,18 @@
 // error results, bad arguments and Airlock's refusals as coded error results after which the server still works.
 
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
-import {
-  callTool,
-  connectMcp,
-  connectStdio,
-  MCP_TRANSPORTS,
-  type TestMcpClient,
-  textOf,
-} from './support/mcp.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { callTool, connectStdio, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
+import { call, useService } from './support/service.ts';
 
-let svc: TestService;
-
-beforeAll(async () => {
-  svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
-}, 180_000);
-afterAll(async () => {
-  await svc?.close();
-}, 120_000);
+const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
 
 describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
-  let mcp: TestMcpClient;
-  beforeAll(async () => {
-    mcp = await connectMcp(transport, svc.url);
-  }, 60_000);
-  afterAll(async () => {
-    await mcp?.close();
-  });
+  const mcp = useMcpClient(transport, () => svc().url);
 
   it('lists the four tools with input and output schemas', async () => {
-    const { tools } = await mcp.client.listTools();
+    const { tools } = await mcp().client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'close_session',
       'create_session',
@@ -63,7 +43,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('runs javascript in the isolate: text, and the execution as structuredContent', async () => {
-    const result = await callTool(mcp.client, 'run_code', {
+    const result = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
       code: 'console.log(airlock.stdin.trim().toUpperCase()); console.error("note")',
       stdin: 'hello mcp\n',
@@ -83,7 +63,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('runs python in a runc container and returns files written under out/', async () => {
-    const result = await callTool(mcp.client, 'run_code', {
+    const result = await callTool(mcp().client, 'run_code', {
       language: 'python',
       code: [
         'import numpy as np',
@@ -114,7 +94,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   }, 180_000);
 
   it('reports a failing program as an error result with its outcome and output', async () => {
-    const result = await callTool(mcp.client, 'run_code', {
+    const result = await callTool(mcp().client, 'run_code', {
       language: 'python',
       code: 'import sys\nprint("partial")\nsys.exit(3)',
     });
@@ -126,7 +106,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   }, 180_000);
 
   it('reports an uncaught javascript error and a timeout as error results', async () => {
-    const thrown = await callTool(mcp.client, 'run_code', {
+    const thrown = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
       code: 'throw new Error("boom")',
     });
@@ -134,7 +114,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(textOf(thrown)).toMatch(/^outcome: error, exit code 1 /);
     expect(textOf(thrown)).toContain('boom');
 
-    const looped = await callTool(mcp.client, 'run_code', {
+    const looped = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
       code: 'for (;;) {}',
       limits: { wall_time_ms: 500, cpu_time_ms: 500 },
@@ -146,22 +126,26 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('answers bad arguments with an input validation error and keeps working', async () => {
-    const bad = await callTool(mcp.client, 'run_code', { language: 'cobol', code: 'DISPLAY "HI"' });
+    const bad = await callTool(mcp().client, 'run_code', { language: 'cobol', code: 'DISPLAY "HI"' });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(
       /^MCP error -32602: Input validation error: Invalid arguments for tool run_code/,
     );
     expect(textOf(bad)).toContain('language');
 
-    const extra = await callTool(mcp.client, 'run_code', { language: 'javascript', code: '1', shell: true });
+    const extra = await callTool(mcp().client, 'run_code', {
+      language: 'javascript',
+      code: '1',
+      shell: true,
+    });
     expect(extra.isError).toBe(true);
     expect(textOf(extra)).toMatch(/Input validation error.*shell/s);
 
-    const unknown = await callTool(mcp.client, 'rm_rf', {});
+    const unknown = await callTool(mcp().client, 'rm_rf', {});
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toBe('MCP error -32602: Tool rm_rf not found');
 
-    const after = await callTool(mcp.client, 'run_code', {
+    const after = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
       code: 'console.log(6 * 7)',
     });
@@ -170,7 +154,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it("passes Airlock's refusal on with its code and field", async () => {
-    const result = await callTool(mcp.client, 'run_code', {
+    const result = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
       code: 'console.log(1)',
       limits: { wall_time_ms: 3_600_000 },
@@ -195,7 +179,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('lists runtimes', async () => {
-    const result = await callTool(mcp.client, 'list_runtimes', {});
+    const result = await callTool(mcp().client, 'list_runtimes', {});
     expect(result.isError).toBeUndefined();
     const runtimes = (result.structuredContent as { runtimes: unknown[] }).runtimes;
     expect(runtimes).toContainEqual(
@@ -210,7 +194,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
 
 describe('MCP cancellation (stdio)', () => {
   it('a tool call the host cancels cancels its execution', async () => {
-    await using mcp = await connectStdio(svc.url);
+    await using mcp = await connectStdio(svc().url);
     const controller = new AbortController();
     const call = mcp.client.callTool(
       {
@@ -229,14 +213,14 @@ describe('MCP cancellation (stdio)', () => {
     let canceled: any;
     for (let i = 0; i < 100 && !canceled; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const records = (await readFile(svc.auditPath, 'utf8'))
+      const records = (await readFile(svc().auditPath, 'utf8'))
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
       canceled = records.find((r) => r.type === 'canceled');
     }
     expect(canceled).toMatchObject({ type: 'canceled', tenant: 'local', detail: { status: 'finished' } });
-    const execution = await svc.service.queue.get('local', canceled.execution_id);
+    const execution = await svc().service.queue.get('local', canceled.execution_id);
     expect(execution).toMatchObject({ status: 'finished', result: { outcome: 'canceled' } });
   }, 60_000);
 });
@@ -245,13 +229,13 @@ describe('POST /mcp with malformed messages', () => {
   const headers = { accept: 'application/json, text/event-stream' };
 
   it('answers bad JSON with the coded body, and a non-JSON-RPC body with a JSON-RPC error', async () => {
-    const notJson = await call(svc.url, 'POST', '/mcp', '{"jsonrpc":', headers);
+    const notJson = await call(svc().url, 'POST', '/mcp', '{"jsonrpc":', headers);
     expect(notJson.status).toBe(400);
     expect(notJson.body).toEqual({
       error: { code: 'invalid_json', message: 'The request body is not valid JSON.' },
     });
 
-    const notRpc = await call(svc.url, 'POST', '/mcp', { hello: 'world' }, headers);
+    const notRpc = await call(svc().url, 'POST', '/mcp', { hello: 'world' }, headers);
     expect(notRpc.status).toBe(400);
     expect(notRpc.body).toEqual({
       jsonrpc: '2.0',
@@ -259,7 +243,7 @@ describe('POST /mcp with malformed messages', () => {
       id: null,
     });
 
-    const noAccept = await call(svc.url, 'POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    const noAccept = await call(svc().url, 'POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list' });
     expect(noAccept.status).toBe(406);
     expect(noAccept.body.error.message).toBe(
       'Not Acceptable: Client must accept both application/json and text/event-stream',
@@ -267,7 +251,7 @@ describe('POST /mcp with malformed messages', () => {
 
     // Stateless: a request needs no initialize before it, and the endpoint still answers after the bad ones.
     const direct = await call(
-      svc.url,
+      svc().url,
       'POST',
       '/mcp',
       { jsonrpc: '2.0', id: 7, method: 'tools/list' },

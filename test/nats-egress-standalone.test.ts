@@ -7,16 +7,22 @@
 // the control subjects get coded errors and the proxy keeps serving. Stopped with SIGTERM, the processes
 // leave no network, firewall rule or container behind.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpUpstream, type Upstream } from '@airlock/egress-proxy/testing';
-import { egressFirewallRules } from '@airlock/sandbox';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containersLabelled } from './support/containers.ts';
-import { type AirlockProcess, NatsCluster, rest, until } from './support/nats-cluster.ts';
+import { writeHostsTable } from './support/egress.ts';
+import { type AirlockProcess, NatsCluster } from './support/nats-cluster.ts';
+import {
+  expectJavascriptFetchThroughProxy,
+  expectNothingLeft,
+  expectPythonUrllibThroughProxy,
+  loggedEgressNetwork,
+  stopWithSigterm,
+  upstreamNetwork,
+} from './support/nats-egress.ts';
 
 const SLOW = 240_000;
 const PROXY_ID = `test-${process.pid}`;
@@ -33,22 +39,16 @@ let networkName = '';
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-nats-egress-standalone-'));
   upstream = await startHttpUpstream('127.0.0.1');
-  await writeFile(join(dir, 'hosts.json'), JSON.stringify({ 'upstream.test': ['127.0.0.1'] }));
+  const hostsFile = await writeHostsTable(dir, ['upstream.test']);
   cluster = await NatsCluster.start({
     env: { AIRLOCK_BACKENDS: 'isolate,docker', AIRLOCK_MAX_WAIT_SECONDS: '180' },
   });
   proxy = await cluster.egressProxy({
     AIRLOCK_EGRESS_PROXY_ID: PROXY_ID,
     AIRLOCK_EGRESS_ALLOWANCES: `127.0.0.1:${upstream.port}`,
-    AIRLOCK_EGRESS_HOSTS_FILE: join(dir, 'hosts.json'),
+    AIRLOCK_EGRESS_HOSTS_FILE: hostsFile,
   });
-  const match = /"network":"(airlock-egress-[0-9a-f]+)"/.exec(proxy.output());
-  if (!match?.[1]) {
-    throw new Error(
-      `the egress proxy started no egress network (needs dockerd, iptables and nsenter):\n${proxy.output()}`,
-    );
-  }
-  networkName = match[1];
+  networkName = loggedEgressNetwork(proxy, 'the egress proxy');
   [gateway, worker] = await Promise.all([
     cluster.gateway({ AIRLOCK_EGRESS: 'on' }),
     cluster.worker({ AIRLOCK_EGRESS: 'remote', AIRLOCK_EGRESS_PROXY_ID: PROXY_ID, AIRLOCK_POOL_SIZE: '0' }),
@@ -60,45 +60,14 @@ beforeAll(async () => {
 }, SLOW);
 
 afterAll(async () => {
-  for (const started of [worker, proxy]) {
-    if (started && started.child.exitCode === null && started.child.signalCode === null) {
-      started.child.kill('SIGTERM');
-      expect(await started.exited).toBe(0);
-    }
-  }
+  await stopWithSigterm([worker, proxy]);
   await cluster?.[Symbol.asyncDispose]();
   await upstream?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-  if (networkName) {
-    const left = execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=${networkName}`], {
-      encoding: 'utf8',
-    });
-    expect(left.trim()).toBe('');
-    expect(await egressFirewallRules(networkName)).toEqual([]);
-  }
-  for (const started of [worker, proxy]) {
-    if (started?.child.pid) {
-      expect(containersLabelled(`airlock.owner=${hostname()}:${started.child.pid}`)).toEqual([]);
-    }
-  }
+  await expectNothingLeft(networkName, [worker, proxy]);
 }, SLOW);
 
-const network = () => ({ egress: 'proxy', allow: [{ host: 'upstream.test', ports: [upstream.port] }] });
-
-const submit = (body: Record<string, unknown>) =>
-  rest(gateway.url, 'POST', '/v1/executions?wait=180', { limits: { wall_time_ms: 30_000 }, ...body });
-
-const summary = (records: any[]) =>
-  records.map((r) => [r.method, r.scheme, r.host, r.port, r.path, r.decision, r.status]);
-
-async function finishedRecord(id: string): Promise<Record<string, any>> {
-  let record: Record<string, any> | undefined;
-  await until(async () => {
-    record = (await worker.audit()).find((r) => r.type === 'finished' && r.execution_id === id);
-    return record !== undefined;
-  }, 100);
-  return record as Record<string, any>;
-}
+const network = () => upstreamNetwork(upstream);
 
 async function ask(nc: NatsConnection, kind: string, payload: string): Promise<any> {
   const reply = await nc.request(`${SUBJECT}.${kind}`, payload, { timeout: 20_000 });
@@ -108,74 +77,14 @@ async function ask(nc: NatsConnection, kind: string, payload: string): Promise<a
 describe('egress scaled out on NATS through a standalone proxy', () => {
   it(
     'a javascript guest fetch on the remote-egress worker reaches the allowed upstream; another host is refused',
-    async () => {
-      const before = upstream.requests.length;
-      const up = upstream.port;
-      const response = await submit({
-        language: 'javascript',
-        code: `
-          const ok = await fetch('http://upstream.test:${up}/standalone?x=1');
-          console.log('allowed', ok.status, (await ok.json()).url);
-          const no = await fetch('http://other.test:${up}/');
-          console.log('denied', no.status, (await no.json()).error.code);
-        `,
-        network: network(),
-      });
-      expect(response.status).toBe(201);
-      expect(response.body).toMatchObject({ status: 'finished', backend: 'isolate' });
-      expect(response.body.result).toMatchObject({
-        outcome: 'success',
-        stdout: 'allowed 200 /standalone?x=1\ndenied 403 egress_denied\n',
-        stderr: '',
-      });
-      expect(summary(response.body.result.egress)).toEqual([
-        ['GET', 'http', 'upstream.test', up, '/standalone?x=1', 'allowed', 200],
-        ['GET', 'http', 'other.test', up, '/', 'denied', 403],
-      ]);
-      expect(response.body.result.egress[0]).toMatchObject({
-        execution_id: response.body.id,
-        address: '127.0.0.1',
-      });
-      expect(upstream.requests.length).toBe(before + 1);
-      const finished = await finishedRecord(response.body.id);
-      expect(finished.detail.egress.map((r: any) => r.decision)).toEqual(['allowed', 'denied']);
-    },
+    () => expectJavascriptFetchThroughProxy(gateway.url, worker, upstream, '/standalone?x=1'),
     SLOW,
   );
 
   it(
     "a python urllib run in a runc container joins the proxy's network and goes through it",
     async () => {
-      const before = upstream.requests.length;
-      const up = upstream.port;
-      const response = await submit({
-        language: 'python',
-        backend: 'docker',
-        env: { UP: String(up) },
-        code: [
-          'import json, os, urllib.error, urllib.request',
-          "up = os.environ['UP']",
-          "r = urllib.request.urlopen(f'http://upstream.test:{up}/py', timeout=30)",
-          "print('allowed', r.status, json.loads(r.read())['url'])",
-          'try:',
-          "    urllib.request.urlopen(f'http://other.test:{up}/', timeout=30)",
-          "    print('reached')",
-          'except urllib.error.HTTPError as e:',
-          "    print('denied', e.code, json.loads(e.read())['error']['code'])",
-        ].join('\n'),
-        network: network(),
-      });
-      expect(response.status).toBe(201);
-      expect(response.body).toMatchObject({ status: 'finished', backend: 'docker' });
-      expect(response.body.result).toMatchObject({
-        outcome: 'success',
-        stdout: 'allowed 200 /py\ndenied 403 egress_denied\n',
-      });
-      expect(summary(response.body.result.egress)).toEqual([
-        ['GET', 'http', 'upstream.test', up, '/py', 'allowed', 200],
-        ['GET', 'http', 'other.test', up, '/', 'denied', 403],
-      ]);
-      expect(upstream.requests.length).toBe(before + 1);
+      await expectPythonUrllibThroughProxy(gateway.url, upstream);
     },
     SLOW,
   );

@@ -8,6 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MCP_MAIN = join(REPO_ROOT, 'services', 'mcp', 'src', 'main.ts');
@@ -68,6 +69,24 @@ export function connectMcp(
   token?: string,
 ): Promise<TestMcpClient> {
   return name === 'stdio' ? connectStdio(serviceUrl, token) : connectHttp(serviceUrl, token);
+}
+
+/**
+ * Connects one MCP client over `transport` to the service at `serviceUrl()` for the calling describe block
+ * (beforeAll) and closes it after the block (afterAll). Returns a getter: the client exists once the tests run.
+ */
+export function useMcpClient(transport: McpTransportName, serviceUrl: () => string): () => TestMcpClient {
+  let mcp: TestMcpClient | undefined;
+  beforeAll(async () => {
+    mcp = await connectMcp(transport, serviceUrl());
+  }, 60_000);
+  afterAll(async () => {
+    await mcp?.close();
+  });
+  return () => {
+    if (!mcp) throw new Error(`the MCP client over ${transport} is not connected (use it inside a test)`);
+    return mcp;
+  };
 }
 
 /** Calls a tool with the long test timeout; the SDK's result type, narrowed to a plain tool result. */

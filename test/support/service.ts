@@ -1,5 +1,6 @@
 // Starts the whole embedded service in-process on a free loopback port, with its own audit log in a temp dir,
-// and removes everything on dispose (`await using service = await startService()`).
+// and removes everything on dispose (`await using service = await startService()`), or for a whole test file
+// (`const svc = useService(env)`).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '@airlock/config';
 import { type EmbeddedService, startEmbedded } from '@airlock/gateway';
 import { createLogger } from '@airlock/logging';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface TestService extends AsyncDisposable {
   url: string;
@@ -55,6 +57,24 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     await close();
     throw error;
   }
+}
+
+/**
+ * Starts one service with `env` for the calling test file (beforeAll) and closes it after the file (afterAll).
+ * Returns a getter: the service exists only once the file's tests run.
+ */
+export function useService(env: Record<string, string> = {}): () => TestService {
+  let svc: TestService | undefined;
+  beforeAll(async () => {
+    svc = await startService(env);
+  }, 180_000);
+  afterAll(async () => {
+    await svc?.close();
+  }, 120_000);
+  return () => {
+    if (!svc) throw new Error('the service is not started (use it inside a test)');
+    return svc;
+  };
 }
 
 export interface JsonResponse<T = any> {

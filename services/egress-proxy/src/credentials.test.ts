@@ -38,7 +38,20 @@ beforeAll(async () => {
   secretsDir = await mkdtemp(join(tmpdir(), 'airlock-secrets-'));
   await writeFile(join(secretsDir, 'api-token'), `${CANARY}\n`, { mode: 0o600 });
   await writeFile(join(secretsDir, 'other'), OTHER, { mode: 0o600 });
-  proxy = await EgressProxy.start({
+  proxy = await startProxy();
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await tls?.close();
+  await plain?.close();
+  await pki?.close();
+  if (secretsDir) await rm(secretsDir, { recursive: true, force: true });
+});
+
+/** The proxy under test: both upstreams allowed; bindings `api` (Bearer, from a file) and `other` (X-Api-Key). */
+function startProxy(): Promise<EgressProxy> {
+  return EgressProxy.start({
     host: '127.0.0.1',
     port: 0,
     resolver: new TableResolver({
@@ -65,15 +78,34 @@ beforeAll(async () => {
     secrets: new FileSecretsProvider(secretsDir),
     upstreamCa: [pki.ca],
   });
-});
+}
 
-afterAll(async () => {
-  await proxy?.close();
-  await tls?.close();
-  await plain?.close();
-  await pki?.close();
-  if (secretsDir) await rm(secretsDir, { recursive: true, force: true });
-});
+/** A proxy with the TLS upstream only and the one binding `api` for api.bound.test. */
+function startApiProxy(api: Record<string, unknown>): Promise<EgressProxy> {
+  return EgressProxy.start({
+    host: '127.0.0.1',
+    port: 0,
+    resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'] }),
+    allowances: [{ address: '127.0.0.1', port: tls.port }],
+    server: { ports: [tls.port] },
+    bindings: parseCredentialBindings({ credentials: { api } }),
+    secrets: new FileSecretsProvider(secretsDir),
+    upstreamCa: [pki.ca],
+  });
+}
+
+/** Opens run `id` with credential `api` and egress to api.bound.test on the TLS upstream only. */
+function openApiRun(id: string): RunAccess {
+  return proxy.openRun({
+    executionId: id,
+    network: {
+      egress: 'proxy',
+      allow: [{ host: 'api.bound.test', ports: [tls.port] }],
+      credentials: ['api'],
+    },
+    ttlMs: 60_000,
+  });
+}
 
 function open(id: string, credentials: string[], hosts = ['*.bound.test', 'unbound.test']): RunAccess {
   return proxy.openRun({
@@ -132,34 +164,13 @@ describe('credential injection', () => {
       };
     });
     await proxy.close();
-    proxy = await EgressProxy.start({
-      host: '127.0.0.1',
-      port: 0,
-      resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'] }),
-      allowances: [{ address: '127.0.0.1', port: tls.port }],
-      server: { ports: [tls.port] },
-      bindings: parseCredentialBindings({
-        credentials: {
-          api: {
-            hosts: ['api.bound.test'],
-            header: 'Authorization',
-            format: 'Bearer {value}',
-            secret: 'api-token',
-          },
-        },
-      }),
-      secrets: new FileSecretsProvider(secretsDir),
-      upstreamCa: [pki.ca],
+    proxy = await startApiProxy({
+      hosts: ['api.bound.test'],
+      header: 'Authorization',
+      format: 'Bearer {value}',
+      secret: 'api-token',
     });
-    const access = proxy.openRun({
-      executionId: 'ex_c2',
-      network: {
-        egress: 'proxy',
-        allow: [{ host: 'api.bound.test', ports: [tls.port] }],
-        credentials: ['api'],
-      },
-      ttlMs: 60_000,
-    });
+    const access = openApiRun('ex_c2');
     const answer = await viaProxy(proxy.address.port, `http://api.bound.test:${tls.port}/`, {
       auth: basic(access.username, access.password),
       headers: { authorization: `Bearer ${access.sentinels.api}` },
@@ -181,27 +192,8 @@ describe('credential injection', () => {
       body: 'not really gzip',
     }));
     await proxy.close();
-    proxy = await EgressProxy.start({
-      host: '127.0.0.1',
-      port: 0,
-      resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'] }),
-      allowances: [{ address: '127.0.0.1', port: tls.port }],
-      server: { ports: [tls.port] },
-      bindings: parseCredentialBindings({
-        credentials: { api: { hosts: ['api.bound.test'], header: 'Authorization', secret: 'api-token' } },
-      }),
-      secrets: new FileSecretsProvider(secretsDir),
-      upstreamCa: [pki.ca],
-    });
-    const access = proxy.openRun({
-      executionId: 'ex_c3',
-      network: {
-        egress: 'proxy',
-        allow: [{ host: 'api.bound.test', ports: [tls.port] }],
-        credentials: ['api'],
-      },
-      ttlMs: 60_000,
-    });
+    proxy = await startApiProxy({ hosts: ['api.bound.test'], header: 'Authorization', secret: 'api-token' });
+    const access = openApiRun('ex_c3');
     const answer = await viaProxy(proxy.address.port, `http://api.bound.test:${tls.port}/`, {
       auth: basic(access.username, access.password),
     });
@@ -218,33 +210,7 @@ describe('class 7: sentinels outside their binding', () => {
     await tls.close();
     tls = await startTlsUpstream(pki);
     await proxy.close();
-    proxy = await EgressProxy.start({
-      host: '127.0.0.1',
-      port: 0,
-      resolver: new TableResolver({
-        'api.bound.test': ['127.0.0.1'],
-        'b.bound.test': ['127.0.0.1'],
-        'unbound.test': ['127.0.0.1'],
-      }),
-      allowances: [
-        { address: '127.0.0.1', port: tls.port },
-        { address: '127.0.0.1', port: plain.port },
-      ],
-      server: { ports: [tls.port, plain.port] },
-      bindings: parseCredentialBindings({
-        credentials: {
-          api: {
-            hosts: ['api.bound.test'],
-            header: 'Authorization',
-            format: 'Bearer {value}',
-            secret: 'api-token',
-          },
-          other: { hosts: ['b.bound.test'], header: 'X-Api-Key' },
-        },
-      }),
-      secrets: new FileSecretsProvider(secretsDir),
-      upstreamCa: [pki.ca],
-    });
+    proxy = await startProxy();
     const access = open('ex_s7', ['api', 'other']);
     const auth = basic(access.username, access.password);
     const apiSentinel = access.sentinels.api as string;
