@@ -2,4 +2,4 @@
 export { connectNats, type NatsConnectOptions } from './connection.ts';
 export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';
-export { MAX_RUNS } from './job-runner.ts';
+export { MAX_RUNS } from './lost-run.ts';

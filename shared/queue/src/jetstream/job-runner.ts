@@ -1,10 +1,6 @@
 // Runs the jobs one queue instance took from JetStream. For each delivery it reads the execution record and
 // decides: queued → claim it (compare-and-set to running), run the worker, finish it, ack; finished → ack;
-// running → a redelivery of the same message means the runner stopped heartbeating; if the runner still
-// answers a probe that it runs the job (the server lost its ack state, say after a restart), the message is
-// released for later; otherwise the execution ends as
-// `internal_error` / `worker lost` (code execution is not idempotent: never run twice) — unless the request
-// opted in with `retry_on_worker_loss`, when it goes back to queued and runs again here (up to MAX_RUNS);
+// running → a redelivery of the same message goes to lost-run.ts (runner alive, never started, or lost);
 // any other message for it is a duplicate and is dropped. Keeps the running jobs' acks alive with heartbeats.
 // Must never run an execution whose record it did not move from queued to running itself, and never let a
 // worker's return value through unchecked.
@@ -18,8 +14,9 @@ import { settledWithin } from '../settled-within.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { ExecutionFinisher } from './execution-finisher.ts';
 import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-records.ts';
-import { ack, type JobDelivery, release, releaseLater, terminate, working } from './job-delivery.ts';
+import { ack, type JobDelivery, release, terminate, working } from './job-delivery.ts';
 import { type JobMessage, jobDigest, parseJobMessage } from './job-message.ts';
+import { type RunnerAnswer, settleRunningDelivery } from './lost-run.ts';
 import type { QueueNames } from './names.ts';
 
 export interface RunnerDeps {
@@ -53,15 +50,11 @@ interface RunningJob {
   superseded: boolean;
 }
 
-/** Runs of one execution at most when it opted in to a retry after a lost worker. */
-export const MAX_RUNS = 3;
 const TAKEN_OVER = 'taken over by another worker after this one was presumed lost';
 const RETRY_MIN_MS = 250;
 /** Reads after a claim whose answer was lost (a reconnect takes a moment), before giving it up. */
 const CLAIM_READS = 10;
 
-/** What a runner answers a probe: it runs the job, never started it (claim outcome unknown), or neither. */
-export type RunnerAnswer = 'running' | 'not started' | 'not running';
 const RETRY_MAX_MS = 2_000;
 
 export class JobRunner {
@@ -179,7 +172,7 @@ export class JobRunner {
   }
 
   async #claimAndRun(message: JobMessage, delivery: JobDelivery): Promise<void> {
-    const { nc, records, finisher, instanceId, now } = this.#deps;
+    const { nc, records, instanceId, now } = this.#deps;
     for (;;) {
       const found = await records.read(message.id);
       const record = found?.value;
@@ -202,33 +195,8 @@ export class JobRunner {
           await ack(nc, delivery); // a duplicate message of a job another message runs
           return;
         }
-        const answer =
-          record.runner === undefined ? 'not running' : await this.#ask(record.runner, message.id);
-        if (answer === 'running') {
-          releaseLater(nc, delivery, this.#deps.ackWaitMs); // alive and running it: not lost
-          return;
-        }
-        if (answer === 'not started') {
-          // Its claim landed unseen and it never ran the job: back to queued and run here, not a lost run.
-          await this.#requeue(record, found.revision, record.lostRuns ?? 0);
+        if ((await settleRunningDelivery(this.#deps, message, delivery, found, this.#stopped)) === 'again')
           continue;
-        }
-        const lostRuns = (record.lostRuns ?? 0) + 1;
-        const retry = message.request.retry_on_worker_loss === true && record.cancelReason === undefined;
-        if (retry && lostRuns < MAX_RUNS && !this.#stopped) {
-          if (await this.#requeue(record, found.revision, lostRuns)) {
-            finisher.notifyRunner(message.id); // the old runner, if alive but cut off, stops
-          }
-          continue; // claim it here, from queued
-        }
-        const reason = lostRuns > 1 ? `worker lost (${lostRuns} runs)` : 'worker lost';
-        await finisher.finish(message.id, (current) =>
-          current.execution.status === 'running' && current.jobSeq === delivery.streamSeq
-            ? emptyResult('internal_error', reason, wallMsSince(current.execution, now()))
-            : undefined,
-        );
-        finisher.notifyRunner(message.id); // in case the old runner is alive but cut off
-        await ack(nc, delivery);
         return;
       }
       if (this.#stopped) {
@@ -326,20 +294,6 @@ export class JobRunner {
     }
   }
 
-  /** Asks the runner recorded for an execution about it; 'not running' when nobody answers. */
-  async #ask(runner: string, id: string): Promise<RunnerAnswer> {
-    const { nc, names, ackWaitMs } = this.#deps;
-    try {
-      const answer = await nc.request(names.runnerProbe(runner), id, {
-        timeout: Math.max(1_000, Math.min(5_000, Math.floor(ackWaitMs / 2))),
-      });
-      const text = answer.string();
-      return text === 'running' || text === 'not started' ? text : 'not running';
-    } catch {
-      return 'not running'; // no responders, or no answer in time: that runner is gone or cut off
-    }
-  }
-
   /**
    * Moves the record to running for this runner: the record as claimed with its revision, or undefined if
    * someone else changed it first. When the write's answer is lost it reads the record until it knows whether the claim landed; if
@@ -366,17 +320,6 @@ export class JobRunner {
       this.#unstarted.add(id);
       throw error;
     }
-  }
-
-  /** A lost run of a request that opted in: back to queued (compare-and-set), counting the lost run. */
-  async #requeue(record: StoredExecution, revision: number, lostRuns: number): Promise<boolean> {
-    const { runner: _runner, jobSeq: _jobSeq, cancelReason: _cancel, ...rest } = record;
-    const requeued: StoredExecution = {
-      ...rest,
-      execution: { ...record.execution, status: 'queued', started_at: null },
-      lostRuns,
-    };
-    return this.#deps.records.replace(requeued, revision);
   }
 
   async #ack(job: RunningJob): Promise<void> {
@@ -414,8 +357,4 @@ export class JobRunner {
 /** The execution has ended (or its record is gone): its job message may leave the queue. */
 function settled(execution: Execution | undefined): boolean {
   return execution === undefined || execution.status === 'finished';
-}
-
-function wallMsSince(execution: Execution, now: Date): number {
-  return execution.started_at === null ? 0 : Math.max(0, now.getTime() - Date.parse(execution.started_at));
 }
