@@ -5,7 +5,8 @@
 import { Svcm } from '@nats-io/services';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AirlockProcess, NatsCluster, rest, until } from './support/nats-cluster.ts';
+import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { call } from './support/service.ts';
 
 let cluster: NatsCluster;
 let gatewayA: AirlockProcess;
@@ -33,7 +34,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
   it('runs REST submissions on the workers, spreading them over both, with the audit split by process', async () => {
     const responses = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        rest(gatewayA.url, 'POST', '/v1/executions?wait=60', {
+        call(gatewayA.url, 'POST', '/v1/executions?wait=60', {
           language: 'javascript',
           code: sleepCode(400, `job ${i}`),
         }),
@@ -58,7 +59,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     expect(ranBy[0]!.length).toBeGreaterThan(0);
     expect(ranBy[1]!.length).toBeGreaterThan(0);
     // Any gateway answers for any execution.
-    const read = await rest(gatewayB.url, 'GET', `/v1/executions/${ids[0]}`);
+    const read = await call(gatewayB.url, 'GET', `/v1/executions/${ids[0]}`);
     expect(read.status).toBe(200);
     expect(read.body).toEqual(responses[0]!.body);
   });
@@ -74,7 +75,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     const execution = reply.json<any>();
     expect(execution).toMatchObject({ status: 'finished', language: 'typescript', tenant: 'local' });
     expect(execution.result).toMatchObject({ outcome: 'success', stdout: '42\n' });
-    const viaRest = await rest(gatewayA.url, 'GET', `/v1/executions/${execution.id}`);
+    const viaRest = await call(gatewayA.url, 'GET', `/v1/executions/${execution.id}`);
     expect(viaRest.body.result.stdout).toBe('42\n');
 
     // The services client's option type comes from its own nats-core copy; the value is what it expects.
@@ -102,9 +103,9 @@ describe('scaled out on NATS: two gateways, two workers', () => {
   it('returns the same execution for one Idempotency-Key through both gateways (REST and NATS)', async () => {
     const body = { language: 'javascript', code: 'console.log("once")' };
     const key = { 'idempotency-key': `key-${Date.now()}` };
-    const first = await rest(gatewayA.url, 'POST', '/v1/executions?wait=60', body, key);
+    const first = await call(gatewayA.url, 'POST', '/v1/executions?wait=60', body, key);
     expect(first.status).toBe(201);
-    const second = await rest(gatewayB.url, 'POST', '/v1/executions?wait=60', body, key);
+    const second = await call(gatewayB.url, 'POST', '/v1/executions?wait=60', body, key);
     expect(second.status).toBe(200);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.body.id).toBe(first.body.id);
@@ -113,7 +114,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     h.set('Idempotency-Key', key['idempotency-key']);
     const third = await nc.request('airlock.execute', JSON.stringify(body), { timeout: 60_000, headers: h });
     expect(third.json<any>().id).toBe(first.body.id);
-    const conflict = await rest(
+    const conflict = await call(
       gatewayB.url,
       'POST',
       '/v1/executions',
@@ -129,7 +130,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
   });
 
   it('cancels through one gateway a job that the other accepted and a worker runs', async () => {
-    const submitted = await rest(gatewayA.url, 'POST', '/v1/executions', {
+    const submitted = await call(gatewayA.url, 'POST', '/v1/executions', {
       language: 'javascript',
       code: 'for (;;) {}',
       limits: { wall_time_ms: 60_000 },
@@ -137,13 +138,13 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     expect(submitted.status).toBe(201);
     const id = submitted.body.id as string;
     await until(
-      async () => (await rest(gatewayB.url, 'GET', `/v1/executions/${id}`)).body.status === 'running',
+      async () => (await call(gatewayB.url, 'GET', `/v1/executions/${id}`)).body.status === 'running',
     );
-    const canceled = await rest(gatewayB.url, 'DELETE', `/v1/executions/${id}`);
+    const canceled = await call(gatewayB.url, 'DELETE', `/v1/executions/${id}`);
     expect(canceled.status).toBe(200);
     expect(canceled.body).toMatchObject({ id, status: 'finished' });
     expect(canceled.body.result.outcome).toBe('canceled');
-    const again = await rest(gatewayA.url, 'DELETE', `/v1/executions/${id}`);
+    const again = await call(gatewayA.url, 'DELETE', `/v1/executions/${id}`);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('execution_finished');
     // The cancel is in the audit of the gateway that received it; the finish in the worker's.
@@ -161,7 +162,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
   it('stops a worker on SIGTERM after its running job finishes, exit code 0', async () => {
     const extra = await cluster.worker();
     const busy = Array.from({ length: 6 }, (_, i) =>
-      rest(gatewayA.url, 'POST', '/v1/executions?wait=60', {
+      call(gatewayA.url, 'POST', '/v1/executions?wait=60', {
         language: 'javascript',
         code: sleepCode(1500, `d${i}`),
       }),

@@ -4,7 +4,8 @@
 // nothing it accepted.
 
 import { describe, expect, it } from 'vitest';
-import { type AirlockProcess, NatsCluster, rest, until } from './support/nats-cluster.ts';
+import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { call } from './support/service.ts';
 
 /** Short, so a lost worker's job is redelivered soon; live jobs keep heartbeating every third of it. */
 const ACK_WAIT = { AIRLOCK_NATS_ACK_WAIT_MS: '3000' };
@@ -28,7 +29,7 @@ describe('scaled out on NATS: faults', () => {
     await using cluster = await NatsCluster.start({ env: ACK_WAIT });
     const [gateway, ...workers] = await Promise.all([cluster.gateway(), cluster.worker(), cluster.worker()]);
 
-    const lost = await rest(gateway.url, 'POST', '/v1/executions', {
+    const lost = await call(gateway.url, 'POST', '/v1/executions', {
       language: 'javascript',
       code: sleepCode(30_000, 'never'),
       limits: { wall_time_ms: 60_000 },
@@ -38,16 +39,16 @@ describe('scaled out on NATS: faults', () => {
     victim.child.kill('SIGKILL');
     await victim.exited;
     const survivor = workers.find((w) => w !== victim)!;
-    const final = await rest(gateway.url, 'POST', '/v1/executions?wait=60', {
+    const final = await call(gateway.url, 'POST', '/v1/executions?wait=60', {
       language: 'javascript',
       code: 'console.log("after")',
     });
     expect(final.body.result.stdout).toBe('after\n');
     await until(
       async () =>
-        (await rest(gateway.url, 'GET', `/v1/executions/${lost.body.id}`)).body.status === 'finished',
+        (await call(gateway.url, 'GET', `/v1/executions/${lost.body.id}`)).body.status === 'finished',
     );
-    const ended = (await rest(gateway.url, 'GET', `/v1/executions/${lost.body.id}`)).body;
+    const ended = (await call(gateway.url, 'GET', `/v1/executions/${lost.body.id}`)).body;
     expect(ended.result).toMatchObject({ outcome: 'internal_error', reason: 'worker lost', exit_code: null });
     // Never run twice: only the killed worker ever started it; the survivor recorded the verdict.
     const records = await cluster.allAudit();
@@ -58,7 +59,7 @@ describe('scaled out on NATS: faults', () => {
 
     // The same with retry_on_worker_loss: the survivor runs it again, to success.
     const third = await cluster.worker();
-    const retried = await rest(gateway.url, 'POST', '/v1/executions', {
+    const retried = await call(gateway.url, 'POST', '/v1/executions', {
       language: 'javascript',
       code: sleepCode(4_000, 'second run'),
       retry_on_worker_loss: true,
@@ -70,10 +71,10 @@ describe('scaled out on NATS: faults', () => {
     const rescuer = victim2 === survivor ? third : survivor;
     await until(
       async () =>
-        (await rest(gateway.url, 'GET', `/v1/executions/${retried.body.id}`)).body.status === 'finished',
+        (await call(gateway.url, 'GET', `/v1/executions/${retried.body.id}`)).body.status === 'finished',
       200,
     );
-    const done = (await rest(gateway.url, 'GET', `/v1/executions/${retried.body.id}`)).body;
+    const done = (await call(gateway.url, 'GET', `/v1/executions/${retried.body.id}`)).body;
     expect(done.result).toMatchObject({ outcome: 'success', stdout: 'second run\n' });
     expect(
       (await rescuer.audit()).filter((r) => r.execution_id === retried.body.id).map((r) => r.type),
@@ -89,7 +90,7 @@ describe('scaled out on NATS: faults', () => {
     const submitter = async (lane: number) => {
       for (let i = 0; submitting; i++) {
         try {
-          const response = await rest(gateway.url, 'POST', '/v1/executions', {
+          const response = await call(gateway.url, 'POST', '/v1/executions', {
             language: 'javascript',
             code: sleepCode(50, `lane ${lane} job ${i}`),
           });
@@ -113,12 +114,12 @@ describe('scaled out on NATS: faults', () => {
 
     for (const id of accepted) {
       await until(
-        async () => (await rest(gateway.url, 'GET', `/v1/executions/${id}`)).body.status === 'finished',
+        async () => (await call(gateway.url, 'GET', `/v1/executions/${id}`)).body.status === 'finished',
         200,
       );
     }
     const results = await Promise.all(
-      accepted.map(async (id) => (await rest(gateway.url, 'GET', `/v1/executions/${id}`)).body.result),
+      accepted.map(async (id) => (await call(gateway.url, 'GET', `/v1/executions/${id}`)).body.result),
     );
     expect(results.filter((r) => r.outcome !== 'success').map((r) => `${r.outcome}: ${r.reason}`)).toEqual(
       [],
@@ -140,7 +141,7 @@ describe('scaled out on NATS: faults', () => {
     const first = await cluster.gateway();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const response = await rest(first.url, 'POST', '/v1/executions', {
+      const response = await call(first.url, 'POST', '/v1/executions', {
         language: 'javascript',
         code: `console.log("kept ${i}")`,
       });
@@ -151,14 +152,14 @@ describe('scaled out on NATS: faults', () => {
     await first.exited;
     const second = await cluster.gateway();
     for (const id of ids) {
-      expect((await rest(second.url, 'GET', `/v1/executions/${id}`)).body.status).toBe('queued');
+      expect((await call(second.url, 'GET', `/v1/executions/${id}`)).body.status).toBe('queued');
     }
     await cluster.worker();
     for (const [i, id] of ids.entries()) {
       await until(
-        async () => (await rest(second.url, 'GET', `/v1/executions/${id}`)).body.status === 'finished',
+        async () => (await call(second.url, 'GET', `/v1/executions/${id}`)).body.status === 'finished',
       );
-      const final = (await rest(second.url, 'GET', `/v1/executions/${id}`)).body;
+      const final = (await call(second.url, 'GET', `/v1/executions/${id}`)).body;
       expect(final.result).toMatchObject({ outcome: 'success', stdout: `kept ${i}\n` });
     }
   }, 240_000);

@@ -3,7 +3,8 @@
 // one `started`), each with the outcome its kind implies, including cancels of running jobs.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AirlockProcess, NatsCluster, rest, until } from './support/nats-cluster.ts';
+import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { call } from './support/service.ts';
 
 let cluster: NatsCluster;
 let gateways: AirlockProcess[];
@@ -47,7 +48,7 @@ async function submit(kind: Kind, i: number): Promise<{ id: string; kind: Kind }
   const gateway = gateways[i % 2]!;
   const body = { language: 'javascript', ...KINDS[kind].request, metadata: { kind } };
   for (;;) {
-    const response = await rest(gateway.url, 'POST', '/v1/executions', body);
+    const response = await call(gateway.url, 'POST', '/v1/executions', body);
     if (response.status === 201) return { id: response.body.id, kind };
     // Only backpressure may refuse it, and then the client retries.
     expect(response.status).toBe(429);
@@ -78,7 +79,7 @@ describe('scaled out on NATS under load', () => {
     // Cancel the long ones through the other gateway once they run (or while still queued).
     const cancels = submitted.filter((s) => s.kind === 'cancel');
     for (const [i, { id }] of cancels.entries()) {
-      const response = await rest(gateways[(i + 1) % 2]!.url, 'DELETE', `/v1/executions/${id}`);
+      const response = await call(gateways[(i + 1) % 2]!.url, 'DELETE', `/v1/executions/${id}`);
       expect(response.status).toBe(200);
       expect(response.body.result.outcome).toBe('canceled');
     }
@@ -87,7 +88,7 @@ describe('scaled out on NATS under load', () => {
     await until(async () => {
       for (const { id } of submitted) {
         if (finals.has(id)) continue;
-        const response = await rest(gateways[0]!.url, 'GET', `/v1/executions/${id}`);
+        const response = await call(gateways[0]!.url, 'GET', `/v1/executions/${id}`);
         if (response.body.status === 'finished') finals.set(id, response.body);
       }
       return finals.size === submitted.length;

@@ -177,27 +177,3 @@ async function waitFor(started: AirlockProcess, pattern: RegExp): Promise<RegExp
 export async function until(check: () => Promise<boolean> | boolean, everyMs = 50): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, everyMs));
 }
-
-/** JSON over fetch, with the body parsed. */
-export async function rest(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(url + path, init);
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // the raw text
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}

@@ -7,7 +7,8 @@ import type { Upstream } from '@airlock/egress-proxy/testing';
 import { expect } from 'vitest';
 import { containersLabelled } from './containers.ts';
 import { egressSummary, expectEgressNetworkGone, finishedRecord } from './egress.ts';
-import { type AirlockProcess, rest } from './nats-cluster.ts';
+import type { AirlockProcess } from './nats-cluster.ts';
+import { call } from './service.ts';
 
 /** The egress network `started` logged; fails with its output when it started none. */
 export function loggedEgressNetwork(started: AirlockProcess, who: string): string {
@@ -28,7 +29,7 @@ export const upstreamNetwork = (upstream: Upstream) => ({
 
 /** Submits an execution to the gateway at `url` and waits for it (30 s wall time unless `body` says). */
 export const submitExecution = (url: string, body: Record<string, unknown>) =>
-  rest(url, 'POST', '/v1/executions?wait=180', { limits: { wall_time_ms: 30_000 }, ...body });
+  call(url, 'POST', '/v1/executions?wait=180', { limits: { wall_time_ms: 30_000 }, ...body });
 
 /**
  * A javascript guest fetch (isolate) reaches `upstream.test` at `path`; `other.test` is refused; both are in
