@@ -96,15 +96,7 @@ export class ExecutionSubmitter {
       grant?.release();
       if (error instanceof AirlockError) {
         this.#deps.onRejected?.(error.code);
-        await audit.append(
-          rejectedEntry({
-            caller,
-            code: error.code,
-            reason: error.message,
-            field: error.field,
-            language: request.language,
-          }),
-        );
+        await audit.append(rejectedEntry(caller, error, request.language));
       }
       throw error;
     }

@@ -86,27 +86,24 @@ export function canceledEntry(execution: Execution, actor: Actor): AuditEntry {
 }
 
 /** A refused submission; `caller` is undefined when authentication itself failed. */
-export function rejectedEntry(input: {
-  caller: Actor | undefined;
-  code: string;
-  reason: string;
-  field?: string | undefined;
-  language?: string | undefined;
-}): AuditEntry {
-  const { caller } = input;
+export function rejectedEntry(
+  caller: Actor | undefined,
+  error: { code: string; message: string; field?: string | undefined },
+  language?: string,
+): AuditEntry {
   const entry: AuditEntry = {
     type: 'rejected',
     execution_id: null,
     tenant: caller?.tenant ?? 'unauthenticated',
     subject: caller?.subject ?? null,
-    reason: input.reason,
+    reason: error.message,
     detail: {
       ...(caller ? who(caller) : { issuer: null, jti: null, act: null }),
       decision: 'refused',
-      code: input.code,
-      field: input.field ?? null,
+      code: error.code,
+      field: error.field ?? null,
     },
   };
-  if (input.language !== undefined) entry.language = input.language;
+  if (language !== undefined) entry.language = language;
   return entry;
 }

@@ -180,15 +180,7 @@ export class Sessions {
     } catch (error) {
       grant?.release();
       if (error instanceof AirlockError) {
-        await this.#deps.audit.append(
-          rejectedEntry({
-            caller,
-            code: error.code,
-            reason: error.message,
-            field: error.field,
-            language: request.language,
-          }),
-        );
+        await this.#deps.audit.append(rejectedEntry(caller, error, request.language));
       }
       throw error;
     }
@@ -230,9 +222,7 @@ export class Sessions {
       limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
     } catch (error) {
       if (error instanceof AirlockError) {
-        await this.#deps.audit.append(
-          rejectedEntry({ caller, code: error.code, reason: error.message, field: error.field }),
-        );
+        await this.#deps.audit.append(rejectedEntry(caller, error));
       }
       throw error;
     }
