@@ -1,7 +1,7 @@
 // Plain HTTP through the proxy (absolute-form requests). For a host covered by a credential binding the run
 // holds, the request goes upstream over TLS with certificate verification (never in clear), the run's
-// sentinel in the binding's header is replaced by the real value, and every form of that value is scrubbed
-// from the response headers and body. Anything that cannot be scrubbed (a compressed body) is refused.
+// sentinel in the binding's header is replaced by the real value, and the response goes back through
+// `scrubbed-response.ts`, which scrubs every form of that value or refuses what it cannot read.
 // Every request leaves exactly one record, also when its run closes while it is still in flight.
 
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
@@ -12,6 +12,7 @@ import { dialTcp, dialTls } from './dial.ts';
 import { type EgressRun, type RecordInput, RUN_ENDED } from './egress-run.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerHttp } from './responses.ts';
+import { relayScrubbed } from './scrubbed-response.ts';
 import { SecretScrubber } from './scrubber.ts';
 import { parseAbsoluteUrl } from './target.ts';
 
@@ -228,7 +229,7 @@ export async function forwardRequest(
 
   const outbound = request({ createConnection: () => upstream, method, path: target.path, headers });
   outbound.on('error', (error) => {
-    failure ??= `upstream failed: ${error.message}`;
+    failure ??= `upstream failed: ${scrubber ? scrubber.scrubText(error.message) : error.message}`;
     if (!res.headersSent) {
       status = 502;
       answerHttp(res, 'egress_upstream_failed', failure);
@@ -237,25 +238,30 @@ export async function forwardRequest(
   });
   outbound.on('response', (upstreamRes) => {
     status = upstreamRes.statusCode ?? 502;
-    const encoding = String(upstreamRes.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (scrubber && encoding !== 'identity') {
-      failure = `a ${encoding.slice(0, 32)} body cannot be scrubbed of the credential`;
-      status = 502;
-      answerHttp(res, 'egress_upstream_failed', failure);
-      finish();
+    res.on('close', finish);
+    if (scrubber) {
+      relayScrubbed(upstreamRes, res, scrubber, {
+        hopByHop: HOP_BY_HOP,
+        onBytes: overBudget,
+        onFailure: (reason) => {
+          failure ??= reason;
+          if (!res.headersSent) {
+            status = 502;
+            answerHttp(res, 'egress_upstream_failed', reason);
+          } else res.destroy();
+          finish();
+        },
+      });
       return;
     }
     const responseHeaders: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(upstreamRes.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      responseHeaders[name] = scrubber ? (scrubber.scrubHeaderValue(value) as string | string[]) : value;
+      if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
     }
     res.writeHead(status, responseHeaders);
     upstreamRes.on('data', (chunk: Buffer) => overBudget(chunk.length));
-    const body = scrubber ? upstreamRes.pipe(scrubber.stream()) : upstreamRes;
-    body.pipe(res);
+    upstreamRes.pipe(res);
     upstreamRes.on('error', () => res.destroy());
-    res.on('close', finish);
   });
   req.on('data', (chunk: Buffer) => overBudget(chunk.length));
   req.on('error', () => outbound.destroy());
