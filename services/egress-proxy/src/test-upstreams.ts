@@ -1,6 +1,7 @@
 // Test support (not shipped behaviour): loopback upstreams that echo what they received and count the
-// connections they accepted, a throwaway CA and server certificate made with the openssl CLI at test time,
-// and a client that talks to the proxy as a sandboxed program would (absolute-form requests and CONNECT).
+// connections they accepted, a hostile TLS upstream that answers with exactly the bytes a test gives it, a
+// throwaway CA and server certificate made with the openssl CLI at test time, and a client that talks to the
+// proxy as a sandboxed program would (absolute-form requests and CONNECT).
 
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as connectTls } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 
 export interface Upstream extends AsyncDisposable {
   port: number;
@@ -158,9 +160,77 @@ export function startTlsUpstream(
   return serve(createHttpsServer({ key: pki.key, cert: pki.cert }) as unknown as Server, host, handler);
 }
 
+/**
+ * A TLS upstream that reads one request head and answers with `respond(head)`: each piece is written on its
+ * own, a few milliseconds apart (so each is its own TLS record and TCP segment), then the connection ends. It
+ * parses nothing it answers: a test can send any bytes, malformed or hostile.
+ */
+export function startRawTlsUpstream(
+  pki: TestPki,
+  respond: (head: { headers: Record<string, string> }) => Array<string | Buffer>,
+): Promise<Upstream> {
+  const sockets = new Set<Socket>();
+  const requests: Upstream['requests'] = [];
+  let connections = 0;
+  const server = createTlsServer({ key: pki.key, cert: pki.cert }, (socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let head = '';
+    const onData = async (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      const [requestLine = '', ...lines] = head.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const [method = '', url = ''] = requestLine.split(' ');
+      requests.push({ method, url, headers });
+      for (const piece of respond({ headers })) {
+        if (socket.destroyed) return;
+        socket.write(typeof piece === 'string' ? Buffer.from(piece, 'latin1') : piece);
+        await sleep(5);
+      }
+      socket.end();
+    };
+    socket.on('data', onData);
+  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        get connections() {
+          return connections;
+        },
+        requests,
+        close,
+        [Symbol.asyncDispose]: close,
+      });
+    });
+  });
+}
+
 export interface ProxyAnswer {
   status: number;
+  /** The status line's reason phrase. */
+  statusMessage: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Header names as sent (case kept) and values, alternating. */
+  rawHeaders: string[];
+  rawTrailers: string[];
+  /** 1xx responses received before the final one: status and raw headers. */
+  informational: Array<{ status: number; rawHeaders: string[] }>;
+  /** latin1: one character per byte received. */
   body: string;
 }
 
@@ -183,11 +253,25 @@ export function viaProxy(
       headers: { ...(options.auth ? { 'proxy-authorization': options.auth } : {}), ...options.headers },
       agent: false,
     });
+    const informational: ProxyAnswer['informational'] = [];
+    req.on('information', (info) =>
+      informational.push({ status: info.statusCode, rawHeaders: info.rawHeaders }),
+    );
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('latin1');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          statusMessage: res.statusMessage ?? '',
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          rawTrailers: res.rawTrailers,
+          informational,
+          body,
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
