@@ -71,7 +71,7 @@ function named(kind: 'transfer' | 'content', codings: readonly string[]): string
 type Plan = { coding: string | null } | { refused: string };
 
 /** How the body can be read, from the raw response headers. */
-export function readingPlan(rawHeaders: readonly string[]): Plan {
+function readingPlan(rawHeaders: readonly string[]): Plan {
   const transfer = codingList(values(rawHeaders, 'transfer-encoding'));
   if (transfer.length > 0 && (transfer.length > 1 || transfer[0] !== 'chunked')) {
     return {
