@@ -2,7 +2,8 @@
 // start-up step: the port it must listen on is taken. Everything it had started — isolate host processes, warm
 // pools under runc and runsc, the egress network with its firewall and proxy, the audit log's lock, the NATS
 // connection of a scaled gateway — is released before it exits 1: nothing of its process group is left, no
-// container or network carrying its `airlock.owner` label, no firewall rule of its egress network.
+// container or network carrying its `airlock.owner` label, no firewall rule of its egress network. A SIGTERM
+// that arrives while it starts is honoured once the start is done: the same release, exit 0.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -53,8 +54,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the service in its own process group until it exits; resolves with its exit code and output. */
-async function runUntilExit(env: Record<string, string>) {
+/**
+ * Runs the service in its own process group until it exits; resolves with its exit code and output.
+ * `whileStarting` runs once its first log line is out (the start goes on meanwhile).
+ */
+async function runUntilExit(env: Record<string, string>, whileStarting?: (child: ChildProcess) => void) {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -71,13 +75,14 @@ async function runUntilExit(env: Record<string, string>) {
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
+  if (whileStarting) child.stdout!.once('data', () => whileStarting(child));
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   return { pid: child.pid!, code, output };
 }
 
-describe('a service process whose port is taken', () => {
+describe('the service process, failing or stopped during its start', () => {
   it(
-    'embedded, with containers and egress: releases everything and exits 1',
+    'embedded, with containers and egress, port taken: releases everything and exits 1',
     async () => {
       const run = await runUntilExit({
         AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
@@ -98,7 +103,7 @@ describe('a service process whose port is taken', () => {
   );
 
   it(
-    'scaled on NATS: releases its audit lock and NATS connection and exits 1',
+    'scaled on NATS, port taken: releases its audit lock and NATS connection and exits 1',
     async () => {
       const run = await runUntilExit({ AIRLOCK_QUEUE: 'nats', AIRLOCK_NATS_URL: nats.url });
       expect(run.code, run.output).toBe(1);
@@ -107,6 +112,30 @@ describe('a service process whose port is taken', () => {
       expect(auditLockHeld(join(dir, 'audit.jsonl'))).toBe(false);
       await expect.poll(() => natsClients(monitorPort), { timeout: 30_000 }).toEqual([]);
       expect(processGroup(run.pid)).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    'embedded, stopped by SIGTERM while it starts: finishes the start, releases everything and exits 0',
+    async () => {
+      const run = await runUntilExit(
+        {
+          AIRLOCK_PORT: '0',
+          AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
+          AIRLOCK_POOL_SIZE: '1',
+          AIRLOCK_EGRESS: 'on',
+        },
+        (child) => child.kill('SIGTERM'),
+      );
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toContain('"signal":"SIGTERM"');
+      const networks = egressNetworksIn(run.output);
+      expect(networks).toHaveLength(1);
+      expect(await firewallRulesOf(networks)).toEqual([]);
+      expect(dockerObjectsOf(ownerOf(run.pid))).toEqual({ containers: [], networks: [] });
+      await expect.poll(() => processGroup(run.pid), { timeout: 30_000 }).toEqual([]);
+      expect(auditLockHeld(join(dir, 'audit.jsonl'))).toBe(false);
     },
     SLOW,
   );
