@@ -1,7 +1,7 @@
 // Builds the proxy's options from the service configuration (allowances, deny list, ports, credential
 // bindings, secrets, upstream CA, hosts table, per-run limits), and the embedded egress stack: the egress
-// network, the proxy on its gateway, the firewall that leaves only the proxy port open. Anything half-built
-// is torn down again when a later step fails.
+// network, the proxy on its gateway, the firewall that leaves only the proxy port open, started in order on
+// one cleanup stack: anything half-built is torn down again when a later step fails.
 
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
@@ -81,36 +81,29 @@ export async function startEmbeddedEgress(
   const options = await proxyOptionsFromConfig(config, secretsEnv);
   const swept = await sweepEgressLeftovers(docker);
   if (swept > 0) logger?.warn({ swept }, 'removed leftover egress networks and their firewall rules');
+  await using stack = new AsyncDisposableStack();
   const network = await EgressNetwork.create({
     docker,
     ...(config.AIRLOCK_EGRESS_SUBNET ? { subnet: config.AIRLOCK_EGRESS_SUBNET } : {}),
   });
-  let proxy: EgressProxy | undefined;
-  try {
-    proxy = await EgressProxy.start({
-      ...options,
-      host: network.gateway,
-      port: config.AIRLOCK_EGRESS_PROXY_PORT,
-      ...(logger ? { logger } : {}),
-    });
-    await network.firewall(proxy.address.port);
-  } catch (error) {
-    await proxy?.close();
-    await network.close();
-    throw error;
-  }
-  const started = proxy;
+  stack.defer(() => network.close()); // its firewall rules too
+  const proxy = await EgressProxy.start({
+    ...options,
+    host: network.gateway,
+    port: config.AIRLOCK_EGRESS_PROXY_PORT,
+    ...(logger ? { logger } : {}),
+  });
+  stack.defer(() => proxy.close());
+  await network.firewall(proxy.address.port);
   logger?.info(
-    { network: network.name, subnet: network.subnet, proxy: `${network.gateway}:${started.address.port}` },
+    { network: network.name, subnet: network.subnet, proxy: `${network.gateway}:${proxy.address.port}` },
     'egress proxy listening on the egress network',
   );
+  const started = stack.move();
   return {
     network,
-    proxy: started,
-    broker: new ProxyEgressBroker(started, network.gateway),
-    async close() {
-      await started.close();
-      await network.close();
-    },
+    proxy,
+    broker: new ProxyEgressBroker(proxy, network.gateway),
+    close: () => started.disposeAsync(),
   };
 }

@@ -1,13 +1,21 @@
 // The embedded deployment: gateway, in-process queue, worker and sandboxes (isolate, docker, gvisor) in one process.
-// Used by main.ts and by tests that need the whole service; it binds no port (the caller listens).
+// Used by main.ts and by tests that need the whole service; it binds no port (the caller listens). Its parts
+// start in order on one cleanup stack: a failed start releases what had started, close() releases all in
+// reverse (sessions first, then the server, the queue, the sandboxes, egress, the audit log).
 
-import { FileAuditLog } from '@airlock/audit';
+import type { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
-import { createExecutionWorker, finishedEntry, type SandboxRegistry, startSandboxes } from '@airlock/worker';
+import {
+  createExecutionWorker,
+  finishedEntry,
+  openAuditLog,
+  type SandboxRegistry,
+  startSandboxes,
+} from '@airlock/worker';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -24,12 +32,23 @@ export interface EmbeddedService {
   queue: MemoryJobQueue;
   registry: SandboxRegistry;
   audit: FileAuditLog;
-  /** Egress (issue #4): the egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
+  /** The egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
   egress: EmbeddedEgress | undefined;
-  /** Sessions (issue #7). */
   sessions: Sessions;
   /** Stops taking requests, drains and cancels work, stops sandboxes, closes the audit log. */
   close(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Environment for the development secrets provider (egress without AIRLOCK_SECRETS_DIR). */
+  secretsEnv?: Readonly<Record<string, string | undefined>>;
+  /** Service log lines dropped so far, for /metrics (`airlock_log_write_errors_total`). */
+  logWriteErrors?: () => number;
+  /**
+   * The last start-up step, run once every part has started: a throw fails the start there, and everything
+   * started is released. For tests that show a failed start leaves nothing behind.
+   */
+  startupCheck?: () => void | Promise<void>;
 }
 
 export const VERSION = '0.1.0';
@@ -51,7 +70,7 @@ export function limitPolicy(config: Config): LimitPolicy {
   };
 }
 
-/** Egress (issue #4): the network, proxy and firewall, or undefined (with a warning) when Docker is missing. */
+/** The egress network, proxy and firewall, or undefined (with a warning) when Docker is missing. */
 async function startEgress(
   config: Config,
   logger: Logger,
@@ -70,19 +89,17 @@ async function startEgress(
 export async function startEmbedded(
   config: Config,
   logger: Logger,
-  /** Egress (issue #4): environment for the development secrets provider (without AIRLOCK_SECRETS_DIR). */
-  options: { secretsEnv?: Readonly<Record<string, string | undefined>> } = {},
+  options: EmbeddedOptions = {},
 ): Promise<EmbeddedService> {
+  await using stack = new AsyncDisposableStack();
   const authorizer = await createAuthorizer(config);
-  const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
+  const audit = await openAuditLog(stack, config);
   const egress = await startEgress(config, logger, options.secretsEnv);
-  let registry: SandboxRegistry;
-  try {
-    registry = await startSandboxes(config, logger, egress?.network);
-  } catch (error) {
-    await egress?.close();
-    throw error;
-  }
+  if (egress) stack.defer(() => egress.close()); // after the sandboxes: their containers are gone first
+  const registry = await startSandboxes(config, logger, egress?.network);
+  stack.defer(() => registry.close());
+  let graceWarning: NodeJS.Timeout | undefined;
+  stack.defer(() => clearTimeout(graceWarning));
   let metrics: ReturnType<typeof createMetrics> | undefined;
   let submitter: ExecutionSubmitter | undefined;
   const queue = new MemoryJobQueue({
@@ -98,7 +115,8 @@ export async function startEmbedded(
         .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
     },
   });
-  metrics = createMetrics(() => queue.stats());
+  stack.defer(() => queue.close());
+  metrics = createMetrics(() => queue.stats(), options.logWriteErrors);
   queue.consume(
     createExecutionWorker({
       registry,
@@ -117,8 +135,73 @@ export async function startEmbedded(
     credentials: egress ? await boundCredentialNames(config) : [],
     onRejected: (code) => metrics?.observeRejected(code),
   });
-  const sessions = new Sessions({
-    backends: await startSessionBackends(config, logger),
+  const sessions = buildSessions(
+    await startSessionBackends(config, logger),
+    config,
+    logger,
+    audit,
+    authorizer,
+  );
+  let sessionsClosed: Promise<void> | undefined;
+  const closeSessions = () => (sessionsClosed ??= sessions.close());
+  stack.defer(closeSessions);
+  let closing = false;
+  const app = await buildGateway({
+    logger,
+    queue,
+    submitter,
+    metrics,
+    authorizer,
+    sessions,
+    runtimes: () => registry.runtimes(),
+    ready: () => !closing,
+    limits: {
+      bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+      maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
+      maxWatchers: config.AIRLOCK_MAX_WATCHERS,
+    },
+    version: VERSION,
+  });
+  stack.defer(() => app.close());
+  // The first release: not ready any more, and sessions closed, so a running cell is ended (and its request
+  // answered) before the server stops; then the server and the queue get the shutdown grace.
+  stack.defer(async () => {
+    closing = true;
+    await closeSessions();
+    graceWarning = setTimeout(
+      () => logger.warn('shutdown grace elapsed; canceling running executions'),
+      config.AIRLOCK_SHUTDOWN_GRACE_MS,
+    );
+    graceWarning.unref();
+  });
+  await options.startupCheck?.();
+  const started = stack.move();
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    authorizer,
+    queue,
+    registry,
+    audit,
+    egress,
+    sessions,
+    close() {
+      closed ??= started.disposeAsync();
+      return closed;
+    },
+  };
+}
+
+/** Sessions over their backends (closing them closes the backends too). */
+function buildSessions(
+  backends: Awaited<ReturnType<typeof startSessionBackends>>,
+  config: Config,
+  logger: Logger,
+  audit: FileAuditLog,
+  authorizer: Authorizer,
+): Sessions {
+  return new Sessions({
+    backends,
     audit,
     authorizer,
     limits: limitPolicy(config),
@@ -137,47 +220,4 @@ export async function startEmbedded(
     },
     logger,
   });
-  let closing = false;
-  const app = await buildGateway({
-    logger,
-    queue,
-    submitter,
-    metrics,
-    authorizer,
-    sessions,
-    runtimes: () => registry.runtimes(),
-    ready: () => !closing,
-    limits: {
-      bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
-      maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
-      maxWatchers: config.AIRLOCK_MAX_WATCHERS,
-    },
-    version: VERSION,
-  });
-  return {
-    app,
-    authorizer,
-    queue,
-    registry,
-    audit,
-    egress,
-    sessions,
-    async close() {
-      if (closing) return;
-      closing = true;
-      // Sessions first: a running cell is ended (and its request answered) before the server stops.
-      await sessions.close();
-      const grace = setTimeout(
-        () => logger.warn('shutdown grace elapsed; canceling running executions'),
-        config.AIRLOCK_SHUTDOWN_GRACE_MS,
-      );
-      grace.unref();
-      await app.close();
-      await queue.close();
-      clearTimeout(grace);
-      await registry.close();
-      await egress?.close();
-      await audit.close();
-    },
-  };
 }

@@ -7,8 +7,15 @@ export {
   type SubmissionGrant,
 } from './authorizer.ts';
 export { createAuthorizer } from './authorizer-setup.ts';
-export { type EmbeddedService, limitPolicy, startEmbedded, VERSION } from './embedded.ts';
+export {
+  type EmbeddedOptions,
+  type EmbeddedService,
+  limitPolicy,
+  startEmbedded,
+  VERSION,
+} from './embedded.ts';
 export { toAirlockError } from './error-handler.ts';
 export { createMetrics, type GatewayMetrics } from './metrics.ts';
+export { type ScaledGateway, type ScaledOptions, startScaled } from './scaled.ts';
 export { ExecutionSubmitter, type SubmissionDeps } from './submission.ts';
 export { TokenAuthorizer, type TokenAuthorizerOptions } from './token-authorizer.ts';

@@ -13,7 +13,11 @@ export interface GatewayMetrics {
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export function createMetrics(stats: () => QueueStats): GatewayMetrics {
+export function createMetrics(
+  stats: () => QueueStats,
+  /** Service log lines dropped so far (LogOutput.writeErrors). @default none counted */
+  logWriteErrors: () => number = () => 0,
+): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'airlock_process_' });
   new Gauge({
@@ -30,6 +34,17 @@ export function createMetrics(stats: () => QueueStats): GatewayMetrics {
     registers: [registry],
     collect() {
       this.set(stats().running);
+    },
+  });
+  let logWriteErrorsSeen = 0;
+  new Counter({
+    name: 'airlock_log_write_errors_total',
+    help: 'Service log lines dropped because stdout could not take them (a write error, or the backlog was full).',
+    registers: [registry],
+    collect() {
+      const now = logWriteErrors();
+      if (now > logWriteErrorsSeen) this.inc(now - logWriteErrorsSeen);
+      logWriteErrorsSeen = now;
     },
   });
   const outcomes = new Counter({

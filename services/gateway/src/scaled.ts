@@ -2,17 +2,17 @@
 // queue, with no sandboxes and no local worker — `services/worker` processes run the jobs. Any number of
 // these gateways share one NATS JetStream; each keeps its own audit log (accepted, rejected, canceled, and
 // `finished` for the terminal transitions it makes itself, such as a cancel of a queued job).
-// Egress (issue #4): the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do,
-// so egress requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names).
-// Binds no port (main.ts listens) and reads no environment.
+// Egress: the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do, so egress
+// requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names). Its parts
+// start in order on one cleanup stack: a failed start releases what had started, close() releases all in
+// reverse. Binds no port (main.ts listens) and reads no environment.
 
-import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
-import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import { JetStreamJobQueue } from '@airlock/queue';
 import type { BackendName } from '@airlock/sandbox';
-import { finishedEntry, lockAuditLog } from '@airlock/worker';
+import { connectToNats, finishedEntry, openAuditLog } from '@airlock/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
@@ -30,101 +30,101 @@ export interface ScaledGateway {
   close(): Promise<void>;
 }
 
-export async function startScaled(config: Config, logger: Logger): Promise<ScaledGateway> {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const undo = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  };
-  try {
-    const authorizer = await createAuthorizer(config);
-    const lock = await lockAuditLog(config.AIRLOCK_AUDIT_LOG);
-    cleanups.push(() => lock.release());
-    const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
-    cleanups.push(() => audit.close());
-    const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-gateway' });
-    cleanups.push(() => nc.drain().catch(() => nc.close()));
-    const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
-    let acceptedHere: AcceptedHere | undefined;
-    const queue = await JetStreamJobQueue.open({
-      connection: nc,
-      maxQueued: config.AIRLOCK_MAX_QUEUED,
-      ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
-      retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-      onFinished: (execution) => {
-        audit.append(finishedEntry(execution)).catch(onAuditError);
-        acceptedHere?.finished(execution);
-      },
-      onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
-    });
-    cleanups.push(() => queue.close());
-    const metrics = createMetrics(() => queue.stats());
-    let submitter: ExecutionSubmitter | undefined;
-    acceptedHere = new AcceptedHere({
-      queue,
-      onFinished: (execution) => {
-        submitter?.finished(execution);
-        metrics.observeFinished(execution);
-      },
-      onError: (err) => logger.warn({ err }, 'tracking accepted executions'),
-    });
-    const tracker = acceptedHere;
-    cleanups.push(async () => tracker.stop());
-    const routesQueue = tracker.trackingQueue();
-    const registry = fleetRegistry(config.AIRLOCK_BACKENDS as BackendName[]);
-    submitter = new ExecutionSubmitter({
-      queue: routesQueue,
-      registry,
-      audit,
-      authorizer,
-      limits: limitPolicy(config),
-      egress: config.AIRLOCK_EGRESS === 'on',
-      credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
-      onRejected: (code) => metrics.observeRejected(code),
-    });
-    const service = await startExecuteService({
-      nc,
-      submitter,
-      queue: routesQueue,
-      logger,
-      version: VERSION,
-      maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
+export interface ScaledOptions {
+  /** Service log lines dropped so far, for /metrics (`airlock_log_write_errors_total`). */
+  logWriteErrors?: () => number;
+}
+
+export async function startScaled(
+  config: Config,
+  logger: Logger,
+  options: ScaledOptions = {},
+): Promise<ScaledGateway> {
+  await using stack = new AsyncDisposableStack();
+  const authorizer = await createAuthorizer(config);
+  const audit = await openAuditLog(stack, config);
+  const nc = await connectToNats(stack, config, 'airlock-gateway');
+  const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
+  let acceptedHere: AcceptedHere | undefined;
+  const queue = await JetStreamJobQueue.open({
+    connection: nc,
+    maxQueued: config.AIRLOCK_MAX_QUEUED,
+    ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
+    retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
+    onFinished: (execution) => {
+      audit.append(finishedEntry(execution)).catch(onAuditError);
+      acceptedHere?.finished(execution);
+    },
+    onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
+  });
+  stack.defer(() => queue.close());
+  const metrics = createMetrics(() => queue.stats(), options.logWriteErrors);
+  let submitter: ExecutionSubmitter | undefined;
+  acceptedHere = new AcceptedHere({
+    queue,
+    onFinished: (execution) => {
+      submitter?.finished(execution);
+      metrics.observeFinished(execution);
+    },
+    onError: (err) => logger.warn({ err }, 'tracking accepted executions'),
+  });
+  const tracker = acceptedHere;
+  stack.defer(() => tracker.stop());
+  const routesQueue = tracker.trackingQueue();
+  const registry = fleetRegistry(config.AIRLOCK_BACKENDS as BackendName[]);
+  submitter = new ExecutionSubmitter({
+    queue: routesQueue,
+    registry,
+    audit,
+    authorizer,
+    limits: limitPolicy(config),
+    egress: config.AIRLOCK_EGRESS === 'on',
+    credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
+    onRejected: (code) => metrics.observeRejected(code),
+  });
+  const service = await startExecuteService({
+    nc,
+    submitter,
+    queue: routesQueue,
+    logger,
+    version: VERSION,
+    maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
+    bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    maxInFlight: config.AIRLOCK_MAX_WATCHERS,
+  });
+  stack.defer(() => service.stop());
+  let closing = false;
+  const app = await buildGateway({
+    logger,
+    queue: routesQueue,
+    submitter,
+    metrics,
+    authorizer,
+    runtimes: () => registry.runtimes(),
+    ready: () => !closing && !nc.isClosed(),
+    limits: {
       bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
-      maxInFlight: config.AIRLOCK_MAX_WATCHERS,
-    });
-    cleanups.push(() => service.stop());
-    let closing = false;
-    const app = await buildGateway({
-      logger,
-      queue: routesQueue,
-      submitter,
-      metrics,
-      authorizer,
-      runtimes: () => registry.runtimes(),
-      ready: () => !closing && !nc.isClosed(),
-      limits: {
-        bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
-        maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
-        maxWatchers: config.AIRLOCK_MAX_WATCHERS,
-      },
-      version: VERSION,
-    });
-    cleanups.push(() => app.close());
-    logger.info(
-      { nats: config.AIRLOCK_NATS_URL, natsService: service.id, egress: config.AIRLOCK_EGRESS },
-      'gateway on NATS, no local workers',
-    );
-    let closed: Promise<void> | undefined;
-    return {
-      app,
-      queue,
-      close() {
-        closing = true;
-        closed ??= undo();
-        return closed;
-      },
-    };
-  } catch (error) {
-    await undo();
-    throw error;
-  }
+      maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
+      maxWatchers: config.AIRLOCK_MAX_WATCHERS,
+    },
+    version: VERSION,
+  });
+  stack.defer(() => app.close());
+  stack.defer(() => {
+    closing = true; // the first release: not ready any more
+  });
+  logger.info(
+    { nats: config.AIRLOCK_NATS_URL, natsService: service.id, egress: config.AIRLOCK_EGRESS },
+    'gateway on NATS, no local workers',
+  );
+  const started = stack.move();
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    queue,
+    close() {
+      closed ??= started.disposeAsync();
+      return closed;
+    },
+  };
 }

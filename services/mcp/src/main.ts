@@ -11,6 +11,8 @@ function log(message: string, detail: Record<string, unknown> = {}): void {
 }
 
 async function main(): Promise<void> {
+  // A log line that cannot be written (stderr closed or on a full disk) is dropped; it never ends the server.
+  process.stderr.on('error', () => {});
   let config: ReturnType<typeof parseMcpConfig>;
   try {
     config = parseMcpConfig(process.env);

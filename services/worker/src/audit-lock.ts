@@ -1,10 +1,11 @@
 // One writer per audit file across processes: a scaled-out deployment gives each gateway and worker process
 // its own hash-chained log, and this lock (`<log>.lock`, holding the owner's pid) refuses a second process
-// on the same file. A lock left by a process that no longer runs is taken over.
+// on the same file (and this process, a second lock on a file it holds). A lock left by a process that no
+// longer runs is taken over.
 // Must never remove a lock held by a live process.
 
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 export class AuditLockError extends Error {
   constructor(message: string) {
@@ -18,19 +19,40 @@ export interface AuditLock {
   release(): Promise<void>;
 }
 
-/** Takes `<logPath>.lock` for this process; throws AuditLockError if a live process holds it. */
+/** Lock files this process holds. */
+const heldHere = new Set<string>();
+
+/** Takes `<logPath>.lock` for this process; throws AuditLockError if a live process (or this one) holds it. */
 export async function lockAuditLog(logPath: string): Promise<AuditLock> {
-  const path = `${logPath}.lock`;
+  const path = resolve(`${logPath}.lock`);
+  if (heldHere.has(path)) {
+    throw new AuditLockError(`audit log ${logPath} is already in use in this process`);
+  }
+  heldHere.add(path);
+  try {
+    return await takeLock(logPath, path);
+  } catch (error) {
+    heldHere.delete(path);
+    throw error;
+  }
+}
+
+async function takeLock(logPath: string, path: string): Promise<AuditLock> {
   await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const file = await open(path, 'wx', 0o600);
       await file.writeFile(`${process.pid}\n`);
       await file.close();
+      let released: Promise<void> | undefined;
       return {
         path,
-        release: async () => {
-          if ((await ownerOf(path)) === process.pid) await rm(path, { force: true });
+        release: () => {
+          released ??= (async () => {
+            if ((await ownerOf(path)) === process.pid) await rm(path, { force: true });
+            heldHere.delete(path);
+          })();
+          return released;
         },
       };
     } catch (error) {

@@ -13,5 +13,6 @@ export { createExecutionWorker, decodeFiles, type ExecutionWorkerOptions } from 
 export { RemoteEgressBroker } from './remote-egress-broker.ts';
 export { RemoteEgressNetwork } from './remote-egress-network.ts';
 export { startSandboxes } from './sandbox-setup.ts';
+export { connectToNats, openAuditLog } from './startup-steps.ts';
 export { type WorkerEgress, WorkerEgressError } from './worker-egress.ts';
 export { startWorker, type WorkerService } from './worker-service.ts';

@@ -2,20 +2,20 @@
 // connection and the JetStream queue it consumes from with AIRLOCK_CONCURRENCY slots. It writes `started`
 // for each job it runs and `finished` for each terminal transition it makes (a run, a worker-lost verdict, a
 // shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy; with
-// AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts).
+// AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts). The parts start in
+// order on one cleanup stack: a failed start releases what had started, close() releases all in reverse.
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
 
-import { FileAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
-import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import { JetStreamJobQueue } from '@airlock/queue';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { finishedEntry } from './audit-entries.ts';
-import { type AuditLock, lockAuditLog } from './audit-lock.ts';
 import type { SandboxRegistry } from './backends.ts';
 import { createExecutionWorker } from './execution-worker.ts';
 import { startSandboxes } from './sandbox-setup.ts';
+import { connectToNats, openAuditLog } from './startup-steps.ts';
 import { startWorkerEgress, type WorkerEgress } from './worker-egress.ts';
 
 export interface WorkerService {
@@ -23,14 +23,17 @@ export interface WorkerService {
   readonly instanceId: string;
   readonly queue: JetStreamJobQueue;
   readonly registry: SandboxRegistry;
-  /** Egress (issue #4): this host's egress network and proxy (AIRLOCK_EGRESS=on), or its standalone proxy's (remote). */
+  /** This host's egress network and proxy (AIRLOCK_EGRESS=on), or its standalone proxy's (remote). */
   readonly egress: WorkerEgress | undefined;
-  /** Stops taking jobs, lets running ones finish for up to AIRLOCK_SHUTDOWN_GRACE_MS, then cancels the rest. */
+  /**
+   * Stops taking jobs, lets running ones finish for up to AIRLOCK_SHUTDOWN_GRACE_MS, cancels the rest, then
+   * releases the rest in reverse order of the start (sandboxes, egress, NATS connection, audit log).
+   */
   close(): Promise<void>;
 }
 
 export interface WorkerOptions {
-  /** Egress (issue #4): environment for the development secrets provider (without AIRLOCK_SECRETS_DIR). */
+  /** Environment for the development secrets provider (egress without AIRLOCK_SECRETS_DIR). */
   secretsEnv?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -39,59 +42,43 @@ export async function startWorker(
   logger: Logger,
   options: WorkerOptions = {},
 ): Promise<WorkerService> {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const undo = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await using stack = new AsyncDisposableStack();
+  const audit = await openAuditLog(stack, config);
+  // Connected before egress: AIRLOCK_EGRESS=remote opens and closes runs over it, until the sandboxes are gone.
+  const nc = await connectToNats(stack, config, 'airlock-worker');
+  watchConnection(nc, logger);
+  const egress = await startWorkerEgress(config, logger, options.secretsEnv, nc);
+  if (egress) stack.defer(() => egress.close()); // after the sandboxes: their containers are gone first
+  const registry = await startSandboxes(config, logger, egress?.network);
+  stack.defer(() => registry.close());
+  const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
+  const queue = await JetStreamJobQueue.open({
+    connection: nc,
+    maxQueued: config.AIRLOCK_MAX_QUEUED,
+    concurrency: config.AIRLOCK_CONCURRENCY,
+    ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
+    retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
+    onFinished: (execution) => {
+      audit.append(finishedEntry(execution)).catch(onAuditError);
+    },
+    onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
+  });
+  stack.defer(() => queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS));
+  queue.consume(
+    createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
+  );
+  const started = stack.move();
+  let closed: Promise<void> | undefined;
+  return {
+    instanceId: queue.instanceId,
+    queue,
+    registry,
+    egress,
+    close() {
+      closed ??= started.disposeAsync();
+      return closed;
+    },
   };
-  try {
-    const lock: AuditLock = await lockAuditLog(config.AIRLOCK_AUDIT_LOG);
-    cleanups.push(() => lock.release());
-    const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
-    cleanups.push(() => audit.close());
-    // Connected before egress: AIRLOCK_EGRESS=remote opens and closes runs over it, until the sandboxes are gone.
-    const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-worker' });
-    cleanups.push(() => nc.drain().catch(() => nc.close()));
-    watchConnection(nc, logger);
-    // The egress stack is closed after the sandboxes (cleanups run in reverse), its containers gone first.
-    const egress = await startWorkerEgress(config, logger, options.secretsEnv, nc);
-    if (egress) cleanups.push(() => egress.close());
-    const registry = await startSandboxes(config, logger, egress?.network);
-    cleanups.push(() => registry.close());
-    const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
-    const queue = await JetStreamJobQueue.open({
-      connection: nc,
-      maxQueued: config.AIRLOCK_MAX_QUEUED,
-      concurrency: config.AIRLOCK_CONCURRENCY,
-      ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
-      retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-      onFinished: (execution) => {
-        audit.append(finishedEntry(execution)).catch(onAuditError);
-      },
-      onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
-    });
-    cleanups.push(() => queue.close());
-    queue.consume(
-      createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
-    );
-    let closing: Promise<void> | undefined;
-    return {
-      instanceId: queue.instanceId,
-      queue,
-      registry,
-      egress,
-      close() {
-        closing ??= (async () => {
-          await queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS);
-          cleanups.pop(); // the queue is closed
-          await undo();
-        })();
-        return closing;
-      },
-    };
-  } catch (error) {
-    await undo();
-    throw error;
-  }
 }
 
 /** Logs the connection's ups and downs, so an operator sees a nats-server outage and the recovery. */

@@ -1,3 +1,10 @@
 export { ConfigError, loadConfig } from './load.ts';
-export { loadConfigOrExit, type StopLogger, stopOnSignals } from './process-lifecycle.ts';
+export {
+  type LogFlush,
+  loadConfigOrExit,
+  runService,
+  type ServiceLogger,
+  type ServiceRun,
+  startCause,
+} from './process-lifecycle.ts';
 export { type Config, ConfigSchema } from './schema.ts';

@@ -1,7 +1,9 @@
 // The service logger: pino with redaction of every place a secret could appear (auth headers, tokens,
-// credentials, env values). Never log request bodies: they carry guest code and may carry secrets.
+// credentials, env values). Never log request bodies: they carry guest code and may carry secrets. Lines go
+// to a LogOutput (stdout) unless the caller gives another destination, never to pino's default stream.
 
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { LogOutput } from './log-output.ts';
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -25,7 +27,7 @@ export const REDACTED_PATHS = [
 
 export interface LoggerOptions {
   level: string;
-  /** Where lines go. @default stdout */
+  /** Where lines go. @default a new LogOutput on stdout */
   destination?: DestinationStream;
 }
 
@@ -36,7 +38,7 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
       base: { service: 'airlock' },
     },
-    options.destination,
+    options.destination ?? new LogOutput(),
   );
 }
 
