@@ -131,6 +131,21 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
     expect(after.body.error.message).toBe(`session ${id} is closed (interpreter_exited)`);
   }, 120_000);
 
+  it('closes the session when a cell runs out of memory', async () => {
+    const id = await open(backend, { limits: { memory_mb: 128 } });
+    const bomb = await cell(id, 'blocks = []\nwhile True:\n    blocks.append(bytearray(16 << 20))', {
+      limits: { wall_time_ms: 60_000 },
+    });
+    expect(bomb.result).toMatchObject({
+      outcome: 'memory_limit',
+      signal: 'SIGKILL',
+      reason: 'memory limit of 128 MB exceeded',
+    });
+    const session = await call(service.url, 'GET', `/v1/sessions/${id}`);
+    expect(session.body).toMatchObject({ status: 'closed', closed_reason: 'memory_limit', cells: 1 });
+    expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
+  }, 120_000);
+
   it('removes the container on DELETE', async () => {
     const id = await open(backend);
     expect(containersLabelled(`airlock.session=${id}`)).toHaveLength(1);
