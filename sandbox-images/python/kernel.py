@@ -246,20 +246,24 @@ class Kernel:
             forwarded = {name: request[name] for name in ("code", "stdin", "files", "output_bytes")}
             forwarded["seq"] = self.seq
             self.to_interpreter += json.dumps(forwarded).encode("utf-8") + b"\n"
-            if self.requests not in self.polled:
-                self.watch(self.requests, select.POLLOUT)
+            self.flush_requests()
         if ended:
             self.interrupt()
             os._exit(0)  # the host closed the session
 
     def flush_requests(self):
+        """Writes what the interpreter's request pipe takes now; the rest when poll says it has room."""
         try:
             written = os.write(self.requests, self.to_interpreter)
         except BlockingIOError:
-            return
+            written = 0
+        except BrokenPipeError:
+            written = len(self.to_interpreter)  # the interpreter is gone: reap() ends the session
         del self.to_interpreter[:written]
         if not self.to_interpreter:
             self.unwatch(self.requests)
+        elif self.requests not in self.polled:
+            self.watch(self.requests, select.POLLOUT)
 
     def on_stream(self, fd, limit=1 << 20):
         data, _ = self.read(fd, limit)
