@@ -50,6 +50,12 @@ def make_undumpable():
         fail("cannot make the kernel undumpable")
 
 
+def exit_like(status):
+    """Ends the kernel (and the container) as the interpreter ended: its exit code, or 128 + the signal."""
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
 def write_all(fd, data):
     while data:
         data = data[os.write(fd, data):]
@@ -129,6 +135,7 @@ class Kernel:
         for fd in (0, self.requests, self.answers_fd, self.out, self.err, self.wake, wake_w):
             os.set_blocking(fd, False)
         signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        self.reap()  # an interpreter that died before the wake-up fd was set
         self.poller = select.poll()
         self.polled = set()
         for fd in (self.answers_fd, self.out, self.err, self.wake):
@@ -164,13 +171,15 @@ class Kernel:
                 elif fd in (self.out, self.err):
                     write_all(2, self.read(fd)[0])
                 elif fd == self.answers_fd:
-                    data, _ = self.read(fd)
+                    data, ended = self.read(fd)
                     self.answers += data
                     try:
                         frames = split_frames(self.answers, 1 << 20, keyed=False)
                         ready = json.loads(frames[0][1]) if frames else None
                     except (Violation, ValueError):
                         fail("the cell interpreter did not start properly")
+                    if ready is None and ended:
+                        exit_like(os.waitpid(self.proc.pid, 0)[1])  # it ended before it was ready
                     if ready is None:
                         continue
                     if len(frames) > 1 or self.answers or not isinstance(ready, dict) or \
@@ -226,8 +235,7 @@ class Kernel:
             if pid == 0:
                 return
             if pid == self.proc.pid:
-                code = os.waitstatus_to_exitcode(status)
-                os._exit(code if code >= 0 else 128 - code)
+                exit_like(status)
 
     def on_host(self):
         data, ended = self.read(0)
