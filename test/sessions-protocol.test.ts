@@ -195,10 +195,20 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
       'def ptrace():',
       '    if libc.ptrace(16, 1, 0, 0) != 0: raise OSError(ctypes.get_errno(), "ptrace")',
       'attempt("ptrace", ptrace)',
+      'class iovec(ctypes.Structure):',
+      '    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]',
+      'def vm_read():',
+      '    buf = ctypes.create_string_buffer(64)',
+      '    here, there = iovec(ctypes.addressof(buf), 64), iovec(ctypes.addressof(buf), 64)',
+      '    if libc.process_vm_readv(1, ctypes.byref(here), 1, ctypes.byref(there), 1, 0) < 0:',
+      '        raise OSError(ctypes.get_errno(), "process_vm_readv")',
+      'attempt("process_vm_readv", vm_read)',
     ].join('\n');
     const probed = await cell(id, probe);
     expect(probed.result.outcome).toBe('success');
-    expect(probed.result.stdout).toBe('mem 13\nptrace 1\n');
+    // process_vm_readv: EPERM on runc; ENOSYS under runsc with the sandbox's seccomp profile.
+    const vmErrno = backend === 'docker' ? 1 : 38;
+    expect(probed.result.stdout).toBe(`mem 13\nptrace 1\nprocess_vm_readv ${vmErrno}\n`);
     const write = (path: string) =>
       [
         'import os',
