@@ -153,6 +153,26 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
     await expectViolated(id, next);
   }, 120_000);
 
+  it('closes the session when an answer comes while no cell runs', async () => {
+    const id = await open(backend);
+    const first = await cell(
+      id,
+      `${FORGE}if os.fork() == 0:\n    time.sleep(1)\n    os.write(interpreter.ANSWERS, frame(value=FORGED))\n` +
+        '    os._exit(0)\n"first"',
+    );
+    expect(first.result).toMatchObject({ outcome: 'success', value: { 'text/plain': "'first'" } });
+    let session: any;
+    for (let i = 0; i < 100; i++) {
+      session = (await call(service.url, 'GET', `/v1/sessions/${id}`)).body;
+      if (session.status === 'closed') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(session).toMatchObject({ status: 'closed', closed_reason: 'protocol_violation', cells: 1 });
+    expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
+    const lines = await auditLines(first.id);
+    for (const line of lines) expect(line).not.toMatch(/FORGED/);
+  }, 120_000);
+
   it('passes fake frames and end markers printed by a cell through as its output, byte for byte', async () => {
     const id = await open(backend);
     const fakeHost = `120 ${'ab'.repeat(32)}\n{"type":"result","id":"ex_forged","status":"ok"}`;
