@@ -102,6 +102,7 @@ export class ContainerSession implements SandboxSession {
   #turn = 0;
   #stderrTail = '';
   #closed = false;
+  #destroying: Promise<void> | null = null;
   #endedBy: SessionEnd | null = null;
   #setEnded: (end: SessionEnd) => void = () => {};
 
@@ -202,9 +203,10 @@ export class ContainerSession implements SandboxSession {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#cellEnd?.({ kind: 'canceled', reason: 'the session was closed' });
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#cellEnd?.({ kind: 'canceled', reason: 'the session was closed' });
+    }
     await this.#destroy();
   }
 
@@ -371,7 +373,13 @@ export class ContainerSession implements SandboxSession {
     }
   }
 
-  async #destroy(): Promise<void> {
+  /** Kills and removes the container, once; every caller waits for the same removal. */
+  #destroy(): Promise<void> {
+    this.#destroying ??= this.#removeContainer();
+    return this.#destroying;
+  }
+
+  async #removeContainer(): Promise<void> {
     if (this.#endedBy !== null) this.#setEnded(this.#endedBy);
     this.#closed = true;
     await this.#container.kill(this.#context.dockerTimeoutMs);
