@@ -2,6 +2,7 @@
 // cells and only there, rich outputs (matplotlib PNG, pandas HTML, exceptions), the cell timeout, an interpreter
 // that exits, and no session container left behind. Real dockerd, real runsc, real HTTP.
 
+import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -129,6 +130,33 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
     expect(after.status).toBe(409);
     expect(after.body.error.code).toBe('session_closed');
     expect(after.body.error.message).toBe(`session ${id} is closed (interpreter_exited)`);
+  }, 120_000);
+
+  it('hands the interpreter a cell larger than a pipe holds, whole', async () => {
+    const id = await open(backend);
+    const data = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+    const big = await cell(id, 'import hashlib\nhashlib.sha256(open("big.bin", "rb").read()).hexdigest()', {
+      files: [{ path: 'big.bin', content: data.toString('base64'), encoding: 'base64' }],
+    });
+    const digest = createHash('sha256').update(data).digest('hex');
+    expect(big.result.value).toEqual({ 'text/plain': `'${digest}'` });
+    expect((await close(id)).status).toBe(200);
+  }, 120_000);
+
+  it('closes the session when a cell runs out of memory', async () => {
+    const id = await open(backend, { limits: { memory_mb: 128 } });
+    const bomb = await cell(id, 'blocks = []\nwhile True:\n    blocks.append(bytearray(16 << 20))', {
+      limits: { wall_time_ms: 60_000 },
+    });
+    expect(bomb.result).toMatchObject({
+      outcome: 'memory_limit',
+      signal: 'SIGKILL',
+      reason: 'memory limit of 128 MB exceeded',
+    });
+    const session = await call(service.url, 'GET', `/v1/sessions/${id}`);
+    expect(session.body).toMatchObject({ status: 'closed', closed_reason: 'memory_limit', cells: 1 });
+    expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
   }, 120_000);
 
   it('removes the container on DELETE', async () => {

@@ -1,456 +1,335 @@
-# Airlock python session kernel: one persistent interpreter per session container. Reads one cell per line of
-# JSON on stdin, runs it in a namespace that lives across cells, and answers one frame per cell on stdout:
-# b"<decimal length>\n<json>". Per cell it captures fd 1 and fd 2 (print, os.write, subprocesses) up to the
-# cell's byte cap, the value of a final expression (like a notebook) as a MIME bundle, display() calls and
-# matplotlib figures (image/png), and an exception as name/message/traceback. SIGINT from the host interrupts
-# a running cell (KeyboardInterrupt); between cells it is ignored.
-# It must never let a cell's output reach the protocol stream, nor keep more than the cap of a cell's output.
-# The frames are the guest's own word (the cell runs in this interpreter): the host treats them as untrusted.
+# Airlock python session kernel: pid 1 of a session container and the only process in it that speaks to the host.
+# It starts the cell interpreter (cell_interpreter.py) as its child and hands it one cell at a time; it reads the
+# cell's stdout and stderr as raw pipes and counts and caps every byte itself, together with the display entries
+# and value of the interpreter's answer (cell_accounting.py), and sends the host one result frame per cell. The
+# answer is the cell's own word: anything but exactly one answer of the strict shape naming the running cell is a
+# protocol violation, reported to the host, after which the interpreter is killed and nothing more is served.
+# Frames to and from the host are `<length> <hex HMAC-SHA256>\n<json>` under a key the host sends as the first
+# line, before any cell code exists. This process is not dumpable, so cell code (same uid) can neither ptrace it
+# nor read its memory; it must never pass the key or the host channel to the interpreter, and never send the
+# host a byte the cell chose beyond its counted output and answer. See sandbox-images/CONTRACT.md, "Sessions".
 
-import ast
-import base64
-import builtins
-import io
+import ctypes
+import hashlib
+import hmac
 import json
-import linecache
 import os
-import resource
+import select
 import signal
+import subprocess
 import sys
-import traceback
-import types
 
-PROTOCOL_VERSION = 1
-MPL_BACKEND = "airlock_inline"
+sys.path.append("/opt/airlock")  # cell_accounting.py (-I leaves the script folder out)
+from cell_accounting import Cell, Violation, check_answer  # noqa: E402
 
-# --- the protocol channel: private copies of fd 0 and 1; the cell's fds 0/1/2 never reach them ------------
-PROTO_IN = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
-PROTO_OUT = os.dup(1)
-_devnull = os.open(os.devnull, os.O_RDONLY)
-os.dup2(_devnull, 0)
-os.close(_devnull)
+PROTOCOL_VERSION = 2
+INTERPRETER = "/opt/airlock/cell_interpreter.py"
+TO_HOST, FROM_HOST = b"kernel>host\n", b"host>kernel\n"
+MAX_HOST_FRAME = 1 << 31
+# What is read of a stream once the answer is in: everything written before the answer is in the pipe already
+# (at most a pipe's capacity), so this only bounds a subprocess that keeps writing.
+DRAIN_BYTES = 2 << 20
+# Signals whose default action would end pid 1 where the runtime does not protect a namespace's init (gVisor):
+# a handler keeps them harmless here and is reset to the default in the interpreter by exec.
+QUIET = (
+    signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
+    signal.SIGVTALRM, signal.SIGPROF, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGIO,
+    signal.SIGPWR, signal.SIGXCPU,
+)
 
 
-def send(frame):
-    data = json.dumps(frame, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
-    data = b"%d\n" % len(data) + data
+def fail(message, code=2):
+    os.write(2, ("airlock-kernel: %s\n" % message).encode())
+    os._exit(code)
+
+
+def make_undumpable():
+    libc = ctypes.CDLL(None, use_errno=True)
+    # PR_SET_DUMPABLE = 4, PR_GET_DUMPABLE = 3
+    if libc.prctl(4, 0, 0, 0, 0) != 0 or libc.prctl(3, 0, 0, 0, 0) != 0:
+        fail("cannot make the kernel undumpable")
+
+
+def exit_like(status):
+    """Ends the kernel (and the container) as the interpreter ended: its exit code, or 128 + the signal."""
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def write_all(fd, data):
     while data:
-        data = data[os.write(PROTO_OUT, data):]
+        data = data[os.write(fd, data):]
 
 
-class Cell:
-    """What one running cell has produced so far besides its output: display entries, within the byte cap."""
+def read_key():
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = os.read(0, 1)
+        if not chunk or len(line) > 128:
+            fail("no session key from the host")
+        line += chunk
+    try:
+        key = bytes.fromhex(line.strip().decode("ascii"))
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        fail("the session key is not 64 hex digits")
+    return key
 
-    def __init__(self, cap):
-        self.cap = cap
-        self.used = 0
-        self.truncated = {"stdout": False, "stderr": False}
-        self.display = []
 
-    def fits(self, size):
-        if self.used + size > self.cap:
-            return False
-        self.used += size
-        return True
+def mac(key, direction, body):
+    return hmac.new(key, direction + body, hashlib.sha256).hexdigest().encode()
 
 
-class OutputPump:
-    """
-    Captures fd 1 and fd 2 (print, os.write, subprocesses) through pipes read by a forked pump process, not a
-    thread: under gVisor with Docker's seccomp profile a sandbox cannot start threads. The pump keeps at most
-    the cell's cap, sends the kernel SIGINT when a cell goes over it, and hands a cell's output back when the
-    sentinel the kernel writes at the cell's end has come through both pipes (so everything written before is in).
-    """
+def is_cell(request, seq):
+    """Whether a host frame is the next cell, in the shape encodeCell (kernel-protocol.ts) writes."""
+    fields = {"type": str, "id": str, "seq": int, "code": str, "stdin": str, "output_bytes": int, "files": list}
+    return (
+        isinstance(request, dict) and set(request) == set(fields) and request["type"] == "cell"
+        and request["seq"] == seq and all(type(request[name]) is kind for name, kind in fields.items())
+    )
 
-    def __init__(self):
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        ctl_r, ctl_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        kernel = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            for fd in (out_w, err_w, ctl_w, rep_r, PROTO_OUT, PROTO_IN.fileno()):
-                os.close(fd)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
-                pump(out_r, err_r, ctl_r, rep_w, kernel)
-            finally:
-                os._exit(0)
-        self.pid = pid
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        for fd in (out_w, err_w, out_r, err_r, ctl_r, rep_w):
+
+def split_frames(buf, limit, keyed):
+    """Complete frames at the start of buf (removed from it): (mac or None, body) pairs."""
+    frames = []
+    while True:
+        newline = buf.find(b"\n", 0, 160)
+        if newline < 0:
+            if len(buf) >= 160:
+                raise Violation("a frame header is malformed")
+            return frames
+        header = bytes(buf[:newline]).split(b" ")
+        if len(header) != (2 if keyed else 1) or not header[0].isdigit() or len(header[0]) > 12:
+            raise Violation("a frame header is malformed")
+        length = int(header[0])
+        if length > limit:
+            raise Violation("a frame is over its size bound")
+        if len(buf) < newline + 1 + length:
+            return frames
+        frames.append((header[1] if keyed else None, bytes(buf[newline + 1:newline + 1 + length])))
+        del buf[:newline + 1 + length]
+
+
+class Kernel:
+    """The session's one loop: host frames in, cells to the interpreter, its streams and answers back."""
+
+    def __init__(self, key):
+        self.key = key
+        self.cell = None
+        self.seq = 0
+        self.from_host = bytearray()
+        self.answers = bytearray()
+        self.to_interpreter = bytearray()
+        req_r, self.requests = os.pipe()
+        self.answers_fd, ans_w = os.pipe()
+        self.out, out_w = os.pipe()
+        self.err, err_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-u", INTERPRETER, str(req_r), str(ans_w)],
+            stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, pass_fds=(req_r, ans_w), cwd="/work",
+        )
+        for fd in (req_r, ans_w, out_w, err_w):
             os.close(fd)
-        self.ctl = ctl_w
-        self.report = os.fdopen(rep_r, "rb")
+        self.wake, wake_w = os.pipe()
+        for fd in (0, self.requests, self.answers_fd, self.out, self.err, self.wake, wake_w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        self.reap()  # an interpreter that died before the wake-up fd was set
+        self.poller = select.poll()
+        self.polled = set()
+        for fd in (self.answers_fd, self.out, self.err, self.wake):
+            self.watch(fd, select.POLLIN)
 
-    def begin(self, cap, token):
-        os.write(self.ctl, b"%d %s\n" % (cap, token))
+    def watch(self, fd, events):
+        self.poller.register(fd, events)
+        self.polled.add(fd)
 
-    def finish(self, token):
-        """The cell's (stdout, stderr, truncated, over_cap); None when the pump is gone."""
-        for fd in (1, 2):
+    def unwatch(self, fd):
+        if fd in self.polled:
+            self.poller.unregister(fd)
+            self.polled.discard(fd)
+
+    def serve(self):
+        python = self.await_ready()
+        self.send({"type": "ready", "protocol": PROTOCOL_VERSION, "python": python})
+        self.watch(0, select.POLLIN)
+        while True:
             try:
-                os.write(fd, token)
-            except OSError:
-                return None
-        header = self.report.readline()
-        if not header:
-            return None
-        meta = json.loads(header)
-        out = self.report.read(meta["stdout"])
-        err = self.report.read(meta["stderr"])
-        return out, err, meta["truncated"], meta["over_cap"]
+                for fd, _ in self.poller.poll():
+                    self.dispatch(fd)
+            except Violation as violation:
+                self.violated(str(violation))
 
-
-def pump(out_r, err_r, ctl_r, rep_w, kernel):
-    import select
-
-    names = {out_r: "stdout", err_r: "stderr"}
-    cell = None
-    ctl_buf = b""
-    # poll, not select: under gVisor with Docker's seccomp profile select() fails with EPERM.
-    poller = select.poll()
-    for fd in (out_r, err_r, ctl_r):
-        poller.register(fd, select.POLLIN)
-    while True:
-        # The control pipe first: a cell's begin line was written before anything of that cell reached fd 1 or 2.
-        for fd in sorted((fd for fd, _ in poller.poll()), key=lambda fd: fd != ctl_r):
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return
-            if fd == ctl_r:
-                ctl_buf += chunk
-                while b"\n" in ctl_buf:
-                    line, ctl_buf = ctl_buf.split(b"\n", 1)
-                    cap, token = line.split(b" ")
-                    cell = {
-                        "cap": int(cap), "used": 0, "token": token, "over": False,
-                        "stdout": bytearray(), "stderr": bytearray(),
-                        "tail": {"stdout": b"", "stderr": b""}, "done": set(),
-                        "truncated": {"stdout": False, "stderr": False},
-                    }
-                continue
-            name = names[fd]
-            if cell is None or name in cell["done"]:
-                continue
-            data = cell["tail"][name] + chunk
-            at = data.find(cell["token"])
-            if at >= 0:
-                cell["done"].add(name)
-                data = data[:at]
-                cell["tail"][name] = b""
-            else:
-                keep = len(cell["token"]) - 1
-                cell["tail"][name], data = data[-keep:], data[:-keep]
-            room = cell["cap"] - cell["used"]
-            if len(data) > room:
-                data = data[:max(room, 0)]
-                cell["truncated"][name] = True
-                if not cell["over"]:
-                    cell["over"] = True
+    def await_ready(self):
+        """The interpreter's python version once it is up; its start-up output goes to this container's stderr."""
+        while True:
+            for fd, _ in self.poller.poll():
+                if fd == self.wake:
+                    self.read(fd)
+                    self.reap()
+                elif fd in (self.out, self.err):
+                    write_all(2, self.read(fd)[0])
+                elif fd == self.answers_fd:
+                    data, ended = self.read(fd)
+                    self.answers += data
                     try:
-                        os.kill(kernel, signal.SIGINT)
-                    except OSError:
-                        pass
-            cell[name] += data
-            cell["used"] += len(data)
-            if len(cell["done"]) == 2:
-                meta = {
-                    "stdout": len(cell["stdout"]), "stderr": len(cell["stderr"]),
-                    "truncated": cell["truncated"], "over_cap": cell["over"],
-                }
-                payload = json.dumps(meta).encode() + b"\n" + bytes(cell["stdout"]) + bytes(cell["stderr"])
-                while payload:
-                    payload = payload[os.write(rep_w, payload):]
-                cell = None
+                        frames = split_frames(self.answers, 1 << 20, keyed=False)
+                        ready = json.loads(frames[0][1]) if frames else None
+                    except (Violation, ValueError):
+                        fail("the cell interpreter did not start properly")
+                    if ready is None and ended:
+                        exit_like(os.waitpid(self.proc.pid, 0)[1])  # it ended before it was ready
+                    if ready is None:
+                        continue
+                    if len(frames) > 1 or self.answers or not isinstance(ready, dict) or \
+                            ready.get("type") != "ready" or not isinstance(ready.get("python"), str):
+                        fail("the cell interpreter did not start properly")
+                    return ready["python"]
 
+    def dispatch(self, fd):
+        if fd == self.wake:
+            self.read(fd)
+            self.reap()
+        elif fd == 0:
+            self.on_host()
+        elif fd in (self.out, self.err):
+            self.on_stream(fd)
+        elif fd == self.answers_fd:
+            self.on_answers()
+        elif fd == self.requests:
+            self.flush_requests()
 
-# --- rich outputs ------------------------------------------------------------------------------------------
-def figure_png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    def read(self, fd, limit=1 << 20):
+        """What fd holds now (up to limit), and whether it reached its end."""
+        chunks, total = [], 0
+        while total < limit:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                self.unwatch(fd)
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks), False
 
+    def send(self, frame):
+        body = json.dumps(frame, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        write_all(1, b"%d %s\n" % (len(body), mac(self.key, TO_HOST, body)) + body)
 
-def mime_bundle(obj):
-    bundle = {}
-    fig_cls = None
-    if "matplotlib.figure" in sys.modules:
-        fig_cls = sys.modules["matplotlib.figure"].Figure
-    if fig_cls is not None and isinstance(obj, fig_cls):
-        bundle["image/png"] = figure_png(obj)
-        close_figure(obj)
-    for method, mime in (
-        ("_repr_html_", "text/html"),
-        ("_repr_svg_", "image/svg+xml"),
-        ("_repr_png_", "image/png"),
-        ("_repr_json_", "application/json"),
-    ):
-        if mime in bundle or isinstance(obj, type):
-            continue
-        fn = getattr(obj, method, None)
-        if not callable(fn):
-            continue
+    def interrupt(self, signum=None, frame=None):
         try:
-            rendered = fn()
-        except Exception:
-            continue
-        if rendered is None:
-            continue
-        if mime == "image/png" and isinstance(rendered, (bytes, bytearray)):
-            rendered = base64.b64encode(rendered).decode("ascii")
-        elif mime == "application/json" and not isinstance(rendered, str):
-            rendered = json.dumps(rendered)
-        if isinstance(rendered, str):
-            bundle[mime] = rendered
-    bundle["text/plain"] = repr(obj)
-    return bundle
-
-
-def close_figure(fig):
-    plt = sys.modules.get("matplotlib.pyplot")
-    if plt is not None:
-        plt.close(fig)
-
-
-def flush_figures():
-    """Every open pyplot figure becomes an image/png display entry, then is closed."""
-    plt = sys.modules.get("matplotlib.pyplot")
-    if plt is None or STATE.cell is None:
-        return
-    for num in plt.get_fignums():
-        fig = plt.figure(num)
-        add_display({"image/png": figure_png(fig)})
-    plt.close("all")
-
-
-def add_display(bundle):
-    cell = STATE.cell
-    if cell is None:
-        return
-    size = sum(len(k) + len(v) for k, v in bundle.items())
-    if cell.fits(size):
-        cell.display.append(bundle)
-    else:
-        cell.truncated["stdout"] = True
-        if cell.fits(64):
-            cell.display.append({"text/plain": "<display output dropped: over the output limit>"})
-
-
-def display(*objs):
-    """Shows objects in the cell's result, like IPython's display()."""
-    for obj in objs:
-        add_display(mime_bundle(obj))
-
-
-def _mpl_backend_attr(name):
-    # A matplotlib backend module (MPLBACKEND=module://airlock_inline), filled on first use so that the kernel
-    # itself never imports matplotlib: Agg rendering, and show() turns the open figures into display entries.
-    # matplotlib copies the module's vars(), so everything is put into its dict at once.
-    if "FigureCanvas" not in _mpl.__dict__:
-        from matplotlib.backend_bases import FigureManagerBase
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        _mpl.FigureCanvas = FigureCanvasAgg
-        _mpl.FigureManager = FigureManagerBase
-        _mpl.show = lambda *args, **kwargs: flush_figures()
-    if name in _mpl.__dict__:
-        return _mpl.__dict__[name]
-    raise AttributeError(name)
-
-
-_mpl = types.ModuleType(MPL_BACKEND)
-_mpl.__getattr__ = _mpl_backend_attr
-sys.modules[MPL_BACKEND] = _mpl
-os.environ["MPLBACKEND"] = "module://" + MPL_BACKEND
-
-
-# --- running a cell ----------------------------------------------------------------------------------------
-class State:
-    cell = None
-    in_user_code = False
-    count = 0
-
-
-STATE = State()
-NAMESPACE = {"__name__": "__main__", "__builtins__": builtins, "display": display}
-
-
-def on_sigint(signum, frame):
-    if STATE.in_user_code:
-        raise KeyboardInterrupt
-
-
-def write_files(files):
-    for f in files:
-        path = f["path"]
-        if path.startswith("/") or ".." in path.split("/"):
-            raise ValueError("refused file path %r" % path)
-        full = os.path.join("/work", path)
-        os.makedirs(os.path.dirname(full) or "/work", exist_ok=True)
-        with open(full, "wb") as out:
-            out.write(base64.b64decode(f["content"]))
-
-
-def compile_cell(code, filename):
-    tree = ast.parse(code, filename, "exec")
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
-    body = compile(tree, filename, "exec")
-    return body, (compile(last, filename, "eval") if last is not None else None)
-
-
-def exception_of(exc, tb):
-    # Drop the kernel's own frames: the traceback starts in the cell.
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
-    return {"name": type(exc).__name__, "message": str(exc), "traceback": text}
-
-
-def cpu_ms():
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime) * 1000.0
-
-
-def run_cell(request, captures):
-    STATE.count += 1
-    cell = Cell(int(request.get("output_bytes", 1 << 20)))
-    STATE.cell = cell
-    token = os.urandom(16).hex().encode()
-    captures.begin(cell.cap, token)
-    sys.stdin = io.StringIO(request.get("stdin", ""))
-    signal.signal(signal.SIGINT, on_sigint)
-    status, value, exception, exit_code = "ok", None, None, 0
-    filename = "<cell %d>" % STATE.count
-    code = request.get("code", "")
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    started = cpu_ms()
-    result = None
-    try:
-        write_files(request.get("files", []))
-        body, last = compile_cell(code, filename)
-        STATE.in_user_code = True
-        exec(body, NAMESPACE)
-        if last is not None:
-            result = eval(last, NAMESPACE)
-        STATE.in_user_code = False
-    except KeyboardInterrupt:
-        STATE.in_user_code = False
-        status, exit_code = "interrupted", None
-    except SystemExit as exc:
-        STATE.in_user_code = False
-        code_value = exc.code
-        exit_code = code_value if isinstance(code_value, int) else (0 if code_value is None else 1)
-        if exit_code != 0:
-            status = "error"
-    except BaseException as exc:
-        STATE.in_user_code = False
-        status, exit_code = "error", 1
-        exception = exception_of(exc, exc.__traceback__)
-    finally:
-        STATE.in_user_code = False
-    try:
-        if result is not None:
-            NAMESPACE["_"] = result
-            value = mime_bundle(result)
-        flush_figures()
-    except BaseException as exc:
-        if status == "ok":
-            status, exit_code = "error", 1
-            exception = exception_of(exc, exc.__traceback__)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
+            os.kill(self.proc.pid, signal.SIGINT)
+        except OSError:
             pass
-    if exception is not None:
-        # Like an uncaught exception in a script: the traceback is on stderr too.
-        os.write(2, exception["traceback"].encode("utf-8", "replace"))
-    captured = captures.finish(token)
-    if captured is None:
-        # The pump is gone (the cell killed it): this interpreter can no longer capture output; end the session.
-        os._exit(70)
-    stdout, stderr, truncated, over_cap = captured
-    cell.truncated["stdout"] = cell.truncated["stdout"] or truncated["stdout"]
-    cell.truncated["stderr"] = truncated["stderr"]
-    if over_cap and status == "interrupted":
-        status = "output_limit"
-    cell.used += len(stdout) + len(stderr)
-    if value is not None:
-        size = sum(len(k) + len(v) for k, v in value.items())
-        if not cell.fits(size):
-            plain = value.get("text/plain", "")[:256]
-            value = {"text/plain": plain} if cell.fits(len(plain) + 10) else None
-            cell.truncated["stdout"] = True
-    STATE.cell = None
-    reap_orphans()
-    return {
-        "type": "result",
-        "id": request.get("id"),
-        "status": status,
-        "exit_code": exit_code,
-        "stdout": stdout.decode("utf-8", "replace"),
-        "stderr": stderr.decode("utf-8", "replace"),
-        "truncated": cell.truncated,
-        "display": cell.display,
-        "value": value,
-        "exception": exception,
-        "cpu_ms": round(cpu_ms() - started, 3),
-    }
 
+    def reap(self):
+        """Reaps orphans (this is the container's init); when the interpreter is gone, so is the session."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.proc.pid:
+                exit_like(status)
 
-def reap_orphans():
-    # The kernel is the container's pid 1: orphaned grandchildren become its children. Reaped between cells only,
-    # so a cell's own subprocess.Popen still sees its child's exit status while the cell runs.
-    while True:
+    def on_host(self):
+        data, ended = self.read(0)
+        self.from_host += data
+        for tag, body in split_frames(self.from_host, MAX_HOST_FRAME, keyed=True):
+            if not hmac.compare_digest(tag, mac(self.key, FROM_HOST, body)):
+                raise Violation("the host channel carried a frame that is not the host's")
+            try:
+                request = json.loads(body)
+            except (ValueError, RecursionError):
+                request = None
+            if self.cell is not None or not is_cell(request, self.seq + 1):
+                raise Violation("the host channel carried a malformed cell, or one out of turn")
+            self.seq += 1
+            self.cell = Cell(request, self.seq)
+            forwarded = {name: request[name] for name in ("code", "stdin", "files", "output_bytes")}
+            forwarded["seq"] = self.seq
+            self.to_interpreter += json.dumps(forwarded).encode("utf-8") + b"\n"
+            self.flush_requests()
+        if ended:
+            self.interrupt()
+            os._exit(0)  # the host closed the session
+
+    def flush_requests(self):
+        """Writes what the interpreter's request pipe takes now; the rest when poll says it has room."""
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+            written = os.write(self.requests, self.to_interpreter)
+        except BlockingIOError:
+            written = 0
+        except BrokenPipeError:
+            written = len(self.to_interpreter)  # the interpreter is gone: reap() ends the session
+        del self.to_interpreter[:written]
+        if not self.to_interpreter:
+            self.unwatch(self.requests)
+        elif self.requests not in self.polled:
+            self.watch(self.requests, select.POLLOUT)
 
+    def on_stream(self, fd, limit=1 << 20):
+        data, _ = self.read(fd, limit)
+        cell = self.cell
+        if cell is None or cell.answer is not None:
+            return  # written between cells: nobody's output
+        if cell.take("stdout" if fd == self.out else "stderr", data):
+            self.interrupt()
 
-def seed_matplotlib_cache():
-    # The image ships a built font cache: without it matplotlib builds one on first use and starts a thread to
-    # say so, which a gVisor sandbox (with Docker's seccomp profile) cannot do.
-    target = os.environ.get("MPLCONFIGDIR")
-    source = "/opt/airlock/matplotlib"
-    if not target or not os.path.isdir(source):
-        return
-    try:
-        os.makedirs(target, exist_ok=True)
-        for name in os.listdir(source):
-            if name.endswith(".json") and not os.path.exists(os.path.join(target, name)):
-                with open(os.path.join(source, name), "rb") as src, open(os.path.join(target, name), "wb") as dst:
-                    dst.write(src.read())
-    except OSError:
-        pass
+    def on_answers(self):
+        limit = (1 << 20) + (0 if self.cell is None else 6 * self.cell.cap)
+        data, _ = self.read(self.answers_fd, limit + 1)
+        self.answers += data
+        if len(self.answers) > limit:
+            raise Violation("the interpreter sent more than an answer's size bound")
+        frames = split_frames(self.answers, limit, keyed=False)
+        for _, body in frames:
+            if self.cell is None:
+                raise Violation("the interpreter answered when no cell was running")
+            if self.cell.answer is not None:
+                raise Violation("the interpreter answered twice for one cell")
+            try:
+                answer = json.loads(body)
+            except (ValueError, RecursionError):
+                raise Violation("the interpreter sent an answer that is not JSON") from None
+            self.cell.answer = check_answer(answer, self.cell.seq)
+        if frames and self.answers:
+            raise Violation("the interpreter sent more than one answer")
+        if frames:
+            # Everything the interpreter wrote before its answer is in the pipes now.
+            for fd in (self.out, self.err):
+                data, _ = self.read(fd, DRAIN_BYTES)
+                self.cell.take("stdout" if fd == self.out else "stderr", data)
+            self.send(self.cell.result())
+            self.cell = None
+
+    def violated(self, detail):
+        """Tells the host, kills the interpreter, and serves nothing more until the host removes the container."""
+        self.send({"type": "violation", "id": None if self.cell is None else self.cell.id, "detail": detail})
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.set_blocking(0, True)
+        while os.read(0, 65536):
+            pass
+        os._exit(0)
 
 
 def main():
-    seed_matplotlib_cache()
-    signal.signal(signal.SIGINT, on_sigint)
-    captures = OutputPump()
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), encoding="utf-8", write_through=True)
-    sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), encoding="utf-8", write_through=True)
-    os.chdir("/work")
-    send({"type": "ready", "protocol": PROTOCOL_VERSION, "python": sys.version.split()[0]})
-    while True:
-        line = PROTO_IN.readline()
-        if not line:
-            return
-        try:
-            request = json.loads(line)
-        except ValueError:
-            send({"type": "refused", "reason": "the cell frame is not JSON"})
-            continue
-        send(run_cell(request, captures))
+    make_undumpable()
+    for signum in QUIET:
+        signal.signal(signum, lambda signum, frame: None)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    key = read_key()
+    kernel = Kernel(key)
+    signal.signal(signal.SIGINT, kernel.interrupt)
+    kernel.serve()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ export const SESSION_CLOSED_REASONS = [
   'interpreter_exited',
   'memory_limit',
   'cell_timeout',
+  'protocol_violation',
   'shutdown',
 ] as const;
 

@@ -70,7 +70,7 @@ export interface SessionCell {
 }
 
 /** Why a session sandbox ended by itself (not closed by its owner). */
-export type SessionEnd = 'interpreter_exited' | 'memory_limit' | 'cell_timeout';
+export type SessionEnd = 'interpreter_exited' | 'memory_limit' | 'cell_timeout' | 'protocol_violation';
 
 /**
  * A leased sandbox that keeps its interpreter between cells. run() never throws for anything the guest does;

@@ -1,9 +1,12 @@
 // One python session in one hardened container (docker = runc, gvisor = runsc): the python image runs the session
-// kernel (sandbox-images/python/kernel.py) instead of the one-shot runner, and the kernel's interpreter lives
-// until the session is closed. A cell is one line on the kernel's stdin and one frame back. The wall-time limit
-// interrupts the cell (SIGINT → KeyboardInterrupt); a kernel that does not answer within the grace is killed,
-// and so is the session. It must never run two cells at once, never trust a frame beyond its schema and size
-// bound, and never leave its container behind after close() (removal is awaited, then retried in background).
+// kernel (sandbox-images/python/kernel.py, pid 1) instead of the one-shot runner; it keeps a cell interpreter
+// until the session is closed. The host writes the session key, then one frame per cell, and believes nothing of
+// the kernel's stdout but verified frames: exactly one result per cell, naming that cell, within its output cap
+// as counted here (cell-result.ts); CPU time comes from the container's cgroup, never from a frame. Anything else
+// ends the cell `internal_error` ("session protocol violated") and the session with its container. The wall-time
+// limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer within the grace
+// is killed, and so is the session. It must never run two cells at once, and never leave its container behind
+// after close() (removal is awaited, then retried in background).
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
@@ -12,16 +15,22 @@ import type { ContainerRemovals } from '../container/container-removals.ts';
 import { type ContainerRuntime, containerSpec } from '../container/container-spec.ts';
 import { readMemoryPeak } from '../container/memory-peak.ts';
 import type { SandboxRunOptions, SandboxSession, SessionCell, SessionEnd, SessionSpec } from '../sandbox.ts';
+import { type AcceptedCell, acceptResult } from './cell-result.ts';
+import { cpuMsBetween, readCpuNs } from './cgroup-cpu.ts';
 import {
   encodeCell,
   type KernelFrame,
   KernelFrameReader,
-  type KernelProtocolError,
-  type KernelResult,
+  KernelProtocolError,
+  keyLine,
+  newSessionKey,
 } from './kernel-protocol.ts';
 import { sessionExit } from './session-exit.ts';
 
 export const KERNEL_COMMAND = ['python3', '-I', '-u', '/opt/airlock/kernel.py'];
+
+/** The reason of a cell ended by a broken protocol (the detail goes to the log, not to the caller). */
+export const PROTOCOL_VIOLATED = 'session protocol violated';
 
 export interface ContainerSessionContext {
   docker: Dockerode;
@@ -33,20 +42,22 @@ export interface ContainerSessionContext {
   instance: string;
   removals: ContainerRemovals;
   cgroupMemoryRoot: string;
+  cgroupCpuRoot: string;
   dockerTimeoutMs: number;
   /** How long the kernel may take to come up. */
   startTimeoutMs: number;
   /** How long an interrupted cell may take to answer before the session is killed. */
   interruptGraceMs: number;
+  logger?: { warn(obj: object, msg: string): void } | undefined;
 }
 
-/** Room for JSON escaping and the frame's own fields around a cell's capped output. */
-const frameBound = (outputBytes: number) => outputBytes * 6 + 1024 * 1024;
+/** Room for base64, JSON escaping and the frame's own fields around a cell's capped output. */
+const frameBound = (outputBytes: number) => outputBytes * 6 + 2 * 1024 * 1024;
 
 type CellEnd =
-  | { kind: 'frame'; frame: KernelResult }
+  | { kind: 'frame'; accepted: AcceptedCell }
   | { kind: 'exited' }
-  | { kind: 'broken'; reason: string }
+  | { kind: 'violated' }
   | { kind: 'canceled'; reason: string };
 
 export async function openContainerSession(
@@ -81,12 +92,17 @@ export class ContainerSession implements SandboxSession {
   readonly ended: Promise<SessionEnd>;
   readonly #container: AttachedContainer;
   readonly #context: ContainerSessionContext;
+  readonly #key = newSessionKey();
   readonly #reader: KernelFrameReader;
   #ready: (frame: KernelFrame | Error) => void = () => {};
+  /** The running cell, whether its result has come, and how run() learns its end. */
+  #cell: SessionCell | null = null;
+  #answered = false;
   #cellEnd: ((end: CellEnd) => void) | null = null;
+  #turn = 0;
   #stderrTail = '';
   #closed = false;
-  #running = false;
+  #destroying: Promise<void> | null = null;
   #endedBy: SessionEnd | null = null;
   #setEnded: (end: SessionEnd) => void = () => {};
 
@@ -97,25 +113,25 @@ export class ContainerSession implements SandboxSession {
     this.ended = new Promise<SessionEnd>((resolve) => {
       this.#setEnded = resolve;
     });
-    this.#reader = new KernelFrameReader(frameBound(1024 * 1024), (frame) => this.#onFrame(frame));
+    this.#reader = new KernelFrameReader(this.#key, frameBound(1024 * 1024), (frame) => this.#onFrame(frame));
     container.listen((stream, payload) => {
       if (stream === 'stderr') {
-        // Only the kernel's own failures reach the container's stderr (cells' fd 2 is captured per cell).
+        // The kernel's own failures (start-up); never part of a cell's result.
         this.#stderrTail = (this.#stderrTail + payload.toString('utf8')).slice(-2048);
         return;
       }
       try {
         this.#reader.push(payload);
       } catch (error) {
-        this.#broken((error as KernelProtocolError).message);
+        this.#violated(error instanceof KernelProtocolError ? error.message : String(error));
       }
     });
     void container.ended.then(() => this.#onContainerEnded());
   }
 
-  /** Resolves when the kernel has said it is ready; rejects when it did not within the start timeout. */
+  /** Sends the session key; resolves when the kernel has said it is ready, rejects when it did not in time. */
   ready(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           this.#ready(
@@ -131,12 +147,16 @@ export class ContainerSession implements SandboxSession {
         else reject(new Error(`the session kernel answered ${frame.type} instead of ready`));
       };
     });
+    this.#container.write(keyLine(this.#key)).catch(() => {});
+    return ready;
   }
 
   async run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult> {
     if (this.#closed || this.#endedBy !== null) return emptyResult('rejected', 'the session has ended');
-    if (this.#running) return emptyResult('rejected', 'a cell of this session is still running');
-    this.#running = true;
+    if (this.#cell !== null) return emptyResult('rejected', 'a cell of this session is still running');
+    this.#cell = cell;
+    this.#answered = false;
+    this.#turn += 1;
     const startedAt = performance.now();
     const wallMs = () => Math.round(performance.now() - startedAt);
     const limits = cell.limits;
@@ -159,46 +179,59 @@ export class ContainerSession implements SandboxSession {
     if (options.signal.aborted) onAbort();
     try {
       this.#reader.allow(frameBound(limits.output_bytes));
-      this.#container.write(encodeCell(cell)).catch(() => {});
+      const { cgroupCpuRoot, cgroupMemoryRoot } = this.#context;
+      const cpuBefore = await readCpuNs(cgroupCpuRoot, this.#container.id);
+      this.#container.write(encodeCell(this.#key, cell, this.#turn)).catch(() => {});
       const outcome = await end;
-      const peak = await readMemoryPeak(this.#context.cgroupMemoryRoot, this.#container.id);
-      return await this.#verdict(outcome, { interrupted, wallMs: wallMs(), peak, limits });
+      const [peak, cpuAfter] = await Promise.all([
+        readMemoryPeak(cgroupMemoryRoot, this.#container.id),
+        readCpuNs(cgroupCpuRoot, this.#container.id),
+      ]);
+      const cpuMs = cpuMsBetween(cpuBefore, cpuAfter);
+      return await this.#verdict(outcome, { interrupted, wallMs: wallMs(), peak, cpuMs, limits });
     } finally {
       clearTimeout(deadline);
       clearTimeout(graceTimer);
       options.signal.removeEventListener('abort', onAbort);
       this.#cellEnd = null;
-      this.#running = false;
+      this.#cell = null;
       if (this.#endedBy !== null && !this.#closed) {
-        // A cell that ended the session (canceled, killed, broken): its container goes now.
+        // A cell that ended the session (canceled, killed, protocol broken): its container goes now.
         await this.#destroy();
       }
     }
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#cellEnd?.({ kind: 'canceled', reason: 'the session was closed' });
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#cellEnd?.({ kind: 'canceled', reason: 'the session was closed' });
+    }
     await this.#destroy();
   }
 
   async #verdict(
     end: CellEnd,
-    facts: { interrupted: boolean; wallMs: number; peak: number | null; limits: SessionCell['limits'] },
+    facts: {
+      interrupted: boolean;
+      wallMs: number;
+      peak: number | null;
+      cpuMs: number | null;
+      limits: SessionCell['limits'];
+    },
   ): Promise<ExecutionResult> {
-    const { interrupted, wallMs, peak, limits } = facts;
+    const { interrupted, wallMs, peak, cpuMs, limits } = facts;
     const timeoutReason = `wall time limit of ${limits.wall_time_ms} ms exceeded`;
     switch (end.kind) {
       case 'frame': {
-        const f = end.frame;
+        const cell = end.accepted;
         const outcome = interrupted
           ? 'timeout'
-          : f.status === 'output_limit'
+          : cell.status === 'output_limit'
             ? 'output_limit'
-            : f.status === 'ok'
+            : cell.status === 'ok'
               ? 'success'
-              : f.status === 'interrupted'
+              : cell.status === 'interrupted'
                 ? 'canceled'
                 : 'error';
         const reason =
@@ -211,16 +244,16 @@ export class ContainerSession implements SandboxSession {
                 : null;
         return {
           outcome,
-          exit_code: outcome === 'success' || outcome === 'error' ? f.exit_code : null,
+          exit_code: outcome === 'success' || outcome === 'error' ? cell.exit_code : null,
           signal: null,
-          stdout: f.stdout,
-          stderr: f.stderr,
-          truncated: f.truncated,
-          usage: { cpu_ms: f.cpu_ms, wall_ms: wallMs, memory_peak_bytes: peak },
+          stdout: cell.stdout,
+          stderr: cell.stderr,
+          truncated: cell.truncated,
+          usage: { cpu_ms: cpuMs, wall_ms: wallMs, memory_peak_bytes: peak },
           reason,
-          display: f.display,
-          value: f.value,
-          exception: f.exception,
+          display: cell.display,
+          value: cell.value,
+          exception: cell.exception,
         };
       }
       case 'exited': {
@@ -257,11 +290,16 @@ export class ContainerSession implements SandboxSession {
           `the interpreter exited during the cell (${exit.description})`,
           wallMs,
         );
-        return { ...result, exit_code: exit.exitCode, stderr: this.#stderrTail };
+        return { ...result, exit_code: exit.exitCode };
       }
-      case 'broken':
-        this.#endedBy ??= 'interpreter_exited';
-        return emptyResult('internal_error', `the session kernel failed: ${end.reason}`, wallMs);
+      case 'violated':
+        this.#endedBy ??= 'protocol_violation';
+        return {
+          ...emptyResult('internal_error', PROTOCOL_VIOLATED, wallMs),
+          display: [],
+          value: null,
+          exception: null,
+        };
       case 'canceled':
         this.#endedBy ??= 'interpreter_exited';
         return emptyResult('canceled', end.reason, wallMs);
@@ -269,21 +307,38 @@ export class ContainerSession implements SandboxSession {
   }
 
   #onFrame(frame: KernelFrame): void {
-    if (frame.type === 'ready') {
-      this.#ready(frame);
-      return;
+    switch (frame.type) {
+      case 'ready':
+        this.#ready(frame);
+        return;
+      case 'violation':
+        this.#violated(`the kernel reported: ${frame.detail}`);
+        return;
+      case 'result': {
+        const cell = this.#cell;
+        if (cell === null || this.#cellEnd === null || this.#answered) {
+          this.#violated('a result when none was due');
+          return;
+        }
+        let accepted: AcceptedCell;
+        try {
+          accepted = acceptResult(frame, cell);
+        } catch (error) {
+          this.#violated(error instanceof Error ? error.message : String(error));
+          return;
+        }
+        this.#answered = true;
+        this.#cellEnd({ kind: 'frame', accepted });
+      }
     }
-    if (frame.type === 'result' && this.#cellEnd) {
-      this.#cellEnd({ kind: 'frame', frame });
-      return;
-    }
-    this.#broken(`unexpected ${frame.type} frame from the session kernel`);
   }
 
-  #broken(reason: string): void {
-    this.#ready(new Error(reason));
-    this.#endedBy ??= 'interpreter_exited';
-    if (this.#cellEnd) this.#cellEnd({ kind: 'broken', reason });
+  /** The protocol was broken: the running cell ends `internal_error`, the session and its container go. */
+  #violated(detail: string): void {
+    this.#context.logger?.warn({ session: this.id, detail }, PROTOCOL_VIOLATED);
+    this.#ready(new Error(`${PROTOCOL_VIOLATED}: ${detail}`));
+    this.#endedBy ??= 'protocol_violation';
+    this.#cellEnd?.({ kind: 'violated' });
     void this.#container.kill(this.#context.dockerTimeoutMs);
   }
 
@@ -305,7 +360,7 @@ export class ContainerSession implements SandboxSession {
     await this.#destroy();
   }
 
-  /** SIGINT to the kernel (pid 1 of the container, which handles it). */
+  /** SIGINT to the kernel (pid 1 of the container), which passes it to the cell interpreter. */
   async #interrupt(): Promise<void> {
     try {
       await withDeadline(
@@ -318,7 +373,13 @@ export class ContainerSession implements SandboxSession {
     }
   }
 
-  async #destroy(): Promise<void> {
+  /** Kills and removes the container, once; every caller waits for the same removal. */
+  #destroy(): Promise<void> {
+    this.#destroying ??= this.#removeContainer();
+    return this.#destroying;
+  }
+
+  async #removeContainer(): Promise<void> {
     if (this.#endedBy !== null) this.#setEnded(this.#endedBy);
     this.#closed = true;
     await this.#container.kill(this.#context.dockerTimeoutMs);

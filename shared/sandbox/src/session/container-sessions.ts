@@ -12,6 +12,7 @@ import type { ResolvedImages } from '../container/images.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from '../container/memory-peak.ts';
 import { reapLeftovers } from '../container/reaper.ts';
 import type { BackendName, SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
+import { DEFAULT_CGROUP_CPU_ROOT } from './cgroup-cpu.ts';
 import { type ContainerSession, openContainerSession } from './container-session.ts';
 import { OpenSessions } from './open-sessions.ts';
 
@@ -28,6 +29,8 @@ export interface ContainerSessionsOptions {
   interruptGraceMs?: number;
   /** @default /sys/fs/cgroup/memory/docker */
   cgroupMemoryRoot?: string;
+  /** @default /sys/fs/cgroup/cpuacct/docker */
+  cgroupCpuRoot?: string;
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -70,9 +73,11 @@ export class ContainerSessions implements SessionSandbox {
       instance: this.instance,
       removals: this.#removals,
       cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
+      cgroupCpuRoot: this.#options.cgroupCpuRoot ?? DEFAULT_CGROUP_CPU_ROOT,
       dockerTimeoutMs: this.#options.dockerTimeoutMs ?? 30_000,
       startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
       interruptGraceMs: this.#options.interruptGraceMs ?? 2_000,
+      logger: this.#options.logger,
     });
     return this.#sessions.add(opening);
   }

@@ -1,0 +1,63 @@
+// The host's own check of a python session cell's result frame before anything of it is believed: it must name
+// the cell the host sent, and every byte the cell produced (stdout, stderr, display entries and value together)
+// must fit the cell's output_bytes, as counted here; exception fields have their own bound. The kernel counts and
+// caps the same way, so a frame over a bound means the protocol was broken: it is refused, never cut and kept.
+// It must never pass on a byte it has not counted.
+
+import type { CellException, ExecutionResult, MimeBundle } from '@airlock/protocol';
+import type { SessionCell } from '../sandbox.ts';
+import { KernelProtocolError, type KernelResult } from './kernel-protocol.ts';
+
+/** Bound of each of an exception's name, message and traceback (UTF-8 bytes); the kernel's is the same. */
+export const EXCEPTION_FIELD_BYTES = 64 * 1024;
+
+/** What the host accepted of a cell: the outputs as they go into the result and the audit record. */
+export interface AcceptedCell {
+  status: KernelResult['status'];
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: ExecutionResult['truncated'];
+  display: MimeBundle[];
+  value: MimeBundle | null;
+  exception: CellException | null;
+}
+
+export function bundleBytes(bundle: MimeBundle | null): number {
+  let bytes = 0;
+  for (const [mime, content] of Object.entries(bundle ?? {})) {
+    bytes += Buffer.byteLength(mime, 'utf8') + Buffer.byteLength(content, 'utf8');
+  }
+  return bytes;
+}
+
+/** The result frame of `cell` as the host accepts it; throws KernelProtocolError when it must not be believed. */
+export function acceptResult(frame: KernelResult, cell: SessionCell): AcceptedCell {
+  if (frame.id !== cell.executionId) throw new KernelProtocolError('a result that names another cell');
+  const stdout = Buffer.from(frame.stdout, 'base64');
+  const stderr = Buffer.from(frame.stderr, 'base64');
+  let bytes = stdout.length + stderr.length + bundleBytes(frame.value);
+  for (const bundle of frame.display) bytes += bundleBytes(bundle);
+  const cap = cell.limits.output_bytes;
+  if (bytes > cap) {
+    throw new KernelProtocolError(`a result of ${bytes} output bytes (the cell's limit is ${cap})`);
+  }
+  const exception = frame.exception;
+  if (exception !== null) {
+    for (const text of [exception.name, exception.message, exception.traceback]) {
+      if (Buffer.byteLength(text, 'utf8') > EXCEPTION_FIELD_BYTES) {
+        throw new KernelProtocolError('a result whose exception is over its bound');
+      }
+    }
+  }
+  return {
+    status: frame.status,
+    exit_code: frame.exit_code,
+    stdout: stdout.toString('utf8'),
+    stderr: stderr.toString('utf8'),
+    truncated: { ...frame.truncated },
+    display: frame.display,
+    value: frame.value,
+    exception,
+  };
+}
