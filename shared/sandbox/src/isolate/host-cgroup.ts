@@ -129,9 +129,18 @@ export class MemoryCgroups {
 /** One host's memory cgroup. */
 export class HostCgroup {
   readonly path: string;
+  readonly #hasSwap: boolean;
+  /** The limit last written (bytes); -1 before the first. */
+  #limit = -1;
 
   constructor(path: string) {
     this.path = path;
+    this.#hasSwap = existsSync(join(path, SWAP_LIMIT));
+  }
+
+  /** The limit last set (bytes); -1 before the first. */
+  get limit(): number {
+    return this.#limit;
   }
 
   /** Bytes the group is charged for now, less the page cache the kernel can drop when it needs to. */
@@ -147,12 +156,13 @@ export class HostCgroup {
     const value = Math.max(0, Math.floor(bytes));
     const limit = join(this.path, LIMIT);
     const swap = join(this.path, SWAP_LIMIT);
-    const hasSwap = existsSync(swap);
     // memory + swap may never be below memory: raise memory + swap first, lower memory first.
-    const raising = value >= Number(readFileSync(limit, 'utf8'));
-    if (raising && hasSwap) writeFileSync(swap, String(value));
+    const current = this.#limit >= 0 ? this.#limit : Number(readFileSync(limit, 'utf8'));
+    const raising = value >= current;
+    if (raising && this.#hasSwap) writeFileSync(swap, String(value));
     writeFileSync(limit, String(value));
-    if (!raising && hasSwap) writeFileSync(swap, String(value));
+    if (!raising && this.#hasSwap) writeFileSync(swap, String(value));
+    this.#limit = value;
   }
 
   /** How many times the kernel killed a process of this group for its limit. */

@@ -22,6 +22,8 @@ const CAP_MARGIN_MB = 32;
  * brought in, while its resident set also counts shared pages charged to others, which can grow during a job.
  */
 const KERNEL_INSIDE_MB = 8;
+/** A kernel limit this close below the one wanted is kept as it is (a write to it costs the kernel a drain). */
+const KERNEL_KEEP_MB = 8;
 
 /** How much more than it holds now a host may hold while it runs a job (or a session) of `memoryMb`. */
 export function capAllowanceBytes(memoryMb: number): number {
@@ -74,9 +76,11 @@ export class HostMemoryCap {
     const allowance = capAllowanceBytes(memoryMb);
     this.#memoryMb = memoryMb;
     this.#capBytes = this.resident() + allowance;
-    if (this.#cgroup === null) return;
+    const cgroup = this.#cgroup;
+    if (cgroup === null) return;
     try {
-      this.#cgroup.setLimit(this.#cgroup.held() + allowance - KERNEL_INSIDE_MB * MIB);
+      const wanted = cgroup.held() + allowance - KERNEL_INSIDE_MB * MIB;
+      if (cgroup.limit > wanted || cgroup.limit < wanted - KERNEL_KEEP_MB * MIB) cgroup.setLimit(wanted);
     } catch {
       // The group went away with its process; the watchdog still holds the cap.
     }
