@@ -46,6 +46,7 @@ export async function startSandboxes(
       const isolate = new IsolateSandbox({
         hosts: config.AIRLOCK_ISOLATE_HOSTS,
         defaultMemoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
+        memoryCgroup: config.AIRLOCK_ISOLATE_CGROUP,
         logger,
       });
       started.push(isolate);

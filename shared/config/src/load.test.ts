@@ -22,6 +22,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AIRLOCK_AUDIT_FSYNC: 'sometimes' })).toThrow(/AIRLOCK_AUDIT_FSYNC="sometimes"/);
   });
 
+  it('takes the isolate hosts’ cgroup parent as an absolute path or off', () => {
+    expect(loadConfig({}).AIRLOCK_ISOLATE_CGROUP).toBe('/sys/fs/cgroup/memory/airlock');
+    expect(loadConfig({ AIRLOCK_ISOLATE_CGROUP: '/sys/fs/cgroup/memory/x' }).AIRLOCK_ISOLATE_CGROUP).toBe(
+      '/sys/fs/cgroup/memory/x',
+    );
+    expect(loadConfig({ AIRLOCK_ISOLATE_CGROUP: 'off' }).AIRLOCK_ISOLATE_CGROUP).toBeNull();
+    expect(() => loadConfig({ AIRLOCK_ISOLATE_CGROUP: 'airlock' })).toThrow(
+      /AIRLOCK_ISOLATE_CGROUP="airlock"/,
+    );
+  });
+
   it('refuses a default above its ceiling', () => {
     expect(() => loadConfig({ AIRLOCK_DEFAULT_MEMORY_MB: '2048', AIRLOCK_MAX_MEMORY_MB: '1024' })).toThrow(
       /AIRLOCK_DEFAULT_MEMORY_MB=2048 is above AIRLOCK_MAX_MEMORY_MB=1024/,

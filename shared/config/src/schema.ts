@@ -35,6 +35,16 @@ export const ConfigSchema = z.object({
   AIRLOCK_POOL_SIZE: int(2, 0, 64),
   /** Warm isolate host processes. @default 2 */
   AIRLOCK_ISOLATE_HOSTS: int(2, 1, 64),
+  /**
+   * cgroup v1 memory group under which every isolate host process gets its own group, capped for the job (or
+   * session) it runs; `off`: none (the watchdog on the hosts' resident memory only). @default /sys/fs/cgroup/memory/airlock
+   */
+  AIRLOCK_ISOLATE_CGROUP: z
+    .string()
+    .min(1)
+    .refine((s) => s === 'off' || s.startsWith('/'), 'must be an absolute path or off')
+    .transform((s) => (s === 'off' ? null : s))
+    .default('/sys/fs/cgroup/memory/airlock'),
   /** Queued (not yet running) executions across all tenants before 429. @default 1000 */
   AIRLOCK_MAX_QUEUED: int(1000, 1, 1_000_000),
   /** Largest accepted request body in bytes. @default 10485760 */

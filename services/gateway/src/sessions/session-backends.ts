@@ -70,7 +70,13 @@ export async function startSessionBackends(
   const started: SessionSandbox[] = [...extra];
   if (config.AIRLOCK_BACKENDS.includes('isolate') && config.AIRLOCK_MAX_SESSIONS > 0) {
     // JavaScript/TypeScript sessions: one supervised isolate host process per session, started on open.
-    started.push(new IsolateSessions({ readyTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS }));
+    started.push(
+      new IsolateSessions({
+        readyTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
+        memoryCgroup: config.AIRLOCK_ISOLATE_CGROUP,
+        logger,
+      }),
+    );
   }
   const wanted = (['docker', 'gvisor'] as const).filter((b) => config.AIRLOCK_BACKENDS.includes(b));
   if (wanted.length > 0 && config.AIRLOCK_MAX_SESSIONS > 0) {

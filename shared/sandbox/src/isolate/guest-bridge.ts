@@ -1,6 +1,7 @@
 // The host callbacks a guest runtime may call, wrapped as copying ivm.Callbacks. Every argument is checked for
 // its primitive type before any host code looks at it, and every reply is a primitive, a plain record of
-// strings, or a fresh Uint8Array. Must never hand the guest a Reference, a Context or a host object.
+// strings, or a Uint8Array, which isolated-vm copies into the isolate. Must never hand the guest a Reference, a
+// Context or a host object.
 
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
@@ -174,5 +175,7 @@ export function readFileReply(
   if (content === undefined) {
     return { ok: false, code: 'ENOENT', message: `ENOENT: no such file or directory, open '${path}'` };
   }
-  return { ok: true, data: asText ? Buffer.from(content).toString('utf8') : new Uint8Array(content) };
+  // The reply is copied into the isolate by isolated-vm; no host-side copy is needed (nor left as garbage).
+  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  return { ok: true, data: asText ? bytes.toString('utf8') : content };
 }

@@ -14,6 +14,7 @@ import { BRIDGE_NAMES, type BridgeCallbacks } from './guest-bridge.ts';
  */
 const GUEST_PARTS = [
   'lazy.js',
+  'memory.js',
   'inspect-layout.js',
   'inspect.js',
   'format.js',
@@ -34,6 +35,8 @@ export interface GuestConfig {
   env: Record<string, string>;
   outputBytes: number;
   maxTimers: number;
+  /** The job's (or the session's) memory limit in bytes. */
+  memoryBytes: number;
 }
 
 /** The guest's timer entry point, held host-side only. */
@@ -80,7 +83,7 @@ const SESSION_API_SOURCE = [
   '  return Object.freeze({',
   '    fireTimer: runtime.fireTimer,',
   '    beginCell: (cell) => { for (const hook of onCell) hook(cell); },',
-  '    inspectValue: (value) => (value === undefined ? null : runtime.inspect(value)),',
+  '    inspectValue: (value) => (value === undefined ? null : runtime.forHost(runtime.inspect(value))),',
   '  });',
 ];
 

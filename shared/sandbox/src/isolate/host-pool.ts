@@ -1,7 +1,9 @@
 // A warm pool of isolate host processes: a fixed number of children, each leased to one job at a time, a FIFO
-// of jobs waiting for a free host, recycling after a number of jobs, and a replacement for every host that
-// dies. Must never hand a dead or busy host to a job, and never leave a child running after close().
+// of jobs waiting for a free host, recycling after a number of jobs or a job that left the host holding much
+// more memory than it started with, and a replacement for every host that dies. Must never hand a dead or busy
+// host to a job, and never leave a child running after close().
 
+import type { MemoryCgroups } from './host-cgroup.ts';
 import { IsolateHost } from './isolate-host.ts';
 
 export interface SandboxLogger {
@@ -19,9 +21,16 @@ export interface HostPoolOptions {
   readyTimeoutMs: number;
   /** How long an idle host may take to exit on close before it is killed. */
   shutdownGraceMs: number;
+  /** Where each host gets its own memory cgroup (null: none). */
+  cgroups: MemoryCgroups | null;
 }
 
 const MAX_RESPAWN_DELAY_MS = 30_000;
+/**
+ * A host still holding this much more than when it was ready once a job is over is replaced: V8 keeps some
+ * memory of a disposed isolate (Intl objects, malloc arenas), and a fresh process gives it all back.
+ */
+const RETIRE_GROWTH_BYTES = 128 * 1024 * 1024;
 
 interface Waiter {
   resolve(host: IsolateHost | null): void;
@@ -62,6 +71,11 @@ export class HostPool {
     }
   }
 
+  /** The live host with process id `pid`, if it belongs to this pool. */
+  host(pid: number): IsolateHost | undefined {
+    return [...this.#hosts].find((host) => host.pid === pid && host.alive);
+  }
+
   pids(): number[] {
     return [...this.#hosts].filter((host) => host.alive && !this.#retiring.has(host)).map((host) => host.pid);
   }
@@ -87,14 +101,18 @@ export class HostPool {
     });
   }
 
-  /** Returns a host after its job; a host that has served its quota is replaced by a fresh one. */
-  release(host: IsolateHost): void {
+  /**
+   * Returns a host after its job. A host that has served its quota, whose job ran out of memory, or that holds
+   * much more than it started with is replaced by a fresh one.
+   */
+  release(host: IsolateHost, outOfMemory = false): void {
     if (!host.alive || !this.#hosts.has(host)) return;
     if (this.#closed) {
       void host.shutdown(this.#options.shutdownGraceMs);
       return;
     }
-    if (host.jobsRun >= this.#options.maxJobsPerHost) {
+    const spent = host.jobsRun >= this.#options.maxJobsPerHost;
+    if (spent || outOfMemory || host.residentGrowth() > RETIRE_GROWTH_BYTES) {
       this.#retiring.add(host);
       void host.shutdown(this.#options.shutdownGraceMs);
       this.#respawn();
@@ -129,7 +147,7 @@ export class HostPool {
   }
 
   #spawn(): IsolateHost {
-    const host = new IsolateHost(this.#options.warmMemoryMb);
+    const host = new IsolateHost(this.#options.warmMemoryMb, { cgroups: this.#options.cgroups });
     let becameReady = false;
     this.#hosts.add(host);
     host.ready.then(
@@ -143,6 +161,9 @@ export class HostPool {
     void host.exited.then((exit) => {
       this.#hosts.delete(host);
       this.#idle = this.#idle.filter((h) => h !== host);
+      if (exit.cgroupLeft !== null) {
+        this.#options.logger?.warn({ cgroup: exit.cgroupLeft }, 'could not remove an isolate host cgroup');
+      }
       if (this.#retiring.delete(host) || this.#closed) return;
       const details = { pid: host.pid, exit, stderr: host.stderrTail.slice(-1024) };
       if (becameReady) {

@@ -1,6 +1,7 @@
 // Supervises one job on one leased isolate host, from the parent's side: sends it, collects streamed output,
-// forwards cancel, and enforces the last-resort deadline by killing a host that does not answer in time.
-// Turns a host that dies mid-job into a clear result. Must never resolve twice or wait on a dead host.
+// forwards cancel, and enforces the last-resort deadline and memory cap by killing a host that does not answer
+// in time or holds more than its cap (see host-memory-cap.ts). Turns a host that dies mid-job into a clear
+// result. Must never resolve twice or wait on a dead host.
 
 import type { ExecutionResult, Outcome } from '@airlock/protocol';
 import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
@@ -17,6 +18,10 @@ export interface HostRunSettings {
 }
 
 type Ending = { outcome: Outcome; reason: string | null };
+
+/** How often the parent reads a running host's resident memory against its cap. */
+const MEMORY_WATCH_MS = 25;
+const MIB = 1024 * 1024;
 
 /** A job running on a host; `end` stops it early from outside (the sandbox is closing). */
 export interface HostRun {
@@ -37,6 +42,11 @@ export function runOnHost(
   let finished = false;
   let killedFor: Ending | null = null;
   let killTimer: NodeJS.Timeout | undefined;
+  const memoryMb = Math.max(MIN_MEMORY_MB, host.memory.memoryMb ?? job.limits.memory_mb);
+  const capEnding = (detail: string): Ending => ({
+    outcome: 'memory_limit',
+    reason: `memory limit of ${memoryMb} MB exceeded; the isolate host process ${detail}`,
+  });
 
   const killAfter = (ms: number, ending: Ending) => {
     clearTimeout(killTimer);
@@ -51,6 +61,7 @@ export function runOnHost(
     finished = true;
     clearTimeout(deadline);
     clearTimeout(killTimer);
+    clearInterval(memoryWatch);
     options.signal.removeEventListener('abort', onAbort);
     host.detach();
     done.resolve({ ...result, stdout: output.text('stdout'), stderr: output.text('stderr') });
@@ -86,10 +97,10 @@ export function runOnHost(
     if (finished) return;
     if (killedFor !== null) return fromParent(killedFor);
     if (exit.fatal === 'out-of-memory') {
-      const mb = Math.max(MIN_MEMORY_MB, job.limits.memory_mb);
-      const reason = `memory limit of ${mb} MB exceeded; the isolate ran out of memory and took its host process down`;
+      const reason = `memory limit of ${memoryMb} MB exceeded; the isolate ran out of memory and took its host process down`;
       return fromParent({ outcome: 'memory_limit', reason });
     }
+    if (exit.memoryCapped) return fromParent(capEnding('reached its memory cgroup limit and was killed'));
     const cause = exit.fatal === 'catastrophic' ? 'after a catastrophic isolated-vm error, ' : '';
     fromParent({
       outcome: 'internal_error',
@@ -113,6 +124,13 @@ export function runOnHost(
     };
     host.kill();
   }, wall + settings.killGraceMs);
+
+  const memoryWatch = setInterval(() => {
+    if (killedFor !== null || !host.memory.over()) return;
+    const capMb = Math.round(host.memory.capBytes / MIB);
+    killedFor = capEnding(`held more than its cap of ${capMb} MB and was killed`);
+    host.kill();
+  }, MEMORY_WATCH_MS);
 
   // Egress (issue #4): the guest sees only its credential sentinels; the proxy URL stays host-side.
   const egress = isolateEgress(job.egress);

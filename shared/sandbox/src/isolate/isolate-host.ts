@@ -1,9 +1,12 @@
-// The parent's handle on one isolate host child process: forks it with a minimal environment, waits until it
-// says it is ready, routes its validated messages to the job it is running, and reports how it ended.
-// Must never pass the parent's environment or execArgv to the child, and never act on an unvalidated message.
+// The parent's handle on one isolate host child process: forks it with a minimal environment into its own
+// memory cap (see host-memory-cap.ts), waits until it says it is ready, routes its validated messages to the
+// job it is running, and reports how it ended. Must never pass the parent's environment or execArgv to the
+// child, and never act on an unvalidated message.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { MemoryCgroups } from './host-cgroup.ts';
+import { HostMemoryCap } from './host-memory-cap.ts';
 import {
   HOST_FATAL_MARKER,
   type HostFatalKind,
@@ -23,6 +26,17 @@ export interface HostExit {
   signal: NodeJS.Signals | null;
   /** Set when the host reported a catastrophic isolated-vm error just before it ended. */
   fatal: HostFatalKind | null;
+  /** The kernel killed the host because it reached the limit of its memory cgroup. */
+  memoryCapped: boolean;
+  /** The host's cgroup directory when it could not be removed (else null). */
+  cgroupLeft: string | null;
+}
+
+export interface IsolateHostOptions {
+  /** The host program. @default host-main.ts (the session host passes its own) */
+  entry?: URL;
+  /** Where the host gets its own memory cgroup; null or unavailable: the resident-memory watchdog only. */
+  cgroups?: MemoryCgroups | null;
 }
 
 /** Receives what the host reports about the job it is running. */
@@ -37,7 +51,11 @@ export class IsolateHost {
   readonly ready: Promise<string>;
   /** Resolves when the process has exited, however it ended. */
   readonly exited: Promise<HostExit>;
+  /** The host's memory cap: its cgroup and the resident memory the watchdog holds it to. */
+  readonly memory: HostMemoryCap;
   jobsRun = 0;
+  /** Resident bytes of the host once it was ready (its own size, before any job). */
+  readyResident = 0;
   #gone = false;
   #listener: { id: string; listener: HostJobListener } | null = null;
   #stderrTail = '';
@@ -45,17 +63,18 @@ export class IsolateHost {
 
   /**
    * `warmMemoryMb`: the memory limit (MB) the host keeps a prepared isolate ready for (for a session host, the
-   * memory limit of its one isolate). `entry`: the host program (the session host passes its own).
+   * memory limit of its one isolate).
    */
-  constructor(warmMemoryMb: number, entry: URL = HOST_ENTRY) {
-    this.#child = fork(entry, [String(warmMemoryMb)], {
+  constructor(warmMemoryMb: number, options: IsolateHostOptions = {}) {
+    this.#child = fork(options.entry ?? HOST_ENTRY, [String(warmMemoryMb)], {
       execArgv: HOST_EXEC_ARGV,
-      env: {},
+      env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' },
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     if (this.#child.pid === undefined) throw new Error('isolate host process could not be started');
     this.pid = this.#child.pid;
+    this.memory = new HostMemoryCap(this.pid, options.cgroups ?? null, warmMemoryMb);
     const stderrClosed = Promise.withResolvers<void>();
     const stderr = this.#child.stderr;
     if (stderr === null) stderrClosed.resolve();
@@ -73,8 +92,15 @@ export class IsolateHost {
         this.#gone = true;
         // Read stderr to its end first (briefly bounded), so a fatal marker written just before the end is seen.
         const drained = Promise.race([stderrClosed.promise, delay(STDERR_DRAIN_MS)]);
-        void drained.then(() => {
-          const exit: HostExit = { code, signal, fatal: fatalKind(this.#stderrTail) };
+        void drained.then(async () => {
+          const { killedByKernel, cgroupRemoved } = await this.memory.release();
+          const exit: HostExit = {
+            code,
+            signal,
+            fatal: fatalKind(this.#stderrTail),
+            memoryCapped: killedByKernel,
+            cgroupLeft: cgroupRemoved ? null : this.memory.cgroupPath,
+          };
           ready.reject(new Error(`isolate host exited before it was ready (${describeExit(exit)})`));
           resolve(exit);
         });
@@ -88,8 +114,10 @@ export class IsolateHost {
     this.#child.on('message', (raw: unknown) => {
       const message = parseHostMessage(raw);
       if (message === null) return;
-      if (message.type === 'ready') ready.resolve(message.v8);
-      else if (message.id === this.#listener?.id) {
+      if (message.type === 'ready') {
+        this.readyResident = this.memory.resident();
+        ready.resolve(message.v8);
+      } else if (message.id === this.#listener?.id) {
         const { listener } = this.#listener;
         if (message.chunks.length > 0) listener.onOutput(message.chunks);
         if (message.type === 'result') {
@@ -102,6 +130,11 @@ export class IsolateHost {
 
   get alive(): boolean {
     return !this.#gone;
+  }
+
+  /** How much more the host holds now than when it was ready (bytes). */
+  residentGrowth(): number {
+    return Math.max(0, this.memory.resident() - this.readyResident);
   }
 
   /** The last lines the host wrote to stderr (V8 diagnostics on a crash), for logs only. */

@@ -13,9 +13,11 @@ import { GuestModules, mainPath } from './guest-modules.ts';
 import type { FireTimer } from './guest-runtime.ts';
 import { GuestTimers, MAX_PENDING_TIMERS } from './guest-timers.ts';
 import { type HostJob, type HostJobResult, MIN_MEMORY_MB, type OutputChunk } from './host-messages.ts';
+import { IsolateTasks } from './isolate-tasks.ts';
+import { JobMemory } from './job-memory.ts';
 import type { PreparedIsolate } from './prepared-isolate.ts';
 
-/** How often the host checks CPU time and samples the heap while a job runs. */
+/** How often the host checks CPU time and resident memory while a job runs (the heap every fifth time). */
 const WATCH_INTERVAL_MS = 10;
 const HEAP_SAMPLE_EVERY = 5;
 
@@ -41,14 +43,13 @@ export class IsolateJob {
   #isolate: PreparedIsolate | null = null;
   #arrived: Promise<unknown> = Promise.resolve();
   #ending: Ending | null = null;
-  #inFlight = 0;
+  readonly #tasks = new IsolateTasks();
   #entryDone = false;
   #fireTimer: FireTimer | null = null;
   #cpuBase = 0n;
   #cpuMs: number | null = null;
-  #memoryPeak: number | null = null;
+  #memory: JobMemory | null = null;
   #watchTicks = 0;
-  #sampling = false;
   #deadline: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
 
@@ -101,6 +102,8 @@ export class IsolateJob {
       return;
     }
     this.#isolate = prepared;
+    // What the host holds from here on is the job's doing (its isolate is already made).
+    this.#memory = new JobMemory(prepared.memoryMb);
     try {
       this.#cpuBase = prepared.isolate.cpuTime;
       this.#fireTimer = prepared.begin(this.#handlers(), {
@@ -109,6 +112,7 @@ export class IsolateJob {
         env: this.#job.env,
         outputBytes: this.#job.limits.output_bytes,
         maxTimers: MAX_PENDING_TIMERS,
+        memoryBytes: this.#memory.limitBytes,
       });
     } catch (error) {
       if (prepared.disposed) this.#memoryExceeded();
@@ -137,10 +141,10 @@ export class IsolateJob {
       uncaught: (text) => {
         if (this.#ending !== null) return;
         this.#output.write('stderr', `${text}\n`);
-        this.#finish({ outcome: 'error', exit_code: 1, reason: null });
+        this.#finish({ outcome: 'error', exit_code: 1, reason: null }, true);
       },
       exit: (code) =>
-        this.#finish({ outcome: code === 0 ? 'success' : 'error', exit_code: code, reason: null }),
+        this.#finish({ outcome: code === 0 ? 'success' : 'error', exit_code: code, reason: null }, true),
       entryDone: () => {
         this.#entryDone = true;
       },
@@ -171,16 +175,10 @@ export class IsolateJob {
 
   /** Counts a task running in the isolate (linking, evaluation, a timer); the job is idle at zero. */
   #track(task: Promise<unknown>): void {
-    this.#inFlight += 1;
-    task.then(
-      () => {
-        this.#inFlight -= 1;
-        this.#checkIdle();
-      },
-      (error: unknown) => {
-        this.#inFlight -= 1;
-        this.#taskFailed(error);
-      },
+    this.#tasks.track(
+      task,
+      () => this.#checkIdle(),
+      (error) => this.#taskFailed(error),
     );
   }
 
@@ -207,12 +205,19 @@ export class IsolateJob {
   }
 
   #memoryExceeded(): void {
-    const mb = this.memoryMb;
-    this.#finish({ outcome: 'memory_limit', exit_code: null, reason: `memory limit of ${mb} MB exceeded` });
+    this.#finish(this.#memoryEnding());
+  }
+
+  #memoryEnding(): Ending {
+    return {
+      outcome: 'memory_limit',
+      exit_code: null,
+      reason: `memory limit of ${this.memoryMb} MB exceeded`,
+    };
   }
 
   #checkIdle(): void {
-    if (this.#ending !== null || this.#inFlight > 0 || this.#timers.refCount > 0) return;
+    if (this.#ending !== null || this.#tasks.count > 0 || this.#timers.refCount > 0) return;
     if (this.#fetches.pending > 0) return;
     if (this.#entryDone) {
       this.#finish({ outcome: 'success', exit_code: 0, reason: null });
@@ -242,30 +247,32 @@ export class IsolateJob {
       });
       return;
     }
+    const memory = this.#memory;
+    if (memory === null) return;
+    if (memory.sampleResident()) {
+      this.#memoryExceeded();
+      return;
+    }
     this.#watchTicks += 1;
-    if (!this.#sampling && this.#watchTicks % HEAP_SAMPLE_EVERY === 1) void this.#sampleHeap(prepared);
-  }
-
-  async #sampleHeap(prepared: PreparedIsolate): Promise<void> {
-    this.#sampling = true;
-    try {
-      this.#recordHeap(await prepared.isolate.getHeapStatistics());
-    } catch {
-      // The isolate was disposed while the sample was queued; keep the last sample.
-    } finally {
-      this.#sampling = false;
+    if (this.#watchTicks % HEAP_SAMPLE_EVERY === 1) {
+      memory.sampleHeap(prepared.isolate);
     }
   }
 
-  #recordHeap(stats: { used_heap_size: number; externally_allocated_size: number }): void {
-    const used = stats.used_heap_size + stats.externally_allocated_size;
-    this.#memoryPeak = Math.max(this.#memoryPeak ?? 0, used);
-  }
-
-  /** Ends the job once: stops its timers, then settles (result and disposal). */
-  #finish(ending: Ending): void {
+  /**
+   * Ends the job once: stops its timers, then settles (result and disposal). When the guest ends the job
+   * (success, error) while its isolate runs nothing, or from inside a bridge callback (`inGuestCall`), a last
+   * memory sample is taken: a job that went over its memory on the way out ends with memory_limit.
+   */
+  #finish(proposed: Ending, inGuestCall = false): void {
     if (this.#ending !== null) return;
-    const idle = this.#inFlight === 0;
+    const idle = this.#tasks.count === 0;
+    const prepared = this.#isolate;
+    const failed = proposed.outcome === 'error';
+    const byGuest = proposed.outcome === 'success' || failed;
+    const canSample = byGuest && (idle || inGuestCall) && prepared !== null;
+    const overMemory = canSample && this.#memory?.overAtEnd(prepared.isolate, failed) === true;
+    const ending = overMemory ? this.#memoryEnding() : proposed;
     this.#ending = ending;
     clearTimeout(this.#deadline);
     clearInterval(this.#watchdog);
@@ -276,24 +283,20 @@ export class IsolateJob {
 
   /**
    * An idle isolate runs nothing and cannot start anything (its timers are closed), so its result goes out at
-   * once and it is disposed right after, off the critical path. A busy one is disposed first, and only after
-   * the bridge callback that may have ended the job has returned.
+   * once and it is disposed right after, off the critical path. A busy one is disposed first, only after the
+   * bridge callback that may have ended the job has returned, and the result waits until its thread has
+   * stopped: until then the job still holds its memory, and the parent still holds the host to its cap.
    */
   async #settle(ending: Ending, idle: boolean): Promise<void> {
     const prepared = this.#isolate;
     if (prepared !== null && !prepared.disposed) {
       this.#readCpu(prepared);
-      if (idle) {
-        try {
-          this.#recordHeap(prepared.isolate.getHeapStatisticsSync());
-        } catch {
-          // Disposed under us: keep the last sample.
-        }
-      } else {
+      if (!idle) {
         await new Promise((resolve) => setImmediate(resolve));
         prepared.dispose();
       }
     }
+    if (!idle) await this.#tasks.quiet();
     const result: HostJobResult = {
       id: this.#job.id,
       ...ending,
@@ -301,7 +304,7 @@ export class IsolateJob {
       usage: {
         cpu_ms: this.#cpuMs,
         wall_ms: Math.round(performance.now() - this.#startedAt),
-        memory_peak_bytes: this.#memoryPeak,
+        memory_peak_bytes: this.#memory?.peak ?? null,
       },
     };
     const chunks = this.#output.drain();

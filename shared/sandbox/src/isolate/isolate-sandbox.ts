@@ -1,9 +1,11 @@
 // The `isolate` backend: runs JavaScript and TypeScript jobs, each in a fresh isolated-vm isolate inside one of
-// a pool of supervised host processes. run() never throws for anything the guest does; every guest fault,
-// limit, cancel or host crash comes back as an ExecutionResult. Must never run a job in the parent process.
+// a pool of supervised host processes, each host under a memory cap set for the job it runs. run() never
+// throws for anything the guest does; every guest fault, limit, cancel or host crash comes back as an
+// ExecutionResult. Must never run a job in the parent process.
 
 import { AirlockError, type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { type MemoryCgroups, openMemoryCgroups } from './host-cgroup.ts';
 import { MIN_MEMORY_MB } from './host-messages.ts';
 import { HostPool, type SandboxLogger } from './host-pool.ts';
 import { type HostRun, runOnHost } from './host-run.ts';
@@ -25,6 +27,13 @@ export interface IsolateSandboxOptions {
    * @default 128
    */
   defaultMemoryMb?: number;
+  /**
+   * The cgroup v1 memory group under which each host gets its own group, capped for the job it runs; null
+   * turns that off. Where it cannot be used the hosts run without one (a warning says why) and only the
+   * parent's watchdog on their resident memory holds them to their cap.
+   * @default /sys/fs/cgroup/memory/airlock
+   */
+  memoryCgroup?: string | null;
 }
 
 const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
@@ -43,6 +52,7 @@ export class IsolateSandbox implements Sandbox {
   readonly backend = 'isolate' as const;
   readonly languages = LANGUAGES;
   readonly #pool: HostPool;
+  readonly #cgroups: MemoryCgroups | null;
   readonly #killGraceMs: number;
   readonly #active = new Set<HostRun>();
   #started: Promise<void> | null = null;
@@ -51,6 +61,7 @@ export class IsolateSandbox implements Sandbox {
 
   constructor(options: IsolateSandboxOptions = {}) {
     this.#killGraceMs = positiveInt('killGraceMs', options.killGraceMs, 2000);
+    this.#cgroups = openMemoryCgroups(options.memoryCgroup, options.logger, 'isolate hosts');
     this.#pool = new HostPool({
       size: positiveInt('hosts', options.hosts, 2),
       maxJobsPerHost: positiveInt('maxJobsPerHost', options.maxJobsPerHost, 200),
@@ -58,6 +69,7 @@ export class IsolateSandbox implements Sandbox {
       logger: options.logger,
       readyTimeoutMs: positiveInt('readyTimeoutMs', options.readyTimeoutMs, 30_000),
       shutdownGraceMs: this.#killGraceMs,
+      cgroups: this.#cgroups,
     });
   }
 
@@ -79,6 +91,17 @@ export class IsolateSandbox implements Sandbox {
     return this.#pool.pids();
   }
 
+  /** Where the hosts' memory cgroups are made, or null when they run without (see memoryCgroup). */
+  get memoryCgroup(): string | null {
+    return this.#cgroups?.path ?? null;
+  }
+
+  /** The memory cap of a live host (its cgroup directory and the resident bytes it is held to), for checks. */
+  hostMemoryCap(pid: number): { cgroup: string | null; capBytes: number } | undefined {
+    const host = this.#pool.host(pid);
+    return host && { cgroup: host.memory.cgroupPath, capBytes: host.memory.capBytes };
+  }
+
   async run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult> {
     if (this.#closed) throw new AirlockError('shutting_down', 'the isolate sandbox is closed');
     if (!LANGUAGES.includes(job.language)) {
@@ -93,15 +116,19 @@ export class IsolateSandbox implements Sandbox {
       return emptyResult('canceled', reason);
     }
     this.#dispatches += 1;
+    host.memory.set(Math.max(MIN_MEMORY_MB, job.limits.memory_mb));
     const run = runOnHost(host, `${job.executionId}#${this.#dispatches}`, job, options, {
       killGraceMs: this.#killGraceMs,
     });
     this.#active.add(run);
+    let outOfMemory = false;
     try {
-      return await run.result;
+      const result = await run.result;
+      outOfMemory = result.outcome === 'memory_limit';
+      return result;
     } finally {
       this.#active.delete(run);
-      this.#pool.release(host);
+      this.#pool.release(host, outOfMemory);
     }
   }
 

@@ -1,12 +1,15 @@
 // One JavaScript/TypeScript session on the isolate backend, from the parent's side: a dedicated session host
 // process (session-host-main.ts) forked for this session alone and supervised like a one-shot host (host-run.ts:
 // wall-clock deadline from outside, kill after a grace, crash and OOM turned into results). A crash or
-// memory kill of it therefore ends only this session. The session ends by itself (`ended`) when a cell's isolate
-// had to be disposed (cell_timeout, memory_limit, interpreter_exited) or the host process died.
+// memory kill of it therefore ends only this session. The host is capped for the session's memory_mb on top of
+// its own size once it is ready (see host-memory-cap.ts), so the limit bounds all the session makes it hold.
+// The session ends by itself (`ended`) when a cell's isolate had to be disposed (cell_timeout, memory_limit,
+// interpreter_exited) or the host process died.
 // Must never run two cells at once, and never leave its host process running after close() or its end.
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type { SandboxRunOptions, SandboxSession, SessionCell, SessionEnd, SessionSpec } from '../sandbox.ts';
+import type { MemoryCgroups } from './host-cgroup.ts';
 import { type HostSessionEnd, MIN_MEMORY_MB } from './host-messages.ts';
 import { type HostRun, runOnHost } from './host-run.ts';
 import { type HostExit, IsolateHost } from './isolate-host.ts';
@@ -18,6 +21,8 @@ export interface IsolateSessionSettings {
   killGraceMs: number;
   /** How long the session host may take to become ready. */
   readyTimeoutMs: number;
+  /** Where the session host gets its own memory cgroup (null: the resident-memory watchdog only). */
+  cgroups: MemoryCgroups | null;
 }
 
 export class IsolateSession implements SandboxSession {
@@ -45,7 +50,8 @@ export class IsolateSession implements SandboxSession {
 
   /** Forks the session's host and resolves once its isolate is ready; kills it and throws if it is not. */
   static async open(spec: SessionSpec, settings: IsolateSessionSettings): Promise<IsolateSession> {
-    const host = new IsolateHost(Math.max(MIN_MEMORY_MB, spec.limits.memory_mb), SESSION_HOST_ENTRY);
+    const memoryMb = Math.max(MIN_MEMORY_MB, spec.limits.memory_mb);
+    const host = new IsolateHost(memoryMb, { entry: SESSION_HOST_ENTRY, cgroups: settings.cgroups });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -63,12 +69,18 @@ export class IsolateSession implements SandboxSession {
     } finally {
       clearTimeout(timer);
     }
+    host.memory.set(memoryMb);
     return new IsolateSession(spec, host, settings);
   }
 
   /** The session host's process id. */
   get pid(): number {
     return this.#host.pid;
+  }
+
+  /** The session host's memory cap: its cgroup directory and the resident bytes it is held to. */
+  get memoryCap(): { cgroup: string | null; capBytes: number } {
+    return { cgroup: this.#host.memory.cgroupPath, capBytes: this.#host.memory.capBytes };
   }
 
   async run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult> {

@@ -6,13 +6,23 @@
 import { AirlockError, type Language } from '@airlock/protocol';
 import type { SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
 import { OpenSessions } from '../session/open-sessions.ts';
-import { IsolateSession } from './isolate-session.ts';
+import { openMemoryCgroups } from './host-cgroup.ts';
+import type { SandboxLogger } from './host-pool.ts';
+import { IsolateSession, type IsolateSessionSettings } from './isolate-session.ts';
 
 export interface IsolateSessionsOptions {
   /** How long a session host may overrun a cell's deadline before it is killed. @default 2000 */
   killGraceMs?: number;
   /** How long a new session host may take to become ready. @default 30000 */
   readyTimeoutMs?: number;
+  /**
+   * The cgroup v1 memory group under which each session host gets its own group, capped for the session's
+   * memory_mb; null turns that off (see IsolateSandboxOptions.memoryCgroup).
+   * @default /sys/fs/cgroup/memory/airlock
+   */
+  memoryCgroup?: string | null;
+  /** Says why session hosts run without a memory cgroup, if they do. @default no logging */
+  logger?: SandboxLogger;
 }
 
 const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
@@ -20,13 +30,15 @@ const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
 export class IsolateSessions implements SessionSandbox {
   readonly backend = 'isolate' as const;
   readonly languages = LANGUAGES;
-  readonly #settings: { killGraceMs: number; readyTimeoutMs: number };
+  readonly #settings: IsolateSessionSettings;
   readonly #sessions = new OpenSessions<IsolateSession>();
 
   constructor(options: IsolateSessionsOptions = {}) {
+    const cgroups = openMemoryCgroups(options.memoryCgroup, options.logger, 'isolate session hosts');
     this.#settings = {
       killGraceMs: options.killGraceMs ?? 2000,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+      cgroups,
     };
   }
 
@@ -44,6 +56,11 @@ export class IsolateSessions implements SessionSandbox {
   /** Process id of an open session's host, or undefined once it is closed or ended. */
   hostPid(sessionId: string): number | undefined {
     return this.#sessions.get(sessionId)?.pid;
+  }
+
+  /** The memory cap of an open session's host (see IsolateSession.memoryCap), for checks. */
+  hostMemoryCap(sessionId: string): { cgroup: string | null; capBytes: number } | undefined {
+    return this.#sessions.get(sessionId)?.memoryCap;
   }
 
   get openCount(): number {

@@ -41,7 +41,14 @@ export async function primeGuestRuntime(code: GuestRuntimeCode): Promise<void> {
       createBridge(() => IGNORE),
       code,
     );
-    const config = { stdin: '', args: [], env: {}, outputBytes: 1 << 20, maxTimers: MAX_PENDING_TIMERS };
+    const config = {
+      stdin: '',
+      args: [],
+      env: {},
+      outputBytes: 1 << 20,
+      maxTimers: MAX_PENDING_TIMERS,
+      memoryBytes: 0,
+    };
     beginGuestJob(begin, config).release();
     await context.eval(WARM_UP, { timeout: 1000, filename: 'airlock:warm-up' });
     await code.captureCache(isolate);

@@ -7,7 +7,8 @@
 // The value of the last expression comes back as text/plain (the runtime's inspect), an uncaught error as
 // `exception`, and the isolate is kept — except when it must be stopped while running (wall time, CPU time,
 // cancel), runs out of memory or calls airlock.exit(): then it is disposed and the result says the session
-// ended (session_end). Must never run guest code after the cell has ended, nor pass a host object into it.
+// ended (session_end). Memory is what the whole session makes its host hold (see job-memory.ts), measured from
+// when its isolate was ready. Must never run guest code after the cell has ended, nor pass a host object into it.
 
 import { stripTypeScriptTypes } from 'node:module';
 import type { OutputStream } from '@airlock/protocol';
@@ -17,6 +18,8 @@ import { type BridgeHandlers, type ReadFileReply, readFileReply } from './guest-
 import { describeGuestError } from './guest-errors.ts';
 import { GuestTimers } from './guest-timers.ts';
 import type { HostJob, HostJobResult, HostSessionEnd, OutputChunk } from './host-messages.ts';
+import { IsolateTasks } from './isolate-tasks.ts';
+import { JobMemory } from './job-memory.ts';
 import type { SessionIsolate } from './session-isolate.ts';
 
 const WATCH_INTERVAL_MS = 10;
@@ -53,10 +56,10 @@ export class SessionCell {
   readonly #filename: string;
   #ending: Ending | null = null;
   #value: string | null = null;
-  #inFlight = 0;
+  readonly #tasks = new IsolateTasks();
+  readonly #memory: JobMemory;
   #cpuBase = 0n;
   #cpuMs: number | null = null;
-  #memoryPeak: number | null = null;
   #watchTicks = 0;
   #deadline: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
@@ -75,6 +78,7 @@ export class SessionCell {
     this.#options = options;
     this.#output = new CappedOutput(job.limits.output_bytes, options.sendOutput);
     this.#timers = new GuestTimers((id) => this.#fire(id));
+    this.#memory = new JobMemory(session.memoryMb, session.baselineResident);
     this.#filename = `cell-${number}.${job.language === 'typescript' ? 'ts' : 'js'}`;
   }
 
@@ -167,15 +171,19 @@ export class SessionCell {
       uncaught: (text) => {
         if (this.#ending !== null) return;
         this.#output.write('stderr', `${text}\n`);
-        this.#finish({ outcome: 'error', exit_code: 1, reason: null, exception: exceptionOfText(text) });
+        const exception = exceptionOfText(text);
+        this.#finish({ outcome: 'error', exit_code: 1, reason: null, exception }, true);
       },
       exit: (code) =>
-        this.#finish({
-          outcome: code === 0 ? 'success' : 'error',
-          exit_code: code,
-          reason: 'airlock.exit() ended the session',
-          dispose: 'interpreter_exited',
-        }),
+        this.#finish(
+          {
+            outcome: code === 0 ? 'success' : 'error',
+            exit_code: code,
+            reason: 'airlock.exit() ended the session',
+            dispose: 'interpreter_exited',
+          },
+          true,
+        ),
       entryDone: () => {},
       readFile: (path, asText) => this.#readFile(path, asText),
     };
@@ -191,16 +199,10 @@ export class SessionCell {
   }
 
   #track(task: Promise<unknown>): void {
-    this.#inFlight += 1;
-    task.then(
-      () => {
-        this.#inFlight -= 1;
-        this.#checkIdle();
-      },
-      (error: unknown) => {
-        this.#inFlight -= 1;
-        this.#taskFailed(error);
-      },
+    this.#tasks.track(
+      task,
+      () => this.#checkIdle(),
+      (error) => this.#taskFailed(error),
     );
   }
 
@@ -221,17 +223,21 @@ export class SessionCell {
   }
 
   #memoryExceeded(): void {
+    this.#finish(this.#memoryEnding());
+  }
+
+  #memoryEnding(): Ending {
     const mb = this.#session.memoryMb;
-    this.#finish({
+    return {
       outcome: 'memory_limit',
       exit_code: null,
       reason: `memory limit of ${mb} MB exceeded; the session's isolate was disposed and the session closed`,
       dispose: 'memory_limit',
-    });
+    };
   }
 
   #checkIdle(): void {
-    if (this.#ending !== null || this.#inFlight > 0 || this.#timers.refCount > 0) return;
+    if (this.#ending !== null || this.#tasks.count > 0 || this.#timers.refCount > 0) return;
     this.#finish({ outcome: 'success', exit_code: 0, reason: null });
   }
 
@@ -241,7 +247,7 @@ export class SessionCell {
    */
   #stop(outcome: 'timeout' | 'canceled', reason: string): void {
     if (this.#ending !== null) return;
-    if (this.#inFlight === 0) {
+    if (this.#tasks.count === 0) {
       this.#finish({
         outcome,
         exit_code: null,
@@ -266,24 +272,29 @@ export class SessionCell {
       this.#stop('timeout', `cpu time limit of ${cpu_time_ms} ms exceeded`);
       return;
     }
+    if (this.#memory.sampleResident()) {
+      this.#memoryExceeded();
+      return;
+    }
     this.#watchTicks += 1;
     if (this.#watchTicks % HEAP_SAMPLE_EVERY === 1) {
-      session.isolate.getHeapStatistics().then(
-        (stats) => this.#recordHeap(stats),
-        () => {},
-      );
+      this.#memory.sampleHeap(session.isolate);
     }
   }
 
-  #recordHeap(stats: { used_heap_size: number; externally_allocated_size: number }): void {
-    this.#memoryPeak = Math.max(
-      this.#memoryPeak ?? 0,
-      stats.used_heap_size + stats.externally_allocated_size,
-    );
-  }
-
-  #finish(ending: Ending): void {
+  /**
+   * Ends the cell once. When the guest ends it (success, error, exit) while the isolate runs nothing, or from
+   * inside a bridge callback (`inGuestCall`), a last memory sample is taken: a cell that went over the
+   * session's memory on the way out ends with memory_limit.
+   */
+  #finish(proposed: Ending, inGuestCall = false): void {
     if (this.#ending !== null) return;
+    const session = this.#session;
+    const failed = proposed.outcome === 'error';
+    const byGuest = proposed.outcome === 'success' || failed;
+    const canSample = byGuest && (this.#tasks.count === 0 || inGuestCall) && !session.disposed;
+    const overMemory = canSample && this.#memory.overAtEnd(session.isolate, failed);
+    const ending = overMemory ? this.#memoryEnding() : proposed;
     this.#ending = ending;
     clearTimeout(this.#deadline);
     clearInterval(this.#watchdog);
@@ -291,7 +302,10 @@ export class SessionCell {
     void this.#settle(ending);
   }
 
-  /** Disposes the isolate first if it has to go (after the bridge call that ended the cell has returned). */
+  /**
+   * Disposes the isolate first if it has to go (after the bridge call that ended the cell has returned), and
+   * then waits until its thread has stopped: until then the session still holds its memory.
+   */
   async #settle(ending: Ending): Promise<void> {
     const session = this.#session;
     if (!session.disposed) {
@@ -299,14 +313,9 @@ export class SessionCell {
       if (ending.dispose !== undefined) {
         await new Promise((resolve) => setImmediate(resolve));
         session.dispose();
-      } else if (this.#inFlight === 0) {
-        try {
-          this.#recordHeap(session.isolate.getHeapStatisticsSync());
-        } catch {
-          // Disposed under us: keep the last sample.
-        }
       }
     }
+    if (session.disposed) await this.#tasks.quiet();
     session.endCell();
     let { outcome, reason } = ending;
     if (outcome === 'success' && this.#output.overflowed) {
@@ -323,7 +332,7 @@ export class SessionCell {
       usage: {
         cpu_ms: this.#cpuMs,
         wall_ms: Math.round(performance.now() - this.#startedAt),
-        memory_peak_bytes: this.#memoryPeak,
+        memory_peak_bytes: this.#memory.peak,
       },
       value: outcome === 'success' || outcome === 'output_limit' ? this.#richValue() : null,
       exception: ending.exception ?? null,

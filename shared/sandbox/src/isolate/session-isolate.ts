@@ -13,6 +13,7 @@ import {
   installGuestRuntime,
 } from './guest-runtime.ts';
 import { MAX_PENDING_TIMERS } from './guest-timers.ts';
+import { residentBytes } from './job-memory.ts';
 
 export interface SessionIsolateRecipe {
   /** The isolate's heap limit (MB), already clamped to the minimum. */
@@ -27,6 +28,8 @@ export class SessionIsolate {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
   readonly memoryMb: number;
+  /** The host's resident bytes once the session's isolate was ready: what the session holds is measured from here. */
+  readonly baselineResident = residentBytes();
   readonly #fireTimer: ivm.Reference<(id: number) => void>;
   readonly #beginCell: ivm.Reference<(cell: GuestCellConfig) => void>;
   readonly #inspectValue: ivm.Reference<(value: unknown) => string | null>;
@@ -64,6 +67,7 @@ export class SessionIsolate {
         env: {},
         outputBytes: 0,
         maxTimers: MAX_PENDING_TIMERS,
+        memoryBytes: recipe.memoryMb * 1024 * 1024,
       }) as unknown as ivm.Reference;
       session = new SessionIsolate(isolate, context, recipe.memoryMb, api);
       return session;

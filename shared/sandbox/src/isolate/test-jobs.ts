@@ -1,6 +1,7 @@
 // Test fixture for the isolate backend's tests: builds SandboxJobs with sensible limits and runs them.
 // Must never be imported by production code.
 
+import { readFileSync } from 'node:fs';
 import type { ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
 import type { SandboxFile, SandboxJob } from '../sandbox.ts';
 import type { IsolateSandbox } from './isolate-sandbox.ts';
@@ -67,5 +68,49 @@ export function processExists(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Peak resident memory (VmHWM) of process `pid` in bytes, read from outside; 0 once it has gone. */
+export function peakResidentBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+export interface HostMemoryWatch<T> {
+  value: T;
+  /** The host's highest resident memory seen from outside while `run` ran (bytes). */
+  peak: number;
+  /** The host's memory cap for the job (bytes), as the sandbox set it. */
+  cap: number;
+}
+
+/**
+ * Runs `run` while sampling, every 2 ms, the peak resident memory of host `pid` and the cap `capOf` reports
+ * for it (the last one seen: a cap is set when a job is dispatched).
+ */
+export async function watchHostMemory<T>(
+  pid: number,
+  capOf: () => number | undefined,
+  run: () => Promise<T>,
+): Promise<HostMemoryWatch<T>> {
+  let peak = peakResidentBytes(pid);
+  let cap = Number.POSITIVE_INFINITY;
+  const sample = () => {
+    peak = Math.max(peak, peakResidentBytes(pid));
+    const current = capOf();
+    if (current !== undefined && Number.isFinite(current)) cap = current;
+  };
+  const timer = setInterval(sample, 2);
+  try {
+    const value = await run();
+    sample();
+    return { value, peak, cap };
+  } finally {
+    clearInterval(timer);
   }
 }

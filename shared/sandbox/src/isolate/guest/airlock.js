@@ -1,12 +1,13 @@
 // Guest runtime, part 7: the frozen global `airlock` (stdin, args, env, readFile, exit), defined at begin from
 // the job's config, and the one-shot hook the internal entry module uses to say the user's module finished.
-// Must never pass anything but strings, booleans and integers to the host, and must never expose the host
-// callbacks themselves.
+// Must never pass anything but strings, booleans and integers to the host, never a string longer than the host
+// takes (a copy of it would be made in the host first), and must never expose the host callbacks themselves.
 (function installAirlock(runtime) {
   const { bridge } = runtime;
   const { defineProperty } = Reflect;
   const { freeze } = Object;
   const { isInteger } = Number;
+  const MAX_PATH_CHARS = 4096;
 
   function readFile(path, encoding) {
     if (typeof path !== 'string') {
@@ -14,6 +15,11 @@
     }
     if (encoding !== undefined && encoding !== null && encoding !== 'utf8' && encoding !== 'utf-8') {
       throw new TypeError(`Unsupported encoding: only 'utf8' is available (got ${typeof encoding})`);
+    }
+    if (path.length > MAX_PATH_CHARS) {
+      const error = new Error(`ENAMETOOLONG: name too long (${path.length} characters), open`);
+      error.code = 'ENAMETOOLONG';
+      throw error;
     }
     const reply = bridge.readFile(path, encoding !== undefined && encoding !== null);
     if (reply?.ok !== true) {

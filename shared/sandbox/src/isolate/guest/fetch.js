@@ -2,7 +2,7 @@
 // performs each request through the run's egress proxy (see ../guest-fetch.ts); the guest hands it only
 // strings and a Uint8Array, and learns that a reply is ready when the host fires timer id `-id`, then takes
 // the reply (plain strings and a fresh Uint8Array) with one more bridge call. Must never hand a guest function
-// or object to the host.
+// or object to the host, nor a request larger than the host takes (a copy of it would be made in the host first).
 (function installFetch(runtime) {
   const { bridge } = runtime;
   const { apply } = Reflect;
@@ -25,6 +25,11 @@
     const NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
     const BAD_VALUE = /[\0\r\n]/;
     const REDIRECTS = new Set(['follow', 'manual', 'error']);
+    // The host's limits (../guest-fetch.ts); a request past them is refused here with the host's words.
+    const MAX_URL_CHARS = 8 * 1024;
+    const MAX_HEADERS = 100;
+    const MAX_HEADER_CHARS = 16 * 1024;
+    const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
     function headerName(name) {
       const text = `${name}`;
@@ -240,6 +245,20 @@
       return { url, method, headers: Headers.flat(headers), body, redirect };
     }
 
+    /** Why the host would refuse `request` for its size, or null. */
+    function oversized(request) {
+      if (request.method.length > 32) return 'invalid method';
+      if (request.url.length > MAX_URL_CHARS) return 'invalid URL';
+      const { headers, body } = request;
+      if (headers.length > MAX_HEADERS * 2) return 'invalid headers';
+      let chars = 0;
+      for (const text of headers) chars += text.length;
+      if (chars > MAX_HEADER_CHARS) return 'request headers are too large';
+      const size = body === null ? 0 : typeof body === 'string' ? body.length : body.byteLength;
+      if (size > MAX_REQUEST_BYTES) return `request body exceeds ${MAX_REQUEST_BYTES} bytes`;
+      return null;
+    }
+
     function fetch(input, init) {
       let request;
       try {
@@ -247,6 +266,8 @@
       } catch (error) {
         return Promise.reject(error);
       }
+      const tooLarge = oversized(request);
+      if (tooLarge !== null) return Promise.reject(new TypeError(`fetch failed: ${tooLarge}`));
       const id = nextId;
       nextId += 1;
       const refusal = bridge.fetchStart(

@@ -1,7 +1,11 @@
 // Guest runtime, part 1b: util.format (printf-like console arguments) and the text shown for an uncaught
-// exception, both built on runtime.inspect. Runs inside the isolate only and must never call into the host.
+// exception, both built on runtime.inspect, and the cut a text gets before it is handed to the host (which
+// shows at most 64 KiB of it; a longer string would first be copied whole into the host). Runs inside the
+// isolate only and must never call into the host.
 (function installFormat(runtime) {
-  const { defineProperty } = Reflect;
+  const { apply, defineProperty } = Reflect;
+  const stringSlice = String.prototype.slice;
+  const HOST_TEXT_CHARS = 64 * 1024 + 1;
   const { inspect, formatNumber, formatPrimitive } = runtime;
   const stringify = JSON.stringify;
 
@@ -77,6 +81,12 @@
     return error instanceof Error ? inspect(error) : `Uncaught ${inspect(error)}`;
   }
 
+  /** `text` cut to what the host shows (one character more, so the host can tell it was cut). */
+  function forHost(text) {
+    return text.length > HOST_TEXT_CHARS ? apply(stringSlice, text, [0, HOST_TEXT_CHARS]) : text;
+  }
+
   defineProperty(runtime, 'describeUncaught', { value: describeUncaught });
+  defineProperty(runtime, 'forHost', { value: forHost });
   defineProperty(runtime, 'format', { value: format });
 });

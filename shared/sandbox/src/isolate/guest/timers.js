@@ -82,7 +82,7 @@
   }
 
   function reportUncaught(error) {
-    bridge.uncaught(runtime.describeUncaught(error));
+    bridge.uncaught(runtime.forHost(runtime.describeUncaught(error)));
   }
 
   /** Called by the host when timer `id` is due; a throwing callback ends the job like an uncaught exception. */

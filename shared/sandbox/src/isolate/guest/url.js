@@ -1,10 +1,12 @@
 // Guest runtime, part 5: URL and URLSearchParams. Parsing and setters go through one copying host callback
 // that takes strings and returns a plain record of the URL's parts (WHATWG parsing by the host's own URL);
 // URLSearchParams is plain JavaScript inside the isolate. Installed on first use. Must never pass anything but
-// strings to the host.
+// strings to the host, and never one longer than the host takes (a copy of it would be made in the host first).
 (function installUrl(runtime) {
   runtime.lazyPart(['URL', 'URLSearchParams'], () => {
     const { bridge } = runtime;
+    const MAX_URL_CHARS = 1 << 20;
+    const tooLong = (text) => text.length > MAX_URL_CHARS;
     const { TextDecoder, utf8Bytes } = runtime.encoding();
     const decoder = new TextDecoder();
     const FORM_SAFE = /[*\-._0-9A-Za-z]/;
@@ -139,7 +141,10 @@
     }
 
     function parse(input, base) {
-      const record = bridge.parseUrl(`${input}`, base === undefined ? undefined : `${base}`);
+      const text = `${input}`;
+      const baseText = base === undefined ? undefined : `${base}`;
+      if (tooLong(text) || (baseText !== undefined && tooLong(baseText))) return null;
+      const record = bridge.parseUrl(text, baseText);
       return typeof record === 'object' && record !== null ? record : null;
     }
 
@@ -161,7 +166,10 @@
         linkParams(this.#params, record.search, (query) => this.#update('search', query, false));
       }
       #update(part, value, relink = true) {
-        const record = bridge.updateUrl(this.#parts.href, part, `${value}`);
+        const text = `${value}`;
+        if (tooLong(text))
+          throw new TypeError(`Invalid URL ${part}: longer than ${MAX_URL_CHARS} characters`);
+        const record = bridge.updateUrl(this.#parts.href, part, text);
         if (relink) this.#adopt(record);
         else this.#parts = record;
       }
