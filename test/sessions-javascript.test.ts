@@ -261,6 +261,30 @@ describe('javascript sessions', () => {
     expect((await close(id)).status).toBe(200);
   }, 60_000);
 
+  it('counts a cell value with its stdout and stderr against output_bytes', async () => {
+    const id = await open();
+    const full = await cell(id, "console.log('a'.repeat(99));\n'b'.repeat(5000)", {
+      limits: { output_bytes: 100 },
+    });
+    expect(full.result).toMatchObject({
+      outcome: 'success',
+      stdout: `${'a'.repeat(99)}\n`,
+      truncated: { stdout: true, stderr: false },
+      value: null,
+    });
+    const cut = await cell(id, "console.error('e'.repeat(9));\n'b'.repeat(5000)", {
+      limits: { output_bytes: 1000 },
+    });
+    const text: string = cut.result.value['text/plain'];
+    expect(cut.result).toMatchObject({ outcome: 'success', stderr: `${'e'.repeat(9)}\n` });
+    expect(cut.result.truncated).toEqual({ stdout: true, stderr: false });
+    expect(text).toBe(`'${'b'.repeat(986)}…`);
+    expect(Buffer.byteLength(text) + 10).toBeLessThanOrEqual(1000);
+    const fits = await cell(id, "'b'.repeat(10)", { limits: { output_bytes: 1000 } });
+    expect(fits.result).toMatchObject({ truncated: { stdout: false }, value: value(`'${'b'.repeat(10)}'`) });
+    expect((await close(id)).status).toBe(200);
+  }, 60_000);
+
   it('answers bad input with coded errors', async () => {
     const python = await call(service.url, 'POST', '/v1/sessions', {
       language: 'python',

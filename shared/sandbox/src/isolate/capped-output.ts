@@ -37,6 +37,11 @@ export class CappedOutput {
     return this.truncated.stdout || this.truncated.stderr;
   }
 
+  /** Bytes of the cap not yet used by output (a cell's value is counted against what is left). */
+  get bytesLeft(): number {
+    return this.#bytesLeft;
+  }
+
   /** Returns false when the text did not fit: what fits is kept, the stream is marked truncated. */
   write(stream: OutputStream, text: string): boolean {
     if (this.#closed || this.overflowed) return false;

@@ -26,6 +26,8 @@ const WATCH_INTERVAL_MS = 10;
 const HEAP_SAMPLE_EVERY = 5;
 /** An exception's traceback and a value's text are cut here (and at the cell's output cap). */
 const MAX_RICH_CHARS = 64 * 1024;
+/** UTF-8 size of the `…` that marks a cut value. */
+const ELLIPSIS_BYTES = 3;
 
 type Exception = NonNullable<HostJobResult['exception']>;
 
@@ -323,6 +325,7 @@ export class SessionCell {
       reason = `output exceeded the limit of ${this.#job.limits.output_bytes} bytes`;
     }
     const sessionEnd = ending.dispose ?? (session.disposed ? 'interpreter_exited' : undefined);
+    const value = outcome === 'success' || outcome === 'output_limit' ? this.#richValue() : null;
     const result: HostJobResult = {
       id: this.#job.id,
       outcome,
@@ -334,7 +337,7 @@ export class SessionCell {
         wall_ms: Math.round(performance.now() - this.#startedAt),
         memory_peak_bytes: this.#memory.peak,
       },
-      value: outcome === 'success' || outcome === 'output_limit' ? this.#richValue() : null,
+      value,
       exception: ending.exception ?? null,
       ...(sessionEnd !== undefined ? { session_end: sessionEnd } : {}),
     };
@@ -342,11 +345,16 @@ export class SessionCell {
     this.#over.resolve();
   }
 
+  /** The value's text, counted with stdout and stderr against the cell's output cap: cut (and stdout marked
+   * truncated) when it does not fit in what the output left. */
   #richValue(): { 'text/plain': string } | null {
     if (this.#value === null) return null;
-    const cap = Math.min(MAX_RICH_CHARS, this.#job.limits.output_bytes);
-    const text = utf8Prefix(this.#value, cap);
-    return { 'text/plain': text === this.#value ? text : `${text}…` };
+    const room = this.#output.bytesLeft;
+    const text = utf8Prefix(this.#value, Math.min(MAX_RICH_CHARS, room));
+    if (text === this.#value) return { 'text/plain': text };
+    if (Buffer.byteLength(this.#value, 'utf8') > room) this.#output.truncated.stdout = true;
+    const marked = utf8Prefix(this.#value, Math.min(MAX_RICH_CHARS, room - ELLIPSIS_BYTES));
+    return room > ELLIPSIS_BYTES ? { 'text/plain': `${marked}…` } : null;
   }
 }
 
