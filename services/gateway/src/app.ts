@@ -15,6 +15,7 @@ import {
 import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Readiness } from './readiness.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { mcpRoutes } from './routes/mcp.ts';
@@ -29,10 +30,10 @@ export interface GatewayDeps {
   submitter: ExecutionSubmitter;
   metrics: GatewayMetrics;
   authorizer: Authorizer;
-  /** Sessions (issue #7); without them /v1/sessions is not served. */
+  /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
   runtimes: () => unknown[];
-  ready: () => boolean;
+  ready: () => Readiness;
   limits: {
     bodyLimitBytes: number;
     maxWaitSeconds: number;

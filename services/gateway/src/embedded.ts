@@ -14,6 +14,7 @@ import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { createMetrics } from './metrics.ts';
+import { gatewayReadiness, logAuditHealth } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { ExecutionSubmitter } from './submission.ts';
@@ -74,7 +75,10 @@ export async function startEmbedded(
   options: { secretsEnv?: Readonly<Record<string, string | undefined>> } = {},
 ): Promise<EmbeddedService> {
   const authorizer = await createAuthorizer(config);
-  const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
+  const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, {
+    fsync: config.AIRLOCK_AUDIT_FSYNC,
+    onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
+  });
   const egress = await startEgress(config, logger, options.secretsEnv);
   let registry: SandboxRegistry;
   try {
@@ -98,7 +102,7 @@ export async function startEmbedded(
         .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
     },
   });
-  metrics = createMetrics(() => queue.stats());
+  metrics = createMetrics(() => queue.stats(), { auditHealthy: () => audit.health.healthy });
   queue.consume(
     createExecutionWorker({
       registry,
@@ -116,6 +120,7 @@ export async function startEmbedded(
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
     onRejected: (code) => metrics?.observeRejected(code),
+    onAuditError: (err) => logger.error({ err }, 'audit append failed'),
   });
   const sessions = new Sessions({
     backends: await startSessionBackends(config, logger),
@@ -146,7 +151,7 @@ export async function startEmbedded(
     authorizer,
     sessions,
     runtimes: () => registry.runtimes(),
-    ready: () => !closing,
+    ready: () => gatewayReadiness(closing, audit),
     limits: {
       bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
       maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,

@@ -1,6 +1,7 @@
 // Entry point of the embedded service: parse config once, build everything, listen, and shut down cleanly on
 // SIGINT/SIGTERM. The only place that reads process.env.
 
+import { CorruptAuditLogError } from '@airlock/audit';
 import { loadConfigOrExit, stopOnSignals } from '@airlock/config';
 import { createLogger } from '@airlock/logging';
 import { startEmbedded } from './embedded.ts';
@@ -30,10 +31,16 @@ async function main(): Promise<void> {
     );
   }
   // AIRLOCK_QUEUE=nats: no local workers; services/worker processes run the jobs (see scaled.ts).
-  const service =
+  const starting =
     config.AIRLOCK_QUEUE === 'nats'
-      ? await startScaled(config, logger)
-      : await startEmbedded(config, logger, { secretsEnv: process.env });
+      ? startScaled(config, logger)
+      : startEmbedded(config, logger, { secretsEnv: process.env });
+  const service = await starting.catch((error: unknown) => {
+    // A torn or corrupt audit log: the message names the command that checks or repairs it.
+    if (!(error instanceof CorruptAuditLogError)) throw error;
+    logger.fatal({ audit: error.path, line: error.line }, error.message);
+    process.exit(2);
+  });
   const address = await service.app.listen({ host: config.AIRLOCK_HOST, port: config.AIRLOCK_PORT });
   logger.info({ address, audit: config.AIRLOCK_AUDIT_LOG }, 'airlock listening');
 

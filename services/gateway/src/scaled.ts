@@ -21,6 +21,7 @@ import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
+import { gatewayReadiness, logAuditHealth } from './readiness.ts';
 import { ExecutionSubmitter } from './submission.ts';
 
 export interface ScaledGateway {
@@ -39,7 +40,10 @@ export async function startScaled(config: Config, logger: Logger): Promise<Scale
     const authorizer = await createAuthorizer(config);
     const lock = await lockAuditLog(config.AIRLOCK_AUDIT_LOG);
     cleanups.push(() => lock.release());
-    const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
+    const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, {
+      fsync: config.AIRLOCK_AUDIT_FSYNC,
+      onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
+    });
     cleanups.push(() => audit.close());
     const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-gateway' });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
@@ -57,7 +61,7 @@ export async function startScaled(config: Config, logger: Logger): Promise<Scale
       onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
     });
     cleanups.push(() => queue.close());
-    const metrics = createMetrics(() => queue.stats());
+    const metrics = createMetrics(() => queue.stats(), { auditHealthy: () => audit.health.healthy });
     let submitter: ExecutionSubmitter | undefined;
     acceptedHere = new AcceptedHere({
       queue,
@@ -80,6 +84,7 @@ export async function startScaled(config: Config, logger: Logger): Promise<Scale
       egress: config.AIRLOCK_EGRESS === 'on',
       credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
       onRejected: (code) => metrics.observeRejected(code),
+      onAuditError: onAuditError,
     });
     const service = await startExecuteService({
       nc,
@@ -100,7 +105,8 @@ export async function startScaled(config: Config, logger: Logger): Promise<Scale
       metrics,
       authorizer,
       runtimes: () => registry.runtimes(),
-      ready: () => !closing && !nc.isClosed(),
+      ready: () =>
+        nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
       limits: {
         bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
         maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,

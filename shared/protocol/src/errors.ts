@@ -64,6 +64,10 @@ export const ERROR_CODES = {
   },
   internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },
+  audit_unavailable: {
+    status: 503,
+    meaning: 'The audit log cannot be written, so no work is accepted; retry after the given delay.',
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,8 +1,10 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
-// create, so two gateways racing on one key cannot both win), then the `queued` event, then the job
-// message on the tenant's subject (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored
-// once). A full stream undoes the claim and the record and answers `queue_full`.
-// Must never leave a claimed key pointing at no record, and never accept a job the stream did not store.
+// create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
+// and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject
+// (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). A refused admit() or a
+// full stream undoes the claim and the record; a full stream answers `queue_full`.
+// Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
+// accept a job the stream did not store.
 
 import { AirlockError, type Execution } from '@airlock/protocol';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
@@ -69,6 +71,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     }
   }
   try {
+    await input.admit?.(structuredClone(record.execution));
     await deps.consumers.ensure(tenant);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
