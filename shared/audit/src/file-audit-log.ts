@@ -359,8 +359,10 @@ export class FileAuditLog implements AuditSink {
   }
 }
 
+/** The file system's error without the path it quotes (`EROFS: read-only file system, open`). */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/ '[^']*'$/, '');
 }
 
 type ResolvedOptions = Required<Omit<FileAuditLogOptions, 'onHealthChange'>>;
