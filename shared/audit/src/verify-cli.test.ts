@@ -163,7 +163,7 @@ describe('audit:verify --repair', () => {
   it('is the command the writer names when it refuses a torn log at start-up', async () => {
     await appendFile(file, '{"torn');
     const { FileAuditLog } = await import('./file-audit-log.ts');
-    const refused = await FileAuditLog.open(file).catch((error: unknown) => error as Error);
+    const refused = (await FileAuditLog.open(file).catch((error: unknown) => error)) as Error;
     const command = /with: (npm run audit:verify -- --repair \S+)$/.exec(refused.message)?.[1];
     expect(command).toBe(`npm run audit:verify -- --repair ${file}`);
     const root = join(import.meta.dirname, '..', '..', '..');

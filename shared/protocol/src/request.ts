@@ -191,10 +191,7 @@ export const ExecutionRequest = z
     code: Code,
     files: Files,
     stdin: Stdin,
-    args: z
-      .array(freeText(FIELD_BOUNDS.argChars))
-      .max(FIELD_BOUNDS.args)
-      .default([]),
+    args: z.array(freeText(FIELD_BOUNDS.argChars)).max(FIELD_BOUNDS.args).default([]),
     env: z
       .record(EnvName, freeText(FIELD_BOUNDS.envValueChars))
       .refine(

@@ -28,7 +28,10 @@ function heldAdmit() {
   return { admit, calls, entered: entered.promise, pass: () => gate.resolve(), refuse: gate.reject };
 }
 
-const withAdmit = (input: SubmitInput, admit: SubmitInput['admit']): SubmitInput => ({ ...input, admit });
+const withAdmit = (input: SubmitInput, admit: NonNullable<SubmitInput['admit']>): SubmitInput => ({
+  ...input,
+  admit,
+});
 
 describe('MemoryJobQueue admit()', () => {
   it('is called once, before any worker starts the job, and the execution is not visible until it resolves', async () => {

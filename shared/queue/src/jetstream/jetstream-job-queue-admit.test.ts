@@ -16,7 +16,10 @@ afterAll(async () => {
   await harness?.dispose();
 });
 
-const withAdmit = (input: SubmitInput, admit: SubmitInput['admit']): SubmitInput => ({ ...input, admit });
+const withAdmit = (input: SubmitInput, admit: NonNullable<SubmitInput['admit']>): SubmitInput => ({
+  ...input,
+  admit,
+});
 
 describe('JetStreamJobQueue admit()', () => {
   it('is called once, before any worker can take the job', async () => {
