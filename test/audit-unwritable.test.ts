@@ -75,6 +75,13 @@ describe('audit log on a disk that fills up', () => {
       before.push(ok.body.id);
     }
 
+    const slow = await call(svc.url, 'POST', '/v1/executions', {
+      language: 'javascript',
+      code: 'await new Promise((r) => setTimeout(r, 8000))',
+    });
+    expect(slow.status).toBe(201);
+    before.push(slow.body.id);
+
     await disk.fill();
     const responses = await Promise.all(
       Array.from({ length: 40 }, () => call(svc.url, 'POST', '/v1/executions', hello)),
@@ -84,6 +91,10 @@ describe('audit log on a disk that fills up', () => {
     const refused = responses.filter((r) => r.status !== 201);
     expect(refused.length).toBeGreaterThan(0);
     for (const response of refused) expectAuditUnavailable(response);
+    // Work already accepted can still be canceled: a cancel is never refused for want of an audit record.
+    const canceled = await call(svc.url, 'DELETE', `/v1/executions/${slow.body.id}`);
+    expect(canceled.status).toBe(200);
+    expect(canceled.body.result.outcome).toBe('canceled');
     await until(
       async () => (await svc.service.queue.stats()).running === 0 && svc.service.queue.stats().queued === 0,
     );

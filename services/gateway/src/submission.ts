@@ -39,7 +39,7 @@ export interface SubmissionDeps {
    */
   credentials?: readonly string[];
   onRejected?: (code: string) => void;
-  /** A `rejected` record the audit log could not take. @default ignored */
+  /** A `rejected` or `canceled` record the audit log could not take. @default ignored */
   onAuditError?: (error: unknown) => void;
   now?: () => Date;
 }
@@ -141,9 +141,12 @@ export class ExecutionSubmitter {
     admission.release();
   }
 
+  /** Cancels; a cancel is never refused for want of an audit record (a failed append is reported). */
   async cancel(caller: Caller, id: string): Promise<Execution> {
     const execution = await this.#deps.queue.cancel(caller.tenant, id);
-    await this.#deps.audit.append(canceledEntry(execution, caller));
+    await this.#deps.audit
+      .append(canceledEntry(execution, caller))
+      .catch((error: unknown) => this.#deps.onAuditError?.(error));
     return execution;
   }
 }
