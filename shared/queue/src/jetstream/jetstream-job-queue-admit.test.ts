@@ -93,4 +93,61 @@ describe('JetStreamJobQueue admit()', () => {
     const again = await queue.submit(submitInput('t1', { key: 'k', hash: 'h' }));
     expect(again.created).toBe(true);
   });
+
+  it('a submit with the same key while admit runs (another gateway) waits: a replay once it is admitted', async () => {
+    const names = freshNames();
+    const [a, b] = [await harness.open(names), await harness.open(names)];
+    const gate = Promise.withResolvers<void>();
+    const entered = Promise.withResolvers<void>();
+    const first = a.submit(
+      withAdmit(submitInput('acme', { key: 'k', hash: 'h' }), async () => {
+        entered.resolve();
+        await gate.promise;
+      }),
+    );
+    await entered.promise;
+    const admittedSecond: string[] = [];
+    const second = b.submit(
+      withAdmit(submitInput('acme', { key: 'k', hash: 'h' }), async (execution) => {
+        admittedSecond.push(execution.id);
+      }),
+    );
+    let secondDone = false;
+    void second.then(() => {
+      secondDone = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(secondDone).toBe(false);
+    gate.resolve();
+    const [x, y] = await Promise.all([first, second]);
+    expect(x.created).toBe(true);
+    expect(y.created).toBe(false);
+    expect(y.execution.id).toBe(x.execution.id);
+    expect(admittedSecond).toEqual([]);
+  });
+
+  it('a submit with the same key while admit runs waits: accepted itself if the first is refused', async () => {
+    const names = freshNames();
+    const [a, b] = [await harness.open(names), await harness.open(names)];
+    const gate = Promise.withResolvers<void>();
+    const entered = Promise.withResolvers<void>();
+    const first = a
+      .submit(
+        withAdmit(submitInput('acme', { key: 'k', hash: 'h' }), async () => {
+          entered.resolve();
+          await gate.promise;
+          throw new AirlockError('audit_unavailable', 'the audit log cannot be written', { retryAfter: 5 });
+        }),
+      )
+      .catch((error: unknown) => error);
+    await entered.promise;
+    const secondInput = withAdmit(submitInput('acme', { key: 'k', hash: 'h' }), async () => {});
+    const second = b.submit(secondInput);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    gate.resolve();
+    expect(await first).toMatchObject({ code: 'audit_unavailable' });
+    const outcome = await second;
+    expect(outcome.created).toBe(true);
+    expect(outcome.execution.id).toBe(secondInput.execution.id);
+  });
 });
