@@ -301,6 +301,8 @@ export class FileAuditLog implements AuditSink {
     const probing = (async () => {
       try {
         if (this.#dirtyTail) await this.#cutTail();
+        // The log itself must open for appending too (a file made read-only is not cured by free space).
+        await this.#writableFile();
         await probeWritable(this.path);
         if (this.#unsynced) await this.#syncFile();
         this.#healthy();
