@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir, readLines } from './log-fixture.ts';
+import { AuditUnavailableError, FileAuditLog } from './file-audit-log.ts';
+import { makeTempDir, readLines, sampleEntry } from './log-fixture.ts';
 import type { AuditRecord } from './record.ts';
 import { verifyAuditLog } from './verify.ts';
 
@@ -80,5 +81,23 @@ describe('FileAuditLog when the disk refuses a write', () => {
     const lines = (await readLines(file)).map((line) => JSON.parse(line) as AuditRecord);
     expect(lines).toEqual([...result.stored, result.later]);
     expect(await verifyAuditLog(file)).toMatchObject({ ok: true, records: result.stored.length + 1 });
+  });
+
+  it('refuses to go on, and cuts nothing, when someone else changed the file', async () => {
+    const file = join(dir.path, 'audit.jsonl');
+    const log = await FileAuditLog.open(file, { probeIntervalMs: 10 });
+    try {
+      await log.append(sampleEntry(1));
+      const intruder = '{"seq":2,"note":"written by someone else"}\n';
+      await appendFile(file, intruder);
+      const refused = (await log.append(sampleEntry(2)).catch((error: unknown) => error)) as Error;
+      expect(refused).toBeInstanceOf(AuditUnavailableError);
+      expect(refused.message).toMatch(/it was changed by another writer$/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(log.health.healthy).toBe(false);
+      expect((await readFile(file, 'utf8')).endsWith(intruder)).toBe(true);
+    } finally {
+      await log.close().catch(() => {});
+    }
   });
 });

@@ -263,6 +263,8 @@ export class FileAuditLog implements AuditSink {
     this.#queue = [];
     this.#head = this.#stored.head;
     for (const pending of rejected) pending.reject(error);
+    // Only bytes this writer may have written are cut: never a file that another writer changed.
+    if (!this.#dirtyTail) return;
     try {
       await this.#cutTail();
     } catch {
