@@ -2,7 +2,7 @@
 // queue, with no sandboxes and no local worker — `services/worker` processes run the jobs. Any number of
 // these gateways share one NATS JetStream; each keeps its own audit log (accepted, rejected, canceled, and
 // `finished` for the terminal transitions it makes itself, such as a cancel of a queued job).
-// Egress (issue #4): the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do,
+// Egress: the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do,
 // so egress requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names).
 // Binds no port (main.ts listens) and reads no environment.
 

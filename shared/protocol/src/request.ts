@@ -87,7 +87,7 @@ export const LimitsInput = z
   })
   .strict();
 
-// --- egress (issue #4): the run's network, checked again by the egress proxy ---
+// --- egress: the run's network, checked again by the egress proxy ---
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Canonical host name (lower case, punycode, no trailing dot) or `*.` pattern; undefined when not one. */
