@@ -86,10 +86,17 @@ export class ExecutionSubmitter {
       admission?.release();
       if (accepted !== undefined) this.#admissions.delete(accepted);
       const error = auditFailure(thrown);
-      if (error instanceof AirlockError) {
-        this.#deps.onRejected?.(error.code);
-        const entry = { ...rejectedEntry(caller, error, request.language), execution_id: accepted ?? null };
-        await recordRefusal(audit, entry, error.code, (e) => this.#deps.onAuditError?.(e));
+      // An execution whose `accepted` record is written always gets an end: `rejected`, whatever failed.
+      const refusal =
+        error instanceof AirlockError
+          ? error
+          : accepted !== undefined
+            ? new AirlockError('internal_error')
+            : undefined;
+      if (refusal) {
+        this.#deps.onRejected?.(refusal.code);
+        const entry = { ...rejectedEntry(caller, refusal, request.language), execution_id: accepted ?? null };
+        await recordRefusal(audit, entry, refusal.code, (e) => this.#deps.onAuditError?.(e));
       }
       throw error;
     }
