@@ -76,6 +76,14 @@ describe('bad messages on the NATS subjects', () => {
         code: 'invalid_json',
       },
       {
+        name: 'a repeated key',
+        body: '{"language":"javascript","code":"console.log(1)","metadata":{"a":"x","\\u0061":"y"}}',
+        token,
+        status: '400',
+        code: 'invalid_json',
+        field: 'metadata.a',
+      },
+      {
         name: 'wrong schema',
         body: JSON.stringify({ language: 'cobol', code: 'x' }),
         token,

@@ -1,7 +1,7 @@
 // Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
 
 import type { Logger } from '@airlock/logging';
-import { AirlockError } from '@airlock/protocol';
+import { AirlockError, duplicateKeyError, findDuplicateKey } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,6 +15,7 @@ import {
 import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Readiness } from './readiness.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { mcpRoutes } from './routes/mcp.ts';
@@ -29,10 +30,10 @@ export interface GatewayDeps {
   submitter: ExecutionSubmitter;
   metrics: GatewayMetrics;
   authorizer: Authorizer;
-  /** Sessions (issue #7); without them /v1/sessions is not served. */
+  /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
   runtimes: () => unknown[];
-  ready: () => boolean;
+  ready: () => Readiness;
   limits: {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
@@ -65,6 +66,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   installErrorHandlers(app);
   // JSON only: without this Fastify would hand text/plain bodies to the schema as strings.
   app.removeContentTypeParser('text/plain');
+  refuseDuplicateKeys(app);
 
   await app.register(swagger, {
     openapi: {
@@ -102,4 +104,22 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/**
+ * Fastify's own JSON parser (with its prototype-poisoning checks), then a refusal of any object that repeats a
+ * key: the same rule as the NATS surface (`parseJsonBody`), and MCP over HTTP is served from these bodies too.
+ */
+function refuseDuplicateKeys(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    parseJson(request, text, (error: Error | null, value?: unknown) => {
+      if (error) return done(error, undefined);
+      const duplicate = findDuplicateKey(text);
+      if (duplicate !== undefined) return done(duplicateKeyError(duplicate), undefined);
+      done(null, value);
+    });
+  });
 }

@@ -1,6 +1,8 @@
 // Who is asking and what they may run. Two implementations: local development mode (everyone is tenant
-// `local`, nothing is narrowed) and intent tokens (token-authorizer.ts). A grant must be released exactly once,
-// when its execution finishes or its submission fails.
+// `local`, nothing is narrowed) and intent tokens (token-authorizer.ts). Authorizing spends nothing; what an
+// accepted submission spends (a use of the token, the tenant's rate, an in-flight slot) is reserved only once
+// everything else has been checked, and committed once the execution's `accepted` record is durable.
+// A reservation must be settled exactly once: committed, or released.
 
 import type { ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
 import type { BackendName } from '@airlock/sandbox';
@@ -22,19 +24,41 @@ export interface SubmissionGrant {
   ceilings: { [K in keyof ResolvedLimits]?: number | undefined };
   /** The effective capability, for the audit record; null in local mode. */
   capability: unknown;
+}
+
+/** What an accepted submission spends: one use of the token, one of the tenant's rate, an in-flight slot. */
+export interface Admission {
+  /** The execution is accepted: the token use and the rate allowance are spent for good. */
+  commit(): void;
+  /**
+   * Before commit(): gives everything back (the submission was refused after all). After commit(): frees the
+   * in-flight slot (the execution or session has ended). Later calls do nothing.
+   */
   release(): void;
 }
+
+/** What is being admitted: an execution, the opening of a session, or a cell of an open session. */
+export type AdmissionKind = 'execution' | 'open' | 'cell';
 
 export interface Authorizer {
   readonly mode: 'local' | 'token';
   /** Throws AirlockError `unauthorized`. */
   authenticate(headers: Record<string, unknown>): Promise<Caller>;
   /**
-   * Throws AirlockError `forbidden`, `rate_limited` or `quota_exceeded`. `session`: opening a session (it holds
-   * one in-flight slot until it closes) or a cell of one (checked like an execution; the session's slot covers it).
+   * The capability check (request ∩ intent ∩ tenant policy): throws AirlockError `forbidden`. Spends nothing.
+   * `session`: opening a session or a cell of one.
    */
   authorizeSubmission(caller: Caller, request: ExecutionRequest, session?: 'open' | 'cell'): SubmissionGrant;
+  /**
+   * Reserves what accepting spends: one use of the token, the tenant's submission rate, and (not for a cell:
+   * the session's slot covers it) one in-flight slot of the tenant's quota. Throws AirlockError `forbidden`
+   * (token spent), `rate_limited` or `quota_exceeded` with nothing reserved.
+   */
+  reserve(caller: Caller, kind: AdmissionKind): Admission;
 }
+
+/** An admission that holds nothing (local development mode). */
+export const FREE_ADMISSION: Admission = Object.freeze({ commit: () => {}, release: () => {} });
 
 export const LOCAL_CALLER: Caller = Object.freeze({
   tenant: 'local',
@@ -47,5 +71,6 @@ export const LOCAL_CALLER: Caller = Object.freeze({
 export const localAuthorizer: Authorizer = {
   mode: 'local',
   authenticate: async () => LOCAL_CALLER,
-  authorizeSubmission: () => ({ backends: undefined, ceilings: {}, capability: null, release: () => {} }),
+  authorizeSubmission: () => ({ backends: undefined, ceilings: {}, capability: null }),
+  reserve: () => FREE_ADMISSION,
 };

@@ -22,6 +22,7 @@ import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { createMetrics } from './metrics.ts';
+import { gatewayReadiness, logAuditHealth } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { ExecutionSubmitter } from './submission.ts';
@@ -93,7 +94,9 @@ export async function startEmbedded(
 ): Promise<EmbeddedService> {
   await using stack = new AsyncDisposableStack();
   const authorizer = await createAuthorizer(config);
-  const audit = await openAuditLog(stack, config);
+  const audit = await openAuditLog(stack, config, {
+    onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
+  });
   const egress = await startEgress(config, logger, options.secretsEnv);
   if (egress) stack.defer(() => egress.close()); // after the sandboxes: their containers are gone first
   const registry = await startSandboxes(config, logger, egress?.network);
@@ -116,7 +119,10 @@ export async function startEmbedded(
     },
   });
   stack.defer(() => queue.close());
-  metrics = createMetrics(() => queue.stats(), options.logWriteErrors);
+  metrics = createMetrics(() => queue.stats(), {
+    auditHealthy: () => audit.health.healthy,
+    logWriteErrors: options.logWriteErrors ?? (() => 0),
+  });
   queue.consume(
     createExecutionWorker({
       registry,
@@ -134,6 +140,7 @@ export async function startEmbedded(
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
     onRejected: (code) => metrics?.observeRejected(code),
+    onAuditError: (err) => logger.error({ err }, 'audit append failed'),
   });
   const sessions = buildSessions(
     await startSessionBackends(config, logger),
@@ -154,7 +161,7 @@ export async function startEmbedded(
     authorizer,
     sessions,
     runtimes: () => registry.runtimes(),
-    ready: () => !closing,
+    ready: () => gatewayReadiness(closing, audit),
     limits: {
       bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
       maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,

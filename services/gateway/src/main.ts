@@ -2,6 +2,7 @@
 // on SIGINT/SIGTERM release it all in reverse order. A start that fails at any step (listening included)
 // releases what it had started. The only place that reads process.env.
 
+import { CorruptAuditLogError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
 import { createLogger, LogOutput } from '@airlock/logging';
 import { AuditLockError } from '@airlock/worker';
@@ -23,7 +24,12 @@ await runService(
     output,
     stopMessage: 'shutting down',
     refusal: (error) =>
-      error instanceof StartRefused || error instanceof AuditLockError ? error.message : undefined,
+      error instanceof StartRefused ||
+      error instanceof AuditLockError ||
+      // A torn or corrupt audit log: the message names the command that checks or repairs it.
+      error instanceof CorruptAuditLogError
+        ? error.message
+        : undefined,
   },
   async (stack) => {
     const tokens = Boolean(config.AIRLOCK_JWKS_FILE || config.AIRLOCK_JWKS_URL);

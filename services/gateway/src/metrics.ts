@@ -1,4 +1,6 @@
-// Prometheus metrics of the gateway: queue depth, running executions, outcomes and latencies.
+// Prometheus metrics of the gateway: queue depth, running executions, outcomes, latencies, whether the audit
+// log can be written, and the process's default metrics, all under the one `airlock_` prefix. Every name
+// follows the Prometheus conventions (snake_case, base units as suffixes, `_total` on counters only).
 
 import type { Execution } from '@airlock/protocol';
 import type { QueueStats } from '@airlock/queue';
@@ -13,13 +15,36 @@ export interface GatewayMetrics {
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export function createMetrics(
-  stats: () => QueueStats,
+/** Default metrics that are gauges named `_total` (a counter's suffix); each is the sum of its labelled sibling. */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_resources_total',
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+];
+
+export interface MetricsOptions {
+  /** Whether the audit log can be written now (`airlock_audit_writable`). */
+  auditHealthy?: () => boolean;
   /** Service log lines dropped so far (LogOutput.writeErrors). @default none counted */
-  logWriteErrors: () => number = () => 0,
-): GatewayMetrics {
+  logWriteErrors?: () => number;
+}
+
+export function createMetrics(stats: () => QueueStats, options: MetricsOptions = {}): GatewayMetrics {
+  const logWriteErrors = options.logWriteErrors ?? (() => 0);
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'airlock_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'airlock_' });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`airlock_${name}`);
+  const auditHealthy = options.auditHealthy;
+  if (auditHealthy) {
+    new Gauge({
+      name: 'airlock_audit_writable',
+      help: 'Whether the audit log can be written (1) or not (0: every submission is refused with 503 audit_unavailable).',
+      registers: [registry],
+      collect() {
+        this.set(auditHealthy() ? 1 : 0);
+      },
+    });
+  }
   new Gauge({
     name: 'airlock_queue_depth',
     help: 'Executions accepted and waiting for a worker.',

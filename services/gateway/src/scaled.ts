@@ -21,6 +21,7 @@ import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
+import { gatewayReadiness, logAuditHealth } from './readiness.ts';
 import { ExecutionSubmitter } from './submission.ts';
 
 export interface ScaledGateway {
@@ -42,7 +43,9 @@ export async function startScaled(
 ): Promise<ScaledGateway> {
   await using stack = new AsyncDisposableStack();
   const authorizer = await createAuthorizer(config);
-  const audit = await openAuditLog(stack, config);
+  const audit = await openAuditLog(stack, config, {
+    onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
+  });
   const nc = await connectToNats(stack, config, 'airlock-gateway');
   const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
   let acceptedHere: AcceptedHere | undefined;
@@ -58,7 +61,10 @@ export async function startScaled(
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.close());
-  const metrics = createMetrics(() => queue.stats(), options.logWriteErrors);
+  const metrics = createMetrics(() => queue.stats(), {
+    auditHealthy: () => audit.health.healthy,
+    logWriteErrors: options.logWriteErrors ?? (() => 0),
+  });
   let submitter: ExecutionSubmitter | undefined;
   acceptedHere = new AcceptedHere({
     queue,
@@ -81,6 +87,7 @@ export async function startScaled(
     egress: config.AIRLOCK_EGRESS === 'on',
     credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
     onRejected: (code) => metrics.observeRejected(code),
+    onAuditError,
   });
   const service = await startExecuteService({
     nc,
@@ -101,7 +108,8 @@ export async function startScaled(
     metrics,
     authorizer,
     runtimes: () => registry.runtimes(),
-    ready: () => !closing && !nc.isClosed(),
+    ready: () =>
+      nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
     limits: {
       bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
       maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,

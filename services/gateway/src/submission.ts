@@ -1,6 +1,9 @@
-// Accepting an execution, the same for every surface: authenticate, authorize (request ∩ intent ∩ tenant),
-// choose the backend, apply limits, enqueue, and record the decision in the audit log (accepted, or rejected
-// with its reason) before answering.
+// Accepting an execution, the same for every surface: authenticate, authorize (request ∩ intent ∩ tenant;
+// nothing is spent), choose the backend, apply limits, then hand it to the queue, whose admit() step reserves
+// the token use, rate and quota and makes the `accepted` audit record durable before any worker can start it.
+// A refusal at any step gives back whatever was reserved and is recorded (`rejected`, with the execution id
+// when its `accepted` record was already written) before answering. Must never let an execution run whose
+// `accepted` record is not on disk, and never spend anything for a refused request or an Idempotency-Key replay.
 
 import type { AuditSink } from '@airlock/audit';
 import { narrowPolicy } from '@airlock/auth';
@@ -14,7 +17,8 @@ import {
 } from '@airlock/protocol';
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
 import { acceptedEntry, canceledEntry, rejectedEntry, type SandboxRegistry } from '@airlock/worker';
-import type { Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
+import { admitWithRecord, auditFailure, recordRefusal } from './admission.ts';
+import type { Admission, Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
 
 export interface SubmissionDeps {
   queue: JobQueue;
@@ -23,24 +27,27 @@ export interface SubmissionDeps {
   authorizer: Authorizer;
   limits: LimitPolicy;
   /**
-   * Egress (issue #4): true when the workers can give runs network egress (an egress proxy is running; every
-   * backend then offers it: containers on the egress network, the isolate through guest fetch).
+   * True when the workers can give runs network egress (an egress proxy is running; every backend then offers
+   * it: containers on the egress network, the isolate through guest fetch).
    * @default false: a request asking for egress is refused with `egress_unavailable`
    */
   egress?: boolean;
   /**
-   * Egress (issue #4): names of the credential bindings the workers' proxies hold
-   * (AIRLOCK_EGRESS_CREDENTIALS_FILE); a run naming any other is refused with `egress_unavailable`.
+   * Names of the credential bindings the workers' proxies hold (AIRLOCK_EGRESS_CREDENTIALS_FILE); a run
+   * naming any other is refused with `egress_unavailable`.
    * @default none
    */
   credentials?: readonly string[];
   onRejected?: (code: string) => void;
+  /** A `rejected` or `canceled` record the audit log could not take. @default ignored */
+  onAuditError?: (error: unknown) => void;
   now?: () => Date;
 }
 
 export class ExecutionSubmitter {
   readonly #deps: SubmissionDeps;
-  readonly #grants = new Map<string, SubmissionGrant>();
+  /** Admissions of executions accepted here and not finished yet (they hold an in-flight slot). */
+  readonly #admissions = new Map<string, Admission>();
 
   constructor(deps: SubmissionDeps) {
     this.#deps = deps;
@@ -51,55 +58,73 @@ export class ExecutionSubmitter {
     request: ExecutionRequest,
     idempotencyKey?: string,
   ): Promise<SubmitOutcome> {
-    const { queue, registry, audit, authorizer } = this.#deps;
+    const { queue, audit, authorizer } = this.#deps;
     let caller: Caller | undefined;
-    let grant: SubmissionGrant | undefined;
+    let admission: Admission | undefined;
+    let accepted: string | undefined;
     try {
       caller = await authorizer.authenticate(headers);
-      grant = authorizer.authorizeSubmission(caller, request);
-      const backend = registry.resolve(request.language, request.backend, grant.backends);
-      if (request.network.egress === 'proxy' && this.#deps.egress !== true) {
-        throw new AirlockError(
-          'egress_unavailable',
-          `network egress is not available for backend '${backend}' on this server`,
-          { field: 'network.egress' },
-        );
-      }
-      if (request.network.egress === 'proxy') this.#checkCredentials(request.network.credentials);
-      const execution: Execution = {
-        id: newExecutionId(),
-        tenant: caller.tenant,
-        status: 'queued',
-        language: request.language,
-        backend,
-        limits: resolveLimits(request.limits, narrowPolicy(this.#deps.limits, grant)),
-        metadata: request.metadata,
-        created_at: (this.#deps.now?.() ?? new Date()).toISOString(),
-        started_at: null,
-        finished_at: null,
-        result: null,
-      };
+      const grant = authorizer.authorizeSubmission(caller, request);
+      const execution = this.#newExecution(caller, request, grant);
+      const who = caller;
       const outcome = await queue.submit({
         execution,
         request,
         requestHash: requestHash(request),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        admit: async (queued) => {
+          const entry = acceptedEntry(queued, request, who, grant.capability);
+          admission = await admitWithRecord(authorizer, audit, who, 'execution', entry);
+          accepted = queued.id;
+          // Registered now: a worker elsewhere may finish it before submit() returns here.
+          this.#admissions.set(queued.id, admission);
+        },
       });
-      if (!outcome.created) {
-        grant.release();
-        return outcome;
-      }
-      this.#grants.set(outcome.execution.id, grant);
-      await audit.append(acceptedEntry(outcome.execution, request, caller, grant.capability));
+      if (outcome.created) admission?.commit();
       return outcome;
-    } catch (error) {
-      grant?.release();
-      if (error instanceof AirlockError) {
-        this.#deps.onRejected?.(error.code);
-        await audit.append(rejectedEntry(caller, error, request.language));
+    } catch (thrown) {
+      admission?.release();
+      if (accepted !== undefined) this.#admissions.delete(accepted);
+      const error = auditFailure(thrown);
+      // An execution whose `accepted` record is written always gets an end: `rejected`, whatever failed.
+      const refusal =
+        error instanceof AirlockError
+          ? error
+          : accepted !== undefined
+            ? new AirlockError('internal_error')
+            : undefined;
+      if (refusal) {
+        this.#deps.onRejected?.(refusal.code);
+        const entry = { ...rejectedEntry(caller, refusal, request.language), execution_id: accepted ?? null };
+        await recordRefusal(audit, entry, refusal.code, (e) => this.#deps.onAuditError?.(e));
       }
       throw error;
     }
+  }
+
+  #newExecution(caller: Caller, request: ExecutionRequest, grant: SubmissionGrant): Execution {
+    const backend = this.#deps.registry.resolve(request.language, request.backend, grant.backends);
+    if (request.network.egress === 'proxy' && this.#deps.egress !== true) {
+      throw new AirlockError(
+        'egress_unavailable',
+        `network egress is not available for backend '${backend}' on this server`,
+        { field: 'network.egress' },
+      );
+    }
+    if (request.network.egress === 'proxy') this.#checkCredentials(request.network.credentials);
+    return {
+      id: newExecutionId(),
+      tenant: caller.tenant,
+      status: 'queued',
+      language: request.language,
+      backend,
+      limits: resolveLimits(request.limits, narrowPolicy(this.#deps.limits, grant)),
+      metadata: request.metadata,
+      created_at: (this.#deps.now?.() ?? new Date()).toISOString(),
+      started_at: null,
+      finished_at: null,
+      result: null,
+    };
   }
 
   /** A credential the server has no binding for is refused now, not when the run starts. */
@@ -114,15 +139,21 @@ export class ExecutionSubmitter {
     }
   }
 
-  /** Frees the tenant quota held by a finished execution. */
+  /** Frees the in-flight slot held by a finished execution (its token use and rate stay spent). */
   finished(execution: Execution): void {
-    this.#grants.get(execution.id)?.release();
-    this.#grants.delete(execution.id);
+    const admission = this.#admissions.get(execution.id);
+    if (!admission) return;
+    this.#admissions.delete(execution.id);
+    admission.commit();
+    admission.release();
   }
 
+  /** Cancels; a cancel is never refused for want of an audit record (a failed append is reported). */
   async cancel(caller: Caller, id: string): Promise<Execution> {
     const execution = await this.#deps.queue.cancel(caller.tenant, id);
-    await this.#deps.audit.append(canceledEntry(execution, caller));
+    await this.#deps.audit
+      .append(canceledEntry(execution, caller))
+      .catch((error: unknown) => this.#deps.onAuditError?.(error));
     return execution;
   }
 }

@@ -1,6 +1,7 @@
-// Intent-token authorization: verify the broker's token, then refuse anything beyond request ∩ intent ∩ tenant
-// policy (never clamp), spend one use of the token's jti, and apply the tenant's rate and in-flight quota.
-// Order matters: a refused request does not spend the token.
+// Intent-token authorization: verify the broker's token and refuse anything beyond request ∩ intent ∩ tenant
+// policy (never clamp). Admission is separate: reserve one use of the token's jti, one of the tenant's rate and
+// an in-flight slot of its quota, all given back if the submission is refused after all, so a refused request
+// spends nothing. Must never let two concurrent submissions take the same last use of a token.
 
 import {
   bearerToken,
@@ -14,7 +15,7 @@ import {
   TenantRateLimiter,
 } from '@airlock/auth';
 import { AirlockError, type ExecutionRequest } from '@airlock/protocol';
-import type { Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
+import type { Admission, AdmissionKind, Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
 
 export interface TokenAuthorizerOptions {
   verifier: IntentTokenVerifier;
@@ -61,12 +62,11 @@ export class TokenAuthorizer implements Authorizer {
   }
 
   authorizeSubmission(caller: Caller, request: ExecutionRequest, session?: 'open' | 'cell'): SubmissionGrant {
-    const principal = (caller as TokenCaller).principal;
-    if (!principal) throw new AirlockError('unauthorized', 'missing token: the caller was not authenticated');
+    const principal = principalOf(caller);
     const policy = this.#options.policies.forTenant(principal.tenant);
     if (!policy)
       throw new AirlockError('forbidden', `tenant '${principal.tenant}' has no policy on this server`);
-    // egress (issue #4): the run's egress hosts and credentials narrow like everything else (never widen).
+    // The run's egress hosts and credentials narrow like everything else (never widen).
     const network = request.network;
     const egress =
       network.egress === 'proxy'
@@ -78,27 +78,63 @@ export class TokenAuthorizer implements Authorizer {
       policy,
     );
     if (!decision.ok) throw new AirlockError('forbidden', decision.reason, { field: decision.field });
-    if (!this.#replay.use(principal, maxExecutionsFor(principal, this.#options.defaultMaxExecutions))) {
-      throw new AirlockError('forbidden', `token replayed: jti '${principal.jti}' has no executions left`);
+    const { capability } = decision;
+    return { backends: capability.backends, ceilings: capability.ceilings, capability };
+  }
+
+  reserve(caller: Caller, kind: AdmissionKind): Admission {
+    const principal = principalOf(caller);
+    const { tenant, jti } = principal;
+    const token = this.#replay.reserve(
+      principal,
+      maxExecutionsFor(principal, this.#options.defaultMaxExecutions),
+    );
+    if (!token.ok) {
+      const why =
+        token.reason === 'pending'
+          ? 'its last executions are being taken by submissions in progress'
+          : 'has no executions left';
+      throw new AirlockError('forbidden', `token replayed: jti '${jti}' ${why}`);
     }
-    const rate = this.#rate.take(principal.tenant);
+    const rate = this.#rate.take(tenant);
     if (!rate.ok) {
-      throw new AirlockError('rate_limited', `tenant '${principal.tenant}' submission rate exhausted`, {
+      token.use.release();
+      throw new AirlockError('rate_limited', `tenant '${tenant}' submission rate exhausted`, {
         retryAfter: rate.retryAfterSeconds,
       });
     }
-    const { capability } = decision;
-    if (session === 'cell') {
-      return { backends: capability.backends, ceilings: capability.ceilings, capability, release: () => {} };
+    let slot: { release(): void } | undefined;
+    if (kind !== 'cell') {
+      const admitted = this.#occupancy.acquire(tenant);
+      if (!admitted.ok) {
+        this.#rate.refund(tenant);
+        token.use.release();
+        throw new AirlockError('quota_exceeded', admitted.reason, { retryAfter: admitted.retryAfterSeconds });
+      }
+      slot = admitted.ticket;
     }
-    const admitted = this.#occupancy.acquire(principal.tenant);
-    if (!admitted.ok)
-      throw new AirlockError('quota_exceeded', admitted.reason, { retryAfter: admitted.retryAfterSeconds });
+    let state: 'reserved' | 'committed' | 'released' = 'reserved';
     return {
-      backends: capability.backends,
-      ceilings: capability.ceilings,
-      capability,
-      release: () => admitted.ticket.release(),
+      commit: () => {
+        if (state !== 'reserved') return;
+        state = 'committed';
+        token.use.commit();
+      },
+      release: () => {
+        if (state === 'released') return;
+        if (state === 'reserved') {
+          token.use.release();
+          this.#rate.refund(tenant);
+        }
+        state = 'released';
+        slot?.release();
+      },
     };
   }
+}
+
+function principalOf(caller: Caller): Principal {
+  const principal = (caller as TokenCaller).principal;
+  if (!principal) throw new AirlockError('unauthorized', 'missing token: the caller was not authenticated');
+  return principal;
 }

@@ -176,7 +176,11 @@ describe('FileAuditLog.open on an existing file', () => {
     expect(refused).toBeInstanceOf(CorruptAuditLogError);
     expect(refused).toMatchObject({
       line: 6,
-      message: expect.stringMatching(/line 6: incomplete last line/),
+      repairable: true,
+      message:
+        `audit log ${file}: line 6: incomplete last line (34 bytes without a trailing newline: a write was cut ` +
+        `off); refusing to append. Cut it off (a "repaired" record says what was cut) with: npm run ` +
+        `audit:verify -- --repair ${file}`,
     });
 
     const log = await FileAuditLog.open(file, { repairTruncatedTail: true });

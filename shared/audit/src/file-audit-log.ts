@@ -1,7 +1,13 @@
 // The audit log as an append-only JSON Lines file with one writer: each append() is sealed into the hash chain
 // the moment it is called and written in that order, with group commit when every record must be durable.
+// When the file system refuses a write (full, read-only, I/O error) the failed batch is rejected, the file is
+// cut back to the end of the last good record (so no torn line stays), and the log reports itself unhealthy;
+// later appends and a periodic probe try again, and the first write that succeeds makes it healthy again.
+// The file is held open only while records are being written, so an idle log does not pin its file system
+// (an operator can remount it).
 // Must never write anything but the sealed entry (no secrets come from here), never rewrite a complete line,
-// and never let two writers in this process continue the same chain.
+// never acknowledge a record that is not written, and never let two writers in this process continue the
+// same chain.
 
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -9,6 +15,7 @@ import type { AuditSink } from './audit-sink.ts';
 import { type ChainHead, resumeChain, type TailRepair } from './log-tail.ts';
 import type { AuditEntry, AuditRecord } from './record.ts';
 import { sealRecord } from './seal.ts';
+import { probeWritable } from './write-probe.ts';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
 
@@ -35,6 +42,32 @@ export interface FileAuditLogOptions {
    * @default false
    */
   repairTruncatedTail?: boolean;
+  /** Milliseconds between probes of the file system while the log is unhealthy. @default 1000 */
+  probeIntervalMs?: number;
+  /** Called when the log turns unhealthy (a write failed) and when it is healthy again. */
+  onHealthChange?: (health: AuditHealth) => void;
+}
+
+/** Whether the log takes records now. */
+export type AuditHealth =
+  | { healthy: true }
+  | {
+      healthy: false;
+      /** When the first failed write of this spell happened (ISO 8601). */
+      since: string;
+      /** The file system's error, e.g. `ENOSPC: no space left on device, write`. */
+      error: string;
+    };
+
+/** Why an append was refused: the log's file cannot be written now (it retries on its own). */
+export class AuditUnavailableError extends Error {
+  readonly path: string;
+
+  constructor(path: string, cause: Error) {
+    super(`audit log ${path} cannot be written: ${cause.message}`, { cause });
+    this.name = 'AuditUnavailableError';
+    this.path = path;
+  }
 }
 
 interface PendingRecord {
@@ -42,6 +75,12 @@ interface PendingRecord {
   line: Buffer;
   resolve: (record: AuditRecord) => void;
   reject: (error: Error) => void;
+}
+
+/** The end of the last record known to be written whole. */
+interface StoredEnd {
+  head: ChainHead;
+  size: number;
 }
 
 /** Absolute paths with an open writer in this process. */
@@ -52,31 +91,40 @@ export class FileAuditLog implements AuditSink {
   readonly path: string;
   /** The incomplete final line dropped by repairTruncatedTail, or null when nothing was dropped. */
   readonly repairedTail: TailRepair | null;
-  readonly #file: FileHandle;
+  /** Open while a drain writes; closed when the queue is empty. */
+  #file: FileHandle | null;
   readonly #fsync: FsyncMode;
   readonly #timer: NodeJS.Timeout | null;
+  readonly #probeMs: number;
+  readonly #onHealthChange: ((health: AuditHealth) => void) | undefined;
   #head: ChainHead;
+  #stored: StoredEnd;
+  /** Bytes past #stored.size may be on disk (a write failed part-way): cut them before the next write. */
+  #dirtyTail = false;
   #queue: PendingRecord[] = [];
   #writing: Promise<void> | null = null;
   #syncing: Promise<void> | null = null;
   #unsynced = false;
-  #failure: Error | null = null;
+  #failure: { error: AuditUnavailableError; since: Date } | null = null;
+  #probe: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
 
   private constructor(
     path: string,
-    file: FileHandle,
-    head: ChainHead,
+    stored: StoredEnd,
     repaired: TailRepair | null,
-    fsync: FsyncMode,
-    intervalMs: number,
+    options: ResolvedOptions & Pick<FileAuditLogOptions, 'onHealthChange'>,
   ) {
     this.path = path;
-    this.#file = file;
-    this.#head = head;
+    this.#file = null;
+    this.#head = stored.head;
+    this.#stored = stored;
     this.repairedTail = repaired;
-    this.#fsync = fsync;
-    this.#timer = fsync === 'interval' ? setInterval(() => this.#syncTick(), intervalMs).unref() : null;
+    this.#fsync = options.fsync;
+    this.#probeMs = options.probeIntervalMs;
+    this.#onHealthChange = options.onHealthChange;
+    this.#timer =
+      options.fsync === 'interval' ? setInterval(() => this.#syncTick(), options.intervalMs).unref() : null;
   }
 
   /**
@@ -84,7 +132,7 @@ export class FileAuditLog implements AuditSink {
    * chain from the last record. Rejects with a CorruptAuditLogError naming the line if the tail is corrupt.
    */
   static async open(path: string, options: FileAuditLogOptions = {}): Promise<FileAuditLog> {
-    const { fsync, intervalMs, repairTruncatedTail } = readOptions(options);
+    const resolved = readOptions(options);
     const absolute = resolve(path);
     if (openPaths.has(absolute))
       throw new Error(`audit log ${absolute} is already open in this process: one writer per file`);
@@ -97,18 +145,26 @@ export class FileAuditLog implements AuditSink {
       if (!stats.isFile()) throw new Error(`audit log ${absolute} is not a regular file`);
       const { mode, size } = stats;
       if ((mode & 0o077) !== 0) await file.chmod(0o600);
-      const { head, repaired } = await resumeChain(file, absolute, repairTruncatedTail);
-      if (size === 0 && fsync !== 'never') await syncDirectory(dirname(absolute));
-      return new FileAuditLog(absolute, file, head, repaired, fsync, intervalMs);
+      const { head, repaired } = await resumeChain(file, absolute, resolved.repairTruncatedTail);
+      if (size === 0 && resolved.fsync !== 'never') await syncDirectory(dirname(absolute));
+      const stored = { head, size: (await file.stat()).size };
+      await file.close();
+      return new FileAuditLog(absolute, stored, repaired, { ...options, ...resolved });
     } catch (error) {
       openPaths.delete(absolute);
-      await file?.close();
+      await file?.close().catch(() => {});
       throw error;
     }
   }
 
+  /** Whether the last write succeeded; while not, appends are still tried (and a probe runs). */
+  get health(): AuditHealth {
+    const failure = this.#failure;
+    if (failure === null) return { healthy: true };
+    return { healthy: false, since: failure.since.toISOString(), error: messageOf(failure.error.cause) };
+  }
+
   append(entry: AuditEntry): Promise<AuditRecord> {
-    if (this.#failure !== null) return Promise.reject(this.#failure);
     if (this.#closing !== null) return Promise.reject(new Error(`audit log ${this.path} is closed`));
     let sealed: { record: AuditRecord; line: Buffer };
     try {
@@ -137,87 +193,207 @@ export class FileAuditLog implements AuditSink {
     await this.close();
   }
 
-  /** Writes queued records in batches until the queue is empty. Never rejects. */
+  /** Writes queued records in batches until the queue is empty, then closes the file. Never rejects. */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && this.#failure === null) {
-      const batch = this.#queue;
-      this.#queue = [];
-      try {
-        await writeAll(
-          this.#file,
-          batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((p) => p.line)),
-        );
-        if (this.#fsync === 'always') await this.#file.datasync();
-        else this.#unsynced = true;
-      } catch (error) {
-        this.#fail(error as Error, batch);
-        break;
-      }
-      for (const pending of batch) pending.resolve(pending.record);
+    for (;;) {
+      while (this.#queue.length > 0) await this.#writeBatch();
+      await this.#closeFile();
+      if (this.#queue.length === 0) break;
     }
     this.#writing = null;
   }
 
+  async #writeBatch(): Promise<void> {
+    const batch = this.#queue;
+    this.#queue = [];
+    const bytes = batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((p) => p.line));
+    try {
+      const file = await this.#writableFile();
+      this.#dirtyTail = true;
+      await writeAll(file, bytes);
+      if (this.#fsync === 'always') await file.datasync();
+      else this.#unsynced = true;
+      this.#dirtyTail = false;
+    } catch (error) {
+      await this.#writeFailed(error as Error, batch);
+      return;
+    }
+    const last = batch.at(-1)!.record;
+    const head = { nextSeq: last.seq + 1, prevHash: last.hash };
+    this.#stored = { head, size: this.#stored.size + bytes.length };
+    this.#healthy();
+    for (const pending of batch) pending.resolve(pending.record);
+  }
+
+  /** The open file, ending exactly after the last good record (a torn tail is cut first). */
+  async #writableFile(): Promise<FileHandle> {
+    if (this.#file !== null && !this.#dirtyTail) return this.#file;
+    this.#file ??= await open(this.path, 'a', 0o600);
+    if (this.#dirtyTail) await this.#cutTail();
+    const { size } = await this.#file.stat();
+    if (size !== this.#stored.size) {
+      throw new Error(
+        `the file is ${size} bytes but its last good record ends at byte ${this.#stored.size}: it was changed by another writer`,
+      );
+    }
+    return this.#file;
+  }
+
+  /** Cuts the file back to the end of the last good record. */
+  async #cutTail(): Promise<void> {
+    this.#file ??= await open(this.path, 'a', 0o600);
+    await this.#file.truncate(this.#stored.size);
+    await this.#file.datasync();
+    this.#dirtyTail = false;
+  }
+
+  async #closeFile(): Promise<void> {
+    const file = this.#file;
+    this.#file = null;
+    await file?.close().catch(() => {});
+  }
+
+  /**
+   * A batch was not stored: reject it and every record sealed after it (they chain to it), rewind the chain to
+   * the last good record and cut what part of the batch reached the file.
+   */
+  async #writeFailed(cause: Error, batch: PendingRecord[]): Promise<void> {
+    const error = this.#unhealthy(cause);
+    const rejected = [...batch, ...this.#queue];
+    this.#queue = [];
+    this.#head = this.#stored.head;
+    for (const pending of rejected) pending.reject(error);
+    // Only bytes this writer may have written are cut: never a file that another writer changed.
+    if (!this.#dirtyTail) return;
+    try {
+      await this.#cutTail();
+    } catch {
+      // Read-only or failing: cut before the next write, or when a probe finds the file system writable.
+    }
+  }
+
+  #unhealthy(cause: Error): AuditUnavailableError {
+    const error = new AuditUnavailableError(this.path, cause);
+    const first = this.#failure === null;
+    this.#failure = { error, since: this.#failure?.since ?? new Date() };
+    if (first) this.#report();
+    this.#probe ??= setInterval(() => void this.#probeOnce(), this.#probeMs).unref();
+    return error;
+  }
+
+  #healthy(): void {
+    if (this.#failure === null) return;
+    this.#failure = null;
+    if (this.#probe !== null) clearInterval(this.#probe);
+    this.#probe = null;
+    this.#report();
+  }
+
+  #report(): void {
+    try {
+      this.#onHealthChange?.(this.health);
+    } catch {
+      // The observer must not break the log.
+    }
+  }
+
+  /** While unhealthy and idle: is the file system writable again (and the torn tail cut)? */
+  async #probeOnce(): Promise<void> {
+    if (this.#failure === null || this.#writing !== null || this.#closing !== null) return;
+    const probing = (async () => {
+      try {
+        if (this.#dirtyTail) await this.#cutTail();
+        // The log itself must open for appending too (a file made read-only is not cured by free space).
+        await this.#writableFile();
+        await probeWritable(this.path);
+        if (this.#unsynced) await this.#syncFile();
+        this.#healthy();
+      } catch (error) {
+        this.#unhealthy(error as Error);
+      }
+      await this.#closeFile();
+    })();
+    this.#writing = probing.then(() => {
+      this.#writing = null;
+      if (this.#queue.length > 0) this.#writing = this.#drain();
+    });
+    await this.#writing;
+  }
+
   #syncTick(): void {
     if (!this.#unsynced || this.#syncing !== null || this.#failure !== null) return;
-    this.#unsynced = false;
-    this.#syncing = this.#file.datasync().then(
+    this.#syncing = this.#syncFile().then(
       () => {
         this.#syncing = null;
       },
       (error: Error) => {
+        // The records were acknowledged on write: keep them, and sync again once the probe succeeds.
         this.#syncing = null;
-        this.#fail(error, []);
+        this.#unsynced = true;
+        this.#unhealthy(error);
       },
     );
   }
 
-  /**
-   * After a failed write or sync the chain on disk is uncertain: refuse everything until reopened. Records of
-   * a failed batch that reached the file whole stay in it (over-recording, never under-recording); reopening
-   * resumes after the last complete line (a partial one needs repairTruncatedTail).
-   */
-  #fail(cause: Error, batch: PendingRecord[]): void {
-    this.#failure = new Error(
-      `audit log ${this.path}: ${cause.message}; it accepts no more records — reopen it to resume the chain`,
-      { cause },
-    );
-    for (const pending of [...batch, ...this.#queue]) pending.reject(this.#failure);
-    this.#queue = [];
+  /** Makes what was written durable (a sync through any descriptor of the file flushes its data). */
+  async #syncFile(): Promise<void> {
+    this.#unsynced = false;
+    const file = await open(this.path, 'r');
+    try {
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
   }
 
   async #shutdown(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#probe !== null) clearInterval(this.#probe);
+    this.#probe = null;
     try {
-      await this.#writing;
+      while (this.#writing !== null) await this.#writing;
       await this.#syncing;
-      if (this.#failure === null) await this.#file.sync();
+      if (this.#dirtyTail) await this.#cutTail().catch(() => {});
+      if (this.#failure === null && this.#fsync !== 'always') await this.#syncFile();
     } finally {
-      await this.#file.close();
+      await this.#closeFile();
       openPaths.delete(this.path);
     }
-    if (this.#failure !== null) throw this.#failure;
+    if (this.#failure !== null) throw this.#failure.error;
   }
 }
 
-function readOptions(options: FileAuditLogOptions): Required<FileAuditLogOptions> {
-  const { fsync = 'always', intervalMs = 200, repairTruncatedTail = false } = options;
+/** The file system's error without the path it quotes (`EROFS: read-only file system, open`). */
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/ '[^']*'$/, '');
+}
+
+type ResolvedOptions = Required<Omit<FileAuditLogOptions, 'onHealthChange'>>;
+
+function readOptions(options: FileAuditLogOptions): ResolvedOptions {
+  const { fsync = 'always', intervalMs = 200, repairTruncatedTail = false, probeIntervalMs = 1000 } = options;
   if (!FSYNC_MODES.includes(fsync)) {
     throw new TypeError(
       `FileAuditLog option 'fsync' must be 'always', 'interval' or 'never', got ${String(fsync)} (${typeof fsync})`,
     );
   }
-  if (!Number.isInteger(intervalMs) || intervalMs < 1 || intervalMs > 2_147_483_647) {
-    throw new TypeError(
-      `FileAuditLog option 'intervalMs' must be a positive integer, got ${String(intervalMs)} (${typeof intervalMs})`,
-    );
+  for (const [name, value] of [
+    ['intervalMs', intervalMs],
+    ['probeIntervalMs', probeIntervalMs],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+      throw new TypeError(
+        `FileAuditLog option '${name}' must be a positive integer, got ${String(value)} (${typeof value})`,
+      );
+    }
   }
   if (typeof repairTruncatedTail !== 'boolean') {
     throw new TypeError(
       `FileAuditLog option 'repairTruncatedTail' must be a boolean, got ${String(repairTruncatedTail)} (${typeof repairTruncatedTail})`,
     );
   }
-  return { fsync, intervalMs, repairTruncatedTail };
+  return { fsync, intervalMs, repairTruncatedTail, probeIntervalMs };
 }
 
 async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {

@@ -2,7 +2,13 @@
 // verifier. The CLI (verify-cli.ts) is an entry point, not exported; internals stay unexported.
 
 export type { AuditSink } from './audit-sink.ts';
-export { FileAuditLog, type FileAuditLogOptions, type FsyncMode } from './file-audit-log.ts';
+export {
+  type AuditHealth,
+  AuditUnavailableError,
+  FileAuditLog,
+  type FileAuditLogOptions,
+  type FsyncMode,
+} from './file-audit-log.ts';
 export { CorruptAuditLogError, type TailRepair } from './log-tail.ts';
 export {
   AUDIT_EVENT_TYPES,

@@ -25,14 +25,18 @@ export class CorruptAuditLogError extends Error {
   readonly path: string;
   /** 1-based line number of the bad line. */
   readonly line: number;
+  /** True for a torn last line, which `npm run audit:verify -- --repair FILE` cuts off (and records). */
+  readonly repairable: boolean;
 
-  constructor(path: string, line: number, problem: string) {
-    super(
-      `audit log ${path}: line ${line}: ${problem}; refusing to append. Check it with: npm run audit:verify -- ${path}`,
-    );
+  constructor(path: string, line: number, problem: string, repairable = false) {
+    const advice = repairable
+      ? `Cut it off (a "repaired" record says what was cut) with: npm run audit:verify -- --repair ${path}`
+      : `Check it with: npm run audit:verify -- ${path}`;
+    super(`audit log ${path}: line ${line}: ${problem}; refusing to append. ${advice}`);
     this.name = 'CorruptAuditLogError';
     this.path = path;
     this.line = line;
+    this.repairable = repairable;
   }
 }
 
@@ -63,8 +67,8 @@ export async function resumeChain(
       throw new CorruptAuditLogError(
         path,
         line,
-        `incomplete last line (${droppedBytes} bytes without a trailing newline: a write was cut off). ` +
-          'Open with { repairTruncatedTail: true } to drop it',
+        `incomplete last line (${droppedBytes} bytes without a trailing newline: a write was cut off)`,
+        true,
       );
     }
     await file.truncate(completeEnd);

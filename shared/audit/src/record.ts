@@ -11,6 +11,7 @@ export const AUDIT_EVENT_TYPES = [
   'rejected',
   'canceled',
   'egress',
+  'repaired',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -53,15 +53,13 @@ async function walkChain(reader: LineReader): Promise<VerifyReport> {
   return { ok: true, records: last?.seq ?? 0, last_hash: last?.hash ?? GENESIS_HASH };
 }
 
+const TRUNCATED = 'truncated last line: it has no trailing newline, so the write of this record was cut off';
+
 function inspect(raw: RawLine): ReturnType<typeof checkLine> {
-  if (raw.text === null) return { ok: false, seq: null, problem: raw.problem };
+  if (raw.text === null) return { ok: false, seq: null, problem: raw.terminated ? raw.problem : TRUNCATED };
   const checked = checkLine(raw.text);
   if (raw.terminated) return checked;
-  return {
-    ok: false,
-    seq: checked.ok ? checked.link.seq : checked.seq,
-    problem: 'truncated last line: it has no trailing newline, so the write of this record was cut off',
-  };
+  return { ok: false, seq: checked.ok ? checked.link.seq : checked.seq, problem: TRUNCATED };
 }
 
 function linkOf(raw: RawLine | null): Link | null {

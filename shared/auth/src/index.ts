@@ -36,7 +36,13 @@ export {
   type TenantQuota,
 } from './occupancy.ts';
 export { type RateDecision, TenantRateLimiter, type TenantRateLimiterOptions } from './rate-limiter.ts';
-export { maxExecutionsFor, ReplayGuard, type ReplayGuardOptions } from './replay-guard.ts';
+export {
+  maxExecutionsFor,
+  ReplayGuard,
+  type ReplayGuardOptions,
+  type TokenUse,
+  type TokenUseDecision,
+} from './replay-guard.ts';
 export { generateSigningKeys, type MintOptions, mintIntentToken, type SigningKeys } from './signing.ts';
 export {
   loadTenantPolicies,

@@ -32,4 +32,21 @@ describe('TenantRateLimiter', () => {
     clock += 1_000;
     expect(limiter.take('acme')).toEqual({ ok: true });
   });
+
+  it('refund() gives back one allowance taken for a submission refused later, never above the allowance', () => {
+    const limiter = new TenantRateLimiter({ submissionsPerMinute: () => 2, now: () => 0 });
+    expect(limiter.take('acme')).toEqual({ ok: true });
+    expect(limiter.take('acme')).toEqual({ ok: true });
+    expect(limiter.take('acme').ok).toBe(false);
+    limiter.refund('acme');
+    expect(limiter.take('acme')).toEqual({ ok: true });
+    limiter.refund('acme');
+    limiter.refund('acme');
+    limiter.refund('acme');
+    expect(limiter.take('acme')).toEqual({ ok: true });
+    expect(limiter.take('acme')).toEqual({ ok: true });
+    expect(limiter.take('acme').ok).toBe(false);
+    limiter.refund('nobody');
+    expect(limiter.take('nobody').ok).toBe(true);
+  });
 });

@@ -1,6 +1,8 @@
 // Submissions per minute per tenant, as a token bucket: a tenant may send up to its per-minute allowance at
 // once, then one more every 60/allowance seconds. Buckets that have refilled are dropped, so memory follows
-// the tenants active in the last minute. Must never let a refused submission consume an allowance.
+// the tenants active in the last minute. An allowance taken for a submission that is refused later (its queue
+// was full, its audit record could not be written) is given back with refund(). Must never let a refused
+// submission consume an allowance.
 
 export interface TenantRateLimiterOptions {
   /** A tenant's allowance per minute (from its policy); 0 or less refuses every submission. */
@@ -47,6 +49,13 @@ export class TenantRateLimiter {
     }
     const waitMs = ((1 - bucket.tokens) * MINUTE_MS) / perMinute;
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+  }
+
+  /** Gives back one allowance taken by take() for a submission that was refused after all. */
+  refund(tenant: string): void {
+    const bucket = this.#buckets.get(tenant);
+    // A bucket already dropped was full: there is nothing to give back.
+    if (bucket) bucket.tokens = Math.min(this.#rateOf(tenant), bucket.tokens + 1);
   }
 
   #sweep(now: number): void {

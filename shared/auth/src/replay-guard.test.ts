@@ -56,4 +56,52 @@ describe('ReplayGuard', () => {
     expect(guard.use(token('c', 100), 1)).toBe(true);
     expect(guard.use(token('b', 100), 1)).toBe(false);
   });
+
+  it('counts a reserved use at once: a second reservation of a single-use token is refused while it is pending', () => {
+    const guard = new ReplayGuard({ now: () => T0 });
+    const first = guard.reserve(token('r1'), 1);
+    if (!first.ok) throw new Error('the first reservation was refused');
+    expect(guard.reserve(token('r1'), 1)).toEqual({ ok: false, reason: 'pending' });
+    first.use.commit();
+    expect(guard.reserve(token('r1'), 1)).toEqual({ ok: false, reason: 'spent' });
+    expect(guard.use(token('r1'), 1)).toBe(false);
+  });
+
+  it('a released reservation gives the use back, and settling twice changes nothing', () => {
+    const guard = new ReplayGuard({ now: () => T0 });
+    const first = guard.reserve(token('r2'), 1);
+    if (!first.ok) throw new Error('the first reservation was refused');
+    first.use.release();
+    first.use.release();
+    first.use.commit();
+    expect(guard.size).toBe(0);
+    const again = guard.reserve(token('r2'), 1);
+    if (!again.ok) throw new Error('the released use was not given back');
+    again.use.commit();
+    again.use.release();
+    expect(guard.use(token('r2'), 1)).toBe(false);
+  });
+
+  it('with max_executions 2, two reservations succeed and a third waits on them', () => {
+    const guard = new ReplayGuard({ now: () => T0 });
+    const a = guard.reserve(token('r3'), 2);
+    const b = guard.reserve(token('r3'), 2);
+    expect([a.ok, b.ok]).toEqual([true, true]);
+    expect(guard.reserve(token('r3'), 2)).toEqual({ ok: false, reason: 'pending' });
+    if (a.ok) a.use.release();
+    expect(guard.reserve(token('r3'), 2).ok).toBe(true);
+  });
+
+  it('never evicts an entry with a pending reservation', () => {
+    let clock = T0;
+    const guard = new ReplayGuard({ clockToleranceSeconds: 0, sweepIntervalSeconds: 1, now: () => clock });
+    const held = guard.reserve(token('r4', 10), 1);
+    clock = T0 + 60_000;
+    guard.reserve(token('other', 300), 1);
+    expect(guard.size).toBe(2);
+    if (held.ok) held.use.commit();
+    clock = T0 + 120_000;
+    guard.reserve(token('third', 300), 1);
+    expect(guard.size).toBe(2);
+  });
 });

@@ -1,7 +1,9 @@
 // Counts the executions started with each intent token, keyed by (issuer, jti), so a token cannot start more
-// than its intent allows. Entries live until the token could no longer verify (exp plus the clock
-// tolerance) and are then evicted, so memory is bounded by the live tokens. Must never forget a live entry to
-// make room: when full of live tokens it refuses (fails closed) instead.
+// than its intent allows. A use is first reserved (it counts against the token at once, so two concurrent
+// submissions cannot both take the last use), then committed when the execution is accepted, or released
+// when the submission is refused after all. Entries live until the token could no longer verify (exp plus the
+// clock tolerance) and are then evicted, so memory is bounded by the live tokens. Must never forget a live or
+// reserved entry to make room: when full of live tokens it refuses (fails closed) instead.
 
 import type { Principal } from './verifier.ts';
 
@@ -17,9 +19,25 @@ export interface ReplayGuardOptions {
 }
 
 interface Entry {
+  /** Committed uses. */
   uses: number;
+  /** Reserved uses, neither committed nor released yet. */
+  pending: number;
   forgetAt: number;
 }
+
+/** One reserved use of a token. */
+export interface TokenUse {
+  /** The use counts for good (the execution was accepted). Later calls, and release() after it, do nothing. */
+  commit(): void;
+  /** Gives the use back (the submission was refused after all). Later calls, and commit() after it, do nothing. */
+  release(): void;
+}
+
+export type TokenUseDecision =
+  | { ok: true; use: TokenUse }
+  /** `spent`: no uses left; `pending`: the last uses are reserved by submissions still in progress. */
+  | { ok: false; reason: 'spent' | 'pending' | 'full' };
 
 /** The number of executions a principal's token may start: its intent's count, else the configured default. */
 export function maxExecutionsFor(principal: Pick<Principal, 'intent'>, configuredDefault: number): number {
@@ -46,21 +64,47 @@ export class ReplayGuard {
    * token is spent (or the guard is full of live tokens). A false answer does not count as a use.
    */
   use(principal: Pick<Principal, 'issuer' | 'jti' | 'expiresAt'>, maxExecutions: number): boolean {
+    const decision = this.reserve(principal, maxExecutions);
+    if (decision.ok) decision.use.commit();
+    return decision.ok;
+  }
+
+  /**
+   * Reserves one use of the token, counted against `maxExecutions` at once. A refusal reserves nothing.
+   * The caller must commit() or release() the use it got.
+   */
+  reserve(
+    principal: Pick<Principal, 'issuer' | 'jti' | 'expiresAt'>,
+    maxExecutions: number,
+  ): TokenUseDecision {
     const now = this.#now();
     if (now >= this.#nextSweep || this.#entries.size >= this.#maxEntries) this.#sweep(now);
     // The issuer's length prefix keeps (iss 'a', jti 'bc') and (iss 'ab', jti 'c') apart.
     const key = `${principal.issuer.length}:${principal.issuer}${principal.jti}`;
     const forgetAt = principal.expiresAt.getTime() + this.#toleranceMs;
-    const entry = this.#entries.get(key);
+    let entry = this.#entries.get(key);
     if (entry === undefined) {
-      if (maxExecutions < 1 || this.#entries.size >= this.#maxEntries) return false;
-      this.#entries.set(key, { uses: 1, forgetAt });
-      return true;
+      if (maxExecutions < 1) return { ok: false, reason: 'spent' };
+      if (this.#entries.size >= this.#maxEntries) return { ok: false, reason: 'full' };
+      entry = { uses: 0, pending: 0, forgetAt };
+      this.#entries.set(key, entry);
     }
-    if (entry.uses >= maxExecutions) return false;
-    entry.uses += 1;
+    if (entry.uses >= maxExecutions) return { ok: false, reason: 'spent' };
+    if (entry.uses + entry.pending >= maxExecutions) return { ok: false, reason: 'pending' };
+    entry.pending += 1;
     entry.forgetAt = Math.max(entry.forgetAt, forgetAt);
-    return true;
+    const reserved = entry;
+    let settled = false;
+    const settle = (commit: boolean) => {
+      if (settled) return;
+      settled = true;
+      reserved.pending -= 1;
+      if (commit) reserved.uses += 1;
+      else if (reserved.uses === 0 && reserved.pending === 0 && this.#entries.get(key) === reserved) {
+        this.#entries.delete(key);
+      }
+    };
+    return { ok: true, use: { commit: () => settle(true), release: () => settle(false) } };
   }
 
   /** Tokens currently tracked. */
@@ -70,7 +114,7 @@ export class ReplayGuard {
 
   #sweep(now: number): void {
     for (const [key, entry] of this.#entries) {
-      if (entry.forgetAt <= now) this.#entries.delete(key);
+      if (entry.forgetAt <= now && entry.pending === 0) this.#entries.delete(key);
     }
     this.#nextSweep = now + this.#sweepMs;
   }

@@ -34,7 +34,7 @@ export const ERROR_CODES = {
     meaning: 'The tenant already has as many executions in flight as its quota allows; retry later.',
   },
   header_too_large: { status: 431, meaning: 'A request header is larger than the server accepts.' },
-  // egress proxy (issue #4): what a sandboxed program sees from the proxy, and submissions it cannot serve
+  // egress proxy: what a sandboxed program sees from the proxy, and submissions it cannot serve
   egress_denied: {
     status: 403,
     meaning: "The egress proxy refused this destination under the run's policy.",
@@ -49,7 +49,7 @@ export const ERROR_CODES = {
     status: 422,
     meaning: 'Network egress was requested but this server or backend does not offer it.',
   },
-  // sessions (issue #7)
+  // sessions
   session_busy: {
     status: 409,
     meaning: 'A cell of this session is still running; retry when it has finished.',
@@ -64,6 +64,10 @@ export const ERROR_CODES = {
   },
   internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },
+  audit_unavailable: {
+    status: 503,
+    meaning: 'The audit log cannot be written, so no work is accepted; retry after the given delay.',
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -16,6 +16,7 @@ export {
   Usage,
 } from './execution.ts';
 export { isExecutionId, newExecutionId } from './ids.ts';
+export { type DuplicateKey, duplicateKeyError, findDuplicateKey, parseJsonBody } from './json-body.ts';
 export { type LimitPolicy, resolveLimits } from './limits.ts';
 export {
   BACKENDS,

@@ -26,6 +26,20 @@ export const Backend = z.enum(BACKENDS);
 
 const noNul = (s: string) => !s.includes('\u0000');
 const wellFormed = (s: string) => s.isWellFormed();
+
+/**
+ * The one rule for free text (code, stdin, args, env values, metadata values): at most `max` characters, no
+ * NUL (it ends a C string: what a check reads and what runs would differ) and well-formed (no lone surrogate).
+ * Everything else — newlines, tabs, other control characters, U+2028/U+2029, bidirectional controls — is
+ * passed on exactly as given; a reader that displays these values must escape them itself.
+ */
+export function freeText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine(noNul, 'must not contain NUL characters')
+    .refine(wellFormed, 'must be well-formed text (no lone surrogate)');
+}
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** A relative path inside the sandbox's working folder: no absolute paths, no `..`, no empty segments. */
@@ -73,7 +87,7 @@ export const LimitsInput = z
   })
   .strict();
 
-// --- egress (issue #4): the run's network, checked again by the egress proxy ---
+// --- egress: the run's network, checked again by the egress proxy ---
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Canonical host name (lower case, punycode, no trailing dot) or `*.` pattern; undefined when not one. */
@@ -145,19 +159,15 @@ export const NetworkInput = z.discriminatedUnion('egress', [
 export const Metadata = z
   .record(
     z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case label key'),
-    z.string().max(FIELD_BOUNDS.metadataValueChars),
+    freeText(FIELD_BOUNDS.metadataValueChars),
   )
   .refine(
     (m) => Object.keys(m).length <= FIELD_BOUNDS.metadataEntries,
     `must have at most ${FIELD_BOUNDS.metadataEntries} entries`,
   );
 
-/** The program text: bounded, no NUL, well-formed (also a session cell's). */
-export const Code = z
-  .string()
-  .max(FIELD_BOUNDS.codeChars)
-  .refine(noNul, 'must not contain NUL characters')
-  .refine(wellFormed, 'must be well-formed text');
+/** The program text (also a session cell's). */
+export const Code = freeText(FIELD_BOUNDS.codeChars);
 
 /** Input files for the working folder: bounded, no duplicate paths (also a session cell's). */
 export const Files = z
@@ -172,12 +182,8 @@ export const Files = z
     });
   });
 
-/** The program's stdin text (also a session cell's). */
-export const Stdin = z
-  .string()
-  .max(FIELD_BOUNDS.stdinChars)
-  .refine(wellFormed, 'must be well-formed text')
-  .default('');
+/** The program's stdin text (also a session cell's); bytes that are not text go in a base64 file. */
+export const Stdin = freeText(FIELD_BOUNDS.stdinChars).default('');
 
 export const ExecutionRequest = z
   .object({
@@ -185,15 +191,9 @@ export const ExecutionRequest = z
     code: Code,
     files: Files,
     stdin: Stdin,
-    args: z
-      .array(z.string().max(FIELD_BOUNDS.argChars).refine(noNul, 'must not contain NUL characters'))
-      .max(FIELD_BOUNDS.args)
-      .default([]),
+    args: z.array(freeText(FIELD_BOUNDS.argChars)).max(FIELD_BOUNDS.args).default([]),
     env: z
-      .record(
-        EnvName,
-        z.string().max(FIELD_BOUNDS.envValueChars).refine(noNul, 'must not contain NUL characters'),
-      )
+      .record(EnvName, freeText(FIELD_BOUNDS.envValueChars))
       .refine(
         (e) => Object.keys(e).length <= FIELD_BOUNDS.envEntries,
         `must have at most ${FIELD_BOUNDS.envEntries} entries`,

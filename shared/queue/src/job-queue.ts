@@ -18,6 +18,16 @@ export interface SubmitInput {
   idempotencyKey?: string;
   /** A stable hash of the request body, to tell a replay from a conflicting reuse of the key. */
   requestHash: string;
+  /**
+   * Called once for a new execution (never for an Idempotency-Key replay), after the queue has reserved its
+   * place (capacity and key checked) and before any worker can start it: the caller's last word on accepting
+   * it (take its reservations, make its `accepted` audit record durable). If it throws, the queue forgets the
+   * execution as if it had never been submitted (the key is free again, nothing runs, no event is kept) and
+   * submit() rethrows. A queue that can still refuse the job after admit() resolved (the JetStream stream is
+   * full) forgets it the same way and throws. A submit with the same key while admit() runs waits for its
+   * outcome.
+   */
+  admit?: (execution: Execution) => Promise<void>;
 }
 
 export interface SubmitOutcome {

@@ -1,7 +1,8 @@
 // The in-process JobQueue (the embedded default): p-queue bounds how many run at once; a per-tenant round-robin
 // feeds it only when a slot is free, so one tenant cannot starve another. Every accepted execution reaches
-// exactly one terminal state. Must never invoke the worker synchronously from submit(), never let a worker's
-// return value through unchecked, and never show one tenant's execution to another.
+// exactly one terminal state. Must never invoke the worker synchronously from submit(), never queue an
+// execution before the caller's admit() has resolved, never let a worker's return value through unchecked,
+// and never show one tenant's execution to another.
 
 import {
   AirlockError,
@@ -27,6 +28,9 @@ export class MemoryJobQueue implements JobQueue {
   readonly #store: ExecutionStore;
   readonly #running = new Set<ExecutionRecord>();
   #worker: JobWorker | undefined;
+  /** Executions whose admit() is running, per tenant, and the settling of each one's Idempotency-Key. */
+  readonly #admitting = new Map<string, number>();
+  readonly #admittingKeys = new Map<string, Promise<unknown>>();
   #queued = 0;
   #inFlight = 0;
   #watchers = 0;
@@ -45,6 +49,13 @@ export class MemoryJobQueue implements JobQueue {
     if (this.#closing) throw new AirlockError('shutting_down');
     const tenant = input.execution.tenant;
     this.#sweep();
+    const key = input.idempotencyKey === undefined ? undefined : `${tenant}\0${input.idempotencyKey}`;
+    // A submit with this key is being admitted: its outcome decides whether this one is a replay.
+    for (;;) {
+      const pending = key === undefined ? undefined : this.#admittingKeys.get(key);
+      if (pending === undefined) break;
+      await pending;
+    }
     if (input.idempotencyKey !== undefined) {
       const existing = this.#store.findByKey(tenant, input.idempotencyKey);
       if (existing) {
@@ -52,26 +63,57 @@ export class MemoryJobQueue implements JobQueue {
         return { execution: structuredClone(existing.execution), created: false };
       }
     }
+    if (this.#closing) throw new AirlockError('shutting_down');
     const { maxQueued, maxPerTenantQueued, retryAfterSeconds: retryAfter } = this.#options;
-    if (this.#queued >= maxQueued) {
+    const admitting = this.#admitting.get(tenant) ?? 0;
+    let admittingAll = 0;
+    for (const count of this.#admitting.values()) admittingAll += count;
+    if (this.#queued + admittingAll >= maxQueued) {
       throw new AirlockError('queue_full', `The queue holds ${maxQueued} waiting executions.`, {
         retryAfter,
       });
     }
-    if (this.#waiting.count(tenant) >= maxPerTenantQueued) {
+    if (this.#waiting.count(tenant) + admitting >= maxPerTenantQueued) {
       const message = `This tenant has ${maxPerTenantQueued} waiting executions.`;
       throw new AirlockError('queue_full', message, { retryAfter });
     }
     if (this.#store.has(input.execution.id)) {
       throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
     }
+    if (!input.admit) return this.#enqueue(input);
+    const settled = Promise.withResolvers<void>();
+    this.#hold(tenant, key, settled.promise);
+    try {
+      await input.admit(structuredClone(input.execution));
+      if (this.#closing) throw new AirlockError('shutting_down');
+      return this.#enqueue(input);
+    } finally {
+      this.#unhold(tenant, key);
+      settled.resolve();
+    }
+  }
+
+  #enqueue(input: SubmitInput): SubmitOutcome {
     const record = newExecutionRecord(input, this.#options.maxEventBytes);
     this.#store.add(record);
-    this.#waiting.push(tenant, record.execution.id);
+    this.#waiting.push(record.execution.tenant, record.execution.id);
     this.#queued++;
     this.#emit(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
     return { execution: structuredClone(record.execution), created: true };
+  }
+
+  /** Holds an execution's place (and its key) in the queue while the caller's admit() runs. */
+  #hold(tenant: string, key: string | undefined, settled: Promise<void>): void {
+    this.#admitting.set(tenant, (this.#admitting.get(tenant) ?? 0) + 1);
+    if (key !== undefined) this.#admittingKeys.set(key, settled);
+  }
+
+  #unhold(tenant: string, key: string | undefined): void {
+    const left = (this.#admitting.get(tenant) ?? 1) - 1;
+    if (left === 0) this.#admitting.delete(tenant);
+    else this.#admitting.set(tenant, left);
+    if (key !== undefined) this.#admittingKeys.delete(key);
   }
 
   async get(tenant: string, id: string): Promise<Execution | undefined> {

@@ -1,3 +1,4 @@
 export { freePort } from './free-port.ts';
 export { INSTALL_HINT, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.ts';
 export { type NatsServerInfo, serverInfo } from './server-info.ts';
+export { mountTmpfs, type TmpfsMount } from './tmpfs.ts';

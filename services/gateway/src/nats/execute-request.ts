@@ -3,7 +3,7 @@
 // Bearer …`) and an optional Idempotency-Key. Every fault is a coded AirlockError from the one table.
 // Must never pass on a body it did not validate, and never echo header values into an error.
 
-import { AirlockError, ExecutionRequest } from '@airlock/protocol';
+import { AirlockError, ExecutionRequest, parseJsonBody } from '@airlock/protocol';
 import type { z } from 'zod';
 
 /** A message's headers as name → values (what MsgHdrs iterates as, whichever nats-core typed it). */
@@ -26,12 +26,13 @@ export function readExecuteRequest(
   if (data.byteLength > bodyLimitBytes) {
     throw new AirlockError('payload_too_large', `The request is larger than ${bodyLimitBytes} bytes.`);
   }
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
   } catch {
-    throw new AirlockError('invalid_json');
+    throw new AirlockError('invalid_json', 'The request body is not valid UTF-8.');
   }
+  const json = parseJsonBody(text);
   const parsed = ExecutionRequest.safeParse(json);
   if (!parsed.success) throw invalidRequest(parsed.error);
   const authorization = header(headers, 'authorization');

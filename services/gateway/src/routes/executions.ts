@@ -41,7 +41,8 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
         description:
           'Queues the code and answers 201 with the execution. With `?wait=N` it waits up to N seconds: 201 with ' +
           'the finished execution, or 202 with its current state. A repeated Idempotency-Key with the same body ' +
-          'answers 200 with the first execution; with a different body, 409.',
+          'answers 200 with the first execution; with a different body, 409. While the audit log cannot be ' +
+          'written, every submission is refused with 503 `audit_unavailable` and Retry-After (nothing is queued).',
         body: ExecutionRequest,
         querystring: z.object({ wait: z.coerce.number().min(0).max(maxWaitSeconds).optional() }).strict(),
         headers: z.object({ 'idempotency-key': IdempotencyKey.optional() }),

@@ -1,4 +1,4 @@
-// /v1/sessions (issue #7): open, read and close a session; run a cell in it (the call waits for the cell).
+// /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Also answers GET /v1/executions/:id for session cells, through a hook in the parent scope (this plugin is
 // registered before the execution routes so that the hook reaches them).
 
@@ -38,7 +38,8 @@ const sessionRoutesPlugin: FastifyPluginAsyncZod<SessionRoutesOptions> = async (
         summary: 'Open a session',
         description:
           'Starts a sandbox whose interpreter lives across cells and answers 201 with the session, ready. ' +
-          'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate.',
+          'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. 503 ' +
+          '`audit_unavailable` (with Retry-After) while the audit log cannot be written.',
         body: SessionRequest,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
@@ -84,7 +85,8 @@ const sessionRoutesPlugin: FastifyPluginAsyncZod<SessionRoutesOptions> = async (
         description:
           'Runs the code in the session interpreter and answers 201 with the finished execution (with ' +
           '`session_id`, and `display`, `value`, `exception` in the result). 409 `session_busy` while another ' +
-          'cell runs, 409 `session_closed` once the session is closed.',
+          'cell runs, 409 `session_closed` once the session is closed, 503 `audit_unavailable` while the audit ' +
+          'log cannot be written (the cell does not run; the session stays).',
         params: SessionIdParams,
         body: CellRequest,
         response: { 201: Execution, '4xx': ErrorResponse, '5xx': ErrorResponse },

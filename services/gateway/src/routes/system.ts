@@ -3,10 +3,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { Readiness } from '../readiness.ts';
 
 export interface SystemRoutesOptions {
   runtimes: () => unknown[];
-  ready: () => boolean;
+  ready: () => Readiness;
   metrics: GatewayMetrics;
 }
 
@@ -40,15 +41,18 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: sandboxes started and not shutting down',
+        summary: 'Readiness: started, not shutting down, and the audit log can be written',
         response: {
           200: z.object({ status: z.literal('ready') }),
-          503: z.object({ status: z.literal('not_ready') }),
+          503: z.object({ status: z.literal('not_ready'), reason: z.string() }),
         },
       },
     },
-    async (_request, reply) =>
-      options.ready() ? { status: 'ready' as const } : reply.code(503).send({ status: 'not_ready' as const }),
+    async (_request, reply) => {
+      const readiness = options.ready();
+      if (readiness.ready) return { status: 'ready' as const };
+      return reply.code(503).send({ status: 'not_ready' as const, reason: readiness.reason });
+    },
   );
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();

@@ -1,7 +1,8 @@
-// The sessions of every tenant (issue #7): open (authorized like an execution, holding one in-flight slot of the
-// tenant until it closes), read, close, and run cells one at a time. Idle and lifetime expiry are swept every
-// second; an expired, deleted or dead session's sandbox is destroyed and its slot released. Each cell is an
-// execution with audit accepted/started/finished records, kept for GET /v1/executions/:id.
+// The sessions of every tenant: open (authorized like an execution, holding one in-flight slot of the tenant
+// until it closes), read, close, and run cells one at a time. Idle and lifetime expiry are swept every second;
+// an expired, deleted or dead session's sandbox is destroyed and its slot released. Each cell is an execution
+// with audit accepted/started/finished records, kept for GET /v1/executions/:id. A session is usable, and a
+// cell runs, only once its `accepted` record is durable (else `503 audit_unavailable`, nothing spent).
 // It must never run two cells of one session at once, show a session to another tenant, or keep a sandbox of a
 // closed session.
 
@@ -15,7 +16,6 @@ import {
   type LimitPolicy,
   newExecutionId,
   newSessionId,
-  type ResolvedLimits,
   resolveLimits,
   type Session,
   type SessionClosedReason,
@@ -23,7 +23,8 @@ import {
 } from '@airlock/protocol';
 import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
 import { rejectedEntry } from '@airlock/worker';
-import type { Authorizer, Caller, SubmissionGrant } from '../authorizer.ts';
+import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
+import type { Admission, Authorizer, Caller } from '../authorizer.ts';
 import { CellArchive } from './cell-archive.ts';
 import {
   cellAcceptedEntry,
@@ -34,6 +35,7 @@ import {
   sessionOpenedEntry,
 } from './session-audit.ts';
 import type { SessionBackends } from './session-backends.ts';
+import { narrow, seconds } from './session-bounds.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
@@ -59,41 +61,13 @@ export interface SessionsDeps {
 interface Entry {
   session: Session;
   sandbox: SandboxSession | null;
-  grant: SubmissionGrant;
+  /** Holds the tenant's in-flight slot until the session closes. */
+  admission: Admission;
   idleMs: number;
   lifetimeEndsMs: number;
   lastUsedMs: number;
   running: AbortController | null;
   closed: Promise<void> | null;
-}
-
-/** The server's limit policy narrowed by a grant's ceilings; defaults never exceed a ceiling. */
-function narrow(policy: LimitPolicy, ceilings: SubmissionGrant['ceilings']): LimitPolicy {
-  const narrowed: LimitPolicy = { defaults: { ...policy.defaults }, ceilings: { ...policy.ceilings } };
-  for (const key of Object.keys(policy.ceilings) as (keyof ResolvedLimits)[]) {
-    const ceiling = Math.min(policy.ceilings[key], ceilings[key] ?? Number.POSITIVE_INFINITY);
-    narrowed.ceilings[key] = ceiling;
-    narrowed.defaults[key] = Math.min(policy.defaults[key], ceiling);
-  }
-  return narrowed;
-}
-
-function seconds(
-  field: string,
-  asked: number | undefined,
-  bounds: { default: number; ceiling: number },
-): number {
-  if (asked === undefined) return Math.min(bounds.default, bounds.ceiling);
-  if (asked > bounds.ceiling) {
-    throw new AirlockError(
-      'invalid_request',
-      `${field}: ${asked} is above the server ceiling of ${bounds.ceiling}`,
-      {
-        field,
-      },
-    );
-  }
-  return asked;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -115,7 +89,7 @@ export class Sessions {
 
   async create(headers: Record<string, unknown>, request: SessionRequest): Promise<Session> {
     let caller: Caller | undefined;
-    let grant: SubmissionGrant | undefined;
+    let admission: Admission | undefined;
     try {
       caller = await this.#deps.authorizer.authenticate(headers);
       if (this.#closing) throw new AirlockError('shutting_down');
@@ -126,7 +100,7 @@ export class Sessions {
         request.max_lifetime_seconds,
         settings.lifetimeSeconds,
       );
-      grant = this.#deps.authorizer.authorizeSubmission(caller, this.#asRequest(request), 'open');
+      const grant = this.#deps.authorizer.authorizeSubmission(caller, this.#asRequest(request), 'open');
       const backend = this.#deps.backends.resolve(request.language, request.backend, grant.backends);
       const limits = resolveLimits(request.limits, narrow(this.#deps.limits, grant.ceilings));
       if (this.openCount + this.#opening >= settings.maxSessions) {
@@ -136,6 +110,7 @@ export class Sessions {
           { retryAfter: 5 },
         );
       }
+      admission = this.#deps.authorizer.reserve(caller, 'open');
       const id = newSessionId();
       this.#opening++;
       let sandbox: SandboxSession;
@@ -165,25 +140,38 @@ export class Sessions {
           metadata: request.metadata,
         },
         sandbox,
-        grant,
+        admission,
         idleMs: idle * 1000,
         lifetimeEndsMs: now + lifetime * 1000,
         lastUsedMs: now,
         running: null,
         closed: null,
       };
+      try {
+        await this.#deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));
+      } catch (error) {
+        // Not opened after all: its sandbox goes, and no one ever saw its id.
+        await sandbox
+          .close()
+          .catch((err: unknown) => this.#deps.logger.warn({ err }, 'closing a session sandbox'));
+        throw auditFailure(error);
+      }
+      admission.commit();
       this.#entries.set(id, entry);
       void sandbox.ended.then((end) => this.#close(entry, end));
       if (this.#closing) await this.#close(entry, 'shutdown');
-      await this.#deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));
       return { ...entry.session };
     } catch (error) {
-      grant?.release();
-      if (error instanceof AirlockError) {
-        await this.#deps.audit.append(rejectedEntry(caller, error, request.language));
-      }
+      admission?.release();
+      if (error instanceof AirlockError) await this.#refused(caller, error, request.language);
       throw error;
     }
+  }
+
+  async #refused(caller: Caller | undefined, error: AirlockError, language?: string): Promise<void> {
+    await recordRefusal(this.#deps.audit, rejectedEntry(caller, error, language), error.code, (err) =>
+      this.#deps.logger.error({ err }, 'audit append failed'),
+    );
   }
 
   async get(headers: Record<string, unknown>, id: string): Promise<Session> {
@@ -211,64 +199,87 @@ export class Sessions {
     }
     if (entry.running) throw new AirlockError('session_busy', `session ${id} is running a cell`);
     const request = cellAsRequest(session, cell);
-    let grant: SubmissionGrant;
-    let limits: ResolvedLimits;
+    const running = new AbortController();
+    // Taken now: admission waits for the audit log, and a second cell must find the session busy meanwhile.
+    entry.running = running;
+    session.status = 'busy';
+    let execution: Execution;
     try {
-      grant = this.#deps.authorizer.authorizeSubmission(caller, request, 'cell');
+      const grant = this.#deps.authorizer.authorizeSubmission(caller, request, 'cell');
       const policy = narrow(
         { defaults: session.limits, ceilings: this.#deps.limits.ceilings },
         grant.ceilings,
       );
-      limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
+      const limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
+      const now = new Date().toISOString();
+      execution = {
+        id: newExecutionId(),
+        tenant: session.tenant,
+        status: 'running',
+        language: session.language,
+        backend: session.backend,
+        limits,
+        metadata: {},
+        created_at: now,
+        started_at: now,
+        finished_at: null,
+        result: null,
+        session_id: session.id,
+      };
+      const accepted = cellAcceptedEntry(execution, request, caller, grant.capability, id);
+      const admission = await admitWithRecord(
+        this.#deps.authorizer,
+        this.#deps.audit,
+        caller,
+        'cell',
+        accepted,
+      );
+      admission.commit();
     } catch (error) {
-      if (error instanceof AirlockError) {
-        await this.#deps.audit.append(rejectedEntry(caller, error));
-      }
+      entry.running = null;
+      if (session.status === 'busy') session.status = 'ready';
+      if (error instanceof AirlockError) await this.#refused(caller, error);
       throw error;
     }
-    const running = new AbortController();
-    entry.running = running;
-    session.status = 'busy';
+    return this.#runAdmittedCell(entry, execution, cell, running);
+  }
+
+  /** Runs a cell whose `accepted` record is durable; its `started` and `finished` records follow. */
+  async #runAdmittedCell(
+    entry: Entry,
+    execution: Execution,
+    cell: CellRequest,
+    running: AbortController,
+  ): Promise<Execution> {
+    const { session } = entry;
+    const id = session.id;
     const sandbox = entry.sandbox;
-    const now = new Date().toISOString();
-    const execution: Execution = {
-      id: newExecutionId(),
-      tenant: session.tenant,
-      status: 'running',
-      language: session.language,
-      backend: session.backend,
-      limits,
-      metadata: {},
-      created_at: now,
-      started_at: now,
-      finished_at: null,
-      result: null,
-      session_id: session.id,
-    };
+    const onAuditError = (err: unknown) => this.#deps.logger.error({ err }, 'audit append failed');
     try {
-      await this.#deps.audit.append(cellAcceptedEntry(execution, request, caller, grant.capability, id));
-      await this.#deps.audit.append(cellStartedEntry(execution, id));
-      const result = await sandbox
-        .run(
-          {
-            executionId: execution.id,
-            code: cell.code,
-            files: cell.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, f.encoding) })),
-            stdin: cell.stdin,
-            limits,
-          },
-          { signal: running.signal },
-        )
-        .catch((error: unknown) =>
-          emptyResult('internal_error', `the session sandbox failed: ${messageOf(error)}`),
-        );
+      this.#deps.audit.append(cellStartedEntry(execution, id)).catch(onAuditError);
+      const result = !sandbox
+        ? emptyResult('canceled', `the session was closed (${session.closed_reason ?? 'closing'})`)
+        : await sandbox
+            .run(
+              {
+                executionId: execution.id,
+                code: cell.code,
+                files: cell.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, f.encoding) })),
+                stdin: cell.stdin,
+                limits: execution.limits,
+              },
+              { signal: running.signal },
+            )
+            .catch((error: unknown) =>
+              emptyResult('internal_error', `the session sandbox failed: ${messageOf(error)}`),
+            );
       execution.status = 'finished';
       execution.finished_at = new Date().toISOString();
       execution.result = result;
       this.#cells.add(execution);
-      await this.#deps.audit.append(cellFinishedEntry(execution, id));
+      await this.#deps.audit.append(cellFinishedEntry(execution, id)).catch(onAuditError);
       // A cell that ended the sandbox (os._exit, OOM, an uninterruptible timeout) has settled `ended` by now.
-      const ended = await Promise.race([sandbox.ended, Promise.resolve(null)]);
+      const ended = sandbox ? await Promise.race([sandbox.ended, Promise.resolve(null)]) : null;
       if (ended !== null) await this.#close(entry, ended);
       return { ...execution };
     } finally {
@@ -355,7 +366,7 @@ export class Sessions {
       } catch (err) {
         this.#deps.logger.warn({ err, session: session.id }, 'closing a session sandbox failed');
       }
-      entry.grant.release();
+      entry.admission.release();
       await this.#deps.audit
         .append(sessionClosedEntry(session))
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));

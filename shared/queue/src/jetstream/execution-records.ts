@@ -31,6 +31,8 @@ export interface StoredExecution {
 export interface IdempotencyRecord {
   id: string;
   requestHash: string;
+  /** Set while the submit that claimed the key is still being accepted (admitted, published): a replay waits. */
+  admitting?: true;
 }
 
 export interface Revisioned<T> {
@@ -95,9 +97,25 @@ export class ExecutionRecords {
     return this.#read(key, parseIdempotencyRecord);
   }
 
-  /** Claims a client key for an execution; false if the key is taken. */
-  async claimKey(key: string, record: IdempotencyRecord): Promise<boolean> {
-    return this.#create(key, record);
+  /** Claims a client key for an execution: the claim's revision, or undefined if the key is taken. */
+  async claimKey(key: string, record: IdempotencyRecord): Promise<number | undefined> {
+    try {
+      return await this.#kv.create(key, JSON.stringify(record));
+    } catch (error) {
+      if (isRevisionConflict(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Replaces a key's record if it is still at `revision`; false if someone changed it first. */
+  async replaceKey(key: string, record: IdempotencyRecord, revision: number): Promise<boolean> {
+    try {
+      await this.#kv.update(key, JSON.stringify(record), revision);
+      return true;
+    } catch (error) {
+      if (isRevisionConflict(error)) return false;
+      throw error;
+    }
   }
 
   /** Releases a claim, only if it is still the one at `revision`. */
@@ -153,7 +171,9 @@ function parseStoredExecution(json: unknown): StoredExecution | undefined {
 function parseIdempotencyRecord(json: unknown): IdempotencyRecord | undefined {
   if (!isObject(json) || typeof json.id !== 'string' || typeof json.requestHash !== 'string')
     return undefined;
-  return { id: json.id, requestHash: json.requestHash };
+  const record: IdempotencyRecord = { id: json.id, requestHash: json.requestHash };
+  if (json.admitting === true) record.admitting = true;
+  return record;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,15 +1,18 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
-// create, so two gateways racing on one key cannot both win), then the `queued` event, then the job
-// message on the tenant's subject (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored
-// once). A full stream undoes the claim and the record and answers `queue_full`.
-// Must never leave a claimed key pointing at no record, and never accept a job the stream did not store.
+// create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
+// and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject
+// (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). While admit() and the
+// publish run, the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused
+// admit() or a full stream undoes the claim and the record; a full stream answers `queue_full`.
+// Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
+// accept a job the stream did not store.
 
 import { AirlockError, type Execution } from '@airlock/protocol';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SubmitInput, SubmitOutcome } from '../job-queue.ts';
 import type { EventPublisher } from './event-publisher.ts';
-import type { ExecutionRecords, StoredExecution } from './execution-records.ts';
+import type { ExecutionRecords, IdempotencyRecord, StoredExecution } from './execution-records.ts';
 import { encodeJobMessage, jobDigest } from './job-message.ts';
 import { idempotencyKey, isStorableId, type QueueNames } from './names.ts';
 import type { TenantConsumers } from './topology.ts';
@@ -29,6 +32,8 @@ export interface SubmissionDeps {
 const STREAM_FULL = new Set([10077, 10047, 10028]);
 const PUBLISH_TIMEOUT_MS = 5_000;
 const KEY_ATTEMPTS = 5;
+/** How long a replay waits for a submit with its key to be accepted or refused before answering as it stands. */
+const ADMIT_WAIT_MS = 10_000;
 /** Room left in a message for its headers. */
 const PAYLOAD_MARGIN_BYTES = 1_024;
 
@@ -62,13 +67,14 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
   }
   if (key !== undefined) {
-    const replay = await claimKey(deps, tenant, key, record);
+    const replay = await claimKey(deps, tenant, key, record, input.admit !== undefined);
     if (replay) {
       await records.remove(record.execution.id);
       return { execution: replay, created: false };
     }
   }
   try {
+    await input.admit?.(structuredClone(record.execution));
     await deps.consumers.ensure(tenant);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
@@ -78,6 +84,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     await undo(deps, record, key);
     throw error;
   }
+  if (key !== undefined && input.admit !== undefined) await settleClaim(deps, key, record);
   try {
     deps.nc.publish(deps.names.wakeUp(tenant));
   } catch (error) {
@@ -105,14 +112,22 @@ async function findReplay(
   key: string,
   requestHash: string,
 ): Promise<Execution | undefined> {
-  for (let attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+  const admitDeadline = Date.now() + ADMIT_WAIT_MS;
+  for (let attempt = 0, missing = 0; missing < KEY_ATTEMPTS; attempt++) {
     const claim = await deps.records.readKey(key);
     if (!claim) return undefined;
-    if (claim.value.requestHash !== requestHash) throw new AirlockError('idempotency_conflict');
     const existing = await deps.records.find(tenant, claim.value.id);
+    // Still being accepted (its audit record, its publish): its outcome decides what this submit is.
+    const pending = claim.value.admitting === true && existing?.value.execution.status === 'queued';
+    if (pending && Date.now() < admitDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(25 * (attempt + 1), 200)));
+      continue;
+    }
+    if (claim.value.requestHash !== requestHash) throw new AirlockError('idempotency_conflict');
     if (existing) return structuredClone(existing.value.execution);
     // A claim whose record is gone (a submit being undone): wait for it to go too.
-    await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
+    missing++;
+    await new Promise((resolve) => setTimeout(resolve, 20 * missing));
   }
   throw new AirlockError(
     'internal_error',
@@ -126,14 +141,31 @@ async function claimKey(
   tenant: string,
   key: string,
   record: StoredExecution,
+  admitting: boolean,
 ): Promise<Execution | undefined> {
-  const claim = { id: record.execution.id, requestHash: record.requestHash };
+  const claim: IdempotencyRecord = { id: record.execution.id, requestHash: record.requestHash };
+  if (admitting) claim.admitting = true;
   for (let attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
-    if (await deps.records.claimKey(key, claim)) return undefined;
+    if ((await deps.records.claimKey(key, claim)) !== undefined) return undefined;
     const replay = await findReplay(deps, tenant, key, record.requestHash);
     if (replay) return replay;
   }
   throw new AirlockError('internal_error', 'The Idempotency-Key could not be claimed.');
+}
+
+/** The execution is accepted: its claim stops saying `admitting`, so replays answer it at once. */
+async function settleClaim(deps: SubmissionDeps, key: string, record: StoredExecution): Promise<void> {
+  const settled: IdempotencyRecord = { id: record.execution.id, requestHash: record.requestHash };
+  try {
+    for (let attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+      const claim = await deps.records.readKey(key);
+      if (claim?.value.id !== settled.id || claim.value.admitting !== true) return;
+      if (await deps.records.replaceKey(key, settled, claim.revision)) return;
+    }
+  } catch (error) {
+    // The job is stored and will run; a replay treats a claim of a started execution as settled.
+    deps.onError(error, 'settling an Idempotency-Key claim');
+  }
 }
 
 async function publishJob(deps: SubmissionDeps, execution: Execution, payload: string): Promise<void> {

@@ -1,0 +1,210 @@
+// What a submission spends, through the real REST API with real signed intent tokens: a use of the token, one
+// of the tenant's rate and an in-flight slot are spent only when the execution is accepted. A refused request
+// (429 rate or quota, 422 backend, 409 conflict) leaves the token as it was, so the client can retry with it;
+// an Idempotency-Key replay answers the same execution without spending again; concurrent requests with one
+// single-use token are never both accepted.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startService, type TestService } from './support/service.ts';
+
+let svc: TestService;
+let issuer: TestIssuer;
+let dir: string;
+
+const policy = (overrides: Record<string, unknown> = {}) => ({
+  languages: ['javascript', 'typescript', 'python'],
+  backends: ['isolate', 'docker'],
+  limits: { memory_mb: 128, wall_time_ms: 20_000 },
+  max_concurrent: 4,
+  max_queued: 4,
+  submissions_per_minute: 1000,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-admission-'));
+  issuer = await createTestIssuer({ kid: 'broker-key-1' });
+  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+  await writeFile(
+    join(dir, 'tenants.json'),
+    JSON.stringify({
+      tenants: {
+        acme: policy(),
+        paced: policy({ submissions_per_minute: 12 }),
+        narrow: policy({ max_concurrent: 1, max_queued: 0 }),
+      },
+    }),
+  );
+  // Isolate only: a python request asks for a backend this server does not run (422).
+  svc = await startService({
+    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
+    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
+    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
+    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+    AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600',
+  });
+});
+afterAll(async () => {
+  await svc?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hello = { language: 'javascript', code: 'console.log("hi")' };
+const bearer = (token: string, extra: Record<string, string> = {}) => ({
+  authorization: `Bearer ${token}`,
+  ...extra,
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function auditRecords(): Promise<Array<Record<string, any>>> {
+  const text = await readFile(svc.auditPath, 'utf8');
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => JSON.parse(line));
+}
+
+async function expectSpent(token: string): Promise<void> {
+  const again = await call(svc.url, 'POST', '/v1/executions', hello, bearer(token));
+  expect(again.status).toBe(403);
+  expect(again.body.error.message).toMatch(/^token replayed: jti '.+' has no executions left$/);
+}
+
+describe('a refused request does not spend the intent token', () => {
+  it('429 rate_limited, then the same single-use token after Retry-After → 201, and it is spent', async () => {
+    for (let i = 0; i < 12; i++) {
+      const other = await call(
+        svc.url,
+        'POST',
+        '/v1/executions',
+        hello,
+        bearer(await issuer.mint({ tenant: 'paced' })),
+      );
+      expect(other.status).toBe(201);
+    }
+    const token = await issuer.mint({ tenant: 'paced', jti: 'paced-single-use' });
+    const refused = await call(svc.url, 'POST', '/v1/executions', hello, bearer(token));
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limited');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(5);
+    await sleep(retryAfter * 1000);
+    const retried = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    expect(retried.status).toBe(201);
+    expect(retried.body.result).toMatchObject({ outcome: 'success', stdout: 'hi\n' });
+    await expectSpent(token);
+  }, 60_000);
+
+  it('429 quota_exceeded, then the same single-use token once the slot is free → 201', async () => {
+    const slow = { language: 'javascript', code: 'await new Promise((r) => setTimeout(r, 1500))' };
+    const holder = await call(
+      svc.url,
+      'POST',
+      '/v1/executions',
+      slow,
+      bearer(await issuer.mint({ tenant: 'narrow' })),
+    );
+    expect(holder.status).toBe(201);
+    const token = await issuer.mint({ tenant: 'narrow', jti: 'narrow-single-use' });
+    const refused = await call(svc.url, 'POST', '/v1/executions', hello, bearer(token));
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('quota_exceeded');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await svc.service.queue.wait('narrow', holder.body.id, 20_000);
+    const retried = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    expect(retried.status).toBe(201);
+    await expectSpent(token);
+  });
+
+  it('422 backend_unavailable, then the same single-use token still works once', async () => {
+    const token = await issuer.mint({ jti: 'after-422' });
+    const refused = await call(
+      svc.url,
+      'POST',
+      '/v1/executions',
+      { ...hello, backend: 'docker' },
+      bearer(token),
+    );
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('backend_unavailable');
+    const ok = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    expect(ok.status).toBe(201);
+    await expectSpent(token);
+  });
+
+  it('409 idempotency_conflict does not spend the token either', async () => {
+    const first = await call(
+      svc.url,
+      'POST',
+      '/v1/executions',
+      hello,
+      bearer(await issuer.mint(), { 'idempotency-key': 'conflict-1' }),
+    );
+    expect(first.status).toBe(201);
+    const token = await issuer.mint({ jti: 'after-409' });
+    const conflict = await call(
+      svc.url,
+      'POST',
+      '/v1/executions',
+      { ...hello, code: 'console.log("other")' },
+      bearer(token, { 'idempotency-key': 'conflict-1' }),
+    );
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.code).toBe('idempotency_conflict');
+    expect((await call(svc.url, 'POST', '/v1/executions', hello, bearer(token))).status).toBe(201);
+    await expectSpent(token);
+  });
+});
+
+describe('replays and races', () => {
+  it('an Idempotency-Key replay of an accepted execution answers the same execution without spending again', async () => {
+    const token = await issuer.mint({ jti: 'replay-single-use' });
+    const headers = bearer(token, { 'idempotency-key': 'replay-1' });
+    const first = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, headers);
+    expect(first.status).toBe(201);
+    for (let i = 0; i < 3; i++) {
+      const replay = await call(svc.url, 'POST', '/v1/executions', hello, headers);
+      expect(replay.status).toBe(200);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body.id).toBe(first.body.id);
+    }
+    // The one use went to the first request: a new execution with the token is refused.
+    await expectSpent(token);
+    const accepted = (await auditRecords()).filter(
+      (r) => r.type === 'accepted' && r.detail?.jti === 'replay-single-use',
+    );
+    expect(accepted.map((r) => r.execution_id)).toEqual([first.body.id]);
+  });
+
+  it('concurrent requests with one single-use token: exactly one is accepted, the others are refused', async () => {
+    const token = await issuer.mint({ jti: 'raced-single-use' });
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () => call(svc.url, 'POST', '/v1/executions', hello, bearer(token))),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, ...Array.from({ length: 11 }, () => 403)]);
+    for (const refused of responses.filter((r) => r.status === 403)) {
+      expect(refused.body.error.message).toMatch(/^token replayed: jti 'raced-single-use' /);
+    }
+    const accepted = (await auditRecords()).filter(
+      (r) => r.type === 'accepted' && r.detail?.jti === 'raced-single-use',
+    );
+    expect(accepted).toHaveLength(1);
+    await expectSpent(token);
+  });
+
+  it('concurrent requests with a two-use token: exactly two are accepted', async () => {
+    const token = await issuer.mint({ jti: 'raced-two-uses', intent: { max_executions: 2 } });
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => call(svc.url, 'POST', '/v1/executions', hello, bearer(token))),
+    );
+    expect(responses.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(responses.filter((r) => r.status === 403)).toHaveLength(8);
+    await expectSpent(token);
+  });
+});

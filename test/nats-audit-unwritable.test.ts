@@ -1,0 +1,97 @@
+// A NATS-mode gateway whose audit log sits on a real small tmpfs that fills up: the NATS `execute` endpoint
+// and REST answer `503 audit_unavailable` (the services API's error headers carry 503 and the code), no job
+// reaches the stream (the worker runs exactly what the gateway accepted), and the gateway recovers on its own.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { verifyAuditLog } from '@airlock/audit';
+import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { call } from './support/service.ts';
+
+let disk: TmpfsMount;
+let cluster: NatsCluster;
+let gateway: AirlockProcess;
+let worker: AirlockProcess;
+let auditPath: string;
+
+beforeAll(async () => {
+  disk = await mountTmpfs(1024 * 1024);
+  auditPath = join(disk.path, 'gateway.jsonl');
+  cluster = await NatsCluster.start();
+  [gateway, worker] = await Promise.all([
+    cluster.gateway({ AIRLOCK_AUDIT_LOG: auditPath }),
+    cluster.worker(),
+  ]);
+}, 180_000);
+
+afterAll(async () => {
+  try {
+    await cluster?.[Symbol.asyncDispose]();
+  } finally {
+    await disk?.unmount();
+  }
+}, 60_000);
+
+const hello = { language: 'javascript', code: 'console.log("hi")' };
+
+async function gatewayRecords(): Promise<Array<Record<string, any>>> {
+  const text = await readFile(auditPath, 'utf8');
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => JSON.parse(line));
+}
+
+describe('NATS gateway with an audit log on a disk that fills up', () => {
+  it('answers 503 audit_unavailable over NATS and REST, publishes no job, and recovers', async () => {
+    const nc = await cluster.connect();
+    const before = await call(gateway.url, 'POST', '/v1/executions', hello);
+    expect(before.status).toBe(201);
+
+    await disk.fill();
+    const refused: string[] = [];
+    for (let i = 0; i < 30 && refused.length === 0; i++) {
+      const reply = await nc.request('airlock.execute', JSON.stringify(hello), { timeout: 30_000 });
+      const code = reply.headers?.get('Nats-Service-Error') ?? '';
+      if (code === '') continue; // room left in the log's last page took it
+      expect(reply.headers?.get('Nats-Service-Error-Code')).toBe('503');
+      expect(reply.json()).toEqual({
+        error: {
+          code: 'audit_unavailable',
+          message: 'the audit log cannot be written, so no work is accepted until it can; retry later',
+          retry_after: 5,
+        },
+      });
+      refused.push(code);
+    }
+    expect(refused).toEqual(['audit_unavailable']);
+    const rest = await call(gateway.url, 'POST', '/v1/executions', hello);
+    expect(rest.status).toBe(503);
+    expect(rest.body.error.code).toBe('audit_unavailable');
+    const readyz = await call(gateway.url, 'GET', '/readyz');
+    expect(readyz.status).toBe(503);
+    expect(readyz.body.reason).toMatch(
+      /^audit log unwritable since \S+ \(ENOSPC: no space left on device, write\)/,
+    );
+    expect(gateway.output()).toContain('AUDIT LOG UNWRITABLE');
+
+    await disk.free();
+    await until(async () => (await call(gateway.url, 'GET', '/readyz')).status === 200);
+    const after = await call(gateway.url, 'POST', '/v1/executions?wait=60', hello);
+    expect(after.status).toBe(201);
+    expect(after.body.result).toMatchObject({ outcome: 'success', stdout: 'hi\n' });
+
+    // The worker ran exactly what the gateway accepted (and recorded), nothing that was refused.
+    const accepted = (await gatewayRecords()).filter((r) => r.type === 'accepted').map((r) => r.execution_id);
+    expect(accepted).toContain(before.body.id);
+    expect(accepted).toContain(after.body.id);
+    await until(
+      async () => (await worker.audit()).filter((r) => r.type === 'finished').length >= accepted.length,
+    );
+    const started = (await worker.audit()).filter((r) => r.type === 'started').map((r) => r.execution_id);
+    expect([...started].sort()).toEqual([...accepted].sort());
+    expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true });
+  }, 180_000);
+});
