@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the sandbox images airlock-python, airlock-node, airlock-bash from sandbox-images/ (see CONTRACT.md):
-# one shared Debian rootfs (debootstrap | docker import), then a small Dockerfile per image adding the runner.
+# one shared Debian rootfs (debootstrap | docker import), then a small Dockerfile per image adding the runner and
+# the statx fallback library (shim/).
 # Each image is tagged by a hash of its inputs and never rebuilt while that tag exists; the resolved tags are
 # written to sandbox-images/.built/images.json on every run. It must never pull from a registry, never run
 # apt-get inside docker build, and never remove an image a container still uses.
@@ -14,7 +15,7 @@ BUILT_DIR="$IMAGES_DIR/.built"
 NODE_BINARY="$REPO_DIR/node_modules/node/bin/node"
 MIRROR="${AIRLOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBOOTSTRAP_CACHE=/var/cache/airlock-debootstrap
-CONTRACT_VERSION=2
+CONTRACT_VERSION=3
 IMAGES=(python node bash)
 PRINT_ONLY=0
 [[ "${1:-}" == --print ]] && PRINT_ONLY=1
@@ -33,7 +34,7 @@ flock 9 # one build at a time on this checkout
 
 # --- input hashes ------------------------------------------------------------------------------------------
 BASE_HASH="$(cat "$IMAGES_DIR/base/make-rootfs.sh" "$IMAGES_DIR/base/packages.txt" | sha)"
-RUNNER_HASH="$({ cat "$IMAGES_DIR"/runner/*.c "$IMAGES_DIR"/runner/*.h; gcc --version | head -n1; } | sha)"
+RUNNER_HASH="$({ cat "$IMAGES_DIR"/runner/*.c "$IMAGES_DIR"/runner/*.h "$IMAGES_DIR"/shim/*.c; gcc --version | head -n1; } | sha)"
 NODE_HASH="$(sha256sum "$NODE_BINARY" | cut -c1-64)"
 image_hash() {
   local name="$1"
@@ -78,17 +79,25 @@ print(platform.python_version(), "numpy=" + numpy.__version__, "pandas=" + panda
   say "base $BASE_TAG built in $((SECONDS - start))s"
 }
 
+# The runner (static) and the statx fallback (a shared library the images' glibc loads), both from this host's gcc:
+# the host is Debian bookworm like the images (HOST.md), so the library links against the same glibc.
 RUNNER_BIN=""
+SHIM_LIB=""
 build_runner() {
   [[ -n "$RUNNER_BIN" ]] && return 0
   RUNNER_BIN="$BUILT_DIR/runner-$RUNNER_HASH"
-  [[ -x "$RUNNER_BIN" ]] && return 0
-  say "compiling runner (gcc -static -O2)"
+  SHIM_LIB="$BUILT_DIR/statx-fallback-$RUNNER_HASH.so"
+  [[ -x "$RUNNER_BIN" && -f "$SHIM_LIB" ]] && return 0
+  say "compiling runner (gcc -static -O2) and the statx fallback (gcc -shared)"
   gcc -static -O2 -Wall -Wextra -Werror -o "$RUNNER_BIN.tmp" "$IMAGES_DIR"/runner/*.c ||
     die "runner did not compile (gcc and libc6-dev are needed: run scripts/setup-host.sh as root)"
-  strip "$RUNNER_BIN.tmp"
+  gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$SHIM_LIB.tmp" "$IMAGES_DIR"/shim/statx-fallback.c ||
+    die "the statx fallback did not compile"
+  strip "$RUNNER_BIN.tmp" "$SHIM_LIB.tmp"
   mv "$RUNNER_BIN.tmp" "$RUNNER_BIN"
-  find "$BUILT_DIR" -maxdepth 1 -name 'runner-*' ! -name "$(basename "$RUNNER_BIN")" -delete
+  mv "$SHIM_LIB.tmp" "$SHIM_LIB"
+  find "$BUILT_DIR" -maxdepth 1 \( \( -name 'runner-*' ! -name "$(basename "$RUNNER_BIN")" \) -o \
+    \( -name 'statx-fallback-*' ! -name "$(basename "$SHIM_LIB")" \) \) -delete
 }
 
 base_label() { docker image inspect --format "{{index .Config.Labels \"$1\"}}" "$BASE_TAG"; }
@@ -99,8 +108,8 @@ build_image() {
   build_runner
   context="$(mktemp -d /var/tmp/airlock-context.XXXXXX)"
   cp -r "$IMAGES_DIR/$name/." "$context/"
-  cp "$RUNNER_BIN" "$context/"
-  mv "$context/$(basename "$RUNNER_BIN")" "$context/runner"
+  cp "$RUNNER_BIN" "$context/runner"
+  cp "$SHIM_LIB" "$context/statx-fallback.so"
   case "$name" in
     python) version="$(base_label airlock.version.python)" ;;
     bash) version="$(base_label airlock.version.bash)" ;;

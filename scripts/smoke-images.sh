@@ -2,7 +2,8 @@
 # Smoke test of the sandbox images and the in-sandbox runner against the real dockerd, on runc and runsc, with
 # the hardened flags of sandbox-images/CONTRACT.md: per image hello/args/stdin/stderr/exit code, a signal, a
 # double-forked SIGTERM-ignoring child that must be gone, output files (symlinks/FIFOs skipped), a rejected
-# archive, and the nonce staying secret. Exits non-zero on any failure.
+# archive, the nonce staying secret, one 200 KB write arriving whole, `ls -l`/`stat` working (the statx
+# fallback), and the runner's own wall-clock deadline (meta/wall_ms). Exits non-zero on any failure.
 # It must never leave a container behind: everything it starts carries airlock=1 and its own airlock.smoke id.
 # Usage: scripts/smoke-images.sh [runtime...]   (default: runc runsc)
 set -euo pipefail
@@ -218,6 +219,34 @@ for path in glob.glob("/work/**", recursive=True) + glob.glob("/tmp/**", recursi
     pass "$runtime python: nonce not readable by the program (/proc/<runner>/mem denied)"
   else
     fail "$runtime python: nonce leak check: $(head -c 600 "$dir.out" | cat -v)"
+  fi
+
+  # One write larger than a host pipe holds arrives whole (python -u does not retry a short write).
+  dir="$TMP/$runtime-big-write"
+  new_job "$dir" python3 -I -u main.py
+  printf '%s' 'import sys; sys.stdout.write("x" * 200000); sys.stderr.write("y" * 200000 + "\n")' >"$dir/work/main.py"
+  run_job "$runtime" "$py" "$dir"
+  check_end "$runtime python: one 200000-byte write to stdout, one of 200001 to stderr" "$dir" 0 - \
+    "$(head -c 200000 /dev/zero | tr '\0' x)" "$(head -c 200000 /dev/zero | tr '\0' y)"
+
+  # coreutils 9 passes AT_NO_AUTOMOUNT to statx; the images' fallback makes it work under gVisor too.
+  dir="$TMP/$runtime-statx"
+  new_job "$dir" bash main.sh
+  printf '%s' 'mkdir d; printf abc >d/f; ls d; ls -l d | cut -d" " -f1,5; stat --printf "%n %s %F" d/f' >"$dir/work/main.sh"
+  run_job "$runtime" "$sh" "$dir"
+  check_end "$runtime bash: ls DIR, ls -l, stat" "$dir" 0 - $'f\ntotal\n-rw-r--r-- 3\nd/f 3 regular file' ""
+
+  # meta/wall_ms: the runner ends the job itself 1 s after the limit (exit 3, no markers); a SIGALRM the
+  # program sends the runner does not count.
+  dir="$TMP/$runtime-deadline"
+  new_job "$dir" bash main.sh
+  printf 500 >"$dir/meta/wall_ms"
+  printf '%s' 'kill -ALRM 1; echo started; sleep 30; echo never' >"$dir/work/main.sh"
+  run_job "$runtime" "$sh" "$dir"
+  if [[ "$(cat "$dir.rc")" == 3 && "$(cat "$dir.out")" == started ]] && ! grep -aq AIRLOCK-END "$dir.err"; then
+    pass "$runtime bash: meta/wall_ms deadline kills the job and ends the container (exit 3)"
+  else
+    fail "$runtime: deadline: rc $(cat "$dir.rc"), stdout '$(cat -v "$dir.out" | head -c 200)'"
   fi
 
   # A hostile archive is refused before anything runs.

@@ -1,12 +1,13 @@
 /* Pre-started interpreter (image contract, see ../CONTRACT.md): an image may ship
  *   /opt/airlock/prestart.argv    NUL-separated argv of an interpreter that waits for one job on fd 3, and
  *   /opt/airlock/prestart.serves  the NUL-separated argv prefix it stands in for (e.g. `python3 -I -u`).
- * The runner starts it before the job arrives (stdin = the job's stdin memfd, still empty; own session), so a
- * warm container already has its interpreter up. When the job's argv starts with the served prefix, the runner
- * writes "<n>\0NAME=VALUE\0…(n times)ARG\0ARG\0…" (the env assignments and the rest of argv: script and args) to
- * fd 3 and closes it; the interpreter applies them and runs the script itself. Any other job gets a fresh exec
- * and the interpreter is killed first. It is started after the runner became non-dumpable and never sees the
- * nonce (read later, kept in the runner's memory only). */
+ * The runner starts it before the job arrives (stdin = the job's stdin memfd, still empty; stdout and stderr =
+ * the runner's output pipes, as for any program; own session), so a warm container already has its interpreter
+ * up. When the job's argv starts with the served prefix, the runner writes "<n>\0NAME=VALUE\0…(n times)ARG\0ARG\0…"
+ * (the env assignments and the rest of argv: script and args) to fd 3 and closes it; the interpreter applies
+ * them and runs the script itself. Any other job gets a fresh exec and the interpreter is killed first. It is
+ * started after the runner became non-dumpable and never sees the nonce (read later, kept in the runner's memory
+ * only). */
 #define _GNU_SOURCE
 #include "prestart.h"
 
@@ -63,7 +64,7 @@ static int move_fd(int from, int to) {
   return dup2(from, to) < 0 ? -1 : 0;
 }
 
-void prestart_start(int stdin_fd) {
+void prestart_start(int stdin_fd, const int output[2]) {
   static char argv_buf[MAX_PRESTART_BYTES + 1];
   char *args[MAX_PRESTART_ARGS + 1];
   ssize_t argv_len = read_small_file(PRESTART_ARGV, argv_buf, MAX_PRESTART_BYTES);
@@ -91,7 +92,9 @@ void prestart_start(int stdin_fd) {
       if (moved < 0) _exit(127);
       pipe_fds[0] = moved;
     }
-    if (dup2(stdin_fd, 0) < 0 || move_fd(pipe_fds[0], 3) < 0) _exit(127);
+    if (dup2(stdin_fd, 0) < 0 || dup2(output[0], 1) < 0 || dup2(output[1], 2) < 0 ||
+        move_fd(pipe_fds[0], 3) < 0)
+      _exit(127);
     execvp(args[0], args);
     _exit(127);
   }

@@ -3,8 +3,9 @@
 #define AIRLOCK_PRESTART_H
 #include <sys/types.h>
 
-/* Starts the image's pre-started interpreter, if it names one, with stdin_fd as its stdin. */
-void prestart_start(int stdin_fd);
+/* Starts the image's pre-started interpreter, if it names one, with stdin_fd as its stdin and the output pipes'
+ * write ends (stdout, stderr) as its fd 1 and 2. */
+void prestart_start(int stdin_fd, const int output[2]);
 /* Hands the job (argv, possibly behind `env -- NAME=VALUE…`) to the interpreter if it can run it: returns its
  * pid, now the job's program. Returns 0 (after discarding the interpreter) when the job needs a fresh exec. */
 pid_t prestart_take(char **args, long long cpu_limit_ms);

@@ -2,11 +2,11 @@
  * Reads ONE job (a ustar archive) from stdin, extracts work/ into /work, runs meta/argv with meta/stdin as its
  * stdin, kills every process left behind, and reports through an end marker carrying meta/nonce.
  * An image may name a pre-started interpreter (prestart.c): it is started before the job arrives and runs the
- * job's program itself, so the interpreter's start-up is off the job's path.
+ * job's program itself, so the interpreter's start-up is off the job's path. The program's output goes through
+ * pipes the runner relays, and its wall clock is enforced here too (supervise.c).
  * It must never write the nonce anywhere the program can read, never follow or create links, devices or paths
  * outside /work, and never let the program read the rest of the attach stream. See ../CONTRACT.md. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +23,7 @@
 
 #include "outputs.h"
 #include "prestart.h"
+#include "supervise.h"
 
 #define WORK_DIR "/work"
 #define MAX_ENTRIES 10000
@@ -31,7 +32,6 @@
 #define MAX_ARGS 4096
 #define MAX_NONCE_BYTES 128
 #define MAX_STDIN_BYTES (256LL * 1024 * 1024)
-#define KILL_ROUNDS 200
 #define OUT_DIR "out"
 
 static char argv_buf[MAX_ARGV_BYTES + 1];
@@ -39,6 +39,7 @@ static size_t argv_len;
 static char nonce[MAX_NONCE_BYTES + 1];
 static long long archive_bytes;
 static long long cpu_limit_ms; /* meta/cpu_ms: 0 = none */
+static long long wall_limit_ms; /* meta/wall_ms: 0 = none */
 static int out_max_files = 256;
 static long long out_max_bytes = 16LL * 1024 * 1024;
 
@@ -64,16 +65,6 @@ static void read_exact(void *buf, size_t n) {
   }
   archive_bytes += (long long)n;
   if (archive_bytes > MAX_ARCHIVE_BYTES) reject("archive larger than %lld bytes", MAX_ARCHIVE_BYTES);
-}
-
-static void write_all(int fd, const char *buf, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, buf, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return;
-    buf += w;
-    n -= (size_t)w;
-  }
 }
 
 static long long octal_field(const char *f, size_t len) {
@@ -158,11 +149,13 @@ static void read_meta(const char *name, long long size, int stdin_fd) {
   } else if (strcmp(name, "stdin") == 0) {
     if (size > MAX_STDIN_BYTES) reject("meta/stdin larger than %lld bytes", MAX_STDIN_BYTES);
     copy_body(size, stdin_fd, NULL);
-  } else if (strcmp(name, "cpu_ms") == 0) {
+  } else if (strcmp(name, "cpu_ms") == 0 || strcmp(name, "wall_ms") == 0) {
     char text[32] = {0};
-    if (size >= (long long)sizeof text) reject("meta/cpu_ms too long");
+    long long *limit = name[0] == 'c' ? &cpu_limit_ms : &wall_limit_ms;
+    if (size >= (long long)sizeof text) reject("meta/%s too long", name);
     copy_body(size, -1, text);
-    if (sscanf(text, "%lld", &cpu_limit_ms) != 1 || cpu_limit_ms < 0) reject("meta/cpu_ms must be a number");
+    if (sscanf(text, "%lld", limit) != 1 || *limit < 0 || *limit > 7LL * 24 * 3600 * 1000)
+      reject("meta/%s must be a number of milliseconds", name);
   } else if (strcmp(name, "outputs") == 0) {
     char text[64] = {0};
     if (size >= (long long)sizeof text) reject("meta/outputs too long");
@@ -228,28 +221,6 @@ static void read_job(int stdin_fd) {
   }
 }
 
-/* Kills every process but pid 1 and this one (all run as the sandbox uid), and reaps what is ours. */
-static int others_alive(void) {
-  DIR *d = opendir("/proc");
-  int found = 0;
-  if (!d) return 0;
-  for (struct dirent *e; (e = readdir(d)) && !found;) {
-    long pid = strtol(e->d_name, NULL, 10);
-    found = pid > 1 && pid != getpid();
-  }
-  closedir(d);
-  return found;
-}
-
-static void kill_everything(void) {
-  for (int round = 0; round < KILL_ROUNDS; round++) {
-    kill(-1, SIGKILL);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {}
-    if (!others_alive()) return;
-    usleep(round < 20 ? 1000 : 10000);
-  }
-}
-
 int main(void) {
   /* Not dumpable: a program of the same uid cannot ptrace us or read /proc/<runner>/mem (the nonce). */
   prctl(PR_SET_DUMPABLE, 0);
@@ -260,7 +231,9 @@ int main(void) {
   if (chdir(WORK_DIR) < 0) reject("chdir %s: %s", WORK_DIR, strerror(errno));
   int stdin_fd = memfd_create("airlock-stdin", MFD_CLOEXEC);
   if (stdin_fd < 0) reject("memfd_create: %s", strerror(errno));
-  prestart_start(stdin_fd);
+  int output[2];
+  if (output_pipes(output) < 0) reject("output pipes: %s", strerror(errno));
+  prestart_start(stdin_fd, output);
 
   read_job(stdin_fd);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -281,6 +254,7 @@ int main(void) {
   lseek(stdin_fd, 0, SEEK_SET);
   if (mkdir(OUT_DIR, 0755) < 0 && errno != EEXIST) reject("mkdir %s: %s", OUT_DIR, strerror(errno));
 
+  arm_deadline(wall_limit_ms);
   pid_t child = prestart_take(args, cpu_limit_ms);
   if (child <= 0) child = fork();
   if (child < 0) reject("fork: %s", strerror(errno));
@@ -292,20 +266,15 @@ int main(void) {
     signal(SIGXFSZ, SIG_DFL);
     setsid();
     explicit_bzero(nonce, sizeof nonce); /* exec replaces this memory anyway; belt and braces */
-    if (dup2(stdin_fd, 0) < 0) _exit(127);
+    if (dup2(stdin_fd, 0) < 0 || dup2(output[0], 1) < 0 || dup2(output[1], 2) < 0) _exit(127);
     limit_cpu(0, cpu_limit_ms, 0);
     execvp(args[0], args);
     dprintf(2, "airlock-runner: cannot run %s: %s\n", args[0], strerror(errno));
     _exit(127);
   }
   close(stdin_fd);
-
-  /* Reap orphans (we are their subreaper) while waiting, so zombies never pile up against nproc. */
-  int status = 0, st;
-  for (pid_t pid; (pid = waitpid(-1, &st, 0)) != child;)
-    if (pid < 0 && errno != EINTR) break;
-  status = st;
-  kill_everything();
+  close_output_writers();
+  int status = supervise(child);
 
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
@@ -320,21 +289,16 @@ int main(void) {
     else snprintf(signal_s, sizeof signal_s, "%d", WTERMSIG(status));
   }
 
-  /* The program may have left O_NONBLOCK on the shared pipes; the markers must not be lost to EAGAIN. */
-  for (int fd = 1; fd <= 2; fd++) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-  }
   struct outputs out;
   collect_outputs(OUT_DIR, out_max_files, out_max_bytes, &out);
   char line[512];
   int n = snprintf(line, sizeof line, "\n\x1e" "AIRLOCK-END %s out_tar=%zu\n", nonce, out.tar_len);
-  write_all(1, line, (size_t)n);
-  write_all(1, out.tar, out.tar_len);
+  write_stream(1, line, (size_t)n);
+  write_stream(1, out.tar, out.tar_len);
   n = snprintf(line, sizeof line,
                "\n\x1e" "AIRLOCK-END %s exit=%s signal=%s cpu_ms=%lld maxrss_kb=%ld out_files=%d out_skipped=%d"
                " out_truncated=%d\n",
                nonce, exit_s, signal_s, cpu_ms, ru.ru_maxrss, out.files, out.skipped, out.truncated);
-  write_all(2, line, (size_t)n);
+  write_stream(2, line, (size_t)n);
   return 0;
 }

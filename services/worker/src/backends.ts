@@ -14,11 +14,20 @@ const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
 export class SandboxRegistry {
   readonly #sandboxes = new Map<BackendName, Sandbox>();
   readonly #unavailable: readonly RuntimeInfo[];
+  readonly #housekeeping: readonly { close(): Promise<void> }[];
 
-  /** `unavailable` lists runtimes configured but not running, with the reason, for /v1/runtimes. */
-  constructor(sandboxes: readonly Sandbox[], unavailable: readonly RuntimeInfo[] = []) {
+  /**
+   * `unavailable` lists runtimes configured but not running, with the reason, for /v1/runtimes; `housekeeping`
+   * is closed with the sandboxes (the periodic leftover reaper).
+   */
+  constructor(
+    sandboxes: readonly Sandbox[],
+    unavailable: readonly RuntimeInfo[] = [],
+    housekeeping: readonly { close(): Promise<void> }[] = [],
+  ) {
     for (const sandbox of sandboxes) this.#sandboxes.set(sandbox.backend, sandbox);
     this.#unavailable = unavailable;
+    this.#housekeeping = housekeeping;
   }
 
   /**
@@ -50,6 +59,8 @@ export class SandboxRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#sandboxes.values()].map((sandbox) => sandbox.close()));
+    await Promise.allSettled(
+      [...this.#housekeeping, ...this.#sandboxes.values()].map((part) => part.close()),
+    );
   }
 }

@@ -11,9 +11,9 @@ import {
   ContainerSandbox,
   type EgressNetwork,
   IsolateSandbox,
+  LeftoverReaper,
   probeContainerBackends,
   type RuntimeInfo,
-  reapLeftovers,
   type Sandbox,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
@@ -41,6 +41,7 @@ export async function startSandboxes(
 ): Promise<SandboxRegistry> {
   const started: Sandbox[] = [];
   const missing: RuntimeInfo[] = [];
+  let reaper: LeftoverReaper | undefined;
   try {
     if (config.AIRLOCK_BACKENDS.includes('isolate')) {
       const isolate = new IsolateSandbox({
@@ -57,8 +58,12 @@ export async function startSandboxes(
       const docker = new Dockerode({ socketPath: config.AIRLOCK_DOCKER_SOCKET });
       const probe = await probeContainerBackends(docker, REPO_ROOT);
       if (wanted.some((b) => probe[b].available)) {
-        const reaped = await reapLeftovers(docker);
-        if (reaped > 0) logger.warn({ reaped }, 'removed leftover sandbox containers');
+        reaper = new LeftoverReaper({
+          docker,
+          intervalMs: config.AIRLOCK_REAPER_INTERVAL_SECONDS * 1000,
+          logger,
+        });
+        await reaper.start();
       }
       for (const backend of wanted) {
         const availability = probe[backend];
@@ -82,8 +87,8 @@ export async function startSandboxes(
       }
     }
   } catch (error) {
-    await Promise.allSettled(started.map((s) => s.close()));
+    await Promise.allSettled([...started.map((s) => s.close()), reaper?.close()]);
     throw error;
   }
-  return new SandboxRegistry(started, missing);
+  return new SandboxRegistry(started, missing, reaper ? [reaper] : []);
 }

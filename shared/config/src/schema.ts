@@ -33,6 +33,8 @@ export const ConfigSchema = z.object({
   AIRLOCK_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   /** Warm containers per image and runtime. @default 2 */
   AIRLOCK_POOL_SIZE: int(2, 0, 64),
+  /** Seconds between sweeps that remove containers of Airlock services that are gone (0: at start-up only). @default 60 */
+  AIRLOCK_REAPER_INTERVAL_SECONDS: int(60, 0, 86_400),
   /** Warm isolate host processes. @default 2 */
   AIRLOCK_ISOLATE_HOSTS: int(2, 1, 64),
   /**

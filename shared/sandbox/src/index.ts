@@ -18,6 +18,11 @@ export {
   type ResolvedImage,
   type ResolvedImages,
 } from './container/images.ts';
+export {
+  LeftoverReaper,
+  type LeftoverReaperLogger,
+  type LeftoverReaperOptions,
+} from './container/leftover-reaper.ts';
 export { type BackendAvailability, type ContainerProbe, probeContainerBackends } from './container/probe.ts';
 export { type ReapOptions, reapLeftovers } from './container/reaper.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';

@@ -12,7 +12,7 @@ export const IMAGE_NAMES = ['python', 'node', 'bash'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
 /** The image contract this backend speaks (sandbox-images/CONTRACT.md). */
-export const CONTRACT_VERSION = '2';
+export const CONTRACT_VERSION = '3';
 
 export interface ResolvedImage {
   /** e.g. `airlock-python:0123456789ab`. */
@@ -31,7 +31,7 @@ export class ContainerSetupError extends Error {
   override name = 'ContainerSetupError';
 }
 
-/** Reads images.json under repoRoot and checks every tag exists in dockerd with contract label 1. */
+/** Reads images.json under repoRoot and checks every tag exists in dockerd with this contract's label. */
 export async function loadResolvedImages(repoRoot: string, docker: Dockerode): Promise<ResolvedImages> {
   const path = join(repoRoot, 'sandbox-images', '.built', 'images.json');
   let manifest: unknown;

@@ -49,6 +49,7 @@ describe('buildJobArchive', () => {
       'meta/argv': 'env\0--\0GREETING=hi\0python3\0-I\0-u\0main.py\0x\0y z\0',
       'meta/outputs': '10 1000',
       'meta/cpu_ms': String(job.limits.cpu_time_ms),
+      'meta/wall_ms': String(job.limits.wall_time_ms),
       'meta/stdin': 'input',
       'work/data/in.txt': 'payload',
       'work/main.py': 'print(1)',

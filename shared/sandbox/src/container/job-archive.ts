@@ -1,5 +1,5 @@
 // Builds the one ustar archive a sandbox container reads on stdin (sandbox-images/CONTRACT.md "The job"):
-// meta/argv, meta/nonce, meta/stdin, meta/outputs, meta/cpu_ms and the job's files under work/.
+// meta/argv, meta/nonce, meta/stdin, meta/outputs, meta/cpu_ms, meta/wall_ms and the job's files under work/.
 // It must never emit anything the runner refuses (pax or long-name headers, links, absolute or `..` names):
 // a job that cannot be expressed is refused here, before any container sees it.
 
@@ -39,6 +39,8 @@ export async function buildJobArchive(job: SandboxJob, caps: OutputCaps): Promis
     { name: 'meta/argv', body: Buffer.from(`${argv.join('\0')}\0`) },
     { name: 'meta/outputs', body: Buffer.from(`${caps.maxFiles} ${caps.maxBytes}`) },
     { name: 'meta/cpu_ms', body: Buffer.from(String(job.limits.cpu_time_ms)) },
+    // The runner ends the job itself shortly after this, so it cannot outlive a service that died.
+    { name: 'meta/wall_ms', body: Buffer.from(String(job.limits.wall_time_ms)) },
     { name: 'meta/stdin', body: Buffer.from(job.stdin, 'utf8') },
   ];
   for (const file of job.files) {

@@ -1,6 +1,6 @@
 // Turns how a container job ended into its ExecutionResult: exit code or signal from the runner's marker, the
 // OOM kill from dockerd's State.OOMKilled (never guessed from exit 137 or SIGKILL alone), the limit Airlock
-// enforced itself, or a runner refusal. It must never call a guest fault an internal error, nor the reverse.
+// enforced itself (here, or in the sandbox: the runner's own wall-clock deadline), or a runner refusal. It must never call a guest fault an internal error, nor the reverse.
 
 import type { ExecutionResult, OutputFile, ResolvedLimits } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
@@ -26,7 +26,8 @@ export type JobEnd =
       reason: string;
       memoryPeak: number | null;
     }
-  /** The stream ended without markers: OOM kill of the whole container, a refused job, or a crash. */
+  /** The stream ended without markers: OOM kill of the whole container, a refused job, the runner's own
+   * wall-clock deadline, or a crash. */
   | { kind: 'ended' }
   | { kind: 'malformed' };
 
@@ -42,6 +43,8 @@ export interface VerdictContext {
 
 const MIB = 1024 * 1024;
 const REJECTED = /\n?\x1eAIRLOCK-REJECTED ([^\n]*)\n?/;
+/** The runner's exit status when it ended the job at its wall-clock deadline (runner/supervise.h). */
+const RUNNER_DEADLINE_EXIT = 3;
 
 export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<ExecutionResult> {
   const { budget, limits, wallMs } = context;
@@ -79,6 +82,14 @@ export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<Ex
         const verdict = memoryLimit();
         verdict.usage.memory_peak_bytes = limits.memory_mb * MIB;
         return verdict;
+      }
+      // Only the runner (pid 1) decides the container's exit status: a program cannot forge this one.
+      if (state.exitCode === RUNNER_DEADLINE_EXIT) {
+        return result({
+          outcome: 'timeout',
+          signal: 'SIGKILL',
+          reason: `wall time limit of ${limits.wall_time_ms} ms exceeded`,
+        });
       }
       const refused = REJECTED.exec(output.stderr);
       if (refused) {
@@ -166,6 +177,7 @@ const OOM_RECHECK_MS = 100;
 
 interface ExitState {
   oomKilled: boolean;
+  exitCode: number | null;
   description: string;
 }
 
@@ -189,9 +201,14 @@ async function exitState(context: VerdictContext): Promise<ExitState> {
       State.OOMKilled === true || (State.ExitCode === 137 && (await sawOomEvent(context, container.id)));
     return {
       oomKilled,
+      exitCode: State.ExitCode ?? null,
       description: `container exit code ${State.ExitCode}${State.Error ? `, ${State.Error}` : ''}`,
     };
   } catch (error) {
-    return { oomKilled: false, description: error instanceof Error ? error.message : String(error) };
+    return {
+      oomKilled: false,
+      exitCode: null,
+      description: error instanceof Error ? error.message : String(error),
+    };
   }
 }

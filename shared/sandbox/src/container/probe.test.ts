@@ -53,7 +53,11 @@ describe('reapLeftovers', () => {
         Labels: labels,
         HostConfig: { NetworkMode: 'none' },
       });
-      if (start) await c.start();
+      // Another service's sweep may be removing a dead owner's container already.
+      if (start)
+        await c
+          .start()
+          .catch((e: unknown) => expect(String(e)).toMatch(/marked for removal|no such container/i));
       return c.id;
     };
     try {
@@ -62,8 +66,11 @@ describe('reapLeftovers', () => {
       const live = await create(`${hostname()}:${process.pid}`, false);
       // Like an image build's intermediate container: the base image's airlock=1 label, no owner.
       const ownerless = await create(undefined, false);
-      expect(containersWithLabel(mark)).toHaveLength(4);
-      expect(await reapLeftovers(docker, { labels: [mark] })).toBe(2);
+      // dockerd is shared: another service's sweep (at its start, or its periodic one) may take the dead owner's
+      // containers first, so what this call counts is at most 2; what is left is exact either way.
+      const removed = await reapLeftovers(docker, { labels: [mark] });
+      expect(removed).toBeGreaterThanOrEqual(0);
+      expect(removed).toBeLessThanOrEqual(2);
       expect(containersWithLabel(mark).sort()).toEqual([live, ownerless].map((id) => id.slice(0, 12)).sort());
     } finally {
       const left = await docker.listContainers({ all: true, filters: { label: [mark] } });

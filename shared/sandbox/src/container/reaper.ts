@@ -1,7 +1,7 @@
 // Removes sandbox containers left behind by an earlier run of the service (crash, kill -9, dockerd trouble):
 // every container carrying the labels `airlock=1` and `airlock.owner`, running or not, whose owning service
-// process (`airlock.owner` = host:pid) is no longer alive on this host. Called once at service start-up, before
-// any container backend starts its pool. It must never touch a container without those labels (an image build's
+// process (`airlock.owner` = host:pid) is no longer alive on this host. Called at service start-up, before any
+// container backend starts its pool, and periodically after that (leftover-reaper.ts). It must never touch a container without those labels (an image build's
 // intermediate containers inherit `airlock=1` from the base image, but no owner), nor one that a live service
 // (another test file, a second service on the machine) still owns.
 

@@ -1,0 +1,82 @@
+// Helpers of the parity suites (test/parity-*.test.ts): where one ordinary program runs (language × backend),
+// submitting it, and a lossless, readable summary of long outputs for comparing them.
+// Never relaxes a comparison: a summary says exactly what the text is.
+
+import { randomUUID } from 'node:crypto';
+import { call } from './service.ts';
+
+export interface Target {
+  language: 'python' | 'bash' | 'javascript' | 'typescript';
+  backend: 'docker' | 'gvisor' | 'isolate';
+}
+
+/** Every language on every container backend (runc, runsc). */
+export const CONTAINER_TARGETS: readonly Target[] = (
+  ['python', 'bash', 'javascript', 'typescript'] as const
+).flatMap((language) => (['docker', 'gvisor'] as const).map((backend) => ({ language, backend })));
+
+/** JavaScript and TypeScript on the isolate as well. */
+export const ALL_TARGETS: readonly Target[] = [
+  ...CONTAINER_TARGETS,
+  { language: 'javascript', backend: 'isolate' },
+  { language: 'typescript', backend: 'isolate' },
+];
+
+export const nameOf = (t: Target): string => `${t.language} on ${t.backend}`;
+
+/**
+ * Run-length encoding of a text: `a×65534 \n×1 b×65535 …`. Lossless, so comparing summaries is comparing the texts,
+ * but a difference in a megabyte of output reads as a line.
+ */
+export function runs(text: string): string {
+  const out: string[] = [];
+  const chars = [...text];
+  for (let i = 0; i < chars.length; ) {
+    let j = i + 1;
+    while (j < chars.length && chars[j] === chars[i]) j++;
+    out.push(`${JSON.stringify(chars[i]).slice(1, -1)}×${j - i}`);
+    i = j;
+  }
+  return out.join(' ');
+}
+
+/** The parts of a result a parity test compares, with long outputs as runs(). */
+export function summary(result: {
+  outcome: string;
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: { stdout: boolean; stderr: boolean };
+  reason: string | null;
+}) {
+  const { outcome, exit_code, signal, stdout, stderr, truncated, reason } = result;
+  return { outcome, exit_code, signal, stdout: runs(stdout), stderr: runs(stderr), truncated, reason };
+}
+
+/**
+ * Submits and waits for the finished execution. The suites send dozens of requests at once over kept-alive
+ * connections; one reused just as the gateway closes it after its keep-alive timeout fails with ECONNRESET
+ * before the request is read. The request carries an Idempotency-Key, so sending it again returns the same
+ * execution, never a second one.
+ */
+export async function runExecution(
+  url: string,
+  request: Record<string, unknown>,
+  waitSeconds = 280,
+): Promise<any> {
+  const key = `parity-${randomUUID()}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await call(url, 'POST', `/v1/executions?wait=${waitSeconds}`, request, {
+        'idempotency-key': key,
+      });
+      if (response.status !== 201 && response.status !== 200)
+        throw new Error(`expected 201, got ${response.status}: ${JSON.stringify(response.body)}`);
+      return response.body;
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if (attempt >= 3 || code !== 'ECONNRESET') throw error;
+    }
+  }
+}
