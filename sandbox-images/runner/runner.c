@@ -221,6 +221,24 @@ static void read_job(int stdin_fd) {
   }
 }
 
+static void on_shielded(int sig) { (void)sig; }
+
+/* Under gVisor pid 1 gets no protection from signals of its own sandbox: every signal a program of the same uid
+ * could end or stop us with gets a handler that does nothing (a handler, not SIG_IGN: exec resets it, so the
+ * program starts with the default). SIGKILL and SIGSTOP cannot be caught; the backend judges those. */
+static void shield_signals(void) {
+  static const int shielded[] = {SIGHUP,  SIGINT,    SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGTRAP, SIGABRT,
+                                 SIGTSTP, SIGTTIN,   SIGTTOU, SIGPROF, SIGVTALRM, SIGPOLL, SIGSYS, SIGPWR,
+                                 SIGURG,  SIGWINCH, SIGSTKFLT};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_shielded;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof shielded / sizeof shielded[0]; i++) sigaction(shielded[i], &sa, NULL);
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) sigaction(sig, &sa, NULL);
+}
+
 int main(void) {
   /* Not dumpable: a program of the same uid cannot ptrace us or read /proc/<runner>/mem (the nonce). */
   prctl(PR_SET_DUMPABLE, 0);
@@ -228,6 +246,7 @@ int main(void) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN); /* a job file over --ulimit fsize must give EFBIG (a rejected job), not kill us */
+  shield_signals();
   if (chdir(WORK_DIR) < 0) reject("chdir %s: %s", WORK_DIR, strerror(errno));
   int stdin_fd = memfd_create("airlock-stdin", MFD_CLOEXEC);
   if (stdin_fd < 0) reject("memfd_create: %s", strerror(errno));

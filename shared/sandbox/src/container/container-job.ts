@@ -8,6 +8,7 @@ import type { ExecutionResult, ResolvedLimits } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import type { SandboxRunOptions } from '../sandbox.ts';
 import type { AttachedContainer } from './attached-container.ts';
+import type { ContainerRuntime } from './container-spec.ts';
 import {
   MarkedStream,
   parseStderrTrailer,
@@ -27,6 +28,8 @@ export interface ContainerJobContext {
   outputCaps: OutputCaps;
   /** Deadline of the Docker calls made for the job (kill, wait, inspect). */
   dockerTimeoutMs: number;
+  /** Under runsc a program can signal the runner (pid 1); under runc only the world outside can. */
+  runtime: ContainerRuntime;
 }
 
 type StopOutcome = Extract<JobEnd, { kind: 'stopped' }>['outcome'];
@@ -117,6 +120,7 @@ class ContainerJob {
         outputCaps: this.#context.outputCaps,
         dockerTimeoutMs: this.#context.dockerTimeoutMs,
         docker: this.#context.docker,
+        runtime: this.#context.runtime,
       });
     } finally {
       clearTimeout(timer);

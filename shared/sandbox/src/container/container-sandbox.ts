@@ -211,6 +211,7 @@ export class ContainerSandbox implements Sandbox {
           cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
           outputCaps: this.#caps,
           dockerTimeoutMs: this.#dockerTimeout,
+          runtime: this.#options.runtime,
         },
       );
     } finally {

@@ -1,10 +1,13 @@
 // Turns how a container job ended into its ExecutionResult: exit code or signal from the runner's marker, the
 // OOM kill from dockerd's State.OOMKilled (never guessed from exit 137 or SIGKILL alone), the limit Airlock
-// enforced itself (here, or in the sandbox: the runner's own wall-clock deadline), or a runner refusal. It must never call a guest fault an internal error, nor the reverse.
+// enforced itself (here, or in the sandbox: the runner's own wall-clock deadline), or a runner refusal.
+// It must never call a guest fault an internal error, nor the reverse.
 
+import { constants } from 'node:os';
 import type { ExecutionResult, OutputFile, ResolvedLimits } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { type AttachedContainer, withDeadline } from './attached-container.ts';
+import type { ContainerRuntime } from './container-spec.ts';
 import type { StderrSummary } from './end-marker.ts';
 import type { OutputCaps } from './job-archive.ts';
 import type { OutputBudget } from './output-budget.ts';
@@ -39,12 +42,15 @@ export interface VerdictContext {
   outputCaps: OutputCaps;
   dockerTimeoutMs: number;
   docker: Dockerode;
+  runtime: ContainerRuntime;
 }
 
 const MIB = 1024 * 1024;
 const REJECTED = /\n?\x1eAIRLOCK-REJECTED ([^\n]*)\n?/;
 /** The runner's exit status when it ended the job at its wall-clock deadline (runner/supervise.h). */
 const RUNNER_DEADLINE_EXIT = 3;
+/** The runner's exit status when it refused the job archive, before any program ran (runner/runner.c). */
+const RUNNER_REFUSED_EXIT = 2;
 
 export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<ExecutionResult> {
   const { budget, limits, wallMs } = context;
@@ -91,12 +97,24 @@ export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<Ex
           reason: `wall time limit of ${limits.wall_time_ms} ms exceeded`,
         });
       }
+      // A refusal comes before any program ran: the runner's exit status, and its line alone on the streams.
       const refused = REJECTED.exec(output.stderr);
-      if (refused) {
+      const alone = output.stdout === '' && output.stderr.replace(REJECTED, '') === '';
+      if (refused && alone && state.exitCode === RUNNER_REFUSED_EXIT) {
         return result({
           outcome: 'rejected',
-          stderr: output.stderr.replace(REJECTED, ''),
+          stderr: '',
           reason: `the sandbox refused the job: ${refused[1]}`,
+        });
+      }
+      // Under gVisor pid 1 is not shielded from its own sandbox: a program of the same uid can SIGKILL the
+      // runner (every catchable signal it ignores). That is the program's doing, not Airlock's.
+      const signal = runnerSignal(state.exitCode);
+      if (signal !== null && context.runtime === 'runsc') {
+        return result({
+          outcome: 'error',
+          signal,
+          reason: `the program ended the sandbox runner (pid 1) with ${signal}`,
         });
       }
       return result({
@@ -137,6 +155,14 @@ export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<Ex
       return result({ outcome: exitCode === 0 ? 'success' : 'error', exit_code: exitCode, usage, files });
     }
   }
+}
+
+/** The signal that ended the runner, from the container's exit status (128 + signal number), or null. */
+function runnerSignal(exitCode: number | null): string | null {
+  if (exitCode === null || exitCode <= 128 || exitCode > 128 + 64) return null;
+  const number = exitCode - 128;
+  const name = Object.entries(constants.signals).find(([, n]) => n === number)?.[0];
+  return name ?? `signal ${number}`;
 }
 
 async function outputFiles(tar: Buffer, maxBytes: number): Promise<OutputFile[]> {

@@ -63,6 +63,7 @@ describe.each(['runc', 'runsc'] as const)(
               outputCaps: CAPS,
               dockerTimeoutMs: 30_000,
               docker: env.docker,
+              runtime,
             },
           );
           expect(result).toMatchObject({
