@@ -141,7 +141,7 @@ say "npm ci --omit=dev for ${ROLES[*]}"
 workspace_args=()
 for role in "${ROLES[@]}"; do workspace_args+=(--workspace "$role"); done
 (cd "$CONTEXT/install" && PATH="$REPO_DIR/node_modules/.bin:$PATH" npm ci --omit=dev --ignore-scripts \
-  --prefer-offline --no-audit --no-fund "${workspace_args[@]}" 2>&1 | sed 's/^/  npm: /')
+  --prefer-offline --no-audit --no-fund "${workspace_args[@]}" 2>&1 | sed -e '/^$/d' -e 's/^/  npm: /')
 mv "$CONTEXT/install/node_modules" "$CONTEXT/node_modules"
 rm -rf "$CONTEXT/install" "$CONTEXT/node_modules/@airlock/testing" "$CONTEXT/node_modules/@airlock/test"
 # Nothing a running process reads: packages' own tests, type declarations, source maps, docs, tarballs, other
