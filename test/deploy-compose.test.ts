@@ -252,7 +252,7 @@ describe('the compose stack', () => {
       return response.body.id as string;
     };
     const lost = await submit('import time\ntime.sleep(60)', false);
-    const retried = await submit('import time\ntime.sleep(8)\nprint("done")', true);
+    const retried = await submit('import time\ntime.sleep(5)\nprint("done")', true);
     const worker1 = await s.pid('worker-1');
     // Both run on worker-1, the only worker left: their sandboxes are its own.
     expect(await sandboxOwner(lost)).toBe(`${s.owner.split(':')[0]}:${worker1}`);
