@@ -27,7 +27,7 @@ fi
 
 DAEMON_JSON=/etc/docker/daemon.json
 DOCKERD_LOG=/var/log/airlock-dockerd.log
-PACKAGES=(docker.io runsc iptables debootstrap nats-server gcc libc6-dev binutils)
+PACKAGES=(docker.io runsc iptables debootstrap nats-server gcc libc6-dev binutils docker-compose)
 DOCKER_WAIT_SECONDS=60
 
 say() { echo "setup-host: $*"; }
