@@ -71,7 +71,7 @@ print(platform.python_version(), "numpy=" + numpy.__version__, "pandas=" + panda
   tar -C "$rootfs" --numeric-owner -c . | docker import \
     --change "LABEL airlock=1" --change "LABEL airlock.image=base" --change "LABEL airlock.hash=$BASE_HASH" \
     --change "LABEL airlock.version.python=$python_version" \
-    --change "LABEL airlock.packages.python=$python_packages" \
+    --change "LABEL airlock.packages.python=\"$python_packages\"" \
     --change "LABEL airlock.version.bash=$bash_version" \
     - "$BASE_TAG" >/dev/null
   rm -rf "$rootfs"
