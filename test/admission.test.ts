@@ -4,11 +4,12 @@
 // an Idempotency-Key replay answers the same execution without spending again; concurrent requests with one
 // single-use token are never both accepted.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { call, startService, type TestService } from './support/service.ts';
 
 let svc: TestService;
@@ -60,13 +61,7 @@ const bearer = (token: string, extra: Record<string, string> = {}) => ({
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function auditRecords(): Promise<Array<Record<string, any>>> {
-  const text = await readFile(svc.auditPath, 'utf8');
-  return text
-    .split('\n')
-    .slice(0, -1)
-    .map((line) => JSON.parse(line));
-}
+const auditRecords = () => readAuditRecords(svc.auditPath);
 
 async function expectSpent(token: string): Promise<void> {
   const again = await call(svc.url, 'POST', '/v1/executions', hello, bearer(token));

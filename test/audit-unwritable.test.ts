@@ -3,11 +3,11 @@
 // with Retry-After — never a 500 —, nothing is queued or run without its `accepted` record, /readyz says why
 // it is not ready, the log keeps no torn line, and the service recovers on its own once the disk takes writes.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyAuditLog } from '@airlock/audit';
 import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { connectHttp } from './support/mcp.ts';
 import { call, startService, type TestService } from './support/service.ts';
 
@@ -31,13 +31,7 @@ afterAll(async () => {
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 
-async function records(): Promise<Array<Record<string, any>>> {
-  const text = await readFile(auditPath, 'utf8');
-  return text
-    .split('\n')
-    .slice(0, -1)
-    .map((line) => JSON.parse(line));
-}
+const records = () => readAuditRecords(auditPath);
 
 async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));

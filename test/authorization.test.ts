@@ -1,11 +1,12 @@
 // SECURITY.md classes 21 and 22 through the real REST API with real signed intent tokens: every refusal has its
 // exact status, is audited with its reason, and reaches no sandbox; tenants cannot see each other's executions.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { call, startService, type TestService } from './support/service.ts';
 
 let svc: TestService;
@@ -56,14 +57,7 @@ const hello = { language: 'javascript', code: 'console.log("hi")' };
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const now = () => Math.floor(Date.now() / 1000);
 
-async function auditRecords() {
-  const text = await readFile(svc.auditPath, 'utf8');
-  return text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
-}
+const auditRecords = () => readAuditRecords(svc.auditPath);
 
 async function refusedWith(headers: Record<string, string>, body: unknown, status: number, reason: RegExp) {
   const before = (await auditRecords()).length;

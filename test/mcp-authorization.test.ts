@@ -2,11 +2,12 @@
 // any MCP message is read. A valid intent token is carried into every tool call (over /mcp and over stdio with
 // AIRLOCK_TOKEN), so the tenant, the intent's narrowing and its execution budget apply exactly as on REST.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { callTool, connectHttp, connectStdio, textOf } from './support/mcp.ts';
 import { call, startService, type TestService } from './support/service.ts';
 
@@ -113,10 +114,7 @@ describe('a valid token is the caller of every tool call', () => {
     expect(third.isError).toBe(true);
     expect(textOf(third)).toMatch(/^Airlock error forbidden: token replayed: jti 'mcp-http-1'/);
 
-    const audit = (await readFile(svc.auditPath, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const audit = await readAuditRecords(svc.auditPath);
     const accepted = audit.filter((r) => r.type === 'accepted' && r.detail?.jti === 'mcp-http-1');
     expect(accepted.map((r) => r.execution_id).sort()).toEqual(
       [(first.structuredContent as any).id, (second.structuredContent as any).id].sort(),

@@ -2,8 +2,8 @@
 // the isolate and runc backends: tool listing with schemas, run_code in javascript and python, failures as
 // error results, bad arguments and Airlock's refusals as coded error results after which the server still works.
 
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
 import { callTool, connectStdio, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
 import { call, useService } from './support/service.ts';
@@ -213,10 +213,7 @@ describe('MCP cancellation (stdio)', () => {
     let canceled: any;
     for (let i = 0; i < 100 && !canceled; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const records = (await readFile(svc().auditPath, 'utf8'))
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
+      const records = await readAuditRecords(svc().auditPath);
       canceled = records.find((r) => r.type === 'canceled');
     }
     expect(canceled).toMatchObject({ type: 'canceled', tenant: 'local', detail: { status: 'finished' } });

@@ -2,11 +2,11 @@
 // and REST answer `503 audit_unavailable` (the services API's error headers carry 503 and the code), no job
 // reaches the stream (the worker runs exactly what the gateway accepted), and the gateway recovers on its own.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyAuditLog } from '@airlock/audit';
 import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 
@@ -36,13 +36,7 @@ afterAll(async () => {
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 
-async function gatewayRecords(): Promise<Array<Record<string, any>>> {
-  const text = await readFile(auditPath, 'utf8');
-  return text
-    .split('\n')
-    .slice(0, -1)
-    .map((line) => JSON.parse(line));
-}
+const gatewayRecords = () => readAuditRecords(auditPath);
 
 describe('NATS gateway with an audit log on a disk that fills up', () => {
   it('answers 503 audit_unavailable over NATS and REST, publishes no job, and recovers', async () => {
