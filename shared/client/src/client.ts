@@ -2,10 +2,10 @@
 // sessions (create, get, close, run a cell) and runtimes. Every answer is validated with the protocol's zod
 // schemas; every failure is an AirlockClientError. Holds no state but its options: safe to share.
 
-import { Execution, type ExecutionEvent, type ExecutionRequestInput } from '@airlock/protocol';
+import { Execution, type ExecutionRequestInput } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
-import { executionEvents } from './events.ts';
+import { type ExecutionStreamEvent, executionEvents } from './events.ts';
 import { type FetchLike, HttpTransport, transportFailure } from './http.ts';
 import { type Runtime, RuntimesResponse } from './runtimes.ts';
 import {
@@ -88,8 +88,11 @@ export class AirlockClient {
     return body;
   }
 
-  /** The execution's events (state, output chunks, result) as they happen; earlier ones first. Ends after `result`. */
-  async *stream(id: string, options: CallOptions = {}): AsyncGenerator<ExecutionEvent> {
+  /**
+   * The execution's events as they happen, named as the gateway's SSE events: `state`, `stdout` and `stderr`
+   * chunks, and `result` (the finished execution). A late reader first gets what it missed. Ends after `result`.
+   */
+  async *stream(id: string, options: CallOptions = {}): AsyncGenerator<ExecutionStreamEvent> {
     const path = `/v1/executions/${enc(id)}/events`;
     const response = await this.#http.send({
       method: 'GET',
