@@ -1,21 +1,18 @@
-// Runs the real CLI (scripts/token.ts) in a child process and verifies what it mints.
+// `airlock token` (development keys and intent tokens) run as a child process: what it mints verifies against the
+// key set it wrote, usage errors exit 2 with a clear message, and key files are never overwritten silently.
+// `npm run token` runs the same command.
+
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { IntentTokenVerifier, jwksFileKeySource } from '@airlock/auth';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jwksFileKeySource } from './jwks-file.ts';
-import { IntentTokenVerifier } from './verifier.ts';
+import { airlock, cleanEnv, REPO_ROOT } from './support/cli.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const CLI = join(ROOT, 'scripts/token.ts');
-
-function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT }, (error, stdout, stderr) => {
-      done({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
+async function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await airlock(['token', ...args]);
+  return { code, stdout, stderr };
 }
 
 let dir: string;
@@ -27,7 +24,7 @@ afterEach(async () => {
 });
 
 // Each case starts a Node process; on a busy 2-core machine that takes seconds.
-describe('scripts/token.ts', { timeout: 180_000 }, () => {
+describe('airlock token', { timeout: 180_000 }, () => {
   it('writes keys, mints a token, and the token verifies against the written key set', async () => {
     const keys = await run('keys', '--out', dir, '--kid', 'dev-1');
     expect(keys).toMatchObject({ code: 0, stderr: '' });
@@ -64,19 +61,22 @@ describe('scripts/token.ts', { timeout: 180_000 }, () => {
 
   it('exits 2 with a clear message on usage errors', async () => {
     const cases: [string[], string][] = [
-      [[], 'usage:'],
-      [['rotate'], "token: unknown command 'rotate'"],
-      [['keys'], 'token: --out is required'],
-      [['keys', '--out', dir, '--alg', 'RS256'], 'token: --alg must be one of EdDSA, ES256'],
-      [['mint', '--key', 'k.json', '--iss', 'i', '--aud', 'a', '--sub', 's'], 'token: --tenant is required'],
-      [['mint', '--bogus'], "token: Unknown option '--bogus'"],
+      [[], 'airlock: token needs an action: keys or mint (airlock token --help shows the usage)'],
+      [['rotate'], "airlock: unknown action 'token rotate'"],
+      [['keys'], 'airlock: --out is required'],
+      [['keys', '--out', dir, '--alg', 'RS256'], 'airlock: --alg must be one of EdDSA, ES256'],
+      [
+        ['mint', '--key', 'k.json', '--iss', 'i', '--aud', 'a', '--sub', 's'],
+        'airlock: --tenant is required',
+      ],
+      [['mint', '--bogus'], "airlock: Unknown option '--bogus'"],
       [
         ['mint', '--key', 'k', '--iss', 'i', '--aud', 'a', '--sub', 's', '--tenant', 't', '--ttl', '0'],
-        'token: --ttl must be',
+        'airlock: --ttl must be',
       ],
       [
         ['mint', '--key', 'k', '--iss', 'i', '--aud', 'a', '--sub', 's', '--tenant', 't', '--intent', '{'],
-        'token: --intent is not valid JSON',
+        'airlock: --intent is not valid JSON',
       ],
       [
         [
@@ -94,11 +94,11 @@ describe('scripts/token.ts', { timeout: 180_000 }, () => {
           '--intent',
           '{"languages":["cobol"]}',
         ],
-        'token: --intent languages[0]: Invalid option',
+        'airlock: --intent languages[0]: Invalid option',
       ],
       [
         ['mint', '--key', 'k', '--iss', 'i', '--aud', 'a', '--sub', 's', '--tenant', 'a.b'],
-        'token: --tenant: must be a tenant id',
+        'airlock: --tenant: must be a tenant id',
       ],
     ];
     for (const [args, message] of cases) {
@@ -129,6 +129,23 @@ describe('scripts/token.ts', { timeout: 180_000 }, () => {
       't',
     );
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`token: cannot read the private key ${join(dir, 'none.json')}`);
+    expect(missing.stderr).toContain(`airlock: cannot read the private key ${join(dir, 'none.json')}`);
+  });
+});
+
+describe('npm run token', { timeout: 180_000 }, () => {
+  it('runs airlock token', async () => {
+    const result = await new Promise<{ code: number; stdout: string }>((done) => {
+      execFile(
+        'npm',
+        ['run', '-s', 'token', '--', 'keys', '--out', dir, '--kid', 'npm-1'],
+        { cwd: REPO_ROOT, env: cleanEnv() },
+        (error, stdout) => done({ code: error ? Number(error.code) : 0, stdout }),
+      );
+    });
+    expect(result).toEqual({
+      code: 0,
+      stdout: `kid npm-1 (EdDSA)\nprivate key: ${join(dir, 'private.jwk.json')}\npublic key set: ${join(dir, 'jwks.json')}\n`,
+    });
   });
 });
