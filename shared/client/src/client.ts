@@ -126,15 +126,21 @@ export class AirlockClient {
     });
   }
 
-  /** Submits and waits for the finished execution. Aborting the signal cancels the execution too. */
+  /**
+   * Submits and waits for the finished execution. Aborting the signal at any point cancels the execution once it
+   * exists: the (short) submission itself is not aborted, so what the server accepted is known and canceled.
+   */
   async run(request: ExecutionRequestInput, options: CallOptions = {}): Promise<Execution> {
-    const { execution } = await this.submit(request, options);
-    if (execution.status === 'finished') return execution;
+    const { execution } = await this.submit(request);
+    const { signal } = options;
     try {
+      signal?.throwIfAborted();
+      if (execution.status === 'finished') return execution;
       return await this.wait(execution.id, options);
     } catch (error) {
-      if (options.signal?.aborted) await this.cancel(execution.id).catch(() => undefined);
-      throw error;
+      if (!signal?.aborted) throw error;
+      if (execution.status !== 'finished') await this.cancel(execution.id).catch(() => undefined);
+      throw transportFailure(error, { method: 'GET', path: `/v1/executions/${enc(execution.id)}`, signal });
     }
   }
 
