@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ERROR_CODES } from '@airlock/protocol';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/cli.ts';
@@ -109,13 +110,50 @@ describe('the Python client', { timeout: 600_000 }, () => {
     );
   });
 
+  it('raises a specific exception for every status of the error table', async () => {
+    const expected: Record<number, string> = {
+      400: 'InvalidRequestError',
+      401: 'AuthenticationError',
+      403: 'PermissionDeniedError',
+      404: 'NotFoundError',
+      405: 'InvalidRequestError',
+      407: 'AuthenticationError',
+      409: 'ConflictError',
+      413: 'InvalidRequestError',
+      414: 'InvalidRequestError',
+      415: 'InvalidRequestError',
+      422: 'UnprocessableError',
+      429: 'RateLimitError',
+      431: 'InvalidRequestError',
+      500: 'ServerError',
+      502: 'ServerError',
+      503: 'ServerError',
+    };
+    const table = Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status] as const);
+    const script = [
+      'import json, sys',
+      'from airlock_client.errors import error_for',
+      'rows = json.load(sys.stdin)',
+      'print(json.dumps({c: type(error_for(s, {"error": {"code": c, "message": "m"}}, "x")).__name__ for c, s in rows}))',
+    ].join('\n');
+    const mapped = await new Promise<string>((resolve, reject) => {
+      const child = execFile(venvPython, ['-c', script], { cwd: dir }, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve(stdout),
+      );
+      child.stdin?.end(JSON.stringify(table));
+    });
+    expect(JSON.parse(mapped)).toEqual(
+      Object.fromEntries(table.map(([code, status]) => [code, expected[status]])),
+    );
+  });
+
   it('type-checks with mypy --strict (the package and its tests)', async () => {
     const mypy = await run(
       PYTHON,
       ['-m', 'mypy', '--strict', '--cache-dir', '/dev/null', 'src/airlock_client', 'tests'],
       copy,
     );
-    expect(mypy).toEqual({ code: 0, stdout: 'Success: no issues found in 14 source files\n', stderr: '' });
+    expect(mypy).toEqual({ code: 0, stdout: 'Success: no issues found in 15 source files\n', stderr: '' });
   });
 
   it('passes its unittest suite against the real service, sync and asyncio', async () => {
@@ -127,7 +165,7 @@ describe('the Python client', { timeout: 600_000 }, () => {
         AIRLOCK_TEST_URL: svc.url,
       },
     );
-    expect(suite.stderr).toMatch(/\nRan 23 tests in [\d.]+s\n\nOK\n$/);
+    expect(suite.stderr).toMatch(/\nRan 25 tests in [\d.]+s\n\nOK\n$/);
     expect(suite.code).toBe(0);
     // Every test ran (none skipped), and the installed package, not the source folder, was the one imported.
     expect(suite.stderr).not.toMatch(/skipped/);

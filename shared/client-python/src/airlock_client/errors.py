@@ -51,11 +51,11 @@ class AirlockClientError(Exception):
 
 
 class InvalidRequestError(AirlockClientError):
-    """The request is malformed or out of range (400, 413, 414, 415, 431)."""
+    """The request is malformed or out of range (400, 405, 413, 414, 415, 431)."""
 
 
 class AuthenticationError(AirlockClientError):
-    """No valid intent token was presented (401)."""
+    """No valid credential was presented (401; 407 from the egress proxy)."""
 
 
 class PermissionDeniedError(AirlockClientError):
@@ -95,6 +95,8 @@ _BY_STATUS: dict[int, type[AirlockClientError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    405: InvalidRequestError,
+    407: AuthenticationError,
     409: ConflictError,
     413: InvalidRequestError,
     414: InvalidRequestError,
