@@ -1,14 +1,15 @@
 // `airlock token` (development keys and intent tokens) run as a child process: what it mints verifies against the
 // key set it wrote, usage errors exit 2 with a clear message, and key files are never overwritten silently.
-// `npm run token` runs the same command.
+// `npm run token` runs the same command; AIRLOCK_TOKEN carries a minted token to a service in token mode.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntentTokenVerifier, jwksFileKeySource } from '@airlock/auth';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { airlock, cleanEnv, REPO_ROOT } from './support/cli.ts';
+import { startService } from './support/service.ts';
 
 async function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { code, stdout, stderr } = await airlock(['token', ...args]);
@@ -147,5 +148,48 @@ describe('npm run token', { timeout: 180_000 }, () => {
       code: 0,
       stdout: `kid npm-1 (EdDSA)\nprivate key: ${join(dir, 'private.jwk.json')}\npublic key set: ${join(dir, 'jwks.json')}\n`,
     });
+  });
+});
+
+describe('AIRLOCK_TOKEN', { timeout: 180_000 }, () => {
+  it('carries a minted token: the run is its tenant’s; no token, or one whose intent forbids it, is refused', async () => {
+    expect((await run('keys', '--out', dir)).code).toBe(0);
+    const policy = {
+      ...{ languages: ['javascript', 'python'], backends: ['isolate'], limits: {} },
+      ...{ max_concurrent: 2, max_queued: 2, submissions_per_minute: 100 },
+    };
+    await writeFile(join(dir, 'tenants.json'), JSON.stringify({ tenants: { acme: policy } }));
+    await using svc = await startService({
+      AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
+      AIRLOCK_TOKEN_ISSUERS: 'https://broker.dev',
+      AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+    });
+    const minted = await run(
+      ...['mint', '--key', join(dir, 'private.jwk.json'), '--iss', 'https://broker.dev', '--aud', 'airlock'],
+      ...[
+        '--sub',
+        'agent-1',
+        '--tenant',
+        'acme',
+        '--intent',
+        '{"languages":["javascript"],"max_executions":3}',
+      ],
+    );
+    expect(minted.code).toBe(0);
+    const env = { AIRLOCK_URL: svc.url, AIRLOCK_TOKEN: minted.stdout.trim() };
+
+    const ran = await airlock(['exec', 'console.log("as acme")', '--lang', 'javascript', '--json'], { env });
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ tenant: 'acme', result: { stdout: 'as acme\n' } });
+
+    const forbidden = await airlock(['exec', 'print(1)', '--lang', 'python'], { env });
+    expect(forbidden).toMatchObject({ code: 3, stdout: '' });
+    expect(forbidden.stderr).toBe(
+      "airlock: forbidden (field language): language 'python' is not allowed by the intent token\n",
+    );
+    const anonymous = await airlock(['exec', '1', '--lang', 'javascript'], { env: { AIRLOCK_URL: svc.url } });
+    expect(anonymous).toMatchObject({ code: 3, stdout: '' });
+    expect(anonymous.stderr).toMatch(/^airlock: unauthorized: missing token/);
+    expect(ran.stderr + forbidden.stderr + anonymous.stderr).not.toContain(env.AIRLOCK_TOKEN);
   });
 });

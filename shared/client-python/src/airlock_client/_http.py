@@ -30,7 +30,9 @@ def segment(value: str) -> str:
 
 
 class Transport:
-    def __init__(self, base_url: str, token: str | None, timeout: float, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, timeout: float, ssl_context: ssl.SSLContext | None
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
@@ -111,7 +113,7 @@ class Transport:
             connection.close()
 
     def lines(self, path: str) -> EventLines:
-        """Opens an event stream (GET, text/event-stream) and returns its lines; raises the coded error on non-2xx."""
+        """Opens an event stream (GET, text/event-stream); raises the coded error for anything but 2xx."""
         connection, response = self._send("GET", path, None, None, None, "text/event-stream")
         if not 200 <= response.status < 300:
             try:
@@ -128,7 +130,9 @@ class Transport:
 class EventLines:
     """The lines of an open event stream. ``close()`` may be called from another thread to stop a blocked read."""
 
-    def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse, path: str) -> None:
+    def __init__(
+        self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse, path: str
+    ) -> None:
         self._connection = connection
         self._response = response
         self._closed = False

@@ -51,12 +51,14 @@ def execution_events(lines: Iterable[str], path: str) -> Iterator[ExecutionStrea
         try:
             payload: Any = json.loads(data)
         except ValueError:
-            raise UnexpectedResponseError(200, "unexpected_response", f"GET {path}: event {name!r} does not carry JSON") from None
+            message = f"GET {path}: event {name!r} does not carry JSON"
+            raise UnexpectedResponseError(200, "unexpected_response", message) from None
         event = _event(name, payload, f"GET {path}: event {name!r}")
         yield event
         if isinstance(event, ResultEvent):
             return
-    raise UnexpectedResponseError(200, "unexpected_response", f"GET {path}: the event stream ended before the result")
+    message = f"GET {path}: the event stream ended before the result"
+    raise UnexpectedResponseError(200, "unexpected_response", message)
 
 
 def _event(name: str, payload: Any, where: str) -> ExecutionStreamEvent:

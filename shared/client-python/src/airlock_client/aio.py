@@ -198,4 +198,6 @@ class AsyncClient:
         stdin: str | None = None,
         limits: Mapping[str, int] | None = None,
     ) -> Execution:
-        return await asyncio.to_thread(self._sync.run_cell, session_id, code, files=files, stdin=stdin, limits=limits)
+        return await asyncio.to_thread(
+            self._sync.run_cell, session_id, code, files=files, stdin=stdin, limits=limits
+        )

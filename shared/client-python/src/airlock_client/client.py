@@ -22,7 +22,7 @@ FileLike = InputFile | Mapping[str, str]
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0
-"""Seconds a connection, a request or a silent event stream may take (the gateway sends a keep-alive every 15 s)."""
+"""Seconds a connect, a request or a silent event stream may take (the gateway sends keep-alives every 15 s)."""
 
 
 def _files(files: Sequence[FileLike] | None) -> list[dict[str, Any]] | None:
@@ -188,7 +188,7 @@ class Client:
         raise UnexpectedResponseError(200, "unexpected_response", f"execution {execution_id}: no result")
 
     def cancel(self, execution_id: str) -> Execution:
-        """DELETE /v1/executions/:id: the execution, finished with outcome canceled; ConflictError if it had finished."""
+        """DELETE /v1/executions/:id: the execution, now canceled; ConflictError if it had finished."""
         path = f"/v1/executions/{segment(execution_id)}"
         return _checked(self._http.json("DELETE", path), f"DELETE {path}", Execution.from_json)
 
@@ -252,5 +252,7 @@ class Client:
     ) -> Execution:
         """POST /v1/sessions/:id/executions: runs one cell and returns its finished execution (with session_id)."""
         path = f"/v1/sessions/{segment(session_id)}/executions"
-        body = _compact(code=code, files=_files(files), stdin=stdin, limits=None if limits is None else dict(limits))
+        body = _compact(
+            code=code, files=_files(files), stdin=stdin, limits=None if limits is None else dict(limits)
+        )
         return _checked(self._http.json("POST", path, body=body), f"POST {path}", Execution.from_json)

@@ -12,7 +12,7 @@ from typing import Any
 
 
 class AirlockClientError(Exception):
-    """Airlock refused a request, could not be reached, or answered with something the client does not understand."""
+    """Airlock refused a request, could not be reached, or answered in a way the client does not understand."""
 
     status: int
     """HTTP status of the answer; 0 when none arrived."""
@@ -122,4 +122,5 @@ def error_for(status: int, body: Any, what: str) -> AirlockClientError:
             field if isinstance(field, str) and field else None,
             float(retry_after) if isinstance(retry_after, (int, float)) else None,
         )
-    return UnexpectedResponseError(status, "unexpected_response", f"{what}: HTTP {status} without an Airlock error body")
+    message = f"{what}: HTTP {status} without an Airlock error body"
+    return UnexpectedResponseError(status, "unexpected_response", message)

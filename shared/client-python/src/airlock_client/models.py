@@ -49,7 +49,9 @@ class Usage:
 
     @staticmethod
     def from_json(shape: Shape) -> Usage:
-        return Usage(shape.optional_number("cpu_ms"), shape.number("wall_ms"), shape.optional_number("memory_peak_bytes"))
+        return Usage(
+            shape.optional_number("cpu_ms"), shape.number("wall_ms"), shape.optional_number("memory_peak_bytes")
+        )
 
 
 @dataclass(frozen=True)
