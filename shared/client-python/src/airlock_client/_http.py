@@ -46,10 +46,11 @@ class Transport:
         self._timeout = timeout
         self._ssl = ssl_context
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self, hold: float) -> http.client.HTTPConnection:
+        timeout = self._timeout + hold
         if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._ssl)
-        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._ssl)
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
     def _send(
         self,
@@ -59,6 +60,7 @@ class Transport:
         body: Any,
         headers: Mapping[str, str] | None,
         accept: str,
+        hold: float = 0.0,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         target = self._prefix + path
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
@@ -71,7 +73,7 @@ class Transport:
         if body is not None:
             payload = json.dumps(body).encode()
             sent["content-type"] = "application/json"
-        connection = self._connection()
+        connection = self._connection(hold)
         try:
             connection.request(method, target, body=payload, headers=sent)
             return connection, connection.getresponse()
@@ -90,9 +92,11 @@ class Transport:
         query: Mapping[str, str | int | float | None] | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        hold: float = 0.0,
     ) -> Answer:
-        """Sends the request and decodes its JSON answer; raises the coded error for anything but 2xx."""
-        connection, response = self._send(method, path, query, body, headers, "application/json")
+        """Sends the request and decodes its JSON answer; raises the coded error for anything but 2xx. ``hold``:
+        seconds the server may hold the answer on purpose (``?wait=``), on top of the timeout."""
+        connection, response = self._send(method, path, query, body, headers, "application/json", hold)
         try:
             try:
                 raw = response.read()

@@ -93,7 +93,9 @@ class Client:
             metadata=None if metadata is None else dict(metadata),
         )
         headers = {} if idempotency_key is None else {"idempotency-key": idempotency_key}
-        answer = self._http.json("POST", "/v1/executions", query={"wait": wait}, body=body, headers=headers)
+        answer = self._http.json(
+            "POST", "/v1/executions", query={"wait": wait}, body=body, headers=headers, hold=wait or 0.0
+        )
         execution = _checked(answer, "POST /v1/executions", Execution.from_json)
         return Submitted(execution, answer.status != 200)
 
