@@ -162,7 +162,7 @@ describe('the Python client', { timeout: 600_000 }, () => {
       ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.', '-v'],
       copy,
       {
-        AIRLOCK_TEST_URL: svc.url,
+        AIRLOCK_URL: svc.url,
       },
     );
     expect(suite.stderr).toMatch(/\nRan 25 tests in [\d.]+s\n\nOK\n$/);

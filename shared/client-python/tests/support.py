@@ -1,4 +1,4 @@
-"""What the tests share: the server under test (AIRLOCK_TEST_URL, started by test/python-client.test.ts), a
+"""What the tests share: the server under test (AIRLOCK_URL, started by test/python-client.test.ts), a
 loopback port nothing listens on, and the running-executions gauge of the server's metrics."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def server_url() -> str:
-    url = os.environ.get("AIRLOCK_TEST_URL")
+    url = os.environ.get("AIRLOCK_URL")
     if not url:
-        raise RuntimeError("AIRLOCK_TEST_URL is not set: run these tests through test/python-client.test.ts")
+        raise RuntimeError("AIRLOCK_URL is not set: run these tests through test/python-client.test.ts")
     return url
 
 
