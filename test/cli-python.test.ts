@@ -13,17 +13,21 @@ import { startService, type TestService } from './support/service.ts';
 
 const PNG_MAGIC = '89504e470d0a1a0a';
 let svc: TestService;
+let instance: string | undefined;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-cli-python-'));
   svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
+  instance = (svc.service.registry.get('docker') as ContainerSandbox).instance;
 }, 180_000);
 afterAll(async () => {
-  const instance = (svc?.service.registry.get('docker') as ContainerSandbox | undefined)?.instance;
-  await svc?.close();
-  if (instance !== undefined) await expectNoContainersLeft(instance);
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await svc?.close();
+    if (instance !== undefined) await expectNoContainersLeft(instance);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }, 120_000);
 
 function cli(args: string[], options: CliOptions = {}) {
@@ -86,8 +90,7 @@ describe('airlock with python', { timeout: 240_000 }, () => {
       '--idle-timeout',
       '600',
     ]);
-    expect(created.code).toBe(0);
-    expect(created.stderr).toBe('');
+    expect(created).toMatchObject({ code: 0, stderr: '' });
     const id = created.stdout.trim();
     expect(id).toMatch(/^ses_[\w-]{22}$/);
 

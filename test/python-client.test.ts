@@ -19,6 +19,7 @@ const PYTHON = '/usr/bin/python3';
 const SOURCE = join(REPO_ROOT, 'shared', 'client-python');
 
 let svc: TestService;
+let instance: string | undefined;
 let dir: string;
 let copy: string;
 let venvPython: string;
@@ -60,12 +61,15 @@ beforeAll(async () => {
   venvPython = join(dir, 'venv', 'bin', 'python');
   await ok(venvPython, ['-m', 'pip', 'install', '--no-index', '--no-build-isolation', '--quiet', copy], dir);
   svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
+  instance = (svc.service.registry.get('docker') as ContainerSandbox).instance;
 }, 300_000);
 afterAll(async () => {
-  const instance = (svc?.service.registry.get('docker') as ContainerSandbox | undefined)?.instance;
-  await svc?.close();
-  if (instance !== undefined) await expectNoContainersLeft(instance);
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await svc?.close();
+    if (instance !== undefined) await expectNoContainersLeft(instance);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }, 120_000);
 
 describe('the Python client', { timeout: 600_000 }, () => {
