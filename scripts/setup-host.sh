@@ -27,7 +27,8 @@ fi
 
 DAEMON_JSON=/etc/docker/daemon.json
 DOCKERD_LOG=/var/log/airlock-dockerd.log
-PACKAGES=(docker.io runsc iptables debootstrap nats-server gcc libc6-dev binutils docker-compose)
+PACKAGES=(docker.io runsc iptables debootstrap nats-server gcc libc6-dev binutils docker-compose
+  python3 python3-venv python3-setuptools python3-wheel python3-mypy)
 DOCKER_WAIT_SECONDS=60
 
 say() { echo "setup-host: $*"; }

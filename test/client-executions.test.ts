@@ -2,8 +2,7 @@
 // Server-Sent Events, cancel, runtimes, idempotency, and every failure as an AirlockClientError with the
 // gateway's code, status and field (or a client code when no coded answer arrived).
 
-import { AirlockClient } from '@airlock/client';
-import type { ExecutionEvent } from '@airlock/protocol';
+import { AirlockClient, type ExecutionStreamEvent } from '@airlock/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejection } from './support/client.ts';
 import { startService, type TestService } from './support/service.ts';
@@ -51,15 +50,15 @@ describe('executions', () => {
       language: 'javascript',
       code: 'for (let i = 0; i < 3; i++) { console.log("tick " + i); await new Promise((r) => setTimeout(r, 50)); } console.error("done")',
     });
-    const events: ExecutionEvent[] = [];
+    const events: ExecutionStreamEvent[] = [];
     for await (const event of client.stream(execution.id)) events.push(event);
     const last = events.at(-1);
     expect(last?.type).toBe('result');
     expect(events.filter((e) => e.type === 'result')).toHaveLength(1);
     const states = events.flatMap((e) => (e.type === 'state' ? [e.status] : []));
     expect(states).toEqual(['queued', 'running']);
-    const stdout = events.flatMap((e) => (e.type === 'output' && e.stream === 'stdout' ? [e.data] : []));
-    const stderr = events.flatMap((e) => (e.type === 'output' && e.stream === 'stderr' ? [e.data] : []));
+    const stdout = events.flatMap((e) => (e.type === 'stdout' ? [e.data] : []));
+    const stderr = events.flatMap((e) => (e.type === 'stderr' ? [e.data] : []));
     expect(stdout.join('')).toBe('tick 0\ntick 1\ntick 2\n');
     expect(stderr.join('')).toBe('done\n');
     if (last?.type !== 'result') throw new Error('no result');

@@ -2,10 +2,10 @@
 // sessions (create, get, close, run a cell) and runtimes. Every answer is validated with the protocol's zod
 // schemas; every failure is an AirlockClientError. Holds no state but its options: safe to share.
 
-import { Execution, type ExecutionEvent, type ExecutionRequestInput } from '@airlock/protocol';
+import { Execution, type ExecutionRequestInput } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
-import { executionEvents } from './events.ts';
+import { type ExecutionStreamEvent, executionEvents } from './events.ts';
 import { type FetchLike, HttpTransport, transportFailure } from './http.ts';
 import { type Runtime, RuntimesResponse } from './runtimes.ts';
 import {
@@ -88,8 +88,11 @@ export class AirlockClient {
     return body;
   }
 
-  /** The execution's events (state, output chunks, result) as they happen; earlier ones first. Ends after `result`. */
-  async *stream(id: string, options: CallOptions = {}): AsyncGenerator<ExecutionEvent> {
+  /**
+   * The execution's events as they happen, named as the gateway's SSE events: `state`, `stdout` and `stderr`
+   * chunks, and `result` (the finished execution). A late reader first gets what it missed. Ends after `result`.
+   */
+  async *stream(id: string, options: CallOptions = {}): AsyncGenerator<ExecutionStreamEvent> {
     const path = `/v1/executions/${enc(id)}/events`;
     const response = await this.#http.send({
       method: 'GET',
@@ -123,15 +126,21 @@ export class AirlockClient {
     });
   }
 
-  /** Submits and waits for the finished execution. Aborting the signal cancels the execution too. */
+  /**
+   * Submits and waits for the finished execution. Aborting the signal at any point cancels the execution once it
+   * exists: the (short) submission itself is not aborted, so what the server accepted is known and canceled.
+   */
   async run(request: ExecutionRequestInput, options: CallOptions = {}): Promise<Execution> {
-    const { execution } = await this.submit(request, options);
-    if (execution.status === 'finished') return execution;
+    const { execution } = await this.submit(request);
+    const { signal } = options;
     try {
+      signal?.throwIfAborted();
+      if (execution.status === 'finished') return execution;
       return await this.wait(execution.id, options);
     } catch (error) {
-      if (options.signal?.aborted) await this.cancel(execution.id).catch(() => undefined);
-      throw error;
+      if (!signal?.aborted) throw error;
+      if (execution.status !== 'finished') await this.cancel(execution.id).catch(() => undefined);
+      throw transportFailure(error, { method: 'GET', path: `/v1/executions/${enc(execution.id)}`, signal });
     }
   }
 

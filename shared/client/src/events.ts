@@ -1,9 +1,20 @@
-// Reads the gateway's Server-Sent Events stream (GET /v1/executions/:id/events) as ExecutionEvents: `state`,
-// `stdout`/`stderr` chunks and the final `result`, validated with the protocol's schema. Comments (keep-alives)
-// and unknown event names are skipped; a stream that ends without `result` is an error, never a silent end.
+// Reads the gateway's Server-Sent Events stream (GET /v1/executions/:id/events) as ExecutionStreamEvents whose
+// `type` is the SSE event name: `state`, `stdout`, `stderr` and the final `result`, validated with zod.
+// Comments (keep-alives) and unknown event names are skipped; a stream that ends without `result` is an error,
+// never a silent end.
 
-import { ExecutionEvent } from '@airlock/protocol';
+import { Execution, Status } from '@airlock/protocol';
+import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
+
+/** One event of an execution's stream; `type` is the SSE event name the gateway sends. */
+export const ExecutionStreamEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('state'), status: Status }),
+  z.object({ type: z.literal('stdout'), data: z.string() }),
+  z.object({ type: z.literal('stderr'), data: z.string() }),
+  z.object({ type: z.literal('result'), execution: Execution }),
+]);
+export type ExecutionStreamEvent = z.infer<typeof ExecutionStreamEvent>;
 
 interface RawEvent {
   event: string;
@@ -38,16 +49,15 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
   }
 }
 
-function toExecutionEvent(raw: RawEvent): unknown {
-  const payload = JSON.parse(raw.data) as Record<string, unknown>;
+/** The candidate event of a raw SSE event (validated by the caller), or undefined for names it does not know. */
+function toStreamEvent(raw: RawEvent): unknown {
   switch (raw.event) {
     case 'state':
-      return { type: 'state', status: payload.status };
     case 'stdout':
     case 'stderr':
-      return { type: 'output', stream: raw.event, data: payload.data };
+      return { ...(JSON.parse(raw.data) as object), type: raw.event };
     case 'result':
-      return { type: 'result', execution: payload };
+      return { type: 'result', execution: JSON.parse(raw.data) };
     default:
       return undefined;
   }
@@ -57,11 +67,11 @@ function toExecutionEvent(raw: RawEvent): unknown {
 export async function* executionEvents(
   body: ReadableStream<Uint8Array>,
   path: string,
-): AsyncGenerator<ExecutionEvent> {
+): AsyncGenerator<ExecutionStreamEvent> {
   for await (const raw of sseEvents(body)) {
     let candidate: unknown;
     try {
-      candidate = toExecutionEvent(raw);
+      candidate = toStreamEvent(raw);
     } catch (error) {
       throw new AirlockClientError({
         status: 200,
@@ -71,7 +81,7 @@ export async function* executionEvents(
       });
     }
     if (candidate === undefined) continue;
-    const parsed = ExecutionEvent.safeParse(candidate);
+    const parsed = ExecutionStreamEvent.safeParse(candidate);
     if (!parsed.success) {
       throw new AirlockClientError({
         status: 200,

@@ -114,7 +114,12 @@ export function transportFailure(
       cause: error,
     });
   }
-  const reason = error instanceof Error ? error.message : String(error);
+  // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS failure, a reset) is in its cause.
+  const cause = (error as { cause?: unknown })?.cause;
+  const reason =
+    error instanceof Error
+      ? `${error.message}${cause instanceof Error ? ` (${cause.message})` : ''}`
+      : String(error);
   return new AirlockClientError({
     status: 0,
     code: 'network_error',
@@ -139,7 +144,7 @@ async function errorFrom(response: Response, request: HttpRequest): Promise<Airl
       status: response.status,
       code,
       message,
-      field,
+      field: field === '' ? undefined : field,
       retryAfter: retry_after,
     });
   }

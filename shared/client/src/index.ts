@@ -1,5 +1,5 @@
-// @airlock/client: the typed client of the Airlock REST API and the code-interpreter tool schemas.
-// Explicit exports only.
+// @airlock/client: the typed client of the Airlock REST API, its wire schemas, file helpers, and the
+// code-interpreter tool schemas. Explicit exports only.
 
 export {
   AirlockClient,
@@ -15,11 +15,21 @@ export {
   type ClientErrorCode,
   isAirlockClientError,
 } from './errors.ts';
+export { ExecutionStreamEvent } from './events.ts';
+export {
+  type InputFile,
+  inputFile,
+  outputFileBytes,
+  outputFilePath,
+  readInputFile,
+  writeOutputFiles,
+} from './files.ts';
 export type { FetchLike } from './http.ts';
 export { Runtime, RuntimesResponse } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,
+  SESSION_LANGUAGES,
   Session,
   SessionExecution,
   SessionRequest,
@@ -41,3 +51,26 @@ export {
   TOOL_DEFINITIONS,
   type ToolDefinition,
 } from './tools.ts';
+export {
+  BACKENDS,
+  Backend,
+  CellException,
+  ERROR_CODES,
+  type ErrorCode,
+  Execution,
+  ExecutionRequest,
+  type ExecutionRequestInput,
+  ExecutionResult,
+  FileInput,
+  LANGUAGES,
+  Language,
+  LimitsInput,
+  MimeBundle,
+  OUTCOMES,
+  Outcome,
+  OutputFile,
+  ResolvedLimits,
+  STATUSES,
+  Status,
+  Usage,
+} from './wire.ts';

@@ -1,0 +1,126 @@
+"""The exceptions the client raises.
+
+Airlock answers every refusal with a coded body, ``{"error": {"code", "message", "field"?, "retry_after"?}}``,
+from one error table; the client raises it as an :class:`AirlockClientError` subclass chosen by the HTTP status,
+carrying the code, field and retry_after as given. Failures without a coded answer carry a client code:
+``network_error`` (status 0) or ``unexpected_response``. Never puts the bearer token into a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AirlockClientError(Exception):
+    """Airlock refused a request, could not be reached, or answered in a way the client does not understand."""
+
+    status: int
+    """HTTP status of the answer; 0 when none arrived."""
+    code: str
+    """The gateway's error code (``invalid_request``, ``session_busy``, ...) or a client code."""
+    message: str
+    field: str | None
+    """Dotted path of the offending request field, when the gateway named one."""
+    retry_after: float | None
+    """Seconds to wait before retrying (429, 503)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        field = f" (field {self.field})" if self.field else ""
+        return f"{self.code}{field}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, message={self.message!r}, "
+            f"field={self.field!r}, retry_after={self.retry_after!r})"
+        )
+
+
+class InvalidRequestError(AirlockClientError):
+    """The request is malformed or out of range (400, 405, 413, 414, 415, 431)."""
+
+
+class AuthenticationError(AirlockClientError):
+    """No valid credential was presented (401; 407 from the egress proxy)."""
+
+
+class PermissionDeniedError(AirlockClientError):
+    """The token does not allow this request (403)."""
+
+
+class NotFoundError(AirlockClientError):
+    """No such execution or session is visible to the caller (404)."""
+
+
+class ConflictError(AirlockClientError):
+    """The request conflicts with the current state: finished, busy, closed, idempotency (409)."""
+
+
+class UnprocessableError(AirlockClientError):
+    """The server cannot serve this request here: backend or egress unavailable (422)."""
+
+
+class RateLimitError(AirlockClientError):
+    """Queue full, rate or quota exhausted, too many sessions (429); see ``retry_after``."""
+
+
+class ServerError(AirlockClientError):
+    """Airlock failed or is shutting down (5xx)."""
+
+
+class NetworkError(AirlockClientError):
+    """The request did not reach Airlock or no answer arrived (status 0, code ``network_error``)."""
+
+
+class UnexpectedResponseError(AirlockClientError):
+    """Airlock answered with a status or body the client does not understand (code ``unexpected_response``)."""
+
+
+_BY_STATUS: dict[int, type[AirlockClientError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    405: InvalidRequestError,
+    407: AuthenticationError,
+    409: ConflictError,
+    413: InvalidRequestError,
+    414: InvalidRequestError,
+    415: InvalidRequestError,
+    422: UnprocessableError,
+    429: RateLimitError,
+    431: InvalidRequestError,
+}
+
+
+def error_for(status: int, body: Any, what: str) -> AirlockClientError:
+    """The exception for a non-2xx answer: its coded body, or ``unexpected_response`` without one."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), str) and error["code"]:
+        message = error.get("message")
+        field = error.get("field")
+        retry_after = error.get("retry_after")
+        cls = _BY_STATUS.get(status, ServerError if status >= 500 else AirlockClientError)
+        return cls(
+            status,
+            error["code"],
+            message if isinstance(message, str) else "",
+            field if isinstance(field, str) and field else None,
+            float(retry_after) if isinstance(retry_after, (int, float)) else None,
+        )
+    message = f"{what}: HTTP {status} without an Airlock error body"
+    return UnexpectedResponseError(status, "unexpected_response", message)

@@ -1,0 +1,298 @@
+"""What Airlock answers with, as typed, immutable objects: executions and their results, sessions, runtimes, and
+the events of an execution's stream. Built from the JSON by ``from_json``, which checks the shape and raises
+UnexpectedResponseError naming the first field that does not fit. Field names are the API's.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union, cast
+
+from ._parse import Shape, string_map, wrong
+
+Status = Literal["queued", "running", "finished"]
+Outcome = Literal[
+    "success", "error", "timeout", "memory_limit", "output_limit", "canceled", "rejected", "internal_error"
+]
+SessionStatus = Literal["ready", "busy", "closed"]
+
+STATUSES: tuple[str, ...] = ("queued", "running", "finished")
+OUTCOMES: tuple[str, ...] = (
+    "success", "error", "timeout", "memory_limit", "output_limit", "canceled", "rejected", "internal_error",
+)
+SESSION_STATUSES: tuple[str, ...] = ("ready", "busy", "closed")
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_time_ms: int
+    cpu_time_ms: int
+    memory_mb: int
+    output_bytes: int
+
+    @staticmethod
+    def from_json(shape: Shape) -> Limits:
+        return Limits(
+            shape.integer("wall_time_ms"),
+            shape.integer("cpu_time_ms"),
+            shape.integer("memory_mb"),
+            shape.integer("output_bytes"),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_ms: float | None
+    wall_ms: float
+    memory_peak_bytes: float | None
+
+    @staticmethod
+    def from_json(shape: Shape) -> Usage:
+        return Usage(
+            shape.optional_number("cpu_ms"), shape.number("wall_ms"), shape.optional_number("memory_peak_bytes")
+        )
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A file the program left under ``out/``; ``content`` holds its bytes."""
+
+    path: str
+    size: int
+    content: bytes = field(repr=False)
+
+    def text(self, encoding: str = "utf-8") -> str:
+        return self.content.decode(encoding)
+
+    @staticmethod
+    def from_json(shape: Shape) -> OutputFile:
+        shape.one_of("encoding", ("base64",))
+        try:
+            content = base64.b64decode(shape.text("content"), validate=True)
+        except ValueError as error:
+            raise wrong(f"{shape.path}.content", "base64", "text that is not") from error
+        return OutputFile(shape.text("path"), shape.integer("size"), content)
+
+
+@dataclass(frozen=True)
+class CellException:
+    """An exception a session cell raised and did not catch."""
+
+    name: str
+    message: str
+    traceback: str
+
+    @staticmethod
+    def from_json(shape: Shape) -> CellException:
+        return CellException(shape.text("name"), shape.text("message"), shape.text("traceback"))
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    outcome: Outcome
+    exit_code: int | None
+    signal: str | None
+    stdout: str
+    stderr: str
+    truncated_stdout: bool
+    truncated_stderr: bool
+    usage: Usage
+    reason: str | None
+    """Why the execution ended as it did, for every outcome but success and error."""
+    files: list[OutputFile]
+    display: list[dict[str, str]]
+    """Session cells: display() outputs and figures, as MIME bundles (``image/png`` is base64 text)."""
+    value: dict[str, str] | None
+    """Session cells: the last expression's value as a MIME bundle, or None."""
+    exception: CellException | None
+    egress: list[dict[str, Any]]
+
+    @staticmethod
+    def from_json(shape: Shape) -> ExecutionResult:
+        truncated = shape.child("truncated")
+        value = shape.value.get("value")
+        exception = shape.optional_child("exception")
+        return ExecutionResult(
+            outcome=cast(Outcome, shape.one_of("outcome", OUTCOMES)),
+            exit_code=shape.optional_integer("exit_code"),
+            signal=shape.optional_text("signal"),
+            stdout=shape.text("stdout"),
+            stderr=shape.text("stderr"),
+            truncated_stdout=truncated.boolean("stdout"),
+            truncated_stderr=truncated.boolean("stderr"),
+            usage=Usage.from_json(shape.child("usage")),
+            reason=shape.optional_text("reason"),
+            files=[OutputFile.from_json(f) for f in shape.children("files", optional=True)],
+            display=[_bundle(item) for item in shape.children("display", optional=True)],
+            value=None if value is None else _bundle(shape.child("value")),
+            exception=None if exception is None else CellException.from_json(exception),
+            egress=[item.value for item in shape.children("egress", optional=True)],
+        )
+
+
+def _bundle(shape: Shape) -> dict[str, str]:
+    return string_map(shape.value, shape.path)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One execution (a one-shot run or a session cell). ``result`` is None until it has finished."""
+
+    id: str
+    tenant: str
+    status: Status
+    language: str
+    backend: str
+    limits: Limits
+    metadata: dict[str, str]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    result: ExecutionResult | None
+    session_id: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+    """The execution as the server sent it (fields this client does not know yet included)."""
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return None if self.result is None else self.result.outcome
+
+    @property
+    def stdout(self) -> str:
+        return "" if self.result is None else self.result.stdout
+
+    @property
+    def stderr(self) -> str:
+        return "" if self.result is None else self.result.stderr
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.result is None else self.result.exit_code
+
+    @property
+    def files(self) -> list[OutputFile]:
+        return [] if self.result is None else self.result.files
+
+    @property
+    def images(self) -> list[bytes]:
+        """The PNG images of a session cell: its display outputs, then its value."""
+        if self.result is None:
+            return []
+        bundles = [*self.result.display, *([self.result.value] if self.result.value else [])]
+        return [base64.b64decode(b["image/png"]) for b in bundles if "image/png" in b]
+
+    @staticmethod
+    def from_json(value: Any, path: str = "") -> Execution:
+        shape = Shape(value, path)
+        result = shape.optional_child("result")
+        return Execution(
+            id=shape.text("id"),
+            tenant=shape.text("tenant"),
+            status=cast(Status, shape.one_of("status", STATUSES)),
+            language=shape.text("language"),
+            backend=shape.text("backend"),
+            limits=Limits.from_json(shape.child("limits")),
+            metadata=shape.strings("metadata"),
+            created_at=shape.text("created_at"),
+            started_at=shape.optional_text("started_at"),
+            finished_at=shape.optional_text("finished_at"),
+            result=None if result is None else ExecutionResult.from_json(result),
+            session_id=shape.optional_text("session_id"),
+            raw=shape.value,
+        )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A submission's answer: ``created`` is False when an idempotency key replayed an earlier execution."""
+
+    execution: Execution
+    created: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    """A live interpreter whose state persists across cells."""
+
+    id: str
+    tenant: str
+    language: str
+    backend: str
+    status: SessionStatus
+    limits: Limits
+    created_at: str
+    last_used_at: str
+    expires_at: str
+    cells: int
+    closed_at: str | None
+    closed_reason: str | None
+    metadata: dict[str, str]
+
+    @staticmethod
+    def from_json(value: Any) -> Session:
+        shape = Shape(value, "")
+        return Session(
+            id=shape.text("id"),
+            tenant=shape.text("tenant"),
+            language=shape.text("language"),
+            backend=shape.text("backend"),
+            status=cast(SessionStatus, shape.one_of("status", SESSION_STATUSES)),
+            limits=Limits.from_json(shape.child("limits")),
+            created_at=shape.text("created_at"),
+            last_used_at=shape.text("last_used_at"),
+            expires_at=shape.text("expires_at"),
+            cells=shape.integer("cells"),
+            closed_at=shape.optional_text("closed_at"),
+            closed_reason=shape.optional_text("closed_reason"),
+            metadata=shape.strings("metadata"),
+        )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    language: str
+    backend: str
+    version: str
+    available: bool
+    reason: str | None
+
+    @staticmethod
+    def from_json(shape: Shape) -> Runtime:
+        return Runtime(
+            shape.text("language"),
+            shape.text("backend"),
+            shape.text("version"),
+            shape.boolean("available"),
+            shape.optional_text("reason"),
+        )
+
+
+# --- the execution's event stream: `type` is the SSE event name ---
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    status: Status
+    type: Literal["state"] = "state"
+
+
+@dataclass(frozen=True)
+class StdoutEvent:
+    data: str
+    type: Literal["stdout"] = "stdout"
+
+
+@dataclass(frozen=True)
+class StderrEvent:
+    data: str
+    type: Literal["stderr"] = "stderr"
+
+
+@dataclass(frozen=True)
+class ResultEvent:
+    execution: Execution
+    type: Literal["result"] = "result"
+
+
+ExecutionStreamEvent = Union[StateEvent, StdoutEvent, StderrEvent, ResultEvent]
