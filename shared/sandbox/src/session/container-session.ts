@@ -101,6 +101,8 @@ export class ContainerSession implements SandboxSession {
   #cellEnd: ((end: CellEnd) => void) | null = null;
   #turn = 0;
   #stderrTail = '';
+  /** Bytes the kernel wrote to the host channel so far (said when it is not ready in time). */
+  #received = 0;
   #closed = false;
   #destroying: Promise<void> | null = null;
   #endedBy: SessionEnd | null = null;
@@ -120,6 +122,7 @@ export class ContainerSession implements SandboxSession {
         this.#stderrTail = (this.#stderrTail + payload.toString('utf8')).slice(-2048);
         return;
       }
+      this.#received += payload.length;
       try {
         this.#reader.push(payload);
       } catch (error) {
@@ -135,7 +138,11 @@ export class ContainerSession implements SandboxSession {
       const timer = setTimeout(
         () =>
           this.#ready(
-            new Error(`the session kernel was not ready within ${this.#context.startTimeoutMs} ms`),
+            new Error(
+              `the session kernel was not ready within ${this.#context.startTimeoutMs} ms ` +
+                `(${this.#received} bytes received, stream ${this.#container.isEnded ? 'ended' : 'open'}` +
+                `${this.#stderrTail.trim() ? `, stderr: ${this.#stderrTail.trim().slice(-300)}` : ''})`,
+            ),
           ),
         this.#context.startTimeoutMs,
       );
