@@ -7,12 +7,14 @@ import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '
 import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
+import type { SqliteStore } from '@airlock/store';
 import { createExecutionWorker, finishedEntry, type SandboxRegistry, startSandboxes } from '@airlock/worker';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
+import { openStore, recoverStore } from './embedded-store.ts';
 import { createMetrics } from './metrics.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
@@ -24,6 +26,8 @@ export interface EmbeddedService {
   queue: MemoryJobQueue;
   registry: SandboxRegistry;
   audit: FileAuditLog;
+  /** Executions (with output and replays) and sessions on disk, in AIRLOCK_DATA_DIR. */
+  store: SqliteStore;
   /** Egress (issue #4): the egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
   egress: EmbeddedEgress | undefined;
   /** Sessions (issue #7). */
@@ -75,12 +79,23 @@ export async function startEmbedded(
 ): Promise<EmbeddedService> {
   const authorizer = await createAuthorizer(config);
   const audit = await FileAuditLog.open(config.AIRLOCK_AUDIT_LOG, { fsync: config.AIRLOCK_AUDIT_FSYNC });
+  // --- the store, then crash recovery: before any sandbox starts and before the gateway accepts anything.
+  const store = openStore(config, logger);
+  let retries: Awaited<ReturnType<typeof recoverStore>>;
+  try {
+    retries = await recoverStore(config, logger, store, audit);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  // --- end store
   const egress = await startEgress(config, logger, options.secretsEnv);
   let registry: SandboxRegistry;
   try {
     registry = await startSandboxes(config, logger, egress?.network);
   } catch (error) {
     await egress?.close();
+    store.close();
     throw error;
   }
   let metrics: ReturnType<typeof createMetrics> | undefined;
@@ -88,8 +103,8 @@ export async function startEmbedded(
   const queue = new MemoryJobQueue({
     concurrency: config.AIRLOCK_CONCURRENCY,
     maxQueued: config.AIRLOCK_MAX_QUEUED,
-    retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-    maxRetained: config.AIRLOCK_MAX_RETAINED,
+    store: store.executions,
+    onStoreError: (err, during) => logger.error({ err, during }, 'execution store write failed'),
     onFinished: (execution) => {
       submitter?.finished(execution);
       metrics?.observeFinished(execution);
@@ -107,6 +122,8 @@ export async function startEmbedded(
       ...(egress ? { egress: egress.broker } : {}),
     }),
   );
+  // Requests that asked for `retry_on_worker_loss` and were cut off by the crash run again.
+  for (const retry of retries) await queue.restore(retry);
   submitter = new ExecutionSubmitter({
     queue,
     registry,
@@ -119,6 +136,7 @@ export async function startEmbedded(
   });
   const sessions = new Sessions({
     backends: await startSessionBackends(config, logger),
+    store,
     audit,
     authorizer,
     limits: limitPolicy(config),
@@ -132,8 +150,6 @@ export async function startEmbedded(
         ceiling: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
       },
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
-      retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-      maxRetainedCells: config.AIRLOCK_MAX_RETAINED,
     },
     logger,
   });
@@ -160,6 +176,7 @@ export async function startEmbedded(
     queue,
     registry,
     audit,
+    store,
     egress,
     sessions,
     async close() {
@@ -177,6 +194,7 @@ export async function startEmbedded(
       clearTimeout(grace);
       await registry.close();
       await egress?.close();
+      store.close();
       await audit.close();
     },
   };

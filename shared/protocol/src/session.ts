@@ -18,6 +18,7 @@ export const SESSION_CLOSED_REASONS = [
   'memory_limit',
   'cell_timeout',
   'shutdown',
+  'service_restarted',
 ] as const;
 
 /** Absolute bounds of the timeouts a request may ask for; servers apply their own lower ceilings. */

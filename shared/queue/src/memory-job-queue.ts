@@ -1,23 +1,28 @@
 // The in-process JobQueue (the embedded default): p-queue bounds how many run at once; a per-tenant round-robin
 // feeds it only when a slot is free, so one tenant cannot starve another. Every accepted execution reaches
-// exactly one terminal state. Must never invoke the worker synchronously from submit(), never let a worker's
-// return value through unchecked, and never show one tenant's execution to another.
+// exactly one terminal state. Executions are kept in an ExecutionStore from submission on; memory holds only
+// the live ones (queued, running) with their watchers. Must never invoke the worker synchronously from
+// submit(), never let a worker's return value through unchecked, and never show one tenant's execution to
+// another.
 
 import {
   AirlockError,
   type Execution,
   type ExecutionEvent,
+  type ExecutionRequest,
   type ExecutionResult,
   emptyResult,
   type OutputStream,
 } from '@airlock/protocol';
+import { type ExecutionStore, type KeyHolder, SqliteStore, type UnfinishedExecution } from '@airlock/store';
 import PQueue from 'p-queue';
-import { type ExecutionRecord, ExecutionStore, newExecutionRecord } from './execution-store.ts';
+import { EventLog } from './event-log.ts';
 import { watchEvents } from './execution-watch.ts';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from './job-queue.ts';
+import { type ExecutionRecord, newExecutionRecord } from './live-execution.ts';
 import { type MemoryJobQueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.ts';
 import { checkedResult, finishedExecution, workerFailedResult } from './results.ts';
-import { MAX_TIMER_MS, settledWithin } from './settled-within.ts';
+import { settledWithin } from './settled-within.ts';
 import { TenantFairQueue } from './tenant-fair-queue.ts';
 
 export class MemoryJobQueue implements JobQueue {
@@ -25,32 +30,40 @@ export class MemoryJobQueue implements JobQueue {
   readonly #slots: PQueue;
   readonly #waiting = new TenantFairQueue();
   readonly #store: ExecutionStore;
+  /** Queued and running executions: everything else is in the store only. */
+  readonly #live = new Map<string, ExecutionRecord>();
+  /** Store writes not yet settled, awaited by close(). */
+  readonly #writes = new Set<Promise<void>>();
   readonly #running = new Set<ExecutionRecord>();
+  /** Per tenant: submissions that hold a place while the store records them. */
+  readonly #reserved = new Map<string, number>();
   #worker: JobWorker | undefined;
   #queued = 0;
   #inFlight = 0;
   #watchers = 0;
   #dispatchScheduled = false;
-  #sweepTimer: NodeJS.Timeout | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
 
   constructor(options: MemoryJobQueueOptions) {
     this.#options = resolveQueueOptions(options);
     this.#slots = new PQueue({ concurrency: this.#options.concurrency });
-    this.#store = new ExecutionStore(this.#options.retentionMs, this.#options.maxRetained);
+    const { store, retentionMs, maxRetained, now } = this.#options;
+    this.#store =
+      store ??
+      SqliteStore.inMemory({
+        retentionMs: retentionMs ?? 0,
+        ...(maxRetained === undefined ? {} : { maxExecutions: maxRetained }),
+        now,
+      }).executions;
   }
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
     if (this.#closing) throw new AirlockError('shutting_down');
     const tenant = input.execution.tenant;
-    this.#sweep();
     if (input.idempotencyKey !== undefined) {
-      const existing = this.#store.findByKey(tenant, input.idempotencyKey);
-      if (existing) {
-        if (existing.requestHash !== input.requestHash) throw new AirlockError('idempotency_conflict');
-        return { execution: structuredClone(existing.execution), created: false };
-      }
+      const holder = await this.#store.findByKey(tenant, input.idempotencyKey);
+      if (holder) return this.#replay(holder, input.requestHash);
     }
     const { maxQueued, maxPerTenantQueued, retryAfterSeconds: retryAfter } = this.#options;
     if (this.#queued >= maxQueued) {
@@ -58,30 +71,75 @@ export class MemoryJobQueue implements JobQueue {
         retryAfter,
       });
     }
-    if (this.#waiting.count(tenant) >= maxPerTenantQueued) {
+    if (this.#waiting.count(tenant) + (this.#reserved.get(tenant) ?? 0) >= maxPerTenantQueued) {
       const message = `This tenant has ${maxPerTenantQueued} waiting executions.`;
       throw new AirlockError('queue_full', message, { retryAfter });
     }
-    if (this.#store.has(input.execution.id)) {
+    if (this.#live.has(input.execution.id)) {
       throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
     }
     const record = newExecutionRecord(input, this.#options.maxEventBytes);
-    this.#store.add(record);
+    const unreserve = this.#reserve(record);
+    let claim: Awaited<ReturnType<ExecutionStore['create']>>;
+    try {
+      claim = await this.#store.create({
+        execution: record.execution,
+        requestHash: input.requestHash,
+        ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+        // Kept only for a request that may be run again after a restart.
+        ...(input.request.retry_on_worker_loss === true ? { request: input.request } : {}),
+      });
+    } catch (error) {
+      unreserve(true);
+      this.#options.onStoreError?.(error, 'create');
+      throw new AirlockError('internal_error', 'The execution could not be stored.');
+    }
+    // Another submission with the same key was stored first: this one is its replay.
+    if (!claim.created) {
+      unreserve(true);
+      return this.#replay(claim.holder, input.requestHash);
+    }
+    unreserve(false);
     this.#waiting.push(tenant, record.execution.id);
-    this.#queued++;
     this.#emit(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
     return { execution: structuredClone(record.execution), created: true };
   }
 
+  /**
+   * Queues again an execution taken back from the store after a restart (its request was kept because it
+   * asked for `retry_on_worker_loss`). Not counted against the bounds: it was accepted before.
+   */
+  async restore(stored: UnfinishedExecution & { request: ExecutionRequest }): Promise<void> {
+    if (this.#closing) throw new AirlockError('shutting_down');
+    const { execution, request, requestHash, idempotencyKey } = stored;
+    const record = newExecutionRecord(
+      { execution, request, requestHash, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
+      this.#options.maxEventBytes,
+    );
+    record.runs = stored.runs;
+    this.#live.set(execution.id, record);
+    this.#queued++;
+    await this.#store.update(record.execution);
+    this.#waiting.push(execution.tenant, execution.id);
+    this.#emit(record, { type: 'state', status: 'queued' });
+    this.#scheduleDispatch();
+  }
+
   async get(tenant: string, id: string): Promise<Execution | undefined> {
-    this.#sweep();
-    const record = this.#store.find(tenant, id);
-    return record ? structuredClone(record.execution) : undefined;
+    const record = this.#liveRecord(tenant, id);
+    if (record) return structuredClone(record.execution);
+    return this.#store.get(tenant, id);
   }
 
   async cancel(tenant: string, id: string): Promise<Execution> {
-    const record = this.#find(tenant, id);
+    const record = this.#liveRecord(tenant, id);
+    if (!record) {
+      const stored = await this.#store.get(tenant, id);
+      if (stored?.status === 'finished') throw new AirlockError('execution_finished');
+      // Unknown, or unfinished but not run by this queue (a session cell ends with its session).
+      throw new AirlockError('execution_not_found');
+    }
     const status = record.execution.status;
     if (status === 'finished') throw new AirlockError('execution_finished');
     if (status === 'queued') {
@@ -94,7 +152,12 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async wait(tenant: string, id: string, timeoutMs: number): Promise<Execution> {
-    const record = this.#find(tenant, id);
+    const record = this.#liveRecord(tenant, id);
+    if (!record) {
+      const stored = await this.#store.get(tenant, id);
+      if (!stored) throw new AirlockError('execution_not_found');
+      return stored;
+    }
     if (record.execution.status !== 'finished' && timeoutMs > 0) {
       await settledWithin(record.finished.promise, timeoutMs);
     }
@@ -102,7 +165,8 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async watch(tenant: string, id: string, signal: AbortSignal): Promise<AsyncIterable<ExecutionEvent>> {
-    const record = this.#find(tenant, id);
+    const record = this.#liveRecord(tenant, id);
+    if (!record) return this.#replayFromStore(tenant, id, signal);
     return watchEvents({
       backlog: record.events.copy(),
       signal,
@@ -133,7 +197,12 @@ export class MemoryJobQueue implements JobQueue {
 
   /** Executions stored: queued, running, and finished ones not yet forgotten (for metrics). */
   retained(): number {
-    return this.#store.size;
+    return this.#store.stats().executions;
+  }
+
+  /** Executions held in memory: queued and running ones. */
+  liveCount(): number {
+    return this.#live.size;
   }
 
   close(): Promise<void> {
@@ -147,16 +216,16 @@ export class MemoryJobQueue implements JobQueue {
   async #shutDown(): Promise<void> {
     const reason = 'service shutting down';
     for (const { tenant, id } of this.#waiting.drain()) {
-      const record = this.#store.find(tenant, id);
+      const record = this.#liveRecord(tenant, id);
       if (record) this.#finish(record, emptyResult('canceled', reason, 0));
     }
     // Executions already handed to p-queue but not yet started are still `queued`.
-    for (const record of [...this.#store.records()]) {
+    for (const record of [...this.#live.values()]) {
       if (record.execution.status === 'queued') this.#finish(record, emptyResult('canceled', reason, 0));
     }
     await this.#stopRunning([...this.#running], reason);
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    // Every terminal write is settled before close() resolves.
+    await Promise.all([...this.#writes]);
   }
 
   /** Aborts running executions, waits (bounded) for their workers, and finishes any that did not return. */
@@ -173,11 +242,44 @@ export class MemoryJobQueue implements JobQueue {
     }
   }
 
-  #find(tenant: string, id: string): ExecutionRecord {
-    this.#sweep();
-    const record = this.#store.find(tenant, id);
-    if (!record) throw new AirlockError('execution_not_found');
-    return record;
+  #liveRecord(tenant: string, id: string): ExecutionRecord | undefined {
+    const record = this.#live.get(id);
+    return record?.execution.tenant === tenant ? record : undefined;
+  }
+
+  /** Holds a place for a submission while the store records it; the returned function releases it. */
+  #reserve(record: ExecutionRecord): (forget: boolean) => void {
+    const { id, tenant } = record.execution;
+    this.#live.set(id, record);
+    this.#queued++;
+    this.#reserved.set(tenant, (this.#reserved.get(tenant) ?? 0) + 1);
+    return (forget) => {
+      const left = (this.#reserved.get(tenant) ?? 1) - 1;
+      if (left > 0) this.#reserved.set(tenant, left);
+      else this.#reserved.delete(tenant);
+      if (!forget) return;
+      this.#live.delete(id);
+      this.#queued--;
+    };
+  }
+
+  #replay(holder: KeyHolder, requestHash: string): SubmitOutcome {
+    if (holder.requestHash !== requestHash) throw new AirlockError('idempotency_conflict');
+    const live = this.#live.get(holder.execution.id);
+    return { execution: structuredClone(live?.execution ?? holder.execution), created: false };
+  }
+
+  /** A finished execution's replay from the store: what it kept of the events, then the result. */
+  async #replayFromStore(
+    tenant: string,
+    id: string,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<ExecutionEvent>> {
+    const events = await this.#store.events(tenant, id);
+    if (!events) throw new AirlockError('execution_not_found');
+    const backlog = new EventLog(Number.MAX_SAFE_INTEGER);
+    for (const event of events) backlog.append(event);
+    return watchEvents({ backlog, signal, subscribe: () => () => {} });
   }
 
   #scheduleDispatch(): void {
@@ -196,7 +298,7 @@ export class MemoryJobQueue implements JobQueue {
     while (this.#inFlight < this.#options.concurrency) {
       const next = this.#waiting.next();
       if (!next) return;
-      const record = this.#store.find(next.tenant, next.id);
+      const record = this.#liveRecord(next.tenant, next.id);
       if (!record) continue;
       this.#inFlight++;
       this.#slots
@@ -218,8 +320,10 @@ export class MemoryJobQueue implements JobQueue {
       status: 'running',
       started_at: this.#options.now().toISOString(),
     };
+    record.runs += 1;
     this.#queued--;
     this.#running.add(record);
+    this.#write('update', this.#store.update(record.execution, { runs: record.runs }));
     this.#emit(record, { type: 'state', status: 'running' });
     const job = { execution: structuredClone(record.execution), request: record.request! };
     const context = {
@@ -248,23 +352,39 @@ export class MemoryJobQueue implements JobQueue {
     if (status === 'finished') return false;
     if (status === 'queued') this.#queued--;
     this.#running.delete(record);
-    const now = this.#options.now();
-    record.execution = finishedExecution(record.execution, result, now);
+    record.execution = finishedExecution(record.execution, result, this.#options.now());
     record.request = undefined;
     record.abort = undefined;
-    this.#emit(record, { type: 'result', execution: structuredClone(record.execution) });
+    const done = record.execution;
+    const replay = record.events.toArray();
+    this.#emit(record, { type: 'result', execution: structuredClone(done) });
     // Each watcher detaches itself on the result event; this is a second guard against a leak.
     this.#watchers -= record.listeners.size;
     record.listeners.clear();
     record.finished.resolve();
-    this.#store.markFinished(record.execution.id, now.getTime());
-    this.#scheduleSweep();
+    // From its terminal write on, the execution lives in the store only.
+    this.#write('finish', this.#store.finish(done, replay));
+    if (this.#live.get(done.id) === record) this.#live.delete(done.id);
     try {
-      this.#options.onFinished?.(structuredClone(record.execution));
+      this.#options.onFinished?.(structuredClone(done));
     } catch {
       // Documented: the hook must not throw; the execution is already finished either way.
     }
     return true;
+  }
+
+  /** Follows a store write to its end; a failure is reported, never thrown. */
+  #write(during: 'update' | 'finish', write: Promise<void>): void {
+    const settled = write
+      .catch((error: unknown) => {
+        try {
+          this.#options.onStoreError?.(error, during);
+        } catch {
+          // Documented: the hook must not throw.
+        }
+      })
+      .finally(() => this.#writes.delete(settled));
+    this.#writes.add(settled);
   }
 
   #emit(record: ExecutionRecord, event: ExecutionEvent): void {
@@ -275,22 +395,5 @@ export class MemoryJobQueue implements JobQueue {
   #wallMs(record: ExecutionRecord): number {
     const started = record.execution.started_at;
     return started === null ? 0 : this.#options.now().getTime() - Date.parse(started);
-  }
-
-  #sweep(): void {
-    this.#store.sweep(this.#options.now().getTime());
-  }
-
-  #scheduleSweep(): void {
-    if (this.#sweepTimer || this.#closing) return;
-    const expiry = this.#store.nextExpiryMs();
-    if (expiry === undefined) return;
-    const delay = Math.min(Math.max(expiry - this.#options.now().getTime(), 10), MAX_TIMER_MS);
-    this.#sweepTimer = setTimeout(() => {
-      this.#sweepTimer = undefined;
-      this.#sweep();
-      this.#scheduleSweep();
-    }, delay);
-    this.#sweepTimer.unref();
   }
 }

@@ -1,9 +1,10 @@
 // The sessions of every tenant (issue #7): open (authorized like an execution, holding one in-flight slot of the
 // tenant until it closes), read, close, and run cells one at a time. Idle and lifetime expiry are swept every
 // second; an expired, deleted or dead session's sandbox is destroyed and its slot released. Each cell is an
-// execution with audit accepted/started/finished records, kept for GET /v1/executions/:id.
-// It must never run two cells of one session at once, show a session to another tenant, or keep a sandbox of a
-// closed session.
+// execution with audit accepted/started/finished records, kept in the ExecutionStore (so GET
+// /v1/executions/:id reads it); session records are kept in the SessionStore, and a closed session lives only
+// there. It must never run two cells of one session at once, show a session to another tenant, or keep a
+// sandbox of a closed session.
 
 import type { AuditSink } from '@airlock/audit';
 import {
@@ -22,9 +23,9 @@ import {
   type SessionRequest,
 } from '@airlock/protocol';
 import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
+import type { ExecutionStore, SessionStore } from '@airlock/store';
 import { rejectedEntry } from '@airlock/worker';
 import type { Authorizer, Caller, SubmissionGrant } from '../authorizer.ts';
-import { CellArchive } from './cell-archive.ts';
 import {
   cellAcceptedEntry,
   cellAsRequest,
@@ -34,21 +35,21 @@ import {
   sessionOpenedEntry,
 } from './session-audit.ts';
 import type { SessionBackends } from './session-backends.ts';
+import { narrow, seconds } from './session-limits.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
   lifetimeSeconds: { default: number; ceiling: number };
   /** Open sessions across all tenants. */
   maxSessions: number;
-  /** How long closed sessions and finished cells stay readable. */
-  retentionMs: number;
-  maxRetainedCells: number;
   /** How often expiry is checked. @default 1000 */
   sweepMs?: number;
 }
 
 export interface SessionsDeps {
   backends: SessionBackends;
+  /** Where cells (executions) and session records are kept; retention is the store's. */
+  store: { executions: ExecutionStore; sessions: SessionStore };
   audit: AuditSink;
   authorizer: Authorizer;
   limits: LimitPolicy;
@@ -67,48 +68,18 @@ interface Entry {
   closed: Promise<void> | null;
 }
 
-/** The server's limit policy narrowed by a grant's ceilings; defaults never exceed a ceiling. */
-function narrow(policy: LimitPolicy, ceilings: SubmissionGrant['ceilings']): LimitPolicy {
-  const narrowed: LimitPolicy = { defaults: { ...policy.defaults }, ceilings: { ...policy.ceilings } };
-  for (const key of Object.keys(policy.ceilings) as (keyof ResolvedLimits)[]) {
-    const ceiling = Math.min(policy.ceilings[key], ceilings[key] ?? Number.POSITIVE_INFINITY);
-    narrowed.ceilings[key] = ceiling;
-    narrowed.defaults[key] = Math.min(policy.defaults[key], ceiling);
-  }
-  return narrowed;
-}
-
-function seconds(
-  field: string,
-  asked: number | undefined,
-  bounds: { default: number; ceiling: number },
-): number {
-  if (asked === undefined) return Math.min(bounds.default, bounds.ceiling);
-  if (asked > bounds.ceiling) {
-    throw new AirlockError(
-      'invalid_request',
-      `${field}: ${asked} is above the server ceiling of ${bounds.ceiling}`,
-      {
-        field,
-      },
-    );
-  }
-  return asked;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Sessions {
   readonly #deps: SessionsDeps;
+  /** Open sessions (and closing ones until their closed record is stored). */
   readonly #entries = new Map<string, Entry>();
-  readonly #cells: CellArchive;
   readonly #sweeper: NodeJS.Timeout;
   #opening = 0;
   #closing = false;
 
   constructor(deps: SessionsDeps) {
     this.#deps = deps;
-    this.#cells = new CellArchive(deps.settings.retentionMs, deps.settings.maxRetainedCells);
     this.#sweeper = setInterval(() => this.#sweep(), deps.settings.sweepMs ?? 1000);
     this.#sweeper.unref();
   }
@@ -173,6 +144,7 @@ export class Sessions {
         closed: null,
       };
       this.#entries.set(id, entry);
+      await this.#store(entry);
       void sandbox.ended.then((end) => this.#close(entry, end));
       if (this.#closing) await this.#close(entry, 'shutdown');
       await this.#deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));
@@ -188,20 +160,28 @@ export class Sessions {
 
   async get(headers: Record<string, unknown>, id: string): Promise<Session> {
     const caller = await this.#deps.authorizer.authenticate(headers);
-    return { ...this.#find(caller, id).session };
+    const found = await this.#find(caller, id);
+    return { ...(found.entry?.session ?? found.session) };
   }
 
   /** Closes the session (destroying its sandbox before answering); a closed session is returned as it is. */
   async remove(headers: Record<string, unknown>, id: string): Promise<Session> {
     const caller = await this.#deps.authorizer.authenticate(headers);
-    const entry = this.#find(caller, id);
+    const { entry, session } = await this.#find(caller, id);
+    if (!entry) return session;
     await this.#close(entry, 'deleted');
     return { ...entry.session };
   }
 
   async runCell(headers: Record<string, unknown>, id: string, cell: CellRequest): Promise<Execution> {
     const caller = await this.#deps.authorizer.authenticate(headers);
-    const entry = this.#find(caller, id);
+    const { entry, session: stored } = await this.#find(caller, id);
+    if (!entry) {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${stored.closed_reason ?? 'closed'})`,
+      );
+    }
     const { session } = entry;
     if (session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
@@ -246,6 +226,8 @@ export class Sessions {
       session_id: session.id,
     };
     try {
+      // Stored first, so a crash from here on leaves a record that recovery ends.
+      await this.#deps.store.executions.create({ execution: { ...execution }, requestHash: '' });
       await this.#deps.audit.append(cellAcceptedEntry(execution, request, caller, grant.capability, id));
       await this.#deps.audit.append(cellStartedEntry(execution, id));
       const result = await sandbox
@@ -265,23 +247,28 @@ export class Sessions {
       execution.status = 'finished';
       execution.finished_at = new Date().toISOString();
       execution.result = result;
-      this.#cells.add(execution);
+      session.cells += 1;
+      await this.#deps.store.executions.finish({ ...execution }, [{ type: 'state', status: 'running' }]);
       await this.#deps.audit.append(cellFinishedEntry(execution, id));
       // A cell that ended the sandbox (os._exit, OOM, an uninterruptible timeout) has settled `ended` by now.
       const ended = await Promise.race([sandbox.ended, Promise.resolve(null)]);
       if (ended !== null) await this.#close(entry, ended);
       return { ...execution };
+    } catch (error) {
+      if (execution.status !== 'finished') {
+        session.cells += 1;
+        const failed = { ...execution, status: 'finished' as const, finished_at: new Date().toISOString() };
+        failed.result = emptyResult('internal_error', `the cell did not run: ${messageOf(error)}`);
+        await this.#deps.store.executions.finish(failed, []).catch(() => {});
+      }
+      throw error;
     } finally {
       entry.running = null;
-      session.cells += 1;
       if (session.status === 'busy') session.status = 'ready';
       this.#touch(entry);
+      // Also when the sandbox ended during the cell: this record then carries the cell count as well.
+      await this.#store(entry);
     }
-  }
-
-  /** A finished cell of the tenant, for GET /v1/executions/:id. */
-  findCell(tenant: string, executionId: string): Execution | undefined {
-    return this.#cells.get(tenant, executionId);
   }
 
   /** The session backend of that name, when it runs on this server (diagnostics and tests). */
@@ -323,13 +310,26 @@ export class Sessions {
     };
   }
 
-  #find(caller: Caller, id: string): Entry {
+  /** The caller's session: an open one in memory (entry), or a closed one from the store. */
+  async #find(
+    caller: Caller,
+    id: string,
+  ): Promise<{ entry: Entry; session: Session } | { entry: null; session: Session }> {
     const entry = this.#entries.get(id);
+    if (entry?.session.tenant === caller.tenant) return { entry, session: entry.session };
+    const stored = entry ? undefined : await this.#deps.store.sessions.getSession(caller.tenant, id);
     // Another tenant's session looks exactly like one that does not exist.
-    if (!entry || entry.session.tenant !== caller.tenant) {
-      throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
-    }
-    return entry;
+    if (!stored) throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    return { entry: null, session: stored };
+  }
+
+  /** Writes the session's record; a failure is logged (the session goes on, its record lags). */
+  async #store(entry: Entry): Promise<void> {
+    await this.#deps.store.sessions
+      .putSession({ ...entry.session })
+      .catch((err: unknown) =>
+        this.#deps.logger.error({ err, session: entry.session.id }, 'storing a session failed'),
+      );
   }
 
   #touch(entry: Entry): void {
@@ -359,23 +359,21 @@ export class Sessions {
       await this.#deps.audit
         .append(sessionClosedEntry(session))
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
+      // From here on the closed session lives in the store only.
+      await this.#store(entry);
+      if (this.#entries.get(session.id) === entry) this.#entries.delete(session.id);
     })();
     return entry.closed;
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of this.#entries) {
-      if (entry.session.status === 'closed') {
-        const closedAt = Date.parse(entry.session.closed_at ?? '');
-        if (now - closedAt > this.#deps.settings.retentionMs) this.#entries.delete(id);
-        continue;
-      }
+    for (const entry of this.#entries.values()) {
+      if (entry.session.status === 'closed') continue;
       if (now >= entry.lifetimeEndsMs) void this.#close(entry, 'max_lifetime');
       else if (!entry.running && now >= entry.lastUsedMs + entry.idleMs)
         void this.#close(entry, 'idle_timeout');
     }
-    this.#cells.sweep(now);
   }
 }
 
