@@ -133,11 +133,13 @@ export class Retention {
         if (rows.length < BATCH) break;
       }
     }
+    const expired = report.executions + report.sessions;
     const bounded = this.enforce();
-    report.executions += bounded.executions;
-    report.sessions += bounded.sessions;
-    if (report.executions + report.sessions > 0) this.#giveBackPages();
-    return report;
+    if (expired > 0) this.#giveBackPages();
+    return {
+      executions: report.executions + bounded.executions,
+      sessions: report.sessions + bounded.sessions,
+    };
   }
 
   /** Sets the timer for the next expiry, unless one is set. */
