@@ -16,8 +16,7 @@ import {
 } from '@airlock/protocol';
 import { type ExecutionStore, type KeyHolder, SqliteStore, type UnfinishedExecution } from '@airlock/store';
 import PQueue from 'p-queue';
-import { EventLog } from './event-log.ts';
-import { watchEvents } from './execution-watch.ts';
+import { watchEvents, watchReplay } from './execution-watch.ts';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from './job-queue.ts';
 import { type ExecutionRecord, newExecutionRecord } from './live-execution.ts';
 import { type MemoryJobQueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.ts';
@@ -79,7 +78,8 @@ export class MemoryJobQueue implements JobQueue {
       throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
     }
     const record = newExecutionRecord(input, this.#options.maxEventBytes);
-    const unreserve = this.#reserve(record);
+    const { id } = record.execution;
+    const release = this.#reserve(tenant);
     let claim: Awaited<ReturnType<ExecutionStore['create']>>;
     try {
       claim = await this.#store.create({
@@ -90,17 +90,20 @@ export class MemoryJobQueue implements JobQueue {
         ...(input.request.retry_on_worker_loss === true ? { request: input.request } : {}),
       });
     } catch (error) {
-      unreserve(true);
       this.#options.onStoreError?.(error, 'create');
       throw new AirlockError('internal_error', 'The execution could not be stored.');
+    } finally {
+      release();
     }
     // Another submission with the same key was stored first: this one is its replay.
-    if (!claim.created) {
-      unreserve(true);
-      return this.#replay(claim.holder, input.requestHash);
+    if (!claim.created) return this.#replay(claim.holder, input.requestHash);
+    if (this.#closing) {
+      await this.#store.remove(tenant, id);
+      throw new AirlockError('shutting_down');
     }
-    unreserve(false);
-    this.#waiting.push(tenant, record.execution.id);
+    this.#live.set(id, record);
+    this.#queued++;
+    this.#waiting.push(tenant, id);
     this.#emit(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
     return { execution: structuredClone(record.execution), created: true };
@@ -118,9 +121,11 @@ export class MemoryJobQueue implements JobQueue {
       this.#options.maxEventBytes,
     );
     record.runs = stored.runs;
+    await this.#store.update(record.execution);
+    // Closed meanwhile: it stays unfinished in the store, for the next start.
+    if (this.#closing) return;
     this.#live.set(execution.id, record);
     this.#queued++;
-    await this.#store.update(record.execution);
     this.#waiting.push(execution.tenant, execution.id);
     this.#emit(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
@@ -166,7 +171,12 @@ export class MemoryJobQueue implements JobQueue {
 
   async watch(tenant: string, id: string, signal: AbortSignal): Promise<AsyncIterable<ExecutionEvent>> {
     const record = this.#liveRecord(tenant, id);
-    if (!record) return this.#replayFromStore(tenant, id, signal);
+    if (!record) {
+      // A finished execution's replay from the store: what it kept of the events, then the result.
+      const events = await this.#store.events(tenant, id);
+      if (!events) throw new AirlockError('execution_not_found');
+      return watchReplay(events, signal);
+    }
     return watchEvents({
       backlog: record.events.copy(),
       signal,
@@ -247,19 +257,15 @@ export class MemoryJobQueue implements JobQueue {
     return record?.execution.tenant === tenant ? record : undefined;
   }
 
-  /** Holds a place for a submission while the store records it; the returned function releases it. */
-  #reserve(record: ExecutionRecord): (forget: boolean) => void {
-    const { id, tenant } = record.execution;
-    this.#live.set(id, record);
+  /** Holds a place in the bounds for a submission while the store records it; returns its release. */
+  #reserve(tenant: string): () => void {
     this.#queued++;
     this.#reserved.set(tenant, (this.#reserved.get(tenant) ?? 0) + 1);
-    return (forget) => {
+    return () => {
+      this.#queued--;
       const left = (this.#reserved.get(tenant) ?? 1) - 1;
       if (left > 0) this.#reserved.set(tenant, left);
       else this.#reserved.delete(tenant);
-      if (!forget) return;
-      this.#live.delete(id);
-      this.#queued--;
     };
   }
 
@@ -267,19 +273,6 @@ export class MemoryJobQueue implements JobQueue {
     if (holder.requestHash !== requestHash) throw new AirlockError('idempotency_conflict');
     const live = this.#live.get(holder.execution.id);
     return { execution: structuredClone(live?.execution ?? holder.execution), created: false };
-  }
-
-  /** A finished execution's replay from the store: what it kept of the events, then the result. */
-  async #replayFromStore(
-    tenant: string,
-    id: string,
-    signal: AbortSignal,
-  ): Promise<AsyncIterable<ExecutionEvent>> {
-    const events = await this.#store.events(tenant, id);
-    if (!events) throw new AirlockError('execution_not_found');
-    const backlog = new EventLog(Number.MAX_SAFE_INTEGER);
-    for (const event of events) backlog.append(event);
-    return watchEvents({ backlog, signal, subscribe: () => () => {} });
   }
 
   #scheduleDispatch(): void {
