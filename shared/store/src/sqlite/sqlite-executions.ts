@@ -41,6 +41,17 @@ interface Row {
 const ROW = `seq, tenant, status, finished_ms, execution, events, blobs, bytes, request, request_hash,
   idempotency_key, runs`;
 
+/** What a write needs to know of the row it changes (not its JSON). */
+interface WriteTarget {
+  seq: number;
+  tenant: string;
+  status: string;
+  blobs: string;
+  bytes: number;
+  runs: number;
+  request_bytes: number;
+}
+
 export class SqliteExecutions implements ExecutionStore {
   readonly #db: DatabaseSync;
   readonly #blobs: BlobTable;
@@ -67,6 +78,10 @@ export class SqliteExecutions implements ExecutionStore {
         'INSERT INTO execution_labels (execution_seq, tenant, label, value, created_ms) VALUES (?, ?, ?, ?, ?)',
       ),
       byId: db.prepare(`SELECT ${ROW} FROM executions WHERE id = ?`),
+      target: db.prepare(
+        `SELECT seq, tenant, status, blobs, bytes, runs, COALESCE(length(CAST(request AS BLOB)), 0) AS request_bytes
+         FROM executions WHERE id = ?`,
+      ),
       byKey: db.prepare(`SELECT ${ROW} FROM executions WHERE tenant = ? AND idempotency_key = ?`),
       update: db.prepare(
         'UPDATE executions SET status = ?, execution = ?, runs = ?, bytes = ? WHERE seq = ?',
@@ -88,7 +103,10 @@ export class SqliteExecutions implements ExecutionStore {
     const request = entry.request === undefined ? null : JSON.stringify(entry.request);
     const bytes = packed.bytes + (request === null ? 0 : Buffer.byteLength(request));
     const createdMs = Date.parse(execution.created_at);
-    transaction(this.#db, () => {
+    const labels = Object.entries(execution.metadata);
+    // One statement commits on its own; labels make it several, written together.
+    const write = (work: () => void) => (labels.length === 0 ? work() : transaction(this.#db, work));
+    write(() => {
       const { seq } = this.#sql.insert!.get(
         execution.id,
         execution.tenant,
@@ -103,7 +121,7 @@ export class SqliteExecutions implements ExecutionStore {
         packed.json,
         bytes,
       ) as { seq: number };
-      for (const [label, value] of Object.entries(execution.metadata)) {
+      for (const [label, value] of labels) {
         this.#sql.insertLabel!.run(seq, execution.tenant, label, value, createdMs);
       }
     });
@@ -114,16 +132,16 @@ export class SqliteExecutions implements ExecutionStore {
   }
 
   async update(execution: Execution, changes: { runs?: number } = {}): Promise<void> {
-    const row = this.#row(execution.id);
+    const row = this.#target(execution.id);
     if (!row || row.status === 'finished') return;
     const packed = packExecution({ ...execution, result: null }, this.#blobs);
-    const bytes = packed.bytes + (row.request === null ? 0 : Buffer.byteLength(row.request));
+    const bytes = packed.bytes + row.request_bytes;
     this.#sql.update!.run(execution.status, packed.json, changes.runs ?? row.runs, bytes, row.seq);
     this.#retention.counters.bytes += bytes - row.bytes;
   }
 
   async finish(execution: Execution, events: readonly ExecutionEvent[]): Promise<void> {
-    const row = this.#row(execution.id);
+    const row = this.#target(execution.id);
     if (!row || row.status === 'finished') return;
     const finishedMs = Date.parse(execution.finished_at ?? '') || Date.now();
     const bytes = transaction(this.#db, () => {
@@ -148,7 +166,7 @@ export class SqliteExecutions implements ExecutionStore {
   }
 
   async remove(tenant: string, id: string): Promise<void> {
-    const row = this.#row(id);
+    const row = this.#target(id);
     if (!row || row.tenant !== tenant) return;
     transaction(this.#db, () => this.#retention.dropExecution(row.seq, row.bytes, row.blobs));
   }
@@ -192,6 +210,10 @@ export class SqliteExecutions implements ExecutionStore {
 
   #row(id: string): Row | undefined {
     return this.#sql.byId!.get(id) as Row | undefined;
+  }
+
+  #target(id: string): WriteTarget | undefined {
+    return this.#sql.target!.get(id) as WriteTarget | undefined;
   }
 
   #visible(tenant: string, id: string): Row | undefined {
