@@ -90,17 +90,22 @@ export class MemoryJobQueue implements JobQueue {
         ...(input.request.retry_on_worker_loss === true ? { request: input.request } : {}),
       });
     } catch (error) {
+      release();
       this.#options.onStoreError?.(error, 'create');
       throw new AirlockError('internal_error', 'The execution could not be stored.');
-    } finally {
-      release();
     }
     // Another submission with the same key was stored first: this one is its replay.
-    if (!claim.created) return this.#replay(claim.holder, input.requestHash);
+    if (!claim.created) {
+      release();
+      return this.#replay(claim.holder, input.requestHash);
+    }
     if (this.#closing) {
+      release();
       await this.#store.remove(tenant, id);
       throw new AirlockError('shutting_down');
     }
+    // The reserved place becomes the live record's.
+    release();
     this.#live.set(id, record);
     this.#queued++;
     this.#waiting.push(tenant, id);
