@@ -2,7 +2,9 @@
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
 // Docker baselines, with their ratios; then sessions (sessions.ts). `--only isolate|containers|sessions` runs one part; `--n N` scales every sample
-// count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). AIRLOCK_POOL_SIZE and
+// count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). The soak (soak.ts: 10,000 mixed
+// jobs, memory, descriptors, containers, store size; `--jobs N` for another count) runs only with `--only soak`
+// and exits 1 when a bound is not met. AIRLOCK_POOL_SIZE and
 // AIRLOCK_DOCKER_SOCKET are read from the environment. Numbers are for comparison within one run only; this
 // machine is noisy. Ctrl-C stops at the next sample and removes every container the bench created.
 
@@ -19,17 +21,26 @@ import { runContainerBench } from './containers.ts';
 import { runEgressBench } from './egress.ts';
 import { runNatsBench } from './nats.ts';
 import { runSessionBench } from './sessions.ts';
+import { runSoak } from './soak.ts';
 import { measure, row } from './stats.ts';
 
 const { values: flags } = parseArgs({
-  options: { n: { type: 'string', default: '400' }, only: { type: 'string' } },
+  options: {
+    n: { type: 'string', default: '400' },
+    only: { type: 'string' },
+    jobs: { type: 'string', default: '10000' },
+  },
 });
 const N1 = Number(flags.n);
 const N8 = N1 * 2;
 const HELLO = 'console.log("hello, world")';
 if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive integer, got ${flags.n}`);
-if (flags.only !== undefined && !['isolate', 'containers', 'sessions', 'nats', 'egress'].includes(flags.only))
-  throw new Error(`--only must be isolate, containers, sessions, nats or egress, got ${flags.only}`);
+const PARTS = ['isolate', 'containers', 'sessions', 'nats', 'egress', 'soak'];
+if (flags.only !== undefined && !PARTS.includes(flags.only))
+  throw new Error(`--only must be isolate, containers, sessions, nats, egress or soak, got ${flags.only}`);
+const JOBS = Number(flags.jobs);
+if (!Number.isInteger(JOBS) || JOBS < 100)
+  throw new Error(`--jobs must be an integer from 100 up, got ${flags.jobs}`);
 
 const interrupt = new AbortController();
 let interruptedAt = 0;
@@ -159,6 +170,11 @@ try {
       signal: interrupt.signal,
       print: (line) => console.log(line),
     });
+  // The soak runs only when asked for: 10,000 jobs take a while.
+  if (flags.only === 'soak') {
+    const met = await runSoak({ jobs: JOBS, signal: interrupt.signal, print: (line) => console.log(line) });
+    if (!met) process.exitCode = 1;
+  }
 } catch (error) {
   if (!interrupt.signal.aborted) throw error;
   console.error(`bench interrupted: ${(error as Error).message}`);

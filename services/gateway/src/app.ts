@@ -82,12 +82,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // Before the execution routes: its hook answers GET /v1/executions/:id for session cells.
   if (deps.sessions) {
-    await app.register(sessionRoutes, {
-      sessions: deps.sessions,
-      authenticate: (headers) => deps.authorizer.authenticate(headers),
-    });
+    await app.register(sessionRoutes, { sessions: deps.sessions });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,

@@ -9,6 +9,7 @@ import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '
 import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
+import type { SqliteStore } from '@airlock/store';
 import {
   createExecutionWorker,
   finishedEntry,
@@ -21,6 +22,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
+import { openStore, recoverStore } from './embedded-store.ts';
 import { createMetrics } from './metrics.ts';
 import { gatewayReadiness, logAuditHealth } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
@@ -33,6 +35,8 @@ export interface EmbeddedService {
   queue: MemoryJobQueue;
   registry: SandboxRegistry;
   audit: FileAuditLog;
+  /** Executions (with output and replays) and sessions on disk, in AIRLOCK_DATA_DIR. */
+  store: SqliteStore;
   /** The egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
   egress: EmbeddedEgress | undefined;
   sessions: Sessions;
@@ -97,6 +101,10 @@ export async function startEmbedded(
   const audit = await openAuditLog(stack, config, {
     onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
   });
+  // The store, then crash recovery: before any sandbox starts and before the gateway accepts anything.
+  const store = openStore(config, logger);
+  stack.defer(() => store.close());
+  const retries = await recoverStore(config, logger, store, audit);
   const egress = await startEgress(config, logger, options.secretsEnv);
   if (egress) stack.defer(() => egress.close()); // after the sandboxes: their containers are gone first
   const registry = await startSandboxes(config, logger, egress?.network);
@@ -108,8 +116,8 @@ export async function startEmbedded(
   const queue = new MemoryJobQueue({
     concurrency: config.AIRLOCK_CONCURRENCY,
     maxQueued: config.AIRLOCK_MAX_QUEUED,
-    retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-    maxRetained: config.AIRLOCK_MAX_RETAINED,
+    store: store.executions,
+    onStoreError: (err, during) => logger.error({ err, during }, 'execution store write failed'),
     onFinished: (execution) => {
       submitter?.finished(execution);
       metrics?.observeFinished(execution);
@@ -131,6 +139,8 @@ export async function startEmbedded(
       ...(egress ? { egress: egress.broker } : {}),
     }),
   );
+  // Requests that asked for `retry_on_worker_loss` and were cut off by the crash run again.
+  for (const retry of retries) await queue.restore(retry);
   submitter = new ExecutionSubmitter({
     queue,
     registry,
@@ -148,6 +158,7 @@ export async function startEmbedded(
     logger,
     audit,
     authorizer,
+    store,
   );
   let sessionsClosed: Promise<void> | undefined;
   const closeSessions = () => (sessionsClosed ??= sessions.close());
@@ -190,6 +201,7 @@ export async function startEmbedded(
     queue,
     registry,
     audit,
+    store,
     egress,
     sessions,
     close() {
@@ -206,9 +218,11 @@ function buildSessions(
   logger: Logger,
   audit: FileAuditLog,
   authorizer: Authorizer,
+  store: SqliteStore,
 ): Sessions {
   return new Sessions({
     backends,
+    store,
     audit,
     authorizer,
     limits: limitPolicy(config),
@@ -222,8 +236,6 @@ function buildSessions(
         ceiling: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
       },
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
-      retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-      maxRetainedCells: config.AIRLOCK_MAX_RETAINED,
     },
     logger,
   });

@@ -33,6 +33,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('puts the store beside the audit log unless AIRLOCK_DATA_DIR says where', () => {
+    expect(loadConfig({}).AIRLOCK_DATA_DIR).toBe('var/store');
+    expect(loadConfig({ AIRLOCK_AUDIT_LOG: '/srv/airlock/audit.jsonl' }).AIRLOCK_DATA_DIR).toBe(
+      '/srv/airlock/store',
+    );
+    const config = loadConfig({ AIRLOCK_AUDIT_LOG: '/a/audit.jsonl', AIRLOCK_DATA_DIR: '/b/data' });
+    expect(config.AIRLOCK_DATA_DIR).toBe('/b/data');
+    expect(config.AIRLOCK_RETAINED_BYTES).toBe(1024 * 1024 * 1024);
+    expect(config.AIRLOCK_MAX_RETAINED).toBeUndefined();
+    expect(loadConfig({ AIRLOCK_MAX_RETAINED: '500' }).AIRLOCK_MAX_RETAINED).toBe(500);
+    expect(() => loadConfig({ AIRLOCK_RETAINED_BYTES: '1000' })).toThrow(/AIRLOCK_RETAINED_BYTES="1000"/);
+  });
+
   it('refuses a default above its ceiling', () => {
     expect(() => loadConfig({ AIRLOCK_DEFAULT_MEMORY_MB: '2048', AIRLOCK_MAX_MEMORY_MB: '1024' })).toThrow(
       /AIRLOCK_DEFAULT_MEMORY_MB=2048 is above AIRLOCK_MAX_MEMORY_MB=1024/,

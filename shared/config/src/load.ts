@@ -1,5 +1,6 @@
 // Parses the AIRLOCK_* variables once and returns a frozen Config, or throws a ConfigError naming each bad one.
 
+import { dirname, join } from 'node:path';
 import { type Config, ConfigSchema } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -24,7 +25,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  const config = parsed.data;
+  const config = {
+    ...parsed.data,
+    AIRLOCK_DATA_DIR: parsed.data.AIRLOCK_DATA_DIR ?? join(dirname(parsed.data.AIRLOCK_AUDIT_LOG), 'store'),
+  };
   const pairs = [
     ['AIRLOCK_DEFAULT_WALL_TIME_MS', 'AIRLOCK_MAX_WALL_TIME_MS'],
     ['AIRLOCK_DEFAULT_CPU_TIME_MS', 'AIRLOCK_MAX_CPU_TIME_MS'],

@@ -55,10 +55,20 @@ export const ConfigSchema = z.object({
   AIRLOCK_MAX_WAIT_SECONDS: int(60, 0, 3600),
   /** Server-Sent Event streams open at once before 429. @default 1000 */
   AIRLOCK_MAX_WATCHERS: int(1000, 1, 100_000),
-  /** Finished executions are kept this long, in seconds. @default 3600 */
+  /** Finished executions and closed sessions stay readable this long, in seconds. @default 3600 */
   AIRLOCK_RETENTION_SECONDS: int(3600, 1, 30 * 24 * 3600),
-  /** Upper bound on executions kept in memory. @default 10000 */
-  AIRLOCK_MAX_RETAINED: int(10_000, 10, 10_000_000),
+  /**
+   * Embedded mode: bytes of executions (with output, files and replays) and sessions the store keeps; over it
+   * the oldest finished ones are forgotten first. @default 1073741824 (1 GiB)
+   */
+  AIRLOCK_RETAINED_BYTES: int(1024 * 1024 * 1024, 1024 * 1024, 2 ** 50),
+  /** Deprecated (use AIRLOCK_RETAINED_BYTES): also bounds stored executions by count when set. */
+  AIRLOCK_MAX_RETAINED: z.coerce.number().int().min(10).max(10_000_000).optional(),
+  /**
+   * Embedded mode: the folder of the execution store (SQLite), created 0700.
+   * @default the folder `store` beside AIRLOCK_AUDIT_LOG (./var/store)
+   */
+  AIRLOCK_DATA_DIR: z.string().min(1).optional(),
   /** Default and ceiling of limits.wall_time_ms. @default 10000 / 60000 */
   AIRLOCK_DEFAULT_WALL_TIME_MS: int(10_000, 10, 3_600_000),
   AIRLOCK_MAX_WALL_TIME_MS: int(60_000, 10, 3_600_000),
@@ -204,4 +214,7 @@ export const ConfigSchema = z.object({
   // --- end scale-out on NATS ---
 });
 
-export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+/** The parsed configuration, with the defaults that depend on other settings filled in. */
+export type Config = Readonly<
+  Omit<z.infer<typeof ConfigSchema>, 'AIRLOCK_DATA_DIR'> & { AIRLOCK_DATA_DIR: string }
+>;

@@ -19,6 +19,7 @@ export const SESSION_CLOSED_REASONS = [
   'cell_timeout',
   'protocol_violation',
   'shutdown',
+  'service_restarted',
 ] as const;
 
 /** Absolute bounds of the timeouts a request may ask for; servers apply their own lower ceilings. */

@@ -1,8 +1,9 @@
 // One watcher of one execution: first the events it missed, then live ones, ending after the result event
-// or when its signal aborts. Must never leave its listener or abort handler attached after it ends.
+// or when its signal aborts; or the replay of a finished one. Must never leave its listener or abort handler
+// attached after it ends.
 
 import type { ExecutionEvent } from '@airlock/protocol';
-import type { EventLog } from './event-log.ts';
+import { EventLog } from './event-log.ts';
 
 export type EventListener = (event: ExecutionEvent) => void;
 
@@ -70,6 +71,16 @@ export function watchEvents(feed: WatchFeed): AsyncIterable<ExecutionEvent> {
     }
   }
   return events();
+}
+
+/** A watcher of a finished execution: the stored events, ending with the result; nothing live follows. */
+export function watchReplay(
+  events: readonly ExecutionEvent[],
+  signal: AbortSignal,
+): AsyncIterable<ExecutionEvent> {
+  const backlog = new EventLog(Number.MAX_SAFE_INTEGER);
+  for (const event of events) backlog.append(event);
+  return watchEvents({ backlog, signal, subscribe: () => () => {} });
 }
 
 function copyEvent(event: ExecutionEvent): ExecutionEvent {

@@ -1,24 +1,28 @@
 // The in-process JobQueue (the embedded default): p-queue bounds how many run at once; a per-tenant round-robin
 // feeds it only when a slot is free, so one tenant cannot starve another. Every accepted execution reaches
-// exactly one terminal state. Must never invoke the worker synchronously from submit(), never queue an
-// execution before the caller's admit() has resolved, never let a worker's return value through unchecked,
-// and never show one tenant's execution to another.
+// exactly one terminal state. Executions are kept in an ExecutionStore from submission on; memory holds only
+// the live ones (queued, running) with their watchers. Must never invoke the worker synchronously from
+// submit(), never queue an execution before the caller's admit() has resolved, never let a worker's return
+// value through unchecked, and never show one tenant's execution to another.
 
 import {
   AirlockError,
   type Execution,
   type ExecutionEvent,
+  type ExecutionRequest,
   type ExecutionResult,
   emptyResult,
   type OutputStream,
 } from '@airlock/protocol';
+import { type ExecutionStore, type KeyHolder, SqliteStore, type UnfinishedExecution } from '@airlock/store';
 import PQueue from 'p-queue';
-import { type ExecutionRecord, ExecutionStore, newExecutionRecord } from './execution-store.ts';
-import { watchEvents } from './execution-watch.ts';
+import { watchEvents, watchReplay } from './execution-watch.ts';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from './job-queue.ts';
+import { type ExecutionRecord, newExecutionRecord } from './live-execution.ts';
 import { type MemoryJobQueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.ts';
 import { checkedResult, finishedExecution, workerFailedResult } from './results.ts';
-import { MAX_TIMER_MS, settledWithin } from './settled-within.ts';
+import { settledWithin } from './settled-within.ts';
+import { type SubmissionHold, SubmissionHolds } from './submission-holds.ts';
 import { TenantFairQueue } from './tenant-fair-queue.ts';
 
 export class MemoryJobQueue implements JobQueue {
@@ -26,104 +30,139 @@ export class MemoryJobQueue implements JobQueue {
   readonly #slots: PQueue;
   readonly #waiting = new TenantFairQueue();
   readonly #store: ExecutionStore;
+  /** Queued and running executions: everything else is in the store only. */
+  readonly #live = new Map<string, ExecutionRecord>();
+  /** Store writes not yet settled, awaited by close(). */
+  readonly #writes = new Set<Promise<void>>();
   readonly #running = new Set<ExecutionRecord>();
+  readonly #holds = new SubmissionHolds();
   #worker: JobWorker | undefined;
-  /** Executions whose admit() is running, per tenant, and the settling of each one's Idempotency-Key. */
-  readonly #admitting = new Map<string, number>();
-  readonly #admittingKeys = new Map<string, Promise<unknown>>();
   #queued = 0;
   #inFlight = 0;
   #watchers = 0;
   #dispatchScheduled = false;
-  #sweepTimer: NodeJS.Timeout | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
 
   constructor(options: MemoryJobQueueOptions) {
     this.#options = resolveQueueOptions(options);
     this.#slots = new PQueue({ concurrency: this.#options.concurrency });
-    this.#store = new ExecutionStore(this.#options.retentionMs, this.#options.maxRetained);
+    const { store, retentionMs, maxRetained, now } = this.#options;
+    this.#store =
+      store ??
+      SqliteStore.inMemory({
+        retentionMs: retentionMs ?? 0,
+        ...(maxRetained === undefined ? {} : { maxExecutions: maxRetained }),
+        now,
+      }).executions;
   }
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
     if (this.#closing) throw new AirlockError('shutting_down');
     const tenant = input.execution.tenant;
-    this.#sweep();
     const key = input.idempotencyKey === undefined ? undefined : `${tenant}\0${input.idempotencyKey}`;
-    // A submit with this key is being admitted: its outcome decides whether this one is a replay.
-    for (;;) {
-      const pending = key === undefined ? undefined : this.#admittingKeys.get(key);
-      if (pending === undefined) break;
-      await pending;
-    }
+    // A submission with this key is being admitted: its outcome decides whether this one is a replay.
+    await this.#holds.keyFree(key);
     if (input.idempotencyKey !== undefined) {
-      const existing = this.#store.findByKey(tenant, input.idempotencyKey);
-      if (existing) {
-        if (existing.requestHash !== input.requestHash) throw new AirlockError('idempotency_conflict');
-        return { execution: structuredClone(existing.execution), created: false };
-      }
+      const holder = await this.#store.findByKey(tenant, input.idempotencyKey);
+      if (holder) return this.#replay(holder, input.requestHash);
     }
     if (this.#closing) throw new AirlockError('shutting_down');
     const { maxQueued, maxPerTenantQueued, retryAfterSeconds: retryAfter } = this.#options;
-    const admitting = this.#admitting.get(tenant) ?? 0;
-    let admittingAll = 0;
-    for (const count of this.#admitting.values()) admittingAll += count;
-    if (this.#queued + admittingAll >= maxQueued) {
+    if (this.#queued + this.#holds.total >= maxQueued) {
       throw new AirlockError('queue_full', `The queue holds ${maxQueued} waiting executions.`, {
         retryAfter,
       });
     }
-    if (this.#waiting.count(tenant) + admitting >= maxPerTenantQueued) {
+    if (this.#waiting.count(tenant) + this.#holds.of(tenant) >= maxPerTenantQueued) {
       const message = `This tenant has ${maxPerTenantQueued} waiting executions.`;
       throw new AirlockError('queue_full', message, { retryAfter });
     }
-    if (this.#store.has(input.execution.id)) {
+    if (this.#live.has(input.execution.id)) {
       throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
     }
-    if (!input.admit) return this.#enqueue(input);
-    const settled = Promise.withResolvers<void>();
-    this.#hold(tenant, key, settled.promise);
+    const hold = this.#holds.hold(tenant, key);
     try {
-      await input.admit(structuredClone(input.execution));
-      if (this.#closing) throw new AirlockError('shutting_down');
-      return this.#enqueue(input);
+      return await this.#admitAndQueue(input, hold);
     } finally {
-      this.#unhold(tenant, key);
-      settled.resolve();
+      hold.release();
     }
   }
 
-  #enqueue(input: SubmitInput): SubmitOutcome {
+  /** Stores the execution on its reserved place, lets the caller admit it, then queues it. */
+  async #admitAndQueue(input: SubmitInput, hold: SubmissionHold): Promise<SubmitOutcome> {
     const record = newExecutionRecord(input, this.#options.maxEventBytes);
-    this.#store.add(record);
-    this.#waiting.push(record.execution.tenant, record.execution.id);
+    const { id, tenant } = record.execution;
+    let claim: Awaited<ReturnType<ExecutionStore['create']>>;
+    try {
+      claim = await this.#store.create({
+        execution: record.execution,
+        requestHash: input.requestHash,
+        ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+        // Kept only for a request that may be run again after a restart.
+        ...(input.request.retry_on_worker_loss === true ? { request: input.request } : {}),
+      });
+    } catch (error) {
+      this.#options.onStoreError?.(error, 'create');
+      throw new AirlockError('internal_error', 'The execution could not be stored.');
+    }
+    // Another submission with the same key was stored first: this one is its replay.
+    if (!claim.created) return this.#replay(claim.holder, input.requestHash);
+    hold.admitting(id);
+    try {
+      await input.admit?.(structuredClone(record.execution));
+      if (this.#closing) throw new AirlockError('shutting_down');
+    } catch (error) {
+      // Refused: forgotten as if it had never been submitted (the key is free again).
+      await this.#store
+        .remove(tenant, id)
+        .catch((err: unknown) => this.#options.onStoreError?.(err, 'remove'));
+      throw error;
+    }
+    this.#live.set(id, record);
     this.#queued++;
+    this.#waiting.push(tenant, id);
     this.#emit(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
     return { execution: structuredClone(record.execution), created: true };
   }
 
-  /** Holds an execution's place (and its key) in the queue while the caller's admit() runs. */
-  #hold(tenant: string, key: string | undefined, settled: Promise<void>): void {
-    this.#admitting.set(tenant, (this.#admitting.get(tenant) ?? 0) + 1);
-    if (key !== undefined) this.#admittingKeys.set(key, settled);
-  }
-
-  #unhold(tenant: string, key: string | undefined): void {
-    const left = (this.#admitting.get(tenant) ?? 1) - 1;
-    if (left === 0) this.#admitting.delete(tenant);
-    else this.#admitting.set(tenant, left);
-    if (key !== undefined) this.#admittingKeys.delete(key);
+  /**
+   * Queues again an execution taken back from the store after a restart (its request was kept because it
+   * asked for `retry_on_worker_loss`). Not counted against the bounds: it was accepted before.
+   */
+  async restore(stored: UnfinishedExecution & { request: ExecutionRequest }): Promise<void> {
+    if (this.#closing) throw new AirlockError('shutting_down');
+    const { execution, request, requestHash, idempotencyKey } = stored;
+    const record = newExecutionRecord(
+      { execution, request, requestHash, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
+      this.#options.maxEventBytes,
+    );
+    record.runs = stored.runs;
+    await this.#store.update(record.execution);
+    // Closed meanwhile: it stays unfinished in the store, for the next start.
+    if (this.#closing) return;
+    this.#live.set(execution.id, record);
+    this.#queued++;
+    this.#waiting.push(execution.tenant, execution.id);
+    this.#emit(record, { type: 'state', status: 'queued' });
+    this.#scheduleDispatch();
   }
 
   async get(tenant: string, id: string): Promise<Execution | undefined> {
-    this.#sweep();
-    const record = this.#store.find(tenant, id);
-    return record ? structuredClone(record.execution) : undefined;
+    const record = this.#liveRecord(tenant, id);
+    if (record) return structuredClone(record.execution);
+    return this.#stored(tenant, id);
   }
 
   async cancel(tenant: string, id: string): Promise<Execution> {
-    const record = this.#find(tenant, id);
+    const record = this.#liveRecord(tenant, id);
+    if (!record) {
+      const stored = await this.#stored(tenant, id);
+      if (stored?.status === 'finished') throw new AirlockError('execution_finished');
+      // Unknown, or unfinished but not run by this queue (a session cell ends with its session).
+      throw new AirlockError('execution_not_found');
+    }
     const status = record.execution.status;
     if (status === 'finished') throw new AirlockError('execution_finished');
     if (status === 'queued') {
@@ -136,7 +175,12 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async wait(tenant: string, id: string, timeoutMs: number): Promise<Execution> {
-    const record = this.#find(tenant, id);
+    const record = this.#liveRecord(tenant, id);
+    if (!record) {
+      const stored = await this.#stored(tenant, id);
+      if (!stored) throw new AirlockError('execution_not_found');
+      return stored;
+    }
     if (record.execution.status !== 'finished' && timeoutMs > 0) {
       await settledWithin(record.finished.promise, timeoutMs);
     }
@@ -144,7 +188,13 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async watch(tenant: string, id: string, signal: AbortSignal): Promise<AsyncIterable<ExecutionEvent>> {
-    const record = this.#find(tenant, id);
+    const record = this.#liveRecord(tenant, id);
+    if (!record) {
+      // A finished execution's replay from the store: what it kept of the events, then the result.
+      const events = this.#holds.isAdmitting(id) ? undefined : await this.#store.events(tenant, id);
+      if (!events) throw new AirlockError('execution_not_found');
+      return watchReplay(events, signal);
+    }
     return watchEvents({
       backlog: record.events.copy(),
       signal,
@@ -175,7 +225,12 @@ export class MemoryJobQueue implements JobQueue {
 
   /** Executions stored: queued, running, and finished ones not yet forgotten (for metrics). */
   retained(): number {
-    return this.#store.size;
+    return this.#store.stats().executions;
+  }
+
+  /** Executions held in memory: queued and running ones. */
+  liveCount(): number {
+    return this.#live.size;
   }
 
   close(): Promise<void> {
@@ -189,16 +244,16 @@ export class MemoryJobQueue implements JobQueue {
   async #shutDown(): Promise<void> {
     const reason = 'service shutting down';
     for (const { tenant, id } of this.#waiting.drain()) {
-      const record = this.#store.find(tenant, id);
+      const record = this.#liveRecord(tenant, id);
       if (record) this.#finish(record, emptyResult('canceled', reason, 0));
     }
     // Executions already handed to p-queue but not yet started are still `queued`.
-    for (const record of [...this.#store.records()]) {
+    for (const record of [...this.#live.values()]) {
       if (record.execution.status === 'queued') this.#finish(record, emptyResult('canceled', reason, 0));
     }
     await this.#stopRunning([...this.#running], reason);
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    // Every terminal write is settled before close() resolves.
+    await Promise.all([...this.#writes]);
   }
 
   /** Aborts running executions, waits (bounded) for their workers, and finishes any that did not return. */
@@ -215,11 +270,20 @@ export class MemoryJobQueue implements JobQueue {
     }
   }
 
-  #find(tenant: string, id: string): ExecutionRecord {
-    this.#sweep();
-    const record = this.#store.find(tenant, id);
-    if (!record) throw new AirlockError('execution_not_found');
-    return record;
+  /** The stored execution, unless it is still being admitted (then it does not exist yet). */
+  async #stored(tenant: string, id: string): Promise<Execution | undefined> {
+    return this.#holds.isAdmitting(id) ? undefined : this.#store.get(tenant, id);
+  }
+
+  #liveRecord(tenant: string, id: string): ExecutionRecord | undefined {
+    const record = this.#live.get(id);
+    return record?.execution.tenant === tenant ? record : undefined;
+  }
+
+  #replay(holder: KeyHolder, requestHash: string): SubmitOutcome {
+    if (holder.requestHash !== requestHash) throw new AirlockError('idempotency_conflict');
+    const live = this.#live.get(holder.execution.id);
+    return { execution: structuredClone(live?.execution ?? holder.execution), created: false };
   }
 
   #scheduleDispatch(): void {
@@ -238,7 +302,7 @@ export class MemoryJobQueue implements JobQueue {
     while (this.#inFlight < this.#options.concurrency) {
       const next = this.#waiting.next();
       if (!next) return;
-      const record = this.#store.find(next.tenant, next.id);
+      const record = this.#liveRecord(next.tenant, next.id);
       if (!record) continue;
       this.#inFlight++;
       this.#slots
@@ -260,8 +324,10 @@ export class MemoryJobQueue implements JobQueue {
       status: 'running',
       started_at: this.#options.now().toISOString(),
     };
+    record.runs += 1;
     this.#queued--;
     this.#running.add(record);
+    this.#write('update', this.#store.update(record.execution, { runs: record.runs }));
     this.#emit(record, { type: 'state', status: 'running' });
     const job = { execution: structuredClone(record.execution), request: record.request! };
     const context = {
@@ -290,23 +356,39 @@ export class MemoryJobQueue implements JobQueue {
     if (status === 'finished') return false;
     if (status === 'queued') this.#queued--;
     this.#running.delete(record);
-    const now = this.#options.now();
-    record.execution = finishedExecution(record.execution, result, now);
+    record.execution = finishedExecution(record.execution, result, this.#options.now());
     record.request = undefined;
     record.abort = undefined;
-    this.#emit(record, { type: 'result', execution: structuredClone(record.execution) });
+    const done = record.execution;
+    const replay = record.events.toArray();
+    this.#emit(record, { type: 'result', execution: structuredClone(done) });
     // Each watcher detaches itself on the result event; this is a second guard against a leak.
     this.#watchers -= record.listeners.size;
     record.listeners.clear();
     record.finished.resolve();
-    this.#store.markFinished(record.execution.id, now.getTime());
-    this.#scheduleSweep();
+    // From its terminal write on, the execution lives in the store only.
+    this.#write('finish', this.#store.finish(done, replay));
+    if (this.#live.get(done.id) === record) this.#live.delete(done.id);
     try {
-      this.#options.onFinished?.(structuredClone(record.execution));
+      this.#options.onFinished?.(structuredClone(done));
     } catch {
       // Documented: the hook must not throw; the execution is already finished either way.
     }
     return true;
+  }
+
+  /** Follows a store write to its end; a failure is reported, never thrown. */
+  #write(during: 'update' | 'finish', write: Promise<void>): void {
+    const settled = write
+      .catch((error: unknown) => {
+        try {
+          this.#options.onStoreError?.(error, during);
+        } catch {
+          // Documented: the hook must not throw.
+        }
+      })
+      .finally(() => this.#writes.delete(settled));
+    this.#writes.add(settled);
   }
 
   #emit(record: ExecutionRecord, event: ExecutionEvent): void {
@@ -317,22 +399,5 @@ export class MemoryJobQueue implements JobQueue {
   #wallMs(record: ExecutionRecord): number {
     const started = record.execution.started_at;
     return started === null ? 0 : this.#options.now().getTime() - Date.parse(started);
-  }
-
-  #sweep(): void {
-    this.#store.sweep(this.#options.now().getTime());
-  }
-
-  #scheduleSweep(): void {
-    if (this.#sweepTimer || this.#closing) return;
-    const expiry = this.#store.nextExpiryMs();
-    if (expiry === undefined) return;
-    const delay = Math.min(Math.max(expiry - this.#options.now().getTime(), 10), MAX_TIMER_MS);
-    this.#sweepTimer = setTimeout(() => {
-      this.#sweepTimer = undefined;
-      this.#sweep();
-      this.#scheduleSweep();
-    }, delay);
-    this.#sweepTimer.unref();
   }
 }

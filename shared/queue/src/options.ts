@@ -2,6 +2,7 @@
 // Must never read the environment; the service's config layer passes values in.
 
 import type { Execution } from '@airlock/protocol';
+import type { ExecutionStore } from '@airlock/store';
 
 export interface MemoryJobQueueOptions {
   /** Executions running at once, across all tenants. */
@@ -18,10 +19,23 @@ export interface MemoryJobQueueOptions {
    * @default maxQueued (only the global bound applies)
    */
   maxPerTenantQueued?: number;
-  /** Milliseconds a finished execution stays visible (get, wait, watch, idempotency); then it is forgotten. */
-  retentionMs: number;
-  /** Bound on stored executions; over it the oldest finished ones are forgotten first. Never evicts queued or running ones. */
-  maxRetained: number;
+  /**
+   * Where executions are kept from submission to the end of their retention (the queue itself holds only
+   * live ones in memory). A store passed in is the caller's to close, after the queue.
+   * @default an in-memory SQLite store bounded by `retentionMs` and `maxRetained`
+   */
+  store?: ExecutionStore;
+  /**
+   * Milliseconds a finished execution stays visible (get, wait, watch, idempotency) in the default store; then
+   * it is forgotten. Required without `store`; not allowed with one (bound the store itself).
+   */
+  retentionMs?: number;
+  /**
+   * Bound on executions in the default store; over it the oldest finished ones are forgotten first, never
+   * queued or running ones. Not allowed with `store`.
+   * @default no bound
+   */
+  maxRetained?: number;
   /**
    * Bound on buffered output events per execution (and per watcher that falls behind), in bytes of data plus a
    * small per-event overhead. Beyond it the oldest output events are dropped; state and result events are kept.
@@ -45,6 +59,12 @@ export interface MemoryJobQueueOptions {
    * @default undefined
    */
   onFinished?: (execution: Execution) => void;
+  /**
+   * Called when a write to the store fails (the execution goes on; a failed terminal write loses its record,
+   * not its `onFinished`). Must not throw.
+   * @default undefined (the failure is ignored)
+   */
+  onStoreError?: (error: unknown, during: 'create' | 'update' | 'finish' | 'remove') => void;
 }
 
 export interface ResolvedQueueOptions {
@@ -52,12 +72,14 @@ export interface ResolvedQueueOptions {
   readonly maxQueued: number;
   readonly retryAfterSeconds: number;
   readonly maxPerTenantQueued: number;
-  readonly retentionMs: number;
-  readonly maxRetained: number;
+  readonly store: ExecutionStore | undefined;
+  readonly retentionMs: number | undefined;
+  readonly maxRetained: number | undefined;
   readonly maxEventBytes: number;
   readonly cancelGraceMs: number;
   readonly now: () => Date;
   readonly onFinished: ((execution: Execution) => void) | undefined;
+  readonly onStoreError: MemoryJobQueueOptions['onStoreError'];
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 2 * 1024 * 1024;
@@ -65,17 +87,24 @@ export const DEFAULT_MAX_EVENT_BYTES = 2 * 1024 * 1024;
 /** Validates the options; errors quote the bad value and its type. */
 export function resolveQueueOptions(options: MemoryJobQueueOptions): ResolvedQueueOptions {
   const maxQueued = integer('maxQueued', options.maxQueued, 0);
+  const { store } = options;
+  if (store !== undefined && (options.retentionMs !== undefined || options.maxRetained !== undefined)) {
+    throw new TypeError('Expected no `retentionMs` or `maxRetained` with a `store`: bound the store itself');
+  }
   return Object.freeze({
     concurrency: integer('concurrency', options.concurrency, 1),
     maxQueued,
     retryAfterSeconds: integer('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1),
     maxPerTenantQueued: integer('maxPerTenantQueued', options.maxPerTenantQueued ?? maxQueued, 0),
-    retentionMs: integer('retentionMs', options.retentionMs, 0),
-    maxRetained: integer('maxRetained', options.maxRetained, 1),
+    store,
+    retentionMs: store ? undefined : integer('retentionMs', options.retentionMs, 0),
+    maxRetained:
+      store || options.maxRetained === undefined ? undefined : integer('maxRetained', options.maxRetained, 1),
     maxEventBytes: integer('maxEventBytes', options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, 0),
     cancelGraceMs: integer('cancelGraceMs', options.cancelGraceMs ?? 10_000, 0),
     now: fn('now', options.now ?? (() => new Date())),
     onFinished: options.onFinished === undefined ? undefined : fn('onFinished', options.onFinished),
+    onStoreError: options.onStoreError === undefined ? undefined : fn('onStoreError', options.onStoreError),
   });
 }
 

@@ -1,17 +1,14 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
-// Also answers GET /v1/executions/:id for session cells, through a hook in the parent scope (this plugin is
-// registered before the execution routes so that the hook reaches them).
+// Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
 import { CellRequest, Execution, isSessionId, Session, SessionRequest } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Caller } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 
 export interface SessionRoutesOptions {
   sessions: Sessions;
-  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
 }
 
 const SessionIdParams = z.object({ id: z.string() });
@@ -19,17 +16,8 @@ const SessionIdParams = z.object({ id: z.string() });
 /** Unknown and malformed ids look the same: not found (checked after authentication, in Sessions). */
 const sessionId = (id: string) => (isSessionId(id) ? id : 'ses_?');
 
-const sessionRoutesPlugin: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, options) => {
-  const { sessions, authenticate } = options;
-
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'GET' || request.routeOptions.url !== '/v1/executions/:id') return;
-    const id = (request.params as { id?: unknown }).id;
-    if (typeof id !== 'string') return;
-    const who = await authenticate(request.headers);
-    const cell = sessions.findCell(who.tenant, id);
-    if (cell) return reply.send(cell);
-  });
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, options) => {
+  const { sessions } = options;
 
   app.post(
     '/v1/sessions',
@@ -99,9 +87,3 @@ const sessionRoutesPlugin: FastifyPluginAsyncZod<SessionRoutesOptions> = async (
     },
   );
 };
-
-// Hooks of this plugin apply to its parent scope (fastify-plugin's skip-override), so the cell lookup reaches
-// GET /v1/executions/:id.
-Object.assign(sessionRoutesPlugin, { [Symbol.for('skip-override')]: true });
-
-export const sessionRoutes = sessionRoutesPlugin;

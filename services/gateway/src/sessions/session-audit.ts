@@ -3,7 +3,7 @@
 // and output, never the code, output or rich outputs themselves.
 
 import type { AuditEntry } from '@airlock/audit';
-import type { CellRequest, Execution, ExecutionRequest, Session } from '@airlock/protocol';
+import type { Execution, ExecutionRequest, Session } from '@airlock/protocol';
 import { type Actor, acceptedEntry, finishedEntry, startedEntry } from '@airlock/worker';
 
 function who(actor: Actor) {
@@ -39,22 +39,6 @@ export function sessionClosedEntry(session: Session): AuditEntry {
     outcome: 'closed',
     reason: session.closed_reason,
     detail: { kind: 'session', cells: session.cells, closed_at: session.closed_at },
-  };
-}
-
-/** A cell as the execution request the audit entries know (no args, env or network). */
-export function cellAsRequest(session: Session, cell: CellRequest): ExecutionRequest {
-  return {
-    language: session.language,
-    code: cell.code,
-    files: cell.files,
-    stdin: cell.stdin,
-    args: [],
-    env: {},
-    limits: cell.limits,
-    backend: session.backend,
-    network: { egress: 'none' },
-    metadata: {},
   };
 }
 

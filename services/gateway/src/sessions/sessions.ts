@@ -1,20 +1,19 @@
 // The sessions of every tenant: open (authorized like an execution, holding one in-flight slot of the tenant
 // until it closes), read, close, and run cells one at a time. Idle and lifetime expiry are swept every second;
 // an expired, deleted or dead session's sandbox is destroyed and its slot released. Each cell is an execution
-// with audit accepted/started/finished records, kept for GET /v1/executions/:id. A session is usable, and a
-// cell runs, only once its `accepted` record is durable (else `503 audit_unavailable`, nothing spent).
-// It must never run two cells of one session at once, show a session to another tenant, or keep a sandbox of a
-// closed session.
+// with audit accepted/started/finished records, kept in the ExecutionStore (so GET /v1/executions/:id reads
+// it); session records are kept in the SessionStore, and a closed session lives only there. A session is
+// usable, and a cell runs, only once its `accepted` record is durable (else `503 audit_unavailable`, nothing
+// spent). It must never run two cells of one session at once, show a session to another tenant, or keep a
+// sandbox of a closed session.
 
 import type { AuditSink } from '@airlock/audit';
 import {
   AirlockError,
   type CellRequest,
   type Execution,
-  type ExecutionRequest,
   emptyResult,
   type LimitPolicy,
-  newExecutionId,
   newSessionId,
   resolveLimits,
   type Session,
@@ -22,13 +21,12 @@ import {
   type SessionRequest,
 } from '@airlock/protocol';
 import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
+import type { ExecutionStore, SessionStore } from '@airlock/store';
 import { rejectedEntry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
 import type { Admission, Authorizer, Caller } from '../authorizer.ts';
-import { CellArchive } from './cell-archive.ts';
 import {
   cellAcceptedEntry,
-  cellAsRequest,
   cellFinishedEntry,
   cellStartedEntry,
   sessionClosedEntry,
@@ -36,15 +34,13 @@ import {
 } from './session-audit.ts';
 import type { SessionBackends } from './session-backends.ts';
 import { narrow, seconds } from './session-bounds.ts';
+import { cellAsRequest, newCellExecution, sessionAsRequest } from './session-executions.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
   lifetimeSeconds: { default: number; ceiling: number };
   /** Open sessions across all tenants. */
   maxSessions: number;
-  /** How long closed sessions and finished cells stay readable. */
-  retentionMs: number;
-  maxRetainedCells: number;
   /** How often expiry is checked. @default 1000 */
   sweepMs?: number;
 }
@@ -55,6 +51,8 @@ export interface SessionsDeps {
   authorizer: Authorizer;
   limits: LimitPolicy;
   settings: SessionSettings;
+  /** Where cells (executions) and session records are kept; retention is the store's. */
+  store: { executions: ExecutionStore; sessions: SessionStore };
   logger: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -74,15 +72,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Sessions {
   readonly #deps: SessionsDeps;
+  /** Open sessions (and closing ones until their closed record is stored). */
   readonly #entries = new Map<string, Entry>();
-  readonly #cells: CellArchive;
   readonly #sweeper: NodeJS.Timeout;
   #opening = 0;
   #closing = false;
 
   constructor(deps: SessionsDeps) {
     this.#deps = deps;
-    this.#cells = new CellArchive(deps.settings.retentionMs, deps.settings.maxRetainedCells);
     this.#sweeper = setInterval(() => this.#sweep(), deps.settings.sweepMs ?? 1000);
     this.#sweeper.unref();
   }
@@ -100,7 +97,7 @@ export class Sessions {
         request.max_lifetime_seconds,
         settings.lifetimeSeconds,
       );
-      const grant = this.#deps.authorizer.authorizeSubmission(caller, this.#asRequest(request), 'open');
+      const grant = this.#deps.authorizer.authorizeSubmission(caller, sessionAsRequest(request), 'open');
       const backend = this.#deps.backends.resolve(request.language, request.backend, grant.backends);
       const limits = resolveLimits(request.limits, narrow(this.#deps.limits, grant.ceilings));
       if (this.openCount + this.#opening >= settings.maxSessions) {
@@ -158,6 +155,7 @@ export class Sessions {
       }
       admission.commit();
       this.#entries.set(id, entry);
+      await this.#store(entry);
       void sandbox.ended.then((end) => this.#close(entry, end));
       if (this.#closing) await this.#close(entry, 'shutdown');
       return { ...entry.session };
@@ -176,20 +174,28 @@ export class Sessions {
 
   async get(headers: Record<string, unknown>, id: string): Promise<Session> {
     const caller = await this.#deps.authorizer.authenticate(headers);
-    return { ...this.#find(caller, id).session };
+    const found = await this.#find(caller, id);
+    return { ...(found.entry?.session ?? found.session) };
   }
 
   /** Closes the session (destroying its sandbox before answering); a closed session is returned as it is. */
   async remove(headers: Record<string, unknown>, id: string): Promise<Session> {
     const caller = await this.#deps.authorizer.authenticate(headers);
-    const entry = this.#find(caller, id);
+    const { entry, session } = await this.#find(caller, id);
+    if (!entry) return session;
     await this.#close(entry, 'deleted');
     return { ...entry.session };
   }
 
   async runCell(headers: Record<string, unknown>, id: string, cell: CellRequest): Promise<Execution> {
     const caller = await this.#deps.authorizer.authenticate(headers);
-    const entry = this.#find(caller, id);
+    const { entry, session: closed } = await this.#find(caller, id);
+    if (!entry) {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${closed.closed_reason ?? 'closed'})`,
+      );
+    }
     const { session } = entry;
     if (session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
@@ -204,6 +210,7 @@ export class Sessions {
     entry.running = running;
     session.status = 'busy';
     let execution: Execution;
+    let storedCell: Execution | undefined;
     try {
       const grant = this.#deps.authorizer.authorizeSubmission(caller, request, 'cell');
       const policy = narrow(
@@ -211,21 +218,10 @@ export class Sessions {
         grant.ceilings,
       );
       const limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
-      const now = new Date().toISOString();
-      execution = {
-        id: newExecutionId(),
-        tenant: session.tenant,
-        status: 'running',
-        language: session.language,
-        backend: session.backend,
-        limits,
-        metadata: {},
-        created_at: now,
-        started_at: now,
-        finished_at: null,
-        result: null,
-        session_id: session.id,
-      };
+      execution = newCellExecution(session, limits);
+      // Stored first, so a crash from here on leaves a record that recovery ends; refused, it is removed.
+      storedCell = { ...execution };
+      await this.#deps.store.executions.create({ execution: storedCell, requestHash: '' });
       const accepted = cellAcceptedEntry(execution, request, caller, grant.capability, id);
       const admission = await admitWithRecord(
         this.#deps.authorizer,
@@ -236,6 +232,9 @@ export class Sessions {
       );
       admission.commit();
     } catch (error) {
+      if (storedCell) {
+        await this.#deps.store.executions.remove(storedCell.tenant, storedCell.id).catch(() => {});
+      }
       entry.running = null;
       if (session.status === 'busy') session.status = 'ready';
       if (error instanceof AirlockError) await this.#refused(caller, error);
@@ -276,23 +275,28 @@ export class Sessions {
       execution.status = 'finished';
       execution.finished_at = new Date().toISOString();
       execution.result = result;
-      this.#cells.add(execution);
+      session.cells += 1;
+      await this.#deps.store.executions.finish({ ...execution }, [{ type: 'state', status: 'running' }]);
       await this.#deps.audit.append(cellFinishedEntry(execution, id)).catch(onAuditError);
       // A cell that ended the sandbox (os._exit, OOM, an uninterruptible timeout) has settled `ended` by now.
       const ended = sandbox ? await Promise.race([sandbox.ended, Promise.resolve(null)]) : null;
       if (ended !== null) await this.#close(entry, ended);
       return { ...execution };
+    } catch (error) {
+      if (execution.status !== 'finished') {
+        session.cells += 1;
+        const failed = { ...execution, status: 'finished' as const, finished_at: new Date().toISOString() };
+        failed.result = emptyResult('internal_error', `the cell did not run: ${messageOf(error)}`);
+        await this.#deps.store.executions.finish(failed, []).catch(() => {});
+      }
+      throw error;
     } finally {
       entry.running = null;
-      session.cells += 1;
       if (session.status === 'busy') session.status = 'ready';
       this.#touch(entry);
+      // Also when the sandbox ended during the cell: this record then carries the cell count as well.
+      await this.#store(entry);
     }
-  }
-
-  /** A finished cell of the tenant, for GET /v1/executions/:id. */
-  findCell(tenant: string, executionId: string): Execution | undefined {
-    return this.#cells.get(tenant, executionId);
   }
 
   /** The session backend of that name, when it runs on this server (diagnostics and tests). */
@@ -319,28 +323,26 @@ export class Sessions {
     await this.#deps.backends.close();
   }
 
-  #asRequest(request: SessionRequest): ExecutionRequest {
-    return {
-      language: request.language,
-      code: '',
-      files: [],
-      stdin: '',
-      args: [],
-      env: {},
-      limits: request.limits,
-      backend: request.backend,
-      network: request.network,
-      metadata: request.metadata,
-    };
+  /** The caller's session: an open one in memory (entry), or a closed one from the store. */
+  async #find(
+    caller: Caller,
+    id: string,
+  ): Promise<{ entry: Entry; session: Session } | { entry: null; session: Session }> {
+    const entry = this.#entries.get(id);
+    if (entry?.session.tenant === caller.tenant) return { entry, session: entry.session };
+    const stored = entry ? undefined : await this.#deps.store.sessions.getSession(caller.tenant, id);
+    // Another tenant's session looks exactly like one that does not exist.
+    if (!stored) throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    return { entry: null, session: stored };
   }
 
-  #find(caller: Caller, id: string): Entry {
-    const entry = this.#entries.get(id);
-    // Another tenant's session looks exactly like one that does not exist.
-    if (!entry || entry.session.tenant !== caller.tenant) {
-      throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
-    }
-    return entry;
+  /** Writes the session's record; a failure is logged (the session goes on, its record lags). */
+  async #store(entry: Entry): Promise<void> {
+    await this.#deps.store.sessions
+      .putSession({ ...entry.session })
+      .catch((err: unknown) =>
+        this.#deps.logger.error({ err, session: entry.session.id }, 'storing a session failed'),
+      );
   }
 
   #touch(entry: Entry): void {
@@ -370,23 +372,21 @@ export class Sessions {
       await this.#deps.audit
         .append(sessionClosedEntry(session))
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
+      // From here on the closed session lives in the store only.
+      await this.#store(entry);
+      if (this.#entries.get(session.id) === entry) this.#entries.delete(session.id);
     })();
     return entry.closed;
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of this.#entries) {
-      if (entry.session.status === 'closed') {
-        const closedAt = Date.parse(entry.session.closed_at ?? '');
-        if (now - closedAt > this.#deps.settings.retentionMs) this.#entries.delete(id);
-        continue;
-      }
+    for (const entry of this.#entries.values()) {
+      if (entry.session.status === 'closed') continue;
       if (now >= entry.lifetimeEndsMs) void this.#close(entry, 'max_lifetime');
       else if (!entry.running && now >= entry.lastUsedMs + entry.idleMs)
         void this.#close(entry, 'idle_timeout');
     }
-    this.#cells.sweep(now);
   }
 }
 

@@ -1,0 +1,17 @@
+// Public surface of @airlock/store: the ExecutionStore and SessionStore interfaces every mode implements, and
+// the embedded implementation on SQLite. Internals (schema, codecs, retention) stay unexported.
+
+export type {
+  CreateOutcome,
+  ExecutionPage,
+  ExecutionStore,
+  KeyHolder,
+  ListQuery,
+  NewExecution,
+  StoreStats,
+  SweepReport,
+  UnfinishedExecution,
+} from './execution-store.ts';
+export type { SessionStore } from './session-store.ts';
+export { StoreInUseError } from './sqlite/database.ts';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';

@@ -1,0 +1,15 @@
+// The store of session records: every session from its opening to the end of its retention after it closed.
+// The sandbox of an open session lives in the service's memory; only its record is kept here, so a closed
+// session is readable without holding anything in memory, and a session open at a crash can be closed on the
+// next start. Must never show one tenant's session to another, and never forget a session that is not closed.
+
+import type { Session } from '@airlock/protocol';
+
+export interface SessionStore {
+  /** Writes the session's current record (a new one, or a change of an existing one). */
+  putSession(session: Session): Promise<void>;
+  /** The session if it is stored, belongs to the tenant and, once closed, is within retention. */
+  getSession(tenant: string, id: string): Promise<Session | undefined>;
+  /** Every session not recorded as closed (crash recovery). */
+  openSessions(): Promise<Session[]>;
+}

@@ -1,0 +1,117 @@
+// Listing a tenant's executions, newest first, with filters and an opaque cursor (created time and id of the
+// last execution of the page). Served by the (tenant, created_ms, id) index; labels by the label table.
+// Must never list another tenant's executions or ones past their retention, and never build SQL from input
+// (every value is a bound parameter; only the shape of the query varies).
+
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { Execution } from '@airlock/protocol';
+import type { ExecutionPage, ListQuery } from '../execution-store.ts';
+
+interface Cursor {
+  createdMs: number;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdMs, cursor.id])).toString('base64url');
+}
+
+/** The cursor, or a TypeError naming the problem. */
+export function decodeCursor(text: string): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    !Number.isSafeInteger(parsed[0]) ||
+    typeof parsed[1] !== 'string'
+  ) {
+    throw new TypeError(`Expected a cursor from an earlier page, got \`${text.slice(0, 64)}\``);
+  }
+  return { createdMs: parsed[0] as number, id: parsed[1] };
+}
+
+function timeMs(name: string, iso: string): number {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new TypeError(`Expected \`${name}\` to be an ISO time, got \`${iso}\``);
+  return ms;
+}
+
+export class Listing {
+  readonly #db: DatabaseSync;
+  readonly #unpack: (json: string) => Execution;
+  readonly #cutoffMs: () => number;
+  /** Prepared statements by query shape (a bounded set: one per combination of filters and label count). */
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync, unpack: (json: string) => Execution, cutoffMs: () => number) {
+    this.#db = db;
+    this.#unpack = unpack;
+    this.#cutoffMs = cutoffMs;
+  }
+
+  page(tenant: string, query: ListQuery): ExecutionPage {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+      throw new TypeError(`Expected \`limit\` to be an integer from 1 up, got \`${String(query.limit)}\``);
+    }
+    const where = ['e.tenant = ?', '(e.finished_ms IS NULL OR e.finished_ms > ?)'];
+    const params: SQLInputValue[] = [tenant, this.#cutoffMs()];
+    const equal = (column: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(`e.${column} = ?`);
+      params.push(value);
+    };
+    equal('status', query.status);
+    equal('outcome', query.outcome);
+    equal('language', query.language);
+    equal('backend', query.backend);
+    for (const [label, value] of Object.entries(query.labels ?? {})) {
+      where.push(
+        'EXISTS (SELECT 1 FROM execution_labels l WHERE l.execution_seq = e.seq AND l.label = ? AND l.value = ?)',
+      );
+      params.push(label, value);
+    }
+    if (query.createdAfter !== undefined) {
+      where.push('e.created_ms > ?');
+      params.push(timeMs('createdAfter', query.createdAfter));
+    }
+    if (query.createdBefore !== undefined) {
+      where.push('e.created_ms < ?');
+      params.push(timeMs('createdBefore', query.createdBefore));
+    }
+    if (query.cursor !== undefined) {
+      const cursor = decodeCursor(query.cursor);
+      where.push('(e.created_ms, e.id) < (?, ?)');
+      params.push(cursor.createdMs, cursor.id);
+    }
+    const sql =
+      `SELECT e.id, e.created_ms, e.execution FROM executions e WHERE ${where.join(' AND ')} ` +
+      'ORDER BY e.created_ms DESC, e.id DESC LIMIT ?';
+    params.push(query.limit + 1);
+    const rows = this.#statement(sql).all(...params) as Array<{
+      id: string;
+      created_ms: number;
+      execution: string;
+    }>;
+    const more = rows.length > query.limit;
+    const kept = more ? rows.slice(0, query.limit) : rows;
+    const last = kept.at(-1);
+    return {
+      executions: kept.map((row) => this.#unpack(row.execution)),
+      nextCursor: more && last ? encodeCursor({ createdMs: last.created_ms, id: last.id }) : null,
+    };
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}

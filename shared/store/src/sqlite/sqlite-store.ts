@@ -1,0 +1,110 @@
+// The embedded store: one SQLite database holding executions (with their replays and blobs) and sessions,
+// bounded by age, by bytes and optionally by a count of executions. Open it once per process (a second opener
+// of the same file is refused); close it after everything that writes to it.
+// Must never read the environment (options come from the service's config), nor throw from its sweep timer.
+
+import { statSync } from 'node:fs';
+import type { DatabaseSync } from 'node:sqlite';
+import type { ExecutionStore, StoreStats, SweepReport } from '../execution-store.ts';
+import type { SessionStore } from '../session-store.ts';
+import { BlobTable } from './blobs.ts';
+import { IN_MEMORY, openDatabase } from './database.ts';
+import { Retention } from './retention.ts';
+import { SqliteExecutions } from './sqlite-executions.ts';
+import { SqliteSessions } from './sqlite-sessions.ts';
+
+export interface SqliteStoreOptions {
+  /** The database file (its folder is created 0700), or `:memory:` for a store that lives in this process. */
+  path: string;
+  /** Milliseconds a finished execution or closed session stays readable; then it is forgotten. */
+  retentionMs: number;
+  /**
+   * Bound on stored bytes (records, replays, kept requests, and each record's blobs counted as if not shared).
+   * Over it, the oldest finished executions and closed sessions are forgotten first.
+   * @default Infinity
+   */
+  retainedBytes?: number;
+  /**
+   * Bound on stored executions, unfinished ones included; over it the oldest finished ones are forgotten.
+   * @default Infinity
+   */
+  maxExecutions?: number;
+  /**
+   * Clock for retention.
+   * @default () => new Date()
+   */
+  now?: () => Date;
+}
+
+export class SqliteStore {
+  readonly executions: ExecutionStore;
+  readonly sessions: SessionStore;
+  /** The database file, or `:memory:`. */
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #retention: Retention;
+
+  private constructor(path: string, db: DatabaseSync, retention: Retention, blobs: BlobTable) {
+    this.path = path;
+    this.#db = db;
+    this.#retention = retention;
+    this.executions = new SqliteExecutions(db, blobs, retention);
+    this.sessions = new SqliteSessions(db, retention);
+  }
+
+  /** Opens the store; throws StoreInUseError when another process holds it. Sweeps once before answering. */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const bounds = {
+      retentionMs: bound('retentionMs', options.retentionMs),
+      retainedBytes: bound('retainedBytes', options.retainedBytes ?? Number.POSITIVE_INFINITY),
+      maxExecutions: bound('maxExecutions', options.maxExecutions ?? Number.POSITIVE_INFINITY),
+    };
+    const now = options.now ?? (() => new Date());
+    const db = openDatabase(options.path);
+    try {
+      const blobs = new BlobTable(db);
+      const retention = new Retention(db, blobs, bounds, now);
+      const store = new SqliteStore(options.path, db, retention, blobs);
+      retention.sweep();
+      retention.schedule();
+      return store;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  static inMemory(options: Omit<SqliteStoreOptions, 'path'>): SqliteStore {
+    return SqliteStore.open({ ...options, path: IN_MEMORY });
+  }
+
+  stats(): StoreStats {
+    return { ...this.#retention.counters };
+  }
+
+  sweep(): SweepReport {
+    return this.#retention.sweep();
+  }
+
+  /** Bytes the database occupies on disk, write-ahead log included (0 in memory). */
+  fileBytes(): number {
+    if (this.path === IN_MEMORY) return 0;
+    const size = (path: string) => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    return size(this.path) + size(`${this.path}-wal`);
+  }
+
+  close(): void {
+    this.#retention.close();
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function bound(name: string, value: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(
+      `Expected \`${name}\` to be an integer from 0 up, got \`${String(value)}\` (${typeof value})`,
+    );
+  }
+  return value;
+}
