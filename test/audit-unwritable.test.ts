@@ -3,6 +3,8 @@
 // with Retry-After — never a 500 —, nothing is queued or run without its `accepted` record, /readyz says why
 // it is not ready, the log keeps no torn line, and the service recovers on its own once the disk takes writes.
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyAuditLog } from '@airlock/audit';
 import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
@@ -14,11 +16,18 @@ import { call, startService, type TestService } from './support/service.ts';
 let disk: TmpfsMount;
 let svc: TestService;
 let auditPath: string;
+/** The execution store lives elsewhere: this file is about the audit log's disk (store-unwritable: both). */
+let dataDir: string;
 
 beforeAll(async () => {
   disk = await mountTmpfs(1024 * 1024);
   auditPath = join(disk.path, 'audit.jsonl');
-  svc = await startService({ AIRLOCK_AUDIT_LOG: auditPath, AIRLOCK_LOG_LEVEL: 'info' });
+  dataDir = await mkdtemp(join(tmpdir(), 'airlock-store-'));
+  svc = await startService({
+    AIRLOCK_AUDIT_LOG: auditPath,
+    AIRLOCK_DATA_DIR: dataDir,
+    AIRLOCK_LOG_LEVEL: 'info',
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -26,6 +35,7 @@ afterAll(async () => {
     await svc?.close();
   } finally {
     await disk?.unmount();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }, 120_000);
 

@@ -9,11 +9,13 @@ import type { Logger } from '@airlock/logging';
 import { reapLeftovers } from '@airlock/sandbox';
 import { SqliteStore } from '@airlock/store';
 import Dockerode from 'dockerode';
+import { logStoreHealth } from './readiness.ts';
 import { type RecoveryReport, type Retry, recoverAfterCrash } from './recovery/recover.ts';
 
 export const STORE_FILE = 'airlock.db';
 
 export function openStore(config: Config, logger: Logger): SqliteStore {
+  const path = join(config.AIRLOCK_DATA_DIR, STORE_FILE);
   if (config.AIRLOCK_MAX_RETAINED !== undefined) {
     logger.warn(
       { AIRLOCK_MAX_RETAINED: config.AIRLOCK_MAX_RETAINED },
@@ -21,7 +23,8 @@ export function openStore(config: Config, logger: Logger): SqliteStore {
     );
   }
   return SqliteStore.open({
-    path: join(config.AIRLOCK_DATA_DIR, STORE_FILE),
+    path,
+    onHealthChange: logStoreHealth(logger, path),
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
     retainedBytes: config.AIRLOCK_RETAINED_BYTES,
     ...(config.AIRLOCK_MAX_RETAINED === undefined ? {} : { maxExecutions: config.AIRLOCK_MAX_RETAINED }),

@@ -129,6 +129,7 @@ export async function startEmbedded(
   stack.defer(() => queue.close());
   metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
+    storeHealthy: () => store.health.healthy,
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
   queue.consume(
@@ -172,7 +173,7 @@ export async function startEmbedded(
     authorizer,
     sessions,
     runtimes: () => registry.runtimes(),
-    ready: () => gatewayReadiness(closing, audit),
+    ready: () => gatewayReadiness(closing, audit, store),
     limits: {
       bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
       maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,

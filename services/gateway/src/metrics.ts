@@ -27,6 +27,8 @@ export interface MetricsOptions {
   auditHealthy?: () => boolean;
   /** Service log lines dropped so far (LogOutput.writeErrors). @default none counted */
   logWriteErrors?: () => number;
+  /** Whether the execution store can be written now (`airlock_store_writable`; embedded mode). */
+  storeHealthy?: () => boolean;
 }
 
 export function createMetrics(stats: () => QueueStats, options: MetricsOptions = {}): GatewayMetrics {
@@ -42,6 +44,17 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
       registers: [registry],
       collect() {
         this.set(auditHealthy() ? 1 : 0);
+      },
+    });
+  }
+  const storeHealthy = options.storeHealthy;
+  if (storeHealthy) {
+    new Gauge({
+      name: 'airlock_store_writable',
+      help: 'Whether the execution store can be written (1) or not (0: every submission is refused with 503 store_unavailable).',
+      registers: [registry],
+      collect() {
+        this.set(storeHealthy() ? 1 : 0);
       },
     });
   }

@@ -68,6 +68,10 @@ export const ERROR_CODES = {
     status: 503,
     meaning: 'The audit log cannot be written, so no work is accepted; retry after the given delay.',
   },
+  store_unavailable: {
+    status: 503,
+    meaning: 'The execution store cannot be written, so no work is accepted; retry after the given delay.',
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

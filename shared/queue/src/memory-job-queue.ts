@@ -14,7 +14,13 @@ import {
   emptyResult,
   type OutputStream,
 } from '@airlock/protocol';
-import { type ExecutionStore, type KeyHolder, SqliteStore, type UnfinishedExecution } from '@airlock/store';
+import {
+  type ExecutionStore,
+  type KeyHolder,
+  SqliteStore,
+  storeUnavailable,
+  type UnfinishedExecution,
+} from '@airlock/store';
 import PQueue from 'p-queue';
 import { watchEvents, watchReplay } from './execution-watch.ts';
 import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from './job-queue.ts';
@@ -104,7 +110,7 @@ export class MemoryJobQueue implements JobQueue {
       });
     } catch (error) {
       this.#options.onStoreError?.(error, 'create');
-      throw new AirlockError('internal_error', 'The execution could not be stored.');
+      throw storeUnavailable();
     }
     // Another submission with the same key was stored first: this one is its replay.
     if (!claim.created) return this.#replay(claim.holder, input.requestHash);

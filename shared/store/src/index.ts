@@ -15,3 +15,4 @@ export type {
 export type { SessionStore } from './session-store.ts';
 export { StoreInUseError } from './sqlite/database.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+export { type StoreHealth, storeUnavailable } from './write-health.ts';

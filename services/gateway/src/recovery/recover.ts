@@ -54,7 +54,14 @@ export interface RecoveryReport {
 
 export async function recoverAfterCrash(deps: RecoveryDeps): Promise<RecoveryReport> {
   const now = (deps.now ?? (() => new Date()))();
-  const report: RecoveryReport = { reaped: 0, ended: [], closed: [], audited: [], discarded: [], retries: [] };
+  const report: RecoveryReport = {
+    reaped: 0,
+    ended: [],
+    closed: [],
+    audited: [],
+    discarded: [],
+    retries: [],
+  };
   report.reaped = await deps.reapContainers();
   const unfinishedInStore = await deps.executions.unfinished();
   const ids = new Set(unfinishedInStore.map((u) => u.execution.id));

@@ -21,7 +21,7 @@ import {
   type SessionRequest,
 } from '@airlock/protocol';
 import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
-import type { ExecutionStore, SessionStore } from '@airlock/store';
+import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
 import { rejectedEntry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
 import type { Admission, Authorizer, Caller } from '../authorizer.ts';
@@ -220,8 +220,12 @@ export class Sessions {
       const limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
       execution = newCellExecution(session, limits);
       // Stored first, so a crash from here on leaves a record that recovery ends; refused, it is removed.
-      storedCell = { ...execution };
-      await this.#deps.store.executions.create({ execution: storedCell, requestHash: '' });
+      const record = { ...execution };
+      await this.#deps.store.executions.create({ execution: record, requestHash: '' }).catch((err) => {
+        this.#deps.logger.error({ err }, 'storing a cell failed');
+        throw storeUnavailable();
+      });
+      storedCell = record;
       const accepted = cellAcceptedEntry(execution, request, caller, grant.capability, id);
       const admission = await admitWithRecord(
         this.#deps.authorizer,

@@ -16,6 +16,7 @@ import type {
   SweepReport,
   UnfinishedExecution,
 } from '../execution-store.ts';
+import type { WriteHealth } from '../write-health.ts';
 import type { BlobTable } from './blobs.ts';
 import { transaction } from './database.ts';
 import { decodeEvents, encodeEvents } from './event-codec.ts';
@@ -58,8 +59,10 @@ export class SqliteExecutions implements ExecutionStore {
   readonly #retention: Retention;
   readonly #listing: Listing;
   readonly #sql: Record<string, StatementSync>;
+  readonly #health: WriteHealth;
 
-  constructor(db: DatabaseSync, blobs: BlobTable, retention: Retention) {
+  constructor(db: DatabaseSync, blobs: BlobTable, retention: Retention, health: WriteHealth) {
+    this.#health = health;
     this.#db = db;
     this.#blobs = blobs;
     this.#retention = retention;
@@ -95,6 +98,10 @@ export class SqliteExecutions implements ExecutionStore {
   }
 
   async create(entry: NewExecution): Promise<CreateOutcome> {
+    return this.#health.run(() => this.#create(entry));
+  }
+
+  #create(entry: NewExecution): CreateOutcome {
     const { execution, idempotencyKey } = entry;
     const holder =
       idempotencyKey === undefined ? undefined : this.#keyHolder(execution.tenant, idempotencyKey);
@@ -132,6 +139,10 @@ export class SqliteExecutions implements ExecutionStore {
   }
 
   async update(execution: Execution, changes: { runs?: number } = {}): Promise<void> {
+    this.#health.run(() => this.#update(execution, changes));
+  }
+
+  #update(execution: Execution, changes: { runs?: number }): void {
     const row = this.#target(execution.id);
     if (!row || row.status === 'finished') return;
     const packed = packExecution({ ...execution, result: null }, this.#blobs);
@@ -141,6 +152,10 @@ export class SqliteExecutions implements ExecutionStore {
   }
 
   async finish(execution: Execution, events: readonly ExecutionEvent[]): Promise<void> {
+    this.#health.run(() => this.#finish(execution, events));
+  }
+
+  #finish(execution: Execution, events: readonly ExecutionEvent[]): void {
     const row = this.#target(execution.id);
     if (!row || row.status === 'finished') return;
     const finishedMs = Date.parse(execution.finished_at ?? '') || Date.now();
@@ -166,6 +181,10 @@ export class SqliteExecutions implements ExecutionStore {
   }
 
   async remove(tenant: string, id: string): Promise<void> {
+    this.#health.run(() => this.#remove(tenant, id));
+  }
+
+  #remove(tenant: string, id: string): void {
     const row = this.#target(id);
     if (!row || row.tenant !== tenant) return;
     transaction(this.#db, () => this.#retention.dropExecution(row.seq, row.bytes, row.blobs));

@@ -4,13 +4,16 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Session } from '@airlock/protocol';
 import type { SessionStore } from '../session-store.ts';
+import type { WriteHealth } from '../write-health.ts';
 import type { Retention } from './retention.ts';
 
 export class SqliteSessions implements SessionStore {
   readonly #retention: Retention;
   readonly #sql: Record<string, StatementSync>;
+  readonly #health: WriteHealth;
 
-  constructor(db: DatabaseSync, retention: Retention) {
+  constructor(db: DatabaseSync, retention: Retention, health: WriteHealth) {
+    this.#health = health;
     this.#retention = retention;
     this.#sql = {
       byId: db.prepare('SELECT tenant, closed_ms, session, bytes FROM sessions WHERE id = ?'),
@@ -25,6 +28,10 @@ export class SqliteSessions implements SessionStore {
   }
 
   async putSession(session: Session): Promise<void> {
+    this.#health.run(() => this.#put(session));
+  }
+
+  #put(session: Session): void {
     const json = JSON.stringify(session);
     const bytes = Buffer.byteLength(json);
     const before = this.#sql.byId!.get(session.id) as { bytes: number } | undefined;

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import type { ExecutionStore, StoreStats, SweepReport } from '../execution-store.ts';
 import type { SessionStore } from '../session-store.ts';
+import { type StoreHealth, WriteHealth } from '../write-health.ts';
 import { BlobTable } from './blobs.ts';
 import { IN_MEMORY, openDatabase } from './database.ts';
 import { Retention } from './retention.ts';
@@ -34,6 +35,11 @@ export interface SqliteStoreOptions {
    * @default () => new Date()
    */
   now?: () => Date;
+  /**
+   * Called when the store turns unwritable (a write failed: full or read-only disk) and writable again.
+   * @default undefined
+   */
+  onHealthChange?: (health: StoreHealth) => void;
 }
 
 export class SqliteStore {
@@ -43,13 +49,26 @@ export class SqliteStore {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #retention: Retention;
+  readonly #health: WriteHealth;
 
-  private constructor(path: string, db: DatabaseSync, retention: Retention, blobs: BlobTable) {
+  private constructor(
+    path: string,
+    db: DatabaseSync,
+    retention: Retention,
+    blobs: BlobTable,
+    health: WriteHealth,
+  ) {
     this.path = path;
     this.#db = db;
     this.#retention = retention;
-    this.executions = new SqliteExecutions(db, blobs, retention);
-    this.sessions = new SqliteSessions(db, retention);
+    this.#health = health;
+    this.executions = new SqliteExecutions(db, blobs, retention, health);
+    this.sessions = new SqliteSessions(db, retention, health);
+  }
+
+  /** Whether the last write succeeded (since when and why not, when it did not). */
+  get health(): StoreHealth {
+    return this.#health.current;
   }
 
   /** Opens the store; throws StoreInUseError when another process holds it. Sweeps once before answering. */
@@ -64,7 +83,8 @@ export class SqliteStore {
     try {
       const blobs = new BlobTable(db);
       const retention = new Retention(db, blobs, bounds, now);
-      const store = new SqliteStore(options.path, db, retention, blobs);
+      const health = new WriteHealth(options.onHealthChange);
+      const store = new SqliteStore(options.path, db, retention, blobs, health);
       retention.sweep();
       retention.schedule();
       return store;
