@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 const FILLER = '.filler';
+/** Remount attempts while the kernel says busy (50 ms apart). */
+const READ_ONLY_ATTEMPTS = 40;
 
 export interface TmpfsMount extends AsyncDisposable {
   /** The mount point. */
@@ -18,7 +20,10 @@ export interface TmpfsMount extends AsyncDisposable {
   fill(): Promise<void>;
   /** Removes the filler file: the space is free again. */
   free(): Promise<void>;
-  /** Remounts read-only (`mount -o remount,ro`), or read-write again. */
+  /**
+   * Remounts read-only (`mount -o remount,ro`), or read-write again. The kernel refuses while a file on it is
+   * open for writing (a write that is just finishing): that is retried for a bounded while.
+   */
   readOnly(): Promise<void>;
   readWrite(): Promise<void>;
   /** Unmounts (lazily if something still holds a file open) and removes the mount point. */
@@ -60,7 +65,15 @@ export async function mountTmpfs(sizeBytes: number): Promise<TmpfsMount> {
       await rm(join(path, FILLER), { force: true });
     },
     async readOnly() {
-      await exec('mount', ['-o', 'remount,ro', path]);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await exec('mount', ['-o', 'remount,ro', path]);
+          return;
+        } catch (error) {
+          if (attempt === READ_ONLY_ATTEMPTS || !/busy/.test((error as Error).message)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
     },
     async readWrite() {
       await exec('mount', ['-o', 'remount,rw', path]);
