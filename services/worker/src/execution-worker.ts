@@ -11,7 +11,7 @@ import {
   isAirlockError,
 } from '@airlock/protocol';
 import type { JobWorker } from '@airlock/queue';
-import type { BackendName, SandboxFile, SandboxJob } from '@airlock/sandbox';
+import type { SandboxFile, SandboxJob } from '@airlock/sandbox';
 import { startedEntry } from './audit-entries.ts';
 import type { SandboxRegistry } from './backends.ts';
 import type { EgressBroker } from './egress-broker.ts';
@@ -42,7 +42,7 @@ export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorke
   return async ({ execution, request }, context): Promise<ExecutionResult> => {
     // Appends are ordered by call, so `started` follows `accepted` without waiting for its fsync here.
     options.audit.append(startedEntry(execution)).catch((error: unknown) => options.onAuditError?.(error));
-    const sandbox = options.registry.get(execution.backend as BackendName);
+    const sandbox = options.registry.get(execution.backend);
     // --- egress (issue #4): mint the run's proxy credential; revoke it and attach the records at the end.
     const network = request.network;
     let egress: { env: Record<string, string> } | undefined;

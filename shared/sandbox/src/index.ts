@@ -3,7 +3,12 @@ export {
   type ContainerSandboxOptions,
   type ContainerSandboxStats,
 } from './container/container-sandbox.ts';
-export type { ContainerRuntime } from './container/container-spec.ts';
+export {
+  CONTAINER_BACKENDS,
+  CONTAINER_RUNTIMES,
+  type ContainerBackend,
+  type ContainerRuntime,
+} from './container/container-spec.ts';
 export {
   EgressNetwork,
   type EgressNetworkOptions,
@@ -30,7 +35,6 @@ export type { SandboxLogger } from './isolate/host-pool.ts';
 export { IsolateSandbox, type IsolateSandboxOptions } from './isolate/isolate-sandbox.ts';
 export { IsolateSessions, type IsolateSessionsOptions } from './isolate/isolate-sessions.ts';
 export type {
-  BackendName,
   RuntimeInfo,
   Sandbox,
   SandboxFile,

@@ -2,9 +2,7 @@
 // A backend runs one job in a fresh sandbox and destroys it afterwards. run() never throws for anything the
 // guest does: every guest fault, limit and cancel comes back as an ExecutionResult with its outcome.
 
-import type { ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
-
-export type BackendName = 'isolate' | 'docker' | 'gvisor';
+import type { BackendName, ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
 
 export interface SandboxFile {
   /** Relative path inside the working folder, already validated by the protocol schema. */

@@ -6,9 +6,10 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
-import { AirlockError, type Backend, type SessionLanguage } from '@airlock/protocol';
+import { AirlockError, type Backend, type BackendName, type SessionLanguage } from '@airlock/protocol';
 import {
-  type BackendName,
+  CONTAINER_BACKENDS,
+  CONTAINER_RUNTIMES,
   ContainerSessions,
   IsolateSessions,
   probeContainerBackends,
@@ -78,7 +79,7 @@ export async function startSessionBackends(
       }),
     );
   }
-  const wanted = (['docker', 'gvisor'] as const).filter((b) => config.AIRLOCK_BACKENDS.includes(b));
+  const wanted = CONTAINER_BACKENDS.filter((b) => config.AIRLOCK_BACKENDS.includes(b));
   if (wanted.length > 0 && config.AIRLOCK_MAX_SESSIONS > 0) {
     const docker = new Dockerode({ socketPath: config.AIRLOCK_DOCKER_SOCKET });
     const probe = await probeContainerBackends(docker, REPO_ROOT);
@@ -91,7 +92,7 @@ export async function startSessionBackends(
         new ContainerSessions({
           docker,
           backend,
-          runtime: backend === 'gvisor' ? 'runsc' : 'runc',
+          runtime: CONTAINER_RUNTIMES[backend],
           images: probe.images,
           startTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
           logger,

@@ -10,6 +10,7 @@
 import type { AuditSink } from '@airlock/audit';
 import {
   AirlockError,
+  type BackendName,
   type CellRequest,
   type Execution,
   emptyResult,
@@ -20,7 +21,7 @@ import {
   type SessionClosedReason,
   type SessionRequest,
 } from '@airlock/protocol';
-import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
+import type { SandboxSession, SessionSandbox } from '@airlock/sandbox';
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
 import { rejectedEntry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';

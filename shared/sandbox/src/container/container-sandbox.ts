@@ -4,13 +4,19 @@
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
-import { type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
+import { type BackendName, type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
-import type { BackendName, RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
 import { runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
-import { type ContainerProfile, type ContainerRuntime, containerSpec, profileKey } from './container-spec.ts';
+import {
+  type ContainerBackend,
+  type ContainerProfile,
+  type ContainerRuntime,
+  containerSpec,
+  profileKey,
+} from './container-spec.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
@@ -27,7 +33,7 @@ export interface ContainerLogger {
 export interface ContainerSandboxOptions {
   docker: Dockerode;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   /** From loadResolvedImages (or the probe). */
   images: ResolvedImages;
   pool?: {

@@ -3,11 +3,21 @@
 // It must never add a host path, a device, a capability, a network (but the egress network, issue #4), the Docker socket, or anything from the
 // service's own environment.
 
+import { BACKEND_NAMES, type BackendName } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { GVISOR_SECCOMP_OPT } from './gvisor-seccomp.ts';
 import { ownerLabel } from './owner.ts';
 
 export type ContainerRuntime = 'runc' | 'runsc';
+
+/** The backends that run jobs in containers. */
+export type ContainerBackend = Exclude<BackendName, 'isolate'>;
+export const CONTAINER_BACKENDS = BACKEND_NAMES.filter((b): b is ContainerBackend => b !== 'isolate');
+/** The OCI runtime each container backend uses. */
+export const CONTAINER_RUNTIMES: Readonly<Record<ContainerBackend, ContainerRuntime>> = {
+  docker: 'runc',
+  gvisor: 'runsc',
+};
 
 /** The limits a container is created with; a warm container can serve only jobs of its own profile. */
 export interface ContainerProfile {
@@ -17,7 +27,7 @@ export interface ContainerProfile {
 export interface ContainerSpecInput {
   image: string;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   profile: ContainerProfile;
   /** Identifies the ContainerSandbox that owns the container (`airlock.instance`). */
   instance: string;

@@ -12,7 +12,7 @@ import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { type AttachedContainer, startContainer, withDeadline } from '../container/attached-container.ts';
 import type { ContainerRemovals } from '../container/container-removals.ts';
-import { type ContainerRuntime, containerSpec } from '../container/container-spec.ts';
+import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../container/container-spec.ts';
 import { readMemoryPeak } from '../container/memory-peak.ts';
 import type { SandboxRunOptions, SandboxSession, SessionCell, SessionEnd, SessionSpec } from '../sandbox.ts';
 import { type AcceptedCell, acceptResult } from './cell-result.ts';
@@ -37,7 +37,7 @@ export interface ContainerSessionContext {
   /** The python image tag. */
   image: string;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   /** Label `airlock.instance` of the owning ContainerSessions. */
   instance: string;
   removals: ContainerRemovals;

@@ -4,14 +4,14 @@
 // container behind after close(), nor open a session once closing has begun.
 
 import { randomBytes } from 'node:crypto';
-import { AirlockError, type Language } from '@airlock/protocol';
+import { AirlockError, type BackendName, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { ContainerRemovals } from '../container/container-removals.ts';
-import type { ContainerRuntime } from '../container/container-spec.ts';
+import type { ContainerBackend, ContainerRuntime } from '../container/container-spec.ts';
 import type { ResolvedImages } from '../container/images.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from '../container/memory-peak.ts';
 import { reapLeftovers } from '../container/reaper.ts';
-import type { BackendName, SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
+import type { SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
 import { DEFAULT_CGROUP_CPU_ROOT } from './cgroup-cpu.ts';
 import { type ContainerSession, openContainerSession } from './container-session.ts';
 import { OpenSessions } from './open-sessions.ts';
@@ -19,7 +19,7 @@ import { OpenSessions } from './open-sessions.ts';
 export interface ContainerSessionsOptions {
   docker: Dockerode;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   images: ResolvedImages;
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
