@@ -9,6 +9,7 @@ export {
   type ContainerBackend,
   type ContainerRuntime,
 } from './container/container-spec.ts';
+export { egressEnv } from './container/egress-env.ts';
 export {
   EgressNetwork,
   type EgressNetworkOptions,
@@ -31,6 +32,7 @@ export {
 export { type BackendAvailability, type ContainerProbe, probeContainerBackends } from './container/probe.ts';
 export { type ReapOptions, reapLeftovers } from './container/reaper.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';
+export type { EgressAccess } from './egress-access.ts';
 export type { SandboxLogger } from './isolate/host-pool.ts';
 export { IsolateSandbox, type IsolateSandboxOptions } from './isolate/isolate-sandbox.ts';
 export { IsolateSessions, type IsolateSessionsOptions } from './isolate/isolate-sessions.ts';

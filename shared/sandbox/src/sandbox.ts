@@ -3,6 +3,7 @@
 // guest does: every guest fault, limit and cancel comes back as an ExecutionResult with its outcome.
 
 import type { BackendName, ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
+import type { EgressAccess } from './egress-access.ts';
 
 export interface SandboxFile {
   /** Relative path inside the working folder, already validated by the protocol schema. */
@@ -20,8 +21,8 @@ export interface SandboxJob {
   /** Plain, non-secret variables from the request. */
   env: Record<string, string>;
   limits: ResolvedLimits;
-  /** Egress (issue #4): run on the egress network with these variables (proxy URL, credential sentinels). */
-  egress?: { env: Record<string, string> } | undefined;
+  /** Network egress through the run's proxy; absent, the job has no network. */
+  egress?: EgressAccess | undefined;
 }
 
 export interface SandboxRunOptions {

@@ -17,6 +17,7 @@ import {
   containerSpec,
   profileKey,
 } from './container-spec.ts';
+import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
@@ -175,12 +176,11 @@ export class ContainerSandbox implements Sandbox {
     if (this.#closing.signal.aborted) return emptyResult('internal_error', 'the sandbox is closed');
     const signal = AbortSignal.any([options.signal, this.#closing.signal]);
     if (signal.aborted) return emptyResult('canceled', 'canceled before it started');
-    // --- egress (issue #4): such jobs take the cold path onto the egress network; their variables join env.
+    // A job with egress takes the cold path onto the egress network; the proxy variables join its env.
     if (job.egress && !this.#options.egress) {
       return emptyResult('rejected', 'network egress is not available on this server');
     }
-    const archiveJob = job.egress ? { ...job, env: { ...job.env, ...job.egress.env } } : job;
-    // --- end egress
+    const archiveJob = job.egress ? { ...job, env: { ...job.env, ...egressEnv(job.egress) } } : job;
     let archive: Awaited<ReturnType<typeof buildJobArchive>>;
     try {
       archive = await buildJobArchive(archiveJob, this.#caps);

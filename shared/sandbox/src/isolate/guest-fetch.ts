@@ -298,19 +298,3 @@ function withoutBodyHeaders(headers: string[]): string[] {
   }
   return kept;
 }
-
-/**
- * Splits a run's egress variables for the isolate: the guest gets only the credential sentinels
- * (`AIRLOCK_CREDENTIAL_*`) in its env; the proxy URL with the per-run credential stays with the host.
- */
-export function isolateEgress(egress: { env: Record<string, string> } | undefined): {
-  env: Record<string, string>;
-  proxy: string | undefined;
-} {
-  const env: Record<string, string> = {};
-  if (egress === undefined) return { env, proxy: undefined };
-  for (const [name, value] of Object.entries(egress.env)) {
-    if (name.startsWith('AIRLOCK_CREDENTIAL_')) env[name] = value;
-  }
-  return { env, proxy: egress.env.HTTP_PROXY ?? egress.env.http_proxy };
-}
