@@ -10,10 +10,10 @@ import { AirlockError, type Backend, type BackendName, type SessionLanguage } fr
 import {
   CONTAINER_BACKENDS,
   CONTAINER_RUNTIMES,
-  ContainerSessions,
-  IsolateSessions,
+  ContainerSessionBackend,
+  IsolateSessionBackend,
   probeContainerBackends,
-  type SessionSandbox,
+  type SessionBackend,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 
@@ -27,14 +27,14 @@ const AUTO_ORDER: Record<SessionLanguage, readonly BackendName[]> = {
 };
 
 export class SessionBackends {
-  readonly #backends = new Map<BackendName, SessionSandbox>();
+  readonly #backends = new Map<BackendName, SessionBackend>();
 
-  constructor(backends: readonly SessionSandbox[]) {
+  constructor(backends: readonly SessionBackend[]) {
     for (const backend of backends) this.#backends.set(backend.backend, backend);
   }
 
   /** The concrete backend for a session, or AirlockError `backend_unavailable`. */
-  resolve(language: SessionLanguage, requested: Backend, allowed?: readonly BackendName[]): SessionSandbox {
+  resolve(language: SessionLanguage, requested: Backend, allowed?: readonly BackendName[]): SessionBackend {
     const candidates = (requested === 'auto' ? AUTO_ORDER[language] : [requested]).filter(
       (b) => allowed === undefined || allowed.includes(b),
     );
@@ -51,10 +51,12 @@ export class SessionBackends {
 
   /** Label values `airlock.instance` of the container session backends (for leftover checks). */
   instances(): string[] {
-    return [...this.#backends.values()].flatMap((b) => (b instanceof ContainerSessions ? [b.instance] : []));
+    return [...this.#backends.values()].flatMap((b) =>
+      b instanceof ContainerSessionBackend ? [b.instance] : [],
+    );
   }
 
-  get(name: BackendName): SessionSandbox | undefined {
+  get(name: BackendName): SessionBackend | undefined {
     return this.#backends.get(name);
   }
 
@@ -66,13 +68,13 @@ export class SessionBackends {
 export async function startSessionBackends(
   config: Config,
   logger: Logger,
-  extra: readonly SessionSandbox[] = [],
+  extra: readonly SessionBackend[] = [],
 ): Promise<SessionBackends> {
-  const started: SessionSandbox[] = [...extra];
+  const started: SessionBackend[] = [...extra];
   if (config.AIRLOCK_BACKENDS.includes('isolate') && config.AIRLOCK_MAX_SESSIONS > 0) {
     // JavaScript/TypeScript sessions: one supervised isolate host process per session, started on open.
     started.push(
-      new IsolateSessions({
+      new IsolateSessionBackend({
         readyTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
         memoryCgroup: config.AIRLOCK_ISOLATE_CGROUP,
         logger,
@@ -89,7 +91,7 @@ export async function startSessionBackends(
         continue;
       }
       started.push(
-        new ContainerSessions({
+        new ContainerSessionBackend({
           docker,
           backend,
           runtime: CONTAINER_RUNTIMES[backend],

@@ -3,7 +3,7 @@
 // deadlines; it must never hang on a dockerd that does not answer, and never guess OOM from exit code 137 alone.
 
 import type Dockerode from 'dockerode';
-import { withDeadline } from '../container/attached-container.ts';
+import { withDeadline } from '../attached-container.ts';
 
 export interface SessionExit {
   exitCode: number | null;

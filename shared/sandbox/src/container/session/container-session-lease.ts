@@ -1,20 +1,20 @@
-// One python session in one hardened container (docker = runc, gvisor = runsc): the python image runs the session
-// kernel (sandbox-images/python/kernel.py, pid 1) instead of the one-shot runner; it keeps a cell interpreter
-// until the session is closed. The host writes the session key, then one frame per cell, and believes nothing of
-// the kernel's stdout but verified frames: exactly one result per cell, naming that cell, within its output cap
-// as counted here (cell-result.ts); CPU time comes from the container's cgroup, never from a frame. Anything else
-// ends the cell `internal_error` ("session protocol violated") and the session with its container. The wall-time
-// limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer within the grace
-// is killed, and so is the session. It must never run two cells at once, and never leave its container behind
-// after close() (removal is awaited, then retried in background).
+// The lease on one python session in one hardened container (docker = runc, gvisor = runsc): the python image runs
+// the session kernel (sandbox-images/python/kernel.py, pid 1) instead of the one-shot runner; it keeps a cell
+// interpreter until the session is closed. The host writes the session key, then one frame per cell, and believes
+// nothing of the kernel's stdout but verified frames: exactly one result per cell, naming that cell, within its
+// output cap as counted here (cell-result.ts); CPU time comes from the container's cgroup, never from a frame.
+// Anything else ends the cell `internal_error` ("session protocol violated") and the session with its container.
+// The wall-time limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer
+// within the grace is killed, and so is the session. It must never run two cells at once, and never leave its
+// container behind after close() (removal is awaited, then retried in background).
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
-import { type AttachedContainer, startContainer, withDeadline } from '../container/attached-container.ts';
-import type { ContainerRemovals } from '../container/container-removals.ts';
-import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../container/container-spec.ts';
-import { readMemoryPeak } from '../container/memory-peak.ts';
-import type { SandboxRunOptions, SandboxSession, SessionCell, SessionEnd, SessionSpec } from '../sandbox.ts';
+import type { CellJob, SandboxRunOptions, SessionEnd, SessionLease, SessionSpec } from '../../sandbox.ts';
+import { type AttachedContainer, startContainer, withDeadline } from '../attached-container.ts';
+import type { ContainerRemovals } from '../container-removals.ts';
+import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../container-spec.ts';
+import { readMemoryPeak } from '../memory-peak.ts';
 import { type AcceptedCell, acceptResult } from './cell-result.ts';
 import { cpuMsBetween, readCpuNs } from './cgroup-cpu.ts';
 import {
@@ -38,7 +38,7 @@ export interface ContainerSessionContext {
   image: string;
   runtime: ContainerRuntime;
   backend: ContainerBackend;
-  /** Label `airlock.instance` of the owning ContainerSessions. */
+  /** Label `airlock.instance` of the owning ContainerSessionBackend. */
   instance: string;
   removals: ContainerRemovals;
   cgroupMemoryRoot: string;
@@ -63,7 +63,7 @@ type CellEnd =
 export async function openContainerSession(
   spec: SessionSpec,
   context: ContainerSessionContext,
-): Promise<ContainerSession> {
+): Promise<ContainerSessionLease> {
   const container = await startContainer({
     docker: context.docker,
     spec: containerSpec({
@@ -77,7 +77,7 @@ export async function openContainerSession(
     timeoutMs: context.dockerTimeoutMs,
     discard: (c) => context.removals.remove(c),
   });
-  const session = new ContainerSession(spec.sessionId, container, context);
+  const session = new ContainerSessionLease(spec.sessionId, container, context);
   try {
     await session.ready();
     return session;
@@ -87,7 +87,7 @@ export async function openContainerSession(
   }
 }
 
-export class ContainerSession implements SandboxSession {
+export class ContainerSessionLease implements SessionLease {
   readonly id: string;
   readonly ended: Promise<SessionEnd>;
   readonly #container: AttachedContainer;
@@ -96,7 +96,7 @@ export class ContainerSession implements SandboxSession {
   readonly #reader: KernelFrameReader;
   #ready: (frame: KernelFrame | Error) => void = () => {};
   /** The running cell, whether its result has come, and how run() learns its end. */
-  #cell: SessionCell | null = null;
+  #cell: CellJob | null = null;
   #answered = false;
   #cellEnd: ((end: CellEnd) => void) | null = null;
   #turn = 0;
@@ -158,7 +158,7 @@ export class ContainerSession implements SandboxSession {
     return ready;
   }
 
-  async run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult> {
+  async run(cell: CellJob, options: SandboxRunOptions): Promise<ExecutionResult> {
     if (this.#closed || this.#endedBy !== null) return emptyResult('rejected', 'the session has ended');
     if (this.#cell !== null) return emptyResult('rejected', 'a cell of this session is still running');
     this.#cell = cell;
@@ -224,7 +224,7 @@ export class ContainerSession implements SandboxSession {
       wallMs: number;
       peak: number | null;
       cpuMs: number | null;
-      limits: SessionCell['limits'];
+      limits: CellJob['limits'];
     },
   ): Promise<ExecutionResult> {
     const { interrupted, wallMs, peak, cpuMs, limits } = facts;

@@ -15,7 +15,7 @@ import {
 import { MAX_PENDING_TIMERS } from './guest-timers.ts';
 import { residentBytes } from './job-memory.ts';
 
-export interface SessionIsolateRecipe {
+export interface KeptIsolateRecipe {
   /** The isolate's heap limit (MB), already clamped to the minimum. */
   memoryMb: number;
   /** Built with `{ session: true }`. */
@@ -24,7 +24,7 @@ export interface SessionIsolateRecipe {
   onCatastrophicError: (message: string) => void;
 }
 
-export class SessionIsolate {
+export class KeptIsolate {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
   readonly memoryMb: number;
@@ -46,14 +46,14 @@ export class SessionIsolate {
   }
 
   /** Builds the isolate, installs the session runtime and begins it with no job data; disposes it on failure. */
-  static async create(recipe: SessionIsolateRecipe): Promise<SessionIsolate> {
+  static async create(recipe: KeptIsolateRecipe): Promise<KeptIsolate> {
     const isolate = new ivm.Isolate({
       memoryLimit: recipe.memoryMb,
       onCatastrophicError: recipe.onCatastrophicError,
     });
     try {
       const context = await isolate.createContext();
-      let session: SessionIsolate | null = null;
+      let session: KeptIsolate | null = null;
       const bridge = createBridge(() => {
         const handlers = session === null ? null : session.#handlers;
         if (handlers === null) throw new Error('airlock bridge: no cell is running in this session');
@@ -69,7 +69,7 @@ export class SessionIsolate {
         maxTimers: MAX_PENDING_TIMERS,
         memoryBytes: recipe.memoryMb * 1024 * 1024,
       }) as unknown as ivm.Reference;
-      session = new SessionIsolate(isolate, context, recipe.memoryMb, api);
+      session = new KeptIsolate(isolate, context, recipe.memoryMb, api);
       return session;
     } catch (error) {
       if (!isolate.isDisposed) isolate.dispose();

@@ -1,5 +1,5 @@
 // Runs one cell of a JavaScript/TypeScript session inside its session host, in the session's kept isolate (see
-// session-isolate.ts). The cell is a classic script in the session's one context, so top-level `var`, function
+// kept-isolate.ts). The cell is a classic script in the session's one context, so top-level `var`, function
 // and class declarations, top-level `let`/`const`, and globalThis properties stay for later cells. A cell whose
 // code has top-level `await` runs as the body of an async function instead: its declarations stay local to it
 // (assign to globalThis to keep a value) and its value is what it `return`s. TypeScript is type-stripped like a
@@ -20,7 +20,7 @@ import { GuestTimers } from './guest-timers.ts';
 import type { HostJob, HostJobResult, HostSessionEnd, OutputChunk } from './host-messages.ts';
 import { IsolateTasks } from './isolate-tasks.ts';
 import { JobMemory } from './job-memory.ts';
-import type { SessionIsolate } from './session-isolate.ts';
+import type { KeptIsolate } from './kept-isolate.ts';
 
 const WATCH_INTERVAL_MS = 10;
 const HEAP_SAMPLE_EVERY = 5;
@@ -40,17 +40,17 @@ interface Ending {
   dispose?: HostSessionEnd;
 }
 
-export interface SessionCellOptions {
+export interface CellRunOptions {
   sendOutput: (chunks: OutputChunk[]) => void;
   /** Reports the end of the cell with the output not streamed yet; called exactly once. */
   sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
 }
 
-export class SessionCell {
+export class CellRun {
   readonly #job: HostJob;
-  readonly #session: SessionIsolate;
+  readonly #session: KeptIsolate;
   readonly #files: ReadonlyMap<string, Uint8Array>;
-  readonly #options: SessionCellOptions;
+  readonly #options: CellRunOptions;
   readonly #output: CappedOutput;
   readonly #timers: GuestTimers;
   readonly #startedAt = performance.now();
@@ -69,10 +69,10 @@ export class SessionCell {
   /** `number`: the cell's position in the session (names its script in tracebacks). */
   constructor(
     job: HostJob,
-    session: SessionIsolate,
+    session: KeptIsolate,
     files: ReadonlyMap<string, Uint8Array>,
     number: number,
-    options: SessionCellOptions,
+    options: CellRunOptions,
   ) {
     this.#job = job;
     this.#session = session;
