@@ -10,8 +10,10 @@
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
+import { cancelReason } from '../../cancel-reason.ts';
 import type { CellJob, SandboxRunOptions, SessionEnd, SessionLease, SessionSpec } from '../../sandbox.ts';
 import { type AttachedContainer, startContainer, withDeadline } from '../attached-container.ts';
+import { containerExit } from '../container-exit.ts';
 import type { ContainerRemovals } from '../container-removals.ts';
 import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../container-spec.ts';
 import { readMemoryPeak } from '../memory-peak.ts';
@@ -25,7 +27,6 @@ import {
   keyLine,
   newSessionKey,
 } from './kernel-protocol.ts';
-import { sessionExit } from './session-exit.ts';
 
 export const KERNEL_COMMAND = ['python3', '-I', '-u', '/opt/airlock/kernel.py'];
 
@@ -181,7 +182,7 @@ export class ContainerSessionLease implements SessionLease {
         void this.#container.kill(this.#context.dockerTimeoutMs);
       }, this.#context.interruptGraceMs);
     }, limits.wall_time_ms);
-    const onAbort = () => this.#cellEnd?.({ kind: 'canceled', reason: abortReason(options.signal) });
+    const onAbort = () => this.#cellEnd?.({ kind: 'canceled', reason: cancelReason(options.signal) });
     options.signal.addEventListener('abort', onAbort, { once: true });
     if (options.signal.aborted) onAbort();
     try {
@@ -273,7 +274,7 @@ export class ContainerSessionLease implements SessionLease {
           );
           return { ...result, signal: 'SIGKILL' };
         }
-        const exit = await sessionExit(
+        const exit = await containerExit(
           this.#context.docker,
           this.#container.container,
           this.#context.dockerTimeoutMs,
@@ -357,7 +358,7 @@ export class ContainerSessionLease implements SessionLease {
     }
     if (this.#closed) return;
     if (this.#endedBy === null) {
-      const exit = await sessionExit(
+      const exit = await containerExit(
         this.#context.docker,
         this.#container.container,
         this.#context.dockerTimeoutMs,
@@ -402,11 +403,4 @@ export class ContainerSessionLease implements SessionLease {
       }
     }
   }
-}
-
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (typeof reason === 'string' && reason.length > 0) return reason;
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
-  return 'canceled by the caller';
 }
