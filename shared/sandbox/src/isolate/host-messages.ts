@@ -47,6 +47,14 @@ export interface OutputChunk {
   text: string;
 }
 
+/** How a job or a session cell running in a host reports to the parent (host-process.ts: reportToParent). */
+export interface HostReports {
+  /** Streams output while it runs. */
+  sendOutput: (chunks: OutputChunk[]) => void;
+  /** Reports its end, with the output not streamed yet; called exactly once. */
+  sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
+}
+
 /** What the host reports when a job ends; the parent adds the output it collected. */
 export interface HostJobResult {
   id: string;

@@ -14,7 +14,7 @@ import {
   MIN_MEMORY_MB,
   parseParentMessage,
 } from './host-messages.ts';
-import { endOnCatastrophicError, sendToParent } from './host-process.ts';
+import { endOnCatastrophicError, reportToParent, sendToParent } from './host-process.ts';
 import { KeptIsolate } from './kept-isolate.ts';
 
 function refused(id: string, reason: string, sessionEnd?: HostSessionEnd): HostMessage {
@@ -35,7 +35,7 @@ const memoryMb = Number(process.argv[2]);
 if (!Number.isSafeInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
   throw new TypeError(`isolate session host: invalid memory limit ${JSON.stringify(process.argv[2])}`);
 }
-const session = await KeptIsolate.create({
+const kept = await KeptIsolate.create({
   memoryMb,
   code: new GuestRuntimeCode({ session: true }),
   onCatastrophicError: endOnCatastrophicError,
@@ -47,10 +47,7 @@ let cells = 0;
 async function runCell(job: HostJob): Promise<void> {
   for (const file of job.files) files.set(posix.normalize(file.path), file.content);
   cells += 1;
-  const cell = new CellRun(job, session, files, cells, {
-    sendOutput: (chunks) => sendToParent({ type: 'output', id: job.id, chunks }),
-    sendResult: (result, chunks) => sendToParent({ type: 'result', ...result, chunks }),
-  });
+  const cell = new CellRun(job, kept, files, cells, reportToParent(job.id));
   current = cell;
   try {
     await cell.run();
@@ -68,7 +65,7 @@ process.on('message', (raw: unknown) => {
   }
   if (current !== null) {
     sendToParent(refused(message.job.id, 'isolate session host was handed a second cell while busy'));
-  } else if (session.disposed) {
+  } else if (kept.disposed) {
     sendToParent(refused(message.job.id, "the session's isolate is gone", 'interpreter_exited'));
   } else {
     void runCell(message.job);
