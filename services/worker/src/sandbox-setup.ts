@@ -39,7 +39,7 @@ function unavailable(backend: ContainerBackend, reason: string): RuntimeInfo[] {
 export async function startSandboxes(
   config: Config,
   logger: Logger,
-  /** Egress (issue #4): the network container runs with egress join. */
+  /** The network container runs with egress join. */
   egress?: Pick<EgressNetwork, 'name' | 'sealDns'>,
 ): Promise<SandboxRegistry> {
   const started: Sandbox[] = [];

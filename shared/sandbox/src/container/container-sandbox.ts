@@ -50,7 +50,10 @@ export interface ContainerSandboxOptions {
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
   logger?: ContainerLogger;
-  /** Egress (issue #4): the network jobs with `egress` join (this process's, or a standalone proxy's); without it such jobs are rejected. */
+  /**
+   * The network jobs with `egress` join (this process's, or a standalone proxy's); without it such jobs are
+   * rejected.
+   */
   egress?: Pick<EgressNetwork, 'name' | 'sealDns'>;
 }
 
@@ -253,7 +256,7 @@ export class ContainerSandbox implements Sandbox {
     });
   }
 
-  /** Egress (issue #4): no resolver inside; a container that cannot be sealed is not used. */
+  /** No resolver inside a container on the egress network; one that cannot be sealed is not used. */
   async #sealDns(container: AttachedContainer): Promise<void> {
     try {
       await this.#options.egress?.sealDns(container.id);

@@ -1,4 +1,4 @@
-// The host side of guest `fetch` (issue #4): each request a guest makes is checked here, then performed by the
+// The host side of guest `fetch`: each request a guest makes is checked here, then performed by the
 // isolate host as an HTTP forward-proxy client of the run's egress proxy, with the run's per-run proxy
 // credential. Policy, SSRF checks, credential injection, scrubbing, limits and egress records are all the
 // proxy's: this file never dials anything but the proxy. `http://` goes to the proxy in absolute form (the

@@ -36,7 +36,7 @@ export interface HostJob {
   args: string[];
   env: Record<string, string>;
   limits: ResolvedLimits;
-  /** Egress (issue #4): the run's proxy URL with its per-run credential; guest fetch goes through it. */
+  /** The run's egress proxy URL with its per-run credential; guest fetch goes through it. */
   egressProxy?: string;
 }
 
