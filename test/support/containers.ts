@@ -1,5 +1,5 @@
-// Helpers shared by the container test files: which backends they cover and the check that a service left
-// no container behind. Never removes anything itself: a leftover is a failure to report, not to hide.
+// Helpers shared by the container test files: which backends they cover, the check that a service left no
+// container behind, and waiting until a running program's output has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
 
 import { execFileSync } from 'node:child_process';
 import type { ContainerSandbox } from '@airlock/sandbox';
@@ -69,4 +69,24 @@ export function useContainerService(
     if (!svc) throw new Error('the container service is not started (use it inside a test)');
     return svc;
   };
+}
+
+/** Resolves once the event stream of execution `id` on the service at `url` has carried `text`. */
+export async function outputSeen(url: string, id: string, text: string): Promise<void> {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/v1/executions/${id}/events`, { signal: controller.signal });
+  if (!response.body) throw new Error('no event stream');
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let seen = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the event stream ended before ${JSON.stringify(text)}: ${seen}`);
+      seen += decoder.decode(value, { stream: true });
+      if (seen.includes(text)) return;
+    }
+  } finally {
+    controller.abort();
+  }
 }
