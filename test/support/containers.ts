@@ -1,5 +1,6 @@
-// Helpers shared by the container test files: which backends they cover, the check that a service left no
-// container behind, and waiting until a running program's output has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
+// Helpers shared by the container test files: which backends they cover, the service they start (for jobs or
+// for sessions) with the check that it left no container behind, and waiting until a running program's output
+// has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
 
 import { execFileSync } from 'node:child_process';
 import type { ContainerSandbox } from '@airlock/sandbox';
@@ -67,6 +68,32 @@ export function useContainerService(
   }, 120_000);
   return () => {
     if (!svc) throw new Error('the container service is not started (use it inside a test)');
+    return svc;
+  };
+}
+
+/**
+ * Starts one service with container sessions (no warm pool: sessions start their own containers) for the
+ * calling test file and closes it after the file, checking that no session container is left; when given,
+ * `sessionBackends` is how many container session backends it must have run. Returns a getter, as
+ * useContainerService does.
+ */
+export function useSessionService(
+  env: Record<string, string> = {},
+  sessionBackends?: number,
+): () => TestService {
+  let svc: TestService | undefined;
+  beforeAll(async () => {
+    svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_POOL_SIZE: '0', ...env });
+  }, 120_000);
+  afterAll(async () => {
+    const instances = svc?.service.sessions.containerInstances() ?? [];
+    await svc?.close();
+    if (sessionBackends !== undefined) expect(instances).toHaveLength(sessionBackends);
+    for (const instance of instances) await expectNoContainersLeft(instance);
+  }, 120_000);
+  return () => {
+    if (!svc) throw new Error('the session service is not started (use it inside a test)');
     return svc;
   };
 }
