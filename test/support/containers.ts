@@ -3,12 +3,12 @@
 // has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
 
 import { execFileSync } from 'node:child_process';
-import type { ContainerSandbox } from '@airlock/sandbox';
+import { CONTAINER_BACKENDS, type ContainerBackend, type ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startService, type TestService } from './service.ts';
 
-export const BACKENDS = ['docker', 'gvisor'] as const;
-export type ContainerBackend = (typeof BACKENDS)[number];
+export const BACKENDS = CONTAINER_BACKENDS;
+export type { ContainerBackend };
 
 /** The service settings every container test file starts with. */
 export const CONTAINER_SERVICE_ENV = {
