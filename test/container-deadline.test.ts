@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { reapLeftovers } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputSeen } from './support/containers.ts';
 import { call } from './support/service.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'services', 'gateway', 'src', 'main.ts');
@@ -78,26 +79,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-/** Resolves once the execution's event stream has carried `text` (the program is running). */
-async function outputSeen(id: string, text: string): Promise<void> {
-  const controller = new AbortController();
-  const response = await fetch(`${url}/v1/executions/${id}/events`, { signal: controller.signal });
-  if (!response.body) throw new Error('no event stream');
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let seen = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the event stream ended before ${JSON.stringify(text)}: ${seen}`);
-      seen += decoder.decode(value, { stream: true });
-      if (seen.includes(text)) return;
-    }
-  } finally {
-    controller.abort();
-  }
-}
-
 /** Follows dockerd's kill and die events of the service's containers from now on. */
 async function containerEnds() {
   const stream = (await docker.getEvents({
@@ -145,7 +126,7 @@ describe('the wall clock inside the sandbox', () => {
     );
     expect(submitted.map((s) => s.status)).toEqual([201, 201, 201, 201]);
     const ids: string[] = submitted.map((s) => s.body.id);
-    await Promise.all(ids.map((id) => outputSeen(id, 'started')));
+    await Promise.all(ids.map((id) => outputSeen(url, id, 'started')));
     const before = await running();
     for (const id of ids) {
       expect(

@@ -4,7 +4,7 @@
 
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
+import { BACKENDS, type ContainerBackend, outputSeen, useContainerService } from './support/containers.ts';
 import { call, run } from './support/service.ts';
 
 const LANGUAGES = ['python', 'bash', 'javascript', 'typescript'] as const;
@@ -17,26 +17,6 @@ const service = useContainerService({
 
 function sandboxOf(backend: ContainerBackend): ContainerSandbox {
   return service().service.registry.get(backend) as ContainerSandbox;
-}
-
-/** Resolves once the execution's event stream has carried `text`. */
-async function outputSeen(id: string, text: string): Promise<void> {
-  const controller = new AbortController();
-  const response = await fetch(`${service().url}/v1/executions/${id}/events`, { signal: controller.signal });
-  if (!response.body) throw new Error('no event stream');
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let seen = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the event stream ended before ${JSON.stringify(text)}: ${seen}`);
-      seen += decoder.decode(value, { stream: true });
-      if (seen.includes(text)) return;
-    }
-  } finally {
-    controller.abort();
-  }
 }
 
 const EXITING: Record<Language, (code: number) => string> = {
@@ -277,7 +257,7 @@ describe.each(BACKENDS)('container programs on %s', (backend: ContainerBackend) 
       });
       expect(submitted.status).toBe(201);
       const id: string = submitted.body.id;
-      await outputSeen(id, 'started');
+      await outputSeen(service().url, id, 'started');
       const canceled = await call(service().url, 'DELETE', `/v1/executions/${id}`);
       expect(canceled.status).toBe(200);
       expect(canceled.body).toMatchObject({

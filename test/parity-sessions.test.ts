@@ -3,23 +3,13 @@
 // 64 KiB + 1, 200 KB and 1 MB to stdout and stderr, through print-level and fd-level writes alike; bytes that are
 // not UTF-8 arrive as U+FFFD, as in one-shot jobs. Real dockerd, real runsc, real HTTP.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
+import { describe, expect, it } from 'vitest';
+import { useSessionService } from './support/containers.ts';
 import { summary } from './support/parity.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { call } from './support/service.ts';
 
 const SLOW = 300_000;
-let service: TestService;
-
-beforeAll(async () => {
-  service = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_POOL_SIZE: '0' });
-}, 120_000);
-
-afterAll(async () => {
-  const instances = service?.service.sessions.containerInstances() ?? [];
-  await service?.close();
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useSessionService();
 
 const SIZES = [65_535, 65_536, 65_537, 200_000, 1_000_000];
 const payloads = (letters: string) => SIZES.map((n, i) => `${letters[i]!.repeat(n - 1)}\n`).join('');
@@ -44,18 +34,18 @@ sizes.forEach((n, i) => console.error('vwxyz'[i].repeat(n - 1)));
 const BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 async function open(language: string, backend: string): Promise<string> {
-  const response = await call(service.url, 'POST', '/v1/sessions', { language, backend });
+  const response = await call(service().url, 'POST', '/v1/sessions', { language, backend });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   return response.body.id;
 }
 
 async function cell(id: string, code: string, extra: Record<string, unknown> = {}): Promise<any> {
-  const response = await call(service.url, 'POST', `/v1/sessions/${id}/executions`, { code, ...extra });
+  const response = await call(service().url, 'POST', `/v1/sessions/${id}/executions`, { code, ...extra });
   expect(response.status, JSON.stringify(response.body).slice(0, 2000)).toBe(201);
   return response.body;
 }
 
-const closeSession = (id: string) => call(service.url, 'DELETE', `/v1/sessions/${id}`);
+const closeSession = (id: string) => call(service().url, 'DELETE', `/v1/sessions/${id}`);
 
 describe('session cell output parity', () => {
   it.each(['docker', 'gvisor'])(

@@ -3,30 +3,15 @@
 // Real dockerd (runc), real HTTP.
 
 import Dockerode from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { useSessionService } from './support/containers.ts';
+import { call } from './support/service.ts';
 
-let service: TestService;
+const service = useSessionService({ AIRLOCK_BACKENDS: 'isolate,docker' }, 1);
 const docker = new Dockerode();
 
-beforeAll(async () => {
-  service = await startService({
-    ...CONTAINER_SERVICE_ENV,
-    AIRLOCK_BACKENDS: 'isolate,docker',
-    AIRLOCK_POOL_SIZE: '0',
-  });
-}, 120_000);
-
-afterAll(async () => {
-  const instances = service?.service.sessions.containerInstances() ?? [];
-  await service?.close();
-  expect(instances).toHaveLength(1);
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
-
 const open = async (extra: Record<string, unknown> = {}) => {
-  const response = await call(service.url, 'POST', '/v1/sessions', {
+  const response = await call(service().url, 'POST', '/v1/sessions', {
     language: 'python',
     backend: 'docker',
     ...extra,
@@ -48,7 +33,7 @@ describe('session bad input', () => {
         ['DELETE', `/v1/sessions/${id}`, undefined],
         ['POST', `/v1/sessions/${id}/executions`, { code: '1' }],
       ] as const) {
-        const response = await call(service.url, method, path, body);
+        const response = await call(service().url, method, path, body);
         expect(response.status).toBe(404);
         expect(response.body.error.code).toBe('not_found');
       }
@@ -66,15 +51,18 @@ describe('session bad input', () => {
       [{ language: 'python', network: { egress: 'proxy' } }, 'network.egress'],
     ];
     for (const [body, field] of cases) {
-      const response = await call(service.url, 'POST', '/v1/sessions', body);
+      const response = await call(service().url, 'POST', '/v1/sessions', body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.body.error.code).toBe('invalid_request');
       expect(response.body.error.field ?? '', JSON.stringify(body)).toBe(field);
     }
-    const notJson = await call(service.url, 'POST', '/v1/sessions', '{', {});
+    const notJson = await call(service().url, 'POST', '/v1/sessions', '{', {});
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.code).toBe('invalid_json');
-    const gvisor = await call(service.url, 'POST', '/v1/sessions', { language: 'python', backend: 'gvisor' });
+    const gvisor = await call(service().url, 'POST', '/v1/sessions', {
+      language: 'python',
+      backend: 'gvisor',
+    });
     expect(gvisor.status).toBe(422);
     expect(gvisor.body.error).toMatchObject({ code: 'backend_unavailable', field: 'backend' });
   });
@@ -82,22 +70,22 @@ describe('session bad input', () => {
   it('refuses a bad cell body, and a second cell while one runs with session_busy', async () => {
     const session = await open();
     const path = `/v1/sessions/${session.id}/executions`;
-    const noCode = await call(service.url, 'POST', path, {});
+    const noCode = await call(service().url, 'POST', path, {});
     expect(noCode.status).toBe(400);
     expect(noCode.body.error).toMatchObject({ code: 'invalid_request', field: 'code' });
-    const memory = await call(service.url, 'POST', path, { code: '1', limits: { memory_mb: 64 } });
+    const memory = await call(service().url, 'POST', path, { code: '1', limits: { memory_mb: 64 } });
     expect(memory.status).toBe(400);
     expect(memory.body.error.code).toBe('invalid_request');
-    const tooLong = await call(service.url, 'POST', path, { code: '1', limits: { wall_time_ms: 60_001 } });
+    const tooLong = await call(service().url, 'POST', path, { code: '1', limits: { wall_time_ms: 60_001 } });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error).toMatchObject({ code: 'invalid_request', field: 'limits.wall_time_ms' });
 
-    const slow = call(service.url, 'POST', path, { code: 'import time\ntime.sleep(2)\n"done"' });
+    const slow = call(service().url, 'POST', path, { code: 'import time\ntime.sleep(2)\n"done"' });
     let busy: { status: number; body: any } | undefined;
     for (let i = 0; i < 50 && busy === undefined; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const current = await call(service.url, 'GET', `/v1/sessions/${session.id}`);
-      if (current.body.status === 'busy') busy = await call(service.url, 'POST', path, { code: '1' });
+      const current = await call(service().url, 'GET', `/v1/sessions/${session.id}`);
+      if (current.body.status === 'busy') busy = await call(service().url, 'POST', path, { code: '1' });
     }
     expect(busy?.status).toBe(409);
     expect(busy?.body.error).toEqual({
@@ -107,7 +95,7 @@ describe('session bad input', () => {
     const finished = await slow;
     expect(finished.status).toBe(201);
     expect(finished.body.result.value).toEqual({ 'text/plain': "'done'" });
-    expect((await call(service.url, 'DELETE', `/v1/sessions/${session.id}`)).status).toBe(200);
+    expect((await call(service().url, 'DELETE', `/v1/sessions/${session.id}`)).status).toBe(200);
   }, 120_000);
 });
 
@@ -120,7 +108,7 @@ describe('session expiry', () => {
     let current: any;
     for (let i = 0; i < 100; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      current = (await call(service.url, 'GET', `/v1/sessions/${session.id}`)).body;
+      current = (await call(service().url, 'GET', `/v1/sessions/${session.id}`)).body;
       if (current.status === 'closed') break;
     }
     expect(current).toMatchObject({ status: 'closed', closed_reason: 'idle_timeout' });
@@ -128,7 +116,7 @@ describe('session expiry', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(await sessionContainers(session.id)).toEqual([]);
-    const cell = await call(service.url, 'POST', `/v1/sessions/${session.id}/executions`, { code: '1' });
+    const cell = await call(service().url, 'POST', `/v1/sessions/${session.id}/executions`, { code: '1' });
     expect(cell.status).toBe(409);
     expect(cell.body.error).toEqual({
       code: 'session_closed',

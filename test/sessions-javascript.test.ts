@@ -1,9 +1,9 @@
-// JavaScript and TypeScript sessions over REST on the isolate backend (issue #7): state that lives across cells
+// JavaScript and TypeScript sessions over REST on the isolate backend: state that lives across cells
 // of one session and only there, TypeScript cells, last-expression values, exceptions the session survives,
 // timeouts, a memory bomb that ends only its own session, exit, and the session host process gone after DELETE
 // and idle expiry. Real isolate host processes, real HTTP, the default (isolate-only) service.
 
-import type { IsolateSessions } from '@airlock/sandbox';
+import type { IsolateSessionBackend } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, run, startService, type TestService } from './support/service.ts';
 
@@ -17,10 +17,10 @@ afterAll(async () => {
   await service?.close();
 }, 60_000);
 
-function isolateSessions(): IsolateSessions {
+function isolateSessionBackend(): IsolateSessionBackend {
   const backend = service.service.sessions.backend('isolate');
   if (backend === undefined) throw new Error('the service has no isolate session backend');
-  return backend as IsolateSessions;
+  return backend as IsolateSessionBackend;
 }
 
 async function open(language = 'javascript', extra: Record<string, unknown> = {}): Promise<string> {
@@ -53,7 +53,7 @@ function processAlive(pid: number): boolean {
 }
 
 function hostPid(id: string): number {
-  const pid = isolateSessions().hostPid(id);
+  const pid = isolateSessionBackend().hostPid(id);
   if (pid === undefined) throw new Error(`session ${id} has no host process`);
   expect(processAlive(pid)).toBe(true);
   return pid;
@@ -224,7 +224,7 @@ describe('javascript sessions', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ id: deleted, status: 'closed', closed_reason: 'deleted' });
     expect(processAlive(deletedPid)).toBe(false);
-    expect(isolateSessions().hostPid(deleted)).toBeUndefined();
+    expect(isolateSessionBackend().hostPid(deleted)).toBeUndefined();
 
     const idle = await open('typescript', { idle_timeout_seconds: 1 });
     const idlePid = hostPid(idle);

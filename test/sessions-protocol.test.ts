@@ -6,38 +6,22 @@
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  CONTAINER_SERVICE_ENV,
-  containersLabelled,
-  expectNoContainersLeft,
-} from './support/containers.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, containersLabelled, useSessionService } from './support/containers.ts';
+import { call } from './support/service.ts';
 
-let service: TestService;
-
-beforeAll(async () => {
-  service = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_POOL_SIZE: '0' });
-}, 120_000);
-
-afterAll(async () => {
-  const instances = service?.service.sessions.containerInstances() ?? [];
-  await service?.close();
-  expect(instances).toHaveLength(2);
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useSessionService({}, 2);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 async function open(backend: string): Promise<string> {
-  const response = await call(service.url, 'POST', '/v1/sessions', { language: 'python', backend });
+  const response = await call(service().url, 'POST', '/v1/sessions', { language: 'python', backend });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   return response.body.id;
 }
 
 async function cell(id: string, code: string, limits: Record<string, number> = {}): Promise<any> {
-  const response = await call(service.url, 'POST', `/v1/sessions/${id}/executions`, { code, limits });
+  const response = await call(service().url, 'POST', `/v1/sessions/${id}/executions`, { code, limits });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   expect(response.body).toMatchObject({ status: 'finished', session_id: id });
   return response.body;
@@ -45,7 +29,7 @@ async function cell(id: string, code: string, limits: Record<string, number> = {
 
 /** The audit records of one execution id, as lines of the log. */
 async function auditLines(executionId: string): Promise<string[]> {
-  const text = await readFile(service.auditPath, 'utf8');
+  const text = await readFile(service().auditPath, 'utf8');
   return text.split('\n').filter((line) => line.includes(`"execution_id":"${executionId}"`));
 }
 
@@ -81,10 +65,10 @@ const VIOLATED = {
 async function expectViolated(id: string, execution: any): Promise<void> {
   expect(execution.result).toMatchObject(VIOLATED);
   expect(execution.result.usage.cpu_ms).toBeNull();
-  const session = await call(service.url, 'GET', `/v1/sessions/${id}`);
+  const session = await call(service().url, 'GET', `/v1/sessions/${id}`);
   expect(session.body).toMatchObject({ status: 'closed', closed_reason: 'protocol_violation' });
   expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
-  const read = await call(service.url, 'GET', `/v1/executions/${execution.id}`);
+  const read = await call(service().url, 'GET', `/v1/executions/${execution.id}`);
   expect(read.body.result).toEqual(execution.result);
   const lines = await auditLines(execution.id);
   const finished = lines.map((line) => JSON.parse(line)).find((record) => record.type === 'finished');
@@ -94,7 +78,7 @@ async function expectViolated(id: string, execution: any): Promise<void> {
     output_sha256: { stdout: sha256(''), stderr: sha256('') },
   });
   for (const line of lines) expect(line).not.toMatch(/FORGED|FFFF/);
-  const after = await call(service.url, 'POST', `/v1/sessions/${id}/executions`, { code: '1' });
+  const after = await call(service().url, 'POST', `/v1/sessions/${id}/executions`, { code: '1' });
   expect(after.status).toBe(409);
   expect(after.body.error.message).toBe(`session ${id} is closed (protocol_violation)`);
 }
@@ -163,7 +147,7 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
     expect(first.result).toMatchObject({ outcome: 'success', value: { 'text/plain': "'first'" } });
     let session: any;
     for (let i = 0; i < 100; i++) {
-      session = (await call(service.url, 'GET', `/v1/sessions/${id}`)).body;
+      session = (await call(service().url, 'GET', `/v1/sessions/${id}`)).body;
       if (session.status === 'closed') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -200,8 +184,8 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
     const finished = JSON.parse(lines.find((line) => line.includes('"type":"finished"')) ?? '{}');
     expect(finished.output_sha256).toEqual({ stdout: sha256(text), stderr: sha256(text) });
     expect((await cell(id, '6 * 7')).result.value).toEqual({ 'text/plain': '42' });
-    expect((await call(service.url, 'GET', `/v1/sessions/${id}`)).body.status).toBe('ready');
-    expect((await call(service.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    expect((await call(service().url, 'GET', `/v1/sessions/${id}`)).body.status).toBe('ready');
+    expect((await call(service().url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
   }, 120_000);
 
   it("cannot read the kernel's memory, and cannot pass a frame off as the kernel's", async () => {
@@ -260,7 +244,7 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
       stdout: backend === 'docker' ? 'refused 13\n' : 'refused 9\n',
     });
     for (const session of backend === 'docker' ? [id, second] : [second]) {
-      expect((await call(service.url, 'DELETE', `/v1/sessions/${session}`)).status).toBe(200);
+      expect((await call(service().url, 'DELETE', `/v1/sessions/${session}`)).status).toBe(200);
     }
   }, 120_000);
 
@@ -282,7 +266,7 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
     if (backend === 'docker') {
       // runc: the kernel ignores SIGKILL from inside its pid namespace, as an init does.
       expect(killed.result).toMatchObject({ outcome: 'success', value: { 'text/plain': "'after'" } });
-      expect((await call(service.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+      expect((await call(service().url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
     } else {
       // gVisor (this runsc) delivers it: the cell ends its own session, and the host says the interpreter exited.
       expect(killed.result).toMatchObject({
@@ -291,7 +275,7 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
         stdout: '',
         reason: 'the interpreter exited during the cell (container exit code 137)',
       });
-      const session = await call(service.url, 'GET', `/v1/sessions/${id}`);
+      const session = await call(service().url, 'GET', `/v1/sessions/${id}`);
       expect(session.body).toMatchObject({ status: 'closed', closed_reason: 'interpreter_exited' });
     }
   }, 120_000);
@@ -322,7 +306,7 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
       stdout.length === 600 ? { stdout: false, stderr: true } : { stdout: true, stderr: false },
     );
     expect((await cell(id, '"still here"')).result.value).toEqual({ 'text/plain': "'still here'" });
-    expect((await call(service.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    expect((await call(service().url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
   }, 120_000);
 
   it("takes a cell's CPU time from the container's cgroup", async () => {
@@ -347,6 +331,6 @@ describe.each(BACKENDS)('the python session protocol on %s', (backend) => {
       // the cell's idea of its CPU time is no bound there.
       expect(busy.result.usage.cpu_ms).toBeGreaterThanOrEqual(Number(busy.result.value['text/plain']));
     }
-    expect((await call(service.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    expect((await call(service().url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
   }, 120_000);
 });

@@ -4,30 +4,18 @@
 
 import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BACKENDS,
-  CONTAINER_SERVICE_ENV,
-  containersLabelled,
-  expectNoContainersLeft,
-} from './support/containers.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, containersLabelled, useSessionService } from './support/containers.ts';
+import { call } from './support/service.ts';
 
-let service: TestService;
-
-beforeAll(async () => {
-  service = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_POOL_SIZE: '0' });
-}, 120_000);
-
-afterAll(async () => {
-  const instances = service?.service.sessions.containerInstances() ?? [];
-  await service?.close();
-  expect(instances).toHaveLength(2);
-  for (const instance of instances) await expectNoContainersLeft(instance);
-}, 120_000);
+const service = useSessionService({}, 2);
 
 async function open(backend: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const response = await call(service.url, 'POST', '/v1/sessions', { language: 'python', backend, ...extra });
+  const response = await call(service().url, 'POST', '/v1/sessions', {
+    language: 'python',
+    backend,
+    ...extra,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   expect(response.headers.get('location')).toBe(`/v1/sessions/${response.body.id}`);
   expect(response.body).toMatchObject({ status: 'ready', backend, language: 'python', cells: 0 });
@@ -35,13 +23,13 @@ async function open(backend: string, extra: Record<string, unknown> = {}): Promi
 }
 
 async function cell(id: string, code: string, extra: Record<string, unknown> = {}): Promise<any> {
-  const response = await call(service.url, 'POST', `/v1/sessions/${id}/executions`, { code, ...extra });
+  const response = await call(service().url, 'POST', `/v1/sessions/${id}/executions`, { code, ...extra });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   expect(response.body).toMatchObject({ status: 'finished', session_id: id });
   return response.body;
 }
 
-const close = (id: string) => call(service.url, 'DELETE', `/v1/sessions/${id}`);
+const close = (id: string) => call(service().url, 'DELETE', `/v1/sessions/${id}`);
 
 describe.each(BACKENDS)('python sessions on %s', (backend) => {
   it('keeps variables and files across cells, and a new session starts empty', async () => {
@@ -54,7 +42,7 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
       files: [{ path: 'input.txt', content: '+given' }],
     });
     expect(c.result.value).toEqual({ 'text/plain': "'kept+given'" });
-    const read = await call(service.url, 'GET', `/v1/executions/${b.id}`);
+    const read = await call(service().url, 'GET', `/v1/executions/${b.id}`);
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({
       id: b.id,
@@ -67,7 +55,7 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
     expect(d.result.stdout).toBe('False\n');
     expect(d.result.outcome).toBe('error');
     expect(d.result.exception).toMatchObject({ name: 'NameError', message: "name 'x' is not defined" });
-    const session = await call(service.url, 'GET', `/v1/sessions/${first}`);
+    const session = await call(service().url, 'GET', `/v1/sessions/${first}`);
     expect(session.body).toMatchObject({ id: first, status: 'ready', cells: 3 });
     for (const id of [first, second]) expect((await close(id)).status).toBe(200);
   }, 180_000);
@@ -123,10 +111,10 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
     const exited = await cell(id, 'import os\nos._exit(3)');
     expect(exited.result.outcome).toBe('error');
     expect(exited.result.exit_code).toBe(3);
-    const session = await call(service.url, 'GET', `/v1/sessions/${id}`);
+    const session = await call(service().url, 'GET', `/v1/sessions/${id}`);
     expect(session.body).toMatchObject({ status: 'closed', closed_reason: 'interpreter_exited', cells: 1 });
     expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
-    const after = await call(service.url, 'POST', `/v1/sessions/${id}/executions`, { code: '1' });
+    const after = await call(service().url, 'POST', `/v1/sessions/${id}/executions`, { code: '1' });
     expect(after.status).toBe(409);
     expect(after.body.error.code).toBe('session_closed');
     expect(after.body.error.message).toBe(`session ${id} is closed (interpreter_exited)`);
@@ -154,7 +142,7 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
       signal: 'SIGKILL',
       reason: 'memory limit of 128 MB exceeded',
     });
-    const session = await call(service.url, 'GET', `/v1/sessions/${id}`);
+    const session = await call(service().url, 'GET', `/v1/sessions/${id}`);
     expect(session.body).toMatchObject({ status: 'closed', closed_reason: 'memory_limit', cells: 1 });
     expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
   }, 120_000);
@@ -166,7 +154,7 @@ describe.each(BACKENDS)('python sessions on %s', (backend) => {
     expect(deleted.status).toBe(200);
     expect(deleted.body).toMatchObject({ id, status: 'closed', closed_reason: 'deleted' });
     expect(containersLabelled(`airlock.session=${id}`)).toEqual([]);
-    const again = await call(service.url, 'GET', `/v1/sessions/${id}`);
+    const again = await call(service().url, 'GET', `/v1/sessions/${id}`);
     expect(again.body).toMatchObject({ status: 'closed', closed_reason: 'deleted' });
   }, 120_000);
 });

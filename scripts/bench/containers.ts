@@ -13,7 +13,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@airlock/config';
 import { type EmbeddedService, startEmbedded } from '@airlock/gateway';
 import { createLogger } from '@airlock/logging';
-import { type ContainerRuntime, ContainerSandbox, loadResolvedImages } from '@airlock/sandbox';
+import {
+  type ContainerBackend,
+  type ContainerRuntime,
+  ContainerSandbox,
+  loadResolvedImages,
+} from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 import { BENCH_LABELS, DockerBaselines, sweepContainers } from './docker-baselines.ts';
 import { percentile, type Sample } from './stats.ts';
@@ -32,7 +37,7 @@ export interface ContainerBenchOptions {
 }
 
 const RUNTIMES = ['runc', 'runsc'] as const;
-const BACKEND: Record<ContainerRuntime, 'docker' | 'gvisor'> = { runc: 'docker', runsc: 'gvisor' };
+const BACKEND: Record<ContainerRuntime, ContainerBackend> = { runc: 'docker', runsc: 'gvisor' };
 const POOLED_MEMORY_MB = 128;
 const COLD_MEMORY_MB = 192;
 const PACE_GAP_MS = 50;

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@airlock/config';
 import { startEmbedded } from '@airlock/gateway';
 import { createLogger } from '@airlock/logging';
+import { CONTAINER_BACKENDS, CONTAINER_RUNTIMES } from '@airlock/sandbox';
 import { measure, row } from './stats.ts';
 
 export interface SessionBenchOptions {
@@ -19,9 +20,6 @@ export interface SessionBenchOptions {
   signal: AbortSignal;
   print: (line: string) => void;
 }
-
-const BACKENDS = ['docker', 'gvisor'] as const;
-const RUNTIME = { docker: 'runc', gvisor: 'runsc' } as const;
 
 interface Answer {
   id?: string;
@@ -57,7 +55,7 @@ export async function runSessionBench(options: SessionBenchOptions): Promise<voi
         .map((l) => l.toFixed(2))
         .join(' ')} at start`,
     );
-    for (const backend of BACKENDS) {
+    for (const backend of CONTAINER_BACKENDS) {
       const created = await post(`${url}/v1/sessions`, { language: 'python', backend });
       if (created.status !== 201) throw new Error(`session on ${backend}: ${JSON.stringify(created.body)}`);
       const id = String(created.body.id);
@@ -87,9 +85,11 @@ export async function runSessionBench(options: SessionBenchOptions): Promise<voi
       const hello = await measure(Math.max(5, Math.round(options.samples / 3)), 1, oneShot);
       // The pacing sleep is not part of a job's latency.
       const paced = { ...hello, p50: hello.p50 - 300, p99: hello.p99 - 300, mean: hello.mean - 300 };
-      print(row(`${RUNTIME[backend]}: session cell x += 1 (warm session), c=1`, cells));
-      print(row(`${RUNTIME[backend]}: one-shot python hello (warm pool), c=1`, paced));
-      print(`${RUNTIME[backend]}: ratio session cell / one-shot p50: ${(cells.p50 / paced.p50).toFixed(2)}x`);
+      print(row(`${CONTAINER_RUNTIMES[backend]}: session cell x += 1 (warm session), c=1`, cells));
+      print(row(`${CONTAINER_RUNTIMES[backend]}: one-shot python hello (warm pool), c=1`, paced));
+      print(
+        `${CONTAINER_RUNTIMES[backend]}: ratio session cell / one-shot p50: ${(cells.p50 / paced.p50).toFixed(2)}x`,
+      );
     }
   } finally {
     // Closes the sessions too (closed_reason shutdown) and removes their containers.

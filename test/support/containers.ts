@@ -1,13 +1,14 @@
-// Helpers shared by the container test files: which backends they cover and the check that a service left
-// no container behind. Never removes anything itself: a leftover is a failure to report, not to hide.
+// Helpers shared by the container test files: which backends they cover, the service they start (for jobs or
+// for sessions) with the check that it left no container behind, and waiting until a running program's output
+// has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
 
 import { execFileSync } from 'node:child_process';
-import type { ContainerSandbox } from '@airlock/sandbox';
+import { CONTAINER_BACKENDS, type ContainerBackend, type ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startService, type TestService } from './service.ts';
 
-export const BACKENDS = ['docker', 'gvisor'] as const;
-export type ContainerBackend = (typeof BACKENDS)[number];
+export const BACKENDS = CONTAINER_BACKENDS;
+export type { ContainerBackend };
 
 /** The service settings every container test file starts with. */
 export const CONTAINER_SERVICE_ENV = {
@@ -69,4 +70,50 @@ export function useContainerService(
     if (!svc) throw new Error('the container service is not started (use it inside a test)');
     return svc;
   };
+}
+
+/**
+ * Starts one service with container sessions (no warm pool: sessions start their own containers) for the
+ * calling test file and closes it after the file, checking that no session container is left; when given,
+ * `sessionBackends` is how many container session backends it must have run. Returns a getter, as
+ * useContainerService does.
+ */
+export function useSessionService(
+  env: Record<string, string> = {},
+  sessionBackends?: number,
+): () => TestService {
+  let svc: TestService | undefined;
+  beforeAll(async () => {
+    svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_POOL_SIZE: '0', ...env });
+  }, 120_000);
+  afterAll(async () => {
+    const instances = svc?.service.sessions.containerInstances() ?? [];
+    await svc?.close();
+    if (sessionBackends !== undefined) expect(instances).toHaveLength(sessionBackends);
+    for (const instance of instances) await expectNoContainersLeft(instance);
+  }, 120_000);
+  return () => {
+    if (!svc) throw new Error('the session service is not started (use it inside a test)');
+    return svc;
+  };
+}
+
+/** Resolves once the event stream of execution `id` on the service at `url` has carried `text`. */
+export async function outputSeen(url: string, id: string, text: string): Promise<void> {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/v1/executions/${id}/events`, { signal: controller.signal });
+  if (!response.body) throw new Error('no event stream');
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let seen = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the event stream ended before ${JSON.stringify(text)}: ${seen}`);
+      seen += decoder.decode(value, { stream: true });
+      if (seen.includes(text)) return;
+    }
+  } finally {
+    controller.abort();
+  }
 }

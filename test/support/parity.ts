@@ -3,17 +3,19 @@
 // Never relaxes a comparison: a summary says exactly what the text is.
 
 import { randomUUID } from 'node:crypto';
+import type { BackendName } from '@airlock/protocol';
+import { CONTAINER_BACKENDS } from '@airlock/sandbox';
 import { call } from './service.ts';
 
 export interface Target {
   language: 'python' | 'bash' | 'javascript' | 'typescript';
-  backend: 'docker' | 'gvisor' | 'isolate';
+  backend: BackendName;
 }
 
 /** Every language on every container backend (runc, runsc). */
 export const CONTAINER_TARGETS: readonly Target[] = (
   ['python', 'bash', 'javascript', 'typescript'] as const
-).flatMap((language) => (['docker', 'gvisor'] as const).map((backend) => ({ language, backend })));
+).flatMap((language) => CONTAINER_BACKENDS.map((backend) => ({ language, backend })));
 
 /** JavaScript and TypeScript on the isolate as well. */
 export const ALL_TARGETS: readonly Target[] = [

@@ -1,12 +1,12 @@
-// The standalone proxy's run control over NATS (issue #4, scaled out): subscribes to `open`, `close` and
-// `info` under `airlock.egress.<proxy id>.` (egress-control.ts), validates every message with zod and answers
-// it with the run's variables and the proxy's network, the run's egress records, or a coded error from the one
+// The standalone proxy's run control over NATS (scaled out): subscribes to `open`, `close` and `info` under
+// `airlock.egress.<proxy id>.` (egress-control.ts), validates every message with zod and answers it with the
+// run's proxy URL, sentinels and variables and the proxy's network, the run's egress records, or a coded error from the one
 // table. A run a worker never closes is closed when its TTL has passed, so its records do not pile up.
 // Must never crash or stay silent on a message, and never log a proxy credential or a sentinel.
 
 import { AirlockError, parseOrThrow } from '@airlock/protocol';
+import { egressEnv } from '@airlock/sandbox';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { ProxyEgressBroker } from './egress-broker.ts';
 import {
   type CloseRunReply,
   CloseRunRequest,
@@ -17,6 +17,7 @@ import {
 } from './egress-control.ts';
 import type { EgressProxy } from './egress-proxy.ts';
 import type { ProxyLogger } from './proxy-context.ts';
+import type { ProxyEgressBroker } from './proxy-egress-broker.ts';
 
 export interface EgressControlDeps {
   nc: NatsConnection;
@@ -56,14 +57,19 @@ export function startEgressControl(deps: EgressControlDeps): EgressControl {
           field: 'execution_id',
         });
       }
-      const { env } = deps.broker.open(request.execution_id, request.network, request.ttl_ms);
+      const access = deps.broker.open(request.execution_id, request.network, request.ttl_ms);
       const timer = setTimeout(() => {
         expiries.delete(request.execution_id);
         deps.proxy.closeRun(request.execution_id);
       }, request.ttl_ms + EXPIRY_GRACE_MS);
       timer.unref();
       expiries.set(request.execution_id, timer);
-      return { ...deps.info, env } satisfies OpenRunReply;
+      return {
+        ...deps.info,
+        proxy_url: access.proxyUrl,
+        sentinels: access.sentinels,
+        env: egressEnv(access),
+      } satisfies OpenRunReply;
     },
     close(data) {
       const request = parseOrThrow(CloseRunRequest, data);

@@ -1,4 +1,4 @@
-// Run control of a standalone egress proxy over NATS request-reply (issue #4, scaled out): the subjects under
+// Run control of a standalone egress proxy over NATS request-reply (scaled out): the subjects under
 // `airlock.egress.<proxy id>.` and the JSON of every request and reply, as zod schemas both sides parse with.
 // A failed request is answered `{"error":{code,message,field?}}` from the one error table. Only the NATS
 // server's permissions protect these subjects: whoever may publish on them can open and close runs.
@@ -53,8 +53,13 @@ export const OpenRunRequest = z
   .strict();
 export type OpenRunRequest = z.input<typeof OpenRunRequest>;
 
+/** The run's EgressAccess (@airlock/sandbox) on the wire, with where the proxy is. */
 export const OpenRunReply = ProxyInfo.extend({
-  /** The sandbox's variables: proxy URL with the per-run credential, credential sentinels. */
+  /** The proxy URL with the per-run credential, as the sandbox reaches it. */
+  proxy_url: z.string().min(1),
+  /** credential name → the sentinel the sandbox holds instead of the value. */
+  sentinels: z.record(z.string(), z.string()),
+  /** The same as the variables a container job gets (HTTP_PROXY and friends, AIRLOCK_CREDENTIAL_<NAME>). */
   env: z.record(z.string(), z.string()),
 });
 export type OpenRunReply = z.infer<typeof OpenRunReply>;

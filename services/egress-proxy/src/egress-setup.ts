@@ -9,9 +9,9 @@ import type { Config } from '@airlock/config';
 import { EgressNetwork, sweepEgressLeftovers } from '@airlock/sandbox';
 import type Dockerode from 'dockerode';
 import { loadCredentialBindings } from './credential-bindings.ts';
-import { ProxyEgressBroker } from './egress-broker.ts';
 import { EgressProxy, type EgressProxyOptions } from './egress-proxy.ts';
 import type { ProxyLogger } from './proxy-context.ts';
+import { ProxyEgressBroker } from './proxy-egress-broker.ts';
 import { TableResolver } from './resolver.ts';
 import { EnvSecretsProvider, FileSecretsProvider } from './secrets.ts';
 

@@ -5,7 +5,6 @@ export {
   loadCredentialBindings,
   parseCredentialBindings,
 } from './credential-bindings.ts';
-export { ProxyEgressBroker, sentinelVariable } from './egress-broker.ts';
 export {
   CloseRunReply,
   CloseRunRequest,
@@ -28,6 +27,7 @@ export {
   proxyOptionsFromConfig,
   startEmbeddedEgress,
 } from './egress-setup.ts';
+export { ProxyEgressBroker } from './proxy-egress-broker.ts';
 export { type Resolver, systemResolver, TableResolver } from './resolver.ts';
 export { SecretScrubber } from './scrubber.ts';
 export { EnvSecretsProvider, envSecretName, FileSecretsProvider, type SecretsProvider } from './secrets.ts';

@@ -4,8 +4,7 @@
 // everything else has been checked, and committed once the execution's `accepted` record is durable.
 // A reservation must be settled exactly once: committed, or released.
 
-import type { ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
-import type { BackendName } from '@airlock/sandbox';
+import type { BackendName, ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
 
 /** The caller of a request, as recorded in the audit log. */
 export interface Caller {

@@ -11,7 +11,6 @@ import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { JetStreamJobQueue } from '@airlock/queue';
-import type { BackendName } from '@airlock/sandbox';
 import { connectToNats, finishedEntry, openAuditLog } from '@airlock/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -77,7 +76,7 @@ export async function startScaled(
   const tracker = acceptedHere;
   stack.defer(() => tracker.stop());
   const routesQueue = tracker.trackingQueue();
-  const registry = fleetRegistry(config.AIRLOCK_BACKENDS as BackendName[]);
+  const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
   submitter = new ExecutionSubmitter({
     queue: routesQueue,
     registry,

@@ -70,7 +70,7 @@ export function finishedEntry(execution: Execution): AuditEntry {
       truncated: result ? { ...result.truncated } : null,
       started_at: execution.started_at,
       finished_at: execution.finished_at,
-      // egress (issue #4): every egress decision of the run (no secret values: hosts, paths, names only)
+      // every egress decision of the run (no secret values: hosts, paths, names only)
       ...(result?.egress === undefined ? {} : { egress: result.egress }),
     },
   };

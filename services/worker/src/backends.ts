@@ -1,7 +1,7 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
-import { AirlockError, type Backend, type Language } from '@airlock/protocol';
-import type { BackendName, RuntimeInfo, Sandbox } from '@airlock/sandbox';
+import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
+import type { RuntimeInfo, Sandbox } from '@airlock/sandbox';
 
 /** Preference order for `backend: auto`, per language; the first available backend wins. */
 const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
@@ -12,7 +12,7 @@ const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
 };
 
 export class SandboxRegistry {
-  readonly #sandboxes = new Map<BackendName, Sandbox>();
+  readonly #sandboxes = new Map<Backend, Sandbox>();
   readonly #unavailable: readonly RuntimeInfo[];
   readonly #housekeeping: readonly { close(): Promise<void> }[];
 
@@ -48,7 +48,8 @@ export class SandboxRegistry {
     );
   }
 
-  get(backend: BackendName): Sandbox {
+  /** The sandbox of `backend`; `auto` names none (a job's backend is resolved before it is queued). */
+  get(backend: Backend): Sandbox {
     const sandbox = this.#sandboxes.get(backend);
     if (!sandbox) throw new AirlockError('backend_unavailable', `backend '${backend}' is not running`);
     return sandbox;

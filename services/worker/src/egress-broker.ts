@@ -1,9 +1,11 @@
-// What the worker needs from the egress proxy (issue #4): open a run (mint its per-run proxy credential and
-// credential sentinels, returned as the variables the sandbox gets) and close it (revoke, collect records).
-// The proxy implements it in-process (embedded mode, AIRLOCK_EGRESS=on), a standalone proxy over NATS
-// (AIRLOCK_EGRESS=remote, remote-egress-broker.ts); the worker depends only on this interface.
+// What the worker needs from the egress proxy: open a run (mint its per-run proxy credential and credential
+// sentinels, handed over as the sandbox's EgressAccess) and close it (revoke, collect records). The proxy
+// implements it in-process (embedded mode, AIRLOCK_EGRESS=on: ProxyEgressBroker in @airlock/egress-proxy), a
+// standalone proxy over NATS (AIRLOCK_EGRESS=remote, remote-egress-broker.ts); the worker depends only on this
+// interface.
 
 import type { EgressRecord, NetworkInput } from '@airlock/protocol';
+import type { EgressAccess } from '@airlock/sandbox';
 
 export interface EgressBroker {
   /** Throws AirlockError `egress_unavailable` when the run asks for something the proxy cannot serve. */
@@ -11,7 +13,7 @@ export interface EgressBroker {
     executionId: string,
     network: Extract<NetworkInput, { egress: 'proxy' }>,
     ttlMs: number,
-  ): { env: Record<string, string> } | Promise<{ env: Record<string, string> }>;
+  ): EgressAccess | Promise<EgressAccess>;
   /** Revokes the run's credential and returns its egress records (idempotent). */
   close(executionId: string): EgressRecord[] | Promise<EgressRecord[]>;
 }

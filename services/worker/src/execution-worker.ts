@@ -9,9 +9,10 @@ import {
   type ExecutionResult,
   emptyResult,
   isAirlockError,
+  type NetworkInput,
 } from '@airlock/protocol';
 import type { JobWorker } from '@airlock/queue';
-import type { BackendName, SandboxFile, SandboxJob } from '@airlock/sandbox';
+import type { EgressAccess, SandboxFile, SandboxJob, SandboxRunOptions } from '@airlock/sandbox';
 import { startedEntry } from './audit-entries.ts';
 import type { SandboxRegistry } from './backends.ts';
 import type { EgressBroker } from './egress-broker.ts';
@@ -21,11 +22,11 @@ export interface ExecutionWorkerOptions {
   audit: AuditSink;
   /** Called when an audit append fails; the job still runs (its accepted record is already durable). */
   onAuditError?: (error: unknown) => void;
-  /** Egress (issue #4): the proxy runs with `network.egress: proxy` go through; absent, such runs are rejected. */
+  /** The proxy runs with `network.egress: proxy` go through; absent, such runs are rejected. */
   egress?: EgressBroker;
 }
 
-/** Egress (issue #4): how long a run's proxy credential lives past its wall-clock limit at most. */
+/** How long a run's proxy credential lives past its wall-clock limit at most. */
 const EGRESS_TTL_MARGIN_MS = 60_000;
 
 export function decodeFiles(files: ExecutionRequest['files']): SandboxFile[] {
@@ -42,50 +43,49 @@ export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorke
   return async ({ execution, request }, context): Promise<ExecutionResult> => {
     // Appends are ordered by call, so `started` follows `accepted` without waiting for its fsync here.
     options.audit.append(startedEntry(execution)).catch((error: unknown) => options.onAuditError?.(error));
-    const sandbox = options.registry.get(execution.backend as BackendName);
-    // --- egress (issue #4): mint the run's proxy credential; revoke it and attach the records at the end.
-    const network = request.network;
-    let egress: { env: Record<string, string> } | undefined;
-    if (network.egress === 'proxy') {
-      if (!options.egress) {
-        return emptyResult(
-          'rejected',
-          `network egress is not available for backend '${execution.backend}' here`,
-        );
-      }
-      try {
-        egress = await options.egress.open(
-          execution.id,
-          network,
-          execution.limits.wall_time_ms + EGRESS_TTL_MARGIN_MS,
-        );
-      } catch (error) {
-        if (isAirlockError(error)) return emptyResult('rejected', error.message);
-        throw error;
-      }
-    }
-    const broker = options.egress;
-    if (egress && broker) {
-      let result: ExecutionResult;
-      try {
-        result = await sandbox.run(
-          { ...jobOf(execution, request), egress },
-          { signal: context.signal, onOutput: (stream, chunk) => context.output(stream, chunk) },
-        );
-      } catch (error) {
-        await Promise.resolve()
-          .then(() => broker.close(execution.id))
-          .catch(() => {});
-        throw error;
-      }
-      return { ...result, egress: await broker.close(execution.id) };
-    }
-    // --- end egress
-    return sandbox.run(jobOf(execution, request), {
+    const sandbox = options.registry.get(execution.backend);
+    const runOptions: SandboxRunOptions = {
       signal: context.signal,
       onOutput: (stream, chunk) => context.output(stream, chunk),
-    });
+    };
+    const network = request.network;
+    if (network.egress !== 'proxy') return sandbox.run(jobOf(execution, request), runOptions);
+    return withEgress(options.egress, execution, network, (egress) =>
+      sandbox.run({ ...jobOf(execution, request), egress }, runOptions),
+    );
   };
+}
+
+/**
+ * Runs `run` with the run opened on the egress proxy (its per-run credential minted), then closes it (the
+ * credential revoked, also when `run` throws) and attaches its egress records to the result.
+ */
+async function withEgress(
+  broker: EgressBroker | undefined,
+  execution: Execution,
+  network: Extract<NetworkInput, { egress: 'proxy' }>,
+  run: (egress: EgressAccess) => Promise<ExecutionResult>,
+): Promise<ExecutionResult> {
+  if (!broker) {
+    return emptyResult('rejected', `network egress is not available for backend '${execution.backend}' here`);
+  }
+  let egress: EgressAccess;
+  try {
+    egress = await broker.open(execution.id, network, execution.limits.wall_time_ms + EGRESS_TTL_MARGIN_MS);
+  } catch (error) {
+    if (isAirlockError(error)) return emptyResult('rejected', error.message);
+    throw error;
+  }
+  let result: ExecutionResult;
+  try {
+    result = await run(egress);
+  } catch (error) {
+    await Promise.resolve()
+      .then(() => broker.close(execution.id))
+      .catch(() => {});
+    throw error;
+  }
+  return { ...result, egress: await broker.close(execution.id) };
 }
 
 function jobOf(execution: Execution, request: ExecutionRequest): SandboxJob {

@@ -1,9 +1,9 @@
-// The worker's side of a standalone egress proxy (issue #4, AIRLOCK_EGRESS=remote): the EgressBroker the
-// execution worker uses, over NATS request-reply on `airlock.egress.<proxy id>.{open,close,info}`
-// (egress-control.ts in @airlock/egress-proxy). Opening a run returns the sandbox's variables from the proxy
-// (its URL on the proxy's network carries the per-run credential) and points the container sandboxes at the
-// proxy's network; closing returns the run's egress records. A proxy that does not answer refuses the run
-// (`egress_unavailable`), it never runs without its proxy. Must never log the variables it gets back.
+// The worker's side of a standalone egress proxy (AIRLOCK_EGRESS=remote): the EgressBroker the execution worker
+// uses, over NATS request-reply on `airlock.egress.<proxy id>.{open,close,info}` (egress-control.ts in
+// @airlock/egress-proxy). Opening a run returns the sandbox's EgressAccess from the proxy (the proxy URL on the
+// proxy's network carries the per-run credential) and points the container sandboxes at the proxy's network;
+// closing returns the run's egress records. A proxy that does not answer refuses the run (`egress_unavailable`),
+// it never runs without its proxy. Must never log the access it gets back.
 
 import {
   CloseRunReply,
@@ -20,6 +20,7 @@ import {
   type ErrorCode,
   type NetworkInput,
 } from '@airlock/protocol';
+import type { EgressAccess } from '@airlock/sandbox';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { EgressBroker } from './egress-broker.ts';
 import type { RemoteEgressNetwork } from './remote-egress-network.ts';
@@ -71,7 +72,7 @@ export class RemoteEgressBroker implements EgressBroker {
     executionId: string,
     network: Extract<NetworkInput, { egress: 'proxy' }>,
     ttlMs: number,
-  ): Promise<{ env: Record<string, string> }> {
+  ): Promise<EgressAccess> {
     const answer = await this.#request(
       this.#subjects.open,
       { execution_id: executionId, network, ttl_ms: ttlMs },
@@ -79,7 +80,7 @@ export class RemoteEgressBroker implements EgressBroker {
     );
     if (!answer.ok) throw answer.error;
     this.#network.update(answer.value);
-    return { env: answer.value.env };
+    return { proxyUrl: answer.value.proxy_url, sentinels: answer.value.sentinels };
   }
 
   async close(executionId: string): Promise<EgressRecord[]> {

@@ -1,4 +1,4 @@
-// The egress network of this Docker host's standalone proxy (issue #4, AIRLOCK_EGRESS=remote), as the
+// The egress network of this Docker host's standalone proxy (AIRLOCK_EGRESS=remote), as the
 // worker's container sandboxes see it: the name containers join, and the DNS seal every sandbox on it gets
 // in its own network namespace (the proxy process owns the network and its firewall; the worker only joins).
 // The name follows the proxy's replies, so a restarted proxy's new network is joined from its next run on.

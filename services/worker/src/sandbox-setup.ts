@@ -8,6 +8,9 @@ import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
 import { LANGUAGES, type Language } from '@airlock/protocol';
 import {
+  CONTAINER_BACKENDS,
+  CONTAINER_RUNTIMES,
+  type ContainerBackend,
   ContainerSandbox,
   type EgressNetwork,
   IsolateSandbox,
@@ -23,7 +26,7 @@ import { SandboxRegistry } from './backends.ts';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CONTAINER_LANGUAGES: readonly Language[] = LANGUAGES;
 
-function unavailable(backend: 'docker' | 'gvisor', reason: string): RuntimeInfo[] {
+function unavailable(backend: ContainerBackend, reason: string): RuntimeInfo[] {
   return CONTAINER_LANGUAGES.map((language) => ({
     language,
     backend,
@@ -36,7 +39,7 @@ function unavailable(backend: 'docker' | 'gvisor', reason: string): RuntimeInfo[
 export async function startSandboxes(
   config: Config,
   logger: Logger,
-  /** Egress (issue #4): the network container runs with egress join. */
+  /** The network container runs with egress join. */
   egress?: Pick<EgressNetwork, 'name' | 'sealDns'>,
 ): Promise<SandboxRegistry> {
   const started: Sandbox[] = [];
@@ -53,7 +56,7 @@ export async function startSandboxes(
       started.push(isolate);
       await isolate.start();
     }
-    const wanted = (['docker', 'gvisor'] as const).filter((b) => config.AIRLOCK_BACKENDS.includes(b));
+    const wanted = CONTAINER_BACKENDS.filter((b) => config.AIRLOCK_BACKENDS.includes(b));
     if (wanted.length > 0) {
       const docker = new Dockerode({ socketPath: config.AIRLOCK_DOCKER_SOCKET });
       const probe = await probeContainerBackends(docker, REPO_ROOT);
@@ -76,7 +79,7 @@ export async function startSandboxes(
         const sandbox = new ContainerSandbox({
           docker,
           backend,
-          runtime: backend === 'gvisor' ? 'runsc' : 'runc',
+          runtime: CONTAINER_RUNTIMES[backend],
           images: probe.images,
           pool: { size: config.AIRLOCK_POOL_SIZE, memoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB },
           logger,

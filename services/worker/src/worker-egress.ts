@@ -1,4 +1,4 @@
-// Egress in a worker process (scaled out on NATS, issue #4). The sandbox network is local to each Docker host,
+// Egress in a worker process (scaled out on NATS). The sandbox network is local to each Docker host,
 // so the proxy runs next to the sandboxes, in one of two ways:
 // - AIRLOCK_EGRESS=on: the worker creates its own egress network, proxy and firewall (the same stack as the
 //   embedded service) and hands its broker to the execution worker;

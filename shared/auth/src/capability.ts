@@ -4,8 +4,9 @@
 // the tenant policy as the bound, never "anything".
 
 import {
-  BACKENDS,
+  BACKEND_NAMES,
   type Backend,
+  type BackendName,
   type ExecutionRequest,
   type Language,
   type LimitPolicy,
@@ -15,8 +16,6 @@ import { LIMIT_KEYS, type LimitCeilings } from './constraints.ts';
 import { canonicalHostPattern, hostAllowed } from './hosts.ts';
 import type { TenantPolicy } from './tenant-policy.ts';
 import type { Principal } from './verifier.ts';
-
-export type ConcreteBackend = Exclude<Backend, 'auto'>;
 
 /**
  * What the capability is computed from: an ExecutionRequest fits as is. The access fields are not in the
@@ -37,7 +36,7 @@ export interface Capability {
   /** As requested; `auto` chooses among `backends`. */
   backend: Backend;
   /** Backends the run may use: the requested one, or for `auto` every one both intent and tenant allow. */
-  backends: ConcreteBackend[];
+  backends: BackendName[];
   /** The lower of the intent and tenant ceilings per limit; a missing key means only the server ceiling applies. */
   ceilings: LimitCeilings;
   /** Canonical; exactly the hosts requested (each allowed by both). */
@@ -54,7 +53,6 @@ export type CapabilityDecision =
 
 const INTENT = 'the intent token';
 const TENANT = 'the tenant policy';
-const CONCRETE = BACKENDS.filter((b): b is ConcreteBackend => b !== 'auto');
 
 const deny = (field: string, reason: string): CapabilityDecision => ({ ok: false, reason, field });
 
@@ -66,7 +64,7 @@ function refuser<T>(wanted: T, tenant: readonly T[], intent: readonly T[] | unde
 }
 
 function checkBackend(request: CapabilityRequest, intent: Principal['intent'], policy: TenantPolicy) {
-  const allowed = CONCRETE.filter(
+  const allowed = BACKEND_NAMES.filter(
     (b) => policy.backends.includes(b) && (intent?.backends?.includes(b) ?? true),
   );
   if (request.backend === 'auto') {

@@ -6,7 +6,6 @@ export {
   type Capability,
   type CapabilityDecision,
   type CapabilityRequest,
-  type ConcreteBackend,
   effectiveCapability,
   narrowCeilings,
   narrowPolicy,

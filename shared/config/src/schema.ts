@@ -1,6 +1,7 @@
 // Every AIRLOCK_* variable with its default. Parsed once by a service's main.ts, then frozen; nothing else reads
 // process.env. Errors quote the variable, the bad value and what was expected.
 
+import { BACKEND_NAMES, BackendName } from '@airlock/protocol';
 import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -27,8 +28,8 @@ export const ConfigSchema = z.object({
         .map((b) => b.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['isolate', 'docker', 'gvisor'])).min(1))
-    .default(['isolate', 'docker', 'gvisor']),
+    .pipe(z.array(BackendName).min(1))
+    .default([...BACKEND_NAMES]),
   /** Docker Engine socket for the container backends. @default /var/run/docker.sock */
   AIRLOCK_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   /** Warm containers per image and runtime. @default 2 */

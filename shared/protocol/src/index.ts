@@ -19,8 +19,10 @@ export { isExecutionId, newExecutionId } from './ids.ts';
 export { type DuplicateKey, duplicateKeyError, findDuplicateKey, parseJsonBody } from './json-body.ts';
 export { type LimitPolicy, resolveLimits } from './limits.ts';
 export {
+  BACKEND_NAMES,
   BACKENDS,
   Backend,
+  BackendName,
   canonicalEgressHost,
   EgressAllowRule,
   ExecutionRequest,

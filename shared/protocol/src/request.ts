@@ -4,7 +4,10 @@
 import { z } from 'zod';
 
 export const LANGUAGES = ['javascript', 'typescript', 'python', 'bash'] as const;
-export const BACKENDS = ['auto', 'isolate', 'docker', 'gvisor'] as const;
+/** The backends that run code. */
+export const BACKEND_NAMES = ['isolate', 'docker', 'gvisor'] as const;
+/** What a request may ask for: one of the backends, or `auto`, which picks one by language and policy. */
+export const BACKENDS = ['auto', ...BACKEND_NAMES] as const;
 
 /** Absolute bounds on field sizes, independent of configuration. */
 export const FIELD_BOUNDS = {
@@ -23,6 +26,7 @@ export const FIELD_BOUNDS = {
 
 export const Language = z.enum(LANGUAGES);
 export const Backend = z.enum(BACKENDS);
+export const BackendName = z.enum(BACKEND_NAMES);
 
 const noNul = (s: string) => !s.includes('\u0000');
 const wellFormed = (s: string) => s.isWellFormed();
@@ -212,6 +216,7 @@ export type ExecutionRequestInput = z.input<typeof ExecutionRequest>;
 export type ExecutionRequest = z.output<typeof ExecutionRequest>;
 export type Language = z.infer<typeof Language>;
 export type Backend = z.infer<typeof Backend>;
+export type BackendName = z.infer<typeof BackendName>;
 export type LimitsInput = z.infer<typeof LimitsInput>;
 export type NetworkInput = z.output<typeof NetworkInput>;
 export type EgressAllowRule = z.infer<typeof EgressAllowRule>;

@@ -3,7 +3,13 @@ export {
   type ContainerSandboxOptions,
   type ContainerSandboxStats,
 } from './container/container-sandbox.ts';
-export type { ContainerRuntime } from './container/container-spec.ts';
+export {
+  CONTAINER_BACKENDS,
+  CONTAINER_RUNTIMES,
+  type ContainerBackend,
+  type ContainerRuntime,
+} from './container/container-spec.ts';
+export { egressEnv } from './container/egress-env.ts';
 export {
   EgressNetwork,
   type EgressNetworkOptions,
@@ -25,21 +31,27 @@ export {
 } from './container/leftover-reaper.ts';
 export { type BackendAvailability, type ContainerProbe, probeContainerBackends } from './container/probe.ts';
 export { type ReapOptions, reapLeftovers } from './container/reaper.ts';
+export {
+  ContainerSessionBackend,
+  type ContainerSessionBackendOptions,
+} from './container/session/container-session-backend.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';
+export type { EgressAccess } from './egress-access.ts';
 export type { SandboxLogger } from './isolate/host-pool.ts';
 export { IsolateSandbox, type IsolateSandboxOptions } from './isolate/isolate-sandbox.ts';
-export { IsolateSessions, type IsolateSessionsOptions } from './isolate/isolate-sessions.ts';
+export {
+  IsolateSessionBackend,
+  type IsolateSessionBackendOptions,
+} from './isolate/isolate-session-backend.ts';
 export type {
-  BackendName,
+  CellJob,
   RuntimeInfo,
   Sandbox,
   SandboxFile,
   SandboxJob,
   SandboxRunOptions,
-  SandboxSession,
-  SessionCell,
+  SessionBackend,
   SessionEnd,
-  SessionSandbox,
+  SessionLease,
   SessionSpec,
 } from './sandbox.ts';
-export { ContainerSessions, type ContainerSessionsOptions } from './session/container-sessions.ts';

@@ -1,10 +1,10 @@
-// The Sandbox interface every backend implements (isolate now; docker and gvisor later).
-// A backend runs one job in a fresh sandbox and destroys it afterwards. run() never throws for anything the
-// guest does: every guest fault, limit and cancel comes back as an ExecutionResult with its outcome.
+// The Sandbox interface every backend implements (isolate, docker, gvisor), and the session side some of them
+// add (SessionBackend). A backend runs one job in a fresh sandbox and destroys it afterwards. run() never throws
+// for anything the guest does: every guest fault, limit and cancel comes back as an ExecutionResult with its
+// outcome.
 
-import type { ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
-
-export type BackendName = 'isolate' | 'docker' | 'gvisor';
+import type { BackendName, ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
+import type { EgressAccess } from './egress-access.ts';
 
 export interface SandboxFile {
   /** Relative path inside the working folder, already validated by the protocol schema. */
@@ -22,8 +22,8 @@ export interface SandboxJob {
   /** Plain, non-secret variables from the request. */
   env: Record<string, string>;
   limits: ResolvedLimits;
-  /** Egress (issue #4): run on the egress network with these variables (proxy URL, credential sentinels). */
-  egress?: { env: Record<string, string> } | undefined;
+  /** Network egress through the run's proxy; absent, the job has no network. */
+  egress?: EgressAccess | undefined;
 }
 
 export interface SandboxRunOptions {
@@ -51,16 +51,16 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** What a session sandbox is opened with (issue #7): the interpreter's language and the session's limits. */
+/** What a session is opened with: the interpreter's language and the session's limits. */
 export interface SessionSpec {
   sessionId: string;
   language: Language;
-  /** memory_mb bounds the whole session sandbox; the rest are per-cell defaults. */
+  /** memory_mb bounds the whole session (its container or host process); the rest are per-cell defaults. */
   limits: ResolvedLimits;
 }
 
 /** One cell of a session: code run in the interpreter that lives across cells. */
-export interface SessionCell {
+export interface CellJob {
   executionId: string;
   code: string;
   /** Written into the session's working folder before the cell runs; they stay there. */
@@ -69,28 +69,29 @@ export interface SessionCell {
   limits: ResolvedLimits;
 }
 
-/** Why a session sandbox ended by itself (not closed by its owner). */
+/** Why a session ended by itself (not closed by its owner). */
 export type SessionEnd = 'interpreter_exited' | 'memory_limit' | 'cell_timeout' | 'protocol_violation';
 
 /**
- * A leased sandbox that keeps its interpreter between cells. run() never throws for anything the guest does;
- * cells run one at a time. After `ended` settles (or close()), run() answers without running anything.
+ * The lease on one open session: its sandbox keeps the interpreter between cells. run() never throws for
+ * anything the guest does; cells run one at a time. After `ended` settles (or close()), run() answers without
+ * running anything.
  */
-export interface SandboxSession {
+export interface SessionLease {
   readonly id: string;
-  /** Settles when the sandbox ends by itself, with why; never rejects. */
+  /** Settles when the session's sandbox ends by itself, with why; never rejects. */
   readonly ended: Promise<SessionEnd>;
-  run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult>;
-  /** Destroys the sandbox (release of the lease); idempotent. */
+  run(cell: CellJob, options: SandboxRunOptions): Promise<ExecutionResult>;
+  /** Destroys the session's sandbox (release of the lease); idempotent. */
   close(): Promise<void>;
 }
 
-/** A backend that leases long-lived sandboxes for sessions, beside its one-shot Sandbox. */
-export interface SessionSandbox {
+/** A backend that opens sessions, each in a long-lived sandbox of its own, beside its one-shot Sandbox. */
+export interface SessionBackend {
   readonly backend: BackendName;
   readonly languages: readonly Language[];
-  /** Starts a session sandbox and resolves when its interpreter is ready. Throws when it cannot start. */
-  open(spec: SessionSpec): Promise<SandboxSession>;
-  /** Destroys every open session sandbox and refuses new ones. */
+  /** Starts a session's sandbox and resolves when its interpreter is ready. Throws when it cannot start. */
+  open(spec: SessionSpec): Promise<SessionLease>;
+  /** Destroys every open session's sandbox and refuses new ones. */
   close(): Promise<void>;
 }

@@ -3,8 +3,8 @@
 // as the workers would. The descriptors here never run anything: jobs go to the workers through the queue.
 // Must never run a job in the gateway process.
 
-import { AirlockError, type ExecutionResult, type Language } from '@airlock/protocol';
-import type { BackendName, RuntimeInfo, Sandbox } from '@airlock/sandbox';
+import { AirlockError, type BackendName, type ExecutionResult, type Language } from '@airlock/protocol';
+import type { RuntimeInfo, Sandbox } from '@airlock/sandbox';
 import { SandboxRegistry } from '@airlock/worker';
 
 /** What each backend runs (the same lists as the isolate and container sandboxes). */

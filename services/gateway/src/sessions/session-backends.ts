@@ -6,13 +6,14 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
-import { AirlockError, type Backend, type SessionLanguage } from '@airlock/protocol';
+import { AirlockError, type Backend, type BackendName, type SessionLanguage } from '@airlock/protocol';
 import {
-  type BackendName,
-  ContainerSessions,
-  IsolateSessions,
+  CONTAINER_BACKENDS,
+  CONTAINER_RUNTIMES,
+  ContainerSessionBackend,
+  IsolateSessionBackend,
   probeContainerBackends,
-  type SessionSandbox,
+  type SessionBackend,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 
@@ -26,14 +27,14 @@ const AUTO_ORDER: Record<SessionLanguage, readonly BackendName[]> = {
 };
 
 export class SessionBackends {
-  readonly #backends = new Map<BackendName, SessionSandbox>();
+  readonly #backends = new Map<BackendName, SessionBackend>();
 
-  constructor(backends: readonly SessionSandbox[]) {
+  constructor(backends: readonly SessionBackend[]) {
     for (const backend of backends) this.#backends.set(backend.backend, backend);
   }
 
   /** The concrete backend for a session, or AirlockError `backend_unavailable`. */
-  resolve(language: SessionLanguage, requested: Backend, allowed?: readonly BackendName[]): SessionSandbox {
+  resolve(language: SessionLanguage, requested: Backend, allowed?: readonly BackendName[]): SessionBackend {
     const candidates = (requested === 'auto' ? AUTO_ORDER[language] : [requested]).filter(
       (b) => allowed === undefined || allowed.includes(b),
     );
@@ -50,10 +51,12 @@ export class SessionBackends {
 
   /** Label values `airlock.instance` of the container session backends (for leftover checks). */
   instances(): string[] {
-    return [...this.#backends.values()].flatMap((b) => (b instanceof ContainerSessions ? [b.instance] : []));
+    return [...this.#backends.values()].flatMap((b) =>
+      b instanceof ContainerSessionBackend ? [b.instance] : [],
+    );
   }
 
-  get(name: BackendName): SessionSandbox | undefined {
+  get(name: BackendName): SessionBackend | undefined {
     return this.#backends.get(name);
   }
 
@@ -65,20 +68,20 @@ export class SessionBackends {
 export async function startSessionBackends(
   config: Config,
   logger: Logger,
-  extra: readonly SessionSandbox[] = [],
+  extra: readonly SessionBackend[] = [],
 ): Promise<SessionBackends> {
-  const started: SessionSandbox[] = [...extra];
+  const started: SessionBackend[] = [...extra];
   if (config.AIRLOCK_BACKENDS.includes('isolate') && config.AIRLOCK_MAX_SESSIONS > 0) {
     // JavaScript/TypeScript sessions: one supervised isolate host process per session, started on open.
     started.push(
-      new IsolateSessions({
+      new IsolateSessionBackend({
         readyTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
         memoryCgroup: config.AIRLOCK_ISOLATE_CGROUP,
         logger,
       }),
     );
   }
-  const wanted = (['docker', 'gvisor'] as const).filter((b) => config.AIRLOCK_BACKENDS.includes(b));
+  const wanted = CONTAINER_BACKENDS.filter((b) => config.AIRLOCK_BACKENDS.includes(b));
   if (wanted.length > 0 && config.AIRLOCK_MAX_SESSIONS > 0) {
     const docker = new Dockerode({ socketPath: config.AIRLOCK_DOCKER_SOCKET });
     const probe = await probeContainerBackends(docker, REPO_ROOT);
@@ -88,10 +91,10 @@ export async function startSessionBackends(
         continue;
       }
       started.push(
-        new ContainerSessions({
+        new ContainerSessionBackend({
           docker,
           backend,
-          runtime: backend === 'gvisor' ? 'runsc' : 'runc',
+          runtime: CONTAINER_RUNTIMES[backend],
           images: probe.images,
           startTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
           logger,

@@ -10,6 +10,7 @@
 import type { AuditSink } from '@airlock/audit';
 import {
   AirlockError,
+  type BackendName,
   type CellRequest,
   type Execution,
   emptyResult,
@@ -20,7 +21,7 @@ import {
   type SessionClosedReason,
   type SessionRequest,
 } from '@airlock/protocol';
-import type { BackendName, SandboxSession, SessionSandbox } from '@airlock/sandbox';
+import type { SessionBackend, SessionLease } from '@airlock/sandbox';
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
 import { rejectedEntry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
@@ -58,7 +59,7 @@ export interface SessionsDeps {
 
 interface Entry {
   session: Session;
-  sandbox: SandboxSession | null;
+  sandbox: SessionLease | null;
   /** Holds the tenant's in-flight slot until the session closes. */
   admission: Admission;
   idleMs: number;
@@ -110,7 +111,7 @@ export class Sessions {
       admission = this.#deps.authorizer.reserve(caller, 'open');
       const id = newSessionId();
       this.#opening++;
-      let sandbox: SandboxSession;
+      let sandbox: SessionLease;
       try {
         sandbox = await backend.open({ sessionId: id, language: request.language, limits });
       } catch (error) {
@@ -304,7 +305,7 @@ export class Sessions {
   }
 
   /** The session backend of that name, when it runs on this server (diagnostics and tests). */
-  backend(name: BackendName): SessionSandbox | undefined {
+  backend(name: BackendName): SessionBackend | undefined {
     return this.#deps.backends.get(name);
   }
 

@@ -2,23 +2,29 @@
 // internal_error and a reason and the pool keeps retrying with back-off; warm containers killed from outside
 // are replaced; nothing is left behind.
 
+import type Dockerode from 'dockerode';
 import { describe, expect, it, vi } from 'vitest';
 import { ContainerSandbox } from './container-sandbox.ts';
 import { containersWithLabel, requireContainerEnv, testJob } from './container-test-env.ts';
 import type { ResolvedImages } from './images.ts';
+
+/** A `docker` (runc) sandbox on `images` whose pool keeps `poolSize` warm containers per image. */
+function runcSandbox(docker: Dockerode, images: ResolvedImages, poolSize: number): ContainerSandbox {
+  return new ContainerSandbox({
+    docker,
+    runtime: 'runc',
+    backend: 'docker',
+    images,
+    pool: { size: poolSize },
+  });
+}
 
 describe('ContainerSandbox when containers fail', () => {
   it('answers internal_error without waiting for the pool, and keeps retrying the pool', async () => {
     const { docker, images } = await requireContainerEnv();
     const missing = { tag: 'airlock-missing:000000000000', hash: '000000000000', version: '0.0.0' };
     const broken: ResolvedImages = { ...images, bash: missing };
-    const sandbox = new ContainerSandbox({
-      docker,
-      runtime: 'runc',
-      backend: 'docker',
-      images: broken,
-      pool: { size: 1 },
-    });
+    const sandbox = runcSandbox(docker, broken, 1);
     try {
       await sandbox.start();
       const result = await sandbox.run(testJob({ language: 'bash', code: 'echo hi' }), {
@@ -41,13 +47,7 @@ describe('ContainerSandbox when containers fail', () => {
 
   it('replaces warm containers that die while waiting (as when dockerd restarts)', async () => {
     const { docker, images } = await requireContainerEnv();
-    const sandbox = new ContainerSandbox({
-      docker,
-      runtime: 'runc',
-      backend: 'docker',
-      images,
-      pool: { size: 1 },
-    });
+    const sandbox = runcSandbox(docker, images, 1);
     try {
       await sandbox.start();
       await sandbox.whenWarm();
@@ -71,13 +71,7 @@ describe('ContainerSandbox when containers fail', () => {
 
   it('cancels a job before it starts without touching dockerd', async () => {
     const { docker, images } = await requireContainerEnv();
-    const sandbox = new ContainerSandbox({
-      docker,
-      runtime: 'runc',
-      backend: 'docker',
-      images,
-      pool: { size: 0 },
-    });
+    const sandbox = runcSandbox(docker, images, 0);
     const controller = new AbortController();
     controller.abort();
     const result = await sandbox.run(testJob({ language: 'python', code: 'print(1)' }), {

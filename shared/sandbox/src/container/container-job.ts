@@ -6,6 +6,7 @@
 
 import type { ExecutionResult, ResolvedLimits } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
+import { cancelReason } from '../cancel-reason.ts';
 import type { SandboxRunOptions } from '../sandbox.ts';
 import type { AttachedContainer } from './attached-container.ts';
 import type { ContainerRuntime } from './container-spec.ts';
@@ -177,11 +178,4 @@ class ContainerJob {
     this.#finished = true;
     this.#finish(end);
   }
-}
-
-function cancelReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (typeof reason === 'string' && reason.length > 0) return reason;
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
-  return 'canceled by the caller';
 }

@@ -4,13 +4,20 @@
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
-import { type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
+import { type BackendName, type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
-import type { BackendName, RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
 import { runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
-import { type ContainerProfile, type ContainerRuntime, containerSpec, profileKey } from './container-spec.ts';
+import {
+  type ContainerBackend,
+  type ContainerProfile,
+  type ContainerRuntime,
+  containerSpec,
+  profileKey,
+} from './container-spec.ts';
+import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
@@ -27,7 +34,7 @@ export interface ContainerLogger {
 export interface ContainerSandboxOptions {
   docker: Dockerode;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   /** From loadResolvedImages (or the probe). */
   images: ResolvedImages;
   pool?: {
@@ -43,7 +50,10 @@ export interface ContainerSandboxOptions {
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
   logger?: ContainerLogger;
-  /** Egress (issue #4): the network jobs with `egress` join (this process's, or a standalone proxy's); without it such jobs are rejected. */
+  /**
+   * The network jobs with `egress` join (this process's, or a standalone proxy's); without it such jobs are
+   * rejected.
+   */
   egress?: Pick<EgressNetwork, 'name' | 'sealDns'>;
 }
 
@@ -169,12 +179,11 @@ export class ContainerSandbox implements Sandbox {
     if (this.#closing.signal.aborted) return emptyResult('internal_error', 'the sandbox is closed');
     const signal = AbortSignal.any([options.signal, this.#closing.signal]);
     if (signal.aborted) return emptyResult('canceled', 'canceled before it started');
-    // --- egress (issue #4): such jobs take the cold path onto the egress network; their variables join env.
+    // A job with egress takes the cold path onto the egress network; the proxy variables join its env.
     if (job.egress && !this.#options.egress) {
       return emptyResult('rejected', 'network egress is not available on this server');
     }
-    const archiveJob = job.egress ? { ...job, env: { ...job.env, ...job.egress.env } } : job;
-    // --- end egress
+    const archiveJob = job.egress ? { ...job, env: { ...job.env, ...egressEnv(job.egress) } } : job;
     let archive: Awaited<ReturnType<typeof buildJobArchive>>;
     try {
       archive = await buildJobArchive(archiveJob, this.#caps);
@@ -247,7 +256,7 @@ export class ContainerSandbox implements Sandbox {
     });
   }
 
-  /** Egress (issue #4): no resolver inside; a container that cannot be sealed is not used. */
+  /** No resolver inside a container on the egress network; one that cannot be sealed is not used. */
   async #sealDns(container: AttachedContainer): Promise<void> {
     try {
       await this.#options.egress?.sealDns(container.id);

@@ -1,13 +1,23 @@
 // The hardened create options of one sandbox container (SECURITY.md "Containers", sandbox-images/CONTRACT.md
 // "How the backend starts a container"). Every container Airlock creates is built here and only here.
-// It must never add a host path, a device, a capability, a network (but the egress network, issue #4), the Docker socket, or anything from the
-// service's own environment.
+// It must never add a host path, a device, a capability, a network (but the egress network), the Docker socket,
+// or anything from the service's own environment.
 
+import { BACKEND_NAMES, type BackendName } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { GVISOR_SECCOMP_OPT } from './gvisor-seccomp.ts';
 import { ownerLabel } from './owner.ts';
 
 export type ContainerRuntime = 'runc' | 'runsc';
+
+/** The backends that run jobs in containers. */
+export type ContainerBackend = Exclude<BackendName, 'isolate'>;
+export const CONTAINER_BACKENDS = BACKEND_NAMES.filter((b): b is ContainerBackend => b !== 'isolate');
+/** The OCI runtime each container backend uses. */
+export const CONTAINER_RUNTIMES: Readonly<Record<ContainerBackend, ContainerRuntime>> = {
+  docker: 'runc',
+  gvisor: 'runsc',
+};
 
 /** The limits a container is created with; a warm container can serve only jobs of its own profile. */
 export interface ContainerProfile {
@@ -17,7 +27,7 @@ export interface ContainerProfile {
 export interface ContainerSpecInput {
   image: string;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   profile: ContainerProfile;
   /** Identifies the ContainerSandbox that owns the container (`airlock.instance`). */
   instance: string;
@@ -25,7 +35,7 @@ export interface ContainerSpecInput {
   executionId?: string;
   /** A session container (`airlock.session`): runs `command` instead of the image's runner. */
   session?: { id: string; command: string[] };
-  /** Egress (issue #4): the egress network to join instead of `none` (gVisor then uses runtime runsc-net). */
+  /** The egress network to join instead of `none` (gVisor then uses runtime runsc-net). */
   egressNetwork?: string;
 }
 
@@ -80,10 +90,10 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     Tty: false,
     // With networking disabled Docker mounts no resolv.conf of its own (on network "none" alone it mounts one
     // naming the host's resolver): the image's empty /etc/resolv.conf stays, so there is no resolver at all.
-    NetworkDisabled: input.egressNetwork === undefined, // egress (issue #4): see EgressNetwork.sealDns
+    NetworkDisabled: input.egressNetwork === undefined, // on the egress network: see EgressNetwork.sealDns
     Labels: labels,
     HostConfig: {
-      // egress (issue #4): runsc-net is runsc with --network=host, i.e. the container's own namespace.
+      // runsc-net is runsc with --network=host, i.e. the container's own namespace.
       Runtime: input.egressNetwork !== undefined && input.runtime === 'runsc' ? 'runsc-net' : input.runtime,
       NetworkMode: input.egressNetwork ?? 'none',
       ReadonlyRootfs: true,

@@ -9,7 +9,7 @@ import Dockerode from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
 import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { ContainerSandbox } from './container-sandbox.ts';
-import type { ContainerRuntime } from './container-spec.ts';
+import type { ContainerBackend, ContainerRuntime } from './container-spec.ts';
 import type { ResolvedImages } from './images.ts';
 import { probeContainerBackends } from './probe.ts';
 import { reapLeftovers } from './reaper.ts';
@@ -63,7 +63,10 @@ export function containersWithLabel(label: string): string[] {
     .filter((line) => line.length > 0);
 }
 
-export const BACKEND_OF = { runc: 'docker', runsc: 'gvisor' } as const;
+export const BACKEND_OF: Readonly<Record<ContainerRuntime, ContainerBackend>> = {
+  runc: 'docker',
+  runsc: 'gvisor',
+};
 
 export interface SuiteSandbox {
   env: ContainerTestEnv;

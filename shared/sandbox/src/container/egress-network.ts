@@ -1,4 +1,4 @@
-// The network of runs with egress (issue #4): one internal Docker network (no route out, inter-container
+// The network of runs with egress: one internal Docker network (no route out, inter-container
 // traffic off) whose gateway address is where the egress proxy listens, and host firewall rules so that from
 // its subnet only the proxy port is reachable (HOST.md: an internal network can reach every host port on its
 // gateway). Each sandbox on it also loses Docker's embedded DNS (127.0.0.11) inside its own network
@@ -101,7 +101,7 @@ export class EgressNetwork {
       '-j',
       'ACCEPT',
     ];
-    // The host's own connections to the gateway address (the isolate host's guest fetch, issue #4) run over
+    // The host's own connections to the gateway address (the isolate host's guest fetch) run over
     // loopback, and their replies come from the gateway address too: accept those; sandboxes never use lo.
     const hostLocal = ['INPUT', '-i', 'lo', '-s', this.subnet, ...comment, '-j', 'ACCEPT'];
     for (const rule of [drop, accept, hostLocal]) {

@@ -1,12 +1,13 @@
 // Turns how a container job ended into its ExecutionResult: exit code or signal from the runner's marker, the
-// OOM kill from dockerd's State.OOMKilled (never guessed from exit 137 or SIGKILL alone), the limit Airlock
+// OOM kill from dockerd (container-exit.ts; never guessed from exit 137 or SIGKILL alone), the limit Airlock
 // enforced itself (here, or in the sandbox: the runner's own wall-clock deadline), or a runner refusal.
 // It must never call a guest fault an internal error, nor the reverse.
 
 import { constants } from 'node:os';
 import type { ExecutionResult, OutputFile, ResolvedLimits } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
-import { type AttachedContainer, withDeadline } from './attached-container.ts';
+import type { AttachedContainer } from './attached-container.ts';
+import { type ContainerExit, containerExit } from './container-exit.ts';
 import type { ContainerRuntime } from './container-spec.ts';
 import type { StderrSummary } from './end-marker.ts';
 import type { OutputCaps } from './job-archive.ts';
@@ -83,7 +84,7 @@ export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<Ex
     case 'malformed':
       return result({ outcome: 'internal_error', reason: 'the sandbox runner sent a malformed end marker' });
     case 'ended': {
-      const state = await exitState(context);
+      const state = await exitOf(context);
       if (state.oomKilled) {
         const verdict = memoryLimit();
         verdict.usage.memory_peak_bytes = limits.memory_mb * MIB;
@@ -128,7 +129,7 @@ export async function judgeJob(end: JobEnd, context: VerdictContext): Promise<Ex
       const usage = { cpu_ms: summary.cpuMs, wall_ms: wallMs, memory_peak_bytes: peak };
       const files = await outputFiles(end.tar, context.outputCaps.maxBytes);
       // A program killed by SIGKILL that nobody here sent: the kernel's OOM killer, if dockerd saw one.
-      if (summary.signal === 'SIGKILL' && (await exitState(context)).oomKilled) {
+      if (summary.signal === 'SIGKILL' && (await exitOf(context)).oomKilled) {
         return {
           ...memoryLimit(),
           usage: { ...usage, memory_peak_bytes: peak ?? limits.memory_mb * MIB },
@@ -174,67 +175,6 @@ async function outputFiles(tar: Buffer, maxBytes: number): Promise<OutputFile[]>
   }
 }
 
-/**
- * Whether dockerd recorded an `oom` event for the container: under runsc, State.OOMKilled is sometimes never
- * set although the event arrives (~50 ms after `die`). Asks the events API for the past minute, bounded.
- */
-async function sawOomEvent(context: VerdictContext, id: string): Promise<boolean> {
-  const now = Math.floor(Date.now() / 1000);
-  try {
-    const stream = await withDeadline(
-      context.docker.getEvents({
-        since: now - 60,
-        until: now + 1,
-        filters: { container: [id], event: ['oom'] },
-      }),
-      context.dockerTimeoutMs,
-      'events',
-    );
-    let text = '';
-    for await (const chunk of stream) text += String(chunk);
-    return text.includes('"oom"');
-  } catch {
-    return false;
-  }
-}
-
-const OOM_RECHECKS = 10;
-const OOM_RECHECK_MS = 100;
-
-interface ExitState {
-  oomKilled: boolean;
-  exitCode: number | null;
-  description: string;
-}
-
-/** Waits (bounded) for the container to stop, then asks dockerd how it ended. */
-async function exitState(context: VerdictContext): Promise<ExitState> {
-  const { container } = context.container;
-  try {
-    await withDeadline(container.wait({ condition: 'not-running' }), context.dockerTimeoutMs, 'wait');
-  } catch {
-    // Inspect anyway: it tells whether the container is gone or still running.
-  }
-  try {
-    let { State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect');
-    // dockerd can record the exit ("die") before the OOM event that sets OOMKilled (seen under runsc, ~50 ms):
-    // a SIGKILL exit without the flag is asked again for a short, bounded while before it is believed.
-    for (let i = 0; i < OOM_RECHECKS && State.ExitCode === 137 && State.OOMKilled !== true; i++) {
-      await new Promise((resolve) => setTimeout(resolve, OOM_RECHECK_MS));
-      ({ State } = await withDeadline(container.inspect(), context.dockerTimeoutMs, 'inspect'));
-    }
-    const oomKilled =
-      State.OOMKilled === true || (State.ExitCode === 137 && (await sawOomEvent(context, container.id)));
-    return {
-      oomKilled,
-      exitCode: State.ExitCode ?? null,
-      description: `container exit code ${State.ExitCode}${State.Error ? `, ${State.Error}` : ''}`,
-    };
-  } catch (error) {
-    return {
-      oomKilled: false,
-      exitCode: null,
-      description: error instanceof Error ? error.message : String(error),
-    };
-  }
+function exitOf(context: VerdictContext): Promise<ContainerExit> {
+  return containerExit(context.docker, context.container.container, context.dockerTimeoutMs);
 }

@@ -22,7 +22,7 @@ export interface BridgeHandlers {
   entryDone(): void;
   readFile(path: string, asText: boolean): ReadFileReply;
   /**
-   * Egress (issue #4, see guest-fetches.ts): starts fetch `id` from unchecked guest values; null when it
+   * Egress (see guest-fetches.ts): starts fetch `id` from unchecked guest values; null when it
    * started, else why not. Absent: every fetch is refused.
    */
   fetchStart?(

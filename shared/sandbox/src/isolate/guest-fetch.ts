@@ -1,4 +1,4 @@
-// The host side of guest `fetch` (issue #4): each request a guest makes is checked here, then performed by the
+// The host side of guest `fetch`: each request a guest makes is checked here, then performed by the
 // isolate host as an HTTP forward-proxy client of the run's egress proxy, with the run's per-run proxy
 // credential. Policy, SSRF checks, credential injection, scrubbing, limits and egress records are all the
 // proxy's: this file never dials anything but the proxy. `http://` goes to the proxy in absolute form (the
@@ -297,20 +297,4 @@ function withoutBodyHeaders(headers: string[]): string[] {
     if (!name.startsWith('content-')) kept.push(name, headers[i + 1] as string);
   }
   return kept;
-}
-
-/**
- * Splits a run's egress variables for the isolate: the guest gets only the credential sentinels
- * (`AIRLOCK_CREDENTIAL_*`) in its env; the proxy URL with the per-run credential stays with the host.
- */
-export function isolateEgress(egress: { env: Record<string, string> } | undefined): {
-  env: Record<string, string>;
-  proxy: string | undefined;
-} {
-  const env: Record<string, string> = {};
-  if (egress === undefined) return { env, proxy: undefined };
-  for (const [name, value] of Object.entries(egress.env)) {
-    if (name.startsWith('AIRLOCK_CREDENTIAL_')) env[name] = value;
-  }
-  return { env, proxy: egress.env.HTTP_PROXY ?? egress.env.http_proxy };
 }

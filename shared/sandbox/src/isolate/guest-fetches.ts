@@ -1,4 +1,4 @@
-// The fetches of one isolate job (issue #4): starts each checked request through the run's egress proxy, keeps
+// The fetches of one isolate job: starts each checked request through the run's egress proxy, keeps
 // its reply until the guest takes it, tells the job when one is ready, and aborts all of them when the job
 // ends (deadline, cancel, exit). A job without egress has no proxy: every fetch is refused with a message.
 // Must never keep a request running after close(), nor hand a reply to the guest twice.

@@ -47,7 +47,7 @@ export type BeginJob = ivm.Reference<(config: GuestConfig) => unknown>;
 
 /**
  * The runtime source: one function expression taking the bridge callbacks and returning begin(config).
- * In session mode (a kept isolate, see session-isolate.ts) begin returns the host-only SessionRuntimeApi
+ * In session mode (a kept isolate, see kept-isolate.ts) begin returns the host-only SessionRuntimeApi
  * instead of fireTimer, and parts may register per-cell hooks on `runtime.onCell`.
  */
 function runtimeSource(session = false): string {

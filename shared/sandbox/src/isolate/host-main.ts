@@ -6,7 +6,7 @@
 
 import { GuestRuntimeCode } from './guest-runtime.ts';
 import { type HostJob, type HostMessage, MIN_MEMORY_MB, parseParentMessage } from './host-messages.ts';
-import { endOnCatastrophicError, sendToParent } from './host-process.ts';
+import { endOnCatastrophicError, reportToParent, sendToParent } from './host-process.ts';
 import { IsolateJob } from './isolate-job.ts';
 import { primeGuestRuntime } from './runtime-cache.ts';
 import { WarmIsolate } from './warm-isolate.ts';
@@ -26,10 +26,7 @@ let current: IsolateJob | null = null;
 let pending: HostJob | null = null;
 
 async function runJob(job: HostJob): Promise<void> {
-  const isolateJob = new IsolateJob(job, {
-    sendOutput: (chunks) => sendToParent({ type: 'output', id: job.id, chunks }),
-    sendResult: (result, chunks) => sendToParent({ type: 'result', ...result, chunks }),
-  });
+  const isolateJob = new IsolateJob(job, reportToParent(job.id));
   current = isolateJob;
   try {
     await isolateJob.run(warm.take(isolateJob.memoryMb));

@@ -36,7 +36,7 @@ export interface HostJob {
   args: string[];
   env: Record<string, string>;
   limits: ResolvedLimits;
-  /** Egress (issue #4): the run's proxy URL with its per-run credential; guest fetch goes through it. */
+  /** The run's egress proxy URL with its per-run credential; guest fetch goes through it. */
   egressProxy?: string;
 }
 
@@ -45,6 +45,14 @@ export type ParentMessage = { type: 'run'; job: HostJob } | { type: 'cancel'; id
 export interface OutputChunk {
   stream: OutputStream;
   text: string;
+}
+
+/** How a job or a session cell running in a host reports to the parent (host-process.ts: reportToParent). */
+export interface HostReports {
+  /** Streams output while it runs. */
+  sendOutput: (chunks: OutputChunk[]) => void;
+  /** Reports its end, with the output not streamed yet; called exactly once. */
+  sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
 }
 
 /** What the host reports when a job ends; the parent adds the output it collected. */

@@ -2,10 +2,23 @@
 // messages while connected, and end at once after a catastrophic isolated-vm error, leaving a marker saying why.
 
 import { writeSync } from 'node:fs';
-import { HOST_FATAL_MARKER, type HostFatalKind, type HostMessage } from './host-messages.ts';
+import {
+  HOST_FATAL_MARKER,
+  type HostFatalKind,
+  type HostMessage,
+  type HostReports,
+} from './host-messages.ts';
 
 export function sendToParent(message: HostMessage): void {
   if (process.connected) process.send?.(message);
+}
+
+/** How the job (or cell) `id` reports its output and its result to the parent. */
+export function reportToParent(id: string): HostReports {
+  return {
+    sendOutput: (chunks) => sendToParent({ type: 'output', id, chunks }),
+    sendResult: (result, chunks) => sendToParent({ type: 'result', ...result, chunks }),
+  };
 }
 
 /**

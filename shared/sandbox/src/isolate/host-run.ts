@@ -4,9 +4,9 @@
 // result. Must never resolve twice or wait on a dead host.
 
 import type { ExecutionResult, Outcome } from '@airlock/protocol';
+import { sentinelEnv } from '../egress-access.ts';
 import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { CollectedOutput } from './collected-output.ts';
-import { isolateEgress } from './guest-fetch.ts';
 import { type HostJob, type HostJobResult, isHostJob, MIN_MEMORY_MB } from './host-messages.ts';
 import { describeExit, type HostExit, type IsolateHost } from './isolate-host.ts';
 
@@ -132,8 +132,8 @@ export function runOnHost(
     host.kill();
   }, MEMORY_WATCH_MS);
 
-  // Egress (issue #4): the guest sees only its credential sentinels; the proxy URL stays host-side.
-  const egress = isolateEgress(job.egress);
+  // The guest sees only its credential sentinels; the proxy URL with the run's credential stays host-side.
+  const egress = job.egress;
   const hostJob: HostJob = {
     id: dispatchId,
     language: job.language,
@@ -141,9 +141,9 @@ export function runOnHost(
     files: job.files.map((file) => ({ path: file.path, content: file.content })),
     stdin: job.stdin,
     args: job.args,
-    env: { ...job.env, ...egress.env },
+    env: egress === undefined ? job.env : { ...job.env, ...sentinelEnv(egress) },
     limits: job.limits,
-    ...(egress.proxy === undefined ? {} : { egressProxy: egress.proxy }),
+    ...(egress === undefined ? {} : { egressProxy: egress.proxyUrl }),
   };
   if (!isHostJob(hostJob)) {
     fromParent({ outcome: 'internal_error', reason: 'the job did not pass the isolate host message check' });

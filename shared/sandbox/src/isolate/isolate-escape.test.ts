@@ -2,23 +2,13 @@
 // passed to the runtime's host-backed functions cannot crash or confuse the host, and the job's files are the
 // only files there are. Real isolate host processes, no fakes.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob, TEST_LIMITS } from './test-jobs.ts';
+import { describe, expect, it } from 'vitest';
+import { runJob, useIsolateSandbox } from './test-jobs.ts';
 
-let sandbox: IsolateSandbox;
-
-beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 2, defaultMemoryMb: TEST_LIMITS.memory_mb });
-  await sandbox.start();
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+const sandbox = useIsolateSandbox(2);
 
 async function stdoutOf(code: string, files?: Record<string, string>) {
-  const { result } = await runJob(sandbox, files === undefined ? { code } : { code, files });
+  const { result } = await runJob(sandbox(), files === undefined ? { code } : { code, files });
   expect(result.stderr).toBe('');
   expect(result.outcome).toBe('success');
   return result.stdout;
@@ -121,7 +111,7 @@ describe('hostile values handed to host-backed functions', () => {
       'const e = new Error("x"); Object.defineProperty(e, "stack", { get() { throw new Error("stack getter") } }); throw e;',
     ];
     for (const code of cases) {
-      const { result } = await runJob(sandbox, { code });
+      const { result } = await runJob(sandbox(), { code });
       expect(result.outcome, code).toBe('error');
       expect(result.exit_code).toBe(1);
       expect(result.stderr.length).toBeGreaterThan(0);
@@ -132,15 +122,15 @@ describe('hostile values handed to host-backed functions', () => {
   it('ends an error whose stack getter never returns at the deadline', async () => {
     const code =
       'const e = new Error("x"); Object.defineProperty(e, "stack", { get() { for (;;) {} } }); throw e;';
-    const { result } = await runJob(sandbox, { code, limits: { wall_time_ms: 500 } });
+    const { result } = await runJob(sandbox(), { code, limits: { wall_time_ms: 500 } });
     expect(result.outcome).toBe('timeout');
-    const next = await runJob(sandbox, { code: 'console.log("fine")' });
+    const next = await runJob(sandbox(), { code: 'console.log("fine")' });
     expect(next.result.outcome).toBe('success');
   });
 
   it('ends Atomics.wait on a value that never changes at the deadline', async () => {
     const code = 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);';
-    const { result } = await runJob(sandbox, { code, limits: { wall_time_ms: 500 } });
+    const { result } = await runJob(sandbox(), { code, limits: { wall_time_ms: 500 } });
     expect(result.outcome).toBe('timeout');
   });
 });

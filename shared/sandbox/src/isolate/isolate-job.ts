@@ -11,53 +11,53 @@ import { describeGuestError } from './guest-errors.ts';
 import { GuestFetches } from './guest-fetches.ts';
 import { GuestModules, mainPath } from './guest-modules.ts';
 import type { FireTimer } from './guest-runtime.ts';
-import { GuestTimers, MAX_PENDING_TIMERS } from './guest-timers.ts';
-import { type HostJob, type HostJobResult, MIN_MEMORY_MB, type OutputChunk } from './host-messages.ts';
+import { MAX_PENDING_TIMERS } from './guest-timers.ts';
+import { type HostJob, type HostJobResult, type HostReports, MIN_MEMORY_MB } from './host-messages.ts';
 import { IsolateTasks } from './isolate-tasks.ts';
 import { JobMemory } from './job-memory.ts';
+import { LimitWatch } from './limit-watch.ts';
 import type { PreparedIsolate } from './prepared-isolate.ts';
-
-/** How often the host checks CPU time and resident memory while a job runs (the heap every fifth time). */
-const WATCH_INTERVAL_MS = 10;
-const HEAP_SAMPLE_EVERY = 5;
 
 type Ending = Pick<HostJobResult, 'outcome' | 'exit_code' | 'reason'>;
 
-export interface IsolateJobOptions {
-  /** Streams output while the job runs. */
-  sendOutput: (chunks: OutputChunk[]) => void;
-  /** Reports the end of the job, with the output not streamed yet; called exactly once. */
-  sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
-}
-
 export class IsolateJob {
   readonly #job: HostJob;
-  readonly #options: IsolateJobOptions;
+  readonly #reports: HostReports;
   readonly #output: CappedOutput;
-  readonly #timers: GuestTimers;
-  /** Egress (issue #4): the job's guest fetches, through its egress proxy when it has one. */
+  /** The job's guest fetches, through its egress proxy when it has one. */
   readonly #fetches: GuestFetches;
   readonly #files = new Map<string, Uint8Array>();
   readonly #startedAt = performance.now();
   readonly #over = Promise.withResolvers<void>();
+  readonly #tasks: IsolateTasks;
+  readonly #limits: LimitWatch;
   #isolate: PreparedIsolate | null = null;
   #arrived: Promise<unknown> = Promise.resolve();
   #ending: Ending | null = null;
-  readonly #tasks = new IsolateTasks();
   #entryDone = false;
   #fireTimer: FireTimer | null = null;
-  #cpuBase = 0n;
-  #cpuMs: number | null = null;
   #memory: JobMemory | null = null;
-  #watchTicks = 0;
-  #deadline: NodeJS.Timeout | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
 
-  constructor(job: HostJob, options: IsolateJobOptions) {
+  constructor(job: HostJob, reports: HostReports) {
     this.#job = job;
-    this.#options = options;
-    this.#output = new CappedOutput(job.limits.output_bytes, options.sendOutput);
-    this.#timers = new GuestTimers((id) => this.#fire(id));
+    this.#reports = reports;
+    this.#output = new CappedOutput(job.limits.output_bytes, reports.sendOutput);
+    this.#tasks = new IsolateTasks({
+      fireTimer: (id) => this.#fireTimer?.apply(undefined, [id]) ?? null,
+      isolateDisposed: () => this.#isolate?.disposed === true,
+      events: {
+        idle: () => this.#idle(),
+        threw: (error) => {
+          this.#output.write('stderr', `${describeGuestError(error)}\n`);
+          this.#finish({ outcome: 'error', exit_code: 1, reason: null });
+        },
+        disposed: () => this.#memoryExceeded(),
+      },
+    });
+    this.#limits = new LimitWatch(job.limits, {
+      timeout: (reason) => this.#finish({ outcome: 'timeout', exit_code: null, reason }),
+      memoryExceeded: () => this.#memoryExceeded(),
+    });
     this.#fetches = new GuestFetches(job.egressProxy, (id) => this.#fetchReady(id));
     for (const file of job.files) this.#files.set(file.path, file.content);
     this.#files.set(mainPath(job.language), Buffer.from(job.code, 'utf8'));
@@ -74,17 +74,7 @@ export class IsolateJob {
 
   /** Runs the job in `isolate` (which it owns from now on); resolves once the result is sent and the isolate gone. */
   run(isolate: Promise<PreparedIsolate>): Promise<void> {
-    const { wall_time_ms } = this.#job.limits;
-    this.#deadline = setTimeout(
-      () =>
-        this.#finish({
-          outcome: 'timeout',
-          exit_code: null,
-          reason: `wall time limit of ${wall_time_ms} ms exceeded`,
-        }),
-      wall_time_ms,
-    );
-    this.#watchdog = setInterval(() => this.#watch(), WATCH_INTERVAL_MS);
+    this.#limits.start();
     this.#arrived = isolate.then(
       (prepared) => this.#begin(prepared),
       (error: unknown) => this.#setupFailed(`could not create an isolate: ${messageOf(error)}`),
@@ -105,7 +95,7 @@ export class IsolateJob {
     // What the host holds from here on is the job's doing (its isolate is already made).
     this.#memory = new JobMemory(prepared.memoryMb);
     try {
-      this.#cpuBase = prepared.isolate.cpuTime;
+      this.#limits.watch(prepared.isolate, this.#memory);
       this.#fireTimer = prepared.begin(this.#handlers(), {
         stdin: this.#job.stdin,
         args: this.#job.args,
@@ -119,7 +109,7 @@ export class IsolateJob {
       else this.#setupFailed(`isolate setup failed: ${messageOf(error)}`);
       return;
     }
-    this.#track(this.#evaluate(prepared));
+    this.#tasks.track(this.#evaluate(prepared));
   }
 
   async #evaluate(prepared: PreparedIsolate): Promise<void> {
@@ -135,9 +125,7 @@ export class IsolateJob {
   #handlers(): BridgeHandlers {
     return {
       write: (stream, text) => this.#write(stream, text),
-      timerStart: (id, delay, ref) => this.#ending === null && this.#timers.start(id, delay, ref),
-      timerClear: (id) => this.#timers.clear(id),
-      timerRef: (id, ref) => this.#timers.setRef(id, ref),
+      ...this.#tasks.timerHandlers(),
       uncaught: (text) => {
         if (this.#ending !== null) return;
         this.#output.write('stderr', `${text}\n`);
@@ -173,35 +161,11 @@ export class IsolateJob {
     return readFileReply(this.#files, path, asText);
   }
 
-  /** Counts a task running in the isolate (linking, evaluation, a timer); the job is idle at zero. */
-  #track(task: Promise<unknown>): void {
-    this.#tasks.track(
-      task,
-      () => this.#checkIdle(),
-      (error) => this.#taskFailed(error),
-    );
-  }
-
-  #fire(id: number): void {
-    if (this.#ending !== null || this.#fireTimer === null) return;
-    this.#track(this.#fireTimer.apply(undefined, [id]));
-  }
-
   /** A fetch reply is ready: the guest learns it through its timer entry point, as id `-id`. */
   #fetchReady(id: number): void {
-    const fireTimer = this.#fireTimer;
-    if (this.#ending !== null || fireTimer === null) return;
-    this.#track(fireTimer.apply(undefined, [-id]).finally(() => this.#fetches.take(id)));
-  }
-
-  #taskFailed(error: unknown): void {
-    if (this.#ending !== null) return;
-    if (this.#isolate?.disposed) {
-      this.#memoryExceeded();
-      return;
-    }
-    this.#output.write('stderr', `${describeGuestError(error)}\n`);
-    this.#finish({ outcome: 'error', exit_code: 1, reason: null });
+    this.#tasks.run(
+      () => this.#fireTimer?.apply(undefined, [-id]).finally(() => this.#fetches.take(id)) ?? null,
+    );
   }
 
   #memoryExceeded(): void {
@@ -216,8 +180,8 @@ export class IsolateJob {
     };
   }
 
-  #checkIdle(): void {
-    if (this.#ending !== null || this.#tasks.count > 0 || this.#timers.refCount > 0) return;
+  /** Nothing runs in the isolate and no timer keeps the job alive: it is over unless a fetch is pending. */
+  #idle(): void {
     if (this.#fetches.pending > 0) return;
     if (this.#entryDone) {
       this.#finish({ outcome: 'success', exit_code: 0, reason: null });
@@ -228,35 +192,6 @@ export class IsolateJob {
       'Warning: Detected unsettled top-level await: the main module never finished\n',
     );
     this.#finish({ outcome: 'error', exit_code: 13, reason: null });
-  }
-
-  #readCpu(prepared: PreparedIsolate): number {
-    this.#cpuMs = Number(prepared.isolate.cpuTime - this.#cpuBase) / 1e6;
-    return this.#cpuMs;
-  }
-
-  #watch(): void {
-    const prepared = this.#isolate;
-    if (prepared === null || prepared.disposed) return;
-    const { cpu_time_ms } = this.#job.limits;
-    if (this.#readCpu(prepared) > cpu_time_ms) {
-      this.#finish({
-        outcome: 'timeout',
-        exit_code: null,
-        reason: `cpu time limit of ${cpu_time_ms} ms exceeded`,
-      });
-      return;
-    }
-    const memory = this.#memory;
-    if (memory === null) return;
-    if (memory.sampleResident()) {
-      this.#memoryExceeded();
-      return;
-    }
-    this.#watchTicks += 1;
-    if (this.#watchTicks % HEAP_SAMPLE_EVERY === 1) {
-      memory.sampleHeap(prepared.isolate);
-    }
   }
 
   /**
@@ -274,9 +209,8 @@ export class IsolateJob {
     const overMemory = canSample && this.#memory?.overAtEnd(prepared.isolate, failed) === true;
     const ending = overMemory ? this.#memoryEnding() : proposed;
     this.#ending = ending;
-    clearTimeout(this.#deadline);
-    clearInterval(this.#watchdog);
-    this.#timers.close();
+    this.#limits.stop();
+    this.#tasks.end();
     this.#fetches.close();
     void this.#settle(ending, idle);
   }
@@ -290,7 +224,7 @@ export class IsolateJob {
   async #settle(ending: Ending, idle: boolean): Promise<void> {
     const prepared = this.#isolate;
     if (prepared !== null && !prepared.disposed) {
-      this.#readCpu(prepared);
+      this.#limits.readCpu();
       if (!idle) {
         await new Promise((resolve) => setImmediate(resolve));
         prepared.dispose();
@@ -302,13 +236,13 @@ export class IsolateJob {
       ...ending,
       truncated: { ...this.#output.truncated },
       usage: {
-        cpu_ms: this.#cpuMs,
+        cpu_ms: this.#limits.cpuMs,
         wall_ms: Math.round(performance.now() - this.#startedAt),
         memory_peak_bytes: this.#memory?.peak ?? null,
       },
     };
     const chunks = this.#output.drain();
-    this.#options.sendResult(result, chunks);
+    this.#reports.sendResult(result, chunks);
     prepared?.dispose();
     // An isolate that was still being made when the job ended is disposed as it arrives (see #begin).
     await this.#arrived;

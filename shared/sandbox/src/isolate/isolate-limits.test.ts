@@ -2,20 +2,10 @@
 // bomb with `memory_limit`, an output flood with `output_limit` and the output cut at the cap; the sandbox keeps
 // serving afterwards. Real isolate host processes, no fakes.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob, TEST_LIMITS } from './test-jobs.ts';
+import { describe, expect, it } from 'vitest';
+import { runJob, useIsolateSandbox } from './test-jobs.ts';
 
-let sandbox: IsolateSandbox;
-
-beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 2, defaultMemoryMb: TEST_LIMITS.memory_mb });
-  await sandbox.start();
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+const sandbox = useIsolateSandbox(2);
 
 describe('IsolateSandbox stops endless programs at the deadline', () => {
   const endless = {
@@ -31,7 +21,7 @@ describe('IsolateSandbox stops endless programs at the deadline', () => {
   };
 
   it.each(Object.entries(endless))('ends %s with outcome timeout', async (_name, code) => {
-    const { result } = await runJob(sandbox, { code, limits: { wall_time_ms: 800, memory_mb: 256 } });
+    const { result } = await runJob(sandbox(), { code, limits: { wall_time_ms: 800, memory_mb: 256 } });
     // A recursive promise chain also grows memory; whichever limit it meets first ends it.
     const expected = code.includes('=> Promise.resolve') ? ['timeout', 'memory_limit'] : ['timeout'];
     expect(expected).toContain(result.outcome);
@@ -41,7 +31,7 @@ describe('IsolateSandbox stops endless programs at the deadline', () => {
   });
 
   it('ends a program over its CPU time with outcome timeout, naming the CPU limit', async () => {
-    const { result } = await runJob(sandbox, { code: 'for (;;) {}', limits: { cpu_time_ms: 200 } });
+    const { result } = await runJob(sandbox(), { code: 'for (;;) {}', limits: { cpu_time_ms: 200 } });
     expect(result.outcome).toBe('timeout');
     expect(result.reason).toBe('cpu time limit of 200 ms exceeded');
     expect(result.usage.cpu_ms).toBeGreaterThanOrEqual(200);
@@ -53,7 +43,7 @@ describe('IsolateSandbox stops endless programs at the deadline', () => {
       'catch (e) { console.log(e instanceof RangeError, e.message); }',
       'airlock.exit(0);',
     ].join('\n');
-    const { result } = await runJob(sandbox, { code });
+    const { result } = await runJob(sandbox(), { code });
     expect(result.outcome).toBe('success');
     expect(result.stdout).toBe('true Too many pending timers: the isolate sandbox allows 1000\n');
   });
@@ -62,16 +52,16 @@ describe('IsolateSandbox stops endless programs at the deadline', () => {
 describe('IsolateSandbox enforces the memory limit', () => {
   it('ends a memory bomb with memory_limit and then runs the next job', async () => {
     const bomb = 'const keep = []; for (;;) keep.push(new Array(1e5).fill(0.5));';
-    const { result } = await runJob(sandbox, { code: bomb, limits: { memory_mb: 32 } });
+    const { result } = await runJob(sandbox(), { code: bomb, limits: { memory_mb: 32 } });
     expect(result.outcome).toBe('memory_limit');
     expect(result.reason).toMatch(/^memory limit of 32 MB exceeded/);
-    const next = await runJob(sandbox, { code: 'console.log("still serving")' });
+    const next = await runJob(sandbox(), { code: 'console.log("still serving")' });
     expect(next.result).toMatchObject({ outcome: 'success', stdout: 'still serving\n' });
   });
 
   it('treats an oversized typed array as an ordinary guest error, like Node', async () => {
     const code = 'try { new Uint8Array(512 * 1024 * 1024) } catch (e) { console.log(e.name) }';
-    const { result } = await runJob(sandbox, { code, limits: { memory_mb: 32 } });
+    const { result } = await runJob(sandbox(), { code, limits: { memory_mb: 32 } });
     expect(result).toMatchObject({ outcome: 'success', stdout: 'RangeError\n' });
   });
 });
@@ -83,7 +73,7 @@ describe('IsolateSandbox caps output', () => {
     ['stdout', 'for (;;) console.log("x".repeat(99));'],
     ['stderr', 'for (;;) console.error("y".repeat(99));'],
   ] as const)('stops a flood on %s at the cap with output_limit', async (stream, code) => {
-    const { result, chunks } = await runJob(sandbox, { code, limits: { output_bytes: cap } });
+    const { result, chunks } = await runJob(sandbox(), { code, limits: { output_bytes: cap } });
     expect(result.outcome).toBe('output_limit');
     expect(result.reason).toBe(`output exceeded the limit of ${cap} bytes`);
     expect(result.exit_code).toBeNull();
@@ -95,7 +85,7 @@ describe('IsolateSandbox caps output', () => {
 
   it('counts both streams together and never splits a UTF-8 character', async () => {
     const code = 'console.error("e".repeat(4999)); for (;;) console.log("é€😀");';
-    const { result } = await runJob(sandbox, { code, limits: { output_bytes: cap } });
+    const { result } = await runJob(sandbox(), { code, limits: { output_bytes: cap } });
     expect(result.outcome).toBe('output_limit');
     expect(result.stderr).toBe(`${'e'.repeat(4999)}\n`);
     expect(result.truncated).toEqual({ stdout: true, stderr: false });
@@ -106,7 +96,7 @@ describe('IsolateSandbox caps output', () => {
   });
 
   it('keeps a program that prints exactly up to the cap successful', async () => {
-    const { result } = await runJob(sandbox, {
+    const { result } = await runJob(sandbox(), {
       code: `console.log("z".repeat(${cap - 1}))`,
       limits: { output_bytes: cap },
     });
@@ -116,23 +106,16 @@ describe('IsolateSandbox caps output', () => {
 });
 
 describe('IsolateSandbox with one host, jobs back to back', () => {
-  let single: IsolateSandbox;
-  beforeAll(async () => {
-    single = new IsolateSandbox({ hosts: 1, defaultMemoryMb: TEST_LIMITS.memory_mb });
-    await single.start();
-  });
-  afterAll(async () => {
-    await single.close();
-  });
+  const single = useIsolateSandbox(1);
 
   // A limit's result goes out before the busy isolate is disposed; the next job can reach the host in that
   // window and must wait for it, not be refused.
   it('runs the next job after an output flood and a timeout, each handed over at once', async () => {
     for (let round = 0; round < 5; round++) {
       const [flood, loop, next] = await Promise.all([
-        runJob(single, { code: 'for (;;) console.log("x".repeat(1000));', limits: { output_bytes: 4096 } }),
-        runJob(single, { code: 'for (;;) {}', limits: { wall_time_ms: 300 } }),
-        runJob(single, { code: 'console.log("next")' }),
+        runJob(single(), { code: 'for (;;) console.log("x".repeat(1000));', limits: { output_bytes: 4096 } }),
+        runJob(single(), { code: 'for (;;) {}', limits: { wall_time_ms: 300 } }),
+        runJob(single(), { code: 'console.log("next")' }),
       ]);
       expect(flood.result.outcome).toBe('output_limit');
       expect(loop.result.outcome).toBe('timeout');

@@ -2,24 +2,14 @@
 // structuredClone, crypto, atob/btoa) behave like Node's own. Each program prints results and the test
 // compares them with what Node computes for the same calls. Real isolate host processes.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob, TEST_LIMITS } from './test-jobs.ts';
+import { describe, expect, it } from 'vitest';
+import { runJob, useIsolateSandbox } from './test-jobs.ts';
 
-let sandbox: IsolateSandbox;
-
-beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 1, defaultMemoryMb: TEST_LIMITS.memory_mb });
-  await sandbox.start();
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+const sandbox = useIsolateSandbox(1);
 
 /** Runs `body` (which must build a JSON-able `out`) in the guest and returns the parsed `out`. */
 async function guestOut(body: string): Promise<unknown> {
-  const { result } = await runJob(sandbox, {
+  const { result } = await runJob(sandbox(), {
     code: `const out = {};\n${body}\nconsole.log(JSON.stringify(out));`,
   });
   expect(result.stderr).toBe('');

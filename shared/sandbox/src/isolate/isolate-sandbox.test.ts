@@ -1,24 +1,14 @@
 // Behaviour of the isolate backend a user of run() sees for ordinary programs: output, inputs, modules,
 // TypeScript, async code and errors. Real isolate host processes, no fakes.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsolateSandbox } from './isolate-sandbox.ts';
-import { runJob, TEST_LIMITS } from './test-jobs.ts';
+import { describe, expect, it } from 'vitest';
+import { runJob, useIsolateSandbox } from './test-jobs.ts';
 
-let sandbox: IsolateSandbox;
-
-beforeAll(async () => {
-  sandbox = new IsolateSandbox({ hosts: 2, defaultMemoryMb: TEST_LIMITS.memory_mb });
-  await sandbox.start();
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+const sandbox = useIsolateSandbox(2);
 
 describe('IsolateSandbox runs programs', () => {
   it('runs JavaScript hello world', async () => {
-    const { result } = await runJob(sandbox, { code: 'console.log("hello world")' });
+    const { result } = await runJob(sandbox(), { code: 'console.log("hello world")' });
     expect(result).toMatchObject({
       outcome: 'success',
       exit_code: 0,
@@ -36,12 +26,12 @@ describe('IsolateSandbox runs programs', () => {
   it('runs TypeScript with types stripped', async () => {
     const code =
       'interface Who { name: string }\nconst who: Who = { name: "ts" };\nconsole.log("hello " + who.name);';
-    const { result } = await runJob(sandbox, { language: 'typescript', code });
+    const { result } = await runJob(sandbox(), { language: 'typescript', code });
     expect(result).toMatchObject({ outcome: 'success', exit_code: 0, stdout: 'hello ts\n', stderr: '' });
   });
 
   it('reports a TypeScript syntax error as an error with the message on stderr', async () => {
-    const { result } = await runJob(sandbox, { language: 'typescript', code: 'const x: = 1;' });
+    const { result } = await runJob(sandbox(), { language: 'typescript', code: 'const x: = 1;' });
     expect(result.outcome).toBe('error');
     expect(result.exit_code).toBe(1);
     expect(result.stderr).toContain('TypeScript error in main.ts');
@@ -54,7 +44,7 @@ describe('IsolateSandbox runs programs', () => {
       'console.info("%s is %d", "n", 42);',
       'console.warn(new Map([["k", true]]));',
     ].join('\n');
-    const { result, chunks } = await runJob(sandbox, { code });
+    const { result, chunks } = await runJob(sandbox(), { code });
     expect(result.outcome).toBe('success');
     expect(result.stdout).toBe("out 1 { a: 1, b: 'x' } [ 1, 2, 3 ]\nn is 42\n");
     expect(result.stderr).toBe("err null undefined\nMap(1) { 'k' => true }\n");
@@ -77,7 +67,7 @@ describe('IsolateSandbox runs programs', () => {
       'try { airlock.readFile("missing.txt") } catch (e) { console.log(e.code, e.message) }',
       'console.log(Object.isFrozen(airlock));',
     ].join('\n');
-    const { result } = await runJob(sandbox, {
+    const { result } = await runJob(sandbox(), {
       code,
       stdin: 'line one\nline two',
       args: ['--flag', 'value'],
@@ -96,7 +86,7 @@ describe('IsolateSandbox runs programs', () => {
   });
 
   it('imports the job’s own JavaScript and TypeScript files', async () => {
-    const { result } = await runJob(sandbox, {
+    const { result } = await runJob(sandbox(), {
       language: 'typescript',
       code: 'import { twice } from "./lib/math.ts";\nimport { name } from "./lib/name.js";\nconsole.log(name, twice(21));',
       files: {
@@ -112,7 +102,7 @@ describe('IsolateSandbox runs programs', () => {
 
   it('refuses to import anything but the job’s files', async () => {
     for (const specifier of ['fs', 'node:child_process', '/etc/passwd', '../outside.js', './missing.js']) {
-      const { result } = await runJob(sandbox, { code: `import x from ${JSON.stringify(specifier)};` });
+      const { result } = await runJob(sandbox(), { code: `import x from ${JSON.stringify(specifier)};` });
       expect(result.outcome, specifier).toBe('error');
       expect(result.exit_code).toBe(1);
       expect(result.stderr).toMatch(/Cannot (import|find module)/);
@@ -129,13 +119,13 @@ describe('IsolateSandbox runs programs', () => {
       'const id = setInterval(() => { order.push("tick"); clearInterval(id); }, 1);',
       'queueMicrotask(() => order.push("microtask"));',
     ].join('\n');
-    const { result } = await runJob(sandbox, { code });
+    const { result } = await runJob(sandbox(), { code });
     expect(result).toMatchObject({ outcome: 'success', exit_code: 0 });
     expect(result.stdout).toBe('after await,microtask,tick,late timer\n');
   });
 
   it('reports an uncaught error as outcome error, exit code 1, stack on stderr', async () => {
-    const { result } = await runJob(sandbox, {
+    const { result } = await runJob(sandbox(), {
       code: 'function boom() { throw new TypeError("bad thing") }\nboom();',
     });
     expect(result).toMatchObject({ outcome: 'error', exit_code: 1, signal: null, reason: null });
@@ -148,27 +138,27 @@ describe('IsolateSandbox runs programs', () => {
       'Promise.reject(new Error("rejected"));',
       'setTimeout(() => { throw new Error("rejected") }, 1);',
     ]) {
-      const { result } = await runJob(sandbox, { code: `console.log("before");\n${code}` });
+      const { result } = await runJob(sandbox(), { code: `console.log("before");\n${code}` });
       expect(result).toMatchObject({ outcome: 'error', exit_code: 1, stdout: 'before\n' });
       expect(result.stderr).toMatch(/^Error: rejected\n/);
     }
   });
 
   it('ends with the code given to airlock.exit and drops later output', async () => {
-    const { result } = await runJob(sandbox, {
+    const { result } = await runJob(sandbox(), {
       code: 'console.log("a"); airlock.exit(3); console.log("b");',
     });
     expect(result).toMatchObject({ outcome: 'error', exit_code: 3, stdout: 'a\n' });
   });
 
   it('reports a top-level await that can never settle', async () => {
-    const { result } = await runJob(sandbox, { code: 'await new Promise(() => {});' });
+    const { result } = await runJob(sandbox(), { code: 'await new Promise(() => {});' });
     expect(result).toMatchObject({ outcome: 'error', exit_code: 13 });
     expect(result.stderr).toContain('unsettled top-level await');
   });
 
   it('lists one runtime per language with the V8 version', () => {
-    expect(sandbox.runtimes()).toEqual([
+    expect(sandbox().runtimes()).toEqual([
       { language: 'javascript', backend: 'isolate', version: `v8 ${process.versions.v8}`, available: true },
       { language: 'typescript', backend: 'isolate', version: `v8 ${process.versions.v8}`, available: true },
     ]);

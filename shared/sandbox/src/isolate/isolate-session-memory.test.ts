@@ -5,27 +5,27 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IsolateSessions } from './isolate-sessions.ts';
+import { IsolateSessionBackend } from './isolate-session-backend.ts';
 import { processExists, TEST_LIMITS, watchHostMemory } from './test-jobs.ts';
 
 const MIB = 1024 * 1024;
 const MEMORY_MB = 64;
-const open: IsolateSessions[] = [];
+const open: IsolateSessionBackend[] = [];
 let cells = 0;
 
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((sessions) => sessions.close()));
+  await Promise.all(open.splice(0).map((backend) => backend.close()));
 });
 
 async function openSession() {
-  const sessions = new IsolateSessions();
-  open.push(sessions);
-  const session = await sessions.open({
+  const backend = new IsolateSessionBackend();
+  open.push(backend);
+  const session = await backend.open({
     sessionId: `ses_memory_${open.length}`,
     language: 'javascript',
     limits: { ...TEST_LIMITS, memory_mb: MEMORY_MB },
   });
-  const pid = sessions.hostPid(session.id);
+  const pid = backend.hostPid(session.id);
   if (pid === undefined) throw new Error('the session has no host');
   const cell = (code: string) => {
     cells += 1;
@@ -34,12 +34,12 @@ async function openSession() {
       { signal: new AbortController().signal, onOutput: () => {} },
     );
   };
-  return { sessions, session, pid, cell };
+  return { backend, session, pid, cell };
 }
 
-describe('IsolateSessions hold a session to its memory_mb as a whole', () => {
+describe('IsolateSessionBackend holds a session to its memory_mb as a whole', () => {
   it('closes the session with memory_limit on a WebAssembly bomb, its host under its cap', async () => {
-    const { sessions, session, pid, cell } = await openSession();
+    const { backend, session, pid, cell } = await openSession();
     const bomb = [
       'const keep = [];',
       'for (;;) { const m = new WebAssembly.Memory({ initial: 160 }); new Uint8Array(m.buffer).fill(1); keep.push(m); }',
@@ -50,7 +50,7 @@ describe('IsolateSessions hold a session to its memory_mb as a whole', () => {
       cap,
     } = await watchHostMemory(
       pid,
-      () => sessions.hostMemoryCap(session.id)?.capBytes,
+      () => backend.hostMemoryCap(session.id)?.capBytes,
       () => cell(bomb),
     );
     expect(result.outcome).toBe('memory_limit');
@@ -80,8 +80,8 @@ describe('IsolateSessions hold a session to its memory_mb as a whole', () => {
   });
 
   it('gives the session host its own memory cgroup and removes it when the session closes', async () => {
-    const { sessions, session, pid, cell } = await openSession();
-    const cap = sessions.hostMemoryCap(session.id);
+    const { backend, session, pid, cell } = await openSession();
+    const cap = backend.hostMemoryCap(session.id);
     const cgroup = cap?.cgroup ?? '';
     expect(cgroup).toBe(`/sys/fs/cgroup/memory/airlock/isolate-${process.pid}-${pid}`);
     expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain(

@@ -1,34 +1,21 @@
-// An isolate made ready before its job exists: a brand-new isolate with its context, the guest runtime
-// installed and the internal entry modules compiled, whose bridge routes to whichever job begins in it. Begins exactly one job, then is disposed.
+// An isolate made ready before its job exists: a brand-new isolate with its context, the guest runtime installed
+// and the internal entry modules compiled (guest-isolate.ts), whose bridge routes to whichever job begins in it.
+// Begins exactly one job, then is disposed.
 // Must never begin a second job, and must refuse every bridge call made before its job has begun.
 
-import ivm from 'isolated-vm';
-import { type BridgeHandlers, createBridge } from './guest-bridge.ts';
+import type ivm from 'isolated-vm';
+import type { BridgeHandlers } from './guest-bridge.ts';
+import { BridgeRoute, createGuestIsolate, type IsolateRecipe } from './guest-isolate.ts';
 import { compileEntryModules, type EntryModules } from './guest-modules.ts';
-import {
-  type BeginJob,
-  beginGuestJob,
-  type FireTimer,
-  type GuestConfig,
-  type GuestRuntimeCode,
-  installGuestRuntime,
-} from './guest-runtime.ts';
-
-export interface IsolateRecipe {
-  /** The isolate's heap limit, already clamped to the minimum. */
-  memoryMb: number;
-  code: GuestRuntimeCode;
-  /** Called by isolated-vm when V8 lost control of the isolate; the host process must end. */
-  onCatastrophicError: (message: string) => void;
-}
+import { type BeginJob, beginGuestJob, type FireTimer, type GuestConfig } from './guest-runtime.ts';
 
 export class PreparedIsolate {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
   readonly memoryMb: number;
   readonly entry: EntryModules;
+  readonly #route: BridgeRoute;
   #begin: BeginJob | null;
-  #handlers: BridgeHandlers | null = null;
 
   private constructor(
     isolate: ivm.Isolate,
@@ -36,36 +23,23 @@ export class PreparedIsolate {
     memoryMb: number,
     entry: EntryModules,
     begin: BeginJob,
+    route: BridgeRoute,
   ) {
     this.isolate = isolate;
     this.context = context;
     this.memoryMb = memoryMb;
     this.entry = entry;
     this.#begin = begin;
+    this.#route = route;
   }
 
   /** Builds a new isolate and installs the guest runtime in it; disposes it again if that fails. */
-  static async create(recipe: IsolateRecipe): Promise<PreparedIsolate> {
-    const isolate = new ivm.Isolate({
-      memoryLimit: recipe.memoryMb,
-      onCatastrophicError: recipe.onCatastrophicError,
-    });
-    try {
-      const context = await isolate.createContext();
-      let prepared: PreparedIsolate | null = null;
-      const bridge = createBridge(() => {
-        const handlers = prepared === null ? null : prepared.#handlers;
-        if (handlers === null) throw new Error('airlock bridge: no job has begun in this isolate');
-        return handlers;
-      });
-      const begin = await installGuestRuntime(isolate, context, bridge, recipe.code);
+  static create(recipe: IsolateRecipe): Promise<PreparedIsolate> {
+    const route = new BridgeRoute('airlock bridge: no job has begun in this isolate');
+    return createGuestIsolate(recipe, route, async ({ isolate, context, begin }) => {
       const entry = await compileEntryModules(isolate);
-      prepared = new PreparedIsolate(isolate, context, recipe.memoryMb, entry, begin);
-      return prepared;
-    } catch (error) {
-      if (!isolate.isDisposed) isolate.dispose();
-      throw error;
-    }
+      return new PreparedIsolate(isolate, context, recipe.memoryMb, entry, begin, route);
+    });
   }
 
   /** Routes the bridge to `handlers` and copies the job's data in; returns the guest's timer entry point. */
@@ -73,7 +47,7 @@ export class PreparedIsolate {
     const begin = this.#begin;
     if (begin === null) throw new Error('a job has already begun in this isolate');
     this.#begin = null;
-    this.#handlers = handlers;
+    this.#route.handlers = handlers;
     return beginGuestJob(begin, config);
   }
 
@@ -82,7 +56,7 @@ export class PreparedIsolate {
   }
 
   dispose(): void {
-    this.#handlers = null;
+    this.#route.handlers = null;
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 }

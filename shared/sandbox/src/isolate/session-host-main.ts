@@ -1,10 +1,11 @@
-// Entry point of a session host: a child process an IsolateSession forks for one JavaScript/TypeScript session
-// and keeps for the session's lifetime. It holds one isolate (session-isolate.ts) and runs the session's cells
-// in it one at a time (session-cell.ts); files sent with cells stay readable by later cells. Its one argument is
-// the isolate's memory limit (MB). It speaks the same validated messages as the one-shot host (host-messages.ts).
+// Entry point of a session host: a child process an IsolateSessionLease forks for one JavaScript/TypeScript
+// session and keeps for the session's lifetime. It holds one isolate (kept-isolate.ts) and runs the session's cells
+// in it one at a time (cell-run.ts); files sent with cells stay readable by later cells. Its one argument is the
+// isolate's memory limit (MB). It speaks the same validated messages as the one-shot host (host-messages.ts).
 // Must never run two cells at once, never run a cell after its isolate is gone, and never outlive its parent.
 
 import { posix } from 'node:path';
+import { CellRun } from './cell-run.ts';
 import { GuestRuntimeCode } from './guest-runtime.ts';
 import {
   type HostJob,
@@ -13,9 +14,8 @@ import {
   MIN_MEMORY_MB,
   parseParentMessage,
 } from './host-messages.ts';
-import { endOnCatastrophicError, sendToParent } from './host-process.ts';
-import { SessionCell } from './session-cell.ts';
-import { SessionIsolate } from './session-isolate.ts';
+import { endOnCatastrophicError, reportToParent, sendToParent } from './host-process.ts';
+import { KeptIsolate } from './kept-isolate.ts';
 
 function refused(id: string, reason: string, sessionEnd?: HostSessionEnd): HostMessage {
   return {
@@ -35,22 +35,19 @@ const memoryMb = Number(process.argv[2]);
 if (!Number.isSafeInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
   throw new TypeError(`isolate session host: invalid memory limit ${JSON.stringify(process.argv[2])}`);
 }
-const session = await SessionIsolate.create({
+const kept = await KeptIsolate.create({
   memoryMb,
   code: new GuestRuntimeCode({ session: true }),
   onCatastrophicError: endOnCatastrophicError,
 });
 const files = new Map<string, Uint8Array>();
-let current: SessionCell | null = null;
+let current: CellRun | null = null;
 let cells = 0;
 
 async function runCell(job: HostJob): Promise<void> {
   for (const file of job.files) files.set(posix.normalize(file.path), file.content);
   cells += 1;
-  const cell = new SessionCell(job, session, files, cells, {
-    sendOutput: (chunks) => sendToParent({ type: 'output', id: job.id, chunks }),
-    sendResult: (result, chunks) => sendToParent({ type: 'result', ...result, chunks }),
-  });
+  const cell = new CellRun(job, kept, files, cells, reportToParent(job.id));
   current = cell;
   try {
     await cell.run();
@@ -68,7 +65,7 @@ process.on('message', (raw: unknown) => {
   }
   if (current !== null) {
     sendToParent(refused(message.job.id, 'isolate session host was handed a second cell while busy'));
-  } else if (session.disposed) {
+  } else if (kept.disposed) {
     sendToParent(refused(message.job.id, "the session's isolate is gone", 'interpreter_exited'));
   } else {
     void runCell(message.job);

@@ -1,10 +1,12 @@
-// Test fixture for the isolate backend's tests: builds SandboxJobs with sensible limits and runs them.
-// Must never be imported by production code.
+// Test fixture for the isolate backend's tests: an IsolateSandbox for a test file, SandboxJobs with sensible
+// limits and a way to run them, and looks at a host process from outside. Must never be imported by production
+// code.
 
 import { readFileSync } from 'node:fs';
 import type { ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
+import { afterAll, beforeAll } from 'vitest';
 import type { SandboxFile, SandboxJob } from '../sandbox.ts';
-import type { IsolateSandbox } from './isolate-sandbox.ts';
+import { IsolateSandbox } from './isolate-sandbox.ts';
 
 export const TEST_LIMITS: ResolvedLimits = {
   wall_time_ms: 20_000,
@@ -21,6 +23,25 @@ export interface JobInput {
   args?: string[];
   env?: Record<string, string>;
   limits?: Partial<ResolvedLimits>;
+}
+
+/**
+ * An IsolateSandbox with `hosts` host processes (memory for TEST_LIMITS), started before the file's tests and
+ * closed after them.
+ */
+export function useIsolateSandbox(hosts: number): () => IsolateSandbox {
+  let sandbox: IsolateSandbox | undefined;
+  beforeAll(async () => {
+    sandbox = new IsolateSandbox({ hosts, defaultMemoryMb: TEST_LIMITS.memory_mb });
+    await sandbox.start();
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+  return () => {
+    if (sandbox === undefined) throw new Error('the isolate sandbox of this file has not started');
+    return sandbox;
+  };
 }
 
 let counter = 0;

@@ -2,7 +2,8 @@
 // limit, so a job with that limit starts without building an isolate, a context or the guest runtime. A job
 // with any other limit gets a fresh one built for it. Must never hand the same isolate to two jobs.
 
-import { type IsolateRecipe, PreparedIsolate } from './prepared-isolate.ts';
+import type { IsolateRecipe } from './guest-isolate.ts';
+import { PreparedIsolate } from './prepared-isolate.ts';
 
 export class WarmIsolate {
   readonly #recipe: IsolateRecipe;

@@ -1,25 +1,25 @@
-// The session side of the `docker` (runc) and `gvisor` (runsc) backends: leases a python session container per
-// session (see container-session.ts) and destroys them all on close(). Containers carry the usual Airlock labels
-// plus `airlock.session`, so the start-up reaper removes what a crashed service left. It must never leave a
-// container behind after close(), nor open a session once closing has begun.
+// The SessionBackend of the `docker` (runc) and `gvisor` (runsc) backends: opens each python session in a session
+// container of its own (its lease: container-session-lease.ts) and destroys them all on close(). Containers carry
+// the usual Airlock labels plus `airlock.session`, so the start-up reaper removes what a crashed service left. It
+// must never leave a container behind after close(), nor open a session once closing has begun.
 
 import { randomBytes } from 'node:crypto';
-import { AirlockError, type Language } from '@airlock/protocol';
+import { AirlockError, type BackendName, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
-import { ContainerRemovals } from '../container/container-removals.ts';
-import type { ContainerRuntime } from '../container/container-spec.ts';
-import type { ResolvedImages } from '../container/images.ts';
-import { DEFAULT_CGROUP_MEMORY_ROOT } from '../container/memory-peak.ts';
-import { reapLeftovers } from '../container/reaper.ts';
-import type { BackendName, SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
+import { OpenSessions } from '../../open-sessions.ts';
+import type { SessionBackend, SessionLease, SessionSpec } from '../../sandbox.ts';
+import { ContainerRemovals } from '../container-removals.ts';
+import type { ContainerBackend, ContainerRuntime } from '../container-spec.ts';
+import type { ResolvedImages } from '../images.ts';
+import { DEFAULT_CGROUP_MEMORY_ROOT } from '../memory-peak.ts';
+import { reapLeftovers } from '../reaper.ts';
 import { DEFAULT_CGROUP_CPU_ROOT } from './cgroup-cpu.ts';
-import { type ContainerSession, openContainerSession } from './container-session.ts';
-import { OpenSessions } from './open-sessions.ts';
+import { type ContainerSessionLease, openContainerSession } from './container-session-lease.ts';
 
-export interface ContainerSessionsOptions {
+export interface ContainerSessionBackendOptions {
   docker: Dockerode;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
+  backend: ContainerBackend;
   images: ResolvedImages;
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
@@ -36,16 +36,16 @@ export interface ContainerSessionsOptions {
 
 const LANGUAGES: readonly Language[] = ['python'];
 
-export class ContainerSessions implements SessionSandbox {
+export class ContainerSessionBackend implements SessionBackend {
   readonly backend: BackendName;
   readonly languages = LANGUAGES;
   /** Label value `airlock.instance` on every session container of this backend. */
   readonly instance = randomBytes(6).toString('hex');
-  readonly #options: ContainerSessionsOptions;
+  readonly #options: ContainerSessionBackendOptions;
   readonly #removals: ContainerRemovals;
-  readonly #sessions = new OpenSessions<ContainerSession>();
+  readonly #sessions = new OpenSessions<ContainerSessionLease>();
 
-  constructor(options: ContainerSessionsOptions) {
+  constructor(options: ContainerSessionBackendOptions) {
     this.#options = options;
     this.backend = options.backend;
     this.#removals = new ContainerRemovals({
@@ -54,7 +54,7 @@ export class ContainerSessions implements SessionSandbox {
     });
   }
 
-  async open(spec: SessionSpec): Promise<SandboxSession> {
+  async open(spec: SessionSpec): Promise<SessionLease> {
     this.#sessions.checkOpen();
     if (!LANGUAGES.includes(spec.language)) {
       throw new AirlockError(

@@ -9,7 +9,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CellException, MimeBundle } from '@airlock/protocol';
 import { z } from 'zod';
-import type { SessionCell } from '../sandbox.ts';
+import type { CellJob } from '../../sandbox.ts';
 
 export const KERNEL_PROTOCOL = 2;
 const TO_HOST = Buffer.from('kernel>host\n');
@@ -63,7 +63,7 @@ function mac(key: Buffer, direction: Buffer, body: Buffer): Buffer {
 }
 
 /** The cell as one host frame: its execution id, its turn in the session, its code and files (base64). */
-export function encodeCell(key: Buffer, cell: SessionCell, seq: number): Buffer {
+export function encodeCell(key: Buffer, cell: CellJob, seq: number): Buffer {
   const body = Buffer.from(
     JSON.stringify({
       type: 'cell',

@@ -1,16 +1,16 @@
-// The session side of the `isolate` backend (issue #7): JavaScript and TypeScript sessions, each in a kept
-// isolated-vm context inside its own supervised host process (see isolate-session.ts), so one session's crash,
+// The SessionBackend of the `isolate` backend: JavaScript and TypeScript sessions, each in a kept isolated-vm
+// context inside its own supervised host process (its lease: isolate-session-lease.ts), so one session's crash,
 // memory kill or timeout never touches another session or the one-shot hosts. Must never open a session once
 // closing has begun, and never leave a session host running after close().
 
 import { AirlockError, type Language } from '@airlock/protocol';
-import type { SandboxSession, SessionSandbox, SessionSpec } from '../sandbox.ts';
-import { OpenSessions } from '../session/open-sessions.ts';
+import { OpenSessions } from '../open-sessions.ts';
+import type { SessionBackend, SessionLease, SessionSpec } from '../sandbox.ts';
 import { openMemoryCgroups } from './host-cgroup.ts';
 import type { SandboxLogger } from './host-pool.ts';
-import { IsolateSession, type IsolateSessionSettings } from './isolate-session.ts';
+import { IsolateSessionLease, type IsolateSessionSettings } from './isolate-session-lease.ts';
 
-export interface IsolateSessionsOptions {
+export interface IsolateSessionBackendOptions {
   /** How long a session host may overrun a cell's deadline before it is killed. @default 2000 */
   killGraceMs?: number;
   /** How long a new session host may take to become ready. @default 30000 */
@@ -27,13 +27,13 @@ export interface IsolateSessionsOptions {
 
 const LANGUAGES: readonly Language[] = ['javascript', 'typescript'];
 
-export class IsolateSessions implements SessionSandbox {
+export class IsolateSessionBackend implements SessionBackend {
   readonly backend = 'isolate' as const;
   readonly languages = LANGUAGES;
   readonly #settings: IsolateSessionSettings;
-  readonly #sessions = new OpenSessions<IsolateSession>();
+  readonly #sessions = new OpenSessions<IsolateSessionLease>();
 
-  constructor(options: IsolateSessionsOptions = {}) {
+  constructor(options: IsolateSessionBackendOptions = {}) {
     const cgroups = openMemoryCgroups(options.memoryCgroup, options.logger, 'isolate session hosts');
     this.#settings = {
       killGraceMs: options.killGraceMs ?? 2000,
@@ -42,14 +42,14 @@ export class IsolateSessions implements SessionSandbox {
     };
   }
 
-  async open(spec: SessionSpec): Promise<SandboxSession> {
+  async open(spec: SessionSpec): Promise<SessionLease> {
     this.#sessions.checkOpen();
     if (!LANGUAGES.includes(spec.language)) {
       throw new AirlockError('backend_unavailable', `the isolate backend has no ${spec.language} sessions`, {
         field: 'language',
       });
     }
-    const opening = IsolateSession.open(spec, this.#settings);
+    const opening = IsolateSessionLease.open(spec, this.#settings);
     return this.#sessions.add(opening);
   }
 
@@ -58,7 +58,7 @@ export class IsolateSessions implements SessionSandbox {
     return this.#sessions.get(sessionId)?.pid;
   }
 
-  /** The memory cap of an open session's host (see IsolateSession.memoryCap), for checks. */
+  /** The memory cap of an open session's host (see IsolateSessionLease.memoryCap), for checks. */
   hostMemoryCap(sessionId: string): { cgroup: string | null; capBytes: number } | undefined {
     return this.#sessions.get(sessionId)?.memoryCap;
   }

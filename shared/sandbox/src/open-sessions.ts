@@ -1,11 +1,12 @@
-// The session sandboxes one backend has open or is opening (container-sessions.ts, isolate-sessions.ts): a
-// session that finishes opening after close() began is closed at once; one that ends or is closed is forgotten;
-// close() waits for openings and destroys every open one. Must never leave a session running after close().
+// The session leases one SessionBackend has open or is opening (container/session/container-session-backend.ts,
+// isolate/isolate-session-backend.ts): a session that finishes opening after close() began is closed at once; one
+// that ends or is closed is forgotten; close() waits for openings and destroys every open one. Must never leave a
+// session running after close().
 
 import { AirlockError } from '@airlock/protocol';
-import type { SandboxSession } from '../sandbox.ts';
+import type { SessionLease } from './sandbox.ts';
 
-export class OpenSessions<S extends SandboxSession> {
+export class OpenSessions<S extends SessionLease> {
   readonly #open = new Map<string, S>();
   readonly #opening = new Set<Promise<S>>();
   #closed = false;
@@ -16,7 +17,7 @@ export class OpenSessions<S extends SandboxSession> {
   }
 
   /** Tracks a session while it opens, then while it lives; what the backend hands out. */
-  async add(opening: Promise<S>): Promise<SandboxSession> {
+  async add(opening: Promise<S>): Promise<SessionLease> {
     this.#opening.add(opening);
     try {
       const session = await opening;

@@ -1,20 +1,22 @@
-// One python session in one hardened container (docker = runc, gvisor = runsc): the python image runs the session
-// kernel (sandbox-images/python/kernel.py, pid 1) instead of the one-shot runner; it keeps a cell interpreter
-// until the session is closed. The host writes the session key, then one frame per cell, and believes nothing of
-// the kernel's stdout but verified frames: exactly one result per cell, naming that cell, within its output cap
-// as counted here (cell-result.ts); CPU time comes from the container's cgroup, never from a frame. Anything else
-// ends the cell `internal_error` ("session protocol violated") and the session with its container. The wall-time
-// limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer within the grace
-// is killed, and so is the session. It must never run two cells at once, and never leave its container behind
-// after close() (removal is awaited, then retried in background).
+// The lease on one python session in one hardened container (docker = runc, gvisor = runsc): the python image runs
+// the session kernel (sandbox-images/python/kernel.py, pid 1) instead of the one-shot runner; it keeps a cell
+// interpreter until the session is closed. The host writes the session key, then one frame per cell, and believes
+// nothing of the kernel's stdout but verified frames: exactly one result per cell, naming that cell, within its
+// output cap as counted here (cell-result.ts); CPU time comes from the container's cgroup, never from a frame.
+// Anything else ends the cell `internal_error` ("session protocol violated") and the session with its container.
+// The wall-time limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer
+// within the grace is killed, and so is the session. It must never run two cells at once, and never leave its
+// container behind after close() (removal is awaited, then retried in background).
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
-import { type AttachedContainer, startContainer, withDeadline } from '../container/attached-container.ts';
-import type { ContainerRemovals } from '../container/container-removals.ts';
-import { type ContainerRuntime, containerSpec } from '../container/container-spec.ts';
-import { readMemoryPeak } from '../container/memory-peak.ts';
-import type { SandboxRunOptions, SandboxSession, SessionCell, SessionEnd, SessionSpec } from '../sandbox.ts';
+import { cancelReason } from '../../cancel-reason.ts';
+import type { CellJob, SandboxRunOptions, SessionEnd, SessionLease, SessionSpec } from '../../sandbox.ts';
+import { type AttachedContainer, startContainer, withDeadline } from '../attached-container.ts';
+import { containerExit } from '../container-exit.ts';
+import type { ContainerRemovals } from '../container-removals.ts';
+import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../container-spec.ts';
+import { readMemoryPeak } from '../memory-peak.ts';
 import { type AcceptedCell, acceptResult } from './cell-result.ts';
 import { cpuMsBetween, readCpuNs } from './cgroup-cpu.ts';
 import {
@@ -25,7 +27,6 @@ import {
   keyLine,
   newSessionKey,
 } from './kernel-protocol.ts';
-import { sessionExit } from './session-exit.ts';
 
 export const KERNEL_COMMAND = ['python3', '-I', '-u', '/opt/airlock/kernel.py'];
 
@@ -37,8 +38,8 @@ export interface ContainerSessionContext {
   /** The python image tag. */
   image: string;
   runtime: ContainerRuntime;
-  backend: 'docker' | 'gvisor';
-  /** Label `airlock.instance` of the owning ContainerSessions. */
+  backend: ContainerBackend;
+  /** Label `airlock.instance` of the owning ContainerSessionBackend. */
   instance: string;
   removals: ContainerRemovals;
   cgroupMemoryRoot: string;
@@ -63,7 +64,7 @@ type CellEnd =
 export async function openContainerSession(
   spec: SessionSpec,
   context: ContainerSessionContext,
-): Promise<ContainerSession> {
+): Promise<ContainerSessionLease> {
   const container = await startContainer({
     docker: context.docker,
     spec: containerSpec({
@@ -77,7 +78,7 @@ export async function openContainerSession(
     timeoutMs: context.dockerTimeoutMs,
     discard: (c) => context.removals.remove(c),
   });
-  const session = new ContainerSession(spec.sessionId, container, context);
+  const session = new ContainerSessionLease(spec.sessionId, container, context);
   try {
     await session.ready();
     return session;
@@ -87,7 +88,7 @@ export async function openContainerSession(
   }
 }
 
-export class ContainerSession implements SandboxSession {
+export class ContainerSessionLease implements SessionLease {
   readonly id: string;
   readonly ended: Promise<SessionEnd>;
   readonly #container: AttachedContainer;
@@ -96,7 +97,7 @@ export class ContainerSession implements SandboxSession {
   readonly #reader: KernelFrameReader;
   #ready: (frame: KernelFrame | Error) => void = () => {};
   /** The running cell, whether its result has come, and how run() learns its end. */
-  #cell: SessionCell | null = null;
+  #cell: CellJob | null = null;
   #answered = false;
   #cellEnd: ((end: CellEnd) => void) | null = null;
   #turn = 0;
@@ -158,7 +159,7 @@ export class ContainerSession implements SandboxSession {
     return ready;
   }
 
-  async run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult> {
+  async run(cell: CellJob, options: SandboxRunOptions): Promise<ExecutionResult> {
     if (this.#closed || this.#endedBy !== null) return emptyResult('rejected', 'the session has ended');
     if (this.#cell !== null) return emptyResult('rejected', 'a cell of this session is still running');
     this.#cell = cell;
@@ -181,7 +182,7 @@ export class ContainerSession implements SandboxSession {
         void this.#container.kill(this.#context.dockerTimeoutMs);
       }, this.#context.interruptGraceMs);
     }, limits.wall_time_ms);
-    const onAbort = () => this.#cellEnd?.({ kind: 'canceled', reason: abortReason(options.signal) });
+    const onAbort = () => this.#cellEnd?.({ kind: 'canceled', reason: cancelReason(options.signal) });
     options.signal.addEventListener('abort', onAbort, { once: true });
     if (options.signal.aborted) onAbort();
     try {
@@ -224,7 +225,7 @@ export class ContainerSession implements SandboxSession {
       wallMs: number;
       peak: number | null;
       cpuMs: number | null;
-      limits: SessionCell['limits'];
+      limits: CellJob['limits'];
     },
   ): Promise<ExecutionResult> {
     const { interrupted, wallMs, peak, cpuMs, limits } = facts;
@@ -273,7 +274,7 @@ export class ContainerSession implements SandboxSession {
           );
           return { ...result, signal: 'SIGKILL' };
         }
-        const exit = await sessionExit(
+        const exit = await containerExit(
           this.#context.docker,
           this.#container.container,
           this.#context.dockerTimeoutMs,
@@ -357,7 +358,7 @@ export class ContainerSession implements SandboxSession {
     }
     if (this.#closed) return;
     if (this.#endedBy === null) {
-      const exit = await sessionExit(
+      const exit = await containerExit(
         this.#context.docker,
         this.#container.container,
         this.#context.dockerTimeoutMs,
@@ -402,11 +403,4 @@ export class ContainerSession implements SandboxSession {
       }
     }
   }
-}
-
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (typeof reason === 'string' && reason.length > 0) return reason;
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
-  return 'canceled by the caller';
 }

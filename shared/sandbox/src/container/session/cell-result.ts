@@ -5,7 +5,7 @@
 // It must never pass on a byte it has not counted.
 
 import type { CellException, ExecutionResult, MimeBundle } from '@airlock/protocol';
-import type { SessionCell } from '../sandbox.ts';
+import type { CellJob } from '../../sandbox.ts';
 import { KernelProtocolError, type KernelResult } from './kernel-protocol.ts';
 
 /** Bound of each of an exception's name, message and traceback (UTF-8 bytes); the kernel's is the same. */
@@ -32,7 +32,7 @@ export function bundleBytes(bundle: MimeBundle | null): number {
 }
 
 /** The result frame of `cell` as the host accepts it; throws KernelProtocolError when it must not be believed. */
-export function acceptResult(frame: KernelResult, cell: SessionCell): AcceptedCell {
+export function acceptResult(frame: KernelResult, cell: CellJob): AcceptedCell {
   if (frame.id !== cell.executionId) throw new KernelProtocolError('a result that names another cell');
   const stdout = Buffer.from(frame.stdout, 'base64');
   const stderr = Buffer.from(frame.stderr, 'base64');

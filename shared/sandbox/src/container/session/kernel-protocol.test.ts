@@ -3,7 +3,7 @@
 // the host sent and only when every output byte, counted here, fits the cell's output_bytes.
 
 import { describe, expect, it } from 'vitest';
-import type { SessionCell } from '../sandbox.ts';
+import type { CellJob } from '../../sandbox.ts';
 import { acceptResult, EXCEPTION_FIELD_BYTES } from './cell-result.ts';
 import {
   encodeCell,
@@ -18,7 +18,7 @@ import {
 const key = newSessionKey();
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-const cell: SessionCell = {
+const cell: CellJob = {
   executionId: 'ex_cell',
   code: 'print(1)',
   files: [{ path: 'a.txt', content: Buffer.from('file') }],

@@ -4,62 +4,48 @@
 // route a bridge call to a cell that has ended, never expose the runtime's session API to guest code, and is
 // never used again once disposed.
 
-import ivm from 'isolated-vm';
-import { type BridgeHandlers, createBridge } from './guest-bridge.ts';
-import {
-  beginGuestJob,
-  type GuestCellConfig,
-  type GuestRuntimeCode,
-  installGuestRuntime,
-} from './guest-runtime.ts';
+import type ivm from 'isolated-vm';
+import type { BridgeHandlers } from './guest-bridge.ts';
+import { BridgeRoute, createGuestIsolate, type IsolateRecipe } from './guest-isolate.ts';
+import { beginGuestJob, type GuestCellConfig } from './guest-runtime.ts';
 import { MAX_PENDING_TIMERS } from './guest-timers.ts';
 import { residentBytes } from './job-memory.ts';
 
-export interface SessionIsolateRecipe {
-  /** The isolate's heap limit (MB), already clamped to the minimum. */
-  memoryMb: number;
-  /** Built with `{ session: true }`. */
-  code: GuestRuntimeCode;
-  /** Called by isolated-vm when V8 lost control of the isolate; the host process must end. */
-  onCatastrophicError: (message: string) => void;
-}
-
-export class SessionIsolate {
+export class KeptIsolate {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
   readonly memoryMb: number;
   /** The host's resident bytes once the session's isolate was ready: what the session holds is measured from here. */
   readonly baselineResident = residentBytes();
+  readonly #route: BridgeRoute;
   readonly #fireTimer: ivm.Reference<(id: number) => void>;
   readonly #beginCell: ivm.Reference<(cell: GuestCellConfig) => void>;
   readonly #inspectValue: ivm.Reference<(value: unknown) => string | null>;
-  #handlers: BridgeHandlers | null = null;
 
-  private constructor(isolate: ivm.Isolate, context: ivm.Context, memoryMb: number, api: ivm.Reference) {
+  private constructor(
+    isolate: ivm.Isolate,
+    context: ivm.Context,
+    memoryMb: number,
+    api: ivm.Reference,
+    route: BridgeRoute,
+  ) {
     this.isolate = isolate;
     this.context = context;
     this.memoryMb = memoryMb;
+    this.#route = route;
     this.#fireTimer = api.getSync('fireTimer', { reference: true });
     this.#beginCell = api.getSync('beginCell', { reference: true });
     this.#inspectValue = api.getSync('inspectValue', { reference: true });
     api.release();
   }
 
-  /** Builds the isolate, installs the session runtime and begins it with no job data; disposes it on failure. */
-  static async create(recipe: SessionIsolateRecipe): Promise<SessionIsolate> {
-    const isolate = new ivm.Isolate({
-      memoryLimit: recipe.memoryMb,
-      onCatastrophicError: recipe.onCatastrophicError,
-    });
-    try {
-      const context = await isolate.createContext();
-      let session: SessionIsolate | null = null;
-      const bridge = createBridge(() => {
-        const handlers = session === null ? null : session.#handlers;
-        if (handlers === null) throw new Error('airlock bridge: no cell is running in this session');
-        return handlers;
-      });
-      const begin = await installGuestRuntime(isolate, context, bridge, recipe.code);
+  /**
+   * Builds the isolate, installs the session runtime (`recipe.code` built with `{ session: true }`) and begins
+   * it with no job data; disposes it on failure.
+   */
+  static create(recipe: IsolateRecipe): Promise<KeptIsolate> {
+    const route = new BridgeRoute('airlock bridge: no cell is running in this session');
+    return createGuestIsolate(recipe, route, ({ isolate, context, begin }) => {
       // In session mode begin returns the runtime's session API (see guest-runtime.ts), not fireTimer.
       const api = beginGuestJob(begin, {
         stdin: '',
@@ -69,23 +55,19 @@ export class SessionIsolate {
         maxTimers: MAX_PENDING_TIMERS,
         memoryBytes: recipe.memoryMb * 1024 * 1024,
       }) as unknown as ivm.Reference;
-      session = new SessionIsolate(isolate, context, recipe.memoryMb, api);
-      return session;
-    } catch (error) {
-      if (!isolate.isDisposed) isolate.dispose();
-      throw error;
-    }
+      return new KeptIsolate(isolate, context, recipe.memoryMb, api, route);
+    });
   }
 
   /** Routes the bridge to a cell's handlers and hands the runtime the cell's stdin and output cap. */
   beginCell(handlers: BridgeHandlers, cell: GuestCellConfig): void {
-    this.#handlers = handlers;
+    this.#route.handlers = handlers;
     this.#beginCell.applySync(undefined, [cell], { arguments: { copy: true } });
   }
 
   /** Stops routing bridge calls to the cell that ran last. */
   endCell(): void {
-    this.#handlers = null;
+    this.#route.handlers = null;
   }
 
   /** Runs the guest's callback of timer `id`. */
@@ -106,7 +88,7 @@ export class SessionIsolate {
   }
 
   dispose(): void {
-    this.#handlers = null;
+    this.#route.handlers = null;
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 }

@@ -1,5 +1,5 @@
 // Runs one cell of a JavaScript/TypeScript session inside its session host, in the session's kept isolate (see
-// session-isolate.ts). The cell is a classic script in the session's one context, so top-level `var`, function
+// kept-isolate.ts). The cell is a classic script in the session's one context, so top-level `var`, function
 // and class declarations, top-level `let`/`const`, and globalThis properties stay for later cells. A cell whose
 // code has top-level `await` runs as the body of an async function instead: its declarations stay local to it
 // (assign to globalThis to keep a value) and its value is what it `return`s. TypeScript is type-stripped like a
@@ -16,14 +16,12 @@ import type ivm from 'isolated-vm';
 import { CappedOutput, utf8Prefix } from './capped-output.ts';
 import { type BridgeHandlers, type ReadFileReply, readFileReply } from './guest-bridge.ts';
 import { describeGuestError } from './guest-errors.ts';
-import { GuestTimers } from './guest-timers.ts';
-import type { HostJob, HostJobResult, HostSessionEnd, OutputChunk } from './host-messages.ts';
+import type { HostJob, HostJobResult, HostReports, HostSessionEnd } from './host-messages.ts';
 import { IsolateTasks } from './isolate-tasks.ts';
 import { JobMemory } from './job-memory.ts';
-import type { SessionIsolate } from './session-isolate.ts';
+import type { KeptIsolate } from './kept-isolate.ts';
+import { LimitWatch } from './limit-watch.ts';
 
-const WATCH_INTERVAL_MS = 10;
-const HEAP_SAMPLE_EVERY = 5;
 /** An exception's traceback and a value's text are cut here (and at the cell's output cap). */
 const MAX_RICH_CHARS = 64 * 1024;
 /** UTF-8 size of the `…` that marks a cut value. */
@@ -40,47 +38,52 @@ interface Ending {
   dispose?: HostSessionEnd;
 }
 
-export interface SessionCellOptions {
-  sendOutput: (chunks: OutputChunk[]) => void;
-  /** Reports the end of the cell with the output not streamed yet; called exactly once. */
-  sendResult: (result: HostJobResult, chunks: OutputChunk[]) => void;
-}
-
-export class SessionCell {
+export class CellRun {
   readonly #job: HostJob;
-  readonly #session: SessionIsolate;
+  readonly #kept: KeptIsolate;
   readonly #files: ReadonlyMap<string, Uint8Array>;
-  readonly #options: SessionCellOptions;
+  readonly #reports: HostReports;
   readonly #output: CappedOutput;
-  readonly #timers: GuestTimers;
   readonly #startedAt = performance.now();
   readonly #over = Promise.withResolvers<void>();
   readonly #filename: string;
+  readonly #tasks: IsolateTasks;
+  readonly #limits: LimitWatch;
+  readonly #memory: JobMemory;
   #ending: Ending | null = null;
   #value: string | null = null;
-  readonly #tasks = new IsolateTasks();
-  readonly #memory: JobMemory;
-  #cpuBase = 0n;
-  #cpuMs: number | null = null;
-  #watchTicks = 0;
-  #deadline: NodeJS.Timeout | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
 
   /** `number`: the cell's position in the session (names its script in tracebacks). */
   constructor(
     job: HostJob,
-    session: SessionIsolate,
+    kept: KeptIsolate,
     files: ReadonlyMap<string, Uint8Array>,
     number: number,
-    options: SessionCellOptions,
+    reports: HostReports,
   ) {
     this.#job = job;
-    this.#session = session;
+    this.#kept = kept;
     this.#files = files;
-    this.#options = options;
-    this.#output = new CappedOutput(job.limits.output_bytes, options.sendOutput);
-    this.#timers = new GuestTimers((id) => this.#fire(id));
-    this.#memory = new JobMemory(session.memoryMb, session.baselineResident);
+    this.#reports = reports;
+    this.#output = new CappedOutput(job.limits.output_bytes, reports.sendOutput);
+    this.#tasks = new IsolateTasks({
+      fireTimer: (id) => kept.fireTimer(id),
+      isolateDisposed: () => kept.disposed,
+      events: {
+        idle: () => this.#finish({ outcome: 'success', exit_code: 0, reason: null }),
+        threw: (error) => {
+          const exception = exceptionOf(error);
+          this.#output.write('stderr', `${exception.traceback}\n`);
+          this.#finish({ outcome: 'error', exit_code: 1, reason: null, exception });
+        },
+        disposed: () => this.#memoryExceeded(),
+      },
+    });
+    this.#limits = new LimitWatch(job.limits, {
+      timeout: (reason) => this.#stop('timeout', reason),
+      memoryExceeded: () => this.#memoryExceeded(),
+    });
+    this.#memory = new JobMemory(kept.memoryMb, kept.baselineResident);
     this.#filename = `cell-${number}.${job.language === 'typescript' ? 'ts' : 'js'}`;
   }
 
@@ -90,21 +93,16 @@ export class SessionCell {
 
   /** Runs the cell; resolves once its result is sent (and the isolate disposed, if it had to go). */
   run(): Promise<void> {
-    const { wall_time_ms } = this.#job.limits;
-    this.#deadline = setTimeout(
-      () => this.#stop('timeout', `wall time limit of ${wall_time_ms} ms exceeded`),
-      wall_time_ms,
-    );
-    this.#watchdog = setInterval(() => this.#watch(), WATCH_INTERVAL_MS);
-    const session = this.#session;
+    this.#limits.start();
+    const kept = this.#kept;
     try {
-      this.#cpuBase = session.isolate.cpuTime;
-      session.beginCell(this.#handlers(), {
+      this.#limits.watch(kept.isolate, this.#memory);
+      kept.beginCell(this.#handlers(), {
         stdin: this.#job.stdin,
         outputBytes: this.#job.limits.output_bytes,
       });
     } catch (error) {
-      if (session.disposed) this.#memoryExceeded();
+      if (kept.disposed) this.#memoryExceeded();
       else
         this.#finish({
           outcome: 'internal_error',
@@ -113,7 +111,7 @@ export class SessionCell {
         });
       return this.#over.promise;
     }
-    this.#track(this.#evaluate());
+    this.#tasks.track(this.#evaluate());
     return this.#over.promise;
   }
 
@@ -124,13 +122,13 @@ export class SessionCell {
   async #evaluate(): Promise<void> {
     const { script, wrapped } = await this.#compile();
     if (this.#ending !== null) return;
-    const completion = (await script.run(this.#session.context, {
+    const completion = (await script.run(this.#kept.context, {
       reference: true,
       promise: wrapped,
       release: true,
     })) as ivm.Reference;
     try {
-      if (this.#ending === null) this.#value = await this.#session.inspect(completion);
+      if (this.#ending === null) this.#value = await this.#kept.inspect(completion);
     } finally {
       completion.release();
     }
@@ -139,7 +137,7 @@ export class SessionCell {
   /** Compiles the cell as a script; one with top-level await that does not compile is wrapped in an async function. */
   async #compile(): Promise<{ script: ivm.Script; wrapped: boolean }> {
     const source = this.#source();
-    const isolate = this.#session.isolate;
+    const isolate = this.#kept.isolate;
     try {
       return { script: await isolate.compileScript(source, { filename: this.#filename }), wrapped: false };
     } catch (error) {
@@ -167,9 +165,7 @@ export class SessionCell {
   #handlers(): BridgeHandlers {
     return {
       write: (stream, text) => this.#write(stream, text),
-      timerStart: (id, delay, ref) => this.#ending === null && this.#timers.start(id, delay, ref),
-      timerClear: (id) => this.#timers.clear(id),
-      timerRef: (id, ref) => this.#timers.setRef(id, ref),
+      ...this.#tasks.timerHandlers(),
       uncaught: (text) => {
         if (this.#ending !== null) return;
         this.#output.write('stderr', `${text}\n`);
@@ -200,47 +196,18 @@ export class SessionCell {
     return readFileReply(this.#files, path, asText);
   }
 
-  #track(task: Promise<unknown>): void {
-    this.#tasks.track(
-      task,
-      () => this.#checkIdle(),
-      (error) => this.#taskFailed(error),
-    );
-  }
-
-  #fire(id: number): void {
-    if (this.#ending !== null) return;
-    this.#track(this.#session.fireTimer(id));
-  }
-
-  #taskFailed(error: unknown): void {
-    if (this.#ending !== null) return;
-    if (this.#session.disposed) {
-      this.#memoryExceeded();
-      return;
-    }
-    const exception = exceptionOf(error);
-    this.#output.write('stderr', `${exception.traceback}\n`);
-    this.#finish({ outcome: 'error', exit_code: 1, reason: null, exception });
-  }
-
   #memoryExceeded(): void {
     this.#finish(this.#memoryEnding());
   }
 
   #memoryEnding(): Ending {
-    const mb = this.#session.memoryMb;
+    const mb = this.#kept.memoryMb;
     return {
       outcome: 'memory_limit',
       exit_code: null,
       reason: `memory limit of ${mb} MB exceeded; the session's isolate was disposed and the session closed`,
       dispose: 'memory_limit',
     };
-  }
-
-  #checkIdle(): void {
-    if (this.#ending !== null || this.#tasks.count > 0 || this.#timers.refCount > 0) return;
-    this.#finish({ outcome: 'success', exit_code: 0, reason: null });
   }
 
   /**
@@ -265,25 +232,6 @@ export class SessionCell {
     });
   }
 
-  #watch(): void {
-    const session = this.#session;
-    if (session.disposed) return;
-    const { cpu_time_ms } = this.#job.limits;
-    this.#cpuMs = Number(session.isolate.cpuTime - this.#cpuBase) / 1e6;
-    if (this.#cpuMs > cpu_time_ms) {
-      this.#stop('timeout', `cpu time limit of ${cpu_time_ms} ms exceeded`);
-      return;
-    }
-    if (this.#memory.sampleResident()) {
-      this.#memoryExceeded();
-      return;
-    }
-    this.#watchTicks += 1;
-    if (this.#watchTicks % HEAP_SAMPLE_EVERY === 1) {
-      this.#memory.sampleHeap(session.isolate);
-    }
-  }
-
   /**
    * Ends the cell once. When the guest ends it (success, error, exit) while the isolate runs nothing, or from
    * inside a bridge callback (`inGuestCall`), a last memory sample is taken: a cell that went over the
@@ -291,16 +239,15 @@ export class SessionCell {
    */
   #finish(proposed: Ending, inGuestCall = false): void {
     if (this.#ending !== null) return;
-    const session = this.#session;
+    const kept = this.#kept;
     const failed = proposed.outcome === 'error';
     const byGuest = proposed.outcome === 'success' || failed;
-    const canSample = byGuest && (this.#tasks.count === 0 || inGuestCall) && !session.disposed;
-    const overMemory = canSample && this.#memory.overAtEnd(session.isolate, failed);
+    const canSample = byGuest && (this.#tasks.count === 0 || inGuestCall) && !kept.disposed;
+    const overMemory = canSample && this.#memory.overAtEnd(kept.isolate, failed);
     const ending = overMemory ? this.#memoryEnding() : proposed;
     this.#ending = ending;
-    clearTimeout(this.#deadline);
-    clearInterval(this.#watchdog);
-    this.#timers.close();
+    this.#limits.stop();
+    this.#tasks.end();
     void this.#settle(ending);
   }
 
@@ -309,22 +256,22 @@ export class SessionCell {
    * then waits until its thread has stopped: until then the session still holds its memory.
    */
   async #settle(ending: Ending): Promise<void> {
-    const session = this.#session;
-    if (!session.disposed) {
-      this.#cpuMs = Number(session.isolate.cpuTime - this.#cpuBase) / 1e6;
+    const kept = this.#kept;
+    if (!kept.disposed) {
+      this.#limits.readCpu();
       if (ending.dispose !== undefined) {
         await new Promise((resolve) => setImmediate(resolve));
-        session.dispose();
+        kept.dispose();
       }
     }
-    if (session.disposed) await this.#tasks.quiet();
-    session.endCell();
+    if (kept.disposed) await this.#tasks.quiet();
+    kept.endCell();
     let { outcome, reason } = ending;
     if (outcome === 'success' && this.#output.overflowed) {
       outcome = 'output_limit';
       reason = `output exceeded the limit of ${this.#job.limits.output_bytes} bytes`;
     }
-    const sessionEnd = ending.dispose ?? (session.disposed ? 'interpreter_exited' : undefined);
+    const sessionEnd = ending.dispose ?? (kept.disposed ? 'interpreter_exited' : undefined);
     const value = outcome === 'success' || outcome === 'output_limit' ? this.#richValue() : null;
     const result: HostJobResult = {
       id: this.#job.id,
@@ -333,7 +280,7 @@ export class SessionCell {
       reason,
       truncated: { ...this.#output.truncated },
       usage: {
-        cpu_ms: this.#cpuMs,
+        cpu_ms: this.#limits.cpuMs,
         wall_ms: Math.round(performance.now() - this.#startedAt),
         memory_peak_bytes: this.#memory.peak,
       },
@@ -341,7 +288,7 @@ export class SessionCell {
       exception: ending.exception ?? null,
       ...(sessionEnd !== undefined ? { session_end: sessionEnd } : {}),
     };
-    this.#options.sendResult(result, this.#output.drain());
+    this.#reports.sendResult(result, this.#output.drain());
     this.#over.resolve();
   }
 

@@ -1,4 +1,4 @@
-// One JavaScript/TypeScript session on the isolate backend, from the parent's side: a dedicated session host
+// The lease on one JavaScript/TypeScript session on the isolate backend, from the parent's side: a session host
 // process (session-host-main.ts) forked for this session alone and supervised like a one-shot host (host-run.ts:
 // wall-clock deadline from outside, kill after a grace, crash and OOM turned into results). A crash or
 // memory kill of it therefore ends only this session. The host is capped for the session's memory_mb on top of
@@ -8,7 +8,7 @@
 // Must never run two cells at once, and never leave its host process running after close() or its end.
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
-import type { SandboxRunOptions, SandboxSession, SessionCell, SessionEnd, SessionSpec } from '../sandbox.ts';
+import type { CellJob, SandboxRunOptions, SessionEnd, SessionLease, SessionSpec } from '../sandbox.ts';
 import type { MemoryCgroups } from './host-cgroup.ts';
 import { type HostSessionEnd, MIN_MEMORY_MB } from './host-messages.ts';
 import { type HostRun, runOnHost } from './host-run.ts';
@@ -25,7 +25,7 @@ export interface IsolateSessionSettings {
   cgroups: MemoryCgroups | null;
 }
 
-export class IsolateSession implements SandboxSession {
+export class IsolateSessionLease implements SessionLease {
   readonly id: string;
   readonly ended: Promise<SessionEnd>;
   readonly #spec: SessionSpec;
@@ -49,7 +49,7 @@ export class IsolateSession implements SandboxSession {
   }
 
   /** Forks the session's host and resolves once its isolate is ready; kills it and throws if it is not. */
-  static async open(spec: SessionSpec, settings: IsolateSessionSettings): Promise<IsolateSession> {
+  static async open(spec: SessionSpec, settings: IsolateSessionSettings): Promise<IsolateSessionLease> {
     const memoryMb = Math.max(MIN_MEMORY_MB, spec.limits.memory_mb);
     const host = new IsolateHost(memoryMb, { entry: SESSION_HOST_ENTRY, cgroups: settings.cgroups });
     let timer: NodeJS.Timeout | undefined;
@@ -70,7 +70,7 @@ export class IsolateSession implements SandboxSession {
       clearTimeout(timer);
     }
     host.memory.set(memoryMb);
-    return new IsolateSession(spec, host, settings);
+    return new IsolateSessionLease(spec, host, settings);
   }
 
   /** The session host's process id. */
@@ -83,7 +83,7 @@ export class IsolateSession implements SandboxSession {
     return { cgroup: this.#host.memory.cgroupPath, capBytes: this.#host.memory.capBytes };
   }
 
-  async run(cell: SessionCell, options: SandboxRunOptions): Promise<ExecutionResult> {
+  async run(cell: CellJob, options: SandboxRunOptions): Promise<ExecutionResult> {
     if (this.#closed || this.#endedBy !== null) return emptyResult('rejected', 'the session has ended');
     if (this.#running !== null) return emptyResult('rejected', 'a cell of this session is still running');
     this.#dispatches += 1;
