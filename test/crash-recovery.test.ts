@@ -5,10 +5,11 @@
 // process may be left: no container, no isolate host process. Real processes, real dockerd, real files.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { call } from './support/service.ts';
 import {
   childPids,
@@ -45,12 +46,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   throw new Error(`gave up waiting for ${what}`);
 }
 
-async function auditRecords(path: string): Promise<Array<Record<string, any>>> {
-  return (await readFile(path, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line));
-}
+const auditRecords = (path: string) => readAuditRecords(path);
 
 describe('kill -9 of the embedded service', () => {
   it('ends every accepted execution and session after a restart, audited, with nothing of the dead process left', async () => {

@@ -17,6 +17,7 @@ import {
 } from '@airlock/egress-proxy/testing';
 import { egressFirewallRules } from '@airlock/sandbox';
 import { expect } from 'vitest';
+import { readAuditRecords } from './audit.ts';
 import { startService, type TestService } from './service.ts';
 
 /** Writes `hosts.json` in `dir` (each name → 127.0.0.1) and returns its path. */
@@ -150,11 +151,8 @@ export async function startEgressService(
 }
 
 /** The service's audit records so far. */
-export async function readAudit(svc: TestService): Promise<any[]> {
-  return (await readFile(svc.auditPath, 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+export function readAudit(svc: TestService): Promise<any[]> {
+  return readAuditRecords(svc.auditPath);
 }
 
 /**
