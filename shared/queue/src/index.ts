@@ -18,5 +18,5 @@ export type {
 } from './job-queue.ts';
 export { MemoryJobQueue } from './memory-job-queue.ts';
 export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './options.ts';
-export { canonicalJson, requestHash } from './request-hash.ts';
+export { requestHash } from './request-hash.ts';
 export { finishedExecution } from './results.ts';
