@@ -111,26 +111,35 @@ export async function startEmbedded(
   stack.defer(() => registry.close());
   let graceWarning: NodeJS.Timeout | undefined;
   stack.defer(() => clearTimeout(graceWarning));
-  let metrics: ReturnType<typeof createMetrics> | undefined;
-  let submitter: ExecutionSubmitter | undefined;
   const queue = new MemoryJobQueue({
     concurrency: config.AIRLOCK_CONCURRENCY,
     maxQueued: config.AIRLOCK_MAX_QUEUED,
     store: store.executions,
     onStoreError: (err, during) => logger.error({ err, during }, 'execution store write failed'),
-    onFinished: (execution) => {
-      submitter?.finished(execution);
-      metrics?.observeFinished(execution);
-      audit
-        .append(finishedEntry(execution))
-        .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
-    },
   });
   stack.defer(() => queue.close());
-  metrics = createMetrics(() => queue.stats(), {
+  const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
     storeHealthy: () => store.health.healthy,
     logWriteErrors: options.logWriteErrors ?? (() => 0),
+  });
+  const submitter = new ExecutionSubmitter({
+    queue,
+    registry,
+    audit,
+    authorizer,
+    limits: limitPolicy(config),
+    egress: egress !== undefined,
+    credentials: egress ? await boundCredentialNames(config) : [],
+    onRejected: (code) => metrics.observeRejected(code),
+    onAuditError: (err) => logger.error({ err }, 'audit append failed'),
+  });
+  queue.onFinished((execution) => {
+    submitter.finished(execution);
+    metrics.observeFinished(execution);
+    audit
+      .append(finishedEntry(execution))
+      .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
   });
   queue.consume(
     createExecutionWorker({
@@ -142,17 +151,6 @@ export async function startEmbedded(
   );
   // Requests that asked for `retry_on_worker_loss` and were cut off by the crash run again.
   for (const retry of retries) await queue.restore(retry);
-  submitter = new ExecutionSubmitter({
-    queue,
-    registry,
-    audit,
-    authorizer,
-    limits: limitPolicy(config),
-    egress: egress !== undefined,
-    credentials: egress ? await boundCredentialNames(config) : [],
-    onRejected: (code) => metrics?.observeRejected(code),
-    onAuditError: (err) => logger.error({ err }, 'audit append failed'),
-  });
   const sessions = buildSessions(
     await startSessionBackends(config, logger),
     config,

@@ -47,37 +47,29 @@ export async function startScaled(
   });
   const nc = await connectToNats(stack, config, 'airlock-gateway');
   const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
-  let acceptedHere: AcceptedHere | undefined;
   const queue = await JetStreamJobQueue.open({
     connection: nc,
     maxQueued: config.AIRLOCK_MAX_QUEUED,
     ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-    onFinished: (execution) => {
-      audit.append(finishedEntry(execution)).catch(onAuditError);
-      acceptedHere?.finished(execution);
-    },
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.close());
+  queue.onFinished((execution) => {
+    audit.append(finishedEntry(execution)).catch(onAuditError);
+  });
   const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
-  let submitter: ExecutionSubmitter | undefined;
-  acceptedHere = new AcceptedHere({
+  const acceptedHere = new AcceptedHere({
     queue,
-    onFinished: (execution) => {
-      submitter?.finished(execution);
-      metrics.observeFinished(execution);
-    },
     onError: (err) => logger.warn({ err }, 'tracking accepted executions'),
   });
-  const tracker = acceptedHere;
-  stack.defer(() => tracker.stop());
-  const routesQueue = tracker.trackingQueue();
+  stack.defer(() => acceptedHere.stop());
+  const routesQueue = acceptedHere.trackingQueue();
   const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
-  submitter = new ExecutionSubmitter({
+  const submitter = new ExecutionSubmitter({
     queue: routesQueue,
     registry,
     audit,
@@ -87,6 +79,10 @@ export async function startScaled(
     credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
     onRejected: (code) => metrics.observeRejected(code),
     onAuditError,
+  });
+  acceptedHere.onFinished((execution) => {
+    submitter.finished(execution);
+    metrics.observeFinished(execution);
   });
   const service = await startExecuteService({
     nc,

@@ -13,7 +13,7 @@ import {
   TOKEN_ALGORITHMS,
 } from '@airlock/auth';
 import { AirlockError, ExecutionRequest } from '@airlock/protocol';
-import { type JobQueue, MemoryJobQueue } from '@airlock/queue';
+import { type JobQueue, MemoryJobQueue, withSubmit as queueWithSubmit } from '@airlock/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fleetRegistry } from './nats/fleet-registry.ts';
 import { ExecutionSubmitter } from './submission.ts';
@@ -76,16 +76,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** The queue with another submit() in front of it. */
 function withSubmit(submit: JobQueue['submit']): JobQueue {
-  return {
-    submit,
-    get: (tenant, id) => queue.get(tenant, id),
-    cancel: (tenant, id) => queue.cancel(tenant, id),
-    wait: (tenant, id, timeoutMs) => queue.wait(tenant, id, timeoutMs),
-    watch: (tenant, id, signal) => queue.watch(tenant, id, signal),
-    consume: (worker) => queue.consume(worker),
-    stats: () => queue.stats(),
-    close: () => queue.close(),
-  };
+  return queueWithSubmit(queue, submit);
 }
 
 beforeEach(async () => {

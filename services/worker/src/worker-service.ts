@@ -58,12 +58,12 @@ export async function startWorker(
     concurrency: config.AIRLOCK_CONCURRENCY,
     ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
-    onFinished: (execution) => {
-      audit.append(finishedEntry(execution)).catch(onAuditError);
-    },
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS));
+  queue.onFinished((execution) => {
+    audit.append(finishedEntry(execution)).catch(onAuditError);
+  });
   queue.consume(
     createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
   );

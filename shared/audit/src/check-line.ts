@@ -2,7 +2,8 @@
 // writes, and a hash that matches the content. Whether the record fits the chain is decided by the caller.
 // Must never trust any field of a line before these checks pass.
 
-import { canonicalJson, GENESIS_HASH, hashRecord, isHashHex } from './record.ts';
+import { canonicalJson } from '@airlock/protocol';
+import { GENESIS_HASH, hashRecord, isHashHex } from './record.ts';
 
 /** The chain fields of a line that passed checkLine. */
 export interface ChainLink {

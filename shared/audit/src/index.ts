@@ -15,7 +15,6 @@ export {
   type AuditEntry,
   type AuditEventType,
   type AuditRecord,
-  canonicalJson,
   GENESIS_HASH,
   hashRecord,
   MAX_RECORD_BYTES,

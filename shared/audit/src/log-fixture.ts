@@ -4,8 +4,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canonicalJson } from '@airlock/protocol';
 import { FileAuditLog } from './file-audit-log.ts';
-import { type AuditEntry, type AuditRecord, canonicalJson, hashRecord } from './record.ts';
+import { type AuditEntry, type AuditRecord, hashRecord } from './record.ts';
 
 /** A fresh directory under the OS temp dir; remove it with `remove()` (tests call it in afterEach). */
 export async function makeTempDir(): Promise<{ path: string; remove: () => Promise<void> }> {

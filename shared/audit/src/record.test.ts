@@ -1,5 +1,6 @@
+import { canonicalJson } from '@airlock/protocol';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, GENESIS_HASH, hashRecord, sha256Hex } from './record.ts';
+import { GENESIS_HASH, hashRecord, sha256Hex } from './record.ts';
 
 describe('sha256Hex', () => {
   it('hashes strings as UTF-8 and bytes as given, in lower-case hex', () => {
@@ -10,36 +11,26 @@ describe('sha256Hex', () => {
   });
 });
 
-describe('canonicalJson', () => {
-  it('sorts keys at every depth and leaves out whitespace and undefined members', () => {
-    const value = { b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined };
-    expect(canonicalJson(value)).toBe('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
-  });
-
-  it('gives the same text for the same content whatever the key order', () => {
-    expect(canonicalJson({ x: 1, y: { p: 1, q: 2 } })).toBe(canonicalJson({ y: { q: 2, p: 1 }, x: 1 }));
-  });
-
-  it('refuses values JSON cannot carry faithfully', () => {
-    expect(() => canonicalJson({ n: Number.NaN })).toThrow(/not a finite number/);
-    expect(() => canonicalJson({ n: Number.POSITIVE_INFINITY })).toThrow(TypeError);
-    expect(() => canonicalJson({ n: 10n })).toThrow(/bigint/);
-    const cyclic: Record<string, unknown> = {};
-    cyclic.self = cyclic;
-    expect(() => canonicalJson(cyclic)).toThrow(/cycle/);
-  });
-
-  it('round-trips through JSON.parse to the same text', () => {
-    const text = canonicalJson({ s: 'line\nbreak "quoted" \u2028 é', n: -0.5e-7, big: 2 ** 52, e: {} });
-    expect(canonicalJson(JSON.parse(text))).toBe(text);
-  });
-});
-
 describe('hashRecord', () => {
   it('is the sha256 of the canonical JSON of every field except hash', () => {
     const record = { seq: 1, time: '2026-01-01T00:00:00.000Z', prev_hash: GENESIS_HASH, tenant: 't' };
     const expected = sha256Hex(canonicalJson(record));
     expect(hashRecord(record)).toBe(expected);
     expect(hashRecord({ ...record, hash: 'anything' })).toBe(expected);
+  });
+
+  it('gives the hash the chain has always had for a record (the canonical form never changes)', () => {
+    const record = {
+      seq: 7,
+      time: '2026-01-01T00:00:00.000Z',
+      prev_hash: GENESIS_HASH,
+      type: 'finished',
+      execution_id: 'ex_1',
+      tenant: 'acme',
+      usage: { cpu_ms: 1.5, wall_ms: -0.5e-7, memory_peak_bytes: null },
+      reason: 'é "q" \u2028 😀',
+      detail: { b: [1, { y: true, x: null }], a: 2 ** 52 },
+    };
+    expect(hashRecord(record)).toBe('fa321ef3ace35636d5a7fd19a44599a1ce2f3404488d2386e84989750d1f40a0');
   });
 });

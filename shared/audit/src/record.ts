@@ -3,6 +3,7 @@
 // hash): no environment, host or credential data comes from here.
 
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@airlock/protocol';
 
 export const AUDIT_EVENT_TYPES = [
   'accepted',
@@ -64,60 +65,6 @@ export function isHashHex(value: unknown): value is string {
 /** Lower-case hex sha256 of a string (as UTF-8) or of raw bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/**
- * JSON with object keys sorted (by UTF-16 code units, recursively) and no whitespace. Undefined object
- * members are left out and `toJSON` is honoured, as in JSON.stringify. Throws a TypeError for values JSON
- * cannot carry faithfully (non-finite numbers, bigint, functions, symbols, cycles).
- */
-export function canonicalJson(value: unknown): string {
-  return encode(value, '', new Set());
-}
-
-function encode(input: unknown, key: string, ancestors: Set<object>): string {
-  let value = input;
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as { toJSON?: unknown }).toJSON === 'function'
-  ) {
-    value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
-  }
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value))
-        throw new TypeError(`canonicalJson: ${value} at '${key}' is not a finite number`);
-      return JSON.stringify(value);
-    case 'object':
-      break;
-    default:
-      throw new TypeError(`canonicalJson: a ${typeof value} at '${key}' cannot be encoded as JSON`);
-  }
-  if (ancestors.has(value)) throw new TypeError(`canonicalJson: cycle at '${key}'`);
-  ancestors.add(value);
-  let out: string;
-  if (Array.isArray(value)) {
-    const items = value.map((item, index) =>
-      item === undefined ? 'null' : encode(item, String(index), ancestors),
-    );
-    out = `[${items.join(',')}]`;
-  } else {
-    const record = value as Record<string, unknown>;
-    const members: string[] = [];
-    for (const name of Object.keys(record).sort()) {
-      const member = record[name];
-      if (member === undefined) continue;
-      members.push(`${JSON.stringify(name)}:${encode(member, name, ancestors)}`);
-    }
-    out = `{${members.join(',')}}`;
-  }
-  ancestors.delete(value);
-  return out;
 }
 
 /** The hash a record must carry: sha256 of the canonical JSON of every field except `hash`. */

@@ -2,11 +2,11 @@
 // Must never copy anything into a record that is not one of the AuditEntry fields the caller passed: an
 // unknown field is refused rather than stored, so a wider object (one carrying a token, say) cannot leak in.
 
+import { canonicalJson } from '@airlock/protocol';
 import {
   AUDIT_EVENT_TYPES,
   type AuditEntry,
   type AuditRecord,
-  canonicalJson,
   MAX_RECORD_BYTES,
   sha256Hex,
 } from './record.ts';

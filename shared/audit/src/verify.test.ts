@@ -1,8 +1,9 @@
 import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canonicalJson } from '@airlock/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { editLine, makeTempDir, readLines, writeLines, writeSampleLog } from './log-fixture.ts';
-import { type AuditRecord, canonicalJson, GENESIS_HASH, hashRecord, MAX_RECORD_BYTES } from './record.ts';
+import { type AuditRecord, GENESIS_HASH, hashRecord, MAX_RECORD_BYTES } from './record.ts';
 import { verifyAuditLog } from './verify.ts';
 
 let dir: { path: string; remove: () => Promise<void> };

@@ -1,3 +1,4 @@
+export { canonicalJson } from './canonical-json.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
   CellException,

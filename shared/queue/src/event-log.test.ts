@@ -1,7 +1,7 @@
 import type { ExecutionEvent } from '@airlock/protocol';
 import { describe, expect, it } from 'vitest';
+import { newExecution } from '../testing/fixtures.ts';
 import { EVENT_OVERHEAD_BYTES, EventLog } from './event-log.ts';
-import { newExecution } from './test-fixtures.ts';
 
 const queued: ExecutionEvent = { type: 'state', status: 'queued' };
 const running: ExecutionEvent = { type: 'state', status: 'running' };

@@ -4,6 +4,7 @@
 
 import type { ExecutionEvent } from '@airlock/protocol';
 import { EventLog } from './event-log.ts';
+import { eventsUntilResult, Wake } from './watch-loop.ts';
 
 export type EventListener = (event: ExecutionEvent) => void;
 
@@ -23,20 +24,15 @@ export function watchEvents(feed: WatchFeed): AsyncIterable<ExecutionEvent> {
   const { backlog, signal } = feed;
   let ended = backlog.hasResult || signal.aborted;
   let aborted = signal.aborted;
-  let wake: (() => void) | undefined;
+  const wake = new Wake();
   let unsubscribe = () => {};
 
-  const wakeUp = () => {
-    const resolve = wake;
-    wake = undefined;
-    resolve?.();
-  };
   const stop = () => {
     ended = true;
     unsubscribe();
     unsubscribe = () => {};
     signal.removeEventListener('abort', onAbort);
-    wakeUp();
+    wake.wake();
   };
   const onAbort = () => {
     aborted = true;
@@ -48,29 +44,20 @@ export function watchEvents(feed: WatchFeed): AsyncIterable<ExecutionEvent> {
     unsubscribe = feed.subscribe((event) => {
       backlog.append(event);
       if (event.type === 'result') stop();
-      else wakeUp();
+      else wake.wake();
     });
   }
 
-  async function* events(): AsyncGenerator<ExecutionEvent, void, undefined> {
-    try {
-      while (!aborted) {
-        const event = backlog.shift();
-        if (event) {
-          yield copyEvent(event);
-          if (event.type === 'result') return;
-          continue;
-        }
-        if (ended) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    } finally {
-      stop();
-    }
-  }
-  return events();
+  return eventsUntilResult({
+    take: () => {
+      const event = backlog.shift();
+      return event && copyEvent(event);
+    },
+    ended: () => ended,
+    aborted: () => aborted,
+    stop,
+    wake,
+  });
 }
 
 /** A watcher of a finished execution: the stored events, ending with the result; nothing live follows. */

@@ -8,6 +8,7 @@ export {
   type QueueNameOptions,
 } from './jetstream/index.ts';
 export type {
+  FinishedListener,
   Job,
   JobContext,
   JobQueue,
@@ -17,6 +18,7 @@ export type {
   SubmitOutcome,
 } from './job-queue.ts';
 export { MemoryJobQueue } from './memory-job-queue.ts';
-export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './options.ts';
-export { canonicalJson, requestHash } from './request-hash.ts';
+export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './memory-options.ts';
+export { requestHash } from './request-hash.ts';
 export { finishedExecution } from './results.ts';
+export { withSubmit } from './with-submit.ts';

@@ -1,6 +1,7 @@
-// The JobQueue interface: in-process (p-queue) now, NATS JetStream later, with the same semantics:
+// The JobQueue interface, implemented in-process (memory-job-queue.ts, p-queue over an ExecutionStore) and over
+// NATS JetStream (jetstream/), with the same semantics, which the contract suite (contract/) checks on both:
 // bounded, fair across tenants, idempotent on a client key, and every accepted execution reaches exactly one
-// terminal state (status `finished` with a result).
+// terminal state (status `finished` with a result), of which the instance that made it tells its listeners.
 
 import type {
   Execution,
@@ -51,6 +52,9 @@ export interface JobContext {
 /** Runs one job; resolves with its result. Never invoked synchronously from within submit(). */
 export type JobWorker = (job: Job, context: JobContext) => Promise<ExecutionResult>;
 
+/** Told of an execution in its terminal state (its own copy). Must not throw; an exception is ignored. */
+export type FinishedListener = (execution: Execution) => void;
+
 export interface QueueStats {
   queued: number;
   running: number;
@@ -70,6 +74,21 @@ export interface JobQueue {
   /** Attaches the worker that runs jobs; the in-process queue allows one. */
   consume(worker: JobWorker): void;
   stats(): QueueStats;
-  /** Stops taking jobs; finishes queued ones as canceled, aborts running ones and waits for them. */
+  /**
+   * Calls the listener once for each execution whose terminal transition this instance makes from now on (a
+   * run, a cancel, a shutdown; with JetStream that is only the transitions made here, so across all instances
+   * each execution is told once). Returns the unsubscribe.
+   */
+  onFinished(listener: FinishedListener): () => void;
+  /**
+   * Stops taking jobs and refuses submits (`shutting_down`), lets the running ones finish for up to timeoutMs,
+   * then closes, which cancels what still runs. Queued executions are left to close() (see there).
+   */
+  drain(timeoutMs: number): Promise<void>;
+  /**
+   * Stops taking jobs and refuses submits; aborts running ones (finishing them as canceled) and waits for
+   * them. Queued executions are finished as canceled by the in-process queue; a JetStream queue leaves them
+   * for the other workers.
+   */
   close(): Promise<void>;
 }

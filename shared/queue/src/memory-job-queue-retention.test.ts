@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryJobQueue } from './memory-job-queue.ts';
-import type { MemoryJobQueueOptions } from './options.ts';
-import { HeldWorker, queueOptions, submitInput, successResult } from './test-fixtures.ts';
+import { describe, expect, it } from 'vitest';
+import { HeldWorker, submitInput, successResult } from '../testing/fixtures.ts';
+import { useMemoryQueues } from '../testing/memory-queues.ts';
 
-const queues: MemoryJobQueue[] = [];
-function newQueue(overrides: Partial<MemoryJobQueueOptions> = {}): MemoryJobQueue {
-  const queue = new MemoryJobQueue(queueOptions(overrides));
-  queues.push(queue);
-  return queue;
-}
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-});
+const newQueue = useMemoryQueues();
 
 /** A clock the test moves by hand. */
 function manualClock(start = Date.parse('2026-01-01T00:00:00Z')) {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { ExecutionRequest } from '@airlock/protocol';
 import { type ExecutionStore, SqliteStore } from '@airlock/store';
 import { afterEach, describe, expect, it } from 'vitest';
+import { collect, HeldWorker, submitInput, successResult } from '../testing/fixtures.ts';
 import { MemoryJobQueue } from './memory-job-queue.ts';
-import { collect, HeldWorker, submitInput, successResult } from './test-fixtures.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -139,8 +139,8 @@ describe('MemoryJobQueue on a store', () => {
     const finished: string[] = [];
     const queue = queueOn(failing, {
       onStoreError: (error, during) => failures.push(`${during}: ${(error as Error).message}`),
-      onFinished: (execution) => finished.push(execution.id),
     });
+    queue.onFinished((execution) => finished.push(execution.id));
     queue.consume(async () => successResult('fine'));
     const { execution } = await queue.submit(submitInput('acme'));
     expect((await queue.wait('acme', execution.id, 60_000)).result?.stdout).toBe('fine');

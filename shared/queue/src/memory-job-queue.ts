@@ -17,17 +17,29 @@ import {
 import {
   type ExecutionStore,
   type KeyHolder,
-  SqliteStore,
   storeUnavailable,
   type UnfinishedExecution,
 } from '@airlock/store';
 import PQueue from 'p-queue';
 import { watchEvents, watchReplay } from './execution-watch.ts';
-import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from './job-queue.ts';
+import { FinishedListeners } from './finished-listeners.ts';
+import type {
+  FinishedListener,
+  JobQueue,
+  JobWorker,
+  QueueStats,
+  SubmitInput,
+  SubmitOutcome,
+} from './job-queue.ts';
 import { type ExecutionRecord, newExecutionRecord } from './live-execution.ts';
-import { type MemoryJobQueueOptions, type ResolvedQueueOptions, resolveQueueOptions } from './options.ts';
+import {
+  type MemoryJobQueueOptions,
+  type ResolvedQueueOptions,
+  resolveQueueOptions,
+} from './memory-options.ts';
 import { checkedResult, finishedExecution, workerFailedResult } from './results.ts';
 import { settledWithin } from './settled-within.ts';
+import { StoreWrites } from './store-writes.ts';
 import { type SubmissionHold, SubmissionHolds } from './submission-holds.ts';
 import { TenantFairQueue } from './tenant-fair-queue.ts';
 
@@ -36,16 +48,16 @@ export class MemoryJobQueue implements JobQueue {
   readonly #slots: PQueue;
   readonly #waiting = new TenantFairQueue();
   readonly #store: ExecutionStore;
+  /** Store writes not yet settled, awaited by close(). */
+  readonly #writes: StoreWrites;
   /** Queued and running executions: everything else is in the store only. */
   readonly #live = new Map<string, ExecutionRecord>();
-  /** Store writes not yet settled, awaited by close(). */
-  readonly #writes = new Set<Promise<void>>();
   readonly #running = new Set<ExecutionRecord>();
   readonly #holds = new SubmissionHolds();
+  readonly #finished = new FinishedListeners();
   #worker: JobWorker | undefined;
   #queued = 0;
   #inFlight = 0;
-  #watchers = 0;
   #dispatchScheduled = false;
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -53,14 +65,8 @@ export class MemoryJobQueue implements JobQueue {
   constructor(options: MemoryJobQueueOptions) {
     this.#options = resolveQueueOptions(options);
     this.#slots = new PQueue({ concurrency: this.#options.concurrency });
-    const { store, retentionMs, maxRetained, now } = this.#options;
-    this.#store =
-      store ??
-      SqliteStore.inMemory({
-        retentionMs: retentionMs ?? 0,
-        ...(maxRetained === undefined ? {} : { maxExecutions: maxRetained }),
-        now,
-      }).executions;
+    this.#writes = new StoreWrites(this.#options.onStoreError);
+    this.#store = this.#options.store;
   }
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
@@ -74,16 +80,11 @@ export class MemoryJobQueue implements JobQueue {
       if (holder) return this.#replay(holder, input.requestHash);
     }
     if (this.#closing) throw new AirlockError('shutting_down');
-    const { maxQueued, maxPerTenantQueued, retryAfterSeconds: retryAfter } = this.#options;
-    if (this.#queued + this.#holds.total >= maxQueued) {
-      throw new AirlockError('queue_full', `The queue holds ${maxQueued} waiting executions.`, {
-        retryAfter,
-      });
-    }
-    if (this.#waiting.count(tenant) + this.#holds.of(tenant) >= maxPerTenantQueued) {
-      const message = `This tenant has ${maxPerTenantQueued} waiting executions.`;
-      throw new AirlockError('queue_full', message, { retryAfter });
-    }
+    this.#holds.checkRoom(
+      tenant,
+      { total: this.#queued, ofTenant: this.#waiting.count(tenant) },
+      this.#options,
+    );
     if (this.#live.has(input.execution.id)) {
       throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
     }
@@ -125,11 +126,7 @@ export class MemoryJobQueue implements JobQueue {
         .catch((err: unknown) => this.#options.onStoreError?.(err, 'remove'));
       throw error;
     }
-    this.#live.set(id, record);
-    this.#queued++;
-    this.#waiting.push(tenant, id);
-    this.#emit(record, { type: 'state', status: 'queued' });
-    this.#scheduleDispatch();
+    this.#enqueue(record);
     return { execution: structuredClone(record.execution), created: true };
   }
 
@@ -148,9 +145,15 @@ export class MemoryJobQueue implements JobQueue {
     await this.#store.update(record.execution);
     // Closed meanwhile: it stays unfinished in the store, for the next start.
     if (this.#closing) return;
-    this.#live.set(execution.id, record);
+    this.#enqueue(record);
+  }
+
+  /** Makes an accepted execution live and waiting for a slot. */
+  #enqueue(record: ExecutionRecord): void {
+    const { id, tenant } = record.execution;
+    this.#live.set(id, record);
     this.#queued++;
-    this.#waiting.push(execution.tenant, execution.id);
+    this.#waiting.push(tenant, id);
     this.#emit(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
   }
@@ -206,10 +209,7 @@ export class MemoryJobQueue implements JobQueue {
       signal,
       subscribe: (listener) => {
         record.listeners.add(listener);
-        this.#watchers++;
-        return () => {
-          if (record.listeners.delete(listener)) this.#watchers--;
-        };
+        return () => record.listeners.delete(listener);
       },
     });
   }
@@ -224,9 +224,15 @@ export class MemoryJobQueue implements JobQueue {
     return { queued: this.#queued, running: this.#running.size };
   }
 
+  onFinished(listener: FinishedListener): () => void {
+    return this.#finished.add(listener);
+  }
+
   /** Live watchers across all executions (for metrics, and to show none leak). */
   watcherCount(): number {
-    return this.#watchers;
+    let watchers = 0;
+    for (const record of this.#live.values()) watchers += record.listeners.size;
+    return watchers;
   }
 
   /** Executions stored: queued, running, and finished ones not yet forgotten (for metrics). */
@@ -240,11 +246,17 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closing = true;
-      this.#closed = this.#shutDown();
-    }
+    this.#closing = true;
+    this.#closed ??= this.#shutDown();
     return this.#closed;
+  }
+
+  /** Starts no queued job and refuses submits; lets running ones finish for up to timeoutMs; then close(). */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    const running = [...this.#running].map((record) => record.finished.promise);
+    await settledWithin(Promise.all(running), timeoutMs);
+    await this.close();
   }
 
   async #shutDown(): Promise<void> {
@@ -259,7 +271,7 @@ export class MemoryJobQueue implements JobQueue {
     }
     await this.#stopRunning([...this.#running], reason);
     // Every terminal write is settled before close() resolves.
-    await Promise.all([...this.#writes]);
+    await this.#writes.settled();
   }
 
   /** Aborts running executions, waits (bounded) for their workers, and finishes any that did not return. */
@@ -322,7 +334,8 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async #run(record: ExecutionRecord, worker: JobWorker): Promise<void> {
-    if (record.execution.status !== 'queued') return; // canceled after it was handed to p-queue
+    // Canceled after it was handed to p-queue, or the queue drains: close() ends it.
+    if (record.execution.status !== 'queued' || this.#closing) return;
     const abort = new AbortController();
     record.abort = abort;
     record.execution = {
@@ -333,7 +346,7 @@ export class MemoryJobQueue implements JobQueue {
     record.runs += 1;
     this.#queued--;
     this.#running.add(record);
-    this.#write('update', this.#store.update(record.execution, { runs: record.runs }));
+    this.#writes.follow('update', this.#store.update(record.execution, { runs: record.runs }));
     this.#emit(record, { type: 'state', status: 'running' });
     const job = { execution: structuredClone(record.execution), request: record.request! };
     const context = {
@@ -369,32 +382,13 @@ export class MemoryJobQueue implements JobQueue {
     const replay = record.events.toArray();
     this.#emit(record, { type: 'result', execution: structuredClone(done) });
     // Each watcher detaches itself on the result event; this is a second guard against a leak.
-    this.#watchers -= record.listeners.size;
     record.listeners.clear();
     record.finished.resolve();
     // From its terminal write on, the execution lives in the store only.
-    this.#write('finish', this.#store.finish(done, replay));
+    this.#writes.follow('finish', this.#store.finish(done, replay));
     if (this.#live.get(done.id) === record) this.#live.delete(done.id);
-    try {
-      this.#options.onFinished?.(structuredClone(done));
-    } catch {
-      // Documented: the hook must not throw; the execution is already finished either way.
-    }
+    this.#finished.notify(done);
     return true;
-  }
-
-  /** Follows a store write to its end; a failure is reported, never thrown. */
-  #write(during: 'update' | 'finish', write: Promise<void>): void {
-    const settled = write
-      .catch((error: unknown) => {
-        try {
-          this.#options.onStoreError?.(error, during);
-        } catch {
-          // Documented: the hook must not throw.
-        }
-      })
-      .finally(() => this.#writes.delete(settled));
-    this.#writes.add(settled);
   }
 
   #emit(record: ExecutionRecord, event: ExecutionEvent): void {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@airlock/protocol';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, requestHash } from './request-hash.ts';
+import { requestHash } from './request-hash.ts';
 
 describe('requestHash', () => {
   it('is the sha256 of canonical JSON with sorted keys at every depth', () => {
@@ -32,8 +33,20 @@ describe('requestHash', () => {
     expect(() => requestHash(looped)).toThrow(/circular/);
   });
 
-  it('accepts the same object twice in different branches', () => {
-    const shared = { x: 1 };
-    expect(canonicalJson({ a: shared, b: shared })).toBe('{"a":{"x":1},"b":{"x":1}}');
+  it('refuses a number JSON cannot carry, rather than hashing NaN as null', () => {
+    expect(() => requestHash({ code: 'x', n: Number.NaN })).toThrow(/not a finite number/);
+    expect(() => requestHash({ code: 'x', n: Number.NEGATIVE_INFINITY })).toThrow(/not a finite number/);
+  });
+
+  it('gives the hash an Idempotency-Key has always been checked against', () => {
+    const request = {
+      language: 'javascript',
+      code: 'console.log(1)',
+      args: ['a'],
+      limits: { wall_time_ms: 1000 },
+      metadata: { z: '1', a: '2' },
+      stdin: undefined,
+    };
+    expect(requestHash(request)).toBe('afe7376ca9efeee4aedbcf34d6e76b2b104f07fbbf31dfc00b85094c2add22ec');
   });
 });

@@ -3,10 +3,18 @@
 // with the same Idempotency-Key waits until the first is settled; an execution being admitted is invisible.
 // Must never let a place or a key outlive its submission.
 
+import { AirlockError } from '@airlock/protocol';
+
 export interface SubmissionHold {
   /** The execution is stored and its admit() runs: it is hidden until release. */
   admitting(id: string): void;
   release(): void;
+}
+
+export interface RoomBounds {
+  maxQueued: number;
+  maxPerTenantQueued: number;
+  retryAfterSeconds: number;
 }
 
 export class SubmissionHolds {
@@ -15,13 +23,25 @@ export class SubmissionHolds {
   readonly #admitting = new Set<string>();
   #total = 0;
 
-  /** Places held now, across tenants. */
-  get total(): number {
-    return this.#total;
-  }
-
   of(tenant: string): number {
     return this.#perTenant.get(tenant) ?? 0;
+  }
+
+  /**
+   * Throws `queue_full` unless there is room for one more waiting execution of the tenant: the executions
+   * waiting to start plus the places held count against each bound.
+   */
+  checkRoom(tenant: string, waiting: { total: number; ofTenant: number }, bounds: RoomBounds): void {
+    const { maxQueued, maxPerTenantQueued, retryAfterSeconds: retryAfter } = bounds;
+    if (waiting.total + this.#total >= maxQueued) {
+      throw new AirlockError('queue_full', `The queue holds ${maxQueued} waiting executions.`, {
+        retryAfter,
+      });
+    }
+    if (waiting.ofTenant + this.of(tenant) >= maxPerTenantQueued) {
+      const message = `This tenant has ${maxPerTenantQueued} waiting executions.`;
+      throw new AirlockError('queue_full', message, { retryAfter });
+    }
   }
 
   /** Whether this execution is stored but not admitted yet. */

@@ -6,6 +6,7 @@
 
 import { type Execution, ExecutionEvent } from '@airlock/protocol';
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { eventsUntilResult, Wake } from '../watch-loop.ts';
 
 export interface EventWatchFeed {
   js: JetStreamClient;
@@ -41,13 +42,8 @@ export async function watchExecutionEvents(feed: EventWatchFeed): Promise<AsyncI
   let aborted = false;
   let sawResult = false;
   let heard = false;
-  let wake: (() => void) | undefined;
+  const wake = new Wake();
 
-  const wakeUp = () => {
-    const resolve = wake;
-    wake = undefined;
-    resolve?.();
-  };
   const push = (event: ExecutionEvent) => {
     if (sawResult) return;
     heard = true;
@@ -59,7 +55,7 @@ export async function watchExecutionEvents(feed: EventWatchFeed): Promise<AsyncI
       const oldestOutput = backlog.findIndex((e) => e.type === 'output');
       if (oldestOutput >= 0) backlog.splice(oldestOutput, 1);
     }
-    wakeUp();
+    wake.wake();
   };
   const poll = setInterval(() => {
     if (heard) {
@@ -81,7 +77,7 @@ export async function watchExecutionEvents(feed: EventWatchFeed): Promise<AsyncI
     feed.signal.removeEventListener('abort', onAbort);
     void closeConsumer(messages, () => consumer.delete());
     feed.onEnd();
-    wakeUp();
+    wake.wake();
   };
   const onAbort = () => {
     aborted = true;
@@ -104,25 +100,13 @@ export async function watchExecutionEvents(feed: EventWatchFeed): Promise<AsyncI
     }
   })();
 
-  async function* events(): AsyncGenerator<ExecutionEvent, void, undefined> {
-    try {
-      while (!aborted) {
-        const event = backlog.shift();
-        if (event) {
-          yield event;
-          if (event.type === 'result') return;
-          continue;
-        }
-        if (ended) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    } finally {
-      stop();
-    }
-  }
-  return events();
+  return eventsUntilResult({
+    take: () => backlog.shift(),
+    ended: () => ended,
+    aborted: () => aborted,
+    stop,
+    wake,
+  });
 }
 
 function parseEvent(text: string, id: string): ExecutionEvent | undefined {

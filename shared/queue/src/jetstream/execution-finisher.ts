@@ -1,14 +1,16 @@
 // The one terminal transition of an execution, whoever makes it (the runner, a cancel, a worker-lost check,
 // a shutdown): a compare-and-set on the KV record from an unfinished state to `finished`. Only the winner
-// calls onFinished, publishes the result event and refreshes the idempotency key, so each happens once.
-// onFinished runs first, before any further I/O: a waiter woken by the result event then never sees an
-// execution whose hook has not run in this process yet. A write whose answer was lost (a timeout, a
-// reconnect) is recognised afterwards by the record's `finishedBy` token, so its hook still runs exactly once.
-// Must never overwrite a finished record, and never let onFinished break the transition.
+// tells the queue's finished-listeners, publishes the result event and refreshes the idempotency key, so
+// each happens once. The listeners are told first, before any further I/O: a waiter woken by the result event
+// then never sees an execution whose listeners have not been told in this process yet. A write whose answer
+// was lost (a timeout, a reconnect) is recognised afterwards by the record's `finishedBy` token, so its
+// listeners are still told exactly once.
+// Must never overwrite a finished record, and never let a listener break the transition.
 
 import { randomBytes } from 'node:crypto';
 import type { Execution, ExecutionResult } from '@airlock/protocol';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { FinishedListeners } from '../finished-listeners.ts';
 import { finishedExecution } from '../results.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-records.ts';
@@ -35,7 +37,7 @@ export interface FinisherDeps {
   events: EventPublisher;
   names: QueueNames;
   now: () => Date;
-  onFinished: ((execution: Execution) => void) | undefined;
+  finished: FinishedListeners;
   onError: (error: unknown, during: string) => void;
 }
 
@@ -136,12 +138,8 @@ export class ExecutionFinisher {
   }
 
   async #announce(record: StoredExecution): Promise<void> {
-    const { events, records, onFinished, onError } = this.#deps;
-    try {
-      onFinished?.(structuredClone(record.execution));
-    } catch {
-      // Documented: the hook must not throw; the execution is already finished either way.
-    }
+    const { events, records, finished, onError } = this.#deps;
+    finished.notify(record.execution);
     await events.result(record.execution);
     if (record.idempotencyRecord !== undefined) {
       // The key must stay as long as the finished execution it points to.

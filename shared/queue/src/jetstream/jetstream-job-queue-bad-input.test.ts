@@ -1,26 +1,16 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST, submitInput, successResult } from '../test-fixtures.ts';
+import { describe, expect, it } from 'vitest';
+import { REQUEST, submitInput, successResult, until } from '../../testing/fixtures.ts';
+import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';
 import { QueueNames } from './names.ts';
-import { freshNames, QueueHarness, until } from './test-harness.ts';
 
-let harness: QueueHarness;
-beforeAll(async () => {
-  harness = await QueueHarness.start();
-});
-afterEach(async () => {
-  await harness.closeQueues();
-  harness.takeErrors(); // each test checks its own; none may leak into the next
-});
-afterAll(async () => {
-  await harness?.dispose();
-});
+const harness = useQueueHarness('checked');
 
 describe('JetStreamJobQueue with bad messages on its subjects', () => {
   it('drops them, reports them, and keeps running good jobs', async () => {
     const options = freshNames();
     const names = new QueueNames(options);
-    const queue = await harness.open(options);
+    const queue = await harness().open(options);
     const runs: string[] = [];
     queue.consume(async (job) => {
       runs.push(job.execution.id);
@@ -30,7 +20,7 @@ describe('JetStreamJobQueue with bad messages on its subjects', () => {
     const first = await queue.submit(submitInput('acme'));
     await queue.wait('acme', first.execution.id, 60_000);
     const spoofTarget = submitInput('other');
-    const raw = await harness.connect();
+    const raw = await harness().connect();
     const js = jetstream(raw);
     const subject = names.jobs('acme');
     await js.publish(subject, 'not json at all');
@@ -59,23 +49,23 @@ describe('JetStreamJobQueue with bad messages on its subjects', () => {
     expect(new Set(runs)).toEqual(new Set([first.execution.id, good.execution.id, spoofTarget.execution.id]));
     expect(runs.length).toBe(3);
     expect(await queue.get('acme', first.execution.id)).toMatchObject({ result: { stdout: 'good' } });
-    const reported = harness.takeErrors();
+    const reported = harness().takeErrors();
     expect(reported.filter((line) => line.startsWith('reading a job message')).length).toBe(3);
   });
 
   it('lets no malformed or forged message end or replace a queued execution', async () => {
     const options = freshNames();
     const names = new QueueNames(options);
-    const gateway = await harness.open(options);
+    const gateway = await harness().open(options);
     const input = submitInput('acme');
     // Messages naming the execution reach the tenant's subject before its own, accepted one.
-    const raw = await harness.connect();
+    const raw = await harness().connect();
     const js = jetstream(raw);
     await js.publish(names.jobs('acme'), JSON.stringify({ id: input.execution.id, tenant: 'acme' }));
     const forged = { id: input.execution.id, tenant: 'acme', request: { ...REQUEST, code: 'forged()' } };
     await js.publish(names.jobs('acme'), JSON.stringify(forged));
     await gateway.submit(input);
-    const worker = await harness.open(options);
+    const worker = await harness().open(options);
     const runs: string[] = [];
     worker.consume(async (job) => {
       runs.push(job.request.code);
@@ -84,7 +74,7 @@ describe('JetStreamJobQueue with bad messages on its subjects', () => {
     const final = await gateway.wait('acme', input.execution.id, 60_000);
     expect(final.result?.outcome).toBe('success');
     expect(runs).toEqual([REQUEST.code]);
-    expect(harness.takeErrors()).toEqual([
+    expect(harness().takeErrors()).toEqual([
       'reading a job message: Error: job message carries an invalid request',
       'reading a job message: Error: job message does not match its execution',
     ]);
@@ -93,30 +83,30 @@ describe('JetStreamJobQueue with bad messages on its subjects', () => {
   it('never runs a job message other than the one accepted for the execution', async () => {
     const options = freshNames();
     const names = new QueueNames(options);
-    const gateway = await harness.open(options);
+    const gateway = await harness().open(options);
     const input = submitInput('acme');
     await gateway.submit(input);
-    const raw = await harness.connect();
+    const raw = await harness().connect();
     await (await jetstreamManager(raw)).streams.purge(options.jobStream, { filter: names.jobs('acme') });
     const forged = { id: input.execution.id, tenant: 'acme', request: { ...REQUEST, code: 'forged()' } };
     await jetstream(raw).publish(names.jobs('acme'), JSON.stringify(forged));
-    const worker = await harness.open(options);
+    const worker = await harness().open(options);
     const runs: string[] = [];
     worker.consume(async (job) => {
       runs.push(job.request.code);
       return successResult();
     });
-    await until(() => harness.errors.length > 0);
+    await until(() => harness().errors.length > 0);
     await until(async () => (await gateway.refreshStats()).queued === 0);
     expect(runs).toEqual([]);
     expect((await gateway.get('acme', input.execution.id))?.status).toBe('queued');
-    expect(harness.takeErrors()).toEqual([
+    expect(harness().takeErrors()).toEqual([
       'reading a job message: Error: job message does not match its execution',
     ]);
   });
 
   it('refuses a request too large for one NATS message, leaving nothing behind', async () => {
-    const queue = await harness.open(freshNames());
+    const queue = await harness().open(freshNames());
     const input = submitInput('acme', { key: 'big', hash: 'h' });
     input.request = { ...input.request, code: 'x'.repeat(1_000_000), stdin: 'y'.repeat(100_000) };
     await expect(queue.submit(input)).rejects.toMatchObject({ code: 'payload_too_large', status: 413 });

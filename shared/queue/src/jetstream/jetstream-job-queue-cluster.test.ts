@@ -1,25 +1,16 @@
 import type { Execution, ExecutionResult } from '@airlock/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collect, submitInput, successResult } from '../test-fixtures.ts';
-import { freshNames, QueueHarness, statusOf, until } from './test-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { collect, statusOf, submitInput, successResult, until } from '../../testing/fixtures.ts';
+import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';
+import { expectEachEndedOnce, mixedWorker, submitMixedWithCancels } from '../../testing/terminal-states.ts';
 
-let harness: QueueHarness;
-beforeAll(async () => {
-  harness = await QueueHarness.start();
-});
-afterEach(async () => {
-  await harness.closeQueues();
-  harness.takeErrors(); // each test checks its own; none may leak into the next
-});
-afterAll(async () => {
-  await harness?.dispose();
-});
+const harness = useQueueHarness('checked');
 
 describe('JetStreamJobQueue across instances', () => {
   it('runs on a worker what a gateway accepted, visible from both; cancel from the gateway reaches it', async () => {
     const names = freshNames();
-    const gateway = await harness.open(names);
-    const worker = await harness.open(names);
+    const gateway = await harness().open(names);
+    const worker = await harness().open(names);
     const ranOn: string[] = [];
     worker.consume(async (job, context) => {
       ranOn.push(job.execution.id);
@@ -52,12 +43,12 @@ describe('JetStreamJobQueue across instances', () => {
       stdout: 'stopped',
     });
     expect(ranOn).toEqual([execution.id, held.execution.id]);
-    expect(harness.takeErrors()).toEqual([]);
+    expect(harness().takeErrors()).toEqual([]);
   });
 
   it('gives one execution to submits of one key through two gateways', async () => {
     const names = freshNames();
-    const [one, two] = [await harness.open(names), await harness.open(names)];
+    const [one, two] = [await harness().open(names), await harness().open(names)];
     const submits = [];
     for (let i = 0; i < 6; i++) {
       submits.push((i % 2 === 0 ? one : two).submit(submitInput('acme', { key: 'same', hash: 'h' })));
@@ -68,7 +59,7 @@ describe('JetStreamJobQueue across instances', () => {
     expect(await two.submit(submitInput('acme', { key: 'same', hash: 'other' })).catch((e) => e.code)).toBe(
       'idempotency_conflict',
     );
-    const worker = await harness.open(names);
+    const worker = await harness().open(names);
     let runs = 0;
     worker.consume(async () => {
       runs++;
@@ -76,29 +67,23 @@ describe('JetStreamJobQueue across instances', () => {
     });
     await one.wait('acme', outcomes[0]!.execution.id, 60_000);
     expect(runs).toBe(1);
-    expect(harness.takeErrors()).toEqual([]);
+    expect(harness().takeErrors()).toEqual([]);
   });
 
   it('brings 200 mixed jobs on two workers, with random cancels, each to exactly one terminal state', async () => {
     const names = freshNames();
     const finishedCount = new Map<string, number>();
     const onFinished = (e: Execution) => finishedCount.set(e.id, (finishedCount.get(e.id) ?? 0) + 1);
-    const gateway = await harness.open(names, { onFinished, cancelGraceMs: 200 });
-    const kinds = ['normal', 'normal', 'normal', 'throws', 'garbage', 'stubborn'];
+    const gateway = await harness().open(names, { cancelGraceMs: 200 });
+    gateway.onFinished(onFinished);
     const runs = new Map<string, number>();
+    const run = mixedWorker(() => new Promise((resolve) => setTimeout(resolve, 1)));
     for (let w = 0; w < 2; w++) {
-      const worker = await harness.open(names, { onFinished, concurrency: 4, cancelGraceMs: 200 });
-      worker.consume(async (job, context) => {
+      const worker = await harness().open(names, { concurrency: 4, cancelGraceMs: 200 });
+      worker.onFinished(onFinished);
+      worker.consume((job, context) => {
         runs.set(job.execution.id, (runs.get(job.execution.id) ?? 0) + 1);
-        const kind = job.execution.metadata.kind;
-        for (let i = 0; i < Number(job.execution.metadata.ticks); i++) {
-          if (context.signal.aborted && kind !== 'stubborn') break;
-          context.output('stdout', `tick ${i}\n`);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-        if (kind === 'throws') throw new Error('boom');
-        if (kind === 'garbage') return { nonsense: true } as never;
-        return successResult('ok');
+        return run(job, context);
       });
     }
     let seed = 42;
@@ -106,35 +91,14 @@ describe('JetStreamJobQueue across instances', () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed / 2147483648;
     };
-    const submitted: Execution[] = [];
-    const cancels: Array<Promise<Execution | string>> = [];
-    for (let i = 0; i < 200; i++) {
-      const input = submitInput(`tenant-${i % 5}`);
-      input.execution.metadata = { kind: kinds[i % kinds.length]!, ticks: String(Math.floor(random() * 5)) };
-      submitted.push((await gateway.submit(input)).execution);
-      if (random() < 0.3) {
-        const target = submitted[Math.floor(random() * submitted.length)]!;
-        cancels.push(gateway.cancel(target.tenant, target.id).catch((e: { code: string }) => e.code));
-      }
-    }
-    const cancelResults = await Promise.all(cancels);
+    const { submitted, cancels: cancelResults } = await submitMixedWithCancels(gateway, 200, random);
     const finals = await Promise.all(submitted.map((e) => gateway.wait(e.tenant, e.id, 120_000)));
-    // onFinished runs in the instance that made the terminal write, after the write: a waiter on another
-    // instance can read the finished record a moment before that hook has run, so wait for all 200 hooks.
+    // The listeners are told in the instance that made the terminal write, after the write: a waiter on
+    // another instance can read the finished record a moment before they are, so wait for all 200.
     await until(() => finishedCount.size === 200);
-    for (const final of finals) {
-      expect(final.status).toBe('finished');
-      expect(finishedCount.get(final.id)).toBe(1);
-      expect(runs.get(final.id) ?? 0).toBeLessThanOrEqual(1);
-    }
-    for (const result of cancelResults) {
-      if (typeof result === 'string') expect(result).toBe('execution_finished');
-      else expect(result.result?.outcome).toBe('canceled');
-    }
-    const canceled = new Set(finals.filter((f) => f.result?.outcome === 'canceled').map((f) => f.id));
-    const cancelIds = new Set(cancelResults.flatMap((r) => (typeof r === 'string' ? [] : [r.id])));
-    expect(canceled).toEqual(cancelIds);
+    for (const final of finals) expect(runs.get(final.id) ?? 0).toBeLessThanOrEqual(1);
+    expectEachEndedOnce(finals, cancelResults, finishedCount);
     expect(finishedCount.size).toBe(200);
-    expect(harness.takeErrors()).toEqual([]);
+    expect(harness().takeErrors()).toEqual([]);
   });
 });

@@ -1,21 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Execution, ExecutionRequest } from '@airlock/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HeldWorker, REQUEST, submitInput, successResult } from '../test-fixtures.ts';
-import { freshNames, QueueHarness, statusOf, until } from './test-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { HeldWorker, REQUEST, statusOf, submitInput, successResult, until } from '../../testing/fixtures.ts';
+import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';
+import type { QueueNameOptions } from './jetstream-options.ts';
 
-let harness: QueueHarness;
-beforeAll(async () => {
-  harness = await QueueHarness.start();
-});
-afterEach(async () => {
-  await harness.closeQueues();
-  harness.takeErrors(); // each test checks its own; none may leak into the next
-});
-afterAll(async () => {
-  await harness?.dispose();
-});
+const harness = useQueueHarness('checked');
 
 /** Ack wait for the tests that lose a worker: short, so the redelivery comes soon; heartbeats keep live jobs. */
 const SHORT_ACK = { ackWaitMs: 2_000, heartbeatMs: 200 };
@@ -23,10 +14,10 @@ const SHORT_ACK = { ackWaitMs: 2_000, heartbeatMs: 200 };
 describe('JetStreamJobQueue faults', () => {
   it('ends a job whose worker lost its connection mid-run as worker lost, never running it again', async () => {
     const names = freshNames();
-    const gateway = await harness.open(names, SHORT_ACK);
-    const lostConnection = await harness.connect();
+    const gateway = await harness().open(names, SHORT_ACK);
+    const lostConnection = await harness().connect();
     const lostErrors: string[] = [];
-    const lost = await harness.open(
+    const lost = await harness().open(
       names,
       { ...SHORT_ACK, cancelGraceMs: 100, onError: (_e, during) => lostErrors.push(during) },
       lostConnection,
@@ -38,12 +29,7 @@ describe('JetStreamJobQueue faults', () => {
     await until(async () => (await statusOf(gateway, execution)) === 'running');
     await lostConnection.close(); // no ack, no more heartbeats
 
-    const rescuer = await harness.open(names, SHORT_ACK);
-    const rescued: string[] = [];
-    rescuer.consume(async (job) => {
-      rescued.push(job.execution.id);
-      return successResult();
-    });
+    const rescued = await startRescuer(names);
     const final = await gateway.wait('acme', execution.id, 60_000);
     expect(final.result).toMatchObject({ outcome: 'internal_error', reason: 'worker lost', exit_code: null });
     expect(final.started_at).not.toBeNull();
@@ -51,15 +37,15 @@ describe('JetStreamJobQueue faults', () => {
     expect(stuck.startOrder).toEqual([execution.id]);
     // The job left the work queue: nothing is waiting and nothing is held.
     await until(async () => (await gateway.refreshStats()).queued === 0);
-    expect(harness.takeErrors()).toEqual([]);
+    expect(harness().takeErrors()).toEqual([]);
     await stuck.release(execution.id);
   });
 
   it('runs an opted-in job again on another worker after its worker was lost, and the old one stops', async () => {
     const names = freshNames();
-    const gateway = await harness.open(names, SHORT_ACK);
-    const lostConnection = await harness.connect();
-    const lost = await harness.open(names, { ...SHORT_ACK, onError: () => {} }, lostConnection);
+    const gateway = await harness().open(names, SHORT_ACK);
+    const lostConnection = await harness().connect();
+    const lost = await harness().open(names, { ...SHORT_ACK, onError: () => {} }, lostConnection);
     const stuck = new HeldWorker();
     lost.consume(stuck.run);
     const input = submitInput('acme');
@@ -69,24 +55,19 @@ describe('JetStreamJobQueue faults', () => {
     await until(async () => (await statusOf(gateway, execution)) === 'running');
     await lostConnection.close();
 
-    const rescuer = await harness.open(names, SHORT_ACK);
-    const rescued: string[] = [];
-    rescuer.consume(async (job) => {
-      rescued.push(job.execution.id);
-      return successResult('second run');
-    });
+    const rescued = await startRescuer(names, 'second run');
     const final = await gateway.wait('acme', execution.id, 60_000);
     expect(final.result).toMatchObject({ outcome: 'success', stdout: 'second run' });
     expect(rescued).toEqual([execution.id]);
     await until(async () => (await gateway.refreshStats()).queued === 0);
-    expect(harness.takeErrors()).toEqual([]);
+    expect(harness().takeErrors()).toEqual([]);
     await stuck.release(execution.id);
   });
 
   it('ends a job whose worker process was killed with SIGKILL as worker lost', async () => {
     const names = freshNames();
-    const gateway = await harness.open(names, SHORT_ACK);
-    const child = startWorkerProcess(harness.server.url, names, SHORT_ACK.ackWaitMs);
+    const gateway = await harness().open(names, SHORT_ACK);
+    const child = startWorkerProcess(harness().server.url, names, SHORT_ACK.ackWaitMs);
     try {
       await child.line('ready');
       const { execution } = await gateway.submit(submitInput('acme'));
@@ -94,12 +75,7 @@ describe('JetStreamJobQueue faults', () => {
       child.process.kill('SIGKILL');
       await child.exited;
 
-      const rescuer = await harness.open(names, SHORT_ACK);
-      const rescued: string[] = [];
-      rescuer.consume(async (job) => {
-        rescued.push(job.execution.id);
-        return successResult();
-      });
+      const rescued = await startRescuer(names);
       const final = await gateway.wait('acme', execution.id, 60_000);
       expect(final.result).toMatchObject({ outcome: 'internal_error', reason: 'worker lost' });
       expect(rescued).toEqual([]);
@@ -107,7 +83,7 @@ describe('JetStreamJobQueue faults', () => {
       const next = await gateway.submit(submitInput('acme'));
       expect((await gateway.wait('acme', next.execution.id, 60_000)).result?.outcome).toBe('success');
       expect(rescued).toEqual([next.execution.id]);
-      expect(harness.takeErrors()).toEqual([]);
+      expect(harness().takeErrors()).toEqual([]);
     } finally {
       child.process.kill('SIGKILL');
     }
@@ -117,8 +93,10 @@ describe('JetStreamJobQueue faults', () => {
     const names = freshNames();
     const finishedCount = new Map<string, number>();
     const onFinished = (e: Execution) => finishedCount.set(e.id, (finishedCount.get(e.id) ?? 0) + 1);
-    const gateway = await harness.open(names, { onFinished });
-    const workerQueue = await harness.open(names, { concurrency: 2, onFinished });
+    const gateway = await harness().open(names);
+    gateway.onFinished(onFinished);
+    const workerQueue = await harness().open(names, { concurrency: 2 });
+    workerQueue.onFinished(onFinished);
     const worker = new HeldWorker();
     workerQueue.consume(worker.run);
     const accepted: Execution[] = [];
@@ -127,7 +105,7 @@ describe('JetStreamJobQueue faults', () => {
 
     // The harshest stop: no chance to flush anything. Submits keep coming while it is down and while the
     // clients reconnect; each is either accepted (and then must finish) or refused, never half.
-    await harness.server.stop('SIGKILL');
+    await harness().server.stop('SIGKILL');
     const refused: Execution[] = [];
     const during = Array.from({ length: 3 }, () => {
       const input = submitInput('t-during');
@@ -136,7 +114,7 @@ describe('JetStreamJobQueue faults', () => {
         () => refused.push(input.execution),
       );
     });
-    await harness.server.restart();
+    await harness().server.restart();
     await Promise.all(during);
     for (let i = 0; i < 3; i++) accepted.push((await gateway.submit(submitInput('t-after'))).execution);
     for (const id of worker.runningIds) await worker.release(id);
@@ -158,12 +136,23 @@ describe('JetStreamJobQueue faults', () => {
     }
     expect(accepted.length).toBeGreaterThanOrEqual(9);
     // Errors seen while the server was away were reported and recovered from; the queue still works.
-    harness.takeErrors();
+    harness().takeErrors();
     const after = await gateway.submit(submitInput('acme'));
     await worker.release(after.execution.id);
     expect((await gateway.wait('acme', after.execution.id, 60_000)).result?.outcome).toBe('success');
   });
 });
+
+/** A second worker on the queue's names; returns the ids of the jobs it ran (each succeeds). */
+async function startRescuer(names: QueueNameOptions, stdout = ''): Promise<string[]> {
+  const rescuer = await harness().open(names, SHORT_ACK);
+  const rescued: string[] = [];
+  rescuer.consume(async (job) => {
+    rescued.push(job.execution.id);
+    return successResult(stdout);
+  });
+  return rescued;
+}
 
 interface WorkerProcess {
   process: ChildProcess;
@@ -173,7 +162,7 @@ interface WorkerProcess {
 }
 
 function startWorkerProcess(url: string, names: object, ackWaitMs: number): WorkerProcess {
-  const script = fileURLToPath(new URL('./worker-process.fixture.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../../testing/worker-process.ts', import.meta.url));
   const child = spawn(process.execPath, [script, url, JSON.stringify(names), String(ackWaitMs)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

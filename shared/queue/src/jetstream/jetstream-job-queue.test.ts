@@ -1,224 +1,84 @@
-import { AirlockError, Execution } from '@airlock/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collect, HeldWorker, submitInput, successResult } from '../test-fixtures.ts';
+// What the JetStream queue promises beyond the JobQueue contract (../contract/): its own options, watchers
+// served by another instance (and their server consumers removed), output split into chunks, and a stream
+// that is full after admit().
+import type { ExecutionEvent } from '@airlock/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { collect, HeldWorker, submitInput, successResult, until, withAdmit } from '../../testing/fixtures.ts';
+import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';
 import { JetStreamJobQueue } from './jetstream-job-queue.ts';
-import { freshNames, QueueHarness, until } from './test-harness.ts';
 
-let harness: QueueHarness;
-beforeAll(async () => {
-  harness = await QueueHarness.start();
-});
-afterEach(async () => {
-  await harness.closeQueues();
-  expect(harness.takeErrors()).toEqual([]);
-});
-afterAll(async () => {
-  await harness?.dispose();
-});
+const harness = useQueueHarness('none');
 
-async function rejection(promise: Promise<unknown>): Promise<AirlockError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockError);
-  return error as AirlockError;
-}
-
-describe('JetStreamJobQueue lifecycle', () => {
-  it('runs a job from queued through running to finished, and a late watcher sees every event', async () => {
-    const queue = await harness.open(freshNames());
-    queue.consume(async (job, context) => {
-      context.output('stdout', 'hello ');
-      context.output('stderr', 'warn');
-      return successResult(`ran ${job.request.code}`);
-    });
-    const { execution, created } = await queue.submit(submitInput('acme'));
-    expect(created).toBe(true);
-    expect(execution.status).toBe('queued');
-    const done = await queue.wait('acme', execution.id, 60_000);
-    expect(done.status).toBe('finished');
-    expect(done.started_at).not.toBeNull();
-    expect(done.finished_at).not.toBeNull();
-    expect(done.result).toEqual(successResult('ran 1 + 1'));
-    expect(Execution.parse(done)).toEqual(done);
-    expect(await queue.get('acme', execution.id)).toEqual(done);
-
-    const events = await collect(await queue.watch('acme', execution.id, new AbortController().signal));
-    expect(events).toEqual([
-      { type: 'state', status: 'queued' },
-      { type: 'state', status: 'running' },
-      { type: 'output', stream: 'stdout', data: 'hello ' },
-      { type: 'output', stream: 'stderr', data: 'warn' },
-      { type: 'result', execution: done },
-    ]);
-    expect(await queue.refreshStats()).toEqual({ queued: 0, running: 0 });
-    expect(queue.watcherCount()).toBe(0);
-  });
-
-  it('keeps jobs queued until a worker is attached, and allows one worker per queue', async () => {
-    const queue = await harness.open(freshNames());
-    const { execution } = await queue.submit(submitInput('acme'));
-    expect((await queue.get('acme', execution.id))?.status).toBe('queued');
-    expect(await queue.refreshStats()).toEqual({ queued: 1, running: 0 });
-    queue.consume(async () => successResult());
-    expect(() => queue.consume(async () => successResult())).toThrow(/already attached/);
-    expect((await queue.wait('acme', execution.id, 60_000)).status).toBe('finished');
-  });
-
-  it('never runs more jobs at once than its concurrency', async () => {
-    const queue = await harness.open(freshNames(), { concurrency: 3 });
-    let running = 0;
-    let peak = 0;
-    queue.consume(async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      running--;
-      return successResult();
-    });
-    const submitted = [];
-    for (let i = 0; i < 24; i++) submitted.push((await queue.submit(submitInput(`t${i % 4}`))).execution);
-    for (const e of submitted) expect((await queue.wait(e.tenant, e.id, 60_000)).status).toBe('finished');
-    expect(peak).toBe(3);
-  });
-
-  it('is fair: a tenant with 20 queued jobs does not starve another tenant', async () => {
-    const queue = await harness.open(freshNames(), { concurrency: 1 });
-    const worker = new HeldWorker();
-    const a = [];
-    for (let i = 0; i < 20; i++) a.push((await queue.submit(submitInput('tenant-a'))).execution.id);
-    const b = [];
-    for (let i = 0; i < 2; i++) b.push((await queue.submit(submitInput('tenant-b'))).execution.id);
-    queue.consume(worker.run);
-    for (let i = 0; i < 4; i++) {
-      await until(() => worker.startOrder.length > i);
-      await worker.release(worker.startOrder[i]!);
-    }
-    const firstFour = worker.startOrder.slice(0, 4);
-    expect(firstFour).toContain(b[0]);
-    expect(firstFour).toContain(b[1]);
-    for (let i = 4; i < 22; i++) {
-      await until(() => worker.startOrder.length > i);
-      await worker.release(worker.startOrder[i]!);
-    }
-    expect(new Set(worker.startOrder)).toEqual(new Set([...a, ...b]));
-    expect(worker.startOrder.length).toBe(22);
-  });
-
-  it('finishes as internal_error when the worker throws or returns garbage', async () => {
-    const queue = await harness.open(freshNames());
-    const behaviours: Record<string, () => Promise<unknown>> = {
-      throws: async () => {
-        throw new Error('sandbox backend exploded');
-      },
-      garbage: async () => ({ outcome: 'success' }),
-      nothing: async () => undefined,
-      syncThrow: () => {
-        throw new TypeError('not even a promise');
-      },
-    };
-    queue.consume((job) => behaviours[job.execution.metadata.behaviour!]!() as never);
-    const reasons: Record<string, string | null | undefined> = {};
-    for (const behaviour of Object.keys(behaviours)) {
-      const input = submitInput('acme');
-      input.execution.metadata = { behaviour };
-      const { execution } = await queue.submit(input);
-      const done = await queue.wait('acme', execution.id, 60_000);
-      expect(done.result?.outcome).toBe('internal_error');
-      expect(done.result?.exit_code).toBeNull();
-      reasons[behaviour] = done.result?.reason;
-    }
-    expect(reasons.throws).toBe('worker failed: Error: sandbox backend exploded');
-    expect(reasons.garbage).toMatch(/^worker returned an invalid result at /);
-    expect(reasons.nothing).toBe('worker returned an invalid result');
-    expect(reasons.syncThrow).toBe('worker failed: TypeError: not even a promise');
-  });
-
-  it('hides executions from other tenants on get, wait, watch and cancel', async () => {
-    const queue = await harness.open(freshNames());
-    const { execution } = await queue.submit(submitInput('acme'));
-    expect(await queue.get('other', execution.id)).toBeUndefined();
-    expect(await queue.get('acme', 'ex_unknown')).toBeUndefined();
-    expect(await queue.get('acme', 'not.a*valid>id')).toBeUndefined();
-    const copy = await queue.get('acme', execution.id);
-    copy!.metadata.injected = 'yes';
-    expect(await queue.get('acme', execution.id)).toEqual(execution);
-    expect((await rejection(queue.wait('other', execution.id, 1))).code).toBe('execution_not_found');
-    expect((await rejection(queue.watch('other', execution.id, AbortSignal.abort()))).code).toBe(
-      'execution_not_found',
-    );
-    expect((await rejection(queue.cancel('other', execution.id))).code).toBe('execution_not_found');
-    expect((await queue.get('acme', execution.id))?.status).toBe('queued');
-  });
-});
-
-describe('JetStreamJobQueue idempotency', () => {
-  it('returns the first execution for a replay and refuses a different body with the same key', async () => {
-    const queue = await harness.open(freshNames());
-    queue.consume(async () => successResult());
-    const first = await queue.submit(submitInput('acme', { key: 'k1', hash: 'h1' }));
-    const replay = await queue.submit(submitInput('acme', { key: 'k1', hash: 'h1' }));
-    expect(replay.created).toBe(false);
-    expect(replay.execution.id).toBe(first.execution.id);
-    const conflict = await rejection(queue.submit(submitInput('acme', { key: 'k1', hash: 'h2' })));
-    expect(conflict.code).toBe('idempotency_conflict');
-    expect(conflict.status).toBe(409);
-    // Keys are per tenant: another tenant may use the same key for its own execution.
-    const other = await queue.submit(submitInput('other', { key: 'k1', hash: 'h2' }));
-    expect(other.created).toBe(true);
-    expect(other.execution.id).not.toBe(first.execution.id);
-    // After it finishes, a replay returns the finished execution, which ran once.
-    await queue.wait('acme', first.execution.id, 60_000);
-    const late = await queue.submit(submitInput('acme', { key: 'k1', hash: 'h1' }));
-    expect(late.created).toBe(false);
-    expect(late.execution.status).toBe('finished');
-  });
-
-  it('gives concurrent submits of one key one execution', async () => {
-    const queue = await harness.open(freshNames());
-    const outcomes = await Promise.all(
-      Array.from({ length: 8 }, () => queue.submit(submitInput('acme', { key: 'race', hash: 'h' }))),
-    );
-    expect(outcomes.filter((o) => o.created).length).toBe(1);
-    expect(new Set(outcomes.map((o) => o.execution.id)).size).toBe(1);
-    expect(await queue.refreshStats()).toEqual({ queued: 1, running: 0 });
-  });
-});
-
-describe('JetStreamJobQueue bounds', () => {
-  it('refuses submits beyond maxQueued with queue_full and a retry delay, and still answers replays', async () => {
-    const queue = await harness.open(freshNames(), { maxQueued: 3, retryAfterSeconds: 7 });
-    const first = await queue.submit(submitInput('t0', { key: 'k', hash: 'h' }));
-    for (let i = 1; i < 3; i++) await queue.submit(submitInput(`t${i}`));
-    const refused = submitInput('t9', { key: 'refused', hash: 'h' });
-    const full = await rejection(queue.submit(refused));
-    expect(full.code).toBe('queue_full');
-    expect(full.status).toBe(429);
-    expect(full.retryAfter).toBe(7);
-    // The refused execution does not exist, and its key is free again.
-    expect(await queue.get('t9', refused.execution.id)).toBeUndefined();
-    expect((await queue.submit(submitInput('t0', { key: 'k', hash: 'h' }))).execution.id).toBe(
-      first.execution.id,
-    );
-    // Once a job has run, there is room again.
-    queue.consume(async () => successResult());
-    await queue.wait('t0', first.execution.id, 60_000);
-    await until(async () => (await queue.refreshStats()).queued < 3);
-    const again = await queue.submit(submitInput('t9', { key: 'refused', hash: 'h' }));
-    expect(again.created).toBe(true);
-  });
-
-  it('validates its options, quoting the bad value', async () => {
-    const connection = await harness.connect();
-    await expect(JetStreamJobQueue.open({ connection, concurrency: 0 })).rejects.toThrow(
-      'Expected `concurrency` to be an integer from 1 up, got `0` (number)',
-    );
+describe('JetStreamJobQueue', () => {
+  it('validates its own options, quoting the bad value', async () => {
+    const connection = await harness().connect();
     await expect(
       JetStreamJobQueue.open({ connection, ackWaitMs: 5_000, heartbeatMs: 5_000 }),
     ).rejects.toThrow(/heartbeatMs.*below ackWaitMs/);
     await expect(JetStreamJobQueue.open({ connection, names: { bucket: 'has.dot' } })).rejects.toThrow(
       /names.bucket.*`has.dot` \(string\)/,
     );
+  });
+
+  it('serves watchers through another queue instance, and removes their consumers from the server', async () => {
+    const names = freshNames();
+    const queue = await harness().open(names);
+    const gateway = await harness().open(names);
+    const worker = new HeldWorker();
+    queue.consume(worker.run);
+    const { execution } = await gateway.submit(submitInput('acme'));
+    const held = await worker.started(execution.id);
+    const watchers: Array<Promise<ExecutionEvent[]>> = [];
+    for (let i = 0; i < 50; i++) {
+      const via = i % 2 === 0 ? queue : gateway;
+      watchers.push(collect(await via.watch('acme', execution.id, new AbortController().signal)));
+    }
+    expect(queue.watcherCount() + gateway.watcherCount()).toBe(50);
+    held.context.output('stdout', 'chunk');
+    await worker.release(execution.id);
+    for (const events of await Promise.all(watchers)) {
+      expect(events.map((e) => e.type)).toEqual(['state', 'state', 'output', 'result']);
+      expect(events.at(-1)).toMatchObject({
+        type: 'result',
+        execution: { id: execution.id, status: 'finished' },
+      });
+    }
+    expect(queue.watcherCount() + gateway.watcherCount()).toBe(0);
+    // Their consumers on the server are gone too.
+    const jsm = await jetstreamManager(await harness().connect());
+    await until(async () => (await jsm.consumers.list(names.eventStream).next()).length === 0);
+  });
+
+  it('splits long output into chunks of at most outputChunkBytes, losing nothing', async () => {
+    const queue = await harness().open(freshNames(), { outputChunkBytes: 100 });
+    const text = `${'a'.repeat(150)}${'é'.repeat(80)}😀😀${'z'.repeat(30)}`;
+    queue.consume(async (_job, context) => {
+      context.output('stdout', text);
+      return successResult();
+    });
+    const { execution } = await queue.submit(submitInput('acme'));
+    await queue.wait('acme', execution.id, 60_000);
+    const events = await collect(await queue.watch('acme', execution.id, new AbortController().signal));
+    const chunks = events.flatMap((e) => (e.type === 'output' ? [e.data] : []));
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const chunk of chunks) expect(Buffer.byteLength(chunk)).toBeLessThanOrEqual(100);
+    expect(chunks.join('')).toBe(text);
+  });
+
+  it('a full stream after admit forgets the execution and frees its key (queue_full)', async () => {
+    const queue = await harness().open(freshNames(), { maxQueued: 1, retryAfterSeconds: 3 });
+    await queue.submit(submitInput('t0'));
+    const admitted: string[] = [];
+    const input = withAdmit(submitInput('t1', { key: 'k', hash: 'h' }), async (execution) => {
+      admitted.push(execution.id);
+    });
+    await expect(queue.submit(input)).rejects.toMatchObject({ code: 'queue_full', retryAfter: 3 });
+    expect(admitted).toEqual([input.execution.id]);
+    expect(await queue.get('t1', input.execution.id)).toBeUndefined();
+    queue.consume(async () => successResult());
+    await until(async () => (await queue.refreshStats()).queued === 0);
+    const again = await queue.submit(submitInput('t1', { key: 'k', hash: 'h' }));
+    expect(again.created).toBe(true);
   });
 });

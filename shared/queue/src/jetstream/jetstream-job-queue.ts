@@ -8,7 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { AirlockError, type Execution, type ExecutionEvent, emptyResult } from '@airlock/protocol';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JobQueue, JobWorker, QueueStats, SubmitInput, SubmitOutcome } from '../job-queue.ts';
+import { FinishedListeners } from '../finished-listeners.ts';
+import type {
+  FinishedListener,
+  JobQueue,
+  JobWorker,
+  QueueStats,
+  SubmitInput,
+  SubmitOutcome,
+} from '../job-queue.ts';
 import { settledWithin } from '../settled-within.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
@@ -29,6 +37,7 @@ import { ensureTopology, TenantConsumers } from './topology.ts';
 
 interface QueueParts {
   options: ResolvedJetStreamOptions;
+  finished: FinishedListeners;
   js: JetStreamClient;
   jsm: JetStreamManager;
   names: QueueNames;
@@ -65,18 +74,20 @@ export class JetStreamJobQueue implements JobQueue {
     const kv = await ensureTopology(nc, jsm, names, resolved);
     const records = new ExecutionRecords(kv);
     const events = new EventPublisher(nc, js, names, resolved.outputChunkBytes, resolved.onError);
+    const finished = new FinishedListeners();
     const finisher = new ExecutionFinisher({
       nc,
       records,
       events,
       names,
       now: resolved.now,
-      onFinished: resolved.onFinished,
+      finished,
       onError: resolved.onError,
     });
     const consumers = new TenantConsumers(jsm, names, resolved.ackWaitMs);
     const queue = new JetStreamJobQueue({
       options: resolved,
+      finished,
       js,
       jsm,
       names,
@@ -216,6 +227,11 @@ export class JetStreamJobQueue implements JobQueue {
     this.#consumer.start();
   }
 
+  /** Hears the executions whose terminal transition this instance makes (not those other instances make). */
+  onFinished(listener: FinishedListener): () => void {
+    return this.#parts.finished.add(listener);
+  }
+
   /**
    * Hears the result of every execution cluster-wide, as announced (a notice: one missed during a reconnect
    * is not repeated, so a caller that must know reads the record too). Returns the unsubscribe.
@@ -250,16 +266,14 @@ export class JetStreamJobQueue implements JobQueue {
    * Queued jobs stay queued for the other workers; the connection stays open for its owner to close.
    */
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closing = true;
-      this.#closed = this.#shutDown();
-    }
+    this.#closing = true;
+    this.#closed ??= this.#shutDown();
     return this.#closed;
   }
 
   /**
    * Graceful stop of a worker: takes no new jobs, lets the running ones finish for up to timeoutMs (their
-   * heartbeats go on), then closes, which cancels what still runs.
+   * heartbeats go on), then closes, which cancels what still runs; queued jobs stay for other workers.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.#closing = true;

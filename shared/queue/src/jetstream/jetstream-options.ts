@@ -1,8 +1,8 @@
 // Options of the JetStream queue: each documented with its default, validated once, then frozen.
 // Must never read the environment; the service's config layer passes values in.
 
-import type { Execution } from '@airlock/protocol';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { describe, fn, integer } from '../option-checks.ts';
 
 export interface JetStreamJobQueueOptions {
   /** An open connection; the queue never closes it (its owner does, after close()). */
@@ -79,12 +79,6 @@ export interface JetStreamJobQueueOptions {
    */
   now?: () => Date;
   /**
-   * Called once per execution, cluster-wide, by the queue that made its terminal transition, with a copy.
-   * Must not throw; an exception from it is ignored so the queue stays consistent.
-   * @default undefined
-   */
-  onFinished?: (execution: Execution) => void;
-  /**
    * Told about failures the queue recovered from on its own (lost connection, a malformed job message).
    * Must not throw.
    * @default undefined
@@ -118,7 +112,6 @@ export interface ResolvedJetStreamOptions {
   readonly statsIntervalMs: number;
   readonly names: Readonly<QueueNameOptions>;
   readonly now: () => Date;
-  readonly onFinished: ((execution: Execution) => void) | undefined;
   readonly onError: (error: unknown, during: string) => void;
 }
 
@@ -153,7 +146,6 @@ export function resolveJetStreamOptions(options: JetStreamJobQueueOptions): Reso
     statsIntervalMs: integer('statsIntervalMs', options.statsIntervalMs ?? 5_000, 0),
     names: Object.freeze(resolveNames(options.names ?? {})),
     now: fn('now', options.now ?? (() => new Date())),
-    onFinished: options.onFinished === undefined ? undefined : fn('onFinished', options.onFinished),
     onError: fn('onError', onError),
   });
 }
@@ -181,22 +173,4 @@ function resolveNames(names: Partial<QueueNameOptions>): QueueNameOptions {
     );
   }
   return resolved;
-}
-
-function integer(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`Expected \`${name}\` to be an integer from ${min} up, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function fn<T>(name: string, value: T): T {
-  if (typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`;
 }

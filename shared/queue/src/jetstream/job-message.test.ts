@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REQUEST } from '../test-fixtures.ts';
+import { REQUEST } from '../../testing/fixtures.ts';
 import { splitOutput } from './event-publisher.ts';
 import { encodeJobMessage, parseJobMessage } from './job-message.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newExecution, successResult } from '../test-fixtures.ts';
+import { newExecution, successResult } from '../../testing/fixtures.ts';
 import type { StoredExecution } from './execution-records.ts';
 import { fitRecord } from './result-fit.ts';
 

@@ -1,8 +1,8 @@
 // Options of the in-process queue: each documented with its default, validated once, then frozen.
 // Must never read the environment; the service's config layer passes values in.
 
-import type { Execution } from '@airlock/protocol';
-import type { ExecutionStore } from '@airlock/store';
+import { type ExecutionStore, SqliteStore } from '@airlock/store';
+import { fn, integer } from './option-checks.ts';
 
 export interface MemoryJobQueueOptions {
   /** Executions running at once, across all tenants. */
@@ -54,14 +54,8 @@ export interface MemoryJobQueueOptions {
    */
   now?: () => Date;
   /**
-   * Called once per execution, with a copy, when it reaches its terminal state (for audit and metrics).
-   * Must not throw; an exception from it is ignored so the queue stays consistent.
-   * @default undefined
-   */
-  onFinished?: (execution: Execution) => void;
-  /**
    * Called when a write to the store fails (the execution goes on; a failed terminal write loses its record,
-   * not its `onFinished`). Must not throw.
+   * yet its finished-listeners are told). Must not throw.
    * @default undefined (the failure is ignored)
    */
   onStoreError?: (error: unknown, during: 'create' | 'update' | 'finish' | 'remove') => void;
@@ -72,54 +66,47 @@ export interface ResolvedQueueOptions {
   readonly maxQueued: number;
   readonly retryAfterSeconds: number;
   readonly maxPerTenantQueued: number;
-  readonly store: ExecutionStore | undefined;
-  readonly retentionMs: number | undefined;
-  readonly maxRetained: number | undefined;
+  /** The caller's store, or the default one built for this queue. */
+  readonly store: ExecutionStore;
   readonly maxEventBytes: number;
   readonly cancelGraceMs: number;
   readonly now: () => Date;
-  readonly onFinished: ((execution: Execution) => void) | undefined;
   readonly onStoreError: MemoryJobQueueOptions['onStoreError'];
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 2 * 1024 * 1024;
 
-/** Validates the options; errors quote the bad value and its type. */
+/**
+ * Validates the options (errors quote the bad value and its type), then builds the default store if none
+ * was given: only once every option is valid, so a refused queue leaves no store behind.
+ */
 export function resolveQueueOptions(options: MemoryJobQueueOptions): ResolvedQueueOptions {
   const maxQueued = integer('maxQueued', options.maxQueued, 0);
   const { store } = options;
   if (store !== undefined && (options.retentionMs !== undefined || options.maxRetained !== undefined)) {
     throw new TypeError('Expected no `retentionMs` or `maxRetained` with a `store`: bound the store itself');
   }
-  return Object.freeze({
+  const resolved = {
     concurrency: integer('concurrency', options.concurrency, 1),
     maxQueued,
     retryAfterSeconds: integer('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1),
     maxPerTenantQueued: integer('maxPerTenantQueued', options.maxPerTenantQueued ?? maxQueued, 0),
-    store,
-    retentionMs: store ? undefined : integer('retentionMs', options.retentionMs, 0),
-    maxRetained:
-      store || options.maxRetained === undefined ? undefined : integer('maxRetained', options.maxRetained, 1),
     maxEventBytes: integer('maxEventBytes', options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, 0),
     cancelGraceMs: integer('cancelGraceMs', options.cancelGraceMs ?? 10_000, 0),
     now: fn('now', options.now ?? (() => new Date())),
-    onFinished: options.onFinished === undefined ? undefined : fn('onFinished', options.onFinished),
     onStoreError: options.onStoreError === undefined ? undefined : fn('onStoreError', options.onStoreError),
-  });
+  };
+  return Object.freeze({ ...resolved, store: store ?? defaultStore(options, resolved.now) });
 }
 
-function integer(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(
-      `Expected \`${name}\` to be an integer from ${min} up, got \`${String(value)}\` (${typeof value})`,
-    );
-  }
-  return value;
-}
-
-function fn<T>(name: string, value: T): T {
-  if (typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got \`${String(value)}\` (${typeof value})`);
-  }
-  return value;
+/** An in-memory SQLite store bounded by `retentionMs` and `maxRetained`. */
+function defaultStore(options: MemoryJobQueueOptions, now: () => Date): ExecutionStore {
+  const retentionMs = integer('retentionMs', options.retentionMs, 0);
+  const maxRetained =
+    options.maxRetained === undefined ? undefined : integer('maxRetained', options.maxRetained, 1);
+  return SqliteStore.inMemory({
+    retentionMs,
+    ...(maxRetained === undefined ? {} : { maxExecutions: maxRetained }),
+    now,
+  }).executions;
 }

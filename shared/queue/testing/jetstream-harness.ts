@@ -2,11 +2,12 @@
 // connections and queues that are closed afterwards, and fresh stream/bucket/subject names per test so tests
 // on one server never see each other's jobs. For tests only; never imported by the queue itself.
 
-import type { Execution } from '@airlock/protocol';
 import { type NatsServer, startNatsServer } from '@airlock/testing';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamJobQueue } from './jetstream-job-queue.ts';
-import type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { connectNats } from '../src/jetstream/connection.ts';
+import { JetStreamJobQueue } from '../src/jetstream/jetstream-job-queue.ts';
+import type { JetStreamJobQueueOptions, QueueNameOptions } from '../src/jetstream/jetstream-options.ts';
 
 let counter = 0;
 
@@ -40,12 +41,11 @@ export class QueueHarness {
 
   /** A client that keeps reconnecting, as a gateway or worker would. */
   async connect(): Promise<NatsConnection> {
-    const nc = await connect({
-      servers: this.server.url,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 100,
-      // Generous: the machine runs other test files at the same time.
-      timeout: 20_000,
+    // Generous connect timeout (the default): the machine runs other test files at the same time.
+    const nc = await connectNats({
+      servers: [this.server.url],
+      name: 'airlock-queue-test',
+      reconnectTimeWaitMs: 100,
     });
     this.#connections.push(nc);
     return nc;
@@ -83,11 +83,26 @@ export class QueueHarness {
   }
 }
 
-/** Polls until the check passes (no wall-clock threshold: the test's own timeout bounds it). */
-export async function until(check: () => Promise<boolean> | boolean, everyMs = 20): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, everyMs));
-}
-
-export async function statusOf(queue: JetStreamJobQueue, execution: Execution): Promise<string | undefined> {
-  return (await queue.get(execution.tenant, execution.id))?.status;
+/**
+ * One harness for the test file: started before its tests, its queues closed after each test, disposed after
+ * the file. With `errors: 'none'` a test that leaves a reported error behind fails; with `'checked'` each
+ * test checks its own, and none leaks into the next.
+ */
+export function useQueueHarness(errors: 'none' | 'checked'): () => QueueHarness {
+  let harness: QueueHarness | undefined;
+  beforeAll(async () => {
+    harness = await QueueHarness.start();
+  });
+  afterEach(async () => {
+    await harness?.closeQueues();
+    const reported = harness?.takeErrors();
+    if (errors === 'none') expect(reported).toEqual([]);
+  });
+  afterAll(async () => {
+    await harness?.dispose();
+  });
+  return () => {
+    if (!harness) throw new Error('the queue harness has not started');
+    return harness;
+  };
 }

@@ -3,7 +3,7 @@
 // Test fixture only: never imported by the queue.
 
 import { connect } from '@nats-io/transport-node';
-import { JetStreamJobQueue } from './jetstream-job-queue.ts';
+import { JetStreamJobQueue } from '../src/jetstream/jetstream-job-queue.ts';
 
 const [url, names, ackWaitMs] = process.argv.slice(2);
 const connection = await connect({ servers: url! });

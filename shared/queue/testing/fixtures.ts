@@ -1,16 +1,19 @@
-// Builders shared by this package's tests: executions, submit inputs, results, and a worker whose jobs the
-// test releases one by one. For tests only; never imported by the queue itself.
+// Builders shared by the queue's tests: executions, submit inputs, results, workers (one whose jobs the test
+// releases one by one, one that ignores cancels), polling, and the checks of rejected promises.
+// For tests only; never imported by the queue itself.
 
 import {
+  AirlockError,
   type Execution,
   type ExecutionEvent,
   ExecutionRequest,
   type ExecutionResult,
   newExecutionId,
 } from '@airlock/protocol';
-import type { Job, JobContext, JobWorker, QueueStats, SubmitInput } from './job-queue.ts';
-import type { MemoryJobQueueOptions } from './options.ts';
-import { requestHash } from './request-hash.ts';
+import { expect } from 'vitest';
+import type { Job, JobContext, JobQueue, JobWorker, QueueStats, SubmitInput } from '../src/job-queue.ts';
+import type { MemoryJobQueueOptions } from '../src/memory-options.ts';
+import { requestHash } from '../src/request-hash.ts';
 
 export const REQUEST: ExecutionRequest = ExecutionRequest.parse({ language: 'javascript', code: '1 + 1' });
 
@@ -40,6 +43,27 @@ export function submitInput(tenant: string, extra: { key?: string; hash?: string
   return input;
 }
 
+/** The input with the caller's admit() hook. */
+export function withAdmit(input: SubmitInput, admit: NonNullable<SubmitInput['admit']>): SubmitInput {
+  return { ...input, admit };
+}
+
+/**
+ * An admit() the test settles by hand (pass, or refuse with an error), recording the executions it was called
+ * with as `id status`; `entered` resolves on its first call.
+ */
+export function heldAdmit() {
+  const calls: string[] = [];
+  const gate = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  const admit = async (execution: Execution) => {
+    calls.push(`${execution.id} ${execution.status}`);
+    entered.resolve();
+    await gate.promise;
+  };
+  return { admit, calls, entered: entered.promise, pass: () => gate.resolve(), refuse: gate.reject };
+}
+
 export function successResult(stdout = ''): ExecutionResult {
   return {
     outcome: 'success',
@@ -61,6 +85,52 @@ export async function collect(events: AsyncIterable<ExecutionEvent>): Promise<Ex
   const all: ExecutionEvent[] = [];
   for await (const event of events) all.push(event);
   return all;
+}
+
+/** Polls until the check passes (no wall-clock threshold: the test's own timeout bounds it). */
+export async function until(check: () => Promise<boolean> | boolean, everyMs = 20): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, everyMs));
+}
+
+export async function statusOf(queue: JobQueue, execution: Execution): Promise<string | undefined> {
+  return (await queue.get(execution.tenant, execution.id))?.status;
+}
+
+/** The AirlockError the promise rejects with (the test fails if it resolves or rejects with anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<AirlockError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AirlockError);
+  return error as AirlockError;
+}
+
+/** The code of the AirlockError the promise rejects with, or a line saying what happened instead. */
+export async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return error instanceof AirlockError ? error.code : `not an AirlockError: ${String(error)}`;
+}
+
+/** Resolves with a success result after the signal aborts, as a worker that ignores cancels would. */
+export const abortThenClaimSuccess: JobWorker = (_job, context) =>
+  new Promise((resolve) => {
+    context.output('stdout', 'partial');
+    context.signal.addEventListener('abort', () => resolve(successResult('partial')), { once: true });
+  });
+
+/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+export function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 interface HeldJob {
