@@ -4,18 +4,8 @@
 // everything else has been checked, and committed once the execution's `accepted` record is durable.
 // A reservation must be settled exactly once: committed, or released.
 
-import type { ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
+import type { Caller, ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
 import type { BackendName } from '@airlock/sandbox';
-
-/** The caller of a request, as recorded in the audit log. */
-export interface Caller {
-  tenant: string;
-  subject: string | null;
-  issuer: string | null;
-  jti: string | null;
-  /** RFC 8693 delegation chain, recorded as is. */
-  act: unknown;
-}
 
 export interface SubmissionGrant {
   /** Backends `auto` may choose from; undefined means any the server runs. */

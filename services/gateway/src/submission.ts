@@ -5,10 +5,11 @@
 // when its `accepted` record was already written) before answering. Must never let an execution run whose
 // `accepted` record is not on disk, and never spend anything for a refused request or an Idempotency-Key replay.
 
-import type { AuditSink } from '@airlock/audit';
+import { type AuditSink, acceptedEntry, canceledEntry, rejectedEntry } from '@airlock/audit';
 import { narrowPolicy } from '@airlock/auth';
 import {
   AirlockError,
+  type Caller,
   type Execution,
   type ExecutionRequest,
   type LimitPolicy,
@@ -16,9 +17,9 @@ import {
   resolveLimits,
 } from '@airlock/protocol';
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
-import { acceptedEntry, canceledEntry, rejectedEntry, type SandboxRegistry } from '@airlock/worker';
+import type { SandboxRegistry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from './admission.ts';
-import type { Admission, Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
+import type { Admission, Authorizer, SubmissionGrant } from './authorizer.ts';
 
 export interface SubmissionDeps {
   queue: JobQueue;

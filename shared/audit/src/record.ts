@@ -10,7 +10,6 @@ export const AUDIT_EVENT_TYPES = [
   'finished',
   'rejected',
   'canceled',
-  'egress',
   'repaired',
 ] as const;
 

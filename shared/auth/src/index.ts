@@ -11,7 +11,7 @@ export {
   narrowCeilings,
   narrowPolicy,
 } from './capability.ts';
-export { Actor, IntentClaim, MAX_ACT_DEPTH, TokenClaims } from './claims.ts';
+export { IntentClaim, MAX_ACT_DEPTH, TokenClaims } from './claims.ts';
 export { AuthConfigError } from './config-error.ts';
 export {
   AllowedBackend,

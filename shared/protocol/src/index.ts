@@ -1,3 +1,4 @@
+export { Actor, type Caller } from './caller.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
   CellException,

@@ -8,7 +8,13 @@
 // Must never run anything itself, never leave an accepted id without a terminal record, and never write a
 // second `finished` audit record for an execution the log already shows finished.
 
-import type { AuditEntry, AuditSink } from '@airlock/audit';
+import {
+  type AuditEntry,
+  type AuditSink,
+  cellFinishedEntry,
+  finishedEntry,
+  sessionClosedEntry,
+} from '@airlock/audit';
 import {
   type Execution,
   type ExecutionEvent,
@@ -19,8 +25,6 @@ import {
 } from '@airlock/protocol';
 import { MAX_RUNS } from '@airlock/queue';
 import type { ExecutionStore, SessionStore, UnfinishedExecution } from '@airlock/store';
-import { finishedEntry } from '@airlock/worker';
-import { cellFinishedEntry, sessionClosedEntry } from '../sessions/session-audit.ts';
 import { type OpenInAudit, scanAuditLog } from './audit-scan.ts';
 
 export const RESTART_REASON = 'service restarted';
