@@ -5,7 +5,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { createTestIssuer, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, NatsCluster } from './support/nats-cluster.ts';

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_ISSUER } from '@airlock/auth';
+import { createTestIssuer, TEST_ISSUER } from '@airlock/auth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const MAIN = join(import.meta.dirname, '..', 'services', 'gateway', 'src', 'main.ts');

@@ -21,6 +21,12 @@ export interface Admission {
   /** The execution is accepted: the token use and the rate allowance are spent for good. */
   commit(): void;
   /**
+   * The accepted execution is about to run: true when its tenant runs fewer than `max_concurrent` executions
+   * (from now on it counts as running), false while it runs that many (nothing changes: the execution stays
+   * queued and asks again). Always true for what holds no slot (a cell, local development mode).
+   */
+  start(): boolean;
+  /**
    * Before commit(): gives everything back (the submission was refused after all). After commit(): frees the
    * in-flight slot (the execution or session has ended). Later calls do nothing.
    */
@@ -48,7 +54,11 @@ export interface Authorizer {
 }
 
 /** An admission that holds nothing (local development mode). */
-export const FREE_ADMISSION: Admission = Object.freeze({ commit: () => {}, release: () => {} });
+export const FREE_ADMISSION: Admission = Object.freeze({
+  commit: () => {},
+  start: () => true,
+  release: () => {},
+});
 
 export const LOCAL_CALLER: Caller = Object.freeze({
   tenant: 'local',

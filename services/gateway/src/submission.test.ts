@@ -2,16 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
-import {
-  createTestIssuer,
-  IntentTokenVerifier,
-  jwksKeySource,
-  parseTenantPolicies,
-  TEST_AUDIENCE,
-  TEST_ISSUER,
-  type TestIssuer,
-  TOKEN_ALGORITHMS,
-} from '@airlock/auth';
+import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
 import { AirlockError, ExecutionRequest } from '@airlock/protocol';
 import { type JobQueue, MemoryJobQueue } from '@airlock/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

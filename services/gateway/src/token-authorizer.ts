@@ -9,6 +9,7 @@ import {
   type IntentTokenVerifier,
   maxExecutionsFor,
   type Principal,
+  type OccupancyTicket,
   ReplayGuard,
   TenantOccupancy,
   type TenantPolicies,
@@ -94,7 +95,7 @@ export class TokenAuthorizer implements Authorizer {
         retryAfter: rate.retryAfterSeconds,
       });
     }
-    let slot: { release(): void } | undefined;
+    let slot: OccupancyTicket | undefined;
     if (kind !== 'cell') {
       const admitted = this.#occupancy.acquire(tenant);
       if (!admitted.ok) {
@@ -111,6 +112,7 @@ export class TokenAuthorizer implements Authorizer {
         state = 'committed';
         token.use.commit();
       },
+      start: () => state !== 'released' && (slot?.start() ?? true),
       release: () => {
         if (state === 'released') return;
         if (state === 'reserved') {

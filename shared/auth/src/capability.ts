@@ -8,10 +8,11 @@ import {
   type Backend,
   type ExecutionRequest,
   type Language,
+  LIMIT_KEYS,
   type LimitPolicy,
   type ResolvedLimits,
 } from '@airlock/protocol';
-import { LIMIT_KEYS, type LimitCeilings } from './constraints.ts';
+import type { LimitCeilings } from './constraints.ts';
 import { canonicalHostPattern, hostAllowed } from './hosts.ts';
 import type { TenantPolicy } from './tenant-policy.ts';
 import type { Principal } from './verifier.ts';

@@ -6,9 +6,6 @@ import { Backend } from '@airlock/protocol';
 import { z } from 'zod';
 import { canonicalHostPattern } from './hosts.ts';
 
-export const LIMIT_KEYS = ['wall_time_ms', 'cpu_time_ms', 'memory_mb', 'output_bytes'] as const;
-export type LimitKey = (typeof LIMIT_KEYS)[number];
-
 /** Upper bounds on the limits a request may ask for; a missing key adds no bound of its own. */
 export const LimitCeilings = z.strictObject({
   wall_time_ms: z.int().positive().optional(),

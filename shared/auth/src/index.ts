@@ -1,5 +1,5 @@
 // @airlock/auth: intent tokens (verify, keys), tenant policy, the effective capability, replay, rate and
-// quota accounting. Explicit exports only.
+// quota accounting. Explicit exports only; the test issuer is on its own subpath, `@airlock/auth/testing`.
 
 export { bearerToken } from './bearer.ts';
 export {
@@ -17,9 +17,7 @@ export {
   AllowedBackend,
   CredentialName,
   HostPattern,
-  LIMIT_KEYS,
   LimitCeilings,
-  type LimitKey,
   TenantName,
 } from './constraints.ts';
 export { canonicalHost, canonicalHostPattern, hostAllowed, hostPatternCovers } from './hosts.ts';
@@ -51,14 +49,6 @@ export {
   TenantPolicy,
   TenantPolicyFile,
 } from './tenant-policy.ts';
-export {
-  createTestIssuer,
-  TEST_AUDIENCE,
-  TEST_ISSUER,
-  TEST_SUBJECT,
-  TEST_TENANT,
-  type TestIssuer,
-} from './testing.ts';
 export {
   IntentTokenVerifier,
   type IntentTokenVerifierOptions,

@@ -18,7 +18,7 @@ export {
 } from './execution.ts';
 export { isExecutionId, newExecutionId } from './ids.ts';
 export { type DuplicateKey, duplicateKeyError, findDuplicateKey, parseJsonBody } from './json-body.ts';
-export { type LimitPolicy, resolveLimits } from './limits.ts';
+export { LIMIT_KEYS, type LimitKey, type LimitPolicy, resolveLimits } from './limits.ts';
 export {
   BACKENDS,
   Backend,
