@@ -6,7 +6,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, TEST_TENANT, type TestIssuer } from '@airlock/auth/testing';
+import {
+  createTestIssuer,
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  TEST_TENANT,
+  type TestIssuer,
+} from '@airlock/auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit, startEgressService, writeCredential } from './support/egress.ts';
 import { call, type TestService } from './support/service.ts';
