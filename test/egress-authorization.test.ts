@@ -1,4 +1,4 @@
-// Egress under intent tokens (issue #4): a run's egress hosts and credentials are request ∩ intent ∩ tenant
+// Egress under intent tokens: a run's egress hosts and credentials are request ∩ intent ∩ tenant
 // policy, like everything else — a request that asks for more is refused with 403 and audited, never clamped.
 // Every refusal is decided at submission; the accepted run reaches the isolate with egress (the service starts
 // the egress proxy, which needs dockerd and iptables).

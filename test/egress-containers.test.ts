@@ -1,4 +1,4 @@
-// Egress end to end (issue #4) on the docker (runc) and gvisor (runsc) backends, through the real REST API:
+// Egress end to end on the docker (runc) and gvisor (runsc) backends, through the real REST API:
 // python urllib and curl reach an allowed loopback upstream through the proxy (opened by a test-only
 // allowance; names come from a hosts table, never DNS), a disallowed host is refused with an egress record,
 // every other port on the egress network's gateway is unreachable, there is no resolver, and a credential

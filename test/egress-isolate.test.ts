@@ -1,4 +1,4 @@
-// Egress end to end (issue #4) on the isolate backend, through the real REST API: guest `fetch` goes through
+// Egress end to end on the isolate backend, through the real REST API: guest `fetch` goes through
 // the same embedded egress proxy as the containers (the isolate host is a forward-proxy client holding the
 // run's proxy credential). An allowed loopback upstream is reached (names from a hosts table, never DNS); a
 // disallowed host and a literal address are refused with egress records; a credential reaches a TLS upstream

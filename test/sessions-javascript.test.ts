@@ -1,4 +1,4 @@
-// JavaScript and TypeScript sessions over REST on the isolate backend (issue #7): state that lives across cells
+// JavaScript and TypeScript sessions over REST on the isolate backend: state that lives across cells
 // of one session and only there, TypeScript cells, last-expression values, exceptions the session survives,
 // timeouts, a memory bomb that ends only its own session, exit, and the session host process gone after DELETE
 // and idle expiry. Real isolate host processes, real HTTP, the default (isolate-only) service.

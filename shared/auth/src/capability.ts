@@ -20,8 +20,8 @@ import type { Principal } from './verifier.ts';
 export type ConcreteBackend = Exclude<Backend, 'auto'>;
 
 /**
- * What the capability is computed from: an ExecutionRequest fits as is. The access fields are not in the
- * request schema yet; a surface that accepts them passes them here.
+ * What the capability is computed from: an ExecutionRequest fits as is. The access fields are what the surface
+ * derives from the request: the hosts of its network's allow rules, its credentials, and whether it is a session.
  */
 export type CapabilityRequest = Pick<ExecutionRequest, 'language' | 'backend' | 'limits'> & {
   /** Egress hosts (or `*.domain` patterns) the run asks to reach. @default [] */

@@ -87,10 +87,12 @@ export const LimitsInput = z
   })
   .strict();
 
-// --- egress: the run's network, checked again by the egress proxy ---
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Canonical host name (lower case, punycode, no trailing dot) or `*.` pattern; undefined when not one. */
+/**
+ * An egress host of the run's network (checked again by the egress proxy) in canonical form: lower case,
+ * punycode, no trailing dot, or a `*.` pattern; undefined when it is not one.
+ */
 export function canonicalEgressHost(pattern: string): string | undefined {
   const wildcard = pattern.startsWith('*.');
   const name = wildcard ? pattern.slice(2) : pattern;
@@ -153,7 +155,6 @@ export const NetworkInput = z.discriminatedUnion('egress', [
     })
     .strict(),
 ]);
-// --- end egress ---
 
 /** Caller's labels, returned as given (also a session's). */
 export const Metadata = z
