@@ -99,10 +99,11 @@ export async function recoverAfterCrash(deps: RecoveryDeps): Promise<RecoveryRep
     audit(sessionClosedEntry(closed));
     report.closed.push(closed.id);
   }
+  const recovery: Recovery = { now, deps, audit, report };
   for (const item of open.values()) {
     try {
-      if (item.kind === 'session') await recoverSession(item, now, deps, audit, report);
-      else await recoverExecution(item, now, deps, audit, report);
+      if (item.kind === 'session') await recoverSession(item, recovery);
+      else await recoverExecution(item, recovery);
     } catch (err) {
       deps.logger.warn({ err, id: item.id }, 'recovery: could not record the end of an accepted item');
     }
@@ -111,14 +112,16 @@ export async function recoverAfterCrash(deps: RecoveryDeps): Promise<RecoveryRep
   return report;
 }
 
+/** What the recovery of one item works with: the time it ends things at, its parts, its appends, its report. */
+interface Recovery {
+  now: Date;
+  deps: RecoveryDeps;
+  audit: (entry: AuditEntry) => void;
+  report: RecoveryReport;
+}
+
 /** Accepted in the audit log, never finished there: the store finished it, has it expired, or lost it. */
-async function recoverExecution(
-  item: OpenInAudit,
-  now: Date,
-  deps: RecoveryDeps,
-  audit: (entry: AuditEntry) => void,
-  report: RecoveryReport,
-): Promise<void> {
+async function recoverExecution(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
   const stored = await deps.executions.get(item.tenant, item.id);
   if (stored?.status === 'finished') {
     audit(executionFinished(stored));
@@ -146,13 +149,8 @@ async function recoverExecution(
   report.ended.push(done.id);
 }
 
-async function recoverSession(
-  item: OpenInAudit,
-  now: Date,
-  deps: RecoveryDeps,
-  audit: (entry: AuditEntry) => void,
-  report: RecoveryReport,
-): Promise<void> {
+/** Opened in the audit log, never closed there: the store closed it, or it is recorded closed now. */
+async function recoverSession(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
   const stored = await deps.sessions.getSession(item.tenant, item.id);
   if (stored?.status === 'closed') {
     audit(sessionClosedEntry(stored));
