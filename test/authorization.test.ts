@@ -1,6 +1,7 @@
 // SECURITY.md classes 21 and 22 through the real REST API with real signed intent tokens: every refusal has its
 // exact status, is audited with its reason, and reaches no sandbox; tenants cannot see each other's executions.
 
+import { createHmac } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,17 @@ afterAll(async () => {
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 const now = () => Math.floor(Date.now() / 1000);
+const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** Valid claims of a token that only a forged header and signature carry. */
+const claims = (jti: string) => ({
+  iss: TEST_ISSUER,
+  aud: TEST_AUDIENCE,
+  sub: 'a',
+  tenant: 'acme',
+  jti,
+  iat: now(),
+  exp: now() + 60,
+});
 
 const auditRecords = () => readAuditRecords(svc.auditPath);
 
@@ -100,36 +112,13 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
     ],
     [
       'alg none',
-      async () => {
-        const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-        const claims = {
-          iss: TEST_ISSUER,
-          aud: TEST_AUDIENCE,
-          sub: 'a',
-          tenant: 'acme',
-          jti: 'n',
-          iat: now(),
-          exp: now() + 60,
-        };
-        return bearer(`${enc({ alg: 'none', kid: 'broker-key-1' })}.${enc(claims)}.`);
-      },
+      async () => bearer(`${base64Json({ alg: 'none', kid: 'broker-key-1' })}.${base64Json(claims('n'))}.`),
       /^alg not allowed/,
     ],
     [
       'HS256 signed with the public key',
       async () => {
-        const { createHmac } = await import('node:crypto');
-        const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-        const claims = {
-          iss: TEST_ISSUER,
-          aud: TEST_AUDIENCE,
-          sub: 'a',
-          tenant: 'acme',
-          jti: 'h',
-          iat: now(),
-          exp: now() + 60,
-        };
-        const input = `${enc({ alg: 'HS256', kid: 'broker-key-1' })}.${enc(claims)}`;
+        const input = `${base64Json({ alg: 'HS256', kid: 'broker-key-1' })}.${base64Json(claims('h'))}`;
         const sig = createHmac('sha256', JSON.stringify(issuer.jwks.keys[0]))
           .update(input)
           .digest('base64url');

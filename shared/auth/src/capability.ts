@@ -6,6 +6,7 @@
 import {
   BACKENDS,
   type Backend,
+  canonicalEgressHost,
   type ExecutionRequest,
   type Language,
   LIMIT_KEYS,
@@ -13,7 +14,7 @@ import {
   type ResolvedLimits,
 } from '@airlock/protocol';
 import type { LimitCeilings } from './constraints.ts';
-import { canonicalHostPattern, hostAllowed } from './hosts.ts';
+import { hostAllowed } from './hosts.ts';
 import type { TenantPolicy } from './tenant-policy.ts';
 import type { Principal } from './verifier.ts';
 
@@ -114,7 +115,7 @@ function checkLimits(request: CapabilityRequest, intent: Principal['intent'], po
 function checkHosts(requested: readonly string[], intent: Principal['intent'], policy: TenantPolicy) {
   const hosts: string[] = [];
   for (const [i, raw] of requested.entries()) {
-    const host = canonicalHostPattern(raw);
+    const host = canonicalEgressHost(raw);
     if (host === undefined)
       return {
         refusal: deny(

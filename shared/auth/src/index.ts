@@ -20,7 +20,7 @@ export {
   LimitCeilings,
   TenantName,
 } from './constraints.ts';
-export { canonicalHost, canonicalHostPattern, hostAllowed, hostPatternCovers } from './hosts.ts';
+export { hostAllowed, hostPatternCovers } from './hosts.ts';
 export { checkPublicJwks } from './jwks.ts';
 export { type JwksFileKeySourceOptions, jwksFileKeySource } from './jwks-file.ts';
 export { type JwksUrlKeySourceOptions, jwksUrlKeySource } from './jwks-url.ts';

@@ -103,17 +103,31 @@ describe('ExecutionRequest', () => {
 describe('canonicalEgressHost', () => {
   it.each([
     ['Example.COM', 'example.com'],
-    ['example.com.', 'example.com'],
+    ['API.Example.COM.', 'api.example.com'],
     ['*.Example.com', '*.example.com'],
+    ['*.GitHub.com', '*.github.com'],
     ['bücher.example', 'xn--bcher-kva.example'],
+    ['0x7f.1', '127.0.0.1'],
   ])('%s is %s', (input, canonical) => {
     expect(canonicalEgressHost(input)).toBe(canonical);
   });
 
-  it.each(['', '*.com', 'a.test:80', 'user@a.test', 'a.test/path', '*.*.a.test', 'a b.test', '%61.test'])(
-    '%j is not a host',
-    (input) => {
-      expect(canonicalEgressHost(input)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'a b',
+    'x.test:80',
+    'u@x.test',
+    'x.test/path',
+    '[::1]',
+    '*',
+    '*.com',
+    'a.*.com',
+    '*.*.a.test',
+    'a..b',
+    '-a.test',
+    `${'a'.repeat(64)}.test`,
+    '%61.test',
+  ])('%j is not a host or pattern', (input) => {
+    expect(canonicalEgressHost(input)).toBeUndefined();
+  });
 });

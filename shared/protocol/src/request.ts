@@ -90,13 +90,15 @@ export const LimitsInput = z
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
- * An egress host of the run's network (checked again by the egress proxy) in canonical form: lower case,
- * punycode, no trailing dot, or a `*.` pattern; undefined when it is not one.
+ * An egress host in canonical form — lower case, IDN as punycode, no trailing dot, IPv4 shorthands such as
+ * `0x7f.1` expanded — or a `*.suffix` pattern (any name below suffix, never over a bare top-level label);
+ * undefined when it is not one. The one rule for the request, the tenant policy, the intent token and the
+ * egress proxy's credential bindings.
  */
 export function canonicalEgressHost(pattern: string): string | undefined {
   const wildcard = pattern.startsWith('*.');
   const name = wildcard ? pattern.slice(2) : pattern;
-  if (name.length === 0 || /[\s/\\@:?#[\]%*]/u.test(name)) return undefined;
+  if (name.length === 0 || name.length > 253 || /[\s/\\@:?#[\]%*]/u.test(name)) return undefined;
   let host: string;
   try {
     host = new URL(`http://${name}/`).hostname;
