@@ -8,7 +8,6 @@ import { type JobQueue, MemoryJobQueue } from '@airlock/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Authorizer, LOCAL_CALLER, localAuthorizer } from './authorizer.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
-import { withSubmit } from './queue-with-submit.ts';
 import { ExecutionSubmitter, type SubmissionDeps } from './submission.ts';
 import { bearer, tokenAuthorizer } from './token-fixtures.ts';
 
@@ -45,6 +44,20 @@ async function records(): Promise<Array<Record<string, any>>> {
     .map((line) => JSON.parse(line));
 }
 
+/** The queue with another submit() in front of it. */
+function withSubmit(submit: JobQueue['submit']): JobQueue {
+  return {
+    submit,
+    get: (tenant, id) => queue.get(tenant, id),
+    cancel: (tenant, id) => queue.cancel(tenant, id),
+    wait: (tenant, id, timeoutMs) => queue.wait(tenant, id, timeoutMs),
+    watch: (tenant, id, signal) => queue.watch(tenant, id, signal),
+    consume: (worker) => queue.consume(worker),
+    stats: () => queue.stats(),
+    close: () => queue.close(),
+  };
+}
+
 /** The error a promise rejects with. */
 const refusal = (promise: Promise<unknown>) =>
   promise.then(
@@ -71,7 +84,7 @@ describe('ExecutionSubmitter', () => {
   it('writes the accepted record before the execution is queued, and spends the token use', async () => {
     const token = await issuer.mint({ jti: 'one' });
     const seenAtAdmit: string[] = [];
-    const watching = withSubmit(queue, (input) =>
+    const watching = withSubmit((input) =>
       queue.submit({
         ...input,
         admit: async (execution) => {
@@ -92,7 +105,7 @@ describe('ExecutionSubmitter', () => {
 
   it('a queue that refuses the job after admit: rejected with the execution id, the token use given back', async () => {
     const token = await issuer.mint({ jti: 'given-back' });
-    const refusing = withSubmit(queue, async (input) => {
+    const refusing = withSubmit(async (input) => {
       await input.admit?.(input.execution);
       throw new AirlockError('queue_full', 'The queue holds as many executions as it may.', {
         retryAfter: 1,

@@ -6,7 +6,6 @@
 
 import type { Execution } from '@airlock/protocol';
 import type { JetStreamJobQueue, JobQueue } from '@airlock/queue';
-import { withSubmit } from '../queue-with-submit.ts';
 
 export interface AcceptedHereOptions {
   queue: JetStreamJobQueue;
@@ -42,11 +41,20 @@ export class AcceptedHere {
   /** The queue as the gateway's routes use it, with each new execution tracked as it is accepted. */
   trackingQueue(): JobQueue {
     const queue = this.#options.queue;
-    return withSubmit(queue, async (input) => {
-      const outcome = await queue.submit(input);
-      if (outcome.created) this.#track(outcome.execution);
-      return outcome;
-    });
+    return {
+      submit: async (input) => {
+        const outcome = await queue.submit(input);
+        if (outcome.created) this.#track(outcome.execution);
+        return outcome;
+      },
+      get: (tenant, id) => queue.get(tenant, id),
+      cancel: (tenant, id) => queue.cancel(tenant, id),
+      wait: (tenant, id, timeoutMs) => queue.wait(tenant, id, timeoutMs),
+      watch: (tenant, id, signal) => queue.watch(tenant, id, signal),
+      consume: (worker) => queue.consume(worker),
+      stats: () => queue.stats(),
+      close: () => queue.close(),
+    };
   }
 
   /** An execution finished (heard, read, or finished by this gateway itself); ignored if not tracked. */
