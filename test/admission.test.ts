@@ -4,50 +4,38 @@
 // an Idempotency-Key replay answers the same execution without spending again; concurrent requests with one
 // single-use token are never both accepted.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { call, startService, type TestService } from './support/service.ts';
+import { bearer, tenantPolicy, tokenSettings } from './support/tokens.ts';
 
 let svc: TestService;
 let issuer: TestIssuer;
 let dir: string;
 
-const policy = (overrides: Record<string, unknown> = {}) => ({
-  languages: ['javascript', 'typescript', 'python'],
-  backends: ['isolate', 'docker'],
-  limits: { memory_mb: 128, wall_time_ms: 20_000 },
-  max_concurrent: 4,
-  max_queued: 4,
-  submissions_per_minute: 1000,
-  ...overrides,
-});
+const policy = (overrides: Record<string, unknown> = {}) =>
+  tenantPolicy({
+    languages: ['javascript', 'typescript', 'python'],
+    backends: ['isolate', 'docker'],
+    max_concurrent: 4,
+    max_queued: 4,
+    ...overrides,
+  });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-admission-'));
   issuer = await createTestIssuer({ kid: 'broker-key-1' });
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
-  await writeFile(
-    join(dir, 'tenants.json'),
-    JSON.stringify({
-      tenants: {
-        acme: policy(),
-        paced: policy({ submissions_per_minute: 12 }),
-        narrow: policy({ max_concurrent: 1, max_queued: 0 }),
-      },
-    }),
-  );
-  // Isolate only: a python request asks for a backend this server does not run (422).
-  svc = await startService({
-    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
-    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
-    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
-    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
-    AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600',
+  const tokens = await tokenSettings(dir, issuer, {
+    acme: policy(),
+    paced: policy({ submissions_per_minute: 12 }),
+    narrow: policy({ max_concurrent: 1, max_queued: 0 }),
   });
+  // Isolate only: a python request asks for a backend this server does not run (422).
+  svc = await startService({ ...tokens, AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600' });
 });
 afterAll(async () => {
   await svc?.close();
@@ -55,10 +43,6 @@ afterAll(async () => {
 });
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
-const bearer = (token: string, extra: Record<string, string> = {}) => ({
-  authorization: `Bearer ${token}`,
-  ...extra,
-});
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const auditRecords = () => readAuditRecords(svc.auditPath);

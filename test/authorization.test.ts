@@ -1,52 +1,32 @@
 // SECURITY.md classes 21 and 22 through the real REST API with real signed intent tokens: every refusal has its
 // exact status, is audited with its reason, and reaches no sandbox; tenants cannot see each other's executions.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { call, startService, type TestService } from './support/service.ts';
+import { bearer, tenantPolicy as policy, tokenSettings } from './support/tokens.ts';
 
 let svc: TestService;
 let issuer: TestIssuer;
 let stranger: TestIssuer;
 let dir: string;
 
-const policy = (overrides: Record<string, unknown> = {}) => ({
-  languages: ['javascript', 'typescript'],
-  backends: ['isolate'],
-  limits: { memory_mb: 128, wall_time_ms: 20_000 },
-  max_concurrent: 2,
-  max_queued: 2,
-  submissions_per_minute: 1000,
-  ...overrides,
-});
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-authz-'));
   issuer = await createTestIssuer({ kid: 'broker-key-1' });
   stranger = await createTestIssuer({ kid: 'broker-key-1' });
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
-  await writeFile(
-    join(dir, 'tenants.json'),
-    JSON.stringify({
-      tenants: {
-        acme: policy(),
-        globex: policy(),
-        slowpoke: policy({ submissions_per_minute: 2 }),
-        tiny: policy({ max_concurrent: 1, max_queued: 0 }),
-      },
-    }),
-  );
-  svc = await startService({
-    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
-    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
-    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
-    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
-    AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600',
+  const tokens = await tokenSettings(dir, issuer, {
+    acme: policy(),
+    globex: policy(),
+    slowpoke: policy({ submissions_per_minute: 2 }),
+    tiny: policy({ max_concurrent: 1, max_queued: 0 }),
   });
+  svc = await startService({ ...tokens, AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600' });
 });
 afterAll(async () => {
   await svc?.close();
@@ -54,10 +34,24 @@ afterAll(async () => {
 });
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const now = () => Math.floor(Date.now() / 1000);
+const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** Valid claims of a token that only a forged header and signature carry. */
+const claims = (jti: string) => ({
+  iss: TEST_ISSUER,
+  aud: TEST_AUDIENCE,
+  sub: 'a',
+  tenant: 'acme',
+  jti,
+  iat: now(),
+  exp: now() + 60,
+});
 
 const auditRecords = () => readAuditRecords(svc.auditPath);
+
+/** Submits `body` with a fresh token of `tenant` (`query` such as `?wait=20`). */
+const submitAs = async (tenant: string, body: unknown, query = '') =>
+  call(svc.url, 'POST', `/v1/executions${query}`, body, bearer(await issuer.mint({ tenant })));
 
 async function refusedWith(headers: Record<string, string>, body: unknown, status: number, reason: RegExp) {
   const before = (await auditRecords()).length;
@@ -118,36 +112,13 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
     ],
     [
       'alg none',
-      async () => {
-        const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-        const claims = {
-          iss: TEST_ISSUER,
-          aud: TEST_AUDIENCE,
-          sub: 'a',
-          tenant: 'acme',
-          jti: 'n',
-          iat: now(),
-          exp: now() + 60,
-        };
-        return bearer(`${enc({ alg: 'none', kid: 'broker-key-1' })}.${enc(claims)}.`);
-      },
+      async () => bearer(`${base64Json({ alg: 'none', kid: 'broker-key-1' })}.${base64Json(claims('n'))}.`),
       /^alg not allowed/,
     ],
     [
       'HS256 signed with the public key',
       async () => {
-        const { createHmac } = await import('node:crypto');
-        const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-        const claims = {
-          iss: TEST_ISSUER,
-          aud: TEST_AUDIENCE,
-          sub: 'a',
-          tenant: 'acme',
-          jti: 'h',
-          iat: now(),
-          exp: now() + 60,
-        };
-        const input = `${enc({ alg: 'HS256', kid: 'broker-key-1' })}.${enc(claims)}`;
+        const input = `${base64Json({ alg: 'HS256', kid: 'broker-key-1' })}.${base64Json(claims('h'))}`;
         const sig = createHmac('sha256', JSON.stringify(issuer.jwks.keys[0]))
           .update(input)
           .digest('base64url');
@@ -212,16 +183,7 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
   });
 
   it('rate exhaustion → 429 rate_limited with Retry-After', async () => {
-    for (let i = 0; i < 2; i++) {
-      const ok = await call(
-        svc.url,
-        'POST',
-        '/v1/executions',
-        hello,
-        bearer(await issuer.mint({ tenant: 'slowpoke' })),
-      );
-      expect(ok.status).toBe(201);
-    }
+    for (let i = 0; i < 2; i++) expect((await submitAs('slowpoke', hello)).status).toBe(201);
     const { response } = await refusedWith(
       bearer(await issuer.mint({ tenant: 'slowpoke' })),
       hello,
@@ -234,13 +196,7 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
 
   it('quota exhaustion → 429 quota_exceeded; the slot frees when the execution finishes', async () => {
     const slow = { language: 'javascript', code: 'await new Promise((r) => setTimeout(r, 1500))' };
-    const first = await call(
-      svc.url,
-      'POST',
-      '/v1/executions',
-      slow,
-      bearer(await issuer.mint({ tenant: 'tiny' })),
-    );
+    const first = await submitAs('tiny', slow);
     expect(first.status).toBe(201);
     const { response } = await refusedWith(
       bearer(await issuer.mint({ tenant: 'tiny' })),
@@ -250,29 +206,16 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
     );
     expect(response.body.error.code).toBe('quota_exceeded');
     await svc.service.queue.wait('tiny', first.body.id, 20_000);
-    const after = await call(
-      svc.url,
-      'POST',
-      '/v1/executions?wait=20',
-      hello,
-      bearer(await issuer.mint({ tenant: 'tiny' })),
-    );
-    expect(after.status).toBe(201);
+    expect((await submitAs('tiny', hello, '?wait=20')).status).toBe(201);
   });
 });
 
 describe('class 22: cross-tenant access', () => {
   it('another tenant gets 404 on read, events and cancel; the owner still can', async () => {
-    const mine = await call(
-      svc.url,
-      'POST',
-      '/v1/executions',
-      {
-        language: 'javascript',
-        code: 'await new Promise((r) => setTimeout(r, 1000))',
-      },
-      bearer(await issuer.mint({ tenant: 'acme' })),
-    );
+    const mine = await submitAs('acme', {
+      language: 'javascript',
+      code: 'await new Promise((r) => setTimeout(r, 1000))',
+    });
     expect(mine.status).toBe(201);
     const theirs = bearer(await issuer.mint({ tenant: 'globex' }));
     for (const [method, path] of [

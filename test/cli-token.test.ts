@@ -24,6 +24,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** `token mint` with every required option but --tenant, signing with the key file `key`. */
+const mintArgs = (key = 'k') => ['mint', '--key', key, '--iss', 'i', '--aud', 'a', '--sub', 's'];
+
 // Each case starts a Node process; on a busy 2-core machine that takes seconds.
 describe('airlock token', { timeout: 180_000 }, () => {
   it('writes keys, mints a token, and the token verifies against the written key set', async () => {
@@ -61,46 +64,21 @@ describe('airlock token', { timeout: 180_000 }, () => {
   });
 
   it('exits 2 with a clear message on usage errors', async () => {
+    const tenant = (value: string) => [...mintArgs(), '--tenant', value];
     const cases: [string[], string][] = [
       [[], 'airlock: token needs an action: keys or mint (airlock token --help shows the usage)'],
       [['rotate'], "airlock: unknown action 'token rotate'"],
       [['keys'], 'airlock: --out is required'],
       [['keys', '--out', dir, '--alg', 'RS256'], 'airlock: --alg must be one of EdDSA, ES256'],
-      [
-        ['mint', '--key', 'k.json', '--iss', 'i', '--aud', 'a', '--sub', 's'],
-        'airlock: --tenant is required',
-      ],
+      [mintArgs('k.json'), 'airlock: --tenant is required'],
       [['mint', '--bogus'], "airlock: Unknown option '--bogus'"],
+      [[...tenant('t'), '--ttl', '0'], 'airlock: --ttl must be'],
+      [[...tenant('t'), '--intent', '{'], 'airlock: --intent is not valid JSON'],
       [
-        ['mint', '--key', 'k', '--iss', 'i', '--aud', 'a', '--sub', 's', '--tenant', 't', '--ttl', '0'],
-        'airlock: --ttl must be',
-      ],
-      [
-        ['mint', '--key', 'k', '--iss', 'i', '--aud', 'a', '--sub', 's', '--tenant', 't', '--intent', '{'],
-        'airlock: --intent is not valid JSON',
-      ],
-      [
-        [
-          'mint',
-          '--key',
-          'k',
-          '--iss',
-          'i',
-          '--aud',
-          'a',
-          '--sub',
-          's',
-          '--tenant',
-          't',
-          '--intent',
-          '{"languages":["cobol"]}',
-        ],
+        [...tenant('t'), '--intent', '{"languages":["cobol"]}'],
         'airlock: --intent languages[0]: Invalid option',
       ],
-      [
-        ['mint', '--key', 'k', '--iss', 'i', '--aud', 'a', '--sub', 's', '--tenant', 'a.b'],
-        'airlock: --tenant: must be a tenant id',
-      ],
+      [tenant('a.b'), 'airlock: --tenant: must be a tenant id'],
     ];
     for (const [args, message] of cases) {
       const result = await run(...args);
@@ -116,19 +94,7 @@ describe('airlock token', { timeout: 180_000 }, () => {
     expect(again.stderr).toContain('exists; pass --force to replace it');
     expect((await run('keys', '--out', dir, '--force')).code).toBe(0);
 
-    const missing = await run(
-      'mint',
-      '--key',
-      join(dir, 'none.json'),
-      '--iss',
-      'i',
-      '--aud',
-      'a',
-      '--sub',
-      's',
-      '--tenant',
-      't',
-    );
+    const missing = await run(...mintArgs(join(dir, 'none.json')), '--tenant', 't');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`airlock: cannot read the private key ${join(dir, 'none.json')}`);
   });

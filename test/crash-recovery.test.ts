@@ -8,12 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { containersOwnedBy } from '@airlock/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { call } from './support/service.ts';
 import {
   childPids,
-  containersOwnedBy,
   processAlive,
   type ServiceChild,
   startServiceChild,

@@ -1,15 +1,16 @@
-// Egress under intent tokens (issue #4): a run's egress hosts and credentials are request ∩ intent ∩ tenant
+// Egress under intent tokens: a run's egress hosts and credentials are request ∩ intent ∩ tenant
 // policy, like everything else — a request that asks for more is refused with 403 and audited, never clamped.
 // Every refusal is decided at submission; the accepted run reaches the isolate with egress (the service starts
 // the egress proxy, which needs dockerd and iptables).
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, TEST_TENANT, type TestIssuer } from '@airlock/auth';
+import { createTestIssuer, TEST_TENANT, type TestIssuer } from '@airlock/auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit, startEgressService, writeCredential } from './support/egress.ts';
 import { call, type TestService } from './support/service.ts';
+import { tenantPolicy, tokenSettings } from './support/tokens.ts';
 
 let svc: TestService;
 let issuer: TestIssuer;
@@ -18,25 +19,18 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-egress-authz-'));
   issuer = await createTestIssuer({ kid: 'k1' });
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
-  await writeFile(
-    join(dir, 'tenants.json'),
-    JSON.stringify({
-      tenants: {
-        [TEST_TENANT]: {
-          languages: ['javascript', 'python'],
-          backends: ['isolate', 'docker'],
-          limits: {},
-          egress_hosts: ['*.example.com', 'pypi.org'],
-          // gitlab: allowed by the tenant policy, but the server has no binding for it
-          credentials: ['github', 'gitlab'],
-          max_concurrent: 4,
-          max_queued: 4,
-          submissions_per_minute: 1000,
-        },
-      },
+  const tokens = await tokenSettings(dir, issuer, {
+    [TEST_TENANT]: tenantPolicy({
+      languages: ['javascript', 'python'],
+      backends: ['isolate', 'docker'],
+      limits: {},
+      egress_hosts: ['*.example.com', 'pypi.org'],
+      // gitlab: allowed by the tenant policy, but the server has no binding for it
+      credentials: ['github', 'gitlab'],
+      max_concurrent: 4,
+      max_queued: 4,
     }),
-  );
+  });
   const credentialsFile = await writeCredential(dir, {
     name: 'github',
     hosts: ['files.example.com'],
@@ -47,10 +41,7 @@ beforeAll(async () => {
     AIRLOCK_EGRESS: 'on',
     AIRLOCK_EGRESS_CREDENTIALS_FILE: credentialsFile,
     AIRLOCK_SECRETS_DIR: dir,
-    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
-    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
-    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
-    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+    ...tokens,
   }));
 });
 afterAll(async () => {

@@ -1,4 +1,4 @@
-// Egress end to end (issue #4) on the docker (runc) and gvisor (runsc) backends, through the real REST API:
+// Egress end to end on the docker (runc) and gvisor (runsc) backends, through the real REST API:
 // python urllib and curl reach an allowed loopback upstream through the proxy (opened by a test-only
 // allowance; names come from a hosts table, never DNS), a disallowed host is refused with an egress record,
 // every other port on the egress network's gateway is unreachable, there is no resolver, and a credential
@@ -13,49 +13,42 @@ import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, expectNoContainersLeft } from './support/containers.ts';
 import {
-  type EgressUpstreams,
+  type EgressScenario,
   egressSummary,
   expectCredentialInjected,
-  expectEgressNetworkGone,
   finishedRecord,
   readAudit,
   secretForms,
-  startEgressService,
-  startEgressUpstreams,
+  startEgressScenario,
 } from './support/egress.ts';
 import { run, type TestService } from './support/service.ts';
 
 const SLOW = 180_000;
 const CANARY = `canary-${Math.random().toString(36).slice(2)}-${Date.now()}`;
 
+let scenario: EgressScenario;
 let svc: TestService;
-let upstreams: EgressUpstreams;
 let upstream: Upstream;
 let tls: Upstream;
 let instances: string[] = [];
-let networkName = '';
 let gateway = '';
 let trapTcp: Server;
 let trapUdp: UdpSocket;
 const trapped = { tcp: 0, udp: 0 };
 
 beforeAll(async () => {
-  upstreams = await startEgressUpstreams({
-    prefix: 'airlock-egress-e2e-',
-    tlsNames: ['api.test'],
-    hosts: ['upstream.test', 'api.test'],
-    canary: CANARY,
-  });
-  ({ upstream, tls } = upstreams);
-  let network: { name: string; gateway: string };
-  ({ svc, network } = await startEgressService({
-    AIRLOCK_BACKENDS: 'isolate,docker,gvisor',
-    AIRLOCK_POOL_SIZE: '0',
-    AIRLOCK_MAX_WAIT_SECONDS: '300',
-    ...upstreams.serviceEnv(),
-  }));
-  networkName = network.name;
-  gateway = network.gateway;
+  scenario = await startEgressScenario(
+    {
+      prefix: 'airlock-egress-e2e-',
+      tlsNames: ['api.test'],
+      hosts: ['upstream.test', 'api.test'],
+      canary: CANARY,
+    },
+    { AIRLOCK_BACKENDS: 'isolate,docker,gvisor', AIRLOCK_POOL_SIZE: '0', AIRLOCK_MAX_WAIT_SECONDS: '300' },
+  );
+  ({ svc } = scenario);
+  ({ upstream, tls } = scenario.upstreams);
+  gateway = scenario.network.gateway;
   instances = BACKENDS.map((b) => (svc.service.registry.get(b) as ContainerSandbox).instance);
   // Traps on the gateway address: a sandbox must not reach them.
   trapTcp = createServer((s) => {
@@ -67,12 +60,10 @@ beforeAll(async () => {
 }, SLOW);
 
 afterAll(async () => {
-  await svc?.close();
   trapTcp?.close();
   trapUdp?.close();
-  await upstreams?.close();
+  await scenario?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
-  if (networkName) await expectEgressNetworkGone(networkName);
 }, SLOW);
 
 const allow = () => [

@@ -1,4 +1,4 @@
-// Egress end to end (issue #4) on the isolate backend, through the real REST API: guest `fetch` goes through
+// Egress end to end on the isolate backend, through the real REST API: guest `fetch` goes through
 // the same embedded egress proxy as the containers (the isolate host is a forward-proxy client holding the
 // run's proxy credential). An allowed loopback upstream is reached (names from a hosts table, never DNS); a
 // disallowed host and a literal address are refused with egress records; a credential reaches a TLS upstream
@@ -11,39 +11,29 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { startHttpUpstream, type Upstream } from '@airlock/egress-proxy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type EgressUpstreams,
+  type EgressScenario,
   egressSummary,
   expectCredentialInjected,
-  expectEgressNetworkGone,
   finishedRecord,
   readAudit,
-  startEgressService,
-  startEgressUpstreams,
+  startEgressScenario,
 } from './support/egress.ts';
 import { run, type TestService } from './support/service.ts';
 
 const SLOW = 120_000;
 const CANARY = `canary-${Math.random().toString(36).slice(2)}-${Date.now()}`;
 
+let scenario: EgressScenario;
 let svc: TestService;
-let upstreams: EgressUpstreams;
 let upstream: Upstream;
 let tls: Upstream;
 let big: Upstream;
 let silent: Server;
 const held: Socket[] = [];
-let networkName = '';
 
 const silentPort = () => (silent.address() as AddressInfo).port;
 
 beforeAll(async () => {
-  upstreams = await startEgressUpstreams({
-    prefix: 'airlock-egress-isolate-',
-    tlsNames: ['api.test', 'tls.test'],
-    hosts: ['upstream.test', 'api.test', 'tls.test', 'silent.test', 'big.test'],
-    canary: CANARY,
-  });
-  ({ upstream, tls } = upstreams);
   big = await startHttpUpstream('127.0.0.1', () => ({ body: 'x'.repeat(9 * 1024 * 1024) }));
   // Accepts and reads, never answers: only the job's wall clock ends a fetch to it.
   silent = createServer((socket) => {
@@ -51,22 +41,25 @@ beforeAll(async () => {
     socket.resume();
   });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  let network: { name: string };
-  ({ svc, network } = await startEgressService({
-    AIRLOCK_BACKENDS: 'isolate',
-    AIRLOCK_MAX_WAIT_SECONDS: '120',
-    ...upstreams.serviceEnv([silentPort(), big.port]),
-  }));
-  networkName = network.name;
+  scenario = await startEgressScenario(
+    {
+      prefix: 'airlock-egress-isolate-',
+      tlsNames: ['api.test', 'tls.test'],
+      hosts: ['upstream.test', 'api.test', 'tls.test', 'silent.test', 'big.test'],
+      canary: CANARY,
+    },
+    { AIRLOCK_BACKENDS: 'isolate', AIRLOCK_MAX_WAIT_SECONDS: '120' },
+    [silentPort(), big.port],
+  );
+  ({ svc } = scenario);
+  ({ upstream, tls } = scenario.upstreams);
 }, SLOW);
 
 afterAll(async () => {
-  await svc?.close();
   for (const socket of held) socket.destroy();
   silent?.close();
   await big?.close();
-  await upstreams?.close();
-  if (networkName) await expectEgressNetworkGone(networkName);
+  await scenario?.close();
 }, SLOW);
 
 const allow = () => [

@@ -2,14 +2,15 @@
 // any MCP message is read. A valid intent token is carried into every tool call (over /mcp and over stdio with
 // AIRLOCK_TOKEN), so the tenant, the intent's narrowing and its execution budget apply exactly as on REST.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { callTool, connectHttp, connectStdio, textOf } from './support/mcp.ts';
 import { call, startService, type TestService } from './support/service.ts';
+import { tenantPolicy, tokenSettings } from './support/tokens.ts';
 
 let svc: TestService;
 let issuer: TestIssuer;
@@ -28,22 +29,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-mcp-authz-'));
   issuer = await createTestIssuer({ kid: 'broker-key-1' });
   stranger = await createTestIssuer({ kid: 'broker-key-1' });
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
-  const policy = {
-    languages: ['javascript', 'typescript'],
-    backends: ['isolate'],
-    limits: { memory_mb: 128, wall_time_ms: 20_000 },
-    max_concurrent: 2,
-    max_queued: 2,
-    submissions_per_minute: 1000,
-  };
-  await writeFile(join(dir, 'tenants.json'), JSON.stringify({ tenants: { acme: policy, globex: policy } }));
-  svc = await startService({
-    AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
-    AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
-    AIRLOCK_TOKEN_AUDIENCE: TEST_AUDIENCE,
-    AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
-  });
+  svc = await startService(
+    await tokenSettings(dir, issuer, { acme: tenantPolicy(), globex: tenantPolicy() }),
+  );
 }, 120_000);
 afterAll(async () => {
   await svc?.close();

@@ -3,12 +3,11 @@
 // worker-facing subjects (jobs, wake-ups, cancel notices, runner probes, events) get no answer but must
 // never crash a worker or a gateway, never run anything, and leave them serving.
 
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createTestIssuer, TEST_ISSUER, type TestIssuer } from '@airlock/auth';
+import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, NatsCluster } from './support/nats-cluster.ts';
+import { tokenSettings } from './support/tokens.ts';
 
 let cluster: NatsCluster;
 let issuer: TestIssuer;
@@ -19,28 +18,17 @@ let nc: NatsConnection;
 beforeAll(async () => {
   cluster = await NatsCluster.start();
   issuer = await createTestIssuer();
-  await writeFile(join(cluster.dir, 'jwks.json'), JSON.stringify(issuer.jwks));
-  await writeFile(
-    join(cluster.dir, 'tenants.json'),
-    JSON.stringify({
-      tenants: {
-        acme: {
-          languages: ['javascript'],
-          backends: ['isolate'],
-          max_concurrent: 4,
-          max_queued: 20,
-          submissions_per_minute: 600,
-        },
-      },
-    }),
-  );
+  const tokens = await tokenSettings(cluster.dir, issuer, {
+    acme: {
+      languages: ['javascript'],
+      backends: ['isolate'],
+      max_concurrent: 4,
+      max_queued: 20,
+      submissions_per_minute: 600,
+    },
+  });
   [gateway, worker] = await Promise.all([
-    cluster.gateway({
-      AIRLOCK_JWKS_FILE: join(cluster.dir, 'jwks.json'),
-      AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
-      AIRLOCK_TENANT_POLICY_FILE: join(cluster.dir, 'tenants.json'),
-      AIRLOCK_BODY_LIMIT_BYTES: '65536',
-    }),
+    cluster.gateway({ ...tokens, AIRLOCK_BODY_LIMIT_BYTES: '65536' }),
     cluster.worker(),
   ]);
   nc = await cluster.connect();

@@ -1,4 +1,4 @@
-// Egress scaled out on NATS through one standalone proxy per Docker host (issue #4, AIRLOCK_EGRESS=remote): a
+// Egress scaled out on NATS through one standalone proxy per Docker host (AIRLOCK_EGRESS=remote): a
 // real nats-server, the standalone proxy process (services/egress-proxy: egress network, firewall, proxy, run
 // control on `airlock.egress.<id>.`), a gateway with AIRLOCK_EGRESS=on and a worker with AIRLOCK_EGRESS=remote
 // that starts no proxy of its own. A javascript guest fetch (isolate) and a python urllib run (docker = runc,

@@ -1,4 +1,4 @@
-// Egress scaled out on NATS (issue #4 in the deployment of issue #6): a real nats-server, a worker process with
+// Egress scaled out on NATS: a real nats-server, a worker process with
 // AIRLOCK_EGRESS=on that runs its own egress network, firewall and proxy next to its sandboxes, and a gateway
 // with AIRLOCK_EGRESS=on that accepts egress requests for it. A javascript guest fetch (isolate) and a python
 // urllib run (docker = runc) reach an allowed loopback upstream through the worker's proxy (a test-only

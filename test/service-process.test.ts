@@ -1,11 +1,12 @@
 // The service as an operator starts it: `node services/gateway/src/main.ts`, configured by AIRLOCK_* variables.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, TEST_ISSUER } from '@airlock/auth';
+import { createTestIssuer } from '@airlock/auth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tokenSettings } from './support/tokens.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'services', 'gateway', 'src', 'main.ts');
 const started: ChildProcess[] = [];
@@ -69,28 +70,20 @@ describe('service process', () => {
     const dir = await mkdtemp(join(tmpdir(), 'airlock-main-'));
     try {
       const issuer = await createTestIssuer();
-      await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
-      await writeFile(
-        join(dir, 'tenants.json'),
-        JSON.stringify({
-          tenants: {
-            acme: {
-              languages: ['javascript'],
-              backends: ['isolate'],
-              max_concurrent: 1,
-              max_queued: 1,
-              submissions_per_minute: 60,
-            },
-          },
-        }),
-      );
+      const tokens = await tokenSettings(dir, issuer, {
+        acme: {
+          languages: ['javascript'],
+          backends: ['isolate'],
+          max_concurrent: 1,
+          max_queued: 1,
+          submissions_per_minute: 60,
+        },
+      });
       const svc = start({
         AIRLOCK_PORT: '0',
         AIRLOCK_BACKENDS: 'isolate',
         AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
-        AIRLOCK_JWKS_FILE: join(dir, 'jwks.json'),
-        AIRLOCK_TOKEN_ISSUERS: TEST_ISSUER,
-        AIRLOCK_TENANT_POLICY_FILE: join(dir, 'tenants.json'),
+        ...tokens,
       });
       const url = await svc.listening();
       expect(svc.output()).toContain('intent tokens required');

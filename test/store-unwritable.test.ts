@@ -11,7 +11,7 @@ import { verifyAuditLog } from '@airlock/audit';
 import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { call, type JsonResponse, startService, type TestService } from './support/service.ts';
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 const cleanups: Array<() => Promise<void>> = [];
@@ -56,7 +56,7 @@ describe('execution store on a disk that fills up', () => {
 
     await mount.fill();
     // The database's log file keeps the room it once had: submissions fit in it until it has to grow.
-    const responses: Awaited<ReturnType<typeof submitLarge>>[] = [];
+    const responses: JsonResponse[] = [];
     for (let i = 0; i < 50 && !responses.some((r) => r.status !== 201); i++) {
       responses.push(...(await Promise.all(Array.from({ length: 10 }, () => submitLarge(svc)))));
     }
@@ -107,7 +107,7 @@ describe('execution store on a disk that fills up', () => {
     expect((await call(svc.url, 'POST', '/v1/executions?wait=20', hello)).status).toBe(201);
 
     await mount.fill();
-    const responses: Awaited<ReturnType<typeof submitLarge>>[] = [];
+    const responses: JsonResponse[] = [];
     for (let i = 0; i < 50 && !responses.some((r) => r.status !== 201); i++) {
       responses.push(...(await Promise.all(Array.from({ length: 10 }, () => submitLarge(svc)))));
     }

@@ -4,10 +4,10 @@
 // at the end, on failure and on interrupt.
 
 import type { ContainerRuntime } from '@airlock/sandbox';
+// The one place the product's hardened create options are built. Using it (not a copy) keeps the baselines'
+// flags identical to what Airlock creates.
+import { containerSpec } from '@airlock/sandbox/internal';
 import type Dockerode from 'dockerode';
-// Not exported by @airlock/sandbox: the one place the product's hardened create options are built. Using it
-// (not a copy) keeps the baselines' flags identical to what Airlock creates.
-import { containerSpec } from '../../shared/sandbox/src/container/container-spec.ts';
 
 export const BENCH_LABELS = ['airlock=1', 'airlock.bench=1'];
 const HELLO_ARGV = ['python3', '-c', 'print("hello")'];

@@ -1,4 +1,4 @@
-// The egress part of `npm run bench` (`--only egress`, issue #4): proxy overhead. One python program in a runc
+// The egress part of `npm run bench` (`--only egress`): proxy overhead. One python program in a runc
 // container does N small GETs in a loop through the egress proxy to a loopback upstream (urllib, a new
 // connection per request, each timed inside the program); the same program on the host does the same GETs
 // straight to the upstream; the ratio of their p50s is the proxy's overhead. Then the isolate: guest fetch

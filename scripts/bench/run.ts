@@ -144,7 +144,7 @@ async function containerPart(): Promise<void> {
   console.log(`container bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
-/** Sessions (issue #7): `x += 1` in a warm python session against a one-shot warm-pool hello, runc and runsc. */
+/** Sessions: `x += 1` in a warm python session against a one-shot warm-pool hello, runc and runsc. */
 async function sessionPart(): Promise<void> {
   const environment = loadConfig(process.env);
   await runSessionBench({
@@ -159,10 +159,10 @@ try {
   if (flags.only === undefined || flags.only === 'isolate') await isolatePart();
   if (flags.only === undefined || flags.only === 'containers') await containerPart();
   if (flags.only === undefined || flags.only === 'sessions') await sessionPart();
-  // Scale-out (issue #6): REST hello via one NATS worker vs embedded, and throughput with 1 and 2 workers.
+  // Scale-out on NATS: REST hello via one NATS worker vs embedded, and throughput with 1 and 2 workers.
   if (flags.only === undefined || flags.only === 'nats')
     await runNatsBench({ samples: N1, signal: interrupt.signal, print: (line) => console.log(line) });
-  // Egress (issue #4): 1,000 small GETs (at the default --n) through the proxy from runc and the isolate.
+  // Egress: 1,000 small GETs (at the default --n) through the proxy from runc and the isolate.
   if (flags.only === undefined || flags.only === 'egress')
     await runEgressBench({
       samples: Math.round(N1 * 2.5),

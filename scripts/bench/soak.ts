@@ -12,7 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { folderBytes, openFds, ownedContainers, rssAfterGc, rssBytes } from './service-probe.ts';
+import { containersOwnedBy, openFds, rssAfterGc, rssBytes } from '@airlock/testing';
+import { folderBytes } from './service-probe.ts';
 
 export interface SoakOptions {
   jobs: number;
@@ -71,7 +72,7 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       rss: rssBytes(pid),
       rssAfterGc: await rssAfterGc(pid, inspector),
       fds: openFds(pid),
-      containers: ownedContainers(pid),
+      containers: containersOwnedBy(pid).length,
       storeBytes: folderBytes(dataDir),
       seconds: (performance.now() - began) / 1000,
     });
@@ -123,7 +124,7 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
     await Promise.all(Array.from({ length: CLIENTS }, lane));
     await sampling;
     const back = await settle(
-      () => openFds(pid) <= start.fds && ownedContainers(pid) <= start.containers,
+      () => openFds(pid) <= start.fds && containersOwnedBy(pid).length <= start.containers,
       SETTLE_MS,
     );
     const end = await read(options.jobs);

@@ -1,4 +1,4 @@
-// A dockerd restart under a running service (issue #3: "a dockerd restart does not wedge the pool"). Every
+// A dockerd restart under a running service does not wedge the warm pool. Every
 // container on this machine dies with dockerd, so this file runs alone, after the main suite
 // (vitest.disruptive.config.ts, called by `npm test`). dockerd is the one scripts/setup-host.sh started (the
 // README's commands start it); it is stopped by its pid and started again by that same script.

@@ -136,6 +136,36 @@ export async function startEgressUpstreams(options: {
   }
 }
 
+/** The embedded service with egress on, in front of its test upstreams (`startEgressScenario`). */
+export interface EgressScenario {
+  svc: TestService;
+  upstreams: EgressUpstreams;
+  network: { name: string; gateway: string };
+  /** Closes the service and the upstreams, then checks the egress network and its firewall rules are gone. */
+  close(): Promise<void>;
+}
+
+/** The upstreams (`startEgressUpstreams`), then the service reaching them and the `extraPorts` on 127.0.0.1. */
+export async function startEgressScenario(
+  upstreamOptions: Parameters<typeof startEgressUpstreams>[0],
+  env: Record<string, string>,
+  extraPorts: number[] = [],
+): Promise<EgressScenario> {
+  const upstreams = await startEgressUpstreams(upstreamOptions);
+  try {
+    const { svc, network } = await startEgressService({ ...env, ...upstreams.serviceEnv(extraPorts) });
+    const close = async () => {
+      await svc.close();
+      await upstreams.close();
+      await expectEgressNetworkGone(network.name);
+    };
+    return { svc, upstreams, network, close };
+  } catch (error) {
+    await upstreams.close();
+    throw error;
+  }
+}
+
 /** Starts the embedded service with `env`; fails, with its logs, when its egress did not start. */
 export async function startEgressService(
   env: Record<string, string>,

@@ -4,9 +4,8 @@
 // inspector protocol, on loopback). Never leaves a process behind: stopAll() kills what is left.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { rssAfterGc as processRssAfterGc } from '@airlock/testing';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'services', 'gateway', 'src', 'main.ts');
 const started: ChildProcess[] = [];
@@ -65,29 +64,7 @@ export async function stopAll(): Promise<void> {
 export async function rssAfterGc(service: ServiceChild): Promise<number> {
   const url = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(service.output())?.[1];
   if (!url) throw new Error('the service was not started with its inspector open');
-  const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  try {
-    let id = 0;
-    const send = (method: string) =>
-      new Promise<void>((resolve) => {
-        const mine = ++id;
-        socket.addEventListener('message', function answer(message) {
-          if (JSON.parse(String(message.data)).id !== mine) return;
-          socket.removeEventListener('message', answer);
-          resolve();
-        });
-        socket.send(JSON.stringify({ id: mine, method }));
-      });
-    await send('HeapProfiler.collectGarbage');
-    await send('HeapProfiler.collectGarbage');
-  } finally {
-    socket.close();
-  }
-  return rssBytes(service.pid);
+  return processRssAfterGc(service.pid, url);
 }
 
 /** Pids of the direct children of a process (its isolate hosts). */
@@ -111,22 +88,4 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Resident memory of a process in bytes, read from outside (/proc). */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (!kib) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(kib[1]) * 1024;
-}
-
-/** `docker ps -a` ids of the containers the process with this pid owns (label airlock.owner). */
-export function containersOwnedBy(pid: number): string[] {
-  const label = `airlock.owner=${hostname()}:${pid}`;
-  return execFileSync('docker', ['ps', '-a', '-q', '--no-trunc', '--filter', `label=${label}`], {
-    encoding: 'utf8',
-  })
-    .split('\n')
-    .filter((line) => line.length > 0);
 }

@@ -4,8 +4,8 @@
 // and the caller gets `503 audit_unavailable`. Must never let work start whose `accepted` record is not on disk.
 
 import { type AuditEntry, type AuditSink, AuditUnavailableError } from '@airlock/audit';
-import { AirlockError } from '@airlock/protocol';
-import type { Admission, AdmissionKind, Authorizer, Caller } from './authorizer.ts';
+import { AirlockError, type Caller } from '@airlock/protocol';
+import type { Admission, AdmissionKind, Authorizer } from './authorizer.ts';
 
 /** Retry-After of `audit_unavailable`: the audit log is probed again well within it. */
 export const AUDIT_RETRY_AFTER_SECONDS = 5;

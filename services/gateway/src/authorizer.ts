@@ -4,17 +4,7 @@
 // everything else has been checked, and committed once the execution's `accepted` record is durable.
 // A reservation must be settled exactly once: committed, or released.
 
-import type { BackendName, ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
-
-/** The caller of a request, as recorded in the audit log. */
-export interface Caller {
-  tenant: string;
-  subject: string | null;
-  issuer: string | null;
-  jti: string | null;
-  /** RFC 8693 delegation chain, recorded as is. */
-  act: unknown;
-}
+import type { BackendName, Caller, ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
 
 export interface SubmissionGrant {
   /** Backends `auto` may choose from; undefined means any the server runs. */
@@ -29,6 +19,12 @@ export interface SubmissionGrant {
 export interface Admission {
   /** The execution is accepted: the token use and the rate allowance are spent for good. */
   commit(): void;
+  /**
+   * The accepted execution is about to run: true when its tenant runs fewer than `max_concurrent` executions
+   * (from now on it counts as running), false while it runs that many (nothing changes: the execution stays
+   * queued and asks again). Always true for what holds no slot (a cell, local development mode).
+   */
+  start(): boolean;
   /**
    * Before commit(): gives everything back (the submission was refused after all). After commit(): frees the
    * in-flight slot (the execution or session has ended). Later calls do nothing.
@@ -57,7 +53,11 @@ export interface Authorizer {
 }
 
 /** An admission that holds nothing (local development mode). */
-export const FREE_ADMISSION: Admission = Object.freeze({ commit: () => {}, release: () => {} });
+export const FREE_ADMISSION: Admission = Object.freeze({
+  commit: () => {},
+  start: () => true,
+  release: () => {},
+});
 
 export const LOCAL_CALLER: Caller = Object.freeze({
   tenant: 'local',

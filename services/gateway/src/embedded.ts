@@ -3,20 +3,13 @@
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
 // reverse (sessions first, then the server, the queue, the sandboxes, egress, the audit log).
 
-import type { FileAuditLog } from '@airlock/audit';
+import { type FileAuditLog, finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
-import type { LimitPolicy } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
 import type { SqliteStore } from '@airlock/store';
-import {
-  createExecutionWorker,
-  finishedEntry,
-  openAuditLog,
-  type SandboxRegistry,
-  startSandboxes,
-} from '@airlock/worker';
+import { createExecutionWorker, type SandboxRegistry, startSandboxes } from '@airlock/worker';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -24,9 +17,10 @@ import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { openStore, recoverStore } from './embedded-store.ts';
 import { createMetrics } from './metrics.ts';
-import { gatewayReadiness, logAuditHealth } from './readiness.ts';
+import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
+import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 
 export interface EmbeddedService {
@@ -56,25 +50,6 @@ export interface EmbeddedOptions {
   startupCheck?: () => void | Promise<void>;
 }
 
-export const VERSION = '0.1.0';
-
-export function limitPolicy(config: Config): LimitPolicy {
-  return {
-    defaults: {
-      wall_time_ms: config.AIRLOCK_DEFAULT_WALL_TIME_MS,
-      cpu_time_ms: config.AIRLOCK_DEFAULT_CPU_TIME_MS,
-      memory_mb: config.AIRLOCK_DEFAULT_MEMORY_MB,
-      output_bytes: config.AIRLOCK_DEFAULT_OUTPUT_BYTES,
-    },
-    ceilings: {
-      wall_time_ms: config.AIRLOCK_MAX_WALL_TIME_MS,
-      cpu_time_ms: config.AIRLOCK_MAX_CPU_TIME_MS,
-      memory_mb: config.AIRLOCK_MAX_MEMORY_MB,
-      output_bytes: config.AIRLOCK_MAX_OUTPUT_BYTES,
-    },
-  };
-}
-
 /** The egress network, proxy and firewall, or undefined (with a warning) when Docker is missing. */
 async function startEgress(
   config: Config,
@@ -98,9 +73,7 @@ export async function startEmbedded(
 ): Promise<EmbeddedService> {
   await using stack = new AsyncDisposableStack();
   const authorizer = await createAuthorizer(config);
-  const audit = await openAuditLog(stack, config, {
-    onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
-  });
+  const audit = await openAuditLog(stack, auditLogOptions(config, logger));
   // The store, then crash recovery: before any sandbox starts and before the gateway accepts anything.
   const store = openStore(config, logger);
   stack.defer(() => store.close());
@@ -172,11 +145,7 @@ export async function startEmbedded(
     sessions,
     runtimes: () => registry.runtimes(),
     ready: () => gatewayReadiness(closing, audit, store),
-    limits: {
-      bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
-      maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
-      maxWatchers: config.AIRLOCK_MAX_WATCHERS,
-    },
+    limits: requestLimits(config),
     version: VERSION,
   });
   stack.defer(() => app.close());

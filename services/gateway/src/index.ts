@@ -1,19 +1,12 @@
 export { buildGateway, type GatewayDeps } from './app.ts';
 export {
   type Authorizer,
-  type Caller,
   LOCAL_CALLER,
   localAuthorizer,
   type SubmissionGrant,
 } from './authorizer.ts';
 export { createAuthorizer } from './authorizer-setup.ts';
-export {
-  type EmbeddedOptions,
-  type EmbeddedService,
-  limitPolicy,
-  startEmbedded,
-  VERSION,
-} from './embedded.ts';
+export { type EmbeddedOptions, type EmbeddedService, startEmbedded } from './embedded.ts';
 export { toAirlockError } from './error-handler.ts';
 export { createMetrics, type GatewayMetrics } from './metrics.ts';
 export { type ScaledGateway, type ScaledOptions, startScaled } from './scaled.ts';

@@ -2,10 +2,9 @@
 // on SIGINT/SIGTERM release it all in reverse order. A start that fails at any step (listening included)
 // releases what it had started. The only place that reads process.env.
 
-import { CorruptAuditLogError } from '@airlock/audit';
+import { AuditLockError, CorruptAuditLogError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
 import { createLogger, LogOutput } from '@airlock/logging';
-import { AuditLockError } from '@airlock/worker';
 import { startEmbedded } from './embedded.ts';
 import { startScaled } from './scaled.ts';
 

@@ -39,28 +39,28 @@ export function gatewayReadiness(
 
 /** Logs the store turning unwritable (error) and writable again (warn). */
 export function logStoreHealth(logger: Logger, path: string): (health: StoreHealth) => void {
-  return (health) => {
-    if (health.healthy) {
-      logger.warn({ store: path }, 'execution store writable again: accepting new work');
-      return;
-    }
-    logger.error(
-      { store: path, error: health.error, since: health.since },
-      'EXECUTION STORE UNWRITABLE: refusing all new work (503 store_unavailable) until it can be written again',
-    );
-  };
+  return logHealth(logger, { store: path }, 'execution store', 'store_unavailable');
 }
 
 /** Logs the audit log turning unwritable (error) and writable again (warn). */
 export function logAuditHealth(logger: Logger, path: string): (health: AuditHealth) => void {
+  return logHealth(logger, { audit: path }, 'audit log', 'audit_unavailable');
+}
+
+function logHealth(
+  logger: Logger,
+  where: Record<string, string>,
+  name: string,
+  code: string,
+): (health: AuditHealth | StoreHealth) => void {
   return (health) => {
     if (health.healthy) {
-      logger.warn({ audit: path }, 'audit log writable again: accepting new work');
+      logger.warn(where, `${name} writable again: accepting new work`);
       return;
     }
     logger.error(
-      { audit: path, error: health.error, since: health.since },
-      'AUDIT LOG UNWRITABLE: refusing all new work (503 audit_unavailable) until it can be written again',
+      { ...where, error: health.error, since: health.since },
+      `${name.toUpperCase()} UNWRITABLE: refusing all new work (503 ${code}) until it can be written again`,
     );
   };
 }

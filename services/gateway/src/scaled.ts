@@ -7,20 +7,20 @@
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
 // reverse. Binds no port (main.ts listens) and reads no environment.
 
+import { finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
-import { JetStreamJobQueue } from '@airlock/queue';
-import { connectToNats, finishedEntry, openAuditLog } from '@airlock/worker';
+import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
-import { limitPolicy, VERSION } from './embedded.ts';
 import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
-import { gatewayReadiness, logAuditHealth } from './readiness.ts';
+import { gatewayReadiness } from './readiness.ts';
+import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 
 export interface ScaledGateway {
@@ -42,10 +42,8 @@ export async function startScaled(
 ): Promise<ScaledGateway> {
   await using stack = new AsyncDisposableStack();
   const authorizer = await createAuthorizer(config);
-  const audit = await openAuditLog(stack, config, {
-    onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
-  });
-  const nc = await connectToNats(stack, config, 'airlock-gateway');
+  const audit = await openAuditLog(stack, auditLogOptions(config, logger));
+  const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-gateway', stack });
   const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
   const queue = await JetStreamJobQueue.open({
     connection: nc,
@@ -105,11 +103,7 @@ export async function startScaled(
     runtimes: () => registry.runtimes(),
     ready: () =>
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
-    limits: {
-      bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
-      maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
-      maxWatchers: config.AIRLOCK_MAX_WATCHERS,
-    },
+    limits: requestLimits(config),
     version: VERSION,
   });
   stack.defer(() => app.close());

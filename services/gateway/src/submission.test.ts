@@ -1,66 +1,38 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileAuditLog } from '@airlock/audit';
-import {
-  createTestIssuer,
-  IntentTokenVerifier,
-  jwksKeySource,
-  parseTenantPolicies,
-  TEST_AUDIENCE,
-  TEST_ISSUER,
-  type TestIssuer,
-  TOKEN_ALGORITHMS,
-} from '@airlock/auth';
-import { AirlockError, ExecutionRequest } from '@airlock/protocol';
+import { FileAuditLog, sha256Hex } from '@airlock/audit';
+import { createTestIssuer, TEST_ISSUER, TEST_SUBJECT, type TestIssuer } from '@airlock/auth/testing';
+import { AirlockError, type Execution, ExecutionRequest } from '@airlock/protocol';
 import { type JobQueue, MemoryJobQueue, withSubmit as queueWithSubmit } from '@airlock/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Authorizer, LOCAL_CALLER, localAuthorizer } from './authorizer.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
-import { ExecutionSubmitter } from './submission.ts';
-import { TokenAuthorizer } from './token-authorizer.ts';
+import { ExecutionSubmitter, type SubmissionDeps } from './submission.ts';
+import { bearer, tokenAuthorizer } from './token-fixtures.ts';
 
 const LIMITS = {
   defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
   ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
 };
 const HELLO = ExecutionRequest.parse({ language: 'javascript', code: 'console.log(1)' });
+const NOW = new Date('2030-01-02T03:04:05.000Z');
 
 let dir: string;
 let audit: FileAuditLog;
 let queue: MemoryJobQueue;
 let issuer: TestIssuer;
-let authorizer: TokenAuthorizer;
+let authorizer: Authorizer;
 
-function tenants(overrides: Record<string, unknown> = {}) {
-  const acme = {
-    languages: ['javascript'],
-    backends: ['isolate'],
-    max_concurrent: 4,
-    max_queued: 4,
-    submissions_per_minute: 100,
-    ...overrides,
-  };
-  return parseTenantPolicies({ tenants: { acme } }, 'test');
-}
-
-async function tokenAuthorizer(overrides: Record<string, unknown> = {}): Promise<TokenAuthorizer> {
-  const verifier = new IntentTokenVerifier({
-    keys: jwksKeySource(issuer.jwks),
-    issuers: [TEST_ISSUER],
-    audience: TEST_AUDIENCE,
-    maxLifetimeSeconds: 600,
-    algorithms: TOKEN_ALGORITHMS,
-  });
-  return new TokenAuthorizer({ verifier, policies: tenants(overrides), defaultMaxExecutions: 1 });
-}
-
-function submitter(jobs: JobQueue = queue): ExecutionSubmitter {
+function submitter(jobs: JobQueue = queue, deps: Partial<SubmissionDeps> = {}): ExecutionSubmitter {
   return new ExecutionSubmitter({
     queue: jobs,
     registry: fleetRegistry(['isolate']),
     audit,
     authorizer,
     limits: LIMITS,
+    now: () => NOW,
+    ...deps,
   });
 }
 
@@ -72,19 +44,25 @@ async function records(): Promise<Array<Record<string, any>>> {
     .map((line) => JSON.parse(line));
 }
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
 /** The queue with another submit() in front of it. */
 function withSubmit(submit: JobQueue['submit']): JobQueue {
   return queueWithSubmit(queue, submit);
 }
 
+/** The error a promise rejects with. */
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.unreachable('accepted'),
+    (error: unknown) => error as AirlockError,
+  );
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-submission-'));
   audit = await FileAuditLog.open(join(dir, 'audit.jsonl'));
+  // Nothing consumes it: what is accepted stays queued.
   queue = new MemoryJobQueue({ concurrency: 1, maxQueued: 10, retentionMs: 60_000, maxRetained: 100 });
   issuer = await createTestIssuer();
-  authorizer = await tokenAuthorizer();
+  authorizer = tokenAuthorizer(issuer);
 });
 
 afterEach(async () => {
@@ -155,49 +133,166 @@ describe('ExecutionSubmitter', () => {
   });
 });
 
-describe('TokenAuthorizer.reserve', () => {
-  it('gives back the rate allowance and the token use when released before commit', async () => {
-    authorizer = await tokenAuthorizer({ submissions_per_minute: 1 });
-    const caller = await authorizer.authenticate(bearer(await issuer.mint({ jti: 'r' })));
-    authorizer.reserve(caller, 'execution').release();
-    const again = authorizer.reserve(caller, 'execution');
-    again.commit();
-    const other = await authorizer.authenticate(bearer(await issuer.mint()));
-    expect(() => authorizer.reserve(other, 'execution')).toThrow(
-      expect.objectContaining({ code: 'rate_limited' }),
-    );
-    // After commit, release frees the in-flight slot only: the token stays spent.
-    again.release();
-    expect(() => authorizer.reserve(caller, 'execution')).toThrow(
+describe('ExecutionSubmitter: the execution it makes', () => {
+  it('in local mode: tenant local, the server defaults, the clock it is given, an accepted record with no token', async () => {
+    authorizer = localAuthorizer;
+    const { execution } = await submitter().submit({}, HELLO);
+    expect(execution).toMatchObject({
+      tenant: 'local',
+      status: 'queued',
+      language: 'javascript',
+      backend: 'isolate',
+      limits: LIMITS.defaults,
+      metadata: {},
+      created_at: NOW.toISOString(),
+      started_at: null,
+      result: null,
+    });
+    expect(await records()).toEqual([
       expect.objectContaining({
-        code: 'forbidden',
-        message: "token replayed: jti 'r' has no executions left",
+        type: 'accepted',
+        execution_id: execution.id,
+        tenant: 'local',
+        subject: null,
+        code_sha256: sha256Hex(HELLO.code),
+        detail: expect.objectContaining({ issuer: null, jti: null, act: null, capability: null }),
       }),
-    );
+    ]);
   });
 
-  it('refuses quota with nothing kept: the refused token and rate are untouched', async () => {
-    authorizer = await tokenAuthorizer({ max_concurrent: 1, max_queued: 0, submissions_per_minute: 2 });
-    const first = await authorizer.authenticate(bearer(await issuer.mint()));
-    const held = authorizer.reserve(first, 'execution');
-    held.commit();
-    const second = await authorizer.authenticate(bearer(await issuer.mint({ jti: 'waiting' })));
-    expect(() => authorizer.reserve(second, 'execution')).toThrow(
-      expect.objectContaining({ code: 'quota_exceeded' }),
+  it("limits within the token's ceilings: a default above one comes down to it", async () => {
+    const token = await issuer.mint({ intent: { limits: { memory_mb: 32 } } });
+    const { execution } = await submitter().submit(bearer(token), HELLO);
+    expect(execution.limits).toEqual({ ...LIMITS.defaults, memory_mb: 32 });
+    const [accepted] = await records();
+    expect(accepted).toMatchObject({
+      subject: TEST_SUBJECT,
+      limits: { ...LIMITS.defaults, memory_mb: 32 },
+      detail: { issuer: TEST_ISSUER, capability: { ceilings: { memory_mb: 32 } } },
+    });
+  });
+});
+
+describe('ExecutionSubmitter: refusals are recorded and spend nothing', () => {
+  it('an unauthenticated request: rejected as tenant "unauthenticated", with the language', async () => {
+    const rejected: string[] = [];
+    const error = await refusal(
+      submitter(queue, { onRejected: (code) => rejected.push(code) }).submit({}, HELLO),
     );
-    held.release();
-    // Its token use and the rate allowance were given back: it is admitted now (rate 2 per minute).
-    authorizer.reserve(second, 'execution').commit();
+    expect(error).toMatchObject({ code: 'unauthorized' });
+    expect(rejected).toEqual(['unauthorized']);
+    expect(await records()).toEqual([
+      expect.objectContaining({
+        type: 'rejected',
+        execution_id: null,
+        tenant: 'unauthenticated',
+        subject: null,
+        language: 'javascript',
+        reason: 'missing token: no intent token was presented',
+        detail: {
+          issuer: null,
+          jti: null,
+          act: null,
+          decision: 'refused',
+          code: 'unauthorized',
+          field: null,
+        },
+      }),
+    ]);
+    expect(queue.stats()).toMatchObject({ queued: 0 });
   });
 
-  it('a cell takes no in-flight slot', async () => {
-    authorizer = await tokenAuthorizer({ max_concurrent: 1, max_queued: 0, sessions: true });
-    const opener = await authorizer.authenticate(
-      bearer(await issuer.mint({ intent: { max_executions: 3 } })),
-    );
-    authorizer.reserve(opener, 'open').commit();
-    authorizer.reserve(opener, 'cell').commit();
-    authorizer.reserve(opener, 'cell').commit();
-    expect(() => authorizer.reserve(opener, 'cell')).toThrow(expect.objectContaining({ code: 'forbidden' }));
+  it('a backend this server does not run: backend_unavailable, the token still usable', async () => {
+    authorizer = tokenAuthorizer(issuer, { backends: ['isolate', 'docker'] });
+    const token = await issuer.mint({ jti: 'kept' });
+    const docker = ExecutionRequest.parse({ ...HELLO, backend: 'docker' });
+    expect(await refusal(submitter().submit(bearer(token), docker))).toMatchObject({
+      code: 'backend_unavailable',
+      field: 'backend',
+      message: "backend 'docker' cannot run language 'javascript' on this server",
+    });
+    expect((await records())[0]).toMatchObject({
+      type: 'rejected',
+      tenant: 'acme',
+      subject: TEST_SUBJECT,
+      detail: { jti: 'kept', code: 'backend_unavailable', field: 'backend' },
+    });
+    expect((await submitter().submit(bearer(token), HELLO)).created).toBe(true);
+  });
+
+  it('egress where no proxy runs, or with a credential that has no binding: egress_unavailable', async () => {
+    authorizer = localAuthorizer;
+    const egress = (credentials: string[]) =>
+      ExecutionRequest.parse({
+        ...HELLO,
+        network: { egress: 'proxy', allow: [{ host: 'api.example.test' }], credentials },
+      });
+    expect(await refusal(submitter().submit({}, egress([])))).toMatchObject({
+      code: 'egress_unavailable',
+      field: 'network.egress',
+      message: "network egress is not available for backend 'isolate' on this server",
+    });
+    const withProxy = submitter(queue, { egress: true, credentials: ['gh'] });
+    expect(await refusal(withProxy.submit({}, egress(['gh', 'aws'])))).toMatchObject({
+      code: 'egress_unavailable',
+      field: 'network.credentials[1]',
+      message: "credential 'aws' has no binding on this server",
+    });
+    expect((await withProxy.submit({}, egress(['gh']))).created).toBe(true);
+    expect((await records()).map((r) => `${r.type} ${r.detail.code ?? ''}`)).toEqual([
+      'rejected egress_unavailable',
+      'rejected egress_unavailable',
+      'accepted ',
+    ]);
+  });
+});
+
+describe('ExecutionSubmitter: cancel and the end of an execution', () => {
+  it('cancel ends a queued execution and records who canceled it', async () => {
+    authorizer = localAuthorizer;
+    const { execution } = await submitter().submit({}, HELLO);
+    const canceled = await submitter().cancel(LOCAL_CALLER, execution.id);
+    expect(canceled).toMatchObject({ id: execution.id, status: 'finished', result: { outcome: 'canceled' } });
+    expect((await records()).map((r) => r.type)).toEqual(['accepted', 'canceled']);
+    expect((await records())[1]).toMatchObject({
+      execution_id: execution.id,
+      tenant: 'local',
+      subject: null,
+      detail: { status: 'finished' },
+    });
+  });
+
+  it('finished() frees the in-flight slot: the tenant may submit again', async () => {
+    authorizer = tokenAuthorizer(issuer, { max_concurrent: 1, max_queued: 0 });
+    const jobs = submitter();
+    const { execution } = await jobs.submit(bearer(await issuer.mint()), HELLO);
+    expect(await refusal(jobs.submit(bearer(await issuer.mint()), HELLO))).toMatchObject({
+      code: 'quota_exceeded',
+    });
+    jobs.finished(execution);
+    jobs.finished(execution); // a second report changes nothing
+    expect((await jobs.submit(bearer(await issuer.mint()), HELLO)).created).toBe(true);
+    expect(await refusal(jobs.submit(bearer(await issuer.mint()), HELLO))).toMatchObject({
+      code: 'quota_exceeded',
+    });
+  });
+
+  it('beyond max_concurrent an execution is accepted and waits: mayStart says no until a running one ends', async () => {
+    authorizer = tokenAuthorizer(issuer, { max_concurrent: 1, max_queued: 2 });
+    const jobs = submitter();
+    const submitted: Execution[] = [];
+    for (let i = 0; i < 3; i++) {
+      const outcome = await jobs.submit(bearer(await issuer.mint()), HELLO);
+      expect(outcome.created).toBe(true);
+      submitted.push(outcome.execution);
+    }
+    const [first, second, third] = submitted as [Execution, Execution, Execution];
+    expect([jobs.mayStart(first), jobs.mayStart(second), jobs.mayStart(third)]).toEqual([true, false, false]);
+    jobs.finished(first);
+    expect([jobs.mayStart(second), jobs.mayStart(third)]).toEqual([true, false]);
+    jobs.finished(second);
+    expect(jobs.mayStart(third)).toBe(true);
+    // An execution this submitter did not admit (one queued again after a restart) holds no slot.
+    expect(jobs.mayStart({ ...first, id: 'ex_restoredAfterRestart000' })).toBe(true);
   });
 });

@@ -5,24 +5,32 @@
 // when its `accepted` record was already written) before answering. Must never let an execution run whose
 // `accepted` record is not on disk, and never spend anything for a refused request or an Idempotency-Key replay.
 
-import type { AuditSink } from '@airlock/audit';
+import { type AuditSink, acceptedEntry, canceledEntry, rejectedEntry } from '@airlock/audit';
 import { narrowPolicy } from '@airlock/auth';
 import {
   AirlockError,
+  type Backend,
+  type Caller,
   type Execution,
   type ExecutionRequest,
+  type Language,
   type LimitPolicy,
   newExecutionId,
   resolveLimits,
 } from '@airlock/protocol';
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
-import { acceptedEntry, canceledEntry, rejectedEntry, type SandboxRegistry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from './admission.ts';
-import type { Admission, Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
+import type { Admission, Authorizer, SubmissionGrant } from './authorizer.ts';
+
+/** Chooses the backend that runs a request: the sandbox registry of this process's worker, or of the fleet. */
+export interface BackendChooser {
+  /** The backend, or AirlockError `backend_unavailable`; `allowed` restricts what `auto` may choose. */
+  resolve(language: Language, requested: Backend, allowed: SubmissionGrant['backends']): Execution['backend'];
+}
 
 export interface SubmissionDeps {
   queue: JobQueue;
-  registry: SandboxRegistry;
+  registry: BackendChooser;
   audit: AuditSink;
   authorizer: Authorizer;
   limits: LimitPolicy;
@@ -137,6 +145,15 @@ export class ExecutionSubmitter {
         });
       }
     }
+  }
+
+  /**
+   * Whether a queued execution may start now, for the queue's dispatch: false while its tenant already runs
+   * `max_concurrent` executions (it then waits in the queue, keeping its place; it is never refused for it).
+   * Once true, it counts as running until finished() frees its slot.
+   */
+  mayStart(execution: Execution): boolean {
+    return this.#admissions.get(execution.id)?.start() ?? true;
   }
 
   /** Frees the in-flight slot held by a finished execution (its token use and rate stay spent). */

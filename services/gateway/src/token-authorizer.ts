@@ -8,14 +8,15 @@ import {
   effectiveCapability,
   type IntentTokenVerifier,
   maxExecutionsFor,
+  type OccupancyTicket,
   type Principal,
   ReplayGuard,
   TenantOccupancy,
   type TenantPolicies,
   TenantRateLimiter,
 } from '@airlock/auth';
-import { AirlockError, type ExecutionRequest } from '@airlock/protocol';
-import type { Admission, AdmissionKind, Authorizer, Caller, SubmissionGrant } from './authorizer.ts';
+import { AirlockError, type Caller, type ExecutionRequest } from '@airlock/protocol';
+import type { Admission, AdmissionKind, Authorizer, SubmissionGrant } from './authorizer.ts';
 
 export interface TokenAuthorizerOptions {
   verifier: IntentTokenVerifier;
@@ -24,16 +25,14 @@ export interface TokenAuthorizerOptions {
   defaultMaxExecutions: number;
 }
 
-interface TokenCaller extends Caller {
-  principal: Principal;
-}
-
 export class TokenAuthorizer implements Authorizer {
   readonly mode = 'token' as const;
   readonly #options: TokenAuthorizerOptions;
   readonly #replay = new ReplayGuard();
   readonly #rate: TenantRateLimiter;
   readonly #occupancy: TenantOccupancy;
+  /** The principals this authorizer verified: the only callers it authorizes. */
+  readonly #verified = new WeakSet<Caller>();
 
   constructor(options: TokenAuthorizerOptions) {
     this.#options = options;
@@ -46,23 +45,16 @@ export class TokenAuthorizer implements Authorizer {
     });
   }
 
-  async authenticate(headers: Record<string, unknown>): Promise<Caller> {
+  async authenticate(headers: Record<string, unknown>): Promise<Principal> {
     const header = headers.authorization;
     const token = bearerToken(typeof header === 'string' ? header : undefined);
     const principal = await this.#options.verifier.verify(token);
-    const caller: TokenCaller = {
-      tenant: principal.tenant,
-      subject: principal.subject,
-      issuer: principal.issuer,
-      jti: principal.jti,
-      act: principal.act,
-      principal,
-    };
-    return caller;
+    this.#verified.add(principal);
+    return principal;
   }
 
   authorizeSubmission(caller: Caller, request: ExecutionRequest, session?: 'open' | 'cell'): SubmissionGrant {
-    const principal = principalOf(caller);
+    const principal = this.#principalOf(caller);
     const policy = this.#options.policies.forTenant(principal.tenant);
     if (!policy)
       throw new AirlockError('forbidden', `tenant '${principal.tenant}' has no policy on this server`);
@@ -83,7 +75,7 @@ export class TokenAuthorizer implements Authorizer {
   }
 
   reserve(caller: Caller, kind: AdmissionKind): Admission {
-    const principal = principalOf(caller);
+    const principal = this.#principalOf(caller);
     const { tenant, jti } = principal;
     const token = this.#replay.reserve(
       principal,
@@ -103,7 +95,7 @@ export class TokenAuthorizer implements Authorizer {
         retryAfter: rate.retryAfterSeconds,
       });
     }
-    let slot: { release(): void } | undefined;
+    let slot: OccupancyTicket | undefined;
     if (kind !== 'cell') {
       const admitted = this.#occupancy.acquire(tenant);
       if (!admitted.ok) {
@@ -120,6 +112,7 @@ export class TokenAuthorizer implements Authorizer {
         state = 'committed';
         token.use.commit();
       },
+      start: () => state !== 'released' && (slot?.start() ?? true),
       release: () => {
         if (state === 'released') return;
         if (state === 'reserved') {
@@ -131,10 +124,15 @@ export class TokenAuthorizer implements Authorizer {
       },
     };
   }
-}
 
-function principalOf(caller: Caller): Principal {
-  const principal = (caller as TokenCaller).principal;
-  if (!principal) throw new AirlockError('unauthorized', 'missing token: the caller was not authenticated');
-  return principal;
+  #principalOf(caller: Caller): Principal {
+    if (!this.#isVerified(caller)) {
+      throw new AirlockError('unauthorized', 'missing token: the caller was not authenticated');
+    }
+    return caller;
+  }
+
+  #isVerified(caller: Caller): caller is Principal {
+    return this.#verified.has(caller);
+  }
 }

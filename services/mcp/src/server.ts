@@ -13,7 +13,7 @@ import {
 } from '@airlock/client';
 import { Execution } from '@airlock/protocol';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { renderExecution } from './render.ts';
 import { errorResult, isServerFault, toolError } from './tool-errors.ts';
@@ -37,6 +37,22 @@ export interface AirlockMcpServerOptions {
 
 const READ_WRITE = { readOnlyHint: false, destructiveHint: false, openWorldHint: false } as const;
 
+/** The registration of a tool of TOOL_DEFINITIONS: its description and input schema from there. */
+function toolConfig<I extends z.ZodObject, O extends z.ZodType>(
+  definition: { description: string; input: I },
+  title: string,
+  outputSchema: O,
+  annotations: ToolAnnotations,
+) {
+  return {
+    title,
+    description: definition.description,
+    inputSchema: definition.input,
+    outputSchema,
+    annotations,
+  };
+}
+
 export function createAirlockMcpServer(options: AirlockMcpServerOptions): McpServer {
   const client = new AirlockClient(options.airlock);
   const server = new McpServer(
@@ -55,61 +71,35 @@ export function createAirlockMcpServer(options: AirlockMcpServerOptions): McpSer
   const runCode = TOOL_DEFINITIONS.run_code;
   server.registerTool(
     runCode.name,
-    {
-      title: 'Run code',
-      description: runCode.description,
-      inputSchema: runCode.input,
-      outputSchema: Execution, // a session cell carries its session_id
-      annotations: { ...READ_WRITE, idempotentHint: false },
-    },
+    // a session cell carries its session_id
+    toolConfig(runCode, 'Run code', Execution, { ...READ_WRITE, idempotentHint: false }),
     (args, extra) => guarded(() => runCodeCall(client, args, extra.signal)),
   );
-
   const createSession = TOOL_DEFINITIONS.create_session;
   server.registerTool(
     createSession.name,
-    {
-      title: 'Create a session',
-      description: createSession.description,
-      inputSchema: createSession.input,
-      outputSchema: Session,
-      annotations: { ...READ_WRITE, idempotentHint: false },
-    },
+    toolConfig(createSession, 'Create a session', Session, { ...READ_WRITE, idempotentHint: false }),
     (args, extra) => guarded(() => createSessionCall(client, args, extra.signal)),
   );
-
   const closeSession = TOOL_DEFINITIONS.close_session;
   server.registerTool(
     closeSession.name,
-    {
-      title: 'Close a session',
-      description: closeSession.description,
-      inputSchema: closeSession.input,
-      outputSchema: Session,
-      annotations: { ...READ_WRITE, destructiveHint: true, idempotentHint: true },
-    },
+    toolConfig(closeSession, 'Close a session', Session, {
+      ...READ_WRITE,
+      destructiveHint: true,
+      idempotentHint: true,
+    }),
     ({ session_id }, extra) =>
       guarded(async () => {
         const session = await client.closeSession(session_id, { signal: extra.signal });
-        return {
-          content: [
-            { type: 'text', text: `Session ${session.id} closed; its interpreter and files are gone.` },
-          ],
-          structuredContent: session,
-        };
+        const text = `Session ${session.id} closed; its interpreter and files are gone.`;
+        return { content: [{ type: 'text', text }], structuredContent: session };
       }),
   );
-
   const listRuntimes = TOOL_DEFINITIONS.list_runtimes;
   server.registerTool(
     listRuntimes.name,
-    {
-      title: 'List runtimes',
-      description: listRuntimes.description,
-      inputSchema: listRuntimes.input,
-      outputSchema: RuntimesOutput,
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
+    toolConfig(listRuntimes, 'List runtimes', RuntimesOutput, { readOnlyHint: true, openWorldHint: false }),
     (_args, extra) =>
       guarded(async () => {
         const runtimes = await client.runtimes({ signal: extra.signal });
@@ -129,18 +119,13 @@ async function runCodeCall(
   signal: AbortSignal,
 ): Promise<CallToolResult> {
   const { language, code, files, stdin, session_id, limits } = args;
+  const given = {
+    ...(files === undefined ? {} : { files }),
+    ...(stdin === undefined ? {} : { stdin }),
+    ...(limits === undefined ? {} : { limits }),
+  };
   if (session_id === undefined) {
-    const execution = await client.run(
-      {
-        language,
-        code,
-        ...(files === undefined ? {} : { files }),
-        ...(stdin === undefined ? {} : { stdin }),
-        ...(limits === undefined ? {} : { limits }),
-      },
-      { signal },
-    );
-    return renderExecution(execution);
+    return renderExecution(await client.run({ language, code, ...given }, { signal }));
   }
   const session = await client.getSession(session_id, { signal });
   if (session.status === 'closed') {
@@ -156,17 +141,7 @@ async function runCodeCall(
       { field: 'language' },
     );
   }
-  const cell = await client.runCell(
-    session_id,
-    {
-      code,
-      ...(files === undefined ? {} : { files }),
-      ...(stdin === undefined ? {} : { stdin }),
-      ...(limits === undefined ? {} : { limits }),
-    },
-    { signal },
-  );
-  return renderExecution(cell);
+  return renderExecution(await client.runCell(session_id, { code, ...given }, { signal }));
 }
 
 async function createSessionCall(

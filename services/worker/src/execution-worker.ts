@@ -2,7 +2,7 @@
 // returns the result. The finished record is written when the queue settles the execution, so executions that
 // never ran (canceled while queued, shut down) get one too.
 
-import type { AuditSink } from '@airlock/audit';
+import { type AuditSink, startedEntry } from '@airlock/audit';
 import {
   type Execution,
   type ExecutionRequest,
@@ -13,7 +13,6 @@ import {
 } from '@airlock/protocol';
 import type { JobWorker } from '@airlock/queue';
 import type { EgressAccess, SandboxFile, SandboxJob, SandboxRunOptions } from '@airlock/sandbox';
-import { startedEntry } from './audit-entries.ts';
 import type { SandboxRegistry } from './backends.ts';
 import type { EgressBroker } from './egress-broker.ts';
 

@@ -2,9 +2,9 @@
 // cleanup stack, log that it is ready, and on SIGTERM/SIGINT stop taking jobs, let running ones finish
 // (AIRLOCK_SHUTDOWN_GRACE_MS), release everything and exit 0. The only place in the worker that reads process.env.
 
+import { AuditLockError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
 import { createLogger, LogOutput } from '@airlock/logging';
-import { AuditLockError } from './audit-lock.ts';
 import { WorkerEgressError } from './worker-egress.ts';
 import { startWorker } from './worker-service.ts';
 

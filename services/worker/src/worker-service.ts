@@ -7,15 +7,14 @@
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
 
+import { finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
-import { JetStreamJobQueue } from '@airlock/queue';
+import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { finishedEntry } from './audit-entries.ts';
 import type { SandboxRegistry } from './backends.ts';
 import { createExecutionWorker } from './execution-worker.ts';
 import { startSandboxes } from './sandbox-setup.ts';
-import { connectToNats, openAuditLog } from './startup-steps.ts';
 import { startWorkerEgress, type WorkerEgress } from './worker-egress.ts';
 
 export interface WorkerService {
@@ -43,9 +42,12 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<WorkerService> {
   await using stack = new AsyncDisposableStack();
-  const audit = await openAuditLog(stack, config);
+  const audit = await openAuditLog(stack, {
+    path: config.AIRLOCK_AUDIT_LOG,
+    fsync: config.AIRLOCK_AUDIT_FSYNC,
+  });
   // Connected before egress: AIRLOCK_EGRESS=remote opens and closes runs over it, until the sandboxes are gone.
-  const nc = await connectToNats(stack, config, 'airlock-worker');
+  const nc = await connectNats({ servers: config.AIRLOCK_NATS_URL, name: 'airlock-worker', stack });
   watchConnection(nc, logger);
   const egress = await startWorkerEgress(config, logger, options.secretsEnv, nc);
   if (egress) stack.defer(() => egress.close()); // after the sandboxes: their containers are gone first

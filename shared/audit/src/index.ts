@@ -1,7 +1,16 @@
-// Public surface of @airlock/audit: the record types, the AuditSink interface, the file-backed log and its
-// verifier. The CLI (verify-cli.ts) is an entry point, not exported; internals stay unexported.
+// Public surface of @airlock/audit: the record types, the entries of an execution's and a session's life, the
+// AuditSink interface, the file-backed log with its per-process lock, and its verifier. The CLI
+// (verify-cli.ts) is an entry point, not exported; internals stay unexported.
 
+export { type AuditLock, AuditLockError, lockAuditLog } from './audit-lock.ts';
 export type { AuditSink } from './audit-sink.ts';
+export {
+  acceptedEntry,
+  canceledEntry,
+  finishedEntry,
+  rejectedEntry,
+  startedEntry,
+} from './execution-entries.ts';
 export {
   type AuditHealth,
   AuditUnavailableError,
@@ -10,6 +19,7 @@ export {
   type FsyncMode,
 } from './file-audit-log.ts';
 export { CorruptAuditLogError, type TailRepair } from './log-tail.ts';
+export { openAuditLog, type ProcessAuditLogOptions } from './process-audit-log.ts';
 export {
   AUDIT_EVENT_TYPES,
   type AuditEntry,
@@ -20,4 +30,11 @@ export {
   MAX_RECORD_BYTES,
   sha256Hex,
 } from './record.ts';
+export {
+  cellAcceptedEntry,
+  cellFinishedEntry,
+  cellStartedEntry,
+  sessionClosedEntry,
+  sessionOpenedEntry,
+} from './session-entries.ts';
 export { type VerifyReport, verifyAuditLog } from './verify.ts';

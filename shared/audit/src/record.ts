@@ -11,7 +11,6 @@ export const AUDIT_EVENT_TYPES = [
   'finished',
   'rejected',
   'canceled',
-  'egress',
   'repaired',
 ] as const;
 

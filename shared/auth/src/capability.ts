@@ -7,19 +7,21 @@ import {
   BACKEND_NAMES,
   type Backend,
   type BackendName,
+  canonicalEgressHost,
   type ExecutionRequest,
   type Language,
+  LIMIT_KEYS,
   type LimitPolicy,
   type ResolvedLimits,
 } from '@airlock/protocol';
-import { LIMIT_KEYS, type LimitCeilings } from './constraints.ts';
-import { canonicalHostPattern, hostAllowed } from './hosts.ts';
+import type { LimitCeilings } from './constraints.ts';
+import { hostAllowed } from './hosts.ts';
 import type { TenantPolicy } from './tenant-policy.ts';
 import type { Principal } from './verifier.ts';
 
 /**
- * What the capability is computed from: an ExecutionRequest fits as is. The access fields are not in the
- * request schema yet; a surface that accepts them passes them here.
+ * What the capability is computed from: an ExecutionRequest fits as is. The access fields are what the surface
+ * derives from the request: the hosts of its network's allow rules, its credentials, and whether it is a session.
  */
 export type CapabilityRequest = Pick<ExecutionRequest, 'language' | 'backend' | 'limits'> & {
   /** Egress hosts (or `*.domain` patterns) the run asks to reach. @default [] */
@@ -111,7 +113,7 @@ function checkLimits(request: CapabilityRequest, intent: Principal['intent'], po
 function checkHosts(requested: readonly string[], intent: Principal['intent'], policy: TenantPolicy) {
   const hosts: string[] = [];
   for (const [i, raw] of requested.entries()) {
-    const host = canonicalHostPattern(raw);
+    const host = canonicalEgressHost(raw);
     if (host === undefined)
       return {
         refusal: deny(

@@ -2,7 +2,7 @@
 // delegation chain, and the `intent` claim that narrows what the token may do. Must never accept an intent
 // field it does not know: an unknown constraint cannot be enforced, so the token is refused instead.
 
-import { Language } from '@airlock/protocol';
+import { Actor, Language } from '@airlock/protocol';
 import { z } from 'zod';
 import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
 
@@ -21,20 +21,6 @@ export const IntentClaim = z.strictObject({
   max_executions: z.int().min(1).max(1_000_000).optional(),
 });
 export type IntentClaim = z.infer<typeof IntentClaim>;
-
-/** One link of an RFC 8693 delegation chain: `sub` acts for the token's subject, `act` for `sub`. */
-export interface Actor {
-  sub: string;
-  act?: Actor | undefined;
-  [claim: string]: unknown;
-}
-
-export const Actor: z.ZodType<Actor> = z.looseObject({
-  sub: z.string().min(1).max(256),
-  get act() {
-    return Actor.optional();
-  },
-});
 
 const BoundedActor = z.unknown().superRefine((value, ctx) => {
   let depth = 0;

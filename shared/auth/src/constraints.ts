@@ -2,12 +2,8 @@
 // egress host patterns, credential names and tenant names. Must never accept a value it cannot enforce
 // exactly (unknown keys are errors, not ignored).
 
-import { Backend } from '@airlock/protocol';
+import { Backend, canonicalEgressHost } from '@airlock/protocol';
 import { z } from 'zod';
-import { canonicalHostPattern } from './hosts.ts';
-
-export const LIMIT_KEYS = ['wall_time_ms', 'cpu_time_ms', 'memory_mb', 'output_bytes'] as const;
-export type LimitKey = (typeof LIMIT_KEYS)[number];
 
 /** Upper bounds on the limits a request may ask for; a missing key adds no bound of its own. */
 export const LimitCeilings = z.strictObject({
@@ -28,7 +24,7 @@ export const AllowedBackend = Backend.refine((b) => b !== 'auto', {
 
 /** An egress host (`api.example.com`) or wildcard (`*.example.com`), stored in canonical form. */
 export const HostPattern = z.string().transform((value, ctx) => {
-  const canonical = canonicalHostPattern(value);
+  const canonical = canonicalEgressHost(value);
   if (canonical === undefined) {
     ctx.addIssue({ code: 'custom', message: 'must be a host name or *.domain pattern', input: value });
     return z.NEVER;

@@ -1,5 +1,5 @@
 // @airlock/auth: intent tokens (verify, keys), tenant policy, the effective capability, replay, rate and
-// quota accounting. Explicit exports only.
+// quota accounting. Explicit exports only; the test issuer is on its own subpath, `@airlock/auth/testing`.
 
 export { bearerToken } from './bearer.ts';
 export {
@@ -10,18 +10,16 @@ export {
   narrowCeilings,
   narrowPolicy,
 } from './capability.ts';
-export { Actor, IntentClaim, MAX_ACT_DEPTH, TokenClaims } from './claims.ts';
+export { IntentClaim, MAX_ACT_DEPTH, TokenClaims } from './claims.ts';
 export { AuthConfigError } from './config-error.ts';
 export {
   AllowedBackend,
   CredentialName,
   HostPattern,
-  LIMIT_KEYS,
   LimitCeilings,
-  type LimitKey,
   TenantName,
 } from './constraints.ts';
-export { canonicalHost, canonicalHostPattern, hostAllowed, hostPatternCovers } from './hosts.ts';
+export { hostAllowed, hostPatternCovers } from './hosts.ts';
 export { checkPublicJwks } from './jwks.ts';
 export { type JwksFileKeySourceOptions, jwksFileKeySource } from './jwks-file.ts';
 export { type JwksUrlKeySourceOptions, jwksUrlKeySource } from './jwks-url.ts';
@@ -50,14 +48,6 @@ export {
   TenantPolicy,
   TenantPolicyFile,
 } from './tenant-policy.ts';
-export {
-  createTestIssuer,
-  TEST_AUDIENCE,
-  TEST_ISSUER,
-  TEST_SUBJECT,
-  TEST_TENANT,
-  type TestIssuer,
-} from './testing.ts';
 export {
   IntentTokenVerifier,
   type IntentTokenVerifierOptions,

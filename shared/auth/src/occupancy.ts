@@ -1,8 +1,9 @@
 // Per-tenant counts of executions queued and running, against the tenant's max_concurrent and max_queued.
 // The gateway acquires a ticket when it accepts a submission (refused when the tenant already has
-// max_concurrent + max_queued in flight), the scheduler marks it started (refused while max_concurrent run),
-// and whoever sees the execution end releases it. Must never let a double release or a release of a refused
-// ticket corrupt the counts.
+// max_concurrent + max_queued in flight); the queue's dispatch asks the ticket to start before the execution
+// runs (no while max_concurrent of the tenant run: it waits, queued, and asks again when one ends); whoever
+// sees the execution end releases it. Must never let a double release or a release of a refused ticket
+// corrupt the counts.
 
 export interface TenantQuota {
   max_concurrent: number;

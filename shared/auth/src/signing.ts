@@ -3,6 +3,7 @@
 // into the public set, and never mint a token whose intent claim Airlock would refuse.
 
 import { randomUUID } from 'node:crypto';
+import { Actor } from '@airlock/protocol';
 import {
   exportJWK,
   generateKeyPair,
@@ -13,7 +14,7 @@ import {
   SignJWT,
 } from 'jose';
 import type { z } from 'zod';
-import { Actor, IntentClaim } from './claims.ts';
+import { IntentClaim } from './claims.ts';
 import { TenantName } from './constraints.ts';
 import { firstIssue } from './issues.ts';
 import { verificationAlg } from './jwks.ts';

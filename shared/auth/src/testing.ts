@@ -1,6 +1,7 @@
-// Test helpers for any package that needs real signed intent tokens: a throwaway issuer with its own key
-// pair, whose mint() signs a token with sensible default claims that a test can override or remove. Must
-// never be used to issue tokens outside tests: its defaults are fixed and its keys live in memory only.
+// `@airlock/auth/testing`, test helpers for any package that needs real signed intent tokens: a throwaway
+// issuer with its own key pair, whose mint() signs a token with sensible default claims that a test can
+// override or remove. Not part of the package's main entry. Must never be used to issue tokens outside
+// tests: its defaults are fixed and its keys live in memory only.
 
 import { randomUUID } from 'node:crypto';
 import { type CryptoKey, importJWK, type JSONWebKeySet, type JWK, type JWTPayload, SignJWT } from 'jose';

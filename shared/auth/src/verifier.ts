@@ -6,9 +6,9 @@
 // the token, never accept an algorithm outside the configured list (so `none` and HMAC-with-a-public-key are
 // refused before any key is looked up), and never report a claim problem for a token whose signature failed.
 
-import { AirlockError } from '@airlock/protocol';
+import { AirlockError, type Caller } from '@airlock/protocol';
 import { decodeProtectedHeader, type JWSHeaderParameters, type JWTPayload, jwtVerify } from 'jose';
-import { type Actor, type IntentClaim, TokenClaims } from './claims.ts';
+import { type IntentClaim, TokenClaims } from './claims.ts';
 import { firstIssue } from './issues.ts';
 import { joseCode, type KeySource } from './key-source.ts';
 
@@ -33,15 +33,11 @@ export interface IntentTokenVerifierOptions {
   now?: () => number;
 }
 
-/** Who is asking, for whom, and within what intent: the verified content of a token. */
-export interface Principal {
-  /** `sub`: the agent. */
+/** The caller as a verified token names it (subject, issuer and jti always set), within its intent. */
+export interface Principal extends Caller {
   subject: string;
-  tenant: string;
   issuer: string;
   jti: string;
-  /** RFC 8693 delegation chain, recorded as sent; null when the token has none. */
-  act: Actor | null;
   /** The intent claim; null means no narrowing beyond the tenant policy. */
   intent: IntentClaim | null;
   expiresAt: Date;

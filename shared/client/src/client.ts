@@ -6,7 +6,7 @@ import { Execution, type ExecutionRequestInput } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
 import { type ExecutionStreamEvent, executionEvents } from './events.ts';
-import { type FetchLike, HttpTransport, transportFailure } from './http.ts';
+import { type FetchLike, type HttpRequest, HttpTransport, transportFailure } from './http.ts';
 import { type Runtime, RuntimesResponse } from './runtimes.ts';
 import {
   type CellRequestInput,
@@ -63,6 +63,19 @@ export class AirlockClient {
     this.#http = new HttpTransport({ baseUrl: options.baseUrl, token: options.token, fetch: fetchFn });
   }
 
+  /** One call whose answer is a `schema` body: the body, checked. */
+  async #call<S extends z.ZodType>(
+    schema: S,
+    method: HttpRequest['method'],
+    path: string,
+    options: CallOptions,
+    body?: unknown,
+  ): Promise<z.output<S>> {
+    const request: HttpRequest = { method, path, signal: options.signal };
+    if (body !== undefined) request.body = body;
+    return (await this.#http.json(schema, request)).body;
+  }
+
   /** POST /v1/executions. Without `wait` the execution is usually still queued. */
   async submit(request: ExecutionRequestInput, options: SubmitOptions = {}): Promise<Submitted> {
     const headers: Record<string, string> = {};
@@ -80,12 +93,7 @@ export class AirlockClient {
 
   /** GET /v1/executions/:id. */
   async get(id: string, options: CallOptions = {}): Promise<Execution> {
-    const { body } = await this.#http.json(Execution, {
-      method: 'GET',
-      path: `/v1/executions/${enc(id)}`,
-      signal: options.signal,
-    });
-    return body;
+    return this.#call(Execution, 'GET', `/v1/executions/${enc(id)}`, options);
   }
 
   /**
@@ -146,63 +154,31 @@ export class AirlockClient {
 
   /** DELETE /v1/executions/:id: the execution, now finished with outcome `canceled`; 409 if it had finished. */
   async cancel(id: string, options: CallOptions = {}): Promise<Execution> {
-    const { body } = await this.#http.json(Execution, {
-      method: 'DELETE',
-      path: `/v1/executions/${enc(id)}`,
-      signal: options.signal,
-    });
-    return body;
+    return this.#call(Execution, 'DELETE', `/v1/executions/${enc(id)}`, options);
   }
 
   /** GET /v1/runtimes. */
   async runtimes(options: CallOptions = {}): Promise<Runtime[]> {
-    const { body } = await this.#http.json(RuntimesResponse, {
-      method: 'GET',
-      path: '/v1/runtimes',
-      signal: options.signal,
-    });
-    return body.runtimes;
+    return (await this.#call(RuntimesResponse, 'GET', '/v1/runtimes', options)).runtimes;
   }
 
   /** POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). */
   async createSession(request: SessionRequestInput, options: CallOptions = {}): Promise<Session> {
-    const { body } = await this.#http.json(Session, {
-      method: 'POST',
-      path: '/v1/sessions',
-      body: request,
-      signal: options.signal,
-    });
-    return body;
+    return this.#call(Session, 'POST', '/v1/sessions', options, request);
   }
 
   /** GET /v1/sessions/:id (also a closed one, while the server retains it). */
   async getSession(id: string, options: CallOptions = {}): Promise<Session> {
-    const { body } = await this.#http.json(Session, {
-      method: 'GET',
-      path: `/v1/sessions/${enc(id)}`,
-      signal: options.signal,
-    });
-    return body;
+    return this.#call(Session, 'GET', `/v1/sessions/${enc(id)}`, options);
   }
 
   /** DELETE /v1/sessions/:id: the session, closed with reason `deleted`; its sandbox is gone. */
   async closeSession(id: string, options: CallOptions = {}): Promise<Session> {
-    const { body } = await this.#http.json(Session, {
-      method: 'DELETE',
-      path: `/v1/sessions/${enc(id)}`,
-      signal: options.signal,
-    });
-    return body;
+    return this.#call(Session, 'DELETE', `/v1/sessions/${enc(id)}`, options);
   }
 
   /** POST /v1/sessions/:id/executions: runs one cell and returns its finished execution. */
   async runCell(id: string, cell: CellRequestInput, options: CallOptions = {}): Promise<SessionExecution> {
-    const { body } = await this.#http.json(SessionExecution, {
-      method: 'POST',
-      path: `/v1/sessions/${enc(id)}/executions`,
-      body: cell,
-      signal: options.signal,
-    });
-    return body;
+    return this.#call(SessionExecution, 'POST', `/v1/sessions/${enc(id)}/executions`, options, cell);
   }
 }

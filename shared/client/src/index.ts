@@ -1,6 +1,30 @@
 // @airlock/client: the typed client of the Airlock REST API, its wire schemas, file helpers, and the
-// code-interpreter tool schemas. Explicit exports only.
+// code-interpreter tool schemas. Explicit exports only. The wire schemas are the protocol's zod schemas,
+// re-exported so a consumer of the published package gets them (and their types) from `@airlock/client` alone.
 
+export {
+  BACKENDS,
+  Backend,
+  CellException,
+  ERROR_CODES,
+  type ErrorCode,
+  Execution,
+  ExecutionRequest,
+  type ExecutionRequestInput,
+  ExecutionResult,
+  FileInput,
+  LANGUAGES,
+  Language,
+  LimitsInput,
+  MimeBundle,
+  OUTCOMES,
+  Outcome,
+  OutputFile,
+  ResolvedLimits,
+  STATUSES,
+  Status,
+  Usage,
+} from '@airlock/protocol';
 export {
   AirlockClient,
   type AirlockClientOptions,
@@ -51,26 +75,3 @@ export {
   TOOL_DEFINITIONS,
   type ToolDefinition,
 } from './tools.ts';
-export {
-  BACKENDS,
-  Backend,
-  CellException,
-  ERROR_CODES,
-  type ErrorCode,
-  Execution,
-  ExecutionRequest,
-  type ExecutionRequestInput,
-  ExecutionResult,
-  FileInput,
-  LANGUAGES,
-  Language,
-  LimitsInput,
-  MimeBundle,
-  OUTCOMES,
-  Outcome,
-  OutputFile,
-  ResolvedLimits,
-  STATUSES,
-  Status,
-  Usage,
-} from './wire.ts';

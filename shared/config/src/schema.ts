@@ -104,7 +104,7 @@ export const ConfigSchema = z.object({
   AIRLOCK_TOKEN_MAX_EXECUTIONS: int(1, 1, 1_000_000),
   /** Tenant policy JSON file. Required with keys. */
   AIRLOCK_TENANT_POLICY_FILE: z.string().min(1).optional(),
-  /** Sessions (issue #7): default and ceiling of idle_timeout_seconds. @default 300 / 3600 */
+  /** Sessions: default and ceiling of idle_timeout_seconds. @default 300 / 3600 */
   AIRLOCK_SESSION_IDLE_SECONDS: int(300, 1, 86_400),
   AIRLOCK_SESSION_MAX_IDLE_SECONDS: int(3600, 1, 86_400),
   /** Default and ceiling of max_lifetime_seconds. @default 1800 / 86400 */
@@ -116,7 +116,6 @@ export const ConfigSchema = z.object({
   AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */
   AIRLOCK_SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
-  // --- egress proxy (issue #4) ---
   /**
    * Network egress through the proxy (every backend). Embedded and in a worker process: on creates this host's
    * egress network, firewall and proxy. In a NATS-mode gateway: on means its workers offer egress, so egress
@@ -195,8 +194,6 @@ export const ConfigSchema = z.object({
   AIRLOCK_EGRESS_REQUESTS_PER_MINUTE: int(600, 1, 1_000_000),
   /** Per run: an idle upstream connection is closed after this many ms. @default 30000 */
   AIRLOCK_EGRESS_IDLE_TIMEOUT_MS: int(30_000, 100, 3_600_000),
-  // --- end egress proxy ---
-  // --- scale-out on NATS (issue #6) ---
   /** Where executions queue: memory (embedded: gateway and worker in one process) or nats (JetStream). @default memory */
   AIRLOCK_QUEUE: z.enum(['memory', 'nats']).default('memory'),
   /** NATS server URLs, comma-separated (with AIRLOCK_QUEUE=nats). @default nats://127.0.0.1:4222 */
@@ -212,7 +209,6 @@ export const ConfigSchema = z.object({
     .default(['nats://127.0.0.1:4222']),
   /** How long a job may go without a worker's heartbeat before it counts as lost (ms). @default 30000 */
   AIRLOCK_NATS_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
-  // --- end scale-out on NATS ---
 });
 
 /** The parsed configuration, with the defaults that depend on other settings filled in. */

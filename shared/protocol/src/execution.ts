@@ -44,7 +44,7 @@ export const OutputFile = z.object({
   content: z.string(),
 });
 
-/** One request the egress proxy saw for a run, allowed or not (issue #4). Never holds a secret value. */
+/** One request the egress proxy saw for a run, allowed or not. Never holds a secret value. */
 export const EgressRecord = z.object({
   execution_id: z.string(),
   time: z.string(),
@@ -83,7 +83,7 @@ export const ExecutionResult = z.object({
   reason: z.string().nullable(),
   /** Output files (container backends); absent when the backend has none. */
   files: z.array(OutputFile).optional(),
-  /** Session cells (issue #7): display() calls and figures shown or left open, in order. */
+  /** Session cells: display() calls and figures shown or left open, in order. */
   display: z.array(MimeBundle).optional(),
   /** Session cells: the value of the final expression; null when there is none (or it is None). */
   value: MimeBundle.nullable().optional(),
@@ -105,7 +105,7 @@ export const Execution = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   result: ExecutionResult.nullable(),
-  /** Set on the cells of a session (issue #7). */
+  /** Set on the cells of a session. */
   session_id: z.string().optional(),
 });
 

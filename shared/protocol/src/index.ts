@@ -1,3 +1,4 @@
+export { Actor, type Caller } from './caller.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
@@ -18,7 +19,7 @@ export {
 } from './execution.ts';
 export { isExecutionId, newExecutionId } from './ids.ts';
 export { type DuplicateKey, duplicateKeyError, findDuplicateKey, parseJsonBody } from './json-body.ts';
-export { type LimitPolicy, resolveLimits } from './limits.ts';
+export { LIMIT_KEYS, type LimitKey, type LimitPolicy, resolveLimits } from './limits.ts';
 export {
   BACKEND_NAMES,
   BACKENDS,

@@ -2,19 +2,21 @@
 // a request above a ceiling is refused, naming the field and the ceiling.
 
 import { AirlockError } from './errors.ts';
-import type { ResolvedLimits } from './execution.ts';
+import { ResolvedLimits } from './execution.ts';
 import type { LimitsInput } from './request.ts';
+
+/** The limits of a run, by name: the one list every ceiling, default and narrowing goes through. */
+export const LIMIT_KEYS = ResolvedLimits.keyof().options;
+export type LimitKey = keyof ResolvedLimits;
 
 export interface LimitPolicy {
   defaults: ResolvedLimits;
   ceilings: ResolvedLimits;
 }
 
-const KEYS = ['wall_time_ms', 'cpu_time_ms', 'memory_mb', 'output_bytes'] as const;
-
 export function resolveLimits(requested: LimitsInput, policy: LimitPolicy): ResolvedLimits {
   const resolved = { ...policy.defaults };
-  for (const key of KEYS) {
+  for (const key of LIMIT_KEYS) {
     const asked = requested[key];
     if (asked === undefined) {
       resolved[key] = Math.min(policy.defaults[key], policy.ceilings[key]);

@@ -91,14 +91,18 @@ export const LimitsInput = z
   })
   .strict();
 
-// --- egress: the run's network, checked again by the egress proxy ---
 const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Canonical host name (lower case, punycode, no trailing dot) or `*.` pattern; undefined when not one. */
+/**
+ * An egress host in canonical form — lower case, IDN as punycode, no trailing dot, IPv4 shorthands such as
+ * `0x7f.1` expanded — or a `*.suffix` pattern (any name below suffix, never over a bare top-level label);
+ * undefined when it is not one. The one rule for the request, the tenant policy, the intent token and the
+ * egress proxy's credential bindings.
+ */
 export function canonicalEgressHost(pattern: string): string | undefined {
   const wildcard = pattern.startsWith('*.');
   const name = wildcard ? pattern.slice(2) : pattern;
-  if (name.length === 0 || /[\s/\\@:?#[\]%*]/u.test(name)) return undefined;
+  if (name.length === 0 || name.length > 253 || /[\s/\\@:?#[\]%*]/u.test(name)) return undefined;
   let host: string;
   try {
     host = new URL(`http://${name}/`).hostname;
@@ -157,7 +161,6 @@ export const NetworkInput = z.discriminatedUnion('egress', [
     })
     .strict(),
 ]);
-// --- end egress ---
 
 /** Caller's labels, returned as given (also a session's). */
 export const Metadata = z

@@ -1,4 +1,4 @@
-// Sessions (issue #7): a sandbox that lives across calls, with an interpreter whose state persists from one cell
+// Sessions: a sandbox that lives across calls, with an interpreter whose state persists from one cell
 // to the next. The zod source of the session request, the session as every surface returns it, and a cell.
 // Absolute bounds only; the server's defaults and ceilings for the timeouts are applied by the gateway.
 

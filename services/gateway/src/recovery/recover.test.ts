@@ -1,7 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileAuditLog, verifyAuditLog } from '@airlock/audit';
+import {
+  acceptedEntry,
+  cellAcceptedEntry,
+  FileAuditLog,
+  finishedEntry,
+  sessionOpenedEntry,
+  startedEntry,
+  verifyAuditLog,
+} from '@airlock/audit';
 import {
   type Execution,
   ExecutionRequest,
@@ -11,10 +19,8 @@ import {
   type Session,
 } from '@airlock/protocol';
 import { SqliteStore } from '@airlock/store';
-import { acceptedEntry, finishedEntry, startedEntry } from '@airlock/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_CALLER } from '../authorizer.ts';
-import { cellAcceptedEntry, sessionOpenedEntry } from '../sessions/session-audit.ts';
 import { type RecoveryDeps, recoverAfterCrash } from './recover.ts';
 
 const REQUEST = ExecutionRequest.parse({ language: 'javascript', code: 'console.log(1)' });

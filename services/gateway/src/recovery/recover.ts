@@ -8,7 +8,13 @@
 // Must never run anything itself, never leave an accepted id without a terminal record, and never write a
 // second `finished` audit record for an execution the log already shows finished.
 
-import type { AuditEntry, AuditSink } from '@airlock/audit';
+import {
+  type AuditEntry,
+  type AuditSink,
+  cellFinishedEntry,
+  finishedEntry,
+  sessionClosedEntry,
+} from '@airlock/audit';
 import {
   type Execution,
   type ExecutionEvent,
@@ -19,8 +25,6 @@ import {
 } from '@airlock/protocol';
 import { MAX_RUNS } from '@airlock/queue';
 import type { ExecutionStore, SessionStore, UnfinishedExecution } from '@airlock/store';
-import { finishedEntry } from '@airlock/worker';
-import { cellFinishedEntry, sessionClosedEntry } from '../sessions/session-audit.ts';
 import { type OpenInAudit, scanAuditLog } from './audit-scan.ts';
 
 export const RESTART_REASON = 'service restarted';
@@ -95,10 +99,11 @@ export async function recoverAfterCrash(deps: RecoveryDeps): Promise<RecoveryRep
     audit(sessionClosedEntry(closed));
     report.closed.push(closed.id);
   }
+  const recovery: Recovery = { now, deps, audit, report };
   for (const item of open.values()) {
     try {
-      if (item.kind === 'session') await recoverSession(item, now, deps, audit, report);
-      else await recoverExecution(item, now, deps, audit, report);
+      if (item.kind === 'session') await recoverSession(item, recovery);
+      else await recoverExecution(item, recovery);
     } catch (err) {
       deps.logger.warn({ err, id: item.id }, 'recovery: could not record the end of an accepted item');
     }
@@ -107,14 +112,16 @@ export async function recoverAfterCrash(deps: RecoveryDeps): Promise<RecoveryRep
   return report;
 }
 
+/** What the recovery of one item works with: the time it ends things at, its parts, its appends, its report. */
+interface Recovery {
+  now: Date;
+  deps: RecoveryDeps;
+  audit: (entry: AuditEntry) => void;
+  report: RecoveryReport;
+}
+
 /** Accepted in the audit log, never finished there: the store finished it, has it expired, or lost it. */
-async function recoverExecution(
-  item: OpenInAudit,
-  now: Date,
-  deps: RecoveryDeps,
-  audit: (entry: AuditEntry) => void,
-  report: RecoveryReport,
-): Promise<void> {
+async function recoverExecution(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
   const stored = await deps.executions.get(item.tenant, item.id);
   if (stored?.status === 'finished') {
     audit(executionFinished(stored));
@@ -142,13 +149,8 @@ async function recoverExecution(
   report.ended.push(done.id);
 }
 
-async function recoverSession(
-  item: OpenInAudit,
-  now: Date,
-  deps: RecoveryDeps,
-  audit: (entry: AuditEntry) => void,
-  report: RecoveryReport,
-): Promise<void> {
+/** Opened in the audit log, never closed there: the store closed it, or it is recorded closed now. */
+async function recoverSession(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
   const stored = await deps.sessions.getSession(item.tenant, item.id);
   if (stored?.status === 'closed') {
     audit(sessionClosedEntry(stored));

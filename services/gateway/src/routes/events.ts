@@ -4,13 +4,13 @@
 import { AirlockError } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Caller } from '../authorizer.ts';
+import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';
 
 export interface EventRoutesOptions {
   queue: JobQueue;
-  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
+  authenticate: Authorizer['authenticate'];
   maxWatchers: number;
   /** Interval of comment lines that keep idle connections open. @default 15000 */
   keepAliveMs?: number;

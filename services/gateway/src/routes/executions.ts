@@ -4,14 +4,14 @@ import { AirlockError, Execution, ExecutionRequest, isExecutionId } from '@airlo
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Caller } from '../authorizer.ts';
+import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import type { ExecutionSubmitter } from '../submission.ts';
 
 export interface ExecutionRoutesOptions {
   queue: JobQueue;
   submitter: ExecutionSubmitter;
-  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
+  authenticate: Authorizer['authenticate'];
   maxWaitSeconds: number;
 }
 

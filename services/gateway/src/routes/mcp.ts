@@ -10,11 +10,11 @@ import { serveMcpHttpRequest } from '@airlock/mcp';
 import { AirlockError } from '@airlock/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Caller } from '../authorizer.ts';
+import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 
 export interface McpRoutesOptions {
-  authenticate: (headers: Record<string, unknown>) => Promise<Caller>;
+  authenticate: Authorizer['authenticate'];
 }
 
 /** Base URL the in-process client believes it talks to; only its path and query reach inject. */

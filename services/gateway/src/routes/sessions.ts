@@ -13,6 +13,8 @@ export interface SessionRoutesOptions {
 
 const SessionIdParams = z.object({ id: z.string() });
 
+type Headers = Record<string, unknown>;
+
 /** Unknown and malformed ids look the same: not found (checked after authentication, in Sessions). */
 const sessionId = (id: string) => (isSessionId(id) ? id : 'ses_?');
 
@@ -39,31 +41,28 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
   );
 
-  app.get(
-    '/v1/sessions/:id',
-    {
+  // Read and close: the same route but for the method.
+  for (const [method, summary, description, answer] of [
+    ['GET', 'Read a session', undefined, (headers: Headers, id: string) => sessions.get(headers, id)],
+    [
+      'DELETE',
+      'Close a session',
+      'Destroys the session sandbox, then answers 200 with the session (closed, reason `deleted`).',
+      (headers: Headers, id: string) => sessions.remove(headers, id),
+    ],
+  ] as const) {
+    app.route({
+      method,
+      url: '/v1/sessions/:id',
       schema: {
-        summary: 'Read a session',
+        summary,
+        ...(description === undefined ? {} : { description }),
         params: SessionIdParams,
         response: { 200: Session, '4xx': ErrorResponse },
       },
-    },
-    async (request) => sessions.get(request.headers, sessionId(request.params.id)),
-  );
-
-  app.delete(
-    '/v1/sessions/:id',
-    {
-      schema: {
-        summary: 'Close a session',
-        description:
-          'Destroys the session sandbox, then answers 200 with the session (closed, reason `deleted`).',
-        params: SessionIdParams,
-        response: { 200: Session, '4xx': ErrorResponse },
-      },
-    },
-    async (request) => sessions.remove(request.headers, sessionId(request.params.id)),
-  );
+      handler: async (request) => answer(request.headers, sessionId(request.params.id)),
+    });
+  }
 
   app.post(
     '/v1/sessions/:id/executions',

@@ -1,21 +1,10 @@
-// The bounds of a session request: the server's limit policy narrowed by a grant's ceilings, and the idle and
-// lifetime seconds against their defaults and ceilings. Must never raise a limit above a ceiling (a value
-// above one is refused, never clamped).
+// The time bounds of a session request: its idle and lifetime seconds against the server's defaults and
+// ceilings (its limits narrow like an execution's: narrowPolicy of @airlock/auth). Must never allow a value
+// above a ceiling (it is refused, never clamped).
 
-import { AirlockError, type LimitPolicy, type ResolvedLimits } from '@airlock/protocol';
-import type { SubmissionGrant } from '../authorizer.ts';
+import { AirlockError } from '@airlock/protocol';
 
-/** The server's limit policy narrowed by a grant's ceilings; defaults never exceed a ceiling. */
-export function narrow(policy: LimitPolicy, ceilings: SubmissionGrant['ceilings']): LimitPolicy {
-  const narrowed: LimitPolicy = { defaults: { ...policy.defaults }, ceilings: { ...policy.ceilings } };
-  for (const key of Object.keys(policy.ceilings) as (keyof ResolvedLimits)[]) {
-    const ceiling = Math.min(policy.ceilings[key], ceilings[key] ?? Number.POSITIVE_INFINITY);
-    narrowed.ceilings[key] = ceiling;
-    narrowed.defaults[key] = Math.min(policy.defaults[key], ceiling);
-  }
-  return narrowed;
-}
-
+/** The idle or lifetime seconds of a session: as asked (never above the ceiling, which is refused), else the default. */
 export function seconds(
   field: string,
   asked: number | undefined,

@@ -7,10 +7,20 @@
 // spent). It must never run two cells of one session at once, show a session to another tenant, or keep a
 // sandbox of a closed session.
 
-import type { AuditSink } from '@airlock/audit';
+import {
+  type AuditSink,
+  cellAcceptedEntry,
+  cellFinishedEntry,
+  cellStartedEntry,
+  rejectedEntry,
+  sessionClosedEntry,
+  sessionOpenedEntry,
+} from '@airlock/audit';
+import { narrowPolicy } from '@airlock/auth';
 import {
   AirlockError,
   type BackendName,
+  type Caller,
   type CellRequest,
   type Execution,
   emptyResult,
@@ -23,18 +33,10 @@ import {
 } from '@airlock/protocol';
 import type { SessionBackend, SessionLease } from '@airlock/sandbox';
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
-import { rejectedEntry } from '@airlock/worker';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
-import type { Admission, Authorizer, Caller } from '../authorizer.ts';
-import {
-  cellAcceptedEntry,
-  cellFinishedEntry,
-  cellStartedEntry,
-  sessionClosedEntry,
-  sessionOpenedEntry,
-} from './session-audit.ts';
+import type { Admission, Authorizer } from '../authorizer.ts';
 import type { SessionBackends } from './session-backends.ts';
-import { narrow, seconds } from './session-bounds.ts';
+import { seconds } from './session-bounds.ts';
 import { cellAsRequest, newCellExecution, sessionAsRequest } from './session-executions.ts';
 
 export interface SessionSettings {
@@ -100,7 +102,7 @@ export class Sessions {
       );
       const grant = this.#deps.authorizer.authorizeSubmission(caller, sessionAsRequest(request), 'open');
       const backend = this.#deps.backends.resolve(request.language, request.backend, grant.backends);
-      const limits = resolveLimits(request.limits, narrow(this.#deps.limits, grant.ceilings));
+      const limits = resolveLimits(request.limits, narrowPolicy(this.#deps.limits, grant));
       if (this.openCount + this.#opening >= settings.maxSessions) {
         throw new AirlockError(
           'session_limit',
@@ -214,10 +216,7 @@ export class Sessions {
     let storedCell: Execution | undefined;
     try {
       const grant = this.#deps.authorizer.authorizeSubmission(caller, request, 'cell');
-      const policy = narrow(
-        { defaults: session.limits, ceilings: this.#deps.limits.ceilings },
-        grant.ceilings,
-      );
+      const policy = narrowPolicy({ defaults: session.limits, ceilings: this.#deps.limits.ceilings }, grant);
       const limits = { ...resolveLimits(cell.limits, policy), memory_mb: session.limits.memory_mb };
       execution = newCellExecution(session, limits);
       // Stored first, so a crash from here on leaves a record that recovery ends; refused, it is removed.

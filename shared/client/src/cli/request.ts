@@ -3,13 +3,10 @@
 // Only checks what the command line alone can tell; the server validates the rest and names the field.
 
 import { readFile } from 'node:fs/promises';
-import { LimitsInput } from '@airlock/protocol';
+import { LIMIT_KEYS, type LimitKey } from '@airlock/protocol';
 import { type InputFile, readInputFile } from '../files.ts';
 import { list, optional, pairs, usage, type Values } from './args.ts';
 import { languageOfFile } from './languages.ts';
-
-export const LIMIT_KEYS = LimitsInput.keyof().options;
-type LimitKey = (typeof LIMIT_KEYS)[number];
 
 /** The request as the command sends it: the API's fields, plus `template` passed through as given. */
 export interface RunRequest {

@@ -5,7 +5,6 @@
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  Actor,
   generateSigningKeys,
   IntentClaim,
   mintIntentToken,
@@ -13,7 +12,7 @@ import {
   TOKEN_ALGORITHMS,
   type TokenAlgorithm,
 } from '@airlock/auth';
-import { fieldPath } from '@airlock/protocol';
+import { Actor, fieldPath } from '@airlock/protocol';
 import type { z } from 'zod';
 import { optional, parse, required, usage, type Values } from './args.ts';
 import type { CliContext } from './context.ts';

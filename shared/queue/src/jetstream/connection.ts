@@ -1,6 +1,6 @@
 // Opens the NATS connection a gateway or worker process runs on: it reconnects forever (a nats-server
 // restart is an outage to wait out, not a reason to exit), and says who it is in the server's monitoring.
-// Must never give up reconnecting on its own; the owner closes it.
+// Must never give up reconnecting on its own; the owner closes it (or the cleanup stack it is opened on).
 
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
@@ -19,14 +19,22 @@ export interface NatsConnectOptions {
    * @default 20_000
    */
   timeoutMs?: number;
+  /**
+   * The owner's cleanup stack: the connection's release (drain, or close when draining fails) is deferred on
+   * it as soon as the connection is open.
+   * @default none: the caller closes the connection
+   */
+  stack?: AsyncDisposableStack;
 }
 
 export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
-  return connect({
+  const nc = await connect({
     servers: [...options.servers],
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,
     timeout: options.timeoutMs ?? 20_000,
   });
+  options.stack?.defer(() => nc.drain().catch(() => nc.close()));
+  return nc;
 }

@@ -2,27 +2,23 @@
 // why), and each cell as an execution (accepted, started, finished) carrying `detail.session_id`. Hashes of code
 // and output, never the code, output or rich outputs themselves.
 
-import type { AuditEntry } from '@airlock/audit';
-import type { Execution, ExecutionRequest, Session } from '@airlock/protocol';
-import { type Actor, acceptedEntry, finishedEntry, startedEntry } from '@airlock/worker';
+import type { Caller, Execution, ExecutionRequest, Session } from '@airlock/protocol';
+import { acceptedEntry, callerDetail, finishedEntry, startedEntry } from './execution-entries.ts';
+import type { AuditEntry } from './record.ts';
 
-function who(actor: Actor) {
-  return { issuer: actor.issuer, jti: actor.jti, act: actor.act ?? null };
-}
-
-export function sessionOpenedEntry(session: Session, actor: Actor, capability: unknown): AuditEntry {
+export function sessionOpenedEntry(session: Session, caller: Caller, capability: unknown): AuditEntry {
   return {
     type: 'accepted',
     execution_id: session.id,
     tenant: session.tenant,
-    subject: actor.subject,
+    subject: caller.subject,
     language: session.language,
     backend: session.backend,
     limits: { ...session.limits },
     metadata: { ...session.metadata },
     detail: {
       kind: 'session',
-      ...who(actor),
+      ...callerDetail(caller),
       capability: capability ?? null,
       expires_at: session.expires_at,
     },
@@ -50,11 +46,11 @@ const withSession = (entry: AuditEntry, sessionId: string): AuditEntry => ({
 export function cellAcceptedEntry(
   execution: Execution,
   request: ExecutionRequest,
-  actor: Actor,
+  caller: Caller,
   capability: unknown,
   sessionId: string,
 ): AuditEntry {
-  return withSession(acceptedEntry(execution, request, actor, capability), sessionId);
+  return withSession(acceptedEntry(execution, request, caller, capability), sessionId);
 }
 
 export function cellStartedEntry(execution: Execution, sessionId: string): AuditEntry {

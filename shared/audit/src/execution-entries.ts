@@ -1,20 +1,12 @@
-// The audit entries of an execution's life. Hashes of code and output, never the code, output or env values.
+// The audit entries of an execution's life: accepted (with who asked and the capability), started, finished,
+// canceled, and a refused submission. Hashes of code and output, never the code, output or env values.
 
-import type { AuditEntry } from '@airlock/audit';
-import { sha256Hex } from '@airlock/audit';
-import type { Execution, ExecutionRequest } from '@airlock/protocol';
+import type { Caller, Execution, ExecutionRequest } from '@airlock/protocol';
+import { type AuditEntry, sha256Hex } from './record.ts';
 
-/** Who asked, as the authorizer established it. */
-export interface Actor {
-  tenant: string;
-  subject: string | null;
-  issuer: string | null;
-  jti: string | null;
-  act: unknown;
-}
-
-function who(actor: Actor) {
-  return { issuer: actor.issuer, jti: actor.jti, act: actor.act ?? null };
+/** The caller's token identity as a record's `detail` carries it (the tenant and subject have fields of their own). */
+export function callerDetail(caller: Caller) {
+  return { issuer: caller.issuer, jti: caller.jti, act: caller.act };
 }
 
 function identity(execution: Execution) {
@@ -29,18 +21,18 @@ function identity(execution: Execution) {
 export function acceptedEntry(
   execution: Execution,
   request: ExecutionRequest,
-  actor: Actor,
+  caller: Caller,
   capability: unknown,
 ): AuditEntry {
   return {
     type: 'accepted',
     ...identity(execution),
-    subject: actor.subject,
+    subject: caller.subject,
     limits: { ...execution.limits },
     code_sha256: sha256Hex(request.code),
     metadata: { ...execution.metadata },
     detail: {
-      ...who(actor),
+      ...callerDetail(caller),
       capability: capability ?? null,
       files: request.files.map((f) => ({ path: f.path, encoding: f.encoding, sha256: sha256Hex(f.content) })),
       env_names: Object.keys(request.env).sort(),
@@ -70,24 +62,24 @@ export function finishedEntry(execution: Execution): AuditEntry {
       truncated: result ? { ...result.truncated } : null,
       started_at: execution.started_at,
       finished_at: execution.finished_at,
-      // every egress decision of the run (no secret values: hosts, paths, names only)
+      // Every egress decision of the run (no secret values: hosts, paths, names only).
       ...(result?.egress === undefined ? {} : { egress: result.egress }),
     },
   };
 }
 
-export function canceledEntry(execution: Execution, actor: Actor): AuditEntry {
+export function canceledEntry(execution: Execution, caller: Caller): AuditEntry {
   return {
     type: 'canceled',
     ...identity(execution),
-    subject: actor.subject,
+    subject: caller.subject,
     detail: { status: execution.status },
   };
 }
 
 /** A refused submission; `caller` is undefined when authentication itself failed. */
 export function rejectedEntry(
-  caller: Actor | undefined,
+  caller: Caller | undefined,
   error: { code: string; message: string; field?: string | undefined },
   language?: string,
 ): AuditEntry {
@@ -98,7 +90,7 @@ export function rejectedEntry(
     subject: caller?.subject ?? null,
     reason: error.message,
     detail: {
-      ...(caller ? who(caller) : { issuer: null, jti: null, act: null }),
+      ...(caller ? callerDetail(caller) : { issuer: null, jti: null, act: null }),
       decision: 'refused',
       code: error.code,
       field: error.field ?? null,

@@ -1,0 +1,48 @@
+// What the configuration says for the gateway's parts, the same in both deployments (embedded and scaled
+// out): its audit log, the limit policy of executions and sessions, the bounds of a request, and the version
+// it reports. Reads nothing but the Config it is given.
+
+import type { ProcessAuditLogOptions } from '@airlock/audit';
+import type { Config } from '@airlock/config';
+import type { Logger } from '@airlock/logging';
+import type { LimitPolicy } from '@airlock/protocol';
+import type { GatewayDeps } from './app.ts';
+import { logAuditHealth } from './readiness.ts';
+
+export const VERSION = '0.1.0';
+
+/** The gateway's audit log (AIRLOCK_AUDIT_LOG), whose turning unwritable and writable again is logged. */
+export function auditLogOptions(config: Config, logger: Logger): ProcessAuditLogOptions {
+  return {
+    path: config.AIRLOCK_AUDIT_LOG,
+    fsync: config.AIRLOCK_AUDIT_FSYNC,
+    onHealthChange: logAuditHealth(logger, config.AIRLOCK_AUDIT_LOG),
+  };
+}
+
+/** The server's defaults and ceilings of a run's limits (before a token or tenant narrows them). */
+export function limitPolicy(config: Config): LimitPolicy {
+  return {
+    defaults: {
+      wall_time_ms: config.AIRLOCK_DEFAULT_WALL_TIME_MS,
+      cpu_time_ms: config.AIRLOCK_DEFAULT_CPU_TIME_MS,
+      memory_mb: config.AIRLOCK_DEFAULT_MEMORY_MB,
+      output_bytes: config.AIRLOCK_DEFAULT_OUTPUT_BYTES,
+    },
+    ceilings: {
+      wall_time_ms: config.AIRLOCK_MAX_WALL_TIME_MS,
+      cpu_time_ms: config.AIRLOCK_MAX_CPU_TIME_MS,
+      memory_mb: config.AIRLOCK_MAX_MEMORY_MB,
+      output_bytes: config.AIRLOCK_MAX_OUTPUT_BYTES,
+    },
+  };
+}
+
+/** How much one HTTP request may carry, wait for, or watch. */
+export function requestLimits(config: Config): GatewayDeps['limits'] {
+  return {
+    bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
+    maxWatchers: config.AIRLOCK_MAX_WATCHERS,
+  };
+}

@@ -1,0 +1,37 @@
+// Test fixtures of the gateway's unit tests: a TokenAuthorizer over a throwaway test issuer's real keys and a
+// one-tenant policy (`acme`) a test can override, and the Authorization header of a token. For tests only:
+// not exported from the package.
+
+import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
+import { TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
+import { TokenAuthorizer } from './token-authorizer.ts';
+
+/** The policy of tenant `acme`: javascript on the isolate, 4 running and 4 queued, 100 submissions a minute. */
+export function acmePolicy(overrides: Record<string, unknown> = {}) {
+  return {
+    languages: ['javascript'],
+    backends: ['isolate'],
+    max_concurrent: 4,
+    max_queued: 4,
+    submissions_per_minute: 100,
+    ...overrides,
+  };
+}
+
+/** A TokenAuthorizer trusting `issuer`, with `acme`'s policy (overridden) and one execution per jti. */
+export function tokenAuthorizer(
+  issuer: TestIssuer,
+  overrides: Record<string, unknown> = {},
+): TokenAuthorizer {
+  const verifier = new IntentTokenVerifier({
+    keys: jwksKeySource(issuer.jwks),
+    issuers: [TEST_ISSUER],
+    audience: TEST_AUDIENCE,
+    maxLifetimeSeconds: 600,
+    algorithms: TOKEN_ALGORITHMS,
+  });
+  const policies = parseTenantPolicies({ tenants: { acme: acmePolicy(overrides) } }, 'test');
+  return new TokenAuthorizer({ verifier, policies, defaultMaxExecutions: 1 });
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
