@@ -114,6 +114,8 @@ export async function startEmbedded(
       .append(finishedEntry(execution))
       .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
   });
+  // A tenant's executions beyond its max_concurrent wait in the queue, in their place.
+  queue.gateStarts((execution) => submitter.mayStart(execution));
   queue.consume(
     createExecutionWorker({
       registry,

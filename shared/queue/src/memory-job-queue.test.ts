@@ -51,6 +51,34 @@ describe('MemoryJobQueue', () => {
     await worker.releaseUntilIdle(() => queue.stats());
   });
 
+  it('keeps an execution its start gate refuses queued, in its place, and starts it after another ends', async () => {
+    const queue = newQueue({ concurrency: 4 });
+    const worker = new HeldWorker();
+    const running = new Map<string, number>();
+    queue.gateStarts((e) => (running.get(e.tenant) ?? 0) < 1);
+    queue.consume(async (job, context) => {
+      const tenant = job.execution.tenant;
+      running.set(tenant, (running.get(tenant) ?? 0) + 1);
+      try {
+        return await worker.run(job, context);
+      } finally {
+        running.set(tenant, (running.get(tenant) ?? 0) - 1);
+      }
+    });
+    const a1 = await queue.submit(submitInput('a'));
+    const a2 = await queue.submit(submitInput('a'));
+    const b1 = await queue.submit(submitInput('b'));
+    await worker.started(a1.execution.id);
+    await worker.started(b1.execution.id);
+    expect(worker.runningIds.sort()).toEqual([a1.execution.id, b1.execution.id].sort());
+    expect(queue.stats()).toEqual({ queued: 1, running: 2 });
+    expect((await queue.get('a', a2.execution.id))?.status).toBe('queued');
+    await worker.release(a1.execution.id);
+    await worker.started(a2.execution.id);
+    await worker.releaseUntilIdle(() => queue.stats());
+    expect(worker.startOrder).toEqual([a1.execution.id, b1.execution.id, a2.execution.id]);
+  });
+
   it('has exactly one terminal transition when cancel and completion land on the same tick', async () => {
     const queue = newQueue({ concurrency: 4 });
     const finishedIds: string[] = [];

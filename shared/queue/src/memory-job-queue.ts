@@ -56,6 +56,7 @@ export class MemoryJobQueue implements JobQueue {
   readonly #holds = new SubmissionHolds();
   readonly #finished = new FinishedListeners();
   #worker: JobWorker | undefined;
+  #startGate: (execution: Execution) => boolean = () => true;
   #queued = 0;
   #inFlight = 0;
   #dispatchScheduled = false;
@@ -214,6 +215,14 @@ export class MemoryJobQueue implements JobQueue {
     });
   }
 
+  /**
+   * Asked before a waiting execution starts: false keeps it queued, in its place, until dispatch asks again
+   * (after any execution ends). Never a refusal. Used for a tenant's `max_concurrent`.
+   */
+  gateStarts(gate: (execution: Execution) => boolean): void {
+    this.#startGate = gate;
+  }
+
   consume(worker: JobWorker): void {
     if (this.#worker) throw new Error('MemoryJobQueue: a worker is already attached; it allows one');
     this.#worker = worker;
@@ -318,7 +327,10 @@ export class MemoryJobQueue implements JobQueue {
     const worker = this.#worker;
     if (!worker || this.#closing) return;
     while (this.#inFlight < this.#options.concurrency) {
-      const next = this.#waiting.next();
+      const next = this.#waiting.next((entry) => {
+        const waiting = this.#liveRecord(entry.tenant, entry.id);
+        return waiting === undefined || this.#startGate(waiting.execution);
+      });
       if (!next) return;
       const record = this.#liveRecord(next.tenant, next.id);
       if (!record) continue;

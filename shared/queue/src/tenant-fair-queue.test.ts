@@ -38,4 +38,18 @@ describe('TenantFairQueue', () => {
     queue.push('c', 'c1');
     expect(queue.drain().map((e) => e.id)).toEqual(['b1', 'a2', 'c1']);
   });
+
+  it('passes over a tenant whose first execution may not start, keeping its place and its order', () => {
+    const queue = new TenantFairQueue();
+    queue.push('a', 'a1');
+    queue.push('a', 'a2');
+    queue.push('b', 'b1');
+    queue.push('b', 'b2');
+    const notA = (entry: { tenant: string }) => entry.tenant !== 'a';
+    expect(queue.next(notA)?.id).toBe('b1');
+    expect(queue.next(notA)?.id).toBe('b2');
+    expect(queue.next(notA)).toBeUndefined();
+    expect(queue.size).toBe(2);
+    expect(queue.drain().map((e) => e.id)).toEqual(['a1', 'a2']);
+  });
 });

@@ -42,12 +42,20 @@ export class TenantFairQueue {
     return true;
   }
 
-  /** Takes the next execution in round-robin order over tenants, or undefined when none waits. */
-  next(): QueuedEntry | undefined {
+  /**
+   * Takes the next execution in round-robin order over tenants, or undefined when none waits. `mayStart` is
+   * asked about each tenant's first execution: a tenant whose first may not start yet is passed over and keeps
+   * both its place in the rotation and its order.
+   */
+  next(mayStart: (entry: QueuedEntry) => boolean = () => true): QueuedEntry | undefined {
     for (const [tenant, ids] of this.#byTenant) {
-      this.#byTenant.delete(tenant);
       const id = ids.values().next().value;
-      if (id === undefined) continue;
+      if (id === undefined) {
+        this.#byTenant.delete(tenant);
+        continue;
+      }
+      if (!mayStart({ tenant, id })) continue;
+      this.#byTenant.delete(tenant);
       ids.delete(id);
       this.#size--;
       if (ids.size > 0) this.#byTenant.set(tenant, ids);
