@@ -19,6 +19,7 @@ export {
 } from './execution.ts';
 export { isExecutionId, newExecutionId } from './ids.ts';
 export { type DuplicateKey, duplicateKeyError, findDuplicateKey, parseJsonBody } from './json-body.ts';
+export { LIFECYCLE_EVENT_TYPES, LifecycleEvent, LifecycleEventType } from './lifecycle-event.ts';
 export { LIMIT_KEYS, type LimitKey, type LimitPolicy, resolveLimits } from './limits.ts';
 export {
   BACKEND_NAMES,
