@@ -3,6 +3,7 @@
 import type { Logger } from '@airlock/logging';
 import { AirlockError, duplicateKeyError, findDuplicateKey } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -18,6 +19,8 @@ import type { GatewayMetrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
+import { lifecycleEventRoutes } from './routes/lifecycle-events.ts';
+import { type ListingRoutesOptions, listingRoutes } from './routes/listing.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -32,6 +35,11 @@ export interface GatewayDeps {
   authorizer: Authorizer;
   /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
+  /** Listing executions (and sessions) with sealed cursors; without it, neither list is served. */
+  listing?: Omit<ListingRoutesOptions, 'authenticate'> & {
+    /** The lifecycle event feed; without it, /v1/events is not served. */
+    feed?: { log: LifecycleEventLog; events: LifecycleEvents };
+  };
   runtimes: () => unknown[];
   ready: () => Readiness;
   limits: {
@@ -96,6 +104,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });
+  if (deps.listing) {
+    const { feed, ...listing } = deps.listing;
+    const authenticate: Authorizer['authenticate'] = (headers) => deps.authorizer.authenticate(headers);
+    await app.register(listingRoutes, { ...listing, authenticate });
+    if (feed) {
+      await app.register(lifecycleEventRoutes, {
+        authenticate,
+        cursors: listing.cursors,
+        log: feed.log,
+        events: feed.events,
+        maxStreams: deps.limits.maxWatchers,
+      });
+    }
+  }
   await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
   await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
