@@ -30,6 +30,8 @@ import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
+import { createWebhooks } from './webhooks/webhook-setup.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 export interface EmbeddedService {
   app: FastifyInstance;
@@ -44,12 +46,14 @@ export interface EmbeddedService {
   sessions: Sessions;
   /** Lifecycle events: publish one, or subscribe to the ones this process publishes (webhooks). */
   events: LifecycleEventFeed;
+  /** Callbacks and tenant webhooks (in memory: pending deliveries do not survive a restart). */
+  webhooks: Webhooks;
   /** Stops taking requests, drains and cancels work, stops sandboxes, closes the audit log. */
   close(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
-  /** Environment for the development secrets provider (egress without AIRLOCK_SECRETS_DIR). */
+  /** Environment for the development secrets provider (egress and webhooks without AIRLOCK_SECRETS_DIR). */
   secretsEnv?: Readonly<Record<string, string | undefined>>;
   /** Service log lines dropped so far, for /metrics (`airlock_log_write_errors_total`). */
   logWriteErrors?: () => number;
@@ -114,6 +118,8 @@ export async function startEmbedded(
     storeHealthy: () => store.health.healthy,
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
+  const webhooks = await createWebhooks(config, logger, options.secretsEnv);
+  stack.defer(() => webhooks.close());
   const submitter = new ExecutionSubmitter({
     queue,
     registry,
@@ -122,12 +128,14 @@ export async function startEmbedded(
     limits: limitPolicy(config),
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
+    webhooks,
     onRejected: (code) => metrics.observeRejected(code),
     onAuditError: (err) => logger.error({ err }, 'audit append failed'),
   });
   queue.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
+    webhooks.executionEnded(execution);
     audit
       .append(finishedEntry(execution))
       .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
@@ -151,6 +159,7 @@ export async function startEmbedded(
     audit,
     authorizer,
     records,
+    webhooks,
   );
   let sessionsClosed: Promise<void> | undefined;
   const closeSessions = () => (sessionsClosed ??= sessions.close());
@@ -169,6 +178,7 @@ export async function startEmbedded(
       listSessions: (tenant, query) => records.sessions.listSessions(tenant, query),
       feed: { log: store.events, events },
     },
+    webhooks,
     runtimes: () => registry.runtimes(),
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
@@ -199,6 +209,7 @@ export async function startEmbedded(
     egress,
     sessions,
     events,
+    webhooks,
     close() {
       closed ??= started.disposeAsync();
       return closed;
@@ -214,8 +225,10 @@ function buildSessions(
   audit: FileAuditLog,
   authorizer: Authorizer,
   store: { executions: ExecutionStore; sessions: SessionStore },
+  webhooks: Webhooks,
 ): Sessions {
   return new Sessions({
+    webhooks,
     backends,
     store,
     audit,

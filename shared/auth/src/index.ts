@@ -47,6 +47,7 @@ export {
   type TenantPolicies,
   TenantPolicy,
   TenantPolicyFile,
+  WebhookSubscription,
 } from './tenant-policy.ts';
 export {
   IntentTokenVerifier,
