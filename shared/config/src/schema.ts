@@ -62,6 +62,11 @@ export const ConfigSchema = z.object({
   /** Warm isolate host processes. @default 2 */
   AIRLOCK_ISOLATE_HOSTS: int(2, 1, 64),
   /**
+   * Jobs an isolate host process runs before a fresh one takes its place (each host's own budget is drawn up to
+   * a quarter below it; the fresh one is started first). @default 200
+   */
+  AIRLOCK_ISOLATE_JOBS_PER_HOST: int(200, 1, 1_000_000),
+  /**
    * cgroup v1 memory group under which every isolate host process gets its own group, capped for the job (or
    * session) it runs; `off`: none (the watchdog on the hosts' resident memory only). @default /sys/fs/cgroup/memory/airlock
    */
