@@ -1,22 +1,26 @@
 // Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
 
 import type { Logger } from '@airlock/logging';
-import { AirlockError, duplicateKeyError, findDuplicateKey } from '@airlock/protocol';
+import {
+  AirlockError,
+  duplicateKeyError,
+  findDuplicateKey,
+  jsonSyntaxError,
+  type ResolvedLimits,
+  requestSchemasWithin,
+} from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Authorizer } from './authorizer.ts';
-import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
+import { installErrorHandlers, refuseWhileClosing, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import { validatorCompiler } from './request-validation.ts';
+import { RouteMethods } from './route-methods.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
@@ -50,12 +54,15 @@ export interface GatewayDeps {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
     maxWatchers: number;
+    /** The server's ceilings of a run's limits: the maxima of the request schemas. */
+    ceilings: ResolvedLimits;
   };
   version: string;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const errorContext = { bodyLimitBytes: deps.limits.bodyLimitBytes };
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
@@ -63,19 +70,25 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     requestTimeout: 30_000,
     connectionTimeout: 0,
     keepAliveTimeout: 5_000,
-    return503OnClosing: true,
+    // refuseWhileClosing answers with the table's shutting_down instead of Fastify's own 503 body.
+    return503OnClosing: false,
     // Router-level failures (bad URL encoding, over-long path parameter) get the same coded body as the rest.
     frameworkErrors: (error, _request, reply) =>
       sendError(
         reply,
-        toAirlockError(error) ?? new AirlockError('invalid_request', 'the request URL is malformed'),
+        toAirlockError(error, errorContext) ??
+          new AirlockError('invalid_request', 'the request URL is malformed'),
       ),
     ajv: undefined,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.headersTimeout = 10_000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandlers(app);
+  const routes = new RouteMethods();
+  routes.learnFrom(app);
+  installErrorHandlers(app, routes, errorContext);
+  refuseWhileClosing(app);
+  const schemas = requestSchemasWithin(deps.limits.ceilings);
   // JSON only: without this Fastify would hand text/plain bodies to the schema as strings.
   app.removeContentTypeParser('text/plain');
   refuseDuplicateKeys(app);
@@ -95,13 +108,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   if (deps.sessions) {
-    await app.register(sessionRoutes, { sessions: deps.sessions });
+    await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,
     submitter: deps.submitter,
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWaitSeconds: deps.limits.maxWaitSeconds,
+    schemas,
   });
   if (deps.webhooks) {
     await app.register(deliveryRoutes, {
@@ -146,10 +160,26 @@ function refuseDuplicateKeys(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     parseJson(request, text, (error: Error | null, value?: unknown) => {
-      if (error) return done(error, undefined);
+      if (error) return done(jsonBodyError(text, error), undefined);
       const duplicate = findDuplicateKey(text);
       if (duplicate !== undefined) return done(duplicateKeyError(duplicate), undefined);
       done(null, value);
     });
   });
+}
+
+/** Fastify's parser refused the text: where the JSON broke (or that it is empty), else the poisoning refusal. */
+function jsonBodyError(text: string, error: Error): Error {
+  try {
+    JSON.parse(text);
+  } catch (syntax) {
+    return jsonSyntaxError(text, syntax);
+  }
+  if ((error as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new AirlockError(
+      'invalid_json',
+      'the request body has a "__proto__" or "constructor.prototype" key, which is refused',
+    );
+  }
+  return error;
 }
