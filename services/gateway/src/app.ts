@@ -16,9 +16,11 @@ import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
@@ -40,6 +42,8 @@ export interface GatewayDeps {
     maxWatchers: number;
   };
   version: string;
+  /** This gateway's audit log, read for an execution's audit records in the operator console. */
+  auditLogPath?: string;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -97,6 +101,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     maxWatchers: deps.limits.maxWatchers,
   });
   await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  await app.register(operatorRoutes, {
+    queue: deps.queue,
+    authorizer: deps.authorizer,
+    metrics: deps.metrics,
+    auditLogPath: deps.auditLogPath,
+  });
+  await app.register(consoleRoutes);
   await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

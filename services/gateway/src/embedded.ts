@@ -94,6 +94,7 @@ export async function startEmbedded(
   const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
     storeHealthy: () => store.health.healthy,
+    pools: () => registry.pools(),
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
   const submitter = new ExecutionSubmitter({
@@ -149,6 +150,7 @@ export async function startEmbedded(
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   // The first release: not ready any more, and sessions closed, so a running cell is ended (and its request
