@@ -17,6 +17,7 @@ import { installErrorHandlers, sendError, toAirlockError } from './error-handler
 import type { GatewayMetrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { deliveryRoutes } from './routes/deliveries.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { mcpRoutes } from './routes/mcp.ts';
@@ -25,6 +26,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -34,6 +36,8 @@ export interface GatewayDeps {
   authorizer: Authorizer;
   /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
+  /** Without webhooks, the delivery logs are not served (and callbacks are refused). */
+  webhooks?: Webhooks;
   runtimes: () => unknown[];
   ready: () => Readiness;
   limits: {
@@ -95,6 +99,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWaitSeconds: deps.limits.maxWaitSeconds,
   });
+  if (deps.webhooks) {
+    await app.register(deliveryRoutes, {
+      queue: deps.queue,
+      ...(deps.sessions ? { sessions: deps.sessions } : {}),
+      webhooks: deps.webhooks,
+      authenticate: (headers) => deps.authorizer.authenticate(headers),
+    });
+  }
   await app.register(eventRoutes, {
     queue: deps.queue,
     authenticate: (headers) => deps.authorizer.authenticate(headers),

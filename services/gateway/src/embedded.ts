@@ -22,6 +22,8 @@ import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
+import { createWebhooks } from './webhooks/webhook-setup.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 export interface EmbeddedService {
   app: FastifyInstance;
@@ -34,12 +36,14 @@ export interface EmbeddedService {
   /** The egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
   egress: EmbeddedEgress | undefined;
   sessions: Sessions;
+  /** Callbacks and tenant webhooks (in memory: pending deliveries do not survive a restart). */
+  webhooks: Webhooks;
   /** Stops taking requests, drains and cancels work, stops sandboxes, closes the audit log. */
   close(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
-  /** Environment for the development secrets provider (egress without AIRLOCK_SECRETS_DIR). */
+  /** Environment for the development secrets provider (egress and webhooks without AIRLOCK_SECRETS_DIR). */
   secretsEnv?: Readonly<Record<string, string | undefined>>;
   /** Service log lines dropped so far, for /metrics (`airlock_log_write_errors_total`). */
   logWriteErrors?: () => number;
@@ -97,6 +101,8 @@ export async function startEmbedded(
     pools: () => registry.pools(),
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
+  const webhooks = await createWebhooks(config, logger, options.secretsEnv);
+  stack.defer(() => webhooks.close());
   const submitter = new ExecutionSubmitter({
     queue,
     registry,
@@ -105,12 +111,14 @@ export async function startEmbedded(
     limits: limitPolicy(config),
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
+    webhooks,
     onRejected: (code) => metrics.observeRejected(code),
     onAuditError: (err) => logger.error({ err }, 'audit append failed'),
   });
   queue.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
+    webhooks.executionEnded(execution);
     audit
       .append(finishedEntry(execution))
       .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
@@ -134,6 +142,7 @@ export async function startEmbedded(
     audit,
     authorizer,
     store,
+    webhooks,
   );
   let sessionsClosed: Promise<void> | undefined;
   const closeSessions = () => (sessionsClosed ??= sessions.close());
@@ -146,6 +155,7 @@ export async function startEmbedded(
     metrics,
     authorizer,
     sessions,
+    webhooks,
     runtimes: () => registry.runtimes(),
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
@@ -176,6 +186,7 @@ export async function startEmbedded(
     store,
     egress,
     sessions,
+    webhooks,
     close() {
       closed ??= started.disposeAsync();
       return closed;
@@ -191,8 +202,10 @@ function buildSessions(
   audit: FileAuditLog,
   authorizer: Authorizer,
   store: SqliteStore,
+  webhooks: Webhooks,
 ): Sessions {
   return new Sessions({
+    webhooks,
     backends,
     store,
     audit,

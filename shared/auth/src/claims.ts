@@ -17,6 +17,8 @@ export const IntentClaim = z.strictObject({
   egress_hosts: z.array(HostPattern).max(256).optional(),
   credentials: z.array(CredentialName).max(64).optional(),
   sessions: z.boolean().optional(),
+  /** Hosts a request's callback URL may name (within the tenant policy's). */
+  callback_hosts: z.array(HostPattern).max(64).optional(),
   /** How many executions this token's jti may start; absent means the configured default (normally 1). */
   max_executions: z.int().min(1).max(1_000_000).optional(),
 });

@@ -48,6 +48,7 @@ export {
   type TenantPolicies,
   TenantPolicy,
   TenantPolicyFile,
+  WebhookSubscription,
 } from './tenant-policy.ts';
 export {
   IntentTokenVerifier,
