@@ -21,12 +21,14 @@ import type { GatewayMetrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import { validatorCompiler } from './request-validation.ts';
 import { RouteMethods } from './route-methods.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { lifecycleEventRoutes } from './routes/lifecycle-events.ts';
 import { type ListingRoutesOptions, listingRoutes } from './routes/listing.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
@@ -58,6 +60,8 @@ export interface GatewayDeps {
     ceilings: ResolvedLimits;
   };
   version: string;
+  /** This gateway's audit log, read for an execution's audit records in the operator console. */
+  auditLogPath?: string;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -145,6 +149,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     }
   }
   await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  await app.register(operatorRoutes, {
+    queue: deps.queue,
+    authorizer: deps.authorizer,
+    metrics: deps.metrics,
+    auditLogPath: deps.auditLogPath,
+  });
+  await app.register(consoleRoutes);
   await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
