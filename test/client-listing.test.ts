@@ -1,5 +1,5 @@
 // @airlock/client's listing and event methods against a real service on loopback (embedded mode): a page of
-// executions filtered by a label, following `next`; sessions listed; the lifecycle events of a run read and
+// executions filtered by a label, following `next`; a session listed open and closed, with its events; the lifecycle events of a run read and
 // resumed from `next`; a forged cursor refused with its field.
 
 import { AirlockClient } from '@airlock/client';
@@ -59,8 +59,21 @@ describe('listing and events', () => {
     ]);
     expect((await client.events({ after: events.next })).data).toEqual([]);
 
-    const sessions = await client.listSessions({ status: 'ready' });
-    expect(sessions).toEqual({ data: [], next: null });
+    const session = await client.createSession({ language: 'javascript', metadata: { purpose: 'listed' } });
+    const open = await client.listSessions({ status: 'ready', metadata: { purpose: 'listed' } });
+    expect(open.data.map((s) => s.id)).toEqual([session.id]);
+    await client.closeSession(session.id);
+    const closed = await client.listSessions({ status: 'closed', language: 'javascript' });
+    expect(closed.data.map((s) => s.id)).toEqual([session.id]);
+    expect((await client.listSessions({ status: 'ready' })).data).toEqual([]);
+    const sessionEvents = await client.events({
+      after: events.next,
+      types: ['session.created', 'session.closed'],
+    });
+    expect(sessionEvents.data.map((e) => [e.type, e.subject, e.data.closed_reason])).toEqual([
+      ['session.created', session.id, null],
+      ['session.closed', session.id, 'deleted'],
+    ]);
 
     const forged = await rejection(client.listExecutions({ cursor: `${first.next!.slice(0, -3)}xyz` }));
     expect(forged).toMatchObject({ status: 400, code: 'invalid_request', field: 'query.cursor' });
