@@ -16,6 +16,7 @@ import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
+import { CursorSeal } from './listing/cursor-seal.ts';
 import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
@@ -102,6 +103,11 @@ export async function startScaled(
     submitter,
     metrics,
     authorizer,
+    // Listing from the KV bucket every gateway shares, with the cursor key they share.
+    listing: {
+      cursors: new CursorSeal(await queue.cursorKey()),
+      listExecutions: (tenant, query) => queue.list(tenant, query),
+    },
     runtimes: () => registry.runtimes(),
     ready: () =>
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
