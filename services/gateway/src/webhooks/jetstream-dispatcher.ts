@@ -1,0 +1,153 @@
+// NATS mode: webhook deliveries kept in a JetStream work-queue stream (file storage) and taken by one durable
+// pull consumer that every gateway shares, so a delivery survives the restart of the gateway that made it and
+// is done by whichever gateway is up. A failed attempt is negatively acknowledged with the backoff delay
+// (JetStream redelivers it then, with its webhook-id and body unchanged); a delivered, refused or exhausted one
+// is acknowledged or terminated. Must never acknowledge a delivery before its attempt has ended.
+
+import type { Logger } from '@airlock/logging';
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { DeliveryLog } from './delivery-log.ts';
+import {
+  type AttemptDeps,
+  attemptOnce,
+  type Delivery,
+  givenUp,
+  outcomeOf,
+  type PendingDelivery,
+  pendingDelivery,
+  retryDelay,
+} from './webhook-dispatcher.ts';
+
+export const WEBHOOK_STREAM = 'AIRLOCK_WEBHOOKS';
+export const WEBHOOK_SUBJECT = 'airlock.webhooks.deliveries';
+const CONSUMER = 'airlock-webhooks';
+const NS_PER_MS = 1_000_000;
+/** Attempts one gateway makes at once. */
+const IN_FLIGHT = 16;
+
+export interface JetStreamDispatcherDeps extends AttemptDeps {
+  nc: NatsConnection;
+  log: DeliveryLog;
+  logger: Logger;
+  random?: () => number;
+}
+
+export class JetStreamWebhookDispatcher {
+  readonly #deps: JetStreamDispatcherDeps;
+  readonly #js: JetStreamClient;
+  readonly #messages: ConsumerMessages;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #loop: Promise<void>;
+  #published = new Set<Promise<unknown>>();
+
+  private constructor(deps: JetStreamDispatcherDeps, js: JetStreamClient, messages: ConsumerMessages) {
+    this.#deps = deps;
+    this.#js = js;
+    this.#messages = messages;
+    this.#loop = this.#consume();
+  }
+
+  /** Creates the stream and the durable consumer if missing (idempotent), then starts taking deliveries. */
+  static async open(deps: JetStreamDispatcherDeps): Promise<JetStreamWebhookDispatcher> {
+    const jsm = await jetstreamManager(deps.nc);
+    const stream = {
+      name: WEBHOOK_STREAM,
+      subjects: [WEBHOOK_SUBJECT],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      discard: DiscardPolicy.New,
+      max_msgs: deps.settings.maxPending,
+    };
+    try {
+      await jsm.streams.add(stream);
+    } catch {
+      await jsm.streams.update(WEBHOOK_STREAM, stream);
+    }
+    await jsm.consumers.add(WEBHOOK_STREAM, {
+      durable_name: CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      // An attempt ends within its timeout; a gateway gone mid-attempt hands it on after this.
+      ack_wait: (deps.settings.timeoutMs + 30_000) * NS_PER_MS,
+      max_ack_pending: 1_000,
+    });
+    const js = jetstream(deps.nc);
+    const consumer = await js.consumers.get(WEBHOOK_STREAM, CONSUMER);
+    const messages = await consumer.consume({ max_messages: IN_FLIGHT });
+    return new JetStreamWebhookDispatcher(deps, js, messages);
+  }
+
+  /** Stores the delivery in the stream; false when the stream refuses it (full: logged). */
+  dispatch(delivery: Delivery): boolean {
+    const pending = pendingDelivery(delivery);
+    const published = this.#js
+      .publish(WEBHOOK_SUBJECT, JSON.stringify(pending), { msgID: pending.webhookId })
+      .catch((err: unknown) =>
+        this.#deps.logger.warn(
+          { err, tenant: delivery.tenant, subject: delivery.event.subject, event: delivery.event.type },
+          'webhook dropped: the delivery stream refused it',
+        ),
+      )
+      .finally(() => this.#published.delete(published));
+    this.#published.add(published);
+    return true;
+  }
+
+  /** Deliveries this gateway is attempting right now. */
+  get pending(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Resolves when what this gateway published is stored and its attempts in flight have ended. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#published]);
+    await Promise.all([...this.#inFlight]);
+  }
+
+  /** Stops taking deliveries; attempts in flight end first (and are acknowledged or handed back). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#published]);
+    this.#messages.stop();
+    await this.#loop;
+    await Promise.all([...this.#inFlight]);
+  }
+
+  async #consume(): Promise<void> {
+    for await (const message of this.#messages) {
+      const handled: Promise<void> = this.#handle(message).finally(() => this.#inFlight.delete(handled));
+      this.#inFlight.add(handled);
+      if (this.#inFlight.size >= IN_FLIGHT) await Promise.race(this.#inFlight);
+    }
+  }
+
+  async #handle(message: JsMsg): Promise<void> {
+    let delivery: PendingDelivery;
+    try {
+      delivery = message.json<PendingDelivery>();
+    } catch {
+      message.term('not a delivery');
+      return;
+    }
+    const attempt = message.info.deliveryCount;
+    const { entry, retryable } = await attemptOnce(this.#deps, delivery, attempt);
+    const retry = retryable && attempt < this.#deps.settings.attempts;
+    this.#deps.log.record(delivery.tenant, delivery.event.subject, {
+      ...entry,
+      outcome: outcomeOf(entry, retry),
+    });
+    if (entry.error === null) return void message.ack();
+    if (retry) return void message.nak(retryDelay(this.#deps, attempt));
+    givenUp(this.#deps.logger, delivery, entry);
+    message.term(entry.error.slice(0, 100));
+  }
+}
