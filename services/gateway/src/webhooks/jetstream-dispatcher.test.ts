@@ -160,6 +160,24 @@ describe('JetStreamWebhookDispatcher', () => {
     ]);
   });
 
+  it('counts attempts across gateways: the next gateway goes on from the last attempt made', async () => {
+    let firstClosed = false;
+    answer = () => (firstClosed ? 200 : 500);
+    const first = await gateway({ attempts: 20, backoffMs: 10, maxBackoffMs: 10 });
+    first.dispatcher.dispatch(delivery());
+    await until(() => first.log.attempts('t1', 'ex_nats').length >= 3);
+    await first.dispatcher.close();
+    await first.nc.close();
+    firstClosed = true;
+    const made = first.log.attempts('t1', 'ex_nats').length;
+    const second = await gateway({ attempts: 20 });
+    await until(() => second.log.attempts('t1', 'ex_nats').length === 1);
+    expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(second.log.attempts('t1', 'ex_nats')).toMatchObject([
+      { attempt: made + 1, status: 200, outcome: 'delivered' },
+    ]);
+  });
+
   it('gives up after the configured attempts and terminates the message', async () => {
     answer = () => 500;
     const { dispatcher, log } = await gateway({ attempts: 3, backoffMs: 10, maxBackoffMs: 10 });

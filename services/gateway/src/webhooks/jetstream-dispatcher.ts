@@ -1,8 +1,10 @@
 // NATS mode: webhook deliveries kept in a JetStream work-queue stream (file storage) and taken by one durable
 // pull consumer that every gateway shares, so a delivery survives the restart of the gateway that made it and
-// is done by whichever gateway is up. A failed attempt is negatively acknowledged with the backoff delay
-// (JetStream redelivers it then, with its webhook-id and body unchanged); a delivered, refused or exhausted one
-// is acknowledged or terminated. Must never acknowledge a delivery before its attempt has ended.
+// is done by whichever gateway is up. Each message carries its attempt number and the time before which it
+// must not be tried: a failed attempt publishes the next one (same webhook-id and body, the backoff delay
+// later) before acknowledging its own message, so the count and the delay survive any restart (JetStream's
+// own delivery count does not carry across consumers' pull requests reliably). A message taken too early is
+// handed back with the time left. Must never acknowledge a delivery before its successor is stored.
 
 import type { Logger } from '@airlock/logging';
 import {
@@ -41,6 +43,12 @@ export interface JetStreamDispatcherDeps extends AttemptDeps {
   log: DeliveryLog;
   logger: Logger;
   random?: () => number;
+}
+
+/** A delivery as the stream holds it: which attempt it is and when it may be made (ms since the epoch). */
+interface StoredDelivery extends PendingDelivery {
+  attempt: number;
+  not_before: number;
 }
 
 export class JetStreamWebhookDispatcher {
@@ -87,11 +95,10 @@ export class JetStreamWebhookDispatcher {
     return new JetStreamWebhookDispatcher(deps, js, messages);
   }
 
-  /** Stores the delivery in the stream; false when the stream refuses it (full: logged). */
+  /** Stores the delivery in the stream; a refusal (a full stream) is logged. */
   dispatch(delivery: Delivery): boolean {
-    const pending = pendingDelivery(delivery);
-    const published = this.#js
-      .publish(WEBHOOK_SUBJECT, JSON.stringify(pending), { msgID: pending.webhookId })
+    const stored: StoredDelivery = { ...pendingDelivery(delivery), attempt: 1, not_before: 0 };
+    const published = this.#store(stored)
       .catch((err: unknown) =>
         this.#deps.logger.warn(
           { err, tenant: delivery.tenant, subject: delivery.event.subject, event: delivery.event.type },
@@ -130,24 +137,41 @@ export class JetStreamWebhookDispatcher {
     }
   }
 
+  #store(delivery: StoredDelivery) {
+    return this.#js.publish(WEBHOOK_SUBJECT, JSON.stringify(delivery), {
+      msgID: `${delivery.webhookId}.${delivery.attempt}`,
+    });
+  }
+
   async #handle(message: JsMsg): Promise<void> {
-    let delivery: PendingDelivery;
+    let delivery: StoredDelivery;
     try {
-      delivery = message.json<PendingDelivery>();
+      delivery = message.json<StoredDelivery>();
     } catch {
       message.term('not a delivery');
       return;
     }
-    const attempt = message.info.deliveryCount;
+    const wait = delivery.not_before - Date.now();
+    if (wait > 0) return void message.nak(wait);
+    const { attempt } = delivery;
     const { entry, retryable } = await attemptOnce(this.#deps, delivery, attempt);
     const retry = retryable && attempt < this.#deps.settings.attempts;
     this.#deps.log.record(delivery.tenant, delivery.event.subject, {
       ...entry,
       outcome: outcomeOf(entry, retry),
     });
-    if (entry.error === null) return void message.ack();
-    if (retry) return void message.nak(retryDelay(this.#deps, attempt));
-    givenUp(this.#deps.logger, delivery, entry);
-    message.term(entry.error.slice(0, 100));
+    if (retry) {
+      const delay = retryDelay(this.#deps, attempt);
+      try {
+        await this.#store({ ...delivery, attempt: attempt + 1, not_before: Date.now() + delay });
+      } catch (err) {
+        // Not stored: this message is handed back, and the attempt is made again after the delay.
+        this.#deps.logger.warn({ err, webhook_id: delivery.webhookId }, 'webhook retry not stored');
+        return void message.nak(delay);
+      }
+    } else if (entry.error !== null) {
+      givenUp(this.#deps.logger, delivery, entry);
+    }
+    message.ack();
   }
 }
