@@ -24,6 +24,7 @@ import { fleetRegistry } from './nats/fleet-registry.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
+import { createWebhooks } from './webhooks/webhook-setup.ts';
 
 export interface ScaledGateway {
   app: FastifyInstance;
@@ -35,6 +36,8 @@ export interface ScaledGateway {
 export interface ScaledOptions {
   /** Service log lines dropped so far, for /metrics (`airlock_log_write_errors_total`). */
   logWriteErrors?: () => number;
+  /** Environment for the development secrets provider (webhook signing secrets without AIRLOCK_SECRETS_DIR). */
+  secretsEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function startScaled(
@@ -69,6 +72,9 @@ export async function startScaled(
   stack.defer(() => acceptedHere.stop());
   const routesQueue = acceptedHere.trackingQueue();
   const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
+  // Deliveries live in a JetStream stream: one accepted here survives this gateway's restart.
+  const webhooks = await createWebhooks(config, logger, options.secretsEnv, nc);
+  stack.defer(() => webhooks.close());
   const submitter = new ExecutionSubmitter({
     queue: routesQueue,
     registry,
@@ -77,12 +83,14 @@ export async function startScaled(
     limits: limitPolicy(config),
     egress: config.AIRLOCK_EGRESS === 'on',
     credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
+    webhooks,
     onRejected: (code) => metrics.observeRejected(code),
     onAuditError,
   });
   acceptedHere.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
+    webhooks.executionEnded(execution);
   });
   const service = await startExecuteService({
     nc,
@@ -108,6 +116,7 @@ export async function startScaled(
       cursors: new CursorSeal(await queue.cursorKey()),
       listExecutions: (tenant, query) => queue.list(tenant, query),
     },
+    webhooks,
     runtimes: () => registry.runtimes(),
     ready: () =>
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),

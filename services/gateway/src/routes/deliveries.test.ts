@@ -137,7 +137,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await app.close();
-  webhooks.close();
+  await webhooks.close();
   await queue.close();
   await audit.close();
   receiver.closeAllConnections();
