@@ -1,6 +1,7 @@
 // Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
 
 import type { Logger } from '@airlock/logging';
+import type { ToolCatalog } from '@airlock/mcp';
 import {
   AirlockError,
   duplicateKeyError,
@@ -42,6 +43,8 @@ export interface GatewayDeps {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
     maxWatchers: number;
+    /** The server's defaults of a run's limits. */
+    defaults: ResolvedLimits;
     /** The server's ceilings of a run's limits: the maxima of the request schemas. */
     ceilings: ResolvedLimits;
   };
@@ -110,8 +113,17 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });
-  await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
-  await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
+  const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
+  await app.register(systemRoutes, {
+    runtimes: deps.runtimes,
+    ready: deps.ready,
+    metrics: deps.metrics,
+    limits,
+  });
+  await app.register(mcpRoutes, {
+    authenticate: (headers) => deps.authorizer.authenticate(headers),
+    catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

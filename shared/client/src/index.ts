@@ -49,7 +49,7 @@ export {
   writeOutputFiles,
 } from './files.ts';
 export type { FetchLike } from './http.ts';
-export { Runtime, RuntimesResponse } from './runtimes.ts';
+export { Runtime, RuntimesResponse, ServerLimits } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,
@@ -73,5 +73,8 @@ export {
   ListRuntimesInput,
   RunCodeInput,
   TOOL_DEFINITIONS,
+  type ToolCatalog,
   type ToolDefinition,
+  type ToolDefinitions,
+  toolDefinitions,
 } from './tools.ts';
