@@ -11,6 +11,7 @@ import {
   requestSchemasWithin,
 } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -21,13 +22,19 @@ import type { GatewayMetrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import { validatorCompiler } from './request-validation.ts';
 import { RouteMethods } from './route-methods.ts';
+import { consoleRoutes } from './routes/console.ts';
+import { deliveryRoutes } from './routes/deliveries.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
+import { lifecycleEventRoutes } from './routes/lifecycle-events.ts';
+import { type ListingRoutesOptions, listingRoutes } from './routes/listing.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -37,6 +44,13 @@ export interface GatewayDeps {
   authorizer: Authorizer;
   /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
+  /** Listing executions (and sessions) with sealed cursors; without it, neither list is served. */
+  listing?: Omit<ListingRoutesOptions, 'authenticate'> & {
+    /** The lifecycle event feed; without it, /v1/events is not served. */
+    feed?: { log: LifecycleEventLog; events: LifecycleEvents };
+  };
+  /** Without webhooks, the delivery logs are not served (and callbacks are refused). */
+  webhooks?: Webhooks;
   runtimes: () => unknown[];
   ready: () => Readiness;
   limits: {
@@ -49,6 +63,8 @@ export interface GatewayDeps {
     ceilings: ResolvedLimits;
   };
   version: string;
+  /** This gateway's audit log, read for an execution's audit records in the operator console. */
+  auditLogPath?: string;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -108,11 +124,33 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     maxWaitSeconds: deps.limits.maxWaitSeconds,
     schemas,
   });
+  if (deps.webhooks) {
+    await app.register(deliveryRoutes, {
+      queue: deps.queue,
+      ...(deps.sessions ? { sessions: deps.sessions } : {}),
+      webhooks: deps.webhooks,
+      authenticate: (headers) => deps.authorizer.authenticate(headers),
+    });
+  }
   await app.register(eventRoutes, {
     queue: deps.queue,
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });
+  if (deps.listing) {
+    const { feed, ...listing } = deps.listing;
+    const authenticate: Authorizer['authenticate'] = (headers) => deps.authorizer.authenticate(headers);
+    await app.register(listingRoutes, { ...listing, authenticate });
+    if (feed) {
+      await app.register(lifecycleEventRoutes, {
+        authenticate,
+        cursors: listing.cursors,
+        log: feed.log,
+        events: feed.events,
+        maxStreams: deps.limits.maxWatchers,
+      });
+    }
+  }
   const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
   await app.register(systemRoutes, {
     runtimes: deps.runtimes,
@@ -120,6 +158,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     metrics: deps.metrics,
     limits,
   });
+  await app.register(operatorRoutes, {
+    queue: deps.queue,
+    authorizer: deps.authorizer,
+    metrics: deps.metrics,
+    auditLogPath: deps.auditLogPath,
+  });
+  await app.register(consoleRoutes);
   await app.register(mcpRoutes, {
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),

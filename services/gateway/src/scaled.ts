@@ -107,6 +107,7 @@ export async function startScaled(
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   stack.defer(() => {

@@ -14,6 +14,10 @@ const policy = parseTenantPolicies(
         egress_hosts: ['api.example.com', '*.github.com', 'pypi.org'],
         credentials: ['github', 'pypi'],
         sessions: true,
+        callback_hosts: ['*.hooks.example.com'],
+        webhooks: [
+          { url: 'https://all.example.com/in', events: ['execution.finished'], secret_ref: 'acme-hooks' },
+        ],
         max_concurrent: 2,
         max_queued: 10,
         submissions_per_minute: 60,
@@ -237,6 +241,32 @@ describe('effectiveCapability', () => {
       reason: 'sessions are not allowed by the tenant policy',
     });
     expect(effectiveCapability(request({}, { session: true }), withIntent(null), acme).ok).toBe(true);
+  });
+
+  it("refuses a callback host outside the tenant's or the intent's callback_hosts; absent means any", () => {
+    const at = (host: string) => request({}, { callback_host: host });
+    expect(effectiveCapability(at('a.hooks.example.com'), withIntent(null), acme).ok).toBe(true);
+    expect(effectiveCapability(at('evil.example.org'), withIntent(null), acme)).toEqual({
+      ok: false,
+      field: 'callback.url',
+      reason: "callback host 'evil.example.org' is not allowed by the tenant policy",
+    });
+    expect(
+      effectiveCapability(
+        at('b.hooks.example.com'),
+        withIntent({ callback_hosts: ['a.hooks.example.com'] }),
+        acme,
+      ),
+    ).toEqual({
+      ok: false,
+      field: 'callback.url',
+      reason: "callback host 'b.hooks.example.com' is not allowed by the intent token",
+    });
+    // strict names no callback_hosts: the server's address checks are the only bound.
+    expect(effectiveCapability(at('anything.example.net'), withIntent(null), strict).ok).toBe(true);
+    expect(acme.webhooks).toEqual([
+      { url: 'https://all.example.com/in', events: ['execution.finished'], secret_ref: 'acme-hooks' },
+    ]);
   });
 
   it('an empty allow-list in the intent allows nothing', () => {

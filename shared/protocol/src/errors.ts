@@ -51,6 +51,11 @@ export const ERROR_CODES = {
     status: 422,
     meaning: 'Network egress was requested but this server or backend does not offer it.',
   },
+  callback_refused: {
+    status: 422,
+    meaning:
+      'Airlock will not deliver to this callback URL (scheme, user-info, or an address it must not reach).',
+  },
   // sessions
   session_busy: {
     status: 409,

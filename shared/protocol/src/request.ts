@@ -2,6 +2,7 @@
 // Absolute bounds live here; per-server defaults and ceilings are applied later by resolveLimits.
 
 import { z } from 'zod';
+import { Callback } from './callback.ts';
 
 export const LANGUAGES = ['javascript', 'typescript', 'python', 'bash'] as const;
 /** The backends that run code. */
@@ -216,6 +217,8 @@ export const ExecutionRequest = z
     metadata: Metadata.default({}),
     /** Scaled out on NATS: run again if the worker is lost mid-job (default: never twice, `worker lost`). */
     retry_on_worker_loss: z.boolean().optional(),
+    /** Where to post this execution's lifecycle events (signed webhooks). */
+    callback: Callback.optional(),
   })
   .strict();
 
