@@ -1,6 +1,7 @@
 // Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
 
 import type { Logger } from '@airlock/logging';
+import type { ToolCatalog } from '@airlock/mcp';
 import {
   AirlockError,
   duplicateKeyError,
@@ -56,6 +57,8 @@ export interface GatewayDeps {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
     maxWatchers: number;
+    /** The server's defaults of a run's limits. */
+    defaults: ResolvedLimits;
     /** The server's ceilings of a run's limits: the maxima of the request schemas. */
     ceilings: ResolvedLimits;
   };
@@ -148,7 +151,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       });
     }
   }
-  await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
+  await app.register(systemRoutes, {
+    runtimes: deps.runtimes,
+    ready: deps.ready,
+    metrics: deps.metrics,
+    limits,
+  });
   await app.register(operatorRoutes, {
     queue: deps.queue,
     authorizer: deps.authorizer,
@@ -156,7 +165,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     auditLogPath: deps.auditLogPath,
   });
   await app.register(consoleRoutes);
-  await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
+  await app.register(mcpRoutes, {
+    authenticate: (headers) => deps.authorizer.authenticate(headers),
+    catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

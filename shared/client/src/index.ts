@@ -63,7 +63,7 @@ export type {
   SessionFilters,
   SessionPage,
 } from './listing.ts';
-export { Runtime, RuntimesResponse } from './runtimes.ts';
+export { Runtime, RuntimesResponse, ServerLimits } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,
@@ -87,5 +87,8 @@ export {
   ListRuntimesInput,
   RunCodeInput,
   TOOL_DEFINITIONS,
+  type ToolCatalog,
   type ToolDefinition,
+  type ToolDefinitions,
+  toolDefinitions,
 } from './tools.ts';

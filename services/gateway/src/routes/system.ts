@@ -1,5 +1,6 @@
 // Runtimes, health, readiness and metrics.
 
+import { type LimitPolicy, ResolvedLimits } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -9,6 +10,8 @@ export interface SystemRoutesOptions {
   runtimes: () => unknown[];
   ready: () => Readiness;
   metrics: GatewayMetrics;
+  /** The server's limit defaults and ceilings, shown beside the runtimes. */
+  limits: LimitPolicy;
 }
 
 const Runtime = z.object({
@@ -24,11 +27,21 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     '/v1/runtimes',
     {
       schema: {
-        summary: 'Languages and backends this server can run',
-        response: { 200: z.object({ runtimes: z.array(Runtime) }) },
+        summary: 'Languages and backends this server can run, and its limit defaults and ceilings',
+        description:
+          'A request may ask for limits up to the ceilings; a tenant policy or an intent token may lower them.',
+        response: {
+          200: z.object({
+            runtimes: z.array(Runtime),
+            limits: z.object({ defaults: ResolvedLimits, ceilings: ResolvedLimits }),
+          }),
+        },
       },
     },
-    async () => ({ runtimes: options.runtimes() as z.infer<typeof Runtime>[] }),
+    async () => ({
+      runtimes: options.runtimes() as z.infer<typeof Runtime>[],
+      limits: { defaults: options.limits.defaults, ceilings: options.limits.ceilings },
+    }),
   );
   app.get(
     '/healthz',
