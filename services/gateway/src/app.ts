@@ -3,18 +3,13 @@
 import type { Logger } from '@airlock/logging';
 import { AirlockError, duplicateKeyError, findDuplicateKey } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { ServerCeilings } from './openapi/components.ts';
+import { registerOpenApi } from './openapi/document.ts';
 import type { Readiness } from './readiness.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
@@ -38,6 +33,8 @@ export interface GatewayDeps {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
     maxWatchers: number;
+    /** The server's ceilings, shown in the OpenAPI document as the maxima of the fields they bound. */
+    ceilings?: ServerCeilings;
   };
   version: string;
 }
@@ -68,19 +65,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.removeContentTypeParser('text/plain');
   refuseDuplicateKeys(app);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Airlock',
-        description:
-          'Sandboxed code execution for AI agents. Every error has the shape {error:{code,message,field?}}.',
-        version: deps.version,
-      },
-    },
-    transform: jsonSchemaTransform,
+  await registerOpenApi(app, {
+    version: deps.version,
+    mode: deps.authorizer.mode,
+    bodyLimitBytes: deps.limits.bodyLimitBytes,
+    ...(deps.limits.ceilings ? { ceilings: deps.limits.ceilings } : {}),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   if (deps.sessions) {
     await app.register(sessionRoutes, { sessions: deps.sessions });
@@ -98,7 +88,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
   await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
 

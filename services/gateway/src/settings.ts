@@ -44,5 +44,10 @@ export function requestLimits(config: Config): GatewayDeps['limits'] {
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
     maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
     maxWatchers: config.AIRLOCK_MAX_WATCHERS,
+    ceilings: {
+      limits: limitPolicy(config).ceilings,
+      sessionIdleSeconds: config.AIRLOCK_SESSION_MAX_IDLE_SECONDS,
+      sessionLifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+    },
   };
 }
