@@ -30,6 +30,24 @@ function withoutSafeIntegerBounds(value: unknown): unknown {
   return result;
 }
 
+/**
+ * On the request side a default is the server's to apply, not the caller's to send: generators such as
+ * openapi-typescript make a property with a `default` required, so the default moves into the description.
+ */
+function defaultsDescribed(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(defaultsDescribed);
+  if (value === null || typeof value !== 'object') return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key !== 'default') result[key] = defaultsDescribed(child);
+  }
+  if ('default' in value) {
+    const said = `Default: \`${JSON.stringify((value as { default: unknown }).default)}\`.`;
+    result.description = typeof result.description === 'string' ? `${result.description} ${said}` : said;
+  }
+  return result;
+}
+
 function convert(catalog: readonly CatalogEntry[], io: Direction): Record<string, JsonSchema> {
   const registry = z.registry<{ id?: string; [key: string]: unknown }>();
   for (const [schema, meta] of catalog) registry.add(schema, meta);
@@ -44,7 +62,8 @@ function convert(catalog: readonly CatalogEntry[], io: Direction): Record<string
   });
   const clean: Record<string, JsonSchema> = {};
   for (const [id, schema] of Object.entries(schemas)) {
-    const copy = withoutSafeIntegerBounds(schema) as JsonSchema;
+    const bounded = withoutSafeIntegerBounds(schema);
+    const copy = (io === 'input' ? defaultsDescribed(bounded) : bounded) as JsonSchema;
     for (const keyword of ROOT_KEYWORDS) delete copy[keyword];
     clean[id] = copy;
   }
