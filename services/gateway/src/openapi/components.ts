@@ -19,6 +19,7 @@ import {
   NetworkInput,
   Outcome,
   OutputFile,
+  type RequestSchemas,
   ResolvedLimits,
   Session,
   SessionClosedReason,
@@ -30,7 +31,10 @@ import {
 import { z } from 'zod';
 import { ErrorResponse, FieldIssue, Runtime, RuntimeList } from '../openapi-schemas.ts';
 
-/** Name in the document → the zod schema it is generated from. */
+/**
+ * Name in the document → the zod schema it is generated from. The request schemas here are the protocol's; the
+ * document uses this server's (schemaCatalog), whose limits stop at its ceilings.
+ */
 export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   ExecutionRequest,
   FileInput,
@@ -60,46 +64,53 @@ export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   SessionClosedReason,
 };
 
-/** The server's own bounds, tighter than the protocol's absolute ones; shown as the fields' maxima. */
-export interface ServerCeilings {
-  limits: ResolvedLimits;
-  sessionIdleSeconds?: number;
-  sessionLifetimeSeconds?: number;
+/** The server's own bounds of a session's timeouts, tighter than the protocol's; shown as the fields' maxima. */
+export interface SessionCeilings {
+  idleSeconds: number;
+  lifetimeSeconds: number;
 }
 
 /** A schema and what the document says of it: its name (`id`), or keywords that override the generated ones. */
 export type CatalogEntry = readonly [schema: z.core.$ZodType, meta: { id?: string; [key: string]: unknown }];
 
-/** The field schema inside an optional wrapper (the one zod's JSON Schema carries the bounds of). */
-function inner(schema: z.ZodType): z.ZodType {
-  return schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+/** The field schema inside an optional or default wrapper (the one zod's JSON Schema carries the bounds of). */
+function inner(schema: z.core.$ZodType): z.core.$ZodType {
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) return inner(schema.unwrap() as z.ZodType);
+  return schema;
 }
 
 /**
- * Every named schema (ids) and the ceilings (keywords on the bounded field schemas), which zod's JSON Schema
- * generator turns into $refs and `maximum`s.
+ * Every named schema (ids), this server's request schemas (their limits' maxima are its ceilings) under the
+ * protocol's names, and the session ceilings (keywords on the bounded fields), which zod's JSON Schema generator
+ * turns into $refs and `maximum`s.
  */
-export function schemaCatalog(ceilings: ServerCeilings | undefined): CatalogEntry[] {
-  const catalog: CatalogEntry[] = Object.entries(NAMED_SCHEMAS).map(([id, schema]) => [schema, { id }]);
-  if (!ceilings) return catalog;
-  for (const [key, ceiling] of Object.entries(ceilings.limits)) {
-    const field = LimitsInput.shape[key as keyof typeof LimitsInput.shape];
+export function schemaCatalog(requests: RequestSchemas, sessions: SessionCeilings | undefined): CatalogEntry[] {
+  const limits = inner(requests.execution.shape.limits) as z.ZodObject;
+  const ownNames: Record<string, z.core.$ZodType> = {
+    ExecutionRequest: requests.execution,
+    SessionRequest: requests.session,
+    CellRequest: requests.cell,
+    Limits: limits,
+  };
+  const named = { ...NAMED_SCHEMAS, ...ownNames };
+  const catalog: CatalogEntry[] = Object.entries(named).map(([id, schema]) => [schema, { id }]);
+  for (const [key, field] of Object.entries(limits.shape)) {
+    const bound = inner(field as z.ZodType) as z.ZodNumber;
     catalog.push([
-      inner(field),
+      bound,
       {
-        maximum: ceiling,
-        description: `At most ${ceiling} on this server (its ceiling); a tenant policy or intent token may allow less.`,
+        description: `\`${key}\`: at most ${bound.maxValue} on this server (its ceiling); a tenant policy or intent token may allow less.`,
       },
     ]);
   }
+  if (!sessions) return catalog;
   const sessionBounds = [
-    ['idle_timeout_seconds', ceilings.sessionIdleSeconds],
-    ['max_lifetime_seconds', ceilings.sessionLifetimeSeconds],
+    ['idle_timeout_seconds', sessions.idleSeconds],
+    ['max_lifetime_seconds', sessions.lifetimeSeconds],
   ] as const;
   for (const [key, ceiling] of sessionBounds) {
-    if (ceiling === undefined) continue;
     catalog.push([
-      inner(SessionRequest.shape[key]),
+      inner(requests.session.shape[key]),
       { maximum: ceiling, description: `At most ${ceiling} on this server (its ceiling).` },
     ]);
   }

@@ -3,10 +3,11 @@
 // authorization mode. Must be registered before the routes it documents. Serves nothing a caller could not
 // already learn from the API itself.
 
+import type { RequestSchemas } from '@airlock/protocol';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { type ServerCeilings, schemaCatalog } from './components.ts';
+import { type SessionCeilings, schemaCatalog } from './components.ts';
 import { componentSchemas } from './json-schema.ts';
 import { type OperationContext, openApiPath, operationOf } from './operations.ts';
 
@@ -15,7 +16,9 @@ export interface DocumentOptions {
   /** `token`: every call but the public ones needs a Bearer intent token; `local`: none does. */
   mode: 'local' | 'token';
   bodyLimitBytes: number;
-  ceilings?: ServerCeilings;
+  /** This server's request schemas (requestSchemasWithin its ceilings): what the routes validate with. */
+  requestSchemas: RequestSchemas;
+  sessionCeilings?: SessionCeilings;
 }
 
 const TAGS: Record<string, string> = {
@@ -64,7 +67,7 @@ export async function registerOpenApi(app: FastifyInstance, options: DocumentOpt
     routes.push(route);
   });
   const context: OperationContext = {
-    catalog: schemaCatalog(options.ceilings),
+    catalog: schemaCatalog(options.requestSchemas, options.sessionCeilings),
     tokenMode: options.mode === 'token',
     bodyLimitBytes: options.bodyLimitBytes,
   };
