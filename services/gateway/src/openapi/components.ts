@@ -75,7 +75,8 @@ export type CatalogEntry = readonly [schema: z.core.$ZodType, meta: { id?: strin
 
 /** The field schema inside an optional or default wrapper (the one zod's JSON Schema carries the bounds of). */
 function inner(schema: z.core.$ZodType): z.core.$ZodType {
-  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) return inner(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault)
+    return inner(schema.unwrap() as z.ZodType);
   return schema;
 }
 
@@ -84,7 +85,10 @@ function inner(schema: z.core.$ZodType): z.core.$ZodType {
  * protocol's names, and the session ceilings (keywords on the bounded fields), which zod's JSON Schema generator
  * turns into $refs and `maximum`s.
  */
-export function schemaCatalog(requests: RequestSchemas, sessions: SessionCeilings | undefined): CatalogEntry[] {
+export function schemaCatalog(
+  requests: RequestSchemas,
+  sessions: SessionCeilings | undefined,
+): CatalogEntry[] {
   const limits = inner(requests.execution.shape.limits) as z.ZodObject;
   const ownNames: Record<string, z.core.$ZodType> = {
     ExecutionRequest: requests.execution,

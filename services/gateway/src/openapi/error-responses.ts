@@ -4,13 +4,16 @@
 // too large or of the wrong type; a credential can be missing) plus the codes its route names.
 
 import { ERROR_CODES, type ErrorCode } from '@airlock/protocol';
+import { payloadTooLarge } from '../error-handler.ts';
 
 type Example = { summary: string; value: unknown };
 
 /** Messages as the server writes them, where the table's meaning would read as a placeholder. */
 const EXAMPLE_ERRORS: Partial<Record<ErrorCode, { message: string; field?: string; retry_after?: number }>> =
   {
-    invalid_json: { message: 'Unexpected token } in JSON at position 31' },
+    invalid_json: {
+      message: 'the request body is not valid JSON: Expected double-quoted property name at line 1 column 26',
+    },
     invalid_request: {
       message: 'limits.memory_mb: 4096 is above the server ceiling of 1024',
       field: 'limits.memory_mb',
@@ -88,10 +91,13 @@ function example(code: ErrorCode, bodyLimitBytes: number): Example {
   const known = EXAMPLE_ERRORS[code];
   const message =
     code === 'payload_too_large'
-      ? `the request body is larger than ${bodyLimitBytes} bytes`
+      ? payloadTooLarge(bodyLimitBytes).message
       : (known?.message ?? ERROR_CODES[code].meaning);
   const error: Record<string, unknown> = { code, message };
-  if (known?.field !== undefined) error.field = known.field;
+  if (known?.field !== undefined) {
+    error.field = known.field;
+    if (code === 'invalid_request') error.errors = [{ field: known.field, message }];
+  }
   if (known?.retry_after !== undefined) error.retry_after = known.retry_after;
   return { summary: ERROR_CODES[code].meaning, value: { error } };
 }
