@@ -12,13 +12,12 @@ import {
 } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, refuseWhileClosing, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi/document.ts';
 import type { Readiness } from './readiness.ts';
 import { validatorCompiler } from './request-validation.ts';
 import { RouteMethods } from './route-methods.ts';
@@ -61,6 +60,8 @@ export interface GatewayDeps {
     defaults: ResolvedLimits;
     /** The server's ceilings of a run's limits: the maxima of the request schemas. */
     ceilings: ResolvedLimits;
+    /** The server's ceilings of a session's idle and lifetime seconds, shown in the OpenAPI document. */
+    sessionCeilings?: { idleSeconds: number; lifetimeSeconds: number };
   };
   version: string;
   /** This gateway's audit log, read for an execution's audit records in the operator console. */
@@ -100,19 +101,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.removeContentTypeParser('text/plain');
   refuseDuplicateKeys(app);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Airlock',
-        description:
-          'Sandboxed code execution for AI agents. Every error has the shape {error:{code,message,field?}}.',
-        version: deps.version,
-      },
-    },
-    transform: jsonSchemaTransform,
+  await registerOpenApi(app, {
+    version: deps.version,
+    mode: deps.authorizer.mode,
+    bodyLimitBytes: deps.limits.bodyLimitBytes,
+    requestSchemas: schemas,
+    ...(deps.limits.sessionCeilings ? { sessionCeilings: deps.limits.sessionCeilings } : {}),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   if (deps.sessions) {
     await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
@@ -169,7 +164,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
 

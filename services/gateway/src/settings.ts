@@ -47,6 +47,10 @@ export function requestLimits(config: Config): GatewayDeps['limits'] {
     maxWatchers: config.AIRLOCK_MAX_WATCHERS,
     defaults: limitPolicy(config).defaults,
     ceilings: limitPolicy(config).ceilings,
+    sessionCeilings: {
+      idleSeconds: config.AIRLOCK_SESSION_MAX_IDLE_SECONDS,
+      lifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+    },
   };
 }
 

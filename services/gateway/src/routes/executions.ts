@@ -39,6 +39,7 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
     '/v1/executions',
     {
       schema: {
+        operationId: 'createExecution',
         summary: 'Submit code for execution',
         description:
           'Queues the code and answers 201 with the execution. With `?wait=N` it waits up to N seconds: 201 with ' +
@@ -55,6 +56,22 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
           '4xx': ErrorResponse,
           '5xx': ErrorResponse,
         },
+        responseDescriptions: {
+          200: 'An Idempotency-Key seen before with the same body: the first execution (`Idempotent-Replayed: true`).',
+          201: 'Accepted: queued, or finished when `?wait=` was given and the execution ended in time.',
+          202: 'Still queued or running when the `?wait=` seconds ran out.',
+        },
+        errorCodes: [
+          'forbidden',
+          'idempotency_conflict',
+          'backend_unavailable',
+          'egress_unavailable',
+          'queue_full',
+          'rate_limited',
+          'quota_exceeded',
+          'audit_unavailable',
+          'store_unavailable',
+        ],
       },
     },
     async (request, reply) => {
@@ -76,7 +93,9 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
     '/v1/executions/:id',
     {
       schema: {
+        operationId: 'getExecution',
         summary: 'Read an execution',
+        errorCodes: ['execution_not_found'],
         params: ExecutionIdParams,
         response: { 200: Execution, '4xx': ErrorResponse },
       },
@@ -93,7 +112,9 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
     '/v1/executions/:id',
     {
       schema: {
+        operationId: 'cancelExecution',
         summary: 'Cancel a queued or running execution',
+        errorCodes: ['execution_not_found', 'execution_finished'],
         description:
           'Answers 200 with the execution, now finished with outcome `canceled`; 409 if it had already finished.',
         params: ExecutionIdParams,

@@ -10,8 +10,15 @@ import { serveMcpHttpRequest, type ToolCatalog } from '@airlock/mcp';
 import { AirlockError } from '@airlock/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
+
+/** A JSON-RPC 2.0 message, or a batch of them (documented only: MCP's own SDK validates what comes in). */
+const McpMessage = z.union([
+  z.looseObject({ jsonrpc: z.literal('2.0') }),
+  z.array(z.looseObject({ jsonrpc: z.literal('2.0') })),
+]);
 
 export interface McpRoutesOptions {
   authenticate: Authorizer['authenticate'];
@@ -76,11 +83,23 @@ export const mcpRoutes: FastifyPluginAsyncZod<McpRoutesOptions> = async (app, op
     '/mcp',
     {
       schema: {
+        operationId: 'postMcpMessage',
+        // The body is parsed as JSON before MCP sees it (MCP's own SDK validates the message itself).
+        errorCodes: ['invalid_json', 'payload_too_large', 'unsupported_media_type'],
         summary: 'Model Context Protocol (streamable HTTP, stateless)',
         description:
           'JSON-RPC messages of MCP: tools run_code, create_session, close_session, list_runtimes. ' +
           'Authorization: Bearer <intent token>, checked like REST.',
-        response: { '4xx': ErrorResponse },
+        response: {
+          200: {
+            description: 'The JSON-RPC response, as JSON or as an event stream (by the Accept header).',
+            content: {
+              'application/json': { schema: McpMessage },
+              'text/event-stream': { schema: z.string() },
+            },
+          },
+          '4xx': ErrorResponse,
+        },
       },
     },
     async (request, reply) => {

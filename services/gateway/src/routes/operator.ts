@@ -38,7 +38,9 @@ export const operatorRoutes: FastifyPluginAsyncZod<OperatorRoutesOptions> = asyn
     '/v1/stats',
     {
       schema: {
+        operationId: 'getStats',
         summary: "The service's metrics as JSON (operator token)",
+        errorCodes: ['forbidden'],
         description:
           'The `airlock_` metrics of /metrics (queue, outcomes, refusals, durations per backend, warm pools) ' +
           'with their samples. Needs an operator token in token mode.',
@@ -56,7 +58,9 @@ export const operatorRoutes: FastifyPluginAsyncZod<OperatorRoutesOptions> = asyn
     '/v1/executions/:id/audit',
     {
       schema: {
+        operationId: 'listExecutionAuditRecords',
         summary: "An execution's audit records (operator token)",
+        errorCodes: ['forbidden', 'execution_not_found'],
         description:
           "The records of the execution's life in this gateway's audit log. Needs an operator token in token mode.",
         params: ExecutionIdParams,

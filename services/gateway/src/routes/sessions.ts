@@ -25,7 +25,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/v1/sessions',
     {
       schema: {
+        operationId: 'createSession',
         summary: 'Open a session',
+        errorCodes: [
+          'forbidden',
+          'backend_unavailable',
+          'session_limit',
+          'quota_exceeded',
+          'rate_limited',
+          'audit_unavailable',
+          'store_unavailable',
+        ],
         description:
           'Starts a sandbox whose interpreter lives across cells and answers 201 with the session, ready. ' +
           'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. 503 ' +
@@ -42,10 +52,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
   );
 
   // Read and close: the same route but for the method.
-  for (const [method, summary, description, answer] of [
-    ['GET', 'Read a session', undefined, (headers: Headers, id: string) => sessions.get(headers, id)],
+  for (const [method, operationId, summary, description, answer] of [
+    [
+      'GET',
+      'getSession',
+      'Read a session',
+      undefined,
+      (headers: Headers, id: string) => sessions.get(headers, id),
+    ],
     [
       'DELETE',
+      'closeSession',
       'Close a session',
       'Destroys the session sandbox, then answers 200 with the session (closed, reason `deleted`).',
       (headers: Headers, id: string) => sessions.remove(headers, id),
@@ -55,7 +72,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       method,
       url: '/v1/sessions/:id',
       schema: {
+        operationId,
         summary,
+        errorCodes: ['not_found'],
         ...(description === undefined ? {} : { description }),
         params: SessionIdParams,
         response: { 200: Session, '4xx': ErrorResponse },
@@ -68,7 +87,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/v1/sessions/:id/executions',
     {
       schema: {
+        operationId: 'runCell',
         summary: 'Run a cell in a session',
+        errorCodes: [
+          'not_found',
+          'forbidden',
+          'session_busy',
+          'session_closed',
+          'rate_limited',
+          'audit_unavailable',
+          'store_unavailable',
+        ],
         description:
           'Runs the code in the session interpreter and answers 201 with the finished execution (with ' +
           '`session_id`, and `display`, `value`, `exception` in the result). 409 `session_busy` while another ' +

@@ -1,9 +1,11 @@
-// Runtimes, health, readiness and metrics.
+// Runtimes, health, readiness and metrics. Health, readiness and metrics are for probes and Prometheus, not for
+// API clients: the OpenAPI document leaves them out (the README documents them).
 
-import { type LimitPolicy, ResolvedLimits } from '@airlock/protocol';
+import { BackendName, Language, type LimitPolicy } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../metrics.ts';
+import { type Runtime, RuntimeList } from '../openapi-schemas.ts';
 import type { Readiness } from '../readiness.ts';
 
 export interface SystemRoutesOptions {
@@ -14,38 +16,37 @@ export interface SystemRoutesOptions {
   limits: LimitPolicy;
 }
 
-const Runtime = z.object({
-  language: z.string(),
-  backend: z.string(),
-  version: z.string(),
-  available: z.boolean(),
-  reason: z.string().optional(),
-});
+const RuntimeFilter = z.object({ language: Language.optional(), backend: BackendName.optional() }).strict();
 
 export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, options) => {
   app.get(
     '/v1/runtimes',
     {
       schema: {
-        summary: 'Languages and backends this server can run, and its limit defaults and ceilings',
+        operationId: 'listRuntimes',
+        summary: 'Languages and backends this server can run',
         description:
-          'A request may ask for limits up to the ceilings; a tenant policy or an intent token may lower them.',
-        response: {
-          200: z.object({
-            runtimes: z.array(Runtime),
-            limits: z.object({ defaults: ResolvedLimits, ceilings: ResolvedLimits }),
-          }),
-        },
+          'Every language × backend this server is configured for, with its version, and why one is unavailable. ' +
+          '`?language=` and `?backend=` narrow the list. Also the limit defaults and ceilings: a request may ask up ' +
+          'to the ceilings; a tenant policy or an intent token may lower them. Needs no credential.',
+        security: [],
+        querystring: RuntimeFilter,
+        response: { 200: RuntimeList },
       },
     },
-    async () => ({
-      runtimes: options.runtimes() as z.infer<typeof Runtime>[],
-      limits: { defaults: options.limits.defaults, ceilings: options.limits.ceilings },
-    }),
+    async (request) => {
+      const { language, backend } = request.query;
+      const runtimes = (options.runtimes() as z.infer<typeof Runtime>[]).filter(
+        (runtime) =>
+          (language === undefined || runtime.language === language) &&
+          (backend === undefined || runtime.backend === backend),
+      );
+      return { runtimes, limits: { defaults: options.limits.defaults, ceilings: options.limits.ceilings } };
+    },
   );
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    { schema: { summary: 'Liveness', hide: true, response: { 200: z.object({ status: z.literal('ok') }) } } },
     async () => ({
       status: 'ok' as const,
     }),
@@ -55,6 +56,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     {
       schema: {
         summary: 'Readiness: started, not shutting down, and the audit log can be written',
+        hide: true,
         response: {
           200: z.object({ status: z.literal('ready') }),
           503: z.object({ status: z.literal('not_ready'), reason: z.string() }),
@@ -67,7 +69,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
       return reply.code(503).send({ status: 'not_ready' as const, reason: readiness.reason });
     },
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();
     return reply.type(options.metrics.registry.contentType).send(body);
   });
