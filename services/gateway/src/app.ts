@@ -37,6 +37,8 @@ export interface GatewayDeps {
   /** Without webhooks, the delivery logs are not served (and callbacks are refused). */
   webhooks?: Webhooks;
   runtimes: () => unknown[];
+  /** GET /v1/templates. @default none */
+  templates?: () => unknown[];
   ready: () => Readiness;
   limits: {
     bodyLimitBytes: number;
@@ -108,7 +110,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });
-  await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  await app.register(systemRoutes, {
+    runtimes: deps.runtimes,
+    templates: deps.templates ?? (() => []),
+    ready: deps.ready,
+    metrics: deps.metrics,
+  });
   await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

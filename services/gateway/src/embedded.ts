@@ -156,6 +156,7 @@ export async function startEmbedded(
     sessions,
     webhooks,
     runtimes: () => registry.runtimes(),
+    templates: () => registry.templates(),
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
     version: VERSION,

@@ -1,4 +1,4 @@
-// Runtimes, health, readiness and metrics.
+// Runtimes, templates, health, readiness and metrics.
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,6 +7,8 @@ import type { Readiness } from '../readiness.ts';
 
 export interface SystemRoutesOptions {
   runtimes: () => unknown[];
+  /** The templates of this process's container backends (none in NATS mode's gateway). */
+  templates: () => unknown[];
   ready: () => Readiness;
   metrics: GatewayMetrics;
 }
@@ -19,6 +21,18 @@ const Runtime = z.object({
   reason: z.string().optional(),
 });
 
+const Template = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  languages: z.array(z.string()),
+  packages: z.record(z.string(), z.string()),
+  size_bytes: z.number().nullable(),
+  hash: z.string().nullable(),
+  state: z.enum(['ready', 'building', 'failed', 'missing']),
+  reason: z.string().nullable(),
+  builtin: z.boolean(),
+});
+
 export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, options) => {
   app.get(
     '/v1/runtimes',
@@ -29,6 +43,17 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
       },
     },
     async () => ({ runtimes: options.runtimes() as z.infer<typeof Runtime>[] }),
+  );
+  app.get(
+    '/v1/templates',
+    {
+      schema: {
+        summary:
+          'Templates (environments) this server has: languages, packages, size, hash, state and why not ready',
+        response: { 200: z.object({ templates: z.array(Template) }) },
+      },
+    },
+    async () => ({ templates: options.templates() as z.infer<typeof Template>[] }),
   );
   app.get(
     '/healthz',
