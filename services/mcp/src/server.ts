@@ -118,14 +118,20 @@ async function runCodeCall(
   args: RunCodeInput,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, code, files, stdin, session_id, limits } = args;
+  const { language, code, files, stdin, session_id, limits, template } = args;
   const given = {
     ...(files === undefined ? {} : { files }),
     ...(stdin === undefined ? {} : { stdin }),
     ...(limits === undefined ? {} : { limits }),
   };
   if (session_id === undefined) {
-    return renderExecution(await client.run({ language, code, ...given }, { signal }));
+    const where = template === undefined ? {} : { template };
+    return renderExecution(await client.run({ language, code, ...given, ...where }, { signal }));
+  }
+  if (template !== undefined) {
+    return toolError('invalid_request', 'template applies to a fresh sandbox, not to a session cell', {
+      field: 'template',
+    });
   }
   const session = await client.getSession(session_id, { signal });
   if (session.status === 'closed') {

@@ -2,7 +2,7 @@
 // MCP server (services/mcp) and for agents that call functions without MCP (the JSON Schemas below).
 // Descriptions are written for a model: what runs where, the limits, what persists, how files get out.
 
-import { FileInput, LANGUAGES, LimitsInput } from '@airlock/protocol';
+import { FileInput, LANGUAGES, LimitsInput, TemplateName } from '@airlock/protocol';
 import { z } from 'zod';
 import { SESSION_LANGUAGES } from './session-schemas.ts';
 
@@ -41,6 +41,10 @@ export const RunCodeInput = z
         'are still there. Leave out for a fresh, throw-away sandbox.',
     ),
     limits: Limits.optional(),
+    template: TemplateName.optional().describe(
+      'The environment to run in: a template this server has (list_templates / GET /v1/templates) that serves ' +
+        'the language, e.g. one with extra packages. Leave out for the language default. Not with session_id.',
+    ),
   })
   .strict();
 
