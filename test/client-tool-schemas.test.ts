@@ -32,6 +32,7 @@ describe('tool schemas for function calling', () => {
       },
       stdin: { type: 'string' },
       session_id: { type: 'string' },
+      template: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,39}$' },
       limits: {
         type: 'object',
         additionalProperties: false,

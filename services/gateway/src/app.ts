@@ -51,6 +51,8 @@ export interface GatewayDeps {
   /** Without webhooks, the delivery logs are not served (and callbacks are refused). */
   webhooks?: Webhooks;
   runtimes: () => unknown[];
+  /** GET /v1/templates. @default none */
+  templates?: () => unknown[];
   ready: () => Readiness;
   limits: {
     bodyLimitBytes: number;
@@ -149,6 +151,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
   await app.register(systemRoutes, {
     runtimes: deps.runtimes,
+    templates: deps.templates ?? (() => []),
     ready: deps.ready,
     metrics: deps.metrics,
     limits,

@@ -169,7 +169,7 @@ async function runCodeCall(
   args: z.output<Tools['run_code']['input']>,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, code, files, stdin, session_id, limits, backend } = args;
+  const { language, code, files, stdin, session_id, limits, backend, template } = args;
   const given = {
     ...(files === undefined ? {} : { files }),
     ...(stdin === undefined ? {} : { stdin }),
@@ -187,8 +187,15 @@ async function runCodeCall(
       code,
       ...given,
       ...(backend === undefined ? {} : { backend: backend as Backend }),
+      ...(template === undefined ? {} : { template }),
     };
     return renderExecution(await client.run(request, { signal }));
+  }
+  if (template !== undefined) {
+    return toolError('invalid_request', 'template: applies to a fresh sandbox, not to a session cell', {
+      status: 400,
+      field: 'template',
+    });
   }
   const session = await client.getSession(session_id, { signal });
   if (session.status === 'closed') {

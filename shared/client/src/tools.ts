@@ -149,6 +149,10 @@ function inputSchemas(catalog: ToolCatalog | undefined) {
           'are still there. Leave out for a fresh, throw-away sandbox.',
       ),
       backend: backendEnum.optional(),
+      template: TemplateName.optional().describe(
+        'The environment to run in: a template this server has (GET /v1/templates) that serves the language, ' +
+          'e.g. one with extra packages. Leave out for the language default. Not with session_id.',
+      ),
       limits: limits
         .optional()
         .describe(

@@ -1,5 +1,5 @@
-// Runtimes, health, readiness and metrics. Health, readiness and metrics are for probes and Prometheus, not for
-// API clients: the OpenAPI document leaves them out (the README documents them).
+// Runtimes, templates, health, readiness and metrics. Health, readiness and metrics are for probes and
+// Prometheus, not for API clients: the OpenAPI document leaves them out (the README documents them).
 
 import { BackendName, Language, type LimitPolicy } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -10,6 +10,8 @@ import type { Readiness } from '../readiness.ts';
 
 export interface SystemRoutesOptions {
   runtimes: () => unknown[];
+  /** The templates of this process's container backends (none in NATS mode's gateway). */
+  templates: () => unknown[];
   ready: () => Readiness;
   metrics: GatewayMetrics;
   /** The server's limit defaults and ceilings, shown beside the runtimes. */
@@ -17,6 +19,18 @@ export interface SystemRoutesOptions {
 }
 
 const RuntimeFilter = z.object({ language: Language.optional(), backend: BackendName.optional() }).strict();
+
+const Template = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  languages: z.array(z.string()),
+  packages: z.record(z.string(), z.string()),
+  size_bytes: z.number().nullable(),
+  hash: z.string().nullable(),
+  state: z.enum(['ready', 'building', 'failed', 'missing']),
+  reason: z.string().nullable(),
+  builtin: z.boolean(),
+});
 
 export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, options) => {
   app.get(
@@ -43,6 +57,18 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
       );
       return { runtimes, limits: { defaults: options.limits.defaults, ceilings: options.limits.ceilings } };
     },
+  );
+  app.get(
+    '/v1/templates',
+    {
+      schema: {
+        operationId: 'listTemplates',
+        summary:
+          'Templates (environments) this server has: languages, packages, size, hash, state and why not ready',
+        response: { 200: z.object({ templates: z.array(Template) }) },
+      },
+    },
+    async () => ({ templates: options.templates() as z.infer<typeof Template>[] }),
   );
   app.get(
     '/healthz',
