@@ -1,6 +1,8 @@
 // The NATS part of `npm run bench` (`--only nats`): JavaScript hello through REST POST ?wait, c=1, against a
 // gateway with one NATS worker process versus the embedded service, both as real processes in the same run
-// (target: NATS adds <= 2 ms at p50); then throughput at c=8 with 1 and 2 worker processes. nats-server runs
+// (target: NATS adds <= 2 ms at p50); then throughput at c=8 with 1 and 2 worker processes, for JavaScript and
+// for python on runc (container jobs wait on Docker more than on the CPU; target: 2 workers >= 1.5x one worker,
+// with the same AIRLOCK_CONCURRENCY each). nats-server runs
 // on a free loopback port with JetStream on a temp dir; every process and dir the bench made is removed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -22,7 +24,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GATEWAY = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
 const WORKER = join(ROOT, 'services', 'worker', 'src', 'main.ts');
 const HELLO = JSON.stringify({ language: 'javascript', code: 'console.log("hello, world")' });
+const PYTHON_HELLO = JSON.stringify({ language: 'python', backend: 'docker', code: 'print("hello, world")' });
 const TARGET_ADDED_MS = 2;
+const TARGET_SCALE = 1.5;
 
 interface Started {
   child: ChildProcess;
@@ -63,22 +67,26 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
   };
   const gateway = (env: Record<string, string>) =>
     start(GATEWAY, { AIRLOCK_PORT: '0', ...env }, /"address":"(http:\/\/[^"]+)"/);
-  const worker = () => start(WORKER, {}, /"msg":"airlock worker (ready)"/);
-  const stop = async (started: Started) => {
-    started.child.kill('SIGTERM');
-    if (started.child.exitCode === null) await new Promise((resolve) => started.child.once('exit', resolve));
+  const worker = (env: Record<string, string> = {}) => start(WORKER, env, /"msg":"airlock worker (ready)"/);
+  const stopChild = async (child: ChildProcess) => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null)
+      await new Promise((resolve) => child.once('exit', resolve));
   };
-  const hello = (url: string) => async () => {
-    options.signal.throwIfAborted();
-    const response = await fetch(`${url}/v1/executions?wait=30`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: HELLO,
-    });
-    const execution = (await response.json()) as { result?: { stdout?: string } };
-    if (execution.result?.stdout !== 'hello, world\n')
-      throw new Error(`unexpected ${JSON.stringify(execution)}`);
-  };
+  const stop = (started: Started) => stopChild(started.child);
+  const hello =
+    (url: string, body = HELLO) =>
+    async () => {
+      options.signal.throwIfAborted();
+      const response = await fetch(`${url}/v1/executions?wait=60`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      const execution = (await response.json()) as { result?: { stdout?: string } };
+      if (execution.result?.stdout !== 'hello, world\n')
+        throw new Error(`unexpected ${JSON.stringify(execution)}`);
+    };
   const n = options.samples;
   try {
     const embedded = await gateway({ AIRLOCK_QUEUE: 'memory' });
@@ -87,7 +95,8 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     const embedded8 = await measure(2 * n, 8, hello(embedded.url));
     await stop(embedded);
 
-    const scaled = await gateway({ AIRLOCK_QUEUE: 'nats' });
+    // It declares docker too (the fleet of the container rows); JavaScript still goes to the isolate.
+    const scaled = await gateway({ AIRLOCK_QUEUE: 'nats', AIRLOCK_BACKENDS: 'isolate,docker' });
     const first = await worker();
     await measure(50, 2, hello(scaled.url));
     const nats1 = await measure(n, 1, hello(scaled.url));
@@ -96,6 +105,23 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     await measure(50, 8, hello(scaled.url));
     const twoWorkers8 = await measure(2 * n, 8, hello(scaled.url));
     await stop(first);
+    await Promise.all(
+      children
+        .filter((c) => c !== scaled.child && c.exitCode === null && c.signalCode === null)
+        .map(stopChild),
+    );
+
+    // Container jobs: the workers run python on runc from their warm pools.
+    const containers = { AIRLOCK_BACKENDS: 'isolate,docker' };
+    const python = hello(scaled.url, PYTHON_HELLO);
+    const pythonSamples = Math.max(20, Math.round(n / 4));
+    const firstContainerWorker = await worker(containers);
+    await measure(10, 4, python);
+    const oneWorkerPython = await measure(pythonSamples, 4, python);
+    await worker(containers);
+    await measure(10, 4, python);
+    const twoWorkersPython = await measure(pythonSamples, 4, python);
+    await stop(firstContainerWorker);
 
     options.print(
       `nats bench — ${new Date().toISOString()} — nats-server ${nats.url}, each worker AIRLOCK_CONCURRENCY=2`,
@@ -110,6 +136,12 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     options.print(row('NATS throughput, 1 worker process, c=8', oneWorker8));
     options.print(row('NATS throughput, 2 worker processes, c=8', twoWorkers8));
     options.print(`throughput 2 workers / 1 worker: ${ratio(twoWorkers8, oneWorker8)}x`);
+    options.print(row('NATS python on runc, 1 worker process, c=4', oneWorkerPython));
+    options.print(row('NATS python on runc, 2 worker processes, c=4', twoWorkersPython));
+    const scale = twoWorkersPython.throughput / oneWorkerPython.throughput;
+    options.print(
+      `container throughput 2 workers / 1 worker: ${scale.toFixed(2)}x (target >= ${TARGET_SCALE}x: ${scale >= TARGET_SCALE ? 'met' : 'NOT met'})`,
+    );
   } finally {
     for (const child of children)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

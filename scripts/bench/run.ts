@@ -3,8 +3,9 @@
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
 // Docker baselines, with their ratios; then sessions (sessions.ts). `--only isolate|containers|sessions` runs one part; `--n N` scales every sample
 // count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). The soak (soak.ts: 10,000 mixed
-// jobs, memory, descriptors, containers, store size; `--jobs N` for another count) runs only with `--only soak`
-// and exits 1 when a bound is not met. AIRLOCK_POOL_SIZE and
+// jobs, memory, descriptors, containers, store size; `--jobs N` for another count) runs only with `--only soak`,
+// and the same through a NATS gateway and two workers (soak-nats.ts) only with `--only soak-nats`; both exit 1
+// when a bound is not met. AIRLOCK_POOL_SIZE and
 // AIRLOCK_DOCKER_SOCKET are read from the environment. Numbers are for comparison within one run only; this
 // machine is noisy. Ctrl-C stops at the next sample and removes every container the bench created.
 
@@ -22,6 +23,7 @@ import { runEgressBench } from './egress.ts';
 import { runNatsBench } from './nats.ts';
 import { runSessionBench } from './sessions.ts';
 import { runSoak } from './soak.ts';
+import { runNatsSoak } from './soak-nats.ts';
 import { measure, row } from './stats.ts';
 
 const { values: flags } = parseArgs({
@@ -35,9 +37,9 @@ const N1 = Number(flags.n);
 const N8 = N1 * 2;
 const HELLO = 'console.log("hello, world")';
 if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive integer, got ${flags.n}`);
-const PARTS = ['isolate', 'containers', 'sessions', 'nats', 'egress', 'soak'];
+const PARTS = ['isolate', 'containers', 'sessions', 'nats', 'egress', 'soak', 'soak-nats'];
 if (flags.only !== undefined && !PARTS.includes(flags.only))
-  throw new Error(`--only must be isolate, containers, sessions, nats, egress or soak, got ${flags.only}`);
+  throw new Error(`--only must be one of ${PARTS.join(', ')}, got ${flags.only}`);
 const JOBS = Number(flags.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 100)
   throw new Error(`--jobs must be an integer from 100 up, got ${flags.jobs}`);
@@ -173,6 +175,14 @@ try {
   // The soak runs only when asked for: 10,000 jobs take a while.
   if (flags.only === 'soak') {
     const met = await runSoak({ jobs: JOBS, signal: interrupt.signal, print: (line) => console.log(line) });
+    if (!met) process.exitCode = 1;
+  }
+  if (flags.only === 'soak-nats') {
+    const met = await runNatsSoak({
+      jobs: JOBS,
+      signal: interrupt.signal,
+      print: (line) => console.log(line),
+    });
     if (!met) process.exitCode = 1;
   }
 } catch (error) {

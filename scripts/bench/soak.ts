@@ -39,17 +39,20 @@ interface Reading {
   seconds: number;
 }
 
-/** The request of job `n` and the stdout it must answer with. */
-function job(n: number): { body: Record<string, unknown>; stdout: (text: string) => boolean } {
+/** The request of job `n` and the stdout it must answer with; one in 20 prints `bigOutput` bytes. */
+export function job(
+  n: number,
+  bigOutput = MIB,
+): { body: Record<string, unknown>; stdout: (text: string) => boolean } {
   if (n % 20 === 0) {
     const body = { language: 'python', backend: 'docker', code: 'import sys\nprint("hello", sys.argv[1])' };
     return { body: { ...body, args: [String(n)] }, stdout: (text) => text === `hello ${n}\n` };
   }
   if (n % 20 === 10) {
-    const code = `console.log(airlock.args[0].padEnd(${MIB - 1}, '.'))`;
+    const code = `console.log(airlock.args[0].padEnd(${bigOutput - 1}, '.'))`;
     return {
-      body: { language: 'javascript', code, args: [`job ${n}`], limits: { output_bytes: 2 * MIB } },
-      stdout: (text) => text.length === MIB && text.startsWith(`job ${n}.`),
+      body: { language: 'javascript', code, args: [`job ${n}`], limits: { output_bytes: 2 * bigOutput } },
+      stdout: (text) => text.length === bigOutput && text.startsWith(`job ${n}.`),
     };
   }
   const body = { language: 'javascript', code: 'console.log("hello", airlock.args[0])', args: [String(n)] };
@@ -184,7 +187,7 @@ async function startService(dir: string, dataDir: string, signal: AbortSignal) {
 }
 
 /** Waits until `done()` holds, checking every 500 ms, for at most `ms`; answers whether it held. */
-async function settle(done: () => boolean, ms: number): Promise<boolean> {
+export async function settle(done: () => boolean, ms: number): Promise<boolean> {
   const until = performance.now() + ms;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -193,11 +196,11 @@ async function settle(done: () => boolean, ms: number): Promise<boolean> {
   }
 }
 
-function quarters(jobs: number): number[] {
+export function quarters(jobs: number): number[] {
   return [1, 2, 3, 4].map((q) => Math.round((jobs * q) / 4));
 }
 
-const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+export const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
 
 function header(): string {
   return `${'jobs'.padStart(6)} ${'RSS'.padStart(11)} ${'after GC'.padStart(11)} ${'fds'.padStart(5)} ${'containers'.padStart(10)} ${'store'.padStart(11)} ${'elapsed'.padStart(9)}`;
