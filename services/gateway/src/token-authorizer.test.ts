@@ -101,7 +101,7 @@ describe('TokenAuthorizer.authorizeSubmission', () => {
       expect.objectContaining({
         code: 'forbidden',
         field: 'limits.memory_mb',
-        message: 'limits.memory_mb 128 exceeds the intent token ceiling 64',
+        message: 'limits.memory_mb: 128 is above the intent token ceiling of 64',
       }),
     );
     expect(() => authorizer.authorizeSubmission(principal, HELLO, 'open')).toThrow(

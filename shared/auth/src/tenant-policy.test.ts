@@ -57,6 +57,7 @@ describe('loadTenantPolicies', () => {
       egress_hosts: [],
       credentials: [],
       sessions: false,
+      webhooks: [],
       operator: false,
     });
     expect(policies.forTenant('someone-new')).toEqual(policies.forTenant('small'));

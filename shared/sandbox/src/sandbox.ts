@@ -23,6 +23,8 @@ export interface SandboxJob {
   /** Plain, non-secret variables from the request. */
   env: Record<string, string>;
   limits: ResolvedLimits;
+  /** The template whose image runs the job (container backends); absent: the language's default image. */
+  template?: string | undefined;
   /** Network egress through the run's proxy; absent, the job has no network. */
   egress?: EgressAccess | undefined;
 }
