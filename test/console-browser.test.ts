@@ -91,7 +91,6 @@ describe('the console in local development mode', () => {
       const row = page.locator(`tr[data-id="${id}"]`);
       await row.waitFor({ timeout: 30_000 });
       expect(await row.textContent()).toContain('success');
-      await screenshot(page, 'console-executions');
       await row.locator('a').click();
     }
     await expect
@@ -120,6 +119,16 @@ describe('the console in local development mode', () => {
     expect(legends[0]).toContain('isolate p50');
     expect(await page.locator('.pools tbody').textContent()).toContain('airlock-python');
     await screenshot(page, 'console-service');
+
+    // The executions page filters what it lists (where the listing is served).
+    if ((await call(svc().url, 'GET', '/v1/executions?limit=1')).status === 200) {
+      await page.goto(`${svc().url}/console/#/executions`);
+      await page.locator('tr[data-id]').first().waitFor({ timeout: 30_000 });
+      await page.selectOption('select[name=backend]', 'docker');
+      const backends = () => page.locator('tr[data-id] td:nth-child(5)').allTextContents();
+      await expect.poll(backends, { timeout: 30_000 }).toEqual(['docker', 'docker', 'docker', 'docker']);
+      await screenshot(page, 'console-executions');
+    }
     expect(browser.problems).toEqual([]);
   }, 300_000);
 });
