@@ -44,6 +44,8 @@ app_files() {
     find services shared -mindepth 2 -maxdepth 2 -name package.json ! -path 'shared/testing/*'
     find services shared -path '*/src/*' -type f ! -path 'shared/testing/*' \
       ! -name '*.test.ts' ! -name '*fixture.ts' ! -name 'test-*.ts' ! -name '*-test-env.ts' ! -name '*.md'
+    # The operator console's static files, which the gateway serves at /console.
+    find services/gateway/console -type f
   ) | LC_ALL=C sort
 }
 

@@ -27,8 +27,9 @@ fi
 
 DAEMON_JSON=/etc/docker/daemon.json
 DOCKERD_LOG=/var/log/airlock-dockerd.log
+# chromium: the operator console's browser tests drive it through playwright-core (no browser download).
 PACKAGES=(docker.io runsc iptables debootstrap nats-server gcc libc6-dev binutils docker-compose
-  python3 python3-venv python3-setuptools python3-wheel python3-mypy)
+  python3 python3-venv python3-setuptools python3-wheel python3-mypy chromium)
 DOCKER_WAIT_SECONDS=60
 
 say() { echo "setup-host: $*"; }

@@ -5,6 +5,8 @@
 import uPlot from '/console/vendor/uPlot.esm.js';
 import { el } from './dom.js';
 
+/** Line patterns by `dash` index: solid, dashed, dotted. */
+const DASHES = [undefined, [8, 4], [2, 3]];
 const COLOURS = [
   '#2563eb',
   '#dc2626',
@@ -18,16 +20,22 @@ const COLOURS = [
 ];
 
 export class LineChart {
-  /** `unit` is shown on the y axis and in the legend values. */
-  constructor(title, unit) {
+  /** `unit` is shown on the y axis and in the legend values; `range` fixes the y axis ([min, max]). */
+  constructor(title, unit, range) {
     this.title = title;
     this.unit = unit;
+    this.range = range;
     this.node = el('figure', { class: 'chart', data: { chart: title } });
     this.plot = null;
     this.labels = '';
   }
 
-  update({ labels, data }) {
+  /** `styles[i]` ({colour, dash} indexes) draws series i; by default each series gets its own colour. */
+  update({ labels, data, styles }) {
+    // How many points the chart draws, for whoever checks it has data (the browser test).
+    this.node.dataset.points = String(
+      data.slice(1).reduce((n, series) => n + series.filter((v) => v !== null).length, 0),
+    );
     const key = labels.join('\u0000');
     const width = Math.max(320, (this.node.clientWidth || 480) - 8);
     if (this.plot === null || key !== this.labels) {
@@ -43,7 +51,8 @@ export class LineChart {
             {},
             ...labels.map((label, i) => ({
               label,
-              stroke: COLOURS[i % COLOURS.length],
+              stroke: COLOURS[(styles?.[i]?.colour ?? i) % COLOURS.length],
+              dash: DASHES[styles?.[i]?.dash ?? 0],
               width: 2,
               spanGaps: false,
               value: (_u, v) =>
@@ -51,7 +60,7 @@ export class LineChart {
             })),
           ],
           axes: [{}, { label: unit, size: 60 }],
-          scales: { x: { time: true } },
+          scales: { x: { time: true }, ...(this.range ? { y: { range: this.range } } : {}) },
           legend: { live: false },
         },
         data,

@@ -1,6 +1,6 @@
 // Building the page from data without ever parsing data as markup: every string becomes a text node
 // (textContent), never innerHTML. `visible` also shows control characters (ANSI escapes, bidirectional
-// overrides) as visible symbols, so program output cannot hide, reorder or restyle what the operator sees.
+// overrides) as written-out escapes, so program output cannot hide, reorder or restyle what the operator sees.
 
 /**
  * An element: `props` sets class, attributes (`attrs`), listeners (`on`) and dataset (`data`); children are
@@ -35,14 +35,31 @@ export function replace(node, ...children) {
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional and invisible formatting marks.
 const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
-/** The text with every control character shown as a symbol (ESC as ␛, others as ⟨U+XXXX⟩). */
+/** How a hidden character is shown: `\x1b` for controls, `\u202e` for formatting marks. */
+function escapeOf(ch) {
+  const code = ch.charCodeAt(0);
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** The text with every control character written out as an escape (ESC as `\x1b`). */
 export function visible(text) {
-  return String(text).replace(HIDDEN, (ch) => {
-    const code = ch.charCodeAt(0);
-    if (code < 0x20) return String.fromCharCode(0x2400 + code);
-    if (code === 0x7f) return '\u2421';
-    return `\u27e8U+${code.toString(16).toUpperCase().padStart(4, '0')}\u27e9`;
-  });
+  return String(text).replace(HIDDEN, escapeOf);
+}
+
+/** Like visible(), as nodes: text, with each escape in a `.ctl` span so it stands out from the program's text. */
+export function visibleNodes(text) {
+  const nodes = [];
+  let last = 0;
+  const source = String(text);
+  for (const match of source.matchAll(HIDDEN)) {
+    if (match.index > last) nodes.push(document.createTextNode(source.slice(last, match.index)));
+    nodes.push(el('span', { class: 'ctl' }, escapeOf(match[0])));
+    last = match.index + match[0].length;
+  }
+  if (last < source.length) nodes.push(document.createTextNode(source.slice(last)));
+  return nodes;
 }
 
 /** A short local time of an ISO timestamp, or an em dash. */

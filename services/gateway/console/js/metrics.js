@@ -117,9 +117,11 @@ export function latencySeries(quantiles) {
   const names = backends();
   const data = [pairs.map(([, b]) => b.t)];
   const labels = [];
-  for (const backend of names) {
-    for (const q of quantiles) {
+  const styles = [];
+  for (const [colour, backend] of names.entries()) {
+    for (const [dash, q] of quantiles.entries()) {
       labels.push(`${backend} p${Math.round(q * 100)}`);
+      styles.push({ colour, dash });
       data.push(
         pairs.map(([a, b]) => {
           const before = new Map(bucketsOf(a.stats, backend).map((x) => [x.le, x.count]));
@@ -133,7 +135,7 @@ export function latencySeries(quantiles) {
       );
     }
   }
-  return { labels, data };
+  return { labels, data, styles };
 }
 
 /** [times, one series per backend] of finished executions per second over the window. */
@@ -156,11 +158,11 @@ export function throughputSeries() {
   return { labels: names, data };
 }
 
-/** [times, one series per warm pool] of the share of leases served warm over the window (0–100 %). */
+/** [times, one series per warm pool that was leased from] of the share served warm over the window (0–100 %). */
 export function hitRateSeries() {
   const pairs = windowPairs();
   const leases = 'airlock_warm_pool_leases_total';
-  const pools = labelValues(latest(), leases, 'pool');
+  const pools = labelValues(latest(), leases, 'pool').filter((pool) => total(latest(), leases, { pool }) > 0);
   const data = [pairs.map(([, b]) => b.t)];
   for (const pool of pools) {
     data.push(

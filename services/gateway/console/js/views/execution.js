@@ -3,7 +3,7 @@
 // character made visible, never as markup and never interpreted as terminal colours.
 
 import { ApiError, api, follow } from '../api.js';
-import { badge, duration, el, notice, replace, time, visible } from '../dom.js';
+import { badge, duration, el, notice, replace, time, visible, visibleNodes } from '../dom.js';
 
 export function executionView(root, id) {
   const stop = new AbortController();
@@ -65,7 +65,7 @@ export function executionView(root, id) {
   };
   const write = (stream, text) => {
     chunks += 1;
-    output.append(el('span', { class: `stream-${stream}` }, visible(text)));
+    output.append(el('span', { class: `stream-${stream}` }, visibleNodes(text)));
   };
 
   (async () => {

@@ -27,7 +27,7 @@ export function serviceView(root) {
   const charts = {
     latency: new LineChart('Latency per backend (submit to result, 30 s window)', 'ms'),
     throughput: new LineChart('Throughput per backend', 'runs/s'),
-    hitRate: new LineChart('Warm-pool hit rate', '%'),
+    hitRate: new LineChart('Warm-pool hit rate (leases served warm)', '%', [0, 100]),
   };
   replace(
     root,
