@@ -19,6 +19,7 @@ import type { Readiness } from './readiness.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
@@ -84,6 +85,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 
   if (deps.sessions) {
     await app.register(sessionRoutes, { sessions: deps.sessions });
+    await app.register(sessionFileRoutes, { sessions: deps.sessions });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,
@@ -93,6 +95,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
   await app.register(eventRoutes, {
     queue: deps.queue,
+    ...(deps.sessions ? { cells: deps.sessions } : {}),
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });

@@ -32,6 +32,7 @@ export {
   type ExecutionRequestInput,
   FIELD_BOUNDS,
   FileInput,
+  FilePath,
   LANGUAGES,
   Language,
   LimitsInput,
