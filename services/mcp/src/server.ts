@@ -1,4 +1,5 @@
-// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, list_runtimes)
+// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, upload_file,
+// download_file, list_runtimes)
 // over any MCP transport. It talks to Airlock only through @airlock/client, so it runs the same beside a remote
 // gateway (stdio, main.ts) and inside the gateway itself (routes/mcp.ts, with an in-process fetch).
 
@@ -6,9 +7,11 @@ import {
   AirlockClient,
   type AirlockClientOptions,
   type CreateSessionInput,
+  DOWNLOAD_MAX_BYTES,
   type RunCodeInput,
   Runtime,
   Session,
+  StoredSessionFile,
   TOOL_DEFINITIONS,
 } from '@airlock/client';
 import { Execution } from '@airlock/protocol';
@@ -27,6 +30,12 @@ const INSTRUCTIONS =
   'session_id to run_code for each cell, and close_session at the end.';
 
 const RuntimesOutput = z.object({ runtimes: z.array(Runtime) });
+const DownloadedFile = z.object({
+  path: z.string(),
+  size: z.number().int(),
+  encoding: z.enum(['utf8', 'base64']),
+  content: z.string(),
+});
 
 export interface AirlockMcpServerOptions {
   /** How to reach Airlock: base URL, the caller's bearer token, and optionally an in-process fetch. */
@@ -94,6 +103,44 @@ export function createAirlockMcpServer(options: AirlockMcpServerOptions): McpSer
         const session = await client.closeSession(session_id, { signal: extra.signal });
         const text = `Session ${session.id} closed; its interpreter and files are gone.`;
         return { content: [{ type: 'text', text }], structuredContent: session };
+      }),
+  );
+  const uploadFile = TOOL_DEFINITIONS.upload_file;
+  server.registerTool(
+    uploadFile.name,
+    toolConfig(uploadFile, 'Upload a file to a session', StoredSessionFile, {
+      ...READ_WRITE,
+      idempotentHint: true,
+    }),
+    ({ session_id, path, content, encoding }, extra) =>
+      guarded(async () => {
+        const bytes = Buffer.from(content, encoding);
+        if (bytes.length > DOWNLOAD_MAX_BYTES) {
+          return toolError(
+            'payload_too_large',
+            `a file sent by upload_file is at most ${DOWNLOAD_MAX_BYTES} bytes`,
+          );
+        }
+        const stored = await client.uploadFile(session_id, path, bytes, { signal: extra.signal });
+        const text = `Wrote ${stored.path} (${stored.size} bytes, sha256 ${stored.sha256}) into session ${session_id}.`;
+        return { content: [{ type: 'text', text }], structuredContent: stored };
+      }),
+  );
+  const downloadFile = TOOL_DEFINITIONS.download_file;
+  server.registerTool(
+    downloadFile.name,
+    toolConfig(downloadFile, 'Download a file from a session', DownloadedFile, {
+      readOnlyHint: true,
+      openWorldHint: false,
+    }),
+    ({ session_id, path, encoding }, extra) =>
+      guarded(async () => {
+        const bytes = Buffer.from(await client.downloadFile(session_id, path, { signal: extra.signal }));
+        if (bytes.length > DOWNLOAD_MAX_BYTES) {
+          return toolError('payload_too_large', `download_file returns at most ${DOWNLOAD_MAX_BYTES} bytes`);
+        }
+        const file = { path, size: bytes.length, encoding, content: bytes.toString(encoding) };
+        return { content: [{ type: 'text', text: file.content }], structuredContent: file };
       }),
   );
   const listRuntimes = TOOL_DEFINITIONS.list_runtimes;

@@ -56,22 +56,29 @@ export {
   SESSION_LANGUAGES,
   Session,
   SessionExecution,
+  SessionFileListing,
   SessionRequest,
   type SessionRequestInput,
+  StoredSessionFile,
 } from './session-schemas.ts';
 export {
   closeSessionToolSchema,
   createSessionToolSchema,
+  downloadFileToolSchema,
   type FunctionToolSchema,
   listRuntimesToolSchema,
   runCodeToolSchema,
   toolSchemas,
+  uploadFileToolSchema,
 } from './tool-schemas.ts';
 export {
   CloseSessionInput,
   CreateSessionInput,
+  DOWNLOAD_MAX_BYTES,
+  DownloadFileInput,
   ListRuntimesInput,
   RunCodeInput,
   TOOL_DEFINITIONS,
   type ToolDefinition,
+  UploadFileInput,
 } from './tools.ts';

@@ -2,7 +2,7 @@
 // MCP server (services/mcp) and for agents that call functions without MCP (the JSON Schemas below).
 // Descriptions are written for a model: what runs where, the limits, what persists, how files get out.
 
-import { FileInput, LANGUAGES, LimitsInput } from '@airlock/protocol';
+import { FileInput, FilePath, LANGUAGES, LimitsInput } from '@airlock/protocol';
 import { z } from 'zod';
 import { SESSION_LANGUAGES } from './session-schemas.ts';
 
@@ -77,6 +77,42 @@ export const CloseSessionInput = z.object({ session_id: SessionId }).strict();
 
 export const ListRuntimesInput = z.object({}).strict();
 
+/** Largest file upload_file sends and download_file returns (the server may bound it lower). */
+export const DOWNLOAD_MAX_BYTES = 4 * 1024 * 1024;
+
+const SessionFilePath = FilePath.describe(
+  'Path relative to the session working folder (/work): [A-Za-z0-9._-] segments separated by /, no . or ..',
+);
+const Encoding = z
+  .enum(['utf8', 'base64'])
+  .default('utf8')
+  .describe('utf8 for text (default), base64 for binary data.');
+
+export const UploadFileInput = z
+  .object({
+    session_id: SessionId,
+    path: SessionFilePath,
+    content: z
+      .string()
+      .max(Math.ceil((DOWNLOAD_MAX_BYTES * 4) / 3) + 4)
+      .describe('The file content, as text or base64 (see encoding).'),
+    encoding: Encoding,
+  })
+  .strict();
+
+export const DownloadFileInput = z
+  .object({ session_id: SessionId, path: SessionFilePath, encoding: Encoding })
+  .strict();
+
+export const UPLOAD_FILE_DESCRIPTION =
+  "Write a file into a session's working folder (/work) so later cells can open it by its relative path, " +
+  'e.g. data/input.csv (folders are created). Replaces a file of that name. At most 4 MiB; links are never ' +
+  'followed. Returns the path, size and sha256.';
+
+export const DOWNLOAD_FILE_DESCRIPTION =
+  "Read a file from a session's working folder (/work), e.g. one a cell wrote. utf8 returns it as text; use " +
+  'base64 for binary files such as images. At most 4 MiB; links are never followed.';
+
 export const RUN_CODE_DESCRIPTION = [
   'Run code in an isolated sandbox and get back its output: outcome, exit code, stdout and stderr; for a session',
   'cell also the value of the last expression, the exception with its traceback, and matplotlib figures as images.',
@@ -127,9 +163,13 @@ export const TOOL_DEFINITIONS = {
     input: CreateSessionInput,
   },
   close_session: { name: 'close_session', description: CLOSE_SESSION_DESCRIPTION, input: CloseSessionInput },
+  upload_file: { name: 'upload_file', description: UPLOAD_FILE_DESCRIPTION, input: UploadFileInput },
+  download_file: { name: 'download_file', description: DOWNLOAD_FILE_DESCRIPTION, input: DownloadFileInput },
   list_runtimes: { name: 'list_runtimes', description: LIST_RUNTIMES_DESCRIPTION, input: ListRuntimesInput },
 } as const satisfies Record<string, ToolDefinition>;
 
 export type RunCodeInput = z.infer<typeof RunCodeInput>;
 export type CreateSessionInput = z.infer<typeof CreateSessionInput>;
 export type CloseSessionInput = z.infer<typeof CloseSessionInput>;
+export type UploadFileInput = z.infer<typeof UploadFileInput>;
+export type DownloadFileInput = z.infer<typeof DownloadFileInput>;

@@ -34,6 +34,7 @@ export function inProcessFetch(app: FastifyInstance): InProcessFetch {
       url: url.pathname + url.search,
       headers: Object.fromEntries(new Headers(init.headers).entries()),
       ...(typeof init.body === 'string' ? { payload: init.body } : {}),
+      ...(init.body instanceof Uint8Array ? { payload: Buffer.from(init.body) } : {}),
     });
     const answer = signal
       ? await Promise.race([
