@@ -53,5 +53,6 @@ export {
   SessionRequest,
   type SessionRequestInput,
   SessionStatus,
+  SessionUpdate,
 } from './session.ts';
 export { fieldPath, parseOrThrow, validationError } from './validation.ts';

@@ -1,7 +1,14 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { CellRequest, Execution, isSessionId, Session, SessionRequest } from '@airlock/protocol';
+import {
+  CellRequest,
+  Execution,
+  isSessionId,
+  Session,
+  SessionRequest,
+  SessionUpdate,
+} from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -66,6 +73,23 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       handler: async (request) => answer(request.headers, sessionId(request.params.id)),
     });
   }
+
+  app.patch(
+    '/v1/sessions/:id',
+    {
+      schema: {
+        summary: "Change a session's idle timeout or lifetime",
+        description:
+          'Sets `idle_timeout_seconds` and/or `max_lifetime_seconds` (counted from the session creation) of an ' +
+          'open session, within the server ceilings (above one: 400 naming the field, never clamped). Answers ' +
+          'the session with its new `expires_at`; 409 `session_closed` once closed.',
+        params: SessionIdParams,
+        body: SessionUpdate,
+        response: { 200: Session, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => sessions.update(request.headers, sessionId(request.params.id), request.body),
+  );
 
   app.post(
     '/v1/sessions/:id/executions',

@@ -31,6 +31,7 @@ import {
   type Session,
   type SessionClosedReason,
   type SessionRequest,
+  type SessionUpdate,
 } from '@airlock/protocol';
 import type { SessionBackend, SessionFiles, SessionLease } from '@airlock/sandbox';
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
@@ -202,6 +203,33 @@ export class Sessions {
     const { entry, session } = await this.#find(caller, id);
     if (!entry) return session;
     await this.#close(entry, 'deleted');
+    return { ...entry.session };
+  }
+
+  /**
+   * New idle timeout and/or lifetime for an open session, refused above the server ceilings like at open; the
+   * lifetime counts from the session's creation. Answers the session with its new `expires_at`.
+   */
+  async update(headers: Record<string, unknown>, id: string, update: SessionUpdate): Promise<Session> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    const { entry, session } = await this.#find(caller, id);
+    if (!entry || session.status === 'closed') {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
+      );
+    }
+    const { settings } = this.#deps;
+    if (update.idle_timeout_seconds !== undefined) {
+      entry.idleMs =
+        seconds('idle_timeout_seconds', update.idle_timeout_seconds, settings.idleSeconds) * 1000;
+    }
+    if (update.max_lifetime_seconds !== undefined) {
+      const lifetime = seconds('max_lifetime_seconds', update.max_lifetime_seconds, settings.lifetimeSeconds);
+      entry.lifetimeEndsMs = Date.parse(session.created_at) + lifetime * 1000;
+    }
+    entry.session.expires_at = iso(Math.min(entry.lastUsedMs + entry.idleMs, entry.lifetimeEndsMs));
+    await this.#store(entry);
     return { ...entry.session };
   }
 
