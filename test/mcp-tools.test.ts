@@ -231,7 +231,10 @@ describe('POST /mcp with malformed messages', () => {
     const notJson = await call(svc().url, 'POST', '/mcp', '{"jsonrpc":', headers);
     expect(notJson.status).toBe(400);
     expect(notJson.body).toEqual({
-      error: { code: 'invalid_json', message: 'The request body is not valid JSON.' },
+      error: {
+        code: 'invalid_json',
+        message: 'the request body is not valid JSON: it ends too early (line 1 column 12)',
+      },
     });
 
     const notRpc = await call(svc().url, 'POST', '/mcp', { hello: 'world' }, headers);

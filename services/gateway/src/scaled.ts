@@ -11,6 +11,7 @@ import { finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
+import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -90,6 +91,7 @@ export async function startScaled(
     version: VERSION,
     maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    schemas: requestSchemasWithin(limitPolicy(config).ceilings),
     maxInFlight: config.AIRLOCK_MAX_WATCHERS,
   });
   stack.defer(() => service.stop());
@@ -105,6 +107,7 @@ export async function startScaled(
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   stack.defer(() => {

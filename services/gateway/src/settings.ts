@@ -8,6 +8,7 @@ import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import type { GatewayDeps } from './app.ts';
 import { logAuditHealth } from './readiness.ts';
+import type { WebhookSettings } from './webhooks/webhook-dispatcher.ts';
 
 export const VERSION = '0.1.0';
 
@@ -44,5 +45,18 @@ export function requestLimits(config: Config): GatewayDeps['limits'] {
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
     maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
     maxWatchers: config.AIRLOCK_MAX_WATCHERS,
+    ceilings: limitPolicy(config).ceilings,
+  };
+}
+
+/** How webhooks are delivered: attempts, timeouts, backoff, the pending bound and the address allowances. */
+export function webhookSettings(config: Config): WebhookSettings {
+  return {
+    attempts: config.AIRLOCK_WEBHOOK_ATTEMPTS,
+    timeoutMs: config.AIRLOCK_WEBHOOK_TIMEOUT_MS,
+    backoffMs: config.AIRLOCK_WEBHOOK_BACKOFF_MS,
+    maxBackoffMs: config.AIRLOCK_WEBHOOK_MAX_BACKOFF_MS,
+    maxPending: config.AIRLOCK_WEBHOOK_MAX_PENDING,
+    allowances: config.AIRLOCK_WEBHOOK_ALLOWANCES,
   };
 }

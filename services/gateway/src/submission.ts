@@ -21,6 +21,7 @@ import {
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
 import { admitWithRecord, auditFailure, recordRefusal } from './admission.ts';
 import type { Admission, Authorizer, SubmissionGrant } from './authorizer.ts';
+import { checkCallback, type Webhooks } from './webhooks/webhooks.ts';
 
 /** Chooses the backend that runs a request: the sandbox registry of this process's worker, or of the fleet. */
 export interface BackendChooser {
@@ -46,6 +47,11 @@ export interface SubmissionDeps {
    * @default none
    */
   credentials?: readonly string[];
+  /**
+   * Checks and delivers callbacks (`callback` of a request) and the tenant's webhooks.
+   * @default none: a request naming a callback is refused with `callback_refused`
+   */
+  webhooks?: Webhooks;
   onRejected?: (code: string) => void;
   /** A `rejected` or `canceled` record the audit log could not take. @default ignored */
   onAuditError?: (error: unknown) => void;
@@ -72,6 +78,8 @@ export class ExecutionSubmitter {
     let accepted: string | undefined;
     try {
       caller = await authorizer.authenticate(headers);
+      const callback = request.callback;
+      const target = callback ? await checkCallback(this.#deps.webhooks, caller.tenant, callback) : undefined;
       const grant = authorizer.authorizeSubmission(caller, request);
       const execution = this.#newExecution(caller, request, grant);
       const who = caller;
@@ -86,6 +94,8 @@ export class ExecutionSubmitter {
           accepted = queued.id;
           // Registered now: a worker elsewhere may finish it before submit() returns here.
           this.#admissions.set(queued.id, admission);
+          if (callback && target) this.#deps.webhooks?.register(who.tenant, queued.id, callback, target);
+          this.#deps.webhooks?.executionAccepted(queued);
         },
       });
       if (outcome.created) admission?.commit();
@@ -93,6 +103,7 @@ export class ExecutionSubmitter {
     } catch (thrown) {
       admission?.release();
       if (accepted !== undefined) this.#admissions.delete(accepted);
+      if (accepted !== undefined) this.#deps.webhooks?.forget(accepted);
       const error = auditFailure(thrown);
       // An execution whose `accepted` record is written always gets an end: `rejected`, whatever failed.
       const refusal =

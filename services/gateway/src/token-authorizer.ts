@@ -9,6 +9,7 @@ import {
   type IntentTokenVerifier,
   maxExecutionsFor,
   type OccupancyTicket,
+  operatorRefusal,
   type Principal,
   ReplayGuard,
   TenantOccupancy,
@@ -64,8 +65,14 @@ export class TokenAuthorizer implements Authorizer {
       network.egress === 'proxy'
         ? { egress_hosts: network.allow.map((rule) => rule.host), credentials: network.credentials }
         : {};
+    const callback = request.callback ? callbackHost(request.callback.url) : undefined;
     const decision = effectiveCapability(
-      { ...request, ...egress, session: session !== undefined },
+      {
+        ...request,
+        ...egress,
+        session: session !== undefined,
+        ...(callback === undefined ? {} : { callback_host: callback }),
+      },
       principal,
       policy,
     );
@@ -125,6 +132,12 @@ export class TokenAuthorizer implements Authorizer {
     };
   }
 
+  authorizeOperator(caller: Caller): void {
+    const principal = this.#principalOf(caller);
+    const refusal = operatorRefusal(principal, this.#options.policies.forTenant(principal.tenant));
+    if (refusal !== undefined) throw new AirlockError('forbidden', refusal);
+  }
+
   #principalOf(caller: Caller): Principal {
     if (!this.#isVerified(caller)) {
       throw new AirlockError('unauthorized', 'missing token: the caller was not authenticated');
@@ -134,5 +147,14 @@ export class TokenAuthorizer implements Authorizer {
 
   #isVerified(caller: Caller): caller is Principal {
     return this.#verified.has(caller);
+  }
+}
+
+/** The host a callback URL names, as the policies' host patterns spell it ('' when it has none). */
+function callbackHost(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  } catch {
+    return '';
   }
 }

@@ -49,6 +49,7 @@ export async function startSandboxes(
     if (config.AIRLOCK_BACKENDS.includes('isolate')) {
       const isolate = new IsolateSandbox({
         hosts: config.AIRLOCK_ISOLATE_HOSTS,
+        maxJobsPerHost: config.AIRLOCK_ISOLATE_JOBS_PER_HOST,
         defaultMemoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
         memoryCgroup: config.AIRLOCK_ISOLATE_CGROUP,
         logger,

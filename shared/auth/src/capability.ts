@@ -30,6 +30,8 @@ export type CapabilityRequest = Pick<ExecutionRequest, 'language' | 'backend' | 
   credentials?: readonly string[];
   /** True when the request opens or uses a session. @default false */
   session?: boolean;
+  /** The host name of the request's callback URL (canonical), when it names one. */
+  callback_host?: string;
 };
 
 /** What one run is allowed; JSON-serialisable for the audit record. */
@@ -101,10 +103,10 @@ function checkLimits(request: CapabilityRequest, intent: Principal['intent'], po
     // Name the tighter bound: it is the most the caller could have asked for.
     const [max, by] =
       tenantMax !== undefined && (intentMax === undefined || tenantMax <= intentMax)
-        ? [tenantMax, 'tenant']
+        ? [tenantMax, 'tenant policy']
         : [intentMax, 'intent token'];
     if (max !== undefined && asked > max) {
-      return deny(`limits.${key}`, `limits.${key} ${asked} exceeds the ${by} ceiling ${max}`);
+      return deny(`limits.${key}`, `limits.${key}: ${asked} is above the ${by} ceiling of ${max}`);
     }
   }
   return undefined;
@@ -166,6 +168,17 @@ export function effectiveCapability(
   const credentials = request.credentials ?? [];
   const credentialRefusal = checkCredentials(credentials, intent, policy);
   if (credentialRefusal) return credentialRefusal;
+
+  if (request.callback_host !== undefined) {
+    const host = request.callback_host;
+    const by =
+      policy.callback_hosts !== undefined && !hostAllowed(policy.callback_hosts, host)
+        ? TENANT
+        : intent?.callback_hosts !== undefined && !hostAllowed(intent.callback_hosts, host)
+          ? INTENT
+          : undefined;
+    if (by) return deny('callback.url', `callback host '${host}' is not allowed by ${by}`);
+  }
 
   const session = request.session === true;
   if (session) {

@@ -17,6 +17,8 @@ export const IntentClaim = z.strictObject({
   egress_hosts: z.array(HostPattern).max(256).optional(),
   credentials: z.array(CredentialName).max(64).optional(),
   sessions: z.boolean().optional(),
+  /** Hosts a request's callback URL may name (within the tenant policy's). */
+  callback_hosts: z.array(HostPattern).max(64).optional(),
   /** How many executions this token's jti may start; absent means the configured default (normally 1). */
   max_executions: z.int().min(1).max(1_000_000).optional(),
 });
@@ -50,5 +52,7 @@ export const TokenClaims = z.looseObject({
   // Depth is checked before the recursive parse, so a hostile chain cannot make the parser recurse deeply.
   act: BoundedActor.pipe(Actor).optional(),
   intent: IntentClaim.optional(),
+  /** OAuth-style space-separated scopes (RFC 8693 §4.2); `airlock:operator` asks for the operator console. */
+  scope: z.string().max(1024).optional(),
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;

@@ -5,11 +5,21 @@
 // `default` entry) has no policy at all.
 
 import { readFile } from 'node:fs/promises';
-import { Language } from '@airlock/protocol';
+import { Language, LifecycleEventType } from '@airlock/protocol';
 import { z } from 'zod';
 import { AuthConfigError } from './config-error.ts';
 import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
 import { firstIssue } from './issues.ts';
+
+/** A tenant-level webhook subscription: every event of these types about the tenant's subjects goes to `url`. */
+export const WebhookSubscription = z.strictObject({
+  /** Checked like a request's callback URL when the service starts. */
+  url: z.string().min(1).max(2048),
+  events: z.array(LifecycleEventType).min(1),
+  /** Name of the `whsec_` signing secret in the secrets provider (never the secret itself). */
+  secret_ref: CredentialName,
+});
+export type WebhookSubscription = z.infer<typeof WebhookSubscription>;
 
 export const TenantPolicy = z.strictObject({
   languages: z.array(Language),
@@ -18,12 +28,26 @@ export const TenantPolicy = z.strictObject({
   egress_hosts: z.array(HostPattern).default([]),
   credentials: z.array(CredentialName).default([]),
   sessions: z.boolean().default(false),
+  /**
+   * Whether this tenant's tokens that carry the `airlock:operator` scope may read the operator console's data
+   * (service statistics, audit records). Off unless the server's operator says so here.
+   */
+  operator: z.boolean().default(false),
   /** Executions of this tenant running at once. */
   max_concurrent: z.int().min(1),
   /** Executions of this tenant waiting to run, beyond those running. */
   max_queued: z.int().min(0),
   /** Sustained submission rate; also the burst a quiet tenant may send at once. */
   submissions_per_minute: z.int().min(1),
+  /**
+   * Hosts a request's `callback.url` may name; absent: any host the server's address checks pass (a callback
+   * carries the tenant's own events only).
+   */
+  callback_hosts: z.array(HostPattern).optional(),
+  /** Secret (name) that signs the callbacks of this tenant's requests. @default webhook.<tenant> */
+  callback_secret_ref: CredentialName.optional(),
+  /** Tenant-level webhook subscriptions. @default none */
+  webhooks: z.array(WebhookSubscription).max(16).default([]),
 });
 export type TenantPolicy = z.infer<typeof TenantPolicy>;
 

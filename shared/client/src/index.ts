@@ -5,6 +5,7 @@
 export {
   BACKENDS,
   Backend,
+  Callback,
   CellException,
   ERROR_CODES,
   type ErrorCode,
@@ -15,6 +16,9 @@ export {
   FileInput,
   LANGUAGES,
   Language,
+  LIFECYCLE_EVENT_TYPES,
+  LifecycleEvent,
+  LifecycleEventType,
   LimitsInput,
   MimeBundle,
   OUTCOMES,

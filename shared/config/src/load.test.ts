@@ -33,6 +33,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes the isolate hosts’ job budget as a positive integer', () => {
+    expect(loadConfig({}).AIRLOCK_ISOLATE_JOBS_PER_HOST).toBe(200);
+    expect(loadConfig({ AIRLOCK_ISOLATE_JOBS_PER_HOST: '50' }).AIRLOCK_ISOLATE_JOBS_PER_HOST).toBe(50);
+    expect(() => loadConfig({ AIRLOCK_ISOLATE_JOBS_PER_HOST: '0' })).toThrow(
+      /AIRLOCK_ISOLATE_JOBS_PER_HOST="0"/,
+    );
+    expect(() => loadConfig({ AIRLOCK_ISOLATE_JOBS_PER_HOST: 'many' })).toThrow(
+      /AIRLOCK_ISOLATE_JOBS_PER_HOST="many"/,
+    );
+  });
+
   it('puts the store beside the audit log unless AIRLOCK_DATA_DIR says where', () => {
     expect(loadConfig({}).AIRLOCK_DATA_DIR).toBe('var/store');
     expect(loadConfig({ AIRLOCK_AUDIT_LOG: '/srv/airlock/audit.jsonl' }).AIRLOCK_DATA_DIR).toBe(

@@ -6,6 +6,29 @@ import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
+/** `address:port` pairs, comma-separated (`[v6]:port` for IPv6); none by default. */
+function addressPortList() {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const out: Array<{ address: string; port: number }> = [];
+      for (const item of s
+        .split(',')
+        .map((i) => i.trim())
+        .filter(Boolean)) {
+        const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(item);
+        const port = Number(m?.[3]);
+        if (!m || port < 1 || port > 65_535) {
+          ctx.addIssue({ code: 'custom', message: `'${item}' is not address:port` });
+          return z.NEVER;
+        }
+        out.push({ address: (m[1] ?? m[2]) as string, port });
+      }
+      return out;
+    })
+    .default([]);
+}
+
 export const ConfigSchema = z.object({
   /** Address the REST gateway binds. @default 127.0.0.1 */
   AIRLOCK_HOST: z.string().min(1).default('127.0.0.1'),
@@ -39,6 +62,11 @@ export const ConfigSchema = z.object({
   /** Warm isolate host processes. @default 2 */
   AIRLOCK_ISOLATE_HOSTS: int(2, 1, 64),
   /**
+   * Jobs an isolate host process runs before a fresh one takes its place (each host's own budget is drawn up to
+   * a quarter below it; the fresh one is started first). @default 200
+   */
+  AIRLOCK_ISOLATE_JOBS_PER_HOST: int(200, 1, 1_000_000),
+  /**
    * cgroup v1 memory group under which every isolate host process gets its own group, capped for the job (or
    * session) it runs; `off`: none (the watchdog on the hosts' resident memory only). @default /sys/fs/cgroup/memory/airlock
    */
@@ -63,6 +91,10 @@ export const ConfigSchema = z.object({
    * the oldest finished ones are forgotten first. @default 1073741824 (1 GiB)
    */
   AIRLOCK_RETAINED_BYTES: int(1024 * 1024 * 1024, 1024 * 1024, 2 ** 50),
+  /** Lifecycle events (`GET /v1/events`) stay in the feed this long, in seconds. @default 604800 (7 days) */
+  AIRLOCK_EVENTS_RETENTION_SECONDS: int(7 * 24 * 3600, 60, 90 * 24 * 3600),
+  /** Bytes of lifecycle events the feed keeps; over it the oldest go first. @default 67108864 (64 MiB) */
+  AIRLOCK_EVENTS_RETAINED_BYTES: int(64 * 1024 * 1024, 64 * 1024, 2 ** 40),
   /** Deprecated (use AIRLOCK_RETAINED_BYTES): also bounds stored executions by count when set. */
   AIRLOCK_MAX_RETAINED: z.coerce.number().int().min(10).max(10_000_000).optional(),
   /**
@@ -138,25 +170,7 @@ export const ConfigSchema = z.object({
     .regex(/^\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR like 172.30.0.0/24')
     .optional(),
   /** address:port pairs the proxy may dial despite the special-purpose ranges, comma-separated ([v6]:port for IPv6). */
-  AIRLOCK_EGRESS_ALLOWANCES: z
-    .string()
-    .transform((s, ctx) => {
-      const out: Array<{ address: string; port: number }> = [];
-      for (const item of s
-        .split(',')
-        .map((i) => i.trim())
-        .filter(Boolean)) {
-        const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(item);
-        const port = Number(m?.[3]);
-        if (!m || port < 1 || port > 65_535) {
-          ctx.addIssue({ code: 'custom', message: `'${item}' is not address:port` });
-          return z.NEVER;
-        }
-        out.push({ address: (m[1] ?? m[2]) as string, port });
-      }
-      return out;
-    })
-    .default([]),
+  AIRLOCK_EGRESS_ALLOWANCES: addressPortList(),
   /** Hosts or *.domain patterns no run may reach, comma-separated (a pattern also denies its suffix). */
   AIRLOCK_EGRESS_DENY_HOSTS: z
     .string()
@@ -211,6 +225,21 @@ export const ConfigSchema = z.object({
     .default(['nats://127.0.0.1:4222']),
   /** How long a job may go without a worker's heartbeat before it counts as lost (ms). @default 30000 */
   AIRLOCK_NATS_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
+  /** Webhooks: attempts per delivery (the first included) before it is given up. @default 8 */
+  AIRLOCK_WEBHOOK_ATTEMPTS: int(8, 1, 100),
+  /** Webhooks: how long one attempt (connect, request, response) may take, in ms. @default 10000 */
+  AIRLOCK_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** Webhooks: the first retry's delay in ms; each later one doubles, with full jitter. @default 1000 */
+  AIRLOCK_WEBHOOK_BACKOFF_MS: int(1_000, 1, 3_600_000),
+  /** Webhooks: the longest delay between two attempts, in ms. @default 300000 */
+  AIRLOCK_WEBHOOK_MAX_BACKOFF_MS: int(300_000, 1, 86_400_000),
+  /** Webhooks: deliveries waiting or in flight at once (embedded mode, in memory); over it new ones are dropped and logged. @default 10000 */
+  AIRLOCK_WEBHOOK_MAX_PENDING: int(10_000, 1, 1_000_000),
+  /**
+   * Webhooks: address:port pairs a callback may reach despite the special-purpose ranges (loopback, private …),
+   * comma-separated; plain http is accepted only for these.
+   */
+  AIRLOCK_WEBHOOK_ALLOWANCES: addressPortList(),
 });
 
 /** The parsed configuration, with the defaults that depend on other settings filled in. */

@@ -2,6 +2,7 @@
 // Absolute bounds live here; per-server defaults and ceilings are applied later by resolveLimits.
 
 import { z } from 'zod';
+import { Callback } from './callback.ts';
 
 export const LANGUAGES = ['javascript', 'typescript', 'python', 'bash'] as const;
 /** The backends that run code. */
@@ -80,7 +81,11 @@ export const FileInput = z
 export const EnvName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a plain variable name')
-  .refine((n) => !/^(LD_|DYLD_|NODE_OPTIONS$|PYTHONSTARTUP$|BASH_ENV$|ENV$)/.test(n), 'is reserved');
+  .refine(
+    (n) => !/^(LD_|DYLD_|NODE_OPTIONS$|PYTHONSTARTUP$|BASH_ENV$|ENV$)/.test(n),
+    'is reserved: LD_*, DYLD_*, NODE_OPTIONS, PYTHONSTARTUP, BASH_ENV and ENV change how the loader or the ' +
+      'interpreter starts (code injected before the program), so a request may not set them',
+  );
 
 export const LimitsInput = z
   .object({
@@ -212,6 +217,8 @@ export const ExecutionRequest = z
     metadata: Metadata.default({}),
     /** Scaled out on NATS: run again if the worker is lost mid-job (default: never twice, `worker lost`). */
     retry_on_worker_loss: z.boolean().optional(),
+    /** Where to post this execution's lifecycle events (signed webhooks). */
+    callback: Callback.optional(),
   })
   .strict();
 

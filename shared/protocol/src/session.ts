@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { Callback } from './callback.ts';
 import { ResolvedLimits } from './execution.ts';
 import { Backend, Code, Files, LimitsInput, Metadata, Stdin } from './request.ts';
 
@@ -43,6 +44,8 @@ export const SessionRequest = z
     idle_timeout_seconds: z.number().int().min(1).max(SESSION_BOUNDS.idleSeconds).optional(),
     max_lifetime_seconds: z.number().int().min(1).max(SESSION_BOUNDS.lifetimeSeconds).optional(),
     metadata: Metadata.default({}),
+    /** Where to post this session's lifecycle events (signed webhooks). */
+    callback: Callback.optional(),
   })
   .strict();
 

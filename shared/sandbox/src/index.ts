@@ -37,7 +37,7 @@ export {
 } from './container/session/container-session-backend.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';
 export type { EgressAccess } from './egress-access.ts';
-export type { SandboxLogger } from './isolate/host-pool.ts';
+export type { HostEvent, SandboxLogger } from './isolate/host-pool.ts';
 export { IsolateSandbox, type IsolateSandboxOptions } from './isolate/isolate-sandbox.ts';
 export {
   IsolateSessionBackend,

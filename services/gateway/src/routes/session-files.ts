@@ -3,7 +3,6 @@
 // with the sha256 in `x-content-sha256`), GET without a path lists a folder (`?path=dir`), DELETE removes one
 // file, link or empty folder. Paths follow the request `files` rule; links are never followed.
 
-import { isSessionId } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -28,8 +27,6 @@ const Listing = z.object({
   truncated: z.boolean(),
 });
 
-const sessionId = (id: string) => (isSessionId(id) ? id : 'ses_?');
-
 export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> = async (app, options) => {
   const access = options.sessions.files;
   // Uploads are raw bytes whatever their content type (in this plugin's routes only).
@@ -52,12 +49,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
     },
     async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const stored = await access.put(
-        request.headers,
-        sessionId(request.params.id),
-        request.params['*'],
-        body,
-      );
+      const stored = await access.put(request.headers, request.params.id, request.params['*'], body);
       return reply.code(201).send(stored);
     },
   );
@@ -77,11 +69,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
       },
     },
     async (request, reply) => {
-      const { file, content } = await access.get(
-        request.headers,
-        sessionId(request.params.id),
-        request.params['*'],
-      );
+      const { file, content } = await access.get(request.headers, request.params.id, request.params['*']);
       return reply
         .header('content-type', 'application/octet-stream')
         .header('x-content-sha256', file.sha256)
@@ -100,7 +88,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
         response: { 200: Listing, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
-    async (request) => access.list(request.headers, sessionId(request.params.id), request.query.path),
+    async (request) => access.list(request.headers, request.params.id, request.query.path),
   );
 
   app.delete(
@@ -117,6 +105,6 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
         },
       },
     },
-    async (request) => access.remove(request.headers, sessionId(request.params.id), request.params['*']),
+    async (request) => access.remove(request.headers, request.params.id, request.params['*']),
   );
 };

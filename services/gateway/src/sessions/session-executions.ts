@@ -24,6 +24,7 @@ export function sessionAsRequest(request: SessionRequest): ExecutionRequest {
     backend: request.backend,
     network: request.network,
     metadata: request.metadata,
+    ...(request.callback ? { callback: request.callback } : {}),
   };
 }
 

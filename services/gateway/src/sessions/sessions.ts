@@ -25,6 +25,7 @@ import {
   type Execution,
   type ExecutionEvent,
   emptyResult,
+  isSessionId,
   type LimitPolicy,
   newSessionId,
   resolveLimits,
@@ -37,6 +38,7 @@ import type { SessionBackend, SessionFiles, SessionLease } from '@airlock/sandbo
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
 import type { Admission, Authorizer } from '../authorizer.ts';
+import { checkCallback, type Webhooks } from '../webhooks/webhooks.ts';
 import { CellFeeds } from './cell-feeds.ts';
 import type { SessionBackends } from './session-backends.ts';
 import { seconds } from './session-bounds.ts';
@@ -63,6 +65,11 @@ export interface SessionsDeps {
   /** Where cells (executions) and session records are kept; retention is the store's. */
   store: { executions: ExecutionStore; sessions: SessionStore };
   logger: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /**
+   * Checks and delivers a session's callback and the tenant's webhooks.
+   * @default none: a request naming a callback is refused with `callback_refused`
+   */
+  webhooks?: Webhooks;
 }
 
 interface Entry {
@@ -109,6 +116,8 @@ export class Sessions {
     try {
       caller = await this.#deps.authorizer.authenticate(headers);
       if (this.#closing) throw new AirlockError('shutting_down');
+      const callback = request.callback;
+      const target = callback ? await checkCallback(this.#deps.webhooks, caller.tenant, callback) : undefined;
       const { settings } = this.#deps;
       const idle = seconds('idle_timeout_seconds', request.idle_timeout_seconds, settings.idleSeconds);
       const lifetime = seconds(
@@ -174,6 +183,8 @@ export class Sessions {
       }
       admission.commit();
       this.#entries.set(id, entry);
+      if (callback && target) this.#deps.webhooks?.register(caller.tenant, id, callback, target);
+      this.#deps.webhooks?.sessionCreated({ ...entry.session });
       await this.#store(entry);
       void sandbox.ended.then((end) => this.#close(entry, end));
       if (this.#closing) await this.#close(entry, 'shutdown');
@@ -428,11 +439,13 @@ export class Sessions {
     caller: Caller,
     id: string,
   ): Promise<{ entry: Entry; session: Session } | { entry: null; session: Session }> {
+    // Another tenant's session, and an id that is not one, look exactly like one that does not exist.
+    const missing = () => new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    if (!isSessionId(id)) throw missing();
     const entry = this.#entries.get(id);
     if (entry?.session.tenant === caller.tenant) return { entry, session: entry.session };
     const stored = entry ? undefined : await this.#deps.store.sessions.getSession(caller.tenant, id);
-    // Another tenant's session looks exactly like one that does not exist.
-    if (!stored) throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    if (!stored) throw missing();
     return { entry: null, session: stored };
   }
 
@@ -472,6 +485,7 @@ export class Sessions {
       await this.#deps.audit
         .append(sessionClosedEntry(session))
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
+      this.#deps.webhooks?.sessionClosed({ ...session });
       // From here on the closed session lives in the store only.
       await this.#store(entry);
       if (this.#entries.get(session.id) === entry) this.#entries.delete(session.id);

@@ -9,14 +9,42 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from .client import DEFAULT_TIMEOUT, Client, FileLike
+from .client import DEFAULT_TIMEOUT, Client
 from .errors import UnexpectedResponseError
-from .models import Execution, ExecutionStreamEvent, ResultEvent, Runtime, Session, Submitted
+from .models import Execution, ExecutionStreamEvent, ResultEvent
 
 _END = object()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_thread(
+    method: Callable[Concatenate[Client, P], R],
+) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]]:
+    """The asynchronous twin of one of Client's calls: the same parameters, run in a worker thread."""
+
+    async def call(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(lambda: method(self._sync, *args, **kwargs))
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+def _parameters_of(
+    like: Callable[Concatenate[Client, P], object],
+) -> Callable[[Callable[..., Coroutine[Any, Any, R]]], Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]]]:
+    """Declares that the decorated coroutine function takes exactly the parameters of Client's ``like``."""
+
+    def declare(
+        function: Callable[..., Coroutine[Any, Any, R]],
+    ) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]]:
+        return function
+
+    return declare
 
 
 class AsyncClient:
@@ -34,68 +62,13 @@ class AsyncClient:
 
     # --- executions ---
 
-    async def submit(
-        self,
-        language: str,
-        code: str,
-        *,
-        files: Sequence[FileLike] | None = None,
-        stdin: str | None = None,
-        args: Sequence[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        limits: Mapping[str, int] | None = None,
-        backend: str | None = None,
-        network: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, str] | None = None,
-        wait: float | None = None,
-        idempotency_key: str | None = None,
-    ) -> Submitted:
-        return await asyncio.to_thread(
-            self._sync.submit,
-            language,
-            code,
-            files=files,
-            stdin=stdin,
-            args=args,
-            env=env,
-            limits=limits,
-            backend=backend,
-            network=network,
-            metadata=metadata,
-            wait=wait,
-            idempotency_key=idempotency_key,
-        )
+    submit = _in_thread(Client.submit)
 
-    async def run(
-        self,
-        language: str,
-        code: str,
-        *,
-        files: Sequence[FileLike] | None = None,
-        stdin: str | None = None,
-        args: Sequence[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        limits: Mapping[str, int] | None = None,
-        backend: str | None = None,
-        network: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> Execution:
+    @_parameters_of(Client.submit)
+    async def run(self, *args: Any, **kwargs: Any) -> Execution:
         """Submits the code and waits for the finished execution. Cancelling the task at any point cancels the
         execution once it exists."""
-        pending = asyncio.ensure_future(
-            self.submit(
-                language,
-                code,
-                files=files,
-                stdin=stdin,
-                args=args,
-                env=env,
-                limits=limits,
-                backend=backend,
-                network=network,
-                metadata=metadata,
-            )
-        )
+        pending = asyncio.ensure_future(self.submit(*args, **kwargs))
         try:
             # Shielded: a cancel while the submission is in flight still learns what the server accepted.
             submitted = await asyncio.shield(pending)
@@ -111,8 +84,7 @@ class AsyncClient:
             await asyncio.shield(asyncio.to_thread(self._sync._cancel_quietly, submitted.execution.id))
             raise
 
-    async def get(self, execution_id: str) -> Execution:
-        return await asyncio.to_thread(self._sync.get, execution_id)
+    get = _in_thread(Client.get)
 
     async def stream(self, execution_id: str) -> AsyncGenerator[ExecutionStreamEvent, None]:
         """The execution's events as Client.stream gives them; closing the iterator closes the connection."""
@@ -153,51 +125,15 @@ class AsyncClient:
             await stream.aclose()
         raise UnexpectedResponseError(200, "unexpected_response", f"execution {execution_id}: no result")
 
-    async def cancel(self, execution_id: str) -> Execution:
-        return await asyncio.to_thread(self._sync.cancel, execution_id)
+    cancel = _in_thread(Client.cancel)
 
     # --- runtimes ---
 
-    async def runtimes(self) -> list[Runtime]:
-        return await asyncio.to_thread(self._sync.runtimes)
+    runtimes = _in_thread(Client.runtimes)
 
     # --- sessions ---
 
-    async def create_session(
-        self,
-        language: str,
-        *,
-        backend: str | None = None,
-        limits: Mapping[str, int] | None = None,
-        idle_timeout_seconds: int | None = None,
-        max_lifetime_seconds: int | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> Session:
-        return await asyncio.to_thread(
-            self._sync.create_session,
-            language,
-            backend=backend,
-            limits=limits,
-            idle_timeout_seconds=idle_timeout_seconds,
-            max_lifetime_seconds=max_lifetime_seconds,
-            metadata=metadata,
-        )
-
-    async def get_session(self, session_id: str) -> Session:
-        return await asyncio.to_thread(self._sync.get_session, session_id)
-
-    async def close_session(self, session_id: str) -> Session:
-        return await asyncio.to_thread(self._sync.close_session, session_id)
-
-    async def run_cell(
-        self,
-        session_id: str,
-        code: str,
-        *,
-        files: Sequence[FileLike] | None = None,
-        stdin: str | None = None,
-        limits: Mapping[str, int] | None = None,
-    ) -> Execution:
-        return await asyncio.to_thread(
-            self._sync.run_cell, session_id, code, files=files, stdin=stdin, limits=limits
-        )
+    create_session = _in_thread(Client.create_session)
+    get_session = _in_thread(Client.get_session)
+    close_session = _in_thread(Client.close_session)
+    run_cell = _in_thread(Client.run_cell)

@@ -9,7 +9,7 @@ import ssl
 import threading
 from contextlib import closing
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from ._http import Answer, EventLines, Transport, segment
 from ._parse import Shape
@@ -20,6 +20,8 @@ from .models import Execution, ExecutionStreamEvent, ResultEvent, Runtime, Sessi
 
 FileLike = InputFile | Mapping[str, str]
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds a connect, a request or a silent event stream may take (the gateway sends keep-alives every 15 s)."""
@@ -34,6 +36,15 @@ def _files(files: Sequence[FileLike] | None) -> list[dict[str, Any]] | None:
 def _compact(**fields: Any) -> dict[str, Any]:
     """The request body: fields left as None are left out (the server applies its defaults)."""
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def same_parameters_as(like: Callable[P, object]) -> Callable[[Callable[..., R]], Callable[P, R]]:
+    """Declares that the decorated function takes exactly the parameters of ``like`` (and passes them on)."""
+
+    def declare(function: Callable[..., R]) -> Callable[P, R]:
+        return function
+
+    return declare
 
 
 def _checked(answer: Answer, what: str, parse: Callable[[Any], T]) -> T:
@@ -99,41 +110,16 @@ class Client:
         execution = _checked(answer, "POST /v1/executions", Execution.from_json)
         return Submitted(execution, answer.status != 200)
 
-    def run(
-        self,
-        language: str,
-        code: str,
-        *,
-        files: Sequence[FileLike] | None = None,
-        stdin: str | None = None,
-        args: Sequence[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        limits: Mapping[str, int] | None = None,
-        backend: str | None = None,
-        network: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> Execution:
-        """Submits the code and waits for the finished execution (following its event stream). An interrupt
-        (KeyboardInterrupt) at any point cancels the execution once it exists."""
+    @same_parameters_as(submit)
+    def run(self, *args: Any, **kwargs: Any) -> Execution:
+        """Takes submit's arguments, submits the code and waits for the finished execution (following its event
+        stream). An interrupt (KeyboardInterrupt) at any point cancels the execution once it exists."""
         answer: list[Submitted | BaseException] = []
         done = threading.Event()
 
         def submit() -> None:
             try:
-                answer.append(
-                    self.submit(
-                        language,
-                        code,
-                        files=files,
-                        stdin=stdin,
-                        args=args,
-                        env=env,
-                        limits=limits,
-                        backend=backend,
-                        network=network,
-                        metadata=metadata,
-                    )
-                )
+                answer.append(self.submit(*args, **kwargs))
             except BaseException as error:
                 answer.append(error)
             finally:

@@ -1,8 +1,12 @@
 // A warm pool of isolate host processes: a fixed number of children, each leased to one job at a time, a FIFO
-// of jobs waiting for a free host, recycling after a number of jobs or a job that left the host holding much
-// more memory than it started with, and a replacement for every host that dies. Must never hand a dead or busy
-// host to a job, and never leave a child running after close().
+// of jobs waiting for a free host, and a replacement for every host that dies. A host is handed over to a
+// successor once it nears its job budget (see host-budget.ts): the successor is started first and the old host
+// keeps serving until the successor is ready, and only one host is handed over at a time, so recycling never
+// leaves fewer ready hosts than the pool's size. A job that ran out of memory, or that left its host holding
+// much more than it started with, retires that host at once. Must never hand a dead, busy or retiring host to a
+// job, and never leave a child running after close().
 
+import { type HostBudget, hostBudget } from './host-budget.ts';
 import type { MemoryCgroups } from './host-cgroup.ts';
 import { IsolateHost } from './isolate-host.ts';
 
@@ -11,8 +15,19 @@ export interface SandboxLogger {
   error(obj: object, msg: string): void;
 }
 
+/** What happens to the pool's hosts, for observers (tests, metrics); `pid` is the host's process id. */
+export type HostEvent =
+  | { type: 'ready'; pid: number }
+  | { type: 'leased'; pid: number }
+  /** The host `successor` was started for the host `pid`, which had run `jobsRun` of its budget of `budget`. */
+  | { type: 'succession'; pid: number; successor: number; jobsRun: number; budget: number }
+  /** The host takes no more jobs and is shut down once its current job (if any) is over. */
+  | { type: 'retiring'; pid: number }
+  | { type: 'exited'; pid: number };
+
 export interface HostPoolOptions {
   size: number;
+  /** Jobs a host runs before it is handed over to a fresh process (each host gets a jittered share). */
   maxJobsPerHost: number;
   /** The memory limit (MB) each host keeps a prepared isolate ready for. */
   warmMemoryMb: number;
@@ -23,6 +38,10 @@ export interface HostPoolOptions {
   shutdownGraceMs: number;
   /** Where each host gets its own memory cgroup (null: none). */
   cgroups: MemoryCgroups | null;
+  /** Sees every host event. */
+  onHostEvent?: ((event: HostEvent) => void) | undefined;
+  /** Draws each host's budget jitter, in [0, 1). @default Math.random */
+  random?: (() => number) | undefined;
 }
 
 const MAX_RESPAWN_DELAY_MS = 30_000;
@@ -36,14 +55,25 @@ interface Waiter {
   resolve(host: IsolateHost | null): void;
 }
 
+/** One host being handed over: its successor is starting, or it waits for its current job to end. */
+interface Handover {
+  predecessor: IsolateHost;
+  /** Null once the successor is ready (it is then an ordinary member of the pool). */
+  successor: IsolateHost | null;
+}
+
 export class HostPool {
   readonly #options: HostPoolOptions;
   readonly #hosts = new Set<IsolateHost>();
   readonly #retiring = new Set<IsolateHost>();
+  readonly #budgets = new WeakMap<IsolateHost, HostBudget>();
+  #handover: Handover | null = null;
   #idle: IsolateHost[] = [];
   #waiters: Waiter[] = [];
   #closed = false;
   #failedStarts = 0;
+  /** No successor is started before this time (performance.now()) after one failed to start. */
+  #successorNotBefore = 0;
   readonly #respawnTimers = new Set<NodeJS.Timeout>();
 
   constructor(options: HostPoolOptions) {
@@ -76,15 +106,19 @@ export class HostPool {
     return [...this.#hosts].find((host) => host.pid === pid && host.alive);
   }
 
+  /** Process ids of the live hosts that serve (or will serve) jobs: not retiring, not a successor still starting. */
   pids(): number[] {
-    return [...this.#hosts].filter((host) => host.alive && !this.#retiring.has(host)).map((host) => host.pid);
+    const starting = this.#handover?.successor;
+    return [...this.#hosts]
+      .filter((host) => host.alive && !this.#retiring.has(host) && host !== starting)
+      .map((host) => host.pid);
   }
 
   /** Waits for a free host; null when the signal aborts first or the pool closes. */
   acquire(signal: AbortSignal): Promise<IsolateHost | null> {
     if (this.#closed || signal.aborted) return Promise.resolve(null);
     const host = this.#takeIdle();
-    if (host !== null) return Promise.resolve(host);
+    if (host !== null) return Promise.resolve(this.#lease(host));
     return new Promise((resolve) => {
       const waiter: Waiter = {
         resolve: (leased) => {
@@ -102,8 +136,8 @@ export class HostPool {
   }
 
   /**
-   * Returns a host after its job. A host that has served its quota, whose job ran out of memory, or that holds
-   * much more than it started with is replaced by a fresh one.
+   * Returns a host after its job. A host whose job ran out of memory or that holds much more than it started
+   * with is replaced at once; one whose successor is ready retires; one near its budget gets a successor.
    */
   release(host: IsolateHost, outOfMemory = false): void {
     if (!host.alive || !this.#hosts.has(host)) return;
@@ -111,13 +145,18 @@ export class HostPool {
       void host.shutdown(this.#options.shutdownGraceMs);
       return;
     }
-    const spent = host.jobsRun >= this.#options.maxJobsPerHost;
-    if (spent || outOfMemory || host.residentGrowth() > RETIRE_GROWTH_BYTES) {
-      this.#retiring.add(host);
+    if (this.#retiring.has(host)) {
       void host.shutdown(this.#options.shutdownGraceMs);
-      this.#respawn();
       return;
     }
+    if (outOfMemory || host.residentGrowth() > RETIRE_GROWTH_BYTES) {
+      this.#retire(host);
+      void host.shutdown(this.#options.shutdownGraceMs);
+      // The successor of a host being handed over takes its place; any other host needs a replacement.
+      if (this.#handover?.predecessor !== host) this.#respawn();
+      return;
+    }
+    this.#startSuccessionIfDue(host);
     this.#offer(host);
   }
 
@@ -131,29 +170,97 @@ export class HostPool {
     await Promise.all(hosts.map((host) => host.shutdown(this.#options.shutdownGraceMs)));
   }
 
+  #lease(host: IsolateHost): IsolateHost {
+    this.#options.onHostEvent?.({ type: 'leased', pid: host.pid });
+    return host;
+  }
+
   #takeIdle(): IsolateHost | null {
     while (this.#idle.length > 0) {
       const host = this.#idle.shift();
-      if (host?.alive) return host;
+      if (host?.alive && !this.#retiring.has(host)) return host;
     }
     return null;
   }
 
   #offer(host: IsolateHost): void {
-    if (this.#closed || !host.alive) return;
+    if (this.#closed || !host.alive || this.#retiring.has(host)) return;
     const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter.resolve(host);
+    if (waiter !== undefined) waiter.resolve(this.#lease(host));
     else this.#idle.push(host);
+  }
+
+  /** Takes `host` out of service; it is shut down now if idle, else when its job is released. */
+  #retire(host: IsolateHost): void {
+    if (this.#retiring.has(host)) return;
+    this.#retiring.add(host);
+    this.#options.onHostEvent?.({ type: 'retiring', pid: host.pid });
+    const idleAt = this.#idle.indexOf(host);
+    if (idleAt === -1) return;
+    this.#idle.splice(idleAt, 1);
+    void host.shutdown(this.#options.shutdownGraceMs);
+  }
+
+  /** Starts a successor for `host` when it is near its budget and no other host is being handed over. */
+  #startSuccessionIfDue(host: IsolateHost): void {
+    if (this.#handover !== null || this.#closed || !host.alive || this.#retiring.has(host)) return;
+    const budget = this.#budgets.get(host);
+    if (budget === undefined || host.jobsRun < budget.successorAt) return;
+    if (performance.now() < this.#successorNotBefore) return;
+    let successor: IsolateHost;
+    try {
+      successor = this.#spawn();
+    } catch (error) {
+      this.#startFailed(error);
+      return;
+    }
+    this.#handover = { predecessor: host, successor };
+    this.#options.onHostEvent?.({
+      type: 'succession',
+      pid: host.pid,
+      successor: successor.pid,
+      jobsRun: host.jobsRun,
+      budget: budget.jobs,
+    });
+  }
+
+  /** After a host is gone: the next idle host due for a successor gets one (busy ones are looked at on release). */
+  #startNextSuccession(): void {
+    for (const host of this.#idle) {
+      this.#startSuccessionIfDue(host);
+      if (this.#handover !== null) return;
+    }
+  }
+
+  #startFailed(error: unknown): void {
+    this.#failedStarts += 1;
+    this.#successorNotBefore = performance.now() + this.#backoffMs();
+    this.#options.logger?.error({ err: error }, 'could not start an isolate host; retrying with back-off');
+  }
+
+  #backoffMs(): number {
+    return this.#failedStarts === 0 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 250 * 2 ** this.#failedStarts);
   }
 
   #spawn(): IsolateHost {
     const host = new IsolateHost(this.#options.warmMemoryMb, { cgroups: this.#options.cgroups });
     let becameReady = false;
     this.#hosts.add(host);
+    this.#budgets.set(host, hostBudget(this.#options.maxJobsPerHost, this.#options.random ?? Math.random));
     host.ready.then(
       () => {
         becameReady = true;
         this.#failedStarts = 0;
+        this.#options.onHostEvent?.({ type: 'ready', pid: host.pid });
+        const handover = this.#handover;
+        if (handover?.successor === host) {
+          // The successor serves first, then its predecessor leaves: never fewer ready hosts than the size.
+          handover.successor = null;
+          this.#offer(host);
+          if (handover.predecessor.alive) this.#retire(handover.predecessor);
+          else this.#handoverDone();
+          return;
+        }
         this.#offer(host);
       },
       () => {},
@@ -161,11 +268,31 @@ export class HostPool {
     void host.exited.then((exit) => {
       this.#hosts.delete(host);
       this.#idle = this.#idle.filter((h) => h !== host);
+      this.#options.onHostEvent?.({ type: 'exited', pid: host.pid });
       if (exit.cgroupLeft !== null) {
         this.#options.logger?.warn({ cgroup: exit.cgroupLeft }, 'could not remove an isolate host cgroup');
       }
-      if (this.#retiring.delete(host) || this.#closed) return;
+      const wasRetiring = this.#retiring.delete(host);
+      if (this.#closed) return;
+      const handover = this.#handover;
       const details = { pid: host.pid, exit, stderr: host.stderrTail.slice(-1024) };
+      if (handover?.successor === host) {
+        // The predecessor keeps serving (a later release tries again after the back-off); if it is already
+        // gone or going, the pool needs a replacement instead.
+        this.#handover = null;
+        if (!handover.predecessor.alive || this.#retiring.has(handover.predecessor)) this.#respawn();
+        this.#startFailed(new Error('the successor of an isolate host died before it was ready'));
+        this.#options.logger?.error(details, 'isolate host died before it was ready; retrying with back-off');
+        return;
+      }
+      if (handover?.predecessor === host) {
+        if (!wasRetiring)
+          this.#options.logger?.warn(details, 'isolate host exited; its successor takes over');
+        // Its successor, still starting, takes its place; once ready the handover is done.
+        if (handover.successor === null) this.#handoverDone();
+        return;
+      }
+      if (wasRetiring) return;
       if (becameReady) {
         this.#options.logger?.warn(details, 'isolate host exited; starting a replacement');
       } else {
@@ -177,24 +304,23 @@ export class HostPool {
     return host;
   }
 
+  #handoverDone(): void {
+    this.#handover = null;
+    this.#startNextSuccession();
+  }
+
   #respawn(): void {
     // A host that dies before it is ready points to a broken installation: back off instead of looping.
-    const delay =
-      this.#failedStarts === 0 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 250 * 2 ** this.#failedStarts);
     const timer = setTimeout(() => {
       this.#respawnTimers.delete(timer);
       if (this.#closed) return;
       try {
         this.#spawn();
       } catch (error) {
-        this.#failedStarts += 1;
-        this.#options.logger?.error(
-          { err: error },
-          'could not start an isolate host; retrying with back-off',
-        );
+        this.#startFailed(error);
         this.#respawn();
       }
-    }, delay);
+    }, this.#backoffMs());
     this.#respawnTimers.add(timer);
   }
 }

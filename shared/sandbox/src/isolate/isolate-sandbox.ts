@@ -7,14 +7,22 @@ import { AirlockError, type ExecutionResult, emptyResult, type Language } from '
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type MemoryCgroups, openMemoryCgroups } from './host-cgroup.ts';
 import { MIN_MEMORY_MB } from './host-messages.ts';
-import { HostPool, type SandboxLogger } from './host-pool.ts';
+import { type HostEvent, HostPool, type SandboxLogger } from './host-pool.ts';
 import { type HostRun, runOnHost } from './host-run.ts';
 
 export interface IsolateSandboxOptions {
   /** Number of isolate host processes, each running one job at a time. @default 2 */
   hosts?: number;
-  /** A host is replaced by a fresh process after this many jobs. @default 200 */
+  /**
+   * A host is handed over to a fresh process after about this many jobs (each host's own budget is drawn up to
+   * a quarter below it, so hosts do not all recycle at once; the fresh one is started before the old one
+   * stops). @default 200
+   */
   maxJobsPerHost?: number;
+  /** Sees what happens to the host processes (ready, leased, succession, retiring, exited). */
+  onHostEvent?: (event: HostEvent) => void;
+  /** Draws each host's budget jitter, in [0, 1). @default Math.random */
+  random?: () => number;
   /** Receives host crashes and restarts; pino-compatible. @default no logging */
   logger?: SandboxLogger;
   /** How long a host may overrun a deadline or a cancel before it is killed. @default 2000 */
@@ -70,6 +78,8 @@ export class IsolateSandbox implements Sandbox {
       readyTimeoutMs: positiveInt('readyTimeoutMs', options.readyTimeoutMs, 30_000),
       shutdownGraceMs: this.#killGraceMs,
       cgroups: this.#cgroups,
+      onHostEvent: options.onHostEvent,
+      random: options.random,
     });
   }
 

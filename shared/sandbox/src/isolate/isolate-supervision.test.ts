@@ -95,11 +95,17 @@ describe('IsolateSandbox supervises its hosts', () => {
   it('replaces a host after maxJobsPerHost jobs', async () => {
     const sandbox = await startSandbox({ hosts: 1, maxJobsPerHost: 2 });
     const [first] = sandbox.hostPids();
+    if (first === undefined) throw new Error('no host pid');
     for (let i = 0; i < 2; i += 1) await runJob(sandbox, { code: 'console.log(1)' });
+    while (sandbox.hostPids().includes(first)) {
+      const { result } = await runJob(sandbox, { code: 'console.log("served")' });
+      expect(result).toMatchObject({ outcome: 'success', stdout: 'served\n' });
+    }
+    await waitForHosts(sandbox, 1);
     const { result } = await runJob(sandbox, { code: 'console.log("on a fresh host")' });
     expect(result.outcome).toBe('success');
-    await waitForHosts(sandbox, 1);
     expect(sandbox.hostPids()).not.toContain(first);
+    expect(sandbox.hostPids()).toHaveLength(1);
   });
 
   it('runs 10 concurrent jobs on 2 hosts, all successfully, each with its own output', async () => {

@@ -1,0 +1,252 @@
+// Callbacks through the real routes (Fastify inject): submission refuses a callback URL Airlock will not dial
+// (422 naming callback.url) or one the tenant policy / intent token does not allow (403); an accepted
+// execution's events reach a loopback receiver, signed, and its delivery log is served to its tenant only.
+
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileAuditLog } from '@airlock/audit';
+import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
+import { EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
+import { createLogger } from '@airlock/logging';
+import { emptyResult } from '@airlock/protocol';
+import { MemoryJobQueue } from '@airlock/queue';
+import type { FastifyInstance } from 'fastify';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildGateway } from '../app.ts';
+import { createMetrics } from '../metrics.ts';
+import { fleetRegistry } from '../nats/fleet-registry.ts';
+import { READY } from '../readiness.ts';
+import { ExecutionSubmitter } from '../submission.ts';
+import { TokenAuthorizer } from '../token-authorizer.ts';
+import { acmePolicy, bearer } from '../token-fixtures.ts';
+import { Webhooks } from '../webhooks/webhooks.ts';
+
+const LIMITS = {
+  defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
+  ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
+};
+const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
+let dir: string;
+let audit: FileAuditLog;
+let queue: MemoryJobQueue;
+let issuer: TestIssuer;
+let app: FastifyInstance;
+let webhooks: Webhooks;
+let receiver: Server;
+let port: number;
+let received: Array<{ headers: Record<string, string>; body: string }>;
+
+beforeEach(async () => {
+  received = [];
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        headers: req.headers as Record<string, string>,
+        body: Buffer.concat(chunks).toString(),
+      });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  port = (receiver.address() as AddressInfo).port;
+  dir = await mkdtemp(join(tmpdir(), 'airlock-deliveries-'));
+  audit = await FileAuditLog.open(join(dir, 'audit.jsonl'));
+  queue = new MemoryJobQueue({ concurrency: 1, maxQueued: 10, retentionMs: 60_000, maxRetained: 100 });
+  // The worker: every job succeeds at once (the sandboxes are not what this test is about).
+  queue.consume(async () => ({ ...emptyResult('success', ''), exit_code: 0, reason: null }));
+  issuer = await createTestIssuer();
+  const policies = parseTenantPolicies(
+    {
+      tenants: {
+        acme: acmePolicy({ callback_secret_ref: 'acme-hooks' }),
+        narrow: acmePolicy({ callback_hosts: ['hooks.example.test'] }),
+        other: acmePolicy(),
+        nosecret: acmePolicy(),
+      },
+    },
+    'test',
+  );
+  const authorizer = new TokenAuthorizer({
+    verifier: new IntentTokenVerifier({
+      keys: jwksKeySource(issuer.jwks),
+      issuers: [TEST_ISSUER],
+      audience: TEST_AUDIENCE,
+      maxLifetimeSeconds: 600,
+      algorithms: TOKEN_ALGORITHMS,
+    }),
+    policies,
+    defaultMaxExecutions: 5,
+  });
+  webhooks = new Webhooks({
+    settings: {
+      attempts: 3,
+      timeoutMs: 2_000,
+      backoffMs: 5,
+      maxBackoffMs: 20,
+      maxPending: 100,
+      allowances: [{ address: '127.0.0.1', port }],
+    },
+    secrets: new EnvSecretsProvider({
+      AIRLOCK_SECRET_ACME_HOOKS: SECRET,
+      AIRLOCK_SECRET_WEBHOOK_OTHER: SECRET,
+      AIRLOCK_SECRET_WEBHOOK_NARROW: SECRET,
+    }),
+    resolver: new TableResolver({}),
+    logger: createLogger({ level: 'silent' }),
+    policies,
+  });
+  const submitter = new ExecutionSubmitter({
+    queue,
+    registry: fleetRegistry(['isolate']),
+    audit,
+    authorizer,
+    limits: LIMITS,
+    webhooks,
+  });
+  queue.onFinished((execution) => {
+    submitter.finished(execution);
+    webhooks.executionEnded(execution);
+  });
+  app = await buildGateway({
+    logger: createLogger({ level: 'silent' }),
+    queue,
+    submitter,
+    metrics: createMetrics(() => queue.stats()),
+    authorizer,
+    webhooks,
+    runtimes: () => [],
+    ready: () => READY,
+    limits: {
+      bodyLimitBytes: 65_536,
+      maxWaitSeconds: 5,
+      maxWatchers: 4,
+      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
+    },
+    version: 'test',
+  });
+});
+
+afterEach(async () => {
+  await app.close();
+  webhooks.close();
+  await queue.close();
+  await audit.close();
+  receiver.closeAllConnections();
+  await new Promise((resolve) => receiver.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function submit(tenant: string, callback: unknown, wait = 5) {
+  const token = await issuer.mint({ tenant });
+  return app.inject({
+    method: 'POST',
+    url: `/v1/executions?wait=${wait}`,
+    headers: bearer(token),
+    payload: { language: 'javascript', code: 'console.log(1)', callback },
+  });
+}
+
+describe('callbacks on /v1/executions', () => {
+  it.each([
+    'https://user:pw@hooks.example.test/in',
+    'https://169.254.169.254/latest/meta-data',
+    'https://2130706433/in',
+    'https://0x7f.1/in',
+    'https://[::ffff:127.0.0.1]/in',
+    'https://100.64.0.1/in',
+    'http://hooks.example.test/in',
+    'https://localhost/in',
+  ])('refuses %s with 422 callback_refused naming callback.url; nothing is queued', async (url) => {
+    const res = await submit('acme', { url });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'callback_refused', field: 'callback.url' });
+    expect(queue.stats()).toEqual({ queued: 0, running: 0 });
+  });
+
+  it('refuses a malformed callback object with 400 naming the field', async () => {
+    const res = await submit('acme', {
+      url: 'https://hooks.example.test/in',
+      events: ['execution.exploded'],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.field).toMatch(/^callback\.events/);
+  });
+
+  it("refuses a host outside the tenant policy's callback_hosts (403) and one outside the intent's", async () => {
+    const byTenant = await submit('narrow', { url: 'https://elsewhere.example.test/in' });
+    expect(byTenant.statusCode).toBe(403);
+    expect(byTenant.json().error).toMatchObject({ field: 'callback.url' });
+    expect(byTenant.json().error.message).toMatch(/not allowed by the tenant policy/);
+    const token = await issuer.mint({ tenant: 'acme', intent: { callback_hosts: ['*.example.test'] } });
+    const byIntent = await app.inject({
+      method: 'POST',
+      url: '/v1/executions',
+      headers: bearer(token),
+      payload: { language: 'javascript', code: '1', callback: { url: 'https://hooks.example.org/in' } },
+    });
+    expect(byIntent.statusCode).toBe(403);
+    expect(byIntent.json().error.message).toMatch(/not allowed by the intent token/);
+  });
+
+  it('delivers accepted and finished events, signed with the tenant secret, and logs them for the tenant only', async () => {
+    const res = await submit('acme', { url: `http://127.0.0.1:${port}/in?token=abc` });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id as string;
+    await webhooks.idle();
+    const bodies = received.map((r) => new Webhook(SECRET).verify(r.body, r.headers)) as Array<{
+      type: string;
+      data: { subject: string; tenant: string; data: Record<string, unknown> };
+    }>;
+    expect(bodies.map((b) => b.type).sort()).toEqual(['execution.accepted', 'execution.finished']);
+    const finished = bodies.find((b) => b.type === 'execution.finished');
+    expect(finished?.data).toMatchObject({
+      subject: id,
+      tenant: 'acme',
+      data: { outcome: 'success', exit_code: 0 },
+    });
+    const log = await app.inject({
+      url: `/v1/executions/${id}/deliveries`,
+      headers: bearer(await issuer.mint()),
+    });
+    expect(log.statusCode).toBe(200);
+    expect(log.json().data).toHaveLength(2);
+    expect(log.json().data[0]).toMatchObject({
+      attempt: 1,
+      status: 200,
+      error: null,
+      outcome: 'delivered',
+      url: `http://127.0.0.1:${port}/in`,
+    });
+    const foreign = await app.inject({
+      url: `/v1/executions/${id}/deliveries`,
+      headers: bearer(await issuer.mint({ tenant: 'other' })),
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error.code).toBe('execution_not_found');
+  });
+
+  it('delivers only the event types the callback asks for', async () => {
+    const res = await submit('acme', { url: `http://127.0.0.1:${port}/in`, events: ['execution.finished'] });
+    expect(res.statusCode).toBe(201);
+    await webhooks.idle();
+    expect(received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual([
+      'execution.finished',
+    ]);
+  });
+
+  it('refuses a callback when the tenant has no signing secret, naming the secret but never a value', async () => {
+    const res = await submit('nosecret', { url: `http://127.0.0.1:${port}/in` });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'callback_refused', field: 'callback.url' });
+    expect(res.json().error.message).toMatch(/'webhook\.nosecret'/);
+  });
+});

@@ -1,0 +1,66 @@
+// The delivery log: every attempt to deliver a webhook about an execution or session (attempt number, HTTP
+// status, latency, error), kept in memory per subject and per tenant, bounded in subjects and in attempts per
+// subject (the oldest subject is forgotten first). Must never show one tenant another's attempts, nor hold a
+// secret, a signature or a response body.
+import { z } from 'zod';
+
+export const DeliveryAttempt = z.object({
+  /** The `webhook-id` header: the same on every attempt of one delivery. */
+  webhook_id: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  /** Scheme, host, port and path of the receiver (the query is left out). */
+  url: z.string(),
+  /** 1 for the first attempt. */
+  attempt: z.number().int(),
+  /** The receiver's HTTP status, or null when none came (refused, unreachable, timed out). */
+  status: z.number().int().nullable(),
+  latency_ms: z.number().int(),
+  error: z.string().nullable(),
+  /** delivered (2xx), retrying (another attempt is scheduled), failed (given up). */
+  outcome: z.enum(['delivered', 'retrying', 'failed']),
+  at: z.string(),
+});
+export type DeliveryAttempt = z.infer<typeof DeliveryAttempt>;
+
+export const DeliveryLogPage = z.object({ data: z.array(DeliveryAttempt) });
+
+export interface DeliveryLogBounds {
+  /** Subjects whose attempts are kept. @default 10000 */
+  subjects?: number;
+  /** Attempts kept per subject (the latest). @default 200 */
+  attemptsPerSubject?: number;
+}
+
+export class DeliveryLog {
+  readonly #subjects: number;
+  readonly #perSubject: number;
+  /** tenant|subject → attempts, in insertion order of subjects (a Map keeps it). */
+  readonly #entries = new Map<string, DeliveryAttempt[]>();
+
+  constructor(bounds: DeliveryLogBounds = {}) {
+    this.#subjects = bounds.subjects ?? 10_000;
+    this.#perSubject = bounds.attemptsPerSubject ?? 200;
+  }
+
+  record(tenant: string, subject: string, attempt: DeliveryAttempt): void {
+    const key = `${tenant}|${subject}`;
+    let list = this.#entries.get(key);
+    if (!list) {
+      list = [];
+      this.#entries.set(key, list);
+      while (this.#entries.size > this.#subjects) {
+        const oldest = this.#entries.keys().next().value;
+        if (oldest === undefined) break;
+        this.#entries.delete(oldest);
+      }
+    }
+    list.push(attempt);
+    if (list.length > this.#perSubject) list.splice(0, list.length - this.#perSubject);
+  }
+
+  /** The subject's attempts in the order they were made; [] when there were none (or another tenant's). */
+  attempts(tenant: string, subject: string): DeliveryAttempt[] {
+    return [...(this.#entries.get(`${tenant}|${subject}`) ?? [])];
+  }
+}
