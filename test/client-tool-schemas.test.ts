@@ -10,6 +10,8 @@ describe('tool schemas for function calling', () => {
       'run_code',
       'create_session',
       'close_session',
+      'upload_file',
+      'download_file',
       'list_runtimes',
     ]);
     for (const tool of toolSchemas) {

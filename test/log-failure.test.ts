@@ -226,8 +226,10 @@ describe('the stdio MCP server with stderr on a full disk', () => {
       expect(tools.tools.map((t) => t.name).sort()).toEqual([
         'close_session',
         'create_session',
+        'download_file',
         'list_runtimes',
         'run_code',
+        'upload_file',
       ]);
     } finally {
       await client.close();

@@ -164,6 +164,61 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
   );
 
   it(
+    'moves files in and out of a session with upload_file and download_file, bounded and by the path rule',
+    async () => {
+      const id = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'python' }));
+      try {
+        const binary = Buffer.from([0, 1, 2, 253, 254, 255]);
+        const up = await callTool(mcp().client, 'upload_file', {
+          session_id: id,
+          path: 'in/data.bin',
+          content: binary.toString('base64'),
+          encoding: 'base64',
+        });
+        expect(up.isError, textOf(up)).toBeUndefined();
+        expect(up.structuredContent).toMatchObject({ path: 'in/data.bin', size: 6 });
+        const made = await cell(
+          id,
+          'open("report.txt", "w").write(str(list(open("in/data.bin", "rb").read())))',
+        );
+        expect(made.isError, textOf(made)).toBeUndefined();
+        const text = await callTool(mcp().client, 'download_file', { session_id: id, path: 'report.txt' });
+        expect(text.isError, textOf(text)).toBeUndefined();
+        expect(textOf(text)).toBe('[0, 1, 2, 253, 254, 255]');
+        const back = await callTool(mcp().client, 'download_file', {
+          session_id: id,
+          path: 'in/data.bin',
+          encoding: 'base64',
+        });
+        expect(back.structuredContent).toEqual({
+          path: 'in/data.bin',
+          size: 6,
+          encoding: 'base64',
+          content: binary.toString('base64'),
+        });
+        const missing = await callTool(mcp().client, 'download_file', { session_id: id, path: 'nope.txt' });
+        expect(missing.isError).toBe(true);
+        expect(textOf(missing)).toContain('file_not_found');
+        const traversal = await callTool(mcp().client, 'upload_file', {
+          session_id: id,
+          path: '../etc/x',
+          content: 'x',
+        });
+        expect(traversal.isError).toBe(true);
+        const tooLarge = await callTool(mcp().client, 'upload_file', {
+          session_id: id,
+          path: 'big.txt',
+          content: 'x'.repeat(6 * 1024 * 1024),
+        });
+        expect(tooLarge.isError).toBe(true);
+      } finally {
+        await callTool(mcp().client, 'close_session', { session_id: id });
+      }
+    },
+    SESSION_TIMEOUT,
+  );
+
+  it(
     'runs a javascript session in the isolate',
     async () => {
       const id = sessionIdOf(await callTool(mcp().client, 'create_session', { language: 'javascript' }));

@@ -13,14 +13,16 @@ const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,do
 describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   const mcp = useMcpClient(transport, () => svc().url);
 
-  it('lists the five tools with input and output schemas', async () => {
+  it('lists the seven tools with input and output schemas', async () => {
     const { tools } = await mcp().client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'close_session',
       'create_session',
+      'download_file',
       'list_executions',
       'list_runtimes',
       'run_code',
+      'upload_file',
     ]);
     const runCode = tools.find((t) => t.name === 'run_code')!;
     expect(runCode.description).toMatch(/no network/i);
@@ -289,6 +291,8 @@ describe('POST /mcp with malformed messages', () => {
       'run_code',
       'create_session',
       'close_session',
+      'upload_file',
+      'download_file',
       'list_runtimes',
       'list_executions',
     ]);

@@ -100,6 +100,32 @@ describe('session bad input', () => {
 });
 
 describe('session expiry', () => {
+  it('extends the idle timeout and lifetime with PATCH, within the ceilings', async () => {
+    const session = await open({ idle_timeout_seconds: 2 });
+    const patch = (body: unknown) => call(service().url, 'PATCH', `/v1/sessions/${session.id}`, body);
+    const longer = await patch({ idle_timeout_seconds: 600, max_lifetime_seconds: 900 });
+    expect(longer.status, JSON.stringify(longer.body)).toBe(200);
+    expect(Date.parse(longer.body.expires_at) - Date.parse(longer.body.last_used_at)).toBe(600_000);
+    const shorterLife = await patch({ max_lifetime_seconds: 300 });
+    expect(Date.parse(shorterLife.body.expires_at) - Date.parse(shorterLife.body.created_at)).toBe(300_000);
+    // Past the first idle timeout, it is still open.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await call(service().url, 'GET', `/v1/sessions/${session.id}`)).body.status).toBe('ready');
+    const above = await patch({ idle_timeout_seconds: 86_400 });
+    expect(above.status).toBe(400);
+    expect(above.body.error).toMatchObject({ code: 'invalid_request', field: 'idle_timeout_seconds' });
+    expect((await patch({})).status).toBe(400);
+    expect((await patch({ idle_timeout_seconds: 5, language: 'bash' })).status).toBe(400);
+    expect((await call(service().url, 'DELETE', `/v1/sessions/${session.id}`)).status).toBe(200);
+    const closed = await patch({ idle_timeout_seconds: 60 });
+    expect(closed.status).toBe(409);
+    expect(closed.body.error.code).toBe('session_closed');
+    const unknown = await call(service().url, 'PATCH', '/v1/sessions/ses_AAAAAAAAAAAAAAAAAAAAAA', {
+      idle_timeout_seconds: 60,
+    });
+    expect(unknown.status).toBe(404);
+  }, 120_000);
+
   it('destroys the container of an idle session and says why', async () => {
     const session = await open({ idle_timeout_seconds: 2 });
     expect(await sessionContainers(session.id)).toHaveLength(1);

@@ -29,6 +29,7 @@ import { lifecycleEventRoutes } from './routes/lifecycle-events.ts';
 import { type ListingRoutesOptions, listingRoutes } from './routes/listing.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { operatorRoutes } from './routes/operator.ts';
+import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
@@ -113,6 +114,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 
   if (deps.sessions) {
     await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
+    await app.register(sessionFileRoutes, { sessions: deps.sessions });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,
@@ -131,6 +133,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   }
   await app.register(eventRoutes, {
     queue: deps.queue,
+    ...(deps.sessions ? { cells: deps.sessions } : {}),
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });

@@ -247,6 +247,7 @@ function buildSessions(
         ceiling: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
       },
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
+      fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
     },
     logger,
   });

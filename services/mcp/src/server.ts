@@ -1,5 +1,5 @@
-// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, list_runtimes,
-// list_executions) over any MCP transport. Its tools are built from a catalog of the Airlock server it talks to (languages,
+// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, upload_file,
+// download_file, list_runtimes, list_executions) over any MCP transport. Its tools are built from a catalog of the Airlock server it talks to (languages,
 // backends, limit defaults and ceilings), so their schemas advertise exactly what that server accepts. It
 // validates arguments itself, so a refusal is a tool error with the Airlock code and field, like every other.
 // It talks to Airlock only through @airlock/client, so it runs the same beside a remote gateway (stdio,
@@ -8,8 +8,10 @@
 import {
   AirlockClient,
   type AirlockClientOptions,
+  DOWNLOAD_MAX_BYTES,
   Runtime,
   Session,
+  StoredSessionFile,
   type ToolCatalog,
   toolDefinitions,
 } from '@airlock/client';
@@ -37,6 +39,12 @@ const INSTRUCTIONS =
   'session_id to run_code for each cell, and close_session at the end.';
 
 const RuntimesOutput = z.object({ runtimes: z.array(Runtime) });
+const DownloadedFile = z.object({
+  path: z.string(),
+  size: z.number().int(),
+  encoding: z.enum(['utf8', 'base64']),
+  content: z.string(),
+});
 
 export interface AirlockMcpServerOptions {
   /** How to reach Airlock: base URL, the caller's bearer token, and optionally an in-process fetch. */
@@ -138,6 +146,40 @@ function registrations(client: AirlockClient, tools: Tools): Registered[] {
         const session = await client.closeSession(session_id, { signal });
         const text = `Session ${session.id} closed; its interpreter and files are gone.`;
         return { content: [{ type: 'text', text }], structuredContent: session };
+      },
+    ),
+    register(
+      tools.upload_file,
+      'Upload a file to a session',
+      StoredSessionFile,
+      { ...READ_WRITE, idempotentHint: true },
+      async ({ session_id, path, content, encoding }, signal) => {
+        const bytes = Buffer.from(content, encoding);
+        if (bytes.length > DOWNLOAD_MAX_BYTES) {
+          return toolError('payload_too_large', `a file sent by upload_file is at most ${DOWNLOAD_MAX_BYTES} bytes`, {
+            status: 413,
+            field: 'content',
+          });
+        }
+        const stored = await client.uploadFile(session_id, path, bytes, { signal });
+        const text = `Wrote ${stored.path} (${stored.size} bytes, sha256 ${stored.sha256}) into session ${session_id}.`;
+        return { content: [{ type: 'text', text }], structuredContent: stored };
+      },
+    ),
+    register(
+      tools.download_file,
+      'Download a file from a session',
+      DownloadedFile,
+      { readOnlyHint: true, openWorldHint: false },
+      async ({ session_id, path, encoding }, signal) => {
+        const bytes = Buffer.from(await client.downloadFile(session_id, path, { signal }));
+        if (bytes.length > DOWNLOAD_MAX_BYTES) {
+          return toolError('payload_too_large', `download_file returns at most ${DOWNLOAD_MAX_BYTES} bytes`, {
+            status: 413,
+          });
+        }
+        const file = { path, size: bytes.length, encoding, content: bytes.toString(encoding) };
+        return { content: [{ type: 'text', text: file.content }], structuredContent: file };
       },
     ),
     register(

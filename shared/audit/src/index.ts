@@ -35,6 +35,7 @@ export {
   cellFinishedEntry,
   cellStartedEntry,
   sessionClosedEntry,
+  sessionFileEntry,
   sessionOpenedEntry,
 } from './session-entries.ts';
 export { type VerifyReport, verifyAuditLog } from './verify.ts';

@@ -12,6 +12,7 @@ export const AUDIT_EVENT_TYPES = [
   'rejected',
   'canceled',
   'repaired',
+  'file',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

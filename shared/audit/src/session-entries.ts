@@ -1,6 +1,7 @@
 // The audit entries of a session's life: opened (like an accepted execution, with the capability), closed (with
-// why), and each cell as an execution (accepted, started, finished) carrying `detail.session_id`. Hashes of code
-// and output, never the code, output or rich outputs themselves.
+// why), each cell as an execution (accepted, started, finished) carrying `detail.session_id`, and each use of
+// its files API (`file`: the operation, the path, size and sha256). Hashes of code, output and files, never the
+// code, output, rich outputs or file contents themselves.
 
 import type { Caller, Execution, ExecutionRequest, Session } from '@airlock/protocol';
 import { acceptedEntry, callerDetail, finishedEntry, startedEntry } from './execution-entries.ts';
@@ -59,4 +60,20 @@ export function cellStartedEntry(execution: Execution, sessionId: string): Audit
 
 export function cellFinishedEntry(execution: Execution, sessionId: string): AuditEntry {
   return withSession(finishedEntry(execution), sessionId);
+}
+
+/** One use of a session's files API: what was done to which path, by whom, and the content's size and hash. */
+export function sessionFileEntry(
+  session: Session,
+  caller: Caller,
+  file: { op: 'put' | 'get' | 'list' | 'delete'; path: string; size?: number; sha256?: string },
+): AuditEntry {
+  return {
+    type: 'file',
+    execution_id: session.id,
+    tenant: session.tenant,
+    subject: caller.subject,
+    backend: session.backend,
+    detail: { kind: 'session_file', ...file },
+  };
 }

@@ -23,7 +23,9 @@ import {
   type CellRequestInput,
   Session,
   SessionExecution,
+  SessionFileListing,
   type SessionRequestInput,
+  StoredSessionFile,
 } from './session-schemas.ts';
 
 const ClientOptions = z
@@ -60,6 +62,8 @@ export interface Submitted {
 }
 
 const enc = encodeURIComponent;
+/** A relative file path with each segment encoded (the server checks the path rule itself). */
+const filePath = (path: string) => path.split('/').map(enc).join('/');
 
 export class AirlockClient {
   readonly #http: HttpTransport;
@@ -206,6 +210,53 @@ export class AirlockClient {
   /** DELETE /v1/sessions/:id: the session, closed with reason `deleted`; its sandbox is gone. */
   async closeSession(id: string, options: CallOptions = {}): Promise<Session> {
     return this.#call(Session, 'DELETE', `/v1/sessions/${enc(id)}`, options);
+  }
+
+  /** PUT /v1/sessions/:id/files/{path}: writes the bytes into the session's working folder. */
+  async uploadFile(
+    id: string,
+    path: string,
+    content: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<StoredSessionFile> {
+    const request: HttpRequest = {
+      method: 'PUT',
+      path: `/v1/sessions/${enc(id)}/files/${filePath(path)}`,
+      rawBody: content,
+      signal: options.signal,
+    };
+    return (await this.#http.json(StoredSessionFile, request)).body;
+  }
+
+  /** GET /v1/sessions/:id/files/{path}: the file's bytes (links are never followed by the server). */
+  async downloadFile(id: string, path: string, options: CallOptions = {}): Promise<Uint8Array> {
+    const response = await this.#http.send({
+      method: 'GET',
+      path: `/v1/sessions/${enc(id)}/files/${filePath(path)}`,
+      headers: { accept: 'application/octet-stream' },
+      signal: options.signal,
+    });
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** GET /v1/sessions/:id/files?path=dir: a folder's entries (`.` or leave out for the working folder). */
+  async listFiles(id: string, path?: string, options: CallOptions = {}): Promise<SessionFileListing> {
+    const request: HttpRequest = {
+      method: 'GET',
+      path: `/v1/sessions/${enc(id)}/files`,
+      query: { path },
+      signal: options.signal,
+    };
+    return (await this.#http.json(SessionFileListing, request)).body;
+  }
+
+  /** DELETE /v1/sessions/:id/files/{path}: removes a file, a link or an empty folder. */
+  async deleteFile(id: string, path: string, options: CallOptions = {}): Promise<void> {
+    await this.#http.send({
+      method: 'DELETE',
+      path: `/v1/sessions/${enc(id)}/files/${filePath(path)}`,
+      signal: options.signal,
+    });
   }
 
   /** POST /v1/sessions/:id/executions: runs one cell and returns its finished execution. */

@@ -20,10 +20,12 @@ const WireError = z.object({
 });
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** Sent as is (application/octet-stream) instead of a JSON body. */
+  rawBody?: Uint8Array;
   headers?: Record<string, string>;
   signal?: AbortSignal | undefined;
 }
@@ -55,7 +57,10 @@ export class HttpTransport {
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
     const init: RequestInit = { method: request.method, headers };
-    if (request.body !== undefined) {
+    if (request.rawBody !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      init.body = request.rawBody as Uint8Array<ArrayBuffer>;
+    } else if (request.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(request.body);
     }

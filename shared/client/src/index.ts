@@ -70,17 +70,22 @@ export {
   SESSION_LANGUAGES,
   Session,
   SessionExecution,
+  SessionFileListing,
   SessionRequest,
   type SessionRequestInput,
+  StoredSessionFile,
 } from './session-schemas.ts';
 export {
   closeSessionToolSchema,
   createSessionToolSchema,
+  downloadFileToolSchema,
   type FunctionToolSchema,
   listRuntimesToolSchema,
   runCodeToolSchema,
   toolSchemas,
+  uploadFileToolSchema,
 } from './tool-schemas.ts';
+export { DOWNLOAD_MAX_BYTES, DownloadFileInput, UploadFileInput } from './file-tools.ts';
 export {
   CloseSessionInput,
   CreateSessionInput,

@@ -24,11 +24,15 @@ export const runCodeToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFIN
 export const createSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.create_session);
 export const closeSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.close_session);
 export const listRuntimesToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.list_runtimes);
+export const uploadFileToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.upload_file);
+export const downloadFileToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.download_file);
 
 /** Every tool, in the order a host should list them. */
 export const toolSchemas: readonly FunctionToolSchema[] = [
   runCodeToolSchema,
   createSessionToolSchema,
   closeSessionToolSchema,
+  uploadFileToolSchema,
+  downloadFileToolSchema,
   listRuntimesToolSchema,
 ];

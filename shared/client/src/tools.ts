@@ -17,6 +17,7 @@ import {
 } from '@airlock/protocol';
 import { z } from 'zod';
 import type { Runtime, ServerLimits } from './runtimes.ts';
+import { FILE_TOOLS } from './file-tools.ts';
 import { SESSION_LANGUAGES } from './session-schemas.ts';
 
 /** What the tools are built from: the server's runtimes and limits (GET /v1/runtimes). */
@@ -218,6 +219,7 @@ export function toolDefinitions(catalog?: ToolCatalog) {
       description: LIST_RUNTIMES_DESCRIPTION,
       input: ListRuntimesInput,
     },
+    ...FILE_TOOLS,
   } as const satisfies Record<string, ToolDefinition>;
 }
 

@@ -171,6 +171,8 @@ export const ConfigSchema = z.object({
   AIRLOCK_SESSION_MAX_LIFETIME_SECONDS: int(86_400, 1, 7 * 86_400),
   /** Open sessions the server holds at once, across tenants, before 429 session_limit. @default 16 */
   AIRLOCK_MAX_SESSIONS: int(16, 0, 10_000),
+  /** Largest file moved in or out of a session by its files API, in bytes. @default 8388608 */
+  AIRLOCK_SESSION_FILE_BYTES: int(8 * 1024 * 1024, 1, 64 * 1024 * 1024),
   /** How long a session's interpreter may take to start, in milliseconds. @default 60000 */
   AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */

@@ -69,6 +69,23 @@ export const ERROR_CODES = {
     status: 429,
     meaning: 'The server already holds as many open sessions as it allows; close one or retry later.',
   },
+  file_not_found: {
+    status: 404,
+    meaning: "No such file or folder in the session's working folder.",
+  },
+  file_not_regular: {
+    status: 422,
+    meaning:
+      'The path names a link, a folder or a special file: links are never followed, and only regular files are read or written.',
+  },
+  session_storage_full: {
+    status: 413,
+    meaning: "The session's working folder has no room for this file.",
+  },
+  operation_unsupported: {
+    status: 422,
+    meaning: "The session's backend does not offer this operation (the message says why).",
+  },
   internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },
   audit_unavailable: {

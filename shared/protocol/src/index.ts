@@ -46,6 +46,7 @@ export {
   type ExecutionRequestInput,
   FIELD_BOUNDS,
   FileInput,
+  FilePath,
   LANGUAGES,
   Language,
   LimitsInput,
@@ -67,6 +68,7 @@ export {
   SessionRequest,
   type SessionRequestInput,
   SessionStatus,
+  SessionUpdate,
 } from './session.ts';
 export { parseOrThrow, validationError } from './validation.ts';
 export { limitsWithin, type RequestSchemas, requestSchemasWithin } from './within-ceilings.ts';

@@ -49,6 +49,18 @@ export const SessionRequest = z
   })
   .strict();
 
+/** PATCH /v1/sessions/:id: new idle timeout and/or lifetime (counted from the session's creation), within the ceilings. */
+export const SessionUpdate = z
+  .object({
+    idle_timeout_seconds: z.number().int().min(1).max(SESSION_BOUNDS.idleSeconds).optional(),
+    max_lifetime_seconds: z.number().int().min(1).max(SESSION_BOUNDS.lifetimeSeconds).optional(),
+  })
+  .strict()
+  .refine((u) => u.idle_timeout_seconds !== undefined || u.max_lifetime_seconds !== undefined, {
+    message: 'must set idle_timeout_seconds or max_lifetime_seconds',
+  });
+export type SessionUpdate = z.infer<typeof SessionUpdate>;
+
 export const Session = z.object({
   id: z.string(),
   tenant: z.string(),

@@ -1,4 +1,5 @@
 export { EventLog } from './event-log.ts';
+export { type EventListener, watchEvents } from './execution-watch.ts';
 export {
   connectNats,
   JetStreamJobQueue,

@@ -52,6 +52,8 @@ export type {
   SandboxRunOptions,
   SessionBackend,
   SessionEnd,
+  SessionFileEntry,
+  SessionFiles,
   SessionLease,
   SessionSpec,
 } from './sandbox.ts';

@@ -34,6 +34,7 @@ export class OpenSessions<S extends SessionLease> {
         id: session.id,
         ended: session.ended,
         run: (cell, options) => session.run(cell, options),
+        files: session.files,
         close: async () => {
           forget();
           await session.close();

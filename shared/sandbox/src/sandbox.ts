@@ -77,6 +77,30 @@ export interface CellJob {
 /** Why a session ended by itself (not closed by its owner). */
 export type SessionEnd = 'interpreter_exited' | 'memory_limit' | 'cell_timeout' | 'protocol_violation';
 
+/** One entry of a session folder listing (links are listed as links, never followed). */
+export interface SessionFileEntry {
+  name: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  /** ISO time of the last modification. */
+  mtime: string;
+}
+
+/**
+ * The files of a session's working folder, moved in and out between (or beside) cells. Paths are relative to
+ * the working folder and already validated (the protocol's FilePath); no link is ever followed and only regular
+ * files are read or written. Failures are AirlockErrors (`file_not_found`, `file_not_regular`,
+ * `payload_too_large`, `session_storage_full`).
+ */
+export interface SessionFiles {
+  write(path: string, content: Uint8Array): Promise<void>;
+  read(path: string, maxBytes: number): Promise<Buffer>;
+  /** The folder's entries (`.` for the working folder itself), at most maxEntries of them. */
+  list(path: string, maxEntries: number): Promise<{ entries: SessionFileEntry[]; truncated: boolean }>;
+  /** Removes a file, a link (not what it points to) or an empty folder. */
+  remove(path: string): Promise<void>;
+}
+
 /**
  * The lease on one open session: its sandbox keeps the interpreter between cells. run() never throws for
  * anything the guest does; cells run one at a time. After `ended` settles (or close()), run() answers without
@@ -87,6 +111,8 @@ export interface SessionLease {
   /** Settles when the session's sandbox ends by itself, with why; never rejects. */
   readonly ended: Promise<SessionEnd>;
   run(cell: CellJob, options: SandboxRunOptions): Promise<ExecutionResult>;
+  /** The working folder's files; absent when the backend has no files API (isolate sessions). */
+  readonly files?: SessionFiles | undefined;
   /** Destroys the session's sandbox (release of the lease); idempotent. */
   close(): Promise<void>;
 }

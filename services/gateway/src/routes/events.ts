@@ -1,7 +1,8 @@
 // GET /v1/executions/:id/events: Server-Sent Events. A watcher first gets every event it missed (state changes,
 // output chunks), then live ones, and the stream ends after the `result` event. Open streams are bounded.
+// Session cells stream the same way: a running cell from its session's feed, a finished one from the store.
 
-import { AirlockError } from '@airlock/protocol';
+import { AirlockError, type ExecutionEvent } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -11,6 +12,10 @@ import { checkId, ExecutionIdParams } from './executions.ts';
 
 export interface EventRoutesOptions {
   queue: JobQueue;
+  /** Running session cells are watched here first (they are not in the queue). */
+  cells?: {
+    watchCell(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined;
+  };
   authenticate: Authorizer['authenticate'];
   maxWatchers: number;
   /** Interval of comment lines that keep idle connections open. @default 15000 */
@@ -50,7 +55,9 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
         });
       }
       const controller = new AbortController();
-      const events = await options.queue.watch(who.tenant, id, controller.signal);
+      const events =
+        options.cells?.watchCell(who.tenant, id, controller.signal) ??
+        (await options.queue.watch(who.tenant, id, controller.signal));
       open += 1;
       reply.hijack();
       const res = reply.raw;

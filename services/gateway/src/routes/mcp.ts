@@ -51,6 +51,7 @@ export function inProcessFetch(app: FastifyInstance): InProcessFetch {
         url: url.pathname + url.search,
         headers: Object.fromEntries(new Headers(init.headers).entries()),
         ...(typeof init.body === 'string' ? { payload: init.body } : {}),
+        ...(init.body instanceof Uint8Array ? { payload: Buffer.from(init.body) } : {}),
       })
       .catch((error: unknown) => {
         // Once the gateway closes, inject refuses: the tool call gets the table's shutting_down, as REST does.

@@ -1,7 +1,7 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { Execution, type RequestSchemas, Session } from '@airlock/protocol';
+import { Execution, type RequestSchemas, Session, SessionUpdate } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -14,6 +14,9 @@ export interface SessionRoutesOptions {
 }
 
 const SessionIdParams = z.object({ id: z.string() });
+
+/** Without `wait` the call answers when the cell is done; with it, after at most that many seconds (202 running). */
+const CellWait = z.object({ wait: z.coerce.number().min(0).max(3600).optional() }).strict();
 
 type Headers = Record<string, unknown>;
 
@@ -83,6 +86,23 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     });
   }
 
+  app.patch(
+    '/v1/sessions/:id',
+    {
+      schema: {
+        summary: "Change a session's idle timeout or lifetime",
+        description:
+          'Sets `idle_timeout_seconds` and/or `max_lifetime_seconds` (counted from the session creation) of an ' +
+          'open session, within the server ceilings (above one: 400 naming the field, never clamped). Answers ' +
+          'the session with its new `expires_at`; 409 `session_closed` once closed.',
+        params: SessionIdParams,
+        body: SessionUpdate,
+        response: { 200: Session, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => sessions.update(request.headers, request.params.id, request.body),
+  );
+
   app.post(
     '/v1/sessions/:id/executions',
     {
@@ -101,17 +121,27 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         description:
           'Runs the code in the session interpreter and answers 201 with the finished execution (with ' +
           '`session_id`, and `display`, `value`, `exception` in the result). 409 `session_busy` while another ' +
-          'cell runs, 409 `session_closed` once the session is closed, 503 `audit_unavailable` while the audit ' +
+          'cell runs; with `?wait=N` it answers 202 with the running cell after N seconds (0: at once), and the ' +
+          'cell goes on (read it at `/v1/executions/:id`, stream it at `/v1/executions/:id/events`). 409 ' +
+          '`session_closed` once the session is closed, 503 `audit_unavailable` while the audit ' +
           'log cannot be written (the cell does not run; the session stays).',
         params: SessionIdParams,
+        querystring: CellWait,
         body: schemas.cell,
-        response: { 201: Execution, '4xx': ErrorResponse, '5xx': ErrorResponse },
+        response: { 201: Execution, 202: Execution, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
     async (request, reply) => {
-      const execution = await sessions.runCell(request.headers, request.params.id, request.body);
-      void reply.header('location', `/v1/executions/${execution.id}`);
-      return reply.code(201).send(execution);
+      const { running, done } = await sessions.startCell(request.headers, request.params.id, request.body);
+      void reply.header('location', `/v1/executions/${running.id}`);
+      const wait = request.query.wait;
+      if (wait === undefined) return reply.code(201).send(await done);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), wait * 1000);
+      });
+      const finished = await Promise.race([done, late]).finally(() => clearTimeout(timer));
+      return finished ? reply.code(201).send(finished) : reply.code(202).send(running);
     },
   );
 };

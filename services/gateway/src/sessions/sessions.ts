@@ -23,6 +23,7 @@ import {
   type Caller,
   type CellRequest,
   type Execution,
+  type ExecutionEvent,
   emptyResult,
   isSessionId,
   type LimitPolicy,
@@ -31,21 +32,26 @@ import {
   type Session,
   type SessionClosedReason,
   type SessionRequest,
+  type SessionUpdate,
 } from '@airlock/protocol';
-import type { SessionBackend, SessionLease } from '@airlock/sandbox';
+import type { SessionBackend, SessionFiles, SessionLease } from '@airlock/sandbox';
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
 import type { Admission, Authorizer } from '../authorizer.ts';
 import { checkCallback, type Webhooks } from '../webhooks/webhooks.ts';
+import { CellFeeds } from './cell-feeds.ts';
 import type { SessionBackends } from './session-backends.ts';
 import { seconds } from './session-bounds.ts';
 import { cellAsRequest, newCellExecution, sessionAsRequest } from './session-executions.ts';
+import { SessionFileAccess } from './session-file-access.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
   lifetimeSeconds: { default: number; ceiling: number };
   /** Open sessions across all tenants. */
   maxSessions: number;
+  /** Largest file the files API moves in or out. @default 8 MiB */
+  fileBytes?: number;
   /** How often expiry is checked. @default 1000 */
   sweepMs?: number;
 }
@@ -85,11 +91,21 @@ export class Sessions {
   /** Open sessions (and closing ones until their closed record is stored). */
   readonly #entries = new Map<string, Entry>();
   readonly #sweeper: NodeJS.Timeout;
+  /** Event feeds of the running cells (GET /v1/executions/:id/events). */
+  readonly #feeds = new CellFeeds();
   #opening = 0;
   #closing = false;
 
+  /** The files API of the open sessions. */
+  readonly files: SessionFileAccess;
+
   constructor(deps: SessionsDeps) {
     this.#deps = deps;
+    this.files = new SessionFileAccess({
+      sessions: this,
+      audit: deps.audit,
+      maxFileBytes: deps.settings.fileBytes ?? 8 * 1024 * 1024,
+    });
     this.#sweeper = setInterval(() => this.#sweep(), deps.settings.sweepMs ?? 1000);
     this.#sweeper.unref();
   }
@@ -201,7 +217,46 @@ export class Sessions {
     return { ...entry.session };
   }
 
+  /**
+   * New idle timeout and/or lifetime for an open session, refused above the server ceilings like at open; the
+   * lifetime counts from the session's creation. Answers the session with its new `expires_at`.
+   */
+  async update(headers: Record<string, unknown>, id: string, update: SessionUpdate): Promise<Session> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    const { entry, session } = await this.#find(caller, id);
+    if (!entry || session.status === 'closed') {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
+      );
+    }
+    const { settings } = this.#deps;
+    if (update.idle_timeout_seconds !== undefined) {
+      entry.idleMs =
+        seconds('idle_timeout_seconds', update.idle_timeout_seconds, settings.idleSeconds) * 1000;
+    }
+    if (update.max_lifetime_seconds !== undefined) {
+      const lifetime = seconds('max_lifetime_seconds', update.max_lifetime_seconds, settings.lifetimeSeconds);
+      entry.lifetimeEndsMs = Date.parse(session.created_at) + lifetime * 1000;
+    }
+    entry.session.expires_at = iso(Math.min(entry.lastUsedMs + entry.idleMs, entry.lifetimeEndsMs));
+    await this.#store(entry);
+    return { ...entry.session };
+  }
+
   async runCell(headers: Record<string, unknown>, id: string, cell: CellRequest): Promise<Execution> {
+    return (await this.startCell(headers, id, cell)).done;
+  }
+
+  /**
+   * Admits a cell and starts it: `running` is the cell as it starts (readable and watchable by its id from
+   * now on), `done` resolves with it finished (and is never left unhandled by the caller who drops it).
+   */
+  async startCell(
+    headers: Record<string, unknown>,
+    id: string,
+    cell: CellRequest,
+  ): Promise<{ running: Execution; done: Promise<Execution> }> {
     const caller = await this.#deps.authorizer.authenticate(headers);
     const { entry, session: closed } = await this.#find(caller, id);
     if (!entry) {
@@ -255,7 +310,9 @@ export class Sessions {
       if (error instanceof AirlockError) await this.#refused(caller, error);
       throw error;
     }
-    return this.#runAdmittedCell(entry, execution, cell, running);
+    const done = this.#runAdmittedCell(entry, execution, cell, running);
+    done.catch(() => {});
+    return { running: structuredClone(execution), done };
   }
 
   /** Runs a cell whose `accepted` record is durable; its `started` and `finished` records follow. */
@@ -269,6 +326,8 @@ export class Sessions {
     const id = session.id;
     const sandbox = entry.sandbox;
     const onAuditError = (err: unknown) => this.#deps.logger.error({ err }, 'audit append failed');
+    this.#feeds.open(execution);
+    let finished = execution;
     try {
       this.#deps.audit.append(cellStartedEntry(execution, id)).catch(onAuditError);
       const result = !sandbox
@@ -282,7 +341,10 @@ export class Sessions {
                 stdin: cell.stdin,
                 limits: execution.limits,
               },
-              { signal: running.signal },
+              {
+                signal: running.signal,
+                onOutput: (stream, chunk) => this.#feeds.output(execution.id, stream, chunk),
+              },
             )
             .catch((error: unknown) =>
               emptyResult('internal_error', `the session sandbox failed: ${messageOf(error)}`),
@@ -291,7 +353,7 @@ export class Sessions {
       execution.finished_at = new Date().toISOString();
       execution.result = result;
       session.cells += 1;
-      await this.#deps.store.executions.finish({ ...execution }, [{ type: 'state', status: 'running' }]);
+      await this.#deps.store.executions.finish({ ...execution }, this.#feeds.replay(execution));
       await this.#deps.audit.append(cellFinishedEntry(execution, id)).catch(onAuditError);
       // A cell that ended the sandbox (os._exit, OOM, an uninterruptible timeout) has settled `ended` by now.
       const ended = sandbox ? await Promise.race([sandbox.ended, Promise.resolve(null)]) : null;
@@ -302,7 +364,8 @@ export class Sessions {
         session.cells += 1;
         const failed = { ...execution, status: 'finished' as const, finished_at: new Date().toISOString() };
         failed.result = emptyResult('internal_error', `the cell did not run: ${messageOf(error)}`);
-        await this.#deps.store.executions.finish(failed, []).catch(() => {});
+        await this.#deps.store.executions.finish(failed, this.#feeds.replay(failed)).catch(() => {});
+        finished = failed;
       }
       throw error;
     } finally {
@@ -311,7 +374,40 @@ export class Sessions {
       this.#touch(entry);
       // Also when the sandbox ended during the cell: this record then carries the cell count as well.
       await this.#store(entry);
+      this.#feeds.end(finished);
     }
+  }
+
+  /**
+   * The caller's open session with its files API (the files routes); the use counts as activity for its idle
+   * timer. Throws `not_found`, `session_closed`, or `operation_unsupported` for a backend without one.
+   */
+  async filesOf(
+    headers: Record<string, unknown>,
+    id: string,
+  ): Promise<{ caller: Caller; session: Session; files: SessionFiles }> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    const { entry, session } = await this.#find(caller, id);
+    if (!entry || session.status === 'closed' || !entry.sandbox) {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
+      );
+    }
+    const files = entry.sandbox.files;
+    if (!files) {
+      throw new AirlockError(
+        'operation_unsupported',
+        `${session.backend} sessions have no files API (their files live in the isolate host; send them with a cell)`,
+      );
+    }
+    this.#touch(entry);
+    return { caller, session: { ...session }, files };
+  }
+
+  /** The events of the tenant's running cell `id`, or undefined when no such cell runs here. */
+  watchCell(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined {
+    return this.#feeds.watch(tenant, id, signal);
   }
 
   /** The session backend of that name, when it runs on this server (diagnostics and tests). */

@@ -41,6 +41,9 @@ export interface ContainerSpecInput {
 
 const MIB = 1024 * 1024;
 export const WORK_TMPFS_MB = 64;
+
+/** The uid:gid every sandbox process runs as (also what `docker exec` into a session container uses). */
+export const SANDBOX_USER = '65534:65534';
 export const TMP_TMPFS_MB = 16;
 /** Largest file a program may write (RLIMIT_FSIZE): as large as the work folder itself. */
 const FSIZE_BYTES = WORK_TMPFS_MB * MIB;
@@ -79,7 +82,7 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     Image: input.image,
     ...(input.session === undefined ? {} : { Cmd: input.session.command }),
     // The image's CMD is the runner; its ENV (PATH, HOME, LANG) is all the environment the program gets.
-    User: '65534:65534',
+    User: SANDBOX_USER,
     WorkingDir: '/work',
     Hostname: 'sandbox',
     AttachStdin: true,

@@ -5,7 +5,9 @@
 // output cap as counted here (cell-result.ts); CPU time comes from the container's cgroup, never from a frame.
 // Anything else ends the cell `internal_error` ("session protocol violated") and the session with its container.
 // The wall-time limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer
-// within the grace is killed, and so is the session. It must never run two cells at once, and never leave its
+// within the grace is killed, and so is the session. The out/ files a cell wrote come back in its result, and
+// the working folder is reachable through the files API (container-session-files.ts, by `docker exec`). It
+// must never run two cells at once, and never leave its
 // container behind after close() (removal is awaited, then retried in background).
 
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
@@ -19,6 +21,7 @@ import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../
 import { readMemoryPeak } from '../memory-peak.ts';
 import { type AcceptedCell, acceptResult } from './cell-result.ts';
 import { cpuMsBetween, readCpuNs } from './cgroup-cpu.ts';
+import { ContainerSessionFiles } from './container-session-files.ts';
 import {
   encodeCell,
   type KernelFrame,
@@ -51,6 +54,9 @@ export interface ContainerSessionContext {
   interruptGraceMs: number;
   logger?: { warn(obj: object, msg: string): void } | undefined;
 }
+
+/** Bounds of the out/ files a cell's result carries: those of a one-shot run. */
+const OUT_FILES = { maxFiles: 256, maxBytes: 16 * 1024 * 1024 };
 
 /** Room for base64, JSON escaping and the frame's own fields around a cell's capped output. */
 const frameBound = (outputBytes: number) => outputBytes * 6 + 2 * 1024 * 1024;
@@ -91,6 +97,8 @@ export async function openContainerSession(
 export class ContainerSessionLease implements SessionLease {
   readonly id: string;
   readonly ended: Promise<SessionEnd>;
+  /** The working folder's files (the files API; a cell's out/ files). */
+  readonly files: ContainerSessionFiles;
   readonly #container: AttachedContainer;
   readonly #context: ContainerSessionContext;
   readonly #key = newSessionKey();
@@ -113,6 +121,7 @@ export class ContainerSessionLease implements SessionLease {
     this.id = id;
     this.#container = container;
     this.#context = context;
+    this.files = new ContainerSessionFiles(container.container, context.dockerTimeoutMs);
     this.ended = new Promise<SessionEnd>((resolve) => {
       this.#setEnded = resolve;
     });
@@ -189,6 +198,8 @@ export class ContainerSessionLease implements SessionLease {
       this.#reader.allow(frameBound(limits.output_bytes));
       const { cgroupCpuRoot, cgroupMemoryRoot } = this.#context;
       const cpuBefore = await readCpuNs(cgroupCpuRoot, this.#container.id);
+      // Files in out/ modified from here on are the cell's (the sandbox clock is the host's).
+      const sentAtMs = Date.now() - 2;
       this.#container.write(encodeCell(this.#key, cell, this.#turn)).catch(() => {});
       const outcome = await end;
       const [peak, cpuAfter] = await Promise.all([
@@ -196,7 +207,13 @@ export class ContainerSessionLease implements SessionLease {
         readCpuNs(cgroupCpuRoot, this.#container.id),
       ]);
       const cpuMs = cpuMsBetween(cpuBefore, cpuAfter);
-      return await this.#verdict(outcome, { interrupted, wallMs: wallMs(), peak, cpuMs, limits });
+      const result = await this.#verdict(outcome, { interrupted, wallMs: wallMs(), peak, cpuMs, limits });
+      if (outcome.kind !== 'frame' || this.#endedBy !== null) return result;
+      const files = await this.files.collectOut(sentAtMs, OUT_FILES).catch((err: unknown) => {
+        this.#context.logger?.warn({ err, session: this.id }, 'collecting a cell’s out/ files failed');
+        return [];
+      });
+      return files.length > 0 ? { ...result, files } : result;
     } finally {
       clearTimeout(deadline);
       clearTimeout(graceTimer);
