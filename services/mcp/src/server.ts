@@ -156,10 +156,14 @@ function registrations(client: AirlockClient, tools: Tools): Registered[] {
       async ({ session_id, path, content, encoding }, signal) => {
         const bytes = Buffer.from(content, encoding);
         if (bytes.length > DOWNLOAD_MAX_BYTES) {
-          return toolError('payload_too_large', `a file sent by upload_file is at most ${DOWNLOAD_MAX_BYTES} bytes`, {
-            status: 413,
-            field: 'content',
-          });
+          return toolError(
+            'payload_too_large',
+            `a file sent by upload_file is at most ${DOWNLOAD_MAX_BYTES} bytes`,
+            {
+              status: 413,
+              field: 'content',
+            },
+          );
         }
         const stored = await client.uploadFile(session_id, path, bytes, { signal });
         const text = `Wrote ${stored.path} (${stored.size} bytes, sha256 ${stored.sha256}) into session ${session_id}.`;

@@ -44,6 +44,7 @@ export {
   isAirlockClientError,
 } from './errors.ts';
 export { ExecutionStreamEvent } from './events.ts';
+export { DOWNLOAD_MAX_BYTES, DownloadFileInput, UploadFileInput } from './file-tools.ts';
 export {
   type InputFile,
   inputFile,
@@ -85,7 +86,6 @@ export {
   toolSchemas,
   uploadFileToolSchema,
 } from './tool-schemas.ts';
-export { DOWNLOAD_MAX_BYTES, DownloadFileInput, UploadFileInput } from './file-tools.ts';
 export {
   CloseSessionInput,
   CreateSessionInput,

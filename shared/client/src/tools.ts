@@ -16,8 +16,8 @@ import {
   TemplateName,
 } from '@airlock/protocol';
 import { z } from 'zod';
-import type { Runtime, ServerLimits } from './runtimes.ts';
 import { FILE_TOOLS } from './file-tools.ts';
+import type { Runtime, ServerLimits } from './runtimes.ts';
 import { SESSION_LANGUAGES } from './session-schemas.ts';
 
 /** What the tools are built from: the server's runtimes and limits (GET /v1/runtimes). */
