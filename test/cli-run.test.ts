@@ -158,7 +158,13 @@ describe('airlock run and exec', { timeout: 120_000 }, () => {
         code: 'invalid_request',
         status: 400,
         field: 'language',
-        message: 'language: Invalid option: expected one of "javascript"|"typescript"|"python"|"bash"',
+        message: 'language: expected one of "javascript"|"typescript"|"python"|"bash"',
+        errors: [
+          {
+            field: 'language',
+            message: 'language: expected one of "javascript"|"typescript"|"python"|"bash"',
+          },
+        ],
       },
     });
     const usage = await cli(['exec', '1', '--lang', 'javascript', '--json', '--limit', 'disk=1']);
@@ -203,7 +209,9 @@ describe('airlock run and exec', { timeout: 120_000 }, () => {
   it('passes --template through; the server refuses the field it does not know yet', async () => {
     const run = await cli(['exec', '1', '--lang', 'javascript', '--template', 'python-data']);
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/^airlock: invalid_request: template: unknown field/);
+    expect(run.stderr).toMatch(
+      /^airlock: invalid_request \(field template\): template: unknown field \(accepted: /,
+    );
   });
 
   it('exits 2 on a bad AIRLOCK_URL and 4 when Airlock cannot be reached', async () => {

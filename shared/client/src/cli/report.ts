@@ -28,11 +28,13 @@ export function reportFailure(context: CliContext, error: unknown, json: boolean
       };
       if (error.field !== undefined) body.field = error.field;
       if (error.retryAfter !== undefined) body.retry_after = error.retryAfter;
+      if (error.issues !== undefined) body.errors = error.issues;
       printJson(context, { error: body });
     } else {
       const field = error.field === undefined ? '' : ` (field ${error.field})`;
       const retry = error.retryAfter === undefined ? '' : `; retry after ${error.retryAfter} s`;
-      terminal.message(`airlock: ${error.code}${field}: ${error.message}${retry}`, 'red');
+      const more = (error.issues ?? []).slice(1).map((issue) => `\n  ${issue.message}`);
+      terminal.message(`airlock: ${error.code}${field}: ${error.message}${retry}${more.join('')}`, 'red');
     }
     return unreachable ? COMMAND_EXIT_CODES.unreachable : COMMAND_EXIT_CODES.refused;
   }
