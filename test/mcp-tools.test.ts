@@ -13,11 +13,12 @@ const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,do
 describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   const mcp = useMcpClient(transport, () => svc().url);
 
-  it('lists the four tools with input and output schemas', async () => {
+  it('lists the five tools with input and output schemas', async () => {
     const { tools } = await mcp().client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'close_session',
       'create_session',
+      'list_executions',
       'list_runtimes',
       'run_code',
     ]);
@@ -190,6 +191,21 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     );
     expect(textOf(result)).toMatch(/^javascript on isolate: /m);
   });
+
+  it('lists executions, filtered by metadata, as GET /v1/executions does', async () => {
+    const ran = await callTool(mcp().client, 'run_code', {
+      language: 'javascript',
+      code: 'console.log("listed")',
+    });
+    const id = (ran.structuredContent as { id: string }).id;
+    const result = await callTool(mcp().client, 'list_executions', { limit: 5, status: 'finished' });
+    expect(result.isError).toBeUndefined();
+    const page = result.structuredContent as { data: Array<{ id: string }>; next: string | null };
+    expect(page.data.map((e) => e.id)).toContain(id);
+    expect(textOf(result)).toContain(`${id} finished success javascript on isolate`);
+    const none = await callTool(mcp().client, 'list_executions', { metadata: { nothing: 'here' } });
+    expect(textOf(none)).toBe('No executions match.');
+  });
 });
 
 describe('MCP cancellation (stdio)', () => {
@@ -229,7 +245,10 @@ describe('POST /mcp with malformed messages', () => {
     const notJson = await call(svc().url, 'POST', '/mcp', '{"jsonrpc":', headers);
     expect(notJson.status).toBe(400);
     expect(notJson.body).toEqual({
-      error: { code: 'invalid_json', message: 'The request body is not valid JSON.' },
+      error: {
+        code: 'invalid_json',
+        message: 'the request body is not valid JSON: it ends too early (line 1 column 12)',
+      },
     });
 
     const notRpc = await call(svc().url, 'POST', '/mcp', { hello: 'world' }, headers);
@@ -261,6 +280,7 @@ describe('POST /mcp with malformed messages', () => {
       'create_session',
       'close_session',
       'list_runtimes',
+      'list_executions',
     ]);
   });
 });

@@ -9,5 +9,6 @@ export const ErrorResponse = z.object({
     message: z.string(),
     field: z.string().optional(),
     retry_after: z.number().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   }),
 });

@@ -11,10 +11,12 @@ import { finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
+import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
+import { CursorSeal } from './listing/cursor-seal.ts';
 import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
@@ -98,6 +100,7 @@ export async function startScaled(
     version: VERSION,
     maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    schemas: requestSchemasWithin(limitPolicy(config).ceilings),
     maxInFlight: config.AIRLOCK_MAX_WATCHERS,
   });
   stack.defer(() => service.stop());
@@ -108,12 +111,18 @@ export async function startScaled(
     submitter,
     metrics,
     authorizer,
+    // Listing from the KV bucket every gateway shares, with the cursor key they share.
+    listing: {
+      cursors: new CursorSeal(await queue.cursorKey()),
+      listExecutions: (tenant, query) => queue.list(tenant, query),
+    },
     webhooks,
     runtimes: () => registry.runtimes(),
     ready: () =>
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   stack.defer(() => {

@@ -1,6 +1,6 @@
 // The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, list_runtimes)
-// over any MCP transport. It talks to Airlock only through @airlock/client, so it runs the same beside a remote
-// gateway (stdio, main.ts) and inside the gateway itself (routes/mcp.ts, with an in-process fetch).
+// and list_executions, over any MCP transport. It talks to Airlock only through @airlock/client, so it runs the
+// same beside a remote gateway (stdio, main.ts) and inside the gateway itself (routes/mcp.ts, with an in-process fetch).
 
 import {
   AirlockClient,
@@ -15,6 +15,7 @@ import { Execution } from '@airlock/protocol';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { LIST_EXECUTIONS, listExecutionsCall } from './list-executions.ts';
 import { renderExecution } from './render.ts';
 import { errorResult, isServerFault, toolError } from './tool-errors.ts';
 
@@ -109,6 +110,14 @@ export function createAirlockMcpServer(options: AirlockMcpServerOptions): McpSer
         );
         return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { runtimes } };
       }),
+  );
+  server.registerTool(
+    LIST_EXECUTIONS.name,
+    toolConfig(LIST_EXECUTIONS, 'List executions', LIST_EXECUTIONS.output, {
+      readOnlyHint: true,
+      openWorldHint: false,
+    }),
+    (args, extra) => guarded(() => listExecutionsCall(client, args, extra.signal)),
   );
   return server;
 }

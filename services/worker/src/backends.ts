@@ -1,7 +1,7 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
 import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
-import type { RuntimeInfo, Sandbox } from '@airlock/sandbox';
+import type { RuntimeInfo, Sandbox, WarmPoolStats } from '@airlock/sandbox';
 
 /** Preference order for `backend: auto`, per language; the first available backend wins. */
 const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
@@ -57,6 +57,11 @@ export class SandboxRegistry {
 
   runtimes(): RuntimeInfo[] {
     return [...[...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes()), ...this.#unavailable];
+  }
+
+  /** The warm pools of every backend that keeps one. */
+  pools(): WarmPoolStats[] {
+    return [...this.#sandboxes.values()].flatMap((sandbox) => sandbox.pools?.() ?? []);
   }
 
   async close(): Promise<void> {

@@ -134,7 +134,7 @@ describe('effectiveCapability', () => {
     expect(effectiveCapability(request({ limits: { memory_mb: 512 } }), withIntent(null), acme)).toEqual({
       ok: false,
       field: 'limits.memory_mb',
-      reason: 'limits.memory_mb 512 exceeds the tenant ceiling 256',
+      reason: 'limits.memory_mb: 512 is above the tenant policy ceiling of 256',
     });
     expect(
       effectiveCapability(
@@ -145,7 +145,7 @@ describe('effectiveCapability', () => {
     ).toEqual({
       ok: false,
       field: 'limits.memory_mb',
-      reason: 'limits.memory_mb 200 exceeds the intent token ceiling 128',
+      reason: 'limits.memory_mb: 200 is above the intent token ceiling of 128',
     });
     expect(
       effectiveCapability(
@@ -155,7 +155,7 @@ describe('effectiveCapability', () => {
       ),
     ).toMatchObject({
       field: 'limits.cpu_time_ms',
-      reason: 'limits.cpu_time_ms 2000 exceeds the intent token ceiling 1000',
+      reason: 'limits.cpu_time_ms: 2000 is above the intent token ceiling of 1000',
     });
     expect(effectiveCapability(request({ limits: { memory_mb: 256 } }), withIntent(null), acme).ok).toBe(
       true,

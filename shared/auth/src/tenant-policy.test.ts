@@ -58,6 +58,7 @@ describe('loadTenantPolicies', () => {
       credentials: [],
       sessions: false,
       webhooks: [],
+      operator: false,
     });
     expect(policies.forTenant('someone-new')).toEqual(policies.forTenant('small'));
     expect(Object.isFrozen(policies.forTenant('acme')?.languages)).toBe(true);

@@ -55,6 +55,16 @@ export {
   writeOutputFiles,
 } from './files.ts';
 export type { FetchLike } from './http.ts';
+export type {
+  EventPage,
+  EventQuery,
+  ExecutionFilters,
+  ExecutionPage,
+  FeedEvent,
+  ListFilters,
+  SessionFilters,
+  SessionPage,
+} from './listing.ts';
 export { Runtime, RuntimesResponse } from './runtimes.ts';
 export {
   CellRequest,

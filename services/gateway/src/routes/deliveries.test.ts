@@ -125,7 +125,12 @@ beforeEach(async () => {
     webhooks,
     runtimes: () => [],
     ready: () => READY,
-    limits: { bodyLimitBytes: 65_536, maxWaitSeconds: 5, maxWatchers: 4 },
+    limits: {
+      bodyLimitBytes: 65_536,
+      maxWaitSeconds: 5,
+      maxWatchers: 4,
+      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
+    },
     version: 'test',
   });
 });

@@ -1,6 +1,6 @@
 // POST/GET/DELETE /v1/executions: submit (optionally waiting for the result), read, cancel.
 
-import { AirlockError, Execution, ExecutionRequest, isExecutionId } from '@airlock/protocol';
+import { AirlockError, Execution, isExecutionId, type RequestSchemas } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,6 +13,8 @@ export interface ExecutionRoutesOptions {
   submitter: ExecutionSubmitter;
   authenticate: Authorizer['authenticate'];
   maxWaitSeconds: number;
+  /** This server's request schemas (limits within its ceilings). */
+  schemas: RequestSchemas;
 }
 
 export const ExecutionIdParams = z.object({ id: z.string() });
@@ -43,7 +45,7 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
           'the finished execution, or 202 with its current state. A repeated Idempotency-Key with the same body ' +
           'answers 200 with the first execution; with a different body, 409. While the audit log cannot be ' +
           'written, every submission is refused with 503 `audit_unavailable` and Retry-After (nothing is queued).',
-        body: ExecutionRequest,
+        body: options.schemas.execution,
         querystring: z.object({ wait: z.coerce.number().min(0).max(maxWaitSeconds).optional() }).strict(),
         headers: z.object({ 'idempotency-key': IdempotencyKey.optional() }),
         response: {

@@ -1,7 +1,7 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { CellRequest, Execution, isSessionId, Session, SessionRequest } from '@airlock/protocol';
+import { Execution, type RequestSchemas, Session } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -9,17 +9,17 @@ import type { Sessions } from '../sessions/sessions.ts';
 
 export interface SessionRoutesOptions {
   sessions: Sessions;
+  /** This server's request schemas (limits within its ceilings). */
+  schemas: RequestSchemas;
 }
 
 const SessionIdParams = z.object({ id: z.string() });
 
 type Headers = Record<string, unknown>;
 
-/** Unknown and malformed ids look the same: not found (checked after authentication, in Sessions). */
-const sessionId = (id: string) => (isSessionId(id) ? id : 'ses_?');
-
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, options) => {
-  const { sessions } = options;
+  const { sessions, schemas } = options;
+  // Unknown and malformed ids look the same: not found, checked after authentication (in Sessions).
 
   app.post(
     '/v1/sessions',
@@ -30,7 +30,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'Starts a sandbox whose interpreter lives across cells and answers 201 with the session, ready. ' +
           'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. 503 ' +
           '`audit_unavailable` (with Retry-After) while the audit log cannot be written.',
-        body: SessionRequest,
+        body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
@@ -60,7 +60,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         params: SessionIdParams,
         response: { 200: Session, '4xx': ErrorResponse },
       },
-      handler: async (request) => answer(request.headers, sessionId(request.params.id)),
+      handler: async (request) => answer(request.headers, request.params.id),
     });
   }
 
@@ -75,12 +75,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'cell runs, 409 `session_closed` once the session is closed, 503 `audit_unavailable` while the audit ' +
           'log cannot be written (the cell does not run; the session stays).',
         params: SessionIdParams,
-        body: CellRequest,
+        body: schemas.cell,
         response: { 201: Execution, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
     async (request, reply) => {
-      const execution = await sessions.runCell(request.headers, sessionId(request.params.id), request.body);
+      const execution = await sessions.runCell(request.headers, request.params.id, request.body);
       void reply.header('location', `/v1/executions/${execution.id}`);
       return reply.code(201).send(execution);
     },
