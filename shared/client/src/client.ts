@@ -3,7 +3,12 @@
 // validated with the protocol's zod schemas; every failure is an AirlockClientError. Holds no state but its
 // options: safe to share.
 
-import { Execution, type ExecutionRequestInput } from '@airlock/protocol';
+import {
+  type DeliveryAttempt,
+  DeliveryLogPage,
+  Execution,
+  type ExecutionRequestInput,
+} from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
 import { type ExecutionStreamEvent, executionEvents } from './events.ts';
@@ -170,6 +175,11 @@ export class AirlockClient {
   /** DELETE /v1/executions/:id: the execution, now finished with outcome `canceled`; 409 if it had finished. */
   async cancel(id: string, options: CallOptions = {}): Promise<Execution> {
     return this.#call(Execution, 'DELETE', `/v1/executions/${enc(id)}`, options);
+  }
+
+  /** GET /v1/executions/:id/deliveries: every webhook delivery attempt of the execution's events. */
+  async deliveries(id: string, options: CallOptions = {}): Promise<DeliveryAttempt[]> {
+    return (await this.#call(DeliveryLogPage, 'GET', `/v1/executions/${enc(id)}/deliveries`, options)).data;
   }
 
   /** GET /v1/executions: one page of the caller's executions, newest first; pass `next` as `cursor`. */

@@ -7,6 +7,8 @@ export {
   Backend,
   Callback,
   CellException,
+  DeliveryAttempt,
+  DeliveryLogPage,
   ERROR_CODES,
   type ErrorCode,
   Execution,

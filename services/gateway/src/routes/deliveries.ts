@@ -1,13 +1,12 @@
 // GET /v1/executions/:id/deliveries and GET /v1/sessions/:id/deliveries: the webhook delivery log of one of
 // the caller's executions or sessions. Another tenant's subject is not found, exactly like an unknown id.
 
-import { AirlockError, isSessionId } from '@airlock/protocol';
+import { AirlockError, DeliveryLogPage, isSessionId } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import type { Sessions } from '../sessions/sessions.ts';
-import { DeliveryLogPage } from '../webhooks/delivery-log.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';
 

@@ -2,28 +2,9 @@
 // status, latency, error), kept in memory per subject and per tenant, bounded in subjects and in attempts per
 // subject (the oldest subject is forgotten first). Must never show one tenant another's attempts, nor hold a
 // secret, a signature or a response body.
-import { z } from 'zod';
+import type { DeliveryAttempt } from '@airlock/protocol';
 
-export const DeliveryAttempt = z.object({
-  /** The `webhook-id` header: the same on every attempt of one delivery. */
-  webhook_id: z.string(),
-  event_id: z.string(),
-  event_type: z.string(),
-  /** Scheme, host, port and path of the receiver (the query is left out). */
-  url: z.string(),
-  /** 1 for the first attempt. */
-  attempt: z.number().int(),
-  /** The receiver's HTTP status, or null when none came (refused, unreachable, timed out). */
-  status: z.number().int().nullable(),
-  latency_ms: z.number().int(),
-  error: z.string().nullable(),
-  /** delivered (2xx), retrying (another attempt is scheduled), failed (given up). */
-  outcome: z.enum(['delivered', 'retrying', 'failed']),
-  at: z.string(),
-});
-export type DeliveryAttempt = z.infer<typeof DeliveryAttempt>;
-
-export const DeliveryLogPage = z.object({ data: z.array(DeliveryAttempt) });
+export type { DeliveryAttempt };
 
 export interface DeliveryLogBounds {
   /** Subjects whose attempts are kept. @default 10000 */
