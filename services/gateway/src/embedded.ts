@@ -116,6 +116,7 @@ export async function startEmbedded(
   const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
     storeHealthy: () => store.health.healthy,
+    pools: () => registry.pools(),
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
   const webhooks = await createWebhooks(config, logger, options.secretsEnv);
@@ -180,9 +181,11 @@ export async function startEmbedded(
     },
     webhooks,
     runtimes: () => registry.runtimes(),
+    templates: () => registry.templates(),
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   // The first release: not ready any more, and sessions closed, so a running cell is ended (and its request

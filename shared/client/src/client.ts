@@ -183,9 +183,14 @@ export class AirlockClient {
     return this.#call(EventPage, 'GET', `/v1/events${eventQuery(query)}`, options);
   }
 
-  /** GET /v1/runtimes. */
+  /** GET /v1/runtimes: the runtimes only. */
   async runtimes(options: CallOptions = {}): Promise<Runtime[]> {
-    return (await this.#call(RuntimesResponse, 'GET', '/v1/runtimes', options)).runtimes;
+    return (await this.runtimeCatalog(options)).runtimes;
+  }
+
+  /** GET /v1/runtimes: the runtimes and the server's limit defaults and ceilings. */
+  async runtimeCatalog(options: CallOptions = {}): Promise<RuntimesResponse> {
+    return this.#call(RuntimesResponse, 'GET', '/v1/runtimes', options);
   }
 
   /** POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). */

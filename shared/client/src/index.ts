@@ -5,6 +5,7 @@
 export {
   BACKENDS,
   Backend,
+  Callback,
   CellException,
   ERROR_CODES,
   type ErrorCode,
@@ -15,6 +16,9 @@ export {
   FileInput,
   LANGUAGES,
   Language,
+  LIFECYCLE_EVENT_TYPES,
+  LifecycleEvent,
+  LifecycleEventType,
   LimitsInput,
   MimeBundle,
   OUTCOMES,
@@ -59,7 +63,7 @@ export type {
   SessionFilters,
   SessionPage,
 } from './listing.ts';
-export { Runtime, RuntimesResponse } from './runtimes.ts';
+export { Runtime, RuntimesResponse, ServerLimits } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,
@@ -83,5 +87,8 @@ export {
   ListRuntimesInput,
   RunCodeInput,
   TOOL_DEFINITIONS,
+  type ToolCatalog,
   type ToolDefinition,
+  type ToolDefinitions,
+  toolDefinitions,
 } from './tools.ts';

@@ -41,6 +41,7 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<LifecycleEventRoutesOpt
     '/v1/events',
     {
       schema: {
+        operationId: 'listLifecycleEvents',
         summary: "Read the caller's lifecycle events",
         description:
           'Oldest first, after the cursor `after` (from the oldest retained without it). `types` is a comma-' +
@@ -73,13 +74,21 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<LifecycleEventRoutesOpt
     '/v1/events/stream',
     {
       schema: {
+        operationId: 'streamLifecycleEvents',
         summary: "Stream the caller's lifecycle events as Server-Sent Events",
+        errorCodes: ['queue_full'],
         description:
           'Each event is an SSE event named by its type, with the event as data and its cursor as id; ' +
           'reconnect with `Last-Event-ID` (or `?after=`) to resume where it stopped.',
         querystring: EventStreamQuery,
         headers: z.object({ 'last-event-id': z.string().max(512).optional() }),
-        response: { '4xx': ErrorResponse },
+        response: {
+          200: {
+            description: 'Lifecycle events, each an SSE event named by its type with the event as JSON data.',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          '4xx': ErrorResponse,
+        },
       },
     },
     async (request, reply) => {

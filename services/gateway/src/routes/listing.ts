@@ -44,7 +44,9 @@ export const listingRoutes: FastifyPluginAsyncZod<ListingRoutesOptions> = async 
     '/v1/executions',
     {
       schema: {
+        operationId: 'listExecutions',
         summary: "List the caller's executions",
+        errorCodes: ['invalid_request'],
         description:
           'Newest first. Filters: status, outcome, language, backend, template, `metadata.LABEL=value`, ' +
           'created_after, created_before (ISO 8601, exclusive). `limit` 1..1000 (default 100); pass `next` ' +
@@ -82,6 +84,7 @@ export const listingRoutes: FastifyPluginAsyncZod<ListingRoutesOptions> = async 
     '/v1/sessions',
     {
       schema: {
+        operationId: 'listSessions',
         summary: "List the caller's sessions",
         description:
           'Newest first, as last recorded (open sessions are recorded when opened, after each cell and when ' +

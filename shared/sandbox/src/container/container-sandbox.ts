@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type BackendName, type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { type TemplateProgram, TemplateRegistry } from '../templates/template-registry.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
 import { runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
@@ -19,7 +20,7 @@ import {
 } from './container-spec.ts';
 import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
-import { IMAGE_NAMES, type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
+import { IMAGE_NAMES, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
 import { reapLeftovers } from './reaper.ts';
@@ -37,9 +38,16 @@ export interface ContainerSandboxOptions {
   backend: ContainerBackend;
   /** From loadResolvedImages (or the probe). */
   images: ResolvedImages;
+  /**
+   * The templates jobs may name (their images must have passed their smoke check). @default the built-in
+   * templates of `images`
+   */
+  templates?: TemplateRegistry;
   pool?: {
     /** Warm containers per image (python, node, bash) for the pooled profile; 0 disables the pool. @default 2 */
     size?: number;
+    /** Warm containers per other template (0 or absent: cold only). A new hash drains the old pool. */
+    templates?: Readonly<Record<string, number>>;
     /** The limits profile kept warm: jobs with this limits.memory_mb lease; others take the cold path. @default 128 */
     memoryMb?: number;
   };
@@ -80,9 +88,11 @@ export class ContainerSandbox implements Sandbox {
   readonly #running = new Set<Promise<unknown>>();
   readonly #pooledProfile: ContainerProfile;
   readonly #caps: OutputCaps;
+  readonly #templates: TemplateRegistry;
   #warmLeases = 0;
   #coldStarts = 0;
   #started = false;
+  #unsubscribe: () => void = () => {};
 
   constructor(options: ContainerSandboxOptions) {
     this.#options = options;
@@ -90,6 +100,7 @@ export class ContainerSandbox implements Sandbox {
     this.#pooledProfile = { memoryMb: options.pool?.memoryMb ?? 128 };
     this.#caps = { maxFiles: 256, maxBytes: 16 * 1024 * 1024, ...options.outputs };
     this.#removals = new ContainerRemovals({ timeoutMs: this.#dockerTimeout, logger: options.logger });
+    this.#templates = options.templates ?? TemplateRegistry.withBuiltins(options.images);
   }
 
   get #dockerTimeout(): number {
@@ -101,19 +112,19 @@ export class ContainerSandbox implements Sandbox {
     if (this.#started) return;
     this.#started = true;
     const size = this.#options.pool?.size ?? 2;
-    if (size <= 0) return;
-    for (const name of IMAGE_NAMES) {
-      const key = this.#poolKey(name, this.#pooledProfile);
-      const pool = new WarmPool({
-        key,
-        size,
-        create: () => this.#startContainer(name, this.#pooledProfile),
-        discard: (c) => this.#discard(c),
-        logger: this.#options.logger,
-      });
-      this.#pools.set(key, pool);
-      pool.start();
-    }
+    if (size > 0) for (const name of IMAGE_NAMES) this.#startPool(this.#options.images[name].tag, size);
+    for (const name of Object.keys(this.#options.pool?.templates ?? {})) this.#poolTemplate(name);
+    // A template built (or rebuilt with a new hash) after start gets its pool; the old hash's pool drains.
+    this.#unsubscribe = this.#templates.onChange((name, before) => {
+      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) {
+        const old = this.#pools.get(profileKey(before.tag, this.#options.runtime, this.#pooledProfile));
+        if (old) {
+          this.#pools.delete(old.stats().key);
+          void old.drain();
+        }
+      }
+      this.#poolTemplate(name);
+    });
     this.#options.logger?.info(
       {
         backend: this.backend,
@@ -125,9 +136,34 @@ export class ContainerSandbox implements Sandbox {
     );
   }
 
+  #poolTemplate(name: string): void {
+    const size = this.#options.pool?.templates?.[name] ?? 0;
+    const entry = this.#templates.get(name);
+    if (size <= 0 || entry?.builtin !== false || entry.state !== 'ready' || entry.tag === null) return;
+    if (!this.#closing.signal.aborted) this.#startPool(entry.tag, size);
+  }
+
+  #startPool(image: string, size: number): void {
+    const key = profileKey(image, this.#options.runtime, this.#pooledProfile);
+    if (this.#pools.has(key)) return;
+    const pool = new WarmPool({
+      key,
+      size,
+      create: () => this.#startContainer(image, this.#pooledProfile),
+      discard: (c) => this.#discard(c),
+      logger: this.#options.logger,
+    });
+    this.#pools.set(key, pool);
+    pool.start();
+  }
+
   /** Resolves when every warm pool is full (or the sandbox closes). */
   async whenWarm(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((pool) => pool.whenFull()));
+  }
+
+  pools(): WarmPoolStats[] {
+    return [...this.#pools.values()].map((pool) => pool.stats());
   }
 
   stats(): ContainerSandboxStats {
@@ -161,6 +197,7 @@ export class ContainerSandbox implements Sandbox {
 
   async close(): Promise<void> {
     this.#closing.abort('the sandbox is shutting down');
+    this.#unsubscribe();
     // Draining first stops refills that ending jobs would otherwise start.
     await Promise.all([
       ...[...this.#pools.values()].map((pool) => pool.drain()),
@@ -184,16 +221,18 @@ export class ContainerSandbox implements Sandbox {
       return emptyResult('rejected', 'network egress is not available on this server');
     }
     const archiveJob = job.egress ? { ...job, env: { ...job.env, ...egressEnv(job.egress) } } : job;
+    const program = this.#programOf(job);
+    if (typeof program === 'string') return emptyResult('rejected', program);
     let archive: Awaited<ReturnType<typeof buildJobArchive>>;
     try {
-      archive = await buildJobArchive(archiveJob, this.#caps);
+      archive = await buildJobArchive(archiveJob, this.#caps, program);
     } catch (error) {
       if (error instanceof JobRefused) return emptyResult('rejected', error.message);
       throw error;
     }
-    const image = LANGUAGE_PROGRAMS[job.language].image;
+    const image = program.image;
     const profile = { memoryMb: job.limits.memory_mb };
-    const pool = this.#pools.get(this.#poolKey(image, profile));
+    const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
     let container = job.egress ? undefined : pool?.take();
     if (container) {
       this.#warmLeases++;
@@ -229,18 +268,24 @@ export class ContainerSandbox implements Sandbox {
     }
   }
 
-  #poolKey(image: ImageName, profile: ContainerProfile): string {
-    return profileKey(this.#options.images[image].tag, this.#options.runtime, profile);
+  /** The job's program: its template's, or its language's default image's; a string says why there is none. */
+  #programOf(job: SandboxJob): TemplateProgram | string {
+    if (job.template === undefined) {
+      const program = LANGUAGE_PROGRAMS[job.language];
+      return { image: this.#options.images[program.image].tag, file: program.file, argv: program.argv };
+    }
+    const found = this.#templates.lookup(job.template, job.language);
+    return found.ok ? found.program : found.message;
   }
 
   #startContainer(
-    image: ImageName,
+    image: string,
     profile: ContainerProfile,
     executionId?: string,
     egress = false,
   ): Promise<AttachedContainer> {
     const spec = containerSpec({
-      image: this.#options.images[image].tag,
+      image,
       runtime: this.#options.runtime,
       backend: this.#options.backend,
       profile,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { pack } from 'tar-stream';
 import type { SandboxJob } from '../sandbox.ts';
-import { LANGUAGE_PROGRAMS } from './images.ts';
+import { LANGUAGE_PROGRAMS, type LanguageProgram } from './images.ts';
 
 export interface OutputCaps {
   /** Most output files returned. @default 256 */
@@ -27,8 +27,14 @@ export class JobRefused extends Error {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export async function buildJobArchive(job: SandboxJob, caps: OutputCaps): Promise<JobArchive> {
-  const program = LANGUAGE_PROGRAMS[job.language];
+/** The program file and argv a job runs with: its language's default image's, or its template's. */
+export type JobProgram = Pick<LanguageProgram, 'file' | 'argv'>;
+
+export async function buildJobArchive(
+  job: SandboxJob,
+  caps: OutputCaps,
+  program: JobProgram = LANGUAGE_PROGRAMS[job.language],
+): Promise<JobArchive> {
   const nonce = randomBytes(24).toString('hex');
   const argv = [...envPrefix(job.env), ...program.argv, ...job.args];
   if (argv.some((arg) => arg.includes('\0')))

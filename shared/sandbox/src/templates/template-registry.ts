@@ -1,0 +1,159 @@
+// What this server knows of its templates: each one's state (ready, building, failed, missing), image tag and
+// hash, the languages it serves with their program (file, run argv, compile argv), and its packages. The three
+// images of scripts/build-images.sh (python, node, bash) are the built-in templates and each language's default.
+// It must never hand out the program of a template that is not ready: the container backends run only images
+// whose smoke check passed.
+
+import type { Language } from '@airlock/protocol';
+import { type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
+import type { TemplateSpec } from './template-spec.ts';
+
+export const TEMPLATE_STATES = ['ready', 'building', 'failed', 'missing'] as const;
+export type TemplateState = (typeof TEMPLATE_STATES)[number];
+
+/** How one language runs in a template's image. */
+export interface TemplateProgram {
+  /** The image tag, e.g. `airlock-tmpl-c:0123456789ab`. */
+  image: string;
+  /** The code's file under /work. */
+  file: string;
+  /** argv of the program; the request's args follow. */
+  argv: readonly string[];
+  /** argv of the compile step, run before argv in the same sandbox. */
+  compile?: readonly string[] | undefined;
+}
+
+/** One template as `/v1/templates` shows it. */
+export interface TemplateInfo {
+  name: string;
+  description: string | null;
+  languages: Language[];
+  /** Installed package → version (Debian, python3-*, npm), as read from the built image. */
+  packages: Record<string, string>;
+  size_bytes: number | null;
+  hash: string | null;
+  state: TemplateState;
+  /** Why the template cannot be used, when it is not ready. */
+  reason: string | null;
+  builtin: boolean;
+}
+
+export interface TemplateEntry extends TemplateInfo {
+  tag: string | null;
+  programs: Partial<Record<Language, Omit<TemplateProgram, 'image'>>>;
+}
+
+export type TemplateLookup =
+  | { ok: true; program: TemplateProgram }
+  | { ok: false; reason: 'unknown' | 'unavailable' | 'language'; message: string; state?: TemplateState };
+
+/** The built-in template serving each language by default (the image build-images.sh makes for it). */
+export const DEFAULT_TEMPLATES: Readonly<Record<Language, ImageName>> = {
+  python: LANGUAGE_PROGRAMS.python.image,
+  bash: LANGUAGE_PROGRAMS.bash.image,
+  javascript: LANGUAGE_PROGRAMS.javascript.image,
+  typescript: LANGUAGE_PROGRAMS.typescript.image,
+};
+
+export type TemplateChange = (name: string, before: TemplateEntry | undefined, after: TemplateEntry) => void;
+
+export class TemplateRegistry {
+  readonly #entries = new Map<string, TemplateEntry>();
+  readonly #listeners = new Set<TemplateChange>();
+
+  /** The built-in templates from the resolved images of build-images.sh. */
+  static withBuiltins(images: ResolvedImages | null): TemplateRegistry {
+    const registry = new TemplateRegistry();
+    for (const name of ['python', 'node', 'bash'] as const) {
+      const languages = (Object.keys(DEFAULT_TEMPLATES) as Language[]).filter(
+        (l) => DEFAULT_TEMPLATES[l] === name,
+      );
+      const image = images?.[name];
+      registry.set({
+        name,
+        description: `the built-in ${name} image (sandbox-images/${name})`,
+        languages,
+        packages: image ? { [name === 'node' ? 'nodejs' : name]: image.version } : {},
+        size_bytes: null,
+        hash: image?.hash ?? null,
+        state: image ? 'ready' : 'missing',
+        reason: image ? null : 'the sandbox images are not built (run scripts/setup-host.sh)',
+        builtin: true,
+        tag: image?.tag ?? null,
+        programs: Object.fromEntries(
+          languages.map((l) => [l, { file: LANGUAGE_PROGRAMS[l].file, argv: LANGUAGE_PROGRAMS[l].argv }]),
+        ),
+      });
+    }
+    return registry;
+  }
+
+  set(entry: TemplateEntry): void {
+    const before = this.#entries.get(entry.name);
+    this.#entries.set(entry.name, entry);
+    for (const listener of this.#listeners) listener(entry.name, before, entry);
+  }
+
+  get(name: string): TemplateEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  names(): string[] {
+    return [...this.#entries.keys()].sort();
+  }
+
+  list(): TemplateInfo[] {
+    return this.names().map((name) => infoOf(this.#entries.get(name) as TemplateEntry));
+  }
+
+  /** Called after every set(); returns the unsubscribe. */
+  onChange(listener: TemplateChange): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The program of `language` in template `name` (or the language's default template). */
+  lookup(name: string | undefined, language: Language): TemplateLookup {
+    const templateName = name ?? DEFAULT_TEMPLATES[language];
+    const entry = this.#entries.get(templateName);
+    if (entry === undefined) {
+      return { ok: false, reason: 'unknown', message: `no template named ${JSON.stringify(templateName)}` };
+    }
+    const program = entry.programs[language];
+    if (program === undefined) {
+      return {
+        ok: false,
+        reason: 'language',
+        message: `template ${templateName} does not serve ${language} (it serves ${entry.languages.join(', ') || 'nothing'})`,
+      };
+    }
+    if (entry.state !== 'ready' || entry.tag === null) {
+      return {
+        ok: false,
+        reason: 'unavailable',
+        state: entry.state,
+        message: `template ${templateName} is ${entry.state}${entry.reason ? `: ${entry.reason}` : ''}`,
+      };
+    }
+    return { ok: true, program: { image: entry.tag, ...program } };
+  }
+}
+
+/** The programs a spec's languages run. */
+export function programsOf(spec: Pick<TemplateSpec, 'languages'>): TemplateEntry['programs'] {
+  const programs: TemplateEntry['programs'] = {};
+  for (const [language, program] of Object.entries(spec.languages)) {
+    if (program === undefined) continue;
+    programs[language as Language] = {
+      file: program.source_file,
+      argv: program.run,
+      ...(program.compile ? { compile: program.compile } : {}),
+    };
+  }
+  return programs;
+}
+
+function infoOf(entry: TemplateEntry): TemplateInfo {
+  const { tag: _tag, programs: _programs, ...info } = entry;
+  return info;
+}
