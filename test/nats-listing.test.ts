@@ -1,7 +1,7 @@
 // GET /v1/executions scaled out on NATS: two gateway processes and a worker on one real nats-server. What one
 // gateway accepted, the other lists; a cursor made by one gateway pages on the other (they share the sealing
 // key); pages read while more are submitted hold every execution exactly once; filters match; a forged cursor is
-// refused.
+// refused. The lifecycle event feed is the same on every gateway and resumes on a new one.
 
 import type { Execution } from '@airlock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,5 +99,62 @@ describe('listing on NATS', () => {
     const forged = await fetch(`${b.url}/v1/executions?cursor=${payload}x.${tag}`);
     expect(forged.status).toBe(400);
     expect(((await forged.json()) as { error: { field: string } }).error.field).toBe('query.cursor');
+  }, 300_000);
+
+  it('serves one event feed from every gateway, resumable after a gateway restarts', async () => {
+    type FeedPage = { data: Array<{ type: string; subject: string; tenant: string }>; next: string };
+    const read = async (url: string, query: string) =>
+      (await (await fetch(`${url}/v1/events?${query}`)).json()) as FeedPage;
+    const start = await read(a.url, 'limit=1000');
+    let after = start.next;
+    for (;;) {
+      const page = await read(b.url, `limit=1000&after=${after}`);
+      if (page.data.length === 0) break;
+      after = page.next;
+    }
+    const one = await submit(a.url, 7);
+    await until(async () => (await read(b.url, `after=${after}`)).data.length === 3, 250);
+    const seen = await read(b.url, `after=${after}`);
+    expect(seen.data.map((e) => [e.subject, e.type])).toEqual([
+      [one.id, 'execution.accepted'],
+      [one.id, 'execution.started'],
+      [one.id, 'execution.finished'],
+    ]);
+    const finishedOnly = await read(a.url, `after=${after}&types=execution.finished`);
+    expect(finishedOnly.data.map((e) => e.type)).toEqual(['execution.finished']);
+
+    // Gateway a goes away; a new gateway resumes from a's cursor.
+    a.child.kill('SIGTERM');
+    await a.exited;
+    const c = await cluster.gateway();
+    expect((await read(c.url, `after=${seen.next}`)).data).toEqual([]);
+    const two = await submit(c.url, 8);
+    await until(async () => (await read(c.url, `after=${seen.next}`)).data.length === 3, 250);
+    expect((await read(c.url, `after=${seen.next}`)).data.map((e) => e.subject)).toEqual([
+      two.id,
+      two.id,
+      two.id,
+    ]);
+
+    // The stream on gateway b, resumed with Last-Event-ID, sees what gateway c accepted.
+    const controller = new AbortController();
+    const stream = await fetch(`${b.url}/v1/events/stream`, {
+      headers: { 'last-event-id': seen.next },
+      signal: controller.signal,
+    });
+    const reader = stream.body!.getReader();
+    let text = '';
+    while ((text.match(/^event: /gm) ?? []).length < 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+    controller.abort();
+    expect([...text.matchAll(/^event: (.*)$/gm)].map((m) => m[1])).toEqual([
+      'execution.accepted',
+      'execution.started',
+      'execution.finished',
+    ]);
+    expect(text).toContain(two.id);
   }, 300_000);
 });

@@ -13,6 +13,7 @@ import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import { LifecycleEventFeed } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
@@ -55,6 +56,8 @@ export async function startScaled(
     maxQueued: config.AIRLOCK_MAX_QUEUED,
     ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
+    lifecycleRetentionMs: config.AIRLOCK_EVENTS_RETENTION_SECONDS * 1000,
+    lifecycleRetainedBytes: config.AIRLOCK_EVENTS_RETAINED_BYTES,
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.close());
@@ -115,6 +118,13 @@ export async function startScaled(
     listing: {
       cursors: new CursorSeal(await queue.cursorKey()),
       listExecutions: (tenant, query) => queue.list(tenant, query),
+      // The lifecycle stream every gateway and worker publishes to; streams poll it for other gateways' events.
+      feed: {
+        log: queue.lifecycleLog(),
+        events: new LifecycleEventFeed(queue.lifecycleLog(), (err) =>
+          logger.warn({ err }, 'storing a lifecycle event failed'),
+        ),
+      },
     },
     webhooks,
     runtimes: () => registry.runtimes(),

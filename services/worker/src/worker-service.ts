@@ -60,6 +60,8 @@ export async function startWorker(
     concurrency: config.AIRLOCK_CONCURRENCY,
     ackWaitMs: config.AIRLOCK_NATS_ACK_WAIT_MS,
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
+    lifecycleRetentionMs: config.AIRLOCK_EVENTS_RETENTION_SECONDS * 1000,
+    lifecycleRetainedBytes: config.AIRLOCK_EVENTS_RETAINED_BYTES,
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS));

@@ -146,6 +146,15 @@ describe('GET /v1/executions', () => {
     expect(everything.filter((e) => e.result?.outcome === 'error').length).toBeGreaterThan(0);
   }, 300_000);
 
+  it('is described in the OpenAPI document with its query parameters', async () => {
+    const spec = (await gateway.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const path of ['/v1/executions', '/v1/sessions', '/v1/events', '/v1/events/stream']) {
+      expect(spec.paths[path]?.get, path).toBeDefined();
+    }
+    const names = spec.paths['/v1/executions'].get.parameters.map((p: { name: string }) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['limit', 'cursor', 'status', 'outcome', 'created_after']));
+  });
+
   it('refuses bad query strings with a coded 400 naming the field', async () => {
     for (const [query, field] of [
       ['limit=0', 'query.limit'],

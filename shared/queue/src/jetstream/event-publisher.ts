@@ -4,9 +4,10 @@
 // Events are notices; the KV record stays the truth. Must never throw into the caller's path, and never
 // publish an output event larger than the chunk bound.
 
-import type { Execution, ExecutionEvent, OutputStream, Status } from '@airlock/protocol';
+import type { Execution, ExecutionEvent, LifecycleEventType, OutputStream, Status } from '@airlock/protocol';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { executionLifecycleEvent } from './lifecycle-log.ts';
 import type { QueueNames } from './names.ts';
 
 const PUBLISH_TIMEOUT_MS = 5_000;
@@ -44,6 +45,20 @@ export class EventPublisher {
   async result(execution: Execution): Promise<void> {
     const id = execution.id;
     await this.#store(this.#names.stateEvents(id), { type: 'result', execution }, `${id}.result`);
+  }
+
+  /**
+   * The lifecycle event of a transition, to the lifecycle stream (message id `<id>.<type>`, so a repeat is
+   * stored once). Not awaited; a failure is reported to onError.
+   */
+  lifecycle(type: LifecycleEventType, execution: Execution): void {
+    const event = executionLifecycleEvent(type, execution);
+    this.#js
+      .publish(this.#names.lifecycle(event.tenant, type), JSON.stringify(event), {
+        msgID: `${execution.id}.${type}`,
+        timeout: PUBLISH_TIMEOUT_MS,
+      })
+      .catch((error: unknown) => this.#onError(error, `publishing the ${type} lifecycle event`));
   }
 
   /** Fire and forget, in order on this connection; long data goes out as several chunks. */

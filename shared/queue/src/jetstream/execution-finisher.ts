@@ -141,6 +141,10 @@ export class ExecutionFinisher {
     const { events, records, finished, onError } = this.#deps;
     finished.notify(record.execution);
     await events.result(record.execution);
+    events.lifecycle(
+      record.execution.result?.outcome === 'canceled' ? 'execution.canceled' : 'execution.finished',
+      record.execution,
+    );
     if (record.idempotencyRecord !== undefined) {
       // The key must stay as long as the finished execution it points to.
       await records.touchKey(record.idempotencyRecord).catch((error: unknown) => {

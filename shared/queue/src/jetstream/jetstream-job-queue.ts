@@ -37,6 +37,7 @@ import {
 import { JobConsumer } from './job-consumer.ts';
 import { JobRunner } from './job-runner.ts';
 import { submitJob } from './job-submission.ts';
+import { JetStreamLifecycleLog } from './lifecycle-log.ts';
 import { QueueNames } from './names.ts';
 import { ResultFeed } from './result-feed.ts';
 import { ensureTopology, TenantConsumers } from './topology.ts';
@@ -130,6 +131,11 @@ export class JetStreamJobQueue implements JobQueue {
   /** One page of the tenant's executions, newest first, from the bucket every gateway shares. */
   list(tenant: string, query: KvListQuery): Promise<KvExecutionPage> {
     return this.#parts.listing.page(tenant, query);
+  }
+
+  /** The lifecycle event log every gateway on this NATS shares. */
+  lifecycleLog(): JetStreamLifecycleLog {
+    return new JetStreamLifecycleLog(this.#parts.js, this.#parts.jsm, this.#parts.names);
   }
 
   /** The key all gateways on this NATS seal their cursors with (made once, kept without expiry). */

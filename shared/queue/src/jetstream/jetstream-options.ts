@@ -42,6 +42,16 @@ export interface JetStreamJobQueueOptions {
    */
   retentionMs?: number;
   /**
+   * Lifecycle events (the `<eventStream>_LIFECYCLE` stream) are kept this long, in milliseconds.
+   * @default 604_800_000 (7 days)
+   */
+  lifecycleRetentionMs?: number;
+  /**
+   * Bytes of lifecycle events kept; over it the oldest go first.
+   * @default 67_108_864 (64 MiB)
+   */
+  lifecycleRetainedBytes?: number;
+  /**
    * Output events kept per execution for late watchers (older ones are dropped; state and result events
    * are kept).
    * @default 256
@@ -106,6 +116,8 @@ export interface ResolvedJetStreamOptions {
   readonly heartbeatMs: number;
   readonly retentionMs: number;
   readonly maxOutputEvents: number;
+  readonly lifecycleRetentionMs: number;
+  readonly lifecycleRetainedBytes: number;
   readonly outputChunkBytes: number;
   readonly cancelGraceMs: number;
   readonly pollIntervalMs: number;
@@ -140,6 +152,12 @@ export function resolveJetStreamOptions(options: JetStreamJobQueueOptions): Reso
     retentionMs: integer('retentionMs', options.retentionMs ?? 86_400_000, 1_000),
     // The state subject of an execution holds up to three events, under the same per-subject limit.
     maxOutputEvents: integer('maxOutputEvents', options.maxOutputEvents ?? 256, 3),
+    lifecycleRetentionMs: integer('lifecycleRetentionMs', options.lifecycleRetentionMs ?? 604_800_000, 1_000),
+    lifecycleRetainedBytes: integer(
+      'lifecycleRetainedBytes',
+      options.lifecycleRetainedBytes ?? 67_108_864,
+      65_536,
+    ),
     outputChunkBytes: integer('outputChunkBytes', options.outputChunkBytes ?? 8_192, 16),
     cancelGraceMs: integer('cancelGraceMs', options.cancelGraceMs ?? 10_000, 0),
     pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs ?? 1_000, 10),

@@ -247,6 +247,7 @@ export class JobRunner {
       // Not awaited (latency): sent before any output event and the result on this connection, to the same
       // stream, so it is stored before them all the same; the record, not the event, says it runs.
       events.state(job.id, 'running');
+      events.lifecycle('execution.started', execution);
       let emitting = true;
       const context: JobContext = {
         signal: job.abort.signal,

@@ -79,6 +79,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
     deps.events.state(record.execution.id, 'queued');
+    deps.events.lifecycle('execution.accepted', record.execution);
     await publishJob(deps, input.execution, payload);
   } catch (error) {
     await undo(deps, record, key);

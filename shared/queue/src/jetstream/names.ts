@@ -27,6 +27,26 @@ export class QueueNames {
     return `${this.#prefix}.jobs.>`;
   }
 
+  /** The stream of lifecycle events. */
+  get lifecycleStream(): string {
+    return `${this.eventStream}_LIFECYCLE`;
+  }
+
+  /** Every lifecycle event: `airlock.lifecycle.>`. */
+  get allLifecycle(): string {
+    return `${this.#prefix}.lifecycle.>`;
+  }
+
+  /** One tenant's lifecycle events: `airlock.lifecycle.<tenant hash>.>`. */
+  lifecycleOf(tenant: string): string {
+    return `${this.#prefix}.lifecycle.${tenantHash(tenant)}.>`;
+  }
+
+  /** Where a lifecycle event of a tenant is published: `airlock.lifecycle.<tenant hash>.<type>`. */
+  lifecycle(tenant: string, type: string): string {
+    return `${this.#prefix}.lifecycle.${tenantHash(tenant)}.${type}`;
+  }
+
   /** Every event subject: `airlock.events.>` (the event stream's subjects). */
   get allEvents(): string {
     return `${this.#prefix}.events.>`;
@@ -138,9 +158,14 @@ function isToken(token: string): boolean {
   return PLAIN_TOKEN.test(token) || /^~[0-9a-f]{40}$/.test(token);
 }
 
-/** KV key prefix of one tenant's listing entries: a hash, so any tenant fits a key. */
+/** A tenant as a hash that fits any subject token or KV key. */
+function tenantHash(tenant: string): string {
+  return createHash('sha256').update(tenant).digest('hex').slice(0, 32);
+}
+
+/** KV key prefix of one tenant's listing entries. */
 export function listingPrefix(tenant: string): string {
-  return `ix.${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+  return `ix.${tenantHash(tenant)}`;
 }
 
 /**

@@ -22,7 +22,7 @@ const DUPLICATE_WINDOW_MS = 120_000;
 /** JetStream API error: a stream name is in use with a different configuration. */
 const STREAM_CONFIG_DIFFERS = 10058;
 
-/** Creates (or brings up to date) both streams and opens the KV bucket. */
+/** Creates (or brings up to date) the streams (jobs, events, lifecycle) and opens the KV bucket. */
 export async function ensureTopology(
   nc: NatsConnection,
   jsm: JetStreamManager,
@@ -49,6 +49,16 @@ export async function ensureTopology(
     max_msgs_per_subject: options.maxOutputEvents,
     max_msg_size: -1,
     duplicate_window: duplicateWindowMs * NS_PER_MS,
+  });
+  await ensureStream(jsm, {
+    name: names.lifecycleStream,
+    subjects: [names.allLifecycle],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: options.lifecycleRetentionMs * NS_PER_MS,
+    max_bytes: options.lifecycleRetainedBytes,
+    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, options.lifecycleRetentionMs) * NS_PER_MS,
   });
   return new Kvm(nc).create(names.bucket, {
     history: 1,
