@@ -52,7 +52,7 @@ describe('refusals that say what to change', () => {
 
 describe('a wrong method on a known route', () => {
   it.each([
-    ['PUT', '/v1/executions', 'POST'],
+    ['PUT', '/v1/executions', 'GET, HEAD, POST'],
     ['POST', '/v1/executions/exe_123', 'DELETE, GET, HEAD'],
     ['PATCH', '/v1/sessions/ses_123', 'DELETE, GET, HEAD'],
     ['DELETE', '/v1/runtimes', 'GET, HEAD'],

@@ -27,6 +27,8 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     // Isolate only unless a test asks for containers: warm pools cost seconds and memory per service.
     AIRLOCK_BACKENDS: 'isolate',
     AIRLOCK_PORT: '0',
+    // Templates not built yet stay `missing`: a test that wants a build asks for it.
+    AIRLOCK_TEMPLATES_BUILD: 'off',
     AIRLOCK_AUDIT_LOG: auditPath,
     AIRLOCK_LOG_LEVEL: 'warn',
     ...env,

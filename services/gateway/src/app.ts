@@ -1,6 +1,7 @@
 // Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
 
 import type { Logger } from '@airlock/logging';
+import type { ToolCatalog } from '@airlock/mcp';
 import {
   AirlockError,
   duplicateKeyError,
@@ -50,11 +51,15 @@ export interface GatewayDeps {
   /** Without webhooks, the delivery logs are not served (and callbacks are refused). */
   webhooks?: Webhooks;
   runtimes: () => unknown[];
+  /** GET /v1/templates. @default none */
+  templates?: () => unknown[];
   ready: () => Readiness;
   limits: {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
     maxWatchers: number;
+    /** The server's defaults of a run's limits. */
+    defaults: ResolvedLimits;
     /** The server's ceilings of a run's limits: the maxima of the request schemas. */
     ceilings: ResolvedLimits;
     /** The server's ceilings of a session's idle and lifetime seconds, shown in the OpenAPI document. */
@@ -143,7 +148,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       });
     }
   }
-  await app.register(systemRoutes, { runtimes: deps.runtimes, ready: deps.ready, metrics: deps.metrics });
+  const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
+  await app.register(systemRoutes, {
+    runtimes: deps.runtimes,
+    templates: deps.templates ?? (() => []),
+    ready: deps.ready,
+    metrics: deps.metrics,
+    limits,
+  });
   await app.register(operatorRoutes, {
     queue: deps.queue,
     authorizer: deps.authorizer,
@@ -151,7 +163,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     auditLogPath: deps.auditLogPath,
   });
   await app.register(consoleRoutes);
-  await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
+  await app.register(mcpRoutes, {
+    authenticate: (headers) => deps.authorizer.authenticate(headers),
+    catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),
+  });
   return app;
 }
 

@@ -181,6 +181,7 @@ export async function startEmbedded(
     },
     webhooks,
     runtimes: () => registry.runtimes(),
+    templates: () => registry.templates(),
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
     version: VERSION,

@@ -1,7 +1,7 @@
 // Response schemas that exist only for the OpenAPI document and the serializer: the error body of every
 // surface, and a runtime as /v1/runtimes lists it.
 
-import { BackendName, ERROR_CODES, type ErrorCode, Language } from '@airlock/protocol';
+import { BackendName, ERROR_CODES, type ErrorCode, Language, ResolvedLimits } from '@airlock/protocol';
 import { z } from 'zod';
 
 const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
@@ -30,4 +30,8 @@ export const Runtime = z.object({
   reason: z.string().optional(),
 });
 
-export const RuntimeList = z.object({ runtimes: z.array(Runtime) });
+export const RuntimeList = z.object({
+  runtimes: z.array(Runtime),
+  /** The server's limit defaults and ceilings: a request may ask up to the ceilings (a tenant or token may lower them). */
+  limits: z.object({ defaults: ResolvedLimits, ceilings: ResolvedLimits }),
+});

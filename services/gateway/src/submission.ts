@@ -26,7 +26,12 @@ import { checkCallback, type Webhooks } from './webhooks/webhooks.ts';
 /** Chooses the backend that runs a request: the sandbox registry of this process's worker, or of the fleet. */
 export interface BackendChooser {
   /** The backend, or AirlockError `backend_unavailable`; `allowed` restricts what `auto` may choose. */
-  resolve(language: Language, requested: Backend, allowed: SubmissionGrant['backends']): Execution['backend'];
+  resolve(
+    language: Language,
+    requested: Backend,
+    allowed: SubmissionGrant['backends'],
+    template?: string,
+  ): Execution['backend'];
 }
 
 export interface SubmissionDeps {
@@ -122,7 +127,12 @@ export class ExecutionSubmitter {
   }
 
   #newExecution(caller: Caller, request: ExecutionRequest, grant: SubmissionGrant): Execution {
-    const backend = this.#deps.registry.resolve(request.language, request.backend, grant.backends);
+    const backend = this.#deps.registry.resolve(
+      request.language,
+      request.backend,
+      grant.backends,
+      request.template,
+    );
     if (request.network.egress === 'proxy' && this.#deps.egress !== true) {
       throw new AirlockError(
         'egress_unavailable',

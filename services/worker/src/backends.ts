@@ -1,7 +1,7 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
 import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
-import type { RuntimeInfo, Sandbox, WarmPoolStats } from '@airlock/sandbox';
+import type { RuntimeInfo, Sandbox, TemplateInfo, TemplateRegistry, WarmPoolStats } from '@airlock/sandbox';
 
 /** Preference order for `backend: auto`, per language; the first available backend wins. */
 const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
@@ -10,11 +10,17 @@ const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
   python: ['gvisor', 'docker'],
   bash: ['gvisor', 'docker'],
 };
+/** Templates run in containers only: `auto` picks among these for a request naming one. */
+const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
+
+/** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
+const TEMPLATE_RETRY_SECONDS = { building: 30, missing: 60, failed: 300, ready: 1 } as const;
 
 export class SandboxRegistry {
   readonly #sandboxes = new Map<Backend, Sandbox>();
   readonly #unavailable: readonly RuntimeInfo[];
   readonly #housekeeping: readonly { close(): Promise<void> }[];
+  readonly #templates: TemplateRegistry | undefined;
 
   /**
    * `unavailable` lists runtimes configured but not running, with the reason, for /v1/runtimes; `housekeeping`
@@ -24,7 +30,10 @@ export class SandboxRegistry {
     sandboxes: readonly Sandbox[],
     unavailable: readonly RuntimeInfo[] = [],
     housekeeping: readonly { close(): Promise<void> }[] = [],
+    /** The templates the container backends run (absent: none beyond the language defaults). */
+    templates?: TemplateRegistry,
   ) {
+    this.#templates = templates;
     for (const sandbox of sandboxes) this.#sandboxes.set(sandbox.backend, sandbox);
     this.#unavailable = unavailable;
     this.#housekeeping = housekeeping;
@@ -34,18 +43,56 @@ export class SandboxRegistry {
    * The concrete backend for a request, or AirlockError `backend_unavailable`. `allowed` (from the caller's
    * capability) restricts what `auto` may choose.
    */
-  resolve(language: Language, requested: Backend, allowed?: readonly BackendName[]): BackendName {
-    const candidates = (requested === 'auto' ? AUTO_ORDER[language] : [requested]).filter(
+  resolve(
+    language: Language,
+    requested: Backend,
+    allowed?: readonly BackendName[],
+    template?: string,
+  ): BackendName {
+    if (template !== undefined) this.#checkTemplate(template, language);
+    const order = template === undefined ? AUTO_ORDER[language] : TEMPLATE_ORDER;
+    const candidates = (requested === 'auto' ? order : [requested]).filter(
       (b) => allowed === undefined || allowed.includes(b),
     );
     for (const backend of candidates) {
+      if (template !== undefined && !TEMPLATE_ORDER.includes(backend)) continue;
       if (this.#sandboxes.get(backend)?.languages.includes(language)) return backend;
+    }
+    if (template !== undefined) {
+      throw new AirlockError(
+        'backend_unavailable',
+        `template '${template}' runs in containers (docker, gvisor); backend '${requested}' cannot run it here`,
+        { field: 'backend' },
+      );
     }
     throw new AirlockError(
       'backend_unavailable',
       `backend '${requested}' cannot run language '${language}' on this server`,
       { field: 'backend' },
     );
+  }
+
+  /** 400 for a template this server does not have (or that does not serve the language), 503 until it is ready. */
+  #checkTemplate(template: string, language: Language): void {
+    const found = this.#templates?.lookup(template, language);
+    if (found === undefined) {
+      throw new AirlockError('invalid_request', `template '${template}': this server runs no templates`, {
+        field: 'template',
+      });
+    }
+    if (found.ok) return;
+    if (found.reason !== 'unavailable') {
+      throw new AirlockError('invalid_request', found.message, { field: 'template' });
+    }
+    throw new AirlockError('template_unavailable', found.message, {
+      field: 'template',
+      retryAfter: TEMPLATE_RETRY_SECONDS[found.state ?? 'missing'],
+    });
+  }
+
+  /** The templates (GET /v1/templates); empty when no container backend runs. */
+  templates(): TemplateInfo[] {
+    return this.#templates?.list() ?? [];
   }
 
   /** The sandbox of `backend`; `auto` names none (a job's backend is resolved before it is queued). */

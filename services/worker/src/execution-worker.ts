@@ -97,5 +97,6 @@ function jobOf(execution: Execution, request: ExecutionRequest): SandboxJob {
     args: request.args,
     env: request.env,
     limits: execution.limits,
+    template: request.template,
   };
 }

@@ -18,9 +18,11 @@ import {
   probeContainerBackends,
   type RuntimeInfo,
   type Sandbox,
+  type TemplateRegistry,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 import { SandboxRegistry } from './backends.ts';
+import { startTemplates } from './template-setup.ts';
 
 /** The checkout's root, where sandbox-images/.built/images.json is written by scripts/build-images.sh. */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,6 +47,7 @@ export async function startSandboxes(
   const started: Sandbox[] = [];
   const missing: RuntimeInfo[] = [];
   let reaper: LeftoverReaper | undefined;
+  let templates: TemplateRegistry | undefined;
   try {
     if (config.AIRLOCK_BACKENDS.includes('isolate')) {
       const isolate = new IsolateSandbox({
@@ -69,6 +72,9 @@ export async function startSandboxes(
         });
         await reaper.start();
       }
+      if (probe.images && wanted.some((b) => probe[b].available)) {
+        templates = (await startTemplates(config, logger, docker, probe.images, REPO_ROOT)).registry;
+      }
       for (const backend of wanted) {
         const availability = probe[backend];
         if (!availability.available || !probe.images) {
@@ -82,7 +88,12 @@ export async function startSandboxes(
           backend,
           runtime: CONTAINER_RUNTIMES[backend],
           images: probe.images,
-          pool: { size: config.AIRLOCK_POOL_SIZE, memoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB },
+          ...(templates ? { templates } : {}),
+          pool: {
+            size: config.AIRLOCK_POOL_SIZE,
+            memoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
+            templates: config.AIRLOCK_TEMPLATE_POOLS,
+          },
           logger,
           ...(egress ? { egress } : {}),
         });
@@ -94,5 +105,5 @@ export async function startSandboxes(
     await Promise.allSettled([...started.map((s) => s.close()), reaper?.close()]);
     throw error;
   }
-  return new SandboxRegistry(started, missing, reaper ? [reaper] : []);
+  return new SandboxRegistry(started, missing, reaper ? [reaper] : [], templates);
 }

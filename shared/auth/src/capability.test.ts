@@ -72,7 +72,38 @@ describe('effectiveCapability', () => {
         egress_hosts: ['api.github.com'],
         credentials: ['github'],
         session: true,
+        template: null,
       },
+    });
+  });
+
+  it('narrows templates: the tenant list, then the intent list; a request without one is not narrowed', () => {
+    const templated = parseTenantPolicies(
+      { tenants: { t: { ...acme, templates: ['c', 'demo'] } } },
+      'inline',
+    ).forTenant('t')!;
+    const asks = (template: string, intent: IntentClaim | null) =>
+      effectiveCapability(request({ template }), withIntent(intent), templated);
+    expect(asks('c', null)).toMatchObject({ ok: true, capability: { template: 'c' } });
+    expect(asks('rust', null)).toEqual({
+      ok: false,
+      field: 'template',
+      reason: "template 'rust' is not allowed by the tenant policy",
+    });
+    expect(asks('demo', { templates: ['c'] })).toEqual({
+      ok: false,
+      field: 'template',
+      reason: "template 'demo' is not allowed by the intent token",
+    });
+    expect(effectiveCapability(request(), withIntent({ templates: [] }), templated)).toMatchObject({
+      ok: true,
+    });
+    // A tenant without a list allows every template; the intent still narrows.
+    expect(
+      effectiveCapability(request({ template: 'c' }), withIntent({ templates: ['demo'] }), acme),
+    ).toMatchObject({
+      ok: false,
+      field: 'template',
     });
   });
 

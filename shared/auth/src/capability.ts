@@ -24,6 +24,8 @@ import type { Principal } from './verifier.ts';
  * derives from the request: the hosts of its network's allow rules, its credentials, and whether it is a session.
  */
 export type CapabilityRequest = Pick<ExecutionRequest, 'language' | 'backend' | 'limits'> & {
+  /** The template the request names; absent, the language's default template (not narrowed). */
+  template?: string | undefined;
   /** Egress hosts (or `*.domain` patterns) the run asks to reach. @default [] */
   egress_hosts?: readonly string[];
   /** Credential bindings the run asks the egress proxy to inject. @default [] */
@@ -49,6 +51,8 @@ export interface Capability {
   credentials: string[];
   /** Whether this run is (part of) a session. */
   session: boolean;
+  /** The template requested, allowed by both; null for the language's default. */
+  template: string | null;
 }
 
 export type CapabilityDecision =
@@ -159,6 +163,17 @@ export function effectiveCapability(
   const backend = checkBackend(request, intent, policy);
   if (backend.refusal) return backend.refusal;
 
+  if (request.template !== undefined) {
+    const template = request.template;
+    const by =
+      policy.templates !== undefined && !policy.templates.includes(template)
+        ? TENANT
+        : intent?.templates !== undefined && !intent.templates.includes(template)
+          ? INTENT
+          : undefined;
+    if (by) return deny('template', `template '${template}' is not allowed by ${by}`);
+  }
+
   const limits = checkLimits(request, intent, policy);
   if (limits) return limits;
 
@@ -196,6 +211,7 @@ export function effectiveCapability(
       egress_hosts: hosts.hosts,
       credentials: [...new Set(credentials)],
       session,
+      template: request.template ?? null,
     },
   };
 }

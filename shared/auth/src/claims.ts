@@ -2,7 +2,7 @@
 // delegation chain, and the `intent` claim that narrows what the token may do. Must never accept an intent
 // field it does not know: an unknown constraint cannot be enforced, so the token is refused instead.
 
-import { Actor, Language } from '@airlock/protocol';
+import { Actor, Language, TemplateName } from '@airlock/protocol';
 import { z } from 'zod';
 import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
 
@@ -13,6 +13,8 @@ export const MAX_ACT_DEPTH = 8;
 export const IntentClaim = z.strictObject({
   languages: z.array(Language).max(16).optional(),
   backends: z.array(AllowedBackend).max(16).optional(),
+  /** Templates a request may name (within the tenant policy's). */
+  templates: z.array(TemplateName).max(64).optional(),
   limits: LimitCeilings.optional(),
   egress_hosts: z.array(HostPattern).max(256).optional(),
   credentials: z.array(CredentialName).max(64).optional(),

@@ -5,7 +5,7 @@
 // `default` entry) has no policy at all.
 
 import { readFile } from 'node:fs/promises';
-import { Language, LifecycleEventType } from '@airlock/protocol';
+import { Language, LifecycleEventType, TemplateName } from '@airlock/protocol';
 import { z } from 'zod';
 import { AuthConfigError } from './config-error.ts';
 import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
@@ -24,6 +24,8 @@ export type WebhookSubscription = z.infer<typeof WebhookSubscription>;
 export const TenantPolicy = z.strictObject({
   languages: z.array(Language),
   backends: z.array(AllowedBackend),
+  /** Templates a request may name; absent: every template of the server. A language's default always runs. */
+  templates: z.array(TemplateName).optional(),
   limits: LimitCeilings.default({}),
   egress_hosts: z.array(HostPattern).default([]),
   credentials: z.array(CredentialName).default([]),

@@ -53,7 +53,17 @@ export {
   writeOutputFiles,
 } from './files.ts';
 export type { FetchLike } from './http.ts';
-export { Runtime, RuntimesResponse } from './runtimes.ts';
+export type {
+  EventPage,
+  EventQuery,
+  ExecutionFilters,
+  ExecutionPage,
+  FeedEvent,
+  ListFilters,
+  SessionFilters,
+  SessionPage,
+} from './listing.ts';
+export { Runtime, RuntimesResponse, ServerLimits } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,
@@ -77,5 +87,8 @@ export {
   ListRuntimesInput,
   RunCodeInput,
   TOOL_DEFINITIONS,
+  type ToolCatalog,
   type ToolDefinition,
+  type ToolDefinitions,
+  toolDefinitions,
 } from './tools.ts';

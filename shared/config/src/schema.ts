@@ -57,6 +57,33 @@ export const ConfigSchema = z.object({
   AIRLOCK_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   /** Warm containers per image and runtime. @default 2 */
   AIRLOCK_POOL_SIZE: int(2, 0, 64),
+  /** An operator's templates: one folder per template holding its template.json (beside the shipped ones). */
+  AIRLOCK_TEMPLATES_DIR: z.string().min(1).optional(),
+  /**
+   * What start-up does with templates that are not built: `build` them in the background (the service serves
+   * the others meanwhile; they answer 503 template_unavailable until ready) or leave them `missing`.
+   * @default build
+   */
+  AIRLOCK_TEMPLATES_BUILD: z.enum(['build', 'off']).default('build'),
+  /** Warm containers per template and runtime, `name=size,...` (a template not listed is cold only). @default none */
+  AIRLOCK_TEMPLATE_POOLS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const sizes: Record<string, number> = {};
+      for (const part of s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const match = /^([a-z][a-z0-9-]{0,39})=(\d{1,2})$/.exec(part);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(part)} is not name=size (size 0-99)` });
+          return z.NEVER;
+        }
+        sizes[match[1] as string] = Number(match[2]);
+      }
+      return sizes;
+    }),
   /** Seconds between sweeps that remove containers of Airlock services that are gone (0: at start-up only). @default 60 */
   AIRLOCK_REAPER_INTERVAL_SECONDS: int(60, 0, 86_400),
   /** Warm isolate host processes. @default 2 */

@@ -75,6 +75,10 @@ export const ERROR_CODES = {
     status: 503,
     meaning: 'The audit log cannot be written, so no work is accepted; retry after the given delay.',
   },
+  template_unavailable: {
+    status: 503,
+    meaning: 'The template is not built yet, being built, or failed its build; retry after the given delay.',
+  },
   store_unavailable: {
     status: 503,
     meaning: 'The execution store cannot be written, so no work is accepted; retry after the given delay.',

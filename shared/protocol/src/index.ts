@@ -50,6 +50,7 @@ export {
   Language,
   LimitsInput,
   NetworkInput,
+  TemplateName,
 } from './request.ts';
 export { emptyResult } from './results.ts';
 export {

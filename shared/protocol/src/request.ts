@@ -26,6 +26,10 @@ export const FIELD_BOUNDS = {
 } as const;
 
 export const Language = z.enum(LANGUAGES);
+/** A template's name (sandbox-images/templates/<name>, the operator's AIRLOCK_TEMPLATES_DIR/<name>). */
+export const TemplateName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a template name: a-z, 0-9 and -, starting with a letter');
 export const Backend = z.enum(BACKENDS);
 export const BackendName = z.enum(BACKEND_NAMES);
 
@@ -213,6 +217,8 @@ export const ExecutionRequest = z
       .default({}),
     limits: LimitsInput.default({}),
     backend: Backend.default('auto'),
+    /** The environment (image) to run in: a template serving `language`; absent, the language's default. */
+    template: TemplateName.optional(),
     network: NetworkInput.default({ egress: 'none' }),
     metadata: Metadata.default({}),
     /** Scaled out on NATS: run again if the worker is lost mid-job (default: never twice, `worker lost`). */

@@ -55,3 +55,16 @@ export type {
   SessionLease,
   SessionSpec,
 } from './sandbox.ts';
+export { type BuildInputs, findBuildInputs } from './templates/build-inputs.ts';
+export { DEFAULT_APT_SOURCES, TemplateBuildError } from './templates/template-builder.ts';
+export { buildTemplates, type TemplateBuildSummary } from './templates/template-builds.ts';
+export { loadTemplateCatalog, type TemplateCatalog } from './templates/template-catalog.ts';
+export {
+  DEFAULT_TEMPLATES,
+  TEMPLATE_STATES,
+  type TemplateEntry,
+  type TemplateInfo,
+  TemplateRegistry,
+  type TemplateState,
+} from './templates/template-registry.ts';
+export { TemplateSpecError } from './templates/template-spec.ts';

@@ -1,7 +1,7 @@
-// Runtimes, health, readiness and metrics. Health, readiness and metrics are for probes and Prometheus, not for
-// API clients: the OpenAPI document leaves them out (the README documents them).
+// Runtimes, templates, health, readiness and metrics. Health, readiness and metrics are for probes and
+// Prometheus, not for API clients: the OpenAPI document leaves them out (the README documents them).
 
-import { BackendName, Language } from '@airlock/protocol';
+import { BackendName, Language, type LimitPolicy } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -10,11 +10,27 @@ import type { Readiness } from '../readiness.ts';
 
 export interface SystemRoutesOptions {
   runtimes: () => unknown[];
+  /** The templates of this process's container backends (none in NATS mode's gateway). */
+  templates: () => unknown[];
   ready: () => Readiness;
   metrics: GatewayMetrics;
+  /** The server's limit defaults and ceilings, shown beside the runtimes. */
+  limits: LimitPolicy;
 }
 
 const RuntimeFilter = z.object({ language: Language.optional(), backend: BackendName.optional() }).strict();
+
+const Template = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  languages: z.array(z.string()),
+  packages: z.record(z.string(), z.string()),
+  size_bytes: z.number().nullable(),
+  hash: z.string().nullable(),
+  state: z.enum(['ready', 'building', 'failed', 'missing']),
+  reason: z.string().nullable(),
+  builtin: z.boolean(),
+});
 
 export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, options) => {
   app.get(
@@ -25,7 +41,8 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
         summary: 'Languages and backends this server can run',
         description:
           'Every language × backend this server is configured for, with its version, and why one is unavailable. ' +
-          '`?language=` and `?backend=` narrow the list. Needs no credential.',
+          '`?language=` and `?backend=` narrow the list. Also the limit defaults and ceilings: a request may ask up ' +
+          'to the ceilings; a tenant policy or an intent token may lower them. Needs no credential.',
         security: [],
         querystring: RuntimeFilter,
         response: { 200: RuntimeList },
@@ -38,8 +55,20 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
           (language === undefined || runtime.language === language) &&
           (backend === undefined || runtime.backend === backend),
       );
-      return { runtimes };
+      return { runtimes, limits: { defaults: options.limits.defaults, ceilings: options.limits.ceilings } };
     },
+  );
+  app.get(
+    '/v1/templates',
+    {
+      schema: {
+        operationId: 'listTemplates',
+        summary:
+          'Templates (environments) this server has: languages, packages, size, hash, state and why not ready',
+        response: { 200: z.object({ templates: z.array(Template) }) },
+      },
+    },
+    async () => ({ templates: options.templates() as z.infer<typeof Template>[] }),
   );
   app.get(
     '/healthz',

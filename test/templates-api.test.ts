@@ -1,0 +1,154 @@
+// Templates through the REST surface of the real embedded service on runc: an operator template
+// (AIRLOCK_TEMPLATES_DIR) built at start-up in the background and then served, with its warm pool; GET
+// /v1/templates; and the errors a caller sees: unknown template or one not serving the language → 400 naming
+// `template`, a template that failed its build → 503 template_unavailable with Retry-After.
+
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ContainerSandbox } from '@airlock/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, run, startService, type TestService } from './support/service.ts';
+
+const NAME = `greet-${process.pid}`;
+const FAILED = `nofrom-${process.pid}`;
+let svc: TestService;
+let dir: string;
+
+async function put(name: string, spec: unknown, files: Record<string, string> = {}) {
+  await mkdir(join(dir, name));
+  await writeFile(join(dir, name, 'template.json'), JSON.stringify(spec));
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, name, file), content);
+}
+
+async function templates(): Promise<Array<Record<string, any>>> {
+  return (await call(svc.url, 'GET', '/v1/templates')).body.templates;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-operator-templates-'));
+  await put(
+    NAME,
+    {
+      description: 'bash with a greeting file',
+      from: 'template:bash',
+      files: [{ source: 'greeting.txt', target: '/opt/greet/greeting.txt' }],
+      env: { GREETING_FILE: '/opt/greet/greeting.txt' },
+      languages: { bash: { source_file: 'main.sh', run: ['bash', 'main.sh'] } },
+      smoke: [{ language: 'bash', code: 'cat "$GREETING_FILE"', stdout: 'hello from the template\n' }],
+    },
+    { 'greeting.txt': 'hello from the template\n' },
+  );
+  await put(FAILED, {
+    from: `image:airlock-absent-${process.pid}:none`,
+    languages: { bash: { source_file: 'main.sh', run: ['bash', 'main.sh'] } },
+  });
+  svc = await startService({
+    AIRLOCK_BACKENDS: 'docker',
+    AIRLOCK_POOL_SIZE: '0',
+    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_BUILD: 'build',
+    AIRLOCK_TEMPLATE_POOLS: `${NAME}=1`,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await svc?.close();
+  await rm(dir, { recursive: true, force: true });
+  const refs = execFileSync(
+    'docker',
+    ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${NAME}`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  for (const ref of refs.split('\n').filter(Boolean))
+    execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+}, 120_000);
+
+describe('templates over REST', () => {
+  it('builds an operator template at start-up, lists it, warms its pool and runs jobs in it', async () => {
+    let greet: Record<string, any> | undefined;
+    for (let i = 0; i < 600; i++) {
+      greet = (await templates()).find((t) => t.name === NAME);
+      if (greet?.state === 'ready' || greet?.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(greet).toMatchObject({
+      name: NAME,
+      description: 'bash with a greeting file',
+      languages: ['bash'],
+      state: 'ready',
+      reason: null,
+      builtin: false,
+    });
+    expect(greet?.hash).toMatch(/^[0-9a-f]{12}$/);
+    expect(greet?.size_bytes).toBeGreaterThan(0);
+    const all = await templates();
+    expect(all.filter((t) => t.builtin).map((t) => [t.name, t.state])).toEqual([
+      ['bash', 'ready'],
+      ['node', 'ready'],
+      ['python', 'ready'],
+    ]);
+    expect(all.find((t) => t.name === FAILED)).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/step from/),
+    });
+
+    const sandbox = svc.service.registry.get('docker') as ContainerSandbox;
+    for (let i = 0; i < 600; i++) {
+      if (sandbox.stats().pools.some((p) => p.key.includes(`airlock-tmpl-${NAME}:`) && p.ready > 0)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(sandbox.stats().pools.find((p) => p.key.includes(`airlock-tmpl-${NAME}:`))?.ready).toBe(1);
+
+    const execution = await run(svc.url, {
+      language: 'bash',
+      template: NAME,
+      code: 'cat "$GREETING_FILE"; id -u',
+    });
+    expect(execution).toMatchObject({
+      backend: 'docker',
+      result: { outcome: 'success', stdout: 'hello from the template\n65534\n' },
+    });
+    expect(sandbox.stats().warmLeases).toBe(1);
+  }, 600_000);
+
+  it('refuses an unknown template and one that does not serve the language with 400 naming `template`', async () => {
+    const unknown = await call(svc.url, 'POST', '/v1/executions', {
+      language: 'bash',
+      template: 'no-such',
+      code: 'true',
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
+    const wrong = await call(svc.url, 'POST', '/v1/executions', {
+      language: 'python',
+      template: NAME,
+      code: '1',
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
+    expect(wrong.body.error.message).toMatch(/does not serve python/);
+    const bad = await call(svc.url, 'POST', '/v1/executions', {
+      language: 'bash',
+      template: 'Bad;Name',
+      code: 'true',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('template');
+  });
+
+  it('answers 503 template_unavailable with Retry-After for a template whose build failed', async () => {
+    const response = await call(svc.url, 'POST', '/v1/executions', {
+      language: 'bash',
+      template: FAILED,
+      code: 'true',
+    });
+    expect(response.status).toBe(503);
+    expect(response.body.error).toMatchObject({ code: 'template_unavailable', field: 'template' });
+    expect(response.body.error.message).toMatch(/is failed: step from/);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
