@@ -221,6 +221,22 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
           code: 'import sys, numpy as np\nprint(np.arange(6).reshape(2,3).sum(axis=0), sys.argv[1:])\nopen("out/result.txt","w").write("done")',
         },
       },
+      callback: {
+        summary: 'With a callback when it has finished',
+        value: {
+          language: 'javascript',
+          code: 'console.log(6*7)',
+          callback: { url: 'https://hooks.example.com/airlock', events: ['execution.finished'] },
+        },
+      },
+      callbackLoopback: {
+        summary: 'With a callback to a loopback receiver (allowed only where the tenant policy allows it)',
+        value: {
+          language: 'javascript',
+          code: 'console.log(6*7)',
+          callback: { url: 'http://127.0.0.1:9000/airlock' },
+        },
+      },
     },
     responses: {
       '200': { replay: { summary: 'The same Idempotency-Key and body again', value: hello } },
