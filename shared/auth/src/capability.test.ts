@@ -68,7 +68,6 @@ describe('effectiveCapability', () => {
         egress_hosts: ['api.github.com'],
         credentials: ['github'],
         session: true,
-        template: null,
       },
     });
   });
