@@ -144,13 +144,13 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
       'a limit above the intent ceiling',
       { intent: { limits: { memory_mb: 64 } } },
       { ...hello, limits: { memory_mb: 100 } },
-      /limits.memory_mb 100 exceeds the intent token ceiling 64/,
+      /limits.memory_mb: 100 is above the intent token ceiling of 64/,
     ],
     [
       'a limit above the tenant ceiling',
       {},
       { ...hello, limits: { memory_mb: 200 } },
-      /limits.memory_mb 200 exceeds the tenant ceiling 128/,
+      /limits.memory_mb: 200 is above the tenant policy ceiling of 128/,
     ],
   ])('widened intent: %s → 403 naming the constraint', async (_name, claims, body, reason) => {
     const token = await issuer.mint(claims);

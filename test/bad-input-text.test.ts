@@ -27,10 +27,12 @@ describe('free text: one rule for every field', () => {
   ])('NUL in %s → 400 naming the field', async (_name, body, field) => {
     const response = await call(svc.url, 'POST', '/v1/executions', body);
     expect(response.status).toBe(400);
+    const message = `${field}: must not contain NUL characters`;
     expect(response.body.error).toEqual({
       code: 'invalid_request',
-      message: `${field}: must not contain NUL characters`,
+      message,
       field,
+      errors: [{ field, message }],
     });
   });
 
@@ -42,10 +44,12 @@ describe('free text: one rule for every field', () => {
   ])('a lone surrogate in %s → 400 naming the field', async (_name, body, field) => {
     const response = await call(svc.url, 'POST', '/v1/executions', body);
     expect(response.status).toBe(400);
+    const message = `${field}: must be well-formed text (no lone surrogate)`;
     expect(response.body.error).toEqual({
       code: 'invalid_request',
-      message: `${field}: must be well-formed text (no lone surrogate)`,
+      message,
       field,
+      errors: [{ field, message }],
     });
   });
 

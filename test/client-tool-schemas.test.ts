@@ -21,7 +21,7 @@ describe('tool schemas for function calling', () => {
 
   it('describes run_code for a model: languages, required fields, limits, no network, the output folder', () => {
     expect(runCodeToolSchema.name).toBe('run_code');
-    expect(runCodeToolSchema.parameters.required).toEqual(['language', 'code']);
+    expect(runCodeToolSchema.parameters.required).toEqual(['code']);
     expect(runCodeToolSchema.parameters.properties).toMatchObject({
       language: { type: 'string', enum: ['javascript', 'typescript', 'python', 'bash'] },
       code: { type: 'string', maxLength: 1_000_000 },
@@ -45,6 +45,9 @@ describe('tool schemas for function calling', () => {
     expect(runCodeToolSchema.description).toMatch(/no network/i);
     expect(runCodeToolSchema.description).toContain('out/ (the folder /work/out)');
     expect(runCodeToolSchema.description).toMatch(/Limits: the server defaults/);
+    expect(runCodeToolSchema.parameters.properties).toMatchObject({
+      backend: { enum: ['auto', 'isolate', 'docker', 'gvisor'] },
+    });
   });
 
   it('accepts and refuses the same arguments as the zod schema', () => {

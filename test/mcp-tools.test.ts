@@ -13,25 +13,27 @@ const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,do
 describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   const mcp = useMcpClient(transport, () => svc().url);
 
-  it('lists the four tools with input and output schemas', async () => {
+  it('lists the five tools with input and output schemas', async () => {
     const { tools } = await mcp().client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'close_session',
       'create_session',
+      'list_executions',
       'list_runtimes',
       'run_code',
     ]);
     const runCode = tools.find((t) => t.name === 'run_code')!;
     expect(runCode.description).toMatch(/no network/i);
     expect(runCode.description).toContain('/work/out');
-    expect(runCode.inputSchema.required).toEqual(['language', 'code']);
+    expect(runCode.inputSchema.required).toEqual(['code']);
     expect(runCode.inputSchema.properties).toMatchObject({
       language: { enum: ['javascript', 'typescript', 'python', 'bash'] },
       code: { type: 'string' },
       files: { type: 'array' },
       stdin: { type: 'string' },
       session_id: { type: 'string' },
-      limits: { type: 'object' },
+      limits: { type: 'object', properties: { memory_mb: { maximum: 1024 } } },
+      backend: { enum: ['auto', 'isolate', 'docker'] },
     });
     expect(runCode.outputSchema?.properties).toHaveProperty('result');
     expect(runCode.outputSchema?.properties).toHaveProperty('session_id');
@@ -125,13 +127,13 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(looped.structuredContent).toMatchObject({ result: { outcome: 'timeout' } });
   });
 
-  it('answers bad arguments with an input validation error and keeps working', async () => {
+  it('answers bad arguments with a coded error naming the field and keeps working', async () => {
     const bad = await callTool(mcp().client, 'run_code', { language: 'cobol', code: 'DISPLAY "HI"' });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(
-      /^MCP error -32602: Input validation error: Invalid arguments for tool run_code/,
+      /^Airlock error invalid_request \(field language\): language: expected one of/,
     );
-    expect(textOf(bad)).toContain('language');
+    expect(bad._meta?.['airlock/error']).toMatchObject({ code: 'invalid_request', field: 'language' });
 
     const extra = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
@@ -139,11 +141,14 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
       shell: true,
     });
     expect(extra.isError).toBe(true);
-    expect(textOf(extra)).toMatch(/Input validation error.*shell/s);
+    expect(textOf(extra)).toBe(
+      'Airlock error invalid_request (field shell): shell: unknown field ' +
+        '(accepted: language, code, files, stdin, session_id, backend, limits)',
+    );
 
     const unknown = await callTool(mcp().client, 'rm_rf', {});
     expect(unknown.isError).toBe(true);
-    expect(textOf(unknown)).toBe('MCP error -32602: Tool rm_rf not found');
+    expect(textOf(unknown)).toBe('Airlock error invalid_request (field name): no tool "rm_rf"');
 
     const after = await callTool(mcp().client, 'run_code', {
       language: 'javascript',
@@ -173,6 +178,12 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
           message: 'limits.wall_time_ms: 3600000 is above the server ceiling of 60000',
           status: 400,
           field: 'limits.wall_time_ms',
+          errors: [
+            {
+              field: 'limits.wall_time_ms',
+              message: 'limits.wall_time_ms: 3600000 is above the server ceiling of 60000',
+            },
+          ],
         },
       },
     });
@@ -189,6 +200,21 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
       expect.objectContaining({ language: 'python', backend: 'docker', available: true }),
     );
     expect(textOf(result)).toMatch(/^javascript on isolate: /m);
+  });
+
+  it('lists executions, filtered by metadata, as GET /v1/executions does', async () => {
+    const ran = await callTool(mcp().client, 'run_code', {
+      language: 'javascript',
+      code: 'console.log("listed")',
+    });
+    const id = (ran.structuredContent as { id: string }).id;
+    const result = await callTool(mcp().client, 'list_executions', { limit: 5, status: 'finished' });
+    expect(result.isError).toBeUndefined();
+    const page = result.structuredContent as { data: Array<{ id: string }>; next: string | null };
+    expect(page.data.map((e) => e.id)).toContain(id);
+    expect(textOf(result)).toContain(`${id} finished success javascript on isolate`);
+    const none = await callTool(mcp().client, 'list_executions', { metadata: { nothing: 'here' } });
+    expect(textOf(none)).toBe('No executions match.');
   });
 });
 
@@ -229,7 +255,10 @@ describe('POST /mcp with malformed messages', () => {
     const notJson = await call(svc().url, 'POST', '/mcp', '{"jsonrpc":', headers);
     expect(notJson.status).toBe(400);
     expect(notJson.body).toEqual({
-      error: { code: 'invalid_json', message: 'The request body is not valid JSON.' },
+      error: {
+        code: 'invalid_json',
+        message: 'the request body is not valid JSON: it ends too early (line 1 column 12)',
+      },
     });
 
     const notRpc = await call(svc().url, 'POST', '/mcp', { hello: 'world' }, headers);
@@ -261,6 +290,7 @@ describe('POST /mcp with malformed messages', () => {
       'create_session',
       'close_session',
       'list_runtimes',
+      'list_executions',
     ]);
   });
 });

@@ -7,6 +7,7 @@ import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, NatsCluster } from './support/nats-cluster.ts';
+import { TEACHING_CASES, TEST_BODY_LIMIT_BYTES } from './support/teaching-errors.ts';
 import { tokenSettings } from './support/tokens.ts';
 
 let cluster: NatsCluster;
@@ -28,7 +29,7 @@ beforeAll(async () => {
     },
   });
   [gateway, worker] = await Promise.all([
-    cluster.gateway({ ...tokens, AIRLOCK_BODY_LIMIT_BYTES: '65536' }),
+    cluster.gateway({ ...tokens, AIRLOCK_BODY_LIMIT_BYTES: String(TEST_BODY_LIMIT_BYTES) }),
     cluster.worker(),
   ]);
   nc = await cluster.connect();
@@ -125,6 +126,12 @@ describe('bad messages on the NATS subjects', () => {
     // Every refusal is audited by the gateway, with its code.
     const rejected = (await gateway.audit()).filter((r) => r.type === 'rejected').map((r) => r.detail.code);
     expect(rejected).toEqual(expect.arrayContaining(['unauthorized', 'forbidden']));
+  });
+
+  it.each(TEACHING_CASES.map((c) => [c.name, c] as const))('teaches as REST does: %s', async (_name, c) => {
+    const answer = await execute(c.body, await issuer.mint());
+    expect(`${answer.status} ${answer.code}`).toBe(`${c.status} ${c.error.code}`);
+    expect(answer.body).toEqual({ error: c.error });
   });
 
   it('survives garbage on the job, wake-up, cancel, probe and event subjects, and keeps serving', async () => {

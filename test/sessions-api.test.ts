@@ -43,7 +43,7 @@ describe('session bad input', () => {
   it('refuses bash, unknown fields, bad timeouts and cell memory with invalid_request naming the field', async () => {
     const cases: [unknown, string][] = [
       [{ language: 'bash' }, 'language'],
-      [{ language: 'python', code: 'x' }, ''],
+      [{ language: 'python', code: 'x' }, 'code'],
       [{ language: 'python', idle_timeout_seconds: 0 }, 'idle_timeout_seconds'],
       [{ language: 'python', idle_timeout_seconds: 3601 }, 'idle_timeout_seconds'],
       [{ language: 'python', max_lifetime_seconds: 86_401 }, 'max_lifetime_seconds'],

@@ -1,25 +1,34 @@
 // Builds the REST gateway from its dependencies. Starts nothing and reads no environment: main.ts does that.
 
 import type { Logger } from '@airlock/logging';
-import { AirlockError, duplicateKeyError, findDuplicateKey } from '@airlock/protocol';
-import type { JobQueue } from '@airlock/queue';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { ToolCatalog } from '@airlock/mcp';
 import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+  AirlockError,
+  duplicateKeyError,
+  findDuplicateKey,
+  jsonSyntaxError,
+  type ResolvedLimits,
+  requestSchemasWithin,
+} from '@airlock/protocol';
+import type { JobQueue } from '@airlock/queue';
+import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Authorizer } from './authorizer.ts';
-import { installErrorHandlers, sendError, toAirlockError } from './error-handler.ts';
+import { installErrorHandlers, refuseWhileClosing, sendError, toAirlockError } from './error-handler.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi/document.ts';
 import type { Readiness } from './readiness.ts';
+import { validatorCompiler } from './request-validation.ts';
+import { RouteMethods } from './route-methods.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { eventRoutes } from './routes/events.ts';
 import { executionRoutes } from './routes/executions.ts';
+import { lifecycleEventRoutes } from './routes/lifecycle-events.ts';
+import { type ListingRoutesOptions, listingRoutes } from './routes/listing.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
@@ -34,6 +43,11 @@ export interface GatewayDeps {
   authorizer: Authorizer;
   /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
+  /** Listing executions (and sessions) with sealed cursors; without it, neither list is served. */
+  listing?: Omit<ListingRoutesOptions, 'authenticate'> & {
+    /** The lifecycle event feed; without it, /v1/events is not served. */
+    feed?: { log: LifecycleEventLog; events: LifecycleEvents };
+  };
   /** Without webhooks, the delivery logs are not served (and callbacks are refused). */
   webhooks?: Webhooks;
   runtimes: () => unknown[];
@@ -44,12 +58,21 @@ export interface GatewayDeps {
     bodyLimitBytes: number;
     maxWaitSeconds: number;
     maxWatchers: number;
+    /** The server's defaults of a run's limits. */
+    defaults: ResolvedLimits;
+    /** The server's ceilings of a run's limits: the maxima of the request schemas. */
+    ceilings: ResolvedLimits;
+    /** The server's ceilings of a session's idle and lifetime seconds, shown in the OpenAPI document. */
+    sessionCeilings?: { idleSeconds: number; lifetimeSeconds: number };
   };
   version: string;
+  /** This gateway's audit log, read for an execution's audit records in the operator console. */
+  auditLogPath?: string;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const errorContext = { bodyLimitBytes: deps.limits.bodyLimitBytes };
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
@@ -57,45 +80,46 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     requestTimeout: 30_000,
     connectionTimeout: 0,
     keepAliveTimeout: 5_000,
-    return503OnClosing: true,
+    // refuseWhileClosing answers with the table's shutting_down instead of Fastify's own 503 body.
+    return503OnClosing: false,
     // Router-level failures (bad URL encoding, over-long path parameter) get the same coded body as the rest.
     frameworkErrors: (error, _request, reply) =>
       sendError(
         reply,
-        toAirlockError(error) ?? new AirlockError('invalid_request', 'the request URL is malformed'),
+        toAirlockError(error, errorContext) ??
+          new AirlockError('invalid_request', 'the request URL is malformed'),
       ),
     ajv: undefined,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.headersTimeout = 10_000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandlers(app);
+  const routes = new RouteMethods();
+  routes.learnFrom(app);
+  installErrorHandlers(app, routes, errorContext);
+  refuseWhileClosing(app);
+  const schemas = requestSchemasWithin(deps.limits.ceilings);
   // JSON only: without this Fastify would hand text/plain bodies to the schema as strings.
   app.removeContentTypeParser('text/plain');
   refuseDuplicateKeys(app);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Airlock',
-        description:
-          'Sandboxed code execution for AI agents. Every error has the shape {error:{code,message,field?}}.',
-        version: deps.version,
-      },
-    },
-    transform: jsonSchemaTransform,
+  await registerOpenApi(app, {
+    version: deps.version,
+    mode: deps.authorizer.mode,
+    bodyLimitBytes: deps.limits.bodyLimitBytes,
+    requestSchemas: schemas,
+    ...(deps.limits.sessionCeilings ? { sessionCeilings: deps.limits.sessionCeilings } : {}),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   if (deps.sessions) {
-    await app.register(sessionRoutes, { sessions: deps.sessions });
+    await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,
     submitter: deps.submitter,
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWaitSeconds: deps.limits.maxWaitSeconds,
+    schemas,
   });
   if (deps.webhooks) {
     await app.register(deliveryRoutes, {
@@ -110,14 +134,39 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authenticate: (headers) => deps.authorizer.authenticate(headers),
     maxWatchers: deps.limits.maxWatchers,
   });
+  if (deps.listing) {
+    const { feed, ...listing } = deps.listing;
+    const authenticate: Authorizer['authenticate'] = (headers) => deps.authorizer.authenticate(headers);
+    await app.register(listingRoutes, { ...listing, authenticate });
+    if (feed) {
+      await app.register(lifecycleEventRoutes, {
+        authenticate,
+        cursors: listing.cursors,
+        log: feed.log,
+        events: feed.events,
+        maxStreams: deps.limits.maxWatchers,
+      });
+    }
+  }
+  const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
   await app.register(systemRoutes, {
     runtimes: deps.runtimes,
     templates: deps.templates ?? (() => []),
     ready: deps.ready,
     metrics: deps.metrics,
+    limits,
   });
-  await app.register(mcpRoutes, { authenticate: (headers) => deps.authorizer.authenticate(headers) });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(operatorRoutes, {
+    queue: deps.queue,
+    authorizer: deps.authorizer,
+    metrics: deps.metrics,
+    auditLogPath: deps.auditLogPath,
+  });
+  await app.register(consoleRoutes);
+  await app.register(mcpRoutes, {
+    authenticate: (headers) => deps.authorizer.authenticate(headers),
+    catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),
+  });
   return app;
 }
 
@@ -131,10 +180,26 @@ function refuseDuplicateKeys(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     parseJson(request, text, (error: Error | null, value?: unknown) => {
-      if (error) return done(error, undefined);
+      if (error) return done(jsonBodyError(text, error), undefined);
       const duplicate = findDuplicateKey(text);
       if (duplicate !== undefined) return done(duplicateKeyError(duplicate), undefined);
       done(null, value);
     });
   });
+}
+
+/** Fastify's parser refused the text: where the JSON broke (or that it is empty), else the poisoning refusal. */
+function jsonBodyError(text: string, error: Error): Error {
+  try {
+    JSON.parse(text);
+  } catch (syntax) {
+    return jsonSyntaxError(text, syntax);
+  }
+  if ((error as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new AirlockError(
+      'invalid_json',
+      'the request body has a "__proto__" or "constructor.prototype" key, which is refused',
+    );
+  }
+  return error;
 }

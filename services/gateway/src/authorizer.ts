@@ -50,6 +50,11 @@ export interface Authorizer {
    * (token spent), `rate_limited` or `quota_exceeded` with nothing reserved.
    */
   reserve(caller: Caller, kind: AdmissionKind): Admission;
+  /**
+   * The operator console's data (service statistics, audit records): throws AirlockError `forbidden` unless the
+   * caller holds an operator token. Local development mode: everyone (the server is on loopback only).
+   */
+  authorizeOperator(caller: Caller): void;
 }
 
 /** An admission that holds nothing (local development mode). */
@@ -72,4 +77,5 @@ export const localAuthorizer: Authorizer = {
   authenticate: async () => LOCAL_CALLER,
   authorizeSubmission: () => ({ backends: undefined, ceilings: {}, capability: null }),
   reserve: () => FREE_ADMISSION,
+  authorizeOperator: () => {},
 };

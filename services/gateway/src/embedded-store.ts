@@ -27,6 +27,10 @@ export function openStore(config: Config, logger: Logger): SqliteStore {
     onHealthChange: logStoreHealth(logger, path),
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
     retainedBytes: config.AIRLOCK_RETAINED_BYTES,
+    events: {
+      retentionMs: config.AIRLOCK_EVENTS_RETENTION_SECONDS * 1000,
+      retainedBytes: config.AIRLOCK_EVENTS_RETAINED_BYTES,
+    },
     ...(config.AIRLOCK_MAX_RETAINED === undefined ? {} : { maxExecutions: config.AIRLOCK_MAX_RETAINED }),
   });
 }
@@ -35,7 +39,7 @@ export function openStore(config: Config, logger: Logger): SqliteStore {
 export async function recoverStore(
   config: Config,
   logger: Logger,
-  store: SqliteStore,
+  store: Pick<SqliteStore, 'executions' | 'sessions'>,
   audit: AuditSink,
 ): Promise<Retry[]> {
   const report = await recoverAfterCrash({

@@ -8,7 +8,14 @@ import type { Config } from '@airlock/config';
 import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { MemoryJobQueue } from '@airlock/queue';
-import type { SqliteStore } from '@airlock/store';
+import {
+  EventingExecutionStore,
+  EventingSessionStore,
+  type ExecutionStore,
+  LifecycleEventFeed,
+  type SessionStore,
+  type SqliteStore,
+} from '@airlock/store';
 import { createExecutionWorker, type SandboxRegistry, startSandboxes } from '@airlock/worker';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +23,7 @@ import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { openStore, recoverStore } from './embedded-store.ts';
+import { CursorSeal } from './listing/cursor-seal.ts';
 import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
@@ -36,6 +44,8 @@ export interface EmbeddedService {
   /** The egress network and proxy, when AIRLOCK_EGRESS=on and Docker is there. */
   egress: EmbeddedEgress | undefined;
   sessions: Sessions;
+  /** Lifecycle events: publish one, or subscribe to the ones this process publishes (webhooks). */
+  events: LifecycleEventFeed;
   /** Callbacks and tenant webhooks (in memory: pending deliveries do not survive a restart). */
   webhooks: Webhooks;
   /** Stops taking requests, drains and cancels work, stops sandboxes, closes the audit log. */
@@ -81,7 +91,15 @@ export async function startEmbedded(
   // The store, then crash recovery: before any sandbox starts and before the gateway accepts anything.
   const store = openStore(config, logger);
   stack.defer(() => store.close());
-  const retries = await recoverStore(config, logger, store, audit);
+  // Every write of an execution or session goes through these, so each state change is one lifecycle event.
+  const events = new LifecycleEventFeed(store.events, (err, event) =>
+    logger.error({ err, event: event.type, subject: event.subject }, 'storing a lifecycle event failed'),
+  );
+  const records = {
+    executions: new EventingExecutionStore(store.executions, events),
+    sessions: new EventingSessionStore(store.sessions, events),
+  };
+  const retries = await recoverStore(config, logger, records, audit);
   const egress = await startEgress(config, logger, options.secretsEnv);
   if (egress) stack.defer(() => egress.close()); // after the sandboxes: their containers are gone first
   const registry = await startSandboxes(config, logger, egress?.network);
@@ -91,13 +109,14 @@ export async function startEmbedded(
   const queue = new MemoryJobQueue({
     concurrency: config.AIRLOCK_CONCURRENCY,
     maxQueued: config.AIRLOCK_MAX_QUEUED,
-    store: store.executions,
+    store: records.executions,
     onStoreError: (err, during) => logger.error({ err, during }, 'execution store write failed'),
   });
   stack.defer(() => queue.close());
   const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
     storeHealthy: () => store.health.healthy,
+    pools: () => registry.pools(),
     logWriteErrors: options.logWriteErrors ?? (() => 0),
   });
   const webhooks = await createWebhooks(config, logger, options.secretsEnv);
@@ -140,7 +159,7 @@ export async function startEmbedded(
     logger,
     audit,
     authorizer,
-    store,
+    records,
     webhooks,
   );
   let sessionsClosed: Promise<void> | undefined;
@@ -154,12 +173,19 @@ export async function startEmbedded(
     metrics,
     authorizer,
     sessions,
+    listing: {
+      cursors: new CursorSeal(store.cursorKey()),
+      listExecutions: (tenant, query) => records.executions.list(tenant, query),
+      listSessions: (tenant, query) => records.sessions.listSessions(tenant, query),
+      feed: { log: store.events, events },
+    },
     webhooks,
     runtimes: () => registry.runtimes(),
     templates: () => registry.templates(),
     ready: () => gatewayReadiness(closing, audit, store),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   // The first release: not ready any more, and sessions closed, so a running cell is ended (and its request
@@ -185,6 +211,7 @@ export async function startEmbedded(
     store,
     egress,
     sessions,
+    events,
     webhooks,
     close() {
       closed ??= started.disposeAsync();
@@ -200,7 +227,7 @@ function buildSessions(
   logger: Logger,
   audit: FileAuditLog,
   authorizer: Authorizer,
-  store: SqliteStore,
+  store: { executions: ExecutionStore; sessions: SessionStore },
   webhooks: Webhooks,
 ): Sessions {
   return new Sessions({

@@ -51,7 +51,7 @@ await runService(
     // AIRLOCK_QUEUE=nats: no local workers; services/worker processes run the jobs (see scaled.ts).
     const service =
       config.AIRLOCK_QUEUE === 'nats'
-        ? await startScaled(config, logger, { logWriteErrors })
+        ? await startScaled(config, logger, { logWriteErrors, secretsEnv: process.env })
         : await startEmbedded(config, logger, { secretsEnv: process.env, logWriteErrors });
     stack.defer(() => service.close());
     const address = await service.app.listen({ host: config.AIRLOCK_HOST, port: config.AIRLOCK_PORT });

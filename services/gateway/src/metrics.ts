@@ -4,6 +4,7 @@
 
 import type { Execution } from '@airlock/protocol';
 import type { QueueStats } from '@airlock/queue';
+import type { WarmPoolStats } from '@airlock/sandbox';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface GatewayMetrics {
@@ -29,6 +30,8 @@ export interface MetricsOptions {
   logWriteErrors?: () => number;
   /** Whether the execution store can be written now (`airlock_store_writable`; embedded mode). */
   storeHealthy?: () => boolean;
+  /** The warm pools of this process's sandboxes (`airlock_warm_pool_*`). @default none */
+  pools?: () => WarmPoolStats[];
 }
 
 export function createMetrics(stats: () => QueueStats, options: MetricsOptions = {}): GatewayMetrics {
@@ -85,6 +88,7 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
       logWriteErrorsSeen = now;
     },
   });
+  if (options.pools) registerPoolMetrics(registry, options.pools);
   const outcomes = new Counter({
     name: 'airlock_executions_total',
     help: 'Finished executions by outcome, language and backend.',
@@ -120,4 +124,35 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
       rejected.inc({ code });
     },
   };
+}
+
+/** Each warm pool's target and ready containers, and its leases served warm (hit) or cold (miss). */
+function registerPoolMetrics(registry: Registry, pools: () => WarmPoolStats[]): void {
+  new Gauge({
+    name: 'airlock_warm_pool_containers',
+    help: 'Containers of a warm pool: `state` ready (started and waiting) or target (the size it refills to).',
+    labelNames: ['pool', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of pools()) {
+        this.set({ pool: pool.key, state: 'ready' }, pool.ready);
+        this.set({ pool: pool.key, state: 'target' }, pool.size);
+      }
+    },
+  });
+  new Counter({
+    name: 'airlock_warm_pool_leases_total',
+    help: 'Jobs that asked a warm pool for a container: `result` hit (a warm one) or miss (the cold path).',
+    labelNames: ['pool', 'result'] as const,
+    registers: [registry],
+    collect() {
+      // The pools keep their own running counts; the counter reports them as they are.
+      this.reset();
+      for (const pool of pools()) {
+        this.inc({ pool: pool.key, result: 'hit' }, pool.hits);
+        this.inc({ pool: pool.key, result: 'miss' }, pool.misses);
+      }
+    },
+  });
 }

@@ -11,10 +11,12 @@ import { finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
+import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
+import { CursorSeal } from './listing/cursor-seal.ts';
 import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
@@ -22,6 +24,7 @@ import { fleetRegistry } from './nats/fleet-registry.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
+import { createWebhooks } from './webhooks/webhook-setup.ts';
 
 export interface ScaledGateway {
   app: FastifyInstance;
@@ -33,6 +36,8 @@ export interface ScaledGateway {
 export interface ScaledOptions {
   /** Service log lines dropped so far, for /metrics (`airlock_log_write_errors_total`). */
   logWriteErrors?: () => number;
+  /** Environment for the development secrets provider (webhook signing secrets without AIRLOCK_SECRETS_DIR). */
+  secretsEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function startScaled(
@@ -67,6 +72,9 @@ export async function startScaled(
   stack.defer(() => acceptedHere.stop());
   const routesQueue = acceptedHere.trackingQueue();
   const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
+  // Deliveries live in a JetStream stream: one accepted here survives this gateway's restart.
+  const webhooks = await createWebhooks(config, logger, options.secretsEnv, nc);
+  stack.defer(() => webhooks.close());
   const submitter = new ExecutionSubmitter({
     queue: routesQueue,
     registry,
@@ -75,12 +83,14 @@ export async function startScaled(
     limits: limitPolicy(config),
     egress: config.AIRLOCK_EGRESS === 'on',
     credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
+    webhooks,
     onRejected: (code) => metrics.observeRejected(code),
     onAuditError,
   });
   acceptedHere.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
+    webhooks.executionEnded(execution);
   });
   const service = await startExecuteService({
     nc,
@@ -90,6 +100,7 @@ export async function startScaled(
     version: VERSION,
     maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    schemas: requestSchemasWithin(limitPolicy(config).ceilings),
     maxInFlight: config.AIRLOCK_MAX_WATCHERS,
   });
   stack.defer(() => service.stop());
@@ -100,11 +111,18 @@ export async function startScaled(
     submitter,
     metrics,
     authorizer,
+    // Listing from the KV bucket every gateway shares, with the cursor key they share.
+    listing: {
+      cursors: new CursorSeal(await queue.cursorKey()),
+      listExecutions: (tenant, query) => queue.list(tenant, query),
+    },
+    webhooks,
     runtimes: () => registry.runtimes(),
     ready: () =>
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
     limits: requestLimits(config),
     version: VERSION,
+    auditLogPath: config.AIRLOCK_AUDIT_LOG,
   });
   stack.defer(() => app.close());
   stack.defer(() => {

@@ -45,6 +45,12 @@ export function requestLimits(config: Config): GatewayDeps['limits'] {
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
     maxWaitSeconds: config.AIRLOCK_MAX_WAIT_SECONDS,
     maxWatchers: config.AIRLOCK_MAX_WATCHERS,
+    defaults: limitPolicy(config).defaults,
+    ceilings: limitPolicy(config).ceilings,
+    sessionCeilings: {
+      idleSeconds: config.AIRLOCK_SESSION_MAX_IDLE_SECONDS,
+      lifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+    },
   };
 }
 

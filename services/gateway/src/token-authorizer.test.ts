@@ -38,6 +38,7 @@ describe('TokenAuthorizer.authenticate', () => {
       jti: 'j-1',
       act: { sub: 'user-42' },
       intent: { languages: ['javascript'], max_executions: 2 },
+      scopes: [],
       expiresAt: expect.any(Date),
     });
   });
@@ -100,7 +101,7 @@ describe('TokenAuthorizer.authorizeSubmission', () => {
       expect.objectContaining({
         code: 'forbidden',
         field: 'limits.memory_mb',
-        message: 'limits.memory_mb 128 exceeds the intent token ceiling 64',
+        message: 'limits.memory_mb: 128 is above the intent token ceiling of 64',
       }),
     );
     expect(() => authorizer.authorizeSubmission(principal, HELLO, 'open')).toThrow(
@@ -159,6 +160,34 @@ describe('TokenAuthorizer.authorizeSubmission', () => {
       );
     }
     expect(authorizer.authorizeSubmission(principal, HELLO).backends).toEqual(['isolate']);
+  });
+});
+
+describe('TokenAuthorizer.authorizeOperator', () => {
+  it('lets through a token with the operator scope of a tenant whose policy allows operators', async () => {
+    authorizer = tokenAuthorizer(issuer, { operator: true });
+    const operator = await caller({ scope: 'runs:read airlock:operator' });
+    expect(operator).toMatchObject({ scopes: ['runs:read', 'airlock:operator'] });
+    expect(() => authorizer.authorizeOperator(operator)).not.toThrow();
+  });
+
+  it('refuses an ordinary tenant token, and the scope where the policy does not allow operators', async () => {
+    authorizer = tokenAuthorizer(issuer, { operator: true });
+    expect(() => authorizer.authorizeOperator(LOCAL_CALLER)).toThrow(
+      expect.objectContaining(NOT_AUTHENTICATED),
+    );
+    const ordinary = await caller();
+    expect(() => authorizer.authorizeOperator(ordinary)).toThrow(
+      expect.objectContaining({
+        code: 'forbidden',
+        message: expect.stringContaining("no 'airlock:operator' scope"),
+      }),
+    );
+    authorizer = tokenAuthorizer(issuer);
+    const scoped = await caller({ scope: 'airlock:operator' });
+    expect(() => authorizer.authorizeOperator(scoped)).toThrow(
+      expect.objectContaining({ code: 'forbidden', message: expect.stringContaining('"operator": true') }),
+    );
   });
 });
 

@@ -9,6 +9,7 @@ import {
   type IntentTokenVerifier,
   maxExecutionsFor,
   type OccupancyTicket,
+  operatorRefusal,
   type Principal,
   ReplayGuard,
   TenantOccupancy,
@@ -129,6 +130,12 @@ export class TokenAuthorizer implements Authorizer {
         slot?.release();
       },
     };
+  }
+
+  authorizeOperator(caller: Caller): void {
+    const principal = this.#principalOf(caller);
+    const refusal = operatorRefusal(principal, this.#options.policies.forTenant(principal.tenant));
+    if (refusal !== undefined) throw new AirlockError('forbidden', refusal);
   }
 
   #principalOf(caller: Caller): Principal {

@@ -2,12 +2,29 @@
 // AIRLOCK_TOKEN once, then serves MCP on stdin/stdout. stdout belongs to the protocol: every log line goes to
 // stderr, and the token is never written anywhere.
 
+import { AirlockClient, type AirlockClientOptions, type ToolCatalog } from '@airlock/client';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { McpConfigError, parseMcpConfig } from './config.ts';
 import { createAirlockMcpServer } from './server.ts';
 
 function log(message: string, detail: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: message, ...detail })}\n`);
+}
+
+/**
+ * What the Airlock server offers, for the tools' schemas. When it does not answer at start-up the tools fall
+ * back to the protocol's own bounds (its calls will name the URL they could not reach), and the log says so.
+ */
+async function readCatalog(airlock: AirlockClientOptions): Promise<ToolCatalog | undefined> {
+  try {
+    return await new AirlockClient(airlock).runtimeCatalog({ signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    log('Airlock unreachable at start-up: the tools advertise the protocol bounds, not its ceilings', {
+      airlock: airlock.baseUrl,
+      err: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -23,8 +40,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const airlock = { baseUrl: config.airlockUrl, token: config.token };
   const server = createAirlockMcpServer({
-    airlock: { baseUrl: config.airlockUrl, token: config.token },
+    airlock,
+    catalog: await readCatalog(airlock),
     onError: (error) =>
       log('tool call failed', { err: error instanceof Error ? error.message : String(error) }),
   });

@@ -1,22 +1,32 @@
-// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, list_runtimes)
-// over any MCP transport. It talks to Airlock only through @airlock/client, so it runs the same beside a remote
-// gateway (stdio, main.ts) and inside the gateway itself (routes/mcp.ts, with an in-process fetch).
+// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, list_runtimes,
+// list_executions) over any MCP transport. Its tools are built from a catalog of the Airlock server it talks to (languages,
+// backends, limit defaults and ceilings), so their schemas advertise exactly what that server accepts. It
+// validates arguments itself, so a refusal is a tool error with the Airlock code and field, like every other.
+// It talks to Airlock only through @airlock/client, so it runs the same beside a remote gateway (stdio,
+// main.ts) and inside the gateway itself (routes/mcp.ts, with an in-process fetch).
 
 import {
   AirlockClient,
   type AirlockClientOptions,
-  type CreateSessionInput,
-  type RunCodeInput,
   Runtime,
   Session,
-  TOOL_DEFINITIONS,
+  type ToolCatalog,
+  toolDefinitions,
 } from '@airlock/client';
-import { Execution } from '@airlock/protocol';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { type Backend, Execution, type SessionLanguage } from '@airlock/protocol';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  type Tool,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { LIST_EXECUTIONS, listExecutionsCall } from './list-executions.ts';
+import { portableJsonSchema } from './portable-schema.ts';
 import { renderExecution } from './render.ts';
-import { errorResult, isServerFault, toolError } from './tool-errors.ts';
+import { argumentsError, errorResult, isServerFault, toolError } from './tool-errors.ts';
 
 export const SERVER_NAME = 'airlock';
 export const SERVER_VERSION = '0.1.0';
@@ -31,105 +41,159 @@ const RuntimesOutput = z.object({ runtimes: z.array(Runtime) });
 export interface AirlockMcpServerOptions {
   /** How to reach Airlock: base URL, the caller's bearer token, and optionally an in-process fetch. */
   airlock: AirlockClientOptions;
+  /** What the Airlock server offers (GET /v1/runtimes); without it, the protocol's own bounds. */
+  catalog?: ToolCatalog | undefined;
   /** Called with failures that are Airlock's or this server's fault (not the caller's), for the log. */
   onError?: (error: unknown) => void;
 }
 
 const READ_WRITE = { readOnlyHint: false, destructiveHint: false, openWorldHint: false } as const;
 
-/** The registration of a tool of TOOL_DEFINITIONS: its description and input schema from there. */
-function toolConfig<I extends z.ZodObject, O extends z.ZodType>(
-  definition: { description: string; input: I },
+type Tools = ReturnType<typeof toolDefinitions>;
+type Handler = (args: unknown, signal: AbortSignal) => Promise<CallToolResult>;
+
+interface Registered {
+  listing: Tool;
+  input: z.ZodObject;
+  handler: Handler;
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
+  return portableJsonSchema(z.toJSONSchema(schema, { io })) as Tool['inputSchema'];
+}
+
+function register<I extends z.ZodObject>(
+  definition: { name: string; description: string; input: I },
   title: string,
-  outputSchema: O,
+  output: z.ZodType,
   annotations: ToolAnnotations,
-) {
+  handler: (args: z.output<I>, signal: AbortSignal) => Promise<CallToolResult>,
+): Registered {
   return {
-    title,
-    description: definition.description,
-    inputSchema: definition.input,
-    outputSchema,
-    annotations,
+    listing: {
+      name: definition.name,
+      title,
+      description: definition.description,
+      inputSchema: jsonSchema(definition.input, 'input'),
+      outputSchema: jsonSchema(output, 'output'),
+      annotations: { title, ...annotations },
+    },
+    input: definition.input,
+    handler: (args, signal) => handler(args as z.output<I>, signal),
   };
 }
 
-export function createAirlockMcpServer(options: AirlockMcpServerOptions): McpServer {
+export function createAirlockMcpServer(options: AirlockMcpServerOptions): Server {
   const client = new AirlockClient(options.airlock);
-  const server = new McpServer(
+  const tools = toolDefinitions(options.catalog);
+  const registered = new Map(registrations(client, tools).map((tool) => [tool.listing.name, tool] as const));
+  const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'Airlock code interpreter' },
-    { instructions: INSTRUCTIONS },
+    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
-  const guarded = async (call: () => Promise<CallToolResult>): Promise<CallToolResult> => {
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [...registered.values()].map((tool) => tool.listing),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const tool = registered.get(request.params.name);
+    if (!tool) {
+      return toolError('invalid_request', `no tool ${JSON.stringify(request.params.name.slice(0, 64))}`, {
+        field: 'name',
+      });
+    }
+    const parsed = tool.input.safeParse(request.params.arguments ?? {});
+    if (!parsed.success) return argumentsError(parsed.error, tool.input);
     try {
-      return await call();
+      return await tool.handler(parsed.data, extra.signal);
     } catch (error) {
       if (isServerFault(error)) options.onError?.(error);
-      return errorResult(error);
+      return errorResult(error, options.airlock.baseUrl);
     }
-  };
+  });
+  return server;
+}
 
-  const runCode = TOOL_DEFINITIONS.run_code;
-  server.registerTool(
-    runCode.name,
-    // a session cell carries its session_id
-    toolConfig(runCode, 'Run code', Execution, { ...READ_WRITE, idempotentHint: false }),
-    (args, extra) => guarded(() => runCodeCall(client, args, extra.signal)),
-  );
-  const createSession = TOOL_DEFINITIONS.create_session;
-  server.registerTool(
-    createSession.name,
-    toolConfig(createSession, 'Create a session', Session, { ...READ_WRITE, idempotentHint: false }),
-    (args, extra) => guarded(() => createSessionCall(client, args, extra.signal)),
-  );
-  const closeSession = TOOL_DEFINITIONS.close_session;
-  server.registerTool(
-    closeSession.name,
-    toolConfig(closeSession, 'Close a session', Session, {
-      ...READ_WRITE,
-      destructiveHint: true,
-      idempotentHint: true,
-    }),
-    ({ session_id }, extra) =>
-      guarded(async () => {
-        const session = await client.closeSession(session_id, { signal: extra.signal });
+function registrations(client: AirlockClient, tools: Tools): Registered[] {
+  return [
+    register(
+      tools.run_code,
+      'Run code',
+      Execution,
+      { ...READ_WRITE, idempotentHint: false },
+      (args, signal) => runCodeCall(client, args, signal),
+    ),
+    register(
+      tools.create_session,
+      'Create a session',
+      Session,
+      { ...READ_WRITE, idempotentHint: false },
+      (args, signal) => createSessionCall(client, args, signal),
+    ),
+    register(
+      tools.close_session,
+      'Close a session',
+      Session,
+      { ...READ_WRITE, destructiveHint: true, idempotentHint: true },
+      async ({ session_id }, signal) => {
+        const session = await client.closeSession(session_id, { signal });
         const text = `Session ${session.id} closed; its interpreter and files are gone.`;
         return { content: [{ type: 'text', text }], structuredContent: session };
-      }),
-  );
-  const listRuntimes = TOOL_DEFINITIONS.list_runtimes;
-  server.registerTool(
-    listRuntimes.name,
-    toolConfig(listRuntimes, 'List runtimes', RuntimesOutput, { readOnlyHint: true, openWorldHint: false }),
-    (_args, extra) =>
-      guarded(async () => {
-        const runtimes = await client.runtimes({ signal: extra.signal });
+      },
+    ),
+    register(
+      tools.list_runtimes,
+      'List runtimes',
+      RuntimesOutput,
+      { readOnlyHint: true, openWorldHint: false },
+      async (_args, signal) => {
+        const runtimes = await client.runtimes({ signal });
         const lines = runtimes.map(
           (r) =>
             `${r.language} on ${r.backend}: ${r.version}${r.available ? '' : ` (unavailable: ${r.reason ?? 'unknown'})`}`,
         );
         return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { runtimes } };
-      }),
-  );
-  return server;
+      },
+    ),
+    register(
+      LIST_EXECUTIONS,
+      'List executions',
+      LIST_EXECUTIONS.output,
+      { readOnlyHint: true, openWorldHint: false },
+      (args, signal) => listExecutionsCall(client, args, signal),
+    ),
+  ];
 }
 
 async function runCodeCall(
   client: AirlockClient,
-  args: RunCodeInput,
+  args: z.output<Tools['run_code']['input']>,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, code, files, stdin, session_id, limits, template } = args;
+  const { language, code, files, stdin, session_id, limits, backend, template } = args;
   const given = {
     ...(files === undefined ? {} : { files }),
     ...(stdin === undefined ? {} : { stdin }),
     ...(limits === undefined ? {} : { limits }),
   };
   if (session_id === undefined) {
-    const where = template === undefined ? {} : { template };
-    return renderExecution(await client.run({ language, code, ...given, ...where }, { signal }));
+    if (language === undefined) {
+      return toolError('invalid_request', 'language: is required without session_id', {
+        status: 400,
+        field: 'language',
+      });
+    }
+    const request = {
+      language,
+      code,
+      ...given,
+      ...(backend === undefined ? {} : { backend: backend as Backend }),
+      ...(template === undefined ? {} : { template }),
+    };
+    return renderExecution(await client.run(request, { signal }));
   }
   if (template !== undefined) {
-    return toolError('invalid_request', 'template applies to a fresh sandbox, not to a session cell', {
+    return toolError('invalid_request', 'template: applies to a fresh sandbox, not to a session cell', {
+      status: 400,
       field: 'template',
     });
   }
@@ -138,13 +202,21 @@ async function runCodeCall(
     return toolError(
       'session_closed',
       `session ${session.id} is closed (${session.closed_reason ?? 'unknown reason'}); create a new one`,
+      { status: 409 },
     );
   }
-  if (session.language !== language) {
+  if (language !== undefined && session.language !== language) {
     return toolError(
       'invalid_request',
-      `session ${session.id} runs ${session.language}, not ${language}; use its language or another session`,
-      { field: 'language' },
+      `language: session ${session.id} runs ${session.language}, not ${language}; leave language out or use another session`,
+      { status: 400, field: 'language' },
+    );
+  }
+  if (backend !== undefined && backend !== 'auto' && backend !== session.backend) {
+    return toolError(
+      'invalid_request',
+      `backend: session ${session.id} runs on ${session.backend}, not ${backend}; a cell runs where its session does`,
+      { status: 400, field: 'backend' },
     );
   }
   return renderExecution(await client.runCell(session_id, { code, ...given }, { signal }));
@@ -152,13 +224,14 @@ async function runCodeCall(
 
 async function createSessionCall(
   client: AirlockClient,
-  args: CreateSessionInput,
+  args: z.output<Tools['create_session']['input']>,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, limits, idle_timeout_seconds, max_lifetime_seconds } = args;
+  const { language, backend, limits, idle_timeout_seconds, max_lifetime_seconds } = args;
   const session = await client.createSession(
     {
-      language,
+      language: language as SessionLanguage,
+      ...(backend === undefined ? {} : { backend: backend as Backend }),
       ...(limits === undefined ? {} : { limits }),
       ...(idle_timeout_seconds === undefined ? {} : { idle_timeout_seconds }),
       ...(max_lifetime_seconds === undefined ? {} : { max_lifetime_seconds }),

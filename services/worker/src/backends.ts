@@ -1,7 +1,7 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
 import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
-import type { RuntimeInfo, Sandbox, TemplateInfo, TemplateRegistry } from '@airlock/sandbox';
+import type { RuntimeInfo, Sandbox, TemplateInfo, TemplateRegistry, WarmPoolStats } from '@airlock/sandbox';
 
 /** Preference order for `backend: auto`, per language; the first available backend wins. */
 const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
@@ -104,6 +104,11 @@ export class SandboxRegistry {
 
   runtimes(): RuntimeInfo[] {
     return [...[...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes()), ...this.#unavailable];
+  }
+
+  /** The warm pools of every backend that keeps one. */
+  pools(): WarmPoolStats[] {
+    return [...this.#sandboxes.values()].flatMap((sandbox) => sandbox.pools?.() ?? []);
   }
 
   async close(): Promise<void> {

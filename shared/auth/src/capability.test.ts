@@ -14,6 +14,10 @@ const policy = parseTenantPolicies(
         egress_hosts: ['api.example.com', '*.github.com', 'pypi.org'],
         credentials: ['github', 'pypi'],
         sessions: true,
+        callback_hosts: ['*.hooks.example.com'],
+        webhooks: [
+          { url: 'https://all.example.com/in', events: ['execution.finished'], secret_ref: 'acme-hooks' },
+        ],
         max_concurrent: 2,
         max_queued: 10,
         submissions_per_minute: 60,
@@ -160,7 +164,7 @@ describe('effectiveCapability', () => {
     expect(effectiveCapability(request({ limits: { memory_mb: 512 } }), withIntent(null), acme)).toEqual({
       ok: false,
       field: 'limits.memory_mb',
-      reason: 'limits.memory_mb 512 exceeds the tenant ceiling 256',
+      reason: 'limits.memory_mb: 512 is above the tenant policy ceiling of 256',
     });
     expect(
       effectiveCapability(
@@ -171,7 +175,7 @@ describe('effectiveCapability', () => {
     ).toEqual({
       ok: false,
       field: 'limits.memory_mb',
-      reason: 'limits.memory_mb 200 exceeds the intent token ceiling 128',
+      reason: 'limits.memory_mb: 200 is above the intent token ceiling of 128',
     });
     expect(
       effectiveCapability(
@@ -181,7 +185,7 @@ describe('effectiveCapability', () => {
       ),
     ).toMatchObject({
       field: 'limits.cpu_time_ms',
-      reason: 'limits.cpu_time_ms 2000 exceeds the intent token ceiling 1000',
+      reason: 'limits.cpu_time_ms: 2000 is above the intent token ceiling of 1000',
     });
     expect(effectiveCapability(request({ limits: { memory_mb: 256 } }), withIntent(null), acme).ok).toBe(
       true,
@@ -267,6 +271,32 @@ describe('effectiveCapability', () => {
       reason: 'sessions are not allowed by the tenant policy',
     });
     expect(effectiveCapability(request({}, { session: true }), withIntent(null), acme).ok).toBe(true);
+  });
+
+  it("refuses a callback host outside the tenant's or the intent's callback_hosts; absent means any", () => {
+    const at = (host: string) => request({}, { callback_host: host });
+    expect(effectiveCapability(at('a.hooks.example.com'), withIntent(null), acme).ok).toBe(true);
+    expect(effectiveCapability(at('evil.example.org'), withIntent(null), acme)).toEqual({
+      ok: false,
+      field: 'callback.url',
+      reason: "callback host 'evil.example.org' is not allowed by the tenant policy",
+    });
+    expect(
+      effectiveCapability(
+        at('b.hooks.example.com'),
+        withIntent({ callback_hosts: ['a.hooks.example.com'] }),
+        acme,
+      ),
+    ).toEqual({
+      ok: false,
+      field: 'callback.url',
+      reason: "callback host 'b.hooks.example.com' is not allowed by the intent token",
+    });
+    // strict names no callback_hosts: the server's address checks are the only bound.
+    expect(effectiveCapability(at('anything.example.net'), withIntent(null), strict).ok).toBe(true);
+    expect(acme.webhooks).toEqual([
+      { url: 'https://all.example.com/in', events: ['execution.finished'], secret_ref: 'acme-hooks' },
+    ]);
   });
 
   it('an empty allow-list in the intent allows nothing', () => {

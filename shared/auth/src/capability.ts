@@ -107,10 +107,10 @@ function checkLimits(request: CapabilityRequest, intent: Principal['intent'], po
     // Name the tighter bound: it is the most the caller could have asked for.
     const [max, by] =
       tenantMax !== undefined && (intentMax === undefined || tenantMax <= intentMax)
-        ? [tenantMax, 'tenant']
+        ? [tenantMax, 'tenant policy']
         : [intentMax, 'intent token'];
     if (max !== undefined && asked > max) {
-      return deny(`limits.${key}`, `limits.${key} ${asked} exceeds the ${by} ceiling ${max}`);
+      return deny(`limits.${key}`, `limits.${key}: ${asked} is above the ${by} ceiling of ${max}`);
     }
   }
   return undefined;

@@ -54,5 +54,7 @@ export const TokenClaims = z.looseObject({
   // Depth is checked before the recursive parse, so a hostile chain cannot make the parser recurse deeply.
   act: BoundedActor.pipe(Actor).optional(),
   intent: IntentClaim.optional(),
+  /** OAuth-style space-separated scopes (RFC 8693 §4.2); `airlock:operator` asks for the operator console. */
+  scope: z.string().max(1024).optional(),
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;

@@ -32,6 +32,7 @@ export {
   type TenantOccupancyOptions,
   type TenantQuota,
 } from './occupancy.ts';
+export { OPERATOR_SCOPE, operatorRefusal } from './operator.ts';
 export { type RateDecision, TenantRateLimiter, type TenantRateLimiterOptions } from './rate-limiter.ts';
 export {
   maxExecutionsFor,

@@ -64,6 +64,8 @@ export interface MintOptions {
   jti?: string;
   intent?: unknown;
   act?: unknown;
+  /** Space-separated scopes (the `scope` claim), e.g. `airlock:operator`. */
+  scope?: string;
   /** Clock in milliseconds. @default Date.now */
   now?: () => number;
 }
@@ -81,6 +83,7 @@ export async function mintIntentToken(options: MintOptions): Promise<string> {
   const claims: JWTPayload = { tenant: checked('tenant', TenantName, options.tenant) };
   if (options.intent !== undefined) claims.intent = checked('intent', IntentClaim, options.intent);
   if (options.act !== undefined) claims.act = checked('act', Actor, options.act);
+  if (options.scope !== undefined) claims.scope = options.scope;
   const iat = Math.floor((options.now ?? Date.now)() / 1000);
   return new SignJWT(claims)
     .setProtectedHeader({ alg, kid: privateJwk.kid, typ: 'JWT' })

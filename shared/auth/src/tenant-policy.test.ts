@@ -57,6 +57,8 @@ describe('loadTenantPolicies', () => {
       egress_hosts: [],
       credentials: [],
       sessions: false,
+      webhooks: [],
+      operator: false,
     });
     expect(policies.forTenant('someone-new')).toEqual(policies.forTenant('small'));
     expect(Object.isFrozen(policies.forTenant('acme')?.languages)).toBe(true);

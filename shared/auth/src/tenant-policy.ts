@@ -30,6 +30,11 @@ export const TenantPolicy = z.strictObject({
   egress_hosts: z.array(HostPattern).default([]),
   credentials: z.array(CredentialName).default([]),
   sessions: z.boolean().default(false),
+  /**
+   * Whether this tenant's tokens that carry the `airlock:operator` scope may read the operator console's data
+   * (service statistics, audit records). Off unless the server's operator says so here.
+   */
+  operator: z.boolean().default(false),
   /** Executions of this tenant running at once. */
   max_concurrent: z.int().min(1),
   /** Executions of this tenant waiting to run, beyond those running. */

@@ -58,6 +58,7 @@ describe('IntentTokenVerifier accepts', () => {
       jti: 'j-1',
       act,
       intent: { languages: ['javascript'], egress_hosts: ['api.example.com'], max_executions: 2 },
+      scopes: [],
       expiresAt: new Date((NOW_S + 300) * 1000),
     });
   });

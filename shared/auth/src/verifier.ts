@@ -40,6 +40,8 @@ export interface Principal extends Caller {
   jti: string;
   /** The intent claim; null means no narrowing beyond the tenant policy. */
   intent: IntentClaim | null;
+  /** The token's `scope` claim split on spaces; empty without one. */
+  scopes: readonly string[];
   expiresAt: Date;
 }
 
@@ -125,6 +127,7 @@ export class IntentTokenVerifier {
       jti: c.jti,
       act: c.act ?? null,
       intent: c.intent ?? null,
+      scopes: Object.freeze((c.scope ?? '').split(' ').filter((s) => s.length > 0)),
       expiresAt: new Date(c.exp * 1000),
     };
   }

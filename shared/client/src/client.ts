@@ -1,12 +1,23 @@
 // AirlockClient: the typed client of the Airlock REST API — executions (submit, get, wait, stream, cancel),
-// sessions (create, get, close, run a cell) and runtimes. Every answer is validated with the protocol's zod
-// schemas; every failure is an AirlockClientError. Holds no state but its options: safe to share.
+// sessions (create, get, close, run a cell), listings and lifecycle events, and runtimes. Every answer is
+// validated with the protocol's zod schemas; every failure is an AirlockClientError. Holds no state but its
+// options: safe to share.
 
 import { Execution, type ExecutionRequestInput } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
 import { type ExecutionStreamEvent, executionEvents } from './events.ts';
 import { type FetchLike, type HttpRequest, HttpTransport, transportFailure } from './http.ts';
+import {
+  EventPage,
+  type EventQuery,
+  type ExecutionFilters,
+  ExecutionPage,
+  eventQuery,
+  listQuery,
+  type SessionFilters,
+  SessionPage,
+} from './listing.ts';
 import { type Runtime, RuntimesResponse } from './runtimes.ts';
 import {
   type CellRequestInput,
@@ -157,9 +168,29 @@ export class AirlockClient {
     return this.#call(Execution, 'DELETE', `/v1/executions/${enc(id)}`, options);
   }
 
-  /** GET /v1/runtimes. */
+  /** GET /v1/executions: one page of the caller's executions, newest first; pass `next` as `cursor`. */
+  async listExecutions(filters: ExecutionFilters = {}, options: CallOptions = {}): Promise<ExecutionPage> {
+    return this.#call(ExecutionPage, 'GET', `/v1/executions${listQuery(filters)}`, options);
+  }
+
+  /** GET /v1/sessions: one page of the caller's sessions, newest first; pass `next` as `cursor`. */
+  async listSessions(filters: SessionFilters = {}, options: CallOptions = {}): Promise<SessionPage> {
+    return this.#call(SessionPage, 'GET', `/v1/sessions${listQuery(filters)}`, options);
+  }
+
+  /** GET /v1/events: the caller's lifecycle events after `after`, oldest first; `next` resumes. */
+  async events(query: EventQuery = {}, options: CallOptions = {}): Promise<EventPage> {
+    return this.#call(EventPage, 'GET', `/v1/events${eventQuery(query)}`, options);
+  }
+
+  /** GET /v1/runtimes: the runtimes only. */
   async runtimes(options: CallOptions = {}): Promise<Runtime[]> {
-    return (await this.#call(RuntimesResponse, 'GET', '/v1/runtimes', options)).runtimes;
+    return (await this.runtimeCatalog(options)).runtimes;
+  }
+
+  /** GET /v1/runtimes: the runtimes and the server's limit defaults and ceilings. */
+  async runtimeCatalog(options: CallOptions = {}): Promise<RuntimesResponse> {
+    return this.#call(RuntimesResponse, 'GET', '/v1/runtimes', options);
   }
 
   /** POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). */

@@ -20,6 +20,8 @@ export interface AirlockClientErrorInit {
   message: string;
   field?: string | undefined;
   retryAfter?: number | undefined;
+  /** Every problem of an invalid request, as the gateway listed them. */
+  issues?: readonly { field: string; message: string }[] | undefined;
   cause?: unknown;
 }
 
@@ -32,6 +34,8 @@ export class AirlockClientError extends Error {
   readonly field: string | undefined;
   /** Seconds to wait before retrying (429, 503). */
   readonly retryAfter: number | undefined;
+  /** Every problem of an invalid request (`errors` of the body), the first being `field` and the message. */
+  readonly issues: readonly { field: string; message: string }[] | undefined;
 
   constructor(init: AirlockClientErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -40,6 +44,7 @@ export class AirlockClientError extends Error {
     this.code = init.code;
     this.field = init.field;
     this.retryAfter = init.retryAfter;
+    this.issues = init.issues;
   }
 }
 

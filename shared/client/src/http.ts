@@ -8,13 +8,14 @@ import { AirlockClientError } from './errors.ts';
 /** What the client needs of `fetch`: the global one fits, so does one built on Fastify's inject. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-/** The gateway's error body, `{error:{code,message,field?,retry_after?}}`; codes are kept as strings. */
+/** The gateway's error body, `{error:{code,message,field?,retry_after?,errors?}}`; codes are kept as strings. */
 const WireError = z.object({
   error: z.object({
     code: z.string().min(1),
     message: z.string(),
     field: z.string().optional(),
     retry_after: z.number().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   }),
 });
 
@@ -139,13 +140,14 @@ async function errorFrom(response: Response, request: HttpRequest): Promise<Airl
   }
   const coded = WireError.safeParse(body);
   if (coded.success) {
-    const { code, message, field, retry_after } = coded.data.error;
+    const { code, message, field, retry_after, errors } = coded.data.error;
     return new AirlockClientError({
       status: response.status,
       code,
       message,
       field: field === '' ? undefined : field,
       retryAfter: retry_after,
+      issues: errors,
     });
   }
   return new AirlockClientError({

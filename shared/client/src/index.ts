@@ -5,6 +5,7 @@
 export {
   BACKENDS,
   Backend,
+  Callback,
   CellException,
   ERROR_CODES,
   type ErrorCode,
@@ -15,6 +16,9 @@ export {
   FileInput,
   LANGUAGES,
   Language,
+  LIFECYCLE_EVENT_TYPES,
+  LifecycleEvent,
+  LifecycleEventType,
   LimitsInput,
   MimeBundle,
   OUTCOMES,
@@ -49,7 +53,17 @@ export {
   writeOutputFiles,
 } from './files.ts';
 export type { FetchLike } from './http.ts';
-export { Runtime, RuntimesResponse } from './runtimes.ts';
+export type {
+  EventPage,
+  EventQuery,
+  ExecutionFilters,
+  ExecutionPage,
+  FeedEvent,
+  ListFilters,
+  SessionFilters,
+  SessionPage,
+} from './listing.ts';
+export { Runtime, RuntimesResponse, ServerLimits } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,
@@ -73,5 +87,8 @@ export {
   ListRuntimesInput,
   RunCodeInput,
   TOOL_DEFINITIONS,
+  type ToolCatalog,
   type ToolDefinition,
+  type ToolDefinitions,
+  toolDefinitions,
 } from './tools.ts';

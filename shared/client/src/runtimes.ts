@@ -1,5 +1,7 @@
-// GET /v1/runtimes: the languages and backends a server can run, with versions and why one is unavailable.
+// GET /v1/runtimes: the languages and backends a server can run, with versions and why one is unavailable, and
+// the server's limit defaults and ceilings.
 
+import { ResolvedLimits } from '@airlock/protocol';
 import { z } from 'zod';
 
 export const Runtime = z.object({
@@ -10,6 +12,12 @@ export const Runtime = z.object({
   reason: z.string().optional(),
 });
 
-export const RuntimesResponse = z.object({ runtimes: z.array(Runtime) });
+/** The server's defaults and ceilings of a run's limits (before a token or tenant policy narrows them). */
+export const ServerLimits = z.object({ defaults: ResolvedLimits, ceilings: ResolvedLimits });
+
+/** `limits` is absent from servers older than this client. */
+export const RuntimesResponse = z.object({ runtimes: z.array(Runtime), limits: ServerLimits.optional() });
 
 export type Runtime = z.infer<typeof Runtime>;
+export type ServerLimits = z.infer<typeof ServerLimits>;
+export type RuntimesResponse = z.infer<typeof RuntimesResponse>;

@@ -1,112 +1,103 @@
 // The code-interpreter tools as a model sees them: names, descriptions and argument schemas. One source for the
-// MCP server (services/mcp) and for agents that call functions without MCP (the JSON Schemas below).
-// Descriptions are written for a model: what runs where, the limits, what persists, how files get out.
+// MCP server (services/mcp, which builds them at start-up from the server it talks to: its languages, backends
+// and limit ceilings) and for agents that call functions without MCP (tool-schemas.ts, from the protocol's own
+// bounds). Descriptions are written for a model: what runs where, what is installed and what is not, the
+// limits, what persists, how files get out. Must never advertise a maximum the server would refuse.
 
-import { FileInput, LANGUAGES, LimitsInput, TemplateName } from '@airlock/protocol';
+import {
+  BACKEND_NAMES,
+  FIELD_BOUNDS,
+  FileInput,
+  LANGUAGES,
+  type Language,
+  LimitsInput,
+  limitsWithin,
+  type ResolvedLimits,
+} from '@airlock/protocol';
 import { z } from 'zod';
+import type { Runtime, ServerLimits } from './runtimes.ts';
 import { SESSION_LANGUAGES } from './session-schemas.ts';
+
+/** What the tools are built from: the server's runtimes and limits (GET /v1/runtimes). */
+export interface ToolCatalog {
+  runtimes: readonly Runtime[];
+  /** Absent from older servers: the protocol's absolute bounds stand in. */
+  limits?: ServerLimits | undefined;
+}
+
+/** What is installed for each language, and what is not: the sandbox images' contract. */
+const INSTALLED: Record<Language, string> = {
+  python:
+    'python: CPython 3.11 with numpy, pandas, matplotlib (Agg; figures in sessions come back as images) and ' +
+    'munkres, plus the standard library; not installed: scipy, scikit-learn, requests, torch — and nothing can ' +
+    'be pip-installed',
+  javascript:
+    'javascript: in the isolate backend a bare V8 (console, timers, TextEncoder, URL, crypto.getRandomValues, ' +
+    'airlock.stdin/args/readFile; no require, process, fs or fetch); on docker/gvisor Node 24 with its ' +
+    'built-in modules; no npm packages',
+  typescript: 'typescript: as javascript, types stripped before it runs (no type checking)',
+  bash: 'bash: GNU coreutils, jq, procps; no package manager',
+};
 
 const SessionId = z.string().min(1).max(64).describe('The id returned by create_session (ses_…).');
 
-const Limits = LimitsInput.describe(
-  'Optional per-run limits. Leave out for the server defaults (typically 10000 ms wall time, 10000 ms CPU, ' +
-    '128 MB memory, 1 MiB of stdout+stderr). A value above the server ceiling is refused with an error naming ' +
-    'the field, never silently lowered. In a session cell memory_mb cannot be set: the session has one memory ' +
-    'limit, chosen at create_session.',
-);
+function available(catalog: ToolCatalog | undefined) {
+  const runtimes = (catalog?.runtimes ?? []).filter((r) => r.available);
+  const languages = LANGUAGES.filter((l) => runtimes.length === 0 || runtimes.some((r) => r.language === l));
+  const backends = BACKEND_NAMES.filter(
+    (b) => runtimes.length === 0 || runtimes.some((r) => r.backend === b),
+  );
+  const where = (language: Language) => {
+    const on = runtimes.filter((r) => r.language === language).map((r) => r.backend);
+    return on.length > 0 ? ` (backends: ${on.join(', ')})` : '';
+  };
+  return { languages, backends, where };
+}
 
-export const RunCodeInput = z
-  .object({
-    language: z
-      .enum(LANGUAGES)
-      .describe(
-        'python (CPython 3.11 with numpy, pandas, matplotlib), javascript or typescript (V8 isolate, ES module), ' +
-          'or bash (coreutils, jq). In a session it must be the session language.',
-      ),
-    code: z
-      .string()
-      .max(1_000_000)
-      .describe('The program. Print what you want to see: stdout and stderr come back in the result.'),
-    files: z
-      .array(FileInput)
-      .max(100)
-      .optional()
-      .describe(
-        'Input files written to the working folder before the code runs: relative paths of [A-Za-z0-9._-] ' +
-          'segments; encoding utf8 (default) or base64 for binary data.',
-      ),
-    stdin: z.string().max(1_000_000).optional().describe('Text given to the program on standard input.'),
-    session_id: SessionId.optional().describe(
-      'Run as the next cell of this session (create_session): variables, imports and files of earlier cells ' +
-        'are still there. Leave out for a fresh, throw-away sandbox.',
-    ),
-    limits: Limits.optional(),
-    template: TemplateName.optional().describe(
-      'The environment to run in: a template this server has (list_templates / GET /v1/templates) that serves ' +
-        'the language, e.g. one with extra packages. Leave out for the language default. Not with session_id.',
-    ),
-  })
-  .strict();
+function limitsText(limits: ServerLimits | undefined): string {
+  if (!limits) return 'the server defaults unless `limits` asks otherwise within the server ceilings';
+  const { defaults: d, ceilings: c } = limits;
+  const line = (key: keyof ResolvedLimits, unit: string) => `${key} ${d[key]}${unit} (at most ${c[key]})`;
+  return `defaults ${[
+    line('wall_time_ms', ' ms'),
+    line('cpu_time_ms', ' ms'),
+    line('memory_mb', ' MB'),
+    line('output_bytes', ' bytes'),
+  ].join(', ')}; a tenant policy or the intent token may set lower ceilings`;
+}
 
-export const CreateSessionInput = z
-  .object({
-    language: z
-      .enum(SESSION_LANGUAGES)
-      .describe('python (numpy, pandas, matplotlib), javascript or typescript. bash has no sessions.'),
-    limits: LimitsInput.optional().describe(
-      'Per-cell defaults (wall_time_ms, cpu_time_ms, output_bytes); memory_mb bounds the whole session. ' +
-        'Leave out for the server defaults.',
-    ),
-    idle_timeout_seconds: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe(
-        'Close the session after this many seconds without a cell. Default 300; server ceiling typically 3600.',
-      ),
-    max_lifetime_seconds: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe(
-        'Close the session this many seconds after it was created, however busy. Default 1800; server ceiling ' +
-          'typically 86400.',
-      ),
-  })
-  .strict();
+function runCodeDescription(catalog: ToolCatalog | undefined): string {
+  const { languages, where } = available(catalog);
+  return [
+    'Run code in an isolated sandbox and get back its output: outcome, exit code, stdout and stderr; for a',
+    'session cell also the value of the last expression, the exception with its traceback, and matplotlib',
+    'figures as images. There is no network at all: pip/npm installs, HTTP requests and DNS fail; use only what',
+    `is installed. ${languages.map((l) => `${INSTALLED[l]}${where(l)}`).join('. ')}.`,
+    'Without session_id every call starts from scratch: nothing (variables, files, installed state) survives it.',
+    'python, bash and node-backed javascript run in a container: cwd /work, the input files are there, and',
+    'anything the program writes under out/ (the folder /work/out) is returned as an output file (at most 256',
+    'files, 16 MiB), e.g. open("out/report.csv", "w"). Files written anywhere else are lost.',
+    `Limits: ${limitsText(catalog?.limits)}. A value above a ceiling is refused with an error naming the field`,
+    'and the ceiling. A run that fails, times out or exceeds a limit comes back as an error result whose text',
+    'names the outcome (error, timeout, memory_limit, output_limit, ...) and the output produced so far: fix the',
+    'code and call again. A refused call is an error result with an Airlock code and the field at fault.',
+  ].join(' ');
+}
 
-export const CloseSessionInput = z.object({ session_id: SessionId }).strict();
-
-export const ListRuntimesInput = z.object({}).strict();
-
-export const RUN_CODE_DESCRIPTION = [
-  'Run code in an isolated sandbox and get back its output: outcome, exit code, stdout and stderr; for a session',
-  'cell also the value of the last expression, the exception with its traceback, and matplotlib figures as images.',
-  'There is no network at all: pip/npm installs, HTTP requests and DNS fail; use only the preinstalled libraries.',
-  'Without session_id every call starts from scratch: nothing (variables, files, installed state) survives it.',
-  'javascript/typescript run in a V8 isolate with console, timers, TextEncoder, URL, crypto.getRandomValues and',
-  'airlock.stdin / airlock.args / airlock.readFile(path, "utf8") for the input files; there is no require,',
-  'process, file system or fetch. python and bash run in a container: cwd /work, the input files are there, and',
-  'anything the program writes under out/ (the folder /work/out) is returned as an output file (at most 256 files,',
-  '16 MiB), e.g. open("out/report.csv", "w"). Files written anywhere else are lost.',
-  'Limits: the server defaults (typically 10 s wall time, 10 s CPU, 128 MB memory, 1 MiB output) unless `limits`',
-  'asks otherwise within the server ceilings. A run that fails, times out or exceeds a limit comes back as an',
-  'error result whose text names the outcome (error, timeout, memory_limit, output_limit, ...) and the output',
-  'produced so far: fix the code and call again.',
-].join(' ');
-
-export const CREATE_SESSION_DESCRIPTION = [
-  'Start a persistent interpreter session (like a notebook kernel) for python, javascript or typescript and',
-  'return its session_id. Pass the id to run_code to run cells in it: variables, imports, functions and files in',
-  'the working folder persist from one cell to the next; the last expression of a cell is returned as its value,',
-  'and matplotlib figures shown or left open at the end of a cell come back as PNG images.',
-  'Nothing persists across sessions, and everything is gone once the session closes: on close_session, after',
-  'idle_timeout_seconds without a cell (default 300), after max_lifetime_seconds (default 1800), or when a cell',
-  'kills the interpreter (os._exit, out of memory). A cell that times out is interrupted and the session usually',
-  'survives. One cell runs at a time. No network. Close the session with close_session when you are done.',
-].join(' ');
+function createSessionDescription(catalog: ToolCatalog | undefined): string {
+  const { languages } = available(catalog);
+  const sessionLanguages = SESSION_LANGUAGES.filter((l) => languages.includes(l));
+  return [
+    `Start a persistent interpreter session (like a notebook kernel) for ${sessionLanguages.join(', ')} and`,
+    'return its session_id. Pass the id to run_code to run cells in it: variables, imports, functions and files',
+    'in the working folder persist from one cell to the next; the last expression of a cell is returned as its',
+    'value, and matplotlib figures shown or left open at the end of a cell come back as PNG images.',
+    'Nothing persists across sessions, and everything is gone once the session closes: on close_session, after',
+    'idle_timeout_seconds without a cell (default 300), after max_lifetime_seconds (default 1800), or when a cell',
+    'kills the interpreter (os._exit, out of memory). A cell that times out is interrupted and the session',
+    'usually survives. One cell runs at a time. No network. Close the session with close_session when done.',
+  ].join(' ');
+}
 
 export const CLOSE_SESSION_DESCRIPTION =
   'Close a session created with create_session: its interpreter and files are destroyed at once. ' +
@@ -116,6 +107,90 @@ export const LIST_RUNTIMES_DESCRIPTION =
   'List the languages and sandbox backends this Airlock server can run, with versions, and why any is ' +
   'unavailable.';
 
+/** The input schemas of the tools for a server with this catalog. */
+function inputSchemas(catalog: ToolCatalog | undefined) {
+  const { languages, backends } = available(catalog);
+  const limits = catalog?.limits ? limitsWithin(catalog.limits.ceilings) : LimitsInput;
+  const languageEnum = z.enum(languages as [Language, ...Language[]]);
+  const backendEnum = z
+    .enum(['auto', ...backends] as ['auto', ...string[]])
+    .describe(
+      'Where the code runs: auto (default) picks by language and policy; isolate is a V8 isolate (javascript, ' +
+        'typescript), docker a hardened container, gvisor a container under the gVisor kernel. ' +
+        `This server offers: ${backends.join(', ')}.`,
+    );
+  const run = z
+    .object({
+      language: languageEnum
+        .optional()
+        .describe(
+          'The language of the code: required without session_id; with session_id it may be left out (the ' +
+            "session's language), and if given must be the session's.",
+        ),
+      code: z
+        .string()
+        .max(FIELD_BOUNDS.codeChars)
+        .describe('The program. Print what you want to see: stdout and stderr come back in the result.'),
+      files: z
+        .array(FileInput)
+        .max(FIELD_BOUNDS.files)
+        .optional()
+        .describe(
+          'Input files written to the working folder before the code runs: relative paths of [A-Za-z0-9._-] ' +
+            'segments; encoding utf8 (default) or base64 for binary data.',
+        ),
+      stdin: z
+        .string()
+        .max(FIELD_BOUNDS.stdinChars)
+        .optional()
+        .describe('Text given to the program on standard input.'),
+      session_id: SessionId.optional().describe(
+        'Run as the next cell of this session (create_session): variables, imports and files of earlier cells ' +
+          'are still there. Leave out for a fresh, throw-away sandbox.',
+      ),
+      backend: backendEnum.optional(),
+      template: TemplateName.optional().describe(
+        'The environment to run in: a template this server has (GET /v1/templates) that serves the language, ' +
+          'e.g. one with extra packages. Leave out for the language default. Not with session_id.',
+      ),
+      limits: limits
+        .optional()
+        .describe(
+          'Optional per-run limits; leave out for the server defaults. In a session cell memory_mb cannot be ' +
+            'set: the session has one memory limit, chosen at create_session.',
+        ),
+    })
+    .strict();
+  const sessionLanguages = SESSION_LANGUAGES.filter((l) => languages.includes(l));
+  const create = z
+    .object({
+      language: z
+        .enum(sessionLanguages as [string, ...string[]])
+        .describe('The language of the interpreter (bash has no sessions).'),
+      backend: backendEnum.optional(),
+      limits: limits
+        .optional()
+        .describe(
+          'Per-cell defaults (wall_time_ms, cpu_time_ms, output_bytes); memory_mb bounds the whole session. ' +
+            'Leave out for the server defaults.',
+        ),
+      idle_timeout_seconds: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('Close the session after this many seconds without a cell. Default 300.'),
+      max_lifetime_seconds: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('Close the session this many seconds after it was created, however busy. Default 1800.'),
+    })
+    .strict();
+  return { run, create };
+}
+
 export interface ToolDefinition {
   name: string;
   description: string;
@@ -123,16 +198,35 @@ export interface ToolDefinition {
   input: z.ZodObject;
 }
 
-export const TOOL_DEFINITIONS = {
-  run_code: { name: 'run_code', description: RUN_CODE_DESCRIPTION, input: RunCodeInput },
-  create_session: {
-    name: 'create_session',
-    description: CREATE_SESSION_DESCRIPTION,
-    input: CreateSessionInput,
-  },
-  close_session: { name: 'close_session', description: CLOSE_SESSION_DESCRIPTION, input: CloseSessionInput },
-  list_runtimes: { name: 'list_runtimes', description: LIST_RUNTIMES_DESCRIPTION, input: ListRuntimesInput },
-} as const satisfies Record<string, ToolDefinition>;
+export const CloseSessionInput = z.object({ session_id: SessionId }).strict();
+export const ListRuntimesInput = z.object({}).strict();
+
+/** The tools for a server with this catalog; without one, for the protocol's absolute bounds. */
+export function toolDefinitions(catalog?: ToolCatalog) {
+  const { run, create } = inputSchemas(catalog);
+  return {
+    run_code: { name: 'run_code', description: runCodeDescription(catalog), input: run },
+    create_session: { name: 'create_session', description: createSessionDescription(catalog), input: create },
+    close_session: {
+      name: 'close_session',
+      description: CLOSE_SESSION_DESCRIPTION,
+      input: CloseSessionInput,
+    },
+    list_runtimes: {
+      name: 'list_runtimes',
+      description: LIST_RUNTIMES_DESCRIPTION,
+      input: ListRuntimesInput,
+    },
+  } as const satisfies Record<string, ToolDefinition>;
+}
+
+export type ToolDefinitions = ReturnType<typeof toolDefinitions>;
+
+/** The tools with the protocol's absolute bounds, every language and backend (for function calling). */
+export const TOOL_DEFINITIONS: ToolDefinitions = toolDefinitions();
+
+export const RunCodeInput = TOOL_DEFINITIONS.run_code.input;
+export const CreateSessionInput = TOOL_DEFINITIONS.create_session.input;
 
 export type RunCodeInput = z.infer<typeof RunCodeInput>;
 export type CreateSessionInput = z.infer<typeof CreateSessionInput>;

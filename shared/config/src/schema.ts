@@ -118,6 +118,10 @@ export const ConfigSchema = z.object({
    * the oldest finished ones are forgotten first. @default 1073741824 (1 GiB)
    */
   AIRLOCK_RETAINED_BYTES: int(1024 * 1024 * 1024, 1024 * 1024, 2 ** 50),
+  /** Lifecycle events (`GET /v1/events`) stay in the feed this long, in seconds. @default 604800 (7 days) */
+  AIRLOCK_EVENTS_RETENTION_SECONDS: int(7 * 24 * 3600, 60, 90 * 24 * 3600),
+  /** Bytes of lifecycle events the feed keeps; over it the oldest go first. @default 67108864 (64 MiB) */
+  AIRLOCK_EVENTS_RETAINED_BYTES: int(64 * 1024 * 1024, 64 * 1024, 2 ** 40),
   /** Deprecated (use AIRLOCK_RETAINED_BYTES): also bounds stored executions by count when set. */
   AIRLOCK_MAX_RETAINED: z.coerce.number().int().min(10).max(10_000_000).optional(),
   /**

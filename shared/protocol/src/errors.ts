@@ -1,6 +1,8 @@
 // The one error-code table for every surface (REST, NATS, MCP): a code, an HTTP status, a one-line meaning.
 // Never put secret values or raw guest code into an error message.
 
+import type { FieldIssue } from './field-issues.ts';
+
 export const ERROR_CODES = {
   invalid_json: { status: 400, meaning: 'The request body is not valid JSON.' },
   invalid_request: {
@@ -9,7 +11,7 @@ export const ERROR_CODES = {
   },
   unauthorized: { status: 401, meaning: 'No valid credential was presented.' },
   forbidden: { status: 403, meaning: 'The credential does not allow this request.' },
-  not_found: { status: 404, meaning: 'No such route.' },
+  not_found: { status: 404, meaning: 'No such route, or no session with this id visible to the caller.' },
   execution_not_found: { status: 404, meaning: 'No execution with this id is visible to the caller.' },
   method_not_allowed: { status: 405, meaning: 'The route does not accept this method.' },
   idempotency_conflict: {
@@ -94,6 +96,8 @@ export interface ErrorBody {
     field?: string;
     /** Seconds to wait before retrying (429 and 503). */
     retry_after?: number;
+    /** Every problem of an invalid request at once (the first is also `field` and `message`). */
+    errors?: FieldIssue[];
   };
 }
 
@@ -102,13 +106,19 @@ export class AirlockError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly retryAfter: number | undefined;
+  readonly issues: readonly FieldIssue[] | undefined;
 
-  constructor(code: ErrorCode, message?: string, options: { field?: string; retryAfter?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { field?: string; retryAfter?: number; issues?: readonly FieldIssue[] } = {},
+  ) {
     super(message ?? ERROR_CODES[code].meaning);
     this.name = 'AirlockError';
     this.code = code;
     this.field = options.field;
     this.retryAfter = options.retryAfter;
+    this.issues = options.issues;
   }
 
   get status(): number {
@@ -119,6 +129,7 @@ export class AirlockError extends Error {
     const body: ErrorBody = { error: { code: this.code, message: this.message } };
     if (this.field !== undefined) body.error.field = this.field;
     if (this.retryAfter !== undefined) body.error.retry_after = this.retryAfter;
+    if (this.issues !== undefined) body.error.errors = this.issues.map((i) => ({ ...i }));
     return body;
   }
 }

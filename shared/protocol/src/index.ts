@@ -18,10 +18,23 @@ export {
   Status,
   Usage,
 } from './execution.ts';
+export { acceptedKeys, closestKey, type FieldIssue, fieldIssues, fieldPath } from './field-issues.ts';
 export { isExecutionId, newExecutionId } from './ids.ts';
-export { type DuplicateKey, duplicateKeyError, findDuplicateKey, parseJsonBody } from './json-body.ts';
+export {
+  type DuplicateKey,
+  duplicateKeyError,
+  findDuplicateKey,
+  jsonSyntaxError,
+  parseJsonBody,
+} from './json-body.ts';
 export { LIFECYCLE_EVENT_TYPES, LifecycleEvent, LifecycleEventType } from './lifecycle-event.ts';
-export { LIMIT_KEYS, type LimitKey, type LimitPolicy, resolveLimits } from './limits.ts';
+export {
+  aboveServerCeiling,
+  LIMIT_KEYS,
+  type LimitKey,
+  type LimitPolicy,
+  resolveLimits,
+} from './limits.ts';
 export {
   BACKEND_NAMES,
   BACKENDS,
@@ -55,4 +68,5 @@ export {
   type SessionRequestInput,
   SessionStatus,
 } from './session.ts';
-export { fieldPath, parseOrThrow, validationError } from './validation.ts';
+export { parseOrThrow, validationError } from './validation.ts';
+export { limitsWithin, type RequestSchemas, requestSchemasWithin } from './within-ceilings.ts';

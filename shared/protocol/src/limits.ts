@@ -9,6 +9,11 @@ import type { LimitsInput } from './request.ts';
 export const LIMIT_KEYS = ResolvedLimits.keyof().options;
 export type LimitKey = keyof ResolvedLimits;
 
+/** The refusal of a limit above the server ceiling; the one wording for it. */
+export function aboveServerCeiling(value: unknown, ceiling: number): string {
+  return `${String(value)} is above the server ceiling of ${ceiling}`;
+}
+
 export interface LimitPolicy {
   defaults: ResolvedLimits;
   ceilings: ResolvedLimits;
@@ -25,7 +30,7 @@ export function resolveLimits(requested: LimitsInput, policy: LimitPolicy): Reso
     if (asked > policy.ceilings[key]) {
       throw new AirlockError(
         'invalid_request',
-        `limits.${key}: ${asked} is above the server ceiling of ${policy.ceilings[key]}`,
+        `limits.${key}: ${aboveServerCeiling(asked, policy.ceilings[key])}`,
         {
           field: `limits.${key}`,
         },

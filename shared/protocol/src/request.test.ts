@@ -52,7 +52,7 @@ describe('ExecutionRequest', () => {
   });
 
   it.each([
-    ['an unknown field', { ...HELLO, extra: 1 }, undefined],
+    ['an unknown field', { ...HELLO, extra: 1 }, 'extra'],
     ['no code', { language: 'javascript' }, 'code'],
     ['an unknown language', { ...HELLO, language: 'cobol' }, 'language'],
     ['NUL in the code', { ...HELLO, code: 'a\u0000b' }, 'code'],
@@ -78,7 +78,7 @@ describe('ExecutionRequest', () => {
     ['a reserved env name', { ...HELLO, env: { NODE_OPTIONS: '--x' } }, 'env.NODE_OPTIONS'],
     ['too many args', { ...HELLO, args: Array(FIELD_BOUNDS.args + 1).fill('a') }, 'args'],
     ['a limit below its floor', { ...HELLO, limits: { wall_time_ms: 9 } }, 'limits.wall_time_ms'],
-    ['an unknown limit', { ...HELLO, limits: { disk_mb: 1 } }, 'limits'],
+    ['an unknown limit', { ...HELLO, limits: { disk_mb: 1 } }, 'limits.disk_mb'],
     ['backend none', { ...HELLO, backend: 'none' }, 'backend'],
     ['egress with no rule', { ...HELLO, network: { egress: 'proxy', allow: [] } }, 'network.allow'],
     [

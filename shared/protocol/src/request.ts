@@ -85,7 +85,11 @@ export const FileInput = z
 export const EnvName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a plain variable name')
-  .refine((n) => !/^(LD_|DYLD_|NODE_OPTIONS$|PYTHONSTARTUP$|BASH_ENV$|ENV$)/.test(n), 'is reserved');
+  .refine(
+    (n) => !/^(LD_|DYLD_|NODE_OPTIONS$|PYTHONSTARTUP$|BASH_ENV$|ENV$)/.test(n),
+    'is reserved: LD_*, DYLD_*, NODE_OPTIONS, PYTHONSTARTUP, BASH_ENV and ENV change how the loader or the ' +
+      'interpreter starts (code injected before the program), so a request may not set them',
+  );
 
 export const LimitsInput = z
   .object({

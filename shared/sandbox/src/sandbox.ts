@@ -4,6 +4,7 @@
 // outcome.
 
 import type { BackendName, ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
+import type { WarmPoolStats } from './container/warm-pool.ts';
 import type { EgressAccess } from './egress-access.ts';
 
 export interface SandboxFile {
@@ -49,6 +50,8 @@ export interface Sandbox {
   readonly languages: readonly Language[];
   runtimes(): RuntimeInfo[];
   run(job: SandboxJob, options: SandboxRunOptions): Promise<ExecutionResult>;
+  /** Its warm pools now (containers waiting, target, hits, misses); absent for a backend without one. */
+  pools?(): WarmPoolStats[];
   /** Stops accepting jobs, ends running ones, and releases every process or container it started. */
   close(): Promise<void>;
 }

@@ -53,6 +53,8 @@ export interface ListQuery {
   outcome?: Outcome;
   language?: Language;
   backend?: Backend;
+  /** The template the execution was created from (matches only executions that name one). */
+  template?: string;
   /** Metadata labels with the value each must have. */
   labels?: Readonly<Record<string, string>>;
   /** ISO times: created strictly after / strictly before. */

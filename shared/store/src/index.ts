@@ -12,7 +12,19 @@ export type {
   SweepReport,
   UnfinishedExecution,
 } from './execution-store.ts';
-export type { SessionStore } from './session-store.ts';
+export { EventingExecutionStore, EventingSessionStore } from './lifecycle-emitters.ts';
+export {
+  LifecycleEventFeed,
+  type LifecycleEventListener,
+  type LifecycleEventLog,
+  type LifecycleEventRead,
+  type LifecycleEvents,
+  type LoggedLifecycleEvent,
+  type NewLifecycleEvent,
+  newEventId,
+} from './lifecycle-events.ts';
+export type { SessionListQuery, SessionPage, SessionStore } from './session-store.ts';
 export { StoreInUseError } from './sqlite/database.ts';
+export type { EventRetention } from './sqlite/sqlite-events.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export { type StoreHealth, storeUnavailable } from './write-health.ts';

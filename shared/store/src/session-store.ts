@@ -3,7 +3,29 @@
 // session is readable without holding anything in memory, and a session open at a crash can be closed on the
 // next start. Must never show one tenant's session to another, and never forget a session that is not closed.
 
-import type { Session } from '@airlock/protocol';
+import type { Backend, Session, SessionLanguage, SessionStatus } from '@airlock/protocol';
+
+/** Filters of a session listing; every given filter must match. */
+export interface SessionListQuery {
+  status?: SessionStatus;
+  language?: SessionLanguage;
+  backend?: Backend;
+  /** Metadata labels with the value each must have. */
+  labels?: Readonly<Record<string, string>>;
+  /** ISO times: created strictly after / strictly before. */
+  createdAfter?: string;
+  createdBefore?: string;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Sessions per page. */
+  limit: number;
+}
+
+/** Newest first (created_at, then id, both descending); `nextCursor` is null on the last page. */
+export interface SessionPage {
+  sessions: Session[];
+  nextCursor: string | null;
+}
 
 export interface SessionStore {
   /** Writes the session's current record (a new one, or a change of an existing one). */
@@ -12,4 +34,6 @@ export interface SessionStore {
   getSession(tenant: string, id: string): Promise<Session | undefined>;
   /** Every session not recorded as closed (crash recovery). */
   openSessions(): Promise<Session[]>;
+  /** The tenant's sessions as last recorded, newest first. */
+  listSessions(tenant: string, query: SessionListQuery): Promise<SessionPage>;
 }

@@ -3,8 +3,14 @@
 // Bearer …`) and an optional Idempotency-Key. Every fault is a coded AirlockError from the one table.
 // Must never pass on a body it did not validate, and never echo header values into an error.
 
-import { AirlockError, ExecutionRequest, parseJsonBody } from '@airlock/protocol';
-import type { z } from 'zod';
+import {
+  AirlockError,
+  type ExecutionRequest,
+  parseJsonBody,
+  type RequestSchemas,
+  validationError,
+} from '@airlock/protocol';
+import { payloadTooLarge } from '../error-handler.ts';
 
 /** A message's headers as name → values (what MsgHdrs iterates as, whichever nats-core typed it). */
 export type HeaderEntries = Iterable<[string, string[]]>;
@@ -18,14 +24,18 @@ export interface ExecuteInput {
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const MAX_HEADER_CHARS = 16_384;
 
+export interface ExecuteRequestBounds {
+  bodyLimitBytes: number;
+  /** This server's request schemas (limits within its ceilings), the same as the REST routes'. */
+  schemas: RequestSchemas;
+}
+
 export function readExecuteRequest(
   data: Uint8Array,
   headers: HeaderEntries | undefined,
-  bodyLimitBytes: number,
+  bounds: ExecuteRequestBounds,
 ): ExecuteInput {
-  if (data.byteLength > bodyLimitBytes) {
-    throw new AirlockError('payload_too_large', `The request is larger than ${bodyLimitBytes} bytes.`);
-  }
+  if (data.byteLength > bounds.bodyLimitBytes) throw payloadTooLarge(bounds.bodyLimitBytes);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(data);
@@ -33,8 +43,9 @@ export function readExecuteRequest(
     throw new AirlockError('invalid_json', 'The request body is not valid UTF-8.');
   }
   const json = parseJsonBody(text);
-  const parsed = ExecutionRequest.safeParse(json);
-  if (!parsed.success) throw invalidRequest(parsed.error);
+  const schema = bounds.schemas.execution;
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw validationError(parsed.error, schema);
   const authorization = header(headers, 'authorization');
   const key = header(headers, 'idempotency-key');
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -59,19 +70,4 @@ function header(headers: HeaderEntries | undefined, name: string): string | unde
     return value;
   }
   return undefined;
-}
-
-/** The first issue as the REST surface names it: `files[0].path: …`. */
-function invalidRequest(error: z.ZodError): AirlockError {
-  const first = error.issues[0];
-  const field = (first?.path ?? [])
-    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
-    .join('')
-    .replace(/^\./, '');
-  const message = first?.message ?? 'invalid request';
-  return new AirlockError(
-    'invalid_request',
-    field ? `${field}: ${message}` : message,
-    field ? { field } : {},
-  );
 }

@@ -10,7 +10,7 @@
 // Must never answer without a code, never crash on a message, and never log a token.
 
 import type { Logger } from '@airlock/logging';
-import { AirlockError } from '@airlock/protocol';
+import { AirlockError, type RequestSchemas } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import { type Service, type ServiceMsg, Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -28,6 +28,8 @@ export interface ExecuteServiceDeps {
   version: string;
   maxWaitSeconds: number;
   bodyLimitBytes: number;
+  /** This server's request schemas (limits within its ceilings). */
+  schemas: RequestSchemas;
   /** Requests handled at once; more are answered `queue_full`. */
   maxInFlight: number;
 }
@@ -83,7 +85,7 @@ export async function startExecuteService(deps: ExecuteServiceDeps): Promise<Exe
 /** Answers one request; resolves with the error code it answered, or undefined for an execution. */
 async function execute(deps: ExecuteServiceDeps, msg: ServiceMsg): Promise<string | undefined> {
   try {
-    const input = readExecuteRequest(msg.data, msg.headers, deps.bodyLimitBytes);
+    const input = readExecuteRequest(msg.data, msg.headers, deps);
     const { execution } = await deps.submitter.submit(input.headers, input.request, input.idempotencyKey);
     const current =
       execution.status === 'finished'

@@ -125,14 +125,20 @@ beforeEach(async () => {
     webhooks,
     runtimes: () => [],
     ready: () => READY,
-    limits: { bodyLimitBytes: 65_536, maxWaitSeconds: 5, maxWatchers: 4 },
+    limits: {
+      bodyLimitBytes: 65_536,
+      maxWaitSeconds: 5,
+      maxWatchers: 4,
+      defaults: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 128, output_bytes: 1_048_576 },
+      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
+    },
     version: 'test',
   });
 });
 
 afterEach(async () => {
   await app.close();
-  webhooks.close();
+  await webhooks.close();
   await queue.close();
   await audit.close();
   receiver.closeAllConnections();

@@ -25,7 +25,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
     '/v1/executions/:id/deliveries',
     {
       schema: {
+        operationId: 'listExecutionDeliveries',
         summary: "The webhook delivery attempts of an execution's events",
+        errorCodes: ['execution_not_found'],
         description:
           'Every attempt to deliver a lifecycle event of this execution to its callback or a tenant webhook: ' +
           'attempt number, HTTP status, latency and error, oldest first. Kept in memory (bounded) in embedded mode.',
@@ -47,7 +49,9 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       '/v1/sessions/:id/deliveries',
       {
         schema: {
+          operationId: 'listSessionDeliveries',
           summary: "The webhook delivery attempts of a session's events",
+          errorCodes: ['not_found'],
           params: ExecutionIdParams,
           response: { 200: DeliveryLogPage, '4xx': ErrorResponse },
         },

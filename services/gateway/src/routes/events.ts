@@ -4,6 +4,7 @@
 import { AirlockError } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';
@@ -22,12 +23,22 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
     '/v1/executions/:id/events',
     {
       schema: {
+        operationId: 'streamExecutionEvents',
         summary: 'Stream an execution as Server-Sent Events',
         description:
           'Events: `state` ({status}), `stdout`/`stderr` ({data}) as produced, and `result` (the finished ' +
           'execution), after which the stream ends. Late subscribers first receive what they missed.',
         params: ExecutionIdParams,
-        response: { '4xx': ErrorResponse },
+        response: {
+          200: {
+            description:
+              'A stream of `state`, `stdout`, `stderr` and `result` events, each with an `id` and JSON `data`; ' +
+              'comment lines keep an idle connection open.',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          '4xx': ErrorResponse,
+        },
+        errorCodes: ['execution_not_found', 'queue_full'],
       },
     },
     async (request, reply) => {

@@ -51,7 +51,13 @@ beforeEach(async () => {
     authorizer,
     runtimes: () => [],
     ready: () => READY,
-    limits: { bodyLimitBytes: 65_536, maxWaitSeconds: 5, maxWatchers: 4 },
+    limits: {
+      bodyLimitBytes: 65_536,
+      maxWaitSeconds: 5,
+      maxWatchers: 4,
+      defaults: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 128, output_bytes: 1_048_576 },
+      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
+    },
     version: 'test',
   });
 });
@@ -150,7 +156,7 @@ describe('the request schema at the REST boundary', () => {
   it.each([
     [{ code: '1' }, 'language'],
     [{ ...HELLO, language: 'cobol' }, 'language'],
-    [{ ...HELLO, extra: 1 }, ''],
+    [{ ...HELLO, extra: 1 }, 'extra'],
     [{ ...HELLO, code: 'a\u0000b' }, 'code'],
     [{ ...HELLO, files: [{ path: '../etc/passwd', content: 'x' }] }, 'files[0].path'],
     [{ ...HELLO, env: { LD_PRELOAD: '/x.so' } }, 'env.LD_PRELOAD'],

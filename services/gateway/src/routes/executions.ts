@@ -1,6 +1,6 @@
 // POST/GET/DELETE /v1/executions: submit (optionally waiting for the result), read, cancel.
 
-import { AirlockError, Execution, ExecutionRequest, isExecutionId } from '@airlock/protocol';
+import { AirlockError, Execution, isExecutionId, type RequestSchemas } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,6 +13,8 @@ export interface ExecutionRoutesOptions {
   submitter: ExecutionSubmitter;
   authenticate: Authorizer['authenticate'];
   maxWaitSeconds: number;
+  /** This server's request schemas (limits within its ceilings). */
+  schemas: RequestSchemas;
 }
 
 export const ExecutionIdParams = z.object({ id: z.string() });
@@ -37,13 +39,14 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
     '/v1/executions',
     {
       schema: {
+        operationId: 'createExecution',
         summary: 'Submit code for execution',
         description:
           'Queues the code and answers 201 with the execution. With `?wait=N` it waits up to N seconds: 201 with ' +
           'the finished execution, or 202 with its current state. A repeated Idempotency-Key with the same body ' +
           'answers 200 with the first execution; with a different body, 409. While the audit log cannot be ' +
           'written, every submission is refused with 503 `audit_unavailable` and Retry-After (nothing is queued).',
-        body: ExecutionRequest,
+        body: options.schemas.execution,
         querystring: z.object({ wait: z.coerce.number().min(0).max(maxWaitSeconds).optional() }).strict(),
         headers: z.object({ 'idempotency-key': IdempotencyKey.optional() }),
         response: {
@@ -53,6 +56,22 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
           '4xx': ErrorResponse,
           '5xx': ErrorResponse,
         },
+        responseDescriptions: {
+          200: 'An Idempotency-Key seen before with the same body: the first execution (`Idempotent-Replayed: true`).',
+          201: 'Accepted: queued, or finished when `?wait=` was given and the execution ended in time.',
+          202: 'Still queued or running when the `?wait=` seconds ran out.',
+        },
+        errorCodes: [
+          'forbidden',
+          'idempotency_conflict',
+          'backend_unavailable',
+          'egress_unavailable',
+          'queue_full',
+          'rate_limited',
+          'quota_exceeded',
+          'audit_unavailable',
+          'store_unavailable',
+        ],
       },
     },
     async (request, reply) => {
@@ -74,7 +93,9 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
     '/v1/executions/:id',
     {
       schema: {
+        operationId: 'getExecution',
         summary: 'Read an execution',
+        errorCodes: ['execution_not_found'],
         params: ExecutionIdParams,
         response: { 200: Execution, '4xx': ErrorResponse },
       },
@@ -91,7 +112,9 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
     '/v1/executions/:id',
     {
       schema: {
+        operationId: 'cancelExecution',
         summary: 'Cancel a queued or running execution',
+        errorCodes: ['execution_not_found', 'execution_finished'],
         description:
           'Answers 200 with the execution, now finished with outcome `canceled`; 409 if it had already finished.',
         params: ExecutionIdParams,

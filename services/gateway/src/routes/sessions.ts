@@ -1,7 +1,7 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { CellRequest, Execution, isSessionId, Session, SessionRequest } from '@airlock/protocol';
+import { Execution, type RequestSchemas, Session } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -9,28 +9,38 @@ import type { Sessions } from '../sessions/sessions.ts';
 
 export interface SessionRoutesOptions {
   sessions: Sessions;
+  /** This server's request schemas (limits within its ceilings). */
+  schemas: RequestSchemas;
 }
 
 const SessionIdParams = z.object({ id: z.string() });
 
 type Headers = Record<string, unknown>;
 
-/** Unknown and malformed ids look the same: not found (checked after authentication, in Sessions). */
-const sessionId = (id: string) => (isSessionId(id) ? id : 'ses_?');
-
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, options) => {
-  const { sessions } = options;
+  const { sessions, schemas } = options;
+  // Unknown and malformed ids look the same: not found, checked after authentication (in Sessions).
 
   app.post(
     '/v1/sessions',
     {
       schema: {
+        operationId: 'createSession',
         summary: 'Open a session',
+        errorCodes: [
+          'forbidden',
+          'backend_unavailable',
+          'session_limit',
+          'quota_exceeded',
+          'rate_limited',
+          'audit_unavailable',
+          'store_unavailable',
+        ],
         description:
           'Starts a sandbox whose interpreter lives across cells and answers 201 with the session, ready. ' +
           'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. 503 ' +
           '`audit_unavailable` (with Retry-After) while the audit log cannot be written.',
-        body: SessionRequest,
+        body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
@@ -42,10 +52,17 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
   );
 
   // Read and close: the same route but for the method.
-  for (const [method, summary, description, answer] of [
-    ['GET', 'Read a session', undefined, (headers: Headers, id: string) => sessions.get(headers, id)],
+  for (const [method, operationId, summary, description, answer] of [
+    [
+      'GET',
+      'getSession',
+      'Read a session',
+      undefined,
+      (headers: Headers, id: string) => sessions.get(headers, id),
+    ],
     [
       'DELETE',
+      'closeSession',
       'Close a session',
       'Destroys the session sandbox, then answers 200 with the session (closed, reason `deleted`).',
       (headers: Headers, id: string) => sessions.remove(headers, id),
@@ -55,12 +72,14 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       method,
       url: '/v1/sessions/:id',
       schema: {
+        operationId,
         summary,
+        errorCodes: ['not_found'],
         ...(description === undefined ? {} : { description }),
         params: SessionIdParams,
         response: { 200: Session, '4xx': ErrorResponse },
       },
-      handler: async (request) => answer(request.headers, sessionId(request.params.id)),
+      handler: async (request) => answer(request.headers, request.params.id),
     });
   }
 
@@ -68,19 +87,29 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/v1/sessions/:id/executions',
     {
       schema: {
+        operationId: 'runCell',
         summary: 'Run a cell in a session',
+        errorCodes: [
+          'not_found',
+          'forbidden',
+          'session_busy',
+          'session_closed',
+          'rate_limited',
+          'audit_unavailable',
+          'store_unavailable',
+        ],
         description:
           'Runs the code in the session interpreter and answers 201 with the finished execution (with ' +
           '`session_id`, and `display`, `value`, `exception` in the result). 409 `session_busy` while another ' +
           'cell runs, 409 `session_closed` once the session is closed, 503 `audit_unavailable` while the audit ' +
           'log cannot be written (the cell does not run; the session stays).',
         params: SessionIdParams,
-        body: CellRequest,
+        body: schemas.cell,
         response: { 201: Execution, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
     async (request, reply) => {
-      const execution = await sessions.runCell(request.headers, sessionId(request.params.id), request.body);
+      const execution = await sessions.runCell(request.headers, request.params.id, request.body);
       void reply.header('location', `/v1/executions/${execution.id}`);
       return reply.code(201).send(execution);
     },

@@ -1,8 +1,11 @@
-// Runtimes, templates, health, readiness and metrics.
+// Runtimes, templates, health, readiness and metrics. Health, readiness and metrics are for probes and
+// Prometheus, not for API clients: the OpenAPI document leaves them out (the README documents them).
 
+import { BackendName, Language, type LimitPolicy } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../metrics.ts';
+import { type Runtime, RuntimeList } from '../openapi-schemas.ts';
 import type { Readiness } from '../readiness.ts';
 
 export interface SystemRoutesOptions {
@@ -11,15 +14,11 @@ export interface SystemRoutesOptions {
   templates: () => unknown[];
   ready: () => Readiness;
   metrics: GatewayMetrics;
+  /** The server's limit defaults and ceilings, shown beside the runtimes. */
+  limits: LimitPolicy;
 }
 
-const Runtime = z.object({
-  language: z.string(),
-  backend: z.string(),
-  version: z.string(),
-  available: z.boolean(),
-  reason: z.string().optional(),
-});
+const RuntimeFilter = z.object({ language: Language.optional(), backend: BackendName.optional() }).strict();
 
 const Template = z.object({
   name: z.string(),
@@ -38,16 +37,32 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     '/v1/runtimes',
     {
       schema: {
+        operationId: 'listRuntimes',
         summary: 'Languages and backends this server can run',
-        response: { 200: z.object({ runtimes: z.array(Runtime) }) },
+        description:
+          'Every language × backend this server is configured for, with its version, and why one is unavailable. ' +
+          '`?language=` and `?backend=` narrow the list. Also the limit defaults and ceilings: a request may ask up ' +
+          'to the ceilings; a tenant policy or an intent token may lower them. Needs no credential.',
+        security: [],
+        querystring: RuntimeFilter,
+        response: { 200: RuntimeList },
       },
     },
-    async () => ({ runtimes: options.runtimes() as z.infer<typeof Runtime>[] }),
+    async (request) => {
+      const { language, backend } = request.query;
+      const runtimes = (options.runtimes() as z.infer<typeof Runtime>[]).filter(
+        (runtime) =>
+          (language === undefined || runtime.language === language) &&
+          (backend === undefined || runtime.backend === backend),
+      );
+      return { runtimes, limits: { defaults: options.limits.defaults, ceilings: options.limits.ceilings } };
+    },
   );
   app.get(
     '/v1/templates',
     {
       schema: {
+        operationId: 'listTemplates',
         summary:
           'Templates (environments) this server has: languages, packages, size, hash, state and why not ready',
         response: { 200: z.object({ templates: z.array(Template) }) },
@@ -57,7 +72,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
   );
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    { schema: { summary: 'Liveness', hide: true, response: { 200: z.object({ status: z.literal('ok') }) } } },
     async () => ({
       status: 'ok' as const,
     }),
@@ -67,6 +82,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     {
       schema: {
         summary: 'Readiness: started, not shutting down, and the audit log can be written',
+        hide: true,
         response: {
           200: z.object({ status: z.literal('ready') }),
           503: z.object({ status: z.literal('not_ready'), reason: z.string() }),
@@ -79,7 +95,7 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
       return reply.code(503).send({ status: 'not_ready' as const, reason: readiness.reason });
     },
   );
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
     const body = await options.metrics.registry.metrics();
     return reply.type(options.metrics.registry.contentType).send(body);
   });

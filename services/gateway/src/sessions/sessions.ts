@@ -24,6 +24,7 @@ import {
   type CellRequest,
   type Execution,
   emptyResult,
+  isSessionId,
   type LimitPolicy,
   newSessionId,
   resolveLimits,
@@ -342,11 +343,13 @@ export class Sessions {
     caller: Caller,
     id: string,
   ): Promise<{ entry: Entry; session: Session } | { entry: null; session: Session }> {
+    // Another tenant's session, and an id that is not one, look exactly like one that does not exist.
+    const missing = () => new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    if (!isSessionId(id)) throw missing();
     const entry = this.#entries.get(id);
     if (entry?.session.tenant === caller.tenant) return { entry, session: entry.session };
     const stored = entry ? undefined : await this.#deps.store.sessions.getSession(caller.tenant, id);
-    // Another tenant's session looks exactly like one that does not exist.
-    if (!stored) throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
+    if (!stored) throw missing();
     return { entry: null, session: stored };
   }
 

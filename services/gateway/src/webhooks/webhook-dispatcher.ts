@@ -53,9 +53,13 @@ export interface DispatcherDeps {
   now?: () => Date;
 }
 
-interface Pending extends Delivery {
+/** A delivery with its id and body fixed: what every attempt sends (and what NATS mode stores). */
+export interface PendingDelivery extends Delivery {
   webhookId: string;
   body: string;
+}
+
+interface Pending extends PendingDelivery {
   attempt: number;
 }
 
@@ -117,93 +121,26 @@ export class WebhookDispatcher {
   }
 
   async #attempt(delivery: Pending): Promise<void> {
-    const { settings, log } = this.#deps;
-    const now = () => this.#deps.now?.() ?? new Date();
-    const started = performance.now();
-    const at = now();
-    let result: { status: number | null; error: string | null; final?: boolean };
-    try {
-      const signature = await this.#sign(delivery, at);
-      const outcome = await attemptDelivery({
-        target: delivery.target,
-        headers: {
-          'webhook-id': delivery.webhookId,
-          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-          'webhook-signature': signature,
-          'user-agent': 'Airlock-Webhooks',
-        },
-        body: delivery.body,
-        addresses: this.#deps.addresses,
-        resolver: this.#deps.resolver,
-        timeoutMs: settings.timeoutMs,
-        maxResponseBytes: MAX_RESPONSE_BYTES,
-        ca: this.#deps.ca,
-      });
-      result = { ...outcome, final: outcome.error?.startsWith('refused:') === true };
-    } catch (error) {
-      result = { status: null, error: (error as Error).message.slice(0, 200) };
-    }
+    const { entry, retryable } = await attemptOnce(this.#deps, delivery, delivery.attempt);
     if (this.#closed) return;
-    const delivered = result.error === null;
-    const retry = !delivered && result.final !== true && delivery.attempt < settings.attempts;
-    const entry: DeliveryAttempt = {
-      webhook_id: delivery.webhookId,
-      event_id: delivery.event.id,
-      event_type: delivery.event.type,
-      url: displayUrl(delivery.target),
-      attempt: delivery.attempt,
-      status: result.status,
-      latency_ms: Math.round(performance.now() - started),
-      error: result.error,
-      outcome: delivered ? 'delivered' : retry ? 'retrying' : 'failed',
-      at: at.toISOString(),
-    };
-    log.record(delivery.tenant, delivery.event.subject, entry);
+    const retry = retryable && delivery.attempt < this.#deps.settings.attempts;
+    this.#deps.log.record(delivery.tenant, delivery.event.subject, {
+      ...entry,
+      outcome: outcomeOf(entry, retry),
+    });
     if (retry) {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        void this.#attempt({ ...delivery, attempt: delivery.attempt + 1 });
-      }, this.#delay(delivery.attempt));
+      const timer = setTimeout(
+        () => {
+          this.#timers.delete(timer);
+          void this.#attempt({ ...delivery, attempt: delivery.attempt + 1 });
+        },
+        retryDelay(this.#deps, delivery.attempt),
+      );
       this.#timers.add(timer);
       return;
     }
-    if (!delivered) {
-      this.#deps.logger.warn(
-        {
-          webhook_id: delivery.webhookId,
-          tenant: delivery.tenant,
-          subject: delivery.event.subject,
-          url: entry.url,
-          attempts: delivery.attempt,
-          error: result.error,
-        },
-        'webhook delivery given up',
-      );
-    }
+    if (entry.error !== null) givenUp(this.#deps.logger, delivery, entry);
     this.#settle();
-  }
-
-  /** Full jitter: a random delay up to the doubled backoff, capped. */
-  #delay(attempt: number): number {
-    const { backoffMs, maxBackoffMs } = this.#deps.settings;
-    const ceiling = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
-    return Math.floor((this.#deps.random ?? Math.random)() * ceiling);
-  }
-
-  async #sign(delivery: Pending, at: Date): Promise<string> {
-    let secret: string;
-    try {
-      secret = await this.#deps.secrets.resolve(delivery.secretRef);
-    } catch {
-      throw new Error(`signing secret '${delivery.secretRef}' is not available`);
-    }
-    if (!secret.startsWith('whsec_'))
-      throw new Error(`signing secret '${delivery.secretRef}' is not a whsec_ secret`);
-    try {
-      return new Webhook(secret).sign(delivery.webhookId, at, delivery.body);
-    } catch {
-      throw new Error(`signing secret '${delivery.secretRef}' is not a valid whsec_ secret`);
-    }
   }
 
   #settle(): void {
@@ -211,5 +148,114 @@ export class WebhookDispatcher {
     if (this.#pending > 0) return;
     for (const resolve of this.#idle) resolve();
     this.#idle.clear();
+  }
+}
+
+/** Fixes a delivery's webhook-id and body (Standard Webhooks: `{type, timestamp, data}`). */
+export function pendingDelivery(delivery: Delivery): PendingDelivery {
+  return {
+    ...delivery,
+    webhookId: `msg_${randomBytes(16).toString('base64url')}`,
+    body: JSON.stringify({ type: delivery.event.type, timestamp: delivery.event.at, data: delivery.event }),
+  };
+}
+
+export type AttemptDeps = Pick<
+  DispatcherDeps,
+  'settings' | 'addresses' | 'resolver' | 'secrets' | 'ca' | 'now'
+>;
+
+/**
+ * One signed attempt: its log entry (outcome still to be decided by the caller) and whether another attempt
+ * could help (not after a 2xx, nor after the address check refused the target).
+ */
+export async function attemptOnce(
+  deps: AttemptDeps,
+  delivery: PendingDelivery,
+  attempt: number,
+): Promise<{ entry: Omit<DeliveryAttempt, 'outcome'>; retryable: boolean }> {
+  const started = performance.now();
+  const at = deps.now?.() ?? new Date();
+  let result: { status: number | null; error: string | null };
+  let refused = false;
+  try {
+    const signature = await sign(deps.secrets, delivery, at);
+    result = await attemptDelivery({
+      target: delivery.target,
+      headers: {
+        'webhook-id': delivery.webhookId,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': signature,
+        'user-agent': 'Airlock-Webhooks',
+      },
+      body: delivery.body,
+      addresses: deps.addresses,
+      resolver: deps.resolver,
+      timeoutMs: deps.settings.timeoutMs,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      ca: deps.ca,
+    });
+    refused = result.error?.startsWith('refused:') === true;
+  } catch (error) {
+    result = { status: null, error: (error as Error).message.slice(0, 200) };
+  }
+  return {
+    entry: {
+      webhook_id: delivery.webhookId,
+      event_id: delivery.event.id,
+      event_type: delivery.event.type,
+      url: displayUrl(delivery.target),
+      attempt,
+      status: result.status,
+      latency_ms: Math.round(performance.now() - started),
+      error: result.error,
+      at: at.toISOString(),
+    },
+    retryable: result.error !== null && !refused,
+  };
+}
+
+export function outcomeOf(entry: { error: string | null }, retry: boolean): DeliveryAttempt['outcome'] {
+  return entry.error === null ? 'delivered' : retry ? 'retrying' : 'failed';
+}
+
+/** Full jitter: a random delay up to the doubled backoff, capped. */
+export function retryDelay(deps: Pick<DispatcherDeps, 'settings' | 'random'>, attempt: number): number {
+  const { backoffMs, maxBackoffMs } = deps.settings;
+  const ceiling = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
+  return Math.floor((deps.random ?? Math.random)() * ceiling);
+}
+
+export function givenUp(
+  logger: Logger,
+  delivery: PendingDelivery,
+  entry: Omit<DeliveryAttempt, 'outcome'>,
+): void {
+  logger.warn(
+    {
+      webhook_id: delivery.webhookId,
+      tenant: delivery.tenant,
+      subject: delivery.event.subject,
+      url: entry.url,
+      attempts: entry.attempt,
+      error: entry.error,
+    },
+    'webhook delivery given up',
+  );
+}
+
+async function sign(secrets: SecretsProvider, delivery: PendingDelivery, at: Date): Promise<string> {
+  let secret: string;
+  try {
+    secret = await secrets.resolve(delivery.secretRef);
+  } catch {
+    throw new Error(`signing secret '${delivery.secretRef}' is not available`);
+  }
+  if (!secret.startsWith('whsec_'))
+    throw new Error(`signing secret '${delivery.secretRef}' is not a whsec_ secret`);
+  try {
+    return new Webhook(secret).sign(delivery.webhookId, at, delivery.body);
+  } catch {
+    throw new Error(`signing secret '${delivery.secretRef}' is not a valid whsec_ secret`);
   }
 }

@@ -17,7 +17,7 @@ import {
 import { type CallbackTarget, checkCallbackUrl } from './callback-target.ts';
 import { DeliveryLog } from './delivery-log.ts';
 import { executionEndEvent, executionEvent, isTerminal, sessionEvent } from './lifecycle-events.ts';
-import { WebhookDispatcher, type WebhookSettings } from './webhook-dispatcher.ts';
+import { type Delivery, WebhookDispatcher, type WebhookSettings } from './webhook-dispatcher.ts';
 
 export interface WebhooksDeps {
   settings: WebhookSettings;
@@ -30,6 +30,18 @@ export interface WebhooksDeps {
   ca?: string[];
   /** [0, 1) for the retry jitter. @default Math.random */
   random?: () => number;
+  /** Another dispatcher and the log it writes. @default in memory (WebhookDispatcher) */
+  delivery?: { dispatcher: DeliveryDispatcher; log: DeliveryLog };
+}
+
+/** Where deliveries go to be attempted: in memory (embedded) or a JetStream stream (NATS mode). */
+export interface DeliveryDispatcher {
+  /** Starts delivering; false when it cannot take the delivery (logged). */
+  dispatch(delivery: Delivery): boolean;
+  /** Deliveries waiting or in flight here. */
+  readonly pending: number;
+  idle(): Promise<void>;
+  close(): void | Promise<void>;
 }
 
 interface Registration {
@@ -42,10 +54,10 @@ interface Registration {
 const MAX_REGISTERED = 200_000;
 
 export class Webhooks {
-  readonly log = new DeliveryLog();
+  readonly log: DeliveryLog;
   readonly #deps: WebhooksDeps;
   readonly #addresses: AddressCheck;
-  readonly #dispatcher: WebhookDispatcher;
+  readonly #dispatcher: DeliveryDispatcher;
   readonly #callbacks = new Map<string, Registration>();
   readonly #subscriptions = new Map<
     string,
@@ -55,6 +67,12 @@ export class Webhooks {
   constructor(deps: WebhooksDeps) {
     this.#deps = deps;
     this.#addresses = new AddressCheck({ allowances: deps.settings.allowances });
+    if (deps.delivery) {
+      this.log = deps.delivery.log;
+      this.#dispatcher = deps.delivery.dispatcher;
+      return;
+    }
+    this.log = new DeliveryLog();
     this.#dispatcher = new WebhookDispatcher({
       settings: deps.settings,
       addresses: this.#addresses,
@@ -156,8 +174,8 @@ export class Webhooks {
     }
   }
 
-  close(): void {
-    this.#dispatcher.close();
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
   }
 
   #secretRef(tenant: string): string {

@@ -21,8 +21,8 @@ const TOKEN_USAGE = `usage:
   airlock token keys --out DIR [--kid KID] [--alg EdDSA|ES256] [--force]
       writes DIR/private.jwk.json (keep it secret) and DIR/jwks.json (give it to Airlock)
   airlock token mint --key FILE --iss ISS --aud AUD --sub SUB --tenant TENANT
-      [--ttl SECONDS] [--jti JTI] [--intent JSON] [--act JSON]
-      prints a signed intent token`;
+      [--ttl SECONDS] [--jti JTI] [--intent JSON] [--act JSON] [--scope SCOPES]
+      prints a signed intent token (--scope airlock:operator: an operator token for the console)`;
 
 function checked(name: string, schema: z.ZodType, value: unknown): unknown {
   const result = schema.safeParse(value);
@@ -92,6 +92,7 @@ async function mint(args: string[], context: CliContext): Promise<number> {
     jti: { type: 'string' },
     intent: { type: 'string' },
     act: { type: 'string' },
+    scope: { type: 'string' },
   });
   if (values.help) return printUsage(context);
   if (positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
@@ -115,9 +116,11 @@ async function mint(args: string[], context: CliContext): Promise<number> {
     throw new Error(`cannot read the private key ${keyPath}: ${(error as Error).message}`);
   }
   const jti = optional(values, 'jti');
+  const scope = optional(values, 'scope');
   const token = await mintIntentToken({
     ...options,
     ...(jti === undefined ? {} : { jti }),
+    ...(scope === undefined ? {} : { scope }),
     privateJwk: privateJwk as Parameters<typeof mintIntentToken>[0]['privateJwk'],
   });
   context.terminal.stdout(`${token}\n`);

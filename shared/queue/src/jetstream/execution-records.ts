@@ -7,7 +7,7 @@
 import { Execution } from '@airlock/protocol';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { executionKey, isStorableId } from './names.ts';
+import { executionKey, isStorableId, listingKey } from './names.ts';
 
 export interface StoredExecution {
   execution: Execution;
@@ -66,9 +66,11 @@ export class ExecutionRecords {
     return found?.value.execution.tenant === tenant ? found : undefined;
   }
 
-  /** Writes a new record; false if one with this id exists. */
+  /** Writes a new record and its listing entry; false if one with this id exists. */
   async create(record: StoredExecution): Promise<boolean> {
-    return this.#create(executionKey(record.execution.id), record);
+    const created = await this.#create(executionKey(record.execution.id), record);
+    if (created) await this.#kv.put(listingEntry(record.execution), '');
+    return created;
   }
 
   /** Replaces the record if it is still at `revision`; false if someone changed it first. */
@@ -90,7 +92,9 @@ export class ExecutionRecords {
   }
 
   async remove(id: string): Promise<void> {
+    const found = await this.read(id);
     await this.#kv.delete(executionKey(id));
+    if (found) await this.#kv.delete(listingEntry(found.value.execution));
   }
 
   async readKey(key: string): Promise<Revisioned<IdempotencyRecord> | undefined> {
@@ -151,6 +155,10 @@ export class ExecutionRecords {
     const value = parse(json);
     return value === undefined ? undefined : { value, revision: entry.revision };
   }
+}
+
+function listingEntry(execution: Execution): string {
+  return listingKey(execution.tenant, Date.parse(execution.created_at) || 0, execution.id);
 }
 
 function parseStoredExecution(json: unknown): StoredExecution | undefined {

@@ -21,6 +21,12 @@ import { settledWithin } from '../settled-within.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
+import {
+  ExecutionListing,
+  type KvExecutionPage,
+  type KvListQuery,
+  sharedCursorKey,
+} from './execution-listing.ts';
 import { ExecutionRecords } from './execution-records.ts';
 import { waitForFinish } from './execution-waiter.ts';
 import {
@@ -42,6 +48,7 @@ interface QueueParts {
   jsm: JetStreamManager;
   names: QueueNames;
   records: ExecutionRecords;
+  listing: ExecutionListing;
   events: EventPublisher;
   finisher: ExecutionFinisher;
   consumers: TenantConsumers;
@@ -92,6 +99,7 @@ export class JetStreamJobQueue implements JobQueue {
       jsm,
       names,
       records,
+      listing: new ExecutionListing(kv, records),
       events,
       finisher,
       consumers,
@@ -117,6 +125,16 @@ export class JetStreamJobQueue implements JobQueue {
     const { js, names, records, events, consumers } = this.#parts;
     const { connection: nc, retryAfterSeconds, onError } = this.#options;
     return submitJob({ nc, js, names, records, events, consumers, retryAfterSeconds, onError }, input);
+  }
+
+  /** One page of the tenant's executions, newest first, from the bucket every gateway shares. */
+  list(tenant: string, query: KvListQuery): Promise<KvExecutionPage> {
+    return this.#parts.listing.page(tenant, query);
+  }
+
+  /** The key all gateways on this NATS seal their cursors with (made once, kept without expiry). */
+  cursorKey(): Promise<Buffer> {
+    return sharedCursorKey(this.#options.connection, this.#parts.names.bucket);
   }
 
   async get(tenant: string, id: string): Promise<Execution | undefined> {

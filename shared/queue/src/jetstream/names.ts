@@ -137,3 +137,16 @@ function consumerForToken(token: string): string {
 function isToken(token: string): boolean {
   return PLAIN_TOKEN.test(token) || /^~[0-9a-f]{40}$/.test(token);
 }
+
+/** KV key prefix of one tenant's listing entries: a hash, so any tenant fits a key. */
+export function listingPrefix(tenant: string): string {
+  return `ix.${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * KV key of an execution's listing entry: tenant, creation time (zero-padded milliseconds, so keys sort by
+ * time) and id; the entry's value is empty — the key is the index.
+ */
+export function listingKey(tenant: string, createdMs: number, id: string): string {
+  return `${listingPrefix(tenant)}.${String(Math.max(0, createdMs)).padStart(15, '0')}.${id}`;
+}

@@ -162,6 +162,10 @@ export class ContainerSandbox implements Sandbox {
     await Promise.all([...this.#pools.values()].map((pool) => pool.whenFull()));
   }
 
+  pools(): WarmPoolStats[] {
+    return [...this.#pools.values()].map((pool) => pool.stats());
+  }
+
   stats(): ContainerSandboxStats {
     return {
       pools: [...this.#pools.values()].map((pool) => pool.stats()),

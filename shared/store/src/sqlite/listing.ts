@@ -35,7 +35,7 @@ export function decodeCursor(text: string): Cursor {
   return { createdMs: parsed[0] as number, id: parsed[1] };
 }
 
-function timeMs(name: string, iso: string): number {
+export function timeMs(name: string, iso: string): number {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) throw new TypeError(`Expected \`${name}\` to be an ISO time, got \`${iso}\``);
   return ms;
@@ -69,6 +69,10 @@ export class Listing {
     equal('outcome', query.outcome);
     equal('language', query.language);
     equal('backend', query.backend);
+    if (query.template !== undefined) {
+      where.push("json_extract(e.execution, '$.template') = ?");
+      params.push(query.template);
+    }
     for (const [label, value] of Object.entries(query.labels ?? {})) {
       where.push(
         'EXISTS (SELECT 1 FROM execution_labels l WHERE l.execution_seq = e.seq AND l.label = ? AND l.value = ?)',

@@ -6,10 +6,12 @@
 // execution_labels  metadata label=value pairs, for listing by label.
 // blobs             content-addressed (sha256) large outputs and files, stored once, reference-counted.
 // sessions          one row per session record.
+// lifecycle_events  the tenant-scoped feed of lifecycle events (version 2); `seq` is never reused.
+// store_meta        named values of the store itself, e.g. the key that seals listing cursors (version 2).
 
 import type { DatabaseSync } from 'node:sqlite';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const TABLES = `
 CREATE TABLE executions (
@@ -68,7 +70,26 @@ CREATE INDEX sessions_by_close ON sessions (closed_ms) WHERE closed_ms IS NOT NU
 CREATE INDEX sessions_open ON sessions (status) WHERE status <> 'closed';
 `;
 
-/** Creates the schema in a new database; refuses one written by a newer version. */
+/** Version 2: the lifecycle event feed, the store's own values, and listing sessions by tenant. */
+const VERSION_2 = `
+CREATE TABLE lifecycle_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  type TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE INDEX lifecycle_events_by_tenant ON lifecycle_events (tenant, seq);
+CREATE INDEX lifecycle_events_by_time ON lifecycle_events (at_ms);
+CREATE TABLE store_meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_tenant ON sessions (tenant, created_ms DESC, id DESC);
+`;
+
+/** Creates the schema in a new database, brings an older one up to date; refuses one written by a newer version. */
 export function migrate(db: DatabaseSync): void {
   // IMMEDIATE takes the write lock now, so a second process fails here and not at its first write.
   db.exec('BEGIN IMMEDIATE');
@@ -79,10 +100,9 @@ export function migrate(db: DatabaseSync): void {
         `the store's schema is version ${row.user_version}, newer than this service's ${SCHEMA_VERSION}`,
       );
     }
-    if (row.user_version === 0) {
-      db.exec(TABLES);
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    }
+    if (row.user_version === 0) db.exec(TABLES);
+    if (row.user_version < 2) db.exec(VERSION_2);
+    if (row.user_version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec('COMMIT');
   } catch (error) {
     if (db.isTransaction) db.exec('ROLLBACK');

@@ -3,17 +3,20 @@
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Session } from '@airlock/protocol';
-import type { SessionStore } from '../session-store.ts';
+import type { SessionListQuery, SessionPage, SessionStore } from '../session-store.ts';
 import type { WriteHealth } from '../write-health.ts';
 import type { Retention } from './retention.ts';
+import { SessionListing } from './session-listing.ts';
 
 export class SqliteSessions implements SessionStore {
   readonly #retention: Retention;
   readonly #sql: Record<string, StatementSync>;
   readonly #health: WriteHealth;
+  readonly #listing: SessionListing;
 
   constructor(db: DatabaseSync, retention: Retention, health: WriteHealth) {
     this.#health = health;
+    this.#listing = new SessionListing(db, () => retention.cutoffMs());
     this.#retention = retention;
     this.#sql = {
       byId: db.prepare('SELECT tenant, closed_ms, session, bytes FROM sessions WHERE id = ?'),
@@ -63,5 +66,9 @@ export class SqliteSessions implements SessionStore {
     return (this.#sql.open!.all() as Array<{ session: string }>).map((row) =>
       Session.parse(JSON.parse(row.session)),
     );
+  }
+
+  async listSessions(tenant: string, query: SessionListQuery): Promise<SessionPage> {
+    return this.#listing.page(tenant, query);
   }
 }

@@ -3,6 +3,7 @@
 // of the same file is refused); close it after everything that writes to it.
 // Must never read the environment (options come from the service's config), nor throw from its sweep timer.
 
+import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import type { ExecutionStore, StoreStats, SweepReport } from '../execution-store.ts';
@@ -11,6 +12,7 @@ import { type StoreHealth, WriteHealth } from '../write-health.ts';
 import { BlobTable } from './blobs.ts';
 import { IN_MEMORY, openDatabase } from './database.ts';
 import { Retention } from './retention.ts';
+import { type EventRetention, SqliteEvents } from './sqlite-events.ts';
 import { SqliteExecutions } from './sqlite-executions.ts';
 import { SqliteSessions } from './sqlite-sessions.ts';
 
@@ -31,6 +33,11 @@ export interface SqliteStoreOptions {
    */
   maxExecutions?: number;
   /**
+   * Bounds of the lifecycle event log (age and bytes), apart from the executions'.
+   * @default { retentionMs: 7 days, retainedBytes: 64 MiB }
+   */
+  events?: EventRetention;
+  /**
    * Clock for retention.
    * @default () => new Date()
    */
@@ -45,6 +52,8 @@ export interface SqliteStoreOptions {
 export class SqliteStore {
   readonly executions: ExecutionStore;
   readonly sessions: SessionStore;
+  /** The lifecycle event log. */
+  readonly events: SqliteEvents;
   /** The database file, or `:memory:`. */
   readonly path: string;
   readonly #db: DatabaseSync;
@@ -57,6 +66,7 @@ export class SqliteStore {
     retention: Retention,
     blobs: BlobTable,
     health: WriteHealth,
+    events: SqliteEvents,
   ) {
     this.path = path;
     this.#db = db;
@@ -64,6 +74,21 @@ export class SqliteStore {
     this.#health = health;
     this.executions = new SqliteExecutions(db, blobs, retention, health);
     this.sessions = new SqliteSessions(db, retention, health);
+    this.events = events;
+  }
+
+  /**
+   * A random 32-byte key kept in the store (made on first use): what the service seals its cursors with, so
+   * a cursor stays valid across restarts on the same data directory and is never valid elsewhere.
+   */
+  cursorKey(): Buffer {
+    const read = this.#db.prepare("SELECT value FROM store_meta WHERE name = 'cursor_key'");
+    const found = read.get() as { value: Uint8Array } | undefined;
+    if (found) return Buffer.from(found.value);
+    this.#db
+      .prepare("INSERT OR IGNORE INTO store_meta (name, value) VALUES ('cursor_key', ?)")
+      .run(randomBytes(32));
+    return Buffer.from((read.get() as { value: Uint8Array }).value);
   }
 
   /** Whether the last write succeeded (since when and why not, when it did not). */
@@ -84,7 +109,12 @@ export class SqliteStore {
       const blobs = new BlobTable(db);
       const retention = new Retention(db, blobs, bounds, now);
       const health = new WriteHealth(options.onHealthChange);
-      const store = new SqliteStore(options.path, db, retention, blobs, health);
+      const events = new SqliteEvents(
+        db,
+        options.events ?? { retentionMs: 7 * 86_400_000, retainedBytes: 64 * 1024 * 1024 },
+        now,
+      );
+      const store = new SqliteStore(options.path, db, retention, blobs, health, events);
       retention.sweep();
       retention.schedule();
       return store;

@@ -1,0 +1,192 @@
+// The service page: queue and running executions, warm pools (target, ready, hits, misses), refusals by code,
+// the runtimes this server offers, and charts of latency percentiles and throughput per backend and the pool
+// hit rate over time. Everything comes from GET /v1/stats (the figures of /metrics) polled every 2 s.
+
+import { api } from '../api.js';
+import { LineChart } from '../charts.js';
+import { badge, el, notice, replace, visible } from '../dom.js';
+import {
+  hitRateSeries,
+  labelValues,
+  latencySeries,
+  latest,
+  onSnapshot,
+  pollError,
+  samples,
+  throughputSeries,
+  total,
+} from '../metrics.js';
+
+const QUANTILES = [0.5, 0.95, 0.99];
+
+export function serviceView(root) {
+  const summary = el('div', { class: 'summary' });
+  const pools = el('div', { class: 'pools' });
+  const refusals = el('div', { class: 'refusals' });
+  const runtimes = el('div', { class: 'runtimes' });
+  const charts = {
+    latency: new LineChart('Latency per backend (submit to result, 30 s window)', 'ms'),
+    throughput: new LineChart('Throughput per backend', 'runs/s'),
+    hitRate: new LineChart('Warm-pool hit rate', '%'),
+  };
+  replace(
+    root,
+    el('h2', {}, 'Service'),
+    summary,
+    el('section', { class: 'charts' }, charts.latency.node, charts.throughput.node, charts.hitRate.node),
+    el('h3', {}, 'Warm pools'),
+    pools,
+    el('h3', {}, 'Refusals'),
+    refusals,
+    el('h3', {}, 'Runtimes'),
+    runtimes,
+  );
+  const seen = new Map();
+
+  const draw = () => {
+    const stats = latest();
+    const error = pollError();
+    if (!stats) {
+      replace(
+        summary,
+        error ? notice('error', `Could not read the statistics: ${error.message}`) : 'Reading…',
+      );
+      return;
+    }
+    replace(
+      summary,
+      error ? notice('error', `Statistics are stale: ${error.message}`) : null,
+      el(
+        'dl',
+        { class: 'facts' },
+        [
+          ['Queued', total(stats, 'airlock_queue_depth')],
+          ['Running', total(stats, 'airlock_executions_running')],
+          ['Finished', total(stats, 'airlock_executions_total')],
+          ['Refused', total(stats, 'airlock_rejections_total')],
+          ['Audit log', writable(stats, 'airlock_audit_writable')],
+          ['Store', writable(stats, 'airlock_store_writable')],
+          ['Mode', stats.mode === 'local' ? 'local development (loopback only)' : 'intent tokens'],
+        ].map(([label, value]) => el('div', {}, el('dt', {}, label), el('dd', {}, value))),
+      ),
+    );
+    charts.latency.update(latencySeries(QUANTILES));
+    charts.throughput.update(throughputSeries());
+    charts.hitRate.update(hitRateSeries());
+    drawPools(pools, stats);
+    drawRefusals(refusals, stats, seen);
+  };
+  const off = onSnapshot(draw);
+  draw();
+  api('/v1/runtimes').then(
+    ({ runtimes: list }) =>
+      replace(
+        runtimes,
+        table(
+          ['Language', 'Backend', 'Version', 'Available'],
+          list.map((r) => [
+            visible(r.language),
+            visible(r.backend),
+            visible(r.version),
+            r.available
+              ? badge('available')
+              : el('span', {}, badge('unavailable'), ' ', visible(r.reason ?? '')),
+          ]),
+        ),
+      ),
+    (error) => replace(runtimes, notice('error', `Could not read the runtimes: ${error.message}`)),
+  );
+  return () => {
+    off();
+    for (const chart of Object.values(charts)) chart.destroy();
+  };
+}
+
+function writable(stats, name) {
+  const found = samples(stats, name);
+  if (found.length === 0) return '—';
+  return found[0].value === 1 ? badge('writable') : badge('unwritable');
+}
+
+function drawPools(root, stats) {
+  const names = labelValues(stats, 'airlock_warm_pool_containers', 'pool');
+  if (names.length === 0) {
+    replace(
+      root,
+      el('p', { class: 'muted' }, 'No warm pools in this process (no container backend, or pool size 0).'),
+    );
+    return;
+  }
+  replace(
+    root,
+    table(
+      ['Pool', 'Target', 'Ready', 'Hits', 'Misses', 'Hit rate'],
+      names.map((pool) => {
+        const hits = total(stats, 'airlock_warm_pool_leases_total', { pool, result: 'hit' });
+        const misses = total(stats, 'airlock_warm_pool_leases_total', { pool, result: 'miss' });
+        return [
+          el('code', {}, visible(pool)),
+          String(total(stats, 'airlock_warm_pool_containers', { pool, state: 'target' })),
+          String(total(stats, 'airlock_warm_pool_containers', { pool, state: 'ready' })),
+          String(hits),
+          String(misses),
+          hits + misses > 0 ? `${Math.round((100 * hits) / (hits + misses))} %` : '—',
+        ];
+      }),
+    ),
+  );
+}
+
+/** Refusals by code, with when each code was last seen to grow while the console was open. */
+function drawRefusals(root, stats, seen) {
+  const rows = samples(stats, 'airlock_rejections_total').map((s) => {
+    const code = String(s.labels.code);
+    const before = seen.get(code);
+    const last = before && s.value > before.value ? new Date() : (before?.last ?? null);
+    seen.set(code, { value: s.value, last });
+    return { code, count: s.value, last };
+  });
+  if (rows.length === 0) {
+    replace(root, el('p', { class: 'muted' }, 'No submission has been refused since the service started.'));
+    return;
+  }
+  rows.sort((a, b) => (b.last?.getTime() ?? 0) - (a.last?.getTime() ?? 0) || b.count - a.count);
+  replace(
+    root,
+    table(
+      ['Code', 'Refused', 'Last seen'],
+      rows.map((r) => [
+        badge(r.code),
+        String(r.count),
+        r.last ? r.last.toLocaleTimeString() : 'before this page opened',
+      ]),
+    ),
+  );
+}
+
+function table(headings, rows) {
+  return el(
+    'table',
+    {},
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        headings.map((h) => el('th', {}, h)),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      rows.map((cells) =>
+        el(
+          'tr',
+          {},
+          cells.map((c) => el('td', {}, c)),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,114 @@
+// Test fixture of the listing and event routes: the real gateway (routes, schemas, token authorizer, submitter)
+// over the real in-process queue and a real SQLite store file, with lifecycle events; two tenants (`acme`,
+// `globex`). Jobs are run by a worker that ends each one as its metadata says (`want=error` → error), so
+// listings see finished executions without sandboxes. For tests only: not exported from the package.
+
+import { join } from 'node:path';
+import { FileAuditLog } from '@airlock/audit';
+import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
+import { TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
+import { createLogger } from '@airlock/logging';
+import { emptyResult } from '@airlock/protocol';
+import { MemoryJobQueue } from '@airlock/queue';
+import {
+  EventingExecutionStore,
+  EventingSessionStore,
+  LifecycleEventFeed,
+  SqliteStore,
+} from '@airlock/store';
+import type { FastifyInstance } from 'fastify';
+import { buildGateway } from '../app.ts';
+import { createMetrics } from '../metrics.ts';
+import { fleetRegistry } from '../nats/fleet-registry.ts';
+import { READY } from '../readiness.ts';
+import { ExecutionSubmitter } from '../submission.ts';
+import { TokenAuthorizer } from '../token-authorizer.ts';
+import { CursorSeal } from './cursor-seal.ts';
+
+const LIMITS = {
+  defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
+  ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
+};
+
+const POLICY = {
+  languages: ['javascript', 'typescript'],
+  backends: ['isolate'],
+  max_concurrent: 1000,
+  max_queued: 5000,
+  submissions_per_minute: 1_000_000,
+};
+
+export interface ListingGateway extends AsyncDisposable {
+  app: FastifyInstance;
+  store: SqliteStore;
+  queue: MemoryJobQueue;
+  events: LifecycleEventFeed;
+}
+
+/** The gateway over the store file in `dir` (opened again on the same file after a close). */
+export async function startListingGateway(dir: string, issuer: TestIssuer): Promise<ListingGateway> {
+  const audit = await FileAuditLog.open(join(dir, 'audit.jsonl'));
+  const store = SqliteStore.open({ path: join(dir, 'airlock.db'), retentionMs: 3_600_000 });
+  const events = new LifecycleEventFeed(store.events, () => {});
+  const records = {
+    executions: new EventingExecutionStore(store.executions, events),
+    sessions: new EventingSessionStore(store.sessions, events),
+  };
+  const queue = new MemoryJobQueue({ concurrency: 8, maxQueued: 10_000, store: records.executions });
+  queue.consume(async ({ execution }) =>
+    execution.metadata.want === 'error'
+      ? { ...emptyResult('error', 'asked to fail'), exit_code: 1 }
+      : { ...emptyResult('success', ''), exit_code: 0, reason: null },
+  );
+  const verifier = new IntentTokenVerifier({
+    keys: jwksKeySource(issuer.jwks),
+    issuers: [TEST_ISSUER],
+    audience: TEST_AUDIENCE,
+    maxLifetimeSeconds: 600,
+    algorithms: TOKEN_ALGORITHMS,
+  });
+  const policies = parseTenantPolicies({ tenants: { acme: POLICY, globex: POLICY } }, 'test');
+  const authorizer = new TokenAuthorizer({ verifier, policies, defaultMaxExecutions: 1_000_000 });
+  const submitter = new ExecutionSubmitter({
+    queue,
+    registry: fleetRegistry(['isolate']),
+    audit,
+    authorizer,
+    limits: LIMITS,
+  });
+  const app = await buildGateway({
+    logger: createLogger({ level: 'silent' }),
+    queue,
+    submitter,
+    metrics: createMetrics(() => queue.stats()),
+    authorizer,
+    listing: {
+      cursors: new CursorSeal(store.cursorKey()),
+      listExecutions: (tenant, query) => records.executions.list(tenant, query),
+      listSessions: (tenant, query) => records.sessions.listSessions(tenant, query),
+      feed: { log: store.events, events },
+    },
+    runtimes: () => [],
+    ready: () => READY,
+    limits: {
+      bodyLimitBytes: 65_536,
+      maxWaitSeconds: 5,
+      maxWatchers: 4,
+      defaults: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 128, output_bytes: 1_048_576 },
+      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
+    },
+    version: 'test',
+  });
+  return {
+    app,
+    store,
+    queue,
+    events,
+    async [Symbol.asyncDispose]() {
+      await app.close();
+      await queue.close();
+      store.close();
+      await audit.close();
+    },
+  };
+}

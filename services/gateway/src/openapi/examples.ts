@@ -1,0 +1,306 @@
+// Examples of the document, by operationId: requests and responses as this server really sent them (taken from
+// runs, ids and times included). The README's examples of the API are these; test/openapi-examples.test.ts holds
+// the two together and checks each against its schema. Never a placeholder value.
+
+export interface Example {
+  summary: string;
+  value: unknown;
+}
+
+export interface OperationExamples {
+  request?: Record<string, Example>;
+  /** By HTTP status; the media type is the operation's (JSON, or text/event-stream for the events route). */
+  responses?: Record<string, Record<string, Example>>;
+}
+
+const LIMITS = { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 };
+
+const hello = {
+  id: 'ex_WRowFhaYvX-c-FcB1eEw1A',
+  tenant: 'local',
+  status: 'finished',
+  language: 'javascript',
+  backend: 'isolate',
+  limits: LIMITS,
+  metadata: {},
+  created_at: '2026-12-02T13:42:50.026Z',
+  started_at: '2026-12-02T13:42:50.220Z',
+  finished_at: '2026-12-02T13:42:50.276Z',
+  result: {
+    outcome: 'success',
+    exit_code: 0,
+    signal: null,
+    stdout: "hello [ 'a' ]\n",
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: 3.442153, wall_ms: 34, memory_peak_bytes: 887804 },
+    reason: null,
+  },
+};
+
+const queued = {
+  id: 'ex_I0NRAPjEU7kVdWr8HnvLOw',
+  tenant: 'local',
+  status: 'queued',
+  language: 'javascript',
+  backend: 'isolate',
+  limits: LIMITS,
+  metadata: {},
+  created_at: '2026-12-02T13:42:50.443Z',
+  started_at: null,
+  finished_at: null,
+  result: null,
+};
+
+const running = {
+  ...queued,
+  id: 'ex_Qqe0eVcp5XanqLqbXn13Dg',
+  status: 'running',
+  created_at: '2026-12-02T13:42:54.976Z',
+  started_at: '2026-12-02T13:42:55.057Z',
+};
+
+const canceled = {
+  ...queued,
+  id: 'ex_wLEYs9dSw_DvMc8RTABE6Q',
+  status: 'finished',
+  created_at: '2026-12-02T13:43:27.905Z',
+  started_at: '2026-12-02T13:43:27.944Z',
+  finished_at: '2026-12-02T13:43:34.165Z',
+  result: {
+    outcome: 'canceled',
+    exit_code: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: 6098.114296, wall_ms: 6138, memory_peak_bytes: 877588 },
+    reason: 'canceled while running',
+  },
+};
+
+const python = {
+  id: 'ex_-R-AvYqHk5xUn8iEix2IZQ',
+  tenant: 'local',
+  status: 'finished',
+  language: 'python',
+  backend: 'gvisor',
+  limits: LIMITS,
+  metadata: {},
+  created_at: '2026-11-30T10:12:41.380Z',
+  started_at: '2026-11-30T10:12:41.392Z',
+  finished_at: '2026-11-30T10:12:42.545Z',
+  result: {
+    outcome: 'success',
+    exit_code: 0,
+    signal: null,
+    stdout: "[3 5 7] ['x']\n",
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: 940, wall_ms: 1146, memory_peak_bytes: 45654016 },
+    reason: null,
+    files: [{ path: 'result.txt', size: 4, encoding: 'base64', content: 'ZG9uZQ==' }],
+  },
+};
+
+const SESSION_ID = 'ses_UIS5DCMbcldebYwZIOGs0w';
+
+const session = {
+  id: SESSION_ID,
+  tenant: 'local',
+  language: 'python',
+  backend: 'gvisor',
+  status: 'ready',
+  limits: LIMITS,
+  created_at: '2026-11-30T10:20:03.114Z',
+  last_used_at: '2026-11-30T10:20:03.114Z',
+  expires_at: '2026-11-30T10:30:03.114Z',
+  cells: 0,
+  closed_at: null,
+  closed_reason: null,
+  metadata: {},
+};
+
+const closedSession = {
+  ...session,
+  status: 'closed',
+  last_used_at: '2026-11-30T10:21:40.871Z',
+  expires_at: '2026-11-30T10:31:40.871Z',
+  cells: 3,
+  closed_at: '2026-11-30T10:22:15.502Z',
+  closed_reason: 'deleted',
+};
+
+const cell = {
+  id: 'ex_mJ1q0u2nRvS8cO0YlXh4kw',
+  tenant: 'local',
+  status: 'finished',
+  language: 'python',
+  backend: 'gvisor',
+  limits: LIMITS,
+  metadata: {},
+  created_at: '2026-11-30T10:20:11.402Z',
+  started_at: '2026-11-30T10:20:11.405Z',
+  finished_at: '2026-11-30T10:20:11.633Z',
+  result: {
+    outcome: 'success',
+    exit_code: null,
+    signal: null,
+    stdout: 'loaded 10\n',
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage: { cpu_ms: 211, wall_ms: 228, memory_peak_bytes: null },
+    reason: null,
+    display: [],
+    value: null,
+    exception: null,
+  },
+  session_id: SESSION_ID,
+};
+
+const valueCell = {
+  ...cell,
+  id: 'ex_3bWqk6JxT0eNf1cR9yZ2Pg',
+  created_at: '2026-11-30T10:20:30.010Z',
+  started_at: '2026-11-30T10:20:30.012Z',
+  finished_at: '2026-11-30T10:20:30.031Z',
+  result: {
+    ...cell.result,
+    stdout: '',
+    usage: { cpu_ms: 9, wall_ms: 19, memory_peak_bytes: null },
+    value: { 'text/plain': '90' },
+  },
+};
+
+const EVENTS = [
+  'id: 1\nevent: state\ndata: {"status":"queued"}\n',
+  'id: 2\nevent: state\ndata: {"status":"running"}\n',
+  'id: 3\nevent: stdout\ndata: {"data":"working\\n"}\n',
+  'id: 4\nevent: stderr\ndata: {"data":"careful\\n"}\n',
+  `id: 5\nevent: result\ndata: ${JSON.stringify({
+    ...running,
+    status: 'finished',
+    finished_at: '2026-12-02T13:42:55.257Z',
+    result: {
+      ...hello.result,
+      stdout: 'working\n',
+      stderr: 'careful\n',
+      usage: { cpu_ms: 1.347478, wall_ms: 127, memory_peak_bytes: 881876 },
+    },
+  })}\n`,
+].join('\n');
+
+export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
+  createExecution: {
+    request: {
+      hello: {
+        summary: 'JavaScript with arguments',
+        value: { language: 'javascript', code: 'console.log("hello", airlock.args)', args: ['a'] },
+      },
+      typescript: {
+        summary: 'TypeScript with stdin, a file and limits',
+        value: {
+          language: 'typescript',
+          code: 'import { greet } from "./lib.ts"; const input: string = airlock.stdin; console.log(greet(input.trim()))',
+          // The file's content is TypeScript with a template literal, not one of ours.
+          files: [{ path: 'lib.ts', content: `export const greet = (n: string): string => \`hi \${n}\`` }],
+          stdin: 'world\n',
+          limits: { wall_time_ms: 2000, memory_mb: 64 },
+        },
+      },
+      minimal: {
+        summary: 'The least a request needs',
+        value: { language: 'javascript', code: 'console.log(1)' },
+      },
+      python: {
+        summary: 'Python under gVisor, writing an output file',
+        value: {
+          language: 'python',
+          backend: 'gvisor',
+          args: ['x'],
+          code: 'import sys, numpy as np\nprint(np.arange(6).reshape(2,3).sum(axis=0), sys.argv[1:])\nopen("out/result.txt","w").write("done")',
+        },
+      },
+    },
+    responses: {
+      '200': { replay: { summary: 'The same Idempotency-Key and body again', value: hello } },
+      '201': {
+        finished: { summary: 'Finished within ?wait=', value: hello },
+        python: { summary: 'Python with an output file', value: python },
+        queued: { summary: 'Without ?wait: accepted and queued', value: queued },
+      },
+      '202': { running: { summary: 'Still running when ?wait= ran out', value: running } },
+    },
+  },
+  getExecution: {
+    responses: { '200': { finished: { summary: 'A finished execution', value: hello } } },
+  },
+  cancelExecution: {
+    responses: { '200': { canceled: { summary: 'Canceled while running', value: canceled } } },
+  },
+  streamExecutionEvents: {
+    responses: { '200': { events: { summary: 'A run that wrote to stdout and stderr', value: EVENTS } } },
+  },
+  listRuntimes: {
+    responses: {
+      '200': {
+        isolate: {
+          summary: 'A server that runs the isolate backend only',
+          value: {
+            runtimes: [
+              {
+                language: 'javascript',
+                backend: 'isolate',
+                version: 'v8 13.6.233.17-node.53',
+                available: true,
+              },
+              {
+                language: 'typescript',
+                backend: 'isolate',
+                version: 'v8 13.6.233.17-node.53',
+                available: true,
+              },
+            ],
+          },
+        },
+      },
+    },
+  },
+  createSession: {
+    request: {
+      python: {
+        summary: 'A Python session under gVisor',
+        value: { language: 'python', backend: 'gvisor', idle_timeout_seconds: 600 },
+      },
+    },
+    responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
+  },
+  getSession: {
+    responses: { '200': { ready: { summary: 'An open session', value: session } } },
+  },
+  closeSession: {
+    responses: { '200': { closed: { summary: 'Closed by DELETE', value: closedSession } } },
+  },
+  runCell: {
+    request: {
+      load: {
+        summary: 'A cell that prints',
+        value: { code: 'import numpy as np\ndata = np.arange(10)\nprint("loaded", len(data))' },
+      },
+      value: { summary: 'A cell whose last expression is its value', value: { code: 'data.sum() * 2' } },
+      chart: {
+        summary: 'A cell that draws a chart, with more time',
+        value: {
+          code: 'import matplotlib.pyplot as plt\nplt.plot(data, data ** 2)\nplt.title("squares")',
+          limits: { wall_time_ms: 30000 },
+        },
+      },
+    },
+    responses: {
+      '201': {
+        printed: { summary: 'Output on stdout', value: cell },
+        value: { summary: 'The value of the last expression', value: valueCell },
+      },
+    },
+  },
+};
