@@ -1,7 +1,8 @@
 // `npm run bench`: first JavaScript hello-world through POST /v1/executions?wait against a bare in-process
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
-// Docker baselines, with their ratios; then sessions (sessions.ts). `--only isolate|containers|sessions` runs one part; `--n N` scales every sample
+// Docker baselines, with their ratios; then sessions (sessions.ts). `--only PART` runs one part (the templates
+// bench, templates.ts, runs only with --only); `--n N` scales every sample
 // count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). The soak (soak.ts: 10,000 mixed
 // jobs, memory, descriptors, containers, store size; `--jobs N` for another count) runs only with `--only soak`,
 // and the same through a NATS gateway and two workers (soak-nats.ts) only with `--only soak-nats`; both exit 1
@@ -25,6 +26,7 @@ import { runSessionBench } from './sessions.ts';
 import { runSoak } from './soak.ts';
 import { runNatsSoak } from './soak-nats.ts';
 import { measure, row } from './stats.ts';
+import { runTemplateBench } from './templates.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -37,7 +39,7 @@ const N1 = Number(flags.n);
 const N8 = N1 * 2;
 const HELLO = 'console.log("hello, world")';
 if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive integer, got ${flags.n}`);
-const PARTS = ['isolate', 'containers', 'sessions', 'nats', 'egress', 'soak', 'soak-nats'];
+const PARTS = ['isolate', 'containers', 'sessions', 'nats', 'egress', 'soak', 'soak-nats', 'templates'];
 if (flags.only !== undefined && !PARTS.includes(flags.only))
   throw new Error(`--only must be one of ${PARTS.join(', ')}, got ${flags.only}`);
 const JOBS = Number(flags.jobs);
@@ -173,6 +175,15 @@ try {
       print: (line) => console.log(line),
     });
   // The soak runs only when asked for: 10,000 jobs take a while.
+  if (flags.only === 'templates') {
+    const environment = loadConfig(process.env);
+    await runTemplateBench({
+      samples: Math.max(10, Math.round(N1 / 10)),
+      repoRoot: fileURLToPath(new URL('../../', import.meta.url)),
+      dockerSocket: environment.AIRLOCK_DOCKER_SOCKET,
+      print: (line) => console.log(line),
+    });
+  }
   if (flags.only === 'soak') {
     const met = await runSoak({ jobs: JOBS, signal: interrupt.signal, print: (line) => console.log(line) });
     if (!met) process.exitCode = 1;

@@ -72,7 +72,6 @@ describe('effectiveCapability', () => {
         egress_hosts: ['api.github.com'],
         credentials: ['github'],
         session: true,
-        template: null,
       },
     });
   });

@@ -51,8 +51,8 @@ export interface Capability {
   credentials: string[];
   /** Whether this run is (part of) a session. */
   session: boolean;
-  /** The template requested, allowed by both; null for the language's default. */
-  template: string | null;
+  /** The template requested, allowed by both; absent for the language's default. */
+  template?: string;
 }
 
 export type CapabilityDecision =
@@ -211,7 +211,7 @@ export function effectiveCapability(
       egress_hosts: hosts.hosts,
       credentials: [...new Set(credentials)],
       session,
-      template: request.template ?? null,
+      ...(request.template === undefined ? {} : { template: request.template }),
     },
   };
 }
