@@ -1,5 +1,6 @@
 // The README's examples of the executions and sessions API are the OpenAPI document's: every request body a
-// `curl -d '…'` of the "Using it" section sends is an example of its operation's request body, every ```json
+// `curl -d '…'` of the "Using it" section sends (but those shown refused, with their error) is an example of its
+// operation's request body, every ```json
 // block there (each preceded by `<!-- openapi-example: OPERATION STATUS NAME -->`) is that response example,
 // and each one validates against its schema in the live document (JSON Schema 2020-12, as clients read it).
 
@@ -60,12 +61,17 @@ describe("the README's API examples", () => {
     const requests = shellBlocks().flatMap((block) =>
       block
         .split(/^(?=curl )/m)
-        .filter((command) => command.startsWith('curl ') && command.includes(" -d '"))
+        // A command shown with the error it gets (`# {"error":…}`) demonstrates a refusal, not an example.
+        .filter(
+          (command) =>
+            command.startsWith('curl ') && command.includes(" -d '") && !command.includes('{"error"'),
+        )
         .map((command) => {
-          const url = command.match(/(http:\/\/[^\s']+)/)?.[1];
+          const url = command.match(/((?:http:\/\/)?(?:127\.0\.0\.1|localhost):\d+\/[^\s']*)/)?.[1];
           const body = command.match(/ -d '([^']*)'/)?.[1];
           if (!url || body === undefined) throw new Error(`cannot read the README command: ${command}`);
-          return { id: operationOfPath(new URL(url).pathname), body: JSON.parse(body) as unknown };
+          const path = new URL(url.startsWith('http') ? url : `http://${url}`).pathname;
+          return { id: operationOfPath(path), body: JSON.parse(body) as unknown };
         }),
     );
     expect(requests.length).toBeGreaterThanOrEqual(8);

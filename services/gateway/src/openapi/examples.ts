@@ -277,6 +277,10 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
                 available: true,
               },
             ],
+            limits: {
+              defaults: { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 },
+              ceilings: { wall_time_ms: 60000, cpu_time_ms: 60000, memory_mb: 1024, output_bytes: 16777216 },
+            },
           },
         },
       },

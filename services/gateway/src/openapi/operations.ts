@@ -115,7 +115,7 @@ export function operationOf(ctx: OperationContext, route: RouteOptions): Json | 
   const codes = [
     ...impliedCodes({
       hasBody: schema.body !== undefined,
-      hasParameters: params.length > 0,
+      hasParameters: [schema.params, schema.querystring, schema.headers].some((part) => part !== undefined),
       authenticated: !publicRoute,
       tokenMode: ctx.tokenMode,
     }),

@@ -65,6 +65,9 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
         operationId: 'listTemplates',
         summary:
           'Templates (environments) this server has: languages, packages, size, hash, state and why not ready',
+        description: 'Needs no credential. Takes no query parameters (an unknown one is refused, naming it).',
+        security: [],
+        querystring: z.object({}).strict(),
         response: { 200: z.object({ templates: z.array(Template) }) },
       },
     },
