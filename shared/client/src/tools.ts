@@ -13,6 +13,7 @@ import {
   LimitsInput,
   limitsWithin,
   type ResolvedLimits,
+  TemplateName,
 } from '@airlock/protocol';
 import { z } from 'zod';
 import type { Runtime, ServerLimits } from './runtimes.ts';
