@@ -145,7 +145,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(extra.isError).toBe(true);
     expect(textOf(extra)).toBe(
       'Airlock error invalid_request (field shell): shell: unknown field ' +
-        '(accepted: language, code, files, stdin, session_id, backend, limits)',
+        '(accepted: language, code, files, stdin, session_id, backend, template, limits)',
     );
 
     const unknown = await callTool(mcp().client, 'rm_rf', {});

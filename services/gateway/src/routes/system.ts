@@ -63,15 +63,24 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     {
       schema: {
         operationId: 'listTemplates',
-        summary:
-          'Templates (environments) this server has: languages, packages, size, hash, state and why not ready',
-        description: 'Needs no credential. Takes no query parameters (an unknown one is refused, naming it).',
+        summary: 'Templates (environments) this server has',
+        description:
+          'Every template: the languages it serves, its packages with versions, image size and hash, its state ' +
+          '(ready, building, missing, failed) and why it is not ready. `?language=` narrows the list. A request ' +
+          'names one with `template`. ' +
+          'Needs no credential.',
         security: [],
-        querystring: z.object({}).strict(),
+        querystring: z.object({ language: Language.optional() }).strict(),
         response: { 200: z.object({ templates: z.array(Template) }) },
       },
     },
-    async () => ({ templates: options.templates() as z.infer<typeof Template>[] }),
+    async (request) => {
+      const { language } = request.query;
+      const templates = (options.templates() as z.infer<typeof Template>[]).filter(
+        (t) => language === undefined || t.languages.includes(language),
+      );
+      return { templates };
+    },
   );
   app.get(
     '/healthz',
