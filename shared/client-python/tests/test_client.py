@@ -123,6 +123,12 @@ class ErrorsTest(unittest.TestCase):
         with self.assertRaises(InvalidRequestError) as language:
             self.client.run("cobol", "1")
         self.assertEqual(language.exception.field, "language")
+        with self.assertRaises(InvalidRequestError) as several:
+            self.client.run("cobol", "1", limits={"wall_time_ms": 3_600_000})
+        self.assertEqual(
+            [issue.field for issue in several.exception.errors], ["language", "limits.wall_time_ms"]
+        )
+        self.assertEqual(several.exception.errors[0].field, several.exception.field)
 
         unknown = "ex_AAAAAAAAAAAAAAAAAAAAAA"
         for call in (self.client.get, self.client.wait, self.client.cancel):

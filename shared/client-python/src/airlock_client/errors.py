@@ -1,14 +1,23 @@
 """The exceptions the client raises.
 
-Airlock answers every refusal with a coded body, ``{"error": {"code", "message", "field"?, "retry_after"?}}``,
-from one error table; the client raises it as an :class:`AirlockClientError` subclass chosen by the HTTP status,
+Airlock answers every refusal with a coded body, ``{"error": {"code", "message", "field"?, "retry_after"?,
+"errors"?}}``, from one error table (``errors`` lists every issue of a request that fails validation); the client raises it as an :class:`AirlockClientError` subclass chosen by the HTTP status,
 carrying the code, field and retry_after as given. Failures without a coded answer carry a client code:
 ``network_error`` (status 0) or ``unexpected_response``. Never puts the bearer token into a message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """One issue of a request that failed validation: the dotted field path ("" for the whole body) and why."""
+
+    field: str
+    message: str
 
 
 class AirlockClientError(Exception):
@@ -23,6 +32,8 @@ class AirlockClientError(Exception):
     """Dotted path of the offending request field, when the gateway named one."""
     retry_after: float | None
     """Seconds to wait before retrying (429, 503)."""
+    errors: tuple[FieldIssue, ...]
+    """Every issue of a request that failed validation (the first is also ``field``/``message``); else empty."""
 
     def __init__(
         self,
@@ -31,6 +42,7 @@ class AirlockClientError(Exception):
         message: str,
         field: str | None = None,
         retry_after: float | None = None,
+        errors: tuple[FieldIssue, ...] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -38,6 +50,7 @@ class AirlockClientError(Exception):
         self.message = message
         self.field = field
         self.retry_after = retry_after
+        self.errors = errors
 
     def __str__(self) -> str:
         field = f" (field {self.field})" if self.field else ""
@@ -46,7 +59,7 @@ class AirlockClientError(Exception):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, message={self.message!r}, "
-            f"field={self.field!r}, retry_after={self.retry_after!r})"
+            f"field={self.field!r}, retry_after={self.retry_after!r}, errors={self.errors!r})"
         )
 
 
@@ -121,6 +134,17 @@ def error_for(status: int, body: Any, what: str) -> AirlockClientError:
             message if isinstance(message, str) else "",
             field if isinstance(field, str) and field else None,
             float(retry_after) if isinstance(retry_after, (int, float)) else None,
+            _issues(error.get("errors")),
         )
     message = f"{what}: HTTP {status} without an Airlock error body"
     return UnexpectedResponseError(status, "unexpected_response", message)
+
+
+def _issues(value: Any) -> tuple[FieldIssue, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        FieldIssue(issue["field"], issue["message"])
+        for issue in value
+        if isinstance(issue, dict) and isinstance(issue.get("field"), str) and isinstance(issue.get("message"), str)
+    )
