@@ -300,7 +300,7 @@ describe('javascript sessions', () => {
     expect(docker.body.error).toMatchObject({ code: 'backend_unavailable', field: 'backend' });
     const id = await open();
     const cases: [unknown, string][] = [
-      [{ code: 'x', limits: { memory_mb: 64 } }, 'limits'],
+      [{ code: 'x', limits: { memory_mb: 64 } }, 'limits.memory_mb'],
       [{ code: 1 }, 'code'],
       [{ code: 'a\u0000b' }, 'code'],
       [{ code: '1', files: [{ path: '../up.txt', content: 'x' }] }, 'files[0].path'],
