@@ -118,6 +118,11 @@ describe('the console in local development mode', () => {
     expect(legends[0]).toContain('docker p95');
     expect(legends[0]).toContain('isolate p50');
     expect(await page.locator('.pools tbody').textContent()).toContain('airlock-python');
+    // The templates this server has, with their state (the built-in ones are ready).
+    await expect
+      .poll(() => page.locator('.templates tbody').textContent(), { timeout: 30_000 })
+      .toContain('python');
+    expect(await page.locator('.templates tbody').textContent()).toContain('ready');
     await screenshot(page, 'console-service');
 
     // The executions page filters what it lists (where the listing is served).

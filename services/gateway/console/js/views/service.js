@@ -1,5 +1,5 @@
 // The service page: queue and running executions, warm pools (target, ready, hits, misses), refusals by code,
-// the runtimes this server offers, and charts of latency percentiles and throughput per backend and the pool
+// the runtimes and templates this server offers, and charts of latency percentiles and throughput per backend and the pool
 // hit rate over time. Everything comes from GET /v1/stats (the figures of /metrics) polled every 2 s.
 
 import { api } from '../api.js';
@@ -24,6 +24,7 @@ export function serviceView(root) {
   const pools = el('div', { class: 'pools' });
   const refusals = el('div', { class: 'refusals' });
   const runtimes = el('div', { class: 'runtimes' });
+  const templates = el('div', { class: 'templates' });
   const charts = {
     latency: new LineChart('Latency per backend (submit to result, 30 s window)', 'ms'),
     throughput: new LineChart('Throughput per backend', 'runs/s'),
@@ -40,6 +41,8 @@ export function serviceView(root) {
     refusals,
     el('h3', {}, 'Runtimes'),
     runtimes,
+    el('h3', {}, 'Templates'),
+    templates,
   );
   const seen = new Map();
 
@@ -96,10 +99,36 @@ export function serviceView(root) {
       ),
     (error) => replace(runtimes, notice('error', `Could not read the runtimes: ${error.message}`)),
   );
+  api('/v1/templates').then(
+    ({ templates: list }) => replace(templates, templateTable(list)),
+    (error) => replace(templates, notice('error', `Could not read the templates: ${error.message}`)),
+  );
   return () => {
     off();
     for (const chart of Object.values(charts)) chart.destroy();
   };
+}
+
+/** The templates (environments): state and why one is not ready, languages, image size and key packages. */
+function templateTable(list) {
+  if (list.length === 0)
+    return el('p', { class: 'muted' }, 'No templates in this process (no container backend).');
+  return table(
+    ['Template', 'State', 'Languages', 'Size', 'Packages', 'Hash'],
+    list.map((t) => [
+      el('code', {}, visible(t.name)),
+      t.state === 'ready' ? badge('ready') : el('span', {}, badge(t.state), ' ', visible(t.reason ?? '')),
+      visible(t.languages.join(', ')),
+      t.size_bytes === null ? '—' : `${Math.round(t.size_bytes / 1_048_576)} MB`,
+      visible(
+        Object.entries(t.packages)
+          .slice(0, 8)
+          .map(([name, version]) => `${name} ${version}`)
+          .join(', ') || '—',
+      ),
+      t.hash === null ? '—' : el('code', {}, visible(t.hash)),
+    ]),
+  );
 }
 
 function writable(stats, name) {
