@@ -91,3 +91,31 @@ export function notice(kind, ...children) {
     ...children,
   );
 }
+
+/** A table of headings and rows of cells (each cell a node or text). */
+export function table(headings, rows) {
+  return el(
+    'table',
+    {},
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        headings.map((h) => el('th', {}, h)),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      rows.map((cells) =>
+        el(
+          'tr',
+          {},
+          cells.map((c) => el('td', {}, c)),
+        ),
+      ),
+    ),
+  );
+}

@@ -23,6 +23,7 @@ import { fleetRegistry } from '../nats/fleet-registry.ts';
 import { READY } from '../readiness.ts';
 import { ExecutionSubmitter } from '../submission.ts';
 import { TokenAuthorizer } from '../token-authorizer.ts';
+import { GATEWAY_TEST_LIMITS } from '../token-fixtures.ts';
 import { CursorSeal } from './cursor-seal.ts';
 
 const LIMITS = {
@@ -90,13 +91,7 @@ export async function startListingGateway(dir: string, issuer: TestIssuer): Prom
     },
     runtimes: () => [],
     ready: () => READY,
-    limits: {
-      bodyLimitBytes: 65_536,
-      maxWaitSeconds: 5,
-      maxWatchers: 4,
-      defaults: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 128, output_bytes: 1_048_576 },
-      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
-    },
+    limits: GATEWAY_TEST_LIMITS,
     version: 'test',
   });
   return {

@@ -15,7 +15,7 @@ import { createMetrics } from '../metrics.ts';
 import { fleetRegistry } from '../nats/fleet-registry.ts';
 import { READY } from '../readiness.ts';
 import { ExecutionSubmitter } from '../submission.ts';
-import { bearer, tokenAuthorizer } from '../token-fixtures.ts';
+import { bearer, GATEWAY_TEST_LIMITS, tokenAuthorizer } from '../token-fixtures.ts';
 
 const LIMITS = {
   defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
@@ -51,13 +51,7 @@ beforeEach(async () => {
     authorizer,
     runtimes: () => [],
     ready: () => READY,
-    limits: {
-      bodyLimitBytes: 65_536,
-      maxWaitSeconds: 5,
-      maxWatchers: 4,
-      defaults: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 128, output_bytes: 1_048_576 },
-      ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
-    },
+    limits: GATEWAY_TEST_LIMITS,
     version: 'test',
   });
 });

@@ -3,7 +3,7 @@
 // character made visible, never as markup and never interpreted as terminal colours.
 
 import { ApiError, api, follow } from '../api.js';
-import { badge, duration, el, notice, replace, time, visible, visibleNodes } from '../dom.js';
+import { badge, duration, el, notice, replace, table, time, visible, visibleNodes } from '../dom.js';
 
 export function executionView(root, id) {
   const stop = new AbortController();
@@ -158,31 +158,4 @@ async function loadAudit(root, id, signal) {
   } catch (error) {
     if (!signal.aborted) replace(root, notice('error', `Could not read the audit records: ${error.message}`));
   }
-}
-
-function table(headings, rows) {
-  return el(
-    'table',
-    {},
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        headings.map((h) => el('th', {}, h)),
-      ),
-    ),
-    el(
-      'tbody',
-      {},
-      rows.map((cells) =>
-        el(
-          'tr',
-          {},
-          cells.map((c) => el('td', {}, c)),
-        ),
-      ),
-    ),
-  );
 }

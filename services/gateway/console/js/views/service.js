@@ -4,7 +4,7 @@
 
 import { api } from '../api.js';
 import { LineChart } from '../charts.js';
-import { badge, el, notice, replace, visible } from '../dom.js';
+import { badge, el, notice, replace, table, visible } from '../dom.js';
 import {
   hitRateSeries,
   labelValues,
@@ -189,33 +189,6 @@ function drawRefusals(root, stats, seen) {
         String(r.count),
         r.last ? r.last.toLocaleTimeString() : 'before this page opened',
       ]),
-    ),
-  );
-}
-
-function table(headings, rows) {
-  return el(
-    'table',
-    {},
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        headings.map((h) => el('th', {}, h)),
-      ),
-    ),
-    el(
-      'tbody',
-      {},
-      rows.map((cells) =>
-        el(
-          'tr',
-          {},
-          cells.map((c) => el('td', {}, c)),
-        ),
-      ),
     ),
   );
 }
