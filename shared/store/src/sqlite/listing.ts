@@ -41,6 +41,46 @@ export function timeMs(name: string, iso: string): number {
   return ms;
 }
 
+/** The time window and the cursor of a page, as conditions on `alias`'s created_ms and id (newest first). */
+export function pageConditions(
+  alias: string,
+  query: {
+    createdAfter?: string | undefined;
+    createdBefore?: string | undefined;
+    cursor?: string | undefined;
+  },
+  where: string[],
+  params: SQLInputValue[],
+): void {
+  if (query.createdAfter !== undefined) {
+    where.push(`${alias}.created_ms > ?`);
+    params.push(timeMs('createdAfter', query.createdAfter));
+  }
+  if (query.createdBefore !== undefined) {
+    where.push(`${alias}.created_ms < ?`);
+    params.push(timeMs('createdBefore', query.createdBefore));
+  }
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor);
+    where.push(`(${alias}.created_ms, ${alias}.id) < (?, ?)`);
+    params.push(cursor.createdMs, cursor.id);
+  }
+}
+
+/** One page of rows read with `LIMIT limit + 1`: the rows kept and the cursor after the last, if more exist. */
+export function pageOf<Row extends { id: string; created_ms: number }>(
+  rows: Row[],
+  limit: number,
+): { kept: Row[]; nextCursor: string | null } {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  const last = kept.at(-1);
+  return {
+    kept,
+    nextCursor: more && last ? encodeCursor({ createdMs: last.created_ms, id: last.id }) : null,
+  };
+}
+
 export class Listing {
   readonly #db: DatabaseSync;
   readonly #unpack: (json: string) => Execution;
@@ -79,19 +119,7 @@ export class Listing {
       );
       params.push(label, value);
     }
-    if (query.createdAfter !== undefined) {
-      where.push('e.created_ms > ?');
-      params.push(timeMs('createdAfter', query.createdAfter));
-    }
-    if (query.createdBefore !== undefined) {
-      where.push('e.created_ms < ?');
-      params.push(timeMs('createdBefore', query.createdBefore));
-    }
-    if (query.cursor !== undefined) {
-      const cursor = decodeCursor(query.cursor);
-      where.push('(e.created_ms, e.id) < (?, ?)');
-      params.push(cursor.createdMs, cursor.id);
-    }
+    pageConditions('e', query, where, params);
     const sql =
       `SELECT e.id, e.created_ms, e.execution FROM executions e WHERE ${where.join(' AND ')} ` +
       'ORDER BY e.created_ms DESC, e.id DESC LIMIT ?';
@@ -101,13 +129,8 @@ export class Listing {
       created_ms: number;
       execution: string;
     }>;
-    const more = rows.length > query.limit;
-    const kept = more ? rows.slice(0, query.limit) : rows;
-    const last = kept.at(-1);
-    return {
-      executions: kept.map((row) => this.#unpack(row.execution)),
-      nextCursor: more && last ? encodeCursor({ createdMs: last.created_ms, id: last.id }) : null,
-    };
+    const { kept, nextCursor } = pageOf(rows, query.limit);
+    return { executions: kept.map((row) => this.#unpack(row.execution)), nextCursor };
   }
 
   #statement(sql: string): StatementSync {

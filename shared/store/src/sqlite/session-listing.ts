@@ -7,7 +7,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { Session } from '@airlock/protocol';
 import type { SessionListQuery, SessionPage } from '../session-store.ts';
-import { decodeCursor, encodeCursor, timeMs } from './listing.ts';
+import { pageConditions, pageOf } from './listing.ts';
 
 export class SessionListing {
   readonly #db: DatabaseSync;
@@ -41,19 +41,7 @@ export class SessionListing {
       where.push("json_extract(s.session, '$.metadata.' || json_quote(?)) = ?");
       params.push(label, value);
     }
-    if (query.createdAfter !== undefined) {
-      where.push('s.created_ms > ?');
-      params.push(timeMs('createdAfter', query.createdAfter));
-    }
-    if (query.createdBefore !== undefined) {
-      where.push('s.created_ms < ?');
-      params.push(timeMs('createdBefore', query.createdBefore));
-    }
-    if (query.cursor !== undefined) {
-      const cursor = decodeCursor(query.cursor);
-      where.push('(s.created_ms, s.id) < (?, ?)');
-      params.push(cursor.createdMs, cursor.id);
-    }
+    pageConditions('s', query, where, params);
     const sql =
       `SELECT s.id, s.created_ms, s.session FROM sessions s WHERE ${where.join(' AND ')} ` +
       'ORDER BY s.created_ms DESC, s.id DESC LIMIT ?';
@@ -63,13 +51,8 @@ export class SessionListing {
       created_ms: number;
       session: string;
     }>;
-    const more = rows.length > query.limit;
-    const kept = more ? rows.slice(0, query.limit) : rows;
-    const last = kept.at(-1);
-    return {
-      sessions: kept.map((row) => Session.parse(JSON.parse(row.session))),
-      nextCursor: more && last ? encodeCursor({ createdMs: last.created_ms, id: last.id }) : null,
-    };
+    const { kept, nextCursor } = pageOf(rows, query.limit);
+    return { sessions: kept.map((row) => Session.parse(JSON.parse(row.session))), nextCursor };
   }
 
   #statement(sql: string): StatementSync {
