@@ -59,7 +59,7 @@ describe.each(MCP_TRANSPORTS)('sessions over MCP (%s)', (transport) => {
       const wrongLanguage = await cell(id, 'x', 'javascript');
       expect(wrongLanguage.isError).toBe(true);
       expect(textOf(wrongLanguage)).toBe(
-        `Airlock error invalid_request (field language): session ${id} runs python, not javascript; use its language or another session`,
+        `Airlock error invalid_request (field language): language: session ${id} runs python, not javascript; leave language out or use another session`,
       );
 
       const closed = await callTool(mcp().client, 'close_session', { session_id: id });
