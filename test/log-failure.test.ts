@@ -227,6 +227,7 @@ describe('the stdio MCP server with stderr on a full disk', () => {
         'close_session',
         'create_session',
         'download_file',
+        'list_executions',
         'list_runtimes',
         'run_code',
         'upload_file',
