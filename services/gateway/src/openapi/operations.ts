@@ -37,9 +37,12 @@ export interface OperationContext {
   bodyLimitBytes: number;
 }
 
-/** `/v1/executions/:id` → `/v1/executions/{id}`. */
+/** The name a route's trailing wildcard (`*`, the rest of the path) has in the document. */
+const WILDCARD_NAME = 'path';
+
+/** `/v1/executions/:id` → `/v1/executions/{id}`; a trailing wildcard becomes `{path}`. */
 export function openApiPath(url: string): string {
-  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\/\*$/, `/{${WILDCARD_NAME}}`);
 }
 
 /** The tag of a path: its first segment after the version (`/v1/sessions/{id}` → `sessions`). */
@@ -64,7 +67,7 @@ function parameters(ctx: OperationContext, schema: unknown, where: 'query' | 'pa
   return Object.entries(properties).map(([name, property]) => {
     const { description, ...rest } = property;
     return {
-      name: where === 'header' ? headerName(name) : name,
+      name: where === 'header' ? headerName(name) : where === 'path' && name === '*' ? WILDCARD_NAME : name,
       in: where,
       required: where === 'path' || required.has(name),
       ...(typeof description === 'string' ? { description } : {}),

@@ -12,7 +12,10 @@ export interface SessionFileRoutesOptions {
   sessions: Sessions;
 }
 
-const FileParams = z.object({ id: z.string(), '*': z.string() });
+const FileParams = z.object({
+  id: z.string(),
+  '*': z.string().describe('the file path under /work, e.g. data/input.csv (in the document: `path`)'),
+});
 const StoredFile = z.object({ path: z.string(), size: z.number().int(), sha256: z.string() });
 const Listing = z.object({
   path: z.string(),
@@ -38,6 +41,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
     {
       bodyLimit: access.maxFileBytes,
       schema: {
+        operationId: 'putSessionFile',
         summary: "Write a file into a session's working folder",
         description:
           'The raw request body becomes the file (folders on the way are created). Answers 201 with its path, ' +
@@ -58,6 +62,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
     '/v1/sessions/:id/files/*',
     {
       schema: {
+        operationId: 'getSessionFile',
         summary: "Read a file of a session's working folder",
         description: 'Answers the raw bytes; `x-content-sha256` carries their sha256.',
         params: FileParams,
@@ -81,6 +86,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
     '/v1/sessions/:id/files',
     {
       schema: {
+        operationId: 'listSessionFiles',
         summary: "List a folder of a session's working folder",
         description: 'Entries with type, size and mtime; links are listed as links, never followed.',
         params: z.object({ id: z.string() }),
@@ -95,6 +101,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
     '/v1/sessions/:id/files/*',
     {
       schema: {
+        operationId: 'deleteSessionFile',
         summary: "Delete a file of a session's working folder",
         description: 'Removes a file, a link (never what it points to) or an empty folder.',
         params: FileParams,

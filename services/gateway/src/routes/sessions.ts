@@ -90,6 +90,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/v1/sessions/:id',
     {
       schema: {
+        operationId: 'updateSession',
         summary: "Change a session's idle timeout or lifetime",
         description:
           'Sets `idle_timeout_seconds` and/or `max_lifetime_seconds` (counted from the session creation) of an ' +
