@@ -54,7 +54,7 @@ describe('a wrong method on a known route', () => {
   it.each([
     ['PUT', '/v1/executions', 'GET, HEAD, POST'],
     ['POST', '/v1/executions/exe_123', 'DELETE, GET, HEAD'],
-    ['PATCH', '/v1/sessions/ses_123', 'DELETE, GET, HEAD'],
+    ['PUT', '/v1/sessions/ses_123', 'DELETE, GET, HEAD, PATCH'],
     ['DELETE', '/v1/runtimes', 'GET, HEAD'],
   ])('%s %s is 405 with Allow: %s', async (method, path, allow) => {
     const response = await call(svc.url, method, path);

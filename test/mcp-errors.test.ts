@@ -131,8 +131,11 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(listed.tools.map((t) => t.name).sort()).toEqual([
       'close_session',
       'create_session',
+      'download_file',
+      'list_executions',
       'list_runtimes',
       'run_code',
+      'upload_file',
     ]);
     // --strict prints each portability problem as "Warning: tool …" or "Error: tool …" on stderr.
     expect(stderr).not.toMatch(/^(Warning|Error)\b/m);

@@ -308,6 +308,16 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         value: { code: 'import numpy as np\ndata = np.arange(10)\nprint("loaded", len(data))' },
       },
       value: { summary: 'A cell whose last expression is its value', value: { code: 'data.sum() * 2' } },
+      streamed: {
+        summary: 'A cell started with ?wait=0 and followed on its event stream',
+        value: { code: 'import time\nprint("hello")\ntime.sleep(0.5)\n6 * 7' },
+      },
+      files: {
+        summary: 'A cell that writes an out/ file and a link (the files API never follows it)',
+        value: {
+          code: 'import os\nos.makedirs("out", exist_ok=True)\nopen("out/summary.txt", "w").write("3000")\nos.symlink("/etc/passwd", "link")',
+        },
+      },
       chart: {
         summary: 'A cell that draws a chart, with more time',
         value: {
