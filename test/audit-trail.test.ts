@@ -45,12 +45,14 @@ describe('audit trail', () => {
         canceledId = slow.body.id;
         await new Promise((r) => setTimeout(r, 200));
         await call(svc.url, 'DELETE', `/v1/executions/${canceledId}`);
+        // A request that is well-formed but cannot be served here (a malformed one, such as limits above the
+        // server ceiling, is refused by the schema before any decision is made, and is not a decision to audit).
         const refused = await call(svc.url, 'POST', '/v1/executions', {
-          language: 'javascript',
+          language: 'python',
           code: '1',
-          limits: { memory_mb: 4096 },
+          backend: 'isolate',
         });
-        expect(refused.status).toBe(400);
+        expect(refused.status).toBe(422);
         await copyFile(svc.auditPath, join(dir, 'before-close.jsonl'));
       } finally {
         await svc.close();
@@ -71,7 +73,7 @@ describe('audit trail', () => {
       );
       const rejected = records.filter((r) => r.type === 'rejected');
       expect(rejected).toHaveLength(1);
-      expect(rejected[0].reason).toContain('limits.memory_mb');
+      expect(rejected[0].reason).toContain('isolate');
       const accepted = records.find((r) => r.execution_id === okId && r.type === 'accepted');
       expect(accepted.code_sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(accepted.detail.env_names).toEqual(['TOKEN']);
