@@ -140,6 +140,9 @@ remove_stale() {
 
 # --- main --------------------------------------------------------------------------------------------------
 declare -A TAGS
+# Template builds (shared/sandbox/src/templates) copy the runner and the statx fallback from .built, so both are
+# made here even when every image is already up to date (a clean clone on a host that kept its images).
+[[ "$PRINT_ONLY" == 0 ]] && build_runner
 # Services started before this build may still create containers from the older tags; keep them when asked.
 KEEP_STALE="${AIRLOCK_KEEP_STALE_IMAGES:-0}"
 for name in "${IMAGES[@]}"; do

@@ -1,6 +1,6 @@
 // The published @airlock/client as a consumer gets it: built (shared/client/build.ts), packed with `npm pack`,
-// installed from the tarball into an empty project (its declared dependencies from the registry, by way of npm's
-// local cache), type-checked there with this repo's TypeScript and @types/node, and run against a real service:
+// installed from the tarball into an empty project (its declared dependencies packed from this repo's own installed
+// copies, so the install is offline and never depends on the registry being reachable), type-checked there with this repo's TypeScript and @types/node, and run against a real service:
 // the library from compiled JavaScript, and the packed `airlock` command.
 
 import { execFile } from 'node:child_process';
@@ -41,9 +41,29 @@ async function ok(file: string, args: string[], cwd: string): Promise<string> {
   return result.stdout;
 }
 
+interface Manifest {
+  version: string;
+  dependencies?: Record<string, string>;
+}
+
+async function manifestOf(name: string): Promise<Manifest> {
+  return JSON.parse(await readFile(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+}
+
 async function versionOf(name: string): Promise<string> {
-  const manifest = JSON.parse(await readFile(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8'));
-  return manifest.version;
+  return (await manifestOf(name)).version;
+}
+
+/** `names` and everything they depend on, as this repo installed them (its root node_modules). */
+async function closureOf(names: string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const pending = [...names];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    pending.push(...Object.keys((await manifestOf(name)).dependencies ?? {}));
+  }
+  return [...seen].sort();
 }
 
 const USAGE = `import { AirlockClient, AirlockClientError, type Execution, type ExecutionStreamEvent } from '@airlock/client';
@@ -87,13 +107,18 @@ beforeAll(async () => {
   project = join(dir, 'project');
   await mkdir(project);
   await writeFile(join(project, 'package.json'), '{"name":"consumer","private":true,"type":"module"}\n');
-  const toolchain = [
-    `typescript@${await versionOf('typescript')}`,
-    `@types/node@${await versionOf('@types/node')}`,
-  ];
+  const published = JSON.parse(await readFile(join(built, 'package.json'), 'utf8')) as Manifest;
+  const needed = await closureOf([...Object.keys(published.dependencies ?? {}), 'typescript', '@types/node']);
+  const tarballs = join(dir, 'deps');
+  await mkdir(tarballs);
+  for (const name of needed) {
+    const from = join(REPO_ROOT, 'node_modules', name);
+    await ok('npm', ['pack', from, '--pack-destination', tarballs, '--ignore-scripts'], dir);
+  }
+  const deps = (await readdir(tarballs)).map((name) => join(tarballs, name));
   await ok(
     'npm',
-    ['install', join(dir, packed.filename), ...toolchain, '--prefer-offline', '--no-audit', '--no-fund'],
+    ['install', join(dir, packed.filename), ...deps, '--offline', '--ignore-scripts', '--no-audit', '--no-fund'],
     project,
   );
 }, 300_000);

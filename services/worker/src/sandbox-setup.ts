@@ -53,6 +53,7 @@ export async function startSandboxes(
       const isolate = new IsolateSandbox({
         hosts: config.AIRLOCK_ISOLATE_HOSTS,
         maxJobsPerHost: config.AIRLOCK_ISOLATE_JOBS_PER_HOST,
+        readyTimeoutMs: config.AIRLOCK_ISOLATE_START_TIMEOUT_MS,
         defaultMemoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
         memoryCgroup: config.AIRLOCK_ISOLATE_CGROUP,
         logger,

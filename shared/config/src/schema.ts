@@ -94,6 +94,11 @@ export const ConfigSchema = z.object({
    */
   AIRLOCK_ISOLATE_JOBS_PER_HOST: int(200, 1, 1_000_000),
   /**
+   * Milliseconds the isolate host processes get to start (each loads isolated-vm and primes the guest runtime's
+   * code cache) before start-up fails; a loaded host needs far more than an idle one. @default 120000
+   */
+  AIRLOCK_ISOLATE_START_TIMEOUT_MS: int(120_000, 1000, 600_000),
+  /**
    * cgroup v1 memory group under which every isolate host process gets its own group, capped for the job (or
    * session) it runs; `off`: none (the watchdog on the hosts' resident memory only). @default /sys/fs/cgroup/memory/airlock
    */
