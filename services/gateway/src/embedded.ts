@@ -154,7 +154,7 @@ export async function startEmbedded(
   // Requests that asked for `retry_on_worker_loss` and were cut off by the crash run again.
   for (const retry of retries) await queue.restore(retry);
   const sessions = buildSessions(
-    await startSessionBackends(config, logger),
+    await startSessionBackends(config, logger, [], registry.templateRegistry),
     config,
     logger,
     audit,

@@ -153,6 +153,7 @@ export class ExecutionSubmitter {
       started_at: null,
       finished_at: null,
       result: null,
+      template: request.template ?? null,
     };
   }
 

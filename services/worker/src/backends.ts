@@ -1,7 +1,14 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
 import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
-import type { RuntimeInfo, Sandbox, TemplateInfo, TemplateRegistry, WarmPoolStats } from '@airlock/sandbox';
+import {
+  noTemplates,
+  type RuntimeInfo,
+  type Sandbox,
+  type TemplateInfo,
+  type TemplateRegistry,
+  type WarmPoolStats,
+} from '@airlock/sandbox';
 
 /** Preference order for `backend: auto`, per language; the first available backend wins. */
 const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
@@ -12,9 +19,6 @@ const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
 };
 /** Templates run in containers only: `auto` picks among these for a request naming one. */
 const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
-
-/** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
-const TEMPLATE_RETRY_SECONDS = { building: 30, missing: 60, failed: 300, ready: 1 } as const;
 
 export class SandboxRegistry {
   readonly #sandboxes = new Map<Backend, Sandbox>();
@@ -74,20 +78,13 @@ export class SandboxRegistry {
 
   /** 400 for a template this server does not have (or that does not serve the language), 503 until it is ready. */
   #checkTemplate(template: string, language: Language): void {
-    const found = this.#templates?.lookup(template, language);
-    if (found === undefined) {
-      throw new AirlockError('invalid_request', `template '${template}': this server runs no templates`, {
-        field: 'template',
-      });
-    }
-    if (found.ok) return;
-    if (found.reason !== 'unavailable') {
-      throw new AirlockError('invalid_request', found.message, { field: 'template' });
-    }
-    throw new AirlockError('template_unavailable', found.message, {
-      field: 'template',
-      retryAfter: TEMPLATE_RETRY_SECONDS[found.state ?? 'missing'],
-    });
+    if (this.#templates === undefined) throw noTemplates(template);
+    this.#templates.require(template, language);
+  }
+
+  /** The templates the container backends run (shared with the session backends); absent without them. */
+  get templateRegistry(): TemplateRegistry | undefined {
+    return this.#templates;
   }
 
   /** The templates (GET /v1/templates); empty when no container backend runs. */

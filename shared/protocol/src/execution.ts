@@ -1,7 +1,7 @@
 // The execution as every surface returns it: lifecycle status, timestamps and, once finished, the result.
 
 import { z } from 'zod';
-import { Backend, Language } from './request.ts';
+import { Backend, Language, TemplateName } from './request.ts';
 
 export const STATUSES = ['queued', 'running', 'finished'] as const;
 
@@ -105,6 +105,8 @@ export const Execution = z.object({
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   result: ExecutionResult.nullable(),
+  /** The template the request (or the cell's session) named; null: the language's default image. */
+  template: TemplateName.nullable().default(null),
   /** Set on the cells of a session. */
   session_id: z.string().optional(),
 });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { Callback } from './callback.ts';
 import { ResolvedLimits } from './execution.ts';
-import { Backend, Code, Files, LimitsInput, Metadata, Stdin } from './request.ts';
+import { Backend, Code, Files, LimitsInput, Metadata, Stdin, TemplateName } from './request.ts';
 
 /** Languages a session can hold an interpreter for (bash has no session). */
 export const SESSION_LANGUAGES = ['python', 'javascript', 'typescript'] as const;
@@ -34,6 +34,11 @@ export const SessionRequest = z
   .object({
     language: SessionLanguage,
     backend: Backend.default('auto'),
+    /**
+     * The environment (image) the session's sandbox starts from: a template serving `language` (container
+     * backends); absent, the language's default.
+     */
+    template: TemplateName.optional(),
     /** Per-cell defaults; memory_mb applies to the whole session sandbox. */
     limits: LimitsInput.default({}),
     /** Sessions have no network (egress through the proxy is for one-shot executions). */
@@ -66,6 +71,8 @@ export const Session = z.object({
   tenant: z.string(),
   language: SessionLanguage,
   backend: Backend,
+  /** The template the session started from; null: the language's default image. */
+  template: TemplateName.nullable().default(null),
   status: SessionStatus,
   limits: ResolvedLimits,
   created_at: z.string(),

@@ -30,6 +30,7 @@ export function newExecution(tenant: string): Execution {
     started_at: null,
     finished_at: null,
     result: null,
+    template: null,
   };
 }
 

@@ -63,9 +63,11 @@ export { buildTemplates, type TemplateBuildSummary } from './templates/template-
 export { loadTemplateCatalog, type TemplateCatalog } from './templates/template-catalog.ts';
 export {
   DEFAULT_TEMPLATES,
+  noTemplates,
   TEMPLATE_STATES,
   type TemplateEntry,
   type TemplateInfo,
+  type TemplateProgram,
   TemplateRegistry,
   type TemplateState,
 } from './templates/template-registry.ts';

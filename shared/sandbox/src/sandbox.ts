@@ -60,6 +60,8 @@ export interface Sandbox {
 export interface SessionSpec {
   sessionId: string;
   language: Language;
+  /** The template whose image the session's sandbox starts from (container backends); absent: the default. */
+  template?: string | undefined;
   /** memory_mb bounds the whole session (its container or host process); the rest are per-cell defaults. */
   limits: ResolvedLimits;
 }

@@ -10,6 +10,8 @@ export interface SessionListQuery {
   status?: SessionStatus;
   language?: SessionLanguage;
   backend?: Backend;
+  /** The template the session started from (matches only sessions that name one). */
+  template?: string;
   /** Metadata labels with the value each must have. */
   labels?: Readonly<Record<string, string>>;
   /** ISO times: created strictly after / strictly before. */

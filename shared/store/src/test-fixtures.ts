@@ -21,6 +21,7 @@ export function queuedExecution(tenant: string, extra: Partial<Execution> = {}):
     started_at: null,
     finished_at: null,
     result: null,
+    template: null,
     ...extra,
   };
 }

@@ -11,6 +11,7 @@ import {
   SessionLanguage,
   SessionStatus,
   Status,
+  TemplateName,
 } from '@airlock/protocol';
 import { z } from 'zod';
 
@@ -55,13 +56,14 @@ export const ExecutionListQuery = withLabels({
   status: Status.optional(),
   outcome: Outcome.optional(),
   language: Language.optional(),
-  template: z.string().min(1).max(128).optional(),
+  template: TemplateName.optional(),
 });
 
 export const SessionListQuery = withLabels({
   ...common,
   status: SessionStatus.optional(),
   language: SessionLanguage.optional(),
+  template: TemplateName.optional(),
 });
 
 /** The `metadata.LABEL=value` filters of a parsed query, as label → value. */

@@ -23,6 +23,7 @@ const hello = {
   backend: 'isolate',
   limits: LIMITS,
   metadata: {},
+  template: null,
   created_at: '2026-12-02T13:42:50.026Z',
   started_at: '2026-12-02T13:42:50.220Z',
   finished_at: '2026-12-02T13:42:50.276Z',
@@ -46,6 +47,7 @@ const queued = {
   backend: 'isolate',
   limits: LIMITS,
   metadata: {},
+  template: null,
   created_at: '2026-12-02T13:42:50.443Z',
   started_at: null,
   finished_at: null,
@@ -87,6 +89,7 @@ const python = {
   backend: 'gvisor',
   limits: LIMITS,
   metadata: {},
+  template: null,
   created_at: '2026-11-30T10:12:41.380Z',
   started_at: '2026-11-30T10:12:41.392Z',
   finished_at: '2026-11-30T10:12:42.545Z',
@@ -119,6 +122,7 @@ const session = {
   closed_at: null,
   closed_reason: null,
   metadata: {},
+  template: null,
 };
 
 const closedSession = {
@@ -139,6 +143,7 @@ const cell = {
   backend: 'gvisor',
   limits: LIMITS,
   metadata: {},
+  template: null,
   created_at: '2026-11-30T10:20:11.402Z',
   started_at: '2026-11-30T10:20:11.405Z',
   finished_at: '2026-11-30T10:20:11.633Z',

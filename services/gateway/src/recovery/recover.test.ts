@@ -46,6 +46,7 @@ function execution(extra: Partial<Execution> = {}): Execution {
     started_at: null,
     finished_at: null,
     result: null,
+    template: null,
     ...extra,
   };
 }
@@ -56,6 +57,7 @@ function session(extra: Partial<Session> = {}): Session {
     tenant: 'local',
     language: 'javascript',
     backend: 'isolate',
+    template: null,
     status: 'ready',
     limits: LIMITS,
     created_at: T0,

@@ -88,7 +88,7 @@ export const listingRoutes: FastifyPluginAsyncZod<ListingRoutesOptions> = async 
         summary: "List the caller's sessions",
         description:
           'Newest first, as last recorded (open sessions are recorded when opened, after each cell and when ' +
-          'closed). Filters: status, language, backend, `metadata.LABEL=value`, created_after, created_before. ' +
+          'closed). Filters: status, language, backend, template, `metadata.LABEL=value`, created_after, created_before. ' +
           'Paged like /v1/executions.',
         querystring: SessionListQuery,
         response: { 200: page(Session), '4xx': ErrorResponse },
@@ -98,7 +98,7 @@ export const listingRoutes: FastifyPluginAsyncZod<ListingRoutesOptions> = async 
       const who = await authenticate(request.headers);
       const q = request.query;
       const result = await listSessions(who.tenant, {
-        ...defined({ status: q.status, language: q.language, backend: q.backend }),
+        ...defined({ status: q.status, language: q.language, backend: q.backend, template: q.template }),
         ...times(q),
         labels: labelFilters(q),
         limit: q.limit,

@@ -1,7 +1,8 @@
 // Starts the session side of the configured backends — the isolate (JavaScript/TypeScript, no set-up), docker
 // (runc) and gvisor (runsc) when dockerd, the runtimes and the images are there — and picks the backend for a
 // session request. A backend that cannot start is left out (sessions on it answer backend_unavailable), never
-// fatal.
+// fatal. A session naming a template is checked like an execution naming one (400 unknown or not serving the
+// language, 503 template_unavailable until built) and opens in a container backend only.
 
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@airlock/config';
@@ -12,8 +13,10 @@ import {
   CONTAINER_RUNTIMES,
   ContainerSessionBackend,
   IsolateSessionBackend,
+  noTemplates,
   probeContainerBackends,
   type SessionBackend,
+  type TemplateRegistry,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 
@@ -25,22 +28,47 @@ const AUTO_ORDER: Record<SessionLanguage, readonly BackendName[]> = {
   javascript: ['isolate'],
   typescript: ['isolate'],
 };
+/** Templates are container images: a session naming one opens in these. */
+const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
 
 export class SessionBackends {
   readonly #backends = new Map<BackendName, SessionBackend>();
+  readonly #templates: TemplateRegistry | undefined;
 
-  constructor(backends: readonly SessionBackend[]) {
+  constructor(backends: readonly SessionBackend[], templates?: TemplateRegistry) {
     for (const backend of backends) this.#backends.set(backend.backend, backend);
+    this.#templates = templates;
   }
 
-  /** The concrete backend for a session, or AirlockError `backend_unavailable`. */
-  resolve(language: SessionLanguage, requested: Backend, allowed?: readonly BackendName[]): SessionBackend {
-    const candidates = (requested === 'auto' ? AUTO_ORDER[language] : [requested]).filter(
+  /**
+   * The concrete backend for a session, or AirlockError `backend_unavailable`; with a template, first its
+   * `invalid_request` / `template_unavailable` (the same as an execution naming it).
+   */
+  resolve(
+    language: SessionLanguage,
+    requested: Backend,
+    allowed?: readonly BackendName[],
+    template?: string,
+  ): SessionBackend {
+    if (template !== undefined) {
+      if (this.#templates === undefined) throw noTemplates(template);
+      this.#templates.require(template, language);
+    }
+    const order = template === undefined ? AUTO_ORDER[language] : TEMPLATE_ORDER;
+    const candidates = (requested === 'auto' ? order : [requested]).filter(
       (b) => allowed === undefined || allowed.includes(b),
     );
     for (const name of candidates) {
+      if (template !== undefined && !TEMPLATE_ORDER.includes(name)) continue;
       const backend = this.#backends.get(name);
       if (backend?.languages.includes(language)) return backend;
+    }
+    if (template !== undefined) {
+      throw new AirlockError(
+        'backend_unavailable',
+        `template '${template}' runs in containers (docker, gvisor); backend '${requested}' has no ${language} sessions with it here`,
+        { field: 'backend' },
+      );
     }
     throw new AirlockError(
       'backend_unavailable',
@@ -69,6 +97,8 @@ export async function startSessionBackends(
   config: Config,
   logger: Logger,
   extra: readonly SessionBackend[] = [],
+  /** The templates sessions may start from (the sandboxes' registry, kept current by their builds). */
+  templates?: TemplateRegistry,
 ): Promise<SessionBackends> {
   const started: SessionBackend[] = [...extra];
   if (config.AIRLOCK_BACKENDS.includes('isolate') && config.AIRLOCK_MAX_SESSIONS > 0) {
@@ -96,11 +126,12 @@ export async function startSessionBackends(
           backend,
           runtime: CONTAINER_RUNTIMES[backend],
           images: probe.images,
+          templates,
           startTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
           logger,
         }),
       );
     }
   }
-  return new SessionBackends(started);
+  return new SessionBackends(started, templates);
 }

@@ -22,6 +22,7 @@ export function sessionAsRequest(request: SessionRequest): ExecutionRequest {
     env: {},
     limits: request.limits,
     backend: request.backend,
+    ...(request.template === undefined ? {} : { template: request.template }),
     network: request.network,
     metadata: request.metadata,
     ...(request.callback ? { callback: request.callback } : {}),
@@ -59,6 +60,7 @@ export function newCellExecution(session: Session, limits: ResolvedLimits): Exec
     started_at: now,
     finished_at: null,
     result: null,
+    template: session.template,
     session_id: session.id,
   };
 }

@@ -126,7 +126,12 @@ export class Sessions {
         settings.lifetimeSeconds,
       );
       const grant = this.#deps.authorizer.authorizeSubmission(caller, sessionAsRequest(request), 'open');
-      const backend = this.#deps.backends.resolve(request.language, request.backend, grant.backends);
+      const backend = this.#deps.backends.resolve(
+        request.language,
+        request.backend,
+        grant.backends,
+        request.template,
+      );
       const limits = resolveLimits(request.limits, narrowPolicy(this.#deps.limits, grant));
       if (this.openCount + this.#opening >= settings.maxSessions) {
         throw new AirlockError(
@@ -140,7 +145,12 @@ export class Sessions {
       this.#opening++;
       let sandbox: SessionLease;
       try {
-        sandbox = await backend.open({ sessionId: id, language: request.language, limits });
+        sandbox = await backend.open({
+          sessionId: id,
+          language: request.language,
+          ...(request.template === undefined ? {} : { template: request.template }),
+          limits,
+        });
       } catch (error) {
         if (error instanceof AirlockError) throw error;
         throw new AirlockError('internal_error', `the session sandbox did not start: ${messageOf(error)}`);
@@ -154,6 +164,7 @@ export class Sessions {
           tenant: caller.tenant,
           language: request.language,
           backend: backend.backend,
+          template: request.template ?? null,
           status: 'ready',
           limits,
           created_at: iso(now),

@@ -4,7 +4,7 @@
 // It must never hand out the program of a template that is not ready: the container backends run only images
 // whose smoke check passed.
 
-import type { Language } from '@airlock/protocol';
+import { AirlockError, type Language } from '@airlock/protocol';
 import { type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
 import type { TemplateSpec } from './template-spec.ts';
 
@@ -53,6 +53,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Language, ImageName>> = {
   bash: LANGUAGE_PROGRAMS.bash.image,
   javascript: LANGUAGE_PROGRAMS.javascript.image,
   typescript: LANGUAGE_PROGRAMS.typescript.image,
+};
+
+/** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
+const TEMPLATE_RETRY_SECONDS: Readonly<Record<TemplateState, number>> = {
+  building: 30,
+  missing: 60,
+  failed: 300,
+  ready: 1,
 };
 
 export type TemplateChange = (name: string, before: TemplateEntry | undefined, after: TemplateEntry) => void;
@@ -137,6 +145,30 @@ export class TemplateRegistry {
     }
     return { ok: true, program: { image: entry.tag, ...program } };
   }
+
+  /**
+   * The program of `language` in template `name`, or the caller's error: 400 `invalid_request` (field
+   * `template`) for a template this server does not have or that does not serve the language, 503
+   * `template_unavailable` with Retry-After until it is ready.
+   */
+  require(name: string, language: Language): TemplateProgram {
+    const found = this.lookup(name, language);
+    if (found.ok) return found.program;
+    if (found.reason !== 'unavailable') {
+      throw new AirlockError('invalid_request', found.message, { field: 'template' });
+    }
+    throw new AirlockError('template_unavailable', found.message, {
+      field: 'template',
+      retryAfter: TEMPLATE_RETRY_SECONDS[found.state ?? 'missing'],
+    });
+  }
+}
+
+/** The refusal of a request naming a template on a server that runs none (no container backend). */
+export function noTemplates(name: string): AirlockError {
+  return new AirlockError('invalid_request', `template '${name}': this server runs no templates`, {
+    field: 'template',
+  });
 }
 
 /** The programs a spec's languages run. */

@@ -27,6 +27,7 @@ describe('SqliteStore listing', () => {
         created_at: new Date(T0 + Math.floor(i / 2) * 1000).toISOString(),
         language: i % 2 === 0 ? 'javascript' : 'python',
         backend: i % 2 === 0 ? 'isolate' : 'docker',
+        template: i % 4 === 1 ? 'python-data' : null,
         metadata: { team: i % 3 === 0 ? 'blue' : 'red', run: String(i) },
       });
       await executions.create({ execution, requestHash: 'h' });
@@ -51,6 +52,9 @@ describe('SqliteStore listing', () => {
       where((_, i) => i < 8 && i % 2 === 1),
     );
     expect(await ids({ language: 'python', backend: 'docker' })).toEqual(where((_, i) => i % 2 === 1));
+    // Finished (results kept apart in blobs) and queued records alike.
+    expect(await ids({ template: 'python-data' })).toEqual(where((_, i) => i % 4 === 1));
+    expect(await ids({ template: 'python' })).toEqual(new Set());
     expect(await ids({ labels: { team: 'blue' } })).toEqual(where((_, i) => i % 3 === 0));
     expect(await ids({ labels: { team: 'blue', run: '6' } })).toEqual(where((_, i) => i === 6));
     expect(await ids({ labels: { team: 'green' } })).toEqual(new Set());

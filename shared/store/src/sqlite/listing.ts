@@ -110,7 +110,7 @@ export class Listing {
     equal('language', query.language);
     equal('backend', query.backend);
     if (query.template !== undefined) {
-      where.push("json_extract(e.execution, '$.template') = ?");
+      where.push("json_extract(e.execution, '$.e.template') = ?");
       params.push(query.template);
     }
     for (const [label, value] of Object.entries(query.labels ?? {})) {

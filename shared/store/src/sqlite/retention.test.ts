@@ -9,6 +9,7 @@ function session(tenant: string, id: string, closedAtMs: number | null): Session
     tenant,
     language: 'python',
     backend: 'docker',
+    template: null,
     status: closedAtMs === null ? 'ready' : 'closed',
     limits: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
     created_at: new Date(T0).toISOString(),

@@ -32,6 +32,7 @@ export class SessionListing {
     for (const [field, value] of [
       ['language', query.language],
       ['backend', query.backend],
+      ['template', query.template],
     ] as const) {
       if (value === undefined) continue;
       where.push(`json_extract(s.session, '$.${field}') = ?`);

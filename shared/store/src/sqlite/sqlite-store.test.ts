@@ -144,6 +144,7 @@ describe('SqliteStore on disk', () => {
       tenant: 'acme',
       language: 'python',
       backend: 'docker',
+      template: null,
       status: 'ready',
       limits: execution.limits,
       created_at: new Date(T0).toISOString(),

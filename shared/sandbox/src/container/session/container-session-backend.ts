@@ -1,5 +1,6 @@
 // The SessionBackend of the `docker` (runc) and `gvisor` (runsc) backends: opens each python session in a session
-// container of its own (its lease: container-session-lease.ts) and destroys them all on close(). Containers carry
+// container of its own (its lease: container-session-lease.ts), from the python image or the image of the
+// template the session names (only once that template is ready and serves python) and destroys them all on close(). Containers carry
 // the usual Airlock labels plus `airlock.session`, so the start-up reaper removes what a crashed service left. It
 // must never leave a container behind after close(), nor open a session once closing has begun.
 
@@ -8,6 +9,7 @@ import { AirlockError, type BackendName, type Language } from '@airlock/protocol
 import type Dockerode from 'dockerode';
 import { OpenSessions } from '../../open-sessions.ts';
 import type { SessionBackend, SessionLease, SessionSpec } from '../../sandbox.ts';
+import { noTemplates, type TemplateRegistry } from '../../templates/template-registry.ts';
 import { ContainerRemovals } from '../container-removals.ts';
 import type { ContainerBackend, ContainerRuntime } from '../container-spec.ts';
 import type { ResolvedImages } from '../images.ts';
@@ -21,6 +23,8 @@ export interface ContainerSessionBackendOptions {
   runtime: ContainerRuntime;
   backend: ContainerBackend;
   images: ResolvedImages;
+  /** The templates a session may start from (`template` of the request). @default none */
+  templates?: TemplateRegistry | undefined;
   /** Deadline of every single Docker call. @default 30000 */
   dockerTimeoutMs?: number;
   /** How long a new session's kernel may take to start. @default 60000 */
@@ -67,7 +71,7 @@ export class ContainerSessionBackend implements SessionBackend {
     }
     const opening = openContainerSession(spec, {
       docker: this.#options.docker,
-      image: this.#options.images.python.tag,
+      image: this.#imageOf(spec),
       runtime: this.#options.runtime,
       backend: this.#options.backend,
       instance: this.instance,
@@ -80,6 +84,13 @@ export class ContainerSessionBackend implements SessionBackend {
       logger: this.#options.logger,
     });
     return this.#sessions.add(opening);
+  }
+
+  /** The template's image (a 400/503 AirlockError until it can serve the language), or the python image. */
+  #imageOf(spec: SessionSpec): string {
+    if (spec.template === undefined) return this.#options.images.python.tag;
+    if (this.#options.templates === undefined) throw noTemplates(spec.template);
+    return this.#options.templates.require(spec.template, spec.language).image;
   }
 
   get openCount(): number {

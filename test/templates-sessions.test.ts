@@ -1,0 +1,173 @@
+// Sessions started from a template, over REST on both container backends (docker = runc, gvisor = runsc): an
+// operator template (AIRLOCK_TEMPLATES_DIR) built at start-up from the python template with a module and a data
+// file of its own; its cells see both, and the session, its cells' execution records and the listing carry the
+// template's name. The errors are an execution's: unknown or not serving the language → 400 naming `template`,
+// a failed build → 503 template_unavailable with Retry-After, a JavaScript (isolate) session → backend_unavailable.
+
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
+import { call, startService, type TestService } from './support/service.ts';
+
+const NAME = `pyextra-${process.pid}`;
+const FAILED = `pyfail-${process.pid}`;
+let svc: TestService;
+let dir: string;
+
+async function put(name: string, spec: unknown, files: Record<string, string> = {}) {
+  await mkdir(join(dir, name));
+  await writeFile(join(dir, name, 'template.json'), JSON.stringify(spec));
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, name, file), content);
+}
+
+async function templateState(name: string): Promise<Record<string, any> | undefined> {
+  const listed = (await call(svc.url, 'GET', '/v1/templates')).body.templates as Array<Record<string, any>>;
+  return listed.find((t) => t.name === name);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-session-templates-'));
+  await put(
+    NAME,
+    {
+      description: 'python with a module and a data file',
+      from: 'template:python',
+      files: [
+        { source: 'airlock_greet.py', target: '/usr/lib/python3/dist-packages/airlock_greet.py' },
+        { source: 'motto.txt', target: '/opt/greet/motto.txt' },
+      ],
+      env: { MOTTO_FILE: '/opt/greet/motto.txt' },
+      languages: { python: { source_file: 'main.py', run: ['python3', '-I', '-u', 'main.py'] } },
+      smoke: [
+        { language: 'python', code: 'import airlock_greet; print(airlock_greet.GREETING)', stdout: 'hi\n' },
+      ],
+    },
+    { 'airlock_greet.py': 'GREETING = "hi"\n', 'motto.txt': 'from the template\n' },
+  );
+  await put(FAILED, {
+    from: `image:airlock-absent-${process.pid}:none`,
+    languages: { python: { source_file: 'main.py', run: ['python3', 'main.py'] } },
+  });
+  svc = await startService({
+    ...CONTAINER_SERVICE_ENV,
+    AIRLOCK_POOL_SIZE: '0',
+    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_BUILD: 'build',
+  });
+  for (let i = 0; i < 1200; i++) {
+    const state = (await templateState(NAME))?.state;
+    if (state === 'ready' || state === 'failed') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}, 900_000);
+
+afterAll(async () => {
+  const instances = svc?.service.sessions.containerInstances() ?? [];
+  await svc?.close();
+  for (const instance of instances) await expectNoContainersLeft(instance);
+  await rm(dir, { recursive: true, force: true });
+  const refs = execFileSync(
+    'docker',
+    ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${NAME}`],
+    { encoding: 'utf8' },
+  );
+  for (const ref of refs.split('\n').filter(Boolean))
+    execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+}, 120_000);
+
+describe.each(BACKENDS)('a session from a template on %s', (backend) => {
+  it("starts from the template's image: cells see its files, module and environment", async () => {
+    expect(await templateState(NAME)).toMatchObject({ state: 'ready', languages: ['python'] });
+    const opened = await call(svc.url, 'POST', '/v1/sessions', {
+      language: 'python',
+      backend,
+      template: NAME,
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    expect(opened.body).toMatchObject({ backend, language: 'python', template: NAME, status: 'ready' });
+    const id = opened.body.id as string;
+    const cell = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, {
+      code: 'import os, airlock_greet\nprint(airlock_greet.GREETING, open(os.environ["MOTTO_FILE"]).read().strip())\nx = 1',
+    });
+    expect(cell.status, JSON.stringify(cell.body)).toBe(201);
+    expect(cell.body).toMatchObject({
+      session_id: id,
+      template: NAME,
+      result: { outcome: 'success', stdout: 'hi from the template\n' },
+    });
+    const second = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, { code: 'x + 1' });
+    expect(second.body.result.value).toEqual({ 'text/plain': '2' });
+
+    expect((await call(svc.url, 'GET', `/v1/sessions/${id}`)).body).toMatchObject({
+      template: NAME,
+      cells: 2,
+    });
+    expect((await call(svc.url, 'GET', `/v1/executions/${cell.body.id}`)).body).toMatchObject({
+      id: cell.body.id,
+      template: NAME,
+    });
+    const listed = await call(svc.url, 'GET', `/v1/executions?template=${NAME}&limit=100`);
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body.data.map((e: { id: string }) => e.id)).toEqual(
+      expect.arrayContaining([cell.body.id, second.body.id]),
+    );
+    expect(listed.body.data.every((e: { template: string }) => e.template === NAME)).toBe(true);
+    const sessions = await call(svc.url, 'GET', `/v1/sessions?template=${NAME}&limit=100`);
+    expect(sessions.status, JSON.stringify(sessions.body)).toBe(200);
+    expect(sessions.body.data.map((s: { id: string }) => s.id)).toContain(id);
+    expect(sessions.body.data.every((s: { template: string }) => s.template === NAME)).toBe(true);
+    expect((await call(svc.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+
+    const plain = await call(svc.url, 'POST', '/v1/sessions', { language: 'python', backend });
+    expect(plain.body.template).toBeNull();
+    const without = await call(svc.url, 'POST', `/v1/sessions/${plain.body.id}/executions`, {
+      code: 'import importlib.util\nprint(importlib.util.find_spec("airlock_greet"))',
+    });
+    expect(without.body).toMatchObject({ template: null, result: { stdout: 'None\n' } });
+    expect((await call(svc.url, 'DELETE', `/v1/sessions/${plain.body.id}`)).status).toBe(200);
+  }, 300_000);
+});
+
+describe('refused session templates', () => {
+  it('answers an unknown template and one not serving the language with 400 naming `template`', async () => {
+    for (const [language, template, message] of [
+      ['python', 'no-such', /no template named "no-such"/],
+      ['python', 'bash', /does not serve python/],
+      ['javascript', NAME, /does not serve javascript/],
+    ] as const) {
+      const response = await call(svc.url, 'POST', '/v1/sessions', { language, template });
+      expect(response.status, JSON.stringify(response.body)).toBe(400);
+      expect(response.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
+      expect(response.body.error.message).toMatch(message);
+    }
+    const bad = await call(svc.url, 'POST', '/v1/sessions', { language: 'python', template: 'Bad;Name' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('template');
+  });
+
+  it('answers 503 template_unavailable with Retry-After for a template whose build failed', async () => {
+    const response = await call(svc.url, 'POST', '/v1/sessions', { language: 'python', template: FAILED });
+    expect(response.status).toBe(503);
+    expect(response.body.error).toMatchObject({ code: 'template_unavailable', field: 'template' });
+    expect(response.body.error.message).toMatch(/is failed: step from/);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('refuses a JavaScript (isolate) session with a template as an isolate execution with one is refused', async () => {
+    const session = await call(svc.url, 'POST', '/v1/sessions', { language: 'javascript', template: 'node' });
+    const execution = await call(svc.url, 'POST', '/v1/executions', {
+      language: 'javascript',
+      backend: 'isolate',
+      template: 'node',
+      code: '1',
+    });
+    expect(execution.body.error).toMatchObject({ code: 'backend_unavailable', field: 'backend' });
+    expect(session.status).toBe(execution.status);
+    expect(session.body.error).toMatchObject({ code: 'backend_unavailable', field: 'backend' });
+    expect(session.body.error.code).toBe(execution.body.error.code);
+    expect(session.body.error.message).toMatch(/template 'node' runs in containers/);
+  });
+});
