@@ -9,6 +9,7 @@ import {
   jsonSyntaxError,
   type ResolvedLimits,
   requestSchemasWithin,
+  type Template,
 } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
@@ -53,7 +54,7 @@ export interface GatewayDeps {
   webhooks?: Webhooks;
   runtimes: () => unknown[];
   /** GET /v1/templates. @default none */
-  templates?: () => unknown[];
+  templates?: () => Template[];
   ready: () => Readiness;
   limits: {
     bodyLimitBytes: number;
@@ -152,9 +153,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     }
   }
   const limits = { defaults: deps.limits.defaults, ceilings: deps.limits.ceilings };
+  const templates = deps.templates ?? (() => []);
   await app.register(systemRoutes, {
     runtimes: deps.runtimes,
-    templates: deps.templates ?? (() => []),
+    templates,
     ready: deps.ready,
     metrics: deps.metrics,
     limits,
@@ -168,7 +170,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   await app.register(consoleRoutes);
   await app.register(mcpRoutes, {
     authenticate: (headers) => deps.authorizer.authenticate(headers),
-    catalog: (): ToolCatalog => ({ runtimes: deps.runtimes() as ToolCatalog['runtimes'], limits }),
+    catalog: (): ToolCatalog => ({
+      runtimes: deps.runtimes() as ToolCatalog['runtimes'],
+      limits,
+      templates: templates(),
+    }),
   });
   return app;
 }

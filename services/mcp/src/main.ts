@@ -16,8 +16,12 @@ function log(message: string, detail: Record<string, unknown> = {}): void {
  * back to the protocol's own bounds (its calls will name the URL they could not reach), and the log says so.
  */
 async function readCatalog(airlock: AirlockClientOptions): Promise<ToolCatalog | undefined> {
+  const client = new AirlockClient(airlock);
   try {
-    return await new AirlockClient(airlock).runtimeCatalog({ signal: AbortSignal.timeout(10_000) });
+    const catalog = await client.runtimeCatalog({ signal: AbortSignal.timeout(10_000) });
+    // A server without templates (older, or one that answers no /v1/templates) leaves them out of the tools.
+    const templates = await client.templates({}, { signal: AbortSignal.timeout(10_000) }).catch(() => []);
+    return { ...catalog, templates };
   } catch (error) {
     log('Airlock unreachable at start-up: the tools advertise the protocol bounds, not its ceilings', {
       airlock: airlock.baseUrl,

@@ -273,11 +273,12 @@ async function createSessionCall(
   args: z.output<Tools['create_session']['input']>,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, backend, limits, idle_timeout_seconds, max_lifetime_seconds } = args;
+  const { language, backend, template, limits, idle_timeout_seconds, max_lifetime_seconds } = args;
   const session = await client.createSession(
     {
       language: language as SessionLanguage,
       ...(backend === undefined ? {} : { backend: backend as Backend }),
+      ...(template === undefined ? {} : { template }),
       ...(limits === undefined ? {} : { limits }),
       ...(idle_timeout_seconds === undefined ? {} : { idle_timeout_seconds }),
       ...(max_lifetime_seconds === undefined ? {} : { max_lifetime_seconds }),
@@ -285,7 +286,8 @@ async function createSessionCall(
     { signal },
   );
   const text =
-    `Session ${session.id} is ${session.status}: ${session.language} on ${session.backend}. ` +
+    `Session ${session.id} is ${session.status}: ${session.language} on ${session.backend}` +
+    `${session.template === null ? '' : ` from template ${session.template}`}. ` +
     `Pass session_id "${session.id}" to run_code to run cells in it. ` +
     `It closes at ${session.expires_at} at the latest (later cells push the idle deadline); close it with ` +
     'close_session when done.';

@@ -1,5 +1,5 @@
 // AirlockClient: the typed client of the Airlock REST API — executions (submit, get, wait, stream, cancel),
-// sessions (create, get, close, run a cell), listings and lifecycle events, and runtimes. Every answer is
+// sessions (create, get, close, run a cell), listings and lifecycle events, runtimes and templates. Every answer is
 // validated with the protocol's zod schemas; every failure is an AirlockClientError. Holds no state but its
 // options: safe to share.
 
@@ -8,6 +8,8 @@ import {
   DeliveryLogPage,
   Execution,
   type ExecutionRequestInput,
+  type Language,
+  type Template,
 } from '@airlock/protocol';
 import { z } from 'zod';
 import { AirlockClientError } from './errors.ts';
@@ -23,7 +25,7 @@ import {
   type SessionFilters,
   SessionPage,
 } from './listing.ts';
-import { type Runtime, RuntimesResponse } from './runtimes.ts';
+import { type Runtime, RuntimesResponse, TemplatesResponse } from './runtimes.ts';
 import {
   type CellRequestInput,
   Session,
@@ -205,6 +207,12 @@ export class AirlockClient {
   /** GET /v1/runtimes: the runtimes and the server's limit defaults and ceilings. */
   async runtimeCatalog(options: CallOptions = {}): Promise<RuntimesResponse> {
     return this.#call(RuntimesResponse, 'GET', '/v1/runtimes', options);
+  }
+
+  /** GET /v1/templates: the templates a run or session may name (`template`), with their state. */
+  async templates(filter: { language?: Language } = {}, options: CallOptions = {}): Promise<Template[]> {
+    const query = filter.language === undefined ? '' : `?language=${encodeURIComponent(filter.language)}`;
+    return (await this.#call(TemplatesResponse, 'GET', `/v1/templates${query}`, options)).templates;
   }
 
   /** POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). */

@@ -66,7 +66,7 @@ export type {
   SessionFilters,
   SessionPage,
 } from './listing.ts';
-export { Runtime, RuntimesResponse, ServerLimits } from './runtimes.ts';
+export { Runtime, RuntimesResponse, ServerLimits, TemplatesResponse } from './runtimes.ts';
 export {
   CellRequest,
   type CellRequestInput,

@@ -1,7 +1,7 @@
 // GET /v1/runtimes: the languages and backends a server can run, with versions and why one is unavailable, and
-// the server's limit defaults and ceilings.
+// the server's limit defaults and ceilings; GET /v1/templates: the environments a run or session may name.
 
-import { ResolvedLimits } from '@airlock/protocol';
+import { ResolvedLimits, Template } from '@airlock/protocol';
 import { z } from 'zod';
 
 export const Runtime = z.object({
@@ -18,6 +18,9 @@ export const ServerLimits = z.object({ defaults: ResolvedLimits, ceilings: Resol
 /** `limits` is absent from servers older than this client. */
 export const RuntimesResponse = z.object({ runtimes: z.array(Runtime), limits: ServerLimits.optional() });
 
+export const TemplatesResponse = z.object({ templates: z.array(Template) });
+
 export type Runtime = z.infer<typeof Runtime>;
 export type ServerLimits = z.infer<typeof ServerLimits>;
 export type RuntimesResponse = z.infer<typeof RuntimesResponse>;
+export type TemplatesResponse = z.infer<typeof TemplatesResponse>;

@@ -13,6 +13,7 @@ import {
   LimitsInput,
   limitsWithin,
   type ResolvedLimits,
+  type Template,
   TemplateName,
 } from '@airlock/protocol';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ export interface ToolCatalog {
   runtimes: readonly Runtime[];
   /** Absent from older servers: the protocol's absolute bounds stand in. */
   limits?: ServerLimits | undefined;
+  /** The server's templates (GET /v1/templates); absent or empty: none is described. */
+  templates?: readonly Template[] | undefined;
 }
 
 /** What is installed for each language, and what is not: the sandbox images' contract. */
@@ -68,6 +71,38 @@ function limitsText(limits: ServerLimits | undefined): string {
   ].join(', ')}; a tenant policy or the intent token may set lower ceilings`;
 }
 
+/** Packages named in a template's line (the rest are counted). */
+const TEMPLATE_PACKAGES_SHOWN = 8;
+
+/**
+ * The templates a model may name in `template`, one line each (name, languages, what it is, key packages), for
+ * those serving one of `languages`; those that failed or are not built are left out, those building say so.
+ */
+function templatesText(catalog: ToolCatalog | undefined, languages: readonly string[]): string {
+  const usable = (catalog?.templates ?? []).filter(
+    (t) => (t.state === 'ready' || t.state === 'building') && t.languages.some((l) => languages.includes(l)),
+  );
+  if (usable.length === 0) return '';
+  const line = (t: Template) => {
+    const served = t.languages.filter((l) => languages.includes(l)).join(', ');
+    const packages = Object.entries(t.packages);
+    const shown = packages
+      .slice(0, TEMPLATE_PACKAGES_SHOWN)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ');
+    const more =
+      packages.length > TEMPLATE_PACKAGES_SHOWN
+        ? ` and ${packages.length - TEMPLATE_PACKAGES_SHOWN} more`
+        : '';
+    return [
+      `${t.name} (${served}${t.builtin ? '; the default' : ''}${t.state === 'building' ? '; still building' : ''})`,
+      t.description ? `: ${t.description.slice(0, 160)}` : '',
+      shown && !t.builtin ? ` [packages: ${shown}${more}]` : '',
+    ].join('');
+  };
+  return `Templates on this server (pass its name as \`template\`): ${usable.map(line).join('; ')}.`;
+}
+
 function runCodeDescription(catalog: ToolCatalog | undefined): string {
   const { languages, where } = available(catalog);
   return [
@@ -83,7 +118,10 @@ function runCodeDescription(catalog: ToolCatalog | undefined): string {
     'and the ceiling. A run that fails, times out or exceeds a limit comes back as an error result whose text',
     'names the outcome (error, timeout, memory_limit, output_limit, ...) and the output produced so far: fix the',
     'code and call again. A refused call is an error result with an Airlock code and the field at fault.',
-  ].join(' ');
+    templatesText(catalog, languages),
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 function createSessionDescription(catalog: ToolCatalog | undefined): string {
@@ -98,7 +136,10 @@ function createSessionDescription(catalog: ToolCatalog | undefined): string {
     'idle_timeout_seconds without a cell (default 300), after max_lifetime_seconds (default 1800), or when a cell',
     'kills the interpreter (os._exit, out of memory). A cell that times out is interrupted and the session',
     'usually survives. One cell runs at a time. No network. Close the session with close_session when done.',
-  ].join(' ');
+    templatesText(catalog, sessionLanguages),
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 export const CLOSE_SESSION_DESCRIPTION =
@@ -170,6 +211,11 @@ function inputSchemas(catalog: ToolCatalog | undefined) {
         .enum(sessionLanguages as [string, ...string[]])
         .describe('The language of the interpreter (bash has no sessions).'),
       backend: backendEnum.optional(),
+      template: TemplateName.optional().describe(
+        'The environment the session starts in: a template this server has (GET /v1/templates) that serves ' +
+          'the language, e.g. one with extra packages; its cells see its files and packages. Templates run in ' +
+          'containers (python sessions). Leave out for the language default.',
+      ),
       limits: limits
         .optional()
         .describe(

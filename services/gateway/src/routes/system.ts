@@ -1,7 +1,7 @@
 // Runtimes, templates, health, readiness and metrics. Health, readiness and metrics are for probes and
 // Prometheus, not for API clients: the OpenAPI document leaves them out (the README documents them).
 
-import { BackendName, Language, type LimitPolicy } from '@airlock/protocol';
+import { BackendName, Language, type LimitPolicy, Template } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -11,7 +11,7 @@ import type { Readiness } from '../readiness.ts';
 export interface SystemRoutesOptions {
   runtimes: () => unknown[];
   /** The templates of this process's container backends (none in NATS mode's gateway). */
-  templates: () => unknown[];
+  templates: () => Template[];
   ready: () => Readiness;
   metrics: GatewayMetrics;
   /** The server's limit defaults and ceilings, shown beside the runtimes. */
@@ -19,18 +19,6 @@ export interface SystemRoutesOptions {
 }
 
 const RuntimeFilter = z.object({ language: Language.optional(), backend: BackendName.optional() }).strict();
-
-const Template = z.object({
-  name: z.string(),
-  description: z.string().nullable(),
-  languages: z.array(z.string()),
-  packages: z.record(z.string(), z.string()),
-  size_bytes: z.number().nullable(),
-  hash: z.string().nullable(),
-  state: z.enum(['ready', 'building', 'failed', 'missing']),
-  reason: z.string().nullable(),
-  builtin: z.boolean(),
-});
 
 export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, options) => {
   app.get(
@@ -76,9 +64,9 @@ export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (a
     },
     async (request) => {
       const { language } = request.query;
-      const templates = (options.templates() as z.infer<typeof Template>[]).filter(
-        (t) => language === undefined || t.languages.includes(language),
-      );
+      const templates = options
+        .templates()
+        .filter((t) => language === undefined || t.languages.includes(language));
       return { templates };
     },
   );

@@ -1,0 +1,62 @@
+// Operator templates for tests: a folder of template specs (AIRLOCK_TEMPLATES_DIR) written by the test, a wait
+// until the service has built one, and the removal of its images afterwards (they are tagged per test process).
+
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { call } from './service.ts';
+
+/** Writes `dir/name/template.json` and the files beside it. */
+export async function writeTemplate(
+  dir: string,
+  name: string,
+  spec: unknown,
+  files: Record<string, string> = {},
+): Promise<void> {
+  await mkdir(join(dir, name));
+  await writeFile(join(dir, name, 'template.json'), JSON.stringify(spec));
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, name, file), content);
+}
+
+/** The template `name` as GET /v1/templates lists it, once its build has ended (ready or failed). */
+export async function builtTemplate(url: string, name: string): Promise<Record<string, any> | undefined> {
+  let found: Record<string, any> | undefined;
+  for (let i = 0; i < 1200; i++) {
+    const listed = (await call(url, 'GET', '/v1/templates')).body.templates as Array<Record<string, any>>;
+    found = listed.find((t) => t.name === name);
+    if (found?.state === 'ready' || found?.state === 'failed') break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return found;
+}
+
+/** Removes every image of template `name` (airlock-tmpl-NAME:*). */
+export function removeTemplateImages(name: string): void {
+  const refs = execFileSync(
+    'docker',
+    ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${name}`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  for (const ref of refs.split('\n').filter(Boolean))
+    execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+}
+
+/** A python template built from the python one, with a module (`airlock_greet`) and a data file ($MOTTO_FILE). */
+export const PYTHON_EXTRA_TEMPLATE = {
+  spec: {
+    description: 'python with a module and a data file',
+    from: 'template:python',
+    files: [
+      { source: 'airlock_greet.py', target: '/usr/lib/python3/dist-packages/airlock_greet.py' },
+      { source: 'motto.txt', target: '/opt/greet/motto.txt' },
+    ],
+    env: { MOTTO_FILE: '/opt/greet/motto.txt' },
+    languages: { python: { source_file: 'main.py', run: ['python3', '-I', '-u', 'main.py'] } },
+    smoke: [
+      { language: 'python', code: 'import airlock_greet; print(airlock_greet.GREETING)', stdout: 'hi\n' },
+    ],
+  },
+  files: { 'airlock_greet.py': 'GREETING = "hi"\n', 'motto.txt': 'from the template\n' },
+} as const;
