@@ -4,50 +4,39 @@
 // template's name. The errors are an execution's: unknown or not serving the language → 400 naming `template`,
 // a failed build → 503 template_unavailable with Retry-After, a JavaScript (isolate) session → backend_unavailable.
 
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
 import { call, startService, type TestService } from './support/service.ts';
+import {
+  builtTemplate,
+  PYTHON_EXTRA_TEMPLATE,
+  removeTemplateImages,
+  writeTemplate,
+} from './support/templates.ts';
 
 const NAME = `pyextra-${process.pid}`;
 const FAILED = `pyfail-${process.pid}`;
+const FROM_BASE = `pybase-${process.pid}`;
 let svc: TestService;
 let dir: string;
 
-async function put(name: string, spec: unknown, files: Record<string, string> = {}) {
-  await mkdir(join(dir, name));
-  await writeFile(join(dir, name, 'template.json'), JSON.stringify(spec));
-  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, name, file), content);
-}
-
-async function templateState(name: string): Promise<Record<string, any> | undefined> {
-  const listed = (await call(svc.url, 'GET', '/v1/templates')).body.templates as Array<Record<string, any>>;
-  return listed.find((t) => t.name === name);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-session-templates-'));
-  await put(
-    NAME,
+  await writeTemplate(dir, NAME, PYTHON_EXTRA_TEMPLATE.spec, PYTHON_EXTRA_TEMPLATE.files);
+  await writeTemplate(
+    dir,
+    FROM_BASE,
     {
-      description: 'python with a module and a data file',
-      from: 'template:python',
-      files: [
-        { source: 'airlock_greet.py', target: '/usr/lib/python3/dist-packages/airlock_greet.py' },
-        { source: 'motto.txt', target: '/opt/greet/motto.txt' },
-      ],
-      env: { MOTTO_FILE: '/opt/greet/motto.txt' },
+      from: 'base',
+      files: [{ source: 'motto.txt', target: '/opt/greet/motto.txt' }],
       languages: { python: { source_file: 'main.py', run: ['python3', '-I', '-u', 'main.py'] } },
-      smoke: [
-        { language: 'python', code: 'import airlock_greet; print(airlock_greet.GREETING)', stdout: 'hi\n' },
-      ],
     },
-    { 'airlock_greet.py': 'GREETING = "hi"\n', 'motto.txt': 'from the template\n' },
+    { 'motto.txt': 'from the base\n' },
   );
-  await put(FAILED, {
+  await writeTemplate(dir, FAILED, {
     from: `image:airlock-absent-${process.pid}:none`,
     languages: { python: { source_file: 'main.py', run: ['python3', 'main.py'] } },
   });
@@ -57,11 +46,8 @@ beforeAll(async () => {
     AIRLOCK_TEMPLATES_DIR: dir,
     AIRLOCK_TEMPLATES_BUILD: 'build',
   });
-  for (let i = 0; i < 1200; i++) {
-    const state = (await templateState(NAME))?.state;
-    if (state === 'ready' || state === 'failed') break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  await builtTemplate(svc.url, NAME);
+  await builtTemplate(svc.url, FROM_BASE);
 }, 900_000);
 
 afterAll(async () => {
@@ -69,18 +55,13 @@ afterAll(async () => {
   await svc?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
   await rm(dir, { recursive: true, force: true });
-  const refs = execFileSync(
-    'docker',
-    ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${NAME}`],
-    { encoding: 'utf8' },
-  );
-  for (const ref of refs.split('\n').filter(Boolean))
-    execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+  removeTemplateImages(NAME);
+  removeTemplateImages(FROM_BASE);
 }, 120_000);
 
 describe.each(BACKENDS)('a session from a template on %s', (backend) => {
   it("starts from the template's image: cells see its files, module and environment", async () => {
-    expect(await templateState(NAME)).toMatchObject({ state: 'ready', languages: ['python'] });
+    expect(await builtTemplate(svc.url, NAME)).toMatchObject({ state: 'ready', languages: ['python'] });
     const opened = await call(svc.url, 'POST', '/v1/sessions', {
       language: 'python',
       backend,
@@ -128,6 +109,27 @@ describe.each(BACKENDS)('a session from a template on %s', (backend) => {
     });
     expect(without.body).toMatchObject({ template: null, result: { stdout: 'None\n' } });
     expect((await call(svc.url, 'DELETE', `/v1/sessions/${plain.body.id}`)).status).toBe(200);
+  }, 300_000);
+
+  it('runs a session from a python template built from the Debian base (it carries the session kernel)', async () => {
+    expect(await builtTemplate(svc.url, FROM_BASE)).toMatchObject({ state: 'ready', languages: ['python'] });
+    const opened = await call(svc.url, 'POST', '/v1/sessions', {
+      language: 'python',
+      backend,
+      template: FROM_BASE,
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    const id = opened.body.id as string;
+    const first = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, {
+      code: 'motto = open("/opt/greet/motto.txt").read().strip()',
+    });
+    expect(first.body.result).toMatchObject({ outcome: 'success' });
+    const second = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, { code: 'motto.upper()' });
+    expect(second.body).toMatchObject({
+      template: FROM_BASE,
+      result: { value: { 'text/plain': "'FROM THE BASE'" } },
+    });
+    expect((await call(svc.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
   }, 300_000);
 });
 

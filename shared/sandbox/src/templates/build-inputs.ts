@@ -1,6 +1,7 @@
 // What every template image is built on, found the way scripts/build-images.sh names it: the Debian base
 // (`airlock-base:<hash of base/make-rootfs.sh + base/packages.txt>`) and the static runner and statx fallback
-// in sandbox-images/.built (`runner-<hash>`, named by their sources and this host's gcc).
+// in sandbox-images/.built (`runner-<hash>`, named by their sources and this host's gcc); and the session
+// kernel's files (sandbox-images/python), which every template serving python carries.
 // It must never build either itself: build-images.sh owns them, and a missing one is reported with that hint.
 
 import { execFile } from 'node:child_process';
@@ -16,7 +17,14 @@ export interface BuildInputs {
   runner: string;
   statxFallback: string;
   runnerHash: string;
+  /** The session kernel's files (absolute paths), copied to /opt/airlock in templates serving python. */
+  sessionKernel: string[];
+  /** Hash of the session kernel's files: part of the hash of a template serving python. */
+  kernelHash: string;
 }
+
+/** The session kernel: sandbox-images/python/kernel.py and the modules it loads (CONTRACT.md, "Sessions"). */
+const SESSION_KERNEL_FILES = ['kernel.py', 'cell_accounting.py', 'cell_interpreter.py'] as const;
 
 export const BUILD_IMAGES_HINT = 'run scripts/build-images.sh (scripts/setup-host.sh runs it)';
 
@@ -53,5 +61,14 @@ export async function findBuildInputs(repoRoot: string): Promise<BuildInputs> {
       throw new Error(`${path} is missing; ${BUILD_IMAGES_HINT}`);
     }
   }
-  return { baseTag: `airlock-base:${baseHash}`, runner, statxFallback, runnerHash };
+  const sessionKernel = SESSION_KERNEL_FILES.map((name) => join(images, 'python', name));
+  const kernelHash = sha12(await Promise.all(sessionKernel.map((path) => readFile(path))));
+  return {
+    baseTag: `airlock-base:${baseHash}`,
+    runner,
+    statxFallback,
+    runnerHash,
+    sessionKernel,
+    kernelHash,
+  };
 }

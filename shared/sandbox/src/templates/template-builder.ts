@@ -1,14 +1,14 @@
 // Builds one template image from its spec, in named steps: resolve `from` (the Debian base, a built template,
 // or an image already in the local engine, which must have /bin/sh), install Debian and python3-* packages
 // (apt-get in a build container on the host's network, committed as a layer), install npm packages (on the
-// host, copied in), add the static runner, the statx fallback and the spec's files, env and the contract's
-// /work, then smoke-check it under the hardened flags and only then tag it `airlock-tmpl-<name>:<hash>`.
+// host, copied in), add the static runner, the statx fallback, the session kernel (a template serving python)
+// and the spec's files, env and the contract's /work, then smoke-check it under the hardened flags and only then tag it `airlock-tmpl-<name>:<hash>`.
 // It must never tag an image that failed its smoke check, pass a package name through a shell, or leave a
 // build container or intermediate image behind.
 
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ContainerRuntime } from '../container/container-spec.ts';
 import { CONTRACT_VERSION } from '../container/images.ts';
@@ -69,6 +69,7 @@ export async function planTemplate(
   const hash = await templateHash(loaded, {
     fromId,
     runnerHash: options.inputs.runnerHash,
+    kernelHash: options.inputs.kernelHash,
     contract: CONTRACT_VERSION,
     aptSources: options.aptSources ?? DEFAULT_APT_SOURCES,
   });
@@ -321,6 +322,13 @@ async function writeContext(context: string, loaded: LoadedTemplateSpec, inputs:
     lines.push(`COPY files/${i} ${file.target}`, `RUN chmod a+r ${file.target}`);
   }
   if (loaded.spec.npm.length > 0) lines.push('COPY npm/ /usr/local/');
+  if (loaded.spec.languages.python !== undefined) {
+    // Sessions run this kernel instead of the runner, whatever the template was built from.
+    await mkdir(join(context, 'kernel'));
+    for (const source of inputs.sessionKernel)
+      await copyFile(source, join(context, 'kernel', basename(source)));
+    lines.push('COPY kernel/ /opt/airlock/', 'RUN chmod -R a+rX /opt/airlock');
+  }
   const env = { HOME: '/tmp', LANG: 'C.UTF-8', ...loaded.spec.env };
   if (!loaded.spec.from.startsWith('image:')) Object.assign(env, { PATH: '/usr/local/bin:/usr/bin:/bin' });
   lines.push(

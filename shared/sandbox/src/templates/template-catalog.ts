@@ -113,10 +113,18 @@ export function parentTemplate(loaded: LoadedTemplateSpec): string | null {
 /** 12 hex of everything that goes into the image: what it builds on, the spec, its files, the runner. */
 export async function templateHash(
   loaded: LoadedTemplateSpec,
-  inputs: { fromId: string; runnerHash: string; contract: string; aptSources: readonly string[] },
+  inputs: {
+    fromId: string;
+    runnerHash: string;
+    contract: string;
+    aptSources: readonly string[];
+    /** Hash of the session kernel, which a template serving python carries. */
+    kernelHash: string;
+  },
 ): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`contract=${inputs.contract} runner=${inputs.runnerHash} from=${inputs.fromId}\n`);
+  if (loaded.spec.languages.python !== undefined) hash.update(`kernel=${inputs.kernelHash}\n`);
   hash.update(`apt=${inputs.aptSources.join('\n')}\n`);
   hash.update(canonical(loaded.spec));
   for (const source of loaded.fileSources) hash.update(await readFile(source));

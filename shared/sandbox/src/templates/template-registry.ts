@@ -4,12 +4,11 @@
 // It must never hand out the program of a template that is not ready: the container backends run only images
 // whose smoke check passed.
 
-import { AirlockError, type Language } from '@airlock/protocol';
+import { AirlockError, type Language, TEMPLATE_STATES, type TemplateState } from '@airlock/protocol';
 import { type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
 import type { TemplateSpec } from './template-spec.ts';
 
-export const TEMPLATE_STATES = ['ready', 'building', 'failed', 'missing'] as const;
-export type TemplateState = (typeof TEMPLATE_STATES)[number];
+export { TEMPLATE_STATES, type TemplateState };
 
 /** How one language runs in a template's image. */
 export interface TemplateProgram {
