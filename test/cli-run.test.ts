@@ -206,10 +206,13 @@ describe('airlock run and exec', { timeout: 120_000 }, () => {
     expect(missing.stderr).toContain('airlock: --file nope.csv: ENOENT');
   });
 
-  it('passes --template through; the server refuses a template it does not have, naming it', async () => {
+  it('passes --template through (exec and sessions create); the server refuses a template it does not have, naming it', async () => {
     const run = await cli(['exec', '1', '--lang', 'javascript', '--template', 'python-data']);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/^airlock: invalid_request \(field template\): template 'python-data': /);
+    const session = await cli(['sessions', 'create', 'python', '--template', 'python-data']);
+    expect(session).toMatchObject({ code: 3, stdout: '' });
+    expect(session.stderr).toMatch(/^airlock: invalid_request \(field template\): template 'python-data': /);
   });
 
   it('exits 2 on a bad AIRLOCK_URL and 4 when Airlock cannot be reached', async () => {

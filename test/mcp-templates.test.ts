@@ -2,10 +2,12 @@
 // template built at start-up: the run_code and create_session descriptions list the templates this server has
 // (name, languages, description), create_session takes `template` and its cells see the template's module and
 // files, run_code runs a one-off program in it, and a template the server does not have is a coded tool error.
+// The typed client's templates() reads the same list.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AirlockClient } from '@airlock/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
 import { callTool, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
@@ -40,6 +42,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
   removeTemplateImages(NAME);
 }, 120_000);
+
+describe('the typed client', () => {
+  it('lists the templates, narrowed by language', async () => {
+    const client = new AirlockClient({ baseUrl: svc.url });
+    const python = await client.templates({ language: 'python' });
+    expect(python.find((t) => t.name === NAME)).toMatchObject({
+      state: 'ready',
+      languages: ['python'],
+      builtin: false,
+      description: 'python with a module and a data file',
+    });
+    expect(python.map((t) => t.name)).not.toContain('bash');
+    expect((await client.templates()).map((t) => t.name)).toEqual(expect.arrayContaining(['bash', NAME]));
+  });
+});
 
 describe.each(MCP_TRANSPORTS)('templates over MCP (%s)', (transport) => {
   const mcp = useMcpClient(transport, () => svc.url);

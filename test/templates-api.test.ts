@@ -110,8 +110,11 @@ describe('templates over REST', () => {
     });
     expect(execution).toMatchObject({
       backend: 'docker',
+      template: NAME,
       result: { outcome: 'success', stdout: 'hello from the template\n65534\n' },
     });
+    const listed = await call(svc.url, 'GET', `/v1/executions?template=${NAME}`);
+    expect(listed.body.data.map((e: { id: string }) => e.id)).toEqual([execution.id]);
     expect(sandbox.stats().warmLeases).toBe(1);
   }, 600_000);
 

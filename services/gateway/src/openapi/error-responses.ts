@@ -43,6 +43,11 @@ const EXAMPLE_ERRORS: Partial<Record<ErrorCode, { message: string; field?: strin
       retry_after: 5,
     },
     shutting_down: { message: 'the server is shutting down and accepts no new work' },
+    template_unavailable: {
+      message: 'template sqlite is building: the image is being built',
+      field: 'template',
+      retry_after: 30,
+    },
   };
 
 const STATUS_TEXT: Record<number, string> = {

@@ -297,6 +297,10 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         summary: 'A Python session under gVisor',
         value: { language: 'python', backend: 'gvisor', idle_timeout_seconds: 600 },
       },
+      template: {
+        summary: 'A Python session started from a template (its packages and files in every cell)',
+        value: { language: 'python', template: 'sqlite' },
+      },
     },
     responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
   },

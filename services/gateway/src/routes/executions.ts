@@ -65,6 +65,7 @@ export const executionRoutes: FastifyPluginAsyncZod<ExecutionRoutesOptions> = as
           'forbidden',
           'idempotency_conflict',
           'backend_unavailable',
+          'template_unavailable',
           'egress_unavailable',
           'queue_full',
           'rate_limited',

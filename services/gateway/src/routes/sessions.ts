@@ -33,6 +33,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         errorCodes: [
           'forbidden',
           'backend_unavailable',
+          'template_unavailable',
           'session_limit',
           'quota_exceeded',
           'rate_limited',
@@ -41,8 +42,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         ],
         description:
           'Starts a sandbox whose interpreter lives across cells and answers 201 with the session, ready. ' +
-          'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. 503 ' +
-          '`audit_unavailable` (with Retry-After) while the audit log cannot be written.',
+          'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. ' +
+          '`template` starts the container from that template (GET /v1/templates): 400 when the server does ' +
+          'not have it or it does not serve the language, 503 `template_unavailable` (with Retry-After) until ' +
+          'it is built. 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
         body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },

@@ -7,14 +7,15 @@ import { type CliContext, clientFor, printJson } from './context.ts';
 import { limitsFrom } from './request.ts';
 
 const SESSIONS_USAGE = `usage:
-  airlock sessions create LANG [--backend NAME] [--limit KEY=N]… [--idle-timeout S] [--lifetime S]
-      starts a session (python, javascript or typescript) and prints its id
+  airlock sessions create LANG [--backend NAME] [--template NAME] [--limit KEY=N]… [--idle-timeout S] [--lifetime S]
+      starts a session (python, javascript or typescript), from a template if given, and prints its id
   airlock sessions get ID      shows a session
   airlock sessions close ID    closes a session: its interpreter and files are gone
 options: --url URL, --json (print the session as JSON)`;
 
 const OPTIONS = {
   backend: { type: 'string', short: 'b' },
+  template: { type: 'string', short: 't' },
   limit: { type: 'string', multiple: true },
   'idle-timeout': { type: 'string' },
   lifetime: { type: 'string' },
@@ -42,6 +43,8 @@ export async function sessions(args: string[], context: CliContext): Promise<num
     const request: SessionRequestInput = { language: subject as SessionRequestInput['language'] };
     const backend = optional(values, 'backend');
     if (backend !== undefined) request.backend = backend as SessionRequestInput['backend'];
+    const template = optional(values, 'template');
+    if (template !== undefined) request.template = template;
     const limits = limitsFrom(values);
     if (limits !== undefined) request.limits = limits;
     const idle = positiveInteger(values, 'idle-timeout');
