@@ -3,24 +3,18 @@
 // /v1/templates; and the errors a caller sees: unknown template or one not serving the language → 400 naming
 // `template`, a template that failed its build → 503 template_unavailable with Retry-After.
 
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, run, startService, type TestService } from './support/service.ts';
+import { builtTemplate, removeTemplateImages, writeTemplate } from './support/templates.ts';
 
 const NAME = `greet-${process.pid}`;
 const FAILED = `nofrom-${process.pid}`;
 let svc: TestService;
 let dir: string;
-
-async function put(name: string, spec: unknown, files: Record<string, string> = {}) {
-  await mkdir(join(dir, name));
-  await writeFile(join(dir, name, 'template.json'), JSON.stringify(spec));
-  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, name, file), content);
-}
 
 async function templates(): Promise<Array<Record<string, any>>> {
   return (await call(svc.url, 'GET', '/v1/templates')).body.templates;
@@ -28,7 +22,8 @@ async function templates(): Promise<Array<Record<string, any>>> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-operator-templates-'));
-  await put(
+  await writeTemplate(
+    dir,
     NAME,
     {
       description: 'bash with a greeting file',
@@ -40,7 +35,7 @@ beforeAll(async () => {
     },
     { 'greeting.txt': 'hello from the template\n' },
   );
-  await put(FAILED, {
+  await writeTemplate(dir, FAILED, {
     from: `image:airlock-absent-${process.pid}:none`,
     languages: { bash: { source_file: 'main.sh', run: ['bash', 'main.sh'] } },
   });
@@ -56,25 +51,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.close();
   await rm(dir, { recursive: true, force: true });
-  const refs = execFileSync(
-    'docker',
-    ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${NAME}`],
-    {
-      encoding: 'utf8',
-    },
-  );
-  for (const ref of refs.split('\n').filter(Boolean))
-    execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+  removeTemplateImages(NAME);
 }, 120_000);
 
 describe('templates over REST', () => {
   it('builds an operator template at start-up, lists it, warms its pool and runs jobs in it', async () => {
-    let greet: Record<string, any> | undefined;
-    for (let i = 0; i < 600; i++) {
-      greet = (await templates()).find((t) => t.name === NAME);
-      if (greet?.state === 'ready' || greet?.state === 'failed') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const greet = await builtTemplate(svc.url, NAME);
     expect(greet).toMatchObject({
       name: NAME,
       description: 'bash with a greeting file',

@@ -59,17 +59,18 @@ afterAll(async () => {
   removeTemplateImages(FROM_BASE);
 }, 120_000);
 
+/** Opens a python session from `template` (built and ready) on `backend`; its id. */
+async function openFrom(template: string, backend: string): Promise<string> {
+  expect(await builtTemplate(svc.url, template)).toMatchObject({ state: 'ready', languages: ['python'] });
+  const opened = await call(svc.url, 'POST', '/v1/sessions', { language: 'python', backend, template });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+  expect(opened.body).toMatchObject({ backend, language: 'python', template, status: 'ready' });
+  return opened.body.id as string;
+}
+
 describe.each(BACKENDS)('a session from a template on %s', (backend) => {
   it("starts from the template's image: cells see its files, module and environment", async () => {
-    expect(await builtTemplate(svc.url, NAME)).toMatchObject({ state: 'ready', languages: ['python'] });
-    const opened = await call(svc.url, 'POST', '/v1/sessions', {
-      language: 'python',
-      backend,
-      template: NAME,
-    });
-    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-    expect(opened.body).toMatchObject({ backend, language: 'python', template: NAME, status: 'ready' });
-    const id = opened.body.id as string;
+    const id = await openFrom(NAME, backend);
     const cell = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, {
       code: 'import os, airlock_greet\nprint(airlock_greet.GREETING, open(os.environ["MOTTO_FILE"]).read().strip())\nx = 1',
     });
@@ -112,14 +113,7 @@ describe.each(BACKENDS)('a session from a template on %s', (backend) => {
   }, 300_000);
 
   it('runs a session from a python template built from the Debian base (it carries the session kernel)', async () => {
-    expect(await builtTemplate(svc.url, FROM_BASE)).toMatchObject({ state: 'ready', languages: ['python'] });
-    const opened = await call(svc.url, 'POST', '/v1/sessions', {
-      language: 'python',
-      backend,
-      template: FROM_BASE,
-    });
-    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
-    const id = opened.body.id as string;
+    const id = await openFrom(FROM_BASE, backend);
     const first = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, {
       code: 'motto = open("/opt/greet/motto.txt").read().strip()',
     });
