@@ -70,8 +70,10 @@ describe.each(MCP_TRANSPORTS)('templates over MCP (%s)', (transport) => {
       expect(tool.description).toMatch(/Templates on this server \(pass its name as `template`\)/);
     }
     expect(runCode.description).toContain('bash (bash; the default)');
-    // bash has no sessions: its template is not offered there.
+    // bash has no sessions, and node serves only isolate-run session languages: neither is offered there.
     expect(createSession.description).not.toContain('bash (bash');
+    // JavaScript and TypeScript sessions run in the isolate, which has no templates.
+    expect(createSession.description).not.toContain('node (');
     expect(createSession.inputSchema.properties).toMatchObject({
       template: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,39}$' },
     });

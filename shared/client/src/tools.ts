@@ -71,6 +71,9 @@ function limitsText(limits: ServerLimits | undefined): string {
   ].join(', ')}; a tenant policy or the intent token may set lower ceilings`;
 }
 
+/** Session languages a template can serve: those of container sessions (JavaScript/TypeScript ones run in the isolate). */
+const TEMPLATE_SESSION_LANGUAGES: readonly string[] = ['python'];
+
 /** Packages named in a template's line (the rest are counted). */
 const TEMPLATE_PACKAGES_SHOWN = 8;
 
@@ -136,7 +139,10 @@ function createSessionDescription(catalog: ToolCatalog | undefined): string {
     'idle_timeout_seconds without a cell (default 300), after max_lifetime_seconds (default 1800), or when a cell',
     'kills the interpreter (os._exit, out of memory). A cell that times out is interrupted and the session',
     'usually survives. One cell runs at a time. No network. Close the session with close_session when done.',
-    templatesText(catalog, sessionLanguages),
+    templatesText(
+      catalog,
+      sessionLanguages.filter((l) => TEMPLATE_SESSION_LANGUAGES.includes(l)),
+    ),
   ]
     .filter((part) => part !== '')
     .join(' ');
