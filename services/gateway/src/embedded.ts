@@ -121,6 +121,8 @@ export async function startEmbedded(
   });
   const webhooks = await createWebhooks(config, logger, options.secretsEnv);
   stack.defer(() => webhooks.close());
+  // Deliveries carry the feed's own events (the ids and types `GET /v1/events` lists).
+  webhooks.follow(events);
   const submitter = new ExecutionSubmitter({
     queue,
     registry,
@@ -136,7 +138,6 @@ export async function startEmbedded(
   queue.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
-    webhooks.executionEnded(execution);
     audit
       .append(finishedEntry(execution))
       .catch((err: unknown) => logger.error({ err }, 'audit append failed'));

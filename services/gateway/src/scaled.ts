@@ -75,8 +75,12 @@ export async function startScaled(
   stack.defer(() => acceptedHere.stop());
   const routesQueue = acceptedHere.trackingQueue();
   const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
-  // Deliveries live in a JetStream stream: one accepted here survives this gateway's restart.
-  const webhooks = await createWebhooks(config, logger, options.secretsEnv, nc);
+  // Callbacks, deliveries and their log live in JetStream streams, and every gateway routes the shared
+  // lifecycle stream: a callback accepted here is delivered after this gateway is gone.
+  const webhooks = await createWebhooks(config, logger, options.secretsEnv, {
+    nc,
+    lifecycleStream: queue.lifecycleLog().stream,
+  });
   stack.defer(() => webhooks.close());
   const submitter = new ExecutionSubmitter({
     queue: routesQueue,
@@ -93,7 +97,6 @@ export async function startScaled(
   acceptedHere.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
-    webhooks.executionEnded(execution);
   });
   const service = await startExecuteService({
     nc,

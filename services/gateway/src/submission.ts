@@ -81,13 +81,19 @@ export class ExecutionSubmitter {
     let caller: Caller | undefined;
     let admission: Admission | undefined;
     let accepted: string | undefined;
+    let registered: string | undefined;
     try {
       caller = await authorizer.authenticate(headers);
       const callback = request.callback;
-      const target = callback ? await checkCallback(this.#deps.webhooks, caller.tenant, callback) : undefined;
+      if (callback) await checkCallback(this.#deps.webhooks, caller.tenant, callback);
       const grant = authorizer.authorizeSubmission(caller, request);
       const execution = this.#newExecution(caller, request, grant);
       const who = caller;
+      // Kept before the execution exists: its first lifecycle event may be routed at once, by any gateway.
+      if (callback) {
+        await this.#deps.webhooks?.register(who.tenant, execution.id, callback);
+        registered = execution.id;
+      }
       const outcome = await queue.submit({
         execution,
         request,
@@ -99,16 +105,16 @@ export class ExecutionSubmitter {
           accepted = queued.id;
           // Registered now: a worker elsewhere may finish it before submit() returns here.
           this.#admissions.set(queued.id, admission);
-          if (callback && target) this.#deps.webhooks?.register(who.tenant, queued.id, callback, target);
-          this.#deps.webhooks?.executionAccepted(queued);
         },
       });
+      // A replay: the execution made before keeps its own callback; this one never came to be.
+      if (!outcome.created && registered !== undefined) await this.#forget(registered);
       if (outcome.created) admission?.commit();
       return outcome;
     } catch (thrown) {
       admission?.release();
       if (accepted !== undefined) this.#admissions.delete(accepted);
-      if (accepted !== undefined) this.#deps.webhooks?.forget(accepted);
+      if (registered !== undefined) await this.#forget(registered);
       const error = auditFailure(thrown);
       // An execution whose `accepted` record is written always gets an end: `rejected`, whatever failed.
       const refusal =
@@ -124,6 +130,11 @@ export class ExecutionSubmitter {
       }
       throw error;
     }
+  }
+
+  /** Drops the callback of an execution that never came to be; a failure only leaves it to its TTL. */
+  async #forget(id: string): Promise<void> {
+    await this.#deps.webhooks?.forget(id).catch(() => {});
   }
 
   #newExecution(caller: Caller, request: ExecutionRequest, grant: SubmissionGrant): Execution {

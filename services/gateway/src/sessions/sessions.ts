@@ -117,7 +117,7 @@ export class Sessions {
       caller = await this.#deps.authorizer.authenticate(headers);
       if (this.#closing) throw new AirlockError('shutting_down');
       const callback = request.callback;
-      const target = callback ? await checkCallback(this.#deps.webhooks, caller.tenant, callback) : undefined;
+      if (callback) await checkCallback(this.#deps.webhooks, caller.tenant, callback);
       const { settings } = this.#deps;
       const idle = seconds('idle_timeout_seconds', request.idle_timeout_seconds, settings.idleSeconds);
       const lifetime = seconds(
@@ -183,8 +183,8 @@ export class Sessions {
       }
       admission.commit();
       this.#entries.set(id, entry);
-      if (callback && target) this.#deps.webhooks?.register(caller.tenant, id, callback, target);
-      this.#deps.webhooks?.sessionCreated({ ...entry.session });
+      // Kept before its first record: that write is its `session.created` event.
+      if (callback) await this.#deps.webhooks?.register(caller.tenant, id, callback);
       await this.#store(entry);
       void sandbox.ended.then((end) => this.#close(entry, end));
       if (this.#closing) await this.#close(entry, 'shutdown');
@@ -485,7 +485,6 @@ export class Sessions {
       await this.#deps.audit
         .append(sessionClosedEntry(session))
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
-      this.#deps.webhooks?.sessionClosed({ ...session });
       // From here on the closed session lives in the store only.
       await this.#store(entry);
       if (this.#entries.get(session.id) === entry) this.#entries.delete(session.id);
