@@ -20,7 +20,7 @@ import { webhookSettings } from '../settings.ts';
 import { JetStreamCallbackRegistry } from './callback-registry.ts';
 import { JetStreamDeliveryLog } from './jetstream-delivery-log.ts';
 import { JetStreamWebhookDispatcher } from './jetstream-dispatcher.ts';
-import { Webhooks } from './webhooks.ts';
+import { Webhooks, type WebhooksDeps } from './webhooks.ts';
 
 export async function createWebhooks(
   config: Config,
@@ -48,33 +48,51 @@ export async function createWebhooks(
       ...(policies ? { policies } : {}),
     });
   }
-  const { nc } = nats;
-  // Kept as long as the events that may still be routed to them.
-  const retentionMs = config.AIRLOCK_EVENTS_RETENTION_SECONDS * 1000;
-  const log = await JetStreamDeliveryLog.open({ nc, retentionMs, logger });
-  const dispatcher = await JetStreamWebhookDispatcher.open({
-    nc,
-    settings,
-    addresses: new AddressCheck({ allowances: settings.allowances }),
-    resolver: systemResolver,
-    secrets,
-    log,
-    logger,
-  });
-  const webhooks = new Webhooks({
+  const webhooks = await openNatsWebhooks({
+    nc: nats.nc,
     settings,
     secrets,
     resolver: systemResolver,
     logger,
     ...(policies ? { policies } : {}),
-    delivery: { dispatcher, log },
-    callbacks: await JetStreamCallbackRegistry.open(nc, retentionMs),
+    // Kept as long as the events that may still be routed to them.
+    retentionMs: config.AIRLOCK_EVENTS_RETENTION_SECONDS * 1000,
   });
   try {
-    await webhooks.followStream(nc, nats.lifecycleStream);
+    await webhooks.followStream(nats.nc, nats.lifecycleStream);
   } catch (error) {
     await webhooks.close();
     throw error;
   }
   return webhooks;
+}
+
+export interface NatsWebhooksDeps extends Omit<WebhooksDeps, 'delivery' | 'callbacks'> {
+  nc: NatsConnection;
+  /** How long callbacks and logged attempts are kept. */
+  retentionMs: number;
+}
+
+/** NATS mode's webhooks: callbacks, deliveries and their log in the streams every gateway shares. */
+export async function openNatsWebhooks(deps: NatsWebhooksDeps): Promise<Webhooks> {
+  const { nc, retentionMs, ...rest } = deps;
+  const callbacks = await JetStreamCallbackRegistry.open(nc, retentionMs);
+  const log = await JetStreamDeliveryLog.open({ nc, retentionMs, logger: deps.logger });
+  // Last: it starts taking deliveries at once.
+  const dispatcher = await JetStreamWebhookDispatcher.open({
+    nc,
+    settings: deps.settings,
+    addresses: new AddressCheck({ allowances: deps.settings.allowances }),
+    resolver: deps.resolver,
+    secrets: deps.secrets,
+    log,
+    logger: deps.logger,
+    ...(deps.ca ? { ca: deps.ca } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  return new Webhooks({
+    ...rest,
+    delivery: { dispatcher, log },
+    callbacks,
+  });
 }
