@@ -1,7 +1,8 @@
 // Webhooks through the whole embedded service and the typed client: an execution's and a session's lifecycle
-// events — the feed's own, with the ids `GET /v1/events` lists — reach a receiver on loopback (allowed by AIRLOCK_WEBHOOK_ALLOWANCES), signed with the tenant's whsec_
-// secret from AIRLOCK_SECRETS_DIR and verified with the standardwebhooks library; the delivery log is read
-// with the client; the secret never appears in the service's logs.
+// events — the feed's own, with the ids `GET /v1/events` lists — reach a receiver on loopback (allowed by
+// AIRLOCK_WEBHOOK_ALLOWANCES), signed with the tenant's whsec_ secret from AIRLOCK_SECRETS_DIR and verified with
+// the standardwebhooks library; the delivery log is read with the client; the secret never appears in the
+// service's logs.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
