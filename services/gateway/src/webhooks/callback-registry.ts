@@ -6,7 +6,13 @@
 // tenant (the caller compares the stored tenant with the event's).
 
 import { type Callback, LifecycleEventType } from '@airlock/protocol';
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 
@@ -58,6 +64,7 @@ export class MemoryCallbackRegistry implements CallbackRegistry {
 export const CALLBACK_STREAM = 'AIRLOCK_CALLBACKS';
 const CALLBACK_SUBJECTS = 'airlock.callbacks';
 const NS_PER_MS = 1_000_000;
+const MAX_BYTES = 256 * 1024 * 1024;
 
 const Stored = z.object({
   tenant: z.string(),
@@ -82,8 +89,11 @@ export class JetStreamCallbackRegistry implements CallbackRegistry {
     const config = {
       name: CALLBACK_STREAM,
       subjects: [`${CALLBACK_SUBJECTS}.*`],
+      storage: StorageType.File,
       max_msgs_per_subject: 1,
       max_age: ttlMs * NS_PER_MS,
+      // Over it the oldest callbacks go first.
+      max_bytes: MAX_BYTES,
     };
     try {
       await jsm.streams.add(config);
