@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseTenantPolicies, type TenantPolicies } from '@airlock/auth';
 import { EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
 import { createLogger } from '@airlock/logging';
 import type { LifecycleEvent } from '@airlock/protocol';
@@ -13,6 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { acmePolicy } from '../token-fixtures.ts';
 import { WEBHOOK_STREAM } from './jetstream-dispatcher.ts';
 import { openNatsWebhooks } from './webhook-setup.ts';
 import type { Webhooks } from './webhooks.ts';
@@ -53,7 +55,7 @@ afterEach(async () => {
 });
 
 /** One gateway's webhooks on its own connection. */
-async function gateway() {
+async function gateway(policies?: TenantPolicies) {
   const nc = await connect({ servers: nats.url });
   connections.push(nc);
   const webhooks = await openNatsWebhooks({
@@ -70,6 +72,7 @@ async function gateway() {
     secrets: new EnvSecretsProvider({ AIRLOCK_SECRET_WEBHOOK_T1: SECRET, AIRLOCK_SECRET_WEBHOOK_T2: SECRET }),
     resolver: new TableResolver({}),
     logger: createLogger({ level: 'silent' }),
+    ...(policies ? { policies } : {}),
   });
   gateways.push(webhooks);
   return { webhooks, nc };
@@ -133,5 +136,47 @@ describe('webhooks on NATS', () => {
     expect(received.map((r) => (JSON.parse(r.body) as { data: LifecycleEvent }).data.id)).toEqual([
       started.id,
     ]);
+  });
+
+  it("routes an event to the callback and the tenant's subscription: two deliveries, stored once each", async () => {
+    const policies = parseTenantPolicies(
+      {
+        tenants: {
+          t1: acmePolicy({
+            webhooks: [
+              {
+                url: `http://127.0.0.1:${port}/tenant`,
+                events: ['execution.finished'],
+                secret_ref: 'webhook.t1',
+              },
+            ],
+          }),
+        },
+      },
+      'test',
+    );
+    const b = await gateway(policies);
+    const c = await gateway(policies);
+    await b.webhooks.register('t1', 'ex_durable', { url: `http://127.0.0.1:${port}/callback` });
+    const finished = event('execution.finished');
+    await Promise.all([b.webhooks.route(finished), c.webhooks.route(finished)]);
+    await until(async () => (await b.webhooks.log.attempts('t1', 'ex_durable')).length === 2);
+    await Promise.all([b.webhooks.idle(), c.webhooks.idle()]);
+    expect(received).toHaveLength(2);
+    for (const r of received)
+      expect(new Webhook(SECRET).verify(r.body, r.headers)).toEqual({
+        type: 'execution.finished',
+        timestamp: finished.at,
+        data: finished,
+      });
+    // One message, two receivers: the same webhook-id.
+    expect(new Set(received.map((r) => r.headers['webhook-id']))).toEqual(
+      new Set([`msg_${finished.id.slice('evt_'.length)}`]),
+    );
+    const jsm = await jetstreamManager(b.nc);
+    expect((await jsm.streams.info(WEBHOOK_STREAM)).state.last_seq).toBe(2);
+    expect(
+      (await b.webhooks.log.attempts('t1', 'ex_durable')).map((a) => new URL(a.url).pathname).sort(),
+    ).toEqual(['/callback', '/tenant']);
   });
 });
