@@ -5,6 +5,7 @@
 // tables of the Workers and Service pages are fed from the workers (the gateway has no pool of its own).
 // Screenshot: docs/screenshots/console-workers.png (test/support/browser.ts).
 
+import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
@@ -97,4 +98,37 @@ describe('the console on NATS: workers and their warm pools', () => {
       expect(await page.locator('.pools tbody').textContent()).toContain(worker.id);
     expect(browser.problems).toEqual([]);
   }, 300_000);
+
+  it('shows a hostile entry of the workers bucket as text', async () => {
+    // Whoever may write to the bucket could put markup or escapes in it: they print, never run.
+    const nc = await cluster.connect();
+    const kv = await new Kvm(nc).open('airlock-workers');
+    const { last_seen: _, ...status } = (await listWorkers())[0];
+    await kv.put(
+      'q_hostile',
+      JSON.stringify({
+        ...status,
+        id: 'q_hostile',
+        host: '<img src=x onerror="alert(1)">',
+        version: '\u001b[31mred',
+        templates: [{ name: '<script>alert(2)</script>', state: 'failed', reason: '\u202eevil' }],
+        ttl_ms: 60_000,
+      }),
+    );
+    try {
+      const page = await browser.page();
+      await page.goto(`${gateway.url}/console/#/workers`);
+      const row = page.locator('.workers tr[data-worker="q_hostile"]');
+      await row.waitFor({ timeout: 30_000 });
+      const text = (await row.textContent()) ?? '';
+      expect(text).toContain('<img src=x onerror="alert(1)">');
+      expect(text).toContain('<script>alert(2)</script>');
+      expect(text).toContain(String.raw`v\x1b[31mred`);
+      expect(text).not.toContain('\u001b');
+      expect(await page.locator('.workers img, .workers script').count()).toBe(0);
+      expect(browser.problems).toEqual([]);
+    } finally {
+      await kv.purge('q_hostile');
+    }
+  }, 120_000);
 });

@@ -4,6 +4,7 @@
 // removes itself at once.
 
 import { hostname } from 'node:os';
+import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
@@ -89,7 +90,6 @@ describe('GET /v1/workers on NATS', () => {
 
   it('refuses a malformed entry written into the bucket: it is skipped, never listed', async () => {
     const nc = await cluster.connect();
-    const { Kvm } = await import('@nats-io/kv');
     const kv = await new Kvm(nc).open('airlock-workers');
     await kv.put('q_forged', JSON.stringify({ id: 'q_forged', host: '<script>', pid: 'x' }));
     expect(await listWorkers()).toEqual([]);
