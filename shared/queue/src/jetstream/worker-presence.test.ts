@@ -58,7 +58,13 @@ describe('worker presence', () => {
     });
     const a = await WorkerHeartbeat.open({ connection: await connection(), bucket, ttlMs: 3_000 });
     const silentConnection = await connection();
-    const b = await WorkerHeartbeat.open({ connection: silentConnection, bucket, ttlMs: 1_500 });
+    const failures: unknown[] = [];
+    const b = await WorkerHeartbeat.open({
+      connection: silentConnection,
+      bucket,
+      ttlMs: 1_500,
+      onError: (error) => failures.push(error),
+    });
     let running = 0;
     await a.start(() => status('w_a', running));
     await b.start(() => status('w_b'));
@@ -82,6 +88,10 @@ describe('worker presence', () => {
     await silentConnection.close();
     await until(async () => !(await roster.list()).some((w) => w.id === 'w_b'));
     expect((await roster.list()).map((w) => w.id)).toEqual(['w_a']);
+    // Its stop() cannot reach NATS any more: it reports that and resolves (the TTL did the removal).
+    const before = failures.length;
+    await b.stop();
+    expect(failures.length).toBeGreaterThan(before);
 
     await a.stop();
     expect(await roster.list()).toEqual([]);

@@ -20,7 +20,7 @@ export interface WorkerHeartbeatOptions {
   ttlMs: number;
   /** @default 'airlock-workers' */
   bucket?: string;
-  /** Told when a heartbeat could not be written (the next one retries). Must not throw. */
+  /** Told when a heartbeat could not be written (the next one retries) or removed. Must not throw. */
   onError?: (error: unknown) => void;
 }
 
@@ -84,7 +84,10 @@ export class WorkerHeartbeat {
     this.#timer.unref();
   }
 
-  /** Stops beating and removes the entry: the worker is gone from every list at once. */
+  /**
+   * Stops beating and removes the entry: the worker is gone from every list at once. When NATS cannot be
+   * reached the removal is reported to onError, and the entry drops out after the TTL instead.
+   */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
@@ -92,7 +95,7 @@ export class WorkerHeartbeat {
     const id = this.#id;
     if (id === undefined) return;
     this.#id = undefined;
-    await this.#kv.purge(id);
+    await this.#kv.purge(id).catch((error: unknown) => this.#onError(error));
   }
 }
 
