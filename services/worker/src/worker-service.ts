@@ -44,6 +44,7 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<WorkerService> {
   await using stack = new AsyncDisposableStack();
+  const startedAt = new Date();
   const audit = await openAuditLog(stack, {
     path: config.AIRLOCK_AUDIT_LOG,
     fsync: config.AIRLOCK_AUDIT_FSYNC,
@@ -80,7 +81,6 @@ export async function startWorker(
   queue.consume(
     createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
   );
-  const startedAt = new Date();
   await heartbeat.start(() =>
     workerStatus({
       id: queue.instanceId,
