@@ -9,6 +9,7 @@ import {
   jsonSyntaxError,
   type ResolvedLimits,
   requestSchemasWithin,
+  type Worker,
 } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
@@ -69,6 +70,8 @@ export interface GatewayDeps {
   version: string;
   /** This gateway's audit log, read for an execution's audit records in the operator console. */
   auditLogPath?: string;
+  /** GET /v1/workers: the workers up now. @default none */
+  workers?: () => Promise<Worker[]>;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -164,6 +167,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authorizer: deps.authorizer,
     metrics: deps.metrics,
     auditLogPath: deps.auditLogPath,
+    workers: deps.workers ?? (async () => []),
   });
   await app.register(consoleRoutes);
   await app.register(mcpRoutes, {

@@ -16,7 +16,7 @@ import {
   type SessionStore,
   type SqliteStore,
 } from '@airlock/store';
-import { createExecutionWorker, type SandboxRegistry, startSandboxes } from '@airlock/worker';
+import { createExecutionWorker, type SandboxRegistry, startSandboxes, workerStatus } from '@airlock/worker';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -86,6 +86,7 @@ export async function startEmbedded(
   options: EmbeddedOptions = {},
 ): Promise<EmbeddedService> {
   await using stack = new AsyncDisposableStack();
+  const startedAt = new Date();
   const authorizer = await createAuthorizer(config);
   const audit = await openAuditLog(stack, auditLogOptions(config, logger));
   // The store, then crash recovery: before any sandbox starts and before the gateway accepts anything.
@@ -187,6 +188,19 @@ export async function startEmbedded(
     limits: requestLimits(config),
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
+    workers: async () => [
+      {
+        ...workerStatus({
+          id: 'embedded',
+          startedAt,
+          registry,
+          running: () => queue.stats().running,
+          capacity: config.AIRLOCK_CONCURRENCY,
+        }),
+        ttl_ms: config.AIRLOCK_WORKER_TTL_MS,
+        last_seen: new Date().toISOString(),
+      },
+    ],
   });
   stack.defer(() => app.close());
   // The first release: not ready any more, and sessions closed, so a running cell is ended (and its request

@@ -12,7 +12,7 @@ import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
-import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import { connectNats, JetStreamJobQueue, WorkerRoster } from '@airlock/queue';
 import { LifecycleEventFeed } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -75,6 +75,11 @@ export async function startScaled(
   stack.defer(() => acceptedHere.stop());
   const routesQueue = acceptedHere.trackingQueue();
   const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
+  // The workers' heartbeats (GET /v1/workers); an entry that is not one is skipped and logged.
+  const roster = await WorkerRoster.open({
+    connection: nc,
+    onError: (err, key) => logger.warn({ err, key }, 'skipped an entry of the workers bucket'),
+  });
   // Callbacks, deliveries and their log live in JetStream streams, and every gateway routes the shared
   // lifecycle stream: a callback accepted here is delivered after this gateway is gone.
   const webhooks = await createWebhooks(config, logger, options.secretsEnv, {
@@ -136,6 +141,7 @@ export async function startScaled(
     limits: requestLimits(config),
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
+    workers: () => roster.list(),
   });
   stack.defer(() => app.close());
   stack.defer(() => {

@@ -10,7 +10,7 @@ import type { GatewayDeps } from './app.ts';
 import { logAuditHealth } from './readiness.ts';
 import type { WebhookSettings } from './webhooks/webhook-dispatcher.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from '@airlock/protocol';
 
 /** The gateway's audit log (AIRLOCK_AUDIT_LOG), whose turning unwritable and writable again is logged. */
 export function auditLogOptions(config: Config, logger: Logger): ProcessAuditLogOptions {

@@ -106,9 +106,11 @@ export class SandboxRegistry {
     return [...[...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes()), ...this.#unavailable];
   }
 
-  /** The warm pools of every backend that keeps one. */
-  pools(): WarmPoolStats[] {
-    return [...this.#sandboxes.values()].flatMap((sandbox) => sandbox.pools?.() ?? []);
+  /** The warm pools of every backend that keeps one, each with its backend. */
+  pools(): Array<WarmPoolStats & { backend: BackendName }> {
+    return [...this.#sandboxes.values()].flatMap((sandbox) =>
+      (sandbox.pools?.() ?? []).map((pool) => ({ ...pool, backend: sandbox.backend })),
+    );
   }
 
   async close(): Promise<void> {

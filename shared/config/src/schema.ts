@@ -257,6 +257,11 @@ export const ConfigSchema = z.object({
     .default(['nats://127.0.0.1:4222']),
   /** How long a job may go without a worker's heartbeat before it counts as lost (ms). @default 30000 */
   AIRLOCK_NATS_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
+  /**
+   * A worker on NATS announces itself (GET /v1/workers) every third of this; one that stops announcing (its
+   * process died) is dropped from the list this many ms after its last heartbeat. @default 15000
+   */
+  AIRLOCK_WORKER_TTL_MS: int(15_000, 1_000, 600_000),
   /** Webhooks: attempts per delivery (the first included) before it is given up. @default 8 */
   AIRLOCK_WEBHOOK_ATTEMPTS: int(8, 1, 100),
   /** Webhooks: how long one attempt (connect, request, response) may take, in ms. @default 10000 */

@@ -71,4 +71,6 @@ export {
   SessionUpdate,
 } from './session.ts';
 export { parseOrThrow, validationError } from './validation.ts';
+export { VERSION } from './version.ts';
 export { limitsWithin, type RequestSchemas, requestSchemasWithin } from './within-ceilings.ts';
+export { Worker, WorkerPool, WorkerStatus, WorkerTemplate } from './worker.ts';
