@@ -7,7 +7,12 @@ import { BACKEND_NAMES, type BackendName } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { GVISOR_SECCOMP_OPT } from './gvisor-seccomp.ts';
 import { ownerLabel } from './owner.ts';
-import { RESTORE_FOLDER, RESTORE_IMAGE_ENV, RESTORE_RUNTIME } from './session/runsc-checkpoint.ts';
+import {
+  CHECKPOINT_HEADROOM_MB,
+  RESTORE_FOLDER,
+  RESTORE_IMAGE_ENV,
+  RESTORE_RUNTIME,
+} from './session/runsc-checkpoint.ts';
 
 export type ContainerRuntime = 'runc' | 'runsc';
 
@@ -69,7 +74,8 @@ export function profileKey(image: string, runtime: ContainerRuntime, profile: Co
 }
 
 export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
-  const memory = input.profile.memoryMb * MIB;
+  const headroom = input.restoreFrom === undefined ? 0 : CHECKPOINT_HEADROOM_MB;
+  const memory = (input.profile.memoryMb + headroom) * MIB;
   const nproc = NPROC_LIMIT[input.runtime];
   const tmpfsOptions = (mb: number) => `rw,size=${mb}m,mode=1777,noexec,nosuid,nodev`;
   const labels: Record<string, string> = {

@@ -10,6 +10,8 @@
 // must never run two cells at once, and never leave its
 // container behind after close() (removal is awaited, then retried in background).
 
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { cancelReason } from '../../cancel-reason.ts';
@@ -38,7 +40,12 @@ import {
   keyLine,
   newSessionKey,
 } from './kernel-protocol.ts';
-import { checkpointContainer, type RunscCheckpointOptions } from './runsc-checkpoint.ts';
+import {
+  CHECKPOINT_HEADROOM_MB,
+  checkpointContainer,
+  RESTORE_RUNTIME,
+  type RunscCheckpointOptions,
+} from './runsc-checkpoint.ts';
 
 export const KERNEL_COMMAND = ['python3', '-I', '-u', '/opt/airlock/kernel.py'];
 
@@ -263,6 +270,7 @@ export class ContainerSessionLease implements SessionLease {
     if (this.#cell !== null) throw new Error('a cell of this session is still running');
     this.#checkpointing = true;
     try {
+      await this.#makeRoomToSave();
       await checkpointContainer(this.#container.id, folder, options, this.#context.dockerTimeoutMs);
     } catch (error) {
       this.#checkpointing = false;
@@ -275,6 +283,22 @@ export class ContainerSessionLease implements SessionLease {
     );
     await this.#destroy();
     return { key: this.#key.toString('hex'), turn: this.#turn };
+  }
+
+  /**
+   * The sentry's save needs memory beside the guest's (CHECKPOINT_HEADROOM_MB); a restored container has it
+   * already. Written to the container's memory cgroup directly: runsc has no `update`, so dockerd cannot.
+   */
+  async #makeRoomToSave(): Promise<void> {
+    const { dockerTimeoutMs, cgroupMemoryRoot } = this.#context;
+    const info = await withDeadline(this.#container.container.inspect(), dockerTimeoutMs, 'inspect');
+    if (info.HostConfig.Runtime === RESTORE_RUNTIME) return;
+    const folder = join(cgroupMemoryRoot, this.#container.id);
+    const limit = Number((await readFile(join(folder, 'memory.limit_in_bytes'), 'utf8')).trim());
+    const raised = String(limit + CHECKPOINT_HEADROOM_MB * 1024 * 1024);
+    // memory+swap first: it may never be below the memory limit.
+    await writeFile(join(folder, 'memory.memsw.limit_in_bytes'), raised).catch(() => {});
+    await writeFile(join(folder, 'memory.limit_in_bytes'), raised);
   }
 
   async close(): Promise<void> {
