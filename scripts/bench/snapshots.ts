@@ -23,7 +23,7 @@ export interface SnapshotBenchOptions {
 }
 
 const IMPORTS = 'import numpy as np, pandas as pd, matplotlib\nx = 41';
-const LIMITS = { wall_time_ms: 120_000 };
+const LIMITS = { wall_time_ms: 60_000 };
 
 interface Answer {
   id: string;
