@@ -32,6 +32,7 @@ import { mcpRoutes } from './routes/mcp.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
@@ -118,6 +119,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (deps.sessions) {
     await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
     await app.register(sessionFileRoutes, { sessions: deps.sessions });
+    await app.register(snapshotRoutes, { snapshots: deps.sessions.snapshots });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,

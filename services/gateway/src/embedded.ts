@@ -3,6 +3,7 @@
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
 // reverse (sessions first, then the server, the queue, the sandboxes, egress, the audit log).
 
+import { join } from 'node:path';
 import { type FileAuditLog, finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
@@ -29,6 +30,7 @@ import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
+import { SnapshotStore } from './snapshots/snapshot-store.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
@@ -264,6 +266,7 @@ function buildSessions(
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
       fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
     },
+    snapshots: new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots')),
     logger,
   });
 }

@@ -70,6 +70,7 @@ export {
   SessionStatus,
   SessionUpdate,
 } from './session.ts';
+export { isSnapshotId, newSnapshotId, Snapshot, SnapshotList } from './snapshot.ts';
 export { parseOrThrow, validationError } from './validation.ts';
 export { VERSION } from './version.ts';
 export { limitsWithin, type RequestSchemas, requestSchemasWithin } from './within-ceilings.ts';

@@ -121,6 +121,17 @@ const session = {
   metadata: {},
 };
 
+const snapshot = {
+  id: 'snp_Hq3vY0c2Rr8lQx1mZt5aXw',
+  session_id: SESSION_ID,
+  language: 'python',
+  backend: 'gvisor',
+  memory_mb: 128,
+  size_bytes: 14556217,
+  sha256: '85c2705e71c0ec562c0bf3f1b42477ceede79e096af15aadcfba010a0ed81908',
+  created_at: '2026-11-30T10:21:02.418Z',
+};
+
 const closedSession = {
   ...session,
   status: 'closed',
@@ -292,8 +303,21 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         summary: 'A Python session under gVisor',
         value: { language: 'python', backend: 'gvisor', idle_timeout_seconds: 600 },
       },
+      fork: {
+        summary: 'A session started from a snapshot (a fork)',
+        value: { language: 'python', from_snapshot: 'snp_Hq3vY0c2Rr8lQx1mZt5aXw' },
+      },
     },
     responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
+  },
+  snapshotSession: {
+    responses: { '201': { taken: { summary: 'Taken between cells', value: snapshot } } },
+  },
+  getSnapshot: {
+    responses: { '200': { snapshot: { summary: 'A snapshot of the caller', value: snapshot } } },
+  },
+  listSnapshots: {
+    responses: { '200': { list: { summary: "The caller's snapshots", value: { snapshots: [snapshot] } } } },
   },
   getSession: {
     responses: { '200': { ready: { summary: 'An open session', value: session } } },
