@@ -28,7 +28,7 @@ import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
-import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
+import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
@@ -127,6 +127,7 @@ export async function startEmbedded(
     audit,
     authorizer,
     limits: limitPolicy(config),
+    compileWallTime: compileWallTime(config),
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
     webhooks,

@@ -37,6 +37,11 @@ export interface ContainerSpecInput {
   session?: { id: string; command: string[] };
   /** The egress network to join instead of `none` (gVisor then uses runtime runsc-net). */
   egressNetwork?: string;
+  /**
+   * A template with a compile step: /work is mounted `exec` (the compiled program runs from there); /tmp
+   * and everything else stay as they are.
+   */
+  execWork?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -68,7 +73,8 @@ export function profileKey(image: string, runtime: ContainerRuntime, profile: Co
 export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
   const memory = input.profile.memoryMb * MIB;
   const nproc = NPROC_LIMIT[input.runtime];
-  const tmpfsOptions = (mb: number) => `rw,size=${mb}m,mode=1777,noexec,nosuid,nodev`;
+  const tmpfsOptions = (mb: number, exec = false) =>
+    `rw,size=${mb}m,mode=1777,${exec ? 'exec' : 'noexec'},nosuid,nodev`;
   const labels: Record<string, string> = {
     airlock: '1',
     'airlock.backend': input.backend,
@@ -118,7 +124,10 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
         { Name: 'fsize', Soft: FSIZE_BYTES, Hard: FSIZE_BYTES },
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
-      Tmpfs: { '/work': tmpfsOptions(WORK_TMPFS_MB), '/tmp': tmpfsOptions(TMP_TMPFS_MB) },
+      Tmpfs: {
+        '/work': tmpfsOptions(WORK_TMPFS_MB, input.execWork === true),
+        '/tmp': tmpfsOptions(TMP_TMPFS_MB),
+      },
       Binds: [],
       Mounts: [],
       Devices: [],
