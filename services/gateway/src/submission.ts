@@ -43,7 +43,7 @@ export interface SubmissionDeps {
   limits: LimitPolicy;
   /**
    * Default and ceiling of limits.compile_wall_time_ms (the compile step of a template language).
-   * @default 10000 / 60000
+   * @default 30000 / 120000
    */
   compileWallTime?: { default: number; ceiling: number };
   /**
@@ -165,7 +165,7 @@ export class ExecutionSubmitter {
 
   /** Sets limits.compile_wall_time_ms on the request the worker gets: the asked value, or the default. */
   #resolveCompileWallTime(request: ExecutionRequest): void {
-    const policy = this.#deps.compileWallTime ?? { default: 10_000, ceiling: 60_000 };
+    const policy = this.#deps.compileWallTime ?? { default: 30_000, ceiling: 120_000 };
     const asked = request.limits.compile_wall_time_ms;
     if (asked !== undefined && asked > policy.ceiling) {
       throw new AirlockError(

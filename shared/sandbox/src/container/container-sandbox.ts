@@ -85,7 +85,7 @@ const BUILTIN_LANGUAGES = ['python', 'bash', 'javascript', 'typescript'] as cons
 /** Every language: the compiled ones run only in a template that serves them. */
 const LANGUAGES: readonly Language[] = [...BUILTIN_LANGUAGES, ...COMPILED_LANGUAGES];
 /** The compile step's wall-clock limit when the job names none. */
-const DEFAULT_COMPILE_WALL_MS = 10_000;
+const DEFAULT_COMPILE_WALL_MS = 30_000;
 
 export class ContainerSandbox implements Sandbox {
   readonly backend: BackendName;
