@@ -40,6 +40,20 @@ unavailable() {
   exit 0
 }
 
+# The shipped templates (sandbox-images/templates: gcc, go, rust, java, ruby, php), so tests and a first start
+# find them built; cached by their input hash. A failed build is reported and leaves the rest working (the
+# service marks that template failed and serves the others).
+build_templates() {
+  local node="$REPO_DIR/node_modules/.bin/node"
+  [[ -x "$node" ]] || node="$(command -v node || true)"
+  if [[ -z "$node" ]]; then
+    say "node not found: shipped templates not built (npm run templates -- build)"
+    return 0
+  fi
+  "$node" "$REPO_DIR/shared/sandbox/src/templates/templates-cli.ts" build ||
+    say "a shipped template failed to build (see above); the others are served (npm run templates -- list)"
+}
+
 missing_packages() {
   local pkg status
   for pkg in "${PACKAGES[@]}"; do
@@ -136,6 +150,7 @@ if [[ "$(id -u)" != 0 ]]; then
   if ((${#MISSING[@]} == 0)) && docker_answers && runtimes_registered; then
     say "not root, but Docker with runc and runsc is ready; building images only"
     "$REPO_DIR/scripts/build-images.sh" || unavailable "sandbox image build failed (see output above)"
+    build_templates
     echo "airlock: container backends ready: docker (runc), gvisor (runsc)"
     exit 0
   fi
@@ -198,4 +213,5 @@ say "docker $(docker info --format '{{.ServerVersion}}') answers; runtimes:" \
 
 # --- 4. images ---------------------------------------------------------------------------------------------
 if ! "$REPO_DIR/scripts/build-images.sh"; then unavailable "sandbox image build failed (see output above)"; fi
+build_templates
 echo "airlock: container backends ready: docker (runc), gvisor (runsc)"

@@ -29,8 +29,12 @@ import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
+<<<<<<< HEAD
 import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { SnapshotStore } from './snapshots/snapshot-store.ts';
+=======
+import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
+>>>>>>> h13-compiled
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
@@ -132,6 +136,7 @@ export async function startEmbedded(
     audit,
     authorizer,
     limits: limitPolicy(config),
+    compileWallTime: compileWallTime(config),
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
     webhooks,

@@ -23,7 +23,7 @@ import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
 import { gatewayReadiness } from './readiness.ts';
-import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
+import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 
@@ -93,6 +93,7 @@ export async function startScaled(
     audit,
     authorizer,
     limits: limitPolicy(config),
+    compileWallTime: compileWallTime(config),
     egress: config.AIRLOCK_EGRESS === 'on',
     credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
     webhooks,

@@ -22,6 +22,14 @@ export function auditLogOptions(config: Config, logger: Logger): ProcessAuditLog
 }
 
 /** The server's defaults and ceilings of a run's limits (before a token or tenant narrows them). */
+/** Default and ceiling of limits.compile_wall_time_ms. */
+export function compileWallTime(config: Config): { default: number; ceiling: number } {
+  return {
+    default: config.AIRLOCK_DEFAULT_COMPILE_WALL_TIME_MS,
+    ceiling: config.AIRLOCK_MAX_COMPILE_WALL_TIME_MS,
+  };
+}
+
 export function limitPolicy(config: Config): LimitPolicy {
   return {
     defaults: {

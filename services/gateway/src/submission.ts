@@ -9,6 +9,7 @@ import { type AuditSink, acceptedEntry, canceledEntry, rejectedEntry } from '@ai
 import { narrowPolicy } from '@airlock/auth';
 import {
   AirlockError,
+  aboveServerCeiling,
   type Backend,
   type Caller,
   type Execution,
@@ -40,6 +41,11 @@ export interface SubmissionDeps {
   audit: AuditSink;
   authorizer: Authorizer;
   limits: LimitPolicy;
+  /**
+   * Default and ceiling of limits.compile_wall_time_ms (the compile step of a template language).
+   * @default 30000 / 120000
+   */
+  compileWallTime?: { default: number; ceiling: number };
   /**
    * True when the workers can give runs network egress (an egress proxy is running; every backend then offers
    * it: containers on the egress network, the isolate through guest fetch).
@@ -152,6 +158,7 @@ export class ExecutionSubmitter {
       );
     }
     if (request.network.egress === 'proxy') this.#checkCredentials(request.network.credentials);
+    this.#resolveCompileWallTime(request);
     return {
       id: newExecutionId(),
       tenant: caller.tenant,
@@ -165,6 +172,20 @@ export class ExecutionSubmitter {
       finished_at: null,
       result: null,
     };
+  }
+
+  /** Sets limits.compile_wall_time_ms on the request the worker gets: the asked value, or the default. */
+  #resolveCompileWallTime(request: ExecutionRequest): void {
+    const policy = this.#deps.compileWallTime ?? { default: 30_000, ceiling: 120_000 };
+    const asked = request.limits.compile_wall_time_ms;
+    if (asked !== undefined && asked > policy.ceiling) {
+      throw new AirlockError(
+        'invalid_request',
+        `limits.compile_wall_time_ms: ${aboveServerCeiling(asked, policy.ceiling)}`,
+        { field: 'limits.compile_wall_time_ms' },
+      );
+    }
+    request.limits.compile_wall_time_ms = asked ?? Math.min(policy.default, policy.ceiling);
   }
 
   /** A credential the server has no binding for is refused now, not when the run starts. */

@@ -1,17 +1,30 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
-import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
-import type { RuntimeInfo, Sandbox, TemplateInfo, TemplateRegistry, WarmPoolStats } from '@airlock/sandbox';
+import {
+  AirlockError,
+  type Backend,
+  type BackendName,
+  COMPILED_LANGUAGES,
+  type Language,
+} from '@airlock/protocol';
+import {
+  DEFAULT_TEMPLATES,
+  type RuntimeInfo,
+  type Sandbox,
+  type TemplateInfo,
+  type TemplateRegistry,
+  type WarmPoolStats,
+} from '@airlock/sandbox';
 
-/** Preference order for `backend: auto`, per language; the first available backend wins. */
-const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
+/** Templates run in containers only: `auto` picks among these for a request naming one. */
+const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
+/** Preference order for `backend: auto`, per built-in language; the first available backend wins. */
+const AUTO_ORDER: Partial<Record<Language, readonly BackendName[]>> = {
   javascript: ['isolate'],
   typescript: ['isolate'],
   python: ['gvisor', 'docker'],
   bash: ['gvisor', 'docker'],
 };
-/** Templates run in containers only: `auto` picks among these for a request naming one. */
-const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
 
 /** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
 const TEMPLATE_RETRY_SECONDS = { building: 30, missing: 60, failed: 300, ready: 1 } as const;
@@ -47,10 +60,16 @@ export class SandboxRegistry {
     language: Language,
     requested: Backend,
     allowed?: readonly BackendName[],
-    template?: string,
+    named?: string,
   ): BackendName {
+    // A compiled language runs only in a template: the one named, or its default (sandbox-images/templates).
+    const template =
+      named ??
+      ((COMPILED_LANGUAGES as readonly string[]).includes(language)
+        ? DEFAULT_TEMPLATES[language]
+        : undefined);
     if (template !== undefined) this.#checkTemplate(template, language);
-    const order = template === undefined ? AUTO_ORDER[language] : TEMPLATE_ORDER;
+    const order = template === undefined ? (AUTO_ORDER[language] ?? TEMPLATE_ORDER) : TEMPLATE_ORDER;
     const candidates = (requested === 'auto' ? order : [requested]).filter(
       (b) => allowed === undefined || allowed.includes(b),
     );

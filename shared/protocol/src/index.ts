@@ -4,6 +4,7 @@ export { canonicalJson } from './canonical-json.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
   CellException,
+  CompileResult,
   EgressRecord,
   Execution,
   ExecutionEvent,
@@ -40,6 +41,7 @@ export {
   BACKENDS,
   Backend,
   BackendName,
+  COMPILED_LANGUAGES,
   canonicalEgressHost,
   EgressAllowRule,
   ExecutionRequest,

@@ -25,6 +25,8 @@ export interface SandboxJob {
   limits: ResolvedLimits;
   /** The template whose image runs the job (container backends); absent: the language's default image. */
   template?: string | undefined;
+  /** Wall-clock limit of the template's compile step (also its CPU limit). @default 30000 */
+  compileWallTimeMs?: number | undefined;
   /** Network egress through the run's proxy; absent, the job has no network. */
   egress?: EgressAccess | undefined;
 }

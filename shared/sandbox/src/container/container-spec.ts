@@ -45,6 +45,11 @@ export interface ContainerSpecInput {
   egressNetwork?: string;
   /** A gVisor session container restored from the checkpoint in this folder (runtime runsc-restore). */
   restoreFrom?: string;
+  /**
+   * A template with a compile step: /work is mounted `exec` (the compiled program runs from there); /tmp
+   * and everything else stay as they are.
+   */
+  execWork?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -77,7 +82,8 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
   const headroom = input.restoreFrom === undefined ? 0 : CHECKPOINT_HEADROOM_MB;
   const memory = (input.profile.memoryMb + headroom) * MIB;
   const nproc = NPROC_LIMIT[input.runtime];
-  const tmpfsOptions = (mb: number) => `rw,size=${mb}m,mode=1777,noexec,nosuid,nodev`;
+  const tmpfsOptions = (mb: number, exec = false) =>
+    `rw,size=${mb}m,mode=1777,${exec ? 'exec' : 'noexec'},nosuid,nodev`;
   const labels: Record<string, string> = {
     airlock: '1',
     'airlock.backend': input.backend,
@@ -141,7 +147,10 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
         { Name: 'fsize', Soft: FSIZE_BYTES, Hard: FSIZE_BYTES },
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
-      Tmpfs: { '/work': tmpfsOptions(WORK_TMPFS_MB), '/tmp': tmpfsOptions(TMP_TMPFS_MB) },
+      Tmpfs: {
+        '/work': tmpfsOptions(WORK_TMPFS_MB, input.execWork === true),
+        '/tmp': tmpfsOptions(TMP_TMPFS_MB),
+      },
       Binds: [],
       Mounts: [],
       Devices: [],
