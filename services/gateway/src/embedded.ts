@@ -29,12 +29,8 @@ import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
-<<<<<<< HEAD
-import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
-import { SnapshotStore } from './snapshots/snapshot-store.ts';
-=======
 import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
->>>>>>> h13-compiled
+import { SnapshotStore } from './snapshots/snapshot-store.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
