@@ -40,6 +40,20 @@ unavailable() {
   exit 0
 }
 
+# The shipped templates (sandbox-images/templates: gcc, go, rust, java, ruby, php), so tests and a first start
+# find them built; cached by their input hash. A failed build is reported and leaves the rest working (the
+# service marks that template failed and serves the others).
+build_templates() {
+  local node="$REPO_DIR/node_modules/.bin/node"
+  [[ -x "$node" ]] || node="$(command -v node || true)"
+  if [[ -z "$node" ]]; then
+    say "node not found: shipped templates not built (npm run templates -- build)"
+    return 0
+  fi
+  "$node" "$REPO_DIR/shared/sandbox/src/templates/templates-cli.ts" build ||
+    say "a shipped template failed to build (see above); the others are served (npm run templates -- list)"
+}
+
 missing_packages() {
   local pkg status
   for pkg in "${PACKAGES[@]}"; do
@@ -63,8 +77,21 @@ json_tool() {
 # (without it a job can unshare(CLONE_NEWUSER) there); "host" network = the container's own namespace (HOST.md).
 RUNSC_ARGS='["--platform=ptrace", "--oci-seccomp", "--network=none"]'
 RUNSC_NET_ARGS='["--platform=ptrace", "--oci-seccomp", "--network=host"]'
+# The third, runsc-restore: runsc, but a container naming a checkpoint is restored from it (session snapshots).
+RESTORE_RUNTIME_PATH=/usr/local/lib/airlock/runsc-restore
 
-# Merges the two gVisor runtimes into daemon.json, keeping every other key. Prints "changed" or "unchanged".
+# Installs the runsc-restore runtime (scripts/runsc-restore, calling this host's runsc); prints nothing.
+install_restore_runtime() {
+  local runsc_path="$1" staged
+  staged="$(mktemp)"
+  sed "s#AIRLOCK_RUNSC:-/usr/bin/runsc#AIRLOCK_RUNSC:-$runsc_path#" "$REPO_DIR/scripts/runsc-restore" > "$staged"
+  if ! cmp -s "$staged" "$RESTORE_RUNTIME_PATH"; then
+    install -D -m 755 "$staged" "$RESTORE_RUNTIME_PATH"
+  fi
+  rm -f "$staged"
+}
+
+# Merges the three gVisor runtimes into daemon.json, keeping every other key. Prints "changed" or "unchanged".
 merge_runtimes() {
   local runsc_path="$1" tool kind bin
   tool="$(json_tool)" || { echo "no node or python3 for the daemon.json merge" >&2; return 1; }
@@ -74,12 +101,13 @@ merge_runtimes() {
   if [[ "$kind" == node ]]; then
     "$bin" -e '
       const fs = require("node:fs");
-      const [file, runsc, args, netArgs] = process.argv.slice(1);
+      const [file, runsc, args, netArgs, restore] = process.argv.slice(1);
       const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
       const config = before.trim() === "" ? {} : JSON.parse(before);
       config.runtimes = { ...(config.runtimes ?? {}),
         runsc: { path: runsc, runtimeArgs: JSON.parse(args) },
-        "runsc-net": { path: runsc, runtimeArgs: JSON.parse(netArgs) } };
+        "runsc-net": { path: runsc, runtimeArgs: JSON.parse(netArgs) },
+        "runsc-restore": { path: restore, runtimeArgs: JSON.parse(args) } };
       const after = JSON.stringify(config, null, 2) + "\n";
       if (before.trim() !== "" && JSON.stringify(JSON.parse(before)) === JSON.stringify(config)) {
         console.log("unchanged");
@@ -87,17 +115,18 @@ merge_runtimes() {
         fs.writeFileSync(file + ".airlock-tmp", after);
         fs.renameSync(file + ".airlock-tmp", file);
         console.log("changed");
-      }' "$DAEMON_JSON" "$runsc_path" "$RUNSC_ARGS" "$RUNSC_NET_ARGS"
+      }' "$DAEMON_JSON" "$runsc_path" "$RUNSC_ARGS" "$RUNSC_NET_ARGS" "$RESTORE_RUNTIME_PATH"
   else
-    "$bin" - "$DAEMON_JSON" "$runsc_path" "$RUNSC_ARGS" "$RUNSC_NET_ARGS" <<'PY'
+    "$bin" - "$DAEMON_JSON" "$runsc_path" "$RUNSC_ARGS" "$RUNSC_NET_ARGS" "$RESTORE_RUNTIME_PATH" <<'PY'
 import json, os, sys
-path, runsc, args, net_args = sys.argv[1:5]
+path, runsc, args, net_args, restore = sys.argv[1:6]
 before = open(path).read() if os.path.exists(path) else ""
 config = json.loads(before) if before.strip() else {}
 old = json.dumps(config, sort_keys=True) if before.strip() else None
 runtimes = config.setdefault("runtimes", {})
 runtimes["runsc"] = {"path": runsc, "runtimeArgs": json.loads(args)}
 runtimes["runsc-net"] = {"path": runsc, "runtimeArgs": json.loads(net_args)}
+runtimes["runsc-restore"] = {"path": restore, "runtimeArgs": json.loads(args)}
 if old == json.dumps(config, sort_keys=True):
     print("unchanged")
 else:
@@ -121,6 +150,7 @@ if [[ "$(id -u)" != 0 ]]; then
   if ((${#MISSING[@]} == 0)) && docker_answers && runtimes_registered; then
     say "not root, but Docker with runc and runsc is ready; building images only"
     "$REPO_DIR/scripts/build-images.sh" || unavailable "sandbox image build failed (see output above)"
+    build_templates
     echo "airlock: container backends ready: docker (runc), gvisor (runsc)"
     exit 0
   fi
@@ -147,8 +177,9 @@ fi
 # --- 2. runtimes in daemon.json ----------------------------------------------------------------------------
 RUNSC_PATH="$(command -v runsc || true)"
 [[ -n "$RUNSC_PATH" ]] || unavailable "runsc not found on PATH after installing the runsc package"
+install_restore_runtime "$RUNSC_PATH"
 if ! CONFIG_STATE="$(merge_runtimes "$RUNSC_PATH")"; then unavailable "could not update $DAEMON_JSON"; fi
-say "$DAEMON_JSON: runtimes runsc, runsc-net $CONFIG_STATE"
+say "$DAEMON_JSON: runtimes runsc, runsc-net, runsc-restore $CONFIG_STATE"
 
 # --- 3. dockerd --------------------------------------------------------------------------------------------
 DOCKERD_PID="$(pidof dockerd || true)"
@@ -182,4 +213,5 @@ say "docker $(docker info --format '{{.ServerVersion}}') answers; runtimes:" \
 
 # --- 4. images ---------------------------------------------------------------------------------------------
 if ! "$REPO_DIR/scripts/build-images.sh"; then unavailable "sandbox image build failed (see output above)"; fi
+build_templates
 echo "airlock: container backends ready: docker (runc), gvisor (runsc)"

@@ -118,7 +118,15 @@ beforeAll(async () => {
   const deps = (await readdir(tarballs)).map((name) => join(tarballs, name));
   await ok(
     'npm',
-    ['install', join(dir, packed.filename), ...deps, '--offline', '--ignore-scripts', '--no-audit', '--no-fund'],
+    [
+      'install',
+      join(dir, packed.filename),
+      ...deps,
+      '--offline',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+    ],
     project,
   );
 }, 300_000);

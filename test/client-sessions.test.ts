@@ -1,5 +1,6 @@
 // @airlock/client's sessions against a real service: create, get, run cells, close, and the coded errors of
-// the sessions contract (bash refused naming the field, unknown session 404, a closed session 409).
+// the sessions contract (bash refused naming the field, unknown session 404, a closed session 409), and the
+// snapshot calls (unknown snapshot 404; runc and isolate sessions answer snapshot_unsupported).
 
 import { AirlockClient } from '@airlock/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,11 +57,32 @@ describe('sessions', () => {
     expect(bash).toMatchObject({ status: 400, code: 'invalid_request', field: 'language' });
     const unknown = 'ses_AAAAAAAAAAAAAAAAAAAAAA';
     for (const attempt of [
-      client.getSession(unknown),
-      client.closeSession(unknown),
-      client.runCell(unknown, { code: '1' }),
+      () => client.getSession(unknown),
+      () => client.closeSession(unknown),
+      () => client.runCell(unknown, { code: '1' }),
+      () => client.snapshotSession(unknown),
+      () => client.getSnapshot('snp_AAAAAAAAAAAAAAAAAAAAAA'),
+      () => client.deleteSnapshot('snp_AAAAAAAAAAAAAAAAAAAAAA'),
     ]) {
-      expect(await rejection(attempt)).toMatchObject({ status: 404, code: 'not_found' });
+      expect(await rejection(attempt())).toMatchObject({ status: 404, code: 'not_found' });
+    }
+    expect(await client.listSnapshots()).toEqual([]);
+  });
+
+  it('says why a runc or isolate session cannot be snapshotted or paused', { timeout: 180_000 }, async () => {
+    for (const request of [
+      { language: 'python', backend: 'docker' },
+      { language: 'javascript', backend: 'isolate' },
+    ] as const) {
+      const session = await client.createSession(request);
+      for (const attempt of [
+        () => client.snapshotSession(session.id),
+        () => client.pauseSession(session.id),
+      ]) {
+        expect(await rejection(attempt())).toMatchObject({ status: 422, code: 'snapshot_unsupported' });
+      }
+      expect(await client.resumeSession(session.id)).toMatchObject({ id: session.id, status: 'ready' });
+      await client.closeSession(session.id);
     }
   });
 });

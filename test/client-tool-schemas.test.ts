@@ -25,7 +25,10 @@ describe('tool schemas for function calling', () => {
     expect(runCodeToolSchema.name).toBe('run_code');
     expect(runCodeToolSchema.parameters.required).toEqual(['code']);
     expect(runCodeToolSchema.parameters.properties).toMatchObject({
-      language: { type: 'string', enum: ['javascript', 'typescript', 'python', 'bash'] },
+      language: {
+        type: 'string',
+        enum: ['javascript', 'typescript', 'python', 'bash', 'c', 'cpp', 'go', 'rust', 'java', 'ruby', 'php'],
+      },
       code: { type: 'string', maxLength: 1_000_000 },
       files: {
         type: 'array',

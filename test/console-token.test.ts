@@ -50,7 +50,8 @@ describe('the console in token mode', () => {
     expect(submitted.status).toBe(201);
     const audit = `/v1/executions/${submitted.body.id}/audit`;
     expect((await call(svc.url, 'GET', '/v1/stats')).status).toBe(401);
-    for (const path of ['/v1/stats', audit]) {
+    expect((await call(svc.url, 'GET', '/v1/workers')).status).toBe(401);
+    for (const path of ['/v1/stats', audit, '/v1/workers']) {
       const refused = await call(svc.url, 'GET', path, undefined, bearer(tenant));
       expect(refused.status).toBe(403);
       expect(refused.body.error.message).toContain("no 'airlock:operator' scope");
@@ -65,6 +66,11 @@ describe('the console in token mode', () => {
     const stats = await call(svc.url, 'GET', '/v1/stats', undefined, bearer(await operatorToken()));
     expect(stats.status).toBe(200);
     expect(stats.body.mode).toBe('token');
+    // The embedded mode's one worker: this process, with the backends it runs.
+    const workers = await call(svc.url, 'GET', '/v1/workers', undefined, bearer(await operatorToken()));
+    expect(workers.status).toBe(200);
+    expect(workers.body.workers).toHaveLength(1);
+    expect(workers.body.workers[0]).toMatchObject({ id: 'embedded', backends: ['isolate'], running: 0 });
   });
 
   it('asks for a token, refuses a tenant token on the page, and opens with an operator token', async () => {
@@ -101,6 +107,11 @@ describe('the console in token mode', () => {
       .poll(() => page.locator('pre.output').textContent(), { timeout: 30_000 })
       .toContain('ops run');
     await expect.poll(() => page.locator('.audit tbody tr').count(), { timeout: 30_000 }).toBe(3);
+    await page.goto(`${svc.url}/console/#/workers`);
+    await expect
+      .poll(() => page.locator('.workers tbody').textContent(), { timeout: 30_000 })
+      .toContain('embedded');
+    expect(await page.locator('.workers tbody tr').count()).toBe(1);
     expect(browser.problems).toEqual([]);
   });
 });

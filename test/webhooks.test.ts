@@ -1,7 +1,8 @@
 // Webhooks through the whole embedded service and the typed client: an execution's and a session's lifecycle
-// events reach a receiver on loopback (allowed by AIRLOCK_WEBHOOK_ALLOWANCES), signed with the tenant's whsec_
-// secret from AIRLOCK_SECRETS_DIR and verified with the standardwebhooks library; the delivery log is read
-// with the client; the secret never appears in the service's logs.
+// events — the feed's own, with the ids `GET /v1/events` lists — reach a receiver on loopback (allowed by
+// AIRLOCK_WEBHOOK_ALLOWANCES), signed with the tenant's whsec_ secret from AIRLOCK_SECRETS_DIR and verified with
+// the standardwebhooks library; the delivery log is read with the client; the secret never appears in the
+// service's logs.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -19,7 +20,7 @@ let receiver: Server;
 let svc: TestService;
 let client: AirlockClient;
 let port: number;
-const received: Array<{ type: string; subject: string; id: string }> = [];
+const received: Array<{ type: string; subject: string; id: string; eventId: string }> = [];
 
 beforeAll(async () => {
   secrets = await mkdtemp(join(tmpdir(), 'airlock-secrets-'));
@@ -34,11 +35,12 @@ beforeAll(async () => {
           req.headers as Record<string, string>,
         ) as {
           type: string;
-          data: { subject: string };
+          data: { id: string; subject: string };
         };
         received.push({
           type: event.type,
           subject: event.data.subject,
+          eventId: event.data.id,
           id: String(req.headers['webhook-id']),
         });
         res.writeHead(204).end();
@@ -69,24 +71,34 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe('webhooks in the embedded service', () => {
-  it("delivers an execution's accepted and finished events, and the client reads the delivery log", async () => {
+  it("delivers an execution's accepted, started and finished events, and the client reads the delivery log", async () => {
     const execution = await client.run({
       language: 'javascript',
       code: 'console.log(42)',
       callback: { url: `http://127.0.0.1:${port}/hooks` },
     });
-    await until(() => received.filter((r) => r.subject === execution.id).length === 2);
-    expect(
-      received
-        .filter((r) => r.subject === execution.id)
-        .map((r) => r.type)
+    await until(() => received.filter((r) => r.subject === execution.id).length === 3);
+    const mine = received.filter((r) => r.subject === execution.id);
+    // Attempts run concurrently: compared in no particular order.
+    expect(mine.map((r) => r.type).sort()).toEqual(
+      ['execution.accepted', 'execution.started', 'execution.finished'].sort(),
+    );
+    // The feed's events: the same ids.
+    const feed = (await (await fetch(`${svc.url}/v1/events?limit=1000`)).json()) as {
+      data: Array<{ id: string; subject: string }>;
+    };
+    expect(mine.map((r) => r.eventId).sort()).toEqual(
+      feed.data
+        .filter((e) => e.subject === execution.id)
+        .map((e) => e.id)
         .sort(),
-    ).toEqual(['execution.accepted', 'execution.finished']);
+    );
     let attempts = await client.deliveries(execution.id);
-    while (attempts.length < 2) attempts = await client.deliveries(execution.id);
+    while (attempts.length < 3) attempts = await client.deliveries(execution.id);
     expect(attempts.map((a) => [a.event_type, a.attempt, a.status, a.outcome]).sort()).toEqual([
       ['execution.accepted', 1, 204, 'delivered'],
       ['execution.finished', 1, 204, 'delivered'],
+      ['execution.started', 1, 204, 'delivered'],
     ]);
     expect(svc.logs.join('')).not.toContain(SECRET);
     expect(svc.logs.join('')).not.toContain(SECRET.slice(6));

@@ -2,7 +2,7 @@
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
 // Docker baselines, with their ratios; then sessions (sessions.ts). `--only PART` runs one part (the templates
-// bench, templates.ts, runs only with --only); `--n N` scales every sample
+// bench, templates.ts, and the snapshots bench, snapshots.ts, run only with --only); `--n N` scales every sample
 // count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). The soak (soak.ts: 10,000 mixed
 // jobs, memory, descriptors, containers, store size; `--jobs N` for another count) runs only with `--only soak`,
 // and the same through a NATS gateway and two workers (soak-nats.ts) only with `--only soak-nats`; both exit 1
@@ -23,6 +23,7 @@ import { runContainerBench } from './containers.ts';
 import { runEgressBench } from './egress.ts';
 import { runNatsBench } from './nats.ts';
 import { runSessionBench } from './sessions.ts';
+import { runSnapshotBench } from './snapshots.ts';
 import { runSoak } from './soak.ts';
 import { runNatsSoak } from './soak-nats.ts';
 import { measure, row } from './stats.ts';
@@ -39,7 +40,17 @@ const N1 = Number(flags.n);
 const N8 = N1 * 2;
 const HELLO = 'console.log("hello, world")';
 if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive integer, got ${flags.n}`);
-const PARTS = ['isolate', 'containers', 'sessions', 'nats', 'egress', 'soak', 'soak-nats', 'templates'];
+const PARTS = [
+  'isolate',
+  'containers',
+  'sessions',
+  'snapshots',
+  'nats',
+  'egress',
+  'soak',
+  'soak-nats',
+  'templates',
+];
 if (flags.only !== undefined && !PARTS.includes(flags.only))
   throw new Error(`--only must be one of ${PARTS.join(', ')}, got ${flags.only}`);
 const JOBS = Number(flags.jobs);
@@ -181,6 +192,14 @@ try {
       samples: Math.max(10, Math.round(N1 / 10)),
       repoRoot: fileURLToPath(new URL('../../', import.meta.url)),
       dockerSocket: environment.AIRLOCK_DOCKER_SOCKET,
+      print: (line) => console.log(line),
+    });
+  }
+  if (flags.only === 'snapshots') {
+    await runSnapshotBench({
+      samples: Math.max(3, Math.round(N1 / 80)),
+      dockerSocket: loadConfig(process.env).AIRLOCK_DOCKER_SOCKET,
+      signal: interrupt.signal,
       print: (line) => console.log(line),
     });
   }

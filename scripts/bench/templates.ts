@@ -1,6 +1,7 @@
 // The templates part of `npm run bench` (`--only templates`): build time of a small template (from the bash
 // template plus one file, no packages: no network) cold and cached, then the warm hit rate of that template's
-// own pool while jobs name it through POST /v1/executions?wait on runc. Numbers compare within one run only.
+// own pool while jobs name it through POST /v1/executions?wait on runc; then C hello compile+run against `docker
+// exec` of gcc (compiled.ts). Numbers compare within one run only.
 // It must never leave an image or a container behind: the template's image is removed and the service closed.
 
 import { execFileSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import {
   TemplateRegistry,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
+import { runCompiledBench } from './compiled.ts';
 import { measure, row } from './stats.ts';
 
 export interface TemplateBenchOptions {
@@ -89,6 +91,7 @@ export async function runTemplateBench(options: TemplateBenchOptions): Promise<v
       await service.close();
       await rm(data, { recursive: true, force: true });
     }
+    await runCompiledBench({ ...options, docker });
   } finally {
     await rm(dir, { recursive: true, force: true });
     const refs = execFileSync(

@@ -10,6 +10,7 @@ import {
   type ResolvedLimits,
   requestSchemasWithin,
   type Template,
+  type Worker,
 } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
@@ -32,6 +33,7 @@ import { mcpRoutes } from './routes/mcp.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { Sessions } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
@@ -70,6 +72,8 @@ export interface GatewayDeps {
   version: string;
   /** This gateway's audit log, read for an execution's audit records in the operator console. */
   auditLogPath?: string;
+  /** GET /v1/workers: the workers up now. @default none */
+  workers?: () => Promise<Worker[]>;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -116,6 +120,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (deps.sessions) {
     await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
     await app.register(sessionFileRoutes, { sessions: deps.sessions });
+    await app.register(snapshotRoutes, { snapshots: deps.sessions.snapshots });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,
@@ -166,6 +171,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authorizer: deps.authorizer,
     metrics: deps.metrics,
     auditLogPath: deps.auditLogPath,
+    workers: deps.workers ?? (async () => []),
   });
   await app.register(consoleRoutes);
   await app.register(mcpRoutes, {

@@ -3,6 +3,7 @@
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
 // reverse (sessions first, then the server, the queue, the sandboxes, egress, the audit log).
 
+import { join } from 'node:path';
 import { type FileAuditLog, finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '@airlock/egress-proxy';
@@ -16,7 +17,7 @@ import {
   type SessionStore,
   type SqliteStore,
 } from '@airlock/store';
-import { createExecutionWorker, type SandboxRegistry, startSandboxes } from '@airlock/worker';
+import { createExecutionWorker, type SandboxRegistry, startSandboxes, workerStatus } from '@airlock/worker';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -28,7 +29,8 @@ import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
-import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
+import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
+import { SnapshotStore } from './snapshots/snapshot-store.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
@@ -86,6 +88,7 @@ export async function startEmbedded(
   options: EmbeddedOptions = {},
 ): Promise<EmbeddedService> {
   await using stack = new AsyncDisposableStack();
+  const startedAt = new Date();
   const authorizer = await createAuthorizer(config);
   const audit = await openAuditLog(stack, auditLogOptions(config, logger));
   // The store, then crash recovery: before any sandbox starts and before the gateway accepts anything.
@@ -121,12 +124,15 @@ export async function startEmbedded(
   });
   const webhooks = await createWebhooks(config, logger, options.secretsEnv);
   stack.defer(() => webhooks.close());
+  // Deliveries carry the feed's own events (the ids and types `GET /v1/events` lists).
+  webhooks.follow(events);
   const submitter = new ExecutionSubmitter({
     queue,
     registry,
     audit,
     authorizer,
     limits: limitPolicy(config),
+    compileWallTime: compileWallTime(config),
     egress: egress !== undefined,
     credentials: egress ? await boundCredentialNames(config) : [],
     webhooks,
@@ -136,7 +142,6 @@ export async function startEmbedded(
   queue.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
-    webhooks.executionEnded(execution);
     audit
       .append(finishedEntry(execution))
       .catch((err: unknown) => logger.error({ err }, 'audit append failed'));
@@ -186,6 +191,19 @@ export async function startEmbedded(
     limits: requestLimits(config),
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
+    workers: async () => [
+      {
+        ...workerStatus({
+          id: 'embedded',
+          startedAt,
+          registry,
+          running: () => queue.stats().running,
+          capacity: config.AIRLOCK_CONCURRENCY,
+        }),
+        ttl_ms: config.AIRLOCK_WORKER_TTL_MS,
+        last_seen: new Date().toISOString(),
+      },
+    ],
   });
   stack.defer(() => app.close());
   // The first release: not ready any more, and sessions closed, so a running cell is ended (and its request
@@ -249,6 +267,7 @@ function buildSessions(
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
       fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
     },
+    snapshots: new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots')),
     logger,
   });
 }

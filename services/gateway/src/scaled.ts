@@ -12,7 +12,7 @@ import type { Config } from '@airlock/config';
 import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
-import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import { connectNats, JetStreamJobQueue, WorkerRoster } from '@airlock/queue';
 import { LifecycleEventFeed } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -23,7 +23,7 @@ import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
 import { gatewayReadiness } from './readiness.ts';
-import { auditLogOptions, limitPolicy, requestLimits, VERSION } from './settings.ts';
+import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 
@@ -75,8 +75,17 @@ export async function startScaled(
   stack.defer(() => acceptedHere.stop());
   const routesQueue = acceptedHere.trackingQueue();
   const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
-  // Deliveries live in a JetStream stream: one accepted here survives this gateway's restart.
-  const webhooks = await createWebhooks(config, logger, options.secretsEnv, nc);
+  // The workers' heartbeats (GET /v1/workers); an entry that is not one is skipped and logged.
+  const roster = await WorkerRoster.open({
+    connection: nc,
+    onError: (err, key) => logger.warn({ err, key }, 'skipped an entry of the workers bucket'),
+  });
+  // Callbacks, deliveries and their log live in JetStream streams, and every gateway routes the shared
+  // lifecycle stream: a callback accepted here is delivered after this gateway is gone.
+  const webhooks = await createWebhooks(config, logger, options.secretsEnv, {
+    nc,
+    lifecycleStream: queue.lifecycleLog().stream,
+  });
   stack.defer(() => webhooks.close());
   const submitter = new ExecutionSubmitter({
     queue: routesQueue,
@@ -84,6 +93,7 @@ export async function startScaled(
     audit,
     authorizer,
     limits: limitPolicy(config),
+    compileWallTime: compileWallTime(config),
     egress: config.AIRLOCK_EGRESS === 'on',
     credentials: config.AIRLOCK_EGRESS === 'on' ? await boundCredentialNames(config) : [],
     webhooks,
@@ -93,7 +103,6 @@ export async function startScaled(
   acceptedHere.onFinished((execution) => {
     submitter.finished(execution);
     metrics.observeFinished(execution);
-    webhooks.executionEnded(execution);
   });
   const service = await startExecuteService({
     nc,
@@ -133,6 +142,7 @@ export async function startScaled(
     limits: requestLimits(config),
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
+    workers: () => roster.list(),
   });
   stack.defer(() => app.close());
   stack.defer(() => {

@@ -10,7 +10,7 @@ import type { GatewayDeps } from './app.ts';
 import { logAuditHealth } from './readiness.ts';
 import type { WebhookSettings } from './webhooks/webhook-dispatcher.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from '@airlock/protocol';
 
 /** The gateway's audit log (AIRLOCK_AUDIT_LOG), whose turning unwritable and writable again is logged. */
 export function auditLogOptions(config: Config, logger: Logger): ProcessAuditLogOptions {
@@ -22,6 +22,14 @@ export function auditLogOptions(config: Config, logger: Logger): ProcessAuditLog
 }
 
 /** The server's defaults and ceilings of a run's limits (before a token or tenant narrows them). */
+/** Default and ceiling of limits.compile_wall_time_ms. */
+export function compileWallTime(config: Config): { default: number; ceiling: number } {
+  return {
+    default: config.AIRLOCK_DEFAULT_COMPILE_WALL_TIME_MS,
+    ceiling: config.AIRLOCK_MAX_COMPILE_WALL_TIME_MS,
+  };
+}
+
 export function limitPolicy(config: Config): LimitPolicy {
   return {
     defaults: {

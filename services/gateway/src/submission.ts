@@ -9,6 +9,7 @@ import { type AuditSink, acceptedEntry, canceledEntry, rejectedEntry } from '@ai
 import { narrowPolicy } from '@airlock/auth';
 import {
   AirlockError,
+  aboveServerCeiling,
   type Backend,
   type Caller,
   type Execution,
@@ -40,6 +41,11 @@ export interface SubmissionDeps {
   audit: AuditSink;
   authorizer: Authorizer;
   limits: LimitPolicy;
+  /**
+   * Default and ceiling of limits.compile_wall_time_ms (the compile step of a template language).
+   * @default 30000 / 120000
+   */
+  compileWallTime?: { default: number; ceiling: number };
   /**
    * True when the workers can give runs network egress (an egress proxy is running; every backend then offers
    * it: containers on the egress network, the isolate through guest fetch).
@@ -81,13 +87,19 @@ export class ExecutionSubmitter {
     let caller: Caller | undefined;
     let admission: Admission | undefined;
     let accepted: string | undefined;
+    let registered: string | undefined;
     try {
       caller = await authorizer.authenticate(headers);
       const callback = request.callback;
-      const target = callback ? await checkCallback(this.#deps.webhooks, caller.tenant, callback) : undefined;
+      if (callback) await checkCallback(this.#deps.webhooks, caller.tenant, callback);
       const grant = authorizer.authorizeSubmission(caller, request);
       const execution = this.#newExecution(caller, request, grant);
       const who = caller;
+      // Kept before the execution exists: its first lifecycle event may be routed at once, by any gateway.
+      if (callback) {
+        await this.#deps.webhooks?.register(who.tenant, execution.id, callback);
+        registered = execution.id;
+      }
       const outcome = await queue.submit({
         execution,
         request,
@@ -99,16 +111,16 @@ export class ExecutionSubmitter {
           accepted = queued.id;
           // Registered now: a worker elsewhere may finish it before submit() returns here.
           this.#admissions.set(queued.id, admission);
-          if (callback && target) this.#deps.webhooks?.register(who.tenant, queued.id, callback, target);
-          this.#deps.webhooks?.executionAccepted(queued);
         },
       });
+      // A replay: the execution made before keeps its own callback; this one never came to be.
+      if (!outcome.created && registered !== undefined) await this.#forget(registered);
       if (outcome.created) admission?.commit();
       return outcome;
     } catch (thrown) {
       admission?.release();
       if (accepted !== undefined) this.#admissions.delete(accepted);
-      if (accepted !== undefined) this.#deps.webhooks?.forget(accepted);
+      if (registered !== undefined) await this.#forget(registered);
       const error = auditFailure(thrown);
       // An execution whose `accepted` record is written always gets an end: `rejected`, whatever failed.
       const refusal =
@@ -126,6 +138,11 @@ export class ExecutionSubmitter {
     }
   }
 
+  /** Drops the callback of an execution that never came to be; a failure only leaves it to its TTL. */
+  async #forget(id: string): Promise<void> {
+    await this.#deps.webhooks?.forget(id).catch(() => {});
+  }
+
   #newExecution(caller: Caller, request: ExecutionRequest, grant: SubmissionGrant): Execution {
     const backend = this.#deps.registry.resolve(
       request.language,
@@ -141,6 +158,7 @@ export class ExecutionSubmitter {
       );
     }
     if (request.network.egress === 'proxy') this.#checkCredentials(request.network.credentials);
+    this.#resolveCompileWallTime(request);
     return {
       id: newExecutionId(),
       tenant: caller.tenant,
@@ -155,6 +173,20 @@ export class ExecutionSubmitter {
       result: null,
       template: request.template ?? null,
     };
+  }
+
+  /** Sets limits.compile_wall_time_ms on the request the worker gets: the asked value, or the default. */
+  #resolveCompileWallTime(request: ExecutionRequest): void {
+    const policy = this.#deps.compileWallTime ?? { default: 30_000, ceiling: 120_000 };
+    const asked = request.limits.compile_wall_time_ms;
+    if (asked !== undefined && asked > policy.ceiling) {
+      throw new AirlockError(
+        'invalid_request',
+        `limits.compile_wall_time_ms: ${aboveServerCeiling(asked, policy.ceiling)}`,
+        { field: 'limits.compile_wall_time_ms' },
+      );
+    }
+    request.limits.compile_wall_time_ms = asked ?? Math.min(policy.default, policy.ceiling);
   }
 
   /** A credential the server has no binding for is refused now, not when the run starts. */

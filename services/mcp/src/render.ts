@@ -96,6 +96,14 @@ export function renderExecution(execution: Execution): CallToolResult {
   const lines: string[] = [headline(execution)];
   const images: Content[] = [];
   if (result) {
+    // A compiled language's compile step: what the compiler wrote (its error on compile_error), first.
+    const compile = result.compile;
+    if (compile) {
+      lines.push(`compile: exit code ${compile.exit_code ?? 'none (killed)'}, ${compile.wall_ms} ms`);
+      if (compile.stdout !== '') lines.push(section('compile stdout', compile.stdout));
+      if (compile.stderr !== '') lines.push(section('compile stderr', compile.stderr));
+    }
+    if (result.matched !== undefined) lines.push(`expected_output matched: ${result.matched}`);
     if (result.stdout !== '' || result.truncated.stdout)
       lines.push(section(result.truncated.stdout ? 'stdout (truncated)' : 'stdout', result.stdout));
     if (result.stderr !== '' || result.truncated.stderr)

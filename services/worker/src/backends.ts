@@ -1,7 +1,14 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
-import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
 import {
+  AirlockError,
+  type Backend,
+  type BackendName,
+  COMPILED_LANGUAGES,
+  type Language,
+} from '@airlock/protocol';
+import {
+  DEFAULT_TEMPLATES,
   noTemplates,
   type RuntimeInfo,
   type Sandbox,
@@ -10,15 +17,15 @@ import {
   type WarmPoolStats,
 } from '@airlock/sandbox';
 
-/** Preference order for `backend: auto`, per language; the first available backend wins. */
-const AUTO_ORDER: Record<Language, readonly BackendName[]> = {
+/** Templates run in containers only: `auto` picks among these for a request naming one. */
+const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
+/** Preference order for `backend: auto`, per built-in language; the first available backend wins. */
+const AUTO_ORDER: Partial<Record<Language, readonly BackendName[]>> = {
   javascript: ['isolate'],
   typescript: ['isolate'],
   python: ['gvisor', 'docker'],
   bash: ['gvisor', 'docker'],
 };
-/** Templates run in containers only: `auto` picks among these for a request naming one. */
-const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
 
 export class SandboxRegistry {
   readonly #sandboxes = new Map<Backend, Sandbox>();
@@ -51,10 +58,16 @@ export class SandboxRegistry {
     language: Language,
     requested: Backend,
     allowed?: readonly BackendName[],
-    template?: string,
+    named?: string,
   ): BackendName {
+    // A compiled language runs only in a template: the one named, or its default (sandbox-images/templates).
+    const template =
+      named ??
+      ((COMPILED_LANGUAGES as readonly string[]).includes(language)
+        ? DEFAULT_TEMPLATES[language]
+        : undefined);
     if (template !== undefined) this.#checkTemplate(template, language);
-    const order = template === undefined ? AUTO_ORDER[language] : TEMPLATE_ORDER;
+    const order = template === undefined ? (AUTO_ORDER[language] ?? TEMPLATE_ORDER) : TEMPLATE_ORDER;
     const candidates = (requested === 'auto' ? order : [requested]).filter(
       (b) => allowed === undefined || allowed.includes(b),
     );
@@ -103,9 +116,11 @@ export class SandboxRegistry {
     return [...[...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes()), ...this.#unavailable];
   }
 
-  /** The warm pools of every backend that keeps one. */
-  pools(): WarmPoolStats[] {
-    return [...this.#sandboxes.values()].flatMap((sandbox) => sandbox.pools?.() ?? []);
+  /** The warm pools of every backend that keeps one, each with its backend. */
+  pools(): Array<WarmPoolStats & { backend: BackendName }> {
+    return [...this.#sandboxes.values()].flatMap((sandbox) =>
+      (sandbox.pools?.() ?? []).map((pool) => ({ ...pool, backend: sandbox.backend })),
+    );
   }
 
   async close(): Promise<void> {

@@ -48,10 +48,12 @@ export function createExecutionWorker(options: ExecutionWorkerOptions): JobWorke
       onOutput: (stream, chunk) => context.output(stream, chunk),
     };
     const network = request.network;
-    if (network.egress !== 'proxy') return sandbox.run(jobOf(execution, request), runOptions);
-    return withEgress(options.egress, execution, network, (egress) =>
+    if (network.egress !== 'proxy')
+      return withMatch(await sandbox.run(jobOf(execution, request), runOptions), request);
+    const result = await withEgress(options.egress, execution, network, (egress) =>
       sandbox.run({ ...jobOf(execution, request), egress }, runOptions),
     );
+    return withMatch(result, request);
   };
 }
 
@@ -98,5 +100,14 @@ function jobOf(execution: Execution, request: ExecutionRequest): SandboxJob {
     env: request.env,
     limits: execution.limits,
     template: request.template,
+    compileWallTimeMs: request.limits.compile_wall_time_ms,
   };
+}
+
+/** `matched` when the request has `expected_output`: stdout against it, trailing newlines ignored on both. */
+export function withMatch(result: ExecutionResult, request: ExecutionRequest): ExecutionResult {
+  if (request.expected_output === undefined) return result;
+  const trim = (text: string) => text.replace(/(?:\r?\n)+$/, '');
+  const matched = result.outcome === 'success' && trim(result.stdout) === trim(request.expected_output);
+  return { ...result, matched };
 }

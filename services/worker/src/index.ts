@@ -6,3 +6,4 @@ export { RemoteEgressNetwork } from './remote-egress-network.ts';
 export { startSandboxes } from './sandbox-setup.ts';
 export { type WorkerEgress, WorkerEgressError } from './worker-egress.ts';
 export { startWorker, type WorkerService } from './worker-service.ts';
+export { type WorkerStatusSource, workerStatus } from './worker-status.ts';

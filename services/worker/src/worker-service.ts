@@ -2,7 +2,8 @@
 // connection and the JetStream queue it consumes from with AIRLOCK_CONCURRENCY slots. It writes `started`
 // for each job it runs and `finished` for each terminal transition it makes (a run, a worker-lost verdict, a
 // shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy; with
-// AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts). The parts start in
+// AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts). It announces itself
+// in the workers bucket every third of AIRLOCK_WORKER_TTL_MS (GET /v1/workers). The parts start in
 // order on one cleanup stack: a failed start releases what had started, close() releases all in reverse.
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
@@ -10,12 +11,13 @@
 import { finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
-import { connectNats, JetStreamJobQueue } from '@airlock/queue';
+import { connectNats, JetStreamJobQueue, WorkerHeartbeat } from '@airlock/queue';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SandboxRegistry } from './backends.ts';
 import { createExecutionWorker } from './execution-worker.ts';
 import { startSandboxes } from './sandbox-setup.ts';
 import { startWorkerEgress, type WorkerEgress } from './worker-egress.ts';
+import { workerStatus } from './worker-status.ts';
 
 export interface WorkerService {
   /** The queue instance id recorded as `runner` in the executions this process runs. */
@@ -42,6 +44,7 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<WorkerService> {
   await using stack = new AsyncDisposableStack();
+  const startedAt = new Date();
   const audit = await openAuditLog(stack, {
     path: config.AIRLOCK_AUDIT_LOG,
     fsync: config.AIRLOCK_AUDIT_FSYNC,
@@ -54,6 +57,13 @@ export async function startWorker(
   const registry = await startSandboxes(config, logger, egress?.network);
   stack.defer(() => registry.close());
   const onAuditError = (err: unknown) => logger.error({ err }, 'audit append failed');
+  const heartbeat = await WorkerHeartbeat.open({
+    connection: nc,
+    ttlMs: config.AIRLOCK_WORKER_TTL_MS,
+    onError: heartbeatErrors(logger),
+  });
+  // Released after the queue's drain: the worker stays listed while its last jobs finish.
+  stack.defer(() => heartbeat.stop());
   const queue = await JetStreamJobQueue.open({
     connection: nc,
     maxQueued: config.AIRLOCK_MAX_QUEUED,
@@ -71,6 +81,15 @@ export async function startWorker(
   queue.consume(
     createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
   );
+  await heartbeat.start(() =>
+    workerStatus({
+      id: queue.instanceId,
+      startedAt,
+      registry,
+      running: () => queue.stats().running,
+      capacity: config.AIRLOCK_CONCURRENCY,
+    }),
+  );
   const started = stack.move();
   let closed: Promise<void> | undefined;
   return {
@@ -82,6 +101,17 @@ export async function startWorker(
       closed ??= started.disposeAsync();
       return closed;
     },
+  };
+}
+
+/** Logs heartbeats that could not be written, at most once a minute (the next beat retries). */
+function heartbeatErrors(logger: Logger): (err: unknown) => void {
+  let failing = false;
+  return (err) => {
+    if (failing) return;
+    failing = true;
+    logger.warn({ err }, 'worker heartbeat not written: gateways may stop listing this worker');
+    setTimeout(() => (failing = false), 60_000).unref();
   };
 }
 

@@ -32,6 +32,8 @@ import {
   SessionExecution,
   SessionFileListing,
   type SessionRequestInput,
+  Snapshot,
+  SnapshotList,
   StoredSessionFile,
 } from './session-schemas.ts';
 
@@ -228,6 +230,36 @@ export class AirlockClient {
   /** DELETE /v1/sessions/:id: the session, closed with reason `deleted`; its sandbox is gone. */
   async closeSession(id: string, options: CallOptions = {}): Promise<Session> {
     return this.#call(Session, 'DELETE', `/v1/sessions/${enc(id)}`, options);
+  }
+
+  /** POST /v1/sessions/:id/snapshots: the session's memory and files, saved between cells; the session goes on. */
+  async snapshotSession(id: string, options: CallOptions = {}): Promise<Snapshot> {
+    return this.#call(Snapshot, 'POST', `/v1/sessions/${enc(id)}/snapshots`, options);
+  }
+
+  /** POST /v1/sessions/:id/pause: snapshots the session and frees its sandbox (status `paused`). */
+  async pauseSession(id: string, options: CallOptions = {}): Promise<Session> {
+    return this.#call(Session, 'POST', `/v1/sessions/${enc(id)}/pause`, options);
+  }
+
+  /** POST /v1/sessions/:id/resume: restores a paused session (its next cell would too). */
+  async resumeSession(id: string, options: CallOptions = {}): Promise<Session> {
+    return this.#call(Session, 'POST', `/v1/sessions/${enc(id)}/resume`, options);
+  }
+
+  /** GET /v1/snapshots: the caller's snapshots, oldest first. */
+  async listSnapshots(options: CallOptions = {}): Promise<Snapshot[]> {
+    return (await this.#call(SnapshotList, 'GET', '/v1/snapshots', options)).snapshots;
+  }
+
+  /** GET /v1/snapshots/:id. */
+  async getSnapshot(id: string, options: CallOptions = {}): Promise<Snapshot> {
+    return this.#call(Snapshot, 'GET', `/v1/snapshots/${enc(id)}`, options);
+  }
+
+  /** DELETE /v1/snapshots/:id: the snapshot as it was; sessions started from it go on. */
+  async deleteSnapshot(id: string, options: CallOptions = {}): Promise<Snapshot> {
+    return this.#call(Snapshot, 'DELETE', `/v1/snapshots/${enc(id)}`, options);
   }
 
   /** PUT /v1/sessions/:id/files/{path}: writes the bytes into the session's working folder. */

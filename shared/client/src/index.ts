@@ -76,6 +76,8 @@ export {
   SessionFileListing,
   SessionRequest,
   type SessionRequestInput,
+  Snapshot,
+  SnapshotList,
   StoredSessionFile,
 } from './session-schemas.ts';
 export {

@@ -11,6 +11,8 @@ export {
   Session,
   SessionRequest,
   type SessionRequestInput,
+  Snapshot,
+  SnapshotList,
 } from '@airlock/protocol';
 
 /** An execution run as a session cell: the normal execution plus the session it belongs to. */

@@ -42,6 +42,13 @@ const INSTALLED: Record<Language, string> = {
     'built-in modules; no npm packages',
   typescript: 'typescript: as javascript, types stripped before it runs (no type checking)',
   bash: 'bash: GNU coreutils, jq, procps; no package manager',
+  c: 'c: gcc 12 (template gcc; compiled with -O2 -lm, then run; a failed compile ends compile_error)',
+  cpp: 'cpp: g++ 12 (template gcc; compiled with -O2, then run)',
+  go: 'go: Go 1.19 (template go; go build of main.go, standard library only)',
+  rust: 'rust: rustc 1.63 (template rust; rustc -O of main.rs, no crates)',
+  java: 'java: OpenJDK 17 (template java; javac Main.java, then java Main)',
+  ruby: 'ruby: Ruby 3.1 (template ruby; standard library only)',
+  php: 'php: PHP 8.2 CLI (template php)',
 };
 
 const SessionId = z.string().min(1).max(64).describe('The id returned by create_session (ses_…).');
@@ -119,7 +126,7 @@ function runCodeDescription(catalog: ToolCatalog | undefined): string {
     'files, 16 MiB), e.g. open("out/report.csv", "w"). Files written anywhere else are lost.',
     `Limits: ${limitsText(catalog?.limits)}. A value above a ceiling is refused with an error naming the field`,
     'and the ceiling. A run that fails, times out or exceeds a limit comes back as an error result whose text',
-    'names the outcome (error, timeout, memory_limit, output_limit, ...) and the output produced so far: fix the',
+    'names the outcome (error, timeout, memory_limit, output_limit, compile_error, ...) and the output produced so far: fix the',
     'code and call again. A refused call is an error result with an Airlock code and the field at fault.',
     templatesText(catalog, languages),
   ]

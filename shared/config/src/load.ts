@@ -34,6 +34,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ['AIRLOCK_DEFAULT_CPU_TIME_MS', 'AIRLOCK_MAX_CPU_TIME_MS'],
     ['AIRLOCK_DEFAULT_MEMORY_MB', 'AIRLOCK_MAX_MEMORY_MB'],
     ['AIRLOCK_DEFAULT_OUTPUT_BYTES', 'AIRLOCK_MAX_OUTPUT_BYTES'],
+    ['AIRLOCK_DEFAULT_COMPILE_WALL_TIME_MS', 'AIRLOCK_MAX_COMPILE_WALL_TIME_MS'],
   ] as const;
   for (const [def, max] of pairs) {
     if (config[def] > config[max])

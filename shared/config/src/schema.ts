@@ -146,6 +146,12 @@ export const ConfigSchema = z.object({
   /** Default and ceiling of limits.output_bytes (stdout + stderr). @default 1048576 / 16777216 */
   AIRLOCK_DEFAULT_OUTPUT_BYTES: int(1024 * 1024, 1, 1024 * 1024 * 1024),
   AIRLOCK_MAX_OUTPUT_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  /**
+   * Default and ceiling of limits.compile_wall_time_ms: the compile step of a template language (C, C++, Go,
+   * Rust, Java), counted apart from wall_time_ms. @default 30000 / 120000
+   */
+  AIRLOCK_DEFAULT_COMPILE_WALL_TIME_MS: int(30_000, 10, 3_600_000),
+  AIRLOCK_MAX_COMPILE_WALL_TIME_MS: int(120_000, 10, 3_600_000),
   /** JWKS file with the tool broker's public keys; setting it (or the URL) turns intent tokens on. */
   AIRLOCK_JWKS_FILE: z.string().min(1).optional(),
   /** JWKS URL with the tool broker's public keys (cached; an unknown kid refreshes once). */
@@ -257,6 +263,11 @@ export const ConfigSchema = z.object({
     .default(['nats://127.0.0.1:4222']),
   /** How long a job may go without a worker's heartbeat before it counts as lost (ms). @default 30000 */
   AIRLOCK_NATS_ACK_WAIT_MS: int(30_000, 1_000, 3_600_000),
+  /**
+   * A worker on NATS announces itself (GET /v1/workers) every third of this; one that stops announcing (its
+   * process died) is dropped from the list this many ms after its last heartbeat. @default 15000
+   */
+  AIRLOCK_WORKER_TTL_MS: int(15_000, 1_000, 600_000),
   /** Webhooks: attempts per delivery (the first included) before it is given up. @default 8 */
   AIRLOCK_WEBHOOK_ATTEMPTS: int(8, 1, 100),
   /** Webhooks: how long one attempt (connect, request, response) may take, in ms. @default 10000 */

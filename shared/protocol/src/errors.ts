@@ -11,7 +11,10 @@ export const ERROR_CODES = {
   },
   unauthorized: { status: 401, meaning: 'No valid credential was presented.' },
   forbidden: { status: 403, meaning: 'The credential does not allow this request.' },
-  not_found: { status: 404, meaning: 'No such route, or no session with this id visible to the caller.' },
+  not_found: {
+    status: 404,
+    meaning: 'No such route, or no session or snapshot with this id visible to the caller.',
+  },
   execution_not_found: { status: 404, meaning: 'No execution with this id is visible to the caller.' },
   method_not_allowed: { status: 405, meaning: 'The route does not accept this method.' },
   idempotency_conflict: {
@@ -85,6 +88,15 @@ export const ERROR_CODES = {
   operation_unsupported: {
     status: 422,
     meaning: "The session's backend does not offer this operation (the message says why).",
+  },
+  snapshot_unsupported: {
+    status: 422,
+    meaning:
+      "The session's backend cannot snapshot or restore sessions on this server (the message says why).",
+  },
+  snapshot_corrupt: {
+    status: 422,
+    meaning: 'The snapshot failed its integrity check (corrupted or truncated) and is never restored.',
   },
   internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
   shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },

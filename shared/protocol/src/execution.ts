@@ -7,7 +7,9 @@ export const STATUSES = ['queued', 'running', 'finished'] as const;
 
 /**
  * How an execution ended. `error` is a non-zero exit or an uncaught error in the guest;
- * `rejected` is refused before it ran; `internal_error` is Airlock's fault, never the guest's.
+ * `rejected` is refused before it ran; `internal_error` is Airlock's fault, never the guest's;
+ * `compile_error` is a compile step that did not succeed (non-zero exit, killed, or past
+ * `limits.compile_wall_time_ms`): the program did not run.
  */
 export const OUTCOMES = [
   'success',
@@ -15,6 +17,7 @@ export const OUTCOMES = [
   'timeout',
   'memory_limit',
   'output_limit',
+  'compile_error',
   'canceled',
   'rejected',
   'internal_error',
@@ -71,6 +74,15 @@ export const MimeBundle = z.record(z.string(), z.string());
 /** An exception the cell raised and did not catch. */
 export const CellException = z.object({ name: z.string(), message: z.string(), traceback: z.string() });
 
+/** The compile step of a template language (its output is capped by `limits.output_bytes` on its own). */
+export const CompileResult = z.object({
+  /** null when it was killed (its wall-time limit, memory). */
+  exit_code: z.number().int().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  wall_ms: z.number(),
+});
+
 export const ExecutionResult = z.object({
   outcome: Outcome,
   exit_code: z.number().int().nullable(),
@@ -91,6 +103,10 @@ export const ExecutionResult = z.object({
   exception: CellException.nullable().optional(),
   /** Egress records of the run (runs with network egress through the proxy only). */
   egress: z.array(EgressRecord).optional(),
+  /** The compile step; null when the language has none (absent: a result of a backend without templates). */
+  compile: CompileResult.nullable().optional(),
+  /** With `expected_output`: whether stdout equals it (trailing newlines ignored on both sides). */
+  matched: z.boolean().optional(),
 });
 
 export const Execution = z.object({
@@ -123,6 +139,7 @@ export type Outcome = z.infer<typeof Outcome>;
 export type Usage = z.infer<typeof Usage>;
 export type ResolvedLimits = z.infer<typeof ResolvedLimits>;
 export type ExecutionResult = z.infer<typeof ExecutionResult>;
+export type CompileResult = z.infer<typeof CompileResult>;
 export type OutputFile = z.infer<typeof OutputFile>;
 export type MimeBundle = z.infer<typeof MimeBundle>;
 export type CellException = z.infer<typeof CellException>;

@@ -18,7 +18,11 @@ describe('fieldIssues', () => {
   it('names an unknown key with "did you mean", first, beside the other issues', () => {
     expect(issuesOf(ExecutionRequest, { lenguage: 'python', code: 1 })).toEqual([
       { field: 'lenguage', message: 'lenguage: unknown field; did you mean "language"?' },
-      { field: 'language', message: 'language: expected one of "javascript"|"typescript"|"python"|"bash"' },
+      {
+        field: 'language',
+        message:
+          'language: expected one of "javascript"|"typescript"|"python"|"bash"|"c"|"cpp"|"go"|"rust"|"java"|"ruby"|"php"',
+      },
       { field: 'code', message: 'code: Invalid input: expected string, received number' },
     ]);
   });
@@ -34,7 +38,8 @@ describe('fieldIssues', () => {
       { field: 'limits.wall', message: 'limits.wall: unknown field; did you mean "wall_time_ms"?' },
       {
         field: 'limits.zzz',
-        message: 'limits.zzz: unknown field (accepted: wall_time_ms, cpu_time_ms, memory_mb, output_bytes)',
+        message:
+          'limits.zzz: unknown field (accepted: wall_time_ms, cpu_time_ms, memory_mb, output_bytes, compile_wall_time_ms)',
       },
       {
         field: 'network.allow[0].prots',

@@ -4,6 +4,7 @@ export { canonicalJson } from './canonical-json.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
   CellException,
+  CompileResult,
   EgressRecord,
   Execution,
   ExecutionEvent,
@@ -40,6 +41,7 @@ export {
   BACKENDS,
   Backend,
   BackendName,
+  COMPILED_LANGUAGES,
   canonicalEgressHost,
   EgressAllowRule,
   ExecutionRequest,
@@ -70,6 +72,9 @@ export {
   SessionStatus,
   SessionUpdate,
 } from './session.ts';
+export { isSnapshotId, newSnapshotId, Snapshot, SnapshotList } from './snapshot.ts';
 export { TEMPLATE_STATES, Template, TemplateState } from './template.ts';
 export { parseOrThrow, validationError } from './validation.ts';
+export { VERSION } from './version.ts';
 export { limitsWithin, type RequestSchemas, requestSchemasWithin } from './within-ceilings.ts';
+export { Worker, WorkerPool, WorkerStatus, WorkerTemplate } from './worker.ts';

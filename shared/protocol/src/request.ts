@@ -4,7 +4,13 @@
 import { z } from 'zod';
 import { Callback } from './callback.ts';
 
-export const LANGUAGES = ['javascript', 'typescript', 'python', 'bash'] as const;
+/**
+ * Languages served only by templates (sandbox-images/templates: gcc, go, rust, java, ruby, php); each one's
+ * default template is named in the template registry. A template may give them a compile step.
+ */
+export const COMPILED_LANGUAGES = ['c', 'cpp', 'go', 'rust', 'java', 'ruby', 'php'] as const;
+
+export const LANGUAGES = ['javascript', 'typescript', 'python', 'bash', ...COMPILED_LANGUAGES] as const;
 /** The backends that run code. */
 export const BACKEND_NAMES = ['isolate', 'docker', 'gvisor'] as const;
 /** What a request may ask for: one of the backends, or `auto`, which picks one by language and policy. */
@@ -97,6 +103,8 @@ export const LimitsInput = z
     cpu_time_ms: z.number().int().min(10).max(3_600_000).optional(),
     memory_mb: z.number().int().min(8).max(65_536).optional(),
     output_bytes: z.number().int().min(1).max(1_073_741_824).optional(),
+    /** Wall-clock limit of the compile step (templates whose language compiles), apart from wall_time_ms. */
+    compile_wall_time_ms: z.number().int().min(10).max(3_600_000).optional(),
   })
   .strict();
 
@@ -220,6 +228,11 @@ export const ExecutionRequest = z
     /** The environment (image) to run in: a template serving `language`; absent, the language's default. */
     template: TemplateName.optional(),
     network: NetworkInput.default({ egress: 'none' }),
+    /**
+     * Judge0-style check: the result says `matched` — whether stdout equals this text, both with trailing
+     * newlines (`\n`, `\r\n`) removed; nothing else is normalized.
+     */
+    expected_output: freeText(FIELD_BOUNDS.stdinChars).optional(),
     metadata: Metadata.default({}),
     /** Scaled out on NATS: run again if the worker is lost mid-job (default: never twice, `worker lost`). */
     retry_on_worker_loss: z.boolean().optional(),

@@ -10,7 +10,7 @@ import { Backend, Code, Files, LimitsInput, Metadata, Stdin, TemplateName } from
 
 /** Languages a session can hold an interpreter for (bash has no session). */
 export const SESSION_LANGUAGES = ['python', 'javascript', 'typescript'] as const;
-export const SESSION_STATUSES = ['ready', 'busy', 'closed'] as const;
+export const SESSION_STATUSES = ['ready', 'busy', 'paused', 'closed'] as const;
 export const SESSION_CLOSED_REASONS = [
   'deleted',
   'idle_timeout',
@@ -51,6 +51,8 @@ export const SessionRequest = z
     metadata: Metadata.default({}),
     /** Where to post this session's lifecycle events (signed webhooks). */
     callback: Callback.optional(),
+    /** Start from this snapshot (of the same language and backend) instead of a fresh interpreter: a fork. */
+    from_snapshot: z.string().max(64).optional(),
   })
   .strict();
 

@@ -30,7 +30,13 @@ export function limitsWithin(ceilings: ResolvedLimits) {
 export function requestSchemasWithin(ceilings: ResolvedLimits) {
   const limits = limitsWithin(ceilings);
   return {
-    execution: ExecutionRequest.extend({ limits: limits.default({}) }),
+    // The compile step's limit has its own ceiling (AIRLOCK_MAX_COMPILE_WALL_TIME_MS), checked at submission.
+    execution: ExecutionRequest.extend({
+      limits: limits
+        .extend({ compile_wall_time_ms: LimitsInput.shape.compile_wall_time_ms })
+        .strict()
+        .default({}),
+    }),
     session: SessionRequest.extend({ limits: limits.default({}) }),
     cell: CellRequest.extend({ limits: limits.omit({ memory_mb: true }).strict().default({}) }),
   };

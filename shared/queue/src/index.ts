@@ -7,6 +7,11 @@ export {
   MAX_RUNS,
   type NatsConnectOptions,
   type QueueNameOptions,
+  WORKERS_BUCKET,
+  WorkerHeartbeat,
+  type WorkerHeartbeatOptions,
+  WorkerRoster,
+  type WorkerRosterOptions,
 } from './jetstream/index.ts';
 export type {
   FinishedListener,

@@ -35,6 +35,7 @@ export {
   ContainerSessionBackend,
   type ContainerSessionBackendOptions,
 } from './container/session/container-session-backend.ts';
+export { CHECKPOINT_FILE, type RunscCheckpointOptions } from './container/session/runsc-checkpoint.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';
 export type { EgressAccess } from './egress-access.ts';
 export type { HostEvent, SandboxLogger } from './isolate/host-pool.ts';
@@ -54,6 +55,8 @@ export type {
   SessionEnd,
   SessionFileEntry,
   SessionFiles,
+  SessionImage,
+  SessionKernelState,
   SessionLease,
   SessionSpec,
 } from './sandbox.ts';

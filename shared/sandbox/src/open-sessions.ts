@@ -1,6 +1,6 @@
 // The session leases one SessionBackend has open or is opening (container/session/container-session-backend.ts,
 // isolate/isolate-session-backend.ts): a session that finishes opening after close() began is closed at once; one
-// that ends or is closed is forgotten; close() waits for openings and destroys every open one. Must never leave a
+// that ends, is closed or is checkpointed is forgotten; close() waits for openings and destroys every open one. Must never leave a
 // session running after close().
 
 import { AirlockError } from '@airlock/protocol';
@@ -39,6 +39,16 @@ export class OpenSessions<S extends SessionLease> {
           forget();
           await session.close();
         },
+        ...(session.checkpoint === undefined
+          ? {}
+          : {
+              checkpoint: async (folder: string) => {
+                const state = await session.checkpoint?.(folder);
+                if (state === undefined) throw new Error('the session cannot be checkpointed');
+                forget(); // checkpointed, its sandbox is gone
+                return state;
+              },
+            }),
       };
     } finally {
       this.#opening.delete(opening);

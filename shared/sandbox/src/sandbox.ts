@@ -25,6 +25,8 @@ export interface SandboxJob {
   limits: ResolvedLimits;
   /** The template whose image runs the job (container backends); absent: the language's default image. */
   template?: string | undefined;
+  /** Wall-clock limit of the template's compile step (also its CPU limit). @default 30000 */
+  compileWallTimeMs?: number | undefined;
   /** Network egress through the run's proxy; absent, the job has no network. */
   egress?: EgressAccess | undefined;
 }
@@ -117,6 +119,26 @@ export interface SessionLease {
   readonly files?: SessionFiles | undefined;
   /** Destroys the session's sandbox (release of the lease); idempotent. */
   close(): Promise<void>;
+  /**
+   * Writes the session's image (interpreter memory and working folder) into `folder`, between cells, and ends
+   * the lease: its sandbox is gone afterwards (`ended` does not settle; restore the image to go on). Absent on
+   * backends that cannot (SessionBackend.snapshotUnsupported says why).
+   */
+  checkpoint?(folder: string): Promise<SessionKernelState>;
+}
+
+/** What the host needs, beside the image, to speak to a restored interpreter (kept with the image, 0600). */
+export interface SessionKernelState {
+  /** The host channel key of the interpreter (hex). */
+  key: string;
+  /** The number of the last cell it was sent. */
+  turn: number;
+}
+
+/** A session image to restore: the folder checkpoint() wrote, verified by the caller, and its kernel state. */
+export interface SessionImage {
+  folder: string;
+  kernel: SessionKernelState;
 }
 
 /** A backend that opens sessions, each in a long-lived sandbox of its own, beside its one-shot Sandbox. */
@@ -125,6 +147,10 @@ export interface SessionBackend {
   readonly languages: readonly Language[];
   /** Starts a session's sandbox and resolves when its interpreter is ready. Throws when it cannot start. */
   open(spec: SessionSpec): Promise<SessionLease>;
+  /** Why this backend's sessions cannot be snapshotted here, or null when they can (restore() then exists). */
+  snapshotUnsupported(): Promise<string | null>;
+  /** Starts a session's sandbox from an image of one of this backend's sessions; its interpreter goes on. */
+  restore?(spec: SessionSpec, image: SessionImage): Promise<SessionLease>;
   /** Destroys every open session's sandbox and refuses new ones. */
   close(): Promise<void>;
 }

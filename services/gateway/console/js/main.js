@@ -8,6 +8,7 @@ import { executionView } from './views/execution.js';
 import { executionsView } from './views/executions.js';
 import { serviceView } from './views/service.js';
 import { sessionsView } from './views/sessions.js';
+import { workersView } from './views/workers.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -25,6 +26,7 @@ function route() {
   if (execution) unmount = executionView(main, execution[1]);
   else if (hash === '#/sessions') unmount = sessionsView(main);
   else if (hash === '#/service') unmount = serviceView(main);
+  else if (hash === '#/workers') unmount = workersView(main);
   else unmount = executionsView(main);
 }
 

@@ -48,6 +48,14 @@ const EXAMPLE_ERRORS: Partial<Record<ErrorCode, { message: string; field?: strin
       field: 'template',
       retry_after: 30,
     },
+    snapshot_unsupported: {
+      message:
+        'docker (runc) sessions cannot be snapshotted here: runc checkpoints need CRIU, which this server does not use',
+    },
+    snapshot_corrupt: {
+      message:
+        'snapshot snp_Hq3vY0c2Rr8lQx1mZt5aXw failed its integrity check (sha256 mismatch); it is not restored',
+    },
   };
 
 const STATUS_TEXT: Record<number, string> = {

@@ -125,6 +125,17 @@ const session = {
   template: null,
 };
 
+const snapshot = {
+  id: 'snp_Hq3vY0c2Rr8lQx1mZt5aXw',
+  session_id: SESSION_ID,
+  language: 'python',
+  backend: 'gvisor',
+  memory_mb: 128,
+  size_bytes: 14556217,
+  sha256: '85c2705e71c0ec562c0bf3f1b42477ceede79e096af15aadcfba010a0ed81908',
+  created_at: '2026-11-30T10:21:02.418Z',
+};
+
 const closedSession = {
   ...session,
   status: 'closed',
@@ -301,8 +312,21 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         summary: 'A Python session started from a template (its packages and files in every cell)',
         value: { language: 'python', template: 'sqlite' },
       },
+      fork: {
+        summary: 'A session started from a snapshot (a fork)',
+        value: { language: 'python', from_snapshot: 'snp_Hq3vY0c2Rr8lQx1mZt5aXw' },
+      },
     },
     responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
+  },
+  snapshotSession: {
+    responses: { '201': { taken: { summary: 'Taken between cells', value: snapshot } } },
+  },
+  getSnapshot: {
+    responses: { '200': { snapshot: { summary: 'A snapshot of the caller', value: snapshot } } },
+  },
+  listSnapshots: {
+    responses: { '200': { list: { summary: "The caller's snapshots", value: { snapshots: [snapshot] } } } },
   },
   getSession: {
     responses: { '200': { ready: { summary: 'An open session', value: session } } },

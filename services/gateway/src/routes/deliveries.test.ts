@@ -1,6 +1,7 @@
 // Callbacks through the real routes (Fastify inject): submission refuses a callback URL Airlock will not dial
 // (422 naming callback.url) or one the tenant policy / intent token does not allow (403); an accepted
-// execution's events reach a loopback receiver, signed, and its delivery log is served to its tenant only.
+// execution's events — the lifecycle feed's own (same ids as `GET /v1/events`), `execution.started` included —
+// reach a loopback receiver, signed, and its delivery log is served to its tenant only.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
 import { createLogger } from '@airlock/logging';
 import { emptyResult } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
+import { EventingExecutionStore, LifecycleEventFeed, SqliteStore } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,6 +38,8 @@ const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 let dir: string;
 let audit: FileAuditLog;
 let queue: MemoryJobQueue;
+let store: SqliteStore;
+let feed: LifecycleEventFeed;
 let issuer: TestIssuer;
 let app: FastifyInstance;
 let webhooks: Webhooks;
@@ -60,7 +64,15 @@ beforeEach(async () => {
   port = (receiver.address() as AddressInfo).port;
   dir = await mkdtemp(join(tmpdir(), 'airlock-deliveries-'));
   audit = await FileAuditLog.open(join(dir, 'audit.jsonl'));
-  queue = new MemoryJobQueue({ concurrency: 1, maxQueued: 10, retentionMs: 60_000, maxRetained: 100 });
+  store = SqliteStore.inMemory({ retentionMs: 60_000 });
+  feed = new LifecycleEventFeed(store.events, (error) => {
+    throw error;
+  });
+  queue = new MemoryJobQueue({
+    concurrency: 1,
+    maxQueued: 10,
+    store: new EventingExecutionStore(store.executions, feed),
+  });
   // The worker: every job succeeds at once (the sandboxes are not what this test is about).
   queue.consume(async () => ({ ...emptyResult('success', ''), exit_code: 0, reason: null }));
   issuer = await createTestIssuer();
@@ -104,6 +116,7 @@ beforeEach(async () => {
     logger: createLogger({ level: 'silent' }),
     policies,
   });
+  webhooks.follow(feed);
   const submitter = new ExecutionSubmitter({
     queue,
     registry: fleetRegistry(['isolate']),
@@ -112,10 +125,7 @@ beforeEach(async () => {
     limits: LIMITS,
     webhooks,
   });
-  queue.onFinished((execution) => {
-    submitter.finished(execution);
-    webhooks.executionEnded(execution);
-  });
+  queue.onFinished((execution) => submitter.finished(execution));
   app = await buildGateway({
     logger: createLogger({ level: 'silent' }),
     queue,
@@ -134,11 +144,16 @@ afterEach(async () => {
   await app.close();
   await webhooks.close();
   await queue.close();
+  store.close();
   await audit.close();
   receiver.closeAllConnections();
   await new Promise((resolve) => receiver.close(resolve));
   await rm(dir, { recursive: true, force: true });
 });
+
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 async function submit(tenant: string, callback: unknown, wait = 5) {
   const token = await issuer.mint({ tenant });
@@ -192,35 +207,56 @@ describe('callbacks on /v1/executions', () => {
     expect(byIntent.json().error.message).toMatch(/not allowed by the intent token/);
   });
 
-  it('delivers accepted and finished events, signed with the tenant secret, and logs them for the tenant only', async () => {
+  it("delivers the feed's accepted, started and finished events, signed with the tenant secret, and logs them for the tenant only", async () => {
     const res = await submit('acme', { url: `http://127.0.0.1:${port}/in?token=abc` });
     expect(res.statusCode).toBe(201);
     const id = res.json().id as string;
+    await until(() => received.length === 3);
     await webhooks.idle();
     const bodies = received.map((r) => new Webhook(SECRET).verify(r.body, r.headers)) as Array<{
       type: string;
-      data: { subject: string; tenant: string; data: Record<string, unknown> };
+      data: { id: string; subject: string; tenant: string; data: Record<string, unknown> };
     }>;
-    expect(bodies.map((b) => b.type).sort()).toEqual(['execution.accepted', 'execution.finished']);
+    // Attempts run concurrently: compared in no particular order.
+    expect(bodies.map((b) => b.type).sort()).toEqual(
+      ['execution.accepted', 'execution.started', 'execution.finished'].sort(),
+    );
     const finished = bodies.find((b) => b.type === 'execution.finished');
     expect(finished?.data).toMatchObject({
       subject: id,
       tenant: 'acme',
       data: { outcome: 'success', exit_code: 0 },
     });
+    // The very events of the feed (`GET /v1/events`): same ids, types and payloads.
+    const feedEvents = (await store.events.read('acme', { limit: 100 }))
+      .map((logged) => logged.event)
+      .filter((event) => event.subject === id);
+    expect(feedEvents).toHaveLength(3);
+    expect(bodies.map((b) => b.data)).toEqual(expect.arrayContaining(feedEvents));
+    // One webhook-id per event, derived from the event id.
+    expect(received.map((r) => r.headers['webhook-id']).sort()).toEqual(
+      feedEvents.map((event) => `msg_${event.id.slice('evt_'.length)}`).sort(),
+    );
     const log = await app.inject({
       url: `/v1/executions/${id}/deliveries`,
       headers: bearer(await issuer.mint()),
     });
     expect(log.statusCode).toBe(200);
-    expect(log.json().data).toHaveLength(2);
-    expect(log.json().data[0]).toMatchObject({
-      attempt: 1,
-      status: 200,
-      error: null,
-      outcome: 'delivered',
-      url: `http://127.0.0.1:${port}/in`,
-    });
+    expect(log.json().data).toHaveLength(3);
+    for (const attempt of log.json().data)
+      expect(attempt).toMatchObject({
+        attempt: 1,
+        status: 200,
+        error: null,
+        outcome: 'delivered',
+        url: `http://127.0.0.1:${port}/in`,
+      });
+    expect(
+      log
+        .json()
+        .data.map((a: { event_id: string }) => a.event_id)
+        .sort(),
+    ).toEqual(feedEvents.map((event) => event.id).sort());
     const foreign = await app.inject({
       url: `/v1/executions/${id}/deliveries`,
       headers: bearer(await issuer.mint({ tenant: 'other' })),
@@ -229,13 +265,19 @@ describe('callbacks on /v1/executions', () => {
     expect(foreign.json().error.code).toBe('execution_not_found');
   });
 
-  it('delivers only the event types the callback asks for', async () => {
-    const res = await submit('acme', { url: `http://127.0.0.1:${port}/in`, events: ['execution.finished'] });
+  it('delivers only the event types the callback asks for (execution.started)', async () => {
+    const res = await submit('acme', { url: `http://127.0.0.1:${port}/in`, events: ['execution.started'] });
     expect(res.statusCode).toBe(201);
+    const id = res.json().id as string;
+    // The finished event is the last one the feed publishes: once it is in the feed, all were routed.
+    await until(async () =>
+      (await store.events.read('acme', { limit: 100 })).some(
+        (logged) => logged.event.subject === id && logged.event.type === 'execution.finished',
+      ),
+    );
+    await until(() => received.length === 1);
     await webhooks.idle();
-    expect(received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual([
-      'execution.finished',
-    ]);
+    expect(received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['execution.started']);
   });
 
   it('refuses a callback when the tenant has no signing secret, naming the secret but never a value', async () => {

@@ -29,7 +29,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
         errorCodes: ['execution_not_found'],
         description:
           'Every attempt to deliver a lifecycle event of this execution to its callback or a tenant webhook: ' +
-          'attempt number, HTTP status, latency and error, oldest first. Kept in memory (bounded) in embedded mode.',
+          'attempt number, HTTP status, latency and error, oldest first. Kept in memory (bounded) in embedded mode; in NATS mode every gateway answers the same.',
         params: ExecutionIdParams,
         response: { 200: DeliveryLogPage, '4xx': ErrorResponse },
       },
@@ -39,7 +39,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
       const id = checkId(request.params.id);
       const execution = await queue.get(who.tenant, id);
       if (!execution) throw new AirlockError('execution_not_found', `no execution ${id}`);
-      return { data: webhooks.log.attempts(who.tenant, id) };
+      return { data: await webhooks.log.attempts(who.tenant, id) };
     },
   );
 
@@ -61,7 +61,7 @@ export const deliveryRoutes: FastifyPluginAsyncZod<DeliveryRoutesOptions> = asyn
           throw new AirlockError('not_found', `no session ${JSON.stringify(id.slice(0, 64))}`);
         // Throws the sessions' own not-found for an unknown id or another tenant's session.
         const session = await sessions.get(request.headers, id);
-        return { data: webhooks.log.attempts(session.tenant, id) };
+        return { data: await webhooks.log.attempts(session.tenant, id) };
       },
     );
   }

@@ -1,8 +1,9 @@
-// The operator console's data beyond the tenant API: the service's metrics as JSON (GET /v1/stats) and one
-// execution's audit records (GET /v1/executions/:id/audit). Both need an operator token in token mode (403
-// for an ordinary tenant token); the audit records are the caller's tenant's only (another's: 404).
+// The operator console's data beyond the tenant API: the service's metrics as JSON (GET /v1/stats), the workers
+// that run jobs (GET /v1/workers) and one execution's audit records (GET /v1/executions/:id/audit). All need an
+// operator token in token mode (403 for an ordinary tenant token); the audit records are the caller's tenant's
+// only (another's: 404).
 
-import { AirlockError } from '@airlock/protocol';
+import { AirlockError, Worker } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -19,7 +20,14 @@ export interface OperatorRoutesOptions {
   metrics: GatewayMetrics;
   /** This process's audit log; without it the audit route answers no records. */
   auditLogPath: string | undefined;
+  /** The workers up now: the heartbeats on NATS, or the embedded mode's one in-process worker. */
+  workers: () => Promise<Worker[]>;
 }
+
+const WorkerList = z.object({
+  /** Every worker whose last heartbeat is younger than its TTL, oldest start first. */
+  workers: z.array(Worker),
+});
 
 const AuditRecords = z.object({
   /** The records of this execution in this gateway's audit log, in order (identities, decisions, hashes). */
@@ -51,6 +59,29 @@ export const operatorRoutes: FastifyPluginAsyncZod<OperatorRoutesOptions> = asyn
       await operator(request.headers);
       reply.header('cache-control', 'no-store');
       return serviceStats(options.metrics.registry, authorizer.mode);
+    },
+  );
+
+  app.get(
+    '/v1/workers',
+    {
+      schema: {
+        operationId: 'listWorkers',
+        summary: 'The workers that run jobs (operator token)',
+        errorCodes: ['forbidden'],
+        description:
+          'Every worker up now: id (the `runner` of the executions it runs), host, version, start time, backends, ' +
+          'running executions and capacity, warm pools (target, ready, hits, misses) and templates with their ' +
+          'state. On NATS each worker announces itself every third of its `ttl_ms` (AIRLOCK_WORKER_TTL_MS); ' +
+          'one that stops is removed at once, one that died drops out `ttl_ms` after `last_seen`. The embedded ' +
+          'mode answers its one in-process worker. Needs an operator token in token mode.',
+        response: { 200: WorkerList, '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      await operator(request.headers);
+      reply.header('cache-control', 'no-store');
+      return { workers: await options.workers() };
     },
   );
 

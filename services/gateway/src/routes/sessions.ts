@@ -1,7 +1,7 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { Execution, type RequestSchemas, Session, SessionUpdate } from '@airlock/protocol';
+import { Execution, type RequestSchemas, Session, SessionUpdate, Snapshot } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -32,8 +32,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         summary: 'Open a session',
         errorCodes: [
           'forbidden',
+          'not_found',
           'backend_unavailable',
           'template_unavailable',
+          'snapshot_unsupported',
+          'snapshot_corrupt',
           'session_limit',
           'quota_exceeded',
           'rate_limited',
@@ -45,7 +48,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'Python sessions run in containers (docker, gvisor); JavaScript/TypeScript in the isolate. ' +
           '`template` starts the container from that template (GET /v1/templates): 400 when the server does ' +
           'not have it or it does not serve the language, 503 `template_unavailable` (with Retry-After) until ' +
-          'it is built. 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
+          'it is built. With `from_snapshot` the session starts from that snapshot (its language, backend and ' +
+          'memory): a fork, whose variables and files are the snapshot’s and go their own way (422 ' +
+          '`snapshot_corrupt` when the image fails its sha256 check, `snapshot_unsupported` when this server ' +
+          'cannot restore it). 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
         body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
@@ -148,4 +154,64 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       return finished ? reply.code(201).send(finished) : reply.code(202).send(running);
     },
   );
+
+  app.post(
+    '/v1/sessions/:id/snapshots',
+    {
+      schema: {
+        operationId: 'snapshotSession',
+        summary: 'Snapshot a session',
+        errorCodes: ['not_found', 'session_busy', 'session_closed', 'snapshot_unsupported'],
+        description:
+          'Saves the session interpreter memory (its variables, imported modules) and its /work files, between ' +
+          'cells, and answers 201 with the snapshot; the session goes on. Start new sessions from it with ' +
+          '`from_snapshot`. 409 `session_busy` while a cell runs; 422 `snapshot_unsupported` on a backend that ' +
+          'cannot (isolate sessions; docker/runc, which would need CRIU).',
+        params: SessionIdParams,
+        response: { 201: Snapshot, '4xx': ErrorResponse, '5xx': ErrorResponse },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await sessions.snapshot(request.headers, request.params.id)),
+  );
+
+  for (const [action, operationId, summary, description, answer] of [
+    [
+      'pause',
+      'pauseSession',
+      'Pause a session',
+      'Snapshots the session and frees its sandbox: status `paused`. Its next cell, files call or ' +
+        '`/resume` restores it first. 409 `session_busy` while a cell runs.',
+      (headers: Headers, id: string) => sessions.pause(headers, id),
+    ],
+    [
+      'resume',
+      'resumeSession',
+      'Resume a paused session',
+      'Restores a paused session from its pause image (a session that is not paused is answered as it is). ' +
+        '422 `snapshot_corrupt` when the image fails its sha256 check.',
+      (headers: Headers, id: string) => sessions.resume(headers, id),
+    ],
+  ] as const) {
+    app.post(
+      `/v1/sessions/:id/${action}`,
+      {
+        schema: {
+          operationId,
+          summary,
+          description,
+          errorCodes: [
+            'not_found',
+            'session_busy',
+            'session_closed',
+            'snapshot_unsupported',
+            'snapshot_corrupt',
+          ],
+          params: SessionIdParams,
+          response: { 200: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
+        },
+      },
+      async (request) => answer(request.headers, request.params.id),
+    );
+  }
 };

@@ -33,17 +33,21 @@ import {
   type SessionClosedReason,
   type SessionRequest,
   type SessionUpdate,
+  type Snapshot,
 } from '@airlock/protocol';
-import type { SessionBackend, SessionFiles, SessionLease } from '@airlock/sandbox';
+import type { SessionBackend, SessionFiles, SessionImage, SessionLease } from '@airlock/sandbox';
 import { type ExecutionStore, type SessionStore, storeUnavailable } from '@airlock/store';
 import { admitWithRecord, auditFailure, recordRefusal } from '../admission.ts';
 import type { Admission, Authorizer } from '../authorizer.ts';
+import type { SnapshotStore } from '../snapshots/snapshot-store.ts';
+import { Snapshots } from '../snapshots/snapshots.ts';
 import { checkCallback, type Webhooks } from '../webhooks/webhooks.ts';
 import { CellFeeds } from './cell-feeds.ts';
 import type { SessionBackends } from './session-backends.ts';
 import { seconds } from './session-bounds.ts';
 import { cellAsRequest, newCellExecution, sessionAsRequest } from './session-executions.ts';
 import { SessionFileAccess } from './session-file-access.ts';
+import { SessionSnapshots } from './session-snapshots.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
@@ -70,9 +74,14 @@ export interface SessionsDeps {
    * @default none: a request naming a callback is refused with `callback_refused`
    */
   webhooks?: Webhooks;
+  /**
+   * Where session snapshots and pause images are kept.
+   * @default none: snapshots, forks and pauses answer `snapshot_unsupported`
+   */
+  snapshots?: SnapshotStore;
 }
 
-interface Entry {
+export interface Entry {
   session: Session;
   sandbox: SessionLease | null;
   /** Holds the tenant's in-flight slot until the session closes. */
@@ -82,6 +91,8 @@ interface Entry {
   lastUsedMs: number;
   running: AbortController | null;
   closed: Promise<void> | null;
+  /** The id of its pause image while the session is paused (its sandbox is then null). */
+  paused: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -98,6 +109,10 @@ export class Sessions {
 
   /** The files API of the open sessions. */
   readonly files: SessionFileAccess;
+  /** Snapshot, pause and resume of the open sessions; fork images. */
+  readonly #checkpoints: SessionSnapshots;
+  /** The snapshots of every tenant (the snapshot routes). */
+  readonly snapshots: Snapshots;
 
   constructor(deps: SessionsDeps) {
     this.#deps = deps;
@@ -105,6 +120,14 @@ export class Sessions {
       sessions: this,
       audit: deps.audit,
       maxFileBytes: deps.settings.fileBytes ?? 8 * 1024 * 1024,
+    });
+    this.snapshots = new Snapshots(deps.authorizer, deps.snapshots);
+    this.#checkpoints = new SessionSnapshots({
+      store: deps.snapshots,
+      backends: deps.backends,
+      attach: (entry, lease) => this.#attach(entry, lease),
+      close: (entry) => this.#close(entry, 'interpreter_exited'),
+      logger: deps.logger,
     });
     this.#sweeper = setInterval(() => this.#sweep(), deps.settings.sweepMs ?? 1000);
     this.#sweeper.unref();
@@ -117,7 +140,7 @@ export class Sessions {
       caller = await this.#deps.authorizer.authenticate(headers);
       if (this.#closing) throw new AirlockError('shutting_down');
       const callback = request.callback;
-      const target = callback ? await checkCallback(this.#deps.webhooks, caller.tenant, callback) : undefined;
+      if (callback) await checkCallback(this.#deps.webhooks, caller.tenant, callback);
       const { settings } = this.#deps;
       const idle = seconds('idle_timeout_seconds', request.idle_timeout_seconds, settings.idleSeconds);
       const lifetime = seconds(
@@ -125,14 +148,29 @@ export class Sessions {
         request.max_lifetime_seconds,
         settings.lifetimeSeconds,
       );
+      if (request.template !== undefined && request.from_snapshot !== undefined) {
+        throw new AirlockError(
+          'invalid_request',
+          "a session from a snapshot starts from the snapshot's image: leave out template",
+          { field: 'template' },
+        );
+      }
+      const origin =
+        request.from_snapshot === undefined
+          ? undefined
+          : await this.#checkpoints.origin(caller.tenant, request.from_snapshot, request);
       const grant = this.#deps.authorizer.authorizeSubmission(caller, sessionAsRequest(request), 'open');
       const backend = this.#deps.backends.resolve(
         request.language,
-        request.backend,
+        origin?.snapshot.backend ?? request.backend,
         grant.backends,
         request.template,
       );
-      const limits = resolveLimits(request.limits, narrowPolicy(this.#deps.limits, grant));
+      const limits = resolveLimits(
+        origin ? { ...request.limits, memory_mb: origin.snapshot.memory_mb } : request.limits,
+        narrowPolicy(this.#deps.limits, grant),
+      );
+      const image: SessionImage | undefined = origin ? await this.#checkpoints.verified(origin) : undefined;
       if (this.openCount + this.#opening >= settings.maxSessions) {
         throw new AirlockError(
           'session_limit',
@@ -145,12 +183,16 @@ export class Sessions {
       this.#opening++;
       let sandbox: SessionLease;
       try {
-        sandbox = await backend.open({
+        const spec = {
           sessionId: id,
           language: request.language,
           ...(request.template === undefined ? {} : { template: request.template }),
           limits,
-        });
+        };
+        sandbox =
+          image === undefined
+            ? await backend.open(spec)
+            : await this.#checkpoints.restore(backend, spec, image);
       } catch (error) {
         if (error instanceof AirlockError) throw error;
         throw new AirlockError('internal_error', `the session sandbox did not start: ${messageOf(error)}`);
@@ -182,6 +224,7 @@ export class Sessions {
         lastUsedMs: now,
         running: null,
         closed: null,
+        paused: null,
       };
       try {
         await this.#deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));
@@ -194,10 +237,10 @@ export class Sessions {
       }
       admission.commit();
       this.#entries.set(id, entry);
-      if (callback && target) this.#deps.webhooks?.register(caller.tenant, id, callback, target);
-      this.#deps.webhooks?.sessionCreated({ ...entry.session });
+      // Kept before its first record: that write is its `session.created` event.
+      if (callback) await this.#deps.webhooks?.register(caller.tenant, id, callback);
       await this.#store(entry);
-      void sandbox.ended.then((end) => this.#close(entry, end));
+      this.#attach(entry, sandbox);
       if (this.#closing) await this.#close(entry, 'shutdown');
       return { ...entry.session };
     } catch (error) {
@@ -277,6 +320,7 @@ export class Sessions {
       );
     }
     const { session } = entry;
+    if (session.status === 'paused') await this.#checkpoints.resume(entry);
     if (session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
         'session_closed',
@@ -399,6 +443,7 @@ export class Sessions {
   ): Promise<{ caller: Caller; session: Session; files: SessionFiles }> {
     const caller = await this.#deps.authorizer.authenticate(headers);
     const { entry, session } = await this.#find(caller, id);
+    if (entry?.session.status === 'paused') await this.#checkpoints.resume(entry);
     if (!entry || session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
         'session_closed',
@@ -414,6 +459,34 @@ export class Sessions {
     }
     this.#touch(entry);
     return { caller, session: { ...session }, files };
+  }
+
+  /**
+   * A snapshot of the caller's session, taken between cells (409 `session_busy` while one runs); the session
+   * goes on from it. Of a paused session, a copy of its pause image.
+   */
+  async snapshot(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
+    const entry = await this.#openEntry(headers, id);
+    const snapshot = await this.#checkpoints.take(entry);
+    await this.#store(entry);
+    return snapshot;
+  }
+
+  /** Snapshots the session and frees its sandbox (status `paused`); a paused session is answered as it is. */
+  async pause(headers: Record<string, unknown>, id: string): Promise<Session> {
+    const entry = await this.#openEntry(headers, id);
+    await this.#checkpoints.pause(entry);
+    await this.#store(entry);
+    return { ...entry.session };
+  }
+
+  /** Restores a paused session (a session that is not paused is answered as it is). */
+  async resume(headers: Record<string, unknown>, id: string): Promise<Session> {
+    const entry = await this.#openEntry(headers, id);
+    await this.#checkpoints.resume(entry);
+    this.#touch(entry);
+    await this.#store(entry);
+    return { ...entry.session };
   }
 
   /** The events of the tenant's running cell `id`, or undefined when no such cell runs here. */
@@ -460,6 +533,27 @@ export class Sessions {
     return { entry: null, session: stored };
   }
 
+  /** The caller's session while it is open (paused included); else not_found or session_closed. */
+  async #openEntry(headers: Record<string, unknown>, id: string): Promise<Entry> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    const { entry, session } = await this.#find(caller, id);
+    if (!entry || session.status === 'closed') {
+      throw new AirlockError(
+        'session_closed',
+        `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
+      );
+    }
+    return entry;
+  }
+
+  /** Makes `lease` the session's sandbox: its end (unless it was replaced by then) ends the session. */
+  #attach(entry: Entry, lease: SessionLease): void {
+    entry.sandbox = lease;
+    void lease.ended.then((end) => {
+      if (entry.sandbox === lease) void this.#close(entry, end);
+    });
+  }
+
   /** Writes the session's record; a failure is logged (the session goes on, its record lags). */
   async #store(entry: Entry): Promise<void> {
     await this.#deps.store.sessions
@@ -493,10 +587,10 @@ export class Sessions {
         this.#deps.logger.warn({ err, session: session.id }, 'closing a session sandbox failed');
       }
       entry.admission.release();
+      await this.#checkpoints.dropPauseImage(entry);
       await this.#deps.audit
         .append(sessionClosedEntry(session))
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
-      this.#deps.webhooks?.sessionClosed({ ...session });
       // From here on the closed session lives in the store only.
       await this.#store(entry);
       if (this.#entries.get(session.id) === entry) this.#entries.delete(session.id);

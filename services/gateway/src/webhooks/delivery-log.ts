@@ -1,6 +1,7 @@
 // The delivery log: every attempt to deliver a webhook about an execution or session (attempt number, HTTP
-// status, latency, error), kept in memory per subject and per tenant, bounded in subjects and in attempts per
-// subject (the oldest subject is forgotten first). Must never show one tenant another's attempts, nor hold a
+// status, latency, error), per subject and per tenant. This one is the embedded mode's, in memory, bounded in
+// subjects and in attempts per subject (the oldest subject is forgotten first); NATS mode keeps it in a stream
+// every gateway reads (jetstream-delivery-log.ts). Must never show one tenant another's attempts, nor hold a
 // secret, a signature or a response body.
 import type { DeliveryAttempt } from '@airlock/protocol';
 
@@ -13,7 +14,14 @@ export interface DeliveryLogBounds {
   attemptsPerSubject?: number;
 }
 
-export class DeliveryLog {
+export interface DeliveryLog {
+  /** Keeps one attempt; never rejects (a write that failed is reported by the log itself). */
+  record(tenant: string, subject: string, attempt: DeliveryAttempt): Promise<void>;
+  /** The subject's attempts in the order they were made; [] when there were none (or another tenant's). */
+  attempts(tenant: string, subject: string): Promise<DeliveryAttempt[]>;
+}
+
+export class MemoryDeliveryLog implements DeliveryLog {
   readonly #subjects: number;
   readonly #perSubject: number;
   /** tenant|subject → attempts, in insertion order of subjects (a Map keeps it). */
@@ -24,7 +32,7 @@ export class DeliveryLog {
     this.#perSubject = bounds.attemptsPerSubject ?? 200;
   }
 
-  record(tenant: string, subject: string, attempt: DeliveryAttempt): void {
+  async record(tenant: string, subject: string, attempt: DeliveryAttempt): Promise<void> {
     const key = `${tenant}|${subject}`;
     let list = this.#entries.get(key);
     if (!list) {
@@ -40,8 +48,7 @@ export class DeliveryLog {
     if (list.length > this.#perSubject) list.splice(0, list.length - this.#perSubject);
   }
 
-  /** The subject's attempts in the order they were made; [] when there were none (or another tenant's). */
-  attempts(tenant: string, subject: string): DeliveryAttempt[] {
+  async attempts(tenant: string, subject: string): Promise<DeliveryAttempt[]> {
     return [...(this.#entries.get(`${tenant}|${subject}`) ?? [])];
   }
 }

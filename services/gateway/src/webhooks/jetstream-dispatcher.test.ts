@@ -12,7 +12,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryLog } from './delivery-log.ts';
+import { MemoryDeliveryLog } from './delivery-log.ts';
 import { JetStreamWebhookDispatcher, WEBHOOK_STREAM } from './jetstream-dispatcher.ts';
 import type { WebhookSettings } from './webhook-dispatcher.ts';
 
@@ -77,7 +77,7 @@ async function gateway(settings: Partial<WebhookSettings> = {}) {
     allowances: [{ address: '127.0.0.1', port }],
     ...settings,
   };
-  const log = new DeliveryLog();
+  const log = new MemoryDeliveryLog();
   const dispatcher = await JetStreamWebhookDispatcher.open({
     nc,
     settings: all,
@@ -95,25 +95,28 @@ async function gateway(settings: Partial<WebhookSettings> = {}) {
 const delivery = () => ({
   tenant: 't1',
   event: EVENT,
+  receiver: 'callback',
   target: { scheme: 'http' as const, host: '127.0.0.1', literal: true, port, path: '/in' },
   secretRef: 'webhook.t1',
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 describe('JetStreamWebhookDispatcher', () => {
   it('delivers through the stream, signed, and leaves nothing in it', async () => {
     const { dispatcher, log, nc } = await gateway();
     dispatcher.dispatch(delivery());
-    await until(() => received.length === 1);
-    await until(() => log.attempts('t1', 'ex_nats').length === 1);
+    await until(async () => received.length === 1);
+    await until(async () => (await log.attempts('t1', 'ex_nats')).length === 1);
     expect(new Webhook(SECRET).verify(received[0]!.body, received[0]!.headers)).toMatchObject({
       type: 'execution.finished',
       data: EVENT,
     });
-    expect(log.attempts('t1', 'ex_nats')).toMatchObject([{ attempt: 1, status: 200, outcome: 'delivered' }]);
+    expect(await log.attempts('t1', 'ex_nats')).toMatchObject([
+      { attempt: 1, status: 200, outcome: 'delivered' },
+    ]);
     // Acknowledged: the work-queue stream forgets it.
     const jsm = await jetstreamManager(nc);
     let left = -1;
@@ -125,8 +128,8 @@ describe('JetStreamWebhookDispatcher', () => {
     answer = (n) => (n === 1 ? 500 : 200);
     const first = await gateway({ backoffMs: 1_000, maxBackoffMs: 1_000 });
     first.dispatcher.dispatch(delivery());
-    await until(() => first.log.attempts('t1', 'ex_nats').length === 1);
-    expect(first.log.attempts('t1', 'ex_nats')).toMatchObject([
+    await until(async () => (await first.log.attempts('t1', 'ex_nats')).length === 1);
+    expect(await first.log.attempts('t1', 'ex_nats')).toMatchObject([
       { attempt: 1, status: 500, outcome: 'retrying' },
     ]);
     // The first gateway goes away before its retry is due.
@@ -134,13 +137,13 @@ describe('JetStreamWebhookDispatcher', () => {
     await first.nc.close();
     expect(received).toHaveLength(1);
     const second = await gateway();
-    await until(() => received.length === 2);
-    await until(() => second.log.attempts('t1', 'ex_nats').length === 1);
+    await until(async () => received.length === 2);
+    await until(async () => (await second.log.attempts('t1', 'ex_nats')).length === 1);
     const [one, two] = received;
     expect(two!.headers['webhook-id']).toBe(one!.headers['webhook-id']);
     expect(two!.body).toBe(one!.body);
     expect(new Webhook(SECRET).verify(two!.body, two!.headers)).toMatchObject({ type: 'execution.finished' });
-    expect(second.log.attempts('t1', 'ex_nats')).toMatchObject([
+    expect(await second.log.attempts('t1', 'ex_nats')).toMatchObject([
       { attempt: 2, status: 200, outcome: 'delivered' },
     ]);
   });
@@ -149,12 +152,12 @@ describe('JetStreamWebhookDispatcher', () => {
     answer = (n) => (n === 1 ? 503 : 200);
     const { dispatcher, log } = await gateway({ backoffMs: 1_500, maxBackoffMs: 1_500 });
     dispatcher.dispatch(delivery());
-    await until(() => log.attempts('t1', 'ex_nats').length === 1);
+    await until(async () => (await log.attempts('t1', 'ex_nats')).length === 1);
     await nats.restart();
-    await until(() => received.length === 2);
+    await until(async () => received.length === 2);
     expect(received[1]!.headers['webhook-id']).toBe(received[0]!.headers['webhook-id']);
-    await until(() => log.attempts('t1', 'ex_nats').length === 2);
-    expect(log.attempts('t1', 'ex_nats').map((a) => [a.attempt, a.status, a.outcome])).toEqual([
+    await until(async () => (await log.attempts('t1', 'ex_nats')).length === 2);
+    expect((await log.attempts('t1', 'ex_nats')).map((a) => [a.attempt, a.status, a.outcome])).toEqual([
       [1, 503, 'retrying'],
       [2, 200, 'delivered'],
     ]);
@@ -165,15 +168,15 @@ describe('JetStreamWebhookDispatcher', () => {
     answer = () => (firstClosed ? 200 : 500);
     const first = await gateway({ attempts: 20, backoffMs: 10, maxBackoffMs: 10 });
     first.dispatcher.dispatch(delivery());
-    await until(() => first.log.attempts('t1', 'ex_nats').length >= 3);
+    await until(async () => (await first.log.attempts('t1', 'ex_nats')).length >= 3);
     await first.dispatcher.close();
     await first.nc.close();
     firstClosed = true;
-    const made = first.log.attempts('t1', 'ex_nats').length;
+    const made = (await first.log.attempts('t1', 'ex_nats')).length;
     const second = await gateway({ attempts: 20 });
-    await until(() => second.log.attempts('t1', 'ex_nats').length === 1);
+    await until(async () => (await second.log.attempts('t1', 'ex_nats')).length === 1);
     expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(1);
-    expect(second.log.attempts('t1', 'ex_nats')).toMatchObject([
+    expect(await second.log.attempts('t1', 'ex_nats')).toMatchObject([
       { attempt: made + 1, status: 200, outcome: 'delivered' },
     ]);
     // A delivery the closing gateway had pulled but not begun comes back only after the consumer's ack wait
@@ -184,8 +187,8 @@ describe('JetStreamWebhookDispatcher', () => {
     answer = () => 500;
     const { dispatcher, log } = await gateway({ attempts: 3, backoffMs: 10, maxBackoffMs: 10 });
     dispatcher.dispatch(delivery());
-    await until(() => log.attempts('t1', 'ex_nats').length === 3);
-    expect(log.attempts('t1', 'ex_nats').map((a) => [a.attempt, a.outcome])).toEqual([
+    await until(async () => (await log.attempts('t1', 'ex_nats')).length === 3);
+    expect((await log.attempts('t1', 'ex_nats')).map((a) => [a.attempt, a.outcome])).toEqual([
       [1, 'retrying'],
       [2, 'retrying'],
       [3, 'failed'],

@@ -35,6 +35,7 @@ export const WEBHOOK_STREAM = 'AIRLOCK_WEBHOOKS';
 export const WEBHOOK_SUBJECT = 'airlock.webhooks.deliveries';
 const CONSUMER = 'airlock-webhooks';
 const NS_PER_MS = 1_000_000;
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** Attempts one gateway makes at once. */
 const IN_FLIGHT = 16;
 
@@ -57,7 +58,7 @@ export class JetStreamWebhookDispatcher {
   readonly #messages: ConsumerMessages;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #loop: Promise<void>;
-  #published = new Set<Promise<unknown>>();
+  readonly #published = new Set<Promise<void>>();
 
   private constructor(deps: JetStreamDispatcherDeps, js: JetStreamClient, messages: ConsumerMessages) {
     this.#deps = deps;
@@ -76,6 +77,8 @@ export class JetStreamWebhookDispatcher {
       storage: StorageType.File,
       discard: DiscardPolicy.New,
       max_msgs: deps.settings.maxPending,
+      // A delivery dispatched again (the event routed twice: a gateway gone before acknowledging it) is stored once.
+      duplicate_window: DUPLICATE_WINDOW_MS * NS_PER_MS,
     };
     try {
       await jsm.streams.add(stream);
@@ -95,19 +98,24 @@ export class JetStreamWebhookDispatcher {
     return new JetStreamWebhookDispatcher(deps, js, messages);
   }
 
-  /** Stores the delivery in the stream; a refusal (a full stream) is logged. */
-  dispatch(delivery: Delivery): boolean {
+  /**
+   * Stores the delivery in the stream; rejects when the stream refused it (full, unreachable). Stored once per
+   * event and receiver however often it is dispatched (the message id follows from them).
+   */
+  async dispatch(delivery: Delivery): Promise<boolean> {
     const stored: StoredDelivery = { ...pendingDelivery(delivery), attempt: 1, not_before: 0 };
-    const published = this.#store(stored)
-      .catch((err: unknown) =>
-        this.#deps.logger.warn(
-          { err, tenant: delivery.tenant, subject: delivery.event.subject, event: delivery.event.type },
-          'webhook dropped: the delivery stream refused it',
-        ),
-      )
-      .finally(() => this.#published.delete(published));
-    this.#published.add(published);
-    return true;
+    const published = this.#store(stored);
+    const tracked = published.then(
+      () => {},
+      () => {},
+    );
+    this.#published.add(tracked);
+    try {
+      await published;
+      return true;
+    } finally {
+      this.#published.delete(tracked);
+    }
   }
 
   /** Deliveries this gateway is attempting right now. */
@@ -139,7 +147,7 @@ export class JetStreamWebhookDispatcher {
 
   #store(delivery: StoredDelivery) {
     return this.#js.publish(WEBHOOK_SUBJECT, JSON.stringify(delivery), {
-      msgID: `${delivery.webhookId}.${delivery.attempt}`,
+      msgID: `${delivery.webhookId}.${delivery.receiver}.${delivery.attempt}`,
     });
   }
 
@@ -156,7 +164,7 @@ export class JetStreamWebhookDispatcher {
     const { attempt } = delivery;
     const { entry, retryable } = await attemptOnce(this.#deps, delivery, attempt);
     const retry = retryable && attempt < this.#deps.settings.attempts;
-    this.#deps.log.record(delivery.tenant, delivery.event.subject, {
+    await this.#deps.log.record(delivery.tenant, delivery.event.subject, {
       ...entry,
       outcome: outcomeOf(entry, retry),
     });

@@ -9,7 +9,7 @@ import type { LifecycleEvent } from '@airlock/protocol';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackTarget } from './callback-target.ts';
-import { DeliveryLog } from './delivery-log.ts';
+import { MemoryDeliveryLog } from './delivery-log.ts';
 import { MAX_RESPONSE_BYTES, WebhookDispatcher, type WebhookSettings } from './webhook-dispatcher.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -75,7 +75,7 @@ function dispatcher(
     allowances: [{ address: '127.0.0.1', port }],
     ...overrides,
   };
-  const log = new DeliveryLog();
+  const log = new MemoryDeliveryLog();
   const d = new WebhookDispatcher({
     settings,
     addresses: new AddressCheck({ allowances: settings.allowances }),
@@ -113,9 +113,15 @@ describe('WebhookDispatcher', () => {
   it('delivers on the first try, signed so the standardwebhooks library verifies it', async () => {
     const { port, received } = await receiver((_q, res) => res.end('ok'));
     const { d, log } = dispatcher(port);
-    expect(d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' })).toBe(
-      true,
-    );
+    expect(
+      await d.dispatch({
+        tenant: 't1',
+        event: EVENT,
+        receiver: 'callback',
+        target: target(port),
+        secretRef: 'webhook.t1',
+      }),
+    ).toBe(true);
     await d.idle();
     expect(received).toHaveLength(1);
     const first = received[0] as Received;
@@ -123,13 +129,13 @@ describe('WebhookDispatcher', () => {
     expect(first.headers['webhook-id']).toMatch(/^msg_/);
     expect(first.headers['content-type']).toBe('application/json');
     expect(first.headers.host).toBe(`127.0.0.1:${port}`);
-    const attempts = log.attempts('t1', 'ex_test');
+    const attempts = await log.attempts('t1', 'ex_test');
     expect(attempts).toMatchObject([
       { attempt: 1, status: 200, error: null, outcome: 'delivered', url: `http://127.0.0.1:${port}/hook` },
     ]);
     expect(attempts[0]?.webhook_id).toBe(first.headers['webhook-id']);
     // Another tenant sees none of it.
-    expect(log.attempts('t2', 'ex_test')).toEqual([]);
+    expect(await log.attempts('t2', 'ex_test')).toEqual([]);
   });
 
   it('retries a 500 twice then succeeds: three attempts with one webhook-id, each verifiable', async () => {
@@ -138,13 +144,19 @@ describe('WebhookDispatcher', () => {
       res.end();
     });
     const { d, log } = dispatcher(port, { attempts: 5 });
-    d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' });
+    d.dispatch({
+      tenant: 't1',
+      event: EVENT,
+      receiver: 'callback',
+      target: target(port),
+      secretRef: 'webhook.t1',
+    });
     await d.idle();
     expect(received).toHaveLength(3);
     const ids = new Set(received.map((r) => r.headers['webhook-id']));
     expect(ids.size).toBe(1);
     for (const r of received) expect(verify(r)).toMatchObject({ type: 'execution.finished' });
-    expect(log.attempts('t1', 'ex_test').map((a) => [a.attempt, a.status, a.outcome])).toEqual([
+    expect((await log.attempts('t1', 'ex_test')).map((a) => [a.attempt, a.status, a.outcome])).toEqual([
       [1, 500, 'retrying'],
       [2, 500, 'retrying'],
       [3, 200, 'delivered'],
@@ -154,9 +166,15 @@ describe('WebhookDispatcher', () => {
   it('gives up after the configured attempts when the receiver is down, and logs each', async () => {
     const port = await closedPort();
     const { d, log } = dispatcher(port, { attempts: 3 });
-    d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' });
+    d.dispatch({
+      tenant: 't1',
+      event: EVENT,
+      receiver: 'callback',
+      target: target(port),
+      secretRef: 'webhook.t1',
+    });
     await d.idle();
-    const attempts = log.attempts('t1', 'ex_test');
+    const attempts = await log.attempts('t1', 'ex_test');
     expect(attempts.map((a) => [a.attempt, a.status, a.error, a.outcome])).toEqual([
       [1, null, 'ECONNREFUSED', 'retrying'],
       [2, null, 'ECONNREFUSED', 'retrying'],
@@ -168,10 +186,16 @@ describe('WebhookDispatcher', () => {
   it('ends an attempt at its timeout when the receiver hangs', async () => {
     const { port, received } = await receiver(() => {}); // never answers
     const { d, log } = dispatcher(port, { attempts: 1, timeoutMs: 300 });
-    d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' });
+    d.dispatch({
+      tenant: 't1',
+      event: EVENT,
+      receiver: 'callback',
+      target: target(port),
+      secretRef: 'webhook.t1',
+    });
     await d.idle();
     expect(received).toHaveLength(1);
-    expect(log.attempts('t1', 'ex_test')).toMatchObject([
+    expect(await log.attempts('t1', 'ex_test')).toMatchObject([
       { attempt: 1, status: null, error: 'timed out after 300 ms', outcome: 'failed' },
     ]);
   });
@@ -193,9 +217,17 @@ describe('WebhookDispatcher', () => {
       pump();
     });
     const { d, log } = dispatcher(port, { attempts: 1, timeoutMs: 10_000 });
-    d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' });
+    d.dispatch({
+      tenant: 't1',
+      event: EVENT,
+      receiver: 'callback',
+      target: target(port),
+      secretRef: 'webhook.t1',
+    });
     await d.idle();
-    expect(log.attempts('t1', 'ex_test')).toMatchObject([{ status: 200, error: null, outcome: 'delivered' }]);
+    expect(await log.attempts('t1', 'ex_test')).toMatchObject([
+      { status: 200, error: null, outcome: 'delivered' },
+    ]);
     // The receiver got far less than a gigabyte out before the connection was dropped.
     expect(written).toBeLessThan(64 * 1024 * 1024);
     expect(MAX_RESPONSE_BYTES).toBeLessThanOrEqual(64 * 1024);
@@ -208,11 +240,17 @@ describe('WebhookDispatcher', () => {
       res.end();
     });
     const { d, log } = dispatcher(port, { attempts: 2 });
-    d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' });
+    d.dispatch({
+      tenant: 't1',
+      event: EVENT,
+      receiver: 'callback',
+      target: target(port),
+      secretRef: 'webhook.t1',
+    });
     await d.idle();
     expect(received).toHaveLength(2);
     expect(other.received).toHaveLength(0);
-    expect(log.attempts('t1', 'ex_test').map((a) => [a.status, a.error])).toEqual([
+    expect((await log.attempts('t1', 'ex_test')).map((a) => [a.status, a.error])).toEqual([
       [307, 'redirect not followed'],
       [307, 'redirect not followed'],
     ]);
@@ -223,10 +261,10 @@ describe('WebhookDispatcher', () => {
     const resolver = new TableResolver({ 'hooks.example.test': ['169.254.169.254'] });
     const { d, log } = dispatcher(port, { attempts: 5 }, resolver);
     const named: CallbackTarget = { ...target(443, 'hooks.example.test', false), scheme: 'https' };
-    d.dispatch({ tenant: 't1', event: EVENT, target: named, secretRef: 'webhook.t1' });
+    d.dispatch({ tenant: 't1', event: EVENT, receiver: 'callback', target: named, secretRef: 'webhook.t1' });
     await d.idle();
     expect(resolver.calls.get('hooks.example.test')).toBe(1);
-    expect(log.attempts('t1', 'ex_test')).toMatchObject([
+    expect(await log.attempts('t1', 'ex_test')).toMatchObject([
       {
         attempt: 1,
         status: null,
@@ -244,32 +282,53 @@ describe('WebhookDispatcher', () => {
     d.dispatch({
       tenant: 't1',
       event: EVENT,
+      receiver: 'callback',
       target: { ...target(port, 'rebind.example.test', false), scheme: 'http' },
       secretRef: 'webhook.t1',
     });
     await d.idle();
     expect(received).toHaveLength(0);
-    expect(log.attempts('t1', 'ex_test')[0]?.error).toMatch(/^refused: .*127\.0\.0\.2/);
+    expect((await log.attempts('t1', 'ex_test'))[0]?.error).toMatch(/^refused: .*127\.0\.0\.2/);
   });
 
   it('records a missing signing secret by name only, and sends nothing', async () => {
     const { port, received } = await receiver((_q, res) => res.end());
     const { d, log } = dispatcher(port, { attempts: 1 });
-    d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.nobody' });
+    d.dispatch({
+      tenant: 't1',
+      event: EVENT,
+      receiver: 'callback',
+      target: target(port),
+      secretRef: 'webhook.nobody',
+    });
     await d.idle();
     expect(received).toHaveLength(0);
-    expect(log.attempts('t1', 'ex_test')[0]?.error).toBe("signing secret 'webhook.nobody' is not available");
+    expect((await log.attempts('t1', 'ex_test'))[0]?.error).toBe(
+      "signing secret 'webhook.nobody' is not available",
+    );
   });
 
   it('drops a delivery beyond the pending bound', async () => {
     const { port } = await receiver(() => {});
     const { d } = dispatcher(port, { attempts: 1, timeoutMs: 200, maxPending: 1 });
-    expect(d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' })).toBe(
-      true,
-    );
-    expect(d.dispatch({ tenant: 't1', event: EVENT, target: target(port), secretRef: 'webhook.t1' })).toBe(
-      false,
-    );
+    expect(
+      await d.dispatch({
+        tenant: 't1',
+        event: EVENT,
+        receiver: 'callback',
+        target: target(port),
+        secretRef: 'webhook.t1',
+      }),
+    ).toBe(true);
+    expect(
+      await d.dispatch({
+        tenant: 't1',
+        event: EVENT,
+        receiver: 'callback',
+        target: target(port),
+        secretRef: 'webhook.t1',
+      }),
+    ).toBe(false);
     await d.idle();
   });
 });

@@ -5,7 +5,6 @@
 // goes to the delivery log. Embedded mode keeps pending deliveries in memory, bounded: a restart loses them.
 // Must never retry a delivery whose address check refused it, nor exceed the pending bound.
 
-import { randomBytes } from 'node:crypto';
 import type { AddressCheck, Resolver, SecretsProvider } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import type { LifecycleEvent } from '@airlock/protocol';
@@ -33,7 +32,10 @@ export const MAX_RESPONSE_BYTES = 16 * 1024;
 
 export interface Delivery {
   tenant: string;
+  /** The lifecycle feed's event, as `GET /v1/events` lists it (same id). */
   event: LifecycleEvent;
+  /** Which of the event's receivers: `callback`, or a tenant subscription's key. One delivery per pair. */
+  receiver: string;
   target: CallbackTarget;
   /** Name of the signing secret in the secrets provider. */
   secretRef: string;
@@ -74,8 +76,8 @@ export class WebhookDispatcher {
     this.#deps = deps;
   }
 
-  /** Starts delivering; false (and logged) when the pending bound is reached or the dispatcher is closed. */
-  dispatch(delivery: Delivery): boolean {
+  /** Starts delivering; false (dropped, logged) when the pending bound is reached or the dispatcher is closed. */
+  async dispatch(delivery: Delivery): Promise<boolean> {
     if (this.#closed) return false;
     if (this.#pending >= this.#deps.settings.maxPending) {
       this.#deps.logger.warn(
@@ -85,17 +87,7 @@ export class WebhookDispatcher {
       return false;
     }
     this.#pending++;
-    const body = JSON.stringify({
-      type: delivery.event.type,
-      timestamp: delivery.event.at,
-      data: delivery.event,
-    });
-    void this.#attempt({
-      ...delivery,
-      webhookId: `msg_${randomBytes(16).toString('base64url')}`,
-      body,
-      attempt: 1,
-    });
+    void this.#attempt({ ...pendingDelivery(delivery), attempt: 1 });
     return true;
   }
 
@@ -124,10 +116,11 @@ export class WebhookDispatcher {
     const { entry, retryable } = await attemptOnce(this.#deps, delivery, delivery.attempt);
     if (this.#closed) return;
     const retry = retryable && delivery.attempt < this.#deps.settings.attempts;
-    this.#deps.log.record(delivery.tenant, delivery.event.subject, {
+    await this.#deps.log.record(delivery.tenant, delivery.event.subject, {
       ...entry,
       outcome: outcomeOf(entry, retry),
     });
+    if (this.#closed) return;
     if (retry) {
       const timer = setTimeout(
         () => {
@@ -151,13 +144,21 @@ export class WebhookDispatcher {
   }
 }
 
-/** Fixes a delivery's webhook-id and body (Standard Webhooks: `{type, timestamp, data}`). */
+/**
+ * Fixes a delivery's webhook-id and body (Standard Webhooks: `{type, timestamp, data}`, data the event). The
+ * webhook-id follows from the event id, so whoever routes the event names the same message.
+ */
 export function pendingDelivery(delivery: Delivery): PendingDelivery {
   return {
     ...delivery,
-    webhookId: `msg_${randomBytes(16).toString('base64url')}`,
+    webhookId: webhookIdOf(delivery.event),
     body: JSON.stringify({ type: delivery.event.type, timestamp: delivery.event.at, data: delivery.event }),
   };
+}
+
+/** `msg_` and the event id's own part: the same for every receiver and attempt of one event. */
+export function webhookIdOf(event: LifecycleEvent): string {
+  return `msg_${event.id.replace(/^evt_/, '')}`;
 }
 
 export type AttemptDeps = Pick<

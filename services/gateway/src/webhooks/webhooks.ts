@@ -1,22 +1,20 @@
-// Webhooks for one gateway: checks a request's callback at submission, remembers it until its subject's life
-// ends, and turns each lifecycle event into deliveries — to the subject's callback (if it asked for that type)
-// and to every tenant-level subscription of the tenant policy that lists it. Must never deliver one tenant's
-// event to another tenant's callback or subscription, and never accept a callback it would refuse to dial.
+// Webhooks for one gateway: checks a request's callback at submission, keeps it (callback-registry.ts) until
+// its subject's life ends, and routes each lifecycle event of the feed (the very event `GET /v1/events` lists:
+// same id, type and payload) to deliveries — to the subject's callback (if it asked for that type) and to every
+// tenant-level subscription of the tenant policy that lists it. Embedded mode follows the process's feed; NATS
+// mode routes the shared lifecycle stream (lifecycle-router.ts). Must never deliver one tenant's event to
+// another tenant's callback or subscription, and never accept a callback it would refuse to dial.
 
 import type { TenantPolicies } from '@airlock/auth';
 import { AddressCheck, type Resolver, type SecretsProvider } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
-import {
-  AirlockError,
-  type Callback,
-  type Execution,
-  type LifecycleEvent,
-  type LifecycleEventType,
-  type Session,
-} from '@airlock/protocol';
+import { AirlockError, type Callback, type LifecycleEvent, type LifecycleEventType } from '@airlock/protocol';
+import type { LifecycleEvents } from '@airlock/store';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type CallbackRegistry, MemoryCallbackRegistry, registeredCallback } from './callback-registry.ts';
 import { type CallbackTarget, checkCallbackUrl } from './callback-target.ts';
-import { DeliveryLog } from './delivery-log.ts';
-import { executionEndEvent, executionEvent, isTerminal, sessionEvent } from './lifecycle-events.ts';
+import { type DeliveryLog, MemoryDeliveryLog } from './delivery-log.ts';
+import { LifecycleRouter } from './lifecycle-router.ts';
 import { type Delivery, WebhookDispatcher, type WebhookSettings } from './webhook-dispatcher.ts';
 
 export interface WebhooksDeps {
@@ -32,47 +30,55 @@ export interface WebhooksDeps {
   random?: () => number;
   /** Another dispatcher and the log it writes. @default in memory (WebhookDispatcher) */
   delivery?: { dispatcher: DeliveryDispatcher; log: DeliveryLog };
+  /** Where callbacks are kept until their subject ends. @default in memory */
+  callbacks?: CallbackRegistry;
 }
 
 /** Where deliveries go to be attempted: in memory (embedded) or a JetStream stream (NATS mode). */
 export interface DeliveryDispatcher {
-  /** Starts delivering; false when it cannot take the delivery (logged). */
-  dispatch(delivery: Delivery): boolean;
+  /**
+   * Takes the delivery: true once it is held, false when it was dropped (over the pending bound; logged);
+   * rejects when it could not be stored (NATS mode: the stream refused it), so the event is routed again.
+   */
+  dispatch(delivery: Delivery): Promise<boolean>;
   /** Deliveries waiting or in flight here. */
   readonly pending: number;
   idle(): Promise<void>;
   close(): void | Promise<void>;
 }
 
-interface Registration {
-  tenant: string;
-  target: CallbackTarget;
-  events: readonly LifecycleEventType[] | undefined;
+/** Whether an event ends its subject's life (no later event is about it). */
+function isTerminal(type: LifecycleEventType): boolean {
+  return type === 'execution.finished' || type === 'execution.canceled' || type === 'session.closed';
 }
-
-/** Subjects with a callback remembered at once; a subject beyond it gets no callback (and a warning). */
-const MAX_REGISTERED = 200_000;
 
 export class Webhooks {
   readonly log: DeliveryLog;
   readonly #deps: WebhooksDeps;
   readonly #addresses: AddressCheck;
   readonly #dispatcher: DeliveryDispatcher;
-  readonly #callbacks = new Map<string, Registration>();
+  readonly #callbacks: CallbackRegistry;
+  /** What follows the events, stopped first on close(). */
+  readonly #stops: Array<() => Promise<void>> = [];
   readonly #subscriptions = new Map<
     string,
-    Array<{ target: CallbackTarget; events: string[]; secretRef: string }>
+    Array<{ key: string; target: CallbackTarget; events: string[]; secretRef: string }>
   >();
 
   constructor(deps: WebhooksDeps) {
     this.#deps = deps;
     this.#addresses = new AddressCheck({ allowances: deps.settings.allowances });
+    this.#callbacks =
+      deps.callbacks ??
+      new MemoryCallbackRegistry((subject) =>
+        deps.logger.warn({ subject }, 'callback not registered: too many subjects with callbacks'),
+      );
     if (deps.delivery) {
       this.log = deps.delivery.log;
       this.#dispatcher = deps.delivery.dispatcher;
       return;
     }
-    this.log = new DeliveryLog();
+    this.log = new MemoryDeliveryLog();
     this.#dispatcher = new WebhookDispatcher({
       settings: deps.settings,
       addresses: this.#addresses,
@@ -118,63 +124,78 @@ export class Webhooks {
     return checked.target;
   }
 
-  /** Remembers a subject's callback until its terminal event (call after check()). */
-  register(tenant: string, subject: string, callback: Callback, target: CallbackTarget): void {
-    if (this.#callbacks.size >= MAX_REGISTERED) {
-      this.#deps.logger.warn(
-        { tenant, subject },
-        'callback not registered: too many subjects with callbacks',
+  /**
+   * Keeps a subject's callback until its terminal event (call after check(), before the subject is accepted:
+   * its first event may be routed at once, here or on another gateway).
+   */
+  async register(tenant: string, subject: string, callback: Callback): Promise<void> {
+    await this.#callbacks.put(subject, registeredCallback(tenant, callback));
+  }
+
+  /** A subject that never came to be (its submission failed or was a replay after register()). */
+  async forget(subject: string): Promise<void> {
+    await this.#callbacks.delete(subject);
+  }
+
+  /** Routes every event the process's feed publishes from now on (embedded mode), until close(). */
+  follow(events: LifecycleEvents): void {
+    const unsubscribe = events.subscribe(({ event }) => {
+      this.route(event).catch((err: unknown) =>
+        this.#deps.logger.warn({ err, event: event.type, subject: event.subject }, 'webhook routing failed'),
       );
-      return;
-    }
-    this.#callbacks.set(subject, { tenant, target, events: callback.events });
+    });
+    this.#stops.push(async () => void unsubscribe());
   }
 
-  /** A subject that never came to be (its submission failed after register()). */
-  forget(subject: string): void {
-    this.#callbacks.delete(subject);
+  /** Routes the shared lifecycle stream's events, with every gateway on it (NATS mode), until close(). */
+  async followStream(nc: NatsConnection, stream: string): Promise<void> {
+    const router = await LifecycleRouter.open({
+      nc,
+      stream,
+      route: (event) => this.route(event),
+      logger: this.#deps.logger,
+    });
+    this.#stops.push(() => router.close());
   }
 
-  executionAccepted(execution: Execution): void {
-    this.publish(executionEvent('execution.accepted', execution));
-  }
-
-  executionEnded(execution: Execution): void {
-    this.publish(executionEndEvent(execution));
-  }
-
-  sessionCreated(session: Session): void {
-    this.publish(sessionEvent('session.created', session));
-  }
-
-  sessionClosed(session: Session): void {
-    this.publish(sessionEvent('session.closed', session));
-  }
-
-  /** Delivers one event to its subject's callback and the tenant's subscriptions that want it. */
-  publish(event: LifecycleEvent): void {
-    const callback = this.#callbacks.get(event.subject);
+  /**
+   * Hands one event to its subject's callback and the tenant's subscriptions that want it; resolves once every
+   * delivery is held, rejects when one could not be (route it again: a delivery is stored once per receiver).
+   */
+  async route(event: LifecycleEvent): Promise<void> {
+    const dispatches: Array<Promise<boolean>> = [];
+    const callback = await this.#callbacks.get(event.subject);
     if (callback && callback.tenant === event.tenant && (callback.events?.includes(event.type) ?? true)) {
-      this.#dispatcher.dispatch({
-        tenant: event.tenant,
-        event,
-        target: callback.target,
-        secretRef: this.#secretRef(event.tenant),
-      });
+      const checked = checkCallbackUrl(callback.url, this.#addresses);
+      if (checked.ok)
+        dispatches.push(
+          this.#dispatcher.dispatch({
+            tenant: event.tenant,
+            event,
+            receiver: 'callback',
+            target: checked.target,
+            secretRef: this.#secretRef(event.tenant),
+          }),
+        );
     }
-    if (isTerminal(event.type)) this.#callbacks.delete(event.subject);
     for (const subscription of this.#subscriptionsOf(event.tenant)) {
       if (!subscription.events.includes(event.type)) continue;
-      this.#dispatcher.dispatch({
-        tenant: event.tenant,
-        event,
-        target: subscription.target,
-        secretRef: subscription.secretRef,
-      });
+      dispatches.push(
+        this.#dispatcher.dispatch({
+          tenant: event.tenant,
+          event,
+          receiver: subscription.key,
+          target: subscription.target,
+          secretRef: subscription.secretRef,
+        }),
+      );
     }
+    await Promise.all(dispatches);
+    if (isTerminal(event.type) && this.#callbacks.ordered) await this.#callbacks.delete(event.subject);
   }
 
   async close(): Promise<void> {
+    for (const stop of this.#stops.splice(0)) await stop();
     await this.#dispatcher.close();
   }
 
@@ -196,7 +217,12 @@ export class Webhooks {
         );
         continue;
       }
-      list.push({ target: checked.target, events: subscription.events, secretRef: subscription.secret_ref });
+      list.push({
+        key: `webhook${i}`,
+        target: checked.target,
+        events: subscription.events,
+        secretRef: subscription.secret_ref,
+      });
     }
     this.#subscriptions.set(tenant, list);
     return list;

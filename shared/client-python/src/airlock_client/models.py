@@ -13,15 +13,17 @@ from ._parse import Shape, string_map, wrong
 
 Status = Literal["queued", "running", "finished"]
 Outcome = Literal[
-    "success", "error", "timeout", "memory_limit", "output_limit", "canceled", "rejected", "internal_error"
+    "success", "error", "timeout", "memory_limit", "output_limit", "compile_error", "canceled", "rejected",
+    "internal_error",
 ]
-SessionStatus = Literal["ready", "busy", "closed"]
+SessionStatus = Literal["ready", "busy", "paused", "closed"]
 
 STATUSES: tuple[str, ...] = ("queued", "running", "finished")
 OUTCOMES: tuple[str, ...] = (
-    "success", "error", "timeout", "memory_limit", "output_limit", "canceled", "rejected", "internal_error",
+    "success", "error", "timeout", "memory_limit", "output_limit", "compile_error", "canceled", "rejected",
+    "internal_error",
 )
-SESSION_STATUSES: tuple[str, ...] = ("ready", "busy", "closed")
+SESSION_STATUSES: tuple[str, ...] = ("ready", "busy", "paused", "closed")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import type { Execution, Outcome } from '@airlock/protocol';
 export const OUTCOME_EXIT_CODES = {
   internal_error: 121,
   rejected: 122,
+  compile_error: 120,
   output_limit: 123,
   timeout: 124,
   memory_limit: 125,

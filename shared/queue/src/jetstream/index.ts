@@ -3,3 +3,10 @@ export { connectNats, type NatsConnectOptions } from './connection.ts';
 export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';
 export { MAX_RUNS } from './lost-run.ts';
+export { WORKERS_BUCKET } from './names.ts';
+export {
+  WorkerHeartbeat,
+  type WorkerHeartbeatOptions,
+  WorkerRoster,
+  type WorkerRosterOptions,
+} from './worker-presence.ts';

@@ -50,6 +50,11 @@ export class JetStreamLifecycleLog implements LifecycleEventLog {
     this.#names = names;
   }
 
+  /** The stream's name, for consumers of every event (webhook routing). */
+  get stream(): string {
+    return this.#names.lifecycleStream;
+  }
+
   async append(event: LifecycleEvent): Promise<number> {
     const ack = await this.#js.publish(
       this.#names.lifecycle(event.tenant, event.type),

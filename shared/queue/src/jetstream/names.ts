@@ -175,3 +175,6 @@ export function listingPrefix(tenant: string): string {
 export function listingKey(tenant: string, createdMs: number, id: string): string {
   return `${listingPrefix(tenant)}.${String(Math.max(0, createdMs)).padStart(15, '0')}.${id}`;
 }
+
+/** The KV bucket of worker heartbeats: one entry per running worker, keyed by its id. */
+export const WORKERS_BUCKET = 'airlock-workers';

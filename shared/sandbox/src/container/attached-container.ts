@@ -59,6 +59,14 @@ export async function startContainer(options: StartContainerOptions): Promise<At
   }
 }
 
+/**
+ * A job stream of an already running container that is not its attach stream: the compile step's `docker
+ * exec` of the runner (compile-step.ts). `kill` still kills the whole container.
+ */
+export function attachedStream(container: Dockerode.Container, socket: Duplex): AttachedContainer {
+  return new Attached(container, socket);
+}
+
 class Attached implements AttachedContainer {
   readonly container: Dockerode.Container;
   readonly ended: Promise<void>;

@@ -4,12 +4,19 @@
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
-import { type BackendName, type ExecutionResult, emptyResult, type Language } from '@airlock/protocol';
+import {
+  type BackendName,
+  COMPILED_LANGUAGES,
+  type ExecutionResult,
+  emptyResult,
+  type Language,
+} from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type TemplateProgram, TemplateRegistry } from '../templates/template-registry.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
-import { runContainerJob } from './container-job.ts';
+import { runCompileStep } from './compile-step.ts';
+import { type ContainerJobContext, runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
 import {
   type ContainerBackend,
@@ -20,7 +27,7 @@ import {
 } from './container-spec.ts';
 import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
-import { IMAGE_NAMES, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
+import { IMAGE_NAMES, isBuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
 import { reapLeftovers } from './reaper.ts';
@@ -74,7 +81,11 @@ export interface ContainerSandboxStats {
   removalsPending: number;
 }
 
-const LANGUAGES: readonly Language[] = ['python', 'bash', 'javascript', 'typescript'];
+const BUILTIN_LANGUAGES = ['python', 'bash', 'javascript', 'typescript'] as const;
+/** Every language: the compiled ones run only in a template that serves them. */
+const LANGUAGES: readonly Language[] = [...BUILTIN_LANGUAGES, ...COMPILED_LANGUAGES];
+/** The compile step's wall-clock limit when the job names none. */
+const DEFAULT_COMPILE_WALL_MS = 30_000;
 
 export class ContainerSandbox implements Sandbox {
   readonly backend: BackendName;
@@ -143,6 +154,17 @@ export class ContainerSandbox implements Sandbox {
     if (!this.#closing.signal.aborted) this.#startPool(entry.tag, size);
   }
 
+  /** Whether containers of `image` need an exec /work: a template of it has a language with a compile step. */
+  #execWork(image: string): boolean {
+    return this.#templates
+      .names()
+      .map((name) => this.#templates.get(name))
+      .some(
+        (entry) =>
+          entry?.tag === image && Object.values(entry.programs).some((p) => p?.compile !== undefined),
+      );
+  }
+
   #startPool(image: string, size: number): void {
     const key = profileKey(image, this.#options.runtime, this.#pooledProfile);
     if (this.#pools.has(key)) return;
@@ -177,7 +199,7 @@ export class ContainerSandbox implements Sandbox {
 
   runtimes(): RuntimeInfo[] {
     const available = !this.#closing.signal.aborted;
-    return LANGUAGES.map((language) => ({
+    return BUILTIN_LANGUAGES.map((language) => ({
       language,
       backend: this.backend,
       version: this.#options.images[LANGUAGE_PROGRAMS[language].image].version,
@@ -224,8 +246,18 @@ export class ContainerSandbox implements Sandbox {
     const program = this.#programOf(job);
     if (typeof program === 'string') return emptyResult('rejected', program);
     let archive: Awaited<ReturnType<typeof buildJobArchive>>;
+    let compileArchive: Awaited<ReturnType<typeof buildJobArchive>> | undefined;
+    const compileWallMs = job.compileWallTimeMs ?? DEFAULT_COMPILE_WALL_MS;
     try {
-      archive = await buildJobArchive(archiveJob, this.#caps, program);
+      if (program.compile) {
+        // The compile job carries the code and files; the program's job then only its argv, stdin and limits.
+        const limits = { ...job.limits, wall_time_ms: compileWallMs, cpu_time_ms: compileWallMs };
+        compileArchive = await buildJobArchive({ ...archiveJob, args: [], stdin: '', limits }, this.#caps, {
+          file: program.file,
+          argv: program.compile,
+        });
+      }
+      archive = await buildJobArchive(archiveJob, this.#caps, program, compileArchive === undefined);
     } catch (error) {
       if (error instanceof JobRefused) return emptyResult('rejected', error.message);
       throw error;
@@ -249,19 +281,40 @@ export class ContainerSandbox implements Sandbox {
       { executionId: job.executionId, container: container.id, backend: this.backend },
       'container job started',
     );
+    const context: ContainerJobContext = {
+      docker: this.#options.docker,
+      cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
+      outputCaps: this.#caps,
+      dockerTimeoutMs: this.#dockerTimeout,
+      runtime: this.#options.runtime,
+    };
     try {
-      return await runContainerJob(
+      if (compileArchive === undefined) {
+        const result = await runContainerJob(
+          container,
+          { archive, limits: job.limits },
+          { ...options, signal },
+          context,
+        );
+        return job.template === undefined && isBuiltinLanguage(job.language)
+          ? result
+          : { ...result, compile: null };
+      }
+      const compileLimits = { ...job.limits, wall_time_ms: compileWallMs, cpu_time_ms: compileWallMs };
+      const compiled = await runCompileStep(
+        container,
+        { archive: compileArchive, limits: compileLimits },
+        { signal },
+        context,
+      );
+      if (compiled.result) return compiled.result;
+      const result = await runContainerJob(
         container,
         { archive, limits: job.limits },
         { ...options, signal },
-        {
-          docker: this.#options.docker,
-          cgroupMemoryRoot: this.#options.cgroupMemoryRoot ?? DEFAULT_CGROUP_MEMORY_ROOT,
-          outputCaps: this.#caps,
-          dockerTimeoutMs: this.#dockerTimeout,
-          runtime: this.#options.runtime,
-        },
+        context,
       );
+      return { ...result, compile: compiled.compile };
     } finally {
       this.#discard(container);
       pool?.refill();
@@ -270,7 +323,7 @@ export class ContainerSandbox implements Sandbox {
 
   /** The job's program: its template's, or its language's default image's; a string says why there is none. */
   #programOf(job: SandboxJob): TemplateProgram | string {
-    if (job.template === undefined) {
+    if (job.template === undefined && isBuiltinLanguage(job.language)) {
       const program = LANGUAGE_PROGRAMS[job.language];
       return { image: this.#options.images[program.image].tag, file: program.file, argv: program.argv };
     }
@@ -286,6 +339,7 @@ export class ContainerSandbox implements Sandbox {
   ): Promise<AttachedContainer> {
     const spec = containerSpec({
       image,
+      execWork: this.#execWork(image),
       runtime: this.#options.runtime,
       backend: this.#options.backend,
       profile,

@@ -7,6 +7,12 @@ import { BACKEND_NAMES, type BackendName } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { GVISOR_SECCOMP_OPT } from './gvisor-seccomp.ts';
 import { ownerLabel } from './owner.ts';
+import {
+  CHECKPOINT_HEADROOM_MB,
+  RESTORE_FOLDER,
+  RESTORE_IMAGE_ENV,
+  RESTORE_RUNTIME,
+} from './session/runsc-checkpoint.ts';
 
 export type ContainerRuntime = 'runc' | 'runsc';
 
@@ -37,6 +43,13 @@ export interface ContainerSpecInput {
   session?: { id: string; command: string[] };
   /** The egress network to join instead of `none` (gVisor then uses runtime runsc-net). */
   egressNetwork?: string;
+  /** A gVisor session container restored from the checkpoint in this folder (runtime runsc-restore). */
+  restoreFrom?: string;
+  /**
+   * A template with a compile step: /work is mounted `exec` (the compiled program runs from there); /tmp
+   * and everything else stay as they are.
+   */
+  execWork?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -66,9 +79,11 @@ export function profileKey(image: string, runtime: ContainerRuntime, profile: Co
 }
 
 export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCreateOptions {
-  const memory = input.profile.memoryMb * MIB;
+  const headroom = input.restoreFrom === undefined ? 0 : CHECKPOINT_HEADROOM_MB;
+  const memory = (input.profile.memoryMb + headroom) * MIB;
   const nproc = NPROC_LIMIT[input.runtime];
-  const tmpfsOptions = (mb: number) => `rw,size=${mb}m,mode=1777,noexec,nosuid,nodev`;
+  const tmpfsOptions = (mb: number, exec = false) =>
+    `rw,size=${mb}m,mode=1777,${exec ? 'exec' : 'noexec'},nosuid,nodev`;
   const labels: Record<string, string> = {
     airlock: '1',
     'airlock.backend': input.backend,
@@ -78,10 +93,19 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
   };
   if (input.executionId !== undefined) labels['airlock.execution'] = input.executionId;
   if (input.session !== undefined) labels['airlock.session'] = input.session.id;
+  const restore = input.restoreFrom;
+  if (
+    restore !== undefined &&
+    (input.runtime !== 'runsc' || input.egressNetwork !== undefined || !RESTORE_FOLDER.test(restore))
+  ) {
+    throw new Error('only a gVisor container without network is restored, from an absolute plain folder');
+  }
   return {
     Image: input.image,
     ...(input.session === undefined ? {} : { Cmd: input.session.command }),
-    // The image's CMD is the runner; its ENV (PATH, HOME, LANG) is all the environment the program gets.
+    // The image's CMD is the runner; its ENV (PATH, HOME, LANG) is all the environment the program gets. A
+    // restored container's processes keep the environment of their checkpoint: the variable is the runtime's.
+    ...(restore === undefined ? {} : { Env: [`${RESTORE_IMAGE_ENV}=${restore}`] }),
     User: SANDBOX_USER,
     WorkingDir: '/work',
     Hostname: 'sandbox',
@@ -97,7 +121,12 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
     Labels: labels,
     HostConfig: {
       // runsc-net is runsc with --network=host, i.e. the container's own namespace.
-      Runtime: input.egressNetwork !== undefined && input.runtime === 'runsc' ? 'runsc-net' : input.runtime,
+      Runtime:
+        restore !== undefined
+          ? RESTORE_RUNTIME
+          : input.egressNetwork !== undefined && input.runtime === 'runsc'
+            ? 'runsc-net'
+            : input.runtime,
       NetworkMode: input.egressNetwork ?? 'none',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
@@ -118,7 +147,10 @@ export function containerSpec(input: ContainerSpecInput): Dockerode.ContainerCre
         { Name: 'fsize', Soft: FSIZE_BYTES, Hard: FSIZE_BYTES },
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
-      Tmpfs: { '/work': tmpfsOptions(WORK_TMPFS_MB), '/tmp': tmpfsOptions(TMP_TMPFS_MB) },
+      Tmpfs: {
+        '/work': tmpfsOptions(WORK_TMPFS_MB, input.execWork === true),
+        '/tmp': tmpfsOptions(TMP_TMPFS_MB),
+      },
       Binds: [],
       Mounts: [],
       Devices: [],

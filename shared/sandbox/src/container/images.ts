@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Language } from '@airlock/protocol';
+import { COMPILED_LANGUAGES, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 
 export const IMAGE_NAMES = ['python', 'node', 'bash'] as const;
@@ -91,7 +91,14 @@ export interface LanguageProgram {
   argv: readonly string[];
 }
 
-export const LANGUAGE_PROGRAMS: Readonly<Record<Language, LanguageProgram>> = {
+/** The languages of the built-in images; the compiled ones are served by templates only. */
+export type BuiltinLanguage = Exclude<Language, (typeof COMPILED_LANGUAGES)[number]>;
+
+export function isBuiltinLanguage(language: Language): language is BuiltinLanguage {
+  return !(COMPILED_LANGUAGES as readonly string[]).includes(language);
+}
+
+export const LANGUAGE_PROGRAMS: Readonly<Record<BuiltinLanguage, LanguageProgram>> = {
   python: { image: 'python', file: 'main.py', argv: ['python3', '-I', '-u', 'main.py'] },
   bash: { image: 'bash', file: 'main.sh', argv: ['bash', 'main.sh'] },
   javascript: { image: 'node', file: 'main.js', argv: ['node', 'main.js'] },

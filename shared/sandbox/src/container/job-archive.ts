@@ -4,9 +4,10 @@
 // a job that cannot be expressed is refused here, before any container sees it.
 
 import { randomBytes } from 'node:crypto';
+import type { Language } from '@airlock/protocol';
 import { pack } from 'tar-stream';
 import type { SandboxJob } from '../sandbox.ts';
-import { LANGUAGE_PROGRAMS, type LanguageProgram } from './images.ts';
+import { isBuiltinLanguage, LANGUAGE_PROGRAMS, type LanguageProgram } from './images.ts';
 
 export interface OutputCaps {
   /** Most output files returned. @default 256 */
@@ -33,7 +34,9 @@ export type JobProgram = Pick<LanguageProgram, 'file' | 'argv'>;
 export async function buildJobArchive(
   job: SandboxJob,
   caps: OutputCaps,
-  program: JobProgram = LANGUAGE_PROGRAMS[job.language],
+  program: JobProgram = builtinProgram(job.language),
+  /** false for the program after a compile step: its files are already in /work (the runner never overwrites). */
+  withWork = true,
 ): Promise<JobArchive> {
   const nonce = randomBytes(24).toString('hex');
   const argv = [...envPrefix(job.env), ...program.argv, ...job.args];
@@ -51,9 +54,9 @@ export async function buildJobArchive(
   ];
   for (const file of job.files) {
     if (file.path === program.file) throw new JobRefused(`files: ${file.path} is the program file itself`);
-    entries.push({ name: `work/${file.path}`, body: Buffer.from(file.content) });
+    if (withWork) entries.push({ name: `work/${file.path}`, body: Buffer.from(file.content) });
   }
-  entries.push({ name: `work/${program.file}`, body: Buffer.from(job.code, 'utf8') });
+  if (withWork) entries.push({ name: `work/${program.file}`, body: Buffer.from(job.code, 'utf8') });
 
   const tar = pack();
   const chunks: Buffer[] = [];
@@ -71,6 +74,11 @@ export async function buildJobArchive(
   tar.finalize();
   await done;
   return { archive: Buffer.concat(chunks), nonce };
+}
+
+function builtinProgram(language: Language): JobProgram {
+  if (!isBuiltinLanguage(language)) throw new JobRefused(`${language} runs in a template only`);
+  return LANGUAGE_PROGRAMS[language];
 }
 
 /** `env -- NAME=VALUE…` in front of the program: how request variables reach a pre-started container. */

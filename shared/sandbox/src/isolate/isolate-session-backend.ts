@@ -53,6 +53,10 @@ export class IsolateSessionBackend implements SessionBackend {
     return this.#sessions.add(opening);
   }
 
+  async snapshotUnsupported(): Promise<string> {
+    return 'isolate sessions cannot be snapshotted: a V8 isolate’s heap cannot be saved and restored';
+  }
+
   /** Process id of an open session's host, or undefined once it is closed or ended. */
   hostPid(sessionId: string): number | undefined {
     return this.#sessions.get(sessionId)?.pid;

@@ -204,6 +204,8 @@ const APT_SCRIPT = `set -e
 printf '%s\\n' "$1" > /tmp/airlock-sources.list; shift
 APT="-o Dir::Etc::SourceList=/tmp/airlock-sources.list -o Dir::Etc::SourceParts=/nonexistent -o Acquire::Retries=2"
 apt-get $APT update -q
+# The base has no man pages; the postinst of some packages (openjdk) links into man1 and fails without it.
+mkdir -p /usr/share/man/man1
 DEBIAN_FRONTEND=noninteractive apt-get $APT install -y -q --no-install-recommends -- "$@"
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/airlock-sources.list /usr/share/doc/* /usr/share/man/*

@@ -5,7 +5,7 @@
 // whose smoke check passed.
 
 import { AirlockError, type Language, TEMPLATE_STATES, type TemplateState } from '@airlock/protocol';
-import { type ImageName, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
+import { type BuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
 import type { TemplateSpec } from './template-spec.ts';
 
 export { TEMPLATE_STATES, type TemplateState };
@@ -47,11 +47,19 @@ export type TemplateLookup =
   | { ok: false; reason: 'unknown' | 'unavailable' | 'language'; message: string; state?: TemplateState };
 
 /** The built-in template serving each language by default (the image build-images.sh makes for it). */
-export const DEFAULT_TEMPLATES: Readonly<Record<Language, ImageName>> = {
+export const DEFAULT_TEMPLATES: Readonly<Record<Language, string>> = {
   python: LANGUAGE_PROGRAMS.python.image,
   bash: LANGUAGE_PROGRAMS.bash.image,
   javascript: LANGUAGE_PROGRAMS.javascript.image,
   typescript: LANGUAGE_PROGRAMS.typescript.image,
+  // The shipped templates of sandbox-images/templates (built at start-up or by `npm run templates -- build`).
+  c: 'gcc',
+  cpp: 'gcc',
+  go: 'go',
+  rust: 'rust',
+  java: 'java',
+  ruby: 'ruby',
+  php: 'php',
 };
 
 /** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
@@ -72,7 +80,7 @@ export class TemplateRegistry {
   static withBuiltins(images: ResolvedImages | null): TemplateRegistry {
     const registry = new TemplateRegistry();
     for (const name of ['python', 'node', 'bash'] as const) {
-      const languages = (Object.keys(DEFAULT_TEMPLATES) as Language[]).filter(
+      const languages = (Object.keys(LANGUAGE_PROGRAMS) as BuiltinLanguage[]).filter(
         (l) => DEFAULT_TEMPLATES[l] === name,
       );
       const image = images?.[name];

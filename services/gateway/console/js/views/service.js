@@ -1,13 +1,13 @@
 // The service page: queue and running executions, warm pools (target, ready, hits, misses), refusals by code,
 // the runtimes and templates this server offers, and charts of latency percentiles and throughput per backend and the pool
-// hit rate over time. Everything comes from GET /v1/stats (the figures of /metrics) polled every 2 s.
+// hit rate over time. The figures come from GET /v1/stats (those of /metrics), the warm pools from the workers
+// that keep them (GET /v1/workers), both polled every 2 s.
 
 import { api } from '../api.js';
 import { LineChart } from '../charts.js';
 import { badge, el, notice, replace, table, visible } from '../dom.js';
 import {
   hitRateSeries,
-  labelValues,
   latencySeries,
   latest,
   onSnapshot,
@@ -16,6 +16,7 @@ import {
   throughputSeries,
   total,
 } from '../metrics.js';
+import { drawPools, pollWorkers } from '../workers.js';
 
 const QUANTILES = [0.5, 0.95, 0.99];
 
@@ -76,11 +77,14 @@ export function serviceView(root) {
     charts.latency.update(latencySeries(QUANTILES));
     charts.throughput.update(throughputSeries());
     charts.hitRate.update(hitRateSeries());
-    drawPools(pools, stats);
     drawRefusals(refusals, stats, seen);
   };
   const off = onSnapshot(draw);
   draw();
+  const stopWorkers = pollWorkers(
+    (workers) => drawPools(pools, workers),
+    (error) => replace(pools, notice('error', `Could not read the workers: ${error.message}`)),
+  );
   api('/v1/runtimes').then(
     ({ runtimes: list }) =>
       replace(
@@ -105,6 +109,7 @@ export function serviceView(root) {
   );
   return () => {
     off();
+    stopWorkers();
     for (const chart of Object.values(charts)) chart.destroy();
   };
 }
@@ -112,7 +117,11 @@ export function serviceView(root) {
 /** The templates (environments): state and why one is not ready, languages, image size and key packages. */
 function templateTable(list) {
   if (list.length === 0)
-    return el('p', { class: 'muted' }, 'No templates in this process (no container backend).');
+    return el(
+      'p',
+      { class: 'muted' },
+      'No templates in this process (no container backend; on NATS the workers have them: see Workers).',
+    );
   return table(
     ['Template', 'State', 'Languages', 'Size', 'Packages', 'Hash'],
     list.map((t) => [
@@ -135,35 +144,6 @@ function writable(stats, name) {
   const found = samples(stats, name);
   if (found.length === 0) return '—';
   return found[0].value === 1 ? badge('writable') : badge('unwritable');
-}
-
-function drawPools(root, stats) {
-  const names = labelValues(stats, 'airlock_warm_pool_containers', 'pool');
-  if (names.length === 0) {
-    replace(
-      root,
-      el('p', { class: 'muted' }, 'No warm pools in this process (no container backend, or pool size 0).'),
-    );
-    return;
-  }
-  replace(
-    root,
-    table(
-      ['Pool', 'Target', 'Ready', 'Hits', 'Misses', 'Hit rate'],
-      names.map((pool) => {
-        const hits = total(stats, 'airlock_warm_pool_leases_total', { pool, result: 'hit' });
-        const misses = total(stats, 'airlock_warm_pool_leases_total', { pool, result: 'miss' });
-        return [
-          el('code', {}, visible(pool)),
-          String(total(stats, 'airlock_warm_pool_containers', { pool, state: 'target' })),
-          String(total(stats, 'airlock_warm_pool_containers', { pool, state: 'ready' })),
-          String(hits),
-          String(misses),
-          hits + misses > 0 ? `${Math.round((100 * hits) / (hits + misses))} %` : '—',
-        ];
-      }),
-    ),
-  );
 }
 
 /** Refusals by code, with when each code was last seen to grow while the console was open. */

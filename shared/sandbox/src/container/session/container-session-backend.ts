@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { AirlockError, type BackendName, type Language } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { OpenSessions } from '../../open-sessions.ts';
-import type { SessionBackend, SessionLease, SessionSpec } from '../../sandbox.ts';
+import type { SessionBackend, SessionImage, SessionLease, SessionSpec } from '../../sandbox.ts';
 import { noTemplates, type TemplateRegistry } from '../../templates/template-registry.ts';
 import { ContainerRemovals } from '../container-removals.ts';
 import type { ContainerBackend, ContainerRuntime } from '../container-spec.ts';
@@ -16,7 +16,16 @@ import type { ResolvedImages } from '../images.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from '../memory-peak.ts';
 import { reapLeftovers } from '../reaper.ts';
 import { DEFAULT_CGROUP_CPU_ROOT } from './cgroup-cpu.ts';
-import { type ContainerSessionLease, openContainerSession } from './container-session-lease.ts';
+import {
+  type ContainerSessionContext,
+  type ContainerSessionLease,
+  openContainerSession,
+} from './container-session-lease.ts';
+import {
+  DEFAULT_RUNSC_CHECKPOINT,
+  type RunscCheckpointOptions,
+  restoreUnavailable,
+} from './runsc-checkpoint.ts';
 
 export interface ContainerSessionBackendOptions {
   docker: Dockerode;
@@ -36,6 +45,8 @@ export interface ContainerSessionBackendOptions {
   /** @default /sys/fs/cgroup/cpuacct/docker */
   cgroupCpuRoot?: string;
   logger?: { warn(obj: object, msg: string): void };
+  /** How runsc is called to checkpoint a gVisor session. @default DEFAULT_RUNSC_CHECKPOINT */
+  checkpoint?: RunscCheckpointOptions;
 }
 
 const LANGUAGES: readonly Language[] = ['python'];
@@ -59,17 +70,39 @@ export class ContainerSessionBackend implements SessionBackend {
   }
 
   async open(spec: SessionSpec): Promise<SessionLease> {
+    this.#checkLanguage(spec);
+    return this.#sessions.add(openContainerSession(spec, this.#context(spec)));
+  }
+
+  async snapshotUnsupported(): Promise<string | null> {
+    if (this.#options.runtime !== 'runsc') {
+      return `${this.backend} (runc) sessions cannot be snapshotted here: runc checkpoints need CRIU, which this server does not use`;
+    }
+    if (process.getuid?.() !== 0) return 'gVisor snapshots need the server to run as root (it calls runsc)';
+    const missing = await restoreUnavailable(this.#options.docker);
+    return missing === null ? null : `gVisor sessions cannot be restored here: ${missing}`;
+  }
+
+  async restore(spec: SessionSpec, image: SessionImage): Promise<SessionLease> {
+    this.#checkLanguage(spec);
+    const why = await this.snapshotUnsupported();
+    if (why !== null) throw new AirlockError('snapshot_unsupported', why);
+    return this.#sessions.add(openContainerSession(spec, this.#context(spec), image));
+  }
+
+  #checkLanguage(spec: SessionSpec): void {
     this.#sessions.checkOpen();
     if (!LANGUAGES.includes(spec.language)) {
       throw new AirlockError(
         'backend_unavailable',
         `the ${this.backend} backend has no ${spec.language} sessions`,
-        {
-          field: 'language',
-        },
+        { field: 'language' },
       );
     }
-    const opening = openContainerSession(spec, {
+  }
+
+  #context(spec: SessionSpec): ContainerSessionContext {
+    return {
       docker: this.#options.docker,
       image: this.#imageOf(spec),
       runtime: this.#options.runtime,
@@ -82,8 +115,11 @@ export class ContainerSessionBackend implements SessionBackend {
       startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
       interruptGraceMs: this.#options.interruptGraceMs ?? 2_000,
       logger: this.#options.logger,
-    });
-    return this.#sessions.add(opening);
+      checkpoint:
+        this.#options.runtime === 'runsc'
+          ? (this.#options.checkpoint ?? DEFAULT_RUNSC_CHECKPOINT)
+          : undefined,
+    };
   }
 
   /** The template's image (a 400/503 AirlockError until it can serve the language), or the python image. */

@@ -10,10 +10,20 @@
 // must never run two cells at once, and never leave its
 // container behind after close() (removal is awaited, then retried in background).
 
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type Dockerode from 'dockerode';
 import { cancelReason } from '../../cancel-reason.ts';
-import type { CellJob, SandboxRunOptions, SessionEnd, SessionLease, SessionSpec } from '../../sandbox.ts';
+import type {
+  CellJob,
+  SandboxRunOptions,
+  SessionEnd,
+  SessionImage,
+  SessionKernelState,
+  SessionLease,
+  SessionSpec,
+} from '../../sandbox.ts';
 import { type AttachedContainer, startContainer, withDeadline } from '../attached-container.ts';
 import { containerExit } from '../container-exit.ts';
 import type { ContainerRemovals } from '../container-removals.ts';
@@ -30,6 +40,12 @@ import {
   keyLine,
   newSessionKey,
 } from './kernel-protocol.ts';
+import {
+  CHECKPOINT_HEADROOM_MB,
+  checkpointContainer,
+  RESTORE_RUNTIME,
+  type RunscCheckpointOptions,
+} from './runsc-checkpoint.ts';
 
 export const KERNEL_COMMAND = ['python3', '-I', '-u', '/opt/airlock/kernel.py'];
 
@@ -53,6 +69,8 @@ export interface ContainerSessionContext {
   /** How long an interrupted cell may take to answer before the session is killed. */
   interruptGraceMs: number;
   logger?: { warn(obj: object, msg: string): void } | undefined;
+  /** How runsc is called to checkpoint a session container (gvisor only). */
+  checkpoint?: RunscCheckpointOptions | undefined;
 }
 
 /** Bounds of the out/ files a cell's result carries: those of a one-shot run. */
@@ -70,6 +88,7 @@ type CellEnd =
 export async function openContainerSession(
   spec: SessionSpec,
   context: ContainerSessionContext,
+  image?: SessionImage,
 ): Promise<ContainerSessionLease> {
   const container = await startContainer({
     docker: context.docker,
@@ -80,13 +99,16 @@ export async function openContainerSession(
       profile: { memoryMb: spec.limits.memory_mb },
       instance: context.instance,
       session: { id: spec.sessionId, command: KERNEL_COMMAND },
+      ...(image === undefined ? {} : { restoreFrom: image.folder }),
     }),
     timeoutMs: context.dockerTimeoutMs,
     discard: (c) => context.removals.remove(c),
   });
-  const session = new ContainerSessionLease(spec.sessionId, container, context);
+  const session = new ContainerSessionLease(spec.sessionId, container, context, image?.kernel);
   try {
-    await session.ready();
+    // A restored kernel is where its checkpoint left it: between cells, its key long known.
+    if (image === undefined) await session.ready();
+    else if (container.isEnded) throw new Error(`the restored session kernel exited: ${session.stderrTail}`);
     return session;
   } catch (error) {
     await session.close();
@@ -101,7 +123,7 @@ export class ContainerSessionLease implements SessionLease {
   readonly files: ContainerSessionFiles;
   readonly #container: AttachedContainer;
   readonly #context: ContainerSessionContext;
-  readonly #key = newSessionKey();
+  readonly #key: Buffer;
   readonly #reader: KernelFrameReader;
   #ready: (frame: KernelFrame | Error) => void = () => {};
   /** The running cell, whether its result has come, and how run() learns its end. */
@@ -114,11 +136,20 @@ export class ContainerSessionLease implements SessionLease {
   #received = 0;
   #closed = false;
   #destroying: Promise<void> | null = null;
+  /** Set while the container is being checkpointed: its exit then ends nothing. */
+  #checkpointing = false;
   #endedBy: SessionEnd | null = null;
   #setEnded: (end: SessionEnd) => void = () => {};
 
-  constructor(id: string, container: AttachedContainer, context: ContainerSessionContext) {
+  constructor(
+    id: string,
+    container: AttachedContainer,
+    context: ContainerSessionContext,
+    restored?: SessionKernelState,
+  ) {
     this.id = id;
+    this.#key = restored === undefined ? newSessionKey() : Buffer.from(restored.key, 'hex');
+    this.#turn = restored?.turn ?? 0;
     this.#container = container;
     this.#context = context;
     this.files = new ContainerSessionFiles(container.container, context.dockerTimeoutMs);
@@ -225,6 +256,49 @@ export class ContainerSessionLease implements SessionLease {
         await this.#destroy();
       }
     }
+  }
+
+  /** The last bytes the kernel wrote to its stderr (start-up failures). */
+  get stderrTail(): string {
+    return this.#stderrTail.trim().slice(-300);
+  }
+
+  async checkpoint(folder: string): Promise<SessionKernelState> {
+    const options = this.#context.checkpoint;
+    if (options === undefined) throw new Error(`the ${this.#context.backend} backend cannot checkpoint`);
+    if (this.#closed || this.#endedBy !== null) throw new Error('the session has ended');
+    if (this.#cell !== null) throw new Error('a cell of this session is still running');
+    this.#checkpointing = true;
+    try {
+      await this.#makeRoomToSave();
+      await checkpointContainer(this.#container.id, folder, options, this.#context.dockerTimeoutMs);
+    } catch (error) {
+      this.#checkpointing = false;
+      if (this.#container.isEnded) await this.#onContainerEnded();
+      throw error;
+    }
+    this.#closed = true;
+    await withDeadline(this.#container.ended, this.#context.dockerTimeoutMs, 'exit after checkpoint').catch(
+      () => {},
+    );
+    await this.#destroy();
+    return { key: this.#key.toString('hex'), turn: this.#turn };
+  }
+
+  /**
+   * The sentry's save needs memory beside the guest's (CHECKPOINT_HEADROOM_MB); a restored container has it
+   * already. Written to the container's memory cgroup directly: runsc has no `update`, so dockerd cannot.
+   */
+  async #makeRoomToSave(): Promise<void> {
+    const { dockerTimeoutMs, cgroupMemoryRoot } = this.#context;
+    const info = await withDeadline(this.#container.container.inspect(), dockerTimeoutMs, 'inspect');
+    if (info.HostConfig.Runtime === RESTORE_RUNTIME) return;
+    const folder = join(cgroupMemoryRoot, this.#container.id);
+    const limit = Number((await readFile(join(folder, 'memory.limit_in_bytes'), 'utf8')).trim());
+    const raised = String(limit + CHECKPOINT_HEADROOM_MB * 1024 * 1024);
+    // memory+swap first: it may never be below the memory limit.
+    await writeFile(join(folder, 'memory.memsw.limit_in_bytes'), raised).catch(() => {});
+    await writeFile(join(folder, 'memory.limit_in_bytes'), raised);
   }
 
   async close(): Promise<void> {
@@ -368,6 +442,7 @@ export class ContainerSessionLease implements SessionLease {
   }
 
   async #onContainerEnded(): Promise<void> {
+    if (this.#checkpointing) return;
     this.#ready(new Error(`the session kernel exited before it was ready: ${this.#stderrTail.trim()}`));
     if (this.#cellEnd) {
       this.#cellEnd({ kind: 'exited' });

@@ -1,0 +1,47 @@
+// The snapshot routes' side: the caller's snapshots listed, read and deleted (taking one, forking and pausing
+// are the sessions'). Another tenant's snapshot, and an id that is not one, look exactly like one that does not
+// exist. Without a snapshot store every call answers `snapshot_unsupported`.
+
+import { AirlockError, type Snapshot } from '@airlock/protocol';
+import type { Authorizer } from '../authorizer.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
+
+export class Snapshots {
+  readonly #authorizer: Authorizer;
+  readonly #store: SnapshotStore | undefined;
+
+  constructor(authorizer: Authorizer, store: SnapshotStore | undefined) {
+    this.#authorizer = authorizer;
+    this.#store = store;
+  }
+
+  async list(headers: Record<string, unknown>): Promise<{ snapshots: Snapshot[] }> {
+    const caller = await this.#authorizer.authenticate(headers);
+    return { snapshots: await this.#available().list(caller.tenant) };
+  }
+
+  async get(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
+    const caller = await this.#authorizer.authenticate(headers);
+    const record = await this.#available().get(caller.tenant, id);
+    if (record?.purpose !== 'snapshot') throw missing(id);
+    return record.snapshot;
+  }
+
+  /** Deletes the snapshot (sessions started from it go on); answers it as it was. */
+  async remove(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
+    const snapshot = await this.get(headers, id);
+    await this.#available().remove(id);
+    return snapshot;
+  }
+
+  #available(): SnapshotStore {
+    if (this.#store === undefined) {
+      throw new AirlockError('snapshot_unsupported', 'this server keeps no snapshots (no data directory)');
+    }
+    return this.#store;
+  }
+}
+
+function missing(id: string): AirlockError {
+  return new AirlockError('not_found', `no snapshot ${JSON.stringify(id.slice(0, 64))}`);
+}

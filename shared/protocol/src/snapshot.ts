@@ -1,0 +1,37 @@
+// Session snapshots: the image of a session's interpreter memory and working folder, taken between cells, from
+// which new sessions start (a fork) and a paused session resumes. The snapshot as every surface returns it, and
+// its id. Never anything of the image itself here: it stays on the server, 0600, checked by its sha256.
+
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { Backend } from './request.ts';
+import { SessionLanguage } from './session.ts';
+
+export const Snapshot = z.object({
+  id: z.string(),
+  /** The session it was taken of. */
+  session_id: z.string(),
+  language: SessionLanguage,
+  backend: Backend,
+  /** The session's memory limit, which a session started from it keeps. */
+  memory_mb: z.number().int(),
+  size_bytes: z.number().int(),
+  /** Of the image, checked before every restore. */
+  sha256: z.string(),
+  created_at: z.string(),
+});
+
+export const SnapshotList = z.object({ snapshots: z.array(Snapshot) });
+
+const SNAPSHOT_ID = /^snp_[A-Za-z0-9_-]{22}$/;
+
+export function newSnapshotId(): string {
+  return `snp_${randomBytes(16).toString('base64url')}`;
+}
+
+export function isSnapshotId(value: string): boolean {
+  return SNAPSHOT_ID.test(value);
+}
+
+export type Snapshot = z.infer<typeof Snapshot>;
+export type SnapshotList = z.infer<typeof SnapshotList>;

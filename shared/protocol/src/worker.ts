@@ -1,0 +1,62 @@
+// A worker as the operator sees it: what each worker process announces about itself (its heartbeat) and what
+// GET /v1/workers answers. The worker writes it; gateways read it back and check it with these schemas, so a
+// malformed or foreign entry is skipped, never shown.
+
+import { z } from 'zod';
+import { BackendName } from './request.ts';
+
+/** One warm pool of a worker: the containers it keeps started for one image × runtime × memory profile. */
+export const WorkerPool = z.object({
+  backend: BackendName,
+  /** The pool's key: image, runtime and memory profile. */
+  key: z.string(),
+  /** The number of containers it refills to. */
+  target: z.number().int().nonnegative(),
+  /** Containers started and waiting for a job. */
+  ready: z.number().int().nonnegative(),
+  /** Jobs served by a warm container. */
+  hits: z.number().int().nonnegative(),
+  /** Jobs that found the pool empty (the cold path). */
+  misses: z.number().int().nonnegative(),
+});
+
+/** One template a worker has, and whether it can run it now. */
+export const WorkerTemplate = z.object({
+  name: z.string(),
+  state: z.enum(['ready', 'building', 'failed', 'missing']),
+  /** Why it is not ready. */
+  reason: z.string().nullable(),
+});
+
+/** What a worker announces in each heartbeat. */
+export const WorkerStatus = z.object({
+  /** The worker's id: the `runner` recorded in the executions it runs. */
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  /** Its host name. */
+  host: z.string(),
+  pid: z.number().int().positive(),
+  version: z.string(),
+  /** When the worker started (ISO 8601). */
+  started_at: z.string(),
+  /** The backends it runs jobs on (available ones only). */
+  backends: z.array(BackendName),
+  /** Executions it runs now. */
+  running: z.number().int().nonnegative(),
+  /** Executions it runs at once at most (AIRLOCK_CONCURRENCY). */
+  capacity: z.number().int().positive(),
+  pools: z.array(WorkerPool),
+  templates: z.array(WorkerTemplate),
+  /** Milliseconds after its last heartbeat that the worker counts as gone (AIRLOCK_WORKER_TTL_MS). */
+  ttl_ms: z.number().int().positive(),
+});
+
+/** A worker in GET /v1/workers: its last heartbeat and when it arrived. */
+export const Worker = WorkerStatus.extend({
+  /** When its last heartbeat arrived (ISO 8601; the NATS server's clock). */
+  last_seen: z.string(),
+});
+
+export type WorkerPool = z.infer<typeof WorkerPool>;
+export type WorkerTemplate = z.infer<typeof WorkerTemplate>;
+export type WorkerStatus = z.infer<typeof WorkerStatus>;
+export type Worker = z.infer<typeof Worker>;

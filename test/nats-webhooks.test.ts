@@ -1,0 +1,159 @@
+// Callbacks scaled out on NATS, as an operator runs it: real nats-server, gateway and worker processes, and a
+// loopback receiver that verifies every delivery with the standardwebhooks library. Gateway A accepts a run
+// with a callback and is stopped before the run starts; a worker then runs it, and gateway B delivers its
+// `execution.started` and `execution.finished` — each once, carrying the lifecycle feed's own event (same id,
+// type and payload as `GET /v1/events`). The delivery log reads the same on every gateway, a new one included.
+
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DeliveryAttempt, Execution, LifecycleEvent } from '@airlock/protocol';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+
+const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
+interface Received {
+  webhookId: string;
+  type: string;
+  event: LifecycleEvent;
+}
+
+let cluster: NatsCluster;
+let receiver: Server;
+let port: number;
+const received: Received[] = [];
+const refused: string[] = [];
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const body = new Webhook(SECRET).verify(
+          Buffer.concat(chunks).toString(),
+          req.headers as Record<string, string>,
+        ) as { type: string; data: LifecycleEvent };
+        received.push({ webhookId: String(req.headers['webhook-id']), type: body.type, event: body.data });
+        res.writeHead(204).end();
+      } catch (error) {
+        refused.push((error as Error).message);
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  port = (receiver.address() as AddressInfo).port;
+  cluster = await NatsCluster.start({
+    env: { AIRLOCK_WEBHOOK_ALLOWANCES: `127.0.0.1:${port}` },
+  });
+  await writeFile(join(cluster.dir, 'webhook.local'), `${SECRET}\n`, { mode: 0o600 });
+}, 240_000);
+
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+  receiver?.closeAllConnections();
+  await new Promise((resolve) => receiver?.close(resolve));
+});
+
+function gateway(): Promise<AirlockProcess> {
+  return cluster.gateway({ AIRLOCK_SECRETS_DIR: cluster.dir });
+}
+
+async function deliveries(url: string, id: string): Promise<DeliveryAttempt[]> {
+  const response = await fetch(`${url}/v1/executions/${id}/deliveries`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: DeliveryAttempt[] }).data;
+}
+
+describe('callbacks on NATS', () => {
+  it("survive the gateway that accepted them: another delivers the feed's events, each once", async () => {
+    const a = await gateway();
+    const b = await gateway();
+    const response = await fetch(`${a.url}/v1/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        language: 'javascript',
+        code: 'console.log(6 * 7)',
+        callback: { url: `http://127.0.0.1:${port}/hooks` },
+      }),
+    });
+    expect(response.status).toBe(201);
+    const execution = (await response.json()) as Execution;
+    expect(execution.status).toBe('queued'); // no worker yet
+    const mine = () => received.filter((r) => r.event.subject === execution.id);
+    await until(() => mine().length === 1, 100);
+
+    // A stops before the run starts; only B is left to hear the rest.
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    await cluster.worker();
+
+    await until(async () => (await deliveries(b.url, execution.id)).length === 3, 250);
+    expect(refused).toEqual([]);
+    // Attempts run concurrently: compared in no particular order.
+    expect(
+      mine()
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual(['execution.accepted', 'execution.started', 'execution.finished'].sort());
+    expect(new Set(mine().map((r) => r.webhookId)).size).toBe(3);
+
+    // Each delivery is the feed's own event.
+    const feed = (await (await fetch(`${b.url}/v1/events?limit=1000`)).json()) as {
+      data: Array<LifecycleEvent & { cursor: string }>;
+    };
+    // A page's entry is the event and its position in the feed.
+    const events = feed.data
+      .filter((entry) => entry.subject === execution.id)
+      .map(({ cursor: _position, ...event }) => event);
+    expect(events).toHaveLength(3);
+    expect(mine().map((r) => r.event)).toEqual(expect.arrayContaining(events));
+    expect(
+      mine()
+        .map((r) => r.webhookId)
+        .sort(),
+    ).toEqual(events.map((e) => `msg_${e.id.slice('evt_'.length)}`).sort());
+    expect(events.find((e) => e.type === 'execution.finished')?.data).toMatchObject({
+      outcome: 'success',
+      exit_code: 0,
+    });
+
+    // The delivery log is the same on every gateway, one started after the attempts included.
+    const c = await gateway();
+    const onB = await deliveries(b.url, execution.id);
+    expect(onB.map((d) => [d.event_type, d.attempt, d.status, d.outcome]).sort()).toEqual([
+      ['execution.accepted', 1, 204, 'delivered'],
+      ['execution.finished', 1, 204, 'delivered'],
+      ['execution.started', 1, 204, 'delivered'],
+    ]);
+    expect(onB.map((d) => d.event_id).sort()).toEqual(events.map((e) => e.id).sort());
+    expect(await deliveries(c.url, execution.id)).toEqual(onB);
+    // Still exactly one delivery per event.
+    expect(mine()).toHaveLength(3);
+  }, 240_000);
+
+  it('delivers only the event types a callback asks for (execution.started)', async () => {
+    const b = await gateway();
+    const response = await fetch(`${b.url}/v1/executions?wait=60`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        language: 'javascript',
+        code: '1',
+        callback: { url: `http://127.0.0.1:${port}/hooks`, events: ['execution.started'] },
+      }),
+    });
+    expect(response.status).toBe(201);
+    const execution = (await response.json()) as Execution;
+    await until(async () => (await deliveries(b.url, execution.id)).length === 1, 250);
+    expect(received.filter((r) => r.event.subject === execution.id).map((r) => r.type)).toEqual([
+      'execution.started',
+    ]);
+  }, 240_000);
+});
