@@ -55,6 +55,13 @@ async function cell(id: string, code: string): Promise<any> {
 
 const value = async (id: string, code: string) => (await cell(id, code)).value['text/plain'];
 
+/** The types of the lifecycle events about `subject`, in feed order. */
+async function eventsAbout(subject: string): Promise<string[]> {
+  const feed = await api('GET', '/v1/events?limit=1000');
+  expect(feed.status, JSON.stringify(feed.body)).toBe(200);
+  return feed.body.data.filter((e: any) => e.subject === subject).map((e: any) => e.type);
+}
+
 async function snapshot(id: string): Promise<any> {
   const response = await api('POST', `/v1/sessions/${id}/snapshots`);
   expect(response.status, JSON.stringify(response.body)).toBe(201);
@@ -128,6 +135,7 @@ describe('session snapshots on gvisor', () => {
 
     expect((await api('DELETE', `/v1/snapshots/${taken.id}`)).status).toBe(200);
     expect((await api('GET', `/v1/snapshots/${taken.id}`)).status).toBe(404);
+    expect(await eventsAbout(taken.id)).toEqual(['snapshot.created', 'snapshot.deleted']);
     // Forks do not depend on the image once restored.
     expect(await value(second, 'x')).toBe('41');
     for (const fork of [first, second])
@@ -162,6 +170,13 @@ describe('session snapshots on gvisor', () => {
       ),
     );
     expect(metas.filter((meta) => meta.snapshot.session_id === id)).toEqual([]);
+    // The feed tells each pause and resume; a pause image is no snapshot, so it has no snapshot events.
+    expect(await eventsAbout(id)).toEqual([
+      'session.created',
+      ...['session.paused', 'session.resumed', 'session.paused', 'session.resumed'],
+      'session.paused',
+      'session.closed',
+    ]);
   }, 300_000);
 
   it('refuses a corrupted or truncated snapshot, and never restores it', async () => {

@@ -166,6 +166,7 @@ export async function startEmbedded(
     authorizer,
     records,
     webhooks,
+    events,
   );
   let sessionsClosed: Promise<void> | undefined;
   const closeSessions = () => (sessionsClosed ??= sessions.close());
@@ -247,6 +248,7 @@ function buildSessions(
   authorizer: Authorizer,
   store: { executions: ExecutionStore; sessions: SessionStore },
   webhooks: Webhooks,
+  events: LifecycleEventFeed,
 ): Sessions {
   return new Sessions({
     webhooks,
@@ -267,7 +269,7 @@ function buildSessions(
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
       fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
     },
-    snapshots: new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots')),
+    snapshots: new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots'), events),
     logger,
   });
 }

@@ -1,8 +1,9 @@
 // Lifecycle events from the store's state changes, once each: wrappers of an ExecutionStore and a SessionStore
 // that publish `execution.accepted` (create), `execution.started` (update to running), `execution.finished` or
-// `execution.canceled` (the first finish), `session.created` (first record) and `session.closed` (first
-// closed record). Every writer of executions and sessions goes through the store, so no handler has to
-// remember to emit. Must never emit for a write that failed, and never put program output in an event.
+// `execution.canceled` (the first finish), `session.created` (first record), `session.paused` and
+// `session.resumed` (into and out of `paused`) and `session.closed` (first closed record). Every writer of
+// executions and sessions goes through the store, so no handler has to remember to emit. Must never emit for a
+// write that failed, and never put program output in an event.
 
 import type { Execution, Session } from '@airlock/protocol';
 import type { ExecutionStore } from './execution-store.ts';
@@ -116,7 +117,11 @@ export class EventingSessionStore implements SessionStore {
       ? 'created'
       : session.status === 'closed' && before.status !== 'closed'
         ? 'closed'
-        : null;
+        : session.status === 'paused' && before.status !== 'paused'
+          ? 'paused'
+          : before.status === 'paused' && session.status !== 'paused'
+            ? 'resumed'
+            : null;
     if (!before && session.status === 'closed') {
       // Opened and closed before its first record (or recovered): both happened.
       this.#publish('created', session);
@@ -126,7 +131,7 @@ export class EventingSessionStore implements SessionStore {
     if (type) this.#publish(type, session);
   }
 
-  #publish(type: 'created' | 'closed', session: Session): void {
+  #publish(type: 'created' | 'paused' | 'resumed' | 'closed', session: Session): void {
     void this.#events.publish({
       type: `session.${type}`,
       tenant: session.tenant,

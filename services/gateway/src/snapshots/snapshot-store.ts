@@ -10,6 +10,7 @@ import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import { AirlockError, isSnapshotId, Snapshot } from '@airlock/protocol';
 import { CHECKPOINT_FILE, type SessionImage } from '@airlock/sandbox';
+import type { LifecycleEvents } from '@airlock/store';
 import { z } from 'zod';
 
 const META_FILE = 'meta.json';
@@ -25,9 +26,23 @@ export type SnapshotRecord = z.infer<typeof SnapshotRecord>;
 
 export class SnapshotStore {
   readonly #root: string;
+  readonly #events: Pick<LifecycleEvents, 'publish'> | undefined;
 
-  constructor(root: string) {
+  /** `events`: where `snapshot.created` and `snapshot.deleted` go (pause images are no snapshots: none). */
+  constructor(root: string, events?: Pick<LifecycleEvents, 'publish'>) {
     this.#root = root;
+    this.#events = events;
+  }
+
+  #publish(type: 'created' | 'deleted', record: SnapshotRecord): void {
+    if (record.purpose !== 'snapshot' || !this.#events) return;
+    const { id, session_id, language, backend, size_bytes } = record.snapshot;
+    void this.#events.publish({
+      type: `snapshot.${type}`,
+      tenant: record.tenant,
+      subject: id,
+      data: { session_id, language, backend, size_bytes },
+    });
   }
 
   /** A new, empty folder for the image of snapshot `id`. */
@@ -51,19 +66,15 @@ export class SnapshotStore {
     const temporary = join(folder, `${META_FILE}.tmp`);
     await writeFile(temporary, JSON.stringify(full), { mode: 0o600 });
     await rename(temporary, join(folder, META_FILE));
+    this.#publish('created', full);
     return snapshot;
   }
 
   /** The tenant's snapshot (either purpose), or undefined. */
   async get(tenant: string, id: string): Promise<SnapshotRecord | undefined> {
     if (!isSnapshotId(id)) return undefined;
-    let parsed: SnapshotRecord;
-    try {
-      parsed = SnapshotRecord.parse(JSON.parse(await readFile(join(this.#folder(id), META_FILE), 'utf8')));
-    } catch {
-      return undefined;
-    }
-    return parsed.tenant === tenant && parsed.snapshot.id === id ? parsed : undefined;
+    const parsed = await this.#read(id);
+    return parsed?.tenant === tenant && parsed.snapshot.id === id ? parsed : undefined;
   }
 
   /** The tenant's snapshots (not pause images), oldest first. */
@@ -93,7 +104,17 @@ export class SnapshotStore {
   /** Removes a snapshot's folder (also one never committed). */
   async remove(id: string): Promise<void> {
     if (!isSnapshotId(id)) return;
+    const record = await this.#read(id);
     await rm(this.#folder(id), { recursive: true, force: true });
+    if (record) this.#publish('deleted', record);
+  }
+
+  async #read(id: string): Promise<SnapshotRecord | undefined> {
+    try {
+      return SnapshotRecord.parse(JSON.parse(await readFile(join(this.#folder(id), META_FILE), 'utf8')));
+    } catch {
+      return undefined;
+    }
   }
 
   #folder(id: string): string {
