@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readAuditRecords } from './support/audit.ts';
 import { containersLabelled, useSessionService } from './support/containers.ts';
 import { call } from './support/service.ts';
 import { bearer, tenantPolicy, tokenSettings } from './support/tokens.ts';
@@ -136,6 +137,16 @@ describe('session snapshots on gvisor', () => {
     expect((await api('DELETE', `/v1/snapshots/${taken.id}`)).status).toBe(200);
     expect((await api('GET', `/v1/snapshots/${taken.id}`)).status).toBe(404);
     expect(await eventsAbout(taken.id)).toEqual(['snapshot.created', 'snapshot.deleted']);
+    // Taken and deleted, each audited with the image's size and hash (never its content), by its caller.
+    const audited = (await readAuditRecords(service().auditPath)).filter(
+      (r) => r.type === 'snapshot' && r.detail.snapshot_id === taken.id,
+    );
+    expect(audited.map((r) => [r.detail.op, r.execution_id, r.tenant])).toEqual([
+      ['snapshot', original, 'acme'],
+      ['delete', original, 'acme'],
+    ]);
+    for (const record of audited)
+      expect(record.detail).toMatchObject({ size: taken.size_bytes, sha256: taken.sha256 });
     // Forks do not depend on the image once restored.
     expect(await value(second, 'x')).toBe('41');
     for (const fork of [first, second])
@@ -170,6 +181,10 @@ describe('session snapshots on gvisor', () => {
       ),
     );
     expect(metas.filter((meta) => meta.snapshot.session_id === id)).toEqual([]);
+    const audited = (await readAuditRecords(service().auditPath)).filter(
+      (r) => r.type === 'snapshot' && r.execution_id === id,
+    );
+    expect(audited.map((r) => r.detail.op)).toEqual(['pause', 'resume', 'pause', 'resume', 'pause']);
     // The feed tells each pause and resume; a pause image is no snapshot, so it has no snapshot events.
     expect(await eventsAbout(id)).toEqual([
       'session.created',

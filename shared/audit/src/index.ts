@@ -37,5 +37,6 @@ export {
   sessionClosedEntry,
   sessionFileEntry,
   sessionOpenedEntry,
+  sessionSnapshotEntry,
 } from './session-entries.ts';
 export { type VerifyReport, verifyAuditLog } from './verify.ts';

@@ -13,6 +13,7 @@ export const AUDIT_EVENT_TYPES = [
   'canceled',
   'repaired',
   'file',
+  'snapshot',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

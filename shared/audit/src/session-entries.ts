@@ -77,3 +77,27 @@ export function sessionFileEntry(
     detail: { kind: 'session_file', ...file },
   };
 }
+
+/**
+ * One snapshot operation on a session: a snapshot taken, the session paused or resumed, or a snapshot deleted,
+ * by whom, with the image's size and hash (never its content).
+ */
+export function sessionSnapshotEntry(
+  session: Pick<Session, 'id' | 'tenant' | 'backend'>,
+  caller: Caller,
+  snapshot: {
+    op: 'snapshot' | 'pause' | 'resume' | 'delete';
+    snapshot_id?: string;
+    size?: number;
+    sha256?: string;
+  },
+): AuditEntry {
+  return {
+    type: 'snapshot',
+    execution_id: session.id,
+    tenant: session.tenant,
+    subject: caller.subject,
+    backend: session.backend,
+    detail: { kind: 'session_snapshot', ...snapshot },
+  };
+}

@@ -15,6 +15,7 @@ import {
   rejectedEntry,
   sessionClosedEntry,
   sessionOpenedEntry,
+  sessionSnapshotEntry,
 } from '@airlock/audit';
 import { narrowPolicy } from '@airlock/auth';
 import {
@@ -121,7 +122,7 @@ export class Sessions {
       audit: deps.audit,
       maxFileBytes: deps.settings.fileBytes ?? 8 * 1024 * 1024,
     });
-    this.snapshots = new Snapshots(deps.authorizer, deps.snapshots);
+    this.snapshots = new Snapshots(deps.authorizer, deps.snapshots, deps.audit, deps.logger);
     this.#checkpoints = new SessionSnapshots({
       store: deps.snapshots,
       backends: deps.backends,
@@ -320,7 +321,10 @@ export class Sessions {
       );
     }
     const { session } = entry;
-    if (session.status === 'paused') await this.#checkpoints.resume(entry);
+    if (session.status === 'paused') {
+      await this.#checkpoints.resume(entry);
+      await this.#auditSnapshot(entry, caller, { op: 'resume' });
+    }
     if (session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
         'session_closed',
@@ -443,7 +447,10 @@ export class Sessions {
   ): Promise<{ caller: Caller; session: Session; files: SessionFiles }> {
     const caller = await this.#deps.authorizer.authenticate(headers);
     const { entry, session } = await this.#find(caller, id);
-    if (entry?.session.status === 'paused') await this.#checkpoints.resume(entry);
+    if (entry?.session.status === 'paused') {
+      await this.#checkpoints.resume(entry);
+      await this.#auditSnapshot(entry, caller, { op: 'resume' });
+    }
     if (!entry || session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
         'session_closed',
@@ -466,27 +473,44 @@ export class Sessions {
    * goes on from it. Of a paused session, a copy of its pause image.
    */
   async snapshot(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
-    const entry = await this.#openEntry(headers, id);
+    const { caller, entry } = await this.#openEntry(headers, id);
     const snapshot = await this.#checkpoints.take(entry);
     await this.#store(entry);
+    const { id: snapshot_id, size_bytes: size, sha256 } = snapshot;
+    await this.#auditSnapshot(entry, caller, { op: 'snapshot', snapshot_id, size, sha256 });
     return snapshot;
   }
 
   /** Snapshots the session and frees its sandbox (status `paused`); a paused session is answered as it is. */
   async pause(headers: Record<string, unknown>, id: string): Promise<Session> {
-    const entry = await this.#openEntry(headers, id);
+    const { caller, entry } = await this.#openEntry(headers, id);
+    const wasPaused = entry.session.status === 'paused';
     await this.#checkpoints.pause(entry);
     await this.#store(entry);
+    if (!wasPaused) await this.#auditSnapshot(entry, caller, { op: 'pause' });
     return { ...entry.session };
   }
 
   /** Restores a paused session (a session that is not paused is answered as it is). */
   async resume(headers: Record<string, unknown>, id: string): Promise<Session> {
-    const entry = await this.#openEntry(headers, id);
+    const { caller, entry } = await this.#openEntry(headers, id);
+    const wasPaused = entry.session.status === 'paused';
     await this.#checkpoints.resume(entry);
     this.#touch(entry);
     await this.#store(entry);
+    if (wasPaused) await this.#auditSnapshot(entry, caller, { op: 'resume' });
     return { ...entry.session };
+  }
+
+  /** The snapshot operation's audit record; the operation is done, so a failed append is logged, not thrown. */
+  async #auditSnapshot(
+    entry: Entry,
+    caller: Caller,
+    snapshot: Parameters<typeof sessionSnapshotEntry>[2],
+  ): Promise<void> {
+    await this.#deps.audit
+      .append(sessionSnapshotEntry(entry.session, caller, snapshot))
+      .catch((err: unknown) => this.#deps.logger.error({ err }, 'audit append failed'));
   }
 
   /** The events of the tenant's running cell `id`, or undefined when no such cell runs here. */
@@ -534,7 +558,7 @@ export class Sessions {
   }
 
   /** The caller's session while it is open (paused included); else not_found or session_closed. */
-  async #openEntry(headers: Record<string, unknown>, id: string): Promise<Entry> {
+  async #openEntry(headers: Record<string, unknown>, id: string): Promise<{ caller: Caller; entry: Entry }> {
     const caller = await this.#deps.authorizer.authenticate(headers);
     const { entry, session } = await this.#find(caller, id);
     if (!entry || session.status === 'closed') {
@@ -543,7 +567,7 @@ export class Sessions {
         `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
       );
     }
-    return entry;
+    return { caller, entry };
   }
 
   /** Makes `lease` the session's sandbox: its end (unless it was replaced by then) ends the session. */

@@ -2,6 +2,7 @@
 // are the sessions'). Another tenant's snapshot, and an id that is not one, look exactly like one that does not
 // exist. Without a snapshot store every call answers `snapshot_unsupported`.
 
+import { type AuditSink, sessionSnapshotEntry } from '@airlock/audit';
 import { AirlockError, type Snapshot } from '@airlock/protocol';
 import type { Authorizer } from '../authorizer.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
@@ -9,10 +10,19 @@ import type { SnapshotStore } from './snapshot-store.ts';
 export class Snapshots {
   readonly #authorizer: Authorizer;
   readonly #store: SnapshotStore | undefined;
+  readonly #audit: AuditSink;
+  readonly #logger: { error(obj: object, msg: string): void };
 
-  constructor(authorizer: Authorizer, store: SnapshotStore | undefined) {
+  constructor(
+    authorizer: Authorizer,
+    store: SnapshotStore | undefined,
+    audit: AuditSink,
+    logger: { error(obj: object, msg: string): void },
+  ) {
     this.#authorizer = authorizer;
     this.#store = store;
+    this.#audit = audit;
+    this.#logger = logger;
   }
 
   async list(headers: Record<string, unknown>): Promise<{ snapshots: Snapshot[] }> {
@@ -29,8 +39,21 @@ export class Snapshots {
 
   /** Deletes the snapshot (sessions started from it go on); answers it as it was. */
   async remove(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
-    const snapshot = await this.get(headers, id);
+    const caller = await this.#authorizer.authenticate(headers);
+    const record = await this.#available().get(caller.tenant, id);
+    if (record?.purpose !== 'snapshot') throw missing(id);
+    const { snapshot } = record;
     await this.#available().remove(id);
+    const session = { id: snapshot.session_id, tenant: caller.tenant, backend: snapshot.backend };
+    const deleted = {
+      op: 'delete' as const,
+      snapshot_id: id,
+      size: snapshot.size_bytes,
+      sha256: snapshot.sha256,
+    };
+    await this.#audit
+      .append(sessionSnapshotEntry(session, caller, deleted))
+      .catch((err: unknown) => this.#logger.error({ err }, 'audit append failed'));
     return snapshot;
   }
 
