@@ -10,6 +10,7 @@ describe('tool schemas for function calling', () => {
       'run_code',
       'create_session',
       'close_session',
+      'snapshot_session',
       'upload_file',
       'download_file',
       'list_runtimes',

@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dockerObjectsOf, firewallRulesOf, ownerOf } from './support/leftovers.ts';
-import { MCP_MAIN, REPO_ROOT } from './support/mcp.ts';
+import { MCP_MAIN, MCP_TOOLS, REPO_ROOT } from './support/mcp.ts';
 import { NatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 
@@ -223,15 +223,7 @@ describe('the stdio MCP server with stderr on a full disk', () => {
       const failed = await client.callTool({ name: 'list_runtimes', arguments: {} });
       expect(failed.isError).toBe(true);
       const tools = await client.listTools();
-      expect(tools.tools.map((t) => t.name).sort()).toEqual([
-        'close_session',
-        'create_session',
-        'download_file',
-        'list_executions',
-        'list_runtimes',
-        'run_code',
-        'upload_file',
-      ]);
+      expect(tools.tools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
     } finally {
       await client.close();
       closeSync(stderr);

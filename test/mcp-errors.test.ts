@@ -12,6 +12,7 @@ import {
   callTool,
   connectStdio,
   MCP_MAIN,
+  MCP_TOOLS,
   MCP_TRANSPORTS,
   REPO_ROOT,
   textOf,
@@ -128,15 +129,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
       },
     );
     const listed = JSON.parse(stdout) as { tools: { name: string }[] };
-    expect(listed.tools.map((t) => t.name).sort()).toEqual([
-      'close_session',
-      'create_session',
-      'download_file',
-      'list_executions',
-      'list_runtimes',
-      'run_code',
-      'upload_file',
-    ]);
+    expect(listed.tools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
     // --strict prints each portability problem as "Warning: tool …" or "Error: tool …" on stderr.
     expect(stderr).not.toMatch(/^(Warning|Error)\b/m);
   }, 180_000);

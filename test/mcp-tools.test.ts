@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
-import { callTool, connectStdio, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
+import { callTool, connectStdio, MCP_TOOLS, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
 import { call, useService } from './support/service.ts';
 
 const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
@@ -13,17 +13,9 @@ const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,do
 describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   const mcp = useMcpClient(transport, () => svc().url);
 
-  it('lists the seven tools with input and output schemas', async () => {
+  it('lists the eight tools with input and output schemas', async () => {
     const { tools } = await mcp().client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      'close_session',
-      'create_session',
-      'download_file',
-      'list_executions',
-      'list_runtimes',
-      'run_code',
-      'upload_file',
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
     const runCode = tools.find((t) => t.name === 'run_code')!;
     expect(runCode.description).toMatch(/no network/i);
     expect(runCode.description).toContain('/work/out');
@@ -287,14 +279,6 @@ describe('POST /mcp with malformed messages', () => {
     );
     expect(direct.status).toBe(200);
     expect(direct.body.id).toBe(7);
-    expect(direct.body.result.tools.map((t: { name: string }) => t.name)).toEqual([
-      'run_code',
-      'create_session',
-      'close_session',
-      'upload_file',
-      'download_file',
-      'list_runtimes',
-      'list_executions',
-    ]);
+    expect(direct.body.result.tools.map((t: { name: string }) => t.name)).toEqual([...MCP_TOOLS]);
   });
 });

@@ -13,6 +13,18 @@ import { afterAll, beforeAll } from 'vitest';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MCP_MAIN = join(REPO_ROOT, 'services', 'mcp', 'src', 'main.ts');
 
+/** The server's tools, in the order it lists them. */
+export const MCP_TOOLS = [
+  'run_code',
+  'create_session',
+  'close_session',
+  'snapshot_session',
+  'upload_file',
+  'download_file',
+  'list_runtimes',
+  'list_executions',
+] as const;
+
 export type McpTransportName = 'stdio' | 'http';
 export const MCP_TRANSPORTS: readonly McpTransportName[] = ['stdio', 'http'];
 

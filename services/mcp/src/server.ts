@@ -15,7 +15,7 @@ import {
   type ToolCatalog,
   toolDefinitions,
 } from '@airlock/client';
-import { type Backend, Execution, type SessionLanguage } from '@airlock/protocol';
+import { type Backend, Execution, type SessionLanguage, Snapshot } from '@airlock/protocol';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -149,6 +149,19 @@ function registrations(client: AirlockClient, tools: Tools): Registered[] {
       },
     ),
     register(
+      tools.snapshot_session,
+      'Snapshot a session',
+      Snapshot,
+      { ...READ_WRITE, idempotentHint: false },
+      async ({ session_id }, signal) => {
+        const snapshot = await client.snapshotSession(session_id, { signal });
+        const text =
+          `Snapshot ${snapshot.id} of session ${session_id} saved (${snapshot.size_bytes} bytes); the session ` +
+          `goes on. Pass from_snapshot "${snapshot.id}" to create_session to start a session from it.`;
+        return { content: [{ type: 'text', text }], structuredContent: snapshot };
+      },
+    ),
+    register(
       tools.upload_file,
       'Upload a file to a session',
       StoredSessionFile,
@@ -273,13 +286,15 @@ async function createSessionCall(
   args: z.output<Tools['create_session']['input']>,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, backend, template, limits, idle_timeout_seconds, max_lifetime_seconds } = args;
+  const { language, backend, template, limits, from_snapshot, idle_timeout_seconds, max_lifetime_seconds } =
+    args;
   const session = await client.createSession(
     {
       language: language as SessionLanguage,
       ...(backend === undefined ? {} : { backend: backend as Backend }),
       ...(template === undefined ? {} : { template }),
       ...(limits === undefined ? {} : { limits }),
+      ...(from_snapshot === undefined ? {} : { from_snapshot }),
       ...(idle_timeout_seconds === undefined ? {} : { idle_timeout_seconds }),
       ...(max_lifetime_seconds === undefined ? {} : { max_lifetime_seconds }),
     },
@@ -287,7 +302,8 @@ async function createSessionCall(
   );
   const text =
     `Session ${session.id} is ${session.status}: ${session.language} on ${session.backend}` +
-    `${session.template === null ? '' : ` from template ${session.template}`}. ` +
+    `${session.template === null ? '' : ` from template ${session.template}`}` +
+    `${from_snapshot === undefined ? '' : ` from snapshot ${from_snapshot}`}. ` +
     `Pass session_id "${session.id}" to run_code to run cells in it. ` +
     `It closes at ${session.expires_at} at the latest (later cells push the idle deadline); close it with ` +
     'close_session when done.';

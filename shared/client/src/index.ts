@@ -87,6 +87,7 @@ export {
   type FunctionToolSchema,
   listRuntimesToolSchema,
   runCodeToolSchema,
+  snapshotSessionToolSchema,
   toolSchemas,
   uploadFileToolSchema,
 } from './tool-schemas.ts';
@@ -95,6 +96,7 @@ export {
   CreateSessionInput,
   ListRuntimesInput,
   RunCodeInput,
+  SnapshotSessionInput,
   TOOL_DEFINITIONS,
   type ToolCatalog,
   type ToolDefinition,

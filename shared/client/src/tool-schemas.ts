@@ -23,6 +23,9 @@ function toFunctionSchema(tool: ToolDefinition): FunctionToolSchema {
 export const runCodeToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.run_code);
 export const createSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.create_session);
 export const closeSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.close_session);
+export const snapshotSessionToolSchema: FunctionToolSchema = toFunctionSchema(
+  TOOL_DEFINITIONS.snapshot_session,
+);
 export const listRuntimesToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.list_runtimes);
 export const uploadFileToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.upload_file);
 export const downloadFileToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.download_file);
@@ -32,6 +35,7 @@ export const toolSchemas: readonly FunctionToolSchema[] = [
   runCodeToolSchema,
   createSessionToolSchema,
   closeSessionToolSchema,
+  snapshotSessionToolSchema,
   uploadFileToolSchema,
   downloadFileToolSchema,
   listRuntimesToolSchema,

@@ -159,6 +159,14 @@ export const CLOSE_SESSION_DESCRIPTION =
   'Close a session created with create_session: its interpreter and files are destroyed at once. ' +
   'Returns the closed session.';
 
+export const SNAPSHOT_SESSION_DESCRIPTION =
+  'Save a snapshot of a session between cells: its interpreter memory (variables, imports, loaded data) and its ' +
+  'working folder. The session goes on as before. Returns the snapshot id (snp_…): pass it as from_snapshot to ' +
+  'create_session to start new sessions from that point, e.g. to try several continuations or to retry from a ' +
+  'known state. Python sessions on gvisor only; other sessions answer snapshot_unsupported with the reason.';
+
+export const SnapshotSessionInput = z.object({ session_id: SessionId }).strict();
+
 export const LIST_RUNTIMES_DESCRIPTION =
   'List the languages and sandbox backends this Airlock server can run, with versions, and why any is ' +
   'unavailable.';
@@ -235,6 +243,15 @@ function inputSchemas(catalog: ToolCatalog | undefined) {
           'Per-cell defaults (wall_time_ms, cpu_time_ms, output_bytes); memory_mb bounds the whole session. ' +
             'Leave out for the server defaults.',
         ),
+      from_snapshot: z
+        .string()
+        .max(64)
+        .optional()
+        .describe(
+          'Start the session from a snapshot (snapshot_session): its variables, imports and files as they were ' +
+            'when it was taken (a fork: the snapshotted session is untouched, and several sessions may start ' +
+            'from one snapshot). Same language and backend as the snapshot; no template.',
+        ),
       idle_timeout_seconds: z
         .number()
         .int()
@@ -273,6 +290,11 @@ export function toolDefinitions(catalog?: ToolCatalog) {
       description: CLOSE_SESSION_DESCRIPTION,
       input: CloseSessionInput,
     },
+    snapshot_session: {
+      name: 'snapshot_session',
+      description: SNAPSHOT_SESSION_DESCRIPTION,
+      input: SnapshotSessionInput,
+    },
     list_runtimes: {
       name: 'list_runtimes',
       description: LIST_RUNTIMES_DESCRIPTION,
@@ -293,3 +315,4 @@ export const CreateSessionInput = TOOL_DEFINITIONS.create_session.input;
 export type RunCodeInput = z.infer<typeof RunCodeInput>;
 export type CreateSessionInput = z.infer<typeof CreateSessionInput>;
 export type CloseSessionInput = z.infer<typeof CloseSessionInput>;
+export type SnapshotSessionInput = z.infer<typeof SnapshotSessionInput>;
