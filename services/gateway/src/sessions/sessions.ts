@@ -277,14 +277,8 @@ export class Sessions {
    * lifetime counts from the session's creation. Answers the session with its new `expires_at`.
    */
   async update(headers: Record<string, unknown>, id: string, update: SessionUpdate): Promise<Session> {
-    const caller = await this.#deps.authorizer.authenticate(headers);
-    const { entry, session } = await this.#find(caller, id);
-    if (!entry || session.status === 'closed') {
-      throw new AirlockError(
-        'session_closed',
-        `session ${id} is closed (${session.closed_reason ?? 'closing'})`,
-      );
-    }
+    const { entry } = await this.#openEntry(headers, id);
+    const session = entry.session;
     const { settings } = this.#deps;
     if (update.idle_timeout_seconds !== undefined) {
       entry.idleMs =
