@@ -158,11 +158,13 @@ describe('airlock run and exec', { timeout: 120_000 }, () => {
         code: 'invalid_request',
         status: 400,
         field: 'language',
-        message: 'language: expected one of "javascript"|"typescript"|"python"|"bash"',
+        message:
+          'language: expected one of "javascript"|"typescript"|"python"|"bash"|"c"|"cpp"|"go"|"rust"|"java"|"ruby"|"php"',
         errors: [
           {
             field: 'language',
-            message: 'language: expected one of "javascript"|"typescript"|"python"|"bash"',
+            message:
+              'language: expected one of "javascript"|"typescript"|"python"|"bash"|"c"|"cpp"|"go"|"rust"|"java"|"ruby"|"php"',
           },
         ],
       },

@@ -39,7 +39,11 @@ export const TEACHING_CASES: TeachingCase[] = [
       message: 'lenguage: unknown field; did you mean "language"?',
       errors: [
         { field: 'lenguage', message: 'lenguage: unknown field; did you mean "language"?' },
-        { field: 'language', message: 'language: expected one of "javascript"|"typescript"|"python"|"bash"' },
+        {
+          field: 'language',
+          message:
+            'language: expected one of "javascript"|"typescript"|"python"|"bash"|"c"|"cpp"|"go"|"rust"|"java"|"ruby"|"php"',
+        },
         { field: 'code', message: 'code: Invalid input: expected string, received number' },
         { field: 'env.LD_PRELOAD', message: RESERVED },
         {
