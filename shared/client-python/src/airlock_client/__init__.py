@@ -26,6 +26,7 @@ from .files import InputFile, output_file_path, save_files
 from .models import (
     OUTCOMES,
     CellException,
+    CompileReport,
     Execution,
     ExecutionResult,
     ExecutionStreamEvent,
@@ -51,6 +52,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "CellException",
+    "CompileReport",
     "Client",
     "ConflictError",
     "Execution",

@@ -91,6 +91,25 @@ class CellException:
 
 
 @dataclass(frozen=True)
+class CompileReport:
+    """The compile step of a compiled language's run (``result.compile``)."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    wall_ms: int
+
+    @staticmethod
+    def from_json(shape: Shape) -> CompileReport:
+        return CompileReport(
+            exit_code=shape.optional_integer("exit_code"),
+            stdout=shape.text("stdout"),
+            stderr=shape.text("stderr"),
+            wall_ms=shape.integer("wall_ms"),
+        )
+
+
+@dataclass(frozen=True)
 class ExecutionResult:
     outcome: Outcome
     exit_code: int | None
@@ -109,12 +128,18 @@ class ExecutionResult:
     """Session cells: the last expression's value as a MIME bundle, or None."""
     exception: CellException | None
     egress: list[dict[str, Any]]
+    compile: CompileReport | None
+    """Compiled languages: the compile step (None when the run had none)."""
+    matched: bool | None
+    """With ``expected_output``: whether stdout matched it (None when none was given)."""
 
     @staticmethod
     def from_json(shape: Shape) -> ExecutionResult:
         truncated = shape.child("truncated")
         value = shape.value.get("value")
         exception = shape.optional_child("exception")
+        compiled = shape.optional_child("compile")
+        matched = shape.value.get("matched")
         return ExecutionResult(
             outcome=cast(Outcome, shape.one_of("outcome", OUTCOMES)),
             exit_code=shape.optional_integer("exit_code"),
@@ -130,6 +155,8 @@ class ExecutionResult:
             value=None if value is None else _bundle(shape.child("value")),
             exception=None if exception is None else CellException.from_json(exception),
             egress=[item.value for item in shape.children("egress", optional=True)],
+            compile=None if compiled is None else CompileReport.from_json(compiled),
+            matched=None if matched is None else shape.boolean("matched"),
         )
 
 
@@ -153,6 +180,8 @@ class Execution:
     finished_at: str | None
     result: ExecutionResult | None
     session_id: str | None
+    template: str | None
+    """The template it ran in, or None for the language default."""
     raw: dict[str, Any] = field(repr=False, compare=False)
     """The execution as the server sent it (fields this client does not know yet included)."""
 
@@ -201,6 +230,7 @@ class Execution:
             finished_at=shape.optional_text("finished_at"),
             result=None if result is None else ExecutionResult.from_json(result),
             session_id=shape.optional_text("session_id"),
+            template=shape.optional_text("template"),
             raw=shape.value,
         )
 
@@ -230,6 +260,7 @@ class Session:
     closed_at: str | None
     closed_reason: str | None
     metadata: dict[str, str]
+    template: str | None
 
     @staticmethod
     def from_json(value: Any) -> Session:
@@ -248,6 +279,7 @@ class Session:
             closed_at=shape.optional_text("closed_at"),
             closed_reason=shape.optional_text("closed_reason"),
             metadata=shape.strings("metadata"),
+            template=shape.optional_text("template"),
         )
 
 
