@@ -5,8 +5,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
@@ -27,6 +25,7 @@ import { READY } from '../readiness.ts';
 import { ExecutionSubmitter } from '../submission.ts';
 import { TokenAuthorizer } from '../token-authorizer.ts';
 import { acmePolicy, bearer, GATEWAY_TEST_LIMITS } from '../token-fixtures.ts';
+import { type Received, startTestReceiver, type TestReceiver } from '../webhooks/test-receiver.ts';
 import { Webhooks } from '../webhooks/webhooks.ts';
 
 const LIMITS = {
@@ -43,25 +42,13 @@ let feed: LifecycleEventFeed;
 let issuer: TestIssuer;
 let app: FastifyInstance;
 let webhooks: Webhooks;
-let receiver: Server;
+let receiver: TestReceiver;
 let port: number;
-let received: Array<{ headers: Record<string, string>; body: string }>;
+let received: Received[];
 
 beforeEach(async () => {
-  received = [];
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        headers: req.headers as Record<string, string>,
-        body: Buffer.concat(chunks).toString(),
-      });
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  port = (receiver.address() as AddressInfo).port;
+  receiver = await startTestReceiver();
+  ({ port, received } = receiver);
   dir = await mkdtemp(join(tmpdir(), 'airlock-deliveries-'));
   audit = await FileAuditLog.open(join(dir, 'audit.jsonl'));
   store = SqliteStore.inMemory({ retentionMs: 60_000 });
@@ -146,8 +133,7 @@ afterEach(async () => {
   await queue.close();
   store.close();
   await audit.close();
-  receiver.closeAllConnections();
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -3,8 +3,6 @@
 // the delivery log reads the same on every gateway and never to another tenant; a callback is never used for
 // another tenant's event.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseTenantPolicies, type TenantPolicies } from '@airlock/auth';
 import { EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
 import { createLogger } from '@airlock/logging';
@@ -16,41 +14,29 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acmePolicy } from '../token-fixtures.ts';
 import { WEBHOOK_STREAM } from './jetstream-dispatcher.ts';
+import { type Received, startTestReceiver, type TestReceiver } from './test-receiver.ts';
 import { openNatsWebhooks } from './webhook-setup.ts';
 import type { Webhooks } from './webhooks.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
 let nats: NatsServer;
-let receiver: Server;
+let receiver: TestReceiver;
 let port: number;
-let received: Array<{ headers: Record<string, string>; body: string }>;
+let received: Received[];
 const connections: NatsConnection[] = [];
 const gateways: Webhooks[] = [];
 
 beforeEach(async () => {
   nats = await startNatsServer({ jetstream: true });
-  received = [];
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        headers: req.headers as Record<string, string>,
-        body: Buffer.concat(chunks).toString(),
-      });
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  port = (receiver.address() as AddressInfo).port;
+  receiver = await startTestReceiver();
+  ({ port, received } = receiver);
 });
 
 afterEach(async () => {
   for (const webhooks of gateways.splice(0)) await webhooks.close().catch(() => {});
   for (const nc of connections.splice(0)) await nc.close().catch(() => {});
-  receiver.closeAllConnections();
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   await nats[Symbol.asyncDispose]();
 });
 

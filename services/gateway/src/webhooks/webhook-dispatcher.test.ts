@@ -1,7 +1,7 @@
 // Deliveries to a real receiver on loopback (reached through an AIRLOCK_WEBHOOK_ALLOWANCES-style allowance),
 // whose signatures are verified with the standardwebhooks library as a user's receiver would.
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressCheck, EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
 import { createLogger } from '@airlock/logging';
@@ -10,46 +10,25 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackTarget } from './callback-target.ts';
 import { MemoryDeliveryLog } from './delivery-log.ts';
+import { type Answer, type Received, startTestReceiver, type TestReceiver } from './test-receiver.ts';
 import { MAX_RESPONSE_BYTES, WebhookDispatcher, type WebhookSettings } from './webhook-dispatcher.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const secrets = new EnvSecretsProvider({ AIRLOCK_SECRET_WEBHOOK_T1: SECRET });
 
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
-type Answer = (req: IncomingMessage, res: ServerResponse, n: number) => void;
-
-const servers: Server[] = [];
+const servers: TestReceiver[] = [];
 const dispatchers: WebhookDispatcher[] = [];
 
 afterEach(async () => {
   for (const d of dispatchers.splice(0)) d.close();
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((resolve) => s.close(resolve));
-  }
+  for (const s of servers.splice(0)) await s.close();
 });
 
 /** A receiver on a free loopback port; `answer` decides each response (n counts from 1). */
 async function receiver(answer: Answer): Promise<{ port: number; received: Received[] }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        headers: req.headers as Record<string, string>,
-        body: Buffer.concat(chunks).toString(),
-      });
-      answer(req, res, received.length);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, received };
+  const started = await startTestReceiver(answer);
+  servers.push(started);
+  return started;
 }
 
 /** A port nothing listens on: bound, then closed. */
@@ -105,6 +84,15 @@ const target = (port: number, host = '127.0.0.1', literal = true): CallbackTarge
   path: '/hook?k=1',
 });
 
+/** The test event for the callback receiver on loopback `port`. */
+const callbackTo = (port: number) => ({
+  tenant: 't1',
+  event: EVENT,
+  receiver: 'callback' as const,
+  target: target(port),
+  secretRef: 'webhook.t1',
+});
+
 function verify(r: Received): unknown {
   return new Webhook(SECRET).verify(r.body, r.headers);
 }
@@ -113,15 +101,7 @@ describe('WebhookDispatcher', () => {
   it('delivers on the first try, signed so the standardwebhooks library verifies it', async () => {
     const { port, received } = await receiver((_q, res) => res.end('ok'));
     const { d, log } = dispatcher(port);
-    expect(
-      await d.dispatch({
-        tenant: 't1',
-        event: EVENT,
-        receiver: 'callback',
-        target: target(port),
-        secretRef: 'webhook.t1',
-      }),
-    ).toBe(true);
+    expect(await d.dispatch(callbackTo(port))).toBe(true);
     await d.idle();
     expect(received).toHaveLength(1);
     const first = received[0] as Received;
@@ -144,13 +124,7 @@ describe('WebhookDispatcher', () => {
       res.end();
     });
     const { d, log } = dispatcher(port, { attempts: 5 });
-    d.dispatch({
-      tenant: 't1',
-      event: EVENT,
-      receiver: 'callback',
-      target: target(port),
-      secretRef: 'webhook.t1',
-    });
+    d.dispatch(callbackTo(port));
     await d.idle();
     expect(received).toHaveLength(3);
     const ids = new Set(received.map((r) => r.headers['webhook-id']));
@@ -166,13 +140,7 @@ describe('WebhookDispatcher', () => {
   it('gives up after the configured attempts when the receiver is down, and logs each', async () => {
     const port = await closedPort();
     const { d, log } = dispatcher(port, { attempts: 3 });
-    d.dispatch({
-      tenant: 't1',
-      event: EVENT,
-      receiver: 'callback',
-      target: target(port),
-      secretRef: 'webhook.t1',
-    });
+    d.dispatch(callbackTo(port));
     await d.idle();
     const attempts = await log.attempts('t1', 'ex_test');
     expect(attempts.map((a) => [a.attempt, a.status, a.error, a.outcome])).toEqual([
@@ -186,13 +154,7 @@ describe('WebhookDispatcher', () => {
   it('ends an attempt at its timeout when the receiver hangs', async () => {
     const { port, received } = await receiver(() => {}); // never answers
     const { d, log } = dispatcher(port, { attempts: 1, timeoutMs: 300 });
-    d.dispatch({
-      tenant: 't1',
-      event: EVENT,
-      receiver: 'callback',
-      target: target(port),
-      secretRef: 'webhook.t1',
-    });
+    d.dispatch(callbackTo(port));
     await d.idle();
     expect(received).toHaveLength(1);
     expect(await log.attempts('t1', 'ex_test')).toMatchObject([
@@ -217,13 +179,7 @@ describe('WebhookDispatcher', () => {
       pump();
     });
     const { d, log } = dispatcher(port, { attempts: 1, timeoutMs: 10_000 });
-    d.dispatch({
-      tenant: 't1',
-      event: EVENT,
-      receiver: 'callback',
-      target: target(port),
-      secretRef: 'webhook.t1',
-    });
+    d.dispatch(callbackTo(port));
     await d.idle();
     expect(await log.attempts('t1', 'ex_test')).toMatchObject([
       { status: 200, error: null, outcome: 'delivered' },
@@ -240,13 +196,7 @@ describe('WebhookDispatcher', () => {
       res.end();
     });
     const { d, log } = dispatcher(port, { attempts: 2 });
-    d.dispatch({
-      tenant: 't1',
-      event: EVENT,
-      receiver: 'callback',
-      target: target(port),
-      secretRef: 'webhook.t1',
-    });
+    d.dispatch(callbackTo(port));
     await d.idle();
     expect(received).toHaveLength(2);
     expect(other.received).toHaveLength(0);
@@ -311,24 +261,8 @@ describe('WebhookDispatcher', () => {
   it('drops a delivery beyond the pending bound', async () => {
     const { port } = await receiver(() => {});
     const { d } = dispatcher(port, { attempts: 1, timeoutMs: 200, maxPending: 1 });
-    expect(
-      await d.dispatch({
-        tenant: 't1',
-        event: EVENT,
-        receiver: 'callback',
-        target: target(port),
-        secretRef: 'webhook.t1',
-      }),
-    ).toBe(true);
-    expect(
-      await d.dispatch({
-        tenant: 't1',
-        event: EVENT,
-        receiver: 'callback',
-        target: target(port),
-        secretRef: 'webhook.t1',
-      }),
-    ).toBe(false);
+    expect(await d.dispatch(callbackTo(port))).toBe(true);
+    expect(await d.dispatch(callbackTo(port))).toBe(false);
     await d.idle();
   });
 });
