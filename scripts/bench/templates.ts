@@ -4,7 +4,6 @@
 // exec` of gcc (compiled.ts). Numbers compare within one run only.
 // It must never leave an image or a container behind: the template's image is removed and the service closed.
 
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import {
   loadTemplateCatalog,
   TemplateRegistry,
 } from '@airlock/sandbox';
+import { removeTemplateImages } from '@airlock/testing';
 import Dockerode from 'dockerode';
 import { runCompiledBench } from './compiled.ts';
 import { measure, row } from './stats.ts';
@@ -94,14 +94,6 @@ export async function runTemplateBench(options: TemplateBenchOptions): Promise<v
     await runCompiledBench({ ...options, docker });
   } finally {
     await rm(dir, { recursive: true, force: true });
-    const refs = execFileSync(
-      'docker',
-      ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${name}`],
-      {
-        encoding: 'utf8',
-      },
-    );
-    for (const ref of refs.split('\n').filter(Boolean))
-      execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+    removeTemplateImages(name);
   }
 }

@@ -1,10 +1,11 @@
 // Operator templates for tests: a folder of template specs (AIRLOCK_TEMPLATES_DIR) written by the test, a wait
 // until the service has built one, and the removal of its images afterwards (they are tagged per test process).
 
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { call } from './service.ts';
+
+export { removeTemplateImages } from '@airlock/testing';
 
 /** Writes `dir/name/template.json` and the files beside it. */
 export async function writeTemplate(
@@ -28,19 +29,6 @@ export async function builtTemplate(url: string, name: string): Promise<Record<s
     await new Promise((r) => setTimeout(r, 500));
   }
   return found;
-}
-
-/** Removes every image of template `name` (airlock-tmpl-NAME:*). */
-export function removeTemplateImages(name: string): void {
-  const refs = execFileSync(
-    'docker',
-    ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${name}`],
-    {
-      encoding: 'utf8',
-    },
-  );
-  for (const ref of refs.split('\n').filter(Boolean))
-    execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
 }
 
 /** A python template built from the python one, with a module (`airlock_greet`) and a data file ($MOTTO_FILE). */
