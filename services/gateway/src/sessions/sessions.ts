@@ -315,10 +315,7 @@ export class Sessions {
       );
     }
     const { session } = entry;
-    if (session.status === 'paused') {
-      await this.#checkpoints.resume(entry);
-      await this.#auditSnapshot(entry, caller, { op: 'resume' });
-    }
+    await this.#resumePaused(entry, caller);
     if (session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
         'session_closed',
@@ -441,10 +438,7 @@ export class Sessions {
   ): Promise<{ caller: Caller; session: Session; files: SessionFiles }> {
     const caller = await this.#deps.authorizer.authenticate(headers);
     const { entry, session } = await this.#find(caller, id);
-    if (entry?.session.status === 'paused') {
-      await this.#checkpoints.resume(entry);
-      await this.#auditSnapshot(entry, caller, { op: 'resume' });
-    }
+    if (entry) await this.#resumePaused(entry, caller);
     if (!entry || session.status === 'closed' || !entry.sandbox) {
       throw new AirlockError(
         'session_closed',
@@ -488,12 +482,17 @@ export class Sessions {
   /** Restores a paused session (a session that is not paused is answered as it is). */
   async resume(headers: Record<string, unknown>, id: string): Promise<Session> {
     const { caller, entry } = await this.#openEntry(headers, id);
-    const wasPaused = entry.session.status === 'paused';
-    await this.#checkpoints.resume(entry);
+    await this.#resumePaused(entry, caller);
     this.#touch(entry);
     await this.#store(entry);
-    if (wasPaused) await this.#auditSnapshot(entry, caller, { op: 'resume' });
     return { ...entry.session };
+  }
+
+  /** Restores a paused session (on request, or for its next cell or files call), audited; else nothing. */
+  async #resumePaused(entry: Entry, caller: Caller): Promise<void> {
+    if (entry.session.status !== 'paused') return;
+    await this.#checkpoints.resume(entry);
+    await this.#auditSnapshot(entry, caller, { op: 'resume' });
   }
 
   /** The snapshot operation's audit record; the operation is done, so a failed append is logged, not thrown. */

@@ -32,17 +32,13 @@ export class Snapshots {
 
   async get(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
     const caller = await this.#authorizer.authenticate(headers);
-    const record = await this.#available().get(caller.tenant, id);
-    if (record?.purpose !== 'snapshot') throw missing(id);
-    return record.snapshot;
+    return this.#own(caller.tenant, id);
   }
 
   /** Deletes the snapshot (sessions started from it go on); answers it as it was. */
   async remove(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
     const caller = await this.#authorizer.authenticate(headers);
-    const record = await this.#available().get(caller.tenant, id);
-    if (record?.purpose !== 'snapshot') throw missing(id);
-    const { snapshot } = record;
+    const snapshot = await this.#own(caller.tenant, id);
     await this.#available().remove(id);
     const session = { id: snapshot.session_id, tenant: caller.tenant, backend: snapshot.backend };
     const deleted = {
@@ -55,6 +51,13 @@ export class Snapshots {
       .append(sessionSnapshotEntry(session, caller, deleted))
       .catch((err: unknown) => this.#logger.error({ err }, 'audit append failed'));
     return snapshot;
+  }
+
+  /** The tenant's snapshot `id` (never a pause image); else `not_found`. */
+  async #own(tenant: string, id: string): Promise<Snapshot> {
+    const record = await this.#available().get(tenant, id);
+    if (record?.purpose !== 'snapshot') throw missing(id);
+    return record.snapshot;
   }
 
   #available(): SnapshotStore {
