@@ -263,13 +263,19 @@ describe('the compose stack', () => {
     const [first, second] = await Promise.all([lost, retried].map((id) => finished(s.url(2), id)));
     expect(first.result).toMatchObject({ outcome: 'internal_error', reason: 'worker lost' });
     expect(second.result).toMatchObject({ outcome: 'success', stdout: 'done\n' });
-    // worker-2's own audit file (on the stack's volume) holds the rerun and the verdict on the lost one.
-    const audit = (await s.compose(['exec', '-T', 'worker-2', 'cat', '/var/lib/airlock/worker-2.jsonl']))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line));
+    // worker-2's own audit file (on the stack's volume) holds the rerun and the verdict on the lost one. The
+    // finished record is appended once the queue has settled the run, so it may land just after the result is
+    // readable: read the file until both verdicts are there (the test's timeout bounds the wait).
+    let audit: Array<{ execution_id?: string; type: string; outcome?: string }> = [];
     const of = (id: string) =>
       audit.filter((r) => r.execution_id === id).map((r) => [r.type, r.outcome ?? null]);
+    await until(async () => {
+      audit = (await s.compose(['exec', '-T', 'worker-2', 'cat', '/var/lib/airlock/worker-2.jsonl']))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+      return [lost, retried].every((id) => of(id).some(([type]) => type === 'finished'));
+    }, 500);
     expect(of(retried)).toEqual([
       ['started', null],
       ['finished', 'success'],
