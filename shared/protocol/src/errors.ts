@@ -3,116 +3,55 @@
 
 import type { FieldIssue } from './field-issues.ts';
 
-export const ERROR_CODES = {
-  invalid_json: { status: 400, meaning: 'The request body is not valid JSON.' },
-  invalid_request: {
-    status: 400,
-    meaning: 'A field of the request is missing, of the wrong type, or out of range.',
-  },
-  unauthorized: { status: 401, meaning: 'No valid credential was presented.' },
-  forbidden: { status: 403, meaning: 'The credential does not allow this request.' },
-  not_found: {
-    status: 404,
-    meaning: 'No such route, or no session or snapshot with this id visible to the caller.',
-  },
-  execution_not_found: { status: 404, meaning: 'No execution with this id is visible to the caller.' },
-  method_not_allowed: { status: 405, meaning: 'The route does not accept this method.' },
-  idempotency_conflict: {
-    status: 409,
-    meaning: 'The Idempotency-Key was already used with a different request body.',
-  },
-  execution_finished: { status: 409, meaning: 'The execution has already finished and cannot be canceled.' },
-  payload_too_large: { status: 413, meaning: 'The request body is larger than the server accepts.' },
-  uri_too_long: { status: 414, meaning: 'A path segment of the request is longer than the server accepts.' },
-  unsupported_media_type: { status: 415, meaning: 'The request body must be application/json.' },
-  backend_unavailable: {
-    status: 422,
-    meaning: 'The requested backend cannot run this language on this server.',
-  },
-  queue_full: { status: 429, meaning: 'The execution queue is full; retry after the given delay.' },
-  rate_limited: {
-    status: 429,
-    meaning: "The tenant's submission rate is exhausted; retry after the given delay.",
-  },
-  quota_exceeded: {
-    status: 429,
-    meaning: 'The tenant already has as many executions in flight as its quota allows; retry later.',
-  },
-  header_too_large: { status: 431, meaning: 'A request header is larger than the server accepts.' },
+/** Each code's HTTP status and one-line meaning, one row a code, in the order every surface lists them. */
+// biome-ignore format: the table reads best one row a code
+const ROWS = {
+  invalid_json: [400, 'The request body is not valid JSON.'],
+  invalid_request: [400, 'A field of the request is missing, of the wrong type, or out of range.'],
+  unauthorized: [401, 'No valid credential was presented.'],
+  forbidden: [403, 'The credential does not allow this request.'],
+  not_found: [404, 'No such route, or no session or snapshot with this id visible to the caller.'],
+  execution_not_found: [404, 'No execution with this id is visible to the caller.'],
+  method_not_allowed: [405, 'The route does not accept this method.'],
+  idempotency_conflict: [409, 'The Idempotency-Key was already used with a different request body.'],
+  execution_finished: [409, 'The execution has already finished and cannot be canceled.'],
+  payload_too_large: [413, 'The request body is larger than the server accepts.'],
+  uri_too_long: [414, 'A path segment of the request is longer than the server accepts.'],
+  unsupported_media_type: [415, 'The request body must be application/json.'],
+  backend_unavailable: [422, 'The requested backend cannot run this language on this server.'],
+  queue_full: [429, 'The execution queue is full; retry after the given delay.'],
+  rate_limited: [429, "The tenant's submission rate is exhausted; retry after the given delay."],
+  quota_exceeded: [429, 'The tenant already has as many executions in flight as its quota allows; retry later.'],
+  header_too_large: [431, 'A request header is larger than the server accepts.'],
   // egress proxy: what a sandboxed program sees from the proxy, and submissions it cannot serve
-  egress_denied: {
-    status: 403,
-    meaning: "The egress proxy refused this destination under the run's policy.",
-  },
-  proxy_auth_required: {
-    status: 407,
-    meaning: 'The egress proxy credential is missing, wrong, or no longer valid.',
-  },
-  egress_limit: { status: 429, meaning: "The run's egress limits (rate, tunnels or bytes) are exhausted." },
-  egress_upstream_failed: { status: 502, meaning: 'The egress proxy could not reach the upstream.' },
-  egress_unavailable: {
-    status: 422,
-    meaning: 'Network egress was requested but this server or backend does not offer it.',
-  },
-  callback_refused: {
-    status: 422,
-    meaning:
-      'Airlock will not deliver to this callback URL (scheme, user-info, or an address it must not reach).',
-  },
+  egress_denied: [403, "The egress proxy refused this destination under the run's policy."],
+  proxy_auth_required: [407, 'The egress proxy credential is missing, wrong, or no longer valid.'],
+  egress_limit: [429, "The run's egress limits (rate, tunnels or bytes) are exhausted."],
+  egress_upstream_failed: [502, 'The egress proxy could not reach the upstream.'],
+  egress_unavailable: [422, 'Network egress was requested but this server or backend does not offer it.'],
+  callback_refused: [422, 'Airlock will not deliver to this callback URL (scheme, user-info, or an address it must not reach).'],
   // sessions
-  session_busy: {
-    status: 409,
-    meaning: 'A cell of this session is still running; retry when it has finished.',
-  },
-  session_closed: {
-    status: 409,
-    meaning: 'The session is closed (the message says why) and runs no more cells.',
-  },
-  session_limit: {
-    status: 429,
-    meaning: 'The server already holds as many open sessions as it allows; close one or retry later.',
-  },
-  file_not_found: {
-    status: 404,
-    meaning: "No such file or folder in the session's working folder.",
-  },
-  file_not_regular: {
-    status: 422,
-    meaning:
-      'The path names a link, a folder or a special file: links are never followed, and only regular files are read or written.',
-  },
-  session_storage_full: {
-    status: 413,
-    meaning: "The session's working folder has no room for this file.",
-  },
-  operation_unsupported: {
-    status: 422,
-    meaning: "The session's backend does not offer this operation (the message says why).",
-  },
-  snapshot_unsupported: {
-    status: 422,
-    meaning:
-      "The session's backend cannot snapshot or restore sessions on this server (the message says why).",
-  },
-  snapshot_corrupt: {
-    status: 422,
-    meaning: 'The snapshot failed its integrity check (corrupted or truncated) and is never restored.',
-  },
-  internal_error: { status: 500, meaning: 'The server failed unexpectedly; the failure was logged.' },
-  shutting_down: { status: 503, meaning: 'The server is shutting down and accepts no new work.' },
-  audit_unavailable: {
-    status: 503,
-    meaning: 'The audit log cannot be written, so no work is accepted; retry after the given delay.',
-  },
-  template_unavailable: {
-    status: 503,
-    meaning: 'The template is not built yet, being built, or failed its build; retry after the given delay.',
-  },
-  store_unavailable: {
-    status: 503,
-    meaning: 'The execution store cannot be written, so no work is accepted; retry after the given delay.',
-  },
-} as const satisfies Record<string, { status: number; meaning: string }>;
+  session_busy: [409, 'A cell of this session is still running; retry when it has finished.'],
+  session_closed: [409, 'The session is closed (the message says why) and runs no more cells.'],
+  session_limit: [429, 'The server already holds as many open sessions as it allows; close one or retry later.'],
+  file_not_found: [404, "No such file or folder in the session's working folder."],
+  file_not_regular: [422, 'The path names a link, a folder or a special file: links are never followed, and only regular files are read or written.'],
+  session_storage_full: [413, "The session's working folder has no room for this file."],
+  operation_unsupported: [422, "The session's backend does not offer this operation (the message says why)."],
+  snapshot_unsupported: [422, "The session's backend cannot snapshot or restore sessions on this server (the message says why)."],
+  snapshot_corrupt: [422, 'The snapshot failed its integrity check (corrupted or truncated) and is never restored.'],
+  internal_error: [500, 'The server failed unexpectedly; the failure was logged.'],
+  shutting_down: [503, 'The server is shutting down and accepts no new work.'],
+  audit_unavailable: [503, 'The audit log cannot be written, so no work is accepted; retry after the given delay.'],
+  template_unavailable: [503, 'The template is not built yet, being built, or failed its build; retry after the given delay.'],
+  store_unavailable: [503, 'The execution store cannot be written, so no work is accepted; retry after the given delay.'],
+} as const satisfies Record<string, readonly [status: number, meaning: string]>;
+
+type Rows = typeof ROWS;
+
+export const ERROR_CODES = Object.fromEntries(
+  Object.entries(ROWS).map(([code, [status, meaning]]) => [code, { status, meaning }]),
+) as { readonly [C in keyof Rows]: { readonly status: Rows[C][0]; readonly meaning: Rows[C][1] } };
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -1,13 +1,18 @@
-// Execution ids: unguessable, URL-safe, and recognisable by prefix.
+// Ids of executions, sessions and snapshots: unguessable (16 random bytes), URL-safe, and recognisable by
+// prefix. Every kind is made and recognised by one idKind, so the forms cannot drift apart.
 
 import { randomBytes } from 'node:crypto';
 
-const EXECUTION_ID = /^ex_[A-Za-z0-9_-]{22}$/;
-
-export function newExecutionId(): string {
-  return `ex_${randomBytes(16).toString('base64url')}`;
+/** The maker and the recogniser of ids of one kind: `<prefix>_` then 22 base64url characters. */
+export function idKind(prefix: string): { make(): string; test(value: string): boolean } {
+  const pattern = new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`);
+  return {
+    make: () => `${prefix}_${randomBytes(16).toString('base64url')}`,
+    test: (value) => pattern.test(value),
+  };
 }
 
-export function isExecutionId(value: string): boolean {
-  return EXECUTION_ID.test(value);
-}
+const EXECUTION = idKind('ex');
+
+export const newExecutionId = (): string => EXECUTION.make();
+export const isExecutionId = (value: string): boolean => EXECUTION.test(value);

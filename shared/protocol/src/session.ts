@@ -2,10 +2,10 @@
 // to the next. The zod source of the session request, the session as every surface returns it, and a cell.
 // Absolute bounds only; the server's defaults and ceilings for the timeouts are applied by the gateway.
 
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { Callback } from './callback.ts';
 import { ResolvedLimits } from './execution.ts';
+import { idKind } from './ids.ts';
 import { Backend, Code, Files, LimitsInput, Metadata, Stdin, TemplateName } from './request.ts';
 
 /** Languages a session can hold an interpreter for (bash has no session). */
@@ -98,15 +98,9 @@ export const CellRequest = z
   })
   .strict();
 
-const SESSION_ID = /^ses_[A-Za-z0-9_-]{22}$/;
-
-export function newSessionId(): string {
-  return `ses_${randomBytes(16).toString('base64url')}`;
-}
-
-export function isSessionId(value: string): boolean {
-  return SESSION_ID.test(value);
-}
+const SESSION_ID = idKind('ses');
+export const newSessionId = (): string => SESSION_ID.make();
+export const isSessionId = (value: string): boolean => SESSION_ID.test(value);
 
 export type SessionLanguage = z.infer<typeof SessionLanguage>;
 export type SessionStatus = z.infer<typeof SessionStatus>;

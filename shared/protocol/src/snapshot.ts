@@ -2,8 +2,8 @@
 // which new sessions start (a fork) and a paused session resumes. The snapshot as every surface returns it, and
 // its id. Never anything of the image itself here: it stays on the server, 0600, checked by its sha256.
 
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { idKind } from './ids.ts';
 import { Backend } from './request.ts';
 import { SessionLanguage } from './session.ts';
 
@@ -23,15 +23,9 @@ export const Snapshot = z.object({
 
 export const SnapshotList = z.object({ snapshots: z.array(Snapshot) });
 
-const SNAPSHOT_ID = /^snp_[A-Za-z0-9_-]{22}$/;
-
-export function newSnapshotId(): string {
-  return `snp_${randomBytes(16).toString('base64url')}`;
-}
-
-export function isSnapshotId(value: string): boolean {
-  return SNAPSHOT_ID.test(value);
-}
+const SNAPSHOT_ID = idKind('snp');
+export const newSnapshotId = (): string => SNAPSHOT_ID.make();
+export const isSnapshotId = (value: string): boolean => SNAPSHOT_ID.test(value);
 
 export type Snapshot = z.infer<typeof Snapshot>;
 export type SnapshotList = z.infer<typeof SnapshotList>;
