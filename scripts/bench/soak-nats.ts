@@ -10,7 +10,7 @@
 // when jobs are left in the job stream, or when descriptors and containers do not come back down.
 // Every process, container and file it made is gone afterwards.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import {
   rssBytes,
   startNatsServer,
 } from '@airlock/testing';
-import { job, mib, quarters, settle } from './soak.ts';
+import { driveJobs, mib, postJob, settle, startInspected, stopChild } from './soak-drive.ts';
 
 export interface NatsSoakOptions {
   jobs: number;
@@ -83,7 +83,7 @@ export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
       AIRLOCK_RETENTION_SECONDS: String(RETENTION_SECONDS),
     };
     const start = (name: string, main: string, env: Record<string, string>, ready: RegExp) =>
-      startProcess(
+      startInspected(
         name,
         main,
         { ...base, AIRLOCK_AUDIT_LOG: join(dir, `${name}.jsonl`), ...env },
@@ -111,53 +111,20 @@ export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
       natsRss: nats.pid === undefined ? 0 : rssBytes(nats.pid),
       streams: await streamSizes(monitorPort),
     });
-    const run = async (n: number) => {
-      signal.throwIfAborted();
-      const { body, stdout } = job(n, BIG_OUTPUT);
-      const response = await fetch(`${url}/v1/executions?wait=60`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const execution = (await response.json()) as { result?: { outcome?: string; stdout?: string } };
-      if (
-        response.status !== 201 ||
-        execution.result?.outcome !== 'success' ||
-        !stdout(execution.result.stdout ?? '')
-      )
-        throw new Error(`job ${n}: ${response.status} ${JSON.stringify(execution).slice(0, 300)}`);
-    };
-    for (let n = 0; n < WARM_UP_JOBS; n++) await run(n);
-    await settle(() => true, 5_000);
-    const start0 = await read(0);
-    print(
-      `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
-        `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${CLIENTS}, ` +
-        `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
-    );
-    print(line(start0));
-    const marks = new Set([Math.round(options.jobs / 10), ...quarters(options.jobs)]);
-    const readings: Reading[] = [];
-    let next = 0;
-    let done = 0;
-    let sampling = Promise.resolve();
-    const lane = async () => {
-      while (next < options.jobs) {
-        const n = WARM_UP_JOBS + next++;
-        await run(n);
-        done++;
-        if (marks.has(done)) {
-          const at = done;
-          sampling = sampling.then(async () => {
-            const reading = await read(at);
-            readings.push(reading);
-            print(line(reading));
-          });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CLIENTS }, lane));
-    await sampling;
+    const { start: start0, readings } = await driveJobs({
+      warmUpJobs: WARM_UP_JOBS,
+      jobs: options.jobs,
+      clients: CLIENTS,
+      run: (n) => postJob(url, n, BIG_OUTPUT, signal),
+      read,
+      intro: [
+        `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
+          `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${CLIENTS}, ` +
+          `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
+      ],
+      line,
+      print,
+    });
     const backDown = () =>
       services.every((s, i) => openFds(s.child.pid!) <= start0.processes[i]!.fds) &&
       workers.reduce((sum, w) => sum + containersOwnedBy(w.child.pid!).length, 0) <= start0.containers;
@@ -166,11 +133,7 @@ export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
     print(`after the run: ${line(end)}`);
     return verdict(readings, start0, end, back, print);
   } finally {
-    for (const { child } of services) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
+    for (const { child } of services) await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -232,35 +195,6 @@ async function streamSizes(monitorPort: number): Promise<Record<string, StreamSi
     for (const { name, state } of account.stream_detail ?? [])
       sizes[name] = { messages: state.messages, bytes: state.bytes };
   return sizes;
-}
-
-async function startProcess(
-  name: string,
-  main: string,
-  env: Record<string, string>,
-  ready: RegExp,
-  signal: AbortSignal,
-): Promise<Service> {
-  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', main], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  try {
-    for (;;) {
-      signal.throwIfAborted();
-      const url = ready.exec(out)?.[1];
-      const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
-      if (url && inspector) return { name, child, inspector, url };
-      if (child.exitCode !== null) throw new Error(`${name} exited:\n${out}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
 }
 
 function line(r: Reading): string {

@@ -7,13 +7,14 @@
 // descriptors or containers do not come back down to their values before the run (the pools refilled, no
 // socket or container left over). Every process, container and file it made is gone afterwards.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { containersOwnedBy, openFds, rssAfterGc, rssBytes } from '@airlock/testing';
 import { folderBytes } from './service-probe.ts';
+import { driveJobs, mib, postJob, settle, startInspected, stopChild } from './soak-drive.ts';
 
 export interface SoakOptions {
   jobs: number;
@@ -39,26 +40,6 @@ interface Reading {
   seconds: number;
 }
 
-/** The request of job `n` and the stdout it must answer with; one in 20 prints `bigOutput` bytes. */
-export function job(
-  n: number,
-  bigOutput = MIB,
-): { body: Record<string, unknown>; stdout: (text: string) => boolean } {
-  if (n % 20 === 0) {
-    const body = { language: 'python', backend: 'docker', code: 'import sys\nprint("hello", sys.argv[1])' };
-    return { body: { ...body, args: [String(n)] }, stdout: (text) => text === `hello ${n}\n` };
-  }
-  if (n % 20 === 10) {
-    const code = `console.log(airlock.args[0].padEnd(${bigOutput - 1}, '.'))`;
-    return {
-      body: { language: 'javascript', code, args: [`job ${n}`], limits: { output_bytes: 2 * bigOutput } },
-      stdout: (text) => text.length === bigOutput && text.startsWith(`job ${n}.`),
-    };
-  }
-  const body = { language: 'javascript', code: 'console.log("hello", airlock.args[0])', args: [String(n)] };
-  return { body, stdout: (text) => text === `hello ${n}\n` };
-}
-
 export async function runSoak(options: SoakOptions): Promise<boolean> {
   const { print, signal } = options;
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-soak-'));
@@ -79,53 +60,20 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       storeBytes: folderBytes(dataDir),
       seconds: (performance.now() - began) / 1000,
     });
-    const run = async (n: number) => {
-      signal.throwIfAborted();
-      const { body, stdout } = job(n);
-      const response = await fetch(`${url}/v1/executions?wait=60`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const execution = (await response.json()) as { result?: { outcome?: string; stdout?: string } };
-      if (
-        response.status !== 201 ||
-        execution.result?.outcome !== 'success' ||
-        !stdout(execution.result.stdout ?? '')
-      )
-        throw new Error(`job ${n}: ${response.status} ${JSON.stringify(execution).slice(0, 300)}`);
-    };
-    for (let n = 0; n < WARM_UP_JOBS; n++) await run(n);
-    await settle(() => true, 5_000);
-    const start = await read(0);
-    print(
-      `soak — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with 1 MiB output 5%, ` +
-        `python on runc 5%) through REST at concurrency ${CLIENTS}, default settings`,
-    );
-    print(header());
-    print(line(start));
-    const marks = new Set([Math.round(options.jobs / 10), ...quarters(options.jobs)]);
-    const readings: Reading[] = [];
-    let next = 0;
-    let done = 0;
-    let sampling = Promise.resolve();
-    const lane = async () => {
-      while (next < options.jobs) {
-        const n = WARM_UP_JOBS + next++;
-        await run(n);
-        done++;
-        if (marks.has(done)) {
-          const at = done;
-          sampling = sampling.then(async () => {
-            const reading = await read(at);
-            readings.push(reading);
-            print(line(reading));
-          });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CLIENTS }, lane));
-    await sampling;
+    const { start, readings } = await driveJobs({
+      warmUpJobs: WARM_UP_JOBS,
+      jobs: options.jobs,
+      clients: CLIENTS,
+      run: (n) => postJob(url, n, MIB, signal),
+      read,
+      intro: [
+        `soak — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with 1 MiB output 5%, ` +
+          `python on runc 5%) through REST at concurrency ${CLIENTS}, default settings`,
+        header(),
+      ],
+      line,
+      print,
+    });
     const back = await settle(
       () => openFds(pid) <= start.fds && containersOwnedBy(pid).length <= start.containers,
       SETTLE_MS,
@@ -148,59 +96,22 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
     );
     return !grew && back;
   } finally {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child!.once('exit', resolve));
-    }
+    if (child) await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function startService(dir: string, dataDir: string, signal: AbortSignal) {
-  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', GATEWAY], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      AIRLOCK_PORT: '0',
-      AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
-      AIRLOCK_DATA_DIR: dataDir,
-      AIRLOCK_BACKENDS: 'isolate,docker',
-      AIRLOCK_MAX_QUEUED: '100000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  try {
-    for (;;) {
-      signal.throwIfAborted();
-      const url = /"address":"(http:\/\/[^"]+)"/.exec(out)?.[1];
-      const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
-      if (url && inspector) return { child, url, inspector };
-      if (child.exitCode !== null) throw new Error(`the service exited:\n${out}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
+function startService(dir: string, dataDir: string, signal: AbortSignal) {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    AIRLOCK_PORT: '0',
+    AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
+    AIRLOCK_DATA_DIR: dataDir,
+    AIRLOCK_BACKENDS: 'isolate,docker',
+    AIRLOCK_MAX_QUEUED: '100000',
+  };
+  return startInspected('the service', GATEWAY, env, /"address":"(http:\/\/[^"]+)"/, signal);
 }
-
-/** Waits until `done()` holds, checking every 500 ms, for at most `ms`; answers whether it held. */
-export async function settle(done: () => boolean, ms: number): Promise<boolean> {
-  const until = performance.now() + ms;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    if (done()) return true;
-    if (performance.now() > until) return false;
-  }
-}
-
-export function quarters(jobs: number): number[] {
-  return [1, 2, 3, 4].map((q) => Math.round((jobs * q) / 4));
-}
-
-export const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
 
 function header(): string {
   return `${'jobs'.padStart(6)} ${'RSS'.padStart(11)} ${'after GC'.padStart(11)} ${'fds'.padStart(5)} ${'containers'.padStart(10)} ${'store'.padStart(11)} ${'elapsed'.padStart(9)}`;
