@@ -5,7 +5,21 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 
-const MIB = 1024 * 1024;
+export const MIB = 1024 * 1024;
+/**
+ * Both soaks: clients in flight, jobs run one by one first, the bound on memory growth after a full GC, and how
+ * long the run's end may take to give back descriptors and containers (pools refill, sockets idle out).
+ */
+export const CLIENTS = 8;
+export const WARM_UP_JOBS = 40;
+export const GROWTH_LIMIT = 1.2;
+export const SETTLE_MS = 60_000;
+
+export interface SoakOptions {
+  jobs: number;
+  signal: AbortSignal;
+  print: (line: string) => void;
+}
 const INSPECTOR = /Debugger listening on (ws:\/\/\S+)/;
 
 export const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;

@@ -23,24 +23,14 @@ import {
   rssBytes,
   startNatsServer,
 } from '@airlock/testing';
-import { driveJobs, mib, postJob, settle, startInspected, stopChild } from './soak-drive.ts';
-
-export interface NatsSoakOptions {
-  jobs: number;
-  signal: AbortSignal;
-  print: (line: string) => void;
-}
+import * as soak from './soak-drive.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GATEWAY = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
 const WORKER = join(ROOT, 'services', 'worker', 'src', 'main.ts');
-const CLIENTS = 8;
 const BIG_OUTPUT = 256 * 1024;
 const RETENTION_SECONDS = 60;
-const GROWTH_LIMIT = 1.2;
 const STORE_GROWTH_LIMIT = 1.5;
-const WARM_UP_JOBS = 40;
-const SETTLE_MS = 60_000;
 /** The queue's default names (shared/queue jetstream options). */
 const JOB_STREAM = 'AIRLOCK_JOBS';
 const EVENT_STREAM = 'AIRLOCK_EVENTS';
@@ -67,7 +57,7 @@ interface Reading {
   streams: Record<string, StreamSize>;
 }
 
-export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
+export async function runNatsSoak(options: soak.SoakOptions): Promise<boolean> {
   const { print, signal } = options;
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-soak-nats-'));
   const monitorPort = await freePort();
@@ -83,7 +73,7 @@ export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
       AIRLOCK_RETENTION_SECONDS: String(RETENTION_SECONDS),
     };
     const start = (name: string, main: string, env: Record<string, string>, ready: RegExp) =>
-      startInspected(
+      soak.startInspected(
         name,
         main,
         { ...base, AIRLOCK_AUDIT_LOG: join(dir, `${name}.jsonl`), ...env },
@@ -111,15 +101,15 @@ export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
       natsRss: nats.pid === undefined ? 0 : rssBytes(nats.pid),
       streams: await streamSizes(monitorPort),
     });
-    const { start: start0, readings } = await driveJobs({
-      warmUpJobs: WARM_UP_JOBS,
+    const { start: start0, readings } = await soak.driveJobs({
+      warmUpJobs: soak.WARM_UP_JOBS,
       jobs: options.jobs,
-      clients: CLIENTS,
-      run: (n) => postJob(url, n, BIG_OUTPUT, signal),
+      clients: soak.CLIENTS,
+      run: (n) => soak.postJob(url, n, BIG_OUTPUT, signal),
       read,
       intro: [
         `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
-          `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${CLIENTS}, ` +
+          `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${soak.CLIENTS}, ` +
           `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
       ],
       line,
@@ -128,12 +118,12 @@ export async function runNatsSoak(options: NatsSoakOptions): Promise<boolean> {
     const backDown = () =>
       services.every((s, i) => openFds(s.child.pid!) <= start0.processes[i]!.fds) &&
       workers.reduce((sum, w) => sum + containersOwnedBy(w.child.pid!).length, 0) <= start0.containers;
-    const back = await settle(backDown, SETTLE_MS);
+    const back = await soak.settle(backDown, soak.SETTLE_MS);
     const end = await read(options.jobs);
     print(`after the run: ${line(end)}`);
     return verdict(readings, start0, end, back, print);
   } finally {
-    for (const { child } of services) await stopChild(child);
+    for (const { child } of services) await soak.stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -150,11 +140,11 @@ function verdict(
   let met = true;
   for (const [i, process] of last.processes.entries()) {
     const growth = process.rssAfterGc / first.processes[i]!.rssAfterGc;
-    const grew = growth > GROWTH_LIMIT;
+    const grew = growth > soak.GROWTH_LIMIT;
     met &&= !grew;
     print(
       `${process.name}: RSS after a full GC, after ${last.jobs} / after ${first.jobs}: ${growth.toFixed(2)}x ` +
-        `(limit ${GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); fds ${start.processes[i]!.fds} → ${end.processes[i]!.fds}`,
+        `(limit ${soak.GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); fds ${start.processes[i]!.fds} → ${end.processes[i]!.fds}`,
     );
   }
   // The second mark is the first one taken a full retention period into the run, if any.
@@ -162,7 +152,9 @@ function verdict(
   for (const stream of [EVENT_STREAM, BUCKET_STREAM]) {
     const now = last.streams[stream]?.bytes ?? 0;
     if (!second) {
-      print(`${stream}: ${mib(now)} (not judged: no mark before the last came after ${RETENTION_SECONDS} s)`);
+      print(
+        `${stream}: ${soak.mib(now)} (not judged: no mark before the last came after ${RETENTION_SECONDS} s)`,
+      );
       continue;
     }
     const then = second.streams[stream]?.bytes ?? 0;
@@ -170,7 +162,7 @@ function verdict(
     const grew = growth > STORE_GROWTH_LIMIT;
     met &&= !grew;
     print(
-      `${stream}: ${mib(now)} after ${last.jobs} / ${mib(then)} after ${second.jobs}: ${growth.toFixed(2)}x ` +
+      `${stream}: ${soak.mib(now)} after ${last.jobs} / ${soak.mib(then)} after ${second.jobs}: ${growth.toFixed(2)}x ` +
         `(limit ${STORE_GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'})`,
     );
   }
@@ -199,13 +191,13 @@ async function streamSizes(monitorPort: number): Promise<Record<string, StreamSi
 
 function line(r: Reading): string {
   const processes = r.processes
-    .map((p) => `${p.name} ${mib(p.rss)} (GC ${mib(p.rssAfterGc)}, ${p.fds} fds)`)
+    .map((p) => `${p.name} ${soak.mib(p.rss)} (GC ${soak.mib(p.rssAfterGc)}, ${p.fds} fds)`)
     .join('; ');
   const streams = [JOB_STREAM, EVENT_STREAM, BUCKET_STREAM]
-    .map((s) => `${s} ${r.streams[s]?.messages ?? 0} msgs ${mib(r.streams[s]?.bytes ?? 0)}`)
+    .map((s) => `${s} ${r.streams[s]?.messages ?? 0} msgs ${soak.mib(r.streams[s]?.bytes ?? 0)}`)
     .join('; ');
   return (
     `${String(r.jobs).padStart(6)} jobs ${r.seconds.toFixed(0).padStart(5)} s | ${processes} | ` +
-    `nats-server ${mib(r.natsRss)} | ${streams} | containers ${r.containers}`
+    `nats-server ${soak.mib(r.natsRss)} | ${streams} | containers ${r.containers}`
   );
 }

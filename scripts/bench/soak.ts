@@ -14,21 +14,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { containersOwnedBy, openFds, rssAfterGc, rssBytes } from '@airlock/testing';
 import { folderBytes } from './service-probe.ts';
-import { driveJobs, mib, postJob, settle, startInspected, stopChild } from './soak-drive.ts';
-
-export interface SoakOptions {
-  jobs: number;
-  signal: AbortSignal;
-  print: (line: string) => void;
-}
+import * as soak from './soak-drive.ts';
 
 const GATEWAY = fileURLToPath(new URL('../../services/gateway/src/main.ts', import.meta.url));
-const CLIENTS = 8;
-const MIB = 1024 * 1024;
-const GROWTH_LIMIT = 1.2;
-const WARM_UP_JOBS = 40;
-/** How long the run's end may take to give back descriptors and containers (pools refill, sockets idle out). */
-const SETTLE_MS = 60_000;
 
 interface Reading {
   jobs: number;
@@ -40,7 +28,7 @@ interface Reading {
   seconds: number;
 }
 
-export async function runSoak(options: SoakOptions): Promise<boolean> {
+export async function runSoak(options: soak.SoakOptions): Promise<boolean> {
   const { print, signal } = options;
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-soak-'));
   const dataDir = join(dir, 'data');
@@ -60,23 +48,23 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       storeBytes: folderBytes(dataDir),
       seconds: (performance.now() - began) / 1000,
     });
-    const { start, readings } = await driveJobs({
-      warmUpJobs: WARM_UP_JOBS,
+    const { start, readings } = await soak.driveJobs({
+      warmUpJobs: soak.WARM_UP_JOBS,
       jobs: options.jobs,
-      clients: CLIENTS,
-      run: (n) => postJob(url, n, MIB, signal),
+      clients: soak.CLIENTS,
+      run: (n) => soak.postJob(url, n, soak.MIB, signal),
       read,
       intro: [
         `soak — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with 1 MiB output 5%, ` +
-          `python on runc 5%) through REST at concurrency ${CLIENTS}, default settings`,
+          `python on runc 5%) through REST at concurrency ${soak.CLIENTS}, default settings`,
         header(),
       ],
       line,
       print,
     });
-    const back = await settle(
+    const back = await soak.settle(
       () => openFds(pid) <= start.fds && containersOwnedBy(pid).length <= start.containers,
-      SETTLE_MS,
+      soak.SETTLE_MS,
     );
     const end = await read(options.jobs);
     const first = readings[0]!;
@@ -84,19 +72,19 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
     // The bound is on memory after a full GC: what the process keeps. Plain RSS is printed too; it also moves
     // with how far V8 lets its heap grow between collections, which follows the allocation rate.
     const growth = last.rssAfterGc / first.rssAfterGc;
-    const grew = growth > GROWTH_LIMIT;
+    const grew = growth > soak.GROWTH_LIMIT;
     print(
       `RSS after a full GC, after ${last.jobs} / after ${first.jobs}: ${growth.toFixed(2)}x ` +
-        `(limit ${GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); plain RSS ${(last.rss / first.rss).toFixed(2)}x, ` +
-        `from ${mib(Math.min(...readings.map((r) => r.rss)))} to ${mib(Math.max(...readings.map((r) => r.rss)))}`,
+        `(limit ${soak.GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); plain RSS ${(last.rss / first.rss).toFixed(2)}x, ` +
+        `from ${soak.mib(Math.min(...readings.map((r) => r.rss)))} to ${soak.mib(Math.max(...readings.map((r) => r.rss)))}`,
     );
     print(
       `after the run: fds ${start.fds} → ${end.fds}, containers ${start.containers} → ${end.containers} ` +
-        `(${back ? 'back to their start values' : 'NOT back to their start values'}); store ${mib(end.storeBytes)} on disk`,
+        `(${back ? 'back to their start values' : 'NOT back to their start values'}); store ${soak.mib(end.storeBytes)} on disk`,
     );
     return !grew && back;
   } finally {
-    if (child) await stopChild(child);
+    if (child) await soak.stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -110,7 +98,7 @@ function startService(dir: string, dataDir: string, signal: AbortSignal) {
     AIRLOCK_BACKENDS: 'isolate,docker',
     AIRLOCK_MAX_QUEUED: '100000',
   };
-  return startInspected('the service', GATEWAY, env, /"address":"(http:\/\/[^"]+)"/, signal);
+  return soak.startInspected('the service', GATEWAY, env, /"address":"(http:\/\/[^"]+)"/, signal);
 }
 
 function header(): string {
@@ -118,5 +106,5 @@ function header(): string {
 }
 
 function line(r: Reading): string {
-  return `${String(r.jobs).padStart(6)} ${mib(r.rss).padStart(11)} ${mib(r.rssAfterGc).padStart(11)} ${String(r.fds).padStart(5)} ${String(r.containers).padStart(10)} ${mib(r.storeBytes).padStart(11)} ${`${r.seconds.toFixed(0)} s`.padStart(9)}`;
+  return `${String(r.jobs).padStart(6)} ${soak.mib(r.rss).padStart(11)} ${soak.mib(r.rssAfterGc).padStart(11)} ${String(r.fds).padStart(5)} ${String(r.containers).padStart(10)} ${soak.mib(r.storeBytes).padStart(11)} ${`${r.seconds.toFixed(0)} s`.padStart(9)}`;
 }
