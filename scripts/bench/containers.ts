@@ -21,7 +21,7 @@ import {
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 import { BENCH_LABELS, DockerBaselines, sweepContainers } from './docker-baselines.ts';
-import { percentile, type Sample } from './stats.ts';
+import { lanes, type Sample, summarize } from './stats.ts';
 
 export interface ContainerBenchOptions {
   /** Samples per row on runc and on runsc (the throughput row takes 1.5×). */
@@ -261,34 +261,21 @@ async function timed(
 ): Promise<{ sample: Sample; failures: string[] }> {
   const latencies: number[] = [];
   const failures: string[] = [];
-  let next = 0;
   const started = performance.now();
-  const lane = async () => {
-    while (next < count) {
-      next += 1;
-      signal.throwIfAborted();
-      await pace?.();
-      const t0 = performance.now();
-      try {
-        await task();
-        latencies.push(performance.now() - t0);
-      } catch (error) {
-        failures.push(error instanceof Error ? error.message.slice(0, 160) : String(error));
-        if (failures.length > Math.max(1, count / 4))
-          throw new Error(`too many failures: ${failures.join('; ')}`);
-      }
+  await lanes(count, concurrency, async () => {
+    signal.throwIfAborted();
+    await pace?.();
+    const t0 = performance.now();
+    try {
+      await task();
+      latencies.push(performance.now() - t0);
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message.slice(0, 160) : String(error));
+      if (failures.length > Math.max(1, count / 4))
+        throw new Error(`too many failures: ${failures.join('; ')}`);
     }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const sample = {
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
-    count: latencies.length,
-    throughput: latencies.length / elapsed,
-  };
+  });
+  const sample = summarize(latencies, (performance.now() - started) / 1000);
   return { sample, failures };
 }
 

@@ -6,8 +6,7 @@
 
 import { parseArgs } from 'node:util';
 import { IsolateSandbox } from '@airlock/sandbox';
-import ivm from 'isolated-vm';
-import { percentile } from './stats.ts';
+import { bareIsolate, percentile } from './stats.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -21,16 +20,7 @@ const ROUNDS = Number(flags.rounds);
 const GAP_MS = Number(flags['gap-ms']);
 const MEMORY_MB = 128;
 
-async function bareIsolate(): Promise<void> {
-  const isolate = new ivm.Isolate({ memoryLimit: MEMORY_MB });
-  try {
-    const context = await isolate.createContext();
-    const script = await isolate.compileScript('"hello"');
-    await script.run(context, { timeout: 1000 });
-  } finally {
-    isolate.dispose();
-  }
-}
+const bareHello = () => bareIsolate(MEMORY_MB, '"hello"');
 
 const sandbox = new IsolateSandbox({ hosts: 2, defaultMemoryMb: MEMORY_MB });
 await sandbox.start();
@@ -72,13 +62,13 @@ function summary(name: string, latencies: number[]): string {
 }
 
 try {
-  await sample(bareIsolate, 50, []);
+  await sample(bareHello, 50, []);
   await sample(viaSandbox, 50, []);
   const bare: number[] = [];
   const sandboxed: number[] = [];
   const perRound = Math.max(1, Math.round(N / ROUNDS));
   for (let round = 0; round < ROUNDS; round += 1) {
-    await sample(bareIsolate, perRound, bare);
+    await sample(bareHello, perRound, bare);
     await sample(viaSandbox, perRound, sandboxed);
   }
   const ratio = median(sandboxed) / median(bare);

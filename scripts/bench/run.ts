@@ -18,7 +18,6 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '@airlock/config';
 import { startEmbedded } from '@airlock/gateway';
 import { createLogger } from '@airlock/logging';
-import ivm from 'isolated-vm';
 import { runContainerBench } from './containers.ts';
 import { runEgressBench } from './egress.ts';
 import { runNatsBench } from './nats.ts';
@@ -26,7 +25,7 @@ import { runSessionBench } from './sessions.ts';
 import { runSnapshotBench } from './snapshots.ts';
 import { runSoak } from './soak.ts';
 import { runNatsSoak } from './soak-nats.ts';
-import { measure, row } from './stats.ts';
+import { bareIsolate, measure, row } from './stats.ts';
 import { runTemplateBench } from './templates.ts';
 
 const { values: flags } = parseArgs({
@@ -77,17 +76,6 @@ const interruptible = (task: () => Promise<void>) => async () => {
   await task();
 };
 
-async function bareIsolate(): Promise<void> {
-  const isolate = new ivm.Isolate({ memoryLimit: 128 });
-  try {
-    const context = await isolate.createContext();
-    const script = await isolate.compileScript('"hello, world"');
-    await script.run(context, { timeout: 1000 });
-  } finally {
-    isolate.dispose();
-  }
-}
-
 async function isolatePart(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
   const config = loadConfig({
@@ -113,7 +101,7 @@ async function isolatePart(): Promise<void> {
       if (execution.result?.stdout !== 'hello, world\n')
         throw new Error(`unexpected result ${JSON.stringify(execution)}`);
     });
-    const bare = interruptible(bareIsolate);
+    const bare = interruptible(() => bareIsolate(128, '"hello, world"'));
 
     await measure(50, 2, bare);
     await measure(50, 2, viaRest);

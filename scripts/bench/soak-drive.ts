@@ -98,20 +98,22 @@ export async function driveJobs<R>(options: {
   for (const text of [...options.intro, line(start)]) print(text);
   const marks = new Set([Math.round(jobs / 10), ...quarters(jobs)]);
   const readings: R[] = [];
+  let sampling = Promise.resolve();
+  /** Readings are taken one at a time, in the order of their marks. */
+  const sample = (at: number) => {
+    sampling = sampling.then(async () => {
+      const reading = await read(at);
+      readings.push(reading);
+      print(line(reading));
+    });
+  };
   let next = 0;
   let done = 0;
-  let sampling = Promise.resolve();
   const lane = async () => {
     while (next < jobs) {
       await run(warmUpJobs + next++);
       done++;
-      if (!marks.has(done)) continue;
-      const at = done;
-      sampling = sampling.then(async () => {
-        const reading = await read(at);
-        readings.push(reading);
-        print(line(reading));
-      });
+      if (marks.has(done)) sample(done);
     }
   };
   await Promise.all(Array.from({ length: options.clients }, lane));
