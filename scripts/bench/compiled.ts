@@ -4,12 +4,7 @@
 // (/work mounted exec, as for a compiled template). Prints both p50s and their ratio (target <= 1.0x).
 // It must never leave a container behind: the baseline's is labelled `airlock.bench=1` and removed.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@airlock/config';
-import { startEmbedded } from '@airlock/gateway';
-import { createLogger } from '@airlock/logging';
 import {
   buildTemplates,
   findBuildInputs,
@@ -19,7 +14,9 @@ import {
 } from '@airlock/sandbox';
 import { containerSpec } from '@airlock/sandbox/internal';
 import type Dockerode from 'dockerode';
-import { measure, row } from './stats.ts';
+import { postJson, startBenchService } from './bench-service.ts';
+import { createBenchContainer } from './docker-baselines.ts';
+import { measure, row, type Sample } from './stats.ts';
 
 const HELLO = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n';
 
@@ -43,38 +40,8 @@ export async function runCompiledBench(options: {
   if (!summary.ready.includes('gcc') || !image)
     throw new Error(`gcc template: ${JSON.stringify(summary.failed)}`);
 
-  const data = await mkdtemp(join(tmpdir(), 'airlock-bench-compiled-'));
-  const config = loadConfig({
-    AIRLOCK_BACKENDS: 'docker',
-    AIRLOCK_PORT: '0',
-    AIRLOCK_POOL_SIZE: '0',
-    AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
-    AIRLOCK_TEMPLATES_BUILD: 'off',
-    AIRLOCK_TEMPLATE_POOLS: 'gcc=2',
-    AIRLOCK_AUDIT_LOG: join(data, 'audit.jsonl'),
-    AIRLOCK_DATA_DIR: data,
-    AIRLOCK_LOG_LEVEL: 'warn',
-  });
-  let rest: Awaited<ReturnType<typeof measure>>;
-  const service = await startEmbedded(config, createLogger({ level: 'warn' }));
-  try {
-    const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
-    const body = JSON.stringify({ language: 'c', code: HELLO });
-    rest = await measure(options.samples, 1, async () => {
-      const response = await fetch(`${url}/v1/executions?wait=60`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      const execution = (await response.json()) as { result?: { outcome?: string; stdout?: string } };
-      if (response.status !== 201 || execution.result?.stdout !== 'hello\n')
-        throw new Error(`C run failed: ${response.status} ${JSON.stringify(execution)}`);
-    });
-    print(row('C hello compile+run via REST, runc (pool 2)', rest));
-  } finally {
-    await service.close();
-    await rm(data, { recursive: true, force: true });
-  }
+  const rest = await viaRest(options.samples, options.dockerSocket);
+  print(row('C hello compile+run via REST, runc (pool 2)', rest));
 
   const spec = containerSpec({
     image,
@@ -84,17 +51,7 @@ export async function runCompiledBench(options: {
     instance: 'bench',
     execWork: true,
   });
-  const container = await docker.createContainer({
-    ...spec,
-    Cmd: ['sleep', 'infinity'],
-    Entrypoint: [],
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
-    OpenStdin: false,
-    StdinOnce: false,
-    Labels: { ...spec.Labels, 'airlock.bench': '1' },
-  });
+  const container = await createBenchContainer(docker, spec, { Cmd: ['sleep', 'infinity'], Entrypoint: [] });
   try {
     await container.start();
     const script = `printf '%s' '${HELLO.replace(/'/g, "'\\''")}' > main.c && gcc -O2 -pipe -o main main.c -lm && ./main`;
@@ -125,4 +82,24 @@ export async function runCompiledBench(options: {
   } finally {
     await container.remove({ force: true, v: true }).catch(() => {});
   }
+}
+
+/** `samples` C hellos through REST on runc from a pool of 2 gcc containers; the service is gone after. */
+async function viaRest(samples: number, dockerSocket: string): Promise<Sample> {
+  await using bench = await startBenchService('airlock-bench-compiled-', 'warn', (data) => ({
+    AIRLOCK_BACKENDS: 'docker',
+    AIRLOCK_POOL_SIZE: '0',
+    AIRLOCK_DOCKER_SOCKET: dockerSocket,
+    AIRLOCK_TEMPLATES_BUILD: 'off',
+    AIRLOCK_TEMPLATE_POOLS: 'gcc=2',
+    AIRLOCK_DATA_DIR: data,
+  }));
+  const { url } = bench;
+  const body = JSON.stringify({ language: 'c', code: HELLO });
+  return measure(samples, 1, async () => {
+    const response = await postJson(`${url}/v1/executions?wait=60`, body);
+    const execution = (await response.json()) as { result?: { outcome?: string; stdout?: string } };
+    if (response.status !== 201 || execution.result?.stdout !== 'hello\n')
+      throw new Error(`C run failed: ${response.status} ${JSON.stringify(execution)}`);
+  });
 }

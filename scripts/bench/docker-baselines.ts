@@ -80,17 +80,29 @@ export class DockerBaselines {
       profile: { memoryMb },
       instance: 'bench',
     });
-    return this.#docker.createContainer({
-      ...spec,
-      Cmd: cmd,
-      AttachStdin: false,
-      AttachStdout: false,
-      AttachStderr: false,
-      OpenStdin: false,
-      StdinOnce: false,
-      Labels: { ...spec.Labels, 'airlock.bench': '1' },
-    });
+    return createBenchContainer(this.#docker, spec, { Cmd: cmd });
   }
+}
+
+/**
+ * Creates a container from Airlock's hardened `spec` with `options` on top (the command), labelled
+ * `airlock.bench=1` so the bench's sweep finds it; no stdin, nothing attached.
+ */
+export function createBenchContainer(
+  docker: Dockerode,
+  spec: Dockerode.ContainerCreateOptions,
+  options: Dockerode.ContainerCreateOptions,
+): Promise<Dockerode.Container> {
+  return docker.createContainer({
+    ...spec,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    ...options,
+    Labels: { ...spec.Labels, 'airlock.bench': '1' },
+  });
 }
 
 async function dockerExec(container: Dockerode.Container): Promise<void> {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '@airlock/testing';
+import { postJson } from './bench-service.ts';
 import { measure, row, type Sample } from './stats.ts';
 
 export interface NatsBenchOptions {
@@ -78,11 +79,7 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     (url: string, body = HELLO) =>
     async () => {
       options.signal.throwIfAborted();
-      const response = await fetch(`${url}/v1/executions?wait=60`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
+      const response = await postJson(`${url}/v1/executions?wait=60`, body);
       const execution = (await response.json()) as { result?: { stdout?: string } };
       if (execution.result?.stdout !== 'hello, world\n')
         throw new Error(`unexpected ${JSON.stringify(execution)}`);

@@ -10,14 +10,11 @@
 // AIRLOCK_DOCKER_SOCKET are read from the environment. Numbers are for comparison within one run only; this
 // machine is noisy. Ctrl-C stops at the next sample and removes every container the bench created.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@airlock/config';
-import { startEmbedded } from '@airlock/gateway';
-import { createLogger } from '@airlock/logging';
+import { postJson, startBenchService } from './bench-service.ts';
 import { runContainerBench } from './containers.ts';
 import { runEgressBench } from './egress.ts';
 import { runNatsBench } from './nats.ts';
@@ -77,57 +74,43 @@ const interruptible = (task: () => Promise<void>) => async () => {
 };
 
 async function isolatePart(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
-  const config = loadConfig({
-    AIRLOCK_PORT: '0',
-    AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
-    AIRLOCK_LOG_LEVEL: 'error',
+  await using bench = await startBenchService('airlock-bench-', 'error', () => ({
     // Container pools filling in the background would compete for the CPU; the container part has its own.
     AIRLOCK_BACKENDS: 'isolate',
     AIRLOCK_MAX_QUEUED: '100000',
     AIRLOCK_RETENTION_SECONDS: '60',
+  }));
+  const { url, config } = bench;
+  const body = JSON.stringify({ language: 'javascript', code: HELLO });
+  const viaRest = interruptible(async () => {
+    const response = await postJson(`${url}/v1/executions?wait=30`, body);
+    const execution = (await response.json()) as { result?: { stdout?: string } };
+    if (execution.result?.stdout !== 'hello, world\n')
+      throw new Error(`unexpected result ${JSON.stringify(execution)}`);
   });
-  const service = await startEmbedded(config, createLogger({ level: 'error' }));
-  try {
-    const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
-    const body = JSON.stringify({ language: 'javascript', code: HELLO });
-    const viaRest = interruptible(async () => {
-      const response = await fetch(`${url}/v1/executions?wait=30`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      const execution = (await response.json()) as { result?: { stdout?: string } };
-      if (execution.result?.stdout !== 'hello, world\n')
-        throw new Error(`unexpected result ${JSON.stringify(execution)}`);
-    });
-    const bare = interruptible(() => bareIsolate(128, '"hello, world"'));
+  const bare = interruptible(() => bareIsolate(128, '"hello, world"'));
 
-    await measure(50, 2, bare);
-    await measure(50, 2, viaRest);
+  await measure(50, 2, bare);
+  await measure(50, 2, viaRest);
 
-    const bare1 = await measure(N1, 1, bare);
-    const rest1 = await measure(N1, 1, viaRest);
-    const bare8 = await measure(N8, 8, bare);
-    const rest8 = await measure(N8, 8, viaRest);
+  const bare1 = await measure(N1, 1, bare);
+  const rest1 = await measure(N1, 1, viaRest);
+  const bare8 = await measure(N8, 8, bare);
+  const rest8 = await measure(N8, 8, viaRest);
 
-    console.log(
-      `airlock bench — ${new Date().toISOString()} — node ${process.version}, ${config.AIRLOCK_CONCURRENCY} workers, audit fsync ${config.AIRLOCK_AUDIT_FSYNC}`,
-    );
-    console.log(row('bare isolate create+eval+dispose, c=1', bare1));
-    console.log(row('REST POST ?wait javascript hello, c=1', rest1));
-    console.log(row('bare isolate create+eval+dispose, c=8', bare8));
-    console.log(row('REST POST ?wait javascript hello, c=8', rest8));
-    const ratio1 = rest1.p50 / bare1.p50;
-    const ratio8 = rest8.p50 / bare8.p50;
-    console.log(
-      `ratio REST/bare p50, c=1: ${ratio1.toFixed(2)}x (target <= 2.5x: ${ratio1 <= 2.5 ? 'met' : 'NOT met'})`,
-    );
-    console.log(`ratio REST/bare p50, c=8: ${ratio8.toFixed(2)}x`);
-  } finally {
-    await service.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  console.log(
+    `airlock bench — ${new Date().toISOString()} — node ${process.version}, ${config.AIRLOCK_CONCURRENCY} workers, audit fsync ${config.AIRLOCK_AUDIT_FSYNC}`,
+  );
+  console.log(row('bare isolate create+eval+dispose, c=1', bare1));
+  console.log(row('REST POST ?wait javascript hello, c=1', rest1));
+  console.log(row('bare isolate create+eval+dispose, c=8', bare8));
+  console.log(row('REST POST ?wait javascript hello, c=8', rest8));
+  const ratio1 = rest1.p50 / bare1.p50;
+  const ratio8 = rest8.p50 / bare8.p50;
+  console.log(
+    `ratio REST/bare p50, c=1: ${ratio1.toFixed(2)}x (target <= 2.5x: ${ratio1 <= 2.5 ? 'met' : 'NOT met'})`,
+  );
+  console.log(`ratio REST/bare p50, c=8: ${ratio8.toFixed(2)}x`);
 }
 
 async function containerPart(): Promise<void> {

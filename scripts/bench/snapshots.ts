@@ -6,12 +6,9 @@
 // run only. It must never leave a container or an image behind: service.close() closes the sessions, and the
 // data directory is removed.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@airlock/config';
-import { startEmbedded } from '@airlock/gateway';
-import { createLogger } from '@airlock/logging';
+import { startBenchService } from './bench-service.ts';
 import { percentile } from './stats.ts';
 
 export interface SnapshotBenchOptions {
@@ -45,96 +42,86 @@ async function call(url: string, method: string, body?: unknown): Promise<Answer
 
 export async function runSnapshotBench(options: SnapshotBenchOptions): Promise<void> {
   const { print, signal } = options;
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-snapshots-'));
-  const config = loadConfig({
-    AIRLOCK_PORT: '0',
-    AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
+  await using bench = await startBenchService('airlock-bench-snapshots-', 'error', (dir) => ({
     AIRLOCK_DATA_DIR: join(dir, 'data'),
-    AIRLOCK_LOG_LEVEL: 'error',
     AIRLOCK_BACKENDS: 'gvisor',
     AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
     AIRLOCK_POOL_SIZE: '0',
     AIRLOCK_RETENTION_SECONDS: '60',
-  });
-  const service = await startEmbedded(config, createLogger({ level: 'error' }));
-  try {
-    const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
-    const api = (method: string, path: string, body?: unknown) => call(`${url}${path}`, method, body);
-    const cell = async (id: string, code: string) => {
-      const ran = await api('POST', `/v1/sessions/${id}/executions`, { code, limits: LIMITS });
-      if (ran.result?.outcome !== 'success') throw new Error(`cell ${JSON.stringify(ran.result)}`);
-      return ran.result;
-    };
-    /** Opens a session (fresh or from a snapshot), runs its first cell; the ms until its answer. */
-    const firstCell = async (from?: string): Promise<number> => {
-      signal.throwIfAborted();
-      const started = performance.now();
-      const session = await api('POST', '/v1/sessions', {
-        language: 'python',
-        backend: 'gvisor',
-        ...(from === undefined ? {} : { from_snapshot: from }),
-      });
-      const result = await cell(session.id, from === undefined ? `${IMPORTS}\nx + 1` : 'x + 1');
-      const elapsed = performance.now() - started;
-      if (result.value?.['text/plain'] !== '42') throw new Error(`first cell ${JSON.stringify(result)}`);
-      await api('DELETE', `/v1/sessions/${session.id}`);
-      return elapsed;
-    };
-    const p50 = (values: number[]) =>
-      percentile(
-        [...values].sort((a, b) => a - b),
-        50,
-      );
-    const line = (name: string, values: number[]) =>
-      `${name.padEnd(58)} p50 ${p50(values).toFixed(0).padStart(7)} ms   max ${Math.max(...values)
-        .toFixed(0)
-        .padStart(7)} ms   n=${values.length}`;
-
-    print(
-      `snapshot bench (gvisor) — ${new Date().toISOString()} — load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} at start`,
-    );
-    const base = await api('POST', '/v1/sessions', { language: 'python', backend: 'gvisor' });
-    await cell(base.id, IMPORTS);
-    const taking: number[] = [];
-    const sizes: number[] = [];
-    let snapshot = '';
-    for (let i = 0; i < options.samples; i++) {
-      signal.throwIfAborted();
-      const started = performance.now();
-      const taken = await api('POST', `/v1/sessions/${base.id}/snapshots`);
-      taking.push(performance.now() - started);
-      sizes.push(taken.size_bytes);
-      if (snapshot !== '') await api('DELETE', `/v1/snapshots/${snapshot}`);
-      snapshot = taken.id;
-    }
-    await cell(base.id, 'x + 1'); // the session snapshotted goes on
-    print(line('snapshot of a session (numpy, pandas, matplotlib loaded)', taking));
-    print(`snapshot size p50 ${(p50(sizes) / 1024 / 1024).toFixed(1)} MiB`);
-
-    const restored: number[] = [];
-    const fresh: number[] = [];
-    for (let i = 0; i < options.samples; i++) {
-      restored.push(await firstCell(snapshot));
-      fresh.push(await firstCell());
-    }
-    print(line('restore-to-first-cell (from_snapshot, then x + 1)', restored));
-    print(line('fresh start-to-first-cell (imports, then x + 1)', fresh));
-    print(`ratio restore / fresh p50: ${(p50(restored) / p50(fresh)).toFixed(2)}x`);
-
+  }));
+  const { url } = bench;
+  const api = (method: string, path: string, body?: unknown) => call(`${url}${path}`, method, body);
+  const cell = async (id: string, code: string) => {
+    const ran = await api('POST', `/v1/sessions/${id}/executions`, { code, limits: LIMITS });
+    if (ran.result?.outcome !== 'success') throw new Error(`cell ${JSON.stringify(ran.result)}`);
+    return ran.result;
+  };
+  /** Opens a session (fresh or from a snapshot), runs its first cell; the ms until its answer. */
+  const firstCell = async (from?: string): Promise<number> => {
+    signal.throwIfAborted();
     const started = performance.now();
-    await Promise.all(Array.from({ length: 4 }, () => firstCell(snapshot)));
-    print(
-      `four forks of one snapshot at once, until all four answered: ${(performance.now() - started).toFixed(0)} ms`,
+    const session = await api('POST', '/v1/sessions', {
+      language: 'python',
+      backend: 'gvisor',
+      ...(from === undefined ? {} : { from_snapshot: from }),
+    });
+    const result = await cell(session.id, from === undefined ? `${IMPORTS}\nx + 1` : 'x + 1');
+    const elapsed = performance.now() - started;
+    if (result.value?.['text/plain'] !== '42') throw new Error(`first cell ${JSON.stringify(result)}`);
+    await api('DELETE', `/v1/sessions/${session.id}`);
+    return elapsed;
+  };
+  const p50 = (values: number[]) =>
+    percentile(
+      [...values].sort((a, b) => a - b),
+      50,
     );
-    print(
-      `load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} at end`,
-    );
-  } finally {
-    await service.close();
-    await rm(dir, { recursive: true, force: true });
+  const line = (name: string, values: number[]) =>
+    `${name.padEnd(58)} p50 ${p50(values).toFixed(0).padStart(7)} ms   max ${Math.max(...values)
+      .toFixed(0)
+      .padStart(7)} ms   n=${values.length}`;
+
+  print(
+    `snapshot bench (gvisor) — ${new Date().toISOString()} — load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at start`,
+  );
+  const base = await api('POST', '/v1/sessions', { language: 'python', backend: 'gvisor' });
+  await cell(base.id, IMPORTS);
+  const taking: number[] = [];
+  const sizes: number[] = [];
+  let snapshot = '';
+  for (let i = 0; i < options.samples; i++) {
+    signal.throwIfAborted();
+    const started = performance.now();
+    const taken = await api('POST', `/v1/sessions/${base.id}/snapshots`);
+    taking.push(performance.now() - started);
+    sizes.push(taken.size_bytes);
+    if (snapshot !== '') await api('DELETE', `/v1/snapshots/${snapshot}`);
+    snapshot = taken.id;
   }
+  await cell(base.id, 'x + 1'); // the session snapshotted goes on
+  print(line('snapshot of a session (numpy, pandas, matplotlib loaded)', taking));
+  print(`snapshot size p50 ${(p50(sizes) / 1024 / 1024).toFixed(1)} MiB`);
+
+  const restored: number[] = [];
+  const fresh: number[] = [];
+  for (let i = 0; i < options.samples; i++) {
+    restored.push(await firstCell(snapshot));
+    fresh.push(await firstCell());
+  }
+  print(line('restore-to-first-cell (from_snapshot, then x + 1)', restored));
+  print(line('fresh start-to-first-cell (imports, then x + 1)', fresh));
+  print(`ratio restore / fresh p50: ${(p50(restored) / p50(fresh)).toFixed(2)}x`);
+
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 4 }, () => firstCell(snapshot)));
+  print(
+    `four forks of one snapshot at once, until all four answered: ${(performance.now() - started).toFixed(0)} ms`,
+  );
+  print(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at end`,
+  );
 }

@@ -7,9 +7,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@airlock/config';
-import { startEmbedded } from '@airlock/gateway';
-import { createLogger } from '@airlock/logging';
 import {
   buildTemplates,
   type ContainerSandbox,
@@ -20,6 +17,7 @@ import {
 } from '@airlock/sandbox';
 import { removeTemplateImages } from '@airlock/testing';
 import Dockerode from 'dockerode';
+import { postJson, startBenchService } from './bench-service.ts';
 import { runCompiledBench } from './compiled.ts';
 import { measure, row } from './stats.ts';
 
@@ -57,43 +55,34 @@ export async function runTemplateBench(options: TemplateBenchOptions): Promise<v
       print(`template build (${kind}): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
 
-    const data = await mkdtemp(join(tmpdir(), 'airlock-bench-templates-data-'));
-    const config = loadConfig({
-      AIRLOCK_BACKENDS: 'docker',
-      AIRLOCK_PORT: '0',
-      AIRLOCK_POOL_SIZE: '0',
-      AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
-      AIRLOCK_TEMPLATES_DIR: dir,
-      AIRLOCK_TEMPLATES_BUILD: 'off',
-      AIRLOCK_TEMPLATE_POOLS: `${name}=2`,
-      AIRLOCK_AUDIT_LOG: join(data, 'audit.jsonl'),
-      AIRLOCK_DATA_DIR: data,
-      AIRLOCK_LOG_LEVEL: 'warn',
-    });
-    const service = await startEmbedded(config, createLogger({ level: 'warn' }));
-    try {
-      const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
-      const sandbox = service.registry.get('docker') as ContainerSandbox;
-      const body = JSON.stringify({ language: 'bash', template: name, code: 'cat /opt/bench/data.txt' });
-      const sample = await measure(options.samples, 1, async () => {
-        const response = await fetch(`${url}/v1/executions?wait=60`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        if (response.status !== 201)
-          throw new Error(`run failed: ${response.status} ${await response.text()}`);
-      });
-      print(row(`template job via REST, runc (pool of 2)`, sample));
-      const { warmLeases, coldStarts } = sandbox.stats();
-      print(`template pool warm hit rate: ${warmLeases}/${warmLeases + coldStarts}`);
-    } finally {
-      await service.close();
-      await rm(data, { recursive: true, force: true });
-    }
+    await templateRow(options, dir, name);
     await runCompiledBench({ ...options, docker });
   } finally {
     await rm(dir, { recursive: true, force: true });
     removeTemplateImages(name);
   }
+}
+
+/** The template's jobs through REST on runc from a pool of 2, and the pool's warm hit rate; the service is gone after. */
+async function templateRow(options: TemplateBenchOptions, dir: string, name: string): Promise<void> {
+  const { print } = options;
+  await using bench = await startBenchService('airlock-bench-templates-data-', 'warn', (data) => ({
+    AIRLOCK_BACKENDS: 'docker',
+    AIRLOCK_POOL_SIZE: '0',
+    AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
+    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_BUILD: 'off',
+    AIRLOCK_TEMPLATE_POOLS: `${name}=2`,
+    AIRLOCK_DATA_DIR: data,
+  }));
+  const { url, service } = bench;
+  const sandbox = service.registry.get('docker') as ContainerSandbox;
+  const body = JSON.stringify({ language: 'bash', template: name, code: 'cat /opt/bench/data.txt' });
+  const sample = await measure(options.samples, 1, async () => {
+    const response = await postJson(`${url}/v1/executions?wait=60`, body);
+    if (response.status !== 201) throw new Error(`run failed: ${response.status} ${await response.text()}`);
+  });
+  print(row(`template job via REST, runc (pool of 2)`, sample));
+  const { warmLeases, coldStarts } = sandbox.stats();
+  print(`template pool warm hit rate: ${warmLeases}/${warmLeases + coldStarts}`);
 }
