@@ -1,11 +1,14 @@
 """Checked reads of the JSON Airlock answers with, so a wrong shape is an UnexpectedResponseError naming where.
 
-Internal: the models use these to build themselves from a decoded body.
+Internal: the models use these to build themselves from a decoded body, through ``decode``, which reads a
+dataclass's fields in their declared order, each by its annotation, so the first field that does not fit is the
+one named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from .errors import UnexpectedResponseError
@@ -75,6 +78,40 @@ class Shape:
     def strings(self, key: str) -> dict[str, str]:
         """An object whose values are all strings (metadata, a MIME bundle)."""
         return string_map(self.value.get(key), self._at(key))
+
+
+# How a field is read, by its annotation (the models use ``from __future__ import annotations``, so a string).
+_READERS: dict[str, Callable[[Shape, str], Any]] = {
+    "str": Shape.text,
+    "str | None": Shape.optional_text,
+    "int": Shape.integer,
+    "int | None": Shape.optional_integer,
+    "float": Shape.number,
+    "float | None": Shape.optional_number,
+    "bool": Shape.boolean,
+    "dict[str, str]": Shape.strings,
+}
+
+
+def decode(cls: Callable[..., T], shape: Shape, **special: Callable[[Shape], Any]) -> T:
+    """Builds the dataclass ``cls`` from ``shape``: each field, in declared order, by ``special[name](shape)``
+    where given, else by the reader of its annotation under the field's own name."""
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        read = special.get(item.name)
+        values[item.name] = read(shape) if read is not None else _READERS[str(item.type)](shape, item.name)
+    return cls(**values)
+
+
+D = TypeVar("D", bound="Decoded")
+
+
+class Decoded:
+    """A model read field by field by ``decode``, with no special fields: ``Model.from_json(shape)``."""
+
+    @classmethod
+    def from_json(cls: type[D], shape: Shape) -> D:
+        return decode(cls, shape)
 
 
 def string_map(value: Any, path: str) -> dict[str, str]:

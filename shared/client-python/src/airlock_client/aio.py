@@ -7,12 +7,11 @@ Cancelling ``run`` cancels the execution on the server too.
 from __future__ import annotations
 
 import asyncio
-import ssl
 import threading
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from .client import DEFAULT_TIMEOUT, Client
+from .client import Client
 from .errors import UnexpectedResponseError
 from .models import Execution, ExecutionStreamEvent, ResultEvent
 
@@ -47,18 +46,23 @@ def _parameters_of(
     return declare
 
 
+def _constructed_like(
+    like: Callable[P, object],
+) -> Callable[[Callable[..., None]], Callable[Concatenate[AsyncClient, P], None]]:
+    """Declares that the decorated __init__ takes exactly the parameters of the class ``like``."""
+
+    def declare(function: Callable[..., None]) -> Callable[Concatenate[AsyncClient, P], None]:
+        return function
+
+    return declare
+
+
 class AsyncClient:
     """An asyncio client of one Airlock server; the arguments and methods are Client's."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self._sync = Client(base_url, token, timeout=timeout, ssl_context=ssl_context)
+    @_constructed_like(Client)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sync = Client(*args, **kwargs)
 
     # --- executions ---
 

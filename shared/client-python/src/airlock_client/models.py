@@ -9,7 +9,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, cast
 
-from ._parse import Shape, string_map, wrong
+from ._parse import Decoded, Shape, decode, string_map, wrong
 
 Status = Literal["queued", "running", "finished"]
 Outcome = Literal[
@@ -27,33 +27,18 @@ SESSION_STATUSES: tuple[str, ...] = ("ready", "busy", "paused", "closed")
 
 
 @dataclass(frozen=True)
-class Limits:
+class Limits(Decoded):
     wall_time_ms: int
     cpu_time_ms: int
     memory_mb: int
     output_bytes: int
 
-    @staticmethod
-    def from_json(shape: Shape) -> Limits:
-        return Limits(
-            shape.integer("wall_time_ms"),
-            shape.integer("cpu_time_ms"),
-            shape.integer("memory_mb"),
-            shape.integer("output_bytes"),
-        )
-
 
 @dataclass(frozen=True)
-class Usage:
+class Usage(Decoded):
     cpu_ms: float | None
     wall_ms: float
     memory_peak_bytes: float | None
-
-    @staticmethod
-    def from_json(shape: Shape) -> Usage:
-        return Usage(
-            shape.optional_number("cpu_ms"), shape.number("wall_ms"), shape.optional_number("memory_peak_bytes")
-        )
 
 
 @dataclass(frozen=True)
@@ -78,35 +63,22 @@ class OutputFile:
 
 
 @dataclass(frozen=True)
-class CellException:
+class CellException(Decoded):
     """An exception a session cell raised and did not catch."""
 
     name: str
     message: str
     traceback: str
 
-    @staticmethod
-    def from_json(shape: Shape) -> CellException:
-        return CellException(shape.text("name"), shape.text("message"), shape.text("traceback"))
-
 
 @dataclass(frozen=True)
-class CompileReport:
+class CompileReport(Decoded):
     """The compile step of a compiled language's run (``result.compile``)."""
 
     exit_code: int | None
     stdout: str
     stderr: str
     wall_ms: int
-
-    @staticmethod
-    def from_json(shape: Shape) -> CompileReport:
-        return CompileReport(
-            exit_code=shape.optional_integer("exit_code"),
-            stdout=shape.text("stdout"),
-            stderr=shape.text("stderr"),
-            wall_ms=shape.integer("wall_ms"),
-        )
 
 
 @dataclass(frozen=True)
@@ -164,6 +136,10 @@ def _bundle(shape: Shape) -> dict[str, str]:
     return string_map(shape.value, shape.path)
 
 
+def _limits(shape: Shape) -> Limits:
+    return Limits.from_json(shape.child("limits"))
+
+
 @dataclass(frozen=True)
 class Execution:
     """One execution (a one-shot run or a session cell). ``result`` is None until it has finished."""
@@ -217,21 +193,13 @@ class Execution:
     def from_json(value: Any, path: str = "") -> Execution:
         shape = Shape(value, path)
         result = shape.optional_child("result")
-        return Execution(
-            id=shape.text("id"),
-            tenant=shape.text("tenant"),
-            status=cast(Status, shape.one_of("status", STATUSES)),
-            language=shape.text("language"),
-            backend=shape.text("backend"),
-            limits=Limits.from_json(shape.child("limits")),
-            metadata=shape.strings("metadata"),
-            created_at=shape.text("created_at"),
-            started_at=shape.optional_text("started_at"),
-            finished_at=shape.optional_text("finished_at"),
-            result=None if result is None else ExecutionResult.from_json(result),
-            session_id=shape.optional_text("session_id"),
-            template=shape.optional_text("template"),
-            raw=shape.value,
+        return decode(
+            Execution,
+            shape,
+            status=lambda s: s.one_of("status", STATUSES),
+            limits=_limits,
+            result=lambda _: None if result is None else ExecutionResult.from_json(result),
+            raw=lambda s: s.value,
         )
 
 
@@ -265,41 +233,18 @@ class Session:
     @staticmethod
     def from_json(value: Any) -> Session:
         shape = Shape(value, "")
-        return Session(
-            id=shape.text("id"),
-            tenant=shape.text("tenant"),
-            language=shape.text("language"),
-            backend=shape.text("backend"),
-            status=cast(SessionStatus, shape.one_of("status", SESSION_STATUSES)),
-            limits=Limits.from_json(shape.child("limits")),
-            created_at=shape.text("created_at"),
-            last_used_at=shape.text("last_used_at"),
-            expires_at=shape.text("expires_at"),
-            cells=shape.integer("cells"),
-            closed_at=shape.optional_text("closed_at"),
-            closed_reason=shape.optional_text("closed_reason"),
-            metadata=shape.strings("metadata"),
-            template=shape.optional_text("template"),
+        return decode(
+            Session, shape, status=lambda s: s.one_of("status", SESSION_STATUSES), limits=_limits
         )
 
 
 @dataclass(frozen=True)
-class Runtime:
+class Runtime(Decoded):
     language: str
     backend: str
     version: str
     available: bool
     reason: str | None
-
-    @staticmethod
-    def from_json(shape: Shape) -> Runtime:
-        return Runtime(
-            shape.text("language"),
-            shape.text("backend"),
-            shape.text("version"),
-            shape.boolean("available"),
-            shape.optional_text("reason"),
-        )
 
 
 # --- the execution's event stream: `type` is the SSE event name ---
@@ -312,14 +257,19 @@ class StateEvent:
 
 
 @dataclass(frozen=True)
-class StdoutEvent:
+class _OutputEvent:
+    """A chunk of the program's output, as it was written."""
+
     data: str
+
+
+@dataclass(frozen=True)
+class StdoutEvent(_OutputEvent):
     type: Literal["stdout"] = "stdout"
 
 
 @dataclass(frozen=True)
-class StderrEvent:
-    data: str
+class StderrEvent(_OutputEvent):
     type: Literal["stderr"] = "stderr"
 
 
