@@ -7,7 +7,6 @@
 // forget an execution that is not finished.
 
 import type {
-  Backend,
   Execution,
   ExecutionEvent,
   ExecutionRequest,
@@ -15,6 +14,7 @@ import type {
   Outcome,
   Status,
 } from '@airlock/protocol';
+import type { PageQuery } from './page-query.ts';
 
 export interface NewExecution {
   /** The execution as accepted: `queued`, or `running` for a session cell that starts at once. */
@@ -47,23 +47,11 @@ export interface UnfinishedExecution {
   runs: number;
 }
 
-/** Filters of a listing; every given filter must match. */
-export interface ListQuery {
+/** Filters of an execution listing, on top of the filters and page of every listing. */
+export interface ListQuery extends PageQuery {
   status?: Status;
   outcome?: Outcome;
   language?: Language;
-  backend?: Backend;
-  /** The template the execution was created from (matches only executions that name one). */
-  template?: string;
-  /** Metadata labels with the value each must have. */
-  labels?: Readonly<Record<string, string>>;
-  /** ISO times: created strictly after / strictly before. */
-  createdAfter?: string;
-  createdBefore?: string;
-  /** The `nextCursor` of the previous page. */
-  cursor?: string;
-  /** Executions per page. */
-  limit: number;
 }
 
 /** Newest first (created_at, then id, both descending); `nextCursor` is null on the last page. */

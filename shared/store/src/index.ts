@@ -1,18 +1,8 @@
 // Public surface of @airlock/store: the ExecutionStore and SessionStore interfaces every mode implements, and
 // the embedded implementation on SQLite. Internals (schema, codecs, retention) stay unexported.
 
-export type {
-  CreateOutcome,
-  ExecutionPage,
-  ExecutionStore,
-  KeyHolder,
-  ListQuery,
-  NewExecution,
-  StoreStats,
-  SweepReport,
-  UnfinishedExecution,
-} from './execution-store.ts';
-export { EventingExecutionStore, EventingSessionStore } from './lifecycle-emitters.ts';
+export type * from './execution-store.ts';
+export { EventingExecutionStore, EventingSessionStore, executionData } from './lifecycle-emitters.ts';
 export {
   LifecycleEventFeed,
   type LifecycleEventListener,
@@ -23,7 +13,8 @@ export {
   type NewLifecycleEvent,
   newEventId,
 } from './lifecycle-events.ts';
-export type { SessionListQuery, SessionPage, SessionStore } from './session-store.ts';
+export type { PageQuery } from './page-query.ts';
+export type * from './session-store.ts';
 export { StoreInUseError } from './sqlite/database.ts';
 export type { EventRetention } from './sqlite/sqlite-events.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';

@@ -5,12 +5,13 @@
 // executions and sessions goes through the store, so no handler has to remember to emit. Must never emit for a
 // write that failed, and never put program output in an event.
 
-import type { Execution, Session } from '@airlock/protocol';
+import type { Execution, LifecycleEventType, Session } from '@airlock/protocol';
 import type { ExecutionStore } from './execution-store.ts';
 import type { LifecycleEvents } from './lifecycle-events.ts';
 import type { SessionStore } from './session-store.ts';
 
-function executionData(execution: Execution): Record<string, unknown> {
+/** What an execution's lifecycle event carries (never output); the JetStream log builds its events with it too. */
+export function executionData(execution: Execution): Record<string, unknown> {
   const data: Record<string, unknown> = {
     status: execution.status,
     language: execution.language,
@@ -36,26 +37,32 @@ function sessionData(session: Session): Record<string, unknown> {
   };
 }
 
-export class EventingExecutionStore implements ExecutionStore {
-  readonly #inner: ExecutionStore;
+/** A store wrapped by one that publishes the events of its records' transitions (never awaited). */
+abstract class Eventing<Inner> {
+  protected readonly inner: Inner;
   readonly #events: LifecycleEvents;
 
-  constructor(inner: ExecutionStore, events: LifecycleEvents) {
-    this.#inner = inner;
+  constructor(inner: Inner, events: LifecycleEvents) {
+    this.inner = inner;
     this.#events = events;
   }
 
+  protected publish(
+    type: LifecycleEventType,
+    record: { tenant: string; id: string },
+    data: Record<string, unknown>,
+  ): void {
+    void this.#events.publish({ type, tenant: record.tenant, subject: record.id, data });
+  }
+}
+
+export class EventingExecutionStore extends Eventing<ExecutionStore> implements ExecutionStore {
   #emit(type: 'accepted' | 'started' | 'finished' | 'canceled', execution: Execution): void {
-    void this.#events.publish({
-      type: `execution.${type}`,
-      tenant: execution.tenant,
-      subject: execution.id,
-      data: executionData(execution),
-    });
+    this.publish(`execution.${type}`, execution, executionData(execution));
   }
 
   async create(entry: Parameters<ExecutionStore['create']>[0]): ReturnType<ExecutionStore['create']> {
-    const outcome = await this.#inner.create(entry);
+    const outcome = await this.inner.create(entry);
     if (outcome.created) {
       this.#emit('accepted', entry.execution);
       if (entry.execution.status === 'running') this.#emit('started', entry.execution);
@@ -64,55 +71,47 @@ export class EventingExecutionStore implements ExecutionStore {
   }
 
   async update(execution: Execution, changes?: { runs?: number }): Promise<void> {
-    await this.#inner.update(execution, changes);
+    await this.inner.update(execution, changes);
     if (execution.status === 'running') this.#emit('started', execution);
   }
 
   async finish(execution: Execution, events: Parameters<ExecutionStore['finish']>[1]): Promise<void> {
-    const before = await this.#inner.get(execution.tenant, execution.id);
-    await this.#inner.finish(execution, events);
+    const before = await this.inner.get(execution.tenant, execution.id);
+    await this.inner.finish(execution, events);
     if (before?.status === 'finished') return;
     this.#emit(execution.result?.outcome === 'canceled' ? 'canceled' : 'finished', execution);
   }
 
   remove(tenant: string, id: string): Promise<void> {
-    return this.#inner.remove(tenant, id);
+    return this.inner.remove(tenant, id);
   }
   get(tenant: string, id: string): ReturnType<ExecutionStore['get']> {
-    return this.#inner.get(tenant, id);
+    return this.inner.get(tenant, id);
   }
   findByKey(tenant: string, key: string): ReturnType<ExecutionStore['findByKey']> {
-    return this.#inner.findByKey(tenant, key);
+    return this.inner.findByKey(tenant, key);
   }
   events(tenant: string, id: string): ReturnType<ExecutionStore['events']> {
-    return this.#inner.events(tenant, id);
+    return this.inner.events(tenant, id);
   }
   list(tenant: string, query: Parameters<ExecutionStore['list']>[1]): ReturnType<ExecutionStore['list']> {
-    return this.#inner.list(tenant, query);
+    return this.inner.list(tenant, query);
   }
   unfinished(): ReturnType<ExecutionStore['unfinished']> {
-    return this.#inner.unfinished();
+    return this.inner.unfinished();
   }
   sweep(): ReturnType<ExecutionStore['sweep']> {
-    return this.#inner.sweep();
+    return this.inner.sweep();
   }
   stats(): ReturnType<ExecutionStore['stats']> {
-    return this.#inner.stats();
+    return this.inner.stats();
   }
 }
 
-export class EventingSessionStore implements SessionStore {
-  readonly #inner: SessionStore;
-  readonly #events: LifecycleEvents;
-
-  constructor(inner: SessionStore, events: LifecycleEvents) {
-    this.#inner = inner;
-    this.#events = events;
-  }
-
+export class EventingSessionStore extends Eventing<SessionStore> implements SessionStore {
   async putSession(session: Session): Promise<void> {
-    const before = await this.#inner.getSession(session.tenant, session.id);
-    await this.#inner.putSession(session);
+    const before = await this.inner.getSession(session.tenant, session.id);
+    await this.inner.putSession(session);
     const type = !before
       ? 'created'
       : session.status === 'closed' && before.status !== 'closed'
@@ -132,24 +131,19 @@ export class EventingSessionStore implements SessionStore {
   }
 
   #publish(type: 'created' | 'paused' | 'resumed' | 'closed', session: Session): void {
-    void this.#events.publish({
-      type: `session.${type}`,
-      tenant: session.tenant,
-      subject: session.id,
-      data: sessionData(session),
-    });
+    this.publish(`session.${type}`, session, sessionData(session));
   }
 
   getSession(tenant: string, id: string): ReturnType<SessionStore['getSession']> {
-    return this.#inner.getSession(tenant, id);
+    return this.inner.getSession(tenant, id);
   }
   openSessions(): ReturnType<SessionStore['openSessions']> {
-    return this.#inner.openSessions();
+    return this.inner.openSessions();
   }
   listSessions(
     tenant: string,
     query: Parameters<SessionStore['listSessions']>[1],
   ): ReturnType<SessionStore['listSessions']> {
-    return this.#inner.listSessions(tenant, query);
+    return this.inner.listSessions(tenant, query);
   }
 }

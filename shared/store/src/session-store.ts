@@ -3,24 +3,13 @@
 // session is readable without holding anything in memory, and a session open at a crash can be closed on the
 // next start. Must never show one tenant's session to another, and never forget a session that is not closed.
 
-import type { Backend, Session, SessionLanguage, SessionStatus } from '@airlock/protocol';
+import type { Session, SessionLanguage, SessionStatus } from '@airlock/protocol';
+import type { PageQuery } from './page-query.ts';
 
-/** Filters of a session listing; every given filter must match. */
-export interface SessionListQuery {
+/** Filters of a session listing, on top of the filters and page of every listing. */
+export interface SessionListQuery extends PageQuery {
   status?: SessionStatus;
   language?: SessionLanguage;
-  backend?: Backend;
-  /** The template the session started from (matches only sessions that name one). */
-  template?: string;
-  /** Metadata labels with the value each must have. */
-  labels?: Readonly<Record<string, string>>;
-  /** ISO times: created strictly after / strictly before. */
-  createdAfter?: string;
-  createdBefore?: string;
-  /** The `nextCursor` of the previous page. */
-  cursor?: string;
-  /** Sessions per page. */
-  limit: number;
 }
 
 /** Newest first (created_at, then id, both descending); `nextCursor` is null on the last page. */

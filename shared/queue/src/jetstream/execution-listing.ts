@@ -5,32 +5,17 @@
 // Must never read or return another tenant's record (the prefix and a tenant check on every record).
 
 import { randomBytes } from 'node:crypto';
-import type { Backend, Execution, Language, Outcome, Status } from '@airlock/protocol';
+import type { Execution } from '@airlock/protocol';
+import type { ExecutionPage, ListQuery } from '@airlock/store';
 import { StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ExecutionRecords } from './execution-records.ts';
 import { listingPrefix } from './names.ts';
 
-/** Filters of a listing; every given filter must match (as the ExecutionStore's ListQuery). */
-export interface KvListQuery {
-  status?: Status;
-  outcome?: Outcome;
-  language?: Language;
-  backend?: Backend;
-  template?: string;
-  labels?: Readonly<Record<string, string>>;
-  createdAfter?: string;
-  createdBefore?: string;
-  /** The `nextCursor` of the previous page. */
-  cursor?: string;
-  limit: number;
-}
-
-export interface KvExecutionPage {
-  executions: Execution[];
-  nextCursor: string | null;
-}
+/** Filters of a listing and its page: the ExecutionStore's, so both modes list alike. */
+export type KvListQuery = ListQuery;
+export type KvExecutionPage = ExecutionPage;
 
 /** Records read at once while filling a page. */
 const READ_AHEAD = 32;

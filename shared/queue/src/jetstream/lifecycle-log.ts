@@ -4,9 +4,14 @@
 // `<subject>.<type>`, so a repeated publish within the duplicate window is stored once. A read makes a
 // short-lived consumer filtered to the tenant. Must never return another tenant's event.
 
-import { randomBytes } from 'node:crypto';
 import { type Execution, LifecycleEvent, type LifecycleEventType } from '@airlock/protocol';
-import type { LifecycleEventLog, LifecycleEventRead, LoggedLifecycleEvent } from '@airlock/store';
+import {
+  executionData,
+  type LifecycleEventLog,
+  type LifecycleEventRead,
+  type LoggedLifecycleEvent,
+  newEventId,
+} from '@airlock/store';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { QueueNames } from './names.ts';
 
@@ -17,25 +22,13 @@ const MAX_SCAN = 10_000;
 
 /** The event of an execution's transition, as every surface shows it (never output). */
 export function executionLifecycleEvent(type: LifecycleEventType, execution: Execution): LifecycleEvent {
-  const data: Record<string, unknown> = {
-    status: execution.status,
-    language: execution.language,
-    backend: execution.backend,
-    metadata: execution.metadata,
-  };
-  if (execution.session_id !== undefined) data.session_id = execution.session_id;
-  if (execution.result) {
-    data.outcome = execution.result.outcome;
-    data.exit_code = execution.result.exit_code;
-    data.signal = execution.result.signal;
-  }
   return {
-    id: `evt_${randomBytes(16).toString('base64url')}`,
+    id: newEventId(),
     type,
     tenant: execution.tenant,
     at: new Date().toISOString(),
     subject: execution.id,
-    data,
+    data: executionData(execution),
   };
 }
 

@@ -81,23 +81,68 @@ export function pageOf<Row extends { id: string; created_ms: number }>(
   };
 }
 
-export class Listing {
+/** Prepared statements by query shape (a bounded set: one per combination of filters and label count). */
+export class StatementCache {
   readonly #db: DatabaseSync;
-  readonly #unpack: (json: string) => Execution;
-  readonly #cutoffMs: () => number;
-  /** Prepared statements by query shape (a bounded set: one per combination of filters and label count). */
   readonly #statements = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync, unpack: (json: string) => Execution, cutoffMs: () => number) {
+  constructor(db: DatabaseSync) {
     this.#db = db;
+  }
+
+  get(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** A TypeError unless `limit` is a whole number from 1 up. */
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new TypeError(`Expected \`limit\` to be an integer from 1 up, got \`${String(limit)}\``);
+  }
+}
+
+/**
+ * Reads one page of `table` (as `alias`, newest first): the rows matching `where` (with `params`) and the
+ * query's time window and cursor, each with its id, created_ms and the JSON `column`.
+ */
+export function readPage<Column extends string>(
+  statements: StatementCache,
+  from: { table: string; alias: string; column: Column },
+  query: Parameters<typeof pageConditions>[1] & { limit: number },
+  where: string[],
+  params: SQLInputValue[],
+): { kept: Array<{ id: string; created_ms: number } & Record<Column, string>>; nextCursor: string | null } {
+  const { table, alias: a, column } = from;
+  pageConditions(a, query, where, params);
+  const sql =
+    `SELECT ${a}.id, ${a}.created_ms, ${a}.${column} FROM ${table} ${a} WHERE ${where.join(' AND ')} ` +
+    `ORDER BY ${a}.created_ms DESC, ${a}.id DESC LIMIT ?`;
+  params.push(query.limit + 1);
+  const rows = statements.get(sql).all(...params) as Array<
+    { id: string; created_ms: number } & Record<Column, string>
+  >;
+  return pageOf(rows, query.limit);
+}
+
+export class Listing {
+  readonly #statements: StatementCache;
+  readonly #unpack: (json: string) => Execution;
+  readonly #cutoffMs: () => number;
+
+  constructor(db: DatabaseSync, unpack: (json: string) => Execution, cutoffMs: () => number) {
+    this.#statements = new StatementCache(db);
     this.#unpack = unpack;
     this.#cutoffMs = cutoffMs;
   }
 
   page(tenant: string, query: ListQuery): ExecutionPage {
-    if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
-      throw new TypeError(`Expected \`limit\` to be an integer from 1 up, got \`${String(query.limit)}\``);
-    }
+    checkLimit(query.limit);
     const where = ['e.tenant = ?', '(e.finished_ms IS NULL OR e.finished_ms > ?)'];
     const params: SQLInputValue[] = [tenant, this.#cutoffMs()];
     const equal = (column: string, value: string | undefined) => {
@@ -119,26 +164,8 @@ export class Listing {
       );
       params.push(label, value);
     }
-    pageConditions('e', query, where, params);
-    const sql =
-      `SELECT e.id, e.created_ms, e.execution FROM executions e WHERE ${where.join(' AND ')} ` +
-      'ORDER BY e.created_ms DESC, e.id DESC LIMIT ?';
-    params.push(query.limit + 1);
-    const rows = this.#statement(sql).all(...params) as Array<{
-      id: string;
-      created_ms: number;
-      execution: string;
-    }>;
-    const { kept, nextCursor } = pageOf(rows, query.limit);
+    const from = { table: 'executions', alias: 'e', column: 'execution' } as const;
+    const { kept, nextCursor } = readPage(this.#statements, from, query, where, params);
     return { executions: kept.map((row) => this.#unpack(row.execution)), nextCursor };
-  }
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }
