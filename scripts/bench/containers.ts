@@ -94,7 +94,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     const results: Array<[ContainerRuntime, RuntimeRows]> = [];
     for (const [i, runtime] of RUNTIMES.entries()) {
       const baselines = new DockerBaselines(docker, images.python.tag, runtime);
-      const bench = new RuntimeBench(url, sandboxes[i]!, runtime, images.python.tag, baselines, options);
+      const image = images.python.tag;
+      const bench = new RuntimeBench({ url, sandbox: sandboxes[i]!, runtime, image, baselines, options });
       results.push([runtime, await bench.run()]);
     }
     for (const [runtime, rows] of results) {
@@ -116,37 +117,30 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   }
 }
 
+/** What the rows of one runtime run against. */
+interface RuntimeSetup {
+  url: string;
+  sandbox: ContainerSandbox;
+  runtime: ContainerRuntime;
+  image: string;
+  baselines: DockerBaselines;
+  options: ContainerBenchOptions;
+}
+
 /** The rows of one runtime. */
 class RuntimeBench {
-  readonly #url: string;
-  readonly #sandbox: ContainerSandbox;
-  readonly #runtime: ContainerRuntime;
-  readonly #image: string;
-  readonly #baselines: DockerBaselines;
-  readonly #options: ContainerBenchOptions;
+  readonly #rows: RuntimeSetup;
 
-  constructor(
-    url: string,
-    sandbox: ContainerSandbox,
-    runtime: ContainerRuntime,
-    image: string,
-    baselines: DockerBaselines,
-    options: ContainerBenchOptions,
-  ) {
-    this.#url = url;
-    this.#sandbox = sandbox;
-    this.#runtime = runtime;
-    this.#image = image;
-    this.#baselines = baselines;
-    this.#options = options;
+  constructor(rows: RuntimeSetup) {
+    this.#rows = rows;
   }
 
   async run(): Promise<RuntimeRows> {
-    const n = this.#options.samples[this.#runtime];
-    const { poolSize } = this.#options;
-    const label = (what: string) => `${this.#runtime.padEnd(5)} ${what}`;
-    this.#options.print(`— ${this.#runtime} (backend ${BACKEND[this.#runtime]}) —`);
-    const target = await this.#baselines.execTarget(POOLED_MEMORY_MB);
+    const n = this.#rows.options.samples[this.#rows.runtime];
+    const { poolSize } = this.#rows.options;
+    const label = (what: string) => `${this.#rows.runtime.padEnd(5)} ${what}`;
+    this.#rows.options.print(`— ${this.#rows.runtime} (backend ${BACKEND[this.#rows.runtime]}) —`);
+    const target = await this.#rows.baselines.execTarget(POOLED_MEMORY_MB);
     let exec: Sample;
     try {
       exec = await this.#row(label('docker exec (baseline)'), n, 1, () => target.exec());
@@ -154,7 +148,7 @@ class RuntimeBench {
       await target.remove();
     }
     const raw = await this.#row(label('raw API create→start→wait→remove'), n, 1, () =>
-      this.#baselines.createStartWaitRemove(COLD_MEMORY_MB),
+      this.#rows.baselines.createStartWaitRemove(COLD_MEMORY_MB),
     );
     const warm = () => this.#viaRest(POOLED_MEMORY_MB);
     const warmPaced = await this.#row(label(`warm REST, paced (+${PACE_GAP_MS} ms)`), n, 1, warm, 'paced');
@@ -180,17 +174,17 @@ class RuntimeBench {
   ): Promise<Sample> {
     const pace = kind === 'paced' ? () => this.#quiet().then(() => sleep(PACE_GAP_MS)) : undefined;
     await this.#quiet();
-    await timed(WARMUPS, concurrency, task, this.#options.signal, pace);
+    await timed(WARMUPS, concurrency, task, this.#rows.options.signal, pace);
     await this.#quiet();
-    const before = this.#sandbox.stats();
-    const { sample, failures } = await timed(count, concurrency, task, this.#options.signal, pace);
-    const after = this.#sandbox.stats();
+    const before = this.#rows.sandbox.stats();
+    const { sample, failures } = await timed(count, concurrency, task, this.#rows.options.signal, pace);
+    const after = this.#rows.sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
     const hits = jobs > 0 ? `  warm ${warm}/${jobs}` : '';
     const rate = kind === 'throughput' ? `  ${sample.throughput.toFixed(2).padStart(6)} ops/s` : '';
     const failed = failures.length > 0 ? `  FAILED ${failures.length} (${failures[0]})` : '';
-    this.#options.print(
+    this.#rows.options.print(
       `${name.padEnd(50)} p50 ${ms(sample.p50)}  p99 ${ms(sample.p99)}${rate}  n=${sample.count}${hits}${failed}`,
     );
     return sample;
@@ -199,12 +193,12 @@ class RuntimeBench {
   /** Waits until the python pool is full and no used container is being removed, or QUIET_DEADLINE_MS. */
   async #quiet(): Promise<void> {
     const deadline = performance.now() + QUIET_DEADLINE_MS;
-    while (!this.#options.signal.aborted) {
-      const stats = this.#sandbox.stats();
-      const python = stats.pools.find((pool) => pool.key.startsWith(`${this.#image}|`));
+    while (!this.#rows.options.signal.aborted) {
+      const stats = this.#rows.sandbox.stats();
+      const python = stats.pools.find((pool) => pool.key.startsWith(`${this.#rows.image}|`));
       if ((python === undefined || python.ready >= python.size) && stats.removalsPending === 0) return;
       if (performance.now() > deadline) {
-        this.#options.print(
+        this.#rows.options.print(
           `  (pool not full after ${QUIET_DEADLINE_MS / 1000} s: ${JSON.stringify(python)})`,
         );
         return;
@@ -214,13 +208,13 @@ class RuntimeBench {
   }
 
   async #viaRest(memoryMb: number): Promise<void> {
-    const response = await fetch(`${this.#url}/v1/executions?wait=30`, {
+    const response = await fetch(`${this.#rows.url}/v1/executions?wait=30`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         language: 'python',
         code: 'print("hello")',
-        backend: BACKEND[this.#runtime],
+        backend: BACKEND[this.#rows.runtime],
         // Default limits lease from the pool; any other memory limit takes the cold path.
         ...(memoryMb === POOLED_MEMORY_MB ? {} : { limits: { memory_mb: memoryMb } }),
       }),

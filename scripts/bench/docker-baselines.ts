@@ -23,14 +23,11 @@ export interface ExecTarget {
 }
 
 export class DockerBaselines {
-  readonly #docker: Dockerode;
-  readonly #image: string;
-  readonly #runtime: ContainerRuntime;
+  /** The dockerd, the image and the runtime every baseline container is made with. */
+  readonly #on: { docker: Dockerode; image: string; runtime: ContainerRuntime };
 
   constructor(docker: Dockerode, image: string, runtime: ContainerRuntime) {
-    this.#docker = docker;
-    this.#image = image;
-    this.#runtime = runtime;
+    this.#on = { docker, image, runtime };
   }
 
   async execTarget(memoryMb: number): Promise<ExecTarget> {
@@ -74,13 +71,13 @@ export class DockerBaselines {
   /** Airlock's hardened flags with `cmd` instead of the runner; no stdin, nothing attached. */
   #create(cmd: string[], memoryMb: number): Promise<Dockerode.Container> {
     const spec = containerSpec({
-      image: this.#image,
-      runtime: this.#runtime,
-      backend: this.#runtime === 'runsc' ? 'gvisor' : 'docker',
+      image: this.#on.image,
+      runtime: this.#on.runtime,
+      backend: this.#on.runtime === 'runsc' ? 'gvisor' : 'docker',
       profile: { memoryMb },
       instance: 'bench',
     });
-    return createBenchContainer(this.#docker, spec, { Cmd: cmd });
+    return createBenchContainer(this.#on.docker, spec, { Cmd: cmd });
   }
 }
 

@@ -13,16 +13,7 @@ export {
   WorkerRoster,
   type WorkerRosterOptions,
 } from './jetstream/index.ts';
-export type {
-  FinishedListener,
-  Job,
-  JobContext,
-  JobQueue,
-  JobWorker,
-  QueueStats,
-  SubmitInput,
-  SubmitOutcome,
-} from './job-queue.ts';
+export type * from './job-queue.ts';
 export { MemoryJobQueue } from './memory-job-queue.ts';
 export { DEFAULT_MAX_EVENT_BYTES, type MemoryJobQueueOptions } from './memory-options.ts';
 export { requestHash } from './request-hash.ts';

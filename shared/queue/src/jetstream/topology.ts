@@ -19,8 +19,6 @@ import type { QueueNames } from './names.ts';
 
 const NS_PER_MS = 1_000_000;
 const DUPLICATE_WINDOW_MS = 120_000;
-/** JetStream API error: a stream name is in use with a different configuration. */
-const STREAM_CONFIG_DIFFERS = 10058;
 
 /** Creates (or brings up to date) the streams (jobs, events, lifecycle) and opens the KV bucket. */
 export async function ensureTopology(
@@ -29,7 +27,6 @@ export async function ensureTopology(
   names: QueueNames,
   options: ResolvedJetStreamOptions,
 ): Promise<KV> {
-  const duplicateWindowMs = Math.min(DUPLICATE_WINDOW_MS, options.retentionMs);
   await ensureStream(jsm, {
     name: names.jobStream,
     subjects: [names.allJobs],
@@ -37,35 +34,54 @@ export async function ensureTopology(
     storage: StorageType.File,
     discard: DiscardPolicy.New,
     max_msgs: options.maxQueued,
-    duplicate_window: duplicateWindowMs * NS_PER_MS,
+    duplicate_window: duplicateWindowNs(options.retentionMs),
   });
-  await ensureStream(jsm, {
-    name: names.eventStream,
-    subjects: [names.allEvents],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: options.retentionMs * NS_PER_MS,
-    max_msgs_per_subject: options.maxOutputEvents,
-    max_msg_size: -1,
-    duplicate_window: duplicateWindowMs * NS_PER_MS,
-  });
-  await ensureStream(jsm, {
-    name: names.lifecycleStream,
-    subjects: [names.allLifecycle],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: options.lifecycleRetentionMs * NS_PER_MS,
-    max_bytes: options.lifecycleRetainedBytes,
-    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, options.lifecycleRetentionMs) * NS_PER_MS,
-  });
+  await ensureStream(
+    jsm,
+    retainedFor(options.retentionMs, names.eventStream, names.allEvents, {
+      max_msgs_per_subject: options.maxOutputEvents,
+      max_msg_size: -1,
+    }),
+  );
+  await ensureStream(
+    jsm,
+    retainedFor(options.lifecycleRetentionMs, names.lifecycleStream, names.allLifecycle, {
+      max_bytes: options.lifecycleRetainedBytes,
+    }),
+  );
   return new Kvm(nc).create(names.bucket, {
     history: 1,
     ttl: options.retentionMs,
     storage: StorageType.File,
   });
 }
+
+/** Publishes repeated within this window (never longer than what the stream retains) are stored once. */
+function duplicateWindowNs(retentionMs: number): number {
+  return Math.min(DUPLICATE_WINDOW_MS, retentionMs) * NS_PER_MS;
+}
+
+/** A file stream of `subject` that keeps messages for `ageMs` and drops the oldest, with `limits` on top. */
+function retainedFor(
+  ageMs: number,
+  name: string,
+  subject: string,
+  limits: Partial<StreamConfig>,
+): Partial<StreamConfig> & { name: string } {
+  return {
+    name,
+    subjects: [subject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: ageMs * NS_PER_MS,
+    duplicate_window: duplicateWindowNs(ageMs),
+    ...limits,
+  };
+}
+
+/** JetStream API error: a stream name is in use with a different configuration. */
+const STREAM_CONFIG_DIFFERS = 10058;
 
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
   try {
