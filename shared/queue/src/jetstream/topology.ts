@@ -17,9 +17,6 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ResolvedJetStreamOptions } from './jetstream-options.ts';
 import type { QueueNames } from './names.ts';
 
-const NS_PER_MS = 1_000_000;
-const DUPLICATE_WINDOW_MS = 120_000;
-
 /** Creates (or brings up to date) the streams (jobs, events, lifecycle) and opens the KV bucket. */
 export async function ensureTopology(
   nc: NatsConnection,
@@ -55,6 +52,9 @@ export async function ensureTopology(
     storage: StorageType.File,
   });
 }
+
+const NS_PER_MS = 1_000_000;
+const DUPLICATE_WINDOW_MS = 120_000;
 
 /** Publishes repeated within this window (never longer than what the stream retains) are stored once. */
 function duplicateWindowNs(retentionMs: number): number {
