@@ -6,8 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthConfigError } from './config-error.ts';
 import { jwksFileKeySource } from './jwks-file.ts';
 import { generateSigningKeys } from './signing.ts';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER } from './testing.ts';
-import { IntentTokenVerifier } from './verifier.ts';
+import { createTestIssuer, testVerifier } from './testing.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -20,15 +19,7 @@ afterEach(async () => {
 const writeJwks = (path: string, ...sets: JSONWebKeySet[]) =>
   writeFile(path, JSON.stringify({ keys: sets.flatMap((s) => s.keys) }));
 
-function verifierFor(keys: Awaited<ReturnType<typeof jwksFileKeySource>>) {
-  return new IntentTokenVerifier({
-    keys,
-    issuers: [TEST_ISSUER],
-    audience: TEST_AUDIENCE,
-    maxLifetimeSeconds: 600,
-    algorithms: ['EdDSA', 'ES256'],
-  });
-}
+const verifierFor = (keys: Awaited<ReturnType<typeof jwksFileKeySource>>) => testVerifier(keys);
 
 describe('jwksFileKeySource', () => {
   it('re-reads the file on an unknown kid once the refresh interval has passed, then accepts the rotated key', async () => {

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { JSONWebKeySet } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jwksUrlKeySource } from './jwks-url.ts';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER } from './testing.ts';
-import { IntentTokenVerifier } from './verifier.ts';
+import { createTestIssuer, testVerifier } from './testing.ts';
 
 /** A real JWKS endpoint on loopback whose key set and status the test controls; counts requests. */
 let server: Server;
@@ -28,15 +27,7 @@ afterEach(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function verifierFor(cooldownSeconds: number) {
-  return new IntentTokenVerifier({
-    keys: jwksUrlKeySource({ url, cooldownSeconds }),
-    issuers: [TEST_ISSUER],
-    audience: TEST_AUDIENCE,
-    maxLifetimeSeconds: 600,
-    algorithms: ['EdDSA', 'ES256'],
-  });
-}
+const verifierFor = (cooldownSeconds: number) => testVerifier(jwksUrlKeySource({ url, cooldownSeconds }));
 
 describe('jwksUrlKeySource', () => {
   it('fetches once, caches, and re-fetches on an unknown kid so a rotated key is accepted', async () => {

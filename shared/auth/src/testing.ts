@@ -1,12 +1,13 @@
 // `@airlock/auth/testing`, test helpers for any package that needs real signed intent tokens: a throwaway
 // issuer with its own key pair, whose mint() signs a token with sensible default claims that a test can
-// override or remove. Not part of the package's main entry. Must never be used to issue tokens outside
+// override or remove, and a verifier that trusts the test issuer and audience. Not part of the package's main entry. Must never be used to issue tokens outside
 // tests: its defaults are fixed and its keys live in memory only.
 
 import { randomUUID } from 'node:crypto';
 import { type CryptoKey, importJWK, type JSONWebKeySet, type JWK, type JWTPayload, SignJWT } from 'jose';
+import type { KeySource } from './key-source.ts';
 import { generateSigningKeys } from './signing.ts';
-import type { TokenAlgorithm } from './verifier.ts';
+import { IntentTokenVerifier, type IntentTokenVerifierOptions, type TokenAlgorithm } from './verifier.ts';
 
 export const TEST_ISSUER = 'https://broker.test';
 export const TEST_AUDIENCE = 'airlock';
@@ -62,4 +63,19 @@ export async function createTestIssuer(
       return new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(privateKey);
     },
   };
+}
+
+/** A verifier of `keys` for TEST_ISSUER and TEST_AUDIENCE: tokens up to 600 s, EdDSA or ES256; `overrides` on top. */
+export function testVerifier(
+  keys: KeySource,
+  overrides: Partial<IntentTokenVerifierOptions> = {},
+): IntentTokenVerifier {
+  return new IntentTokenVerifier({
+    keys,
+    issuers: [TEST_ISSUER],
+    audience: TEST_AUDIENCE,
+    maxLifetimeSeconds: 600,
+    algorithms: ['EdDSA', 'ES256'],
+    ...overrides,
+  });
 }

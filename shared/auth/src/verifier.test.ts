@@ -3,24 +3,19 @@ import { base64url, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { bearerToken } from './bearer.ts';
 import { jwksKeySource } from './key-source.ts';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER } from './testing.ts';
+import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, testVerifier } from './testing.ts';
 import { IntentTokenVerifier, type IntentTokenVerifierOptions } from './verifier.ts';
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const NOW_S = NOW / 1000;
 const clock = () => NOW;
 
-async function setUp(overrides: Partial<IntentTokenVerifierOptions> = {}) {
-  const issuer = await createTestIssuer({ kid: 'k1', now: clock });
-  const verifier = new IntentTokenVerifier({
-    keys: jwksKeySource(issuer.jwks),
-    issuers: [TEST_ISSUER],
-    audience: TEST_AUDIENCE,
-    maxLifetimeSeconds: 600,
-    algorithms: ['EdDSA', 'ES256'],
-    now: clock,
-    ...overrides,
-  });
+async function setUp(
+  overrides: Partial<IntentTokenVerifierOptions> = {},
+  key: { kid: string; alg?: 'EdDSA' | 'ES256' } = { kid: 'k1' },
+) {
+  const issuer = await createTestIssuer({ ...key, now: clock });
+  const verifier = testVerifier(jwksKeySource(issuer.jwks), { now: clock, ...overrides });
   return { issuer, verifier };
 }
 
@@ -71,15 +66,7 @@ describe('IntentTokenVerifier accepts', () => {
   });
 
   it('an ES256 token', async () => {
-    const issuer = await createTestIssuer({ kid: 'ec', alg: 'ES256', now: clock });
-    const verifier = new IntentTokenVerifier({
-      keys: jwksKeySource(issuer.jwks),
-      issuers: [TEST_ISSUER],
-      audience: TEST_AUDIENCE,
-      maxLifetimeSeconds: 600,
-      algorithms: ['ES256'],
-      now: clock,
-    });
+    const { issuer, verifier } = await setUp({ algorithms: ['ES256'] }, { kid: 'ec', alg: 'ES256' });
     expect((await verifier.verify(await issuer.mint())).tenant).toBe('acme');
   });
 
@@ -159,15 +146,7 @@ describe('IntentTokenVerifier refuses', () => {
   });
 
   it('an allowed alg the verifier was not configured with', async () => {
-    const issuer = await createTestIssuer({ kid: 'ec', alg: 'ES256', now: clock });
-    const verifier = new IntentTokenVerifier({
-      keys: jwksKeySource(issuer.jwks),
-      issuers: [TEST_ISSUER],
-      audience: TEST_AUDIENCE,
-      maxLifetimeSeconds: 600,
-      algorithms: ['EdDSA'],
-      now: clock,
-    });
+    const { issuer, verifier } = await setUp({ algorithms: ['EdDSA'] }, { kid: 'ec', alg: 'ES256' });
     expect(await refusal(verifier, await issuer.mint())).toBe(
       "alg not allowed: token alg 'ES256' is not one of EdDSA",
     );
