@@ -29,6 +29,11 @@ async function verifyLines(changed: string[]) {
 }
 
 /** A forged record at `seq` chaining from `prevHash`, with a hash consistent with its own content. */
+/** What a report that stops at `line` (record `seq`) says, its problem matching `problem`. */
+function brokenAt(line: number, seq: number, problem: RegExp) {
+  return { ok: false, line, seq, problem: expect.stringMatching(problem) };
+}
+
 function forged(seq: number, prevHash: string): string {
   const record: Record<string, unknown> = {
     type: 'finished',
@@ -78,23 +83,13 @@ describe('verifyAuditLog names the first bad record', () => {
   it('the second-to-last record edited and rehashed: the earliest record the chain cannot vouch for', async () => {
     lines[8] = editLine(lines[8]!, (r) => Object.assign(r, { outcome: 'ok' }), true);
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 9,
-      seq: 9,
-      problem: expect.stringMatching(/edited.*or line 10/),
-    });
+    expect(report).toMatchObject(brokenAt(9, 9, /edited.*or line 10/));
   });
 
   it('a record replaced by a forgery that links to neither neighbour', async () => {
     lines[4] = forged(5, 'e'.repeat(64));
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 5,
-      seq: 5,
-      problem: expect.stringMatching(/^record replaced/),
-    });
+    expect(report).toMatchObject(brokenAt(5, 5, /^record replaced/));
   });
 
   it('the first record edited, with or without a recomputed hash', async () => {
@@ -103,12 +98,7 @@ describe('verifyAuditLog names the first bad record', () => {
     expect(await verifyLines(lines)).toMatchObject({ ok: false, line: 1, seq: 1, records_checked: 0 });
     lines[0] = editLine(original, (r) => Object.assign(r, { subject: 'admin' }), true);
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 1,
-      seq: 1,
-      problem: expect.stringMatching(/recomputed/),
-    });
+    expect(report).toMatchObject(brokenAt(1, 1, /recomputed/));
   });
 
   it('a record removed from the middle', async () => {
@@ -121,47 +111,37 @@ describe('verifyAuditLog names the first bad record', () => {
   it('the first record removed', async () => {
     lines.splice(0, 1);
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({ ok: false, line: 1, seq: 2, problem: expect.stringMatching(/removed/) });
+    expect(report).toMatchObject(brokenAt(1, 2, /removed/));
   });
 
   it('a forged record with a self-consistent hash inserted before the record it imitates', async () => {
     lines.splice(4, 0, forged(5, records[3]!.hash));
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({ ok: false, line: 5, seq: 5, problem: expect.stringMatching(/inserted/) });
+    expect(report).toMatchObject(brokenAt(5, 5, /inserted/));
   });
 
   it('a forged record with a self-consistent hash inserted after the record it imitates', async () => {
     lines.splice(5, 0, forged(6, records[4]!.hash));
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({ ok: false, line: 6, seq: 6, problem: expect.stringMatching(/inserted/) });
+    expect(report).toMatchObject(brokenAt(6, 6, /inserted/));
   });
 
   it('a forged record taking the next seq but not chaining from its predecessor', async () => {
     lines.splice(4, 0, forged(5, 'e'.repeat(64)));
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 5,
-      seq: 5,
-      problem: expect.stringMatching(/^record inserted/),
-    });
+    expect(report).toMatchObject(brokenAt(5, 5, /^record inserted/));
   });
 
   it('a forged record with an unrelated seq and prev_hash', async () => {
     lines.splice(2, 0, forged(42, 'f'.repeat(64)));
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({ ok: false, line: 3, seq: 42, problem: expect.stringMatching(/inserted/) });
+    expect(report).toMatchObject(brokenAt(3, 42, /inserted/));
   });
 
   it('a record copied in twice', async () => {
     lines.splice(3, 0, lines[2]!);
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 4,
-      seq: 3,
-      problem: expect.stringMatching(/duplicates line 3/),
-    });
+    expect(report).toMatchObject(brokenAt(4, 3, /duplicates line 3/));
   });
 
   it('two adjacent records swapped', async () => {
@@ -174,12 +154,7 @@ describe('verifyAuditLog names the first bad record', () => {
   it('two distant records swapped', async () => {
     [lines[2], lines[7]] = [lines[7]!, lines[2]!];
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 3,
-      seq: 8,
-      problem: expect.stringMatching(/moved later/),
-    });
+    expect(report).toMatchObject(brokenAt(3, 8, /moved later/));
   });
 
   it('the file truncated in the middle of its last line', async () => {
@@ -194,12 +169,7 @@ describe('verifyAuditLog names the first bad record', () => {
     const text = await readFile(file, 'utf8');
     await writeFile(file, text.slice(0, -1));
     const report = await verifyAuditLog(file);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 10,
-      seq: 10,
-      problem: expect.stringMatching(/truncated/),
-    });
+    expect(report).toMatchObject(brokenAt(10, 10, /truncated/));
   });
 
   it('a line that is not JSON', async () => {
@@ -245,12 +215,7 @@ describe('verifyAuditLog names the first bad record', () => {
   it('whitespace added to a line whose fields are unchanged', async () => {
     lines[1] = lines[1]!.replace('"tenant":', '"tenant": ');
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({
-      ok: false,
-      line: 2,
-      seq: 2,
-      problem: expect.stringMatching(/canonical form/),
-    });
+    expect(report).toMatchObject(brokenAt(2, 2, /canonical form/));
   });
 
   it('counts lines by newline only, so a stray carriage return does not shift line numbers', async () => {
@@ -262,7 +227,7 @@ describe('verifyAuditLog names the first bad record', () => {
   it('a record with its chain fields missing', async () => {
     lines[4] = editLine(lines[4]!, (r) => delete r.prev_hash, true);
     const report = await verifyLines(lines);
-    expect(report).toMatchObject({ ok: false, line: 5, seq: 5, problem: expect.stringMatching(/prev_hash/) });
+    expect(report).toMatchObject(brokenAt(5, 5, /prev_hash/));
   });
 });
 
