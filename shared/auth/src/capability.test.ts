@@ -44,6 +44,8 @@ const request = (
   ...access,
 });
 const withIntent = (intent: IntentClaim | null) => ({ intent });
+/** The decision refusing the request for `field`, saying `reason`. */
+const refused = (field: string, reason: string) => ({ ok: false, field, reason });
 
 describe('effectiveCapability', () => {
   it('grants what the request asks when intent and tenant both allow it, exposing the narrowest ceilings', () => {
@@ -84,16 +86,12 @@ describe('effectiveCapability', () => {
     const asks = (template: string, intent: IntentClaim | null) =>
       effectiveCapability(request({ template }), withIntent(intent), templated);
     expect(asks('c', null)).toMatchObject({ ok: true, capability: { template: 'c' } });
-    expect(asks('rust', null)).toEqual({
-      ok: false,
-      field: 'template',
-      reason: "template 'rust' is not allowed by the tenant policy",
-    });
-    expect(asks('demo', { templates: ['c'] })).toEqual({
-      ok: false,
-      field: 'template',
-      reason: "template 'demo' is not allowed by the intent token",
-    });
+    expect(asks('rust', null)).toEqual(
+      refused('template', "template 'rust' is not allowed by the tenant policy"),
+    );
+    expect(asks('demo', { templates: ['c'] })).toEqual(
+      refused('template', "template 'demo' is not allowed by the intent token"),
+    );
     expect(effectiveCapability(request(), withIntent({ templates: [] }), templated)).toMatchObject({
       ok: true,
     });
@@ -116,11 +114,9 @@ describe('effectiveCapability', () => {
       ok: true,
       capability: { backends: ['docker'], egress_hosts: ['pypi.org'], ceilings: { memory_mb: 256 } },
     });
-    expect(effectiveCapability(request({ language: 'typescript' }), withIntent(null), strict)).toEqual({
-      ok: false,
-      field: 'language',
-      reason: "language 'typescript' is not allowed by the tenant policy",
-    });
+    expect(effectiveCapability(request({ language: 'typescript' }), withIntent(null), strict)).toEqual(
+      refused('language', "language 'typescript' is not allowed by the tenant policy"),
+    );
   });
 
   it('refuses a language outside the intent', () => {
@@ -130,21 +126,13 @@ describe('effectiveCapability', () => {
         withIntent({ languages: ['javascript'] }),
         acme,
       ),
-    ).toEqual({
-      ok: false,
-      field: 'language',
-      reason: "language 'typescript' is not allowed by the intent token",
-    });
+    ).toEqual(refused('language', "language 'typescript' is not allowed by the intent token"));
   });
 
   it('refuses a backend outside the intent, and auto when intent and tenant share none', () => {
     expect(
       effectiveCapability(request({ backend: 'docker' }), withIntent({ backends: ['isolate'] }), acme),
-    ).toEqual({
-      ok: false,
-      field: 'backend',
-      reason: "backend 'docker' is not allowed by the intent token",
-    });
+    ).toEqual(refused('backend', "backend 'docker' is not allowed by the intent token"));
     expect(effectiveCapability(request({ backend: 'docker' }), withIntent(null), strict)).toMatchObject({
       reason: "backend 'docker' is not allowed by the tenant policy",
     });
@@ -152,31 +140,25 @@ describe('effectiveCapability', () => {
       ok: true,
       capability: { backend: 'auto', backends: ['gvisor'] },
     });
-    expect(effectiveCapability(request(), withIntent({ backends: ['docker'] }), strict)).toEqual({
-      ok: false,
-      field: 'backend',
-      reason:
+    expect(effectiveCapability(request(), withIntent({ backends: ['docker'] }), strict)).toEqual(
+      refused(
+        'backend',
         "backend 'auto' has nothing to choose from: no backend is allowed by both the intent token and the tenant policy",
-    });
+      ),
+    );
   });
 
   it('refuses a limit over either ceiling, naming the tighter one, and never clamps', () => {
-    expect(effectiveCapability(request({ limits: { memory_mb: 512 } }), withIntent(null), acme)).toEqual({
-      ok: false,
-      field: 'limits.memory_mb',
-      reason: 'limits.memory_mb: 512 is above the tenant policy ceiling of 256',
-    });
+    expect(effectiveCapability(request({ limits: { memory_mb: 512 } }), withIntent(null), acme)).toEqual(
+      refused('limits.memory_mb', 'limits.memory_mb: 512 is above the tenant policy ceiling of 256'),
+    );
     expect(
       effectiveCapability(
         request({ limits: { memory_mb: 200 } }),
         withIntent({ limits: { memory_mb: 128 } }),
         acme,
       ),
-    ).toEqual({
-      ok: false,
-      field: 'limits.memory_mb',
-      reason: 'limits.memory_mb: 200 is above the intent token ceiling of 128',
-    });
+    ).toEqual(refused('limits.memory_mb', 'limits.memory_mb: 200 is above the intent token ceiling of 128'));
     expect(
       effectiveCapability(
         request({ limits: { cpu_time_ms: 2_000 } }),
@@ -196,22 +178,14 @@ describe('effectiveCapability', () => {
     const intent = { egress_hosts: ['api.example.com'] };
     expect(
       effectiveCapability(request({}, { egress_hosts: ['pypi.org'] }), withIntent(intent), acme),
-    ).toEqual({
-      ok: false,
-      field: 'egress_hosts[0]',
-      reason: "egress host 'pypi.org' is not allowed by the intent token",
-    });
+    ).toEqual(refused('egress_hosts[0]', "egress host 'pypi.org' is not allowed by the intent token"));
     expect(
       effectiveCapability(
         request({}, { egress_hosts: ['api.example.com', 'evil.test'] }),
         withIntent(null),
         acme,
       ),
-    ).toEqual({
-      ok: false,
-      field: 'egress_hosts[1]',
-      reason: "egress host 'evil.test' is not allowed by the tenant policy",
-    });
+    ).toEqual(refused('egress_hosts[1]', "egress host 'evil.test' is not allowed by the tenant policy"));
     // A wildcard request is only as wide as an allowed wildcard; the apex is not under its own wildcard.
     expect(
       effectiveCapability(request({}, { egress_hosts: ['*.github.com'] }), withIntent(null), acme).ok,
@@ -226,11 +200,7 @@ describe('effectiveCapability', () => {
     ).toBe(false);
     expect(
       effectiveCapability(request({}, { egress_hosts: ['x.test@api.example.com'] }), withIntent(null), acme),
-    ).toEqual({
-      ok: false,
-      field: 'egress_hosts[0]',
-      reason: 'egress host "x.test@api.example.com" is not a valid host name',
-    });
+    ).toEqual(refused('egress_hosts[0]', 'egress host "x.test@api.example.com" is not a valid host name'));
   });
 
   it('refuses a credential outside the intent or the tenant', () => {
@@ -240,11 +210,7 @@ describe('effectiveCapability', () => {
         withIntent({ credentials: ['github'] }),
         acme,
       ),
-    ).toEqual({
-      ok: false,
-      field: 'credentials[0]',
-      reason: 'credential "pypi" is not allowed by the intent token',
-    });
+    ).toEqual(refused('credentials[0]', 'credential "pypi" is not allowed by the intent token'));
     expect(effectiveCapability(request({}, { credentials: ['aws'] }), withIntent(null), acme)).toMatchObject({
       reason: 'credential "aws" is not allowed by the tenant policy',
     });
@@ -258,40 +224,28 @@ describe('effectiveCapability', () => {
   it('refuses a session when the intent or the tenant does not allow sessions', () => {
     expect(
       effectiveCapability(request({}, { session: true }), withIntent({ sessions: false }), acme),
-    ).toEqual({
-      ok: false,
-      field: 'session',
-      reason: 'sessions are not allowed by the intent token',
-    });
+    ).toEqual(refused('session', 'sessions are not allowed by the intent token'));
     expect(
       effectiveCapability(request({}, { session: true }), withIntent({ sessions: true }), strict),
-    ).toEqual({
-      ok: false,
-      field: 'session',
-      reason: 'sessions are not allowed by the tenant policy',
-    });
+    ).toEqual(refused('session', 'sessions are not allowed by the tenant policy'));
     expect(effectiveCapability(request({}, { session: true }), withIntent(null), acme).ok).toBe(true);
   });
 
   it("refuses a callback host outside the tenant's or the intent's callback_hosts; absent means any", () => {
     const at = (host: string) => request({}, { callback_host: host });
     expect(effectiveCapability(at('a.hooks.example.com'), withIntent(null), acme).ok).toBe(true);
-    expect(effectiveCapability(at('evil.example.org'), withIntent(null), acme)).toEqual({
-      ok: false,
-      field: 'callback.url',
-      reason: "callback host 'evil.example.org' is not allowed by the tenant policy",
-    });
+    expect(effectiveCapability(at('evil.example.org'), withIntent(null), acme)).toEqual(
+      refused('callback.url', "callback host 'evil.example.org' is not allowed by the tenant policy"),
+    );
     expect(
       effectiveCapability(
         at('b.hooks.example.com'),
         withIntent({ callback_hosts: ['a.hooks.example.com'] }),
         acme,
       ),
-    ).toEqual({
-      ok: false,
-      field: 'callback.url',
-      reason: "callback host 'b.hooks.example.com' is not allowed by the intent token",
-    });
+    ).toEqual(
+      refused('callback.url', "callback host 'b.hooks.example.com' is not allowed by the intent token"),
+    );
     // strict names no callback_hosts: the server's address checks are the only bound.
     expect(effectiveCapability(at('anything.example.net'), withIntent(null), strict).ok).toBe(true);
     expect(acme.webhooks).toEqual([
