@@ -37,6 +37,18 @@ export function parse(args: string[], options: ParseArgsOptionsConfig, positiona
   }
 }
 
+/** Options that each take a string value, by name. */
+export function stringOptions(...names: string[]): ParseArgsOptionsConfig {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }]));
+}
+
+/** The options of a command that takes no positional arguments: one given is a usage error (unless --help). */
+export function flags(args: string[], options: ParseArgsOptionsConfig): Values {
+  const { values, positionals } = parse(args, options);
+  if (!values.help && positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
+  return values;
+}
+
 /** The string value of an option, or undefined; an empty value is a usage error. */
 export function optional(values: Values, name: string): string | undefined {
   const value = values[name];

@@ -69,6 +69,22 @@ export async function programFrom(file: string): Promise<string> {
 }
 
 /** --lang, else the language of `file`'s extension; neither is a usage error. */
+/** Where a run or a session goes and its limits: --backend, --template and --limit, each only when given. */
+export function placementFrom(values: Values): {
+  backend?: string;
+  template?: string;
+  limits?: RunRequest['limits'];
+} {
+  const placement: { backend?: string; template?: string; limits?: RunRequest['limits'] } = {};
+  const backend = optional(values, 'backend');
+  if (backend !== undefined) placement.backend = backend;
+  const template = optional(values, 'template');
+  if (template !== undefined) placement.template = template;
+  const limits = limitsFrom(values);
+  if (limits !== undefined) placement.limits = limits;
+  return placement;
+}
+
 export function languageFrom(values: Values, file: string | undefined): string {
   const given = optional(values, 'lang');
   if (given !== undefined) return given;
@@ -95,11 +111,5 @@ export async function requestFrom(
   if (input.args.length > 0) request.args = input.args;
   const env = pairs(values, 'env');
   if (env.length > 0) request.env = Object.fromEntries(env);
-  const limits = limitsFrom(values);
-  if (limits !== undefined) request.limits = limits;
-  const backend = optional(values, 'backend');
-  if (backend !== undefined) request.backend = backend;
-  const template = optional(values, 'template');
-  if (template !== undefined) request.template = template;
-  return request;
+  return Object.assign(request, placementFrom(values));
 }

@@ -1,17 +1,16 @@
 // `airlock runtimes`: the languages and backends the server can run, with versions, and why one is unavailable.
 
-import { optional, parse, usage } from './args.ts';
+import { flags, optional } from './args.ts';
 import { type CliContext, clientFor, printJson } from './context.ts';
 
 const RUNTIMES_USAGE = 'usage: airlock runtimes [--url URL] [--json]';
 
 export async function runtimes(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, { url: { type: 'string' } });
+  const values = flags(args, { url: { type: 'string' } });
   if (values.help) {
     context.terminal.stdout(`${RUNTIMES_USAGE}\n`);
     return 0;
   }
-  if (positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
   const client = clientFor(context, optional(values, 'url'));
   const list = await client.runtimes({ signal: context.interrupted });
   if (values.json) {

@@ -4,7 +4,7 @@
 import type { Session, SessionRequestInput } from '@airlock/protocol';
 import { optional, parse, positiveInteger, usage } from './args.ts';
 import { type CliContext, clientFor, printJson } from './context.ts';
-import { limitsFrom } from './request.ts';
+import { placementFrom } from './request.ts';
 
 const SESSIONS_USAGE = `usage:
   airlock sessions create LANG [--backend NAME] [--template NAME] [--limit KEY=N]… [--idle-timeout S] [--lifetime S]
@@ -40,13 +40,10 @@ export async function sessions(args: string[], context: CliContext): Promise<num
   const signal = context.interrupted;
   let session: Session;
   if (action === 'create') {
-    const request: SessionRequestInput = { language: subject as SessionRequestInput['language'] };
-    const backend = optional(values, 'backend');
-    if (backend !== undefined) request.backend = backend as SessionRequestInput['backend'];
-    const template = optional(values, 'template');
-    if (template !== undefined) request.template = template;
-    const limits = limitsFrom(values);
-    if (limits !== undefined) request.limits = limits;
+    const request: SessionRequestInput = {
+      language: subject as SessionRequestInput['language'],
+      ...(placementFrom(values) as Pick<SessionRequestInput, 'backend' | 'template' | 'limits'>),
+    };
     const idle = positiveInteger(values, 'idle-timeout');
     if (idle !== undefined) request.idle_timeout_seconds = idle;
     const lifetime = positiveInteger(values, 'lifetime');

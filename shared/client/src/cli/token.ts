@@ -14,7 +14,7 @@ import {
 } from '@airlock/auth';
 import { Actor, fieldPath } from '@airlock/protocol';
 import type { z } from 'zod';
-import { optional, parse, required, usage, type Values } from './args.ts';
+import { flags, optional, required, stringOptions, usage, type Values } from './args.ts';
 import type { CliContext } from './context.ts';
 
 const TOKEN_USAGE = `usage:
@@ -51,14 +51,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function keys(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, {
-    out: { type: 'string' },
-    kid: { type: 'string' },
-    alg: { type: 'string' },
-    force: { type: 'boolean' },
-  });
+  const values = flags(args, { ...stringOptions('out', 'kid', 'alg'), force: { type: 'boolean' } });
   if (values.help) return printUsage(context);
-  if (positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
   const out = required(values, 'out');
   const alg = (optional(values, 'alg') ?? 'EdDSA') as TokenAlgorithm;
   if (!TOKEN_ALGORITHMS.includes(alg)) usage(`--alg must be one of ${TOKEN_ALGORITHMS.join(', ')}`);
@@ -82,20 +76,11 @@ async function keys(args: string[], context: CliContext): Promise<number> {
 }
 
 async function mint(args: string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, {
-    key: { type: 'string' },
-    iss: { type: 'string' },
-    aud: { type: 'string' },
-    sub: { type: 'string' },
-    tenant: { type: 'string' },
-    ttl: { type: 'string' },
-    jti: { type: 'string' },
-    intent: { type: 'string' },
-    act: { type: 'string' },
-    scope: { type: 'string' },
-  });
+  const values = flags(
+    args,
+    stringOptions('key', 'iss', 'aud', 'sub', 'tenant', 'ttl', 'jti', 'intent', 'act', 'scope'),
+  );
   if (values.help) return printUsage(context);
-  if (positionals.length > 0) usage(`unexpected argument '${positionals[0]}'`);
   const keyPath = required(values, 'key');
   const ttlText = optional(values, 'ttl');
   const ttl = ttlText === undefined ? 300 : Number(ttlText);
