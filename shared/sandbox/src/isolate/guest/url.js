@@ -140,6 +140,18 @@
       }
     }
 
+    const URL_PARTS = [
+      'protocol',
+      'username',
+      'password',
+      'host',
+      'hostname',
+      'port',
+      'pathname',
+      'search',
+      'hash',
+    ];
+
     function parse(input, base) {
       const text = `${input}`;
       const baseText = base === undefined ? undefined : `${base}`;
@@ -193,65 +205,26 @@
       get origin() {
         return this.#parts.origin;
       }
-      get protocol() {
-        return this.#parts.protocol;
-      }
-      set protocol(value) {
-        this.#update('protocol', value);
-      }
-      get username() {
-        return this.#parts.username;
-      }
-      set username(value) {
-        this.#update('username', value);
-      }
-      get password() {
-        return this.#parts.password;
-      }
-      set password(value) {
-        this.#update('password', value);
-      }
-      get host() {
-        return this.#parts.host;
-      }
-      set host(value) {
-        this.#update('host', value);
-      }
-      get hostname() {
-        return this.#parts.hostname;
-      }
-      set hostname(value) {
-        this.#update('hostname', value);
-      }
-      get port() {
-        return this.#parts.port;
-      }
-      set port(value) {
-        this.#update('port', value);
-      }
-      get pathname() {
-        return this.#parts.pathname;
-      }
-      set pathname(value) {
-        this.#update('pathname', value);
-      }
-      get search() {
-        return this.#parts.search;
-      }
-      set search(value) {
-        this.#update('search', value);
-      }
-      get hash() {
-        return this.#parts.hash;
-      }
-      set hash(value) {
-        this.#update('hash', value);
-      }
       toString() {
         return this.#parts.href;
       }
       toJSON() {
         return this.#parts.href;
+      }
+      // The parts a program can read and change: each reads the parsed record and changes it through the bridge.
+      static {
+        for (const part of URL_PARTS) {
+          Object.defineProperty(URL.prototype, part, {
+            get() {
+              return this.#parts[part];
+            },
+            set(value) {
+              this.#update(part, value);
+            },
+            enumerable: false,
+            configurable: true,
+          });
+        }
       }
     }
 
