@@ -173,6 +173,14 @@
   }
 
   // The shape of a value: its prefix, braces, the entries inside them, and whether it is an array-like list.
+  /** A Map or Set as `head { … }`: its entries, which `itemsOf` formats one indentation level deeper. */
+  function collection(ctx, value, head, itemsOf) {
+    ctx.indentationLvl += 2;
+    const items = itemsOf();
+    ctx.indentationLvl -= 2;
+    return { braces: [`${head} {`, '}'], items, keys: visibleKeys(value) };
+  }
+
   function describe(ctx, value, recurse) {
     const name = constructorName(value);
     if (isArray(value)) {
@@ -189,28 +197,22 @@
       return { braces, items, list: true, keys: visibleKeys(value, isIndexKey) };
     }
     if (tryBrand(mapSize, value)) {
-      const items = [];
-      ctx.indentationLvl += 2;
-      for (const [k, v] of apply(mapEntries, value, [])) {
-        items.push(`${formatValue(ctx, k, recurse + 1, true)} => ${formatValue(ctx, v, recurse + 1, true)}`);
-      }
-      ctx.indentationLvl -= 2;
-      return {
-        braces: [`${name ?? 'Map'}(${apply(mapSize, value, [])}) {`, '}'],
-        items,
-        keys: visibleKeys(value),
-      };
+      return collection(ctx, value, `${name ?? 'Map'}(${apply(mapSize, value, [])})`, () => {
+        const items = [];
+        for (const [k, v] of apply(mapEntries, value, [])) {
+          items.push(
+            `${formatValue(ctx, k, recurse + 1, true)} => ${formatValue(ctx, v, recurse + 1, true)}`,
+          );
+        }
+        return items;
+      });
     }
     if (tryBrand(setSize, value)) {
-      const items = [];
-      ctx.indentationLvl += 2;
-      for (const v of apply(setValues, value, [])) items.push(formatValue(ctx, v, recurse + 1, true));
-      ctx.indentationLvl -= 2;
-      return {
-        braces: [`${name ?? 'Set'}(${apply(setSize, value, [])}) {`, '}'],
-        items,
-        keys: visibleKeys(value),
-      };
+      return collection(ctx, value, `${name ?? 'Set'}(${apply(setSize, value, [])})`, () => {
+        const items = [];
+        for (const v of apply(setValues, value, [])) items.push(formatValue(ctx, v, recurse + 1, true));
+        return items;
+      });
     }
     if (tryBrand(bufferByteLength, value)) {
       const bytes = new Uint8Array(value, 0, min(apply(bufferByteLength, value, []), 50));
