@@ -39,6 +39,7 @@ import {
 } from './memory-options.ts';
 import { checkedResult, finishedExecution, workerFailedResult } from './results.ts';
 import { settledWithin } from './settled-within.ts';
+import { Shutdown } from './shutdown.ts';
 import { StoreWrites } from './store-writes.ts';
 import { type SubmissionHold, SubmissionHolds } from './submission-holds.ts';
 import { TenantFairQueue } from './tenant-fair-queue.ts';
@@ -60,8 +61,7 @@ export class MemoryJobQueue implements JobQueue {
   #queued = 0;
   #inFlight = 0;
   #dispatchScheduled = false;
-  #closing = false;
-  #closed: Promise<void> | undefined;
+  readonly #shutdown = new Shutdown(() => this.#shutDown());
 
   constructor(options: MemoryJobQueueOptions) {
     this.#options = resolveQueueOptions(options);
@@ -71,7 +71,7 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async submit(input: SubmitInput): Promise<SubmitOutcome> {
-    if (this.#closing) throw new AirlockError('shutting_down');
+    if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     const tenant = input.execution.tenant;
     const key = input.idempotencyKey === undefined ? undefined : `${tenant}\0${input.idempotencyKey}`;
     // A submission with this key is being admitted: its outcome decides whether this one is a replay.
@@ -80,7 +80,7 @@ export class MemoryJobQueue implements JobQueue {
       const holder = await this.#store.findByKey(tenant, input.idempotencyKey);
       if (holder) return this.#replay(holder, input.requestHash);
     }
-    if (this.#closing) throw new AirlockError('shutting_down');
+    if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     this.#holds.checkRoom(
       tenant,
       { total: this.#queued, ofTenant: this.#waiting.count(tenant) },
@@ -119,7 +119,7 @@ export class MemoryJobQueue implements JobQueue {
     hold.admitting(id);
     try {
       await input.admit?.(structuredClone(record.execution));
-      if (this.#closing) throw new AirlockError('shutting_down');
+      if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     } catch (error) {
       // Refused: forgotten as if it had never been submitted (the key is free again).
       await this.#store
@@ -136,7 +136,7 @@ export class MemoryJobQueue implements JobQueue {
    * asked for `retry_on_worker_loss`). Not counted against the bounds: it was accepted before.
    */
   async restore(stored: UnfinishedExecution & { request: ExecutionRequest }): Promise<void> {
-    if (this.#closing) throw new AirlockError('shutting_down');
+    if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     const { execution, request, requestHash, idempotencyKey } = stored;
     const record = newExecutionRecord(
       { execution, request, requestHash, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
@@ -145,7 +145,7 @@ export class MemoryJobQueue implements JobQueue {
     record.runs = stored.runs;
     await this.#store.update(record.execution);
     // Closed meanwhile: it stays unfinished in the store, for the next start.
-    if (this.#closing) return;
+    if (this.#shutdown.closing) return;
     this.#enqueue(record);
   }
 
@@ -255,14 +255,12 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   close(): Promise<void> {
-    this.#closing = true;
-    this.#closed ??= this.#shutDown();
-    return this.#closed;
+    return this.#shutdown.close();
   }
 
   /** Starts no queued job and refuses submits; lets running ones finish for up to timeoutMs; then close(). */
   async drain(timeoutMs: number): Promise<void> {
-    this.#closing = true;
+    this.#shutdown.begin();
     const running = [...this.#running].map((record) => record.finished.promise);
     await settledWithin(Promise.all(running), timeoutMs);
     await this.close();
@@ -325,7 +323,7 @@ export class MemoryJobQueue implements JobQueue {
 
   #dispatch(): void {
     const worker = this.#worker;
-    if (!worker || this.#closing) return;
+    if (!worker || this.#shutdown.closing) return;
     while (this.#inFlight < this.#options.concurrency) {
       const next = this.#waiting.next((entry) => {
         const waiting = this.#liveRecord(entry.tenant, entry.id);
@@ -347,7 +345,7 @@ export class MemoryJobQueue implements JobQueue {
 
   async #run(record: ExecutionRecord, worker: JobWorker): Promise<void> {
     // Canceled after it was handed to p-queue, or the queue drains: close() ends it.
-    if (record.execution.status !== 'queued' || this.#closing) return;
+    if (record.execution.status !== 'queued' || this.#shutdown.closing) return;
     const abort = new AbortController();
     record.abort = abort;
     record.execution = {

@@ -6,16 +6,22 @@ import { describe, expect, it } from 'vitest';
 import { contractQueues, useQueueFixture } from '../../testing/contract-queues.ts';
 import { collect, HeldWorker, submitInput, successResult, until } from '../../testing/fixtures.ts';
 
+/** A queue whose worker holds each job, with one execution of acme submitted and started (and held). */
+async function startedHeld(queues: Parameters<typeof useQueueFixture>[0]) {
+  const queue = await queues.open();
+  const worker = new HeldWorker();
+  queue.consume(worker.run);
+  const { execution } = await queue.submit(submitInput('acme'));
+  const held = await worker.started(execution.id);
+  return { queue, worker, execution, held };
+}
+
 describe.each(contractQueues())('$name', (queues) => {
   useQueueFixture(queues);
 
   describe('watch', () => {
     it('gives a watcher what it missed, then live events, and ends after the result', async () => {
-      const queue = await queues.open();
-      const worker = new HeldWorker();
-      queue.consume(worker.run);
-      const { execution } = await queue.submit(submitInput('acme'));
-      const held = await worker.started(execution.id);
+      const { queue, worker, execution, held } = await startedHeld(queues);
       held.context.output('stdout', 'before');
       const events = collect(await queue.watch('acme', execution.id, new AbortController().signal));
       held.context.output('stderr', 'after');
@@ -36,11 +42,7 @@ describe.each(contractQueues())('$name', (queues) => {
     });
 
     it('serves many watchers of one execution, each with its own copies, and detaches them all', async () => {
-      const queue = await queues.open();
-      const worker = new HeldWorker();
-      queue.consume(worker.run);
-      const { execution } = await queue.submit(submitInput('acme'));
-      const held = await worker.started(execution.id);
+      const { queue, worker, execution, held } = await startedHeld(queues);
       const watchers: Array<Promise<ExecutionEvent[]>> = [];
       for (let i = 0; i < queues.manyWatchers; i++) {
         watchers.push(collect(await queue.watch('acme', execution.id, new AbortController().signal)));
@@ -62,11 +64,7 @@ describe.each(contractQueues())('$name', (queues) => {
     });
 
     it('ends a watch when its signal aborts, without leaking it', async () => {
-      const queue = await queues.open();
-      const worker = new HeldWorker();
-      queue.consume(worker.run);
-      const { execution } = await queue.submit(submitInput('acme'));
-      await worker.started(execution.id);
+      const { queue, worker, execution } = await startedHeld(queues);
       const controller = new AbortController();
       const iterator = (await queue.watch('acme', execution.id, controller.signal))[Symbol.asyncIterator]();
       expect((await iterator.next()).value).toEqual({ type: 'state', status: 'queued' });
@@ -110,11 +108,7 @@ describe.each(contractQueues())('$name', (queues) => {
 
   describe('wait', () => {
     it('answers at once when finished, at the timeout with the current state, or when it finishes', async () => {
-      const queue = await queues.open();
-      const worker = new HeldWorker();
-      queue.consume(worker.run);
-      const { execution } = await queue.submit(submitInput('acme'));
-      await worker.started(execution.id);
+      const { queue, worker, execution } = await startedHeld(queues);
       await until(async () => (await queue.get('acme', execution.id))?.status === 'running');
       expect((await queue.wait('acme', execution.id, 20)).status).toBe('running');
       expect((await queue.wait('acme', execution.id, 0)).status).toBe('running');

@@ -11,23 +11,34 @@ const harness = useQueueHarness('checked');
 /** Ack wait for the tests that lose a worker: short, so the redelivery comes soon; heartbeats keep live jobs. */
 const SHORT_ACK = { ackWaitMs: 2_000, heartbeatMs: 200 };
 
+/**
+ * A gateway, and a worker on a connection of its own (with `options`) that takes `input` and holds it running;
+ * then that connection is lost: no ack, no more heartbeats.
+ */
+async function loseRunningWorker(
+  input: ReturnType<typeof submitInput>,
+  options: Parameters<ReturnType<typeof harness>['open']>[1],
+) {
+  const names = freshNames();
+  const gateway = await harness().open(names, SHORT_ACK);
+  const lostConnection = await harness().connect();
+  const lost = await harness().open(names, { ...SHORT_ACK, ...options }, lostConnection);
+  const stuck = new HeldWorker();
+  lost.consume(stuck.run);
+  const { execution } = await gateway.submit(input);
+  await stuck.started(execution.id);
+  await until(async () => (await statusOf(gateway, execution)) === 'running');
+  await lostConnection.close();
+  return { names, gateway, stuck, execution };
+}
+
 describe('JetStreamJobQueue faults', () => {
   it('ends a job whose worker lost its connection mid-run as worker lost, never running it again', async () => {
-    const names = freshNames();
-    const gateway = await harness().open(names, SHORT_ACK);
-    const lostConnection = await harness().connect();
     const lostErrors: string[] = [];
-    const lost = await harness().open(
-      names,
-      { ...SHORT_ACK, cancelGraceMs: 100, onError: (_e, during) => lostErrors.push(during) },
-      lostConnection,
-    );
-    const stuck = new HeldWorker();
-    lost.consume(stuck.run);
-    const { execution } = await gateway.submit(submitInput('acme'));
-    await stuck.started(execution.id);
-    await until(async () => (await statusOf(gateway, execution)) === 'running');
-    await lostConnection.close(); // no ack, no more heartbeats
+    const { names, gateway, stuck, execution } = await loseRunningWorker(submitInput('acme'), {
+      cancelGraceMs: 100,
+      onError: (_e, during) => lostErrors.push(during),
+    });
 
     const rescued = await startRescuer(names);
     const final = await gateway.wait('acme', execution.id, 60_000);
@@ -42,18 +53,9 @@ describe('JetStreamJobQueue faults', () => {
   });
 
   it('runs an opted-in job again on another worker after its worker was lost, and the old one stops', async () => {
-    const names = freshNames();
-    const gateway = await harness().open(names, SHORT_ACK);
-    const lostConnection = await harness().connect();
-    const lost = await harness().open(names, { ...SHORT_ACK, onError: () => {} }, lostConnection);
-    const stuck = new HeldWorker();
-    lost.consume(stuck.run);
     const input = submitInput('acme');
     input.request = ExecutionRequest.parse({ ...REQUEST, retry_on_worker_loss: true });
-    const { execution } = await gateway.submit(input);
-    await stuck.started(execution.id);
-    await until(async () => (await statusOf(gateway, execution)) === 'running');
-    await lostConnection.close();
+    const { names, gateway, stuck, execution } = await loseRunningWorker(input, { onError: () => {} });
 
     const rescued = await startRescuer(names, 'second run');
     const final = await gateway.wait('acme', execution.id, 60_000);

@@ -9,15 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { AirlockError, type Execution, type ExecutionEvent, emptyResult } from '@airlock/protocol';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { FinishedListeners } from '../finished-listeners.ts';
-import type {
-  FinishedListener,
-  JobQueue,
-  JobWorker,
-  QueueStats,
-  SubmitInput,
-  SubmitOutcome,
-} from '../job-queue.ts';
+import type * as Queue from '../job-queue.ts';
 import { settledWithin } from '../settled-within.ts';
+import { Shutdown } from '../shutdown.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
@@ -59,7 +53,7 @@ interface QueueParts {
 const CANCEL_REASON = 'canceled while running';
 const SHUTDOWN_REASON = 'service shutting down';
 
-export class JetStreamJobQueue implements JobQueue {
+export class JetStreamJobQueue implements Queue.JobQueue {
   /** This instance, as recorded in the executions it runs. */
   readonly instanceId = `q_${randomBytes(8).toString('hex')}`;
   readonly #parts: QueueParts;
@@ -69,8 +63,7 @@ export class JetStreamJobQueue implements JobQueue {
   #queued = 0;
   #watchers = 0;
   #statsTimer: NodeJS.Timeout | undefined;
-  #closing = false;
-  #closed: Promise<void> | undefined;
+  readonly #shutdown = new Shutdown(() => this.#shutDown());
 
   /** Creates (or joins) the streams, the bucket and the consumers' home; then the queue is ready. */
   static async open(options: JetStreamJobQueueOptions): Promise<JetStreamJobQueue> {
@@ -121,8 +114,8 @@ export class JetStreamJobQueue implements JobQueue {
     }
   }
 
-  async submit(input: SubmitInput): Promise<SubmitOutcome> {
-    if (this.#closing) throw new AirlockError('shutting_down');
+  async submit(input: Queue.SubmitInput): Promise<Queue.SubmitOutcome> {
+    if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     const { js, names, records, events, consumers } = this.#parts;
     const { connection: nc, retryAfterSeconds, onError } = this.#options;
     return submitJob({ nc, js, names, records, events, consumers, retryAfterSeconds, onError }, input);
@@ -210,9 +203,9 @@ export class JetStreamJobQueue implements JobQueue {
     }
   }
 
-  consume(worker: JobWorker): void {
+  consume(worker: Queue.JobWorker): void {
     if (this.#runner) throw new Error('JetStreamJobQueue: a worker is already attached; it allows one');
-    if (this.#closing) throw new Error('JetStreamJobQueue: closed');
+    if (this.#shutdown.closing) throw new Error('JetStreamJobQueue: closed');
     const { jsm, names, records, events, finisher } = this.#parts;
     const {
       connection: nc,
@@ -252,7 +245,7 @@ export class JetStreamJobQueue implements JobQueue {
   }
 
   /** Hears the executions whose terminal transition this instance makes (not those other instances make). */
-  onFinished(listener: FinishedListener): () => void {
+  onFinished(listener: Queue.FinishedListener): () => void {
     return this.#parts.finished.add(listener);
   }
 
@@ -266,12 +259,12 @@ export class JetStreamJobQueue implements JobQueue {
   }
 
   /** Executions waiting cluster-wide (as of the last refresh) and running in this instance. */
-  stats(): QueueStats {
+  stats(): Queue.QueueStats {
     return { queued: this.#queued, running: this.#runner?.runningCount ?? 0 };
   }
 
   /** Reads the cluster-wide figure now: jobs in the stream that no worker holds. */
-  async refreshStats(): Promise<QueueStats> {
+  async refreshStats(): Promise<Queue.QueueStats> {
     const { jsm, names } = this.#parts;
     const info = await jsm.streams.info(names.jobStream);
     let held = 0;
@@ -290,9 +283,7 @@ export class JetStreamJobQueue implements JobQueue {
    * Queued jobs stay queued for the other workers; the connection stays open for its owner to close.
    */
   close(): Promise<void> {
-    this.#closing = true;
-    this.#closed ??= this.#shutDown();
-    return this.#closed;
+    return this.#shutdown.close();
   }
 
   /**
@@ -300,7 +291,7 @@ export class JetStreamJobQueue implements JobQueue {
    * heartbeats go on), then closes, which cancels what still runs; queued jobs stay for other workers.
    */
   async drain(timeoutMs: number): Promise<void> {
-    this.#closing = true;
+    this.#shutdown.begin();
     if (this.#consumer && this.#runner) {
       await this.#consumer.stopPulling();
       await settledWithin(this.#runner.idle(), timeoutMs);
