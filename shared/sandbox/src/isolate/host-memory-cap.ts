@@ -32,9 +32,14 @@ export function capAllowanceBytes(memoryMb: number): number {
 
 /** Resident memory of process `pid` in bytes, from /proc; 0 once it has gone. */
 export function processResidentBytes(pid: number): number {
+  return procStatusBytes(pid, 'VmRSS');
+}
+
+/** A memory figure (`VmRSS`, `VmHWM`, …) of process `pid` in bytes, read from outside; 0 once it has gone. */
+export function procStatusBytes(pid: number, field: string): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
+    return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0) * 1024;
   } catch {
     return 0;
   }

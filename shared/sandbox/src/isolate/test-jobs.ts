@@ -2,10 +2,10 @@
 // limits and a way to run them, and looks at a host process from outside. Must never be imported by production
 // code.
 
-import { readFileSync } from 'node:fs';
 import type { ExecutionResult, Language, OutputStream, ResolvedLimits } from '@airlock/protocol';
 import { afterAll, beforeAll } from 'vitest';
 import type { SandboxFile, SandboxJob } from '../sandbox.ts';
+import { procStatusBytes } from './host-memory-cap.ts';
 import { IsolateSandbox } from './isolate-sandbox.ts';
 
 export const TEST_LIMITS: ResolvedLimits = {
@@ -94,12 +94,7 @@ export function processExists(pid: number): boolean {
 
 /** Peak resident memory (VmHWM) of process `pid` in bytes, read from outside; 0 once it has gone. */
 export function peakResidentBytes(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
+  return procStatusBytes(pid, 'VmHWM');
 }
 
 export interface HostMemoryWatch<T> {

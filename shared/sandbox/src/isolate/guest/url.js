@@ -140,17 +140,8 @@
       }
     }
 
-    const URL_PARTS = [
-      'protocol',
-      'username',
-      'password',
-      'host',
-      'hostname',
-      'port',
-      'pathname',
-      'search',
-      'hash',
-    ];
+    // What a program may change of a URL (the host's guest-bridge accepts the same set).
+    const URL_PARTS = 'protocol username password host hostname port pathname search hash'.split(' ');
 
     function parse(input, base) {
       const text = `${input}`;
