@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseHostMessage, parseParentMessage } from './host-messages.ts';
+import { resultMessage } from './test-messages.ts';
 
 const limits = { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 };
 const job = {
@@ -14,16 +15,11 @@ const job = {
   env: { K: 'v' },
   limits,
 };
-const result = {
-  type: 'result',
+const result = resultMessage({
   id: 'exe_1#1',
-  outcome: 'success',
-  exit_code: 0,
-  reason: null,
-  truncated: { stdout: false, stderr: false },
   usage: { cpu_ms: 1.5, wall_ms: 3, memory_peak_bytes: null },
   chunks: [{ stream: 'stdout', text: 'last\n' }],
-};
+});
 
 describe('parseParentMessage', () => {
   it('accepts a run and a cancel', () => {

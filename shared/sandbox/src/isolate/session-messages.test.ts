@@ -3,17 +3,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseHostMessage } from './host-messages.ts';
+import { resultMessage } from './test-messages.ts';
 
-const RESULT = {
-  type: 'result',
+const RESULT = resultMessage({
   id: 'ex_1#1',
-  outcome: 'success',
-  exit_code: 0,
-  reason: null,
-  truncated: { stdout: false, stderr: false },
   usage: { cpu_ms: 1, wall_ms: 2, memory_peak_bytes: null },
   chunks: [],
-};
+});
 
 describe('session result messages', () => {
   it('keeps well-formed session fields and nothing else', () => {
