@@ -5,6 +5,14 @@ import { BACKEND_NAMES, BackendName } from '@airlock/protocol';
 import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+/** The items of a comma-separated setting, trimmed, empty ones left out. */
+const items = (s: string): string[] =>
+  s
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+/** A comma-separated setting as its list of items. */
+const commaList = () => z.string().transform(items);
 
 /** `address:port` pairs, comma-separated (`[v6]:port` for IPv6); none by default. */
 function addressPortList() {
@@ -12,10 +20,7 @@ function addressPortList() {
     .string()
     .transform((s, ctx) => {
       const out: Array<{ address: string; port: number }> = [];
-      for (const item of s
-        .split(',')
-        .map((i) => i.trim())
-        .filter(Boolean)) {
+      for (const item of items(s)) {
         const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(item);
         const port = Number(m?.[3]);
         if (!m || port < 1 || port > 65_535) {
@@ -43,14 +48,7 @@ export const ConfigSchema = z.object({
   /** Executions running at once. @default 2 */
   AIRLOCK_CONCURRENCY: int(2, 1, 256),
   /** Backends to start, comma-separated; container backends that cannot start are reported, not fatal. @default isolate,docker,gvisor */
-  AIRLOCK_BACKENDS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
+  AIRLOCK_BACKENDS: commaList()
     .pipe(z.array(BackendName).min(1))
     .default([...BACKEND_NAMES]),
   /** Docker Engine socket for the container backends. @default /var/run/docker.sock */
@@ -71,10 +69,7 @@ export const ConfigSchema = z.object({
     .default('')
     .transform((s, ctx) => {
       const sizes: Record<string, number> = {};
-      for (const part of s
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)) {
+      for (const part of items(s)) {
         const match = /^([a-z][a-z0-9-]{0,39})=(\d{1,2})$/.exec(part);
         if (!match) {
           ctx.addIssue({ code: 'custom', message: `${JSON.stringify(part)} is not name=size (size 0-99)` });
@@ -157,15 +152,7 @@ export const ConfigSchema = z.object({
   /** JWKS URL with the tool broker's public keys (cached; an unknown kid refreshes once). */
   AIRLOCK_JWKS_URL: z.url().optional(),
   /** Accepted token issuers, comma-separated. Required with keys. */
-  AIRLOCK_TOKEN_ISSUERS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((i) => i.trim())
-        .filter(Boolean),
-    )
-    .optional(),
+  AIRLOCK_TOKEN_ISSUERS: commaList().optional(),
   /** The `aud` every token must carry. @default airlock */
   AIRLOCK_TOKEN_AUDIENCE: z.string().min(1).default('airlock'),
   /** Longest accepted token lifetime (exp - iat), seconds. @default 900 */
@@ -212,12 +199,7 @@ export const ConfigSchema = z.object({
   /** Hosts or *.domain patterns no run may reach, comma-separated (a pattern also denies its suffix). */
   AIRLOCK_EGRESS_DENY_HOSTS: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    )
+    .transform((s) => items(s.toLowerCase()))
     .default([]),
   /** Ports any run may reach at most, comma-separated, or `any`. @default 80,443 */
   AIRLOCK_EGRESS_PORTS: z
@@ -251,14 +233,7 @@ export const ConfigSchema = z.object({
   /** Where executions queue: memory (embedded: gateway and worker in one process) or nats (JetStream). @default memory */
   AIRLOCK_QUEUE: z.enum(['memory', 'nats']).default('memory'),
   /** NATS server URLs, comma-separated (with AIRLOCK_QUEUE=nats). @default nats://127.0.0.1:4222 */
-  AIRLOCK_NATS_URL: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((u) => u.trim())
-        .filter(Boolean),
-    )
+  AIRLOCK_NATS_URL: commaList()
     .pipe(z.array(z.string().regex(/^(nats|tls):\/\/[^\s/]+$/, 'must be nats://host:port')).min(1))
     .default(['nats://127.0.0.1:4222']),
   /** How long a job may go without a worker's heartbeat before it counts as lost (ms). @default 30000 */
