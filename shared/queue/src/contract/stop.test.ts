@@ -17,14 +17,20 @@ import {
 } from '../../testing/fixtures.ts';
 import { type CancelRace, expectOneTerminalTransition } from '../../testing/terminal-states.ts';
 
+/** A queue that runs one job at a time, on a worker that holds each job until released. */
+async function oneHeldLane(queues: Parameters<typeof useQueueFixture>[0]) {
+  const queue = await queues.open({ concurrency: 1 });
+  const worker = new HeldWorker();
+  queue.consume(worker.run);
+  return { queue, worker };
+}
+
 describe.each(contractQueues())('$name', (queues) => {
   useQueueFixture(queues);
 
   describe('cancel', () => {
     it('finishes a queued execution at once as canceled, without running it', async () => {
-      const queue = await queues.open({ concurrency: 1 });
-      const worker = new HeldWorker();
-      queue.consume(worker.run);
+      const { queue, worker } = await oneHeldLane(queues);
       const blocker = await queue.submit(submitInput('acme'));
       await worker.started(blocker.execution.id);
       const { execution } = await queue.submit(submitInput('acme'));
@@ -188,9 +194,7 @@ describe.each(contractQueues())('$name', (queues) => {
 
   describe('drain', () => {
     it('refuses new work, lets the running job finish in time, starts nothing queued, then closes', async () => {
-      const queue = await queues.open({ concurrency: 1 });
-      const worker = new HeldWorker();
-      queue.consume(worker.run);
+      const { queue, worker } = await oneHeldLane(queues);
       const running = await queue.submit(submitInput('acme'));
       await until(async () => (await statusOf(queue, running.execution)) === 'running');
       const waiting = await queue.submit(submitInput('acme'));
