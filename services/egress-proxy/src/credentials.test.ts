@@ -12,6 +12,7 @@ import type { RunAccess } from './egress-runs.ts';
 import { TableResolver } from './resolver.ts';
 import { EnvSecretsProvider, envSecretName, FileSecretsProvider } from './secrets.ts';
 import {
+  API_BINDING,
   basic,
   connectVia,
   makeTestPki,
@@ -66,12 +67,7 @@ function startProxy(): Promise<EgressProxy> {
     server: { ports: [tls.port, plain.port] },
     bindings: parseCredentialBindings({
       credentials: {
-        api: {
-          hosts: ['api.bound.test'],
-          header: 'Authorization',
-          format: 'Bearer {value}',
-          secret: 'api-token',
-        },
+        api: API_BINDING,
         other: { hosts: ['b.bound.test'], header: 'X-Api-Key' },
       },
     }),

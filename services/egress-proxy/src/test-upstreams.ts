@@ -85,6 +85,17 @@ export interface TestPki extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** openssl arguments for a new unencrypted P-256 key, written to the file named next. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout'];
+
+/** The binding `api` of the credential tests: a Bearer token for api.bound.test from the secret `api-token`. */
+export const API_BINDING = {
+  hosts: ['api.bound.test'],
+  header: 'Authorization',
+  format: 'Bearer {value}',
+  secret: 'api-token',
+};
+
 /** A CA and a server certificate for `names`, made now with openssl; the keys live in a temp dir until close. */
 export async function makeTestPki(names: string[]): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-egress-pki-'));
@@ -93,12 +104,7 @@ export async function makeTestPki(names: string[]): Promise<TestPki> {
     run([
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
+      ...NEW_P256_KEY,
       'ca.key',
       '-out',
       'ca.pem',
@@ -107,20 +113,7 @@ export async function makeTestPki(names: string[]): Promise<TestPki> {
       '-subj',
       '/CN=airlock test CA',
     ]);
-    run([
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      `/CN=${names[0]}`,
-    ]);
+    run(['req', ...NEW_P256_KEY, 'server.key', '-out', 'server.csr', '-subj', `/CN=${names[0]}`]);
     await writeFile(join(dir, 'ext.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
     run([
       'x509',
