@@ -72,6 +72,7 @@ export {
   SessionStatus,
   SessionUpdate,
 } from './session.ts';
+export { SessionFileListing, StoredSessionFile } from './session-files.ts';
 export { isSnapshotId, newSnapshotId, Snapshot, SnapshotList } from './snapshot.ts';
 export { TEMPLATE_STATES, Template, TemplateState } from './template.ts';
 export { parseOrThrow, validationError } from './validation.ts';
