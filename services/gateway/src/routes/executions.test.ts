@@ -6,21 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
 import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
-import { createLogger } from '@airlock/logging';
 import { MemoryJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildGateway } from '../app.ts';
-import { createMetrics } from '../metrics.ts';
-import { fleetRegistry } from '../nats/fleet-registry.ts';
-import { READY } from '../readiness.ts';
-import { ExecutionSubmitter } from '../submission.ts';
-import { bearer, GATEWAY_TEST_LIMITS, tokenAuthorizer } from '../token-fixtures.ts';
+import { SUBMISSION_TEST_LIMITS, startTestGateway } from '../gateway-fixture.ts';
+import { bearer, tokenAuthorizer } from '../token-fixtures.ts';
 
-const LIMITS = {
-  defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
-  ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
-};
 const HELLO = { language: 'javascript', code: 'console.log(1)' };
 
 let dir: string;
@@ -36,24 +27,7 @@ beforeEach(async () => {
   queue = new MemoryJobQueue({ concurrency: 1, maxQueued: 10, retentionMs: 60_000, maxRetained: 100 });
   issuer = await createTestIssuer();
   const authorizer = tokenAuthorizer(issuer, { max_concurrent: 10, max_queued: 10 });
-  const submitter = new ExecutionSubmitter({
-    queue,
-    registry: fleetRegistry(['isolate']),
-    audit,
-    authorizer,
-    limits: LIMITS,
-  });
-  app = await buildGateway({
-    logger: createLogger({ level: 'silent' }),
-    queue,
-    submitter,
-    metrics: createMetrics(() => queue.stats()),
-    authorizer,
-    runtimes: () => [],
-    ready: () => READY,
-    limits: GATEWAY_TEST_LIMITS,
-    version: 'test',
-  });
+  ({ app } = await startTestGateway({ queue, audit, authorizer }));
 });
 
 afterEach(async () => {
@@ -89,7 +63,7 @@ describe('POST /v1/executions', () => {
       tenant: 'acme',
       status: 'queued',
       backend: 'isolate',
-      limits: LIMITS.defaults,
+      limits: SUBMISSION_TEST_LIMITS.defaults,
     });
     expect(created.headers.location).toBe(`/v1/executions/${execution.id}`);
 
