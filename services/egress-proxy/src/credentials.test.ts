@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCredentialBindings } from './credential-bindings.ts';
 import { EgressProxy } from './egress-proxy.ts';
 import type { RunAccess } from './egress-runs.ts';
 import { TableResolver } from './resolver.ts';
@@ -15,6 +14,7 @@ import {
   API_BINDING,
   basic,
   connectVia,
+  credentialOptions,
   makeTestPki,
   startHttpUpstream,
   startTlsUpstream,
@@ -65,14 +65,10 @@ function startProxy(): Promise<EgressProxy> {
       { address: '127.0.0.1', port: plain.port },
     ],
     server: { ports: [tls.port, plain.port] },
-    bindings: parseCredentialBindings({
-      credentials: {
-        api: API_BINDING,
-        other: { hosts: ['b.bound.test'], header: 'X-Api-Key' },
-      },
+    ...credentialOptions(pki, secretsDir, {
+      api: API_BINDING,
+      other: { hosts: ['b.bound.test'], header: 'X-Api-Key' },
     }),
-    secrets: new FileSecretsProvider(secretsDir),
-    upstreamCa: [pki.ca],
   });
 }
 
@@ -84,9 +80,7 @@ function startApiProxy(api: Record<string, unknown>): Promise<EgressProxy> {
     resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'] }),
     allowances: [{ address: '127.0.0.1', port: tls.port }],
     server: { ports: [tls.port] },
-    bindings: parseCredentialBindings({ credentials: { api } }),
-    secrets: new FileSecretsProvider(secretsDir),
-    upstreamCa: [pki.ca],
+    ...credentialOptions(pki, secretsDir, { api }),
   });
 }
 

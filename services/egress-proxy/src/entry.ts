@@ -51,3 +51,25 @@ export function entryRecorder(
 export function admissionStatus(code: ErrorCode): number {
   return code === 'egress_limit' ? 429 : code === 'egress_denied' ? 403 : 502;
 }
+
+/**
+ * The one end of an admitted entry, whichever way it comes (done, failed, idle, or its run closing): the first
+ * call leaves the run's in-flight set, gives back the admission, destroys `sockets` and runs `record`; later
+ * calls do nothing.
+ */
+export function endOnce(
+  settle: () => void,
+  release: () => void,
+  sockets: ReadonlyArray<{ destroy(): void }>,
+  record: () => void,
+): () => void {
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    settle();
+    release();
+    for (const socket of sockets) socket.destroy();
+    record();
+  };
+}

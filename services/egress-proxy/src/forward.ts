@@ -10,7 +10,7 @@ import { admit } from './admission.ts';
 import { bindingCovers } from './credential-bindings.ts';
 import { dialTcp, dialTls } from './dial.ts';
 import { type EgressRun, type RecordInput, RUN_ENDED } from './egress-run.ts';
-import { admissionStatus, entryRecorder, entryRun } from './entry.ts';
+import { admissionStatus, endOnce, entryRecorder, entryRun } from './entry.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerHttp } from './responses.ts';
 import { relayScrubbed } from './scrubbed-response.ts';
@@ -167,13 +167,7 @@ export async function forwardRequest(
 
   let status: number | null = null;
   let failure: string | null = null;
-  let recorded = false;
-  const finish = () => {
-    if (recorded) return;
-    recorded = true;
-    settle();
-    release();
-    upstream.destroy();
+  const finish = endOnce(settle, release, [upstream], () =>
     record({
       scheme,
       address,
@@ -183,8 +177,8 @@ export async function forwardRequest(
       bytes_out: upstream.bytesWritten,
       bytes_in: upstream.bytesRead,
       credential,
-    });
-  };
+    }),
+  );
   recordAtClose = () => {
     failure ??= RUN_ENDED;
     finish();

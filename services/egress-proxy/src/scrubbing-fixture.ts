@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressRecord } from '@airlock/protocol';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { parseCredentialBindings } from './credential-bindings.ts';
 import { EgressProxy } from './egress-proxy.ts';
 import { TableResolver } from './resolver.ts';
-import { FileSecretsProvider } from './secrets.ts';
 import {
   API_BINDING,
   basic,
+  credentialOptions,
   makeTestPki,
   type ProxyAnswer,
   startRawTlsUpstream,
@@ -103,14 +102,10 @@ export async function startScrubbingFixture(): Promise<ScrubbingFixture> {
       resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'], 'names.bound.test': ['127.0.0.1'] }),
       allowances: [{ address: '127.0.0.1', port: upstream.port }],
       server: { ports: [upstream.port] },
-      bindings: parseCredentialBindings({
-        credentials: {
-          api: API_BINDING,
-          names: { hosts: ['names.bound.test'], header: 'X-Api-Key' },
-        },
+      ...credentialOptions(pki, secretsDir, {
+        api: API_BINDING,
+        names: { hosts: ['names.bound.test'], header: 'X-Api-Key' },
       }),
-      secrets: new FileSecretsProvider(secretsDir),
-      upstreamCa: [pki.ca],
       runLimits: { maxBytes: BUDGET },
     });
   } catch (error) {

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
+import { parseCredentialBindings } from './credential-bindings.ts';
+import { FileSecretsProvider } from './secrets.ts';
 
 export interface Upstream extends AsyncDisposable {
   port: number;
@@ -95,6 +97,15 @@ export const API_BINDING = {
   format: 'Bearer {value}',
   secret: 'api-token',
 };
+
+/** Proxy options of the credential tests: bindings `credentials`, secrets from files in `secretsDir`, `pki`'s CA. */
+export function credentialOptions(pki: TestPki, secretsDir: string, credentials: Record<string, unknown>) {
+  return {
+    bindings: parseCredentialBindings({ credentials }),
+    secrets: new FileSecretsProvider(secretsDir),
+    upstreamCa: [pki.ca],
+  };
+}
 
 /** A CA and a server certificate for `names`, made now with openssl; the keys live in a temp dir until close. */
 export async function makeTestPki(names: string[]): Promise<TestPki> {

@@ -10,7 +10,7 @@ import { admit } from './admission.ts';
 import { bindingCovers } from './credential-bindings.ts';
 import { dialTcp } from './dial.ts';
 import { RUN_ENDED } from './egress-run.ts';
-import { admissionStatus, entryRecorder, entryRun } from './entry.ts';
+import { admissionStatus, endOnce, entryRecorder, entryRun } from './entry.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerSocket } from './responses.ts';
 import { parseAuthority } from './target.ts';
@@ -79,14 +79,7 @@ export async function openTunnel(
   let bytesOut = 0;
   let bytesIn = 0;
   let failure: string | null = null;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    settle();
-    release();
-    upstream.destroy();
-    client.destroy();
+  const close = endOnce(settle, release, [upstream, client], () =>
     record({
       address,
       decision: 'allowed',
@@ -94,8 +87,8 @@ export async function openTunnel(
       status: 200,
       bytes_out: bytesOut,
       bytes_in: bytesIn,
-    });
-  };
+    }),
+  );
   const count = (n: number, direction: 'out' | 'in') => {
     if (direction === 'out') bytesOut += n;
     else bytesIn += n;

@@ -19,7 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import { startTestGateway } from '../gateway-fixture.ts';
 import { TokenAuthorizer } from '../token-authorizer.ts';
 import { testVerifier } from '../token-fixtures.ts';
-import { CursorSeal } from './cursor-seal.ts';
+import { storeListing } from './store-listing.ts';
 
 const POLICY = {
   languages: ['javascript', 'typescript'],
@@ -58,12 +58,7 @@ export async function startListingGateway(dir: string, issuer: TestIssuer): Prom
     queue,
     audit,
     authorizer,
-    listing: {
-      cursors: new CursorSeal(store.cursorKey()),
-      listExecutions: (tenant, query) => records.executions.list(tenant, query),
-      listSessions: (tenant, query) => records.sessions.listSessions(tenant, query),
-      feed: { log: store.events, events },
-    },
+    listing: storeListing(store, records, events),
   });
   return {
     app,
