@@ -1,6 +1,7 @@
 export { CALLBACK_URL_MAX_CHARS, Callback, DeliveryAttempt, DeliveryLogPage } from './callback.ts';
 export { Actor, type Caller } from './caller.ts';
 export { canonicalJson } from './canonical-json.ts';
+export { cellRunFields } from './cell-run.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
   CellException,

@@ -1,5 +1,5 @@
 export { EventLog } from './event-log.ts';
-export { type EventListener, watchEvents } from './execution-watch.ts';
+export { type EventListener, emitLive, type LiveEvents, watchEvents, watchLive } from './execution-watch.ts';
 export {
   connectNats,
   ensureStream,
