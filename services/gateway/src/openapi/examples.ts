@@ -206,6 +206,11 @@ const EVENTS = [
   })}\n`,
 ].join('\n');
 
+/** The examples of an operation with one example, of one response status. */
+function oneResponse(status: string, name: string, summary: string, value: unknown): OperationExamples {
+  return { responses: { [status]: { [name]: { summary, value } } } };
+}
+
 export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
   createExecution: {
     request: {
@@ -264,35 +269,21 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
       '202': { running: { summary: 'Still running when ?wait= ran out', value: running } },
     },
   },
-  getExecution: {
-    responses: { '200': { finished: { summary: 'A finished execution', value: hello } } },
-  },
-  cancelExecution: {
-    responses: { '200': { canceled: { summary: 'Canceled while running', value: canceled } } },
-  },
-  streamExecutionEvents: {
-    responses: { '200': { events: { summary: 'A run that wrote to stdout and stderr', value: EVENTS } } },
-  },
+  getExecution: oneResponse('200', 'finished', 'A finished execution', hello),
+  cancelExecution: oneResponse('200', 'canceled', 'Canceled while running', canceled),
+  streamExecutionEvents: oneResponse('200', 'events', 'A run that wrote to stdout and stderr', EVENTS),
   listRuntimes: {
     responses: {
       '200': {
         isolate: {
           summary: 'A server that runs the isolate backend only',
           value: {
-            runtimes: [
-              {
-                language: 'javascript',
-                backend: 'isolate',
-                version: 'v8 13.6.233.17-node.53',
-                available: true,
-              },
-              {
-                language: 'typescript',
-                backend: 'isolate',
-                version: 'v8 13.6.233.17-node.53',
-                available: true,
-              },
-            ],
+            runtimes: ['javascript', 'typescript'].map((language) => ({
+              language,
+              backend: 'isolate',
+              version: 'v8 13.6.233.17-node.53',
+              available: true,
+            })),
             limits: {
               defaults: { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 },
               ceilings: { wall_time_ms: 60000, cpu_time_ms: 60000, memory_mb: 1024, output_bytes: 16777216 },
@@ -319,21 +310,11 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
     },
     responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
   },
-  snapshotSession: {
-    responses: { '201': { taken: { summary: 'Taken between cells', value: snapshot } } },
-  },
-  getSnapshot: {
-    responses: { '200': { snapshot: { summary: 'A snapshot of the caller', value: snapshot } } },
-  },
-  listSnapshots: {
-    responses: { '200': { list: { summary: "The caller's snapshots", value: { snapshots: [snapshot] } } } },
-  },
-  getSession: {
-    responses: { '200': { ready: { summary: 'An open session', value: session } } },
-  },
-  closeSession: {
-    responses: { '200': { closed: { summary: 'Closed by DELETE', value: closedSession } } },
-  },
+  snapshotSession: oneResponse('201', 'taken', 'Taken between cells', snapshot),
+  getSnapshot: oneResponse('200', 'snapshot', 'A snapshot of the caller', snapshot),
+  listSnapshots: oneResponse('200', 'list', "The caller's snapshots", { snapshots: [snapshot] }),
+  getSession: oneResponse('200', 'ready', 'An open session', session),
+  closeSession: oneResponse('200', 'closed', 'Closed by DELETE', closedSession),
   runCell: {
     request: {
       load: {
