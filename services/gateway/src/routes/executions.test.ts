@@ -37,6 +37,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Asserts that `response` is `status` with exactly the error body `error`. */
+function expectError(response: { statusCode: number; json(): unknown }, status: number, error: object): void {
+  expect(response.statusCode).toBe(status);
+  expect(response.json()).toEqual({ error });
+}
+
 async function post(body: unknown, headers: Record<string, string> = {}) {
   const token = await issuer.mint({ intent: { max_executions: 5 } });
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
@@ -109,13 +115,10 @@ describe('POST /v1/executions', () => {
       error: { code: 'unauthorized', message: 'missing token: no intent token was presented' },
     });
     const python = await post({ language: 'python', code: 'print(1)' });
-    expect(python.statusCode).toBe(403);
-    expect(python.json()).toEqual({
-      error: {
-        code: 'forbidden',
-        message: "language 'python' is not allowed by the tenant policy",
-        field: 'language',
-      },
+    expectError(python, 403, {
+      code: 'forbidden',
+      message: "language 'python' is not allowed by the tenant policy",
+      field: 'language',
     });
   });
 });
@@ -143,25 +146,19 @@ describe('the request schema at the REST boundary', () => {
 
   it('a limit above the server ceiling is 400 naming the limit, never clamped', async () => {
     const response = await post({ ...HELLO, limits: { memory_mb: 512 } });
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({
-      error: {
-        code: 'invalid_request',
-        message: 'limits.memory_mb: 512 is above the server ceiling of 256',
-        field: 'limits.memory_mb',
-      },
+    expectError(response, 400, {
+      code: 'invalid_request',
+      message: 'limits.memory_mb: 512 is above the server ceiling of 256',
+      field: 'limits.memory_mb',
     });
   });
 
   it('a body that repeats a key is refused, not merged', async () => {
     const response = await post('{"language":"javascript","code":"1","code":"2"}');
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({
-      error: {
-        code: 'invalid_json',
-        message: 'duplicate key "code" at code: a JSON object must not repeat a key',
-        field: 'code',
-      },
+    expectError(response, 400, {
+      code: 'invalid_json',
+      message: 'duplicate key "code" at code: a JSON object must not repeat a key',
+      field: 'code',
     });
   });
 });
