@@ -15,6 +15,20 @@ export interface OperationExamples {
 
 const LIMITS = { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 };
 
+/** The result of a run that exited 0: its stdout and usage; nothing on stderr, nothing truncated. */
+function succeeded(stdout: string, usage: Record<string, number | null>) {
+  return {
+    outcome: 'success',
+    exit_code: 0,
+    signal: null,
+    stdout,
+    stderr: '',
+    truncated: { stdout: false, stderr: false },
+    usage,
+    reason: null,
+  };
+}
+
 const hello = {
   id: 'ex_WRowFhaYvX-c-FcB1eEw1A',
   tenant: 'local',
@@ -27,16 +41,7 @@ const hello = {
   created_at: '2026-12-02T13:42:50.026Z',
   started_at: '2026-12-02T13:42:50.220Z',
   finished_at: '2026-12-02T13:42:50.276Z',
-  result: {
-    outcome: 'success',
-    exit_code: 0,
-    signal: null,
-    stdout: "hello [ 'a' ]\n",
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: 3.442153, wall_ms: 34, memory_peak_bytes: 887804 },
-    reason: null,
-  },
+  result: succeeded("hello [ 'a' ]\n", { cpu_ms: 3.442153, wall_ms: 34, memory_peak_bytes: 887804 }),
 };
 
 const queued = {
@@ -94,14 +99,7 @@ const python = {
   started_at: '2026-11-30T10:12:41.392Z',
   finished_at: '2026-11-30T10:12:42.545Z',
   result: {
-    outcome: 'success',
-    exit_code: 0,
-    signal: null,
-    stdout: "[3 5 7] ['x']\n",
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: 940, wall_ms: 1146, memory_peak_bytes: 45654016 },
-    reason: null,
+    ...succeeded("[3 5 7] ['x']\n", { cpu_ms: 940, wall_ms: 1146, memory_peak_bytes: 45654016 }),
     files: [{ path: 'result.txt', size: 4, encoding: 'base64', content: 'ZG9uZQ==' }],
   },
 };
