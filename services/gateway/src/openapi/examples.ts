@@ -2,6 +2,8 @@
 // runs, ids and times included). The README's examples of the API are these; test/openapi-examples.test.ts holds
 // the two together and checks each against its schema. Never a placeholder value.
 
+import { type ExecutionResult, emptyResult } from '@airlock/protocol';
+
 export interface Example {
   summary: string;
   value: unknown;
@@ -16,17 +18,8 @@ export interface OperationExamples {
 const LIMITS = { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 };
 
 /** The result of a run that exited 0: its stdout and usage; nothing on stderr, nothing truncated. */
-function succeeded(stdout: string, usage: Record<string, number | null>) {
-  return {
-    outcome: 'success',
-    exit_code: 0,
-    signal: null,
-    stdout,
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage,
-    reason: null,
-  };
+function succeeded(stdout: string, usage: ExecutionResult['usage']): ExecutionResult {
+  return { ...emptyResult('success', ''), exit_code: 0, stdout, usage, reason: null };
 }
 
 const hello = {
