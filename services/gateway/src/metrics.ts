@@ -39,25 +39,26 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'airlock_' });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`airlock_${name}`);
-  const auditHealthy = options.auditHealthy;
-  if (auditHealthy) {
-    new Gauge({
+  const writable = [
+    {
       name: 'airlock_audit_writable',
       help: 'Whether the audit log can be written (1) or not (0: every submission is refused with 503 audit_unavailable).',
-      registers: [registry],
-      collect() {
-        this.set(auditHealthy() ? 1 : 0);
-      },
-    });
-  }
-  const storeHealthy = options.storeHealthy;
-  if (storeHealthy) {
-    new Gauge({
+      healthy: options.auditHealthy,
+    },
+    {
       name: 'airlock_store_writable',
       help: 'Whether the execution store can be written (1) or not (0: every submission is refused with 503 store_unavailable).',
+      healthy: options.storeHealthy,
+    },
+  ];
+  for (const { name, help, healthy } of writable) {
+    if (!healthy) continue;
+    new Gauge({
+      name,
+      help,
       registers: [registry],
       collect() {
-        this.set(storeHealthy() ? 1 : 0);
+        this.set(healthy() ? 1 : 0);
       },
     });
   }

@@ -79,8 +79,8 @@ const canceled = {
   },
 };
 
-const python = {
-  id: 'ex_-R-AvYqHk5xUn8iEix2IZQ',
+/** What the finished Python examples on gVisor share: tenant, status, runtime, limits, no labels, no template. */
+const FINISHED_ON_GVISOR = {
   tenant: 'local',
   status: 'finished',
   language: 'python',
@@ -88,6 +88,11 @@ const python = {
   limits: LIMITS,
   metadata: {},
   template: null,
+};
+
+const python = {
+  id: 'ex_-R-AvYqHk5xUn8iEix2IZQ',
+  ...FINISHED_ON_GVISOR,
   created_at: '2026-11-30T10:12:41.380Z',
   started_at: '2026-11-30T10:12:41.392Z',
   finished_at: '2026-11-30T10:12:42.545Z',
@@ -139,13 +144,7 @@ const closedSession = {
 
 const cell = {
   id: 'ex_mJ1q0u2nRvS8cO0YlXh4kw',
-  tenant: 'local',
-  status: 'finished',
-  language: 'python',
-  backend: 'gvisor',
-  limits: LIMITS,
-  metadata: {},
-  template: null,
+  ...FINISHED_ON_GVISOR,
   created_at: '2026-11-30T10:20:11.402Z',
   started_at: '2026-11-30T10:20:11.405Z',
   finished_at: '2026-11-30T10:20:11.633Z',
