@@ -13,6 +13,7 @@ import { EnvSecretsProvider, envSecretName, FileSecretsProvider } from './secret
 import {
   API_BINDING,
   basic,
+  closedWithOneRecord,
   connectVia,
   credentialOptions,
   makeTestPki,
@@ -127,17 +128,14 @@ describe('credential injection', () => {
     expect(answer.body).not.toContain(CANARY);
     expect(answer.body).toContain(`"authorization":"Bearer ${'*'.repeat(CANARY.length)}"`);
     expect(answer.headers['x-echo-authorization']).toBe(`Bearer ${'*'.repeat(CANARY.length)}`);
-    const { records } = proxy.closeRun('ex_c1');
-    expect(records).toEqual([
-      expect.objectContaining({
-        scheme: 'https',
-        host: 'api.bound.test',
-        path: '/whoami',
-        decision: 'allowed',
-        status: 200,
-        credential: 'api',
-      }),
-    ]);
+    const records = closedWithOneRecord(proxy, 'ex_c1', {
+      scheme: 'https',
+      host: 'api.bound.test',
+      path: '/whoami',
+      decision: 'allowed',
+      status: 200,
+      credential: 'api',
+    });
     expect(JSON.stringify(records)).not.toContain(CANARY);
   });
 

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EgressProxy } from './egress-proxy.ts';
 import type { RunAccess } from './egress-runs.ts';
 import type { Resolver } from './resolver.ts';
-import { basic, connectVia, viaProxy } from './test-upstreams.ts';
+import { basic, closedWithOneRecord, connectVia, viaProxy } from './test-upstreams.ts';
 
 /** Accepts and reads, never answers: a request to it stays in flight until something ends it. */
 let silent: Server;
@@ -113,18 +113,15 @@ describe('closing a run with requests in flight', () => {
   it('records a request still being admitted (its name not resolved yet) and never dials it', async () => {
     const answer = requestInFlight('ex_adm', `http://stuck.test:${silentPort()}/`);
     await until(() => lookups.includes('stuck.test'));
-    const { records } = proxy.closeRun('ex_adm');
-    expect(records).toEqual([
-      expect.objectContaining({
-        method: 'GET',
-        host: 'stuck.test',
-        path: '/',
-        address: null,
-        decision: 'denied',
-        reason: 'aborted: run ended',
-        status: null,
-      }),
-    ]);
+    closedWithOneRecord(proxy, 'ex_adm', {
+      method: 'GET',
+      host: 'stuck.test',
+      path: '/',
+      address: null,
+      decision: 'denied',
+      reason: 'aborted: run ended',
+      status: null,
+    });
     expect(await answer).toBeInstanceOf(Error);
     expect(held).toHaveLength(0);
   });
@@ -141,19 +138,16 @@ describe('closing a run with requests in flight', () => {
     tunnel.socket.write('hello');
     await until(() => received > 0);
     const closed = once(tunnel.socket, 'close');
-    const { records } = proxy.closeRun('ex_tun');
-    expect(records).toEqual([
-      expect.objectContaining({
-        method: 'CONNECT',
-        scheme: 'tunnel',
-        host: 'silent.test',
-        address: '127.0.0.1',
-        decision: 'allowed',
-        reason: 'aborted: run ended',
-        bytes_out: 5,
-        bytes_in: 0,
-      }),
-    ]);
+    const records = closedWithOneRecord(proxy, 'ex_tun', {
+      method: 'CONNECT',
+      scheme: 'tunnel',
+      host: 'silent.test',
+      address: '127.0.0.1',
+      decision: 'allowed',
+      reason: 'aborted: run ended',
+      bytes_out: 5,
+      bytes_in: 0,
+    });
     await closed;
     expect(records).toHaveLength(1);
   });

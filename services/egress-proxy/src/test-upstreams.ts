@@ -13,7 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
+import type { EgressRecord } from '@airlock/protocol';
+import { expect } from 'vitest';
 import { parseCredentialBindings } from './credential-bindings.ts';
+import type { EgressProxy } from './egress-proxy.ts';
 import { FileSecretsProvider } from './secrets.ts';
 
 export interface Upstream extends AsyncDisposable {
@@ -85,6 +88,17 @@ export interface TestPki extends AsyncDisposable {
   key: string;
   cert: string;
   close(): Promise<void>;
+}
+
+/** Closes run `id` and checks that it left exactly one record, with `fields`; the records it left. */
+export function closedWithOneRecord(
+  proxy: EgressProxy,
+  id: string,
+  fields: Record<string, unknown>,
+): EgressRecord[] {
+  const { records } = proxy.closeRun(id);
+  expect(records).toEqual([expect.objectContaining(fields)]);
+  return records;
 }
 
 /** openssl arguments for a new unencrypted P-256 key, written to the file named next. */
