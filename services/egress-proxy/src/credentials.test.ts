@@ -6,14 +6,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCredentialBindings } from './credential-bindings.ts';
 import { EgressProxy } from './egress-proxy.ts';
 import type { RunAccess } from './egress-runs.ts';
 import { TableResolver } from './resolver.ts';
 import { EnvSecretsProvider, envSecretName, FileSecretsProvider } from './secrets.ts';
 import {
+  API_BINDING,
   basic,
+  closedWithOneRecord,
   connectVia,
+  credentialOptions,
   makeTestPki,
   startHttpUpstream,
   startTlsUpstream,
@@ -64,19 +66,10 @@ function startProxy(): Promise<EgressProxy> {
       { address: '127.0.0.1', port: plain.port },
     ],
     server: { ports: [tls.port, plain.port] },
-    bindings: parseCredentialBindings({
-      credentials: {
-        api: {
-          hosts: ['api.bound.test'],
-          header: 'Authorization',
-          format: 'Bearer {value}',
-          secret: 'api-token',
-        },
-        other: { hosts: ['b.bound.test'], header: 'X-Api-Key' },
-      },
+    ...credentialOptions(pki, secretsDir, {
+      api: API_BINDING,
+      other: { hosts: ['b.bound.test'], header: 'X-Api-Key' },
     }),
-    secrets: new FileSecretsProvider(secretsDir),
-    upstreamCa: [pki.ca],
   });
 }
 
@@ -88,9 +81,7 @@ function startApiProxy(api: Record<string, unknown>): Promise<EgressProxy> {
     resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'] }),
     allowances: [{ address: '127.0.0.1', port: tls.port }],
     server: { ports: [tls.port] },
-    bindings: parseCredentialBindings({ credentials: { api } }),
-    secrets: new FileSecretsProvider(secretsDir),
-    upstreamCa: [pki.ca],
+    ...credentialOptions(pki, secretsDir, { api }),
   });
 }
 
@@ -137,17 +128,14 @@ describe('credential injection', () => {
     expect(answer.body).not.toContain(CANARY);
     expect(answer.body).toContain(`"authorization":"Bearer ${'*'.repeat(CANARY.length)}"`);
     expect(answer.headers['x-echo-authorization']).toBe(`Bearer ${'*'.repeat(CANARY.length)}`);
-    const { records } = proxy.closeRun('ex_c1');
-    expect(records).toEqual([
-      expect.objectContaining({
-        scheme: 'https',
-        host: 'api.bound.test',
-        path: '/whoami',
-        decision: 'allowed',
-        status: 200,
-        credential: 'api',
-      }),
-    ]);
+    const records = closedWithOneRecord(proxy, 'ex_c1', {
+      scheme: 'https',
+      host: 'api.bound.test',
+      path: '/whoami',
+      decision: 'allowed',
+      status: 200,
+      credential: 'api',
+    });
     expect(JSON.stringify(records)).not.toContain(CANARY);
   });
 

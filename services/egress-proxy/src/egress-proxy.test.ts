@@ -7,6 +7,7 @@ import type { RunAccess } from './egress-runs.ts';
 import { TableResolver } from './resolver.ts';
 import {
   basic,
+  closedWithOneRecord,
   connectVia,
   getOverTunnel,
   makeTestPki,
@@ -114,18 +115,15 @@ describe('forwarding and records', () => {
       expect(text).toMatch(/^HTTP\/1.1 200/);
       expect(text).toContain('"url":"/through-tunnel"');
       await new Promise((r) => setTimeout(r, 50));
-      const { records } = proxy.closeRun('ex_t');
-      expect(records).toEqual([
-        expect.objectContaining({
-          method: 'CONNECT',
-          scheme: 'tunnel',
-          host: 'api.test',
-          path: null,
-          address: '127.0.0.1',
-          decision: 'allowed',
-          status: 200,
-        }),
-      ]);
+      const records = closedWithOneRecord(proxy, 'ex_t', {
+        method: 'CONNECT',
+        scheme: 'tunnel',
+        host: 'api.test',
+        path: null,
+        address: '127.0.0.1',
+        decision: 'allowed',
+        status: 200,
+      });
       expect(records[0]?.bytes_in).toBeGreaterThan(0);
     } finally {
       await tls.close();

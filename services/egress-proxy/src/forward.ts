@@ -10,6 +10,7 @@ import { admit } from './admission.ts';
 import { bindingCovers } from './credential-bindings.ts';
 import { dialTcp, dialTls } from './dial.ts';
 import { type EgressRun, type RecordInput, RUN_ENDED } from './egress-run.ts';
+import { admissionStatus, endOnce, entryRecorder, entryRun } from './entry.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerHttp } from './responses.ts';
 import { relayScrubbed } from './scrubbed-response.ts';
@@ -66,22 +67,15 @@ export async function forwardRequest(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const run = ctx.runs.authenticate(req.headers['proxy-authorization']);
-  if (!run) {
-    ctx.logger?.warn({ method: req.method }, 'egress: request without a valid proxy credential');
-    answerHttp(res, 'proxy_auth_required');
-    return;
-  }
-  run.track(req.socket);
   const method = req.method ?? 'GET';
+  const run = entryRun(ctx, req, { kind: 'request', method: req.method }, () =>
+    answerHttp(res, 'proxy_auth_required'),
+  );
+  if (!run) return;
+  run.track(req.socket);
   const parsed = parseAbsoluteUrl(req.url ?? '');
-  const base = { method, bytes_out: 0, bytes_in: 0, credential: null, address: null, path: null };
   if (!parsed.ok) {
-    run.record({
-      ...base,
-      scheme: 'http',
-      host: '',
-      port: null,
+    entryRecorder(run, () => ({ method, scheme: 'http' }))({
       decision: 'denied',
       reason: parsed.reason,
       status: 400,
@@ -90,32 +84,19 @@ export async function forwardRequest(
     return;
   }
   let target = parsed.target;
+  const record = entryRecorder(run, () => ({
+    method,
+    scheme: 'http',
+    host: target.host,
+    port: target.port,
+    path: target.path,
+  }));
   // Until the request records on its own, the run's close records it (what is known at that point).
-  let recordAtClose = (): void =>
-    run.record({
-      ...base,
-      scheme: 'http',
-      host: target.host,
-      port: target.port,
-      path: target.path,
-      decision: 'denied',
-      reason: RUN_ENDED,
-      status: null,
-    });
+  let recordAtClose = (): void => record({ decision: 'denied', reason: RUN_ENDED, status: null });
   const settle = run.inFlight(() => recordAtClose());
-  const deny = (record: Partial<RecordInput>, code: Parameters<typeof answerHttp>[1], reason: string) => {
+  const deny = (outcome: Partial<RecordInput>, code: Parameters<typeof answerHttp>[1], reason: string) => {
     settle();
-    run.record({
-      ...base,
-      scheme: 'http',
-      host: target.host,
-      port: target.port,
-      path: target.path,
-      decision: 'denied',
-      reason,
-      status: null,
-      ...record,
-    });
+    record({ decision: 'denied', reason, status: null, ...outcome });
     answerHttp(res, code, reason);
   };
   if (req.headers.upgrade !== undefined) {
@@ -134,25 +115,17 @@ export async function forwardRequest(
   const scheme = tls ? 'https' : 'http';
   const admission = await admit(ctx, run, target, method);
   if (!admission.ok) {
-    const status = admission.code === 'egress_limit' ? 429 : admission.code === 'egress_denied' ? 403 : 502;
-    deny({ scheme, status, address: admission.address }, admission.code, admission.reason);
+    deny(
+      { scheme, status: admissionStatus(admission.code), address: admission.address },
+      admission.code,
+      admission.reason,
+    );
     return;
   }
   const { address, release } = admission;
   recordAtClose = () => {
     release();
-    const { host, port, path } = target;
-    run.record({
-      ...base,
-      scheme,
-      host,
-      port,
-      path,
-      address,
-      decision: 'allowed',
-      reason: RUN_ENDED,
-      status: null,
-    });
+    record({ scheme, address, decision: 'allowed', reason: RUN_ENDED, status: null });
   };
   const headers = outboundHeaders(
     req.headers,
@@ -194,19 +167,9 @@ export async function forwardRequest(
 
   let status: number | null = null;
   let failure: string | null = null;
-  let recorded = false;
-  const finish = () => {
-    if (recorded) return;
-    recorded = true;
-    settle();
-    release();
-    upstream.destroy();
-    run.record({
-      method,
+  const finish = endOnce(settle, release, [upstream], () =>
+    record({
       scheme,
-      host: target.host,
-      port: target.port,
-      path: target.path,
       address,
       decision: 'allowed',
       reason: failure,
@@ -214,8 +177,8 @@ export async function forwardRequest(
       bytes_out: upstream.bytesWritten,
       bytes_in: upstream.bytesRead,
       credential,
-    });
-  };
+    }),
+  );
   recordAtClose = () => {
     failure ??= RUN_ENDED;
     finish();

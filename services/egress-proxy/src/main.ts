@@ -6,14 +6,11 @@
 // The only place in this package that reads process.env.
 
 import { loadConfigOrExit, runService } from '@airlock/config';
-import { createLogger, LogOutput } from '@airlock/logging';
+import { serviceLog } from '@airlock/logging';
 import { startStandaloneEgress } from './standalone-egress.ts';
 
 const config = loadConfigOrExit(process.env, 'airlock-egress-proxy');
-const output = new LogOutput();
-const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL, destination: output }).child({
-  role: 'egress-proxy',
-});
+const { logger, output } = serviceLog(config.AIRLOCK_LOG_LEVEL, 'egress-proxy');
 
 await runService(
   {

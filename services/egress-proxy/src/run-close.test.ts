@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EgressProxy } from './egress-proxy.ts';
 import type { RunAccess } from './egress-runs.ts';
 import type { Resolver } from './resolver.ts';
-import { basic, connectVia, viaProxy } from './test-upstreams.ts';
+import { basic, closedWithOneRecord, connectVia, viaProxy } from './test-upstreams.ts';
 
 /** Accepts and reads, never answers: a request to it stays in flight until something ends it. */
 let silent: Server;
@@ -47,6 +47,14 @@ function open(executionId: string): RunAccess {
   });
 }
 
+/** Opens run `executionId` and sends GET `url` through the proxy: the answer, or the error that ended it. */
+function requestInFlight(executionId: string, url: string): Promise<unknown> {
+  const access = open(executionId);
+  return viaProxy(proxy.address.port, url, { auth: basic(access.username, access.password) }).catch(
+    (error: Error) => error,
+  );
+}
+
 beforeEach(async () => {
   received = 0;
   lookups.length = 0;
@@ -74,10 +82,7 @@ afterEach(async () => {
 
 describe('closing a run with requests in flight', () => {
   it('records a forwarded request the upstream has not answered yet', async () => {
-    const access = open('ex_fwd');
-    const answer = viaProxy(proxy.address.port, `http://silent.test:${silentPort()}/slow`, {
-      auth: basic(access.username, access.password),
-    }).catch((error: Error) => error);
+    const answer = requestInFlight('ex_fwd', `http://silent.test:${silentPort()}/slow`);
     await until(() => received > 0);
     const { records } = proxy.closeRun('ex_fwd');
     expect(records).toEqual([
@@ -106,23 +111,17 @@ describe('closing a run with requests in flight', () => {
   });
 
   it('records a request still being admitted (its name not resolved yet) and never dials it', async () => {
-    const access = open('ex_adm');
-    const answer = viaProxy(proxy.address.port, `http://stuck.test:${silentPort()}/`, {
-      auth: basic(access.username, access.password),
-    }).catch((error: Error) => error);
+    const answer = requestInFlight('ex_adm', `http://stuck.test:${silentPort()}/`);
     await until(() => lookups.includes('stuck.test'));
-    const { records } = proxy.closeRun('ex_adm');
-    expect(records).toEqual([
-      expect.objectContaining({
-        method: 'GET',
-        host: 'stuck.test',
-        path: '/',
-        address: null,
-        decision: 'denied',
-        reason: 'aborted: run ended',
-        status: null,
-      }),
-    ]);
+    closedWithOneRecord(proxy, 'ex_adm', {
+      method: 'GET',
+      host: 'stuck.test',
+      path: '/',
+      address: null,
+      decision: 'denied',
+      reason: 'aborted: run ended',
+      status: null,
+    });
     expect(await answer).toBeInstanceOf(Error);
     expect(held).toHaveLength(0);
   });
@@ -139,28 +138,22 @@ describe('closing a run with requests in flight', () => {
     tunnel.socket.write('hello');
     await until(() => received > 0);
     const closed = once(tunnel.socket, 'close');
-    const { records } = proxy.closeRun('ex_tun');
-    expect(records).toEqual([
-      expect.objectContaining({
-        method: 'CONNECT',
-        scheme: 'tunnel',
-        host: 'silent.test',
-        address: '127.0.0.1',
-        decision: 'allowed',
-        reason: 'aborted: run ended',
-        bytes_out: 5,
-        bytes_in: 0,
-      }),
-    ]);
+    const records = closedWithOneRecord(proxy, 'ex_tun', {
+      method: 'CONNECT',
+      scheme: 'tunnel',
+      host: 'silent.test',
+      address: '127.0.0.1',
+      decision: 'allowed',
+      reason: 'aborted: run ended',
+      bytes_out: 5,
+      bytes_in: 0,
+    });
     await closed;
     expect(records).toHaveLength(1);
   });
 
   it('a second close returns nothing and the first list stays complete', async () => {
-    const access = open('ex_twice');
-    const answer = viaProxy(proxy.address.port, `http://silent.test:${silentPort()}/`, {
-      auth: basic(access.username, access.password),
-    }).catch((error: Error) => error);
+    const answer = requestInFlight('ex_twice', `http://silent.test:${silentPort()}/`);
     await until(() => received > 0);
     expect(proxy.closeRun('ex_twice').records.map((r) => r.reason)).toEqual(['aborted: run ended']);
     expect(proxy.closeRun('ex_twice').records).toEqual([]);

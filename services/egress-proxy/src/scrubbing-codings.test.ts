@@ -4,26 +4,19 @@
 // the body reaches the sandbox. Bodies that will not decode and decompression bombs end the response too.
 
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BUDGET,
   chunked,
   json,
-  type ScrubbingFixture,
   SECRET,
   stars,
-  startScrubbingFixture,
   upstreamHeaders,
+  useScrubbingFixture,
   whole,
 } from './scrubbing-fixture.ts';
 
-let fixture: ScrubbingFixture;
-beforeAll(async () => {
-  fixture = await startScrubbingFixture();
-});
-afterAll(async () => {
-  await fixture?.close();
-});
+const fixture = useScrubbingFixture();
 
 const document = (v: string) => `{"token":"${json(v).replaceAll('/', '\\/')}"}`;
 const scrubbedDocument = `{"token":"${stars(json(SECRET).replaceAll('/', '\\/'))}"}`;

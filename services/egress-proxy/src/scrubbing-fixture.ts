@@ -7,12 +7,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressRecord } from '@airlock/protocol';
-import { expect } from 'vitest';
-import { parseCredentialBindings } from './credential-bindings.ts';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { EgressProxy } from './egress-proxy.ts';
 import { TableResolver } from './resolver.ts';
-import { FileSecretsProvider } from './secrets.ts';
-import { basic, makeTestPki, type ProxyAnswer, startRawTlsUpstream, viaProxy } from './test-upstreams.ts';
+import {
+  API_BINDING,
+  basic,
+  credentialOptions,
+  makeTestPki,
+  type ProxyAnswer,
+  startRawTlsUpstream,
+  viaProxy,
+} from './test-upstreams.ts';
 
 /** Punctuation that JSON, HTML and URLs all escape; its base64 has `+` and (one byte in) `/`. */
 export const SECRET = `canary-7Hq2Lx?-Zq+/=~ <&>"'`;
@@ -96,19 +102,10 @@ export async function startScrubbingFixture(): Promise<ScrubbingFixture> {
       resolver: new TableResolver({ 'api.bound.test': ['127.0.0.1'], 'names.bound.test': ['127.0.0.1'] }),
       allowances: [{ address: '127.0.0.1', port: upstream.port }],
       server: { ports: [upstream.port] },
-      bindings: parseCredentialBindings({
-        credentials: {
-          api: {
-            hosts: ['api.bound.test'],
-            header: 'Authorization',
-            format: 'Bearer {value}',
-            secret: 'api-token',
-          },
-          names: { hosts: ['names.bound.test'], header: 'X-Api-Key' },
-        },
+      ...credentialOptions(pki, secretsDir, {
+        api: API_BINDING,
+        names: { hosts: ['names.bound.test'], header: 'X-Api-Key' },
       }),
-      secrets: new FileSecretsProvider(secretsDir),
-      upstreamCa: [pki.ca],
       runLimits: { maxBytes: BUDGET },
     });
   } catch (error) {
@@ -161,5 +158,24 @@ export async function startScrubbingFixture(): Promise<ScrubbingFixture> {
     },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The fixture of one test file: started before its tests, closed after them. */
+export function useScrubbingFixture(): Pick<ScrubbingFixture, 'reflect' | 'reflectCut'> {
+  let fixture: ScrubbingFixture | undefined;
+  beforeAll(async () => {
+    fixture = await startScrubbingFixture();
+  });
+  afterAll(async () => {
+    await fixture?.close();
+  });
+  const started = () => {
+    if (!fixture) throw new Error('the scrubbing fixture is not started');
+    return fixture;
+  };
+  return {
+    reflect: (respond, credential) => started().reflect(respond, credential),
+    reflectCut: (respond) => started().reflectCut(respond),
   };
 }

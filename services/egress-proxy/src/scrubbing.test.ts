@@ -3,7 +3,7 @@
 // line and trailers, split across TLS records. The sandbox must see `*` in place of every character of the
 // form and never the value. (Codings: scrubbing-codings.test.ts.)
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   base64,
   chunked,
@@ -13,19 +13,13 @@ import {
   type ScrubbingFixture,
   SECRET,
   stars,
-  startScrubbingFixture,
   TOKEN,
   upstreamHeaders,
+  useScrubbingFixture,
   whole,
 } from './scrubbing-fixture.ts';
 
-let fixture: ScrubbingFixture;
-beforeAll(async () => {
-  fixture = await startScrubbingFixture();
-});
-afterAll(async () => {
-  await fixture?.close();
-});
+const fixture = useScrubbingFixture();
 const reflect: ScrubbingFixture['reflect'] = (respond, credential) => fixture.reflect(respond, credential);
 
 const bodyForms: Array<[string, (v: string) => string]> = [

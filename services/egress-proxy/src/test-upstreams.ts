@@ -13,6 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
+import type { EgressRecord } from '@airlock/protocol';
+import { expect } from 'vitest';
+import { parseCredentialBindings } from './credential-bindings.ts';
+import type { EgressProxy } from './egress-proxy.ts';
+import { FileSecretsProvider } from './secrets.ts';
 
 export interface Upstream extends AsyncDisposable {
   port: number;
@@ -85,6 +90,37 @@ export interface TestPki extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Closes run `id` and checks that it left exactly one record, with `fields`; the records it left. */
+export function closedWithOneRecord(
+  proxy: EgressProxy,
+  id: string,
+  fields: Record<string, unknown>,
+): EgressRecord[] {
+  const { records } = proxy.closeRun(id);
+  expect(records).toEqual([expect.objectContaining(fields)]);
+  return records;
+}
+
+/** openssl arguments for a new unencrypted P-256 key, written to the file named next. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout'];
+
+/** The binding `api` of the credential tests: a Bearer token for api.bound.test from the secret `api-token`. */
+export const API_BINDING = {
+  hosts: ['api.bound.test'],
+  header: 'Authorization',
+  format: 'Bearer {value}',
+  secret: 'api-token',
+};
+
+/** Proxy options of the credential tests: bindings `credentials`, secrets from files in `secretsDir`, `pki`'s CA. */
+export function credentialOptions(pki: TestPki, secretsDir: string, credentials: Record<string, unknown>) {
+  return {
+    bindings: parseCredentialBindings({ credentials }),
+    secrets: new FileSecretsProvider(secretsDir),
+    upstreamCa: [pki.ca],
+  };
+}
+
 /** A CA and a server certificate for `names`, made now with openssl; the keys live in a temp dir until close. */
 export async function makeTestPki(names: string[]): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-egress-pki-'));
@@ -93,12 +129,7 @@ export async function makeTestPki(names: string[]): Promise<TestPki> {
     run([
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
+      ...NEW_P256_KEY,
       'ca.key',
       '-out',
       'ca.pem',
@@ -107,20 +138,7 @@ export async function makeTestPki(names: string[]): Promise<TestPki> {
       '-subj',
       '/CN=airlock test CA',
     ]);
-    run([
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      `/CN=${names[0]}`,
-    ]);
+    run(['req', ...NEW_P256_KEY, 'server.key', '-out', 'server.csr', '-subj', `/CN=${names[0]}`]);
     await writeFile(join(dir, 'ext.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
     run([
       'x509',

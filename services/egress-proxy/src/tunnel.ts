@@ -10,9 +10,12 @@ import { admit } from './admission.ts';
 import { bindingCovers } from './credential-bindings.ts';
 import { dialTcp } from './dial.ts';
 import { RUN_ENDED } from './egress-run.ts';
+import { admissionStatus, endOnce, entryRecorder, entryRun } from './entry.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { answerSocket } from './responses.ts';
 import { parseAuthority } from './target.ts';
+
+const TUNNEL = { method: 'CONNECT', scheme: 'tunnel' } as const;
 
 export async function openTunnel(
   ctx: ProxyContext,
@@ -21,47 +24,21 @@ export async function openTunnel(
   head: Buffer,
 ): Promise<void> {
   client.on('error', () => client.destroy());
-  const run = ctx.runs.authenticate(req.headers['proxy-authorization']);
-  if (!run) {
-    ctx.logger?.warn({ method: 'CONNECT' }, 'egress: tunnel without a valid proxy credential');
-    answerSocket(client, 'proxy_auth_required');
-    return;
-  }
+  const run = entryRun(ctx, req, { kind: 'tunnel', method: 'CONNECT' }, () =>
+    answerSocket(client, 'proxy_auth_required'),
+  );
+  if (!run) return;
   run.track(client as Socket);
-  const base = {
-    method: 'CONNECT',
-    scheme: 'tunnel',
-    path: null,
-    bytes_out: 0,
-    bytes_in: 0,
-    credential: null,
-  } as const;
   const parsed = parseAuthority(req.url ?? '');
   if (!parsed.ok) {
-    run.record({
-      ...base,
-      host: '',
-      port: null,
-      address: null,
-      decision: 'denied',
-      reason: parsed.reason,
-      status: 400,
-    });
+    entryRecorder(run, () => TUNNEL)({ decision: 'denied', reason: parsed.reason, status: 400 });
     answerSocket(client, 'invalid_request', parsed.reason);
     return;
   }
-  const target = parsed.target;
+  const { target } = parsed;
+  const record = entryRecorder(run, () => ({ ...TUNNEL, host: target.host, port: target.port }));
   // Until the tunnel records on its own, the run's close records it (what is known at that point).
-  let recordAtClose = (): void =>
-    run.record({
-      ...base,
-      host: target.host,
-      port: target.port,
-      address: null,
-      decision: 'denied',
-      reason: RUN_ENDED,
-      status: null,
-    });
+  let recordAtClose = (): void => record({ decision: 'denied', reason: RUN_ENDED, status: null });
   const settle = run.inFlight(() => recordAtClose());
   const credentialHost = () =>
     [...run.sentinels.keys()].some((name) => {
@@ -72,16 +49,12 @@ export async function openTunnel(
       : undefined;
   const admission = await admit(ctx, run, target, 'CONNECT', credentialHost);
   if (!admission.ok) {
-    const status = admission.code === 'egress_limit' ? 429 : admission.code === 'egress_denied' ? 403 : 502;
     settle();
-    run.record({
-      ...base,
-      host: target.host,
-      port: target.port,
+    record({
       address: admission.address,
       decision: 'denied',
       reason: admission.reason,
-      status,
+      status: admissionStatus(admission.code),
     });
     answerSocket(client, admission.code, admission.reason);
     return;
@@ -89,15 +62,7 @@ export async function openTunnel(
   const { address, release } = admission;
   recordAtClose = () => {
     release();
-    run.record({
-      ...base,
-      host: target.host,
-      port: target.port,
-      address,
-      decision: 'allowed',
-      reason: RUN_ENDED,
-      status: null,
-    });
+    record({ address, decision: 'allowed', reason: RUN_ENDED, status: null });
   };
   let upstream: Socket;
   try {
@@ -106,15 +71,7 @@ export async function openTunnel(
     release();
     const reason = `connect failed: ${(error as Error).message}`;
     settle();
-    run.record({
-      ...base,
-      host: target.host,
-      port: target.port,
-      address,
-      decision: 'allowed',
-      reason,
-      status: 502,
-    });
+    record({ address, decision: 'allowed', reason, status: 502 });
     answerSocket(client, 'egress_upstream_failed', reason);
     return;
   }
@@ -122,26 +79,16 @@ export async function openTunnel(
   let bytesOut = 0;
   let bytesIn = 0;
   let failure: string | null = null;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    settle();
-    release();
-    upstream.destroy();
-    client.destroy();
-    run.record({
-      ...base,
-      host: target.host,
-      port: target.port,
+  const close = endOnce(settle, release, [upstream, client], () =>
+    record({
       address,
       decision: 'allowed',
       reason: failure,
       status: 200,
       bytes_out: bytesOut,
       bytes_in: bytesIn,
-    });
-  };
+    }),
+  );
   const count = (n: number, direction: 'out' | 'in') => {
     if (direction === 'out') bytesOut += n;
     else bytesIn += n;

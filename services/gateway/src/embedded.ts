@@ -24,7 +24,7 @@ import { buildGateway } from './app.ts';
 import type { Authorizer } from './authorizer.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
 import { openStore, recoverStore } from './embedded-store.ts';
-import { CursorSeal } from './listing/cursor-seal.ts';
+import { storeListing } from './listing/store-listing.ts';
 import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
@@ -179,12 +179,7 @@ export async function startEmbedded(
     metrics,
     authorizer,
     sessions,
-    listing: {
-      cursors: new CursorSeal(store.cursorKey()),
-      listExecutions: (tenant, query) => records.executions.list(tenant, query),
-      listSessions: (tenant, query) => records.sessions.listSessions(tenant, query),
-      feed: { log: store.events, events },
-    },
+    listing: storeListing(store, records, events),
     webhooks,
     runtimes: () => registry.runtimes(),
     templates: () => registry.templates(),

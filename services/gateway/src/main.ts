@@ -4,7 +4,7 @@
 
 import { AuditLockError, CorruptAuditLogError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
-import { createLogger, LogOutput } from '@airlock/logging';
+import { serviceLog } from '@airlock/logging';
 import { startEmbedded } from './embedded.ts';
 import { startScaled } from './scaled.ts';
 
@@ -14,8 +14,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 class StartRefused extends Error {}
 
 const config = loadConfigOrExit(process.env, 'airlock');
-const output = new LogOutput();
-const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL, destination: output });
+const { logger, output } = serviceLog(config.AIRLOCK_LOG_LEVEL);
 
 await runService(
   {

@@ -39,25 +39,26 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'airlock_' });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`airlock_${name}`);
-  const auditHealthy = options.auditHealthy;
-  if (auditHealthy) {
-    new Gauge({
+  const writable = [
+    {
       name: 'airlock_audit_writable',
       help: 'Whether the audit log can be written (1) or not (0: every submission is refused with 503 audit_unavailable).',
-      registers: [registry],
-      collect() {
-        this.set(auditHealthy() ? 1 : 0);
-      },
-    });
-  }
-  const storeHealthy = options.storeHealthy;
-  if (storeHealthy) {
-    new Gauge({
+      healthy: options.auditHealthy,
+    },
+    {
       name: 'airlock_store_writable',
       help: 'Whether the execution store can be written (1) or not (0: every submission is refused with 503 store_unavailable).',
+      healthy: options.storeHealthy,
+    },
+  ];
+  for (const { name, help, healthy } of writable) {
+    if (!healthy) continue;
+    new Gauge({
+      name,
+      help,
       registers: [registry],
       collect() {
-        this.set(storeHealthy() ? 1 : 0);
+        this.set(healthy() ? 1 : 0);
       },
     });
   }
@@ -128,31 +129,64 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
 
 /** Each warm pool's target and ready containers, and its leases served warm (hit) or cold (miss). */
 function registerPoolMetrics(registry: Registry, pools: () => WarmPoolStats[]): void {
-  new Gauge({
+  poolMetric(registry, pools, 'gauge', {
     name: 'airlock_warm_pool_containers',
     help: 'Containers of a warm pool: `state` ready (started and waiting) or target (the size it refills to).',
-    labelNames: ['pool', 'state'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const pool of pools()) {
-        this.set({ pool: pool.key, state: 'ready' }, pool.ready);
-        this.set({ pool: pool.key, state: 'target' }, pool.size);
-      }
-    },
+    label: 'state',
+    values: { ready: (pool) => pool.ready, target: (pool) => pool.size },
   });
-  new Counter({
+  // The pools keep their own running counts; the counter reports them as they are.
+  poolMetric(registry, pools, 'counter', {
     name: 'airlock_warm_pool_leases_total',
     help: 'Jobs that asked a warm pool for a container: `result` hit (a warm one) or miss (the cold path).',
-    labelNames: ['pool', 'result'] as const,
-    registers: [registry],
-    collect() {
-      // The pools keep their own running counts; the counter reports them as they are.
-      this.reset();
-      for (const pool of pools()) {
-        this.inc({ pool: pool.key, result: 'hit' }, pool.hits);
-        this.inc({ pool: pool.key, result: 'miss' }, pool.misses);
-      }
-    },
+    label: 'result',
+    values: { hit: (pool) => pool.hits, miss: (pool) => pool.misses },
   });
+}
+
+interface PoolMetric {
+  name: string;
+  help: string;
+  /** The label beside `pool`; each key of `values` is one of its values, read from each pool at each scrape. */
+  label: string;
+  values: Record<string, (pool: WarmPoolStats) => number>;
+}
+
+/** A metric of every warm pool, reset and read from the pools at each scrape. */
+function poolMetric(
+  registry: Registry,
+  pools: () => WarmPoolStats[],
+  kind: 'gauge' | 'counter',
+  metric: PoolMetric,
+): void {
+  const configuration = {
+    name: metric.name,
+    help: metric.help,
+    labelNames: ['pool', metric.label],
+    registers: [registry],
+  };
+  const samples = () =>
+    pools().flatMap((pool) =>
+      Object.entries(metric.values).map(([value, read]) => ({
+        labels: { pool: pool.key, [metric.label]: value },
+        value: read(pool),
+      })),
+    );
+  if (kind === 'gauge') {
+    new Gauge({
+      ...configuration,
+      collect() {
+        this.reset();
+        for (const sample of samples()) this.set(sample.labels, sample.value);
+      },
+    });
+  } else {
+    new Counter({
+      ...configuration,
+      collect() {
+        this.reset();
+        for (const sample of samples()) this.inc(sample.labels, sample.value);
+      },
+    });
+  }
 }

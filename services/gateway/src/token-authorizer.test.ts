@@ -1,7 +1,7 @@
 import { createTestIssuer, TEST_ISSUER, TEST_SUBJECT, type TestIssuer } from '@airlock/auth/testing';
-import { ExecutionRequest } from '@airlock/protocol';
+import { type Caller, ExecutionRequest } from '@airlock/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_CALLER } from './authorizer.ts';
+import { type Admission, LOCAL_CALLER } from './authorizer.ts';
 import type { TokenAuthorizer } from './token-authorizer.ts';
 import { bearer, tokenAuthorizer } from './token-fixtures.ts';
 
@@ -22,6 +22,17 @@ beforeEach(async () => {
 /** An authenticated caller of a fresh token with these claims. */
 async function caller(claims: Record<string, unknown> = {}) {
   return authorizer.authenticate(bearer(await issuer.mint(claims)));
+}
+
+/** `caller`'s execution is refused with `refusal` while `held` is; once `held` is released, it is admitted. */
+function refusedUntilReleased(
+  held: Admission,
+  caller: Caller,
+  refusal: { code: string; message: string },
+): void {
+  expect(() => authorizer.reserve(caller, 'execution')).toThrow(expect.objectContaining(refusal));
+  held.release();
+  authorizer.reserve(caller, 'execution').commit();
 }
 
 describe('TokenAuthorizer.authenticate', () => {
@@ -215,14 +226,10 @@ describe('TokenAuthorizer.reserve', () => {
   it('a use being taken by a submission in progress is not given to a second one', async () => {
     const principal = await caller({ jti: 'once' });
     const pending = authorizer.reserve(principal, 'execution');
-    expect(() => authorizer.reserve(principal, 'execution')).toThrow(
-      expect.objectContaining({
-        code: 'forbidden',
-        message: "token replayed: jti 'once' its last executions are being taken by submissions in progress",
-      }),
-    );
-    pending.release();
-    authorizer.reserve(principal, 'execution').commit();
+    refusedUntilReleased(pending, principal, {
+      code: 'forbidden',
+      message: "token replayed: jti 'once' its last executions are being taken by submissions in progress",
+    });
   });
 
   it('refuses quota with nothing kept: the refused token and rate are untouched', async () => {
@@ -230,15 +237,11 @@ describe('TokenAuthorizer.reserve', () => {
     const held = authorizer.reserve(await caller(), 'execution');
     held.commit();
     const second = await caller({ jti: 'waiting' });
-    expect(() => authorizer.reserve(second, 'execution')).toThrow(
-      expect.objectContaining({
-        code: 'quota_exceeded',
-        message: 'tenant quota reached: 1 executions queued or running (max_concurrent 1 + max_queued 0)',
-      }),
-    );
-    held.release();
-    // Its token use and the rate allowance were given back: it is admitted now (rate 2 per minute).
-    authorizer.reserve(second, 'execution').commit();
+    // Once released, its token use and the rate allowance were given back: it is admitted (rate 2 per minute).
+    refusedUntilReleased(held, second, {
+      code: 'quota_exceeded',
+      message: 'tenant quota reached: 1 executions queued or running (max_concurrent 1 + max_queued 0)',
+    });
   });
 
   it('a cell takes no in-flight slot', async () => {

@@ -27,18 +27,23 @@ export function acmePolicy(overrides: Record<string, unknown> = {}) {
   };
 }
 
-/** A TokenAuthorizer trusting `issuer`, with `acme`'s policy (overridden) and one execution per jti. */
-export function tokenAuthorizer(
-  issuer: TestIssuer,
-  overrides: Record<string, unknown> = {},
-): TokenAuthorizer {
-  const verifier = new IntentTokenVerifier({
+/** A verifier of `issuer`'s tokens for the test audience, at most 10 minutes long. */
+export function testVerifier(issuer: TestIssuer): IntentTokenVerifier {
+  return new IntentTokenVerifier({
     keys: jwksKeySource(issuer.jwks),
     issuers: [TEST_ISSUER],
     audience: TEST_AUDIENCE,
     maxLifetimeSeconds: 600,
     algorithms: TOKEN_ALGORITHMS,
   });
+}
+
+/** A TokenAuthorizer trusting `issuer`, with `acme`'s policy (overridden) and one execution per jti. */
+export function tokenAuthorizer(
+  issuer: TestIssuer,
+  overrides: Record<string, unknown> = {},
+): TokenAuthorizer {
+  const verifier = testVerifier(issuer);
   const policies = parseTenantPolicies({ tenants: { acme: acmePolicy(overrides) } }, 'test');
   return new TokenAuthorizer({ verifier, policies, defaultMaxExecutions: 1 });
 }

@@ -4,15 +4,12 @@
 
 import { AuditLockError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
-import { createLogger, LogOutput } from '@airlock/logging';
+import { serviceLog } from '@airlock/logging';
 import { WorkerEgressError } from './worker-egress.ts';
 import { startWorker } from './worker-service.ts';
 
 const config = loadConfigOrExit(process.env, 'airlock-worker');
-const output = new LogOutput();
-const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL, destination: output }).child({
-  role: 'worker',
-});
+const { logger, output } = serviceLog(config.AIRLOCK_LOG_LEVEL, 'worker');
 
 await runService(
   {

@@ -9,31 +9,14 @@ export {
   type CellRequestInput,
   SESSION_LANGUAGES,
   Session,
+  SessionFileListing,
   SessionRequest,
   type SessionRequestInput,
   Snapshot,
   SnapshotList,
+  StoredSessionFile,
 } from '@airlock/protocol';
 
 /** An execution run as a session cell: the normal execution plus the session it belongs to. */
 export const SessionExecution = Execution.extend({ session_id: z.string() });
 export type SessionExecution = z.infer<typeof SessionExecution>;
-
-/** A file written into a session by the files API: its path, size and sha256. */
-export const StoredSessionFile = z.object({ path: z.string(), size: z.number().int(), sha256: z.string() });
-export type StoredSessionFile = z.infer<typeof StoredSessionFile>;
-
-/** A folder of a session's working folder (links are listed as links, never followed). */
-export const SessionFileListing = z.object({
-  path: z.string(),
-  entries: z.array(
-    z.object({
-      name: z.string(),
-      type: z.enum(['file', 'directory', 'symlink', 'other']),
-      size: z.number().int(),
-      mtime: z.string(),
-    }),
-  ),
-  truncated: z.boolean(),
-});
-export type SessionFileListing = z.infer<typeof SessionFileListing>;

@@ -1,2 +1,2 @@
 export { LogOutput, type LogOutputOptions } from './log-output.ts';
-export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from './logger.ts';
+export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, serviceLog } from './logger.ts';

@@ -43,3 +43,13 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 export type { Logger };
+
+/**
+ * The log of a service process: its logger on its own LogOutput (which the process flushes before it exits),
+ * with lines marked by `role` when the process is one role of several (worker, egress proxy).
+ */
+export function serviceLog(level: string, role?: string): { logger: Logger; output: LogOutput } {
+  const output = new LogOutput();
+  const logger = createLogger({ level, destination: output });
+  return { output, logger: role === undefined ? logger : logger.child({ role }) };
+}

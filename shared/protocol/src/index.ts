@@ -1,6 +1,7 @@
 export { CALLBACK_URL_MAX_CHARS, Callback, DeliveryAttempt, DeliveryLogPage } from './callback.ts';
 export { Actor, type Caller } from './caller.ts';
 export { canonicalJson } from './canonical-json.ts';
+export { cellRunFields } from './cell-run.ts';
 export { AirlockError, ERROR_CODES, type ErrorBody, type ErrorCode, isAirlockError } from './errors.ts';
 export {
   CellException,
@@ -72,6 +73,7 @@ export {
   SessionStatus,
   SessionUpdate,
 } from './session.ts';
+export { SessionFileListing, StoredSessionFile } from './session-files.ts';
 export { isSnapshotId, newSnapshotId, Snapshot, SnapshotList } from './snapshot.ts';
 export { TEMPLATE_STATES, Template, TemplateState } from './template.ts';
 export { parseOrThrow, validationError } from './validation.ts';

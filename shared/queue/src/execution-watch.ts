@@ -1,5 +1,6 @@
 // One watcher of one execution: first the events it missed, then live ones, ending after the result event
-// or when its signal aborts; or the replay of a finished one. Must never leave its listener or abort handler
+// or when its signal aborts; or the replay of a finished one. A live source (a running execution or cell)
+// emits and is watched through emitLive / watchLive. Must never leave its listener or abort handler
 // attached after it ends.
 
 import type { ExecutionEvent } from '@airlock/protocol';
@@ -14,6 +15,30 @@ export interface WatchFeed {
   /** Attaches a live listener; returns the detach function. Not called when the backlog already holds the result. */
   subscribe(listener: EventListener): () => void;
   signal: AbortSignal;
+}
+
+/** What is live of one running execution or cell: its events so far and the listeners of the next ones. */
+export interface LiveEvents {
+  events: EventLog;
+  listeners: Set<EventListener>;
+}
+
+/** Appends `event` to the source's log, then tells every listener attached now. */
+export function emitLive(source: LiveEvents, event: ExecutionEvent): void {
+  source.events.append(event);
+  for (const listener of [...source.listeners]) listener(event);
+}
+
+/** A watch of a live source: the events it emitted so far, then the next ones until the result. */
+export function watchLive(source: LiveEvents, signal: AbortSignal): AsyncIterable<ExecutionEvent> {
+  return watchEvents({
+    backlog: source.events.copy(),
+    signal,
+    subscribe: (listener) => {
+      source.listeners.add(listener);
+      return () => source.listeners.delete(listener);
+    },
+  });
 }
 
 /**

@@ -1,12 +1,16 @@
 export { EventLog } from './event-log.ts';
-export { type EventListener, watchEvents } from './execution-watch.ts';
+export { type EventListener, emitLive, type LiveEvents, watchEvents, watchLive } from './execution-watch.ts';
 export {
   connectNats,
+  ensureStream,
   JetStreamJobQueue,
   type JetStreamJobQueueOptions,
   MAX_RUNS,
   type NatsConnectOptions,
+  NS_PER_MS,
   type QueueNameOptions,
+  readStream,
+  type StreamRead,
   WORKERS_BUCKET,
   WorkerHeartbeat,
   type WorkerHeartbeatOptions,

@@ -21,7 +21,7 @@ import {
   type UnfinishedExecution,
 } from '@airlock/store';
 import PQueue from 'p-queue';
-import { watchEvents, watchReplay } from './execution-watch.ts';
+import { emitLive, watchLive, watchReplay } from './execution-watch.ts';
 import { FinishedListeners } from './finished-listeners.ts';
 import type {
   FinishedListener,
@@ -205,14 +205,7 @@ export class MemoryJobQueue implements JobQueue {
       if (!events) throw new AirlockError('execution_not_found');
       return watchReplay(events, signal);
     }
-    return watchEvents({
-      backlog: record.events.copy(),
-      signal,
-      subscribe: (listener) => {
-        record.listeners.add(listener);
-        return () => record.listeners.delete(listener);
-      },
-    });
+    return watchLive(record, signal);
   }
 
   /**
@@ -402,8 +395,7 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   #emit(record: ExecutionRecord, event: ExecutionEvent): void {
-    record.events.append(event);
-    for (const listener of [...record.listeners]) listener(event);
+    emitLive(record, event);
   }
 
   #wallMs(record: ExecutionRecord): number {

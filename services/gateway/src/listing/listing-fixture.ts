@@ -5,9 +5,8 @@
 
 import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
-import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
-import { TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
-import { createLogger } from '@airlock/logging';
+import { parseTenantPolicies } from '@airlock/auth';
+import type { TestIssuer } from '@airlock/auth/testing';
 import { emptyResult } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
 import {
@@ -17,19 +16,10 @@ import {
   SqliteStore,
 } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
-import { buildGateway } from '../app.ts';
-import { createMetrics } from '../metrics.ts';
-import { fleetRegistry } from '../nats/fleet-registry.ts';
-import { READY } from '../readiness.ts';
-import { ExecutionSubmitter } from '../submission.ts';
+import { startTestGateway } from '../gateway-fixture.ts';
 import { TokenAuthorizer } from '../token-authorizer.ts';
-import { GATEWAY_TEST_LIMITS } from '../token-fixtures.ts';
-import { CursorSeal } from './cursor-seal.ts';
-
-const LIMITS = {
-  defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
-  ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
-};
+import { testVerifier } from '../token-fixtures.ts';
+import { storeListing } from './store-listing.ts';
 
 const POLICY = {
   languages: ['javascript', 'typescript'],
@@ -61,38 +51,14 @@ export async function startListingGateway(dir: string, issuer: TestIssuer): Prom
       ? { ...emptyResult('error', 'asked to fail'), exit_code: 1 }
       : { ...emptyResult('success', ''), exit_code: 0, reason: null },
   );
-  const verifier = new IntentTokenVerifier({
-    keys: jwksKeySource(issuer.jwks),
-    issuers: [TEST_ISSUER],
-    audience: TEST_AUDIENCE,
-    maxLifetimeSeconds: 600,
-    algorithms: TOKEN_ALGORITHMS,
-  });
+  const verifier = testVerifier(issuer);
   const policies = parseTenantPolicies({ tenants: { acme: POLICY, globex: POLICY } }, 'test');
   const authorizer = new TokenAuthorizer({ verifier, policies, defaultMaxExecutions: 1_000_000 });
-  const submitter = new ExecutionSubmitter({
+  const { app } = await startTestGateway({
     queue,
-    registry: fleetRegistry(['isolate']),
     audit,
     authorizer,
-    limits: LIMITS,
-  });
-  const app = await buildGateway({
-    logger: createLogger({ level: 'silent' }),
-    queue,
-    submitter,
-    metrics: createMetrics(() => queue.stats()),
-    authorizer,
-    listing: {
-      cursors: new CursorSeal(store.cursorKey()),
-      listExecutions: (tenant, query) => records.executions.list(tenant, query),
-      listSessions: (tenant, query) => records.sessions.listSessions(tenant, query),
-      feed: { log: store.events, events },
-    },
-    runtimes: () => [],
-    ready: () => READY,
-    limits: GATEWAY_TEST_LIMITS,
-    version: 'test',
+    listing: storeListing(store, records, events),
   });
   return {
     app,

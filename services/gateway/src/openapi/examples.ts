@@ -2,6 +2,8 @@
 // runs, ids and times included). The README's examples of the API are these; test/openapi-examples.test.ts holds
 // the two together and checks each against its schema. Never a placeholder value.
 
+import { type ExecutionResult, emptyResult } from '@airlock/protocol';
+
 export interface Example {
   summary: string;
   value: unknown;
@@ -15,6 +17,11 @@ export interface OperationExamples {
 
 const LIMITS = { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 };
 
+/** The result of a run that exited 0: its stdout and usage; nothing on stderr, nothing truncated. */
+function succeeded(stdout: string, usage: ExecutionResult['usage']): ExecutionResult {
+  return { ...emptyResult('success', ''), exit_code: 0, stdout, usage, reason: null };
+}
+
 const hello = {
   id: 'ex_WRowFhaYvX-c-FcB1eEw1A',
   tenant: 'local',
@@ -27,16 +34,7 @@ const hello = {
   created_at: '2026-12-02T13:42:50.026Z',
   started_at: '2026-12-02T13:42:50.220Z',
   finished_at: '2026-12-02T13:42:50.276Z',
-  result: {
-    outcome: 'success',
-    exit_code: 0,
-    signal: null,
-    stdout: "hello [ 'a' ]\n",
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: 3.442153, wall_ms: 34, memory_peak_bytes: 887804 },
-    reason: null,
-  },
+  result: succeeded("hello [ 'a' ]\n", { cpu_ms: 3.442153, wall_ms: 34, memory_peak_bytes: 887804 }),
 };
 
 const queued = {
@@ -81,8 +79,8 @@ const canceled = {
   },
 };
 
-const python = {
-  id: 'ex_-R-AvYqHk5xUn8iEix2IZQ',
+/** What the finished Python examples on gVisor share: tenant, status, runtime, limits, no labels, no template. */
+const FINISHED_ON_GVISOR = {
   tenant: 'local',
   status: 'finished',
   language: 'python',
@@ -90,18 +88,16 @@ const python = {
   limits: LIMITS,
   metadata: {},
   template: null,
+};
+
+const python = {
+  id: 'ex_-R-AvYqHk5xUn8iEix2IZQ',
+  ...FINISHED_ON_GVISOR,
   created_at: '2026-11-30T10:12:41.380Z',
   started_at: '2026-11-30T10:12:41.392Z',
   finished_at: '2026-11-30T10:12:42.545Z',
   result: {
-    outcome: 'success',
-    exit_code: 0,
-    signal: null,
-    stdout: "[3 5 7] ['x']\n",
-    stderr: '',
-    truncated: { stdout: false, stderr: false },
-    usage: { cpu_ms: 940, wall_ms: 1146, memory_peak_bytes: 45654016 },
-    reason: null,
+    ...succeeded("[3 5 7] ['x']\n", { cpu_ms: 940, wall_ms: 1146, memory_peak_bytes: 45654016 }),
     files: [{ path: 'result.txt', size: 4, encoding: 'base64', content: 'ZG9uZQ==' }],
   },
 };
@@ -148,13 +144,7 @@ const closedSession = {
 
 const cell = {
   id: 'ex_mJ1q0u2nRvS8cO0YlXh4kw',
-  tenant: 'local',
-  status: 'finished',
-  language: 'python',
-  backend: 'gvisor',
-  limits: LIMITS,
-  metadata: {},
-  template: null,
+  ...FINISHED_ON_GVISOR,
   created_at: '2026-11-30T10:20:11.402Z',
   started_at: '2026-11-30T10:20:11.405Z',
   finished_at: '2026-11-30T10:20:11.633Z',
@@ -205,6 +195,11 @@ const EVENTS = [
     },
   })}\n`,
 ].join('\n');
+
+/** The examples of an operation with one example, of one response status. */
+function oneResponse(status: string, name: string, summary: string, value: unknown): OperationExamples {
+  return { responses: { [status]: { [name]: { summary, value } } } };
+}
 
 export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
   createExecution: {
@@ -264,35 +259,21 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
       '202': { running: { summary: 'Still running when ?wait= ran out', value: running } },
     },
   },
-  getExecution: {
-    responses: { '200': { finished: { summary: 'A finished execution', value: hello } } },
-  },
-  cancelExecution: {
-    responses: { '200': { canceled: { summary: 'Canceled while running', value: canceled } } },
-  },
-  streamExecutionEvents: {
-    responses: { '200': { events: { summary: 'A run that wrote to stdout and stderr', value: EVENTS } } },
-  },
+  getExecution: oneResponse('200', 'finished', 'A finished execution', hello),
+  cancelExecution: oneResponse('200', 'canceled', 'Canceled while running', canceled),
+  streamExecutionEvents: oneResponse('200', 'events', 'A run that wrote to stdout and stderr', EVENTS),
   listRuntimes: {
     responses: {
       '200': {
         isolate: {
           summary: 'A server that runs the isolate backend only',
           value: {
-            runtimes: [
-              {
-                language: 'javascript',
-                backend: 'isolate',
-                version: 'v8 13.6.233.17-node.53',
-                available: true,
-              },
-              {
-                language: 'typescript',
-                backend: 'isolate',
-                version: 'v8 13.6.233.17-node.53',
-                available: true,
-              },
-            ],
+            runtimes: ['javascript', 'typescript'].map((language) => ({
+              language,
+              backend: 'isolate',
+              version: 'v8 13.6.233.17-node.53',
+              available: true,
+            })),
             limits: {
               defaults: { wall_time_ms: 10000, cpu_time_ms: 10000, memory_mb: 128, output_bytes: 1048576 },
               ceilings: { wall_time_ms: 60000, cpu_time_ms: 60000, memory_mb: 1024, output_bytes: 16777216 },
@@ -319,21 +300,11 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
     },
     responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
   },
-  snapshotSession: {
-    responses: { '201': { taken: { summary: 'Taken between cells', value: snapshot } } },
-  },
-  getSnapshot: {
-    responses: { '200': { snapshot: { summary: 'A snapshot of the caller', value: snapshot } } },
-  },
-  listSnapshots: {
-    responses: { '200': { list: { summary: "The caller's snapshots", value: { snapshots: [snapshot] } } } },
-  },
-  getSession: {
-    responses: { '200': { ready: { summary: 'An open session', value: session } } },
-  },
-  closeSession: {
-    responses: { '200': { closed: { summary: 'Closed by DELETE', value: closedSession } } },
-  },
+  snapshotSession: oneResponse('201', 'taken', 'Taken between cells', snapshot),
+  getSnapshot: oneResponse('200', 'snapshot', 'A snapshot of the caller', snapshot),
+  listSnapshots: oneResponse('200', 'list', "The caller's snapshots", { snapshots: [snapshot] }),
+  getSession: oneResponse('200', 'ready', 'An open session', session),
+  closeSession: oneResponse('200', 'closed', 'Closed by DELETE', closedSession),
   runCell: {
     request: {
       load: {

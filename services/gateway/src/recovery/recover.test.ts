@@ -33,20 +33,25 @@ const LIMITS = { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_by
 /** Recent enough to be within the store's retention, which runs on the real clock. */
 const T0 = new Date().toISOString();
 
+/** What the test's executions and sessions share: the tenant, the runtime and the limits. */
+const OWNED = {
+  tenant: 'local',
+  language: 'javascript',
+  backend: 'isolate',
+  limits: LIMITS,
+  template: null,
+} as const;
+
 function execution(extra: Partial<Execution> = {}): Execution {
   return {
     id: newExecutionId(),
-    tenant: 'local',
     status: 'queued',
-    language: 'javascript',
-    backend: 'isolate',
-    limits: LIMITS,
+    ...OWNED,
     metadata: { job: 'x' },
     created_at: T0,
     started_at: null,
     finished_at: null,
     result: null,
-    template: null,
     ...extra,
   };
 }
@@ -54,12 +59,8 @@ function execution(extra: Partial<Execution> = {}): Execution {
 function session(extra: Partial<Session> = {}): Session {
   return {
     id: newSessionId(),
-    tenant: 'local',
-    language: 'javascript',
-    backend: 'isolate',
-    template: null,
     status: 'ready',
-    limits: LIMITS,
+    ...OWNED,
     created_at: T0,
     last_used_at: T0,
     expires_at: new Date(Date.parse(T0) + 300_000).toISOString(),

@@ -102,7 +102,11 @@ export async function recoverAfterCrash(deps: RecoveryDeps): Promise<RecoveryRep
   const recovery: Recovery = { now, deps, audit, report };
   for (const item of open.values()) {
     try {
-      if (item.kind === 'session') await recoverSession(item, recovery);
+      const stored = await endInStore(item, deps);
+      if (stored) {
+        audit(stored);
+        report.audited.push(item.id);
+      } else if (item.kind === 'session') await recoverSession(item, recovery);
       else await recoverExecution(item, recovery);
     } catch (err) {
       deps.logger.warn({ err, id: item.id }, 'recovery: could not record the end of an accepted item');
@@ -120,14 +124,21 @@ interface Recovery {
   report: RecoveryReport;
 }
 
-/** Accepted in the audit log, never finished there: the store finished it, has it expired, or lost it. */
-async function recoverExecution(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
-  const stored = await deps.executions.get(item.tenant, item.id);
-  if (stored?.status === 'finished') {
-    audit(executionFinished(stored));
-    report.audited.push(stored.id);
-    return;
+/**
+ * The audit record of the end the store already holds for an item the audit log shows open (the log missed only
+ * that record), or undefined when the store has not ended it.
+ */
+async function endInStore(item: OpenInAudit, deps: RecoveryDeps): Promise<AuditEntry | undefined> {
+  if (item.kind === 'session') {
+    const stored = await deps.sessions.getSession(item.tenant, item.id);
+    return stored?.status === 'closed' ? sessionClosedEntry(stored) : undefined;
   }
+  const stored = await deps.executions.get(item.tenant, item.id);
+  return stored?.status === 'finished' ? executionFinished(stored) : undefined;
+}
+
+/** Accepted in the audit log, never finished there, nor in the store: it expired there, or was lost. */
+async function recoverExecution(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
   const accepted = ExecutionSchema.parse({
     id: item.id,
     tenant: item.tenant,
@@ -149,14 +160,8 @@ async function recoverExecution(item: OpenInAudit, { now, deps, audit, report }:
   report.ended.push(done.id);
 }
 
-/** Opened in the audit log, never closed there: the store closed it, or it is recorded closed now. */
+/** Opened in the audit log, never closed there nor in the store: it is recorded closed now. */
 async function recoverSession(item: OpenInAudit, { now, deps, audit, report }: Recovery): Promise<void> {
-  const stored = await deps.sessions.getSession(item.tenant, item.id);
-  if (stored?.status === 'closed') {
-    audit(sessionClosedEntry(stored));
-    report.audited.push(stored.id);
-    return;
-  }
   const session = SessionSchema.parse({
     id: item.id,
     tenant: item.tenant,

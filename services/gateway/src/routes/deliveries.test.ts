@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
-import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
-import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
+import { parseTenantPolicies } from '@airlock/auth';
+import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
 import { createLogger } from '@airlock/logging';
 import { emptyResult } from '@airlock/protocol';
@@ -18,20 +18,17 @@ import { EventingExecutionStore, LifecycleEventFeed, SqliteStore } from '@airloc
 import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildGateway } from '../app.ts';
-import { createMetrics } from '../metrics.ts';
-import { fleetRegistry } from '../nats/fleet-registry.ts';
-import { READY } from '../readiness.ts';
-import { ExecutionSubmitter } from '../submission.ts';
+import { startTestGateway } from '../gateway-fixture.ts';
 import { TokenAuthorizer } from '../token-authorizer.ts';
-import { acmePolicy, bearer, GATEWAY_TEST_LIMITS } from '../token-fixtures.ts';
-import { type Received, startTestReceiver, type TestReceiver } from '../webhooks/test-receiver.ts';
+import { acmePolicy, bearer, testVerifier } from '../token-fixtures.ts';
+import {
+  loopbackWebhookSettings,
+  type Received,
+  startTestReceiver,
+  type TestReceiver,
+} from '../webhooks/test-receiver.ts';
 import { Webhooks } from '../webhooks/webhooks.ts';
 
-const LIMITS = {
-  defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
-  ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
-};
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
 let dir: string;
@@ -75,25 +72,12 @@ beforeEach(async () => {
     'test',
   );
   const authorizer = new TokenAuthorizer({
-    verifier: new IntentTokenVerifier({
-      keys: jwksKeySource(issuer.jwks),
-      issuers: [TEST_ISSUER],
-      audience: TEST_AUDIENCE,
-      maxLifetimeSeconds: 600,
-      algorithms: TOKEN_ALGORITHMS,
-    }),
+    verifier: testVerifier(issuer),
     policies,
     defaultMaxExecutions: 5,
   });
   webhooks = new Webhooks({
-    settings: {
-      attempts: 3,
-      timeoutMs: 2_000,
-      backoffMs: 5,
-      maxBackoffMs: 20,
-      maxPending: 100,
-      allowances: [{ address: '127.0.0.1', port }],
-    },
+    settings: loopbackWebhookSettings(port),
     secrets: new EnvSecretsProvider({
       AIRLOCK_SECRET_ACME_HOOKS: SECRET,
       AIRLOCK_SECRET_WEBHOOK_OTHER: SECRET,
@@ -104,27 +88,9 @@ beforeEach(async () => {
     policies,
   });
   webhooks.follow(feed);
-  const submitter = new ExecutionSubmitter({
-    queue,
-    registry: fleetRegistry(['isolate']),
-    audit,
-    authorizer,
-    limits: LIMITS,
-    webhooks,
-  });
-  queue.onFinished((execution) => submitter.finished(execution));
-  app = await buildGateway({
-    logger: createLogger({ level: 'silent' }),
-    queue,
-    submitter,
-    metrics: createMetrics(() => queue.stats()),
-    authorizer,
-    webhooks,
-    runtimes: () => [],
-    ready: () => READY,
-    limits: GATEWAY_TEST_LIMITS,
-    version: 'test',
-  });
+  const gateway = await startTestGateway({ queue, audit, authorizer, webhooks });
+  app = gateway.app;
+  queue.onFinished((execution) => gateway.submitter.finished(execution));
 });
 
 afterEach(async () => {

@@ -2,12 +2,13 @@
 // output chunks), then live ones, and the stream ends after the `result` event. Open streams are bounded.
 // Session cells stream the same way: a running cell from its session's feed, a finished one from the store.
 
-import { AirlockError, type ExecutionEvent } from '@airlock/protocol';
+import type { ExecutionEvent } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
+import { EventStreams } from './event-stream.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';
 
 export interface EventRoutesOptions {
@@ -23,7 +24,7 @@ export interface EventRoutesOptions {
 }
 
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app, options) => {
-  let open = 0;
+  const streams = new EventStreams(options.maxWatchers, options.keepAliveMs);
   app.get(
     '/v1/executions/:id/events',
     {
@@ -49,27 +50,12 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
     async (request, reply) => {
       const who = await options.authenticate(request.headers);
       const id = checkId(request.params.id);
-      if (open >= options.maxWatchers) {
-        throw new AirlockError('queue_full', 'too many event streams are open; retry later', {
-          retryAfter: 1,
-        });
-      }
+      streams.admit();
       const controller = new AbortController();
       const events =
         options.cells?.watchCell(who.tenant, id, controller.signal) ??
         (await options.queue.watch(who.tenant, id, controller.signal));
-      open += 1;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
-      const onClose = () => controller.abort();
-      res.once('close', onClose);
+      const stream = streams.open(reply, () => controller.abort());
       let seq = 0;
       try {
         for await (const event of events) {
@@ -81,13 +67,10 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
               : event.type === 'state'
                 ? { status: event.status }
                 : event.execution;
-          res.write(`id: ${seq}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+          stream.send(seq, name, data);
         }
       } finally {
-        clearInterval(keepAlive);
-        res.off('close', onClose);
-        open -= 1;
-        res.end();
+        stream.end();
       }
     },
   );

@@ -6,21 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
 import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
-import { createLogger } from '@airlock/logging';
 import { MemoryJobQueue } from '@airlock/queue';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildGateway } from '../app.ts';
-import { createMetrics } from '../metrics.ts';
-import { fleetRegistry } from '../nats/fleet-registry.ts';
-import { READY } from '../readiness.ts';
-import { ExecutionSubmitter } from '../submission.ts';
-import { bearer, GATEWAY_TEST_LIMITS, tokenAuthorizer } from '../token-fixtures.ts';
+import { SUBMISSION_TEST_LIMITS, startTestGateway } from '../gateway-fixture.ts';
+import { bearer, tokenAuthorizer } from '../token-fixtures.ts';
 
-const LIMITS = {
-  defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },
-  ceilings: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 256, output_bytes: 1_000_000 },
-};
 const HELLO = { language: 'javascript', code: 'console.log(1)' };
 
 let dir: string;
@@ -36,24 +27,7 @@ beforeEach(async () => {
   queue = new MemoryJobQueue({ concurrency: 1, maxQueued: 10, retentionMs: 60_000, maxRetained: 100 });
   issuer = await createTestIssuer();
   const authorizer = tokenAuthorizer(issuer, { max_concurrent: 10, max_queued: 10 });
-  const submitter = new ExecutionSubmitter({
-    queue,
-    registry: fleetRegistry(['isolate']),
-    audit,
-    authorizer,
-    limits: LIMITS,
-  });
-  app = await buildGateway({
-    logger: createLogger({ level: 'silent' }),
-    queue,
-    submitter,
-    metrics: createMetrics(() => queue.stats()),
-    authorizer,
-    runtimes: () => [],
-    ready: () => READY,
-    limits: GATEWAY_TEST_LIMITS,
-    version: 'test',
-  });
+  ({ app } = await startTestGateway({ queue, audit, authorizer }));
 });
 
 afterEach(async () => {
@@ -62,6 +36,12 @@ afterEach(async () => {
   await audit.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Asserts that `response` is `status` with exactly the error body `error`. */
+function expectError(response: { statusCode: number; json(): unknown }, status: number, error: object): void {
+  expect(response.statusCode).toBe(status);
+  expect(response.json()).toEqual({ error });
+}
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
   const token = await issuer.mint({ intent: { max_executions: 5 } });
@@ -89,7 +69,7 @@ describe('POST /v1/executions', () => {
       tenant: 'acme',
       status: 'queued',
       backend: 'isolate',
-      limits: LIMITS.defaults,
+      limits: SUBMISSION_TEST_LIMITS.defaults,
     });
     expect(created.headers.location).toBe(`/v1/executions/${execution.id}`);
 
@@ -135,13 +115,10 @@ describe('POST /v1/executions', () => {
       error: { code: 'unauthorized', message: 'missing token: no intent token was presented' },
     });
     const python = await post({ language: 'python', code: 'print(1)' });
-    expect(python.statusCode).toBe(403);
-    expect(python.json()).toEqual({
-      error: {
-        code: 'forbidden',
-        message: "language 'python' is not allowed by the tenant policy",
-        field: 'language',
-      },
+    expectError(python, 403, {
+      code: 'forbidden',
+      message: "language 'python' is not allowed by the tenant policy",
+      field: 'language',
     });
   });
 });
@@ -169,25 +146,19 @@ describe('the request schema at the REST boundary', () => {
 
   it('a limit above the server ceiling is 400 naming the limit, never clamped', async () => {
     const response = await post({ ...HELLO, limits: { memory_mb: 512 } });
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({
-      error: {
-        code: 'invalid_request',
-        message: 'limits.memory_mb: 512 is above the server ceiling of 256',
-        field: 'limits.memory_mb',
-      },
+    expectError(response, 400, {
+      code: 'invalid_request',
+      message: 'limits.memory_mb: 512 is above the server ceiling of 256',
+      field: 'limits.memory_mb',
     });
   });
 
   it('a body that repeats a key is refused, not merged', async () => {
     const response = await post('{"language":"javascript","code":"1","code":"2"}');
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({
-      error: {
-        code: 'invalid_json',
-        message: 'duplicate key "code" at code: a JSON object must not repeat a key',
-        field: 'code',
-      },
+    expectError(response, 400, {
+      code: 'invalid_json',
+      message: 'duplicate key "code" at code: a JSON object must not repeat a key',
+      field: 'code',
     });
   });
 });

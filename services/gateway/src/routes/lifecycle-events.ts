@@ -3,7 +3,7 @@
 // its position; `next` is always a cursor to resume from, even on an empty page. Tenant-scoped by the cursor
 // seal and by the log's reads; never shows another tenant's event. Open streams are bounded.
 
-import { AirlockError, LifecycleEvent, type LifecycleEventType } from '@airlock/protocol';
+import { LifecycleEvent, type LifecycleEventType } from '@airlock/protocol';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import type { Authorizer } from '../authorizer.ts';
 import type { CursorSeal } from '../listing/cursor-seal.ts';
 import { EventFeedQuery, EventStreamQuery } from '../listing/list-query.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
+import { EventStreams } from './event-stream.ts';
 
 export interface LifecycleEventRoutesOptions {
   authenticate: Authorizer['authenticate'];
@@ -69,7 +70,7 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<LifecycleEventRoutesOpt
     },
   );
 
-  let open = 0;
+  const streams = new EventStreams(options.maxStreams, options.keepAliveMs);
   app.get(
     '/v1/events/stream',
     {
@@ -99,31 +100,16 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<LifecycleEventRoutesOpt
           ? position(who.tenant, request.query.after)
           : position(who.tenant, resumeAt, 'headers.last-event-id');
       const types = request.query.types;
-      if (open >= options.maxStreams) {
-        throw new AirlockError('queue_full', 'too many event streams are open; retry later', {
-          retryAfter: 1,
-        });
-      }
-      open += 1;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      streams.admit();
       let wake: (() => void) | undefined;
       let closed = false;
-      const onClose = () => {
+      const stream = streams.open(reply, () => {
         closed = true;
         wake?.();
-      };
-      res.once('close', onClose);
+      });
       const unsubscribe = options.events.subscribe(({ event }) => {
         if (event.tenant === who.tenant) wake?.();
       });
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
       try {
         while (!closed) {
           const logged = await log.read(who.tenant, {
@@ -133,9 +119,7 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<LifecycleEventRoutesOpt
           });
           for (const { seq, event } of logged) {
             const cursor = cursors.seal('events', who.tenant, String(seq));
-            res.write(
-              `id: ${cursor}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event, cursor })}\n\n`,
-            );
+            stream.send(cursor, event.type, { ...event, cursor });
             after = seq;
           }
           if (logged.length === STREAM_BATCH) continue;
@@ -149,11 +133,8 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<LifecycleEventRoutesOpt
           wake = undefined;
         }
       } finally {
-        clearInterval(keepAlive);
         unsubscribe();
-        res.off('close', onClose);
-        open -= 1;
-        res.end();
+        stream.end();
       }
     },
   );

@@ -3,6 +3,7 @@
 // with the sha256 in `x-content-sha256`), GET without a path lists a folder (`?path=dir`), DELETE removes one
 // file, link or empty folder. Paths follow the request `files` rule; links are never followed.
 
+import { SessionFileListing, StoredSessionFile } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -16,20 +17,6 @@ const FileParams = z.object({
   id: z.string(),
   '*': z.string().describe('the file path under /work, e.g. data/input.csv (in the document: `path`)'),
 });
-const StoredFile = z.object({ path: z.string(), size: z.number().int(), sha256: z.string() });
-const Listing = z.object({
-  path: z.string(),
-  entries: z.array(
-    z.object({
-      name: z.string(),
-      type: z.enum(['file', 'directory', 'symlink', 'other']),
-      size: z.number().int(),
-      mtime: z.string(),
-    }),
-  ),
-  truncated: z.boolean(),
-});
-
 export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> = async (app, options) => {
   const access = options.sessions.files;
   // Uploads are raw bytes whatever their content type (in this plugin's routes only).
@@ -48,7 +35,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
           'size and sha256. 413 above the server bound (AIRLOCK_SESSION_FILE_BYTES), 422 `file_not_regular` ' +
           'when the path is or passes through a link or names a folder.',
         params: FileParams,
-        response: { 201: StoredFile, '4xx': ErrorResponse, '5xx': ErrorResponse },
+        response: { 201: StoredSessionFile, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
     async (request, reply) => {
@@ -91,7 +78,7 @@ export const sessionFileRoutes: FastifyPluginAsyncZod<SessionFileRoutesOptions> 
         description: 'Entries with type, size and mtime; links are listed as links, never followed.',
         params: z.object({ id: z.string() }),
         querystring: z.object({ path: z.string().max(1024).optional() }).strict(),
-        response: { 200: Listing, '4xx': ErrorResponse, '5xx': ErrorResponse },
+        response: { 200: SessionFileListing, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
     },
     async (request) => access.list(request.headers, request.params.id, request.query.path),

@@ -7,7 +7,7 @@
 // the result.
 
 import type { Execution, ExecutionEvent, OutputStream } from '@airlock/protocol';
-import { DEFAULT_MAX_EVENT_BYTES, type EventListener, EventLog, watchEvents } from '@airlock/queue';
+import { DEFAULT_MAX_EVENT_BYTES, type EventListener, EventLog, emitLive, watchLive } from '@airlock/queue';
 
 interface CellFeed {
   tenant: string;
@@ -78,14 +78,7 @@ export class CellFeeds {
   watch(tenant: string, id: string, signal: AbortSignal): AsyncIterable<ExecutionEvent> | undefined {
     const feed = this.#feeds.get(id);
     if (!feed || feed.tenant !== tenant) return undefined;
-    return watchEvents({
-      backlog: feed.events.copy(),
-      signal,
-      subscribe: (listener) => {
-        feed.listeners.add(listener);
-        return () => feed.listeners.delete(listener);
-      },
-    });
+    return watchLive(feed, signal);
   }
 
   get size(): number {
@@ -93,7 +86,6 @@ export class CellFeeds {
   }
 
   #emit(feed: CellFeed, event: ExecutionEvent): void {
-    feed.events.append(event);
-    for (const listener of [...feed.listeners]) listener(event);
+    emitLive(feed, event);
   }
 }

@@ -3,6 +3,7 @@
 
 import {
   type CellRequest,
+  cellRunFields,
   type Execution,
   type ExecutionRequest,
   newExecutionId,
@@ -33,12 +34,7 @@ export function sessionAsRequest(request: SessionRequest): ExecutionRequest {
 export function cellAsRequest(session: Session, cell: CellRequest): ExecutionRequest {
   return {
     language: session.language,
-    code: cell.code,
-    files: cell.files,
-    stdin: cell.stdin,
-    args: [],
-    env: {},
-    limits: cell.limits,
+    ...cellRunFields(cell),
     backend: session.backend,
     network: { egress: 'none' },
     metadata: {},

@@ -6,6 +6,7 @@
 // tenant (the caller compares the stored tenant with the event's).
 
 import { type Callback, LifecycleEventType } from '@airlock/protocol';
+import { ensureStream, NS_PER_MS } from '@airlock/queue';
 import {
   type JetStreamClient,
   type JetStreamManager,
@@ -63,7 +64,6 @@ export class MemoryCallbackRegistry implements CallbackRegistry {
 
 export const CALLBACK_STREAM = 'AIRLOCK_CALLBACKS';
 const CALLBACK_SUBJECTS = 'airlock.callbacks';
-const NS_PER_MS = 1_000_000;
 const MAX_BYTES = 256 * 1024 * 1024;
 
 const Stored = z.object({
@@ -95,11 +95,7 @@ export class JetStreamCallbackRegistry implements CallbackRegistry {
       // Over it the oldest callbacks go first.
       max_bytes: MAX_BYTES,
     };
-    try {
-      await jsm.streams.add(config);
-    } catch {
-      await jsm.streams.update(CALLBACK_STREAM, config);
-    }
+    await ensureStream(jsm, config);
     return new JetStreamCallbackRegistry(jetstream(nc), jsm);
   }
 

@@ -7,9 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@airlock/logging';
 import { DeliveryAttempt } from '@airlock/protocol';
+import { ensureStream, NS_PER_MS, readStream } from '@airlock/queue';
 import {
-  AckPolicy,
-  DeliverPolicy,
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -24,7 +23,6 @@ import type { DeliveryLog } from './delivery-log.ts';
 
 export const DELIVERY_LOG_STREAM = 'AIRLOCK_WEBHOOK_ATTEMPTS';
 const SUBJECTS = 'airlock.webhooks.attempts';
-const NS_PER_MS = 1_000_000;
 const PUBLISH_TIMEOUT_MS = 5_000;
 /** Attempts kept per subject (the latest), as in embedded mode. */
 const ATTEMPTS_PER_SUBJECT = 200;
@@ -63,11 +61,7 @@ export class JetStreamDeliveryLog implements DeliveryLog {
       max_bytes: MAX_BYTES,
       max_age: options.retentionMs * NS_PER_MS,
     };
-    try {
-      await jsm.streams.add(config);
-    } catch {
-      await jsm.streams.update(DELIVERY_LOG_STREAM, config);
-    }
+    await ensureStream(jsm, config);
     return new JetStreamDeliveryLog(jetstream(options.nc), jsm, options.logger);
   }
 
@@ -84,30 +78,14 @@ export class JetStreamDeliveryLog implements DeliveryLog {
 
   async attempts(tenant: string, subject: string): Promise<DeliveryAttempt[]> {
     if (!SUBJECT_ID.test(subject)) return [];
-    const info = await this.#jsm.consumers.add(DELIVERY_LOG_STREAM, {
-      filter_subject: subjectOf(tenant, subject),
-      deliver_policy: DeliverPolicy.All,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      inactive_threshold: 30_000 * NS_PER_MS,
-    });
     const attempts: DeliveryAttempt[] = [];
-    try {
-      const wanted = Math.min(info.num_pending, ATTEMPTS_PER_SUBJECT);
-      if (wanted === 0) return attempts;
-      const consumer = await this.#js.consumers.get(DELIVERY_LOG_STREAM, info.name);
-      const messages = await consumer.fetch({ max_messages: wanted, expires: 5_000 });
-      let seen = 0;
-      for await (const message of messages) {
-        seen += 1;
-        const parsed = Logged.safeParse(message.json());
-        if (parsed.success && parsed.data.tenant === tenant) attempts.push(parsed.data.attempt);
-        if (seen >= wanted) break;
-      }
-      return attempts;
-    } finally {
-      await this.#jsm.consumers.delete(DELIVERY_LOG_STREAM, info.name).catch(() => {});
-    }
+    const read = { filter: subjectOf(tenant, subject), max: ATTEMPTS_PER_SUBJECT };
+    await readStream(this.#js, this.#jsm, DELIVERY_LOG_STREAM, read, (message) => {
+      const parsed = Logged.safeParse(message.json());
+      if (parsed.success && parsed.data.tenant === tenant) attempts.push(parsed.data.attempt);
+      return true;
+    });
+    return attempts;
   }
 }
 

@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDeliveryLog } from './delivery-log.ts';
 import { JetStreamWebhookDispatcher, WEBHOOK_STREAM } from './jetstream-dispatcher.ts';
+import { loopbackWebhookSettings } from './test-receiver.ts';
 import type { WebhookSettings } from './webhook-dispatcher.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -68,15 +69,13 @@ afterEach(async () => {
 async function gateway(settings: Partial<WebhookSettings> = {}) {
   const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   connections.push(nc);
-  const all: WebhookSettings = {
+  const all = loopbackWebhookSettings(port, {
     attempts: 5,
-    timeoutMs: 2_000,
     backoffMs: 200,
     maxBackoffMs: 200,
     maxPending: 1_000,
-    allowances: [{ address: '127.0.0.1', port }],
     ...settings,
-  };
+  });
   const log = new MemoryDeliveryLog();
   const dispatcher = await JetStreamWebhookDispatcher.open({
     nc,

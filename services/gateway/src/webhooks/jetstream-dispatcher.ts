@@ -7,6 +7,7 @@
 // handed back with the time left. Must never acknowledge a delivery before its successor is stored.
 
 import type { Logger } from '@airlock/logging';
+import { ensureStream, NS_PER_MS } from '@airlock/queue';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -34,7 +35,6 @@ import {
 export const WEBHOOK_STREAM = 'AIRLOCK_WEBHOOKS';
 export const WEBHOOK_SUBJECT = 'airlock.webhooks.deliveries';
 const CONSUMER = 'airlock-webhooks';
-const NS_PER_MS = 1_000_000;
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** Attempts one gateway makes at once. */
 const IN_FLIGHT = 16;
@@ -80,11 +80,7 @@ export class JetStreamWebhookDispatcher {
       // A delivery dispatched again (the event routed twice: a gateway gone before acknowledging it) is stored once.
       duplicate_window: DUPLICATE_WINDOW_MS * NS_PER_MS,
     };
-    try {
-      await jsm.streams.add(stream);
-    } catch {
-      await jsm.streams.update(WEBHOOK_STREAM, stream);
-    }
+    await ensureStream(jsm, stream);
     await jsm.consumers.add(WEBHOOK_STREAM, {
       durable_name: CONSUMER,
       ack_policy: AckPolicy.Explicit,

@@ -10,7 +10,13 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackTarget } from './callback-target.ts';
 import { MemoryDeliveryLog } from './delivery-log.ts';
-import { type Answer, type Received, startTestReceiver, type TestReceiver } from './test-receiver.ts';
+import {
+  type Answer,
+  loopbackWebhookSettings,
+  type Received,
+  startTestReceiver,
+  type TestReceiver,
+} from './test-receiver.ts';
 import { MAX_RESPONSE_BYTES, WebhookDispatcher, type WebhookSettings } from './webhook-dispatcher.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -45,15 +51,7 @@ function dispatcher(
   overrides: Partial<WebhookSettings> = {},
   resolver = new TableResolver({}),
 ) {
-  const settings: WebhookSettings = {
-    attempts: 3,
-    timeoutMs: 2_000,
-    backoffMs: 5,
-    maxBackoffMs: 20,
-    maxPending: 100,
-    allowances: [{ address: '127.0.0.1', port }],
-    ...overrides,
-  };
+  const settings = loopbackWebhookSettings(port, overrides);
   const log = new MemoryDeliveryLog();
   const d = new WebhookDispatcher({
     settings,

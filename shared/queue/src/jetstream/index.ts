@@ -4,6 +4,7 @@ export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';
 export { MAX_RUNS } from './lost-run.ts';
 export { WORKERS_BUCKET } from './names.ts';
+export { ensureStream, NS_PER_MS, readStream, type StreamRead } from './streams.ts';
 export {
   WorkerHeartbeat,
   type WorkerHeartbeatOptions,

@@ -12,10 +12,10 @@ import {
   type LoggedLifecycleEvent,
   newEventId,
 } from '@airlock/store';
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { QueueNames } from './names.ts';
+import { readStream } from './streams.ts';
 
-const NS_PER_MS = 1_000_000;
 const PUBLISH_TIMEOUT_MS = 5_000;
 /** Events one filtered read looks through at most. */
 const MAX_SCAN = 10_000;
@@ -58,37 +58,23 @@ export class JetStreamLifecycleLog implements LifecycleEventLog {
   }
 
   async read(tenant: string, query: LifecycleEventRead): Promise<LoggedLifecycleEvent[]> {
-    const stream = this.#names.lifecycleStream;
-    const info = await this.#jsm.consumers.add(stream, {
-      filter_subject: this.#names.lifecycleOf(tenant),
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: (query.after ?? 0) + 1,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      inactive_threshold: 30_000 * NS_PER_MS,
-    });
+    // With a type filter, other types are skipped over (up to a bound), so a page is not cut short by them.
+    const filtered = query.types !== undefined && query.types.length > 0;
     const logged: LoggedLifecycleEvent[] = [];
-    try {
-      // With a type filter, other types are skipped over (up to a bound), so a page is not cut short by them.
-      const filtered = query.types !== undefined && query.types.length > 0;
-      const wanted = Math.min(filtered ? MAX_SCAN : query.limit, info.num_pending);
-      if (wanted === 0) return logged;
-      const consumer = await this.#js.consumers.get(stream, info.name);
-      const messages = await consumer.fetch({ max_messages: wanted, expires: 5_000 });
-      let seen = 0;
-      for await (const message of messages) {
-        seen += 1;
-        const parsed = LifecycleEvent.safeParse(message.json());
-        if (parsed.success && parsed.data.tenant === tenant) {
-          if (!query.types || query.types.length === 0 || query.types.includes(parsed.data.type)) {
-            logged.push({ seq: message.seq, event: parsed.data });
-          }
+    const read = {
+      filter: this.#names.lifecycleOf(tenant),
+      after: query.after ?? 0,
+      max: filtered ? MAX_SCAN : query.limit,
+    };
+    await readStream(this.#js, this.#jsm, this.#names.lifecycleStream, read, (message) => {
+      const parsed = LifecycleEvent.safeParse(message.json());
+      if (parsed.success && parsed.data.tenant === tenant) {
+        if (!query.types || query.types.length === 0 || query.types.includes(parsed.data.type)) {
+          logged.push({ seq: message.seq, event: parsed.data });
         }
-        if (seen >= wanted || logged.length >= query.limit) break;
       }
-      return logged;
-    } finally {
-      await this.#jsm.consumers.delete(stream, info.name).catch(() => {});
-    }
+      return logged.length < query.limit;
+    });
+    return logged;
   }
 }

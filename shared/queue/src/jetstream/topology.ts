@@ -6,7 +6,6 @@
 import {
   AckPolicy,
   DiscardPolicy,
-  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
@@ -16,6 +15,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ResolvedJetStreamOptions } from './jetstream-options.ts';
 import type { QueueNames } from './names.ts';
+import { ensureStream, NS_PER_MS } from './streams.ts';
 
 /** Creates (or brings up to date) the streams (jobs, events, lifecycle) and opens the KV bucket. */
 export async function ensureTopology(
@@ -53,7 +53,6 @@ export async function ensureTopology(
   });
 }
 
-const NS_PER_MS = 1_000_000;
 const DUPLICATE_WINDOW_MS = 120_000;
 
 /** Publishes repeated within this window (never longer than what the stream retains) are stored once. */
@@ -78,19 +77,6 @@ function retainedFor(
     duplicate_window: duplicateWindowNs(ageMs),
     ...limits,
   };
-}
-
-/** JetStream API error: a stream name is in use with a different configuration. */
-const STREAM_CONFIG_DIFFERS = 10058;
-
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
-  try {
-    await jsm.streams.add(config);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_CONFIG_DIFFERS) throw error;
-    // Opened before with other limits (say maxQueued): the newest configuration wins.
-    await jsm.streams.update(config.name, config);
-  }
 }
 
 /** Creates each tenant's durable consumer once per process; creating an existing one is harmless. */

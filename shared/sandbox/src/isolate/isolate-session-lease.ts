@@ -7,7 +7,7 @@
 // interpreter_exited) or the host process died.
 // Must never run two cells at once, and never leave its host process running after close() or its end.
 
-import { type ExecutionResult, emptyResult } from '@airlock/protocol';
+import { cellRunFields, type ExecutionResult, emptyResult } from '@airlock/protocol';
 import type { CellJob, SandboxRunOptions, SessionEnd, SessionLease, SessionSpec } from '../sandbox.ts';
 import type { MemoryCgroups } from './host-cgroup.ts';
 import { type HostSessionEnd, MIN_MEMORY_MB } from './host-messages.ts';
@@ -91,16 +91,7 @@ export class IsolateSessionLease implements SessionLease {
     const run = runOnHost(
       this.#host,
       `${cell.executionId}#${this.#dispatches}`,
-      {
-        executionId: cell.executionId,
-        language: this.#spec.language,
-        code: cell.code,
-        files: cell.files,
-        stdin: cell.stdin,
-        args: [],
-        env: {},
-        limits: cell.limits,
-      },
+      { executionId: cell.executionId, language: this.#spec.language, ...cellRunFields(cell) },
       options,
       {
         killGraceMs: this.#settings.killGraceMs,
