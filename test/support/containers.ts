@@ -60,8 +60,12 @@ export function useContainerService(
       for (const name of Object.keys(startEnv)) delete process.env[name];
     }
     svc = started;
-    instances = BACKENDS.map((b) => (started.service.registry.get(b) as ContainerSandbox).instance);
-  }, 120_000);
+    // The container backends this service was asked to run (all of them unless `env` names fewer).
+    const named = (env.AIRLOCK_BACKENDS ?? CONTAINER_SERVICE_ENV.AIRLOCK_BACKENDS).split(',');
+    instances = BACKENDS.filter((b) => named.includes(b)).map(
+      (b) => (started.service.registry.get(b) as ContainerSandbox).instance,
+    );
+  }, 180_000);
   afterAll(async () => {
     await svc?.close();
     for (const instance of instances) await expectNoContainersLeft(instance);
