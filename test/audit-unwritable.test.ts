@@ -11,7 +11,8 @@ import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { connectHttp } from './support/mcp.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { call, type JsonResponse, startService, type TestService } from './support/service.ts';
+import { AUDIT_UNAVAILABLE, expectUnavailable } from './support/unavailable.ts';
 
 let disk: TmpfsMount;
 let svc: TestService;
@@ -58,15 +59,7 @@ function acceptedBeforeStarted(log: Array<Record<string, any>>): void {
   }
 }
 
-function expectAuditUnavailable(response: { status: number; headers: Headers; body: any }): void {
-  expect(response.status).toBe(503);
-  expect(response.body.error).toEqual({
-    code: 'audit_unavailable',
-    message: 'the audit log cannot be written, so no work is accepted until it can; retry later',
-    retry_after: 5,
-  });
-  expect(response.headers.get('retry-after')).toBe('5');
-}
+const expectAuditUnavailable = (response: JsonResponse) => expectUnavailable(response, AUDIT_UNAVAILABLE);
 
 describe('audit log on a disk that fills up', () => {
   it('refuses work with 503 audit_unavailable on every surface, queues nothing unaudited, and recovers', async () => {

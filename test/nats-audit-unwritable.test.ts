@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
+import { AUDIT_UNAVAILABLE } from './support/unavailable.ts';
 
 let disk: TmpfsMount;
 let cluster: NatsCluster;
@@ -51,13 +52,7 @@ describe('NATS gateway with an audit log on a disk that fills up', () => {
       const code = reply.headers?.get('Nats-Service-Error') ?? '';
       if (code === '') continue; // room left in the log's last page took it
       expect(reply.headers?.get('Nats-Service-Error-Code')).toBe('503');
-      expect(reply.json()).toEqual({
-        error: {
-          code: 'audit_unavailable',
-          message: 'the audit log cannot be written, so no work is accepted until it can; retry later',
-          retry_after: 5,
-        },
-      });
+      expect(reply.json()).toEqual({ error: AUDIT_UNAVAILABLE });
       refused.push(code);
     }
     expect(refused).toEqual(['audit_unavailable']);
