@@ -3,7 +3,7 @@
 // a test can assert its status, code and field.
 
 import { AirlockClient, AirlockClientError } from '@airlock/client';
-import { expect } from 'vitest';
+import { rejectionOf } from '@airlock/testing';
 import { type TestService, useService } from './service.ts';
 
 /** The file's embedded service (useService) and one AirlockClient of it, both as getters for inside tests. */
@@ -17,11 +17,5 @@ export function useServiceClient(env: Record<string, string> = {}): {
 }
 
 /** The AirlockClientError `promise` rejects with; fails when it resolves or rejects with anything else. */
-export async function rejection(promise: Promise<unknown>): Promise<AirlockClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockClientError);
-  return error as AirlockClientError;
-}
+export const rejection = (promise: Promise<unknown>): Promise<AirlockClientError> =>
+  rejectionOf(promise, AirlockClientError);
