@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { rejection, useServiceClient } from './support/client.ts';
 
-const { service, client } = useServiceClient();
+const { client } = useServiceClient();
 
 describe('listing and events', () => {
   it('lists executions by label page by page, and reads their lifecycle events', async () => {

@@ -17,7 +17,8 @@ let project: string;
 
 const run = (file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> =>
   runFile(file, args, cwd, cleanEnv(env));
-const ok = (file: string, args: string[], cwd: string): Promise<string> => stdoutOf(file, args, cwd, cleanEnv());
+const ok = (file: string, args: string[], cwd: string): Promise<string> =>
+  stdoutOf(file, args, cwd, cleanEnv());
 
 interface Manifest {
   version: string;

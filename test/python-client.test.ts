@@ -31,7 +31,8 @@ const pythonEnv = (env: Record<string, string> = {}) => ({
 });
 const run = (file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> =>
   runFile(file, args, cwd, pythonEnv(env));
-const ok = (file: string, args: string[], cwd: string): Promise<string> => stdoutOf(file, args, cwd, pythonEnv());
+const ok = (file: string, args: string[], cwd: string): Promise<string> =>
+  stdoutOf(file, args, cwd, pythonEnv());
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-python-client-'));

@@ -15,7 +15,11 @@ describe('service process', () => {
     const dir = await mkdtemp(join(tmpdir(), 'airlock-main-'));
     try {
       const audit = join(dir, 'audit.jsonl');
-      const svc = startServiceChild({ AIRLOCK_PORT: '0', AIRLOCK_AUDIT_LOG: audit, AIRLOCK_BACKENDS: 'isolate' });
+      const svc = startServiceChild({
+        AIRLOCK_PORT: '0',
+        AIRLOCK_AUDIT_LOG: audit,
+        AIRLOCK_BACKENDS: 'isolate',
+      });
       const url = await svc.listening();
       expect(svc.output()).toContain('LOCAL DEVELOPMENT MODE');
       const response = await fetch(`${url}/v1/executions?wait=20`, {

@@ -83,7 +83,8 @@ describe('execution store on a disk that fills up', () => {
     expect((await call(svc.url, 'POST', '/v1/executions?wait=20', hello)).status).toBe(201);
 
     const responses = await submitOntoFullDisk(svc, mount);
-    for (const response of responses.filter((r) => r.status !== 201)) expectUnavailable(response, STORE_UNAVAILABLE);
+    for (const response of responses.filter((r) => r.status !== 201))
+      expectUnavailable(response, STORE_UNAVAILABLE);
     const readyz = await call(svc.url, 'GET', '/readyz');
     expect(readyz.status).toBe(503);
     expect(readyz.body.reason).toMatch(

@@ -11,7 +11,12 @@ export interface Ran {
 }
 
 /** `file args` in `cwd` with exactly `env`; resolves with its exit code (1 when it has none) and output. */
-export function runFile(file: string, args: string[], cwd: string, env: Record<string, string>): Promise<Ran> {
+export function runFile(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });

@@ -11,7 +11,6 @@ import {
   newExecutionId,
 } from '@airlock/protocol';
 import { rejectionOf } from '@airlock/testing';
-import { expect } from 'vitest';
 import type { Job, JobContext, JobQueue, JobWorker, QueueStats, SubmitInput } from '../src/job-queue.ts';
 import type { MemoryJobQueueOptions } from '../src/memory-options.ts';
 import { requestHash } from '../src/request-hash.ts';
@@ -99,7 +98,8 @@ export async function statusOf(queue: JobQueue, execution: Execution): Promise<s
 }
 
 /** The AirlockError the promise rejects with (the test fails if it resolves or rejects with anything else). */
-export const rejection = (promise: Promise<unknown>): Promise<AirlockError> => rejectionOf(promise, AirlockError);
+export const rejection = (promise: Promise<unknown>): Promise<AirlockError> =>
+  rejectionOf(promise, AirlockError);
 
 /** The code of the AirlockError the promise rejects with, or a line saying what happened instead. */
 export async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {

@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 /** The `type` error `promise` rejects with; fails the test when it resolves or rejects with anything else. */
 export async function rejectionOf<E extends Error>(
   promise: Promise<unknown>,
-  type: abstract new (...args: any[]) => E,
+  type: abstract new (...args: never[]) => E,
 ): Promise<E> {
   const error = await promise.then(
     () => undefined,
