@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
+import { expectRefused } from './support/refusals.ts';
 import { call } from './support/service.ts';
 import { useTokenService } from './support/token-service.ts';
 import { bearer, tenantPolicy } from './support/tokens.ts';
@@ -55,8 +56,7 @@ describe('a refused request does not spend the intent token', () => {
     }
     const token = await issuer().mint({ tenant: 'paced', jti: 'paced-single-use' });
     const refused = await submit(hello, token);
-    expect(refused.status).toBe(429);
-    expect(refused.body.error.code).toBe('rate_limited');
+    expectRefused(refused, 429, { code: 'rate_limited' });
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(5);
@@ -73,8 +73,7 @@ describe('a refused request does not spend the intent token', () => {
     expect(holder.status).toBe(201);
     const token = await issuer().mint({ tenant: 'narrow', jti: 'narrow-single-use' });
     const refused = await submit(hello, token);
-    expect(refused.status).toBe(429);
-    expect(refused.body.error.code).toBe('quota_exceeded');
+    expectRefused(refused, 429, { code: 'quota_exceeded' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     await service().service.queue.wait('narrow', holder.body.id, 20_000);
     const retried = await submitAndWait(hello, token);
@@ -85,8 +84,7 @@ describe('a refused request does not spend the intent token', () => {
   it('422 backend_unavailable, then the same single-use token still works once', async () => {
     const token = await issuer().mint({ jti: 'after-422' });
     const refused = await submit({ ...hello, backend: 'docker' }, token);
-    expect(refused.status).toBe(422);
-    expect(refused.body.error.code).toBe('backend_unavailable');
+    expectRefused(refused, 422, { code: 'backend_unavailable' });
     const ok = await submitAndWait(hello, token);
     expect(ok.status).toBe(201);
     await expectSpent(token);
@@ -99,8 +97,7 @@ describe('a refused request does not spend the intent token', () => {
     const conflict = await submit({ ...hello, code: 'console.log("other")' }, token, {
       'idempotency-key': 'conflict-1',
     });
-    expect(conflict.status).toBe(409);
-    expect(conflict.body.error.code).toBe('idempotency_conflict');
+    expectRefused(conflict, 409, { code: 'idempotency_conflict' });
     expect((await submit(hello, token)).status).toBe(201);
     await expectSpent(token);
   });

@@ -4,21 +4,14 @@
 // routes themselves refuse a missing token (401), a tenant token and a scoped token of a tenant not allowed
 // operators (403).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { screenshot, useBrowser } from './support/browser.ts';
 import { call } from './support/service.ts';
 import { useTokenService } from './support/token-service.ts';
 import { bearer, tenantPolicy } from './support/tokens.ts';
 
 const { service, issuer } = useTokenService({ acme: tenantPolicy(), ops: tenantPolicy({ operator: true }) });
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.[Symbol.asyncDispose]();
-});
+const browser = useBrowser();
 
 /** Submits a javascript run with `token` and waits for it. */
 const submitWith = (token: string, code: string) =>
@@ -58,7 +51,7 @@ describe('the console in token mode', () => {
   });
 
   it('asks for a token, refuses a tenant token on the page, and opens with an operator token', async () => {
-    const page = await browser.page();
+    const page = await browser().page();
     await page.goto(`${service().url}/console/`);
     await page.locator('form.sign-in').waitFor({ timeout: 30_000 });
     expect(await page.locator('#nav').isHidden()).toBe(true);
@@ -90,6 +83,6 @@ describe('the console in token mode', () => {
       .poll(() => page.locator('.workers tbody').textContent(), { timeout: 30_000 })
       .toContain('embedded');
     expect(await page.locator('.workers tbody tr').count()).toBe(1);
-    expect(browser.problems).toEqual([]);
+    expect(browser().problems).toEqual([]);
   });
 });
