@@ -7,33 +7,30 @@ import { verifyAuditLog } from '@airlock/audit';
 import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
-import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { type AirlockProcess, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 import { AUDIT_UNAVAILABLE } from './support/unavailable.ts';
 
 let disk: TmpfsMount;
-let cluster: NatsCluster;
 let gateway: AirlockProcess;
 let worker: AirlockProcess;
 let auditPath: string;
 
+// Registered before the cluster: the disk is mounted before it starts and unmounted after it is gone.
 beforeAll(async () => {
   disk = await mountTmpfs(1024 * 1024);
   auditPath = join(disk.path, 'gateway.jsonl');
-  cluster = await NatsCluster.start();
-  [gateway, worker] = await Promise.all([
-    cluster.gateway({ AIRLOCK_AUDIT_LOG: auditPath }),
-    cluster.worker(),
-  ]);
-}, 180_000);
-
+});
 afterAll(async () => {
-  try {
-    await cluster?.[Symbol.asyncDispose]();
-  } finally {
-    await disk?.unmount();
-  }
-}, 60_000);
+  await disk?.unmount();
+});
+
+const cluster = useNatsCluster({}, async (started) => {
+  [gateway, worker] = await Promise.all([
+    started.gateway({ AIRLOCK_AUDIT_LOG: auditPath }),
+    started.worker(),
+  ]);
+});
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 
@@ -41,7 +38,7 @@ const gatewayRecords = () => readAuditRecords(auditPath);
 
 describe('NATS gateway with an audit log on a disk that fills up', () => {
   it('answers 503 audit_unavailable over NATS and REST, publishes no job, and recovers', async () => {
-    const nc = await cluster.connect();
+    const nc = await cluster().connect();
     const before = await call(gateway.url, 'POST', '/v1/executions', hello);
     expect(before.status).toBe(201);
 

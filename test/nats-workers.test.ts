@@ -5,27 +5,21 @@
 
 import { hostname } from 'node:os';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { type AirlockProcess, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 
 const TTL_MS = 3_000;
-let cluster: NatsCluster;
 let gateway: AirlockProcess;
 let workers: AirlockProcess[];
 
-beforeAll(async () => {
-  cluster = await NatsCluster.start({ env: { AIRLOCK_WORKER_TTL_MS: String(TTL_MS) } });
+const cluster = useNatsCluster({ env: { AIRLOCK_WORKER_TTL_MS: String(TTL_MS) } }, async (started) => {
   [gateway, ...workers] = await Promise.all([
-    cluster.gateway(),
-    cluster.worker({ AIRLOCK_CONCURRENCY: '2' }),
-    cluster.worker({ AIRLOCK_CONCURRENCY: '3' }),
+    started.gateway(),
+    started.worker({ AIRLOCK_CONCURRENCY: '2' }),
+    started.worker({ AIRLOCK_CONCURRENCY: '3' }),
   ]);
-}, 180_000);
-
-afterAll(async () => {
-  await cluster?.[Symbol.asyncDispose]();
-}, 60_000);
+});
 
 async function listWorkers(): Promise<any[]> {
   const response = await call(gateway.url, 'GET', '/v1/workers');
@@ -89,7 +83,7 @@ describe('GET /v1/workers on NATS', () => {
   }, 120_000);
 
   it('refuses a malformed entry written into the bucket: it is skipped, never listed', async () => {
-    const nc = await cluster.connect();
+    const nc = await cluster().connect();
     const kv = await new Kvm(nc).open('airlock-workers');
     await kv.put('q_forged', JSON.stringify({ id: 'q_forged', host: '<script>', pid: 'x' }));
     expect(await listWorkers()).toEqual([]);
