@@ -3,28 +3,24 @@
 // /v1/templates; and the errors a caller sees: unknown template or one not serving the language → 400 naming
 // `template`, a template that failed its build → 503 template_unavailable with Retry-After.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRefused } from './support/refusals.ts';
 import { call, run, startService, type TestService } from './support/service.ts';
-import { builtTemplate, removeTemplateImages, writeTemplate } from './support/templates.ts';
+import { builtTemplate, useTemplatesDir, writeTemplate } from './support/templates.ts';
 
 const NAME = `greet-${process.pid}`;
 const FAILED = `nofrom-${process.pid}`;
 let svc: TestService;
-let dir: string;
+const dir = useTemplatesDir([NAME]);
 
 async function templates(): Promise<Array<Record<string, any>>> {
   return (await call(svc.url, 'GET', '/v1/templates')).body.templates;
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-operator-templates-'));
   await writeTemplate(
-    dir,
+    dir(),
     NAME,
     {
       description: 'bash with a greeting file',
@@ -36,14 +32,14 @@ beforeAll(async () => {
     },
     { 'greeting.txt': 'hello from the template\n' },
   );
-  await writeTemplate(dir, FAILED, {
+  await writeTemplate(dir(), FAILED, {
     from: `image:airlock-absent-${process.pid}:none`,
     languages: { bash: { source_file: 'main.sh', run: ['bash', 'main.sh'] } },
   });
   svc = await startService({
     AIRLOCK_BACKENDS: 'docker',
     AIRLOCK_POOL_SIZE: '0',
-    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_DIR: dir(),
     AIRLOCK_TEMPLATES_BUILD: 'build',
     AIRLOCK_TEMPLATE_POOLS: `${NAME}=1`,
   });
@@ -51,8 +47,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await svc?.close();
-  await rm(dir, { recursive: true, force: true });
-  removeTemplateImages(NAME);
 }, 120_000);
 
 /** Submits `code` in `language` to run in `template`. */
