@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
 import { callTool, connectStdio, MCP_TOOLS, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
-import { call, useService } from './support/service.ts';
+import { call, finishedJavascript, useService } from './support/service.ts';
 
 const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
 
@@ -59,13 +59,9 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(text).toMatch(/^outcome: success, exit code 0 \(javascript on isolate, \d+ ms; execution ex_/);
     expect(text).toContain('--- stdout ---\nHELLO MCP\n');
     expect(text).toContain('--- stderr ---\nnote\n');
-    expect(result.structuredContent).toMatchObject({
-      status: 'finished',
-      tenant: 'local',
-      language: 'javascript',
-      backend: 'isolate',
-      result: { outcome: 'success', exit_code: 0, stdout: 'HELLO MCP\n', stderr: 'note\n' },
-    });
+    expect(result.structuredContent).toMatchObject(
+      finishedJavascript({ outcome: 'success', exit_code: 0, stdout: 'HELLO MCP\n', stderr: 'note\n' }),
+    );
   });
 
   it('runs python in a runc container and returns files written under out/', async () => {
