@@ -5,7 +5,7 @@
 import { Svcm } from '@nats-io/services';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { type AirlockProcess, until, useNatsCluster } from './support/nats-cluster.ts';
+import { type AirlockProcess, submitJavascript, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 
 let gatewayA: AirlockProcess;
@@ -124,13 +124,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
   });
 
   it('cancels through one gateway a job that the other accepted and a worker runs', async () => {
-    const submitted = await call(gatewayA.url, 'POST', '/v1/executions', {
-      language: 'javascript',
-      code: 'for (;;) {}',
-      limits: { wall_time_ms: 60_000 },
-    });
-    expect(submitted.status).toBe(201);
-    const id = submitted.body.id as string;
+    const id = await submitJavascript(gatewayA.url, 'for (;;) {}');
     await until(
       async () => (await call(gatewayB.url, 'GET', `/v1/executions/${id}`)).body.status === 'running',
     );

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type NatsServer, startNatsServer } from '@airlock/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { call } from './service.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const GATEWAY_MAIN = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
@@ -194,6 +195,17 @@ export function useNatsCluster(
     if (!cluster) throw new Error('the NATS cluster is not started (use it inside a test)');
     return cluster;
   };
+}
+
+/** Submits javascript `code` with 60 s of wall time to the gateway at `url`; its id, once it is accepted (201). */
+export async function submitJavascript(url: string, code: string): Promise<string> {
+  const submitted = await call(url, 'POST', '/v1/executions', {
+    language: 'javascript',
+    code,
+    limits: { wall_time_ms: 60_000 },
+  });
+  expect(submitted.status).toBe(201);
+  return submitted.body.id as string;
 }
 
 /** Polls until the check passes; the test's own timeout bounds it (no wall-clock assertion). */
