@@ -7,24 +7,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyAuditLog } from '@airlock/audit';
-import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
+import { useAuditDisk } from './support/audit-disk.ts';
 import { connectHttp } from './support/mcp.ts';
-import { call, startService, type TestService } from './support/service.ts';
+import { call, type JsonResponse, startService, type TestService } from './support/service.ts';
+import { AUDIT_UNAVAILABLE, expectUnavailable } from './support/unavailable.ts';
 
-let disk: TmpfsMount;
+const { disk, auditPath } = useAuditDisk('audit.jsonl');
 let svc: TestService;
-let auditPath: string;
 /** The execution store lives elsewhere: this file is about the audit log's disk (store-unwritable: both). */
 let dataDir: string;
 
 beforeAll(async () => {
-  disk = await mountTmpfs(1024 * 1024);
-  auditPath = join(disk.path, 'audit.jsonl');
   dataDir = await mkdtemp(join(tmpdir(), 'airlock-store-'));
   svc = await startService({
-    AIRLOCK_AUDIT_LOG: auditPath,
+    AIRLOCK_AUDIT_LOG: auditPath(),
     AIRLOCK_DATA_DIR: dataDir,
     AIRLOCK_LOG_LEVEL: 'info',
   });
@@ -34,14 +32,13 @@ afterAll(async () => {
   try {
     await svc?.close();
   } finally {
-    await disk?.unmount();
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 120_000);
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 
-const records = () => readAuditRecords(auditPath);
+const records = () => readAuditRecords(auditPath());
 
 async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -58,15 +55,7 @@ function acceptedBeforeStarted(log: Array<Record<string, any>>): void {
   }
 }
 
-function expectAuditUnavailable(response: { status: number; headers: Headers; body: any }): void {
-  expect(response.status).toBe(503);
-  expect(response.body.error).toEqual({
-    code: 'audit_unavailable',
-    message: 'the audit log cannot be written, so no work is accepted until it can; retry later',
-    retry_after: 5,
-  });
-  expect(response.headers.get('retry-after')).toBe('5');
-}
+const expectAuditUnavailable = (response: JsonResponse) => expectUnavailable(response, AUDIT_UNAVAILABLE);
 
 describe('audit log on a disk that fills up', () => {
   it('refuses work with 503 audit_unavailable on every surface, queues nothing unaudited, and recovers', async () => {
@@ -86,7 +75,7 @@ describe('audit log on a disk that fills up', () => {
     expect(slow.status).toBe(201);
     before.push(slow.body.id);
 
-    await disk.fill();
+    await disk().fill();
     const responses = await Promise.all(
       Array.from({ length: 40 }, () => call(svc.url, 'POST', '/v1/executions', hello)),
     );
@@ -142,9 +131,9 @@ describe('audit log on a disk that fills up', () => {
     const acceptedIds = new Set(log.filter((r) => r.type === 'accepted').map((r) => r.execution_id));
     for (const id of [...before, ...accepted]) expect(acceptedIds.has(id)).toBe(true);
     acceptedBeforeStarted(log);
-    expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true, records: log.length });
+    expect(await verifyAuditLog(auditPath())).toMatchObject({ ok: true, records: log.length });
 
-    await disk.free();
+    await disk().free();
     await until(ready);
     expect(svc.logs.join('')).toContain('audit log writable again: accepting new work');
     const after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
@@ -160,7 +149,7 @@ describe('audit log on a disk that fills up', () => {
     const final = await records();
     expect(final.some((r) => r.type === 'accepted' && r.execution_id === after.body.id)).toBe(true);
     acceptedBeforeStarted(final);
-    expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true, records: final.length });
+    expect(await verifyAuditLog(auditPath())).toMatchObject({ ok: true, records: final.length });
   });
 
   it('refuses work while the file system is read-only and recovers once it is read-write again', async () => {
@@ -169,18 +158,18 @@ describe('audit log on a disk that fills up', () => {
     );
     // The log holds no file open while idle; a write in flight (a finished record) makes the kernel say busy,
     // which readOnly() waits out.
-    await disk.readOnly();
+    await disk().readOnly();
     expectAuditUnavailable(await call(svc.url, 'POST', '/v1/executions', hello));
     const readyz = await call(svc.url, 'GET', '/readyz');
     expect(readyz.status).toBe(503);
     expect(readyz.body.reason).toMatch(/\(EROFS: read-only file system, open\)/);
     const kept = svc.service.queue.retained();
 
-    await disk.readWrite();
+    await disk().readWrite();
     await until(ready);
     expect(svc.service.queue.retained()).toBe(kept);
     const after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
     expect(after.status).toBe(201);
-    expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true });
+    expect(await verifyAuditLog(auditPath())).toMatchObject({ ok: true });
   });
 });

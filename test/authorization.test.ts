@@ -2,35 +2,26 @@
 // exact status, is audited with its reason, and reaches no sandbox; tenants cannot see each other's executions.
 
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTestIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
-import { call, startService, type TestService } from './support/service.ts';
-import { bearer, tenantPolicy as policy, tokenSettings } from './support/tokens.ts';
+import { call } from './support/service.ts';
+import { useTokenService } from './support/token-service.ts';
+import { bearer, tenantPolicy as policy } from './support/tokens.ts';
 
-let svc: TestService;
-let issuer: TestIssuer;
-let stranger: TestIssuer;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-authz-'));
-  issuer = await createTestIssuer({ kid: 'broker-key-1' });
-  stranger = await createTestIssuer({ kid: 'broker-key-1' });
-  const tokens = await tokenSettings(dir, issuer, {
+const { service, issuer } = useTokenService(
+  {
     acme: policy(),
     globex: policy(),
     slowpoke: policy({ submissions_per_minute: 2 }),
     tiny: policy({ max_concurrent: 1, max_queued: 0 }),
-  });
-  svc = await startService({ ...tokens, AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600' });
-});
-afterAll(async () => {
-  await svc?.close();
-  await rm(dir, { recursive: true, force: true });
+  },
+  { kid: 'broker-key-1', env: { AIRLOCK_TOKEN_MAX_LIFETIME_SECONDS: '600' } },
+);
+/** Another issuer with the same key id: its tokens are signed by a key the service does not know. */
+let stranger: TestIssuer;
+beforeAll(async () => {
+  stranger = await createTestIssuer({ kid: 'broker-key-1' });
 });
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
@@ -47,15 +38,15 @@ const claims = (jti: string) => ({
   exp: now() + 60,
 });
 
-const auditRecords = () => readAuditRecords(svc.auditPath);
+const auditRecords = () => readAuditRecords(service().auditPath);
 
 /** Submits `body` with a fresh token of `tenant` (`query` such as `?wait=20`). */
 const submitAs = async (tenant: string, body: unknown, query = '') =>
-  call(svc.url, 'POST', `/v1/executions${query}`, body, bearer(await issuer.mint({ tenant })));
+  call(service().url, 'POST', `/v1/executions${query}`, body, bearer(await issuer().mint({ tenant })));
 
 async function refusedWith(headers: Record<string, string>, body: unknown, status: number, reason: RegExp) {
   const before = (await auditRecords()).length;
-  const response = await call(svc.url, 'POST', '/v1/executions', body, headers);
+  const response = await call(service().url, 'POST', '/v1/executions', body, headers);
   expect(response.status).toBe(status);
   expect(response.body.error.message).toMatch(reason);
   // Records of earlier executions finishing may interleave; this request must add one rejection and no execution.
@@ -71,8 +62,8 @@ async function refusedWith(headers: Record<string, string>, body: unknown, statu
 describe('class 21: token abuse is refused before any sandbox, and audited', () => {
   it('accepts a valid token and records subject, tenant, issuer, jti, act and capability', async () => {
     const act = { sub: 'user-7', act: { sub: 'planner' } };
-    const token = await issuer.mint({ jti: 'ok-1', act });
-    const response = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    const token = await issuer().mint({ jti: 'ok-1', act });
+    const response = await call(service().url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ tenant: 'acme', result: { stdout: 'hi\n' } });
     const accepted = (await auditRecords()).find(
@@ -96,18 +87,18 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
     ['not a bearer token', async () => ({ authorization: 'Basic dXNlcjpwYXNz' }), /^malformed token/],
     ['garbage token', async () => bearer('not.a.jwt'), /^malformed token|^bad signature/],
     ['bad signature (another key, same kid)', async () => bearer(await stranger.mint()), /^bad signature/],
-    ['wrong audience', async () => bearer(await issuer.mint({ aud: 'someone-else' })), /^wrong audience/],
-    ['wrong issuer', async () => bearer(await issuer.mint({ iss: 'https://evil.test' })), /^wrong issuer/],
-    ['expired', async () => bearer(await issuer.mint({ iat: now() - 400, exp: now() - 100 })), /^expired/],
-    ['not yet valid', async () => bearer(await issuer.mint({ nbf: now() + 300 })), /^not yet valid/],
+    ['wrong audience', async () => bearer(await issuer().mint({ aud: 'someone-else' })), /^wrong audience/],
+    ['wrong issuer', async () => bearer(await issuer().mint({ iss: 'https://evil.test' })), /^wrong issuer/],
+    ['expired', async () => bearer(await issuer().mint({ iat: now() - 400, exp: now() - 100 })), /^expired/],
+    ['not yet valid', async () => bearer(await issuer().mint({ nbf: now() + 300 })), /^not yet valid/],
     [
       'lifetime over the maximum',
-      async () => bearer(await issuer.mint({ exp: now() + 3600 })),
+      async () => bearer(await issuer().mint({ exp: now() + 3600 })),
       /^lifetime over the maximum/,
     ],
     [
       'unknown kid',
-      async () => bearer(await issuer.mint({}, { header: { kid: 'rotated-away' } })),
+      async () => bearer(await issuer().mint({}, { header: { kid: 'rotated-away' } })),
       /^unknown kid/,
     ],
     [
@@ -119,7 +110,7 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
       'HS256 signed with the public key',
       async () => {
         const input = `${base64Json({ alg: 'HS256', kid: 'broker-key-1' })}.${base64Json(claims('h'))}`;
-        const sig = createHmac('sha256', JSON.stringify(issuer.jwks.keys[0]))
+        const sig = createHmac('sha256', JSON.stringify(issuer().jwks.keys[0]))
           .update(input)
           .digest('base64url');
         return bearer(`${input}.${sig}`);
@@ -153,14 +144,14 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
       /limits.memory_mb: 200 is above the tenant policy ceiling of 128/,
     ],
   ])('widened intent: %s → 403 naming the constraint', async (_name, claims, body, reason) => {
-    const token = await issuer.mint(claims);
+    const token = await issuer().mint(claims);
     const { response } = await refusedWith(bearer(token), body, 403, reason);
     expect(response.body.error.code).toBe('forbidden');
   });
 
   it('a token outside any tenant policy → 403', async () => {
     await refusedWith(
-      bearer(await issuer.mint({ tenant: 'initech' })),
+      bearer(await issuer().mint({ tenant: 'initech' })),
       hello,
       403,
       /tenant 'initech' has no policy/,
@@ -168,24 +159,24 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
   });
 
   it('a replayed jti → 403 once its executions are spent; a refused request does not spend it', async () => {
-    const token = await issuer.mint({ jti: 'single-use', intent: { languages: ['javascript'] } });
+    const token = await issuer().mint({ jti: 'single-use', intent: { languages: ['javascript'] } });
     await refusedWith(bearer(token), { ...hello, language: 'typescript' }, 403, /language 'typescript'/);
-    const first = await call(svc.url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
+    const first = await call(service().url, 'POST', '/v1/executions?wait=20', hello, bearer(token));
     expect(first.status).toBe(201);
     await refusedWith(bearer(token), hello, 403, /token replayed/);
   });
 
   it('a token may start as many executions as its intent says', async () => {
-    const token = await issuer.mint({ jti: 'three-uses', intent: { max_executions: 3 } });
+    const token = await issuer().mint({ jti: 'three-uses', intent: { max_executions: 3 } });
     for (let i = 0; i < 3; i++)
-      expect((await call(svc.url, 'POST', '/v1/executions', hello, bearer(token))).status).toBe(201);
+      expect((await call(service().url, 'POST', '/v1/executions', hello, bearer(token))).status).toBe(201);
     await refusedWith(bearer(token), hello, 403, /token replayed/);
   });
 
   it('rate exhaustion → 429 rate_limited with Retry-After', async () => {
     for (let i = 0; i < 2; i++) expect((await submitAs('slowpoke', hello)).status).toBe(201);
     const { response } = await refusedWith(
-      bearer(await issuer.mint({ tenant: 'slowpoke' })),
+      bearer(await issuer().mint({ tenant: 'slowpoke' })),
       hello,
       429,
       /rate exhausted/,
@@ -199,13 +190,13 @@ describe('class 21: token abuse is refused before any sandbox, and audited', () 
     const first = await submitAs('tiny', slow);
     expect(first.status).toBe(201);
     const { response } = await refusedWith(
-      bearer(await issuer.mint({ tenant: 'tiny' })),
+      bearer(await issuer().mint({ tenant: 'tiny' })),
       hello,
       429,
       /tenant quota reached/,
     );
     expect(response.body.error.code).toBe('quota_exceeded');
-    await svc.service.queue.wait('tiny', first.body.id, 20_000);
+    await service().service.queue.wait('tiny', first.body.id, 20_000);
     expect((await submitAs('tiny', hello, '?wait=20')).status).toBe(201);
   });
 });
@@ -217,29 +208,29 @@ describe('class 22: cross-tenant access', () => {
       code: 'await new Promise((r) => setTimeout(r, 1000))',
     });
     expect(mine.status).toBe(201);
-    const theirs = bearer(await issuer.mint({ tenant: 'globex' }));
+    const theirs = bearer(await issuer().mint({ tenant: 'globex' }));
     for (const [method, path] of [
       ['GET', `/v1/executions/${mine.body.id}`],
       ['GET', `/v1/executions/${mine.body.id}/events`],
       ['DELETE', `/v1/executions/${mine.body.id}`],
     ] as const) {
-      const response = await call(svc.url, method, path, undefined, theirs);
+      const response = await call(service().url, method, path, undefined, theirs);
       expect(response.status).toBe(404);
       expect(response.body.error.code).toBe('execution_not_found');
     }
     const owner = await call(
-      svc.url,
+      service().url,
       'GET',
       `/v1/executions/${mine.body.id}`,
       undefined,
-      bearer(await issuer.mint({ tenant: 'acme' })),
+      bearer(await issuer().mint({ tenant: 'acme' })),
     );
     expect(owner.status).toBe(200);
     expect(owner.body.tenant).toBe('acme');
   });
 
   it('reads without a token → 401', async () => {
-    const response = await call(svc.url, 'GET', '/v1/executions/ex_AAAAAAAAAAAAAAAAAAAAAA');
+    const response = await call(service().url, 'GET', '/v1/executions/ex_AAAAAAAAAAAAAAAAAAAAAA');
     expect(response.status).toBe(401);
   });
 });

@@ -17,6 +17,9 @@ afterAll(async () => {
 
 const ok = { language: 'javascript', code: 'console.log(1)' };
 
+/** POSTs `body` to `path` of the file's service: a string as it is (raw JSON text), anything else as JSON. */
+const post = (path: string, body: unknown) => call(svc.url, 'POST', path, body);
+
 describe('free text: one rule for every field', () => {
   it.each([
     ['code', { ...ok, code: 'a\u0000b' }, 'code'],
@@ -25,7 +28,7 @@ describe('free text: one rule for every field', () => {
     ['an env value', { ...ok, env: { A: 'x\u0000' } }, 'env.A'],
     ['a metadata value', { ...ok, metadata: { label: 'x\u0000y' } }, 'metadata.label'],
   ])('NUL in %s → 400 naming the field', async (_name, body, field) => {
-    const response = await call(svc.url, 'POST', '/v1/executions', body);
+    const response = await post('/v1/executions', body);
     expect(response.status).toBe(400);
     const message = `${field}: must not contain NUL characters`;
     expect(response.body.error).toEqual({
@@ -42,7 +45,7 @@ describe('free text: one rule for every field', () => {
     ['an env value', { ...ok, env: { A: '\ud800x' } }, 'env.A'],
     ['a metadata value', { ...ok, metadata: { label: '\udfff' } }, 'metadata.label'],
   ])('a lone surrogate in %s → 400 naming the field', async (_name, body, field) => {
-    const response = await call(svc.url, 'POST', '/v1/executions', body);
+    const response = await post('/v1/executions', body);
     expect(response.status).toBe(400);
     const message = `${field}: must be well-formed text (no lone surrogate)`;
     expect(response.body.error).toEqual({
@@ -75,9 +78,9 @@ describe('free text: one rule for every field', () => {
     });
     expect(session.status).toBe(400);
     expect(session.body.error.field).toBe('metadata.label');
-    const opened = await call(svc.url, 'POST', '/v1/sessions', { language: 'javascript' });
+    const opened = await post('/v1/sessions', { language: 'javascript' });
     expect(opened.status).toBe(201);
-    const cell = await call(svc.url, 'POST', `/v1/sessions/${opened.body.id}/executions`, {
+    const cell = await post(`/v1/sessions/${opened.body.id}/executions`, {
       code: '1',
       stdin: 'a\u0000',
     });
@@ -115,7 +118,7 @@ describe('a JSON body that repeats a key', () => {
     ],
   ])('%s → 400 invalid_json naming the key and its path', async (_name, body, key, path) => {
     const before = (await readFile(svc.auditPath, 'utf8')).length;
-    const response = await call(svc.url, 'POST', '/v1/executions', body);
+    const response = await post('/v1/executions', body);
     expect(response.status).toBe(400);
     expect(response.body.error).toEqual({
       code: 'invalid_json',
@@ -128,9 +131,7 @@ describe('a JSON body that repeats a key', () => {
   });
 
   it('accepts the same key in different objects', async () => {
-    const response = await call(
-      svc.url,
-      'POST',
+    const response = await post(
       '/v1/executions?wait=20',
       '{"language":"javascript","code":"console.log(airlock.readFile(\\"b.txt\\", \\"utf8\\"))","files":[{"path":"a.txt","content":"1"},{"path":"b.txt","content":"2"}]}',
     );
@@ -139,21 +140,11 @@ describe('a JSON body that repeats a key', () => {
   });
 
   it('is refused on sessions and cells too', async () => {
-    const session = await call(
-      svc.url,
-      'POST',
-      '/v1/sessions',
-      '{"language":"javascript","language":"python"}',
-    );
+    const session = await post('/v1/sessions', '{"language":"javascript","language":"python"}');
     expect(session.status).toBe(400);
     expect(session.body.error).toMatchObject({ code: 'invalid_json', field: 'language' });
-    const opened = await call(svc.url, 'POST', '/v1/sessions', { language: 'javascript' });
-    const cell = await call(
-      svc.url,
-      'POST',
-      `/v1/sessions/${opened.body.id}/executions`,
-      '{"code":"1","code":"2"}',
-    );
+    const opened = await post('/v1/sessions', { language: 'javascript' });
+    const cell = await post(`/v1/sessions/${opened.body.id}/executions`, '{"code":"1","code":"2"}');
     expect(cell.status).toBe(400);
     expect(cell.body.error).toMatchObject({ code: 'invalid_json', field: 'code' });
     await call(svc.url, 'DELETE', `/v1/sessions/${opened.body.id}`);

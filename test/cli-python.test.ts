@@ -5,33 +5,23 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANSI, airlock, type CliOptions } from './support/cli.ts';
-import { CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
-import { startService, type TestService } from './support/service.ts';
+import { useContainerService } from './support/containers.ts';
 
 const PNG_MAGIC = '89504e470d0a1a0a';
-let svc: TestService;
-let instance: string | undefined;
+const service = useContainerService({ AIRLOCK_BACKENDS: 'isolate,docker' });
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-cli-python-'));
-  svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
-  instance = (svc.service.registry.get('docker') as ContainerSandbox).instance;
-}, 180_000);
+});
 afterAll(async () => {
-  try {
-    await svc?.close();
-    if (instance !== undefined) await expectNoContainersLeft(instance);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}, 120_000);
+  await rm(dir, { recursive: true, force: true });
+});
 
 function cli(args: string[], options: CliOptions = {}) {
-  return airlock(args, { cwd: dir, env: { AIRLOCK_URL: svc.url }, ...options });
+  return airlock(args, { cwd: dir, env: { AIRLOCK_URL: service().url }, ...options });
 }
 
 describe('airlock with python', { timeout: 240_000 }, () => {

@@ -3,43 +3,22 @@
 // copies, so the install is offline and never depends on the registry being reachable), type-checked there with this repo's TypeScript and @types/node, and run against a real service:
 // the library from compiled JavaScript, and the packed `airlock` command.
 
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { airlock, cleanEnv, REPO_ROOT } from './support/cli.ts';
+import { type Ran, runFile, stdoutOf } from './support/run-file.ts';
 import { useService } from './support/service.ts';
 
 const service = useService();
 let dir: string;
 let project: string;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { cwd, env: cleanEnv(env), maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-async function ok(file: string, args: string[], cwd: string): Promise<string> {
-  const result = await run(file, args, cwd);
-  if (result.code !== 0)
-    throw new Error(`${file} ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-  return result.stdout;
-}
+const run = (file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> =>
+  runFile(file, args, cwd, cleanEnv(env));
+const ok = (file: string, args: string[], cwd: string): Promise<string> =>
+  stdoutOf(file, args, cwd, cleanEnv());
 
 interface Manifest {
   version: string;

@@ -4,19 +4,12 @@
 // listed, the executions page lists it (or says the listing is not served), and the service page draws its
 // charts from the service's own metrics. Screenshots: test/support/browser.ts.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { screenshot, useBrowser } from './support/browser.ts';
 import { call, run, useService } from './support/service.ts';
 
 const svc = useService({ AIRLOCK_BACKENDS: 'isolate,docker', AIRLOCK_POOL_SIZE: '1' });
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-}, 60_000);
-afterAll(async () => {
-  await browser?.[Symbol.asyncDispose]();
-});
+const browser = useBrowser();
 
 // Prints hostile lines, then waits until the test cancels it, so the page shows them while the run still runs.
 const HOSTILE = String.raw`
@@ -41,7 +34,7 @@ describe('the console in local development mode', () => {
       limits: { wall_time_ms: 60_000 },
       metadata: { label: '<b>bold</b>' },
     });
-    const page = await browser.page();
+    const page = await browser().page();
     await page.goto(`${svc().url}/console/#/executions/${id}`);
     const output = page.locator('pre.output');
     await expect.poll(() => output.textContent(), { timeout: 30_000 }).toContain('<script>alert(1)</script>');
@@ -72,12 +65,12 @@ describe('the console in local development mode', () => {
       /accepted.*started.*(canceled|finished)/s,
     );
     await screenshot(page, 'console-execution');
-    expect(browser.problems).toEqual([]);
+    expect(browser().problems).toEqual([]);
   });
 
   it('lists a submitted run and opens it, or says plainly that listing is not served', async () => {
     const { id } = await run(svc().url, { language: 'javascript', code: 'console.log("listed")' });
-    const page = await browser.page();
+    const page = await browser().page();
     await page.goto(`${svc().url}/console/`);
     const listing = await call(svc().url, 'GET', '/v1/executions?limit=5');
     if (listing.status === 404) {
@@ -96,11 +89,11 @@ describe('the console in local development mode', () => {
     await expect
       .poll(() => page.locator('pre.output').textContent(), { timeout: 30_000 })
       .toContain('listed');
-    expect(browser.problems).toEqual([]);
+    expect(browser().problems).toEqual([]);
   });
 
   it('draws latency, throughput and warm-pool hit rate from the service metrics', async () => {
-    const page = await browser.page();
+    const page = await browser().page();
     await page.goto(`${svc().url}/console/#/service`);
     await page.locator('figure.chart canvas').first().waitFor({ timeout: 30_000 });
     const charts = page.locator('figure.chart');
@@ -134,6 +127,6 @@ describe('the console in local development mode', () => {
       await expect.poll(backends, { timeout: 30_000 }).toEqual(['docker', 'docker', 'docker', 'docker']);
       await screenshot(page, 'console-executions');
     }
-    expect(browser.problems).toEqual([]);
+    expect(browser().problems).toEqual([]);
   }, 300_000);
 });

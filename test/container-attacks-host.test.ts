@@ -4,8 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
-import { run } from './support/service.ts';
+import { BACKENDS, type ContainerBackend, containerJob, useContainerService } from './support/containers.ts';
 
 const SLOW = 120_000;
 
@@ -15,8 +14,7 @@ const CANARY = `airlock-canary-${randomBytes(12).toString('hex')}`;
 const service = useContainerService({}, { AIRLOCK_TEST_CANARY: CANARY });
 
 describe.each(BACKENDS)('container host attacks on %s', (backend: ContainerBackend) => {
-  const job = (language: string, code: string, extra: Record<string, unknown> = {}) =>
-    run(service().url, { language, backend, code, limits: { wall_time_ms: 45_000 }, ...extra }, 120);
+  const job = containerJob(service, backend, 45_000);
 
   it(
     'class 6: the service canary is in no env, environ, argv, readable file, nor in the result',

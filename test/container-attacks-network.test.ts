@@ -109,6 +109,17 @@ def send(family, address, kind=socket.SOCK_DGRAM, proto=0, payload=b'airlock'):
         s.close()
 `;
 
+/** Opens the host listeners (traps) for one test, runs `probe` with them and the bridge gateway, then closes them. */
+async function withTraps(probe: (traps: Traps, gateway: string) => Promise<void>): Promise<void> {
+  const traps = new Traps();
+  await traps.open();
+  try {
+    await probe(traps, bridgeGateway());
+  } finally {
+    await traps.close();
+  }
+}
+
 describe.each(BACKENDS)('container network attacks on %s', (backend) => {
   const python = (code: string, args: string[] = []) =>
     run(service().url, { language: 'python', backend, code, args, limits: { wall_time_ms: 20_000 } }, 120);
@@ -116,10 +127,7 @@ describe.each(BACKENDS)('container network attacks on %s', (backend) => {
   it(
     'class 3: TCP, UDP, ICMP and IPv6 aimed at host listeners fail inside and nothing arrives',
     async () => {
-      const traps = new Traps();
-      await traps.open();
-      try {
-        const gateway = bridgeGateway();
+      await withTraps(async (traps, gateway) => {
         const ports = traps.ports();
         const code = `${PROBE_HELPERS}
 gw = sys.argv[1]
@@ -175,9 +183,7 @@ command -v ping nc ncat socat telnet wget || echo "no network tools"
         expect(traps.seen).toEqual({ tcp: 0, tcp6: 0, udp: 0, udp6: 0 });
         await traps.selfCheck(gateway);
         expect(traps.seen).toEqual({ tcp: 1, tcp6: 0, udp: 1, udp6: 0 });
-      } finally {
-        await traps.close();
-      }
+      });
     },
     SLOW,
   );
@@ -227,10 +233,7 @@ for name in ['example.com', 'metadata.google.internal', 'host.docker.internal']:
   it(
     'class 5: no Docker socket, and the gateway and host listeners are unreachable',
     async () => {
-      const traps = new Traps();
-      await traps.open();
-      try {
-        const gateway = bridgeGateway();
+      await withTraps(async (traps, gateway) => {
         const servicePort = Number(new URL(service().url).port);
         const code = `${PROBE_HELPERS}
 gw, service, trap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -262,9 +265,7 @@ attempt('host-trap-on-gateway', lambda: connect(socket.AF_INET, (gw, trap)))
           ].join('\n'),
         });
         expect(traps.seen).toEqual({ tcp: 0, tcp6: 0, udp: 0, udp6: 0 });
-      } finally {
-        await traps.close();
-      }
+      });
     },
     SLOW,
   );

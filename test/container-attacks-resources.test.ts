@@ -9,6 +9,7 @@ import {
   BACKENDS,
   type ContainerBackend,
   containersLabelled,
+  expectResult,
   useContainerService,
 } from './support/containers.ts';
 import { call, run } from './support/service.ts';
@@ -35,6 +36,13 @@ function hostProcessesMentioning(needle: string): string[] {
     .split('\n')
     .filter((line) => line.includes(needle) && !line.includes('ps -eo'));
 }
+
+/** How a job ends that went past its 128 MB. */
+const MEMORY_KILLED = {
+  outcome: 'memory_limit',
+  signal: 'SIGKILL',
+  reason: 'memory limit of 128 MB exceeded',
+};
 
 describe.each(BACKENDS)('container resource attacks on %s', (backend: ContainerBackend) => {
   const job = (language: string, code: string, limits: Record<string, number> = {}, extra = {}) =>
@@ -80,11 +88,7 @@ except OSError as e:
       } else {
         // Under gVisor every guest process costs several MB of sandbox memory: 128 MB runs out before the
         // nproc limit (64) is reached, and the OOM kill of the whole sandbox ends the job.
-        expect(execution.result, `reason: ${execution.result.reason}`).toMatchObject({
-          outcome: 'memory_limit',
-          signal: 'SIGKILL',
-          reason: 'memory limit of 128 MB exceeded',
-        });
+        expectResult(execution, MEMORY_KILLED);
       }
       await stillServes();
     },
@@ -130,11 +134,7 @@ except OSError as e:
         }),
       ]);
       for (const execution of [python, javascript]) {
-        expect(execution.result, `reason: ${execution.result.reason}`).toMatchObject({
-          outcome: 'memory_limit',
-          signal: 'SIGKILL',
-          reason: 'memory limit of 128 MB exceeded',
-        });
+        expectResult(execution, MEMORY_KILLED);
       }
       await stillServes();
     },

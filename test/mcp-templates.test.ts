@@ -4,33 +4,24 @@
 // files, run_code runs a one-off program in it, and a template the server does not have is a coded tool error.
 // The typed client's templates() reads the same list.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AirlockClient } from '@airlock/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
 import { callTool, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
 import { startService, type TestService } from './support/service.ts';
-import {
-  builtTemplate,
-  PYTHON_EXTRA_TEMPLATE,
-  removeTemplateImages,
-  writeTemplate,
-} from './support/templates.ts';
+import { builtTemplate, PYTHON_EXTRA_TEMPLATE, useTemplatesDir, writeTemplate } from './support/templates.ts';
 
 const NAME = `mcpextra-${process.pid}`;
 let svc: TestService;
-let dir: string;
+const dir = useTemplatesDir([NAME]);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-mcp-templates-'));
-  await writeTemplate(dir, NAME, PYTHON_EXTRA_TEMPLATE.spec, PYTHON_EXTRA_TEMPLATE.files);
+  await writeTemplate(dir(), NAME, PYTHON_EXTRA_TEMPLATE.spec, PYTHON_EXTRA_TEMPLATE.files);
   svc = await startService({
     ...CONTAINER_SERVICE_ENV,
     AIRLOCK_BACKENDS: 'isolate,docker',
     AIRLOCK_POOL_SIZE: '0',
-    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_DIR: dir(),
     AIRLOCK_TEMPLATES_BUILD: 'build',
   });
   // Built before the MCP servers start: the stdio one reads the catalog once, at start-up.
@@ -39,8 +30,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await svc?.close();
-  await rm(dir, { recursive: true, force: true });
-  removeTemplateImages(NAME);
 }, 120_000);
 
 describe('the typed client', () => {

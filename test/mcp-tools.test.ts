@@ -6,12 +6,22 @@ import { describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
 import { callTool, connectStdio, MCP_TOOLS, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
-import { call, useService } from './support/service.ts';
+import { call, finishedJavascript, useService } from './support/service.ts';
 
 const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
 
+/** Sums with numpy and writes out/result.txt: in.txt upper-cased. */
+const NUMPY_PROGRAM = [
+  'import numpy as np',
+  'print(int(np.arange(10).sum()))',
+  'open("out/result.txt", "w").write(open("in.txt").read().upper())',
+].join('\n');
+
 describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   const mcp = useMcpClient(transport, () => svc().url);
+  /** Calls run_code with `code` in `language` and any other arguments in `extra`. */
+  const runCode = (language: string, code: string, extra: Record<string, unknown> = {}) =>
+    callTool(mcp().client, 'run_code', { language, code, ...extra });
 
   it('lists the eight tools with input and output schemas', async () => {
     const { tools } = await mcp().client.listTools();
@@ -39,35 +49,24 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('runs javascript in the isolate: text, and the execution as structuredContent', async () => {
-    const result = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: 'console.log(airlock.stdin.trim().toUpperCase()); console.error("note")',
-      stdin: 'hello mcp\n',
-    });
+    const result = await runCode(
+      'javascript',
+      'console.log(airlock.stdin.trim().toUpperCase()); console.error("note")',
+      { stdin: 'hello mcp\n' },
+    );
     expect(result.isError).toBeUndefined();
     const text = textOf(result);
     expect(text).toMatch(/^outcome: success, exit code 0 \(javascript on isolate, \d+ ms; execution ex_/);
     expect(text).toContain('--- stdout ---\nHELLO MCP\n');
     expect(text).toContain('--- stderr ---\nnote\n');
-    expect(result.structuredContent).toMatchObject({
-      status: 'finished',
-      tenant: 'local',
-      language: 'javascript',
-      backend: 'isolate',
-      result: { outcome: 'success', exit_code: 0, stdout: 'HELLO MCP\n', stderr: 'note\n' },
-    });
+    expect(result.structuredContent).toMatchObject(
+      finishedJavascript({ outcome: 'success', exit_code: 0, stdout: 'HELLO MCP\n', stderr: 'note\n' }),
+    );
   });
 
   it('runs python in a runc container and returns files written under out/', async () => {
-    const result = await callTool(mcp().client, 'run_code', {
-      language: 'python',
-      code: [
-        'import numpy as np',
-        'print(int(np.arange(10).sum()))',
-        'open("out/result.txt", "w").write(open("in.txt").read().upper())',
-      ].join('\n'),
-      files: [{ path: 'in.txt', content: 'done' }],
-    });
+    const files = [{ path: 'in.txt', content: 'done' }];
+    const result = await runCode('python', NUMPY_PROGRAM, { files });
     const text = textOf(result);
     expect(result.isError, text).toBeUndefined();
     expect(text).toMatch(/^outcome: success, exit code 0 \(python on docker, \d+ ms; execution ex_/);
@@ -90,10 +89,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   }, 180_000);
 
   it('reports a failing program as an error result with its outcome and output', async () => {
-    const result = await callTool(mcp().client, 'run_code', {
-      language: 'python',
-      code: 'import sys\nprint("partial")\nsys.exit(3)',
-    });
+    const result = await runCode('python', 'import sys\nprint("partial")\nsys.exit(3)');
     expect(result.isError).toBe(true);
     const text = textOf(result);
     expect(text).toMatch(/^outcome: error, exit code 3 \(python on docker/);
@@ -102,17 +98,12 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   }, 180_000);
 
   it('reports an uncaught javascript error and a timeout as error results', async () => {
-    const thrown = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: 'throw new Error("boom")',
-    });
+    const thrown = await runCode('javascript', 'throw new Error("boom")');
     expect(thrown.isError).toBe(true);
     expect(textOf(thrown)).toMatch(/^outcome: error, exit code 1 /);
     expect(textOf(thrown)).toContain('boom');
 
-    const looped = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: 'for (;;) {}',
+    const looped = await runCode('javascript', 'for (;;) {}', {
       limits: { wall_time_ms: 500, cpu_time_ms: 500 },
     });
     expect(looped.isError).toBe(true);
@@ -122,18 +113,14 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('answers bad arguments with a coded error naming the field and keeps working', async () => {
-    const bad = await callTool(mcp().client, 'run_code', { language: 'cobol', code: 'DISPLAY "HI"' });
+    const bad = await runCode('cobol', 'DISPLAY "HI"');
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(
       /^Airlock error invalid_request \(field language\): language: expected one of/,
     );
     expect(bad._meta?.['airlock/error']).toMatchObject({ code: 'invalid_request', field: 'language' });
 
-    const extra = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: '1',
-      shell: true,
-    });
+    const extra = await runCode('javascript', '1', { shell: true });
     expect(extra.isError).toBe(true);
     expect(textOf(extra)).toBe(
       'Airlock error invalid_request (field shell): shell: unknown field ' +
@@ -144,20 +131,13 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toBe('Airlock error invalid_request (field name): no tool "rm_rf"');
 
-    const after = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: 'console.log(6 * 7)',
-    });
+    const after = await runCode('javascript', 'console.log(6 * 7)');
     expect(after.isError).toBeUndefined();
     expect(after.structuredContent).toMatchObject({ result: { stdout: '42\n' } });
   });
 
   it("passes Airlock's refusal on with its code and field", async () => {
-    const result = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: 'console.log(1)',
-      limits: { wall_time_ms: 3_600_000 },
-    });
+    const result = await runCode('javascript', 'console.log(1)', { limits: { wall_time_ms: 3_600_000 } });
     expect(result).toEqual({
       content: [
         {
@@ -197,10 +177,7 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
   });
 
   it('lists executions, filtered by metadata, as GET /v1/executions does', async () => {
-    const ran = await callTool(mcp().client, 'run_code', {
-      language: 'javascript',
-      code: 'console.log("listed")',
-    });
+    const ran = await runCode('javascript', 'console.log("listed")');
     const id = (ran.structuredContent as { id: string }).id;
     const result = await callTool(mcp().client, 'list_executions', { limit: 5, status: 'finished' });
     expect(result.isError).toBeUndefined();

@@ -2,62 +2,44 @@
 // and REST answer `503 audit_unavailable` (the services API's error headers carry 503 and the code), no job
 // reaches the stream (the worker runs exactly what the gateway accepted), and the gateway recovers on its own.
 
-import { join } from 'node:path';
 import { verifyAuditLog } from '@airlock/audit';
-import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
-import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { useAuditDisk } from './support/audit-disk.ts';
+import { type AirlockProcess, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
+import { AUDIT_UNAVAILABLE } from './support/unavailable.ts';
 
-let disk: TmpfsMount;
-let cluster: NatsCluster;
+// Registered before the cluster: the disk is mounted before it starts and unmounted after it is gone.
+const { disk, auditPath } = useAuditDisk('gateway.jsonl');
 let gateway: AirlockProcess;
 let worker: AirlockProcess;
-let auditPath: string;
 
-beforeAll(async () => {
-  disk = await mountTmpfs(1024 * 1024);
-  auditPath = join(disk.path, 'gateway.jsonl');
-  cluster = await NatsCluster.start();
+const cluster = useNatsCluster({}, async (started) => {
   [gateway, worker] = await Promise.all([
-    cluster.gateway({ AIRLOCK_AUDIT_LOG: auditPath }),
-    cluster.worker(),
+    started.gateway({ AIRLOCK_AUDIT_LOG: auditPath() }),
+    started.worker(),
   ]);
-}, 180_000);
-
-afterAll(async () => {
-  try {
-    await cluster?.[Symbol.asyncDispose]();
-  } finally {
-    await disk?.unmount();
-  }
-}, 60_000);
+});
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 
-const gatewayRecords = () => readAuditRecords(auditPath);
+const gatewayRecords = () => readAuditRecords(auditPath());
 
 describe('NATS gateway with an audit log on a disk that fills up', () => {
   it('answers 503 audit_unavailable over NATS and REST, publishes no job, and recovers', async () => {
-    const nc = await cluster.connect();
+    const nc = await cluster().connect();
     const before = await call(gateway.url, 'POST', '/v1/executions', hello);
     expect(before.status).toBe(201);
 
-    await disk.fill();
+    await disk().fill();
     const refused: string[] = [];
     for (let i = 0; i < 30 && refused.length === 0; i++) {
       const reply = await nc.request('airlock.execute', JSON.stringify(hello), { timeout: 30_000 });
       const code = reply.headers?.get('Nats-Service-Error') ?? '';
       if (code === '') continue; // room left in the log's last page took it
       expect(reply.headers?.get('Nats-Service-Error-Code')).toBe('503');
-      expect(reply.json()).toEqual({
-        error: {
-          code: 'audit_unavailable',
-          message: 'the audit log cannot be written, so no work is accepted until it can; retry later',
-          retry_after: 5,
-        },
-      });
+      expect(reply.json()).toEqual({ error: AUDIT_UNAVAILABLE });
       refused.push(code);
     }
     expect(refused).toEqual(['audit_unavailable']);
@@ -71,7 +53,7 @@ describe('NATS gateway with an audit log on a disk that fills up', () => {
     );
     expect(gateway.output()).toContain('AUDIT LOG UNWRITABLE');
 
-    await disk.free();
+    await disk().free();
     await until(async () => (await call(gateway.url, 'GET', '/readyz')).status === 200);
     const after = await call(gateway.url, 'POST', '/v1/executions?wait=60', hello);
     expect(after.status).toBe(201);
@@ -86,6 +68,6 @@ describe('NATS gateway with an audit log on a disk that fills up', () => {
     );
     const started = (await worker.audit()).filter((r) => r.type === 'started').map((r) => r.execution_id);
     expect([...started].sort()).toEqual([...accepted].sort());
-    expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true });
+    expect(await verifyAuditLog(auditPath())).toMatchObject({ ok: true });
   }, 180_000);
 });

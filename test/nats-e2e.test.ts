@@ -4,28 +4,22 @@
 
 import { Svcm } from '@nats-io/services';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { type AirlockProcess, submitJavascript, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 
-let cluster: NatsCluster;
 let gatewayA: AirlockProcess;
 let gatewayB: AirlockProcess;
 let workers: AirlockProcess[];
 
-beforeAll(async () => {
-  cluster = await NatsCluster.start();
+const cluster = useNatsCluster({}, async (started) => {
   [gatewayA, gatewayB, ...workers] = await Promise.all([
-    cluster.gateway(),
-    cluster.gateway(),
-    cluster.worker({ AIRLOCK_CONCURRENCY: '2' }),
-    cluster.worker({ AIRLOCK_CONCURRENCY: '2' }),
+    started.gateway(),
+    started.gateway(),
+    started.worker({ AIRLOCK_CONCURRENCY: '2' }),
+    started.worker({ AIRLOCK_CONCURRENCY: '2' }),
   ]);
-}, 180_000);
-
-afterAll(async () => {
-  await cluster?.[Symbol.asyncDispose]();
-}, 60_000);
+});
 
 const sleepCode = (ms: number, text: string) =>
   `await new Promise((r) => setTimeout(r, ${ms})); console.log(${JSON.stringify(text)})`;
@@ -49,7 +43,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     // The gateway recorded the acceptances; the worker that ran each recorded start and finish.
     const gatewayRecords = (await gatewayA.audit()).filter((r) => ids.includes(r.execution_id));
     expect(gatewayRecords.map((r) => r.type)).toEqual(ids.map(() => 'accepted'));
-    await until(async () => (await cluster.allAudit()).filter((r) => r.type === 'finished').length >= 8);
+    await until(async () => (await cluster().allAudit()).filter((r) => r.type === 'finished').length >= 8);
     const ranBy = await Promise.all(
       workers.map(async (w) =>
         (await w.audit()).filter((r) => r.type === 'started').map((r) => r.execution_id),
@@ -65,7 +59,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
   });
 
   it('answers the NATS execute endpoint with the finished execution, and is discoverable with stats', async () => {
-    const nc = await cluster.connect();
+    const nc = await cluster().connect();
     const reply = await nc.request(
       'airlock.execute',
       JSON.stringify({ language: 'typescript', code: 'const n: number = 6 * 7; console.log(n)' }),
@@ -109,7 +103,7 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     expect(second.status).toBe(200);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.body.id).toBe(first.body.id);
-    const nc = await cluster.connect();
+    const nc = await cluster().connect();
     const h = natsHeaders();
     h.set('Idempotency-Key', key['idempotency-key']);
     const third = await nc.request('airlock.execute', JSON.stringify(body), { timeout: 60_000, headers: h });
@@ -123,20 +117,14 @@ describe('scaled out on NATS: two gateways, two workers', () => {
     );
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe('idempotency_conflict');
-    const started = (await cluster.allAudit()).filter(
+    const started = (await cluster().allAudit()).filter(
       (r) => r.type === 'started' && r.execution_id === first.body.id,
     );
     expect(started).toHaveLength(1);
   });
 
   it('cancels through one gateway a job that the other accepted and a worker runs', async () => {
-    const submitted = await call(gatewayA.url, 'POST', '/v1/executions', {
-      language: 'javascript',
-      code: 'for (;;) {}',
-      limits: { wall_time_ms: 60_000 },
-    });
-    expect(submitted.status).toBe(201);
-    const id = submitted.body.id as string;
+    const id = await submitJavascript(gatewayA.url, 'for (;;) {}');
     await until(
       async () => (await call(gatewayB.url, 'GET', `/v1/executions/${id}`)).body.status === 'running',
     );
@@ -152,15 +140,17 @@ describe('scaled out on NATS: two gateways, two workers', () => {
       'canceled',
     ]);
     await until(async () =>
-      (await cluster.allAudit()).some((r) => r.type === 'finished' && r.execution_id === id),
+      (await cluster().allAudit()).some((r) => r.type === 'finished' && r.execution_id === id),
     );
-    const finished = (await cluster.allAudit()).filter((r) => r.type === 'finished' && r.execution_id === id);
+    const finished = (await cluster().allAudit()).filter(
+      (r) => r.type === 'finished' && r.execution_id === id,
+    );
     expect(finished).toHaveLength(1);
     expect(finished[0]).toMatchObject({ outcome: 'canceled' });
   });
 
   it('stops a worker on SIGTERM after its running job finishes, exit code 0', async () => {
-    const extra = await cluster.worker();
+    const extra = await cluster().worker();
     const busy = Array.from({ length: 6 }, (_, i) =>
       call(gatewayA.url, 'POST', '/v1/executions?wait=60', {
         language: 'javascript',

@@ -6,13 +6,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DeliveryAttempt, Execution, LifecycleEvent } from '@airlock/protocol';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -23,31 +21,18 @@ interface Received {
 }
 
 let cluster: NatsCluster;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let port: number;
 const received: Received[] = [];
 const refused: string[] = [];
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const body = new Webhook(SECRET).verify(
-          Buffer.concat(chunks).toString(),
-          req.headers as Record<string, string>,
-        ) as { type: string; data: LifecycleEvent };
-        received.push({ webhookId: String(req.headers['webhook-id']), type: body.type, event: body.data });
-        res.writeHead(204).end();
-      } catch (error) {
-        refused.push((error as Error).message);
-        res.writeHead(400).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  port = (receiver.address() as AddressInfo).port;
+  receiver = await startWebhookReceiver(
+    SECRET,
+    ({ webhookId, type, data }) => received.push({ webhookId, type, event: data as LifecycleEvent }),
+    (message) => refused.push(message),
+  );
+  port = receiver.port;
   cluster = await NatsCluster.start({
     env: { AIRLOCK_WEBHOOK_ALLOWANCES: `127.0.0.1:${port}` },
   });
@@ -56,8 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
-  receiver?.closeAllConnections();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 function gateway(): Promise<AirlockProcess> {

@@ -5,27 +5,21 @@
 
 import { hostname } from 'node:os';
 import { Kvm } from '@nats-io/kv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { type AirlockProcess, submitJavascript, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
 
 const TTL_MS = 3_000;
-let cluster: NatsCluster;
 let gateway: AirlockProcess;
 let workers: AirlockProcess[];
 
-beforeAll(async () => {
-  cluster = await NatsCluster.start({ env: { AIRLOCK_WORKER_TTL_MS: String(TTL_MS) } });
+const cluster = useNatsCluster({ env: { AIRLOCK_WORKER_TTL_MS: String(TTL_MS) } }, async (started) => {
   [gateway, ...workers] = await Promise.all([
-    cluster.gateway(),
-    cluster.worker({ AIRLOCK_CONCURRENCY: '2' }),
-    cluster.worker({ AIRLOCK_CONCURRENCY: '3' }),
+    started.gateway(),
+    started.worker({ AIRLOCK_CONCURRENCY: '2' }),
+    started.worker({ AIRLOCK_CONCURRENCY: '3' }),
   ]);
-}, 180_000);
-
-afterAll(async () => {
-  await cluster?.[Symbol.asyncDispose]();
-}, 60_000);
+});
 
 async function listWorkers(): Promise<any[]> {
   const response = await call(gateway.url, 'GET', '/v1/workers');
@@ -56,13 +50,7 @@ describe('GET /v1/workers on NATS', () => {
     expect(listed.map((w) => w.capacity).sort()).toEqual([2, 3]);
 
     // A job that waits: the worker running it says so in its next heartbeat; its id is the run's runner.
-    const submitted = await call(gateway.url, 'POST', '/v1/executions', {
-      language: 'javascript',
-      code: 'await new Promise((r) => setTimeout(r, 60000))',
-      limits: { wall_time_ms: 60_000 },
-    });
-    expect(submitted.status).toBe(201);
-    const id = submitted.body.id as string;
+    const id = await submitJavascript(gateway.url, 'await new Promise((r) => setTimeout(r, 60000))');
     await until(async () => (await listWorkers()).some((w) => w.running === 1), 200);
     const busy = (await listWorkers()).find((w) => w.running === 1);
     expect(busy).toBeDefined();
@@ -89,7 +77,7 @@ describe('GET /v1/workers on NATS', () => {
   }, 120_000);
 
   it('refuses a malformed entry written into the bucket: it is skipped, never listed', async () => {
-    const nc = await cluster.connect();
+    const nc = await cluster().connect();
     const kv = await new Kvm(nc).open('airlock-workers');
     await kv.put('q_forged', JSON.stringify({ id: 'q_forged', host: '<script>', pid: 'x' }));
     expect(await listWorkers()).toEqual([]);

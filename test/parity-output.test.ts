@@ -6,19 +6,20 @@
 // decoder's replacement); exact bytes come back as output files (test/container-programs.test.ts).
 
 import { describe, expect, it } from 'vitest';
-import { useContainerService } from './support/containers.ts';
 import {
   ALL_TARGETS,
   CONTAINER_TARGETS,
   nameOf,
-  runExecution,
+  onEveryTarget,
+  PARITY_TIMEOUT,
   runs,
   summary,
   type Target,
+  useParityJobs,
+  wholeSuccess,
 } from './support/parity.ts';
 
-const SLOW = 300_000;
-const service = useContainerService({ AIRLOCK_CONCURRENCY: '3' });
+const job = useParityJobs();
 
 const SIZES = [65_535, 65_536, 65_537, 200_000, 1_000_000];
 const OUT_LETTERS = 'abcde';
@@ -128,33 +129,17 @@ const EURO_FLOOD: Record<string, string> = {
 };
 
 describe('output parity on every backend and language', () => {
-  const job = (t: Target, code: string, extra: Record<string, unknown> = {}) =>
-    runExecution(service().url, { language: t.language, backend: t.backend, code, ...extra }, 280);
-
   it(
     'single writes of 65535, 65536, 65537, 200000 and 1000000 bytes to stdout and stderr arrive whole',
     async () => {
-      const executions = await Promise.all(
-        ALL_TARGETS.map((t) =>
-          job(t, singleWrites(t), { limits: { wall_time_ms: 60_000, output_bytes: 4 * 1024 * 1024 } }),
-        ),
+      const expected = wholeSuccess(expectedWrites(OUT_LETTERS), expectedWrites(ERR_LETTERS));
+      await onEveryTarget(
+        ALL_TARGETS,
+        (t) => job(t, singleWrites(t), { limits: { wall_time_ms: 60_000, output_bytes: 4 * 1024 * 1024 } }),
+        (execution, t) => expect(summary(execution.result), nameOf(t)).toEqual(expected),
       );
-      const out = runs(expectedWrites(OUT_LETTERS));
-      const err = runs(expectedWrites(ERR_LETTERS));
-      executions.forEach((execution, i) => {
-        const name = nameOf(ALL_TARGETS[i]!);
-        expect(summary(execution.result), name).toEqual({
-          outcome: 'success',
-          exit_code: 0,
-          signal: null,
-          stdout: out,
-          stderr: err,
-          truncated: { stdout: false, stderr: false },
-          reason: null,
-        });
-      });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
@@ -180,39 +165,28 @@ describe('output parity on every backend and language', () => {
         });
       });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
     'multi-byte characters split across writes and across pipe buffers arrive intact',
     async () => {
-      const executions = await Promise.all(
-        ALL_TARGETS.map((t) =>
-          job(t, t.backend === 'isolate' ? ISOLATE_UNICODE : SPLIT_UNICODE[t.language]!, {
-            files: [
-              { path: 'text.txt', content: TEXT },
-              { path: 'big.txt', content: BIG_TEXT },
-            ],
-            limits: { wall_time_ms: 60_000 },
-          }),
-        ),
+      const files = [
+        { path: 'text.txt', content: TEXT },
+        { path: 'big.txt', content: BIG_TEXT },
+      ];
+      const code = (t: Target) => (t.backend === 'isolate' ? ISOLATE_UNICODE : SPLIT_UNICODE[t.language]!);
+      await onEveryTarget(
+        ALL_TARGETS,
+        (t) => job(t, code(t), { files, limits: { wall_time_ms: 60_000 } }),
+        (execution, t) => {
+          // The isolate writes whole strings: one console.log per character adds a newline after each.
+          const text = t.backend === 'isolate' ? [...TEXT.slice(0, -1)].map((c) => `${c}\n`).join('') : TEXT;
+          expect(summary(execution.result), nameOf(t)).toEqual(wholeSuccess(text + BIG_TEXT, ''));
+        },
       );
-      executions.forEach((execution, i) => {
-        const t = ALL_TARGETS[i]!;
-        // The isolate writes whole strings: one console.log per character adds a newline after each.
-        const text = t.backend === 'isolate' ? [...TEXT.slice(0, -1)].map((c) => `${c}\n`).join('') : TEXT;
-        expect(summary(execution.result), nameOf(t)).toEqual({
-          outcome: 'success',
-          exit_code: 0,
-          signal: null,
-          stdout: runs(text + BIG_TEXT),
-          stderr: '',
-          truncated: { stdout: false, stderr: false },
-          reason: null,
-        });
-      });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
@@ -256,6 +230,6 @@ describe('output parity on every backend and language', () => {
         });
       });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 });

@@ -7,19 +7,18 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { useContainerService } from './support/containers.ts';
 import {
   ALL_TARGETS,
   CONTAINER_TARGETS,
   nameOf,
-  runExecution,
-  runs,
+  onEveryTarget,
+  PARITY_TIMEOUT,
   summary,
-  type Target,
+  useParityJobs,
+  wholeSuccess,
 } from './support/parity.ts';
 
-const SLOW = 300_000;
-const service = useContainerService({ AIRLOCK_CONCURRENCY: '3' });
+const job = useParityJobs({ limits: { wall_time_ms: 60_000 } });
 
 /** The commands, as a script every language runs (bash directly, python and node as a child process). */
 const FS_SCRIPT = `set -e
@@ -183,71 +182,57 @@ const SIGNAL: Record<string, (name: string) => string> = {
 };
 
 describe('ordinary programs: parity on every backend and language', () => {
-  const job = (t: Target, code: string, extra: Record<string, unknown> = {}) =>
-    runExecution(
-      service().url,
-      { language: t.language, backend: t.backend, code, limits: { wall_time_ms: 60_000 }, ...extra },
-      280,
-    );
-
   it(
     'ls, ls DIR, ls -la, ls -l, stat, find, du, cp, mv, rm work alike from python, bash and node on runc and runsc',
     async () => {
-      const executions = await Promise.all(
-        CONTAINER_TARGETS.map((t) =>
-          job(t, RUN_FS_SCRIPT[t.language]!, { files: [{ path: 'fs.sh', content: FS_SCRIPT }] }),
-        ),
+      const files = [{ path: 'fs.sh', content: FS_SCRIPT }];
+      await onEveryTarget(
+        CONTAINER_TARGETS,
+        (t) => job(t, RUN_FS_SCRIPT[t.language]!, { files }),
+        (execution, t) => {
+          expect(execution.result, nameOf(t)).toMatchObject({
+            outcome: 'success',
+            exit_code: 0,
+            stdout: FS_EXPECTED.replaceAll('PROGRAM', PROGRAM_FILE[t.language]!),
+            stderr: '',
+          });
+        },
       );
-      executions.forEach((execution, i) => {
-        const t = CONTAINER_TARGETS[i]!;
-        expect(execution.result, nameOf(t)).toMatchObject({
-          outcome: 'success',
-          exit_code: 0,
-          stdout: FS_EXPECTED.replaceAll('PROGRAM', PROGRAM_FILE[t.language]!),
-          stderr: '',
-        });
-      });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
     "each language's own file API: list, stat, copy, move, and a 4.8 MB file written and read back",
     async () => {
-      const executions = await Promise.all(CONTAINER_TARGETS.map((t) => job(t, NATIVE[t.language]!)));
-      executions.forEach((execution, i) => {
-        expect(execution.result, nameOf(CONTAINER_TARGETS[i]!)).toMatchObject({
-          outcome: 'success',
-          exit_code: 0,
-          stdout: nativeExpected(),
-          stderr: '',
-        });
-      });
+      await onEveryTarget(
+        CONTAINER_TARGETS,
+        (t) => job(t, NATIVE[t.language]!),
+        (execution, t) => {
+          expect(execution.result, nameOf(t)).toMatchObject({
+            outcome: 'success',
+            exit_code: 0,
+            stdout: nativeExpected(),
+            stderr: '',
+          });
+        },
+      );
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
     'stdin (multi-byte text, no final newline) reaches the program byte for byte',
     async () => {
-      const executions = await Promise.all(
-        ALL_TARGETS.map((t) =>
+      await onEveryTarget(
+        ALL_TARGETS,
+        (t) =>
           job(t, t.backend === 'isolate' ? ISOLATE_ECHO_STDIN : ECHO_STDIN[t.language]!, { stdin: STDIN }),
-        ),
+        (execution, t) =>
+          expect(summary(execution.result), nameOf(t)).toEqual(wholeSuccess(`${STDIN}\n`, '')),
       );
-      executions.forEach((execution, i) => {
-        expect(summary(execution.result), nameOf(ALL_TARGETS[i]!)).toEqual({
-          outcome: 'success',
-          exit_code: 0,
-          signal: null,
-          stdout: runs(`${STDIN}\n`),
-          stderr: '',
-          truncated: { stdout: false, stderr: false },
-          reason: null,
-        });
-      });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
@@ -271,7 +256,7 @@ describe('ordinary programs: parity on every backend and language', () => {
         });
       });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 
   it(
@@ -292,6 +277,6 @@ describe('ordinary programs: parity on every backend and language', () => {
         });
       });
     },
-    SLOW,
+    PARITY_TIMEOUT,
   );
 });

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { useSessionService } from './support/containers.ts';
-import { summary } from './support/parity.ts';
+import { summary, wholeSuccess } from './support/parity.ts';
 import { call } from './support/service.ts';
 
 const SLOW = 300_000;
@@ -55,15 +55,7 @@ describe('session cell output parity', () => {
       try {
         const executed = await cell(id, PYTHON_CELL, { limits: LIMITS });
         expect(summary(executed.result)).toEqual(
-          summary({
-            outcome: 'success',
-            exit_code: 0,
-            signal: null,
-            stdout: payloads('abcde') + payloads('ABCDE'),
-            stderr: payloads('vwxyz') + payloads('VWXYZ'),
-            truncated: { stdout: false, stderr: false },
-            reason: null,
-          }),
+          wholeSuccess(payloads('abcde') + payloads('ABCDE'), payloads('vwxyz') + payloads('VWXYZ')),
         );
         const binary = await cell(id, "import sys\nsys.stdout.buffer.write(open('blob.bin', 'rb').read())", {
           files: [{ path: 'blob.bin', content: BYTES.toString('base64'), encoding: 'base64' }],
@@ -82,17 +74,7 @@ describe('session cell output parity', () => {
       const id = await open('javascript', 'isolate');
       try {
         const executed = await cell(id, JS_CELL, { limits: LIMITS });
-        expect(summary(executed.result)).toEqual(
-          summary({
-            outcome: 'success',
-            exit_code: 0,
-            signal: null,
-            stdout: payloads('abcde'),
-            stderr: payloads('vwxyz'),
-            truncated: { stdout: false, stderr: false },
-            reason: null,
-          }),
-        );
+        expect(summary(executed.result)).toEqual(wholeSuccess(payloads('abcde'), payloads('vwxyz')));
       } finally {
         await closeSession(id);
       }

@@ -8,46 +8,31 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERROR_CODES } from '@airlock/protocol';
-import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/cli.ts';
-import { CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
-import { startService, type TestService } from './support/service.ts';
+import { useContainerService } from './support/containers.ts';
+import { type Ran, runFile, stdoutOf } from './support/run-file.ts';
 
 /** Debian's interpreter, not whatever python3 is first on PATH (pyenv shims and the like). */
 const PYTHON = '/usr/bin/python3';
 const SOURCE = join(REPO_ROOT, 'shared', 'client-python');
 
-let svc: TestService;
-let instance: string | undefined;
+const service = useContainerService({ AIRLOCK_BACKENDS: 'isolate,docker' });
 let dir: string;
 let copy: string;
 let venvPython: string;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      // No PYTHONPATH and no user site: the installed package is what the tests import.
-      { cwd, env: { PATH: '/usr/bin:/bin', HOME: dir, PYTHONNOUSERSITE: '1', ...env }, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function ok(file: string, args: string[], cwd: string): Promise<string> {
-  const result = await run(file, args, cwd);
-  if (result.code !== 0)
-    throw new Error(`${file} ${args.join(' ')} failed (${result.code}):\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
+/** No PYTHONPATH and no user site: the installed package is what the tests import. */
+const pythonEnv = (env: Record<string, string> = {}) => ({
+  PATH: '/usr/bin:/bin',
+  HOME: dir,
+  PYTHONNOUSERSITE: '1',
+  ...env,
+});
+const run = (file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Ran> =>
+  runFile(file, args, cwd, pythonEnv(env));
+const ok = (file: string, args: string[], cwd: string): Promise<string> =>
+  stdoutOf(file, args, cwd, pythonEnv());
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-python-client-'));
@@ -60,16 +45,9 @@ beforeAll(async () => {
   await ok(PYTHON, ['-m', 'venv', '--system-site-packages', join(dir, 'venv')], dir);
   venvPython = join(dir, 'venv', 'bin', 'python');
   await ok(venvPython, ['-m', 'pip', 'install', '--no-index', '--no-build-isolation', '--quiet', copy], dir);
-  svc = await startService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_BACKENDS: 'isolate,docker' });
-  instance = (svc.service.registry.get('docker') as ContainerSandbox).instance;
 }, 300_000);
 afterAll(async () => {
-  try {
-    await svc?.close();
-    if (instance !== undefined) await expectNoContainersLeft(instance);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
 describe('the Python client', { timeout: 600_000 }, () => {
@@ -166,7 +144,7 @@ describe('the Python client', { timeout: 600_000 }, () => {
       ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.', '-v'],
       copy,
       {
-        AIRLOCK_URL: svc.url,
+        AIRLOCK_URL: service().url,
       },
     );
     expect(suite.stderr).toMatch(/\nRan 25 tests in [\d.]+s\n\nOK\n$/);

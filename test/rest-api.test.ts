@@ -2,7 +2,7 @@
 // metrics and the OpenAPI document, against the real embedded service.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, run, startService, type TestService } from './support/service.ts';
+import { call, finishedJavascript, run, startService, type TestService } from './support/service.ts';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -20,13 +20,9 @@ describe('executions', () => {
     });
     expect(response.status).toBe(201);
     expect(response.headers.get('location')).toBe(`/v1/executions/${response.body.id}`);
-    expect(response.body).toMatchObject({
-      status: 'finished',
-      language: 'javascript',
-      backend: 'isolate',
-      tenant: 'local',
-      result: { outcome: 'success', exit_code: 0, stdout: 'hello 42\n', stderr: '' },
-    });
+    expect(response.body).toMatchObject(
+      finishedJavascript({ outcome: 'success', exit_code: 0, stdout: 'hello 42\n', stderr: '' }),
+    );
     expect(response.body.result.usage.wall_ms).toBeGreaterThanOrEqual(0);
   });
 

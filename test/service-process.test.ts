@@ -1,48 +1,25 @@
 // The service as an operator starts it: `node services/gateway/src/main.ts`, configured by AIRLOCK_* variables.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIssuer } from '@airlock/auth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startServiceChild, stopAll } from './support/service-child.ts';
 import { tokenSettings } from './support/tokens.ts';
 
-const MAIN = join(import.meta.dirname, '..', 'services', 'gateway', 'src', 'main.ts');
-const started: ChildProcess[] = [];
-
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', AIRLOCK_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const listening = async () => {
-    for (let i = 0; i < 300; i++) {
-      const match = /"address":"(http:\/\/[^"]+)"/.exec(out);
-      if (match) return match[1]!;
-      if (child.exitCode !== null) throw new Error(`service exited: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`service did not start: ${out}`);
-  };
-  return { child, exited, listening, output: () => out };
-}
-
-afterEach(() => {
-  for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(stopAll);
 
 describe('service process', () => {
   it('starts, serves, says it is in development mode, and exits 0 on SIGTERM with a verifiable audit log', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'airlock-main-'));
     try {
       const audit = join(dir, 'audit.jsonl');
-      const svc = start({ AIRLOCK_PORT: '0', AIRLOCK_AUDIT_LOG: audit, AIRLOCK_BACKENDS: 'isolate' });
+      const svc = startServiceChild({
+        AIRLOCK_PORT: '0',
+        AIRLOCK_AUDIT_LOG: audit,
+        AIRLOCK_BACKENDS: 'isolate',
+      });
       const url = await svc.listening();
       expect(svc.output()).toContain('LOCAL DEVELOPMENT MODE');
       const response = await fetch(`${url}/v1/executions?wait=20`, {
@@ -61,7 +38,7 @@ describe('service process', () => {
   });
 
   it('refuses to bind a non-loopback address without authorization', async () => {
-    const svc = start({ AIRLOCK_HOST: '0.0.0.0', AIRLOCK_PORT: '0' });
+    const svc = startServiceChild({ AIRLOCK_HOST: '0.0.0.0', AIRLOCK_PORT: '0' });
     expect(await svc.exited).toBe(2);
     expect(svc.output()).toContain('refusing to bind a non-loopback address');
   });
@@ -79,7 +56,7 @@ describe('service process', () => {
           submissions_per_minute: 60,
         },
       });
-      const svc = start({
+      const svc = startServiceChild({
         AIRLOCK_PORT: '0',
         AIRLOCK_BACKENDS: 'isolate',
         AIRLOCK_AUDIT_LOG: join(dir, 'audit.jsonl'),
@@ -108,7 +85,7 @@ describe('service process', () => {
   });
 
   it('exits 2 naming a bad variable', async () => {
-    const svc = start({ AIRLOCK_PORT: 'eighty' });
+    const svc = startServiceChild({ AIRLOCK_PORT: 'eighty' });
     expect(await svc.exited).toBe(2);
     expect(svc.output()).toContain('AIRLOCK_PORT="eighty"');
   });

@@ -35,6 +35,9 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const as = async (tenant = 'acme') => bearer(await issuer.mint({ tenant }));
 const url = (path: string) => `${service().url}${path}`;
+/** Lists a session's files as tenant acme, at `query` (e.g. `?path=data`; none: the session's root). */
+const listFiles = async (session: string, query = '') =>
+  call(service().url, 'GET', `/v1/sessions/${session}/files${query}`, undefined, await as());
 const sha256 = (content: Uint8Array) => createHash('sha256').update(content).digest('hex');
 
 async function open(backend: string): Promise<string> {
@@ -111,20 +114,14 @@ describe.each(BACKENDS)('session files on %s', (backend) => {
     );
     expect(seen.value).toEqual({ 'text/plain': `'${sha256(content)}'` });
 
-    const listing = await call(
-      service().url,
-      'GET',
-      `/v1/sessions/${session}/files?path=data`,
-      undefined,
-      await as(),
-    );
+    const listing = await listFiles(session, '?path=data');
     expect(listing.status).toBe(200);
     expect(listing.body).toMatchObject({ path: 'data', truncated: false });
     expect(listing.body.entries).toEqual([
       { name: 'blob.bin', type: 'file', size: content.length, mtime: expect.any(String) },
     ]);
     expect(Math.abs(Date.parse(listing.body.entries[0].mtime) - Date.now())).toBeLessThan(10 * 60_000);
-    const root = await call(service().url, 'GET', `/v1/sessions/${session}/files`, undefined, await as());
+    const root = await listFiles(session);
     expect(root.body.path).toBe('.');
     expect(root.body.entries).toContainEqual(expect.objectContaining({ name: 'data', type: 'directory' }));
 
@@ -182,13 +179,7 @@ describe.each(BACKENDS)('session files on %s', (backend) => {
         expect(response.body).toMatchObject({ error: { code: 'invalid_request', field: 'path' } });
       }
     }
-    const listed = await call(
-      service().url,
-      'GET',
-      `/v1/sessions/${session}/files?path=..`,
-      undefined,
-      await as(),
-    );
+    const listed = await listFiles(session, '?path=..');
     expect(listed.status).toBe(400);
 
     await cell(
@@ -204,16 +195,10 @@ describe.each(BACKENDS)('session files on %s', (backend) => {
     }
     const put2 = await put(session, 'dirlink/new.txt', Buffer.from('x'));
     expect(put2.status).toBe(422);
-    const listing = await call(service().url, 'GET', `/v1/sessions/${session}/files`, undefined, await as());
+    const listing = await listFiles(session);
     expect(listing.body.entries).toContainEqual(expect.objectContaining({ name: 'link', type: 'symlink' }));
     expect(listing.body.entries).toContainEqual(expect.objectContaining({ name: 'fifo', type: 'other' }));
-    const linkList = await call(
-      service().url,
-      'GET',
-      `/v1/sessions/${session}/files?path=dirlink`,
-      undefined,
-      await as(),
-    );
+    const linkList = await listFiles(session, '?path=dirlink');
     expect(linkList.status).toBe(422);
     const unlinked = await fetch(url(`/v1/sessions/${session}/files/link`), {
       method: 'DELETE',

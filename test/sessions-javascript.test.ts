@@ -5,6 +5,7 @@
 
 import type { IsolateSessionBackend } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectRefused } from './support/refusals.ts';
 import { call, run, startService, type TestService } from './support/service.ts';
 
 let service: TestService;
@@ -286,18 +287,13 @@ describe('javascript sessions', () => {
   }, 60_000);
 
   it('answers bad input with coded errors', async () => {
-    const python = await call(service.url, 'POST', '/v1/sessions', {
-      language: 'python',
-      backend: 'isolate',
-    });
-    expect(python.status).toBe(422);
-    expect(python.body.error).toMatchObject({ code: 'backend_unavailable', field: 'backend' });
-    const docker = await call(service.url, 'POST', '/v1/sessions', {
-      language: 'javascript',
-      backend: 'docker',
-    });
-    expect(docker.status).toBe(422);
-    expect(docker.body.error).toMatchObject({ code: 'backend_unavailable', field: 'backend' });
+    for (const [language, backend] of [
+      ['python', 'isolate'],
+      ['javascript', 'docker'],
+    ]) {
+      const refused = await call(service.url, 'POST', '/v1/sessions', { language, backend });
+      expectRefused(refused, 422, { code: 'backend_unavailable', field: 'backend' });
+    }
     const id = await open();
     const cases: [unknown, string][] = [
       [{ code: 'x', limits: { memory_mb: 64 } }, 'limits.memory_mb'],

@@ -80,6 +80,19 @@ async function runUntilExit(env: Record<string, string>, whileStarting?: (child:
   return { pid: child.pid!, code, output };
 }
 
+/**
+ * What an embedded service with containers and egress started is gone: its one egress network and that
+ * network's firewall rules, its containers, its process group and its audit lock.
+ */
+async function expectEverythingReleased(run: { pid: number; output: string }): Promise<void> {
+  const networks = egressNetworksIn(run.output);
+  expect(networks).toHaveLength(1);
+  expect(await firewallRulesOf(networks)).toEqual([]);
+  expect(dockerObjectsOf(ownerOf(run.pid))).toEqual({ containers: [], networks: [] });
+  await expect.poll(() => processGroup(run.pid), { timeout: 30_000 }).toEqual([]);
+  expect(auditLockHeld(join(dir, 'audit.jsonl'))).toBe(false);
+}
+
 describe('the service process, failing or stopped during its start', () => {
   it(
     'embedded, with containers and egress, port taken: releases everything and exits 1',
@@ -92,12 +105,7 @@ describe('the service process, failing or stopped during its start', () => {
       expect(run.code, run.output).toBe(1);
       expect(run.output).toContain('EADDRINUSE');
       expect(run.output).toContain('start failed; what it had started is released');
-      const networks = egressNetworksIn(run.output);
-      expect(networks).toHaveLength(1);
-      expect(await firewallRulesOf(networks)).toEqual([]);
-      expect(dockerObjectsOf(ownerOf(run.pid))).toEqual({ containers: [], networks: [] });
-      await expect.poll(() => processGroup(run.pid), { timeout: 30_000 }).toEqual([]);
-      expect(auditLockHeld(join(dir, 'audit.jsonl'))).toBe(false);
+      await expectEverythingReleased(run);
     },
     SLOW,
   );
@@ -130,12 +138,7 @@ describe('the service process, failing or stopped during its start', () => {
       );
       expect(run.code, run.output).toBe(0);
       expect(run.output).toContain('"signal":"SIGTERM"');
-      const networks = egressNetworksIn(run.output);
-      expect(networks).toHaveLength(1);
-      expect(await firewallRulesOf(networks)).toEqual([]);
-      expect(dockerObjectsOf(ownerOf(run.pid))).toEqual({ containers: [], networks: [] });
-      await expect.poll(() => processGroup(run.pid), { timeout: 30_000 }).toEqual([]);
-      expect(auditLockHeld(join(dir, 'audit.jsonl'))).toBe(false);
+      await expectEverythingReleased(run);
     },
     SLOW,
   );

@@ -104,6 +104,12 @@ async function expectAuditLogFree(): Promise<void> {
   expect(auditLockHeld(auditPath)).toBe(false);
 }
 
+/** The NATS server has no client of the failed start left, and its audit log is free. */
+async function expectNatsAndAuditReleased(): Promise<void> {
+  await expect.poll(() => natsClients(monitorPort), { timeout: 30_000 }).toEqual([]);
+  await expectAuditLogFree();
+}
+
 describe('a failed start releases everything it had started', () => {
   it(
     'embedded: isolate hosts, warm pools (runc, runsc), egress network + firewall + proxy, sessions, audit log',
@@ -140,8 +146,7 @@ describe('a failed start releases everything it had started', () => {
       const networks = egressNetworksIn(logs.join(''));
       expect(networks).toHaveLength(1);
       await expectNothingLeft(networks);
-      await expect.poll(() => natsClients(monitorPort), { timeout: 30_000 }).toEqual([]);
-      await expectAuditLogFree();
+      await expectNatsAndAuditReleased();
     },
     SLOW,
   );
@@ -152,8 +157,7 @@ describe('a failed start releases everything it had started', () => {
       await expect(startScaled(config({ AIRLOCK_QUEUE: 'nats' }), logger)).rejects.toThrow(
         'jetstream is not enabled',
       );
-      await expect.poll(() => natsClients(monitorPort), { timeout: 30_000 }).toEqual([]);
-      await expectAuditLogFree();
+      await expectNatsAndAuditReleased();
     },
     SLOW,
   );

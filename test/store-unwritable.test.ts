@@ -12,6 +12,7 @@ import { mountTmpfs, type TmpfsMount } from '@airlock/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { call, type JsonResponse, startService, type TestService } from './support/service.ts';
+import { expectUnavailable, STORE_UNAVAILABLE } from './support/unavailable.ts';
 
 const hello = { language: 'javascript', code: 'console.log("hi")' };
 const cleanups: Array<() => Promise<void>> = [];
@@ -43,6 +44,33 @@ const submitLarge = (svc: TestService) =>
     metadata: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`label${i}`, 'x'.repeat(256)])),
   });
 
+/**
+ * Fills `mount`, then submits large hellos ten at a time (at most 500) until one is refused: the database's log
+ * file keeps the room it once had, so submissions fit in it until it has to grow. Every response, in order;
+ * at least one is a refusal.
+ */
+async function submitOntoFullDisk(svc: TestService, mount: TmpfsMount): Promise<JsonResponse[]> {
+  await mount.fill();
+  const responses: JsonResponse[] = [];
+  for (let i = 0; i < 50 && !responses.some((r) => r.status !== 201); i++) {
+    responses.push(...(await Promise.all(Array.from({ length: 10 }, () => submitLarge(svc)))));
+  }
+  expect(responses.filter((r) => r.status !== 201).length).toBeGreaterThan(0);
+  return responses;
+}
+
+/** Submits a waited hello every half second until one is accepted; that answer. */
+async function submitUntilAccepted(svc: TestService): Promise<JsonResponse> {
+  let after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
+  await until(async () => {
+    if (after.status === 201) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
+    return false;
+  });
+  return after;
+}
+
 const ready = (svc: TestService) => async () => (await call(svc.url, 'GET', '/readyz')).status === 200;
 
 describe('execution store on a disk that fills up', () => {
@@ -54,23 +82,9 @@ describe('execution store on a disk that fills up', () => {
     const svc = await service({ AIRLOCK_AUDIT_LOG: auditPath, AIRLOCK_DATA_DIR: mount.path });
     expect((await call(svc.url, 'POST', '/v1/executions?wait=20', hello)).status).toBe(201);
 
-    await mount.fill();
-    // The database's log file keeps the room it once had: submissions fit in it until it has to grow.
-    const responses: JsonResponse[] = [];
-    for (let i = 0; i < 50 && !responses.some((r) => r.status !== 201); i++) {
-      responses.push(...(await Promise.all(Array.from({ length: 10 }, () => submitLarge(svc)))));
-    }
-    const refused = responses.filter((r) => r.status !== 201);
-    expect(refused.length).toBeGreaterThan(0);
-    for (const response of refused) {
-      expect(response.status).toBe(503);
-      expect(response.body.error).toEqual({
-        code: 'store_unavailable',
-        message: 'the execution store cannot be written, so no work is accepted until it can; retry later',
-        retry_after: 5,
-      });
-      expect(response.headers.get('retry-after')).toBe('5');
-    }
+    const responses = await submitOntoFullDisk(svc, mount);
+    for (const response of responses.filter((r) => r.status !== 201))
+      expectUnavailable(response, STORE_UNAVAILABLE);
     const readyz = await call(svc.url, 'GET', '/readyz');
     expect(readyz.status).toBe(503);
     expect(readyz.body.reason).toMatch(
@@ -87,13 +101,7 @@ describe('execution store on a disk that fills up', () => {
 
     await mount.free();
     // The store turns writable again with its next write that succeeds: the next submission.
-    let after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
-    await until(async () => {
-      if (after.status === 201) return true;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
-      return false;
-    });
+    const after = await submitUntilAccepted(svc);
     expect(after.body.result).toMatchObject({ outcome: 'success', stdout: 'hi\n' });
     await until(ready(svc));
     expect(svc.logs.join('')).toContain('execution store writable again: accepting new work');
@@ -106,14 +114,8 @@ describe('execution store on a disk that fills up', () => {
     const svc = await service({ AIRLOCK_AUDIT_LOG: auditPath });
     expect((await call(svc.url, 'POST', '/v1/executions?wait=20', hello)).status).toBe(201);
 
-    await mount.fill();
-    const responses: JsonResponse[] = [];
-    for (let i = 0; i < 50 && !responses.some((r) => r.status !== 201); i++) {
-      responses.push(...(await Promise.all(Array.from({ length: 10 }, () => submitLarge(svc)))));
-    }
-    const refused = responses.filter((r) => r.status !== 201);
-    expect(refused.length).toBeGreaterThan(0);
-    for (const response of refused) {
+    const responses = await submitOntoFullDisk(svc, mount);
+    for (const response of responses.filter((r) => r.status !== 201)) {
       expect(response.status).toBe(503);
       expect(['audit_unavailable', 'store_unavailable']).toContain(response.body.error.code);
     }
@@ -127,13 +129,7 @@ describe('execution store on a disk that fills up', () => {
     expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true });
 
     await mount.free();
-    let after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
-    await until(async () => {
-      if (after.status === 201) return true;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      after = await call(svc.url, 'POST', '/v1/executions?wait=20', hello);
-      return false;
-    });
+    const after = await submitUntilAccepted(svc);
     expect(after.body.result).toMatchObject({ outcome: 'success' });
     await until(ready(svc));
     expect(await verifyAuditLog(auditPath)).toMatchObject({ ok: true });

@@ -3,27 +3,24 @@
 // /v1/templates; and the errors a caller sees: unknown template or one not serving the language → 400 naming
 // `template`, a template that failed its build → 503 template_unavailable with Retry-After.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectRefused } from './support/refusals.ts';
 import { call, run, startService, type TestService } from './support/service.ts';
-import { builtTemplate, removeTemplateImages, writeTemplate } from './support/templates.ts';
+import { builtTemplate, useTemplatesDir, writeTemplate } from './support/templates.ts';
 
 const NAME = `greet-${process.pid}`;
 const FAILED = `nofrom-${process.pid}`;
 let svc: TestService;
-let dir: string;
+const dir = useTemplatesDir([NAME]);
 
 async function templates(): Promise<Array<Record<string, any>>> {
   return (await call(svc.url, 'GET', '/v1/templates')).body.templates;
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-operator-templates-'));
   await writeTemplate(
-    dir,
+    dir(),
     NAME,
     {
       description: 'bash with a greeting file',
@@ -35,14 +32,14 @@ beforeAll(async () => {
     },
     { 'greeting.txt': 'hello from the template\n' },
   );
-  await writeTemplate(dir, FAILED, {
+  await writeTemplate(dir(), FAILED, {
     from: `image:airlock-absent-${process.pid}:none`,
     languages: { bash: { source_file: 'main.sh', run: ['bash', 'main.sh'] } },
   });
   svc = await startService({
     AIRLOCK_BACKENDS: 'docker',
     AIRLOCK_POOL_SIZE: '0',
-    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_DIR: dir(),
     AIRLOCK_TEMPLATES_BUILD: 'build',
     AIRLOCK_TEMPLATE_POOLS: `${NAME}=1`,
   });
@@ -50,9 +47,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await svc?.close();
-  await rm(dir, { recursive: true, force: true });
-  removeTemplateImages(NAME);
 }, 120_000);
+
+/** Submits `code` in `language` to run in `template`. */
+const submitIn = (language: string, template: string, code: string) =>
+  call(svc.url, 'POST', '/v1/executions', { language, template, code });
 
 describe('templates over REST', () => {
   it('builds an operator template at start-up, lists it, warms its pool and runs jobs in it', async () => {
@@ -101,38 +100,19 @@ describe('templates over REST', () => {
   }, 600_000);
 
   it('refuses an unknown template and one that does not serve the language with 400 naming `template`', async () => {
-    const unknown = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'bash',
-      template: 'no-such',
-      code: 'true',
+    expectRefused(await submitIn('bash', 'no-such', 'true'), 400, {
+      code: 'invalid_request',
+      field: 'template',
     });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
-    const wrong = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'python',
-      template: NAME,
-      code: '1',
-    });
-    expect(wrong.status).toBe(400);
-    expect(wrong.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
+    const wrong = await submitIn('python', NAME, '1');
+    expectRefused(wrong, 400, { code: 'invalid_request', field: 'template' });
     expect(wrong.body.error.message).toMatch(/does not serve python/);
-    const bad = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'bash',
-      template: 'Bad;Name',
-      code: 'true',
-    });
-    expect(bad.status).toBe(400);
-    expect(bad.body.error.field).toBe('template');
+    expectRefused(await submitIn('bash', 'Bad;Name', 'true'), 400, { field: 'template' });
   });
 
   it('answers 503 template_unavailable with Retry-After for a template whose build failed', async () => {
-    const response = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'bash',
-      template: FAILED,
-      code: 'true',
-    });
-    expect(response.status).toBe(503);
-    expect(response.body.error).toMatchObject({ code: 'template_unavailable', field: 'template' });
+    const response = await submitIn('bash', FAILED, 'true');
+    expectRefused(response, 503, { code: 'template_unavailable', field: 'template' });
     expect(response.body.error.message).toMatch(/is failed: step from/);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   });

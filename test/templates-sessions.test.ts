@@ -4,30 +4,21 @@
 // template's name. The errors are an execution's: unknown or not serving the language → 400 naming `template`,
 // a failed build → 503 template_unavailable with Retry-After, a JavaScript (isolate) session → backend_unavailable.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
 import { call, startService, type TestService } from './support/service.ts';
-import {
-  builtTemplate,
-  PYTHON_EXTRA_TEMPLATE,
-  removeTemplateImages,
-  writeTemplate,
-} from './support/templates.ts';
+import { builtTemplate, PYTHON_EXTRA_TEMPLATE, useTemplatesDir, writeTemplate } from './support/templates.ts';
 
 const NAME = `pyextra-${process.pid}`;
 const FAILED = `pyfail-${process.pid}`;
 const FROM_BASE = `pybase-${process.pid}`;
 let svc: TestService;
-let dir: string;
+const dir = useTemplatesDir([NAME, FROM_BASE]);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-session-templates-'));
-  await writeTemplate(dir, NAME, PYTHON_EXTRA_TEMPLATE.spec, PYTHON_EXTRA_TEMPLATE.files);
+  await writeTemplate(dir(), NAME, PYTHON_EXTRA_TEMPLATE.spec, PYTHON_EXTRA_TEMPLATE.files);
   await writeTemplate(
-    dir,
+    dir(),
     FROM_BASE,
     {
       from: 'base',
@@ -36,14 +27,14 @@ beforeAll(async () => {
     },
     { 'motto.txt': 'from the base\n' },
   );
-  await writeTemplate(dir, FAILED, {
+  await writeTemplate(dir(), FAILED, {
     from: `image:airlock-absent-${process.pid}:none`,
     languages: { python: { source_file: 'main.py', run: ['python3', 'main.py'] } },
   });
   svc = await startService({
     ...CONTAINER_SERVICE_ENV,
     AIRLOCK_POOL_SIZE: '0',
-    AIRLOCK_TEMPLATES_DIR: dir,
+    AIRLOCK_TEMPLATES_DIR: dir(),
     AIRLOCK_TEMPLATES_BUILD: 'build',
   });
   await builtTemplate(svc.url, NAME);
@@ -54,9 +45,6 @@ afterAll(async () => {
   const instances = svc?.service.sessions.containerInstances() ?? [];
   await svc?.close();
   for (const instance of instances) await expectNoContainersLeft(instance);
-  await rm(dir, { recursive: true, force: true });
-  removeTemplateImages(NAME);
-  removeTemplateImages(FROM_BASE);
 }, 120_000);
 
 /** Opens a python session from `template` (built and ready) on `backend`; its id. */

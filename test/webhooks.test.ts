@@ -5,18 +5,16 @@
 // service's logs.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockClient } from '@airlock/client';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type TestService } from './support/service.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.ts';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 let secrets: string;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let svc: TestService;
 let client: AirlockClient;
 let port: number;
@@ -25,32 +23,10 @@ const received: Array<{ type: string; subject: string; id: string; eventId: stri
 beforeAll(async () => {
   secrets = await mkdtemp(join(tmpdir(), 'airlock-secrets-'));
   await writeFile(join(secrets, 'webhook.local'), `${SECRET}\n`, { mode: 0o600 });
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const event = new Webhook(SECRET).verify(
-          Buffer.concat(chunks).toString(),
-          req.headers as Record<string, string>,
-        ) as {
-          type: string;
-          data: { id: string; subject: string };
-        };
-        received.push({
-          type: event.type,
-          subject: event.data.subject,
-          eventId: event.data.id,
-          id: String(req.headers['webhook-id']),
-        });
-        res.writeHead(204).end();
-      } catch {
-        res.writeHead(400).end();
-      }
-    });
+  receiver = await startWebhookReceiver(SECRET, ({ webhookId, type, data }) => {
+    received.push({ type, subject: data.subject, eventId: data.id, id: webhookId });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  port = (receiver.address() as AddressInfo).port;
+  port = receiver.port;
   svc = await startService({
     AIRLOCK_SECRETS_DIR: secrets,
     AIRLOCK_WEBHOOK_ALLOWANCES: `127.0.0.1:${port}`,
@@ -61,8 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await svc?.close();
-  receiver?.closeAllConnections();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
   await rm(secrets, { recursive: true, force: true });
 });
 

@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ContainerSandbox } from '@airlock/sandbox';
+import { processAlive } from '@airlock/testing';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, type ContainerBackend, useContainerService } from '../support/containers.ts';
 import { run } from '../support/service.ts';
@@ -39,15 +40,6 @@ async function waitFor(
   throw new Error(`not within ${seconds} s: ${what}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const hello = (backend: ContainerBackend) =>
   run(service().url, { language: 'python', backend, code: "print('hello')" }, 120);
 
@@ -62,7 +54,7 @@ describe('dockerd restart', () => {
     expect(pids).toHaveLength(1);
     const [pid] = pids as [number];
     process.kill(pid, 'SIGTERM');
-    await waitFor(() => !alive(pid), 'dockerd stopped', 60);
+    await waitFor(() => !processAlive(pid), 'dockerd stopped', 60);
 
     // While dockerd is away a job is answered (an internal error naming Docker), never left hanging.
     const during = await hello('docker');

@@ -1,12 +1,14 @@
 // A real browser for tests: Debian's chromium (installed by scripts/setup-host.sh) driven by playwright-core,
 // which downloads no browser of its own. A missing chromium fails loudly with how to install it. Every page a
-// test opens fails the test on a JavaScript error or a dialog (a hostile `alert` that ran).
+// test opens fails the test on a JavaScript error or a dialog (a hostile `alert` that ran). useBrowser() gives a
+// test file one browser, closed after the file.
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -60,5 +62,20 @@ export async function launchBrowser(): Promise<TestBrowser> {
       return page;
     },
     [Symbol.asyncDispose]: () => browser.close(),
+  };
+}
+
+/** Launches one browser for the calling test file (beforeAll) and closes it after the file; a getter. */
+export function useBrowser(): () => TestBrowser {
+  let browser: TestBrowser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.[Symbol.asyncDispose]();
+  });
+  return () => {
+    if (!browser) throw new Error('the browser is not launched (use it inside a test)');
+    return browser;
   };
 }

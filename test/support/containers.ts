@@ -1,11 +1,11 @@
 // Helpers shared by the container test files: which backends they cover, the service they start (for jobs or
-// for sessions) with the check that it left no container behind, and waiting until a running program's output
-// has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
+// for sessions) with the check that it left no container behind, a job runner on one backend, the checks of a
+// job's result, and waiting until a running program's output has shown. Never removes anything itself: a leftover is a failure to report, not to hide.
 
 import { execFileSync } from 'node:child_process';
 import { CONTAINER_BACKENDS, type ContainerBackend, type ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { startService, type TestService } from './service.ts';
+import { run, startService, type TestService } from './service.ts';
 
 export const BACKENDS = CONTAINER_BACKENDS;
 export type { ContainerBackend };
@@ -16,6 +16,26 @@ export const CONTAINER_SERVICE_ENV = {
   AIRLOCK_POOL_SIZE: '1',
   AIRLOCK_MAX_WAIT_SECONDS: '300',
 } as const;
+
+/**
+ * Runs jobs on `backend` of the file's service: `language` and `code` with `wallTimeMs` of wall time (a `limits`
+ * in `extra` replaces it whole), each waited for up to 120 s.
+ */
+export function containerJob(service: () => TestService, backend: ContainerBackend, wallTimeMs: number) {
+  return (language: string, code: string, extra: Record<string, unknown> = {}): Promise<any> =>
+    run(service().url, { language, backend, code, limits: { wall_time_ms: wallTimeMs }, ...extra }, 120);
+}
+
+/** The job's result has `fields`; a failure names the result's reason. */
+export function expectResult(execution: any, fields: Record<string, unknown>): void {
+  expect(execution.result, `reason: ${execution.result.reason}`).toMatchObject(fields);
+}
+
+/** The job succeeded with nothing on stderr and printed exactly `lines`, each ended by a newline. */
+export function expectPrinted(execution: any, lines: readonly string[]): void {
+  expectResult(execution, { outcome: 'success', stderr: '' });
+  expect(execution.result.stdout.split('\n')).toEqual([...lines, '']);
+}
 
 /** `docker ps -a` lines (id, state) of the containers carrying `label`. */
 export function containersLabelled(label: string): string[] {
@@ -60,8 +80,12 @@ export function useContainerService(
       for (const name of Object.keys(startEnv)) delete process.env[name];
     }
     svc = started;
-    instances = BACKENDS.map((b) => (started.service.registry.get(b) as ContainerSandbox).instance);
-  }, 120_000);
+    // The container backends this service was asked to run (all of them unless `env` names fewer).
+    const named = (env.AIRLOCK_BACKENDS ?? CONTAINER_SERVICE_ENV.AIRLOCK_BACKENDS).split(',');
+    instances = BACKENDS.filter((b) => named.includes(b)).map(
+      (b) => (started.service.registry.get(b) as ContainerSandbox).instance,
+    );
+  }, 180_000);
   afterAll(async () => {
     await svc?.close();
     for (const instance of instances) await expectNoContainersLeft(instance);

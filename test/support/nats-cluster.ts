@@ -2,7 +2,7 @@
 // loopback port) and gateways and workers as real child processes (`node services/gateway/src/main.ts`
 // with AIRLOCK_QUEUE=nats, `node services/worker/src/main.ts`), each with its own audit log in the
 // cluster's temp dir. Dispose kills every process it spawned (by its own child handle, i.e. its pid), closes
-// its NATS connections, stops the server and removes the temp dir.
+// its NATS connections, stops the server and removes the temp dir. useNatsCluster() gives a test file one.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type NatsServer, startNatsServer } from '@airlock/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { call } from './service.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const GATEWAY_MAIN = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
@@ -171,6 +173,39 @@ async function waitFor(started: AirlockProcess, pattern: RegExp): Promise<RegExp
     if (Date.now() > deadline) throw new Error(`${started.name} did not start:\n${started.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Starts one cluster with `options` for the calling test file, then its processes (`start`, which keeps what it
+ * starts), and disposes of it all after the file. Returns a getter: the cluster exists only once tests run.
+ */
+export function useNatsCluster(
+  options: NatsClusterOptions,
+  start: (cluster: NatsCluster) => Promise<void>,
+): () => NatsCluster {
+  let cluster: NatsCluster | undefined;
+  beforeAll(async () => {
+    cluster = await NatsCluster.start(options);
+    await start(cluster);
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.[Symbol.asyncDispose]();
+  }, 60_000);
+  return () => {
+    if (!cluster) throw new Error('the NATS cluster is not started (use it inside a test)');
+    return cluster;
+  };
+}
+
+/** Submits javascript `code` with 60 s of wall time to the gateway at `url`; its id, once it is accepted (201). */
+export async function submitJavascript(url: string, code: string): Promise<string> {
+  const submitted = await call(url, 'POST', '/v1/executions', {
+    language: 'javascript',
+    code,
+    limits: { wall_time_ms: 60_000 },
+  });
+  expect(submitted.status).toBe(201);
+  return submitted.body.id as string;
 }
 
 /** Polls until the check passes; the test's own timeout bounds it (no wall-clock assertion). */

@@ -1,10 +1,11 @@
 // Helpers of the parity suites (test/parity-*.test.ts): where one ordinary program runs (language × backend),
-// submitting it, and a lossless, readable summary of long outputs for comparing them.
+// the service they run on, submitting it, and a lossless, readable summary of long outputs for comparing them.
 // Never relaxes a comparison: a summary says exactly what the text is.
 
 import { randomUUID } from 'node:crypto';
 import type { BackendName } from '@airlock/protocol';
 import { CONTAINER_BACKENDS } from '@airlock/sandbox';
+import { useContainerService } from './containers.ts';
 import { call } from './service.ts';
 
 export interface Target {
@@ -23,6 +24,9 @@ export const ALL_TARGETS: readonly Target[] = [
   { language: 'javascript', backend: 'isolate' },
   { language: 'typescript', backend: 'isolate' },
 ];
+
+/** How long one parity test may take: it runs a program on every target at once. */
+export const PARITY_TIMEOUT = 300_000;
 
 export const nameOf = (t: Target): string => `${t.language} on ${t.backend}`;
 
@@ -57,6 +61,32 @@ export function summary(result: {
 }
 
 /**
+ * Runs `job` on every one of `targets` at once, then hands each execution with its target to `check`, in the
+ * order of `targets`.
+ */
+export async function onEveryTarget(
+  targets: readonly Target[],
+  job: (t: Target) => Promise<any>,
+  check: (execution: any, t: Target) => void,
+): Promise<void> {
+  const executions = await Promise.all(targets.map(job));
+  for (const [i, execution] of executions.entries()) check(execution, targets[i]!);
+}
+
+/** The summary of a run that exited 0 with exactly this stdout and stderr, nothing cut. */
+export function wholeSuccess(stdout: string, stderr: string): ReturnType<typeof summary> {
+  return summary({
+    outcome: 'success',
+    exit_code: 0,
+    signal: null,
+    stdout,
+    stderr,
+    truncated: { stdout: false, stderr: false },
+    reason: null,
+  });
+}
+
+/**
  * Submits and waits for the finished execution. The suites send dozens of requests at once over kept-alive
  * connections; one reused just as the gateway closes it after its keep-alive timeout fails with ECONNRESET
  * before the request is read. The request carries an Idempotency-Key, so sending it again returns the same
@@ -81,4 +111,22 @@ export async function runExecution(
       if (attempt >= 3 || code !== 'ECONNRESET') throw error;
     }
   }
+}
+
+/** Submits `code` on a target, with request fields `extra`, and waits for the finished execution. */
+export type ParityJob = (t: Target, code: string, extra?: Record<string, unknown>) => Promise<any>;
+
+/**
+ * Starts the container service of a parity file (three jobs at once per backend) and returns its job runner:
+ * each request carries the target's language and backend, then `defaults`, then the job's own `extra` (a field
+ * of `extra` replaces the default of that name whole), and is waited for up to 280 s.
+ */
+export function useParityJobs(defaults: Record<string, unknown> = {}): ParityJob {
+  const service = useContainerService({ AIRLOCK_CONCURRENCY: '3' });
+  return (t, code, extra = {}) =>
+    runExecution(
+      service().url,
+      { language: t.language, backend: t.backend, code, ...defaults, ...extra },
+      280,
+    );
 }

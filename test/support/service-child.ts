@@ -81,11 +81,4 @@ export function childPids(pid: number): number[] {
     .filter((n) => n > 0);
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { processAlive } from '@airlock/testing';

@@ -109,6 +109,15 @@ export async function call<T = any>(
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
+/** What a finished local javascript execution on the isolate shows, with its `result` fields. */
+export const finishedJavascript = (result: Record<string, unknown>) => ({
+  status: 'finished',
+  tenant: 'local',
+  language: 'javascript',
+  backend: 'isolate',
+  result,
+});
+
 /** Submits and waits for the finished execution. */
 export async function run(url: string, request: Record<string, unknown>, waitSeconds = 30): Promise<any> {
   const response = await call(url, 'POST', `/v1/executions?wait=${waitSeconds}`, request);

@@ -1,11 +1,34 @@
 // Operator templates for tests: a folder of template specs (AIRLOCK_TEMPLATES_DIR) written by the test, a wait
 // until the service has built one, and the removal of its images afterwards (they are tagged per test process).
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeTemplateImages } from '@airlock/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { call } from './service.ts';
 
-export { removeTemplateImages } from '@airlock/testing';
+export { removeTemplateImages };
+
+/**
+ * The calling test file's templates folder: made before its tests, removed after them together with the images
+ * of the templates named in `built`. Register it before the service that reads it, so the service is closed
+ * first. A getter: the folder exists only once the file's hooks run.
+ */
+export function useTemplatesDir(built: readonly string[]): () => string {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airlock-templates-'));
+  });
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    for (const name of built) removeTemplateImages(name);
+  }, 120_000);
+  return () => {
+    if (dir === undefined) throw new Error('the templates folder is not made yet');
+    return dir;
+  };
+}
 
 /** Writes `dir/name/template.json` and the files beside it. */
 export async function writeTemplate(

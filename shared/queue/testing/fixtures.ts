@@ -10,7 +10,7 @@ import {
   type ExecutionResult,
   newExecutionId,
 } from '@airlock/protocol';
-import { expect } from 'vitest';
+import { rejectionOf } from '@airlock/testing';
 import type { Job, JobContext, JobQueue, JobWorker, QueueStats, SubmitInput } from '../src/job-queue.ts';
 import type { MemoryJobQueueOptions } from '../src/memory-options.ts';
 import { requestHash } from '../src/request-hash.ts';
@@ -98,14 +98,8 @@ export async function statusOf(queue: JobQueue, execution: Execution): Promise<s
 }
 
 /** The AirlockError the promise rejects with (the test fails if it resolves or rejects with anything else). */
-export async function rejection(promise: Promise<unknown>): Promise<AirlockError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AirlockError);
-  return error as AirlockError;
-}
+export const rejection = (promise: Promise<unknown>): Promise<AirlockError> =>
+  rejectionOf(promise, AirlockError);
 
 /** The code of the AirlockError the promise rejects with, or a line saying what happened instead. */
 export async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {

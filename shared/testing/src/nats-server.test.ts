@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { INSTALL_HINT, startNatsServer } from './nats-server.ts';
+import { processAlive } from './process-probe.ts';
 import { serverInfo } from './server-info.ts';
 
 /** A JetStream API call, raw, so this package needs only the core client. */
@@ -17,15 +18,6 @@ async function eventually<T>(attempt: () => Promise<T>, tries = 30): Promise<T> 
     } catch (error) {
       if (i >= tries) throw error;
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -57,7 +49,7 @@ describe('startNatsServer', () => {
       const firstPid = server.pid;
       await server.restart();
       expect(server.pid).not.toBe(firstPid);
-      expect(isAlive(firstPid!)).toBe(false);
+      expect(processAlive(firstPid!)).toBe(false);
       // A request sent while the client is still reconnecting can be lost; asking again is the client's job.
       const stored = await eventually(() => jsApi(nc, '$JS.API.STREAM.MSG.GET.KEEP', { seq: 1 }, 1_000));
       expect(JSON.parse(Buffer.from(stored.message.data, 'base64').toString())).toBe('survives');
@@ -74,12 +66,12 @@ describe('startNatsServer', () => {
       await using server = await startNatsServer({ jetstream: true });
       pid = server.pid;
       storeDir = server.storeDir;
-      expect(isAlive(pid!)).toBe(true);
+      expect(processAlive(pid!)).toBe(true);
     }
-    expect(isAlive(pid!)).toBe(false);
+    expect(processAlive(pid!)).toBe(false);
     expect(existsSync(storeDir)).toBe(false);
     // The other server is untouched.
-    expect(isAlive(other.pid!)).toBe(true);
+    expect(processAlive(other.pid!)).toBe(true);
     expect((await serverInfo(other.port))?.server_id).toBeDefined();
     await other[Symbol.asyncDispose]();
   });

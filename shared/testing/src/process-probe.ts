@@ -1,10 +1,20 @@
-// Reads a running process from outside, for tests and the benchmark's soak: its resident memory (/proc), the
-// same after two full garbage collections asked for over its V8 inspector (on loopback), its open file
+// Reads a running process from outside, for tests and the benchmark's soak: whether it still exists, its
+// resident memory (/proc), the same after two full garbage collections asked for over its V8 inspector (on loopback), its open file
 // descriptors, and the containers it owns (label `airlock.owner`). Changes nothing but the garbage collections.
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+
+/** True while a process with this pid exists and may be signalled (signal 0 only checks). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Resident memory of a process in bytes. */
 export function rssBytes(pid: number): number {

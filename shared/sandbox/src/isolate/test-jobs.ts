@@ -82,15 +82,8 @@ export async function runJob(
   return { result, chunks };
 }
 
-/** True while a process with this pid exists (signal 0 only checks). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** True while a process with this pid exists (signal 0 only checks): the one probe of @airlock/testing. */
+export { processAlive as processExists } from '@airlock/testing';
 
 /** Peak resident memory (VmHWM) of process `pid` in bytes, read from outside; 0 once it has gone. */
 export function peakResidentBytes(pid: number): number {
