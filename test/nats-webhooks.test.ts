@@ -3,6 +3,8 @@
 // with a callback and is stopped before the run starts; a worker then runs it, and gateway B delivers its
 // `execution.started` and `execution.finished` — each once, carrying the lifecycle feed's own event (same id,
 // type and payload as `GET /v1/events`). The delivery log reads the same on every gateway, a new one included.
+// A gateway SIGKILLed while a delivery waits for its retry loses nothing: a gateway started after it makes the
+// next attempt with the same webhook-id, and the delivery log holds every attempt.
 
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -27,6 +29,9 @@ let receiver: Server;
 let port: number;
 const received: Received[] = [];
 const refused: string[] = [];
+/** Requests to /flaky are answered 500 while this holds. */
+let failing = true;
+const gateways: AirlockProcess[] = [];
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -39,7 +44,7 @@ beforeAll(async () => {
           req.headers as Record<string, string>,
         ) as { type: string; data: LifecycleEvent };
         received.push({ webhookId: String(req.headers['webhook-id']), type: body.type, event: body.data });
-        res.writeHead(204).end();
+        res.writeHead(req.url === '/flaky' && failing ? 500 : 204).end();
       } catch (error) {
         refused.push((error as Error).message);
         res.writeHead(400).end();
@@ -60,8 +65,10 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-function gateway(): Promise<AirlockProcess> {
-  return cluster.gateway({ AIRLOCK_SECRETS_DIR: cluster.dir });
+async function gateway(env: Record<string, string> = {}): Promise<AirlockProcess> {
+  const started = await cluster.gateway({ AIRLOCK_SECRETS_DIR: cluster.dir, ...env });
+  gateways.push(started);
+  return started;
 }
 
 async function deliveries(url: string, id: string): Promise<DeliveryAttempt[]> {
@@ -155,5 +162,63 @@ describe('callbacks on NATS', () => {
     expect(received.filter((r) => r.event.subject === execution.id).map((r) => r.type)).toEqual([
       'execution.started',
     ]);
+  }, 240_000);
+
+  it('loses no delivery when the gateway holding it is SIGKILLed between attempts', async () => {
+    // Only the gateways of this test take deliveries.
+    for (const running of gateways.splice(0)) {
+      if (running.child.exitCode !== null || running.child.signalCode !== null) continue;
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+    // Full jitter under a 4 s ceiling: the retry is most likely still waiting when the kill lands.
+    const env = { AIRLOCK_WEBHOOK_BACKOFF_MS: '4000', AIRLOCK_WEBHOOK_MAX_BACKOFF_MS: '4000' };
+    const a = await gateway(env);
+    const response = await fetch(`${a.url}/v1/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        language: 'javascript',
+        code: '1',
+        callback: { url: `http://127.0.0.1:${port}/flaky`, events: ['execution.accepted'] },
+      }),
+    });
+    expect(response.status).toBe(201);
+    const execution = (await response.json()) as Execution;
+    const mine = () => received.filter((r) => r.event.subject === execution.id);
+    // The first attempt failed and its retry is stored, waiting for its time.
+    await until(async () => (await deliveries(a.url, execution.id)).length === 1, 50);
+    const nc = await cluster.connect();
+    // The webhook work queue's message count, from the JetStream API.
+    const stored = async () =>
+      ((await nc.request('$JS.API.STREAM.INFO.AIRLOCK_WEBHOOKS')).json() as { state: { messages: number } })
+        .state.messages;
+    await until(async () => (await stored()) === 1, 20);
+
+    a.child.kill('SIGKILL');
+    expect(await a.exited).toBeNull();
+    const beforeKill = mine().length;
+    expect(beforeKill).toBeGreaterThanOrEqual(1);
+    failing = false;
+
+    const c = await gateway(env);
+    await until(
+      async () => (await deliveries(c.url, execution.id)).some((d) => d.outcome === 'delivered'),
+      100,
+    );
+    const log = (await deliveries(c.url, execution.id)).sort((x, y) => x.attempt - y.attempt);
+    // Every attempt the receiver saw is logged, numbered on from the killed gateway's, one webhook-id throughout.
+    expect(log.map((d) => d.attempt)).toEqual(Array.from({ length: mine().length }, (_, i) => i + 1));
+    expect(log.map((d) => [d.status, d.outcome])).toEqual([
+      ...Array.from({ length: log.length - 1 }, () => [500, 'retrying']),
+      [204, 'delivered'],
+    ]);
+    expect(mine().length).toBe(beforeKill + 1);
+    expect(new Set(mine().map((r) => r.webhookId))).toEqual(new Set([log[0]!.webhook_id]));
+    expect(new Set(log.map((d) => d.webhook_id)).size).toBe(1);
+    expect(mine().every((r) => r.type === 'execution.accepted')).toBe(true);
+    expect(refused).toEqual([]);
+    // Delivered and acknowledged: nothing left in the work queue.
+    await until(async () => (await stored()) === 0, 50);
   }, 240_000);
 });
