@@ -13,7 +13,8 @@ export const ERROR_CODES = {
   forbidden: { status: 403, meaning: 'The credential does not allow this request.' },
   not_found: {
     status: 404,
-    meaning: 'No such route, or no session or snapshot with this id visible to the caller.',
+    meaning:
+      'No such route (on a NATS gateway, any session or snapshot path: sessions need embedded mode), or no session or snapshot with this id visible to the caller.',
   },
   execution_not_found: { status: 404, meaning: 'No execution with this id is visible to the caller.' },
   method_not_allowed: { status: 405, meaning: 'The route does not accept this method.' },
