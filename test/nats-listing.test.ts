@@ -1,7 +1,9 @@
 // GET /v1/executions scaled out on NATS: two gateway processes and a worker on one real nats-server. What one
 // gateway accepted, the other lists; a cursor made by one gateway pages on the other (they share the sealing
 // key); pages read while more are submitted hold every execution exactly once; filters match; a forged cursor is
-// refused. The lifecycle event feed is the same on every gateway and resumes on a new one.
+// refused. The lifecycle event feed is the same on every gateway and resumes on a new one. A NATS gateway has no
+// sessions: listing them, opening one or reading a snapshot is a coded 404 saying they need embedded mode, and the
+// feed holds no session events.
 
 import type { Execution } from '@airlock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,4 +159,39 @@ describe('listing on NATS', () => {
     ]);
     expect(text).toContain(two.id);
   }, 300_000);
+
+  it('answers every session path with a coded 404 naming embedded mode, and feeds no session events', async () => {
+    const asked = [
+      'GET /v1/sessions',
+      'GET /v1/sessions?limit=10&status=open',
+      'POST /v1/sessions',
+      'GET /v1/sessions/ses_UIS5DCMbcldebYwZIOGs0w',
+      'POST /v1/sessions/ses_UIS5DCMbcldebYwZIOGs0w/cells',
+      'GET /v1/snapshots',
+    ];
+    for (const [method, path] of asked.map((line) => line.split(' ') as [string, string])) {
+      const response = await fetch(`${b.url}${path}`, {
+        method,
+        ...(method === 'POST'
+          ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ language: 'python' }) }
+          : {}),
+      });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(((await response.json()) as { error: unknown }).error, `${method} ${path}`).toEqual({
+        code: 'not_found',
+        message:
+          'sessions are not served by this gateway: they need embedded mode (AIRLOCK_QUEUE=embedded); ' +
+          'a gateway on NATS runs executions only',
+      });
+    }
+    // Other unknown paths keep the plain 404.
+    const other = await fetch(`${b.url}/v1/sessionsx`);
+    expect(((await other.json()) as { error: { message: string } }).error.message).toBe(
+      'no route GET /v1/sessionsx',
+    );
+    const types = 'session.created,session.paused,session.resumed,session.closed';
+    const events = await fetch(`${b.url}/v1/events?types=${types}&limit=1000`);
+    expect(events.status).toBe(200);
+    expect(((await events.json()) as { data: unknown[] }).data).toEqual([]);
+  });
 });

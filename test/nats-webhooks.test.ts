@@ -3,6 +3,8 @@
 // with a callback and is stopped before the run starts; a worker then runs it, and gateway B delivers its
 // `execution.started` and `execution.finished` — each once, carrying the lifecycle feed's own event (same id,
 // type and payload as `GET /v1/events`). The delivery log reads the same on every gateway, a new one included.
+// A gateway SIGKILLed while a delivery waits for its retry loses nothing: a gateway started after it makes the
+// next attempt with the same webhook-id, and the delivery log holds every attempt.
 
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -25,11 +27,17 @@ let receiver: WebhookReceiver;
 let port: number;
 const received: Received[] = [];
 const refused: string[] = [];
+/** Requests to /flaky are answered 500 while this holds. */
+let failing = true;
+const gateways: AirlockProcess[] = [];
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver(
     SECRET,
-    ({ webhookId, type, data }) => received.push({ webhookId, type, event: data as LifecycleEvent }),
+    ({ path, webhookId, type, data }) => {
+      received.push({ webhookId, type, event: data as LifecycleEvent });
+      return path === '/flaky' && failing ? 500 : 204;
+    },
     (message) => refused.push(message),
   );
   port = receiver.port;
@@ -44,8 +52,25 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-function gateway(): Promise<AirlockProcess> {
-  return cluster.gateway({ AIRLOCK_SECRETS_DIR: cluster.dir });
+async function gateway(env: Record<string, string> = {}): Promise<AirlockProcess> {
+  const started = await cluster.gateway({ AIRLOCK_SECRETS_DIR: cluster.dir, ...env });
+  gateways.push(started);
+  return started;
+}
+
+/** Submits a run with a callback to the gateway at `url`; answers the accepted execution. */
+async function submit(
+  url: string,
+  callback: { url: string; events?: string[] },
+  query = '',
+): Promise<Execution> {
+  const response = await fetch(`${url}/v1/executions${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ language: 'javascript', code: '1', callback }),
+  });
+  expect(response.status).toBe(201);
+  return (await response.json()) as Execution;
 }
 
 async function deliveries(url: string, id: string): Promise<DeliveryAttempt[]> {
@@ -124,20 +149,65 @@ describe('callbacks on NATS', () => {
 
   it('delivers only the event types a callback asks for (execution.started)', async () => {
     const b = await gateway();
-    const response = await fetch(`${b.url}/v1/executions?wait=60`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        language: 'javascript',
-        code: '1',
-        callback: { url: `http://127.0.0.1:${port}/hooks`, events: ['execution.started'] },
-      }),
-    });
-    expect(response.status).toBe(201);
-    const execution = (await response.json()) as Execution;
+    const execution = await submit(
+      b.url,
+      { url: `http://127.0.0.1:${port}/hooks`, events: ['execution.started'] },
+      '?wait=60',
+    );
     await until(async () => (await deliveries(b.url, execution.id)).length === 1, 250);
     expect(received.filter((r) => r.event.subject === execution.id).map((r) => r.type)).toEqual([
       'execution.started',
     ]);
+  }, 240_000);
+
+  it('loses no delivery when the gateway holding it is SIGKILLed between attempts', async () => {
+    // Only the gateways of this test take deliveries.
+    for (const running of gateways.splice(0)) {
+      if (running.child.exitCode !== null || running.child.signalCode !== null) continue;
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+    // Full jitter under a 4 s ceiling: the retry is most likely still waiting when the kill lands.
+    const env = { AIRLOCK_WEBHOOK_BACKOFF_MS: '4000', AIRLOCK_WEBHOOK_MAX_BACKOFF_MS: '4000' };
+    const a = await gateway(env);
+    const execution = await submit(a.url, {
+      url: `http://127.0.0.1:${port}/flaky`,
+      events: ['execution.accepted'],
+    });
+    const mine = () => received.filter((r) => r.event.subject === execution.id);
+    // The first attempt failed (a short jitter may have let another fail too) and a retry is stored, waiting.
+    await until(async () => (await deliveries(a.url, execution.id)).length >= 1, 50);
+    const nc = await cluster.connect();
+    // The webhook work queue's message count, from the JetStream API.
+    const stored = async () =>
+      ((await nc.request('$JS.API.STREAM.INFO.AIRLOCK_WEBHOOKS')).json() as { state: { messages: number } })
+        .state.messages;
+    await until(async () => (await stored()) === 1, 20);
+
+    a.child.kill('SIGKILL');
+    expect(await a.exited).toBeNull();
+    const beforeKill = mine().length;
+    expect(beforeKill).toBeGreaterThanOrEqual(1);
+    failing = false;
+
+    const c = await gateway(env);
+    await until(
+      async () => (await deliveries(c.url, execution.id)).some((d) => d.outcome === 'delivered'),
+      100,
+    );
+    const log = (await deliveries(c.url, execution.id)).sort((x, y) => x.attempt - y.attempt);
+    // Every attempt the receiver saw is logged, numbered on from the killed gateway's, one webhook-id throughout.
+    expect(log.map((d) => d.attempt)).toEqual(Array.from({ length: mine().length }, (_, i) => i + 1));
+    expect(log.map((d) => [d.status, d.outcome])).toEqual([
+      ...Array.from({ length: log.length - 1 }, () => [500, 'retrying']),
+      [204, 'delivered'],
+    ]);
+    expect(mine().length).toBe(beforeKill + 1);
+    expect(new Set(mine().map((r) => r.webhookId))).toEqual(new Set([log[0]!.webhook_id]));
+    expect(new Set(log.map((d) => d.webhook_id)).size).toBe(1);
+    expect(mine().every((r) => r.type === 'execution.accepted')).toBe(true);
+    expect(refused).toEqual([]);
+    // Delivered and acknowledged: nothing left in the work queue.
+    await until(async () => (await stored()) === 0, 50);
   }, 240_000);
 });

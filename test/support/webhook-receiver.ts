@@ -6,8 +6,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
-/** A verified delivery: its `webhook-id` header, and the event's type and data. */
+/** A verified delivery: its path, its `webhook-id` header, and the event's type and data. */
 export interface VerifiedDelivery {
+  path: string;
   webhookId: string;
   type: string;
   data: any;
@@ -18,10 +19,13 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** Starts the receiver; `onDelivery` gets each verified delivery, `onRefused` the error of each other request. */
+/**
+ * Starts the receiver; `onDelivery` gets each verified delivery and may answer the status to reply (204 when it
+ * answers nothing), `onRefused` the error of each other request.
+ */
 export async function startWebhookReceiver(
   secret: string,
-  onDelivery: (delivery: VerifiedDelivery) => void,
+  onDelivery: (delivery: VerifiedDelivery) => number | undefined | void,
   onRefused: (message: string) => void = () => {},
 ): Promise<WebhookReceiver> {
   const server = createServer((req, res) => {
@@ -33,8 +37,13 @@ export async function startWebhookReceiver(
           Buffer.concat(chunks).toString(),
           req.headers as Record<string, string>,
         ) as { type: string; data: any };
-        onDelivery({ webhookId: String(req.headers['webhook-id']), type: body.type, data: body.data });
-        res.writeHead(204).end();
+        const status = onDelivery({
+          path: req.url ?? '/',
+          webhookId: String(req.headers['webhook-id']),
+          type: body.type,
+          data: body.data,
+        });
+        res.writeHead(status ?? 204).end();
       } catch (error) {
         onRefused((error as Error).message);
         res.writeHead(400).end();

@@ -78,7 +78,10 @@ export interface GatewayDeps {
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
-  const errorContext = { bodyLimitBytes: deps.limits.bodyLimitBytes };
+  const errorContext = {
+    bodyLimitBytes: deps.limits.bodyLimitBytes,
+    sessionsServed: deps.sessions !== undefined,
+  };
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),

@@ -10,7 +10,7 @@ const ROWS = {
   invalid_request: [400, 'A field of the request is missing, of the wrong type, or out of range.'],
   unauthorized: [401, 'No valid credential was presented.'],
   forbidden: [403, 'The credential does not allow this request.'],
-  not_found: [404, 'No such route, or no session or snapshot with this id visible to the caller.'],
+  not_found: [404, 'No such route (on a NATS gateway, any session or snapshot path: sessions need embedded mode), or no session or snapshot with this id visible to the caller.'],
   execution_not_found: [404, 'No execution with this id is visible to the caller.'],
   method_not_allowed: [405, 'The route does not accept this method.'],
   idempotency_conflict: [409, 'The Idempotency-Key was already used with a different request body.'],

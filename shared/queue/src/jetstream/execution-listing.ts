@@ -1,8 +1,11 @@
-// Listing a tenant's executions from the KV bucket, the same on every gateway: each record has a listing
-// entry `ix.<tenant hash>.<created ms>.<id>` (empty value; it expires with the bucket's retention), so a page
-// lists only that tenant's keys, orders them newest first, and reads records from the cursor on until the
-// page is full. A filter that matches rarely reads more records; an entry whose record is gone is skipped.
-// Must never read or return another tenant's record (the prefix and a tenant check on every record).
+// Listing a tenant's executions from the KV bucket, the same on every gateway, at a cost that follows the page
+// and not what is retained: each record has a listing entry `ix.<tenant hash>.<created hour>.<created ms>.<id>`
+// and its hour a marker `ih.<tenant hash>.<hour>` (empty values; they expire with the bucket's retention). A
+// page reads the tenant's hour markers, then the entries of one hour at a time, newest hour first from the
+// cursor's hour on, and reads records only until the page (and one more, to know there is a next) is full.
+// A filter that matches rarely reads more records; an entry whose record is gone is skipped. Cursors are
+// `<created ms>.<id>` of the page's last entry: newer inserts sort before it, so pages never repeat or skip.
+// Must never read or return another tenant's record (the key prefixes and a tenant check on every record).
 
 import { randomBytes } from 'node:crypto';
 import type { Execution } from '@airlock/protocol';
@@ -11,7 +14,7 @@ import { StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ExecutionRecords } from './execution-records.ts';
-import { listingPrefix } from './names.ts';
+import { LISTING_HOUR_MS, listingHourPrefix, listingHoursPrefix } from './names.ts';
 
 /** Filters of a listing and its page: the ExecutionStore's, so both modes list alike. */
 export type KvListQuery = ListQuery;
@@ -30,29 +33,31 @@ export class ExecutionListing {
   }
 
   async page(tenant: string, query: KvListQuery): Promise<KvExecutionPage> {
-    const prefix = listingPrefix(tenant);
     const after = query.createdAfter === undefined ? undefined : timeMs(query.createdAfter);
     const before = query.createdBefore === undefined ? undefined : timeMs(query.createdBefore);
-    const entries: Array<{ ms: number; id: string; sort: string }> = [];
-    for await (const key of await this.#kv.keys(`${prefix}.>`)) {
-      const [ms, id] = key.slice(prefix.length + 1).split('.') as [string, string];
-      const created = Number(ms);
-      if (after !== undefined && created <= after) continue;
-      if (before !== undefined && created >= before) continue;
-      const sort = `${ms}.${id}`;
-      if (query.cursor !== undefined && sort >= query.cursor) continue;
-      entries.push({ ms: created, id, sort });
-    }
-    entries.sort((a, b) => (a.sort < b.sort ? 1 : a.sort > b.sort ? -1 : 0));
+    let newest = Number.POSITIVE_INFINITY;
+    if (before !== undefined) newest = before;
+    if (query.cursor !== undefined) newest = Math.min(newest, Number(query.cursor.split('.')[0]));
+    const hours = (await this.#hours(tenant)).filter(
+      (hour) =>
+        hour <= Math.floor(newest / LISTING_HOUR_MS) &&
+        (after === undefined || hour >= Math.floor(after / LISTING_HOUR_MS)),
+    );
     const kept: Array<{ execution: Execution; sort: string }> = [];
-    for (let i = 0; i < entries.length && kept.length <= query.limit; i += READ_AHEAD) {
-      const batch = entries.slice(i, i + READ_AHEAD);
-      const read = await Promise.all(batch.map((entry) => this.#records.find(tenant, entry.id)));
-      read.forEach((found, k) => {
-        if (found && matches(found.value.execution, query)) {
-          kept.push({ execution: found.value.execution, sort: batch[k]!.sort });
-        }
-      });
+    for (const hour of hours) {
+      const entries = await this.#entries(tenant, hour, { after, before, cursor: query.cursor });
+      for (let i = 0; i < entries.length && kept.length <= query.limit; ) {
+        // No more reads than the page still lacks (one past it tells whether there is a next page).
+        const batch = entries.slice(i, i + Math.min(READ_AHEAD, query.limit + 1 - kept.length));
+        i += batch.length;
+        const read = await Promise.all(batch.map((entry) => this.#records.find(tenant, entry.id)));
+        read.forEach((found, k) => {
+          if (found && matches(found.value.execution, query)) {
+            kept.push({ execution: found.value.execution, sort: batch[k]!.sort });
+          }
+        });
+      }
+      if (kept.length > query.limit) break;
     }
     const more = kept.length > query.limit;
     const page = kept.slice(0, query.limit);
@@ -60,6 +65,38 @@ export class ExecutionListing {
       executions: page.map((entry) => entry.execution),
       nextCursor: more ? page.at(-1)!.sort : null,
     };
+  }
+
+  /** The hours in which the tenant has listing entries, newest first. */
+  async #hours(tenant: string): Promise<number[]> {
+    const prefix = listingHoursPrefix(tenant);
+    const hours: number[] = [];
+    for await (const key of await this.#kv.keys(`${prefix}.*`)) {
+      const hour = Number(key.slice(prefix.length + 1));
+      if (Number.isSafeInteger(hour)) hours.push(hour);
+    }
+    return hours.sort((a, b) => b - a);
+  }
+
+  /** The tenant's entries of one hour inside the bounds and before the cursor, newest first. */
+  async #entries(
+    tenant: string,
+    hour: number,
+    bounds: { after: number | undefined; before: number | undefined; cursor: string | undefined },
+  ): Promise<Array<{ id: string; sort: string }>> {
+    const prefix = listingHourPrefix(tenant, hour);
+    const entries: Array<{ id: string; sort: string }> = [];
+    for await (const key of await this.#kv.keys(`${prefix}.>`)) {
+      const [ms, id] = key.slice(prefix.length + 1).split('.') as [string, string];
+      const created = Number(ms);
+      if (id === undefined || !Number.isSafeInteger(created)) continue;
+      if (bounds.after !== undefined && created <= bounds.after) continue;
+      if (bounds.before !== undefined && created >= bounds.before) continue;
+      const sort = `${ms}.${id}`;
+      if (bounds.cursor !== undefined && sort >= bounds.cursor) continue;
+      entries.push({ id, sort });
+    }
+    return entries.sort((a, b) => (a.sort < b.sort ? 1 : a.sort > b.sort ? -1 : 0));
   }
 }
 

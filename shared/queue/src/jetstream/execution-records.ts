@@ -7,7 +7,7 @@
 import { Execution } from '@airlock/protocol';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { executionKey, isStorableId, listingKey } from './names.ts';
+import { executionKey, isStorableId, LISTING_HOUR_MS, listingHourKey, listingKey } from './names.ts';
 
 export interface StoredExecution {
   execution: Execution;
@@ -66,10 +66,19 @@ export class ExecutionRecords {
     return found?.value.execution.tenant === tenant ? found : undefined;
   }
 
-  /** Writes a new record and its listing entry; false if one with this id exists. */
+  /**
+   * Writes a new record, its listing entry and its hour's marker (rewritten by every entry of the hour, so it
+   * expires no sooner than they do); false if one with this id exists.
+   */
   async create(record: StoredExecution): Promise<boolean> {
     const created = await this.#create(executionKey(record.execution.id), record);
-    if (created) await this.#kv.put(listingEntry(record.execution), '');
+    if (created) {
+      const { tenant } = record.execution;
+      await Promise.all([
+        this.#kv.put(listingEntry(record.execution), ''),
+        this.#kv.put(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS)), ''),
+      ]);
+    }
     return created;
   }
 
@@ -157,8 +166,12 @@ export class ExecutionRecords {
   }
 }
 
+function createdMs(execution: Execution): number {
+  return Math.max(0, Date.parse(execution.created_at) || 0);
+}
+
 function listingEntry(execution: Execution): string {
-  return listingKey(execution.tenant, Date.parse(execution.created_at) || 0, execution.id);
+  return listingKey(execution.tenant, createdMs(execution), execution.id);
 }
 
 function parseStoredExecution(json: unknown): StoredExecution | undefined {

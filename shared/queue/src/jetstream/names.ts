@@ -163,17 +163,31 @@ function tenantHash(tenant: string): string {
   return createHash('sha256').update(tenant).digest('hex').slice(0, 32);
 }
 
-/** KV key prefix of one tenant's listing entries. */
-export function listingPrefix(tenant: string): string {
-  return `ix.${tenantHash(tenant)}`;
+/** Milliseconds of one listing hour: a tenant's listing entries are grouped by the hour they were created in. */
+export const LISTING_HOUR_MS = 3_600_000;
+
+/** KV key prefix of one tenant's listing entries of one hour (hours since the epoch). */
+export function listingHourPrefix(tenant: string, hour: number): string {
+  return `ix.${tenantHash(tenant)}.${String(Math.max(0, hour)).padStart(9, '0')}`;
+}
+
+/** KV key prefix of one tenant's hour markers: `ih.<tenant hash>.<hour>`, one per hour with an entry. */
+export function listingHoursPrefix(tenant: string): string {
+  return `ih.${tenantHash(tenant)}`;
+}
+
+/** KV key of the marker saying the tenant has listing entries in this hour (empty value). */
+export function listingHourKey(tenant: string, hour: number): string {
+  return `${listingHoursPrefix(tenant)}.${String(Math.max(0, hour)).padStart(9, '0')}`;
 }
 
 /**
- * KV key of an execution's listing entry: tenant, creation time (zero-padded milliseconds, so keys sort by
- * time) and id; the entry's value is empty — the key is the index.
+ * KV key of an execution's listing entry: tenant, creation hour, creation time (zero-padded milliseconds, so
+ * keys sort by time) and id; the entry's value is empty — the key is the index.
  */
 export function listingKey(tenant: string, createdMs: number, id: string): string {
-  return `${listingPrefix(tenant)}.${String(Math.max(0, createdMs)).padStart(15, '0')}.${id}`;
+  const ms = Math.max(0, createdMs);
+  return `${listingHourPrefix(tenant, Math.floor(ms / LISTING_HOUR_MS))}.${String(ms).padStart(15, '0')}.${id}`;
 }
 
 /** The KV bucket of worker heartbeats: one entry per running worker, keyed by its id. */
