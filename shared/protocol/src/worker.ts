@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { BackendName } from './request.ts';
+import { Template } from './template.ts';
 
 /** One warm pool of a worker: the containers it keeps started for one image × runtime × memory profile. */
 export const WorkerPool = z.object({
@@ -20,13 +21,11 @@ export const WorkerPool = z.object({
   misses: z.number().int().nonnegative(),
 });
 
-/** One template a worker has, and whether it can run it now. */
-export const WorkerTemplate = z.object({
-  name: z.string(),
-  state: z.enum(['ready', 'building', 'failed', 'missing']),
-  /** Why it is not ready. */
-  reason: z.string().nullable(),
-});
+/**
+ * One template a worker has, as GET /v1/templates shows it in the embedded mode: its languages, packages, size,
+ * hash, and whether it can run it now (the reason when not). NATS gateways list the union of these.
+ */
+export const WorkerTemplate = Template.omit({ workers: true });
 
 /** What a worker announces in each heartbeat. */
 export const WorkerStatus = z.object({

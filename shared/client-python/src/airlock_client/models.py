@@ -290,6 +290,8 @@ class Runtime:
     version: str
     available: bool
     reason: str | None
+    template: str | None = None
+    """The template serving the language on this backend by default (None for the isolate, or an older server)."""
 
     @staticmethod
     def from_json(shape: Shape) -> Runtime:
@@ -299,6 +301,7 @@ class Runtime:
             shape.text("version"),
             shape.boolean("available"),
             shape.optional_text("reason"),
+            shape.optional_text("template"),
         )
 
 
