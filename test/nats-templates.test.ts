@@ -105,7 +105,7 @@ describe('templates on NATS', () => {
       { language: 'c', template: 'gcc', code: C_HELLO, limits: { wall_time_ms: 30_000 } },
       240,
     );
-    expect(execution).toMatchObject({ status: 'completed', template: 'gcc', runner: workerId });
+    expect(execution).toMatchObject({ status: 'finished', template: 'gcc' });
     expect(execution.result).toMatchObject({ outcome: 'success', exit_code: 0, stdout: 'hello from nats\n' });
     expect(execution.result.compile).toMatchObject({ exit_code: 0 });
   }, 300_000);
