@@ -23,9 +23,19 @@ export const WorkerPool = z.object({
 
 /**
  * One template a worker has, as GET /v1/templates shows it in the embedded mode: its languages, packages, size,
- * hash, and whether it can run it now (the reason when not). NATS gateways list the union of these.
+ * hash, and whether it can run it now (the reason when not). NATS gateways list the union of these, each checked
+ * against Template first. Read leniently, so that one odd template never hides its worker from GET /v1/workers:
+ * any name, and a worker older than these fields announces only name, state and reason (the rest default).
  */
-export const WorkerTemplate = Template.omit({ workers: true });
+export const WorkerTemplate = Template.omit({ workers: true }).extend({
+  name: z.string(),
+  description: Template.shape.description.default(null),
+  languages: Template.shape.languages.default([]),
+  packages: Template.shape.packages.default({}),
+  size_bytes: Template.shape.size_bytes.default(null),
+  hash: Template.shape.hash.default(null),
+  builtin: Template.shape.builtin.default(false),
+});
 
 /** What a worker announces in each heartbeat. */
 export const WorkerStatus = z.object({

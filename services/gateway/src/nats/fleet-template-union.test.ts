@@ -3,7 +3,7 @@
 // nothing. And the refusals a NATS gateway answers from that view, the same as the embedded mode's.
 
 import type { Template, Worker } from '@airlock/protocol';
-import { AirlockError } from '@airlock/protocol';
+import { AirlockError, WorkerStatus } from '@airlock/protocol';
 import { describe, expect, it } from 'vitest';
 import { fleetTemplates, liveWorkers } from './fleet-template-union.ts';
 import { FleetTemplates } from './fleet-templates.ts';
@@ -86,6 +86,34 @@ describe('fleetTemplates', () => {
       ['bash', 'ready', ['q_a']],
       ['gcc', 'failed', []],
       ['rust', 'ready', ['q_a']],
+    ]);
+  });
+
+  it('leaves out an announced template that is not one (a name no spec could have)', () => {
+    const hostile = template('gcc', 'ready', { name: '<script>alert(1)</script>' });
+    expect(
+      fleetTemplates([worker('q_a', [hostile, template('go', 'ready')])], NOW).map((t) => t.name),
+    ).toEqual(['go']);
+  });
+
+  it('reads the heartbeat of a worker that announces only name, state and reason', () => {
+    const parsed = WorkerStatus.parse({
+      ...worker('q_old', []),
+      last_seen: undefined,
+      templates: [{ name: 'gcc', state: 'missing', reason: 'not built' }],
+    });
+    expect(parsed.templates).toEqual([
+      {
+        name: 'gcc',
+        description: null,
+        languages: [],
+        packages: {},
+        size_bytes: null,
+        hash: null,
+        state: 'missing',
+        reason: 'not built',
+        builtin: false,
+      },
     ]);
   });
 
