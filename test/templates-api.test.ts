@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, run, startService, type TestService } from './support/service.ts';
-import { builtTemplate, removeTemplateImages, writeTemplate } from './support/templates.ts';
+import { builtTemplate, refusedTemplate, removeTemplateImages, writeTemplate } from './support/templates.ts';
 
 const NAME = `greet-${process.pid}`;
 const FAILED = `nofrom-${process.pid}`;
@@ -102,20 +102,8 @@ describe('templates over REST', () => {
   }, 600_000);
 
   it('refuses an unknown template and one that does not serve the language with 400 naming `template`', async () => {
-    const unknown = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'bash',
-      template: 'no-such',
-      code: 'true',
-    });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
-    const wrong = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'python',
-      template: NAME,
-      code: '1',
-    });
-    expect(wrong.status).toBe(400);
-    expect(wrong.body.error).toMatchObject({ code: 'invalid_request', field: 'template' });
+    await refusedTemplate(svc.url, { language: 'bash', template: 'no-such', code: 'true' }, 400);
+    const wrong = await refusedTemplate(svc.url, { language: 'python', template: NAME, code: '1' }, 400);
     expect(wrong.body.error.message).toMatch(/does not serve python/);
     const bad = await call(svc.url, 'POST', '/v1/executions', {
       language: 'bash',
@@ -127,13 +115,11 @@ describe('templates over REST', () => {
   });
 
   it('answers 503 template_unavailable with Retry-After for a template whose build failed', async () => {
-    const response = await call(svc.url, 'POST', '/v1/executions', {
-      language: 'bash',
-      template: FAILED,
-      code: 'true',
-    });
-    expect(response.status).toBe(503);
-    expect(response.body.error).toMatchObject({ code: 'template_unavailable', field: 'template' });
+    const response = await refusedTemplate(
+      svc.url,
+      { language: 'bash', template: FAILED, code: 'true' },
+      503,
+    );
     expect(response.body.error.message).toMatch(/is failed: step from/);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   });
