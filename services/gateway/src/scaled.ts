@@ -82,8 +82,9 @@ export async function startScaled(
     onError: (err, key) => logger.warn({ err, key }, 'skipped an entry of the workers bucket'),
   });
   // The templates the live workers announce: what a request's `template`, /v1/templates and MCP answer from.
+  // Its own roster, silent about odd entries: it reads every second, and GET /v1/workers logs them already.
   const templates = await FleetTemplates.start({
-    roster,
+    roster: await WorkerRoster.open({ connection: nc }),
     onError: (err) => logger.warn({ err }, 'reading the workers bucket for their templates failed'),
   });
   stack.defer(() => templates.stop());
