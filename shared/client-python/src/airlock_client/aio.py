@@ -130,6 +130,7 @@ class AsyncClient:
     # --- runtimes ---
 
     runtimes = _in_thread(Client.runtimes)
+    templates = _in_thread(Client.templates)
 
     # --- sessions ---
 
