@@ -2,6 +2,7 @@
 // exit codes and outcomes, stdin/args/env/files in and output files out (base64), 20 concurrent jobs, cancel of
 // a running job, the warm pool in use, and no container of this service left after it closes.
 
+import { COMPILED_LANGUAGES } from '@airlock/protocol';
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, type ContainerBackend, outputSeen, useContainerService } from './support/containers.ts';
@@ -81,9 +82,20 @@ describe.each(BACKENDS)('container programs on %s', (backend: ContainerBackend) 
     const response = await call(service().url, 'GET', '/v1/runtimes');
     expect(response.status).toBe(200);
     const mine = response.body.runtimes.filter((r: { backend: string }) => r.backend === backend);
-    expect(mine.map((r: { language: string }) => r.language).sort()).toEqual([...LANGUAGES].sort());
-    for (const runtime of mine) {
+    expect(mine.map((r: { language: string }) => r.language).sort()).toEqual(
+      [...LANGUAGES, ...COMPILED_LANGUAGES].sort(),
+    );
+    const builtin = mine.filter((r: { language: Language }) => LANGUAGES.includes(r.language));
+    for (const runtime of builtin) {
       expect(runtime).toMatchObject({ available: true, version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+      expect(runtime.template).toBe(
+        runtime.language === 'python' || runtime.language === 'bash' ? runtime.language : 'node',
+      );
+    }
+    // The compiled languages run in their template: available once it is built, else the template says why.
+    for (const runtime of mine.filter((r: { language: Language }) => !LANGUAGES.includes(r.language))) {
+      expect(runtime.template).toMatch(/^(gcc|go|rust|java|ruby|php)$/);
+      if (!runtime.available) expect(runtime.reason).toContain(`template ${runtime.template}`);
     }
   });
 

@@ -2,6 +2,7 @@
 // the isolate and runc backends: tool listing with schemas, run_code in javascript and python, failures as
 // error results, bad arguments and Airlock's refusals as coded error results after which the server still works.
 
+import { COMPILED_LANGUAGES } from '@airlock/protocol';
 import { describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
@@ -30,8 +31,13 @@ describe.each(MCP_TRANSPORTS)('MCP over %s', (transport) => {
     expect(runCode.description).toMatch(/no network/i);
     expect(runCode.description).toContain('/work/out');
     expect(runCode.inputSchema.required).toEqual(['code']);
+    // The compiled languages are offered once their template is ready (GET /v1/runtimes says which are).
+    const runtimes = (await call(svc().url, 'GET', '/v1/runtimes')).body.runtimes as Array<
+      Record<string, any>
+    >;
+    const compiled = COMPILED_LANGUAGES.filter((l) => runtimes.some((r) => r.language === l && r.available));
     expect(runCode.inputSchema.properties).toMatchObject({
-      language: { enum: ['javascript', 'typescript', 'python', 'bash'] },
+      language: { enum: ['javascript', 'typescript', 'python', 'bash', ...compiled] },
       code: { type: 'string' },
       files: { type: 'array' },
       stdin: { type: 'string' },

@@ -1,7 +1,8 @@
 // Templates through the REST surface of the real embedded service on runc: an operator template
 // (AIRLOCK_TEMPLATES_DIR) built at start-up in the background and then served, with its warm pool; GET
 // /v1/templates; and the errors a caller sees: unknown template or one not serving the language → 400 naming
-// `template`, a template that failed its build → 503 template_unavailable with Retry-After.
+// `template`, a template that failed its build → 503 template_unavailable with Retry-After. /v1/runtimes lists
+// the compiled languages with the shipped template serving each.
 
 import type { ContainerSandbox } from '@airlock/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,4 +117,25 @@ describe('templates over REST', () => {
     expect(response.body.error.message).toMatch(/is failed: step from/);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
   });
+
+  it('lists each compiled language in /v1/runtimes with the template that serves it', async () => {
+    expect(await builtTemplate(svc.url, 'gcc')).toMatchObject({ state: 'ready' });
+    const response = await call(svc.url, 'GET', '/v1/runtimes?language=c');
+    expect(response.body.runtimes).toEqual([
+      {
+        language: 'c',
+        backend: 'docker',
+        template: 'gcc',
+        available: true,
+        version: expect.stringMatching(/^g/),
+      },
+    ]);
+    const all = (await call(svc.url, 'GET', '/v1/runtimes')).body.runtimes as Array<Record<string, unknown>>;
+    expect(all.map((r) => r.language)).toEqual(
+      expect.arrayContaining(['c', 'cpp', 'go', 'rust', 'java', 'ruby', 'php']),
+    );
+    for (const runtime of all.filter((r) => r.language === 'php' || r.language === 'java')) {
+      expect(runtime.template).toBe(runtime.language);
+    }
+  }, 600_000);
 });

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeTemplateImages } from '@airlock/testing';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { call } from './service.ts';
 
 export { removeTemplateImages };
@@ -52,6 +52,18 @@ export async function builtTemplate(url: string, name: string): Promise<Record<s
     await new Promise((r) => setTimeout(r, 500));
   }
   return found;
+}
+
+/**
+ * POSTs an execution that must be refused for its `template`: 400 `invalid_request` or 503
+ * `template_unavailable`, with `"field": "template"`. Returns the answer for the test's own checks.
+ */
+export async function refusedTemplate(url: string, request: Record<string, unknown>, status: 400 | 503) {
+  const response = await call(url, 'POST', '/v1/executions', request);
+  expect(response.status).toBe(status);
+  const code = status === 400 ? 'invalid_request' : 'template_unavailable';
+  expect(response.body.error).toMatchObject({ code, field: 'template' });
+  return response;
 }
 
 /** A python template built from the python one, with a module (`airlock_greet`) and a data file ($MOTTO_FILE). */

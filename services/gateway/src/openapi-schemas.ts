@@ -28,6 +28,11 @@ export const Runtime = z.object({
   version: z.string(),
   available: z.boolean(),
   reason: z.string().optional(),
+  /**
+   * The template serving the language on this backend by default (container backends; absent for the isolate).
+   * The compiled languages (c, cpp, go, rust, java, ruby, php) run only in a template.
+   */
+  template: z.string().optional(),
 });
 
 export const RuntimeList = z.object({

@@ -3,7 +3,8 @@
 // these gateways share one NATS JetStream; each keeps its own audit log (accepted, rejected, canceled, and
 // `finished` for the terminal transitions it makes itself, such as a cancel of a queued job).
 // Egress: the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do, so egress
-// requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names). Its parts
+// requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names). Templates:
+// those the live workers announce in their heartbeats (nats/fleet-templates.ts). Its parts
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
 // reverse. Binds no port (main.ts listens) and reads no environment.
 
@@ -22,6 +23,7 @@ import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
+import { FleetTemplates } from './nats/fleet-templates.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
@@ -74,12 +76,19 @@ export async function startScaled(
   });
   stack.defer(() => acceptedHere.stop());
   const routesQueue = acceptedHere.trackingQueue();
-  const registry = fleetRegistry(config.AIRLOCK_BACKENDS);
   // The workers' heartbeats (GET /v1/workers); an entry that is not one is skipped and logged.
   const roster = await WorkerRoster.open({
     connection: nc,
     onError: (err, key) => logger.warn({ err, key }, 'skipped an entry of the workers bucket'),
   });
+  // The templates the live workers announce: what a request's `template`, /v1/templates and MCP answer from.
+  // Its own roster, silent about odd entries: it reads every second, and GET /v1/workers logs them already.
+  const templates = await FleetTemplates.start({
+    roster: await WorkerRoster.open({ connection: nc }),
+    onError: (err) => logger.warn({ err }, 'reading the workers bucket for their templates failed'),
+  });
+  stack.defer(() => templates.stop());
+  const registry = fleetRegistry(config.AIRLOCK_BACKENDS, templates);
   // Callbacks, deliveries and their log live in JetStream streams, and every gateway routes the shared
   // lifecycle stream: a callback accepted here is delivered after this gateway is gone.
   const webhooks = await createWebhooks(config, logger, options.secretsEnv, {
@@ -137,6 +146,7 @@ export async function startScaled(
     },
     webhooks,
     runtimes: () => registry.runtimes(),
+    templates: () => templates.list(),
     ready: () =>
       nc.isClosed() ? { ready: false, reason: 'NATS connection closed' } : gatewayReadiness(closing, audit),
     limits: requestLimits(config),

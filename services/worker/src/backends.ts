@@ -13,9 +13,20 @@ import {
   type RuntimeInfo,
   type Sandbox,
   type TemplateInfo,
-  type TemplateRegistry,
+  TemplateRegistry,
   type WarmPoolStats,
 } from '@airlock/sandbox';
+import { runtimesWithTemplates } from './template-runtimes.ts';
+
+/**
+ * The templates the container backends run, as the registry asks of them: a worker's TemplateRegistry, or a
+ * NATS gateway's view of what its live workers announce.
+ */
+export interface TemplateSource {
+  /** Nothing when `language` runs in template `name` now; else throws the caller's error (400 or 503). */
+  require(name: string, language: Language): unknown;
+  list(): TemplateInfo[];
+}
 
 /** Templates run in containers only: `auto` picks among these for a request naming one. */
 const TEMPLATE_ORDER: readonly BackendName[] = ['gvisor', 'docker'];
@@ -31,7 +42,7 @@ export class SandboxRegistry {
   readonly #sandboxes = new Map<Backend, Sandbox>();
   readonly #unavailable: readonly RuntimeInfo[];
   readonly #housekeeping: readonly { close(): Promise<void> }[];
-  readonly #templates: TemplateRegistry | undefined;
+  readonly #templates: TemplateSource | undefined;
 
   /**
    * `unavailable` lists runtimes configured but not running, with the reason, for /v1/runtimes; `housekeeping`
@@ -42,7 +53,7 @@ export class SandboxRegistry {
     unavailable: readonly RuntimeInfo[] = [],
     housekeeping: readonly { close(): Promise<void> }[] = [],
     /** The templates the container backends run (absent: none beyond the language defaults). */
-    templates?: TemplateRegistry,
+    templates?: TemplateSource,
   ) {
     this.#templates = templates;
     for (const sandbox of sandboxes) this.#sandboxes.set(sandbox.backend, sandbox);
@@ -97,7 +108,7 @@ export class SandboxRegistry {
 
   /** The templates the container backends run (shared with the session backends); absent without them. */
   get templateRegistry(): TemplateRegistry | undefined {
-    return this.#templates;
+    return this.#templates instanceof TemplateRegistry ? this.#templates : undefined;
   }
 
   /** The templates (GET /v1/templates); empty when no container backend runs. */
@@ -112,8 +123,15 @@ export class SandboxRegistry {
     return sandbox;
   }
 
+  /** Every language × backend; the container backends' rows name their template (compiled languages too). */
   runtimes(): RuntimeInfo[] {
-    return [...[...this.#sandboxes.values()].flatMap((sandbox) => sandbox.runtimes()), ...this.#unavailable];
+    const templates = this.templates();
+    const rows = [...this.#sandboxes.values()].flatMap((sandbox) =>
+      TEMPLATE_ORDER.includes(sandbox.backend)
+        ? runtimesWithTemplates(sandbox, templates)
+        : sandbox.runtimes(),
+    );
+    return [...rows, ...this.#unavailable];
   }
 
   /** The warm pools of every backend that keeps one, each with its backend. */

@@ -1,4 +1,4 @@
-export { SandboxRegistry } from './backends.ts';
+export { SandboxRegistry, type TemplateSource } from './backends.ts';
 export type { EgressBroker } from './egress-broker.ts';
 export { createExecutionWorker, decodeFiles, type ExecutionWorkerOptions } from './execution-worker.ts';
 export { RemoteEgressBroker } from './remote-egress-broker.ts';

@@ -1,5 +1,6 @@
 // What a worker process says about itself (its heartbeat on NATS, the one worker of GET /v1/workers in the
-// embedded mode): the backends it runs, its running jobs and capacity, its warm pools and its templates.
+// embedded mode): the backends it runs, its running jobs and capacity, its warm pools and its templates (as
+// GET /v1/templates shows them).
 // Reads the state of the sandboxes and the queue; changes nothing.
 
 import { hostname } from 'node:os';
@@ -37,8 +38,7 @@ export function workerStatus(source: WorkerStatusSource): Omit<WorkerStatus, 'tt
       hits: pool.hits,
       misses: pool.misses,
     })),
-    templates: source.registry
-      .templates()
-      .map((template) => ({ name: template.name, state: template.state, reason: template.reason })),
+    // In full (languages, packages, size, hash, state, reason): NATS gateways list the fleet's templates from these.
+    templates: source.registry.templates(),
   };
 }

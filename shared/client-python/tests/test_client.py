@@ -105,6 +105,13 @@ class ExecutionsTest(unittest.TestCase):
         self.assertTrue(runtimes[("javascript", "isolate")].available)
         self.assertTrue(runtimes[("python", "docker")].available)
 
+    def test_templates(self) -> None:
+        templates = {t.name: t for t in self.client.templates()}
+        self.assertEqual(templates["python"].state, "ready")
+        self.assertTrue(templates["python"].builtin)
+        self.assertIsNone(templates["python"].workers)
+        self.assertEqual([t.name for t in self.client.templates(language="bash")], ["bash"])
+
 
 class ErrorsTest(unittest.TestCase):
     def setUp(self) -> None:

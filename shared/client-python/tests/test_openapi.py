@@ -10,8 +10,8 @@ import urllib.request
 from dataclasses import fields
 from typing import Any
 
-from airlock_client import Execution, ExecutionResult, Limits, Runtime, Session, Usage
-from airlock_client.models import OUTCOMES, SESSION_STATUSES, STATUSES
+from airlock_client import Execution, ExecutionResult, Limits, Runtime, Session, Template, Usage
+from airlock_client.models import OUTCOMES, SESSION_STATUSES, STATUSES, TEMPLATE_STATES
 
 from .support import server_url
 
@@ -84,6 +84,11 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual(session["status"]["enum"], list(SESSION_STATUSES))
         runtime = answer(self.spec, "/v1/runtimes")["properties"]["runtimes"]["items"]["properties"]
         self.assertEqual(set(runtime), names(Runtime))
+
+    def test_a_template(self) -> None:
+        template = answer(self.spec, "/v1/templates")["properties"]["templates"]["items"]["properties"]
+        self.assertEqual(set(template), names(Template))
+        self.assertEqual(template["state"]["enum"], list(TEMPLATE_STATES))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ export const Runtime = z.object({
   version: z.string(),
   available: z.boolean(),
   reason: z.string().optional(),
+  /**
+   * The template serving the language on this backend by default (container backends; absent for the isolate).
+   * The compiled languages (c, cpp, go, rust, java, ruby, php) run only in a template.
+   */
+  template: z.string().optional(),
 });
 
 /** The server's defaults and ceilings of a run's limits (before a token or tenant policy narrows them). */

@@ -1,5 +1,6 @@
-// A template (an environment a run or session starts from) as GET /v1/templates shows it, and as the MCP tools
-// describe it to a model. The states are the template registry's (shared/sandbox): only `ready` runs.
+// A template (an environment a run or session starts from) as GET /v1/templates shows it, as the MCP tools
+// describe it to a model, and as each worker announces the templates it has in its heartbeat (NATS mode). The
+// states are the template registry's (shared/sandbox): only `ready` runs.
 
 import { z } from 'zod';
 import { Language, TemplateName } from './request.ts';
@@ -20,6 +21,11 @@ export const Template = z.object({
   reason: z.string().nullable(),
   /** One of the images scripts/build-images.sh makes (python, node, bash): each language's default. */
   builtin: z.boolean(),
+  /**
+   * NATS mode: the ids of the live workers that have it ready (GET /v1/workers). Absent in embedded mode, where
+   * the one process serving the API runs every template it lists.
+   */
+  workers: z.array(z.string()).optional(),
 });
 
 export type TemplateState = z.infer<typeof TemplateState>;

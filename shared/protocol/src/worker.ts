@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { BackendName } from './request.ts';
+import { Template } from './template.ts';
 
 /** One warm pool of a worker: the containers it keeps started for one image × runtime × memory profile. */
 export const WorkerPool = z.object({
@@ -20,12 +21,20 @@ export const WorkerPool = z.object({
   misses: z.number().int().nonnegative(),
 });
 
-/** One template a worker has, and whether it can run it now. */
-export const WorkerTemplate = z.object({
+/**
+ * One template a worker has, as GET /v1/templates shows it in the embedded mode: its languages, packages, size,
+ * hash, and whether it can run it now (the reason when not). NATS gateways list the union of these, each checked
+ * against Template first. Read leniently, so that one odd template never hides its worker from GET /v1/workers:
+ * any name, and a worker older than these fields announces only name, state and reason (the rest default).
+ */
+export const WorkerTemplate = Template.omit({ workers: true }).extend({
   name: z.string(),
-  state: z.enum(['ready', 'building', 'failed', 'missing']),
-  /** Why it is not ready. */
-  reason: z.string().nullable(),
+  description: Template.shape.description.default(null),
+  languages: Template.shape.languages.default([]),
+  packages: Template.shape.packages.default({}),
+  size_bytes: Template.shape.size_bytes.default(null),
+  hash: Template.shape.hash.default(null),
+  builtin: Template.shape.builtin.default(false),
 });
 
 /** What a worker announces in each heartbeat. */

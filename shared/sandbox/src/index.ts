@@ -67,11 +67,14 @@ export { loadTemplateCatalog, type TemplateCatalog } from './templates/template-
 export {
   DEFAULT_TEMPLATES,
   noTemplates,
+  refusalError,
   TEMPLATE_STATES,
   type TemplateEntry,
   type TemplateInfo,
   type TemplateProgram,
+  type TemplateRefusal,
   TemplateRegistry,
   type TemplateState,
+  templateRefusal,
 } from './templates/template-registry.ts';
 export { TemplateSpecError } from './templates/template-spec.ts';

@@ -45,6 +45,8 @@ export interface RuntimeInfo {
   available: boolean;
   /** Why the runtime is unavailable, when it is. */
   reason?: string;
+  /** The template that serves the language on this backend by default (containers only; absent: the isolate). */
+  template?: string;
 }
 
 export interface Sandbox {

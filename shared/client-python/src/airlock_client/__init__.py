@@ -41,6 +41,7 @@ from .models import (
     StderrEvent,
     StdoutEvent,
     Submitted,
+    Template,
     Usage,
 )
 
@@ -77,6 +78,7 @@ __all__ = [
     "StderrEvent",
     "StdoutEvent",
     "Submitted",
+    "Template",
     "UnexpectedResponseError",
     "UnprocessableError",
     "Usage",

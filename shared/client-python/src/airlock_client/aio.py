@@ -134,6 +134,7 @@ class AsyncClient:
     # --- runtimes ---
 
     runtimes = _in_thread(Client.runtimes)
+    templates = _in_thread(Client.templates)
 
     # --- sessions ---
 

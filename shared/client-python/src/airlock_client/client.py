@@ -16,7 +16,7 @@ from ._parse import Shape
 from ._sse import execution_events
 from .errors import UnexpectedResponseError
 from .files import InputFile
-from .models import Execution, ExecutionStreamEvent, ResultEvent, Runtime, Session, Submitted
+from .models import Execution, ExecutionStreamEvent, ResultEvent, Runtime, Session, Submitted, Template
 
 FileLike = InputFile | Mapping[str, str]
 T = TypeVar("T")
@@ -195,6 +195,16 @@ class Client:
             return [Runtime.from_json(r) for r in Shape(body, "").children("runtimes")]
 
         return _checked(self._http.json("GET", "/v1/runtimes"), "GET /v1/runtimes", parse)
+
+    def templates(self, language: str | None = None) -> list[Template]:
+        """GET /v1/templates: the templates a run or session may name (``template``), with their state; ``language``
+        narrows the list to those serving it."""
+
+        def parse(body: Any) -> list[Template]:
+            return [Template.from_json(t) for t in Shape(body, "").children("templates")]
+
+        path = "/v1/templates" if language is None else f"/v1/templates?language={segment(language)}"
+        return _checked(self._http.json("GET", path), "GET /v1/templates", parse)
 
     # --- sessions ---
 

@@ -245,6 +245,48 @@ class Runtime(Decoded):
     version: str
     available: bool
     reason: str | None
+    template: str | None = None
+    """The template serving the language on this backend by default (None for the isolate, or an older server)."""
+
+
+TEMPLATE_STATES = ("ready", "building", "failed", "missing")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template (an environment a run or session may name with ``template``), as GET /v1/templates lists it."""
+
+    name: str
+    description: str | None
+    languages: list[str]
+    packages: dict[str, str]
+    """Installed package → version, as read from the built image."""
+    size_bytes: float | None
+    hash: str | None
+    state: str
+    """ready, building, failed or missing: only a ready one runs."""
+    reason: str | None
+    """Why it cannot be used, when it is not ready."""
+    builtin: bool
+    workers: list[str] | None = None
+    """NATS mode: the live workers that have it ready; None in the embedded mode."""
+
+    @staticmethod
+    def from_json(shape: Shape) -> Template:
+        languages = shape.value.get("languages")
+        workers = shape.value.get("workers")
+        return Template(
+            name=shape.text("name"),
+            description=shape.optional_text("description"),
+            languages=[str(language) for language in (languages if isinstance(languages, list) else [])],
+            packages=shape.strings("packages"),
+            size_bytes=shape.optional_number("size_bytes"),
+            hash=shape.optional_text("hash"),
+            state=shape.one_of("state", TEMPLATE_STATES),
+            reason=shape.optional_text("reason"),
+            builtin=shape.boolean("builtin"),
+            workers=[str(worker) for worker in workers] if isinstance(workers, list) else None,
+        )
 
 
 # --- the execution's event stream: `type` is the SSE event name ---

@@ -131,26 +131,12 @@ export class TemplateRegistry {
   lookup(name: string | undefined, language: Language): TemplateLookup {
     const templateName = name ?? DEFAULT_TEMPLATES[language];
     const entry = this.#entries.get(templateName);
-    if (entry === undefined) {
-      return { ok: false, reason: 'unknown', message: `no template named ${JSON.stringify(templateName)}` };
-    }
-    const program = entry.programs[language];
-    if (program === undefined) {
-      return {
-        ok: false,
-        reason: 'language',
-        message: `template ${templateName} does not serve ${language} (it serves ${entry.languages.join(', ') || 'nothing'})`,
-      };
-    }
-    if (entry.state !== 'ready' || entry.tag === null) {
-      return {
-        ok: false,
-        reason: 'unavailable',
-        state: entry.state,
-        message: `template ${templateName} is ${entry.state}${entry.reason ? `: ${entry.reason}` : ''}`,
-      };
-    }
-    return { ok: true, program: { image: entry.tag, ...program } };
+    const refused = templateRefusal(templateName, language, entry);
+    if (refused) return refused;
+    const { tag, programs } = entry as TemplateEntry;
+    const program = programs[language];
+    if (tag === null || program === undefined) return unavailable(templateName, entry as TemplateEntry);
+    return { ok: true, program: { image: tag, ...program } };
   }
 
   /**
@@ -161,14 +147,54 @@ export class TemplateRegistry {
   require(name: string, language: Language): TemplateProgram {
     const found = this.lookup(name, language);
     if (found.ok) return found.program;
-    if (found.reason !== 'unavailable') {
-      throw new AirlockError('invalid_request', found.message, { field: 'template' });
-    }
-    throw new AirlockError('template_unavailable', found.message, {
-      field: 'template',
-      retryAfter: TEMPLATE_RETRY_SECONDS[found.state ?? 'missing'],
-    });
+    throw refusalError(found);
   }
+}
+
+export type TemplateRefusal = Extract<TemplateLookup, { ok: false }>;
+
+/**
+ * Why `language` cannot run in template `name` now, given what is known of it (undefined: nothing), or
+ * undefined when it is ready and serves the language. The one rule for a worker's registry and a NATS
+ * gateway's view of its fleet.
+ */
+export function templateRefusal(
+  name: string,
+  language: Language,
+  template: Pick<TemplateInfo, 'languages' | 'state' | 'reason'> | undefined,
+): TemplateRefusal | undefined {
+  if (template === undefined) {
+    return { ok: false, reason: 'unknown', message: `no template named ${JSON.stringify(name)}` };
+  }
+  if (!template.languages.includes(language)) {
+    return {
+      ok: false,
+      reason: 'language',
+      message: `template ${name} does not serve ${language} (it serves ${template.languages.join(', ') || 'nothing'})`,
+    };
+  }
+  return template.state === 'ready' ? undefined : unavailable(name, template);
+}
+
+/** 400 `invalid_request` (field `template`) for an unknown template or language, else 503 with Retry-After. */
+export function refusalError(refusal: TemplateRefusal): AirlockError {
+  if (refusal.reason !== 'unavailable') {
+    return new AirlockError('invalid_request', refusal.message, { field: 'template' });
+  }
+  return new AirlockError('template_unavailable', refusal.message, {
+    field: 'template',
+    retryAfter: TEMPLATE_RETRY_SECONDS[refusal.state ?? 'missing'],
+  });
+}
+
+function unavailable(name: string, template: Pick<TemplateInfo, 'state' | 'reason'>): TemplateRefusal {
+  const state = template.state === 'ready' ? 'missing' : template.state;
+  return {
+    ok: false,
+    reason: 'unavailable',
+    state,
+    message: `template ${name} is ${state}${template.reason ? `: ${template.reason}` : ''}`,
+  };
 }
 
 /** The refusal of a request naming a template on a server that runs none (no container backend). */

@@ -120,7 +120,7 @@ function templateTable(list) {
     return el(
       'p',
       { class: 'muted' },
-      'No templates in this process (no container backend; on NATS the workers have them: see Workers).',
+      'No templates (no container backend here; on NATS, no live worker announces any: see Workers).',
     );
   return table(
     ['Template', 'State', 'Languages', 'Size', 'Packages', 'Hash'],
