@@ -3,8 +3,8 @@
 // read-only root, no capabilities, pids, memory and network limits of the container), under its own
 // wall-clock limit and its own output cap, and reported apart from the program: `result.compile`. A warm
 // container has its compile runner started with it (startCompileRunner), waiting for its job on stdin like the
-// runner of pid 1, so the `docker exec` is off the job's path; a cold one, or one whose waiting runner died,
-// starts it here.
+// runner of pid 1, so the `docker exec` is off the job's path (a job that leased it before that exec answered
+// waits for that one); a cold one, or one whose waiting runner died or failed to start, starts it here.
 // It must never run the program after a compile that did not exit 0, let the compile's time count against the
 // program's wall-clock limit, or let the compile's output reach the program's stdout/stderr.
 

@@ -95,8 +95,8 @@ export class ContainerSandbox implements Sandbox {
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSandboxOptions;
   readonly #pools = new Map<string, WarmPool>();
-  /** The compile runner started with a warm container of a template with a compile step. */
-  readonly #compileRunners = new WeakMap<AttachedContainer, CompileRunner>();
+  /** The compile runner started with a warm container of a template with a compile step (undefined: failed). */
+  readonly #compileRunners = new WeakMap<AttachedContainer, Promise<CompileRunner | undefined>>();
   readonly #removals: ContainerRemovals;
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
@@ -269,6 +269,7 @@ export class ContainerSandbox implements Sandbox {
     const profile = { memoryMb: job.limits.memory_mb };
     const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
     let container = job.egress ? undefined : pool?.take();
+    // Started with the warm container; a lease that came before its `docker exec` answered waits for that one.
     const compileRunner = container && this.#compileRunners.get(container);
     if (container) {
       this.#warmLeases++;
@@ -294,7 +295,7 @@ export class ContainerSandbox implements Sandbox {
     };
     try {
       if (compileArchive === undefined) {
-        compileRunner?.close();
+        void compileRunner?.then((runner) => runner?.close());
         const result = await runContainerJob(
           container,
           { archive, limits: job.limits },
@@ -311,7 +312,7 @@ export class ContainerSandbox implements Sandbox {
         { archive: compileArchive, limits: compileLimits },
         { signal },
         context,
-        compileRunner,
+        await compileRunner,
       );
       if (compiled.result) return compiled.result;
       const result = await runContainerJob(
@@ -337,16 +338,19 @@ export class ContainerSandbox implements Sandbox {
     return found.ok ? found.program : found.message;
   }
 
-  /** A container for the pool: with its compile runner waiting when its template has a compile step. */
+  /**
+   * A container for the pool, ready once started; when its template has a compile step, its compile runner is
+   * started next, in the background (the pool does not wait for it, so refills are no slower).
+   */
   async #startWarm(image: string): Promise<AttachedContainer> {
     const container = await this.#startContainer(image, this.#pooledProfile);
     if (!this.#execWork(image)) return container;
-    try {
-      this.#compileRunners.set(container, await startCompileRunner(container, this.#dockerTimeout));
-    } catch (error) {
+    const runner = startCompileRunner(container, this.#dockerTimeout).catch((error: unknown) => {
       // The job then starts its compile runner itself.
       this.#options.logger?.warn({ err: messageOf(error) }, 'warm pool: starting a compile runner failed');
-    }
+      return undefined;
+    });
+    this.#compileRunners.set(container, runner);
     return container;
   }
 
