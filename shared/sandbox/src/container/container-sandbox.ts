@@ -1,6 +1,7 @@
 // The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
 // used once and removed. Jobs of the pooled limit profile lease a warm container (a write, not a create);
-// others, and any job that finds the pool empty, take the cold path (create, attach, start now).
+// others, and any job that finds the pool empty, take the cold path (create, attach, start now). A warm
+// container of a template with a compile step also has its compile runner waiting (compile-step.ts).
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,7 @@ import type Dockerode from 'dockerode';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type TemplateProgram, TemplateRegistry } from '../templates/template-registry.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
-import { runCompileStep } from './compile-step.ts';
+import { type CompileRunner, runCompileStep, startCompileRunner } from './compile-step.ts';
 import { type ContainerJobContext, runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
 import {
@@ -94,6 +95,8 @@ export class ContainerSandbox implements Sandbox {
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSandboxOptions;
   readonly #pools = new Map<string, WarmPool>();
+  /** The compile runner started with a warm container of a template with a compile step (undefined: failed). */
+  readonly #compileRunners = new WeakMap<AttachedContainer, Promise<CompileRunner | undefined>>();
   readonly #removals: ContainerRemovals;
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
@@ -171,7 +174,7 @@ export class ContainerSandbox implements Sandbox {
     const pool = new WarmPool({
       key,
       size,
-      create: () => this.#startContainer(image, this.#pooledProfile),
+      create: () => this.#startWarm(image),
       discard: (c) => this.#discard(c),
       logger: this.#options.logger,
     });
@@ -266,6 +269,8 @@ export class ContainerSandbox implements Sandbox {
     const profile = { memoryMb: job.limits.memory_mb };
     const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
     let container = job.egress ? undefined : pool?.take();
+    // Started with the warm container; a lease that came before its `docker exec` answered waits for that one.
+    const compileRunner = container && this.#compileRunners.get(container);
     if (container) {
       this.#warmLeases++;
     } else {
@@ -290,6 +295,7 @@ export class ContainerSandbox implements Sandbox {
     };
     try {
       if (compileArchive === undefined) {
+        void compileRunner?.then((runner) => runner?.close());
         const result = await runContainerJob(
           container,
           { archive, limits: job.limits },
@@ -306,6 +312,7 @@ export class ContainerSandbox implements Sandbox {
         { archive: compileArchive, limits: compileLimits },
         { signal },
         context,
+        await compileRunner,
       );
       if (compiled.result) return compiled.result;
       const result = await runContainerJob(
@@ -329,6 +336,22 @@ export class ContainerSandbox implements Sandbox {
     }
     const found = this.#templates.lookup(job.template, job.language);
     return found.ok ? found.program : found.message;
+  }
+
+  /**
+   * A container for the pool, ready once started; when its template has a compile step, its compile runner is
+   * started next, in the background (the pool does not wait for it, so refills are no slower).
+   */
+  async #startWarm(image: string): Promise<AttachedContainer> {
+    const container = await this.#startContainer(image, this.#pooledProfile);
+    if (!this.#execWork(image)) return container;
+    const runner = startCompileRunner(container, this.#dockerTimeout).catch((error: unknown) => {
+      // The job then starts its compile runner itself.
+      this.#options.logger?.warn({ err: messageOf(error) }, 'warm pool: starting a compile runner failed');
+      return undefined;
+    });
+    this.#compileRunners.set(container, runner);
+    return container;
   }
 
   #startContainer(
