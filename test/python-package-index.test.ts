@@ -25,7 +25,12 @@ let instances: string[] = [];
 beforeAll(async () => {
   index = await startPackageIndex(join(await mkdtemp(join(tmpdir(), 'airlock-pip-')), 'index'));
   scenario = await startEgressScenario(
-    { prefix: 'airlock-pip-e2e-', tlsNames: ['api.test'], hosts: ['upstream.test', 'pypi.test'], canary: 'unused' },
+    {
+      prefix: 'airlock-pip-e2e-',
+      tlsNames: ['api.test'],
+      hosts: ['upstream.test', 'pypi.test'],
+      canary: 'unused',
+    },
     { AIRLOCK_BACKENDS: 'docker,gvisor', AIRLOCK_POOL_SIZE: '0', AIRLOCK_MAX_WAIT_SECONDS: '300' },
     [index.port],
   );
@@ -100,7 +105,8 @@ describe.each(BACKENDS)('python packages through the egress proxy on %s', (backe
       expect(index.requests.length).toBe(before);
       const records = execution.result.egress;
       expect(records.length).toBeGreaterThan(0);
-      for (const record of records) expect(record).toMatchObject({ host: 'pypi.test', decision: 'denied', status: 403 });
+      for (const record of records)
+        expect(record).toMatchObject({ host: 'pypi.test', decision: 'denied', status: 403 });
     },
     SLOW,
   );

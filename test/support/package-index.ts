@@ -51,7 +51,12 @@ print(wheel)
 `;
 
 /** Builds the wheel and the index under `dir` (which must not hold them yet) and serves `dir` on 127.0.0.1. */
-export async function startPackageIndex(dir: string, name = 'tinypkg', version = '1.0', answer = 42): Promise<PackageIndex> {
+export async function startPackageIndex(
+  dir: string,
+  name = 'tinypkg',
+  version = '1.0',
+  answer = 42,
+): Promise<PackageIndex> {
   const wheel = execFileSync('python3', ['-c', BUILD_INDEX, dir, name, version, String(answer)], {
     encoding: 'utf8',
   }).trim();
