@@ -68,7 +68,7 @@ const submit = (backend: string, code: string, allow: Array<{ host: string; port
       backend,
       code,
       env: { INDEX_PORT: String(index.port) },
-      limits: { wall_time_ms: 120_000 },
+      limits: { wall_time_ms: 60_000 },
       network: { egress: 'proxy', allow },
     },
     240,

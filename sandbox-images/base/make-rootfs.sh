@@ -31,9 +31,9 @@ chroot "$dir" apt-get clean
 [[ -x "$dir/usr/bin/python3" ]] || { echo "make-rootfs: no python3 in the rootfs" >&2; exit 1; }
 
 # pip as the sandbox user: `pip install NAME` goes to the user site under HOME (/tmp/.local; Debian's
-# EXTERNALLY-MANAGED marker only guards the read-only system site), and airlock-user-site.pth puts that site on
-# sys.path even under `python3 -I` (which turns the user site off) and before it exists, so a package installed by
-# a run imports in the same run. No version check and no cache: runs reach only their allowlist, /tmp is small.
+# EXTERNALLY-MANAGED marker would refuse even --user, and the system site is read-only anyway). No version check
+# and no cache: runs reach only their allowlist, and /tmp is small. (airlock-python also imports that user site
+# under `python3 -I`: python/airlock_user_site.py.)
 cat >"$dir/etc/pip.conf" <<'PIPCONF'
 [global]
 disable-pip-version-check = true
@@ -42,8 +42,6 @@ no-cache-dir = true
 user = true
 break-system-packages = true
 PIPCONF
-echo 'import site, sys; p = site.getusersitepackages(); p in sys.path or sys.path.insert(next((i for i, e in enumerate(sys.path) if e.endswith("-packages")), len(sys.path)), p)' \
-  >"$dir/usr/lib/python3/dist-packages/airlock-user-site.pth"
 
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* \
   "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
