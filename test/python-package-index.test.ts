@@ -60,8 +60,10 @@ except ImportError as error:
     print("import failed:", error)
 `;
 
-const submit = (backend: string, code: string, allow: Array<{ host: string; ports: number[] }>) =>
-  run(
+/** Runs `code` on `backend` with egress `allow`; returns its result and the paths the index was asked for. */
+async function submit(backend: string, code: string, allow: Array<{ host: string; ports: number[] }>) {
+  const before = index.requests.length;
+  const execution = await run(
     svc.url,
     {
       language: 'python',
@@ -73,21 +75,24 @@ const submit = (backend: string, code: string, allow: Array<{ host: string; port
     },
     240,
   );
+  return { result: execution.result, reached: index.requests.slice(before) };
+}
+
+const allowIndex = () => [{ host: 'pypi.test', ports: [index.port] }];
 
 describe.each(BACKENDS)('python packages through the egress proxy on %s', (backend) => {
   it(
     'pip installs a package from the allowlisted loopback index and the same run imports it',
     async () => {
-      const before = index.requests.length;
-      const execution = await submit(backend, PIP_INSTALL, [{ host: 'pypi.test', ports: [index.port] }]);
-      expect(execution.result.stderr).toBe('');
-      expect(execution.result.stdout).toBe(
+      const { result, reached } = await submit(backend, PIP_INSTALL, allowIndex());
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(
         'pip exit 0\nanswer 42 1.0 /tmp/.local/lib/python3.11/site-packages/tinypkg/__init__.py\n',
       );
-      expect(execution.result.outcome).toBe('success');
+      expect(result.outcome).toBe('success');
       const wheelPath = `/packages/${index.wheel}`;
-      expect(index.requests.slice(before)).toEqual(['/simple/tinypkg/', wheelPath]);
-      expect(egressSummary(execution.result.egress)).toEqual([
+      expect(reached).toEqual(['/simple/tinypkg/', wheelPath]);
+      expect(egressSummary(result.egress)).toEqual([
         ['GET', 'http', 'pypi.test', index.port, '/simple/tinypkg/', 'allowed', 200],
         ['GET', 'http', 'pypi.test', index.port, wheelPath, 'allowed', 200],
       ]);
@@ -98,12 +103,13 @@ describe.each(BACKENDS)('python packages through the egress proxy on %s', (backe
   it(
     'without the index in the allowlist the install fails, nothing reaches the index, the import fails',
     async () => {
-      const before = index.requests.length;
-      const execution = await submit(backend, PIP_INSTALL, [{ host: 'upstream.test', ports: [index.port] }]);
-      expect(execution.result.stdout).toBe("pip exit 1\nimport failed: No module named 'tinypkg'\n");
-      expect(execution.result.stderr).toContain('ERROR: No matching distribution found for tinypkg');
-      expect(index.requests.length).toBe(before);
-      const records = execution.result.egress;
+      const { result, reached } = await submit(backend, PIP_INSTALL, [
+        { host: 'upstream.test', ports: [index.port] },
+      ]);
+      expect(result.stdout).toBe("pip exit 1\nimport failed: No module named 'tinypkg'\n");
+      expect(result.stderr).toContain('ERROR: No matching distribution found for tinypkg');
+      expect(reached).toEqual([]);
+      const records = result.egress;
       expect(records.length).toBeGreaterThan(0);
       for (const record of records)
         expect(record).toMatchObject({ host: 'pypi.test', decision: 'denied', status: 403 });
@@ -114,18 +120,17 @@ describe.each(BACKENDS)('python packages through the egress proxy on %s', (backe
   it(
     'requests is installed and reaches the allowlisted index through the proxy',
     async () => {
-      const before = index.requests.length;
-      const execution = await submit(
+      const { result, reached } = await submit(
         backend,
         `import os, requests
 r = requests.get(f"http://pypi.test:{os.environ['INDEX_PORT']}/simple/tinypkg/", timeout=30)
 print(requests.__version__, r.status_code, "${index.wheel}" in r.text)`,
-        [{ host: 'pypi.test', ports: [index.port] }],
+        allowIndex(),
       );
-      expect(execution.result.stderr).toBe('');
-      expect(execution.result.stdout).toBe('2.28.1 200 True\n');
-      expect(index.requests.slice(before)).toEqual(['/simple/tinypkg/']);
-      expect(egressSummary(execution.result.egress)).toEqual([
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('2.28.1 200 True\n');
+      expect(reached).toEqual(['/simple/tinypkg/']);
+      expect(egressSummary(result.egress)).toEqual([
         ['GET', 'http', 'pypi.test', index.port, '/simple/tinypkg/', 'allowed', 200],
       ]);
     },
