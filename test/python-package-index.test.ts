@@ -2,10 +2,11 @@
 // backends via the real REST API: a run whose allowlist names a loopback package index (a PEP 503 directory
 // with a wheel built on the host, reached as `pypi.test` through the proxy's hosts table and a test-only
 // allowance) pip-installs a package into the user site and imports it in the same run; without the allowlist
-// entry the install fails and no request reaches the index; requests reaches the index through the proxy.
+// entry the install fails and no request reaches the index; requests reaches the index through the proxy. A
+// python session (no network) imports in its next cell what a cell pip-installed from a wheel put in its folder.
 // Traffic goes to loopback only; leaves no container, network or firewall rule behind.
 
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerSandbox } from '@airlock/sandbox';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, expectNoContainersLeft } from './support/containers.ts';
 import { type EgressScenario, egressSummary, startEgressScenario } from './support/egress.ts';
 import { type PackageIndex, startPackageIndex } from './support/package-index.ts';
-import { run, type TestService } from './support/service.ts';
+import { call, run, type TestService } from './support/service.ts';
 
 const SLOW = 180_000;
 
@@ -133,6 +134,40 @@ print(requests.__version__, r.status_code, "${index.wheel}" in r.text)`,
       expect(egressSummary(result.egress)).toEqual([
         ['GET', 'http', 'pypi.test', index.port, '/simple/tinypkg/', 'allowed', 200],
       ]);
+    },
+    SLOW,
+  );
+});
+
+describe.each(BACKENDS)('pip in a python session on %s', (backend) => {
+  it(
+    'a cell pip-installs a wheel put in the session folder and the next cell imports it',
+    async () => {
+      const opened = await call(svc.url, 'POST', '/v1/sessions', { language: 'python', backend });
+      expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+      const id: string = opened.body.id;
+      const cell = async (code: string) => {
+        const response = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, { code });
+        expect(response.status, JSON.stringify(response.body)).toBe(201);
+        return response.body.result;
+      };
+      try {
+        const stored = await fetch(`${svc.url}/v1/sessions/${id}/files/${index.wheel}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: await readFile(index.wheelFile),
+        });
+        expect(stored.status).toBe(201);
+        const installed = await cell(
+          `import subprocess, sys\npip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "${index.wheel}"], capture_output=True, text=True)\nprint(pip.returncode, pip.stderr)`,
+        );
+        expect(installed.stdout).toBe('0 \n');
+        const imported = await cell('import tinypkg\nprint(tinypkg.answer(), tinypkg.__file__)');
+        expect(imported.stderr).toBe('');
+        expect(imported.stdout).toBe('42 /tmp/.local/lib/python3.11/site-packages/tinypkg/__init__.py\n');
+      } finally {
+        expect((await call(svc.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+      }
     },
     SLOW,
   );

@@ -17,6 +17,8 @@ export interface PackageIndex extends AsyncDisposable {
   version: string;
   answer: number;
   wheel: string;
+  /** The wheel's path on the host. */
+  wheelFile: string;
   /** Every request path the index answered, in order. */
   requests: string[];
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startPackageIndex(
     version,
     answer,
     wheel,
+    wheelFile: join(dir, 'packages', wheel),
     requests,
     close,
     [Symbol.asyncDispose]: close,
