@@ -36,7 +36,7 @@ const INSTALLED: Record<Language, string> = {
     'python: CPython 3.11 with numpy, pandas, matplotlib (Agg; figures in sessions come back as images), ' +
     'munkres, requests and pip, plus the standard library; not installed: scipy, scikit-learn, torch. pip ' +
     'installs pure-python packages into the user site (importable in the same run) only from an index the ' +
-    "run's egress allowlist names; without egress nothing can be pip-installed",
+    "run's egress allowlist names, or from a wheel file put in /work",
   javascript:
     'javascript: in the isolate backend a bare V8 (console, timers, TextEncoder, URL, crypto.getRandomValues, ' +
     'airlock.stdin/args/readFile; no require, process, fs or fetch); on docker/gvisor Node 24 with its ' +
