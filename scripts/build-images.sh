@@ -61,9 +61,9 @@ build_base() {
   rmdir "$rootfs"
   "$IMAGES_DIR/base/make-rootfs.sh" "$rootfs" "$MIRROR" "$DEBOOTSTRAP_CACHE"
   versions="$(chroot "$rootfs" python3 -c '
-import platform, numpy, pandas, matplotlib
+import platform, numpy, pandas, matplotlib, requests, pip
 print(platform.python_version(), "numpy=" + numpy.__version__, "pandas=" + pandas.__version__,
-      "matplotlib=" + matplotlib.__version__)')"
+      "matplotlib=" + matplotlib.__version__, "requests=" + requests.__version__, "pip=" + pip.__version__)')"
   local python_version="${versions%% *}" python_packages="${versions#* }"
   local bash_version
   bash_version="$(chroot "$rootfs" bash -c 'echo ${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}.${BASH_VERSINFO[2]}')"

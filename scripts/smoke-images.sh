@@ -2,8 +2,8 @@
 # Smoke test of the sandbox images and the in-sandbox runner against the real dockerd, on runc and runsc, with
 # the hardened flags of sandbox-images/CONTRACT.md: per image hello/args/stdin/stderr/exit code, a signal, a
 # double-forked SIGTERM-ignoring child that must be gone, output files (symlinks/FIFOs skipped), a rejected
-# archive, the nonce staying secret, one 200 KB write arriving whole, `ls -l`/`stat` working (the statx
-# fallback), and the runner's own wall-clock deadline (meta/wall_ms). Exits non-zero on any failure.
+# archive, the nonce staying secret, one 200 KB write arriving whole, the python packages importing and pip
+# installing into the user site, `ls -l`/`stat` working (the statx fallback), and the runner's own wall-clock deadline (meta/wall_ms). Exits non-zero on any failure.
 # It must never leave a container behind: everything it starts carries airlock=1 and its own airlock.smoke id.
 # Usage: scripts/smoke-images.sh [runtime...]   (default: runc runsc)
 set -euo pipefail
@@ -228,6 +228,28 @@ for path in glob.glob("/work/**", recursive=True) + glob.glob("/tmp/**", recursi
   run_job "$runtime" "$py" "$dir"
   check_end "$runtime python: one 200000-byte write to stdout, one of 200001 to stderr" "$dir" 0 - \
     "$(head -c 200000 /dev/zero | tr '\0' x)" "$(head -c 200000 /dev/zero | tr '\0' y)"
+
+  # The python packages import, and pip (as the sandbox user, read-only root) installs a wheel the job builds
+  # itself (no network) into the user site, which `python3 -I` imports in the same run.
+  dir="$TMP/$runtime-pip"
+  new_job "$dir" python3 -I -u main.py
+  printf '%s' 'import subprocess, sys, zipfile
+import numpy, pandas, matplotlib, requests, pip
+info = "smokepkg-1.0.dist-info"
+files = {"smokepkg/__init__.py": "ANSWER = 42\n", info + "/METADATA": "Metadata-Version: 2.1\nName: smokepkg\nVersion: 1.0\n",
+         info + "/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+files[info + "/RECORD"] = "".join(path + ",,\n" for path in [*files, info + "/RECORD"])
+with zipfile.ZipFile("smokepkg-1.0-py3-none-any.whl", "w") as wheel:
+    for path, data in files.items():
+        wheel.writestr(path, data)
+r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--quiet", "smokepkg-1.0-py3-none-any.whl"],
+                   capture_output=True, text=True)
+print(r.stdout + r.stderr, end="", file=sys.stderr)
+import smokepkg
+print("pip", r.returncode, "smokepkg", smokepkg.ANSWER, smokepkg.__file__, end="")' >"$dir/work/main.py"
+  run_job "$runtime" "$py" "$dir"
+  check_end "$runtime python: numpy, pandas, matplotlib, requests import; pip installs to the user site" "$dir" 0 - \
+    "pip 0 smokepkg 42 /tmp/.local/lib/python3.11/site-packages/smokepkg/__init__.py" ""
 
   # coreutils 9 passes AT_NO_AUTOMOUNT to statx; the images' fallback makes it work under gVisor too.
   dir="$TMP/$runtime-statx"

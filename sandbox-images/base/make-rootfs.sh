@@ -30,6 +30,19 @@ chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-inst
 chroot "$dir" apt-get clean
 [[ -x "$dir/usr/bin/python3" ]] || { echo "make-rootfs: no python3 in the rootfs" >&2; exit 1; }
 
+# pip as the sandbox user: `pip install NAME` goes to the user site under HOME (/tmp/.local; Debian's
+# EXTERNALLY-MANAGED marker would refuse even --user, and the system site is read-only anyway). No version check
+# and no cache: runs reach only their allowlist, and /tmp is small. (airlock-python also imports that user site
+# under `python3 -I`: python/airlock_user_site.py.)
+cat >"$dir/etc/pip.conf" <<'PIPCONF'
+[global]
+disable-pip-version-check = true
+no-cache-dir = true
+[install]
+user = true
+break-system-packages = true
+PIPCONF
+
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* \
   "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
   "$dir"/var/log/* "$dir"/tmp/* "$dir"/root/.cache

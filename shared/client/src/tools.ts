@@ -33,15 +33,16 @@ export interface ToolCatalog {
 /** What is installed for each language, and what is not: the sandbox images' contract. */
 const INSTALLED: Record<Language, string> = {
   python:
-    'python: CPython 3.11 with numpy, pandas, matplotlib (Agg; figures in sessions come back as images) and ' +
-    'munkres, plus the standard library; not installed: scipy, scikit-learn, requests, torch — and nothing can ' +
-    'be pip-installed',
+    'python: CPython 3.11 with numpy, pandas, matplotlib (Agg; figures in sessions come back as images), ' +
+    'munkres, requests and pip, plus the standard library; not installed: scipy, scikit-learn, torch. pip ' +
+    'installs pure-python packages into the user site (importable in the same run) only from an index the ' +
+    "run's egress allowlist names, or from a wheel file put in /work",
   javascript:
     'javascript: in the isolate backend a bare V8 (console, timers, TextEncoder, URL, crypto.getRandomValues, ' +
     'airlock.stdin/args/readFile; no require, process, fs or fetch); on docker/gvisor Node 24 with its ' +
     'built-in modules; no npm packages',
   typescript: 'typescript: as javascript, types stripped before it runs (no type checking)',
-  bash: 'bash: GNU coreutils, jq, procps; no package manager',
+  bash: 'bash: GNU coreutils, curl, jq, procps, and python3 with pip as in python; no apt',
   c: 'c: gcc 12 (template gcc; compiled with -O2 -lm, then run; a failed compile ends compile_error)',
   cpp: 'cpp: g++ 12 (template gcc; compiled with -O2, then run)',
   go: 'go: Go 1.19 (template go; go build of main.go, standard library only)',
