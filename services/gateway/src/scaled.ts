@@ -1,7 +1,8 @@
 // The scaled-out gateway (AIRLOCK_QUEUE=nats): REST and the NATS `airlock` service in front of the JetStream
 // queue, with no sandboxes and no local worker — `services/worker` processes run the jobs. Any number of
 // these gateways share one NATS JetStream; each keeps its own audit log (accepted, rejected, canceled, and
-// `finished` for the terminal transitions it makes itself, such as a cancel of a queued job).
+// `finished` for the terminal transitions it makes itself, such as a cancel of a queued job), copied to the
+// shared audit stream; the console's figures are the workers' (their heartbeats), the same on every gateway.
 // Egress: the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do, so egress
 // requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names). Its parts
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
@@ -13,6 +14,7 @@ import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue, WorkerRoster } from '@airlock/queue';
+import { openAuditMirror } from '@airlock/worker';
 import { LifecycleEventFeed } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -22,6 +24,7 @@ import { createMetrics } from './metrics.ts';
 import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
+import { MAX_RECORDS } from './operator/execution-audit.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
@@ -61,8 +64,10 @@ export async function startScaled(
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.close());
+  // Each record is also copied to the audit stream, so every gateway shows one execution's records.
+  const mirror = await openAuditMirror(nc, config, logger, audit, queue.instanceId);
   queue.onFinished((execution) => {
-    audit.append(finishedEntry(execution)).catch(onAuditError);
+    mirror.audit.append(finishedEntry(execution)).catch(onAuditError);
   });
   const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
@@ -90,7 +95,7 @@ export async function startScaled(
   const submitter = new ExecutionSubmitter({
     queue: routesQueue,
     registry,
-    audit,
+    audit: mirror.audit,
     authorizer,
     limits: limitPolicy(config),
     compileWallTime: compileWallTime(config),
@@ -142,7 +147,11 @@ export async function startScaled(
     limits: requestLimits(config),
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
+    auditRecords: async (tenant, id) =>
+      (await mirror.stream.read(tenant, id, MAX_RECORDS)).map(({ source, record }) => ({ ...record, source })),
     workers: () => roster.list(),
+    // The charts count what the workers ran (their heartbeats), the same through every gateway.
+    fleetStats: true,
   });
   stack.defer(() => app.close());
   stack.defer(() => {

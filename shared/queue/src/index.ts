@@ -1,10 +1,15 @@
 export { EventLog } from './event-log.ts';
 export { type EventListener, watchEvents } from './execution-watch.ts';
 export {
+  AUDIT_STREAM,
+  type AuditRecordLike,
+  AuditStream,
+  type AuditStreamOptions,
   connectNats,
   JetStreamJobQueue,
   type JetStreamJobQueueOptions,
   MAX_RUNS,
+  type MirroredAuditRecord,
   type NatsConnectOptions,
   type QueueNameOptions,
   WORKERS_BUCKET,
