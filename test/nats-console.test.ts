@@ -52,7 +52,8 @@ afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
 }, 120_000);
 
-const listWorkers = async (url: string): Promise<any[]> => (await call(url, 'GET', '/v1/workers')).body.workers;
+const listWorkers = async (url: string): Promise<any[]> =>
+  (await call(url, 'GET', '/v1/workers')).body.workers;
 
 async function fleetStats(url: string): Promise<any> {
   const response = await call(url, 'GET', '/v1/stats');
@@ -107,25 +108,43 @@ describe('the console on NATS: what any gateway shows of the fleet', () => {
     await page.goto(`${gatewayB.url}/console/#/executions/${id}`);
     await expect.poll(() => page.locator('.audit tbody tr').count(), { timeout: 30_000 }).toBe(3);
     const table = (await page.locator('.audit').textContent()) ?? '';
-    expect(table).toMatch(new RegExp(`accepted.*${data[0].source}.*started.*${workerId}.*finished.*${workerId}`, 's'));
+    expect(table).toMatch(
+      new RegExp(`accepted.*${data[0].source}.*started.*${workerId}.*finished.*${workerId}`, 's'),
+    );
     await screenshot(page, 'console-nats-audit');
     expect(browser.problems).toEqual([]);
   }, 120_000);
 
   it('answers the same per-backend run figures and pool leases through both gateways', async () => {
-    await until(async () => (await listWorkers(gatewayA.url))[0]?.pools.every((p: any) => p.ready === 1), 200);
-    await run(gatewayB.url, { language: 'python', backend: 'docker', code: 'print(6 * 7)' }, 120);
-    await run(gatewayA.url, { language: 'javascript', code: 'console.log(1)' });
+    await expect
+      .poll(async () => (await listWorkers(gatewayA.url))[0]?.pools.map((p: any) => p.ready), {
+        timeout: 120_000,
+        interval: 200,
+      })
+      .toEqual([1, 1, 1]);
+    const python = await run(
+      gatewayB.url,
+      { language: 'python', backend: 'docker', code: 'print(6 * 7)' },
+      120,
+    );
+    expect(python.result).toMatchObject({ outcome: 'success', stdout: '42\n' });
+    const js = await run(gatewayA.url, { language: 'javascript', code: 'console.log(1)' });
+    expect(js.result).toMatchObject({ outcome: 'success' });
     const [workerId] = (await listWorkers(gatewayA.url)).map((w) => w.id);
     let a: any;
     let b: any;
-    // Both read the same heartbeats: once the worker's beat carries both runs, A and B agree.
-    await until(async () => {
-      [a, b] = [await fleetStats(gatewayA.url), await fleetStats(gatewayB.url)];
-      const runs = fleetOf(a).airlock_executions_total ?? [];
-      const counted = runs.reduce((n: number, s: any) => n + s.value, 0);
-      return counted >= 3 && JSON.stringify(fleetOf(a)) === JSON.stringify(fleetOf(b));
-    }, 200);
+    // Both read the same heartbeats: once the worker's beat carries the three runs, A and B agree.
+    const counted = (stats: any) =>
+      (fleetOf(stats).airlock_executions_total ?? []).reduce((n: number, s: any) => n + s.value, 0);
+    await expect
+      .poll(
+        async () => {
+          [a, b] = [await fleetStats(gatewayA.url), await fleetStats(gatewayB.url)];
+          return { a: counted(a), same: JSON.stringify(fleetOf(a)) === JSON.stringify(fleetOf(b)) };
+        },
+        { timeout: 60_000, interval: 200 },
+      )
+      .toEqual({ a: 3, same: true });
     expect(a.scope).toBe('fleet');
     expect(b.scope).toBe('fleet');
     const runs = fleetOf(a).airlock_executions_total;

@@ -14,8 +14,8 @@ import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue, WorkerRoster } from '@airlock/queue';
-import { openAuditMirror } from '@airlock/worker';
 import { LifecycleEventFeed } from '@airlock/store';
+import { openAuditMirror } from '@airlock/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
@@ -148,7 +148,10 @@ export async function startScaled(
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
     auditRecords: async (tenant, id) =>
-      (await mirror.stream.read(tenant, id, MAX_RECORDS)).map(({ source, record }) => ({ ...record, source })),
+      (await mirror.stream.read(tenant, id, MAX_RECORDS)).map(({ source, record }) => ({
+        ...record,
+        source,
+      })),
     workers: () => roster.list(),
     // The charts count what the workers ran (their heartbeats), the same through every gateway.
     fleetStats: true,

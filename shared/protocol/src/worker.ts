@@ -29,7 +29,9 @@ export const WorkerTemplate = z.object({
 });
 
 /** Upper bounds (seconds) of the execution-duration histogram buckets, the gateway's and the workers' alike. */
-export const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+export const DURATION_BUCKETS_SECONDS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
 
 /** Finished executions a worker ran, counted by backend, language and outcome since it started. */
 export const WorkerRunCount = z.object({

@@ -35,7 +35,11 @@ export function fleetMetrics(workers: readonly Worker[]): Metric[] {
       const name = 'airlock_warm_pool_containers';
       containers.push({ name, labels: { ...labels, state: 'ready' }, value: pool.ready });
       containers.push({ name, labels: { ...labels, state: 'target' }, value: pool.target });
-      leases.push({ name: 'airlock_warm_pool_leases_total', labels: { ...labels, result: 'hit' }, value: pool.hits });
+      leases.push({
+        name: 'airlock_warm_pool_leases_total',
+        labels: { ...labels, result: 'hit' },
+        value: pool.hits,
+      });
       leases.push({
         name: 'airlock_warm_pool_leases_total',
         labels: { ...labels, result: 'miss' },

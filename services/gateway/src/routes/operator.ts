@@ -30,7 +30,10 @@ export interface OperatorRoutesOptions {
 }
 
 /** The audit records of one execution of one tenant, in order. */
-export type ExecutionAuditReader = (tenant: string, executionId: string) => Promise<Record<string, unknown>[]>;
+export type ExecutionAuditReader = (
+  tenant: string,
+  executionId: string,
+) => Promise<Record<string, unknown>[]>;
 
 const WorkerList = z.object({
   /** Every worker whose last heartbeat is younger than its TTL, oldest start first. */

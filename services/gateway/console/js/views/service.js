@@ -74,9 +74,7 @@ export function serviceView(root) {
           ['Mode', stats.mode === 'local' ? 'local development (loopback only)' : 'intent tokens'],
           [
             'Runs counted by',
-            stats.scope === 'fleet'
-              ? "the workers' heartbeats (every gateway alike)"
-              : 'this process',
+            stats.scope === 'fleet' ? "the workers' heartbeats (every gateway alike)" : 'this process',
           ],
         ].map(([label, value]) => el('div', {}, el('dt', {}, label), el('dd', {}, value))),
       ),
