@@ -12,6 +12,7 @@ export {
   type MirroredAuditRecord,
   type NatsConnectOptions,
   type QueueNameOptions,
+  readSubject,
   WORKERS_BUCKET,
   WorkerHeartbeat,
   type WorkerHeartbeatOptions,

@@ -7,9 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@airlock/logging';
 import { DeliveryAttempt } from '@airlock/protocol';
+import { readSubject } from '@airlock/queue';
 import {
-  AckPolicy,
-  DeliverPolicy,
   DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -84,30 +83,20 @@ export class JetStreamDeliveryLog implements DeliveryLog {
 
   async attempts(tenant: string, subject: string): Promise<DeliveryAttempt[]> {
     if (!SUBJECT_ID.test(subject)) return [];
-    const info = await this.#jsm.consumers.add(DELIVERY_LOG_STREAM, {
-      filter_subject: subjectOf(tenant, subject),
-      deliver_policy: DeliverPolicy.All,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      inactive_threshold: 30_000 * NS_PER_MS,
-    });
+    const subjectName = subjectOf(tenant, subject);
+    const read = await readSubject(
+      this.#js,
+      this.#jsm,
+      DELIVERY_LOG_STREAM,
+      subjectName,
+      ATTEMPTS_PER_SUBJECT,
+    );
     const attempts: DeliveryAttempt[] = [];
-    try {
-      const wanted = Math.min(info.num_pending, ATTEMPTS_PER_SUBJECT);
-      if (wanted === 0) return attempts;
-      const consumer = await this.#js.consumers.get(DELIVERY_LOG_STREAM, info.name);
-      const messages = await consumer.fetch({ max_messages: wanted, expires: 5_000 });
-      let seen = 0;
-      for await (const message of messages) {
-        seen += 1;
-        const parsed = Logged.safeParse(message.json());
-        if (parsed.success && parsed.data.tenant === tenant) attempts.push(parsed.data.attempt);
-        if (seen >= wanted) break;
-      }
-      return attempts;
-    } finally {
-      await this.#jsm.consumers.delete(DELIVERY_LOG_STREAM, info.name).catch(() => {});
+    for (const message of read) {
+      const parsed = Logged.safeParse(message.json());
+      if (parsed.success && parsed.data.tenant === tenant) attempts.push(parsed.data.attempt);
     }
+    return attempts;
   }
 }
 

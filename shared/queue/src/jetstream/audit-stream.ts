@@ -5,28 +5,13 @@
 // record that could not be copied is reported, never retried into a different order.
 // Must never return another tenant's records, and never carry more than the sealed record and who wrote it.
 
-import {
-  AckPolicy,
-  DeliverPolicy,
-  DiscardPolicy,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isStorableId, tenantHash } from './names.ts';
+import { readSubject } from './subject-read.ts';
+import { ensureLogStream } from './topology.ts';
 
-const NS_PER_MS = 1_000_000;
 const PUBLISH_TIMEOUT_MS = 5_000;
-const FETCH_TIMEOUT_MS = 5_000;
-const DUPLICATE_WINDOW_MS = 120_000;
-/** JetStream API error: a stream name is in use with a different configuration. */
-const STREAM_CONFIG_DIFFERS = 10058;
 export const AUDIT_STREAM = 'AIRLOCK_AUDIT';
 
 export interface AuditStreamOptions {
@@ -72,22 +57,12 @@ export class AuditStream {
     const stream = options.stream ?? AUDIT_STREAM;
     const prefix = options.subjectPrefix ?? 'airlock';
     const jsm = await jetstreamManager(options.connection);
-    const config: Partial<StreamConfig> & { name: string } = {
+    await ensureLogStream(jsm, {
       name: stream,
-      subjects: [`${prefix}.audit.>`],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-      max_age: options.retentionMs * NS_PER_MS,
-      max_bytes: options.retainedBytes,
-      duplicate_window: Math.min(DUPLICATE_WINDOW_MS, options.retentionMs) * NS_PER_MS,
-    };
-    try {
-      await jsm.streams.add(config);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError) || error.code !== STREAM_CONFIG_DIFFERS) throw error;
-      await jsm.streams.update(stream, config);
-    }
+      subject: `${prefix}.audit.>`,
+      retentionMs: options.retentionMs,
+      retainedBytes: options.retainedBytes,
+    });
     return new AuditStream(jetstream(options.connection), jsm, stream, prefix);
   }
 
@@ -111,31 +86,15 @@ export class AuditStream {
   /** The records of `executionId` that belong to `tenant`, in the order they reached the stream, at most `limit`. */
   async read(tenant: string, executionId: string, limit: number): Promise<MirroredAuditRecord[]> {
     if (!isStorableId(executionId)) return [];
-    const info = await this.#jsm.consumers.add(this.#stream, {
-      filter_subject: this.#subject(tenant, executionId),
-      deliver_policy: DeliverPolicy.All,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      inactive_threshold: 30_000 * NS_PER_MS,
-    });
     const found: MirroredAuditRecord[] = [];
-    try {
-      const wanted = Math.min(limit, info.num_pending);
-      if (wanted === 0) return found;
-      const consumer = await this.#js.consumers.get(this.#stream, info.name);
-      const messages = await consumer.fetch({ max_messages: wanted, expires: FETCH_TIMEOUT_MS });
-      for await (const message of messages) {
-        const mirrored = parseMirrored(message.string());
-        // The subject names the tenant by hash; the record itself must agree.
-        if (mirrored?.record.tenant === tenant && mirrored.record.execution_id === executionId) {
-          found.push(mirrored);
-        }
-        if (message.info.pending === 0 || found.length >= limit) break;
-      }
-      return found;
-    } finally {
-      await this.#jsm.consumers.delete(this.#stream, info.name).catch(() => {});
+    const subject = this.#subject(tenant, executionId);
+    for (const message of await readSubject(this.#js, this.#jsm, this.#stream, subject, limit)) {
+      const mirrored = parseMirrored(message.string());
+      // The subject names the tenant by hash; the record itself must agree.
+      if (mirrored?.record.tenant === tenant && mirrored.record.execution_id === executionId)
+        found.push(mirrored);
     }
+    return found;
   }
 }
 

@@ -11,6 +11,7 @@ export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';
 export { MAX_RUNS } from './lost-run.ts';
 export { WORKERS_BUCKET } from './names.ts';
+export { readSubject } from './subject-read.ts';
 export {
   WorkerHeartbeat,
   type WorkerHeartbeatOptions,

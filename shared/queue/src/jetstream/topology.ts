@@ -50,15 +50,11 @@ export async function ensureTopology(
     max_msg_size: -1,
     duplicate_window: duplicateWindowMs * NS_PER_MS,
   });
-  await ensureStream(jsm, {
+  await ensureLogStream(jsm, {
     name: names.lifecycleStream,
-    subjects: [names.allLifecycle],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: options.lifecycleRetentionMs * NS_PER_MS,
-    max_bytes: options.lifecycleRetainedBytes,
-    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, options.lifecycleRetentionMs) * NS_PER_MS,
+    subject: names.allLifecycle,
+    retentionMs: options.lifecycleRetentionMs,
+    retainedBytes: options.lifecycleRetainedBytes,
   });
   return new Kvm(nc).create(names.bucket, {
     history: 1,
@@ -67,7 +63,33 @@ export async function ensureTopology(
   });
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+/** A log kept in a stream: one subject filter, file storage, the oldest dropped past an age or a size. */
+export interface LogStream {
+  name: string;
+  subject: string;
+  retentionMs: number;
+  retainedBytes: number;
+}
+
+/** Creates (or brings up to date) a log stream; a repeated publish within the duplicate window is stored once. */
+export function ensureLogStream(jsm: JetStreamManager, log: LogStream): Promise<void> {
+  return ensureStream(jsm, {
+    name: log.name,
+    subjects: [log.subject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: log.retentionMs * NS_PER_MS,
+    max_bytes: log.retainedBytes,
+    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, log.retentionMs) * NS_PER_MS,
+  });
+}
+
+/** Creates the stream, or updates it when it exists with another configuration (the newest wins). */
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.add(config);
   } catch (error) {
