@@ -29,26 +29,18 @@ export async function ensureTopology(
   names: QueueNames,
   options: ResolvedJetStreamOptions,
 ): Promise<KV> {
-  const duplicateWindowMs = Math.min(DUPLICATE_WINDOW_MS, options.retentionMs);
-  await ensureStream(jsm, {
-    name: names.jobStream,
-    subjects: [names.allJobs],
+  await ensureFileStream(jsm, names.jobStream, names.allJobs, options.retentionMs, {
     retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
     discard: DiscardPolicy.New,
     max_msgs: options.maxQueued,
-    duplicate_window: duplicateWindowMs * NS_PER_MS,
   });
-  await ensureStream(jsm, {
+  await ensureLogStream(jsm, {
     name: names.eventStream,
-    subjects: [names.allEvents],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: options.retentionMs * NS_PER_MS,
-    max_msgs_per_subject: options.maxOutputEvents,
-    max_msg_size: -1,
-    duplicate_window: duplicateWindowMs * NS_PER_MS,
+    subject: names.allEvents,
+    retentionMs: options.retentionMs,
+    retainedBytes: -1,
+    // Output events are bounded per execution, not in total; an event may be as large as the server allows.
+    extra: { max_msgs_per_subject: options.maxOutputEvents, max_msg_size: -1 },
   });
   await ensureLogStream(jsm, {
     name: names.lifecycleStream,
@@ -68,20 +60,37 @@ export interface LogStream {
   name: string;
   subject: string;
   retentionMs: number;
+  /** -1: no bound in bytes. */
   retainedBytes: number;
+  /** Further limits of this stream. */
+  extra?: Partial<StreamConfig>;
 }
 
 /** Creates (or brings up to date) a log stream; a repeated publish within the duplicate window is stored once. */
 export function ensureLogStream(jsm: JetStreamManager, log: LogStream): Promise<void> {
-  return ensureStream(jsm, {
-    name: log.name,
-    subjects: [log.subject],
+  return ensureFileStream(jsm, log.name, log.subject, log.retentionMs, {
     retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
     discard: DiscardPolicy.Old,
     max_age: log.retentionMs * NS_PER_MS,
     max_bytes: log.retainedBytes,
-    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, log.retentionMs) * NS_PER_MS,
+    ...log.extra,
+  });
+}
+
+/** A stream on file storage over one subject filter, whose duplicate window is at most its retention. */
+function ensureFileStream(
+  jsm: JetStreamManager,
+  name: string,
+  subject: string,
+  retentionMs: number,
+  limits: Partial<StreamConfig>,
+): Promise<void> {
+  return ensureStream(jsm, {
+    name,
+    subjects: [subject],
+    storage: StorageType.File,
+    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, retentionMs) * NS_PER_MS,
+    ...limits,
   });
 }
 
