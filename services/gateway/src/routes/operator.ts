@@ -89,9 +89,11 @@ export const operatorRoutes: FastifyPluginAsyncZod<OperatorRoutesOptions> = asyn
         errorCodes: ['forbidden'],
         description:
           'Every worker up now: id (the `runner` of the executions it runs), host, version, start time, backends, ' +
-          'running executions and capacity, warm pools (target, ready, hits, misses) and templates with their ' +
-          'state. On NATS each worker announces itself every third of its `ttl_ms` (AIRLOCK_WORKER_TTL_MS); ' +
-          'one that stops is removed at once, one that died drops out `ttl_ms` after `last_seen`. The embedded ' +
+          'running executions and capacity, warm pools (target, ready, hits, misses), templates with their ' +
+          'state, `state` (`running`, or `draining`: told to stop, finishing its running jobs) and on NATS ' +
+          '`stats`, the runs it finished (counts and duration histograms per backend). On NATS each worker ' +
+          'announces itself every third of its `ttl_ms` (AIRLOCK_WORKER_TTL_MS) and at once when it begins to ' +
+          'drain; one that stops is removed once its jobs end, one that died drops out `ttl_ms` after `last_seen`. The embedded ' +
           'mode answers its one in-process worker. Needs an operator token in token mode.',
         response: { 200: WorkerList, '4xx': ErrorResponse },
       },
