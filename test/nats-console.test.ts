@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drawnChartLegends, launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
 import { expectNothingLeft, stopWithSigterm } from './support/nats-egress.ts';
-import { call, run } from './support/service.ts';
+import { call, run, submitWaiting } from './support/service.ts';
 
 const CANARY = 'canary-value-0c7d41e9';
 const FLEET = [
@@ -192,11 +192,7 @@ describe('the console on NATS: what any gateway shows of the fleet', () => {
   }, 300_000);
 
   it('shows a worker told to stop as draining while its job runs, then not at all', async () => {
-    const waiting = await call(gatewayA.url, 'POST', '/v1/executions', {
-      language: 'javascript',
-      code: 'await new Promise((r) => setTimeout(r, 60000))',
-      limits: { wall_time_ms: 60_000 },
-    });
+    const waiting = await submitWaiting(gatewayA.url);
     expect(waiting.status).toBe(201);
     await until(async () => (await listWorkers(gatewayB.url))[0]?.running === 1, 100);
     expect((await listWorkers(gatewayB.url))[0].state).toBe('running');

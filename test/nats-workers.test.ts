@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
-import { call } from './support/service.ts';
+import { call, submitWaiting } from './support/service.ts';
 
 const TTL_MS = 3_000;
 let cluster: NatsCluster;
@@ -56,11 +56,7 @@ describe('GET /v1/workers on NATS', () => {
     expect(listed.map((w) => w.capacity).sort()).toEqual([2, 3]);
 
     // A job that waits: the worker running it says so in its next heartbeat; its id is the run's runner.
-    const submitted = await call(gateway.url, 'POST', '/v1/executions', {
-      language: 'javascript',
-      code: 'await new Promise((r) => setTimeout(r, 60000))',
-      limits: { wall_time_ms: 60_000 },
-    });
+    const submitted = await submitWaiting(gateway.url);
     expect(submitted.status).toBe(201);
     const id = submitted.body.id as string;
     await until(async () => (await listWorkers()).some((w) => w.running === 1), 200);
