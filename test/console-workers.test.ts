@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type TestBrowser } from './support/browser.ts';
 import { type AirlockProcess, NatsCluster, until } from './support/nats-cluster.ts';
 import { expectNothingLeft, stopWithSigterm } from './support/nats-egress.ts';
-import { call, run } from './support/service.ts';
+import { call, run, submitWaiting } from './support/service.ts';
 
 let cluster: NatsCluster;
 let gateway: AirlockProcess;
@@ -56,11 +56,7 @@ describe('the console on NATS: workers and their warm pools', () => {
     const ran = await run(gateway.url, { language: 'python', backend: 'docker', code: 'print(6 * 7)' }, 120);
     expect(ran.result).toMatchObject({ outcome: 'success', stdout: '42\n' });
     // A run that waits until it is canceled: its worker shows it running.
-    const waiting = await call(gateway.url, 'POST', '/v1/executions', {
-      language: 'javascript',
-      code: 'await new Promise((r) => setTimeout(r, 60000))',
-      limits: { wall_time_ms: 60_000 },
-    });
+    const waiting = await submitWaiting(gateway.url);
     expect(waiting.status).toBe(201);
     await until(async () => (await listWorkers()).some((w) => w.running === 1), 200);
     const listed = await listWorkers();

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -17,6 +17,14 @@ const SCREENSHOTS =
   process.env.AIRLOCK_UPDATE_SCREENSHOTS === '1'
     ? new URL('../../docs/screenshots/', import.meta.url).pathname
     : join(tmpdir(), 'airlock-console-screenshots');
+
+/** Waits until each of the Service page's three charts has points to draw, then answers their legends' text. */
+export async function drawnChartLegends(page: Page): Promise<string[]> {
+  const charts = page.locator('figure.chart');
+  const points = (n: number) => charts.nth(n).getAttribute('data-points').then(Number);
+  for (const n of [0, 1, 2]) await expect.poll(() => points(n), { timeout: 30_000 }).toBeGreaterThan(0);
+  return page.locator('figure.chart .u-legend').allTextContents();
+}
 
 /** Saves a full-page screenshot as `<name>.png` and answers its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {

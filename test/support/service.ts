@@ -125,3 +125,12 @@ export async function run(url: string, request: Record<string, unknown>, waitSec
     throw new Error(`expected 201, got ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body;
 }
+
+/** Submits a javascript run that waits a minute (until the test cancels it); answers the submission's response. */
+export function submitWaiting(url: string): Promise<JsonResponse> {
+  return call(url, 'POST', '/v1/executions', {
+    language: 'javascript',
+    code: 'await new Promise((r) => setTimeout(r, 60000))',
+    limits: { wall_time_ms: 60_000 },
+  });
+}

@@ -30,7 +30,7 @@ import { executionRoutes } from './routes/executions.ts';
 import { lifecycleEventRoutes } from './routes/lifecycle-events.ts';
 import { type ListingRoutesOptions, listingRoutes } from './routes/listing.ts';
 import { mcpRoutes } from './routes/mcp.ts';
-import { operatorRoutes } from './routes/operator.ts';
+import { type ExecutionAuditReader, operatorRoutes } from './routes/operator.ts';
 import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
@@ -72,8 +72,12 @@ export interface GatewayDeps {
   version: string;
   /** This gateway's audit log, read for an execution's audit records in the operator console. */
   auditLogPath?: string;
+  /** Where the console reads an execution's audit records instead (NATS: the audit stream). @default the file */
+  auditRecords?: ExecutionAuditReader;
   /** GET /v1/workers: the workers up now. @default none */
   workers?: () => Promise<Worker[]>;
+  /** GET /v1/stats counts executions and warm pools from the workers' heartbeats (NATS). @default false */
+  fleetStats?: boolean;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -174,7 +178,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     authorizer: deps.authorizer,
     metrics: deps.metrics,
     auditLogPath: deps.auditLogPath,
+    ...(deps.auditRecords ? { auditRecords: deps.auditRecords } : {}),
     workers: deps.workers ?? (async () => []),
+    fleetStats: deps.fleetStats ?? false,
   });
   await app.register(consoleRoutes);
   await app.register(mcpRoutes, {

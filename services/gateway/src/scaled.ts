@@ -1,7 +1,8 @@
 // The scaled-out gateway (AIRLOCK_QUEUE=nats): REST and the NATS `airlock` service in front of the JetStream
 // queue, with no sandboxes and no local worker — `services/worker` processes run the jobs. Any number of
 // these gateways share one NATS JetStream; each keeps its own audit log (accepted, rejected, canceled, and
-// `finished` for the terminal transitions it makes itself, such as a cancel of a queued job).
+// `finished` for the terminal transitions it makes itself, such as a cancel of a queued job), copied to the
+// shared audit stream; the console's figures are the workers' (their heartbeats), the same on every gateway.
 // Egress: the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do, so egress
 // requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names). Templates:
 // those the live workers announce in their heartbeats (nats/fleet-templates.ts). Its parts
@@ -15,6 +16,7 @@ import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue, WorkerRoster } from '@airlock/queue';
 import { LifecycleEventFeed } from '@airlock/store';
+import { openAuditMirror } from '@airlock/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
 import { createAuthorizer } from './authorizer-setup.ts';
@@ -24,6 +26,7 @@ import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
 import { FleetTemplates } from './nats/fleet-templates.ts';
+import { MAX_RECORDS } from './operator/execution-audit.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
@@ -63,8 +66,10 @@ export async function startScaled(
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.close());
+  // Each record is also copied to the audit stream, so every gateway shows one execution's records.
+  const mirror = await openAuditMirror(nc, config, logger, audit, queue.instanceId);
   queue.onFinished((execution) => {
-    audit.append(finishedEntry(execution)).catch(onAuditError);
+    mirror.audit.append(finishedEntry(execution)).catch(onAuditError);
   });
   const metrics = createMetrics(() => queue.stats(), {
     auditHealthy: () => audit.health.healthy,
@@ -99,7 +104,7 @@ export async function startScaled(
   const submitter = new ExecutionSubmitter({
     queue: routesQueue,
     registry,
-    audit,
+    audit: mirror.audit,
     authorizer,
     limits: limitPolicy(config),
     compileWallTime: compileWallTime(config),
@@ -152,7 +157,14 @@ export async function startScaled(
     limits: requestLimits(config),
     version: VERSION,
     auditLogPath: config.AIRLOCK_AUDIT_LOG,
+    auditRecords: async (tenant, id) =>
+      (await mirror.stream.read(tenant, id, MAX_RECORDS)).map(({ source, record }) => ({
+        ...record,
+        source,
+      })),
     workers: () => roster.list(),
+    // The charts count what the workers ran (their heartbeats), the same through every gateway.
+    fleetStats: true,
   });
   stack.defer(() => app.close());
   stack.defer(() => {

@@ -1,3 +1,4 @@
+export { openAuditMirror } from './audit-mirror.ts';
 export { SandboxRegistry, type TemplateSource } from './backends.ts';
 export type { EgressBroker } from './egress-broker.ts';
 export { createExecutionWorker, decodeFiles, type ExecutionWorkerOptions } from './execution-worker.ts';

@@ -3,7 +3,9 @@
 // for each job it runs and `finished` for each terminal transition it makes (a run, a worker-lost verdict, a
 // shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy; with
 // AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts). It announces itself
-// in the workers bucket every third of AIRLOCK_WORKER_TTL_MS (GET /v1/workers). The parts start in
+// in the workers bucket every third of AIRLOCK_WORKER_TTL_MS (GET /v1/workers) with the runs it finished,
+// says `draining` there as soon as it begins to stop, and copies each execution audit record to the audit
+// stream (audit-mirror.ts). The parts start in
 // order on one cleanup stack: a failed start releases what had started, close() releases all in reverse.
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
@@ -13,8 +15,10 @@ import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
 import { connectNats, JetStreamJobQueue, WorkerHeartbeat } from '@airlock/queue';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { openAuditMirror } from './audit-mirror.ts';
 import type { SandboxRegistry } from './backends.ts';
 import { createExecutionWorker } from './execution-worker.ts';
+import { RunStats } from './run-stats.ts';
 import { startSandboxes } from './sandbox-setup.ts';
 import { startWorkerEgress, type WorkerEgress } from './worker-egress.ts';
 import { workerStatus } from './worker-status.ts';
@@ -75,11 +79,25 @@ export async function startWorker(
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS));
+  // The first release: the heartbeat says `draining` at once, while the drain lets the running jobs finish.
+  let draining = false;
+  stack.defer(async () => {
+    draining = true;
+    await heartbeat.beat();
+  });
+  const mirror = await openAuditMirror(nc, config, logger, audit, queue.instanceId);
+  const runStats = new RunStats();
   queue.onFinished((execution) => {
-    audit.append(finishedEntry(execution)).catch(onAuditError);
+    runStats.observe(execution);
+    mirror.audit.append(finishedEntry(execution)).catch(onAuditError);
   });
   queue.consume(
-    createExecutionWorker({ registry, audit, onAuditError, ...(egress ? { egress: egress.broker } : {}) }),
+    createExecutionWorker({
+      registry,
+      audit: mirror.audit,
+      onAuditError,
+      ...(egress ? { egress: egress.broker } : {}),
+    }),
   );
   await heartbeat.start(() =>
     workerStatus({
@@ -88,6 +106,8 @@ export async function startWorker(
       registry,
       running: () => queue.stats().running,
       capacity: config.AIRLOCK_CONCURRENCY,
+      draining: () => draining,
+      stats: () => runStats.snapshot(),
     }),
   );
   const started = stack.move();

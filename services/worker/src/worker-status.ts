@@ -1,10 +1,10 @@
 // What a worker process says about itself (its heartbeat on NATS, the one worker of GET /v1/workers in the
-// embedded mode): the backends it runs, its running jobs and capacity, its warm pools and its templates (as
-// GET /v1/templates shows them).
+// embedded mode): the backends it runs, its running jobs and capacity, its warm pools, its templates (as
+// GET /v1/templates shows them), whether it is draining, and (on NATS) the runs it finished.
 // Reads the state of the sandboxes and the queue; changes nothing.
 
 import { hostname } from 'node:os';
-import { type BackendName, VERSION, type WorkerStatus } from '@airlock/protocol';
+import { type BackendName, VERSION, type WorkerRunStats, type WorkerStatus } from '@airlock/protocol';
 import type { SandboxRegistry } from './backends.ts';
 
 export interface WorkerStatusSource {
@@ -16,6 +16,10 @@ export interface WorkerStatusSource {
   running: () => number;
   /** AIRLOCK_CONCURRENCY. */
   capacity: number;
+  /** Whether it has stopped taking jobs (SIGTERM) and finishes the running ones. @default never */
+  draining?: () => boolean;
+  /** Its finished runs (NATS workers). @default none announced */
+  stats?: () => WorkerRunStats;
 }
 
 export function workerStatus(source: WorkerStatusSource): Omit<WorkerStatus, 'ttl_ms'> {
@@ -40,5 +44,7 @@ export function workerStatus(source: WorkerStatusSource): Omit<WorkerStatus, 'tt
     })),
     // In full (languages, packages, size, hash, state, reason): NATS gateways list the fleet's templates from these.
     templates: source.registry.templates(),
+    state: source.draining?.() ? 'draining' : 'running',
+    ...(source.stats ? { stats: source.stats() } : {}),
   };
 }

@@ -19,6 +19,7 @@ export {
   type FsyncMode,
 } from './file-audit-log.ts';
 export { CorruptAuditLogError, type TailRepair } from './log-tail.ts';
+export { mirroredSink } from './mirrored-sink.ts';
 export { openAuditLog, type ProcessAuditLogOptions } from './process-audit-log.ts';
 export {
   AUDIT_EVENT_TYPES,

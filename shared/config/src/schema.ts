@@ -122,6 +122,14 @@ export const ConfigSchema = z.object({
   AIRLOCK_EVENTS_RETENTION_SECONDS: int(7 * 24 * 3600, 60, 90 * 24 * 3600),
   /** Bytes of lifecycle events the feed keeps; over it the oldest go first. @default 67108864 (64 MiB) */
   AIRLOCK_EVENTS_RETAINED_BYTES: int(64 * 1024 * 1024, 64 * 1024, 2 ** 40),
+  /**
+   * On NATS, every process copies its execution audit records to the `AIRLOCK_AUDIT` stream (so any gateway
+   * shows them); they stay there this long, in seconds. The local audit log files stay the source of truth.
+   * @default 604800 (7 days)
+   */
+  AIRLOCK_AUDIT_STREAM_RETENTION_SECONDS: int(7 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+  /** Bytes of audit records the `AIRLOCK_AUDIT` stream keeps; over it the oldest go first. @default 268435456 */
+  AIRLOCK_AUDIT_STREAM_RETAINED_BYTES: int(256 * 1024 * 1024, 64 * 1024, 2 ** 50),
   /** Deprecated (use AIRLOCK_RETAINED_BYTES): also bounds stored executions by count when set. */
   AIRLOCK_MAX_RETAINED: z.coerce.number().int().min(10).max(10_000_000).optional(),
   /**

@@ -79,4 +79,13 @@ export { TEMPLATE_STATES, Template, TemplateState } from './template.ts';
 export { parseOrThrow, validationError } from './validation.ts';
 export { VERSION } from './version.ts';
 export { limitsWithin, type RequestSchemas, requestSchemasWithin } from './within-ceilings.ts';
-export { Worker, WorkerPool, WorkerStatus, WorkerTemplate } from './worker.ts';
+export {
+  DURATION_BUCKETS_SECONDS,
+  Worker,
+  WorkerDurations,
+  WorkerPool,
+  WorkerRunCount,
+  WorkerRunStats,
+  WorkerStatus,
+  WorkerTemplate,
+} from './worker.ts';

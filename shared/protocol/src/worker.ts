@@ -37,6 +37,37 @@ export const WorkerTemplate = Template.omit({ workers: true }).extend({
   builtin: Template.shape.builtin.default(false),
 });
 
+/** Upper bounds (seconds) of the execution-duration histogram buckets, the gateway's and the workers' alike. */
+export const DURATION_BUCKETS_SECONDS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
+
+/** Finished executions a worker ran, counted by backend, language and outcome since it started. */
+export const WorkerRunCount = z.object({
+  backend: z.string(),
+  language: z.string(),
+  outcome: z.string(),
+  count: z.number().int().nonnegative(),
+});
+
+/** One phase's durations on one backend since the worker started: a cumulative histogram. */
+export const WorkerDurations = z.object({
+  backend: z.string(),
+  phase: z.enum(['queued', 'running', 'total']),
+  /** Executions at or under each bound of DURATION_BUCKETS_SECONDS, in that order (cumulative). */
+  buckets: z.array(z.number().int().nonnegative()).length(DURATION_BUCKETS_SECONDS.length),
+  /** Every execution observed (the `+Inf` bucket). */
+  count: z.number().int().nonnegative(),
+  /** Seconds summed over them. */
+  sum: z.number().nonnegative(),
+});
+
+/** The runs a worker finished, for the console's charts on NATS (gateways sum the fleet's heartbeats). */
+export const WorkerRunStats = z.object({
+  runs: z.array(WorkerRunCount),
+  durations: z.array(WorkerDurations),
+});
+
 /** What a worker announces in each heartbeat. */
 export const WorkerStatus = z.object({
   /** The worker's id: the `runner` recorded in the executions it runs. */
@@ -55,6 +86,13 @@ export const WorkerStatus = z.object({
   capacity: z.number().int().positive(),
   pools: z.array(WorkerPool),
   templates: z.array(WorkerTemplate),
+  /**
+   * `running` takes jobs; `draining` stopped taking them (SIGTERM) and finishes the ones it runs before it
+   * leaves the list.
+   */
+  state: z.enum(['running', 'draining']).default('running'),
+  /** Its finished runs since it started (NATS workers; absent in the embedded mode, whose gateway counts). */
+  stats: WorkerRunStats.optional(),
   /** Milliseconds after its last heartbeat that the worker counts as gone (AIRLOCK_WORKER_TTL_MS). */
   ttl_ms: z.number().int().positive(),
 });
@@ -67,5 +105,6 @@ export const Worker = WorkerStatus.extend({
 
 export type WorkerPool = z.infer<typeof WorkerPool>;
 export type WorkerTemplate = z.infer<typeof WorkerTemplate>;
+export type WorkerRunStats = z.infer<typeof WorkerRunStats>;
 export type WorkerStatus = z.infer<typeof WorkerStatus>;
 export type Worker = z.infer<typeof Worker>;

@@ -1,11 +1,16 @@
 export { EventLog } from './event-log.ts';
 export { type EventListener, emitLive, type LiveEvents, watchEvents, watchLive } from './execution-watch.ts';
 export {
+  AUDIT_STREAM,
+  type AuditRecordLike,
+  AuditStream,
+  type AuditStreamOptions,
   connectNats,
   ensureStream,
   JetStreamJobQueue,
   type JetStreamJobQueueOptions,
   MAX_RUNS,
+  type MirroredAuditRecord,
   type NatsConnectOptions,
   NS_PER_MS,
   type QueueNameOptions,

@@ -1,6 +1,8 @@
 // The service's figures over time, from GET /v1/stats polled while the console is open: a bounded history of
 // snapshots and the series the charts draw from it (latency percentiles per backend as Prometheus's
 // histogram_quantile computes them, throughput per backend, warm-pool hit rate), each over a sliding window.
+// On NATS the figures are the workers' (a `worker` label on each sample): each series sums its workers'
+// increases, and a worker that restarts or leaves never makes a figure go negative.
 
 import { api } from './api.js';
 
@@ -91,12 +93,35 @@ export function quantile(q, buckets) {
   return lower;
 }
 
+/** One series' identity: its sample name and labels. */
+function seriesKey(sample) {
+  return JSON.stringify([sample.name, Object.entries(sample.labels).sort(([x], [y]) => (x < y ? -1 : 1))]);
+}
+
+/**
+ * How much the series of `name` matching `match` grew from snapshot `a` to `b`, summed, as Prometheus's
+ * increase() counts: a series that went down restarted (a worker that restarted) and counts from zero, one
+ * that is gone from `b` (a worker that left) adds nothing, one new in `b` counts from zero.
+ */
+export function increase(a, b, name, match = {}) {
+  const before = new Map(samples(a, name, match).map((s) => [seriesKey(s), s.value]));
+  let sum = 0;
+  for (const sample of samples(b, name, match)) {
+    const prev = before.get(seriesKey(sample)) ?? 0;
+    sum += sample.value >= prev ? sample.value - prev : sample.value;
+  }
+  return sum;
+}
+
 const DURATION = 'airlock_execution_duration_seconds';
 
-function bucketsOf(stats, backend) {
-  return samples(stats, `${DURATION}_bucket`, { phase: 'total', backend }).map((s) => ({
-    le: s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le),
-    count: s.value,
+/** The buckets of total latency on `backend` that filled from `a` to `b` (summed over workers on NATS). */
+function bucketIncrease(a, b, backend) {
+  const name = `${DURATION}_bucket`;
+  const bounds = new Set(samples(b, name, { phase: 'total', backend }).map((s) => String(s.labels.le)));
+  return [...bounds].map((le) => ({
+    le: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le),
+    count: increase(a, b, name, { phase: 'total', backend, le }),
   }));
 }
 
@@ -124,12 +149,7 @@ export function latencySeries(quantiles) {
       styles.push({ colour, dash });
       data.push(
         pairs.map(([a, b]) => {
-          const before = new Map(bucketsOf(a.stats, backend).map((x) => [x.le, x.count]));
-          const delta = bucketsOf(b.stats, backend).map((x) => ({
-            le: x.le,
-            count: x.count - (before.get(x.le) ?? 0),
-          }));
-          const value = quantile(q, delta);
+          const value = quantile(q, bucketIncrease(a.stats, b.stats, backend));
           return value === null ? null : value * 1000;
         }),
       );
@@ -148,32 +168,42 @@ export function throughputSeries() {
       pairs.map(([a, b]) => {
         const seconds = b.t - a.t;
         if (seconds <= 0) return null;
-        const delta =
-          total(b.stats, 'airlock_executions_total', { backend }) -
-          total(a.stats, 'airlock_executions_total', { backend });
-        return delta / seconds;
+        return increase(a.stats, b.stats, 'airlock_executions_total', { backend }) / seconds;
       }),
     );
   }
   return { labels: names, data };
 }
 
-/** [times, one series per warm pool that was leased from] of the share served warm over the window (0–100 %). */
+/**
+ * [times, one series per warm pool that was leased from] of the share served warm over the window (0–100 %);
+ * on NATS one per worker × pool (the samples carry a `worker` label).
+ */
 export function hitRateSeries() {
   const pairs = windowPairs();
   const leases = 'airlock_warm_pool_leases_total';
-  const pools = labelValues(latest(), leases, 'pool').filter((pool) => total(latest(), leases, { pool }) > 0);
+  const pools = new Map();
+  for (const sample of samples(latest(), leases)) {
+    const match = { pool: String(sample.labels.pool) };
+    if (sample.labels.worker !== undefined) match.worker = String(sample.labels.worker);
+    const key = JSON.stringify(match);
+    const entry = pools.get(key) ?? { match, leased: 0 };
+    entry.leased += sample.value;
+    pools.set(key, entry);
+  }
+  const leased = [...pools.values()]
+    .filter((p) => p.leased > 0)
+    .sort((x, y) => (JSON.stringify(x.match) < JSON.stringify(y.match) ? -1 : 1));
   const data = [pairs.map(([, b]) => b.t)];
-  for (const pool of pools) {
+  for (const { match } of leased) {
     data.push(
       pairs.map(([a, b]) => {
-        const hits =
-          total(b.stats, leases, { pool, result: 'hit' }) - total(a.stats, leases, { pool, result: 'hit' });
-        const misses =
-          total(b.stats, leases, { pool, result: 'miss' }) - total(a.stats, leases, { pool, result: 'miss' });
+        const hits = increase(a.stats, b.stats, leases, { ...match, result: 'hit' });
+        const misses = increase(a.stats, b.stats, leases, { ...match, result: 'miss' });
         return hits + misses > 0 ? (100 * hits) / (hits + misses) : null;
       }),
     );
   }
-  return { labels: pools, data };
+  const labels = leased.map(({ match }) => (match.worker ? `${match.pool} on ${match.worker}` : match.pool));
+  return { labels, data };
 }

@@ -37,6 +37,7 @@ function worker(id: string, templates: Template[], seenMsAgo = 0, ttl = 3000): W
     capacity: 1,
     pools: [],
     templates,
+    state: 'running',
     ttl_ms: ttl,
     last_seen: new Date(NOW.getTime() - seenMsAgo).toISOString(),
   };

@@ -37,6 +37,15 @@ export async function executionAuditRecords(
   return found;
 }
 
+/** The reader of the operator route over `path` (none: no records). */
+export function fileAuditReader(
+  path: string | undefined,
+): (tenant: string, executionId: string) => Promise<Record<string, unknown>[]> {
+  if (path === undefined) return async () => [];
+  return async (tenant, executionId) =>
+    (await executionAuditRecords(path, tenant, executionId)) as unknown as Record<string, unknown>[];
+}
+
 function parseRecord(line: string): AuditRecord | undefined {
   try {
     const value: unknown = JSON.parse(line);

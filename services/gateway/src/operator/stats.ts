@@ -27,17 +27,34 @@ export const ServiceStats = z.object({
   at: z.string(),
   /** `local` (development mode) or `token`. */
   mode: z.enum(['local', 'token']),
+  /**
+   * Whose executions and warm pools the figures count: `process` this gateway's own (embedded mode), `fleet`
+   * the NATS workers', summed from their heartbeats (a `worker` label on each sample; every gateway answers alike).
+   */
+  scope: z.enum(['process', 'fleet']),
   metrics: z.array(Metric),
 });
 export type ServiceStats = z.infer<typeof ServiceStats>;
 
-export async function serviceStats(registry: Registry, mode: 'local' | 'token'): Promise<ServiceStats> {
+export type Metric = z.infer<typeof Metric>;
+
+/**
+ * The registry's `airlock_` metrics; with `fleet`, those of the same names replace this process's (scope
+ * `fleet`), and the rest (queue, rejections, audit) stay this process's.
+ */
+export async function serviceStats(
+  registry: Registry,
+  mode: 'local' | 'token',
+  fleet?: readonly Metric[],
+): Promise<ServiceStats> {
   const all = await registry.getMetricsAsJSON();
+  const replaced = new Set(fleet?.map((metric) => metric.name));
   return {
     at: new Date().toISOString(),
     mode,
+    scope: fleet ? 'fleet' : 'process',
     metrics: all
-      .filter((metric) => !PROCESS_METRICS.test(metric.name))
+      .filter((metric) => !PROCESS_METRICS.test(metric.name) && !replaced.has(metric.name))
       .map((metric) => ({
         name: metric.name,
         type: String(metric.type),
@@ -47,6 +64,7 @@ export async function serviceStats(registry: Registry, mode: 'local' | 'token'):
           labels: { ...(sample.labels as Record<string, string | number>) },
           value: sample.value,
         })),
-      })),
+      }))
+      .concat(fleet ?? []),
   };
 }

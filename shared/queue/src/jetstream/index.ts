@@ -1,4 +1,11 @@
 // The JetStream queue's public surface, for the package's src/index.ts to re-export by name.
+export {
+  AUDIT_STREAM,
+  type AuditRecordLike,
+  AuditStream,
+  type AuditStreamOptions,
+  type MirroredAuditRecord,
+} from './audit-stream.ts';
 export { connectNats, type NatsConnectOptions } from './connection.ts';
 export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';

@@ -159,7 +159,7 @@ function isToken(token: string): boolean {
 }
 
 /** A tenant as a hash that fits any subject token or KV key. */
-function tenantHash(tenant: string): string {
+export function tenantHash(tenant: string): string {
   return createHash('sha256').update(tenant).digest('hex').slice(0, 32);
 }
 

@@ -28,7 +28,6 @@ export async function ensureTopology(
     name: names.jobStream,
     subjects: [names.allJobs],
     retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
     discard: DiscardPolicy.New,
     max_msgs: options.maxQueued,
     duplicate_window: duplicateWindowNs(options.retentionMs),
@@ -77,6 +76,23 @@ function retainedFor(
     duplicate_window: duplicateWindowNs(ageMs),
     ...limits,
   };
+}
+
+/** A log kept in a stream: one subject filter, file storage, the oldest dropped past an age or a size. */
+export interface LogStream {
+  name: string;
+  subject: string;
+  retentionMs: number;
+  /** -1: no bound in bytes. */
+  retainedBytes: number;
+}
+
+/** Creates (or brings up to date) a log stream; a repeated publish within the duplicate window is stored once. */
+export function ensureLogStream(jsm: JetStreamManager, log: LogStream): Promise<void> {
+  return ensureStream(
+    jsm,
+    retainedFor(log.retentionMs, log.name, log.subject, { max_bytes: log.retainedBytes }),
+  );
 }
 
 /** Creates each tenant's durable consumer once per process; creating an existing one is harmless. */

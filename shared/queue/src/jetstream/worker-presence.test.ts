@@ -1,6 +1,6 @@
 // Worker presence against a real nats-server: a heartbeat shows the worker, stop() removes it at once, a
 // worker that stops beating (its process died) drops out after its TTL, and entries that are not a worker's
-// heartbeat are skipped and reported.
+// heartbeat are skipped and reported; a beat asked for is written at once.
 
 import { startNatsServer } from '@airlock/testing';
 import { Kvm } from '@nats-io/kv';
@@ -36,6 +36,7 @@ const status = (id: string, running = 0) => ({
   capacity: 4,
   pools: [],
   templates: [],
+  state: 'running' as const,
 });
 
 const until = async (check: () => Promise<boolean>) => {
@@ -96,6 +97,25 @@ describe('worker presence', () => {
     await a.stop();
     expect(await roster.list()).toEqual([]);
   }, 60_000);
+
+  it('writes a beat at once when asked (a worker that begins to drain says so before its next beat)', async () => {
+    const bucket = 'workers-c';
+    const nc = await connection();
+    // A TTL far longer than the test: only beat() can make the change visible.
+    const heartbeat = await WorkerHeartbeat.open({ connection: nc, bucket, ttlMs: 600_000 });
+    let state: 'running' | 'draining' = 'running';
+    await heartbeat.start(() => ({ ...status('w_d'), state }));
+    const listed = await WorkerRoster.open({ connection: nc, bucket });
+    expect((await listed.list()).map((w) => [w.id, w.state])).toEqual([['w_d', 'running']]);
+    state = 'draining';
+    await heartbeat.beat();
+    expect((await listed.list()).map((w) => [w.id, w.state])).toEqual([['w_d', 'draining']]);
+    await heartbeat.stop();
+    expect(await listed.list()).toEqual([]);
+    // After stop() a beat writes nothing.
+    await heartbeat.beat();
+    expect(await listed.list()).toEqual([]);
+  });
 
   it('widens the bucket max age for a worker with a longer TTL, never narrows it', async () => {
     const bucket = 'workers-b';

@@ -31,6 +31,7 @@ export class WorkerHeartbeat {
   readonly #onError: (error: unknown) => void;
   #timer: NodeJS.Timeout | undefined;
   #id: string | undefined;
+  #status: (() => Omit<WorkerStatus, 'ttl_ms'>) | undefined;
   #beating: Promise<void> = Promise.resolve();
 
   private constructor(kv: KV, ttlMs: number, onError: (error: unknown) => void) {
@@ -67,21 +68,27 @@ export class WorkerHeartbeat {
     if (!isStorableId(first.id))
       throw new TypeError(`Expected a worker id of [A-Za-z0-9_-], got \`${first.id}\``);
     this.#id = first.id;
+    this.#status = status;
     await this.#kv.put(first.id, JSON.stringify(first));
-    this.#timer = setInterval(
-      () => {
-        this.#beating = Promise.resolve()
-          .then(() =>
-            this.#kv.put(first.id, JSON.stringify({ ...status(), id: first.id, ttl_ms: this.#ttlMs })),
-          )
-          .then(
-            () => {},
-            (error: unknown) => this.#onError(error),
-          );
-      },
-      Math.floor(this.#ttlMs / 3),
-    );
+    this.#timer = setInterval(() => void this.beat(), Math.floor(this.#ttlMs / 3));
     this.#timer.unref();
+  }
+
+  /**
+   * Writes a heartbeat now, after any in flight (a change the readers should see at once, such as the start
+   * of a drain). Resolves when it is stored or reported to onError; does nothing before start() or after stop().
+   */
+  beat(): Promise<void> {
+    const id = this.#id;
+    const status = this.#status;
+    if (id === undefined || status === undefined) return this.#beating;
+    this.#beating = this.#beating
+      .then(() => this.#kv.put(id, JSON.stringify({ ...status(), id, ttl_ms: this.#ttlMs })))
+      .then(
+        () => {},
+        (error: unknown) => this.#onError(error),
+      );
+    return this.#beating;
   }
 
   /**
@@ -91,10 +98,12 @@ export class WorkerHeartbeat {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#beating;
     const id = this.#id;
-    if (id === undefined) return;
+    // Cleared before the wait, so no beat is queued behind the removal.
     this.#id = undefined;
+    this.#status = undefined;
+    await this.#beating;
+    if (id === undefined) return;
     await this.#kv.purge(id).catch((error: unknown) => this.#onError(error));
   }
 }

@@ -137,17 +137,20 @@ async function loadAudit(root, id, signal) {
   try {
     const { data } = await api(`/v1/executions/${encodeURIComponent(id)}/audit`, { signal });
     if (data.length === 0) {
-      replace(root, el('p', { class: 'muted' }, "No records in this gateway's audit log."));
+      replace(root, el('p', { class: 'muted' }, 'No audit records of this execution (yet).'));
       return;
     }
+    // On NATS each record names the process whose log holds it (its seq and hash are of that log's chain).
+    const sources = data.some((r) => typeof r.source === 'string');
     replace(
       root,
       table(
-        ['Seq', 'Time', 'Record', 'Subject', 'Outcome', 'Reason', 'Hash'],
+        ['Seq', 'Time', 'Record', ...(sources ? ['Log'] : []), 'Subject', 'Outcome', 'Reason', 'Hash'],
         data.map((r) => [
           String(r.seq),
           time(r.time),
           badge(r.type),
+          ...(sources ? [el('code', {}, visible(String(r.source ?? '—')))] : []),
           visible(r.subject ?? '—'),
           visible(r.outcome ?? ''),
           visible(r.reason ?? ''),

@@ -1,7 +1,8 @@
 // The service page: queue and running executions, warm pools (target, ready, hits, misses), refusals by code,
 // the runtimes and templates this server offers, and charts of latency percentiles and throughput per backend and the pool
-// hit rate over time. The figures come from GET /v1/stats (those of /metrics), the warm pools from the workers
-// that keep them (GET /v1/workers), both polled every 2 s.
+// hit rate over time. The figures come from GET /v1/stats (those of /metrics; on NATS the runs and pools are the
+// workers', from their heartbeats), the warm pools from the workers that keep them (GET /v1/workers), both
+// polled every 2 s.
 
 import { api } from '../api.js';
 import { LineChart } from '../charts.js';
@@ -71,6 +72,10 @@ export function serviceView(root) {
           ['Audit log', writable(stats, 'airlock_audit_writable')],
           ['Store', writable(stats, 'airlock_store_writable')],
           ['Mode', stats.mode === 'local' ? 'local development (loopback only)' : 'intent tokens'],
+          [
+            'Runs counted by',
+            stats.scope === 'fleet' ? "the workers' heartbeats (every gateway alike)" : 'this process',
+          ],
         ].map(([label, value]) => el('div', {}, el('dt', {}, label), el('dd', {}, value))),
       ),
     );

@@ -1,6 +1,6 @@
 // The workers page: every worker up now (GET /v1/workers, polled every 2 s) with its host, backends, running
 // executions against its capacity, warm pools, templates, when it was last heard from and how long it has been
-// up; then the warm pools of them all.
+// up, and whether it is draining (told to stop, finishing its running jobs); then the warm pools of them all.
 
 import { badge, el, notice, replace, table, visible } from '../dom.js';
 import { drawPools, pollWorkers, span } from '../workers.js';
@@ -15,14 +15,17 @@ export function workersView(root) {
     (workers) => {
       const running = workers.reduce((sum, w) => sum + w.running, 0);
       const capacity = workers.reduce((sum, w) => sum + w.capacity, 0);
+      const draining = workers.filter((w) => w.state === 'draining').length;
       replace(
         summary,
         el(
           'p',
           { class: 'muted' },
-          `${workers.length} ${workers.length === 1 ? 'worker' : 'workers'} up, running ${running} of ` +
-            `${capacity} executions at once. A worker that stops leaves this list at once; one that dies ` +
-            'leaves it when its heartbeat is older than its TTL.',
+          `${workers.length} ${workers.length === 1 ? 'worker' : 'workers'} up` +
+            (draining > 0 ? ` (${draining} draining)` : '') +
+            `, running ${running} of ${capacity} executions at once. A worker that is told to stop shows ` +
+            'draining while it finishes its running jobs, then leaves this list; one that dies leaves it ' +
+            'when its heartbeat is older than its TTL.',
         ),
       );
       replace(
@@ -39,6 +42,7 @@ function workerTable(workers) {
   const now = Date.now();
   const rows = workers.map((w) => [
     el('code', {}, visible(w.id)),
+    stateBadge(w.state),
     el('span', {}, visible(w.host), el('span', { class: 'muted' }, ` pid ${w.pid} · v${visible(w.version)}`)),
     visible(w.backends.join(', ') || '—'),
     el('span', { class: 'load' }, meter(w.running, w.capacity), ` ${w.running} / ${w.capacity}`),
@@ -48,13 +52,19 @@ function workerTable(workers) {
     span(now - Date.parse(w.started_at)),
   ]);
   const node = table(
-    ['Worker', 'Host', 'Backends', 'Running', 'Pools', 'Templates', 'Last seen', 'Age'],
+    ['Worker', 'State', 'Host', 'Backends', 'Running', 'Pools', 'Templates', 'Last seen', 'Age'],
     rows,
   );
   node.querySelectorAll('tbody tr').forEach((tr, i) => {
     tr.dataset.worker = workers[i].id;
   });
   return node;
+}
+
+/** `running` (takes jobs) or `draining` (shutting down: finishes its running jobs, takes no new ones). */
+function stateBadge(state) {
+  if (state !== 'draining') return badge('running');
+  return el('span', { attrs: { title: 'shutting down: finishing its running jobs' } }, badge('draining'));
 }
 
 /** Running against capacity as a bar (a <meter>: its value is a number, never markup). */
