@@ -4,11 +4,18 @@
 // options: safe to share.
 
 import {
+  type CellRequestInput,
   type DeliveryAttempt,
   DeliveryLogPage,
   Execution,
   type ExecutionRequestInput,
   type Language,
+  Session,
+  SessionFileListing,
+  type SessionRequestInput,
+  Snapshot,
+  SnapshotList,
+  StoredSessionFile,
   type Template,
 } from '@airlock/protocol';
 import { z } from 'zod';
@@ -26,16 +33,7 @@ import {
   SessionPage,
 } from './listing.ts';
 import { type Runtime, RuntimesResponse, TemplatesResponse } from './runtimes.ts';
-import {
-  type CellRequestInput,
-  Session,
-  SessionExecution,
-  SessionFileListing,
-  type SessionRequestInput,
-  Snapshot,
-  SnapshotList,
-  StoredSessionFile,
-} from './session-schemas.ts';
+import { SessionExecution } from './session-schemas.ts';
 
 const ClientOptions = z
   .object({

@@ -7,6 +7,8 @@ export {
   Backend,
   Callback,
   CellException,
+  CellRequest,
+  type CellRequestInput,
   DeliveryAttempt,
   DeliveryLogPage,
   ERROR_CODES,
@@ -27,8 +29,16 @@ export {
   Outcome,
   OutputFile,
   ResolvedLimits,
+  SESSION_LANGUAGES,
+  Session,
+  SessionFileListing,
+  SessionRequest,
+  type SessionRequestInput,
+  Snapshot,
+  SnapshotList,
   STATUSES,
   Status,
+  StoredSessionFile,
   Usage,
 } from '@airlock/protocol';
 export {
@@ -67,19 +77,7 @@ export type {
   SessionPage,
 } from './listing.ts';
 export { Runtime, RuntimesResponse, ServerLimits, TemplatesResponse } from './runtimes.ts';
-export {
-  CellRequest,
-  type CellRequestInput,
-  SESSION_LANGUAGES,
-  Session,
-  SessionExecution,
-  SessionFileListing,
-  SessionRequest,
-  type SessionRequestInput,
-  Snapshot,
-  SnapshotList,
-  StoredSessionFile,
-} from './session-schemas.ts';
+export { SessionExecution } from './session-schemas.ts';
 export {
   closeSessionToolSchema,
   createSessionToolSchema,

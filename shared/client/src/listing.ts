@@ -8,10 +8,10 @@ import {
   LifecycleEvent,
   type LifecycleEventType,
   type Outcome,
+  Session,
   type Status,
 } from '@airlock/protocol';
 import { z } from 'zod';
-import { Session } from './session-schemas.ts';
 
 /** Filters shared by both lists; every given filter must match. */
 export interface ListFilters {

@@ -13,13 +13,13 @@ import {
   LimitsInput,
   limitsWithin,
   type ResolvedLimits,
+  SESSION_LANGUAGES,
   type Template,
   TemplateName,
 } from '@airlock/protocol';
 import { z } from 'zod';
 import { FILE_TOOLS } from './file-tools.ts';
 import type { Runtime, ServerLimits } from './runtimes.ts';
-import { SESSION_LANGUAGES } from './session-schemas.ts';
 
 /** What the tools are built from: the server's runtimes and limits (GET /v1/runtimes). */
 export interface ToolCatalog {
