@@ -39,12 +39,12 @@ export async function ensureTopology(
       max_msg_size: -1,
     }),
   );
-  await ensureStream(
-    jsm,
-    retainedFor(options.lifecycleRetentionMs, names.lifecycleStream, names.allLifecycle, {
-      max_bytes: options.lifecycleRetainedBytes,
-    }),
-  );
+  await ensureLogStream(jsm, {
+    name: names.lifecycleStream,
+    subject: names.allLifecycle,
+    retentionMs: options.lifecycleRetentionMs,
+    retainedBytes: options.lifecycleRetainedBytes,
+  });
   return new Kvm(nc).create(names.bucket, {
     history: 1,
     ttl: options.retentionMs,
