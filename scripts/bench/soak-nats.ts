@@ -10,7 +10,6 @@
 // when jobs are left in the job stream, or when descriptors and containers do not come back down.
 // Every process, container and file it made is gone afterwards.
 
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,13 +35,6 @@ const JOB_STREAM = 'AIRLOCK_JOBS';
 const EVENT_STREAM = 'AIRLOCK_EVENTS';
 const BUCKET_STREAM = 'KV_airlock-executions';
 
-interface Service {
-  name: string;
-  child: ChildProcess;
-  inspector: string;
-  url: string;
-}
-
 interface StreamSize {
   messages: number;
   bytes: number;
@@ -62,7 +54,7 @@ export async function runNatsSoak(options: soak.SoakOptions): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-soak-nats-'));
   const monitorPort = await freePort();
   await using nats = await startNatsServer({ jetstream: true, args: ['-m', String(monitorPort)] });
-  const services: Service[] = [];
+  const services: soak.InspectedProcess[] = [];
   try {
     const base = {
       PATH: process.env.PATH ?? '',
@@ -101,20 +93,25 @@ export async function runNatsSoak(options: soak.SoakOptions): Promise<boolean> {
       natsRss: nats.pid === undefined ? 0 : rssBytes(nats.pid),
       streams: await streamSizes(monitorPort),
     });
-    const { start: start0, readings } = await soak.driveJobs({
-      warmUpJobs: soak.WARM_UP_JOBS,
-      jobs: options.jobs,
-      clients: soak.CLIENTS,
-      run: (n) => soak.postJob(url, n, BIG_OUTPUT, signal),
-      read,
-      intro: [
-        `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
-          `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${soak.CLIENTS}, ` +
-          `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
-      ],
-      line,
-      print,
-    });
+    const { start: start0, readings } = await soak
+      .driveJobs({
+        warmUpJobs: soak.WARM_UP_JOBS,
+        jobs: options.jobs,
+        clients: soak.CLIENTS,
+        run: (n) => soak.postJob(url, n, BIG_OUTPUT, signal),
+        read,
+        intro: [
+          `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
+            `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${soak.CLIENTS}, ` +
+            `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
+        ],
+        line,
+        print,
+      })
+      .catch(async (error: unknown) => {
+        for (const text of await soak.exits(services)) print(text);
+        throw error;
+      });
     const backDown = () =>
       services.every((s, i) => openFds(s.child.pid!) <= start0.processes[i]!.fds) &&
       workers.reduce((sum, w) => sum + containersOwnedBy(w.child.pid!).length, 0) <= start0.containers;
