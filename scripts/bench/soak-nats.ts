@@ -1,13 +1,15 @@
 // The NATS soak of `npm run bench -- --only soak-nats`: a NATS-mode gateway and two worker processes on one
 // nats-server (JetStream on a temp dir, monitoring on a loopback port), the soak's job mix (soak.ts; the big
 // output is 256 KiB here, as a result must fit in one NATS message) through REST at concurrency 8, and at
-// 1,000 jobs (a tenth) and every 2,500: each process's resident memory (plain and after a full GC over its
-// inspector) and descriptors, the containers the workers own, nats-server's memory, and the messages and bytes
-// of the job stream, the event stream and the executions bucket. Retention is 60 s, so the stream and bucket
-// must level off once the run is longer than that. It fails (exit code 1) when a process's memory after a full
-// GC at the end is above 1.2x its reading at the first mark, when the event stream or the bucket at the end
-// is above 1.5x its size at the second mark (judged only when that mark came after a full retention period),
-// when jobs are left in the job stream, or when descriptors and containers do not come back down.
+// a tenth of the run (1,000 of 10,000) and every quarter (2,500): each process's resident memory (plain and
+// after a full GC over its inspector) and descriptors, the containers the workers own, nats-server's memory,
+// and the messages and bytes of every JetStream stream (the job stream, the event stream, the executions
+// bucket, the lifecycle and audit logs). It fails (exit code 1) when a process's memory after a full GC at the
+// end is above 1.2x its reading at the first mark, when a stream is not held by its own limits at the end (the
+// job stream, a work queue, not empty; another stream's oldest message past its age limit or its bytes past
+// its byte limit, or a stream with neither limit), or when descriptors and containers do not come back down.
+// Stream sizes follow the job rate of the last retention period, so they are judged by their limits, not by
+// growth between marks. A failed run names the failed job or reading and any service process that exited.
 // Every process, container and file it made is gone afterwards.
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,15 +31,19 @@ const GATEWAY = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
 const WORKER = join(ROOT, 'services', 'worker', 'src', 'main.ts');
 const BIG_OUTPUT = 256 * 1024;
 const RETENTION_SECONDS = 60;
-const STORE_GROWTH_LIMIT = 1.5;
-/** The queue's default names (shared/queue jetstream options). */
-const JOB_STREAM = 'AIRLOCK_JOBS';
-const EVENT_STREAM = 'AIRLOCK_EVENTS';
-const BUCKET_STREAM = 'KV_airlock-executions';
+/** How far past its age limit a stream's oldest message may be when read (expiry, the reading's own delay). */
+const AGE_SLACK_MS = 15_000;
 
+/** A stream's size, the age of its oldest message and the limits it is configured with, from /jsz. */
 interface StreamSize {
   messages: number;
   bytes: number;
+  /** Age of the oldest message when read, in ms (0 when empty). */
+  oldestMs: number;
+  /** 0: no limit. */
+  maxAgeMs: number;
+  maxBytes: number;
+  workQueue: boolean;
 }
 
 interface Reading {
@@ -144,28 +150,32 @@ function verdict(
         `(limit ${soak.GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); fds ${start.processes[i]!.fds} → ${end.processes[i]!.fds}`,
     );
   }
-  // The second mark is the first one taken a full retention period into the run, if any.
-  const second = readings.find((r) => r.seconds >= RETENTION_SECONDS + 10 && r !== last);
-  for (const stream of [EVENT_STREAM, BUCKET_STREAM]) {
-    const now = last.streams[stream]?.bytes ?? 0;
-    if (!second) {
-      print(
-        `${stream}: ${soak.mib(now)} (not judged: no mark before the last came after ${RETENTION_SECONDS} s)`,
-      );
-      continue;
-    }
-    const then = second.streams[stream]?.bytes ?? 0;
-    const growth = then === 0 ? 1 : now / then;
-    const grew = growth > STORE_GROWTH_LIMIT;
-    met &&= !grew;
+  // Every stream must be held by its own limits, whatever the job rate: the job stream (a work queue) empty,
+  // each other stream's oldest message within its age limit and its bytes within its byte limit; a stream with
+  // neither limit would grow with every job.
+  for (const [name, stream] of Object.entries(end.streams).sort(([a], [b]) => a.localeCompare(b))) {
+    const checks: Array<[string, boolean]> = [];
+    if (stream.workQueue)
+      checks.push([`${stream.messages} messages left (must be 0)`, stream.messages === 0]);
+    if (stream.maxAgeMs > 0)
+      checks.push([
+        `oldest ${seconds(stream.oldestMs)} (max age ${seconds(stream.maxAgeMs)})`,
+        stream.oldestMs <= stream.maxAgeMs + AGE_SLACK_MS,
+      ]);
+    if (stream.maxBytes > 0)
+      checks.push([
+        `${soak.mib(stream.bytes)} (max ${soak.mib(stream.maxBytes)})`,
+        stream.bytes <= stream.maxBytes,
+      ]);
+    if (checks.length === 0) checks.push(['no age, byte or work-queue limit', false]);
+    const held = checks.every(([, ok]) => ok);
+    met &&= held;
     print(
-      `${stream}: ${soak.mib(now)} after ${last.jobs} / ${soak.mib(then)} after ${second.jobs}: ${growth.toFixed(2)}x ` +
-        `(limit ${STORE_GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'})`,
+      `${name}: ${stream.messages} msgs ${soak.mib(stream.bytes)}; ${checks.map(([text]) => text).join(', ')}: ` +
+        `${held ? 'bounded' : 'NOT bounded'}`,
     );
   }
-  const left = end.streams[JOB_STREAM]?.messages ?? 0;
-  met &&= left === 0 && back;
-  print(`jobs left in ${JOB_STREAM}: ${left} (must be 0)`);
+  met &&= back;
   print(
     `descriptors and containers: ${back ? 'back to their start values' : 'NOT back to their start values'} ` +
       `(containers ${start.containers} → ${end.containers})`,
@@ -173,25 +183,43 @@ function verdict(
   return met;
 }
 
-/** Messages and bytes of each stream, from nats-server's monitoring endpoint on loopback. */
+/** Each stream's size, oldest message and limits, from nats-server's monitoring endpoint on loopback. */
 async function streamSizes(monitorPort: number): Promise<Record<string, StreamSize>> {
-  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz?streams=true`);
+  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz?streams=true&config=true`);
   const jsz = (await response.json()) as {
-    account_details?: Array<{ stream_detail?: Array<{ name: string; state: StreamSize }> }>;
+    now?: string;
+    account_details?: Array<{
+      stream_detail?: Array<{
+        name: string;
+        config?: { retention?: string; max_age?: number; max_bytes?: number };
+        state: { messages: number; bytes: number; first_ts?: string };
+      }>;
+    }>;
   };
+  const now = jsz.now ? Date.parse(jsz.now) : Date.now();
   const sizes: Record<string, StreamSize> = {};
   for (const account of jsz.account_details ?? [])
-    for (const { name, state } of account.stream_detail ?? [])
-      sizes[name] = { messages: state.messages, bytes: state.bytes };
+    for (const { name, config, state } of account.stream_detail ?? [])
+      sizes[name] = {
+        messages: state.messages,
+        bytes: state.bytes,
+        oldestMs: state.messages > 0 && state.first_ts ? Math.max(0, now - Date.parse(state.first_ts)) : 0,
+        maxAgeMs: Math.max(0, (config?.max_age ?? 0) / 1e6),
+        maxBytes: Math.max(0, config?.max_bytes ?? 0),
+        workQueue: config?.retention === 'workqueue',
+      };
   return sizes;
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
 
 function line(r: Reading): string {
   const processes = r.processes
     .map((p) => `${p.name} ${soak.mib(p.rss)} (GC ${soak.mib(p.rssAfterGc)}, ${p.fds} fds)`)
     .join('; ');
-  const streams = [JOB_STREAM, EVENT_STREAM, BUCKET_STREAM]
-    .map((s) => `${s} ${r.streams[s]?.messages ?? 0} msgs ${soak.mib(r.streams[s]?.bytes ?? 0)}`)
+  const streams = Object.keys(r.streams)
+    .sort()
+    .map((s) => `${s} ${r.streams[s]!.messages} msgs ${soak.mib(r.streams[s]!.bytes)}`)
     .join('; ');
   return (
     `${String(r.jobs).padStart(6)} jobs ${r.seconds.toFixed(0).padStart(5)} s | ${processes} | ` +
