@@ -6,8 +6,9 @@
 // and the messages and bytes of every JetStream stream (the job stream, the event stream, the executions
 // bucket, the lifecycle and audit logs). It fails (exit code 1) when a process's memory after a full GC at the
 // end is above 1.2x its reading at the first mark, when a stream is not held by its own limits at the end (the
-// job stream, a work queue, not empty; another stream's oldest message past its age limit or its bytes past
-// its byte limit, or a stream with neither limit), or when descriptors and containers do not come back down.
+// job stream, a work queue, not empty; another stream's oldest message past its age limit, its bytes or
+// messages past their limits, or a stream with no limit holding more messages than before the run), or when
+// descriptors and containers do not come back down.
 // Stream sizes follow the job rate of the last retention period, so they are judged by their limits, not by
 // growth between marks. A failed run names the failed job or reading and any service process that exited.
 // Every process, container and file it made is gone afterwards.
@@ -43,6 +44,7 @@ interface StreamSize {
   /** 0: no limit. */
   maxAgeMs: number;
   maxBytes: number;
+  maxMessages: number;
   workQueue: boolean;
 }
 
@@ -150,9 +152,9 @@ function verdict(
         `(limit ${soak.GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); fds ${start.processes[i]!.fds} → ${end.processes[i]!.fds}`,
     );
   }
-  // Every stream must be held by its own limits, whatever the job rate: the job stream (a work queue) empty,
-  // each other stream's oldest message within its age limit and its bytes within its byte limit; a stream with
-  // neither limit would grow with every job.
+  // Every stream must be held by its own limits, whatever the job rate: a work queue (jobs, webhooks) empty,
+  // each other stream's oldest message within its age limit, its bytes and messages within their limits; a
+  // stream with no limit at all (a bucket of a few fixed keys) must hold no more messages than before the run.
   for (const [name, stream] of Object.entries(end.streams).sort(([a], [b]) => a.localeCompare(b))) {
     const checks: Array<[string, boolean]> = [];
     if (stream.workQueue)
@@ -167,7 +169,12 @@ function verdict(
         `${soak.mib(stream.bytes)} (max ${soak.mib(stream.maxBytes)})`,
         stream.bytes <= stream.maxBytes,
       ]);
-    if (checks.length === 0) checks.push(['no age, byte or work-queue limit', false]);
+    if (stream.maxMessages > 0)
+      checks.push([`max ${stream.maxMessages} msgs`, stream.messages <= stream.maxMessages]);
+    if (checks.length === 0) {
+      const before = start.streams[name]?.messages ?? 0;
+      checks.push([`no limit: ${before} msgs before the run (must not grow)`, stream.messages <= before]);
+    }
     const held = checks.every(([, ok]) => ok);
     met &&= held;
     print(
@@ -191,7 +198,7 @@ async function streamSizes(monitorPort: number): Promise<Record<string, StreamSi
     account_details?: Array<{
       stream_detail?: Array<{
         name: string;
-        config?: { retention?: string; max_age?: number; max_bytes?: number };
+        config?: { retention?: string; max_age?: number; max_bytes?: number; max_msgs?: number };
         state: { messages: number; bytes: number; first_ts?: string };
       }>;
     }>;
@@ -206,6 +213,7 @@ async function streamSizes(monitorPort: number): Promise<Record<string, StreamSi
         oldestMs: state.messages > 0 && state.first_ts ? Math.max(0, now - Date.parse(state.first_ts)) : 0,
         maxAgeMs: Math.max(0, (config?.max_age ?? 0) / 1e6),
         maxBytes: Math.max(0, config?.max_bytes ?? 0),
+        maxMessages: Math.max(0, config?.max_msgs ?? 0),
         workQueue: config?.retention === 'workqueue',
       };
   return sizes;
