@@ -23,7 +23,7 @@ import {
 } from '@airlock/sandbox';
 import type { SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
 import type { SessionBackends } from './session-backends.ts';
-import type { Entry } from './sessions.ts';
+import type { Entry } from './session-entry.ts';
 
 export interface SessionSnapshotsDeps {
   store: SnapshotStore | undefined;
