@@ -1,6 +1,6 @@
 // The open sessions of this server, by id: finding the caller's (another tenant's looks like none), attaching a
 // sandbox, storing a session's record, counting activity, closing, and the sweep that ends sessions past their
-// idle timeout or lifetime. A closed session's sandbox is destroyed and its slot released before its closed
+// lifetime and closes (or, with `on_idle: pause`, pauses) those past their idle timeout. A closed session's sandbox is destroyed and its slot released before its closed
 // record is stored; from then on it lives in the SessionStore only. Must never show a session to another
 // tenant, close a session twice, or keep a sandbox of a closed session.
 
@@ -14,11 +14,13 @@ import {
 } from '@airlock/protocol';
 import type { SessionLease } from '@airlock/sandbox';
 import type { SessionsDeps } from './session-deps.ts';
-import { type Entry, iso } from './session-entry.ts';
+import { type Entry, expiresAtMs, iso } from './session-entry.ts';
 
 export interface OpenSessionsDeps extends Pick<SessionsDeps, 'audit' | 'authorizer' | 'store' | 'logger'> {
   /** Removes the pause image of a session that closes while paused. */
   dropPauseImage: (entry: Entry) => Promise<void>;
+  /** Pauses a session whose idle timeout passed and whose `on_idle` is `pause`. */
+  pauseIdle: (entry: Entry) => Promise<void>;
   /** How often expiry is checked. */
   sweepMs: number;
 }
@@ -101,7 +103,7 @@ export class OpenSessions {
     entry.lastUsedMs = now;
     if (entry.session.status === 'closed') return;
     entry.session.last_used_at = iso(now);
-    entry.session.expires_at = iso(Math.min(now + entry.idleMs, entry.lifetimeEndsMs));
+    entry.session.expires_at = iso(expiresAtMs(entry));
   }
 
   close(entry: Entry, reason: SessionClosedReason): Promise<void> {
@@ -136,8 +138,14 @@ export class OpenSessions {
     for (const entry of this.#entries.values()) {
       if (entry.session.status === 'closed') continue;
       if (now >= entry.lifetimeEndsMs) void this.close(entry, 'max_lifetime');
-      else if (!entry.running && now >= entry.lastUsedMs + entry.idleMs)
-        void this.close(entry, 'idle_timeout');
+      else if (entry.running || now < entry.lastUsedMs + entry.idleMs) continue;
+      else if (entry.session.on_idle === 'close') void this.close(entry, 'idle_timeout');
+      else if (entry.session.status !== 'paused' && entry.idlePause === null) {
+        // Cleared once settled, so its next use finds the session paused (or closed).
+        entry.idlePause = this.#deps.pauseIdle(entry).finally(() => {
+          entry.idlePause = null;
+        });
+      }
     }
   }
 }

@@ -3,7 +3,7 @@
 // A refusal's audit failure is logged, never thrown over the refusal itself.
 
 import { type AuditSink, rejectedEntry } from '@airlock/audit';
-import type { AirlockError, Caller, LimitPolicy } from '@airlock/protocol';
+import type { AirlockError, Caller, LimitPolicy, SessionOnIdle } from '@airlock/protocol';
 import type { ExecutionStore, SessionStore } from '@airlock/store';
 import { recordRefusal } from '../admission.ts';
 import type { Authorizer } from '../authorizer.ts';
@@ -20,6 +20,11 @@ export interface SessionSettings {
   fileBytes?: number;
   /** How often expiry is checked. @default 1000 */
   sweepMs?: number;
+  /**
+   * What the idle timeout does to a session whose request does not say: `pause` where its backend can
+   * snapshot (else `close`), or `close`. @default close
+   */
+  onIdle?: SessionOnIdle;
 }
 
 export interface SessionsDeps {

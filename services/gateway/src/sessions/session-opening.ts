@@ -12,9 +12,10 @@ import {
   newSessionId,
   resolveLimits,
   type Session,
+  type SessionOnIdle,
   type SessionRequest,
 } from '@airlock/protocol';
-import type { SessionImage, SessionLease } from '@airlock/sandbox';
+import type { SessionBackend, SessionImage, SessionLease } from '@airlock/sandbox';
 import { auditFailure } from '../admission.ts';
 import type { Admission } from '../authorizer.ts';
 import { checkCallback } from '../webhooks/webhooks.ts';
@@ -80,6 +81,7 @@ export class SessionOpening {
         origin ? { ...request.limits, memory_mb: origin.snapshot.memory_mb } : request.limits,
         narrowPolicy(deps.limits, grant),
       );
+      const onIdle = await this.#onIdle(request, backend);
       const image: SessionImage | undefined = origin ? await checkpoints.verified(origin) : undefined;
       if (open.openCount + this.#opening >= settings.maxSessions) {
         throw new AirlockError(
@@ -120,6 +122,7 @@ export class SessionOpening {
           created_at: iso(now),
           last_used_at: iso(now),
           expires_at: iso(Math.min(now + idle * 1000, now + lifetime * 1000)),
+          on_idle: onIdle,
           cells: 0,
           closed_at: null,
           closed_reason: null,
@@ -133,6 +136,8 @@ export class SessionOpening {
         running: null,
         closed: null,
         paused: null,
+        owner: caller,
+        idlePause: null,
       };
       try {
         await deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));
@@ -154,5 +159,20 @@ export class SessionOpening {
       if (error instanceof AirlockError) await auditRefusal(deps, caller, error, request.language);
       throw error;
     }
+  }
+
+  /**
+   * What the session's idle timeout does: as asked (`pause` on a backend that cannot snapshot is 422
+   * `snapshot_unsupported`), else the server's default where the backend can honour it, else `close`.
+   */
+  async #onIdle(request: SessionRequest, backend: SessionBackend): Promise<SessionOnIdle> {
+    const wanted = request.on_idle ?? this.#deps.deps.settings.onIdle ?? 'close';
+    if (wanted === 'close') return 'close';
+    const why = await this.#deps.checkpoints.whyNotPausable(backend);
+    if (why === null) return 'pause';
+    if (request.on_idle === undefined) return 'close';
+    throw new AirlockError('snapshot_unsupported', `on_idle "pause" needs a snapshot: ${why}`, {
+      field: 'on_idle',
+    });
   }
 }

@@ -22,7 +22,7 @@ import { OpenSessions } from './open-sessions.ts';
 import { seconds } from './session-bounds.ts';
 import { SessionCells } from './session-cells.ts';
 import type { SessionsDeps } from './session-deps.ts';
-import { type Entry, iso } from './session-entry.ts';
+import { type Entry, expiresAtMs, iso, messageOf } from './session-entry.ts';
 import { SessionFileAccess } from './session-file-access.ts';
 import { SessionOpening } from './session-opening.ts';
 import { SessionSnapshots } from './session-snapshots.ts';
@@ -57,6 +57,7 @@ export class Sessions {
       store: deps.store,
       logger: deps.logger,
       dropPauseImage: (entry) => this.#checkpoints.dropPauseImage(entry),
+      pauseIdle: (entry) => this.#pauseIdle(entry),
       sweepMs: deps.settings.sweepMs ?? 1000,
     });
     this.#open = open;
@@ -115,7 +116,7 @@ export class Sessions {
       const lifetime = seconds('max_lifetime_seconds', update.max_lifetime_seconds, settings.lifetimeSeconds);
       entry.lifetimeEndsMs = Date.parse(session.created_at) + lifetime * 1000;
     }
-    entry.session.expires_at = iso(Math.min(entry.lastUsedMs + entry.idleMs, entry.lifetimeEndsMs));
+    entry.session.expires_at = iso(expiresAtMs(entry));
     await this.#open.store(entry);
     return { ...entry.session };
   }
@@ -196,8 +197,28 @@ export class Sessions {
     return { ...entry.session };
   }
 
+  /**
+   * Pauses a session at its idle timeout, like an explicit pause (audited as its opener's, the same event); a
+   * session that cannot be paused after all is closed as an idle one is. A cell arriving meanwhile waits.
+   */
+  async #pauseIdle(entry: Entry): Promise<void> {
+    try {
+      await this.#checkpoints.pause(entry);
+    } catch (error) {
+      if (error instanceof AirlockError && error.code === 'session_busy') return;
+      this.#deps.logger.warn({ session: entry.session.id, err: messageOf(error) }, 'idle pause failed');
+      await this.#open.close(entry, 'idle_timeout');
+      return;
+    }
+    if (entry.session.status !== 'paused') return;
+    entry.session.expires_at = iso(expiresAtMs(entry));
+    await this.#open.store(entry);
+    await this.#auditSnapshot(entry, entry.owner, { op: 'pause' });
+  }
+
   /** Restores a paused session (on request, or for its next cell or files call), audited; else nothing. */
   async #resumePaused(entry: Entry, caller: Caller): Promise<void> {
+    await entry.idlePause;
     if (entry.session.status !== 'paused') return;
     await this.#checkpoints.resume(entry);
     await this.#auditSnapshot(entry, caller, { op: 'resume' });
