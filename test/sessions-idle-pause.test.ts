@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readAuditRecords } from './support/audit.ts';
 import { containersLabelled, useSessionService } from './support/containers.ts';
 import { call } from './support/service.ts';
+import { cellValue, eventTypesAbout } from './support/session-calls.ts';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'airlock-idle-pause-'));
 const service = useSessionService({ AIRLOCK_DATA_DIR: dataDir, AIRLOCK_SESSION_ON_IDLE: 'pause' });
@@ -24,15 +25,7 @@ async function open(body: Record<string, unknown>): Promise<any> {
   return response.body;
 }
 
-async function value(id: string, code: string): Promise<string> {
-  const response = await api('POST', `/v1/sessions/${id}/executions`, {
-    code,
-    limits: { wall_time_ms: 60_000 },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  expect(response.body.result.outcome, JSON.stringify(response.body.result)).toBe('success');
-  return response.body.result.value?.['text/plain'];
-}
+const value = (id: string, code: string) => cellValue(api, id, code);
 
 /** The session once its status is `status` (polled; the sweep runs every second). */
 async function statusBecomes(id: string, status: string): Promise<any> {
@@ -46,12 +39,7 @@ async function statusBecomes(id: string, status: string): Promise<any> {
   return session;
 }
 
-/** The types of the lifecycle events about `subject`, in feed order. */
-async function eventsAbout(subject: string): Promise<string[]> {
-  const feed = await api('GET', '/v1/events?limit=1000');
-  expect(feed.status, JSON.stringify(feed.body)).toBe(200);
-  return feed.body.data.filter((e: any) => e.subject === subject).map((e: any) => e.type);
-}
+const eventsAbout = (subject: string) => eventTypesAbout(api, subject);
 
 /** The sessions that have an image (snapshot or pause image) in the data directory. */
 async function sessionsWithImages(): Promise<string[]> {

@@ -29,29 +29,31 @@ export const UpdateSessionInput = z
   })
   .strict();
 
-export const PAUSE_SESSION_DESCRIPTION =
-  'Pause a session between cells: its interpreter memory and working folder are saved and its sandbox is ' +
-  'freed (status paused). Nothing is lost: the next run_code in it (or resume_session) restores it first. ' +
-  'Use it before a long wait. Python sessions on gvisor only; other sessions answer snapshot_unsupported.';
-
-export const RESUME_SESSION_DESCRIPTION =
-  'Resume a paused session now (run_code would also resume it on its own). Returns the session, ready; a ' +
-  'session that is not paused is returned as it is.';
-
-export const UPDATE_SESSION_DESCRIPTION =
-  "Change a session's idle timeout and/or lifetime (give at least one), within the server's ceilings (above " +
-  'one is an error naming the field). Returns the session with its new expires_at.';
-
+/** The tools by name; each description says what happens to the session and when it is refused. */
 export const SESSION_STATE_TOOLS = {
-  pause_session: { name: 'pause_session', description: PAUSE_SESSION_DESCRIPTION, input: PauseSessionInput },
+  pause_session: {
+    name: 'pause_session',
+    description: [
+      'Pause a session between cells: its interpreter memory and working folder are saved and its sandbox is',
+      'freed (status paused). Nothing is lost: the next run_code in it (or resume_session) restores it first.',
+      'Use it before a long wait. Python sessions on gvisor only; other sessions answer snapshot_unsupported.',
+    ].join(' '),
+    input: PauseSessionInput,
+  },
   resume_session: {
     name: 'resume_session',
-    description: RESUME_SESSION_DESCRIPTION,
+    description: [
+      'Resume a paused session now (run_code would also resume it on its own). Returns the session, ready;',
+      'a session that is not paused is returned as it is.',
+    ].join(' '),
     input: ResumeSessionInput,
   },
   update_session: {
     name: 'update_session',
-    description: UPDATE_SESSION_DESCRIPTION,
+    description: [
+      "Change a session's idle timeout and/or lifetime (give at least one), within the server's ceilings",
+      '(above one is an error naming the field). Returns the session with its new expires_at.',
+    ].join(' '),
     input: UpdateSessionInput,
   },
 } as const;
