@@ -171,6 +171,7 @@ export class Sessions {
    */
   async snapshot(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
     const { caller, entry } = await this.#open.openEntry(headers, id);
+    await entry.idlePause;
     const snapshot = await this.#checkpoints.take(entry);
     await this.#open.store(entry);
     const { id: snapshot_id, size_bytes: size, sha256 } = snapshot;
@@ -181,6 +182,7 @@ export class Sessions {
   /** Snapshots the session and frees its sandbox (status `paused`); a paused session is answered as it is. */
   async pause(headers: Record<string, unknown>, id: string): Promise<Session> {
     const { caller, entry } = await this.#open.openEntry(headers, id);
+    await entry.idlePause;
     const wasPaused = entry.session.status === 'paused';
     await this.#checkpoints.pause(entry);
     await this.#open.store(entry);
