@@ -263,6 +263,7 @@ function buildSessions(
       },
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
       fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
+      onIdle: config.AIRLOCK_SESSION_ON_IDLE,
     },
     snapshots: new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots'), events),
     logger,

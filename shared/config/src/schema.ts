@@ -1,7 +1,7 @@
 // Every AIRLOCK_* variable with its default. Parsed once by a service's main.ts, then frozen; nothing else reads
 // process.env. Errors quote the variable, the bad value and what was expected.
 
-import { BACKEND_NAMES, BackendName } from '@airlock/protocol';
+import { BACKEND_NAMES, BackendName, SESSION_ON_IDLE } from '@airlock/protocol';
 import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -179,6 +179,11 @@ export const ConfigSchema = z.object({
   AIRLOCK_MAX_SESSIONS: int(16, 0, 10_000),
   /** Largest file moved in or out of a session by its files API, in bytes. @default 8388608 */
   AIRLOCK_SESSION_FILE_BYTES: int(8 * 1024 * 1024, 1, 64 * 1024 * 1024),
+  /**
+   * What a session's idle timeout does when its request has no `on_idle`: pause it (where its backend can
+   * snapshot: python on gvisor with a data directory; else it closes) or close it. @default close
+   */
+  AIRLOCK_SESSION_ON_IDLE: z.enum(SESSION_ON_IDLE).default('close'),
   /** How long a session's interpreter may take to start, in milliseconds. @default 60000 */
   AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */

@@ -51,7 +51,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'it is built. With `from_snapshot` the session starts from that snapshot (its language, backend and ' +
           'memory): a fork, whose variables and files are the snapshot’s and go their own way (422 ' +
           '`snapshot_corrupt` when the image fails its sha256 check, `snapshot_unsupported` when this server ' +
-          'cannot restore it). 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
+          'cannot restore it). `on_idle` says what its idle timeout does: `close` it, or `pause` it (a snapshot, ' +
+          'its sandbox freed, status `paused`; the next cell resumes it; `max_lifetime_seconds` still ends it) — ' +
+          'where the backend can snapshot (python on gvisor), else 422 `snapshot_unsupported` naming `on_idle`. ' +
+          "Left out, the server's default (AIRLOCK_SESSION_ON_IDLE) where the backend can honour it, else `close`; " +
+          'the session says which (`on_idle`). 503 `audit_unavailable` (with Retry-After) while the audit log ' +
+          'cannot be written.',
         body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },

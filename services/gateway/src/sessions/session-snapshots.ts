@@ -23,7 +23,7 @@ import {
 } from '@airlock/sandbox';
 import type { SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
 import type { SessionBackends } from './session-backends.ts';
-import type { Entry } from './sessions.ts';
+import type { Entry } from './session-entry.ts';
 
 export interface SessionSnapshotsDeps {
   store: SnapshotStore | undefined;
@@ -69,8 +69,18 @@ export class SessionSnapshots {
     await this.#between(entry, async () => {
       await this.#backend(entry);
       const record = await this.#checkpoint(store, entry, 'pause');
-      entry.paused = record.snapshot.id;
+      // Closed meanwhile (its lifetime, a DELETE): its pause image is no one's.
+      if (entry.closed !== null) await store.remove(record.snapshot.id);
+      else entry.paused = record.snapshot.id;
     });
+  }
+
+  /** Why sessions on `backend` cannot be paused here (no snapshot store, or the backend's reason); else null. */
+  async whyNotPausable(backend: SessionBackend): Promise<string | null> {
+    if (this.#deps.store === undefined) return noStore(backend.backend);
+    const why = await backend.snapshotUnsupported();
+    if (why !== null) return why;
+    return backend.restore === undefined ? `${backend.backend} sessions cannot be restored` : null;
   }
 
   /** Restores a paused session from its pause image, which then goes; a corrupt image is refused. */
@@ -220,15 +230,13 @@ export class SessionSnapshots {
   }
 
   #store(backend: string): SnapshotStore {
-    if (this.#deps.store === undefined) {
-      throw new AirlockError(
-        'snapshot_unsupported',
-        `this server keeps no snapshots (no data directory), so ${backend} sessions cannot be snapshotted`,
-      );
-    }
+    if (this.#deps.store === undefined) throw new AirlockError('snapshot_unsupported', noStore(backend));
     return this.#deps.store;
   }
 }
+
+const noStore = (backend: string) =>
+  `this server keeps no snapshots (no data directory), so ${backend} sessions cannot be snapshotted`;
 
 function specOf(entry: Entry): SessionSpec {
   const { session } = entry;
