@@ -17,6 +17,7 @@ export {
   CredentialName,
   HostPattern,
   LimitCeilings,
+  SnapshotAllowance,
   TenantName,
 } from './constraints.ts';
 export { hostAllowed, hostPatternCovers } from './hosts.ts';
@@ -42,6 +43,7 @@ export {
   type TokenUseDecision,
 } from './replay-guard.ts';
 export { generateSigningKeys, type MintOptions, mintIntentToken, type SigningKeys } from './signing.ts';
+export { type SnapshotCeilings, type SnapshotDecision, snapshotCeilings } from './snapshot-ceilings.ts';
 export {
   loadTenantPolicies,
   parseTenantPolicies,

@@ -51,7 +51,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'it is built. With `from_snapshot` the session starts from that snapshot (its language, backend and ' +
           'memory): a fork, whose variables and files are the snapshot’s and go their own way (422 ' +
           '`snapshot_corrupt` when the image fails its sha256 check, `snapshot_unsupported` when this server ' +
-          'cannot restore it). 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
+          'cannot restore it; 404 once it expired; 403 when the token forbids snapshots). 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
         body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
@@ -161,12 +161,22 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       schema: {
         operationId: 'snapshotSession',
         summary: 'Snapshot a session',
-        errorCodes: ['not_found', 'session_busy', 'session_closed', 'snapshot_unsupported'],
+        errorCodes: [
+          'forbidden',
+          'not_found',
+          'session_busy',
+          'session_closed',
+          'snapshot_unsupported',
+          'snapshot_quota_exceeded',
+        ],
         description:
           'Saves the session interpreter memory (its variables, imported modules) and its /work files, between ' +
           'cells, and answers 201 with the snapshot; the session goes on. Start new sessions from it with ' +
-          '`from_snapshot`. 409 `session_busy` while a cell runs; 422 `snapshot_unsupported` on a backend that ' +
-          'cannot (isolate sessions; docker/runc, which would need CRIU).',
+          '`from_snapshot`; it expires (`expires_at`) after the server retention. 409 `session_busy` while a cell ' +
+          'runs; 422 `snapshot_unsupported` on a backend that cannot (isolate sessions; docker/runc, which would ' +
+          'need CRIU); 429 `snapshot_quota_exceeded` when the tenant keeps as many snapshots (or bytes of them) ' +
+          'as its quota allows, the session untouched; 403 `forbidden` when the token or tenant policy forbids ' +
+          'snapshots.',
         params: SessionIdParams,
         response: { 201: Snapshot, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
@@ -181,7 +191,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       'pauseSession',
       'Pause a session',
       'Snapshots the session and frees its sandbox: status `paused`. Its next cell, files call or ' +
-        '`/resume` restores it first. 409 `session_busy` while a cell runs.',
+        '`/resume` restores it first. 409 `session_busy` while a cell runs. The pause image counts against ' +
+        "the tenant's snapshot quota: beyond it, 429 `snapshot_quota_exceeded` and the session stays ready.",
       (headers: Headers, id: string) => sessions.pause(headers, id),
     ],
     [
@@ -201,11 +212,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           summary,
           description,
           errorCodes: [
+            'forbidden',
             'not_found',
             'session_busy',
             'session_closed',
             'snapshot_unsupported',
             'snapshot_corrupt',
+            'snapshot_quota_exceeded',
           ],
           params: SessionIdParams,
           response: { 200: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },

@@ -125,6 +125,7 @@ export class Sessions {
     this.snapshots = new Snapshots(deps.authorizer, deps.snapshots, deps.audit, deps.logger);
     this.#checkpoints = new SessionSnapshots({
       store: deps.snapshots,
+      authorizer: deps.authorizer,
       backends: deps.backends,
       attach: (entry, lease) => this.#attach(entry, lease),
       close: (entry) => this.#close(entry, 'interpreter_exited'),
@@ -159,7 +160,7 @@ export class Sessions {
       const origin =
         request.from_snapshot === undefined
           ? undefined
-          : await this.#checkpoints.origin(caller.tenant, request.from_snapshot, request);
+          : await this.#checkpoints.origin(caller, request.from_snapshot, request);
       const grant = this.#deps.authorizer.authorizeSubmission(caller, sessionAsRequest(request), 'open');
       const backend = this.#deps.backends.resolve(
         request.language,
@@ -462,7 +463,7 @@ export class Sessions {
    */
   async snapshot(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
     const { caller, entry } = await this.#openEntry(headers, id);
-    const snapshot = await this.#checkpoints.take(entry);
+    const snapshot = await this.#checkpoints.take(entry, caller);
     await this.#store(entry);
     const { id: snapshot_id, size_bytes: size, sha256 } = snapshot;
     await this.#auditSnapshot(entry, caller, { op: 'snapshot', snapshot_id, size, sha256 });
@@ -473,7 +474,7 @@ export class Sessions {
   async pause(headers: Record<string, unknown>, id: string): Promise<Session> {
     const { caller, entry } = await this.#openEntry(headers, id);
     const wasPaused = entry.session.status === 'paused';
-    await this.#checkpoints.pause(entry);
+    await this.#checkpoints.pause(entry, caller);
     await this.#store(entry);
     if (!wasPaused) await this.#auditSnapshot(entry, caller, { op: 'pause' });
     return { ...entry.session };
