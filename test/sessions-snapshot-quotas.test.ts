@@ -84,6 +84,12 @@ async function value(service: Service, id: string, code: string, tenant = 'acme'
   return response.body.result.value['text/plain'];
 }
 
+/** Closes each session as its tenant. */
+async function close(service: Service, ...sessions: [id: string, tenant: string][]): Promise<void> {
+  for (const [id, tenant] of sessions)
+    expect((await api(service, 'DELETE', `/v1/sessions/${id}`, { tenant })).status).toBe(200);
+}
+
 /** A refusal with this status and code, the session still ready with its state and its container. */
 async function refusedAndUntouched(
   service: Service,
@@ -138,11 +144,7 @@ describe('snapshot quotas', () => {
     expect(await value(quotas, id, 'x + 1')).toBe('42');
     const listed = (await api(quotas, 'GET', '/v1/snapshots')).body.snapshots.map((s: any) => s.id);
     expect(listed).toEqual([second.body.id]);
-    for (const [session, tenant] of [
-      [id, 'acme'],
-      [other, 'globex'],
-    ] as const)
-      expect((await api(quotas, 'DELETE', `/v1/sessions/${session}`, { tenant })).status).toBe(200);
+    await close(quotas, [id, 'acme'], [other, 'globex']);
   }, 600_000);
 
   it('refuses an image larger than the bytes quota once written, and keeps nothing of it', async () => {
@@ -157,7 +159,7 @@ describe('snapshot quotas', () => {
     expect(await folders(quotas)).toEqual(before);
     const feed = await api(quotas, 'GET', '/v1/events?limit=1000', { tenant: 'initech' });
     expect(feed.body.data.filter((e: any) => e.type.startsWith('snapshot.'))).toEqual([]);
-    expect((await api(quotas, 'DELETE', `/v1/sessions/${id}`, { tenant: 'initech' })).status).toBe(200);
+    await close(quotas, [id, 'initech']);
   }, 600_000);
 
   it('answers 403 to a token or tenant policy that forbids snapshots', async () => {
@@ -187,11 +189,7 @@ describe('snapshot quotas', () => {
     const refused = await api(quotas, 'POST', `/v1/sessions/${theirs}/pause`, { tenant: 'umbrella' });
     await refusedAndUntouched(quotas, refused, [403, 'forbidden'], theirs, 'umbrella');
     expect(refused.body.error.message).toBe('snapshots are not allowed by the tenant policy');
-    for (const [session, tenant] of [
-      [id, 'acme'],
-      [theirs, 'umbrella'],
-    ] as const)
-      expect((await api(quotas, 'DELETE', `/v1/sessions/${session}`, { tenant })).status).toBe(200);
+    await close(quotas, [id, 'acme'], [theirs, 'umbrella']);
   }, 600_000);
 });
 
@@ -242,6 +240,6 @@ describe('snapshot retention', () => {
 
     // The sweeps that deleted the snapshot left the pause image: the session resumes as it was.
     expect(await value(sweeping, id, 'x + 1')).toBe('42');
-    expect((await api(sweeping, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    await close(sweeping, [id, 'acme']);
   }, 600_000);
 });

@@ -4,14 +4,8 @@
 
 import { Actor, Language, TemplateName } from '@airlock/protocol';
 import { z } from 'zod';
-import {
-  AllowedBackend,
-  CredentialName,
-  HostPattern,
-  LimitCeilings,
-  SnapshotAllowance,
-  TenantName,
-} from './constraints.ts';
+import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
+import { SnapshotAllowance } from './snapshot-ceilings.ts';
 
 /** How deep an `act` chain may nest before the token is refused. */
 export const MAX_ACT_DEPTH = 8;

@@ -44,21 +44,3 @@ export const CredentialName = z
 export const TenantName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a tenant id of [A-Za-z0-9_-]');
-
-/**
- * What a tenant's snapshots may be: `false` none at all (taking, pausing, forking and reading them are refused),
- * `true` or absent no bound of its own, or quotas on the tenant's stored snapshots (paused sessions' images
- * included): how many, and how many bytes together.
- */
-export const SnapshotAllowance = z.union([
-  z.boolean(),
-  z.strictObject({
-    max_count: z.int().min(1).max(1_000_000).optional(),
-    max_bytes: z
-      .int()
-      .min(1)
-      .max(2 ** 50)
-      .optional(),
-  }),
-]);
-export type SnapshotAllowance = z.infer<typeof SnapshotAllowance>;

@@ -17,7 +17,6 @@ export {
   CredentialName,
   HostPattern,
   LimitCeilings,
-  SnapshotAllowance,
   TenantName,
 } from './constraints.ts';
 export { hostAllowed, hostPatternCovers } from './hosts.ts';
@@ -43,7 +42,12 @@ export {
   type TokenUseDecision,
 } from './replay-guard.ts';
 export { generateSigningKeys, type MintOptions, mintIntentToken, type SigningKeys } from './signing.ts';
-export { type SnapshotCeilings, type SnapshotDecision, snapshotCeilings } from './snapshot-ceilings.ts';
+export {
+  SnapshotAllowance,
+  type SnapshotCeilings,
+  type SnapshotDecision,
+  snapshotCeilings,
+} from './snapshot-ceilings.ts';
 export {
   loadTenantPolicies,
   parseTenantPolicies,

@@ -1,8 +1,26 @@
-// The snapshot quotas of one caller: the tenant policy's `snapshots` narrowed by the intent token's, never
-// widened. `false` on either side forbids snapshots (named: the tenant first, since no new token can lift it);
-// a quota absent on both sides leaves only the server's.
+// The `snapshots` field of tenant policy and intent tokens, and the snapshot quotas of one caller: the tenant
+// policy's narrowed by the intent token's, never widened. `false` on either side forbids snapshots (named: the
+// tenant first, since no new token can lift it); a quota absent on both sides leaves only the server's.
 
-import type { SnapshotAllowance } from './constraints.ts';
+import { z } from 'zod';
+
+/**
+ * What a tenant's snapshots may be: `false` none at all (taking, pausing, forking and reading them are refused),
+ * `true` or absent no bound of its own, or quotas on the tenant's stored snapshots (paused sessions' images
+ * included): how many, and how many bytes together.
+ */
+export const SnapshotAllowance = z.union([
+  z.boolean(),
+  z.strictObject({
+    max_count: z.int().min(1).max(1_000_000).optional(),
+    max_bytes: z
+      .int()
+      .min(1)
+      .max(2 ** 50)
+      .optional(),
+  }),
+]);
+export type SnapshotAllowance = z.infer<typeof SnapshotAllowance>;
 
 /** Bounds below the server's snapshot quota; a missing key adds no bound of its own. */
 export interface SnapshotCeilings {

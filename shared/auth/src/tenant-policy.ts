@@ -8,15 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { Language, LifecycleEventType, TemplateName } from '@airlock/protocol';
 import { z } from 'zod';
 import { AuthConfigError } from './config-error.ts';
-import {
-  AllowedBackend,
-  CredentialName,
-  HostPattern,
-  LimitCeilings,
-  SnapshotAllowance,
-  TenantName,
-} from './constraints.ts';
+import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
 import { firstIssue } from './issues.ts';
+import { SnapshotAllowance } from './snapshot-ceilings.ts';
 
 /** A tenant-level webhook subscription: every event of these types about the tenant's subjects goes to `url`. */
 export const WebhookSubscription = z.strictObject({

@@ -1,7 +1,14 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { Execution, type RequestSchemas, Session, SessionUpdate, Snapshot } from '@airlock/protocol';
+import {
+  type ErrorCode,
+  Execution,
+  type RequestSchemas,
+  Session,
+  SessionUpdate,
+  Snapshot,
+} from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -14,6 +21,16 @@ export interface SessionRoutesOptions {
 }
 
 const SessionIdParams = z.object({ id: z.string() });
+
+/** What taking a snapshot or pausing can answer (a session's image, within the tenant's snapshot quota). */
+const SNAPSHOT_ERRORS = [
+  'forbidden',
+  'not_found',
+  'session_busy',
+  'session_closed',
+  'snapshot_unsupported',
+  'snapshot_quota_exceeded',
+] as const satisfies readonly ErrorCode[];
 
 /** Without `wait` the call answers when the cell is done; with it, after at most that many seconds (202 running). */
 const CellWait = z.object({ wait: z.coerce.number().min(0).max(3600).optional() }).strict();
@@ -161,14 +178,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       schema: {
         operationId: 'snapshotSession',
         summary: 'Snapshot a session',
-        errorCodes: [
-          'forbidden',
-          'not_found',
-          'session_busy',
-          'session_closed',
-          'snapshot_unsupported',
-          'snapshot_quota_exceeded',
-        ],
+        errorCodes: SNAPSHOT_ERRORS,
         description:
           'Saves the session interpreter memory (its variables, imported modules) and its /work files, between ' +
           'cells, and answers 201 with the snapshot; the session goes on. Start new sessions from it with ' +
@@ -211,15 +221,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           operationId,
           summary,
           description,
-          errorCodes: [
-            'forbidden',
-            'not_found',
-            'session_busy',
-            'session_closed',
-            'snapshot_unsupported',
-            'snapshot_corrupt',
-            'snapshot_quota_exceeded',
-          ],
+          errorCodes: [...SNAPSHOT_ERRORS, 'snapshot_corrupt'],
           params: SessionIdParams,
           response: { 200: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
         },

@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditEntry } from '@airlock/audit';
+import { FileAuditLog } from '@airlock/audit';
 import { newSnapshotId } from '@airlock/protocol';
 import { CHECKPOINT_FILE } from '@airlock/sandbox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,11 +106,16 @@ describe('SnapshotStore retention and the sweeper', () => {
     });
     const kept = await take(storeOf());
     const pause = await take(store, { purpose: 'pause' });
-    const written: AuditEntry[] = [];
-    const audit = { append: async (entry: AuditEntry) => void written.push(entry) };
+    const auditPath = join(await mkdtemp(join(tmpdir(), 'airlock-sweeper-audit-')), 'audit.jsonl');
+    const audit = await FileAuditLog.open(auditPath);
+    const written = async () =>
+      (await readFile(auditPath, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
     const sweeper = new SnapshotSweeper({ store, audit, logger: console, intervalMs: 3_600_000 });
     await sweeper.sweep();
-    expect(written).toEqual([]);
+    expect(await written()).toEqual([]);
     // Expiry at once: a retention the store measures from the commit, here already past.
     const expiring = new SnapshotStore(root, {
       events: { publish: async (event) => void events.push(event) },
@@ -121,7 +126,7 @@ describe('SnapshotStore retention and the sweeper', () => {
     expect(await sweeper.sweep()).toBe(1);
     await sweeper.close();
     expect((await readdir(root)).sort()).toEqual([kept.id, pause.id].sort());
-    expect(written).toEqual([
+    expect(await written()).toEqual([
       expect.objectContaining({
         type: 'snapshot',
         tenant: 'globex',
@@ -134,5 +139,7 @@ describe('SnapshotStore retention and the sweeper', () => {
       ['snapshot.deleted', 'expired'],
     ]);
     expect(await sweeper.sweep()).toBe(0);
+    await audit.close();
+    await rm(join(auditPath, '..'), { recursive: true, force: true });
   });
 });

@@ -10,7 +10,7 @@ import { deleteSnapshot } from './snapshots.ts';
 
 export interface SnapshotSweeperOptions {
   store: SnapshotStore;
-  audit: AuditSink;
+  audit: Pick<AuditSink, 'append'>;
   logger: { error(obj: object, msg: string): void };
   /** How often expired snapshots are looked for. */
   intervalMs: number;

@@ -14,7 +14,7 @@ type ErrorLogger = { error(obj: object, msg: string): void };
 /** Removes a snapshot (its folder and `snapshot.deleted` event), then writes its audit record, saying why. */
 export async function deleteSnapshot(
   store: SnapshotStore,
-  audit: AuditSink,
+  audit: Pick<AuditSink, 'append'>,
   logger: ErrorLogger,
   record: Pick<SnapshotRecord, 'tenant' | 'snapshot'>,
   caller: Caller,
