@@ -163,16 +163,15 @@ export async function startEmbedded(
     events,
     retentionSeconds: config.AIRLOCK_SNAPSHOT_RETENTION_SECONDS,
     quota: { max_count: config.AIRLOCK_SNAPSHOT_MAX_COUNT, max_bytes: config.AIRLOCK_SNAPSHOT_MAX_BYTES },
+    sessionLifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
   });
-  if (config.AIRLOCK_SNAPSHOT_RETENTION_SECONDS > 0) {
-    const sweeper = new SnapshotSweeper({
-      store: snapshots,
-      audit,
-      logger,
-      intervalMs: config.AIRLOCK_SNAPSHOT_SWEEP_MS,
-    });
-    stack.defer(() => sweeper.close());
-  }
+  const sweeper = new SnapshotSweeper({
+    store: snapshots,
+    audit,
+    logger,
+    intervalMs: config.AIRLOCK_SNAPSHOT_SWEEP_MS,
+  });
+  stack.defer(() => sweeper.close());
   const sessions = buildSessions(
     await startSessionBackends(config, logger, [], registry.templateRegistry),
     config,

@@ -87,16 +87,22 @@ describe('SnapshotStore quotas', () => {
 });
 
 describe('SnapshotStore retention and the sweeper', () => {
-  it('keeps snapshots without a retention, and never lets a pause image expire', async () => {
+  it('keeps snapshots without a retention, and a pause image as long as a session can live', async () => {
     const kept = await take(storeOf());
     expect(kept.expires_at).toBeNull();
-    const store = storeOf({ retentionSeconds: 60 });
+    const store = new SnapshotStore(root, { retentionSeconds: 60, sessionLifetimeSeconds: 3600 });
     const snapshot = await take(store);
     expect(Date.parse(snapshot.expires_at ?? '')).toBeGreaterThan(Date.parse(snapshot.created_at));
     const pause = await take(store, { purpose: 'pause' });
     expect(pause.expires_at).toBeNull();
     const later = Date.parse(snapshot.expires_at ?? '') + 1;
     expect((await store.expired(later)).map((r) => r.snapshot.id)).toEqual([snapshot.id]);
+    const outlived = Date.parse(pause.created_at) + 3600 * 1000;
+    expect((await store.expired(outlived)).map((r) => r.snapshot.id).sort()).toEqual(
+      [snapshot.id, pause.id].sort(),
+    );
+    // A store that sweeps no pause images still honours the `expires_at` a snapshot was written with.
+    expect((await storeOf().expired(outlived)).map((r) => r.snapshot.id)).toEqual([snapshot.id]);
   });
 
   it('deletes expired snapshots with their event and audit record (reason expired), and only those', async () => {

@@ -3,7 +3,8 @@
 // host needs to speak to the restored interpreter), both 0600. A snapshot is restored only after its image
 // hashes to the sha256 recorded when it was taken; anything else is `snapshot_corrupt`. A snapshot past its
 // `expires_at` (the retention) is gone for its tenant at once, before the sweeper removes its folder; a pause
-// image never expires (it goes when its session resumes or closes). It must never show a snapshot to another
+// image goes when its session resumes or closes, and is left to the sweeper only once older than any session can
+// live (one whose process ended with the session paused). It must never show a snapshot to another
 // tenant (that looks exactly like one that does not exist), nor let an id name a path.
 
 import { createHash } from 'node:crypto';
@@ -38,12 +39,18 @@ export interface SnapshotStoreOptions {
   retentionSeconds?: number;
   /** Each tenant's quota at most (its policy and tokens narrow it). @default no bound */
   quota?: SnapshotQuotaLimits;
+  /**
+   * The longest a session lives (the lifetime ceiling): a pause image older than this has outlived its session.
+   * @default 0: pause images are never swept
+   */
+  sessionLifetimeSeconds?: number;
 }
 
 export class SnapshotStore {
   readonly #root: string;
   readonly #events: Pick<LifecycleEvents, 'publish'> | undefined;
   readonly #retentionMs: number;
+  readonly #lifetimeMs: number;
   /** Each tenant's last commit: commits of one tenant run one at a time, so a quota check holds until written. */
   readonly #commits = new Map<string, Promise<unknown>>();
   /** The server's quota per tenant. */
@@ -53,6 +60,7 @@ export class SnapshotStore {
     this.#root = root;
     this.#events = options.events;
     this.#retentionMs = (options.retentionSeconds ?? 0) * 1000;
+    this.#lifetimeMs = (options.sessionLifetimeSeconds ?? 0) * 1000;
     this.quota = options.quota ?? { max_count: Number.MAX_SAFE_INTEGER, max_bytes: Number.MAX_SAFE_INTEGER };
   }
 
@@ -111,7 +119,7 @@ export class SnapshotStore {
   async get(tenant: string, id: string): Promise<SnapshotRecord | undefined> {
     if (!isSnapshotId(id)) return undefined;
     const parsed = await this.#read(id);
-    if (parsed === undefined || expired(parsed, Date.now())) return undefined;
+    if (parsed === undefined || this.#expired(parsed, Date.now())) return undefined;
     return parsed.tenant === tenant && parsed.snapshot.id === id ? parsed : undefined;
   }
 
@@ -119,7 +127,7 @@ export class SnapshotStore {
   async usage(tenant: string): Promise<SnapshotUsage> {
     const usage: SnapshotUsage = { snapshots: 0, paused: 0, bytes: 0 };
     for (const record of await this.#records()) {
-      if (record.tenant !== tenant || expired(record, Date.now())) continue;
+      if (record.tenant !== tenant || this.#expired(record, Date.now())) continue;
       if (record.purpose === 'snapshot') usage.snapshots++;
       else usage.paused++;
       usage.bytes += record.snapshot.size_bytes;
@@ -127,16 +135,19 @@ export class SnapshotStore {
     return usage;
   }
 
-  /** Every tenant's snapshots past their `expires_at` at `nowMs` (never a pause image). */
+  /**
+   * Every tenant's snapshots past their `expires_at` at `nowMs`, and pause images older than a session lives
+   * (never the image of a session that may still be paused).
+   */
   async expired(nowMs: number): Promise<SnapshotRecord[]> {
-    return (await this.#records()).filter((record) => expired(record, nowMs));
+    return (await this.#records()).filter((record) => this.#expired(record, nowMs));
   }
 
   /** The tenant's snapshots (not pause images, not expired), oldest first. */
   async list(tenant: string): Promise<Snapshot[]> {
     const now = Date.now();
     return (await this.#records())
-      .filter((r) => r.tenant === tenant && r.purpose === 'snapshot' && !expired(r, now))
+      .filter((r) => r.tenant === tenant && r.purpose === 'snapshot' && !this.#expired(r, now))
       .map((r) => r.snapshot)
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
@@ -161,6 +172,15 @@ export class SnapshotStore {
     const record = await this.#read(id);
     await rm(this.#folder(id), { recursive: true, force: true });
     if (record) this.#publish('deleted', record, reason);
+  }
+
+  /** A snapshot past its `expires_at`; a pause image older than a session lives. */
+  #expired(record: SnapshotRecord, nowMs: number): boolean {
+    if (record.purpose === 'pause') {
+      return this.#lifetimeMs > 0 && Date.parse(record.snapshot.created_at) + this.#lifetimeMs <= nowMs;
+    }
+    const at = record.snapshot.expires_at;
+    return at !== null && Date.parse(at) <= nowMs;
   }
 
   /** Every committed record on disk, of every tenant (expired ones included). */
@@ -194,12 +214,6 @@ export class SnapshotStore {
     if (!isSnapshotId(id)) throw new Error('not a snapshot id');
     return join(this.#root, id);
   }
-}
-
-/** A snapshot past its `expires_at`; a pause image never is. */
-function expired(record: SnapshotRecord, nowMs: number): boolean {
-  const at = record.snapshot.expires_at;
-  return record.purpose === 'snapshot' && at !== null && Date.parse(at) <= nowMs;
 }
 
 function sha256Of(path: string): Promise<string> {

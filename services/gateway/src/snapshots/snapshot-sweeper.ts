@@ -1,7 +1,8 @@
 // The retention sweeper: every interval it deletes the snapshots past their `expires_at`, each exactly as a
 // DELETE would (folder, `snapshot.deleted` event, audit record) but with the reason `expired` and no caller
-// behind it. Pause images never expire, so a paused session always finds its image. One pass at a time; close()
-// stops the timer and waits for a pass under way, so nothing is deleted after the service has closed.
+// behind it. A pause image is swept only once older than any session lives (its session ended without taking
+// it along: the process stopped), so a paused session always finds its image. One pass at a time; close() stops
+// the timer and waits for a pass under way, so nothing is deleted after the service has closed.
 
 import type { AuditSink } from '@airlock/audit';
 import type { Caller } from '@airlock/protocol';
