@@ -184,6 +184,14 @@ export const ConfigSchema = z.object({
    * snapshot: python on gvisor with a data directory; else it closes) or close it. @default close
    */
   AIRLOCK_SESSION_ON_IDLE: z.enum(SESSION_ON_IDLE).default('close'),
+  /** Snapshots (paused sessions' images included) one tenant may keep; its policy and tokens narrow it. @default 64 */
+  AIRLOCK_SNAPSHOT_MAX_COUNT: int(64, 1, 1_000_000),
+  /** Bytes of snapshot images one tenant may keep; its policy and tokens narrow it. @default 4294967296 (4 GiB) */
+  AIRLOCK_SNAPSHOT_MAX_BYTES: int(4 * 1024 ** 3, 1024 * 1024, 2 ** 50),
+  /** How long a snapshot is kept before the sweeper deletes it, in seconds; 0 keeps it. @default 604800 (7 days) */
+  AIRLOCK_SNAPSHOT_RETENTION_SECONDS: int(7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
+  /** How often the sweeper looks for expired snapshots, in milliseconds. @default 60000 */
+  AIRLOCK_SNAPSHOT_SWEEP_MS: int(60_000, 100, 86_400_000),
   /** How long a session's interpreter may take to start, in milliseconds. @default 60000 */
   AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */

@@ -131,6 +131,7 @@ const snapshot = {
   size_bytes: 14556217,
   sha256: '85c2705e71c0ec562c0bf3f1b42477ceede79e096af15aadcfba010a0ed81908',
   created_at: '2026-11-30T10:21:02.418Z',
+  expires_at: '2026-12-07T10:21:02.418Z',
 };
 
 const closedSession = {

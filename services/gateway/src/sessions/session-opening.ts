@@ -69,7 +69,7 @@ export class SessionOpening {
       const origin =
         request.from_snapshot === undefined
           ? undefined
-          : await checkpoints.origin(caller.tenant, request.from_snapshot, request);
+          : await checkpoints.origin(caller, request.from_snapshot, request);
       const grant = deps.authorizer.authorizeSubmission(caller, sessionAsRequest(request), 'open');
       const backend = deps.backends.resolve(
         request.language,

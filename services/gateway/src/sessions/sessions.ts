@@ -63,6 +63,7 @@ export class Sessions {
     this.#open = open;
     this.#checkpoints = new SessionSnapshots({
       store: deps.snapshots,
+      authorizer: deps.authorizer,
       backends: deps.backends,
       attach: (entry, lease) => open.attach(entry, lease),
       close: (entry) => open.close(entry, 'interpreter_exited'),
@@ -172,7 +173,7 @@ export class Sessions {
   async snapshot(headers: Record<string, unknown>, id: string): Promise<Snapshot> {
     const { caller, entry } = await this.#open.openEntry(headers, id);
     await entry.idlePause;
-    const snapshot = await this.#checkpoints.take(entry);
+    const snapshot = await this.#checkpoints.take(entry, caller);
     await this.#open.store(entry);
     const { id: snapshot_id, size_bytes: size, sha256 } = snapshot;
     await this.#auditSnapshot(entry, caller, { op: 'snapshot', snapshot_id, size, sha256 });
@@ -184,7 +185,7 @@ export class Sessions {
     const { caller, entry } = await this.#open.openEntry(headers, id);
     await entry.idlePause;
     const wasPaused = entry.session.status === 'paused';
-    await this.#checkpoints.pause(entry);
+    await this.#checkpoints.pause(entry, caller);
     await this.#open.store(entry);
     if (!wasPaused) await this.#auditSnapshot(entry, caller, { op: 'pause' });
     return { ...entry.session };
