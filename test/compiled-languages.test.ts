@@ -224,7 +224,7 @@ describe.each(BACKENDS)('compiled languages on %s', (backend: ContainerBackend) 
 
 describe('the gcc template on the wire', () => {
   it(
-    'its warm containers have every hardened flag and no exec (the compile runs in pid 1\'s runner); /work is exec for the compiled program, /tmp is not',
+    "its warm containers have every hardened flag and no exec (the compile runs in pid 1's runner); /work is exec for the compiled program, /tmp is not",
     async () => {
       const gccContainers = () =>
         execFileSync(
@@ -277,7 +277,10 @@ describe('the gcc template on the wire', () => {
         let info: any;
         try {
           [info] = JSON.parse(
-            execFileSync('docker', ['inspect', line.split(' ')[0] as string], { encoding: 'utf8', stdio: 'pipe' }),
+            execFileSync('docker', ['inspect', line.split(' ')[0] as string], {
+              encoding: 'utf8',
+              stdio: 'pipe',
+            }),
           );
         } catch {
           continue; // leased and removed since it was listed
