@@ -7,6 +7,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ContainerSandbox } from '@airlock/sandbox';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type ContainerBackend, useContainerService } from './support/containers.ts';
 import { call, run } from './support/service.ts';
@@ -226,6 +227,9 @@ describe('the gcc template on the wire', () => {
   it(
     "its warm containers have every hardened flag and no exec (the compile runs in pid 1's runner); /work is exec for the compiled program, /tmp is not",
     async () => {
+      const ours = new Set(
+        BACKENDS.map((b) => (service().service.registry.get(b) as ContainerSandbox).instance),
+      );
       const gccContainers = () =>
         execFileSync(
           'docker',
@@ -235,14 +239,16 @@ describe('the gcc template on the wire', () => {
             '--filter',
             'label=airlock=1',
             '--format',
-            '{{.ID}} {{.Label "airlock.pool"}}',
+            '{{.ID}} {{.Label "airlock.pool"}} {{.Label "airlock.instance"}}',
           ],
           {
             encoding: 'utf8',
           },
         )
           .split('\n')
-          .filter((line) => line.includes(' airlock-tmpl-gcc:'));
+          .filter((line) => line.includes(' airlock-tmpl-gcc:'))
+          // This service's own (the machine may run other Airlock services on the same dockerd).
+          .filter((line) => ours.has(line.split(' ')[2] as string));
       let found: string[] = [];
       // Both backends keep one warm gcc container (AIRLOCK_TEMPLATE_POOLS=gcc=1); wait (bounded) for them.
       for (let i = 0; i < 600 && new Set(found.map((l) => l.split('|')[1])).size < 2; i++) {
