@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startContainer } from './attached-container.ts';
-import { runContainerJob } from './container-job.ts';
-import { type ContainerRuntime, containerSpec } from './container-spec.ts';
-import { BACKEND_OF, requireContainerEnv, TEST_LIMITS, testJob } from './container-test-env.ts';
-import { buildJobArchive } from './job-archive.ts';
+import type { AttachedContainer } from './attached-container.ts';
+import { type ContainerJobContext, runContainerJob } from './container-job.ts';
+import type { ContainerRuntime } from './container-spec.ts';
+import { requireContainerEnv, startTestContainer, TEST_LIMITS, testJob } from './container-test-env.ts';
+import { buildJobArchive, type JobArchive } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
 import { reapLeftovers } from './reaper.ts';
 
@@ -30,92 +30,76 @@ const SECOND =
 describe.each(['runc', 'runsc'] as const)(
   'the runner takes a second job after meta/next on %s',
   (runtime: ContainerRuntime) => {
-    const start = async () => {
+    /** Runs `body` with a fresh bash container and a way to run one job in it; the container is removed after. */
+    const withContainer = async (
+      body: (
+        job: (archive: JobArchive) => ReturnType<typeof runContainerJob>,
+        container: AttachedContainer,
+      ) => Promise<void>,
+    ) => {
       const env = await requireContainerEnv();
-      const container = await startContainer({
-        docker: env.docker,
-        spec: containerSpec({
-          image: env.images.bash.tag,
-          runtime,
-          backend: BACKEND_OF[runtime],
-          profile: { memoryMb: 128 },
-          instance,
-        }),
-        timeoutMs: 30_000,
-        discard: () => {},
-      });
-      const context = {
+      const container = await startTestContainer(env.docker, env.images.bash.tag, runtime, instance);
+      const context: ContainerJobContext = {
         docker: env.docker,
         cgroupMemoryRoot: DEFAULT_CGROUP_MEMORY_ROOT,
         outputCaps: CAPS,
         dockerTimeoutMs: 30_000,
         runtime,
       };
-      return { container, context };
+      const signal = new AbortController().signal;
+      try {
+        await body(
+          (archive) => runContainerJob(container, { archive, limits: TEST_LIMITS }, { signal }, context),
+          container,
+        );
+        const exit = (await container.container.wait()) as { StatusCode: number };
+        expect(exit.StatusCode).toBe(0);
+      } finally {
+        await container.container.remove({ force: true });
+      }
     };
 
-    it("kills the first job's leftovers, then runs the second in the same /work", async () => {
-      const { container, context } = await start();
-      try {
-        const first = await buildJobArchive(testJob({ language: 'bash', code: FIRST }), CAPS, undefined, {
-          next: true,
-        });
-        const compiled = await runContainerJob(
-          container,
-          { archive: first, limits: TEST_LIMITS },
-          { signal: new AbortController().signal },
-          context,
-        );
-        expect(compiled).toMatchObject({
-          outcome: 'success',
-          exit_code: 0,
-          stdout: 'first\n',
-          stderr: 'to-stderr\n',
-        });
-        const second = await buildJobArchive(
-          testJob({ language: 'bash', code: '', stdin: 'the stdin' }),
-          CAPS,
-          { file: 'unused.sh', argv: ['bash', '-c', SECOND] },
-          { withWork: false },
-        );
-        expect(second.nonce).not.toBe(first.nonce);
-        const ran = await runContainerJob(
-          container,
-          { archive: second, limits: TEST_LIMITS },
-          { signal: new AbortController().signal },
-          context,
-        );
-        expect(ran).toMatchObject({
-          outcome: 'error',
-          exit_code: 7,
-          stdout: 'built\nno-sleep\n0 1 2 \nthe stdin\n',
-          stderr: '',
-        });
-        // Its own CPU only: the first job's processes are not counted again.
-        expect(ran.usage.cpu_ms).toBeLessThan(5_000);
-        const exit = (await container.container.wait()) as { StatusCode: number };
-        expect(exit.StatusCode).toBe(0);
-      } finally {
-        await container.container.remove({ force: true });
-      }
-    }, 120_000);
+    it(
+      "kills the first job's leftovers, then runs the second in the same /work",
+      () =>
+        withContainer(async (job) => {
+          const first = await buildJobArchive(testJob({ language: 'bash', code: FIRST }), CAPS, undefined, {
+            next: true,
+          });
+          expect(await job(first)).toMatchObject({
+            outcome: 'success',
+            exit_code: 0,
+            stdout: 'first\n',
+            stderr: 'to-stderr\n',
+          });
+          const second = await buildJobArchive(
+            testJob({ language: 'bash', code: '', stdin: 'the stdin' }),
+            CAPS,
+            { file: 'unused.sh', argv: ['bash', '-c', SECOND] },
+            { withWork: false },
+          );
+          expect(second.nonce).not.toBe(first.nonce);
+          const ran = await job(second);
+          expect(ran).toMatchObject({
+            outcome: 'error',
+            exit_code: 7,
+            stdout: 'built\nno-sleep\n0 1 2 \nthe stdin\n',
+            stderr: '',
+          });
+          // Its own CPU only: the first job's processes are not counted again.
+          expect(ran.usage.cpu_ms).toBeLessThan(5_000);
+        }),
+      120_000,
+    );
 
-    it('without meta/next the runner exits after its one job', async () => {
-      const { container, context } = await start();
-      try {
-        const only = await buildJobArchive(testJob({ language: 'bash', code: 'echo only' }), CAPS);
-        const ran = await runContainerJob(
-          container,
-          { archive: only, limits: TEST_LIMITS },
-          { signal: new AbortController().signal },
-          context,
-        );
-        expect(ran).toMatchObject({ outcome: 'success', stdout: 'only\n' });
-        const exit = (await container.container.wait()) as { StatusCode: number };
-        expect(exit.StatusCode).toBe(0);
-      } finally {
-        await container.container.remove({ force: true });
-      }
-    }, 120_000);
+    it(
+      'without meta/next the runner exits after its one job',
+      () =>
+        withContainer(async (job) => {
+          const only = await buildJobArchive(testJob({ language: 'bash', code: 'echo only' }), CAPS);
+          expect(await job(only)).toMatchObject({ outcome: 'success', stdout: 'only\n' });
+        }),
+      120_000,
+    );
   },
 );
