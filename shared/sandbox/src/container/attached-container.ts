@@ -14,7 +14,10 @@ export interface AttachedContainer {
   /** Settles (never rejects) when the attach stream has ended. */
   readonly ended: Promise<void>;
   readonly isEnded: boolean;
-  /** Routes stdout/stderr payloads to the job; anything received earlier is delivered first. */
+  /**
+   * Routes stdout/stderr payloads to the job; anything received earlier is delivered first. A later call (the
+   * program's job after a compile step on the same stream) takes over from there, mid-frame or not.
+   */
   listen(onPayload: (stream: FrameStream, payload: Buffer) => void): void;
   /** Writes to the container's stdin; rejects when the stream is gone. */
   write(bytes: Buffer): Promise<void>;
@@ -59,20 +62,13 @@ export async function startContainer(options: StartContainerOptions): Promise<At
   }
 }
 
-/**
- * A job stream of an already running container that is not its attach stream: the compile step's `docker
- * exec` of the runner (compile-step.ts). `kill` still kills the whole container.
- */
-export function attachedStream(container: Dockerode.Container, socket: Duplex): AttachedContainer {
-  return new Attached(container, socket);
-}
-
 class Attached implements AttachedContainer {
   readonly container: Dockerode.Container;
   readonly ended: Promise<void>;
   readonly #socket: Duplex;
   readonly #held: Buffer[] = [];
   #parser: AttachFrameParser | undefined;
+  #onPayload: (stream: FrameStream, payload: Buffer) => void = () => {};
   #ended = false;
 
   constructor(container: Dockerode.Container, socket: Duplex) {
@@ -102,7 +98,9 @@ class Attached implements AttachedContainer {
   }
 
   listen(onPayload: (stream: FrameStream, payload: Buffer) => void): void {
-    this.#parser = new AttachFrameParser(onPayload);
+    this.#onPayload = onPayload;
+    if (this.#parser) return;
+    this.#parser = new AttachFrameParser((stream, payload) => this.#onPayload(stream, payload));
     for (const chunk of this.#held.splice(0)) this.#parser.push(chunk);
   }
 

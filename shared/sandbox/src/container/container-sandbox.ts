@@ -1,7 +1,7 @@
 // The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
 // used once and removed. Jobs of the pooled limit profile lease a warm container (a write, not a create);
-// others, and any job that finds the pool empty, take the cold path (create, attach, start now). A warm
-// container of a template with a compile step also has its compile runner waiting (compile-step.ts).
+// others, and any job that finds the pool empty, take the cold path (create, attach, start now). A job of a
+// template with a compile step writes its runner two jobs, the compile and then the program (compile-step.ts).
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ import type Dockerode from 'dockerode';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type TemplateProgram, TemplateRegistry } from '../templates/template-registry.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
-import { type CompileRunner, runCompileStep, startCompileRunner } from './compile-step.ts';
+import { runCompileStep } from './compile-step.ts';
 import { type ContainerJobContext, runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
 import {
@@ -95,8 +95,6 @@ export class ContainerSandbox implements Sandbox {
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSandboxOptions;
   readonly #pools = new Map<string, WarmPool>();
-  /** The compile runner started with a warm container of a template with a compile step (undefined: failed). */
-  readonly #compileRunners = new WeakMap<AttachedContainer, Promise<CompileRunner | undefined>>();
   readonly #removals: ContainerRemovals;
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
@@ -174,7 +172,7 @@ export class ContainerSandbox implements Sandbox {
     const pool = new WarmPool({
       key,
       size,
-      create: () => this.#startWarm(image),
+      create: () => this.#startContainer(image, this.#pooledProfile),
       discard: (c) => this.#discard(c),
       logger: this.#options.logger,
     });
@@ -255,12 +253,16 @@ export class ContainerSandbox implements Sandbox {
       if (program.compile) {
         // The compile job carries the code and files; the program's job then only its argv, stdin and limits.
         const limits = { ...job.limits, wall_time_ms: compileWallMs, cpu_time_ms: compileWallMs };
-        compileArchive = await buildJobArchive({ ...archiveJob, args: [], stdin: '', limits }, this.#caps, {
-          file: program.file,
-          argv: program.compile,
-        });
+        compileArchive = await buildJobArchive(
+          { ...archiveJob, args: [], stdin: '', limits },
+          this.#caps,
+          { file: program.file, argv: program.compile },
+          { next: true },
+        );
       }
-      archive = await buildJobArchive(archiveJob, this.#caps, program, compileArchive === undefined);
+      archive = await buildJobArchive(archiveJob, this.#caps, program, {
+        withWork: compileArchive === undefined,
+      });
     } catch (error) {
       if (error instanceof JobRefused) return emptyResult('rejected', error.message);
       throw error;
@@ -269,8 +271,6 @@ export class ContainerSandbox implements Sandbox {
     const profile = { memoryMb: job.limits.memory_mb };
     const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
     let container = job.egress ? undefined : pool?.take();
-    // Started with the warm container; a lease that came before its `docker exec` answered waits for that one.
-    const compileRunner = container && this.#compileRunners.get(container);
     if (container) {
       this.#warmLeases++;
     } else {
@@ -295,7 +295,6 @@ export class ContainerSandbox implements Sandbox {
     };
     try {
       if (compileArchive === undefined) {
-        void compileRunner?.then((runner) => runner?.close());
         const result = await runContainerJob(
           container,
           { archive, limits: job.limits },
@@ -312,7 +311,6 @@ export class ContainerSandbox implements Sandbox {
         { archive: compileArchive, limits: compileLimits },
         { signal },
         context,
-        await compileRunner,
       );
       if (compiled.result) return compiled.result;
       const result = await runContainerJob(
@@ -336,22 +334,6 @@ export class ContainerSandbox implements Sandbox {
     }
     const found = this.#templates.lookup(job.template, job.language);
     return found.ok ? found.program : found.message;
-  }
-
-  /**
-   * A container for the pool, ready once started; when its template has a compile step, its compile runner is
-   * started next, in the background (the pool does not wait for it, so refills are no slower).
-   */
-  async #startWarm(image: string): Promise<AttachedContainer> {
-    const container = await this.#startContainer(image, this.#pooledProfile);
-    if (!this.#execWork(image)) return container;
-    const runner = startCompileRunner(container, this.#dockerTimeout).catch((error: unknown) => {
-      // The job then starts its compile runner itself.
-      this.#options.logger?.warn({ err: messageOf(error) }, 'warm pool: starting a compile runner failed');
-      return undefined;
-    });
-    this.#compileRunners.set(container, runner);
-    return container;
   }
 
   #startContainer(

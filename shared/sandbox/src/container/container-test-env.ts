@@ -8,8 +8,9 @@ import type { ExecutionResult, ResolvedLimits } from '@airlock/protocol';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
 import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
+import { type AttachedContainer, startContainer } from './attached-container.ts';
 import { ContainerSandbox } from './container-sandbox.ts';
-import type { ContainerBackend, ContainerRuntime } from './container-spec.ts';
+import { type ContainerBackend, type ContainerRuntime, containerSpec } from './container-spec.ts';
 import type { ResolvedImages } from './images.ts';
 import { probeContainerBackends } from './probe.ts';
 import { reapLeftovers } from './reaper.ts';
@@ -67,6 +68,30 @@ export const BACKEND_OF: Readonly<Record<ContainerRuntime, ContainerBackend>> = 
   runc: 'docker',
   runsc: 'gvisor',
 };
+
+/**
+ * A hardened container of `image` (the pooled 128 MB profile) on `runtime`, labelled with `instance`, started
+ * and attached, its runner waiting for a job: for tests that talk to the runner without a ContainerSandbox.
+ */
+export function startTestContainer(
+  docker: Dockerode,
+  image: string,
+  runtime: ContainerRuntime,
+  instance: string,
+): Promise<AttachedContainer> {
+  return startContainer({
+    docker,
+    spec: containerSpec({
+      image,
+      runtime,
+      backend: BACKEND_OF[runtime],
+      profile: { memoryMb: 128 },
+      instance,
+    }),
+    timeoutMs: 30_000,
+    discard: () => {},
+  });
+}
 
 export interface SuiteSandbox {
   env: ContainerTestEnv;

@@ -1,5 +1,6 @@
 // Builds the one ustar archive a sandbox container reads on stdin (sandbox-images/CONTRACT.md "The job"):
-// meta/argv, meta/nonce, meta/stdin, meta/outputs, meta/cpu_ms, meta/wall_ms and the job's files under work/.
+// meta/argv, meta/nonce, meta/stdin, meta/outputs, meta/cpu_ms, meta/wall_ms, meta/next (a compile step: the
+// program's job follows on the same stream) and the job's files under work/.
 // It must never emit anything the runner refuses (pax or long-name headers, links, absolute or `..` names):
 // a job that cannot be expressed is refused here, before any container sees it.
 
@@ -35,9 +36,14 @@ export async function buildJobArchive(
   job: SandboxJob,
   caps: OutputCaps,
   program: JobProgram = builtinProgram(job.language),
-  /** false for the program after a compile step: its files are already in /work (the runner never overwrites). */
-  withWork = true,
+  step: {
+    /** false for the program after a compile step: its files are already in /work (the runner never overwrites). */
+    withWork?: boolean;
+    /** A compile step: the runner reads the program's job after this one's end markers. */
+    next?: boolean;
+  } = {},
 ): Promise<JobArchive> {
+  const { withWork = true, next = false } = step;
   const nonce = randomBytes(24).toString('hex');
   const argv = [...envPrefix(job.env), ...program.argv, ...job.args];
   if (argv.some((arg) => arg.includes('\0')))
@@ -51,6 +57,7 @@ export async function buildJobArchive(
     // The runner ends the job itself shortly after this, so it cannot outlive a service that died.
     { name: 'meta/wall_ms', body: Buffer.from(String(job.limits.wall_time_ms)) },
     { name: 'meta/stdin', body: Buffer.from(job.stdin, 'utf8') },
+    ...(next ? [{ name: 'meta/next', body: Buffer.alloc(0) }] : []),
   ];
   for (const file of job.files) {
     if (file.path === program.file) throw new JobRefused(`files: ${file.path} is the program file itself`);
