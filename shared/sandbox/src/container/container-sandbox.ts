@@ -258,6 +258,7 @@ export class ContainerSandbox implements Sandbox {
         compileArchive = await buildJobArchive({ ...archiveJob, args: [], stdin: '', limits }, this.#caps, {
           file: program.file,
           argv: program.compile,
+          workdir: program.workdir,
         });
       }
       archive = await buildJobArchive(archiveJob, this.#caps, program, compileArchive === undefined);

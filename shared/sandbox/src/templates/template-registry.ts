@@ -20,6 +20,8 @@ export interface TemplateProgram {
   argv: readonly string[];
   /** argv of the compile step, run before argv in the same sandbox. */
   compile?: readonly string[] | undefined;
+  /** Where the code, the request's files and both steps are: /work (absent) or a folder under it. */
+  workdir?: string | undefined;
 }
 
 /** One template as `/v1/templates` shows it. */
@@ -205,7 +207,7 @@ export function noTemplates(name: string): AirlockError {
 }
 
 /** The programs a spec's languages run. */
-export function programsOf(spec: Pick<TemplateSpec, 'languages'>): TemplateEntry['programs'] {
+export function programsOf(spec: Pick<TemplateSpec, 'languages' | 'workdir'>): TemplateEntry['programs'] {
   const programs: TemplateEntry['programs'] = {};
   for (const [language, program] of Object.entries(spec.languages)) {
     if (program === undefined) continue;
@@ -213,6 +215,7 @@ export function programsOf(spec: Pick<TemplateSpec, 'languages'>): TemplateEntry
       file: program.source_file,
       argv: program.run,
       ...(program.compile ? { compile: program.compile } : {}),
+      ...(spec.workdir !== undefined && spec.workdir !== '/work' ? { workdir: spec.workdir } : {}),
     };
   }
   return programs;
