@@ -17,6 +17,7 @@ import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-
 import { ack, type JobDelivery, release, terminate, working } from './job-delivery.ts';
 import { type JobMessage, jobDigest, parseJobMessage } from './job-message.ts';
 import { type RunnerAnswer, settleRunningDelivery } from './lost-run.ts';
+import type { JobRoutes } from './job-routes.ts';
 import type { QueueNames } from './names.ts';
 
 export interface RunnerDeps {
@@ -28,6 +29,8 @@ export interface RunnerDeps {
   /** This queue instance, recorded as the runner of what it claims. */
   instanceId: string;
   worker: JobWorker;
+  /** Whose jobs this runner may run: a job routed by a template not ready here is released unrun. */
+  routes: JobRoutes;
   /** The consumers' ack wait: how long a message released for later stays away. */
   ackWaitMs: number;
   now: () => Date;
@@ -199,8 +202,8 @@ export class JobRunner {
           continue;
         return;
       }
-      if (this.#stopped) {
-        release(nc, delivery); // shutting down: let another worker take it at once
+      if (this.#stopped || !this.#deps.routes.runs(delivery.consumer)) {
+        release(nc, delivery); // shutting down, or its template is not ready here: another worker takes it
         return;
       }
       const job: RunningJob = {

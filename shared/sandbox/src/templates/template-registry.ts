@@ -5,7 +5,12 @@
 // whose smoke check passed.
 
 import { AirlockError, type Language, TEMPLATE_STATES, type TemplateState } from '@airlock/protocol';
-import { type BuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
+import {
+  type BuiltinLanguage,
+  isBuiltinLanguage,
+  LANGUAGE_PROGRAMS,
+  type ResolvedImages,
+} from '../container/images.ts';
 import type { TemplateSpec } from './template-spec.ts';
 
 export { TEMPLATE_STATES, type TemplateState };
@@ -63,6 +68,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Language, string>> = {
   ruby: 'ruby',
   php: 'php',
 };
+
+/**
+ * The template a job runs in: the one it names, else a compiled language's default (undefined: the built-in
+ * language's default image, which every container backend has).
+ */
+export function templateOfJob(language: Language, named: string | undefined): string | undefined {
+  return named ?? (isBuiltinLanguage(language) ? undefined : DEFAULT_TEMPLATES[language]);
+}
 
 /** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
 const TEMPLATE_RETRY_SECONDS: Readonly<Record<TemplateState, number>> = {
