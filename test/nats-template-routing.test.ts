@@ -84,7 +84,9 @@ afterAll(async () => {
 
 describe('template routing on NATS', () => {
   it('lists the template on the first worker only', async () => {
-    const workers = (await call(gateway.url, 'GET', '/v1/workers')).body.workers as Array<Record<string, any>>;
+    const workers = (await call(gateway.url, 'GET', '/v1/workers')).body.workers as Array<
+      Record<string, any>
+    >;
     const first = workers.find((w) => w.pid === withTemplate.child.pid);
     const { templates } = (await call(gateway.url, 'GET', '/v1/templates')).body;
     expect(templates.find((t: { name: string }) => t.name === TEMPLATE)).toMatchObject({
@@ -146,8 +148,8 @@ describe('template routing on NATS', () => {
     }, 200);
     expect(ended.result).toMatchObject({ outcome: 'internal_error', reason: 'worker lost' });
     expect(await startedBy(without, [id])).toEqual([]);
-    expect(
-      (await without.audit()).filter((r) => r.type === 'finished' && r.execution_id === id),
-    ).toEqual([expect.objectContaining({ outcome: 'internal_error', reason: 'worker lost' })]);
+    expect((await without.audit()).filter((r) => r.type === 'finished' && r.execution_id === id)).toEqual([
+      expect.objectContaining({ outcome: 'internal_error', reason: 'worker lost' }),
+    ]);
   }, 300_000);
 });

@@ -1,11 +1,6 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
-import {
-  AirlockError,
-  type Backend,
-  type BackendName,
-  type Language,
-} from '@airlock/protocol';
+import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
 import {
   noTemplates,
   type RuntimeInfo,

@@ -16,8 +16,8 @@ import type { ExecutionFinisher } from './execution-finisher.ts';
 import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-records.ts';
 import { ack, type JobDelivery, release, terminate, working } from './job-delivery.ts';
 import { type JobMessage, jobDigest, parseJobMessage } from './job-message.ts';
-import { type RunnerAnswer, settleRunningDelivery } from './lost-run.ts';
 import type { JobRoutes } from './job-routes.ts';
+import { type RunnerAnswer, settleRunningDelivery } from './lost-run.ts';
 import type { QueueNames } from './names.ts';
 
 export interface RunnerDeps {

@@ -49,7 +49,7 @@ export async function buildJobArchive(
 ): Promise<JobArchive> {
   const nonce = randomBytes(24).toString('hex');
   const folder = workFolder(program.workdir);
-  const inFolder = folder === '' ? [] : ['/bin/sh', '-c', IN_WORKDIR, `${WORK_DIR}/${folder}`];
+  const inFolder = folder === '' ? [] : ['/bin/sh', '-c', IN_WORKDIR, `${WORK_DIR}/${folder.slice(0, -1)}`];
   const argv = [...inFolder, ...envPrefix(job.env), ...program.argv, ...job.args];
   if (argv.some((arg) => arg.includes('\0')))
     throw new JobRefused('arguments must not contain NUL characters');

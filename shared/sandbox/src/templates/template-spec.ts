@@ -224,7 +224,11 @@ function checkWorkdir(workdir: string, field: string): void {
     );
   }
   if (!segments.slice(2).every((s) => WORKDIR_SEGMENT.test(s))) {
-    throw new TemplateSpecError('template_invalid', field, 'may hold only [A-Za-z0-9._-] in each folder name');
+    throw new TemplateSpecError(
+      'template_invalid',
+      field,
+      'may hold only [A-Za-z0-9._-] in each folder name',
+    );
   }
 }
 

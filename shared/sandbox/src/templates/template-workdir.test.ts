@@ -3,10 +3,10 @@
 // program both run in /work/app, the code and the request's files are there, output files still come from
 // /work/out, and the root stays read-only. The spec's refusals of a bad workdir are in template-spec.test.ts.
 
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeTemplateImages } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerSandbox } from '../container/container-sandbox.ts';
 import {
@@ -38,12 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  const refs = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', `airlock-tmpl-${NAME}`], {
-    encoding: 'utf8',
-  })
-    .split('\n')
-    .filter((r) => r !== '');
-  for (const ref of refs) execFileSync('docker', ['rmi', '-f', ref], { stdio: 'ignore' });
+  removeTemplateImages(NAME);
 }, 120_000);
 
 describe('a template with a workdir', () => {
