@@ -8,16 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeTemplateImages } from '@airlock/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContainerSandbox } from '../container/container-sandbox.ts';
 import {
-  BACKEND_OF,
   type ContainerTestEnv,
   REPO_ROOT,
   requireContainerEnv,
   runJob,
   testJob,
+  withTemplateSandbox,
 } from '../container/container-test-env.ts';
-import { reapLeftovers } from '../container/reaper.ts';
 import { type BuildInputs, findBuildInputs } from './build-inputs.ts';
 import { buildTemplate } from './template-builder.ts';
 import { loadTemplateSpec } from './template-catalog.ts';
@@ -69,16 +67,7 @@ describe('a template with a workdir', () => {
     registry.set(entry);
 
     for (const runtime of ['runc', 'runsc'] as const) {
-      const sandbox = new ContainerSandbox({
-        docker: env.docker,
-        runtime,
-        backend: BACKEND_OF[runtime],
-        images: env.images,
-        templates: registry,
-        pool: { size: 0, memoryMb: 256 },
-      });
-      try {
-        await sandbox.start();
+      await withTemplateSandbox(env, runtime, registry, { memoryMb: 256 }, async (sandbox) => {
         const result = await runJob(
           sandbox,
           testJob({
@@ -99,10 +88,7 @@ describe('a template with a workdir', () => {
         expect(result.stdout).toBe('/work/app\n/work/app\ndata/in.txt\nmain.sh\ngiven\nro\n');
         expect(result.compile).toMatchObject({ exit_code: 0 });
         expect(result.files?.map((f) => f.path)).toEqual(['made.txt']);
-      } finally {
-        await sandbox.close();
-        await reapLeftovers(env.docker, { labels: [`airlock.instance=${sandbox.instance}`] });
-      }
+      });
     }
   }, 600_000);
 });
