@@ -1,7 +1,8 @@
 // Jobs routed to the workers that have their template, in a NATS fleet whose workers differ: a real
 // nats-server, a gateway and two real worker processes on runc, only the first with an operator template
 // (AIRLOCK_TEMPLATES_DIR). Ten jobs for that template all run on the first worker and succeed, although the
-// second is idle and pulling all along; ten jobs of a language's default image still spread over both. When
+// second is idle and pulling all along; ten jobs of a language's default image still spread over both; template
+// jobs accepted before a nats-server SIGKILL and restart all run once, on the first worker. When
 // the only worker with the template is killed with SIGKILL mid-job, the other settles the run as `worker lost`
 // (it never runs it), as for any job.
 
@@ -127,6 +128,38 @@ describe('template routing on NATS', () => {
     expect(first.length).toBeGreaterThan(0);
     expect(second.length).toBeGreaterThan(0);
     expect([...first, ...second].sort()).toEqual([...ids].sort());
+  }, 300_000);
+
+  it('runs the template jobs accepted before nats-server was killed and restarted, once each, where it is ready', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const response = await call(gateway.url, 'POST', '/v1/executions', {
+          language: 'bash',
+          template: TEMPLATE,
+          code: `echo "$ROUTE_MARK restart ${i}"; sleep 1`,
+          limits: { wall_time_ms: 30_000 },
+        });
+        expect(response.status).toBe(201);
+        return response.body.id as string;
+      }),
+    );
+    await cluster.nats.stop('SIGKILL');
+    await cluster.nats.restart();
+    let ended: Array<Record<string, any>> = [];
+    await until(async () => {
+      ended = await Promise.all(
+        ids.map(async (id) => (await call(gateway.url, 'GET', `/v1/executions/${id}`)).body),
+      );
+      return ended.every((e) => e.status === 'finished');
+    }, 200);
+    expect(ended.map((e) => [e.result.outcome, e.result.stdout])).toEqual(
+      ids.map((_, i) => ['success', `${MARK} restart ${i}\n`]),
+    );
+    const started = (await withTemplate.audit())
+      .filter((r) => r.type === 'started')
+      .map((r) => r.execution_id);
+    expect(started.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+    expect(await startedBy(without, ids)).toEqual([]);
   }, 300_000);
 
   it('settles a run lost with the only worker that has the template as worker lost, never running it again', async () => {
