@@ -1,9 +1,10 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
 // create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
 // and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject, or
-// on its subject for the template the job needs (job-routes.ts) (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). While admit() and the
-// publish run, the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused
-// admit() or a full stream undoes the claim and the record; a full stream answers `queue_full`.
+// the tenant's subject of the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a
+// publish retried after a timeout is stored once. While admit() and the publish run, the key's claim says
+// `admitting`, and a replay with the key waits for the outcome. A refused admit() or a full stream undoes the
+// claim and the record; a full stream answers `queue_full`.
 // Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
 // accept a job the stream did not store.
 

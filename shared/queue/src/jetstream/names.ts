@@ -1,7 +1,8 @@
 // Subjects, consumer names and KV keys of the JetStream queue, derived from tenants, templates, ids and client
 // keys. A job that needs a template (job-routes.ts) has its own subject and consumer per tenant and template:
 // `airlock.jobs.<tenant token>.<template>`, `jobs-<tenant token>~<template>` (`~` is in no plain token and a
-// template name has none, so the two kinds of consumer name never meet). Must never put a raw tenant or client key where NATS gives characters a meaning (`.`, `*`, `>`, spaces):
+// template name has none, so the two kinds of consumer name never meet).
+// Must never put a raw tenant or client key where NATS gives characters a meaning (`.`, `*`, `>`, spaces):
 // anything outside a plain token is hashed, and a hashed token can never equal a plain one.
 
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 // The JetStream assets the queue lives in: the work-queue stream of jobs, the stream of events, the KV
-// bucket of execution records, and one durable pull consumer per tenant (and per template its jobs need). Creating them is idempotent, so any
-// number of gateways and workers may open the queue at once.
+// bucket of execution records, and one durable pull consumer per tenant (and per template its jobs need).
+// Creating them is idempotent, so any number of gateways and workers may open the queue at once.
 // Must never delete or purge an asset, and never weaken the job stream's file storage.
 
 import {
