@@ -1,12 +1,15 @@
 // The worker side of one queue instance: while it has a free slot it asks the tenants' consumers for a job in
 // round-robin order, hands each delivery to the runner, and keeps heartbeats, cancel notices and the news of
 // new work flowing. News comes from wake-up messages sent after each submit, and from a periodic listing
-// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off).
+// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off). Of the
+// consumers of jobs routed by a template it takes work only from those whose template is ready here
+// (job-routes.ts); the others it asks once per redelivery check, and only when another worker holds jobs there.
 // Must never hold more jobs than its concurrency, and never stop on a lost connection: it retries.
 
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { pullOne } from './job-delivery.ts';
+import type { JobRoutes } from './job-routes.ts';
 import type { JobRunner } from './job-runner.ts';
 import type { QueueNames } from './names.ts';
 import { TenantRotation } from './tenant-rotation.ts';
@@ -16,6 +19,7 @@ export interface ConsumerDeps {
   jsm: JetStreamManager;
   names: QueueNames;
   runner: JobRunner;
+  routes: JobRoutes;
   concurrency: number;
   heartbeatMs: number;
   pollIntervalMs: number;
@@ -31,7 +35,7 @@ const ERROR_PAUSE_MS = 250;
 
 export class JobConsumer {
   readonly #deps: ConsumerDeps;
-  readonly #rotation = new TenantRotation();
+  readonly #rotation: TenantRotation;
   readonly #timers: NodeJS.Timeout[] = [];
   #wakeUps: Subscription | undefined;
   #cancels: Subscription | undefined;
@@ -47,6 +51,7 @@ export class JobConsumer {
 
   constructor(deps: ConsumerDeps) {
     this.#deps = deps;
+    this.#rotation = new TenantRotation((consumer) => deps.routes.tenantOf(consumer));
   }
 
   start(): void {
@@ -54,7 +59,7 @@ export class JobConsumer {
     this.#wakeUps = nc.subscribe(names.allWakeUps, {
       callback: (_error, message) => {
         const consumer = names.consumerOfWakeUp(message.subject);
-        if (consumer === undefined) return;
+        if (consumer === undefined || !this.#deps.routes.runs(consumer)) return;
         this.#rotation.hasWork(consumer);
         this.#wakeUp();
       },
@@ -114,6 +119,8 @@ export class JobConsumer {
         await this.#sleep(ERROR_PAUSE_MS);
         continue;
       }
+      // A template not ready here: one look per redelivery check, only to settle another worker's lost run.
+      if (!this.#deps.routes.runs(turn.consumer)) this.#rotation.forget(turn.consumer);
       if (!delivery) {
         this.#rotation.empty(turn);
         continue;
@@ -140,7 +147,8 @@ export class JobConsumer {
       for await (const info of jsm.consumers.list(names.jobStream)) {
         if (!info.name.startsWith('jobs-')) continue;
         const heldElsewhere = info.num_ack_pending > this.#deps.runner.heldFrom(info.name);
-        if (info.num_pending > 0 || (checkHeld && heldElsewhere)) {
+        const runs = this.#deps.routes.runs(info.name);
+        if ((runs && info.num_pending > 0) || (checkHeld && heldElsewhere)) {
           this.#rotation.hasWork(info.name);
           found = true;
         }

@@ -1,9 +1,10 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
 // create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
-// and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject
-// (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). While admit() and the
-// publish run, the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused
-// admit() or a full stream undoes the claim and the record; a full stream answers `queue_full`.
+// and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject, or
+// the tenant's subject of the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a
+// publish retried after a timeout is stored once. While admit() and the publish run, the key's claim says
+// `admitting`, and a replay with the key waits for the outcome. A refused admit() or a full stream undoes the
+// claim and the record; a full stream answers `queue_full`.
 // Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
 // accept a job the stream did not store.
 
@@ -57,6 +58,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
       `The request is larger than the queue's ${limit} byte limit.`,
     );
   }
+  deps.names.jobs(tenant, input.template); // a name no subject can carry is refused before anything is written
   const record: StoredExecution = {
     execution: queuedCopy(input.execution),
     requestHash: input.requestHash,
@@ -75,19 +77,19 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
   }
   try {
     await input.admit?.(structuredClone(record.execution));
-    await deps.consumers.ensure(tenant);
+    await deps.consumers.ensure(tenant, input.template);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
     deps.events.state(record.execution.id, 'queued');
     deps.events.lifecycle('execution.accepted', record.execution);
-    await publishJob(deps, input.execution, payload);
+    await publishJob(deps, input.execution, payload, input.template);
   } catch (error) {
     await undo(deps, record, key);
     throw error;
   }
   if (key !== undefined && input.admit !== undefined) await settleClaim(deps, key, record);
   try {
-    deps.nc.publish(deps.names.wakeUp(tenant));
+    deps.nc.publish(deps.names.wakeUp(tenant, input.template));
   } catch (error) {
     deps.onError(error, 'publishing a wake-up'); // workers also find the job by listing consumers
   }
@@ -169,9 +171,14 @@ async function settleClaim(deps: SubmissionDeps, key: string, record: StoredExec
   }
 }
 
-async function publishJob(deps: SubmissionDeps, execution: Execution, payload: string): Promise<void> {
+async function publishJob(
+  deps: SubmissionDeps,
+  execution: Execution,
+  payload: string,
+  template: string | undefined,
+): Promise<void> {
   const { id, tenant } = execution;
-  const subject = deps.names.jobs(tenant);
+  const subject = deps.names.jobs(tenant, template);
   const options = { msgID: id, timeout: PUBLISH_TIMEOUT_MS, expect: { streamName: deps.names.jobStream } };
   try {
     await deps.js.publish(subject, payload, options);

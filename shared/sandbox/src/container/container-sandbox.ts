@@ -256,7 +256,7 @@ export class ContainerSandbox implements Sandbox {
         compileArchive = await buildJobArchive(
           { ...archiveJob, args: [], stdin: '', limits },
           this.#caps,
-          { file: program.file, argv: program.compile },
+          { file: program.file, argv: program.compile, workdir: program.workdir },
           { next: true },
         );
       }
