@@ -24,15 +24,16 @@ import {
   type ContainerProfile,
   type ContainerRuntime,
   containerSpec,
-  profileKey,
 } from './container-spec.ts';
 import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, isBuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
+import { DOCKER_PRIORITY, type DockerPriority, DockerLimiter } from './docker-limiter.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
+import { type PoolSettings, PoolSupply } from './pool-supply.ts';
 import { reapLeftovers } from './reaper.ts';
-import { WarmPool, type WarmPoolStats } from './warm-pool.ts';
+import type { WarmPool, WarmPoolStats } from './warm-pool.ts';
 
 export interface ContainerLogger {
   debug(obj: object, msg: string): void;
@@ -51,14 +52,10 @@ export interface ContainerSandboxOptions {
    * templates of `images`
    */
   templates?: TemplateRegistry;
-  pool?: {
-    /** Warm containers per image (python, node, bash) for the pooled profile; 0 disables the pool. @default 2 */
-    size?: number;
-    /** Warm containers per other template (0 or absent: cold only). A new hash drains the old pool. */
-    templates?: Readonly<Record<string, number>>;
-    /** The limits profile kept warm: jobs with this limits.memory_mb lease; others take the cold path. @default 128 */
-    memoryMb?: number;
-  };
+  /** The warm pools (pool-supply.ts). */
+  pool?: PoolSettings;
+  /** Docker lifecycle calls (create, attach, start, remove) at once. @default 4 */
+  dockerConcurrency?: number;
   /** Caps on the output files returned. @default { maxFiles: 256, maxBytes: 16 MiB } */
   outputs?: Partial<OutputCaps>;
   /** Where the memory cgroups of containers live (cgroup v1, cgroupfs). @default /sys/fs/cgroup/memory/docker */
@@ -94,7 +91,8 @@ export class ContainerSandbox implements Sandbox {
   /** Label value `airlock.instance` on every container of this sandbox. */
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSandboxOptions;
-  readonly #pools = new Map<string, WarmPool>();
+  readonly #supply: PoolSupply;
+  readonly #limiter: DockerLimiter;
   /** The compile runner started with a warm container of a template with a compile step (undefined: failed). */
   readonly #compileRunners = new WeakMap<AttachedContainer, Promise<CompileRunner | undefined>>();
   readonly #removals: ContainerRemovals;
@@ -113,7 +111,22 @@ export class ContainerSandbox implements Sandbox {
     this.backend = options.backend;
     this.#pooledProfile = { memoryMb: options.pool?.memoryMb ?? 128 };
     this.#caps = { maxFiles: 256, maxBytes: 16 * 1024 * 1024, ...options.outputs };
-    this.#removals = new ContainerRemovals({ timeoutMs: this.#dockerTimeout, logger: options.logger });
+    this.#limiter = new DockerLimiter(options.dockerConcurrency ?? 4);
+    this.#removals = new ContainerRemovals({
+      timeoutMs: this.#dockerTimeout,
+      logger: options.logger,
+      limiter: this.#limiter,
+    });
+    this.#supply = new PoolSupply({
+      runtime: options.runtime,
+      pooledProfile: this.#pooledProfile,
+      max: options.pool?.max ?? 8,
+      idleMs: options.pool?.idleMs ?? 30_000,
+      onDemandPools: options.pool?.onDemandPools ?? 8,
+      create: (image, profile) => this.#startWarm(image, profile),
+      discard: (c, pool) => this.#discard(c, pool),
+      logger: options.logger,
+    });
     this.#templates = options.templates ?? TemplateRegistry.withBuiltins(options.images);
   }
 
@@ -126,17 +139,11 @@ export class ContainerSandbox implements Sandbox {
     if (this.#started) return;
     this.#started = true;
     const size = this.#options.pool?.size ?? 2;
-    if (size > 0) for (const name of IMAGE_NAMES) this.#startPool(this.#options.images[name].tag, size);
+    for (const name of IMAGE_NAMES) this.#supply.pool(this.#options.images[name].tag, size);
     for (const name of Object.keys(this.#options.pool?.templates ?? {})) this.#poolTemplate(name);
     // A template built (or rebuilt with a new hash) after start gets its pool; the old hash's pool drains.
     this.#unsubscribe = this.#templates.onChange((name, before) => {
-      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) {
-        const old = this.#pools.get(profileKey(before.tag, this.#options.runtime, this.#pooledProfile));
-        if (old) {
-          this.#pools.delete(old.stats().key);
-          void old.drain();
-        }
-      }
+      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) this.#supply.drainImage(before.tag);
       this.#poolTemplate(name);
     });
     this.#options.logger?.info(
@@ -154,7 +161,7 @@ export class ContainerSandbox implements Sandbox {
     const size = this.#options.pool?.templates?.[name] ?? 0;
     const entry = this.#templates.get(name);
     if (size <= 0 || entry?.builtin !== false || entry.state !== 'ready' || entry.tag === null) return;
-    if (!this.#closing.signal.aborted) this.#startPool(entry.tag, size);
+    if (!this.#closing.signal.aborted) this.#supply.pool(entry.tag, size);
   }
 
   /** Whether containers of `image` need an exec /work: a template of it has a language with a compile step. */
@@ -168,32 +175,18 @@ export class ContainerSandbox implements Sandbox {
       );
   }
 
-  #startPool(image: string, size: number): void {
-    const key = profileKey(image, this.#options.runtime, this.#pooledProfile);
-    if (this.#pools.has(key)) return;
-    const pool = new WarmPool({
-      key,
-      size,
-      create: () => this.#startWarm(image),
-      discard: (c) => this.#discard(c),
-      logger: this.#options.logger,
-    });
-    this.#pools.set(key, pool);
-    pool.start();
-  }
-
   /** Resolves when every warm pool is full (or the sandbox closes). */
   async whenWarm(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((pool) => pool.whenFull()));
+    await this.#supply.whenFull();
   }
 
   pools(): WarmPoolStats[] {
-    return [...this.#pools.values()].map((pool) => pool.stats());
+    return this.#supply.stats();
   }
 
   stats(): ContainerSandboxStats {
     return {
-      pools: [...this.#pools.values()].map((pool) => pool.stats()),
+      pools: this.#supply.stats(),
       warmLeases: this.#warmLeases,
       coldStarts: this.#coldStarts,
       removalsPending: this.#removals.pending,
@@ -225,7 +218,7 @@ export class ContainerSandbox implements Sandbox {
     this.#unsubscribe();
     // Draining first stops refills that ending jobs would otherwise start.
     await Promise.all([
-      ...[...this.#pools.values()].map((pool) => pool.drain()),
+      this.#supply.drain(),
       Promise.allSettled([...this.#running]),
     ]);
     await this.#removals.settled();
@@ -267,8 +260,9 @@ export class ContainerSandbox implements Sandbox {
     }
     const image = program.image;
     const profile = { memoryMb: job.limits.memory_mb };
-    const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
-    let container = job.egress ? undefined : pool?.take();
+    const pool = job.egress ? undefined : this.#supply.forJob(image, profile);
+    let container = await pool?.lease(signal);
+    if (!container && signal.aborted) return emptyResult('canceled', 'canceled before it started');
     // Started with the warm container; a lease that came before its `docker exec` answered waits for that one.
     const compileRunner = container && this.#compileRunners.get(container);
     if (container) {
@@ -276,7 +270,10 @@ export class ContainerSandbox implements Sandbox {
     } else {
       this.#coldStarts++;
       try {
-        container = await this.#startContainer(image, profile, job.executionId, job.egress !== undefined);
+        const began = performance.now();
+        const egress = job.egress !== undefined;
+        container = await this.#startContainer(image, profile, DOCKER_PRIORITY.coldStart, job.executionId, egress);
+        pool?.observeCold(performance.now() - began);
         if (job.egress) await this.#sealDns(container);
       } catch (error) {
         return emptyResult('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
@@ -323,7 +320,7 @@ export class ContainerSandbox implements Sandbox {
       );
       return { ...result, compile: compiled.compile };
     } finally {
-      this.#discard(container);
+      this.#discard(container, pool);
       pool?.refill();
     }
   }
@@ -342,8 +339,8 @@ export class ContainerSandbox implements Sandbox {
    * A container for the pool, ready once started; when its template has a compile step, its compile runner is
    * started next, in the background (the pool does not wait for it, so refills are no slower).
    */
-  async #startWarm(image: string): Promise<AttachedContainer> {
-    const container = await this.#startContainer(image, this.#pooledProfile);
+  async #startWarm(image: string, profile: ContainerProfile): Promise<AttachedContainer> {
+    const container = await this.#startContainer(image, profile, DOCKER_PRIORITY.refill);
     if (!this.#execWork(image)) return container;
     const runner = startCompileRunner(container, this.#dockerTimeout).catch((error: unknown) => {
       // The job then starts its compile runner itself.
@@ -357,6 +354,7 @@ export class ContainerSandbox implements Sandbox {
   #startContainer(
     image: string,
     profile: ContainerProfile,
+    priority: DockerPriority,
     executionId?: string,
     egress = false,
   ): Promise<AttachedContainer> {
@@ -375,6 +373,7 @@ export class ContainerSandbox implements Sandbox {
       spec,
       timeoutMs: this.#dockerTimeout,
       discard: (c) => this.#removals.remove(c),
+      limit: (call) => this.#limiter.run(priority, call),
     });
   }
 
@@ -388,8 +387,9 @@ export class ContainerSandbox implements Sandbox {
     }
   }
 
-  #discard(container: AttachedContainer): void {
-    this.#removals.remove(container.container);
+  /** Removes a container off the critical path; the pool it came from learns how long that took. */
+  #discard(container: AttachedContainer, pool?: WarmPool): void {
+    this.#removals.remove(container.container, pool && ((ms) => pool.observeTeardown(ms)));
   }
 }
 
