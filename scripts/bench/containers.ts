@@ -72,6 +72,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     AIRLOCK_BACKENDS: 'docker,gvisor',
     AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
     AIRLOCK_POOL_SIZE: String(options.poolSize),
+    // The cold row measures the cold path: no pool is made on demand for its memory limit.
+    AIRLOCK_POOL_PROFILES: '0',
     AIRLOCK_CONCURRENCY: String(Math.max(2, options.poolSize)),
     AIRLOCK_DEFAULT_MEMORY_MB: String(POOLED_MEMORY_MB),
     AIRLOCK_MAX_QUEUED: '100000',

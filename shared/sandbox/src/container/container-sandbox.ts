@@ -25,11 +25,11 @@ import {
   type ContainerRuntime,
   containerSpec,
 } from './container-spec.ts';
+import { DOCKER_PRIORITY, DockerLimiter, type DockerPriority } from './docker-limiter.ts';
 import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, isBuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
-import { DOCKER_PRIORITY, type DockerPriority, DockerLimiter } from './docker-limiter.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
 import { type PoolSettings, PoolSupply } from './pool-supply.ts';
 import { reapLeftovers } from './reaper.ts';
@@ -217,10 +217,7 @@ export class ContainerSandbox implements Sandbox {
     this.#closing.abort('the sandbox is shutting down');
     this.#unsubscribe();
     // Draining first stops refills that ending jobs would otherwise start.
-    await Promise.all([
-      this.#supply.drain(),
-      Promise.allSettled([...this.#running]),
-    ]);
+    await Promise.all([this.#supply.drain(), Promise.allSettled([...this.#running])]);
     await this.#removals.settled();
     // Last sweep by this sandbox's own label: a container whose create was in flight while the pool drained
     // (or whose removal failed) must not outlive the service.
@@ -272,7 +269,13 @@ export class ContainerSandbox implements Sandbox {
       try {
         const began = performance.now();
         const egress = job.egress !== undefined;
-        container = await this.#startContainer(image, profile, DOCKER_PRIORITY.coldStart, job.executionId, egress);
+        container = await this.#startContainer(
+          image,
+          profile,
+          DOCKER_PRIORITY.coldStart,
+          job.executionId,
+          egress,
+        );
         pool?.observeCold(performance.now() - began);
         if (job.egress) await this.#sealDns(container);
       } catch (error) {

@@ -16,7 +16,8 @@ export class DurationEstimate {
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     this.#samples++;
-    this.#estimate = this.#estimate === undefined ? ms : this.#estimate + this.#weight * (ms - this.#estimate);
+    this.#estimate =
+      this.#estimate === undefined ? ms : this.#estimate + this.#weight * (ms - this.#estimate);
   }
 
   /** The estimate in ms, or undefined before the first sample. */

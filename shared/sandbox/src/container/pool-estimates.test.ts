@@ -27,7 +27,7 @@ describe('RateEstimate', () => {
   });
 
   it('rises with a burst', () => {
-    let now = 0;
+    const now = 0;
     const rate = new RateEstimate(10_000, () => now);
     for (let i = 0; i < 20; i++) rate.record();
     // Twenty leases at one instant, over a 10 s window: 2 a second.

@@ -239,7 +239,10 @@ export class WarmPool {
       this.#options.discard(container);
     }
     if (retire > 0)
-      this.#options.logger?.debug({ pool: this.#options.key, retired: retire }, 'warm pool: idle, retired surplus');
+      this.#options.logger?.debug(
+        { pool: this.#options.key, retired: retire },
+        'warm pool: idle, retired surplus',
+      );
     this.#fill();
   }
 
