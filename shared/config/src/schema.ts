@@ -59,8 +59,11 @@ export const ConfigSchema = z.object({
   AIRLOCK_POOL_MAX: int(8, 0, 256),
   /** Seconds without a lease after which a pool retires the containers above its min. @default 30 */
   AIRLOCK_POOL_IDLE_SECONDS: int(30, 1, 86_400),
-  /** Pools made on demand, per runtime, for other memory limits of pooled images (0: such jobs go cold). @default 8 */
-  AIRLOCK_POOL_PROFILES: int(8, 0, 64),
+  /**
+   * Pools made on demand, per runtime, for other memory limits of pooled images (0: such jobs go cold, in a
+   * container labelled with their execution). @default 0
+   */
+  AIRLOCK_POOL_PROFILES: int(0, 0, 64),
   /** Docker lifecycle calls (create, attach, start, remove) at once per runtime; the rest queue. @default 4 */
   AIRLOCK_DOCKER_CONCURRENCY: int(4, 1, 64),
   /** An operator's templates: one folder per template holding its template.json (beside the shipped ones). */

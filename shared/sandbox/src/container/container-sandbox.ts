@@ -122,7 +122,7 @@ export class ContainerSandbox implements Sandbox {
       pooledProfile: this.#pooledProfile,
       max: options.pool?.max ?? 8,
       idleMs: options.pool?.idleMs ?? 30_000,
-      onDemandPools: options.pool?.onDemandPools ?? 8,
+      onDemandPools: options.pool?.onDemandPools ?? 0,
       create: (image, profile) => this.#startWarm(image, profile),
       discard: (c, pool) => this.#discard(c, pool),
       logger: options.logger,

@@ -23,7 +23,7 @@ export interface PoolSettings {
   max?: number;
   /** With no lease for this long a pool retires its surplus. @default 30000 */
   idleMs?: number;
-  /** Pools made on demand for other memory limits of pooled images (0: such jobs go cold). @default 8 */
+  /** Pools made on demand for other memory limits of pooled images (0: such jobs go cold). @default 0 */
   onDemandPools?: number;
 }
 
