@@ -54,6 +54,15 @@ function scheduled(options: { min: number; max: number; refillMs: number }) {
   return { pool, clock, pending, discarded, finish };
 }
 
+/** A started pool of one, full, with its refill and cold start times measured as given. */
+async function filledPool(refillMs: number, coldMs: number) {
+  const made = scheduled({ min: 1, max: 1, refillMs });
+  made.pool.start();
+  await made.finish();
+  made.pool.observeCold(coldMs);
+  return made;
+}
+
 describe('WarmPool scheduling', () => {
   it('raises its target above min under a burst, fills to it, and shrinks back once idle', async () => {
     const { pool, clock, discarded, finish } = scheduled({ min: 1, max: 6, refillMs: 500 });
@@ -81,10 +90,7 @@ describe('WarmPool scheduling', () => {
   });
 
   it('an empty pool’s job waits for the creation in flight when it is due before a cold start, and gets it', async () => {
-    const { pool, clock, pending, finish } = scheduled({ min: 1, max: 1, refillMs: 100 });
-    pool.start();
-    await finish();
-    pool.observeCold(400);
+    const { pool, clock, pending } = await filledPool(100, 400);
     const first = pool.take();
     pool.refill();
     expect(pending).toHaveLength(1);
@@ -102,10 +108,7 @@ describe('WarmPool scheduling', () => {
   });
 
   it('goes cold at once when no creation is in flight or it is due after a cold start', async () => {
-    const { pool, clock, pending, finish } = scheduled({ min: 1, max: 1, refillMs: 1000 });
-    pool.start();
-    await finish();
-    pool.observeCold(300);
+    const { pool, clock, pending, finish } = await filledPool(1000, 300);
     pool.take();
     // Refills are held back while the leasing job runs: nothing in flight.
     expect(pending).toHaveLength(0);
