@@ -244,6 +244,7 @@ export class WarmPool {
         'warm pool: idle, retired surplus',
       );
     this.#fill();
+    this.#wake();
   }
 
   stats(): WarmPoolStats {
@@ -335,6 +336,12 @@ export class WarmPool {
       return;
     }
     const waiter = this.#waiters.shift();
+    if (waiter && container.isEnded) {
+      this.#stats.died++;
+      this.#options.discard(container);
+      waiter.resolve(undefined);
+      return;
+    }
     if (waiter) {
       this.#failuresInARow = 0;
       waiter.resolve(container);
