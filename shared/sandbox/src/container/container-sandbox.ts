@@ -1,7 +1,8 @@
 // The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
-// used once and removed. Jobs of the pooled limit profile lease a warm container (a write, not a create);
-// others, and any job that finds the pool empty, take the cold path (create, attach, start now). A warm
-// container of a template with a compile step also has its compile runner waiting (compile-step.ts).
+// used once and removed. Jobs whose image and limit profile have a pool (pool-supply.ts) lease a warm container
+// (a write, not a create); others, and a job its pool cannot serve soon enough, take the cold path (create,
+// attach, start now, ahead of refills in the Docker limiter). A warm container of a template with a compile
+// step also has its compile runner waiting (compile-step.ts).
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
