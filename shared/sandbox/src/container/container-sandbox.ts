@@ -1,8 +1,7 @@
 // The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
-// used once and removed. Jobs whose image and limit profile have a pool (pool-supply.ts) lease a warm container
-// (a write, not a create); others, and a job its pool cannot serve soon enough, take the cold path (create,
-// attach, start now, ahead of refills in the Docker limiter). A warm container of a template with a compile
-// step also has its compile runner waiting (compile-step.ts).
+// used once and removed. Jobs whose image and limits have a pool (pool-supply.ts) lease a warm container; others,
+// and a job its pool cannot serve soon, take the cold path (create, attach, start now, ahead of refills in the
+// Docker limiter). A warm container of a template with a compile step has its compile runner waiting too.
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
@@ -269,14 +268,7 @@ export class ContainerSandbox implements Sandbox {
       this.#coldStarts++;
       try {
         const began = performance.now();
-        const egress = job.egress !== undefined;
-        container = await this.#startContainer(
-          image,
-          profile,
-          DOCKER_PRIORITY.coldStart,
-          job.executionId,
-          egress,
-        );
+        container = await this.#startContainer(image, profile, job.executionId, job.egress !== undefined);
         pool?.observeCold(performance.now() - began);
         if (job.egress) await this.#sealDns(container);
       } catch (error) {
@@ -344,7 +336,7 @@ export class ContainerSandbox implements Sandbox {
    * started next, in the background (the pool does not wait for it, so refills are no slower).
    */
   async #startWarm(image: string, profile: ContainerProfile): Promise<AttachedContainer> {
-    const container = await this.#startContainer(image, profile, DOCKER_PRIORITY.refill);
+    const container = await this.#startContainer(image, profile, undefined, false, DOCKER_PRIORITY.refill);
     if (!this.#execWork(image)) return container;
     const runner = startCompileRunner(container, this.#dockerTimeout).catch((error: unknown) => {
       // The job then starts its compile runner itself.
@@ -358,9 +350,9 @@ export class ContainerSandbox implements Sandbox {
   #startContainer(
     image: string,
     profile: ContainerProfile,
-    priority: DockerPriority,
     executionId?: string,
     egress = false,
+    priority: DockerPriority = DOCKER_PRIORITY.coldStart,
   ): Promise<AttachedContainer> {
     const spec = containerSpec({
       image,
