@@ -53,6 +53,12 @@ describe('warm container supply (runc)', () => {
       expect(highest).toBeGreaterThan(MIN);
       expect(highest).toBeLessThanOrEqual(MAX);
       const afterBurst = pythonPool(sandbox);
+      console.log(
+        `[figures] burst of 24 at c=6: highest target ${highest} (min ${MIN}, max ${MAX}); ` +
+          `hits ${afterBurst.hits}, misses ${afterBurst.misses}, waits ${afterBurst.waits} (warm ${afterBurst.waitHits}); ` +
+          `refill ${afterBurst.refillMs?.toFixed(0)} ms, cold ${afterBurst.coldMs?.toFixed(0)} ms, ` +
+          `teardown ${afterBurst.teardownMs?.toFixed(0)} ms`,
+      );
       expect(afterBurst.hits + afterBurst.misses).toBeGreaterThanOrEqual(24);
       expect(afterBurst.refillMs).toBeGreaterThan(0);
 
