@@ -183,7 +183,9 @@ class RuntimeBench {
     const after = this.#rows.sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
-    const hits = jobs > 0 ? `  warm ${warm}/${jobs}` : '';
+    // Of the warm ones, those that waited for a container being created (the pool was empty).
+    const waited = (stats: typeof after) => stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
+    const hits = jobs > 0 ? `  warm ${warm}/${jobs} (${waited(after) - waited(before)} waited)` : '';
     const rate = kind === 'throughput' ? `  ${sample.throughput.toFixed(2).padStart(6)} ops/s` : '';
     const failed = failures.length > 0 ? `  FAILED ${failures.length} (${failures[0]})` : '';
     this.#rows.options.print(
