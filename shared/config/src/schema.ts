@@ -53,8 +53,19 @@ export const ConfigSchema = z.object({
     .default([...BACKEND_NAMES]),
   /** Docker Engine socket for the container backends. @default /var/run/docker.sock */
   AIRLOCK_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
-  /** Warm containers per image and runtime. @default 2 */
+  /** Warm containers kept at least per image and runtime (the pool's min, for the default memory limit). @default 2 */
   AIRLOCK_POOL_SIZE: int(2, 0, 64),
+  /** Most warm containers a pool keeps when demand is high (never below its min). @default 8 */
+  AIRLOCK_POOL_MAX: int(8, 0, 256),
+  /** Seconds without a lease after which a pool retires the containers above its min. @default 30 */
+  AIRLOCK_POOL_IDLE_SECONDS: int(30, 1, 86_400),
+  /**
+   * Pools made on demand, per runtime, for other memory limits of pooled images (0: such jobs go cold, in a
+   * container labelled with their execution). @default 0
+   */
+  AIRLOCK_POOL_PROFILES: int(0, 0, 64),
+  /** Docker lifecycle calls (create, attach, start, remove) at once per runtime; the rest queue. @default 4 */
+  AIRLOCK_DOCKER_CONCURRENCY: int(4, 1, 64),
   /** An operator's templates: one folder per template holding its template.json (beside the shipped ones). */
   AIRLOCK_TEMPLATES_DIR: z.string().min(1).optional(),
   /**
@@ -63,7 +74,7 @@ export const ConfigSchema = z.object({
    * @default build
    */
   AIRLOCK_TEMPLATES_BUILD: z.enum(['build', 'off']).default('build'),
-  /** Warm containers per template and runtime, `name=size,...` (a template not listed is cold only). @default none */
+  /** Warm containers kept at least per template and runtime, `name=size,...` (a template not listed is cold only). @default none */
   AIRLOCK_TEMPLATE_POOLS: z
     .string()
     .default('')

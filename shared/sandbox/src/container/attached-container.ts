@@ -32,28 +32,36 @@ export interface StartContainerOptions {
   timeoutMs: number;
   /** Receives the container when starting failed after it was created. */
   discard: (container: Dockerode.Container) => void;
+  /** Runs each Docker call in its turn (the sandbox's DockerLimiter); each call's deadline starts then. @default at once */
+  limit?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 export async function startContainer(options: StartContainerOptions): Promise<AttachedContainer> {
   const { docker, spec, timeoutMs, discard } = options;
-  const creating = docker.createContainer(spec);
+  const limit = options.limit ?? (<T>(call: () => Promise<T>) => call());
+  let creating: Promise<Dockerode.Container> | undefined;
   let container: Dockerode.Container;
   try {
-    container = await withDeadline(creating, timeoutMs, 'create');
+    container = await limit(() => {
+      creating = docker.createContainer(spec);
+      return withDeadline(creating, timeoutMs, 'create');
+    });
   } catch (error) {
     // A create that answers after its deadline still made a container.
-    creating.then(discard, () => {});
+    creating?.then(discard, () => {});
     throw error;
   }
   let socket: Duplex | undefined;
   try {
-    socket = (await withDeadline(
-      container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
-      timeoutMs,
-      'attach',
+    socket = (await limit(() =>
+      withDeadline(
+        container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
+        timeoutMs,
+        'attach',
+      ),
     )) as Duplex;
     const attached = new Attached(container, socket);
-    await withDeadline(container.start(), timeoutMs, 'start');
+    await limit(() => withDeadline(container.start(), timeoutMs, 'start'));
     return attached;
   } catch (error) {
     socket?.destroy();

@@ -1,7 +1,8 @@
 // The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
-// used once and removed. Jobs of the pooled limit profile lease a warm container (a write, not a create);
-// others, and any job that finds the pool empty, take the cold path (create, attach, start now). A job of a
-// template with a compile step writes its runner two jobs, the compile and then the program (compile-step.ts).
+// used once and removed. Jobs whose image and limits have a pool (pool-supply.ts) lease a warm container; others,
+// and a job its pool cannot serve soon, take the cold path (create, attach, start now, ahead of refills in the
+// Docker limiter). A job of a template with a compile step writes its runner two jobs, the compile and then the
+// program (compile-step.ts).
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
@@ -24,15 +25,16 @@ import {
   type ContainerProfile,
   type ContainerRuntime,
   containerSpec,
-  profileKey,
 } from './container-spec.ts';
+import { DOCKER_PRIORITY, DockerLimiter, type DockerPriority } from './docker-limiter.ts';
 import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, isBuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
+import { type PoolSettings, PoolSupply } from './pool-supply.ts';
 import { reapLeftovers } from './reaper.ts';
-import { WarmPool, type WarmPoolStats } from './warm-pool.ts';
+import type { WarmPool, WarmPoolStats } from './warm-pool.ts';
 
 export interface ContainerLogger {
   debug(obj: object, msg: string): void;
@@ -51,14 +53,10 @@ export interface ContainerSandboxOptions {
    * templates of `images`
    */
   templates?: TemplateRegistry;
-  pool?: {
-    /** Warm containers per image (python, node, bash) for the pooled profile; 0 disables the pool. @default 2 */
-    size?: number;
-    /** Warm containers per other template (0 or absent: cold only). A new hash drains the old pool. */
-    templates?: Readonly<Record<string, number>>;
-    /** The limits profile kept warm: jobs with this limits.memory_mb lease; others take the cold path. @default 128 */
-    memoryMb?: number;
-  };
+  /** The warm pools (pool-supply.ts). */
+  pool?: PoolSettings;
+  /** Docker lifecycle calls (create, attach, start, remove) at once. @default 4 */
+  dockerConcurrency?: number;
   /** Caps on the output files returned. @default { maxFiles: 256, maxBytes: 16 MiB } */
   outputs?: Partial<OutputCaps>;
   /** Where the memory cgroups of containers live (cgroup v1, cgroupfs). @default /sys/fs/cgroup/memory/docker */
@@ -94,7 +92,8 @@ export class ContainerSandbox implements Sandbox {
   /** Label value `airlock.instance` on every container of this sandbox. */
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSandboxOptions;
-  readonly #pools = new Map<string, WarmPool>();
+  readonly #supply: PoolSupply;
+  readonly #limiter: DockerLimiter;
   readonly #removals: ContainerRemovals;
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
@@ -111,7 +110,22 @@ export class ContainerSandbox implements Sandbox {
     this.backend = options.backend;
     this.#pooledProfile = { memoryMb: options.pool?.memoryMb ?? 128 };
     this.#caps = { maxFiles: 256, maxBytes: 16 * 1024 * 1024, ...options.outputs };
-    this.#removals = new ContainerRemovals({ timeoutMs: this.#dockerTimeout, logger: options.logger });
+    this.#limiter = new DockerLimiter(options.dockerConcurrency ?? 4);
+    this.#removals = new ContainerRemovals({
+      timeoutMs: this.#dockerTimeout,
+      logger: options.logger,
+      limiter: this.#limiter,
+    });
+    this.#supply = new PoolSupply({
+      runtime: options.runtime,
+      pooledProfile: this.#pooledProfile,
+      max: options.pool?.max ?? 8,
+      idleMs: options.pool?.idleMs ?? 30_000,
+      onDemandPools: options.pool?.onDemandPools ?? 0,
+      create: (image, profile) => this.#startWarm(image, profile),
+      discard: (c, pool) => this.#discard(c, pool),
+      logger: options.logger,
+    });
     this.#templates = options.templates ?? TemplateRegistry.withBuiltins(options.images);
   }
 
@@ -124,17 +138,11 @@ export class ContainerSandbox implements Sandbox {
     if (this.#started) return;
     this.#started = true;
     const size = this.#options.pool?.size ?? 2;
-    if (size > 0) for (const name of IMAGE_NAMES) this.#startPool(this.#options.images[name].tag, size);
+    for (const name of IMAGE_NAMES) this.#supply.pool(this.#options.images[name].tag, size);
     for (const name of Object.keys(this.#options.pool?.templates ?? {})) this.#poolTemplate(name);
     // A template built (or rebuilt with a new hash) after start gets its pool; the old hash's pool drains.
     this.#unsubscribe = this.#templates.onChange((name, before) => {
-      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) {
-        const old = this.#pools.get(profileKey(before.tag, this.#options.runtime, this.#pooledProfile));
-        if (old) {
-          this.#pools.delete(old.stats().key);
-          void old.drain();
-        }
-      }
+      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) this.#supply.drainImage(before.tag);
       this.#poolTemplate(name);
     });
     this.#options.logger?.info(
@@ -152,7 +160,7 @@ export class ContainerSandbox implements Sandbox {
     const size = this.#options.pool?.templates?.[name] ?? 0;
     const entry = this.#templates.get(name);
     if (size <= 0 || entry?.builtin !== false || entry.state !== 'ready' || entry.tag === null) return;
-    if (!this.#closing.signal.aborted) this.#startPool(entry.tag, size);
+    if (!this.#closing.signal.aborted) this.#supply.pool(entry.tag, size);
   }
 
   /** Whether containers of `image` need an exec /work: a template of it has a language with a compile step. */
@@ -166,32 +174,18 @@ export class ContainerSandbox implements Sandbox {
       );
   }
 
-  #startPool(image: string, size: number): void {
-    const key = profileKey(image, this.#options.runtime, this.#pooledProfile);
-    if (this.#pools.has(key)) return;
-    const pool = new WarmPool({
-      key,
-      size,
-      create: () => this.#startContainer(image, this.#pooledProfile),
-      discard: (c) => this.#discard(c),
-      logger: this.#options.logger,
-    });
-    this.#pools.set(key, pool);
-    pool.start();
-  }
-
   /** Resolves when every warm pool is full (or the sandbox closes). */
   async whenWarm(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((pool) => pool.whenFull()));
+    await this.#supply.whenFull();
   }
 
   pools(): WarmPoolStats[] {
-    return [...this.#pools.values()].map((pool) => pool.stats());
+    return this.#supply.stats();
   }
 
   stats(): ContainerSandboxStats {
     return {
-      pools: [...this.#pools.values()].map((pool) => pool.stats()),
+      pools: this.#supply.stats(),
       warmLeases: this.#warmLeases,
       coldStarts: this.#coldStarts,
       removalsPending: this.#removals.pending,
@@ -222,10 +216,7 @@ export class ContainerSandbox implements Sandbox {
     this.#closing.abort('the sandbox is shutting down');
     this.#unsubscribe();
     // Draining first stops refills that ending jobs would otherwise start.
-    await Promise.all([
-      ...[...this.#pools.values()].map((pool) => pool.drain()),
-      Promise.allSettled([...this.#running]),
-    ]);
+    await Promise.all([this.#supply.drain(), Promise.allSettled([...this.#running])]);
     await this.#removals.settled();
     // Last sweep by this sandbox's own label: a container whose create was in flight while the pool drained
     // (or whose removal failed) must not outlive the service.
@@ -269,14 +260,17 @@ export class ContainerSandbox implements Sandbox {
     }
     const image = program.image;
     const profile = { memoryMb: job.limits.memory_mb };
-    const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
-    let container = job.egress ? undefined : pool?.take();
+    const pool = job.egress ? undefined : this.#supply.forJob(image, profile);
+    let container = await pool?.lease(signal);
+    if (!container && signal.aborted) return emptyResult('canceled', 'canceled before it started');
     if (container) {
       this.#warmLeases++;
     } else {
       this.#coldStarts++;
       try {
+        const began = performance.now();
         container = await this.#startContainer(image, profile, job.executionId, job.egress !== undefined);
+        pool?.observeCold(performance.now() - began);
         if (job.egress) await this.#sealDns(container);
       } catch (error) {
         return emptyResult('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
@@ -321,7 +315,7 @@ export class ContainerSandbox implements Sandbox {
       );
       return { ...result, compile: compiled.compile };
     } finally {
-      this.#discard(container);
+      this.#discard(container, pool);
       pool?.refill();
     }
   }
@@ -336,11 +330,17 @@ export class ContainerSandbox implements Sandbox {
     return found.ok ? found.program : found.message;
   }
 
+  /** A container for the pool, ready once started; refills yield to cold starts in the Docker limiter. */
+  #startWarm(image: string, profile: ContainerProfile): Promise<AttachedContainer> {
+    return this.#startContainer(image, profile, undefined, false, DOCKER_PRIORITY.refill);
+  }
+
   #startContainer(
     image: string,
     profile: ContainerProfile,
     executionId?: string,
     egress = false,
+    priority: DockerPriority = DOCKER_PRIORITY.coldStart,
   ): Promise<AttachedContainer> {
     const spec = containerSpec({
       image,
@@ -357,6 +357,7 @@ export class ContainerSandbox implements Sandbox {
       spec,
       timeoutMs: this.#dockerTimeout,
       discard: (c) => this.#removals.remove(c),
+      limit: (call) => this.#limiter.run(priority, call),
     });
   }
 
@@ -370,8 +371,9 @@ export class ContainerSandbox implements Sandbox {
     }
   }
 
-  #discard(container: AttachedContainer): void {
-    this.#removals.remove(container.container);
+  /** Removes a container off the critical path; the pool it came from learns how long that took. */
+  #discard(container: AttachedContainer, pool?: WarmPool): void {
+    this.#removals.remove(container.container, pool && ((ms) => pool.observeTeardown(ms)));
   }
 }
 
