@@ -29,7 +29,7 @@ import type { Authorizer } from '../authorizer.ts';
 import { ensureRoom, quotaFor } from '../snapshots/snapshot-quota.ts';
 import type { SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
 import type { SessionBackends } from './session-backends.ts';
-import type { Entry } from './session-entry.ts';
+import { type Entry, iso } from './session-entry.ts';
 
 export interface SessionSnapshotsDeps {
   store: SnapshotStore | undefined;
@@ -231,7 +231,7 @@ export class SessionSnapshots {
         language: session.language,
         backend: session.backend,
         memory_mb: session.limits.memory_mb,
-        created_at: iso(),
+        created_at: iso(Date.now()),
       },
     };
     let snapshot: Snapshot;
@@ -274,7 +274,11 @@ export class SessionSnapshots {
     const folder = await store.prepare(id);
     await copyFile(join(image.folder, CHECKPOINT_FILE), join(folder, CHECKPOINT_FILE));
     const { expires_at: _, ...taken } = record.snapshot;
-    const copy = { ...record, purpose: 'snapshot' as const, snapshot: { ...taken, id, created_at: iso() } };
+    const copy = {
+      ...record,
+      purpose: 'snapshot' as const,
+      snapshot: { ...taken, id, created_at: iso(Date.now()) },
+    };
     return store.commit(copy, admit).catch(async (error: unknown) => {
       await store.remove(id);
       throw error;
@@ -292,8 +296,6 @@ const noStore = (backend: string) =>
 
 /** Checks a new image of `size` bytes against the tenant's quota, given what the tenant keeps. */
 type Admit = Parameters<SnapshotStore['commit']>[1] & {};
-
-const iso = () => new Date().toISOString();
 
 function specOf(entry: Entry): SessionSpec {
   const { session } = entry;
