@@ -153,7 +153,7 @@ export async function runCompiledBench(options: CompiledBenchOptions): Promise<v
     print(row('C hello via REST, runc (back to back)', backToBack));
     print(
       `gcc template pool warm hit rate (back to back): ${end.warmLeases - after.warmLeases}/${end.warmLeases - after.warmLeases + end.coldStarts - after.coldStarts}, ` +
-        `${poolWaits(sandbox) - waitsBefore} waited for a refill`,
+        `${poolWaits(sandbox) - waitsBefore} waited for a refill; ${poolTimes(sandbox, entry.tag)}`,
     );
   } finally {
     await container.remove({ force: true, v: true }).catch(() => {});
@@ -192,8 +192,16 @@ async function timed(task: () => Promise<void>): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Jobs that found their pool empty and waited for a refill (every pool: only gcc's has jobs here). */
 function poolWaits(sandbox: ContainerSandbox): number {
   return sandbox.pools().reduce((sum, pool) => sum + pool.waits, 0);
+}
+
+/** The gcc pool's own estimates: what each job's fresh container costs beside it (create+start, removal). */
+function poolTimes(sandbox: ContainerSandbox, image: string): string {
+  const pool = sandbox.pools().find((p) => p.key.startsWith(`${image}|`));
+  const ms = (value: number | null | undefined) => (value == null ? '?' : `${value.toFixed(0)} ms`);
+  return `refill ${ms(pool?.refillMs)}, removal ${ms(pool?.teardownMs)}, pool target ${pool?.size ?? '?'}`;
 }
 
 function shellQuote(word: string): string {
