@@ -19,6 +19,7 @@ import {
   type ContainerBackend,
   type ContainerRuntime,
   ContainerSandbox,
+  type ContainerSandboxStats,
   loadResolvedImages,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
@@ -204,14 +205,20 @@ class RuntimeBench {
       () => this.#rows.baselines.createStartWaitRemove(POOLED_MEMORY_MB),
       'throughput',
     );
-    const arrival = await this.#arrival(label, ARRIVAL_LOAD * throughput.throughput, warm);
+    const rate = ARRIVAL_LOAD * throughput.throughput;
+    const arrival = await this.#arrival(label, rate, rawThroughput.throughput, warm);
     return { ...rows, warmPaced, throughput, rawThroughput, arrival };
   }
 
-  /** Poisson arrivals at `rate` for options.arrivalSeconds, starting with the pool full; prints its row. */
+  /**
+   * Poisson arrivals at `rate` for options.arrivalSeconds, starting with the pool full; prints its row, the
+   * pool's series meanwhile and the rate against `engineRate` (the raw API's throughput: every job costs a
+   * container's create, start and removal, so no sustained rate above it keeps the pool full).
+   */
   async #arrival(
     label: (what: string) => string,
     rate: number,
+    engineRate: number,
     task: () => Promise<void>,
   ): Promise<RuntimeRows['arrival']> {
     const { sandbox, options, image } = this.#rows;
@@ -235,9 +242,12 @@ class RuntimeBench {
     const failed = run.failures.length > 0 ? `  FAILED ${run.failures.length} (${run.failures[0]})` : '';
     options.print(
       `${name.padEnd(50)} p50 ${ms(run.sample.p50)}  p99 ${ms(run.sample.p99)}  n=${run.sample.count}` +
-        `  warm ${warm}/${jobs}${failed}`,
+        `  warm ${warm}/${jobs} (${waitHits(after) - waitHits(before)} waited)${failed}`,
     );
-    options.print(`      ${describeTrace(run.pool)}; driver lag max ${run.driverLagMaxMs.toFixed(0)} ms`);
+    options.print(
+      `      ${describeTrace(run.pool)}; arrival rate ${(rate / engineRate).toFixed(2)}x the raw API's ` +
+        `throughput; driver lag max ${run.driverLagMaxMs.toFixed(0)} ms`,
+    );
     return { sample: run.sample, warmShare: jobs > 0 ? warm / jobs : 0 };
   }
 
@@ -261,9 +271,7 @@ class RuntimeBench {
     const after = this.#rows.sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
-    // Of the warm ones, those that waited for a container being created (the pool was empty).
-    const waited = (stats: typeof after) => stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
-    const hits = jobs > 0 ? `  warm ${warm}/${jobs} (${waited(after) - waited(before)} waited)` : '';
+    const hits = jobs > 0 ? `  warm ${warm}/${jobs} (${waitHits(after) - waitHits(before)} waited)` : '';
     const rate = kind === 'throughput' ? `  ${sample.throughput.toFixed(2).padStart(6)} ops/s` : '';
     const failed = failures.length > 0 ? `  FAILED ${failures.length} (${failures[0]})` : '';
     this.#rows.options.print(
@@ -353,6 +361,11 @@ async function timed(
   });
   const sample = summarize(latencies, (performance.now() - started) / 1000);
   return { sample, failures };
+}
+
+/** Of the warm leases so far, those that waited for a container being created (the pool was empty). */
+function waitHits(stats: ContainerSandboxStats): number {
+  return stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
 }
 
 function ratio(name: string, value: number, target: number): string {
