@@ -1,7 +1,7 @@
 // The container part of `npm run bench`: python hello-world on runc and runsc in one run — Airlock's warm pool
 // through REST (paced and back-to-back), the Docker baselines (docker-baselines.ts), Airlock's cold path (a
 // limit profile no pool holds), throughput at concurrency = pool size against the raw API's at the same
-// concurrency, sustained Poisson arrivals at 70% of that throughput (arrival.ts) — then the ratios against their
+// concurrency, sustained Poisson arrivals at 70% of that throughput (by default) (arrival.ts) — then the ratios against their
 // targets. `only: 'arrival'` runs just the rows the arrival targets need (paced, both throughputs, arrivals).
 // Numbers compare within one run only. It must never leave a container behind: the baselines' are swept by
 // their labels, Airlock's are drained by service.close() and swept by their instance label, at the end, on
@@ -37,6 +37,8 @@ export interface ContainerBenchOptions {
   repoRoot: string;
   /** How long the sustained-arrival row lasts on each runtime (issue #16's target: 60). */
   arrivalSeconds: number;
+  /** The arrival rate as a share of the warm throughput row's (issue #16's target: 0.7). */
+  arrivalLoad: number;
   /** `arrival`: only the rows of the arrival and throughput targets. @default every row */
   only?: 'arrival';
   /** Aborted on SIGINT: the bench stops before the next sample and cleans up. */
@@ -49,8 +51,6 @@ const BACKEND: Record<ContainerRuntime, ContainerBackend> = { runc: 'docker', ru
 const POOLED_MEMORY_MB = 128;
 const COLD_MEMORY_MB = 192;
 const PACE_GAP_MS = 50;
-/** The sustained-arrival row's rate, as a share of the throughput row's (issue #16). */
-const ARRIVAL_LOAD = 0.7;
 const WARMUPS = 3;
 /** Longest wait for a full pool before a row (another process's reaper can keep it from filling). */
 const QUIET_DEADLINE_MS = 60_000;
@@ -131,7 +131,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
       );
       const { sample, warmShare } = rows.arrival;
       print(
-        `warm hits under arrival at ${ARRIVAL_LOAD * 100}%, ${runtime}: ${(100 * warmShare).toFixed(1)}% ` +
+        `warm hits under arrival at ${percent(options.arrivalLoad)}, ${runtime}: ${(100 * warmShare).toFixed(1)}% ` +
           `(target >= 95%: ${warmShare >= 0.95 ? 'met' : 'NOT met'})`,
       );
       print(ratio(`arrival p99 / warm paced p50, ${runtime}`, sample.p99 / rows.warmPaced.p50, 3));
@@ -205,7 +205,7 @@ class RuntimeBench {
       () => this.#rows.baselines.createStartWaitRemove(POOLED_MEMORY_MB),
       'throughput',
     );
-    const rate = ARRIVAL_LOAD * throughput.throughput;
+    const rate = this.#rows.options.arrivalLoad * throughput.throughput;
     const arrival = await this.#arrival(label, rate, rawThroughput.throughput, warm);
     return { ...rows, warmPaced, throughput, rawThroughput, arrival };
   }
@@ -238,7 +238,9 @@ class RuntimeBench {
     const after = sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
-    const name = label(`arrival ${rate.toFixed(2)}/s (${ARRIVAL_LOAD * 100}%), ${options.arrivalSeconds} s`);
+    const name = label(
+      `arrival ${rate.toFixed(2)}/s (${percent(options.arrivalLoad)}), ${options.arrivalSeconds} s`,
+    );
     const failed = run.failures.length > 0 ? `  FAILED ${run.failures.length} (${run.failures[0]})` : '';
     options.print(
       `${name.padEnd(50)} p50 ${ms(run.sample.p50)}  p99 ${ms(run.sample.p99)}  n=${run.sample.count}` +
@@ -366,6 +368,10 @@ async function timed(
 /** Of the warm leases so far, those that waited for a container being created (the pool was empty). */
 function waitHits(stats: ContainerSandboxStats): number {
   return stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
 }
 
 function ratio(name: string, value: number, target: number): string {
