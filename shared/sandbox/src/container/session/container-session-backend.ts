@@ -16,11 +16,9 @@ import type { ResolvedImages } from '../images.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from '../memory-peak.ts';
 import { reapLeftovers } from '../reaper.ts';
 import { DEFAULT_CGROUP_CPU_ROOT } from './cgroup-cpu.ts';
-import {
-  type ContainerSessionContext,
-  type ContainerSessionLease,
-  openContainerSession,
-} from './container-session-lease.ts';
+import type { ContainerSessionContext } from './container-session-context.ts';
+import type { ContainerSessionLease } from './container-session-lease.ts';
+import { openContainerSession } from './open-container-session.ts';
 import {
   DEFAULT_RUNSC_CHECKPOINT,
   type RunscCheckpointOptions,
