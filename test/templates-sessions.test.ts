@@ -1,7 +1,7 @@
 // Sessions started from a template, over REST on both container backends (docker = runc, gvisor = runsc): an
 // operator template (AIRLOCK_TEMPLATES_DIR) built at start-up from the python template with a module and a data
 // file of its own; its cells see both, and the session, its cells' execution records and the listing carry the
-// template's name. The errors are an execution's: unknown or not serving the language → 400 naming `template`,
+// template's name; a template's workdir is where its session cells start. The errors are an execution's: unknown or not serving the language → 400 naming `template`,
 // a failed build → 503 template_unavailable with Retry-After, a JavaScript (isolate) session → backend_unavailable.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ beforeAll(async () => {
     {
       from: 'base',
       files: [{ source: 'motto.txt', target: '/opt/greet/motto.txt' }],
+      workdir: '/work/app',
       languages: { python: { source_file: 'main.py', run: ['python3', '-I', '-u', 'main.py'] } },
     },
     { 'motto.txt': 'from the base\n' },
@@ -111,6 +112,22 @@ describe.each(BACKENDS)('a session from a template on %s', (backend) => {
       template: FROM_BASE,
       result: { value: { 'text/plain': "'FROM THE BASE'" } },
     });
+    // The template's workdir, as a one-shot run of it has: cells start there, their files are written there.
+    const here = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, {
+      code: 'import os\nos.getcwd() + " " + open("note.txt").read()',
+      files: [{ path: 'note.txt', content: 'noted' }],
+    });
+    expect(here.body.result, JSON.stringify(here.body)).toMatchObject({
+      outcome: 'success',
+      value: { 'text/plain': "'/work/app noted'" },
+    });
+    const oneShot = await call(svc.url, 'POST', '/v1/executions?wait=60', {
+      language: 'python',
+      backend,
+      template: FROM_BASE,
+      code: 'import os\nprint(os.getcwd())',
+    });
+    expect(oneShot.body.result, JSON.stringify(oneShot.body)).toMatchObject({ stdout: '/work/app\n' });
     expect((await call(svc.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
   }, 300_000);
 });

@@ -14,8 +14,10 @@ export const PROTOCOL_VIOLATED = 'session protocol violated';
 
 export interface ContainerSessionContext {
   docker: Dockerode;
-  /** The python image tag. */
+  /** The python image tag (or the template's). */
   image: string;
+  /** The folder cells run in: a template's `workdir` under /work; absent, /work. */
+  workdir?: string | undefined;
   runtime: ContainerRuntime;
   backend: ContainerBackend;
   /** Label `airlock.instance` of the owning ContainerSessionBackend. */

@@ -28,6 +28,7 @@ import { type ContainerSessionContext, PROTOCOL_VIOLATED } from './container-ses
 import { ContainerSessionFiles } from './container-session-files.ts';
 import {
   encodeCell,
+  encodeRekey,
   type KernelFrame,
   KernelFrameReader,
   KernelProtocolError,
@@ -55,7 +56,7 @@ export class ContainerSessionLease implements SessionLease {
   readonly files: ContainerSessionFiles;
   readonly #container: AttachedContainer;
   readonly #context: ContainerSessionContext;
-  readonly #key: Buffer;
+  #key: Buffer;
   readonly #reader: KernelFrameReader;
   #ready: (frame: KernelFrame | Error) => void = () => {};
   /** The running cell, whether its result has come, and how run() learns its end. */
@@ -107,6 +108,23 @@ export class ContainerSessionLease implements SessionLease {
 
   /** Sends the session key; resolves when the kernel has said it is ready, rejects when it did not in time. */
   ready(): Promise<void> {
+    return this.#handshake(keyLine(this.#key));
+  }
+
+  /**
+   * Gives a kernel restored from a ready-made image (checkpointed under a key that was never a session's) a fresh
+   * key of its own, its cells counted from 1; resolves when it answered ready under the new key.
+   */
+  rekey(): Promise<void> {
+    const next = newSessionKey();
+    const frame = encodeRekey(this.#key, next);
+    this.#key = next;
+    this.#turn = 0;
+    this.#reader.rekey(next);
+    return this.#handshake(frame);
+  }
+
+  #handshake(sent: Buffer): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -127,7 +145,7 @@ export class ContainerSessionLease implements SessionLease {
         else reject(new Error(`the session kernel answered ${frame.type} instead of ready`));
       };
     });
-    this.#container.write(keyLine(this.#key)).catch(() => {});
+    this.#container.write(sent).catch(() => {});
     return ready;
   }
 

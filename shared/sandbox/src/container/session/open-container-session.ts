@@ -1,6 +1,7 @@
 // Opens one python session container and its lease: a fresh container whose kernel is handed its key and must
 // say it is ready within the start timeout, or a container restored from a checkpoint image (its kernel between
-// cells, its key the image's). A session that does not come up is closed, so its container never stays behind.
+// cells, its key the image's; a ready-made image's kernel is given a fresh key, and must say it is ready under it
+// within the start timeout). A session that does not come up is closed, so its container never stays behind.
 
 import type { SessionImage, SessionSpec } from '../../sandbox.ts';
 import { startContainer } from '../attached-container.ts';
@@ -8,11 +9,19 @@ import { containerSpec } from '../container-spec.ts';
 import { type ContainerSessionContext, KERNEL_COMMAND } from './container-session-context.ts';
 import { ContainerSessionLease } from './container-session-lease.ts';
 
+/** A session container restored from an image: a snapshot's (its key), or a ready-made one (`rekey`: its own). */
+export interface RestoreFrom {
+  image: SessionImage;
+  /** The image is a ready-made kernel's: the session gets a key of its own before its first cell. */
+  rekey: boolean;
+}
+
 export async function openContainerSession(
   spec: SessionSpec,
   context: ContainerSessionContext,
-  image?: SessionImage,
+  from?: RestoreFrom,
 ): Promise<ContainerSessionLease> {
+  const image = from?.image;
   const container = await startContainer({
     docker: context.docker,
     spec: containerSpec({
@@ -21,7 +30,10 @@ export async function openContainerSession(
       backend: context.backend,
       profile: { memoryMb: spec.limits.memory_mb },
       instance: context.instance,
-      session: { id: spec.sessionId, command: KERNEL_COMMAND },
+      session: {
+        id: spec.sessionId,
+        command: context.workdir === undefined ? KERNEL_COMMAND : [...KERNEL_COMMAND, context.workdir],
+      },
       ...(image === undefined ? {} : { restoreFrom: image.folder }),
     }),
     timeoutMs: context.dockerTimeoutMs,
@@ -32,6 +44,7 @@ export async function openContainerSession(
     // A restored kernel is where its checkpoint left it: between cells, its key long known.
     if (image === undefined) await session.ready();
     else if (container.isEnded) throw new Error(`the restored session kernel exited: ${session.stderrTail}`);
+    else if (from?.rekey) await session.rekey();
     return session;
   } catch (error) {
     await session.close();
