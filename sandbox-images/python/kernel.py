@@ -16,13 +16,14 @@ import json
 import os
 import select
 import signal
+import stat
 import subprocess
 import sys
 
 sys.path.append("/opt/airlock")  # cell_accounting.py (-I leaves the script folder out)
 from cell_accounting import Cell, Violation, check_answer  # noqa: E402
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 INTERPRETER = "/opt/airlock/cell_interpreter.py"
 TO_HOST, FROM_HOST = b"kernel>host\n", b"host>kernel\n"
 MAX_HOST_FRAME = 1 << 31
@@ -108,6 +109,14 @@ def work_folder(argv):
         fail("the working folder %r is not a folder under /work" % workdir)
     os.makedirs(workdir, exist_ok=True)
     return workdir
+
+
+def out_present():
+    """Whether /work/out is a folder (not a link): only then can a cell have output files for the host to collect."""
+    try:
+        return stat.S_ISDIR(os.lstat("/work/out").st_mode)
+    except OSError:
+        return False
 
 
 def split_frames(buf, limit, keyed):
@@ -333,7 +342,9 @@ class Kernel:
             for fd in (self.out, self.err):
                 data, _ = self.read(fd, DRAIN_BYTES)
                 self.cell.take("stdout" if fd == self.out else "stderr", data)
-            self.send(self.cell.result())
+            result = self.cell.result()
+            result["out"] = out_present()
+            self.send(result)
             self.cell = None
 
     def violated(self, detail):

@@ -21,6 +21,8 @@ export interface AcceptedCell {
   display: MimeBundle[];
   value: MimeBundle | null;
   exception: CellException | null;
+  /** Whether /work/out was a folder after the cell (the kernel's word): its output files are then collected. */
+  outFolder: boolean;
 }
 
 export function bundleBytes(bundle: MimeBundle | null): number {
@@ -59,6 +61,7 @@ export function acceptResult(frame: KernelResult, cell: CellJob): AcceptedCell {
     display: frame.display,
     value: frame.value,
     exception,
+    outFolder: frame.out,
   };
 }
 

@@ -189,7 +189,9 @@ export class ContainerSessionLease implements SessionLease {
       ]);
       const cpuMs = cpuMsBetween(cpuBefore, cpuAfter);
       const result = await this.#verdict(outcome, { interrupted, wallMs: wallMs(), peak, cpuMs, limits });
-      if (outcome.kind !== 'frame' || this.#endedBy !== null) return result;
+      // No out/ folder, no output files: the agent (a `docker exec`) is spared. A cell that lies here only
+      // loses its own files.
+      if (outcome.kind !== 'frame' || !outcome.accepted.outFolder || this.#endedBy !== null) return result;
       const files = await this.files.collectOut(sentAtMs, OUT_FILES).catch((err: unknown) => {
         this.#context.logger?.warn({ err, session: this.id }, 'collecting a cell’s out/ files failed');
         return [];

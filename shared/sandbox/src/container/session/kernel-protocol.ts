@@ -11,7 +11,7 @@ import { CellException, MimeBundle } from '@airlock/protocol';
 import { z } from 'zod';
 import type { CellJob } from '../../sandbox.ts';
 
-export const KERNEL_PROTOCOL = 2;
+export const KERNEL_PROTOCOL = 3;
 const TO_HOST = Buffer.from('kernel>host\n');
 const FROM_HOST = Buffer.from('host>kernel\n');
 const HEADER = /^(\d{1,12}) ([0-9a-f]{64})$/;
@@ -34,6 +34,8 @@ export const KernelResult = z
     display: z.array(MimeBundle),
     value: MimeBundle.nullable(),
     exception: CellException.strict().nullable(),
+    /** Whether /work/out is a folder after the cell: only then may it have output files to collect. */
+    out: z.boolean(),
   })
   .strict();
 
