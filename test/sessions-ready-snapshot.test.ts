@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { containersLabelled, useSessionService } from './support/containers.ts';
 import { call } from './support/service.ts';
+import { cellValue } from './support/session-calls.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'airlock-ready-'));
 const dataDir = join(dir, 'data');
@@ -30,15 +31,7 @@ async function open(): Promise<string> {
   return response.body.id;
 }
 
-async function value(id: string, code: string): Promise<string> {
-  const response = await api('POST', `/v1/sessions/${id}/executions`, {
-    code,
-    limits: { wall_time_ms: 60_000 },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  expect(response.body.result.outcome, JSON.stringify(response.body.result)).toBe('success');
-  return response.body.result.value?.['text/plain'];
-}
+const value = (id: string, code: string) => cellValue(api, id, code);
 
 /** How the session's container was started: its runtime and the restore image its spec names ('' if none). */
 function startedBy(session: string): { runtime: string; restoredFrom: string } {

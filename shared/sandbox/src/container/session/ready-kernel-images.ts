@@ -5,12 +5,13 @@
 // key of its own (the kernel's `rekey`). It is made lazily: the first session of a key boots as before while
 // one image is made in the background (one at a time on this host), and every later one restores it. Its sha256,
 // taken when it was written, is checked before every restore: an image that does not match (corrupted,
-// truncated) is never restored — it is dropped, the session boots, and the image is made again. It must never
+// truncated) is never restored — it is dropped, the session boots, and the image is made again. At most
+// MAX_READY_IMAGES are kept (the least recently written go first). It must never
 // hold anything of a session (no tenant's code, files or key ever enter it), nor hand out an image unverified.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SessionImage, SessionKernelState } from '../../sandbox.ts';
@@ -18,6 +19,11 @@ import type { ContainerRuntime } from '../container-spec.ts';
 import { CHECKPOINT_FILE } from './runsc-checkpoint.ts';
 
 const META_FILE = 'meta.json';
+/**
+ * Ready images kept at most: making one more first removes the least recently written (an image of an older
+ * image hash, a memory_mb seldom asked for), so callers cycling memory_mb cannot fill the disk.
+ */
+export const MAX_READY_IMAGES = 8;
 /** After a failed make, the same key is tried again only this much later. */
 const RETRY_AFTER_MS = 10 * 60_000;
 
@@ -104,6 +110,13 @@ export class ReadyKernelImages {
     await this.#queue;
   }
 
+  async #makeRoom(): Promise<void> {
+    const folders = await oldestFirst(this.#root);
+    for (const folder of folders.slice(0, Math.max(0, folders.length - (MAX_READY_IMAGES - 1)))) {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
   #schedule(key: ReadyImageKey, name: string, make: MakeReadyImage): void {
     if (this.#abort.signal.aborted || this.#making.has(name)) return;
     if (Date.now() - (this.#failedAt.get(name) ?? -Infinity) < RETRY_AFTER_MS) return;
@@ -125,6 +138,7 @@ export class ReadyKernelImages {
   async #make(key: ReadyImageKey, name: string, make: MakeReadyImage): Promise<void> {
     await mkdir(this.#root, { recursive: true, mode: 0o700 });
     await chmod(this.#root, 0o700);
+    await this.#makeRoom();
     const scratch = join(this.#root, `.making-${name}-${randomBytes(6).toString('hex')}`);
     await mkdir(scratch, { mode: 0o700 });
     try {
@@ -150,6 +164,18 @@ export class ReadyKernelImages {
       await rm(scratch, { recursive: true, force: true });
     }
   }
+}
+
+/** The ready image folders by age, oldest first; all but the newest MAX_READY_IMAGES - 1 go. */
+async function oldestFirst(root: string): Promise<string[]> {
+  const names = (await readdir(root)).filter((name) => !name.startsWith('.'));
+  const aged = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      mtimeMs: (await stat(join(root, name)).catch(() => null))?.mtimeMs ?? 0,
+    })),
+  );
+  return aged.sort((a, b) => a.mtimeMs - b.mtimeMs).map((entry) => join(root, entry.name));
 }
 
 async function readMeta(folder: string): Promise<z.infer<typeof ReadyMeta> | null> {
