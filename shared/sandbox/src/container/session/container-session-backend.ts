@@ -66,7 +66,7 @@ export class ContainerSessionBackend implements SessionBackend {
   readonly #removals: ContainerRemovals;
   readonly #sessions = new OpenSessions<ContainerSessionLease>();
   readonly #ready: ReadyKernelImages | undefined;
-  /** Why sessions cannot be restored here (asked once for ready-made images), or null. */
+  /** Why sessions cannot be restored here (for ready-made images; kept once null), or null. */
   #restorable: Promise<string | null> | undefined;
 
   constructor(options: ContainerSessionBackendOptions) {
@@ -93,9 +93,7 @@ export class ContainerSessionBackend implements SessionBackend {
     context: ContainerSessionContext,
   ): Promise<ContainerSessionLease> {
     const ready = this.#ready;
-    this.#restorable ??=
-      ready === undefined ? Promise.resolve('no ready-made images') : this.snapshotUnsupported();
-    if (ready !== undefined && (await this.#restorable) === null) {
+    if (ready !== undefined && (await this.#canRestore())) {
       const key = { image: context.image, runtime: context.runtime, memoryMb: spec.limits.memory_mb };
       const image = await ready.take(key, makeReadyKernel(context, spec.limits));
       if (image !== undefined) {
@@ -108,6 +106,14 @@ export class ContainerSessionBackend implements SessionBackend {
       }
     }
     return openContainerSession(spec, context);
+  }
+
+  /** Whether sessions can be restored here; a yes is kept, a no is asked again at the next session. */
+  async #canRestore(): Promise<boolean> {
+    this.#restorable ??= this.snapshotUnsupported();
+    const why = await this.#restorable;
+    if (why !== null) this.#restorable = undefined;
+    return why === null;
   }
 
   async snapshotUnsupported(): Promise<string | null> {
