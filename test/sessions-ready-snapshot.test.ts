@@ -3,8 +3,9 @@
 // `<data dir>/session-ready`); later sessions opened the ordinary way are restored from it (runtime
 // runsc-restore, naming that image), have numpy, pandas and matplotlib loaded already, run cells correctly, and
 // share nothing with each other (variables, files) nor with the warm-up (no name of it is left). A corrupted
-// image is never restored: the session boots, and the image is dropped and made again. None of the containers is
-// left behind. Real dockerd, real runsc (checkpoint/restore), real HTTP.
+// image is never restored: the session boots, and the image is dropped and made again; with the setting off every
+// session boots and no image is made. None of the containers is left behind. Real dockerd, real runsc
+// (checkpoint/restore), real HTTP.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,6 +21,8 @@ const dir = await mkdtemp(join(tmpdir(), 'airlock-ready-'));
 const dataDir = join(dir, 'data');
 const readyRoot = join(dataDir, 'session-ready');
 const service = useSessionService({ AIRLOCK_DATA_DIR: dataDir });
+const offDataDir = join(dir, 'off');
+const serviceOff = useSessionService({ AIRLOCK_DATA_DIR: offDataDir, AIRLOCK_SESSION_READY_SNAPSHOT: 'off' });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const api = (method: string, path: string, body?: unknown) => call(service().url, method, path, body);
@@ -134,4 +137,18 @@ describe('sessions from the ready-made snapshot on gvisor', () => {
     expect(await value(restored, 'x = 41\nx + 1')).toBe('42');
     for (const id of [booted, restored]) expect((await api('DELETE', `/v1/sessions/${id}`)).status).toBe(200);
   }, 400_000);
+});
+
+describe('AIRLOCK_SESSION_READY_SNAPSHOT=off', () => {
+  it('boots every session and makes no ready-made snapshot', async () => {
+    const off = (method: string, path: string, body?: unknown) => call(serviceOff().url, method, path, body);
+    for (let i = 0; i < 2; i++) {
+      const opened = await off('POST', '/v1/sessions', { language: 'python', backend: 'gvisor' });
+      expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+      expect(startedBy(opened.body.id)).toEqual({ runtime: 'runsc', restoredFrom: '' });
+      expect(await cellValue(off, opened.body.id, 'import numpy as np\nint(np.arange(4).sum())')).toBe('6');
+      expect((await off('DELETE', `/v1/sessions/${opened.body.id}`)).status).toBe(200);
+    }
+    expect(await readdir(join(offDataDir, 'session-ready')).catch(() => 'none')).toBe('none');
+  }, 300_000);
 });
