@@ -71,15 +71,23 @@ export class ExecutionRecords {
    * expires no sooner than they do); false if one with this id exists.
    */
   async create(record: StoredExecution): Promise<boolean> {
-    const created = await this.#create(executionKey(record.execution.id), record);
-    if (created) {
-      const { tenant } = record.execution;
-      await Promise.all([
-        this.#kv.put(listingEntry(record.execution), ''),
-        this.#kv.put(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS)), ''),
-      ]);
-    }
+    const created = await this.createUnlisted(record);
+    if (created) await this.addListing(record);
     return created;
+  }
+
+  /** As create(), without the listing entry and its marker (addListing() writes them). */
+  async createUnlisted(record: StoredExecution): Promise<boolean> {
+    return this.#create(executionKey(record.execution.id), record);
+  }
+
+  /** Writes the listing entry of a created record and its hour's marker. */
+  async addListing(record: StoredExecution): Promise<void> {
+    const { tenant } = record.execution;
+    await Promise.all([
+      this.#kv.put(listingEntry(record.execution), ''),
+      this.#kv.put(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS)), ''),
+    ]);
   }
 
   /** Replaces the record if it is still at `revision`; false if someone changed it first. */

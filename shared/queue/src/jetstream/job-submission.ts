@@ -1,6 +1,6 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
-// create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
-// and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject
+// create, so two gateways racing on one key cannot both win) and the caller's admit() (its reservations
+// and its `accepted` audit record) while the record's listing entry is written, then the `queued` event, then the job message on the tenant's subject
 // (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). While admit() and the
 // publish run, the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused
 // admit() or a full stream undoes the claim and the record; a full stream answers `queue_full`.
@@ -66,15 +66,29 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
   if (!(await createRecord(deps, record))) {
     throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
   }
+  // Written while the key is claimed and admit() runs (latency: not one more round trip in a row), and
+  // settled before the job is published or the record undone.
+  const listed = records.addListing(record);
+  const listedOrNot = listed.then(
+    () => undefined,
+    () => undefined,
+  );
   if (key !== undefined) {
-    const replay = await claimKey(deps, tenant, key, record, input.admit !== undefined);
+    let replay: Execution | undefined;
+    try {
+      replay = await claimKey(deps, tenant, key, record, input.admit !== undefined);
+    } catch (error) {
+      await listedOrNot;
+      throw error;
+    }
     if (replay) {
+      await listedOrNot;
       await records.remove(record.execution.id);
       return { execution: replay, created: false };
     }
   }
   try {
-    await input.admit?.(structuredClone(record.execution));
+    await Promise.all([input.admit?.(structuredClone(record.execution)), listed]);
     await deps.consumers.ensure(tenant);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
@@ -82,6 +96,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     deps.events.lifecycle('execution.accepted', record.execution);
     await publishJob(deps, input.execution, payload);
   } catch (error) {
+    await listedOrNot;
     await undo(deps, record, key);
     throw error;
   }
@@ -97,7 +112,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
 /** Creates the record; when the answer is lost, makes sure no record is left behind before failing. */
 async function createRecord(deps: SubmissionDeps, record: StoredExecution): Promise<boolean> {
   try {
-    return await deps.records.create(record);
+    return await deps.records.createUnlisted(record);
   } catch (error) {
     await deps.records.remove(record.execution.id).catch((cleanup: unknown) => {
       deps.onError(cleanup, 'undoing a refused submit');
