@@ -1,6 +1,7 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
-// create, so two gateways racing on one key cannot both win) and the caller's admit() (its reservations
-// and its `accepted` audit record) while the record's listing entry is written, then the `queued` event, then the job message on the tenant's subject
+// create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
+// and its `accepted` audit record; without a key, while the record is written) and the record's listing
+// entry, then the `queued` event, then the job message on the tenant's subject
 // (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). While admit() and the
 // publish run, the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused
 // admit() or a full stream undoes the claim and the record; a full stream answers `queue_full`.
@@ -63,7 +64,22 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     jobDigest: jobDigest(payload),
   };
   if (key !== undefined) record.idempotencyRecord = key;
-  if (!(await createRecord(deps, record))) {
+  // Without a key there is no claim to win first, so admit() runs while the record is written (latency: one
+  // round trip fewer in a row); a refusal still undoes the record, and nothing is published before both.
+  const admitted = key === undefined ? input.admit?.(structuredClone(record.execution)) : undefined;
+  const admittedOrNot = admitted?.then(
+    () => undefined,
+    () => undefined,
+  );
+  let created: boolean;
+  try {
+    created = await createRecord(deps, record);
+  } catch (error) {
+    await admittedOrNot;
+    throw error;
+  }
+  if (!created) {
+    await admittedOrNot;
     throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
   }
   // Written while the key is claimed and admit() runs (latency: not one more round trip in a row), and
@@ -88,7 +104,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     }
   }
   try {
-    await Promise.all([input.admit?.(structuredClone(record.execution)), listed]);
+    await Promise.all([key === undefined ? admitted : input.admit?.(structuredClone(record.execution)), listed]);
     await deps.consumers.ensure(tenant);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
@@ -96,7 +112,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     deps.events.lifecycle('execution.accepted', record.execution);
     await publishJob(deps, input.execution, payload);
   } catch (error) {
-    await listedOrNot;
+    await Promise.all([listedOrNot, admittedOrNot]);
     await undo(deps, record, key);
     throw error;
   }
