@@ -111,7 +111,7 @@ export class JobConsumer {
   }
 
   async #pullLoop(): Promise<void> {
-    const { nc, names, runner, concurrency, pollIntervalMs, onError } = this.#deps;
+    const { nc, names, concurrency, pollIntervalMs, onError } = this.#deps;
     while (!this.#stopping) {
       const held = this.#inFlight + (this.#parked ? 1 : 0);
       const turn = held < concurrency ? this.#rotation.next() : undefined;

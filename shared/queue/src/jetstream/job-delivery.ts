@@ -6,6 +6,7 @@
 // Must never hold more than the one job it asked for, and never throw from an ack.
 
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { settledWithin } from '../settled-within.ts';
 
 export interface JobDelivery {
   /** The tenant consumer it came from. */
@@ -57,7 +58,7 @@ const PARK_MARGIN_MS = 1_000;
 /** Parks a request for one job on the consumer for up to expiresMs. */
 export function parkOne(nc: NatsConnection, stream: string, consumer: string, expiresMs: number): ParkedPull {
   const { promise, resolve } = Promise.withResolvers<JobDelivery | undefined>();
-  const inbox = createInbox(nc.options.inboxPrefix);
+  const inbox = createInbox();
   let timer: NodeJS.Timeout | undefined;
   const subscription = nc.subscribe(inbox, {
     max: 1,
@@ -70,16 +71,19 @@ export function parkOne(nc: NatsConnection, stream: string, consumer: string, ex
   const withdraw = () => {
     clearTimeout(timer);
     if (subscription.isClosed()) return resolve(undefined);
-    subscription
-      .drain()
-      .catch(() => undefined)
-      .finally(() => resolve(undefined));
+    // Bounded: a drain waits for the server's answer, which never comes while the connection is down.
+    const drained = subscription.drain().catch(() => undefined);
+    void settledWithin(drained, PARK_MARGIN_MS).finally(() => {
+      if (!subscription.isClosed()) subscription.unsubscribe();
+      resolve(undefined);
+    });
   };
   try {
     const request = JSON.stringify({ batch: 1, expires: expiresMs * 1_000_000 });
     nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, request, { reply: inbox });
     // No answer at all (a restarted server forgot the request): stop waiting a little after it would expire.
     timer = setTimeout(withdraw, expiresMs + PARK_MARGIN_MS);
+    timer.unref();
   } catch {
     subscription.unsubscribe();
     resolve(undefined);

@@ -104,7 +104,10 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     }
   }
   try {
-    await Promise.all([key === undefined ? admitted : input.admit?.(structuredClone(record.execution)), listed]);
+    await Promise.all([
+      key === undefined ? admitted : input.admit?.(structuredClone(record.execution)),
+      listed,
+    ]);
     await deps.consumers.ensure(tenant);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
