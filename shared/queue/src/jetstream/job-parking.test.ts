@@ -5,6 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { HeldWorker, submitInput, successResult, until } from '../../testing/fixtures.ts';
 import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';
+import type { JobWorker } from '../job-queue.ts';
 import { QueueNames } from './names.ts';
 
 const harness = useQueueHarness('none');
@@ -15,6 +16,16 @@ async function waitingRequests(names: ReturnType<typeof freshNames>, tenant: str
   const jsm = await jetstreamManager(await harness().connect());
   const queueNames = new QueueNames(names);
   return (await jsm.consumers.info(queueNames.jobStream, queueNames.consumer(tenant))).num_waiting;
+}
+
+/** A worker that succeeds at once and notes which executions it ran. */
+function recordingWorker() {
+  const ran: string[] = [];
+  const run: JobWorker = async (job) => {
+    ran.push(job.execution.id);
+    return successResult();
+  };
+  return { ran, run };
 }
 
 describe('a parked pull request', () => {
@@ -51,25 +62,19 @@ describe('a parked pull request', () => {
     const names = freshNames();
     const gateway = await harness().open(names);
     const closing = await harness().open(names, { concurrency: 2, ...LONG_ACK_WAIT });
-    const ranOnClosing: string[] = [];
-    closing.consume(async (job) => {
-      ranOnClosing.push(job.execution.id);
-      return successResult();
-    });
+    const onClosing = recordingWorker();
+    closing.consume(onClosing.run);
     const first = await gateway.submit(submitInput('acme'));
     expect((await gateway.wait('acme', first.execution.id, 60_000)).status).toBe('finished');
     await until(async () => (await waitingRequests(names, 'acme')) === 1);
     await closing.close();
 
     const other = await harness().open(names, { concurrency: 2, ...LONG_ACK_WAIT });
-    const ranOnOther: string[] = [];
-    other.consume(async (job) => {
-      ranOnOther.push(job.execution.id);
-      return successResult();
-    });
+    const onOther = recordingWorker();
+    other.consume(onOther.run);
     const next = await gateway.submit(submitInput('acme'));
     expect((await gateway.wait('acme', next.execution.id, 60_000)).status).toBe('finished');
-    expect(ranOnClosing).toEqual([first.execution.id]);
-    expect(ranOnOther).toEqual([next.execution.id]);
+    expect(onClosing.ran).toEqual([first.execution.id]);
+    expect(onOther.ran).toEqual([next.execution.id]);
   });
 });
