@@ -136,4 +136,24 @@ describe('airlock with python', { timeout: 240_000 }, () => {
     expect(after.stderr).toMatch(/^airlock: session_closed: /);
     for (const run of [created, closed, after]) expect(run.stdout + run.stderr).not.toMatch(ANSI);
   });
+
+  it('takes --on-idle and pauses sessions, refused on runc with the Airlock code', async () => {
+    const bogus = await cli(['sessions', 'create', 'python', '--on-idle', 'later']);
+    expect(bogus).toMatchObject({ code: 2, stdout: '' });
+    expect(bogus.stderr).toContain("--on-idle is pause or close, not 'later'");
+    const refused = await cli(['sessions', 'create', 'python', '--backend', 'docker', '--on-idle', 'pause']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/^airlock: snapshot_unsupported \(field on_idle\)/);
+    expect(refused.stderr).toContain('on_idle "pause" needs a snapshot');
+
+    const created = await cli(['sessions', 'create', 'python', '--backend', 'docker', '--on-idle', 'close']);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    const pause = await cli(['sessions', 'pause', id]);
+    expect(pause.code).not.toBe(0);
+    expect(pause.stderr).toMatch(/^airlock: snapshot_unsupported: /);
+    const resumed = await cli(['sessions', 'resume', id, '--json']);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ id, status: 'ready', on_idle: 'close' });
+    expect((await cli(['sessions', 'close', id])).code).toBe(0);
+  });
 });

@@ -6,20 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTAINER_SERVICE_ENV } from './support/containers.ts';
-import { callTool, MCP_TRANSPORTS, textOf, useMcpClient } from './support/mcp.ts';
+import { callTool, MCP_TRANSPORTS, structured, textOf, useMcpClient } from './support/mcp.ts';
 import { useService } from './support/service.ts';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'airlock-mcp-snapshots-'));
 const svc = useService({ ...CONTAINER_SERVICE_ENV, AIRLOCK_DATA_DIR: dataDir });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
-
-function structured<T>(result: CallToolResult): T {
-  expect(result.isError, textOf(result)).toBeUndefined();
-  return result.structuredContent as T;
-}
 
 describe.each(MCP_TRANSPORTS)('session snapshots over MCP (%s)', (transport) => {
   const mcp = useMcpClient(transport, () => svc().url);

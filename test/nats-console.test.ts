@@ -105,8 +105,24 @@ describe('the console on NATS: what any gateway shows of the fleet', () => {
     expect(missing.status).toBe(404);
     // B's console shows them, each with the log it is in.
     const page = await browser.page();
+    // The view reads the records once per visit: under load a visit may come before they are drawn, so the poll
+    // reloads the page until the three rows are there.
+    const rows = page.locator('.audit tbody tr');
     await page.goto(`${gatewayB.url}/console/#/executions/${id}`);
-    await expect.poll(() => page.locator('.audit tbody tr').count(), { timeout: 30_000 }).toBe(3);
+    let visits = 0;
+    await expect
+      .poll(
+        async () => {
+          if (visits++ > 0) await page.reload();
+          await rows
+            .nth(2)
+            .waitFor({ timeout: 10_000 })
+            .catch(() => {});
+          return rows.count();
+        },
+        { timeout: 90_000, interval: 500 },
+      )
+      .toBe(3);
     const table = (await page.locator('.audit').textContent()) ?? '';
     expect(table).toMatch(
       new RegExp(`accepted.*${data[0].source}.*started.*${workerId}.*finished.*${workerId}`, 's'),

@@ -23,7 +23,7 @@ beforeAll(() => {
   });
 }, 900_000);
 
-// A warm gcc container per backend: the pooled path (its compile runner started ahead) is the one compared.
+// A warm gcc container per backend: the pooled path (compile and program as two jobs of its runner) is the one compared.
 const service = useContainerService({ AIRLOCK_CONCURRENCY: '3', AIRLOCK_TEMPLATE_POOLS: 'gcc=1' });
 
 /** ls-like: names sorted, type, permission bits and size of each entry, through the C library's own calls. */

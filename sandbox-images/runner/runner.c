@@ -1,6 +1,8 @@
 /* Airlock in-sandbox runner: /opt/airlock/runner, the command and init process (pid 1) of every sandbox container.
  * Reads ONE job (a ustar archive) from stdin, extracts work/ into /work, runs meta/argv with meta/stdin as its
- * stdin, kills every process left behind, and reports through an end marker carrying meta/nonce.
+ * stdin, kills every process left behind, and reports through an end marker carrying meta/nonce. A job that
+ * carries meta/next (a template's compile step) is followed by one more job on the same stream, read only
+ * after every process of the first was killed: the program, in the same /work.
  * An image may name a pre-started interpreter (prestart.c): it is started before the job arrives and runs the
  * job's program itself, so the interpreter's start-up is off the job's path. The program's output goes through
  * pipes the runner relays, and its wall clock is enforced here too (supervise.c).
@@ -42,6 +44,9 @@ static long long cpu_limit_ms; /* meta/cpu_ms: 0 = none */
 static long long wall_limit_ms; /* meta/wall_ms: 0 = none */
 static int out_max_files = 256;
 static long long out_max_bytes = 16LL * 1024 * 1024;
+static int next_job; /* meta/next: another job follows this one on the job stream */
+/* The job stream (the attach stream, fd 0 at start): moved off fd 0, close-on-exec, before any program runs. */
+static int job_fd = 0;
 
 static void reject(const char *fmt, ...) {
   char msg[512];
@@ -57,7 +62,7 @@ static void reject(const char *fmt, ...) {
 static void read_exact(void *buf, size_t n) {
   size_t got = 0;
   while (got < n) {
-    ssize_t r = read(0, (char *)buf + got, n - got);
+    ssize_t r = read(job_fd, (char *)buf + got, n - got);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) reject("read stdin: %s", strerror(errno));
     if (r == 0) reject("stdin ended inside the archive");
@@ -156,6 +161,9 @@ static void read_meta(const char *name, long long size, int stdin_fd) {
     copy_body(size, -1, text);
     if (sscanf(text, "%lld", limit) != 1 || *limit < 0 || *limit > 7LL * 24 * 3600 * 1000)
       reject("meta/%s must be a number of milliseconds", name);
+  } else if (strcmp(name, "next") == 0) {
+    if (size != 0) reject("meta/next must be empty");
+    next_job = 1;
   } else if (strcmp(name, "outputs") == 0) {
     char text[64] = {0};
     if (size >= (long long)sizeof text) reject("meta/outputs too long");
@@ -239,25 +247,24 @@ static void shield_signals(void) {
   for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) sigaction(sig, &sa, NULL);
 }
 
-int main(void) {
-  /* Not dumpable: a program of the same uid cannot ptrace us or read /proc/<runner>/mem (the nonce). */
-  prctl(PR_SET_DUMPABLE, 0);
-  /* As pid 1 (the container's init) every orphan is ours anyway; elsewhere (tests) become their subreaper. */
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGXFSZ, SIG_IGN); /* a job file over --ulimit fsize must give EFBIG (a rejected job), not kill us */
-  shield_signals();
-  if (chdir(WORK_DIR) < 0) reject("chdir %s: %s", WORK_DIR, strerror(errno));
+/* Reads one job from job_fd and runs it to its end markers. cpu_before_ms: CPU of earlier jobs' programs (the
+ * children's usage is cumulative). Returns that CPU including this job's. Only the first job may be handed to
+ * the pre-started interpreter. */
+static long long run_job(int first, long long cpu_before_ms) {
+  argv_len = 0;
+  memset(nonce, 0, sizeof nonce);
+  archive_bytes = 0;
+  cpu_limit_ms = wall_limit_ms = 0;
+  out_max_files = 256;
+  out_max_bytes = 16LL * 1024 * 1024;
+  next_job = 0;
   int stdin_fd = memfd_create("airlock-stdin", MFD_CLOEXEC);
   if (stdin_fd < 0) reject("memfd_create: %s", strerror(errno));
   int output[2];
   if (output_pipes(output) < 0) reject("output pipes: %s", strerror(errno));
-  prestart_start(stdin_fd, output);
+  if (first) prestart_start(stdin_fd, output);
 
   read_job(stdin_fd);
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || dup2(devnull, 0) < 0) reject("cannot close the job stream");
-  close(devnull);
   if (nonce[0] == '\0') reject("meta/nonce missing");
 
   char *args[MAX_ARGS + 1];
@@ -297,8 +304,9 @@ int main(void) {
 
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
-  long long cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
-                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000 - prestart_startup_cpu_ms();
+  long long cpu_total_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
+                           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000 - prestart_startup_cpu_ms();
+  long long cpu_ms = cpu_total_ms - cpu_before_ms;
   if (cpu_ms < 0) cpu_ms = 0;
   char exit_s[16] = "-", signal_s[32] = "-";
   if (WIFEXITED(status)) snprintf(exit_s, sizeof exit_s, "%d", WEXITSTATUS(status));
@@ -314,10 +322,38 @@ int main(void) {
   int n = snprintf(line, sizeof line, "\n\x1e" "AIRLOCK-END %s out_tar=%zu\n", nonce, out.tar_len);
   write_stream(1, line, (size_t)n);
   write_stream(1, out.tar, out.tar_len);
+  /* maxrss_kb is the largest of every program so far (a compile step's included): RUSAGE_CHILDREN cannot be
+   * reset. The backend takes peak memory from the container's cgroup, which the compile step shares anyway. */
   n = snprintf(line, sizeof line,
                "\n\x1e" "AIRLOCK-END %s exit=%s signal=%s cpu_ms=%lld maxrss_kb=%ld out_files=%d out_skipped=%d"
                " out_truncated=%d\n",
                nonce, exit_s, signal_s, cpu_ms, ru.ru_maxrss, out.files, out.skipped, out.truncated);
   write_stream(2, line, (size_t)n);
+  return cpu_total_ms < cpu_before_ms ? cpu_before_ms : cpu_total_ms;
+}
+
+int main(void) {
+  /* Not dumpable: a program of the same uid cannot ptrace us or read /proc/<runner>/mem (the nonce). */
+  prctl(PR_SET_DUMPABLE, 0);
+  /* As pid 1 (the container's init) every orphan is ours anyway; elsewhere (tests) become their subreaper. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN); /* a job file over --ulimit fsize must give EFBIG (a rejected job), not kill us */
+  shield_signals();
+  if (chdir(WORK_DIR) < 0) reject("chdir %s: %s", WORK_DIR, strerror(errno));
+  /* The job stream leaves fd 0 before anything runs: a program's fd 0 is its memfd, and it inherits nothing of
+   * the stream (close-on-exec). The runner's own fd 0 is /dev/null. */
+  job_fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (job_fd < 0 || devnull < 0 || dup2(devnull, 0) < 0) reject("cannot move the job stream off fd 0");
+  close(devnull);
+
+  long long cpu_ms = run_job(1, 0);
+  /* Only after every process of the job was killed and its markers written is the next job read (the
+   * backend writes it only after it saw those markers). The deadline is the next job's, armed once it is read. */
+  while (next_job) {
+    arm_deadline(0);
+    cpu_ms = run_job(0, cpu_ms);
+  }
   return 0;
 }

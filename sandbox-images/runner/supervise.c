@@ -62,7 +62,11 @@ static void on_deadline(int sig, siginfo_t *info, void *context) {
 }
 
 void arm_deadline(long long wall_ms) {
-  if (wall_ms <= 0) return;
+  if (wall_ms <= 0) {
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    return;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_deadline;

@@ -15,7 +15,8 @@ int output_pipes(int write_ends[2]);
 /* Closes the runner's own copies of the write ends, once every process that writes has its copies. */
 void close_output_writers(void);
 /* From now on, wall_ms + WALL_MARGIN_MS later: every process is killed and the runner exits EXIT_DEADLINE,
- * wherever it is (relaying, packing outputs, writing markers). wall_ms <= 0: no deadline. */
+ * wherever it is (relaying, packing outputs, writing markers). wall_ms <= 0: no deadline (an armed one is
+ * disarmed). */
 void arm_deadline(long long wall_ms);
 /* Relays the program's output to the container's stdout and stderr (fd 1, 2) while it runs, reaping orphans;
  * when it has ended kills every process left and relays what remains in the pipes. Returns its wait status. */

@@ -72,6 +72,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     AIRLOCK_BACKENDS: 'docker,gvisor',
     AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
     AIRLOCK_POOL_SIZE: String(options.poolSize),
+    // The cold row measures the cold path: no pool is made on demand for its memory limit.
+    AIRLOCK_POOL_PROFILES: '0',
     AIRLOCK_CONCURRENCY: String(Math.max(2, options.poolSize)),
     AIRLOCK_DEFAULT_MEMORY_MB: String(POOLED_MEMORY_MB),
     AIRLOCK_MAX_QUEUED: '100000',
@@ -181,7 +183,9 @@ class RuntimeBench {
     const after = this.#rows.sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
-    const hits = jobs > 0 ? `  warm ${warm}/${jobs}` : '';
+    // Of the warm ones, those that waited for a container being created (the pool was empty).
+    const waited = (stats: typeof after) => stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
+    const hits = jobs > 0 ? `  warm ${warm}/${jobs} (${waited(after) - waited(before)} waited)` : '';
     const rate = kind === 'throughput' ? `  ${sample.throughput.toFixed(2).padStart(6)} ops/s` : '';
     const failed = failures.length > 0 ? `  FAILED ${failures.length} (${failures[0]})` : '';
     this.#rows.options.print(

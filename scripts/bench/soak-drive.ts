@@ -21,6 +21,18 @@ export interface SoakOptions {
   print: (line: string) => void;
 }
 const INSPECTOR = /Debugger listening on (ws:\/\/\S+)/;
+/** How much of a process's output is kept for the report of a failed run. */
+const OUTPUT_KEPT = 16 * 1024;
+
+/** A service process the soak started, with its inspector. */
+export interface InspectedProcess {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  inspector: string;
+  /** The end of what it wrote to stdout and stderr. */
+  output: () => string;
+}
 
 export const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
 
@@ -52,18 +64,38 @@ export function job(
 export async function postJob(url: string, n: number, bigOutput: number, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
   const { body, stdout } = job(n, bigOutput);
-  const response = await fetch(`${url}/v1/executions?wait=60`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const execution = (await response.json()) as { result?: { outcome?: string; stdout?: string } };
+  let response: Response;
+  let execution: { result?: { outcome?: string; stdout?: string } };
+  try {
+    response = await fetch(`${url}/v1/executions?wait=60`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+    execution = (await response.json()) as typeof execution;
+  } catch (error) {
+    throw new Error(`job ${n}: POST ${url}/v1/executions: ${causes(error)}`, { cause: error });
+  }
   if (
     response.status !== 201 ||
     execution.result?.outcome !== 'success' ||
     !stdout(execution.result.stdout ?? '')
   )
     throw new Error(`job ${n}: ${response.status} ${JSON.stringify(execution).slice(0, 300)}`);
+}
+
+/** An error and its causes on one line: `fetch failed ← read ECONNRESET (ECONNRESET)`. */
+export function causes(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e !== undefined && parts.length < 5; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(
+      e instanceof Error ? `${e.message}${typeof code === 'string' ? ` (${code})` : ''}` : String(e),
+    );
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(' ← ');
 }
 
 /** Waits until `done()` holds, checking every 500 ms, for at most `ms`; answers whether it held. */
@@ -98,26 +130,43 @@ export async function driveJobs<R>(options: {
   for (const text of [...options.intro, line(start)]) print(text);
   const marks = new Set([Math.round(jobs / 10), ...quarters(jobs)]);
   const readings: R[] = [];
+  // The first failure (a job's or a reading's) stops every lane and is what the run throws; a reading's
+  // failure is never left as a rejected promise nobody awaits (that would end the bench with no context).
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+  };
   let sampling = Promise.resolve();
   /** Readings are taken one at a time, in the order of their marks. */
   const sample = (at: number) => {
     sampling = sampling.then(async () => {
-      const reading = await read(at);
-      readings.push(reading);
-      print(line(reading));
+      if (failure) return;
+      try {
+        const reading = await read(at);
+        readings.push(reading);
+        print(line(reading));
+      } catch (error) {
+        fail(new Error(`the reading at ${at} jobs failed: ${causes(error)}`, { cause: error }));
+      }
     });
   };
   let next = 0;
   let done = 0;
   const lane = async () => {
-    while (next < jobs) {
-      await run(warmUpJobs + next++);
+    while (next < jobs && !failure) {
+      try {
+        await run(warmUpJobs + next++);
+      } catch (error) {
+        fail(error);
+        return;
+      }
       done++;
       if (marks.has(done)) sample(done);
     }
   };
   await Promise.all(Array.from({ length: options.clients }, lane));
   await sampling;
+  if (failure) throw failure.error;
   return { start, readings };
 }
 
@@ -131,20 +180,29 @@ export async function startInspected(
   env: Record<string, string>,
   ready: RegExp,
   signal: AbortSignal,
-): Promise<{ name: string; child: ChildProcess; url: string; inspector: string }> {
+): Promise<InspectedProcess> {
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', main], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  /** Its output so far, the last OUTPUT_KEPT characters of it once the start is matched. */
+  let kept = true;
+  const take = (d: Buffer) => {
+    out += d.toString();
+    if (!kept && out.length > 2 * OUTPUT_KEPT) out = out.slice(-OUTPUT_KEPT);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
   try {
     for (;;) {
       signal.throwIfAborted();
       const url = ready.exec(out)?.[1];
       const inspector = INSPECTOR.exec(out)?.[1];
-      if (url && inspector) return { name, child, url, inspector };
+      if (url && inspector) {
+        kept = false;
+        return { name, child, url, inspector, output: () => out.slice(-OUTPUT_KEPT) };
+      }
       if (child.exitCode !== null) throw new Error(`${name} exited:\n${out}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -152,6 +210,28 @@ export async function startInspected(
     child.kill('SIGKILL');
     throw error;
   }
+}
+
+/**
+ * What a failed run prints about its processes, after giving a dying one a second to be seen exiting: each
+ * that exited with its code or signal and the end of its output (a crash of the gateway resets the bench's
+ * connections, so the bench's own error names only the symptom).
+ */
+export async function exits(processes: InspectedProcess[]): Promise<string[]> {
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const lines: string[] = [];
+  for (const { name, child, output } of processes) {
+    if (child.exitCode === null && child.signalCode === null) {
+      lines.push(`${name} (pid ${child.pid}): still running`);
+      continue;
+    }
+    const tail = output().trimEnd().split('\n').slice(-20);
+    lines.push(
+      `${name} (pid ${child.pid}) exited, ${child.signalCode ?? `code ${child.exitCode}`}; its output ended:`,
+    );
+    lines.push(...tail.map((text) => `  ${text}`));
+  }
+  return lines;
 }
 
 /** Ends `child` with SIGTERM and waits for it, unless it has already gone. */

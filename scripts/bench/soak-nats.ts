@@ -1,16 +1,18 @@
 // The NATS soak of `npm run bench -- --only soak-nats`: a NATS-mode gateway and two worker processes on one
 // nats-server (JetStream on a temp dir, monitoring on a loopback port), the soak's job mix (soak.ts; the big
 // output is 256 KiB here, as a result must fit in one NATS message) through REST at concurrency 8, and at
-// 1,000 jobs (a tenth) and every 2,500: each process's resident memory (plain and after a full GC over its
-// inspector) and descriptors, the containers the workers own, nats-server's memory, and the messages and bytes
-// of the job stream, the event stream and the executions bucket. Retention is 60 s, so the stream and bucket
-// must level off once the run is longer than that. It fails (exit code 1) when a process's memory after a full
-// GC at the end is above 1.2x its reading at the first mark, when the event stream or the bucket at the end
-// is above 1.5x its size at the second mark (judged only when that mark came after a full retention period),
-// when jobs are left in the job stream, or when descriptors and containers do not come back down.
+// a tenth of the run (1,000 of 10,000) and every quarter (2,500): each process's resident memory (plain and
+// after a full GC over its inspector) and descriptors, the containers the workers own, nats-server's memory,
+// and the messages and bytes of every JetStream stream (the job stream, the event stream, the executions
+// bucket, the lifecycle and audit logs). It fails (exit code 1) when a process's memory after a full GC at the
+// end is above 1.2x its reading at the first mark, when a stream is not held by its own limits at the end (the
+// job stream, a work queue, not empty; another stream's oldest message past its age limit, its bytes or
+// messages past their limits, or a stream with no limit holding more messages than before the run), or when
+// descriptors and containers do not come back down.
+// Stream sizes follow the job rate of the last retention period, so they are judged by their limits, not by
+// growth between marks. A failed run names the failed job or reading and any service process that exited.
 // Every process, container and file it made is gone afterwards.
 
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,22 +32,20 @@ const GATEWAY = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
 const WORKER = join(ROOT, 'services', 'worker', 'src', 'main.ts');
 const BIG_OUTPUT = 256 * 1024;
 const RETENTION_SECONDS = 60;
-const STORE_GROWTH_LIMIT = 1.5;
-/** The queue's default names (shared/queue jetstream options). */
-const JOB_STREAM = 'AIRLOCK_JOBS';
-const EVENT_STREAM = 'AIRLOCK_EVENTS';
-const BUCKET_STREAM = 'KV_airlock-executions';
+/** How far past its age limit a stream's oldest message may be when read (expiry, the reading's own delay). */
+const AGE_SLACK_MS = 15_000;
 
-interface Service {
-  name: string;
-  child: ChildProcess;
-  inspector: string;
-  url: string;
-}
-
+/** A stream's size, the age of its oldest message and the limits it is configured with, from /jsz. */
 interface StreamSize {
   messages: number;
   bytes: number;
+  /** Age of the oldest message when read, in ms (0 when empty). */
+  oldestMs: number;
+  /** 0: no limit. */
+  maxAgeMs: number;
+  maxBytes: number;
+  maxMessages: number;
+  workQueue: boolean;
 }
 
 interface Reading {
@@ -62,7 +62,7 @@ export async function runNatsSoak(options: soak.SoakOptions): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-soak-nats-'));
   const monitorPort = await freePort();
   await using nats = await startNatsServer({ jetstream: true, args: ['-m', String(monitorPort)] });
-  const services: Service[] = [];
+  const services: soak.InspectedProcess[] = [];
   try {
     const base = {
       PATH: process.env.PATH ?? '',
@@ -101,20 +101,25 @@ export async function runNatsSoak(options: soak.SoakOptions): Promise<boolean> {
       natsRss: nats.pid === undefined ? 0 : rssBytes(nats.pid),
       streams: await streamSizes(monitorPort),
     });
-    const { start: start0, readings } = await soak.driveJobs({
-      warmUpJobs: soak.WARM_UP_JOBS,
-      jobs: options.jobs,
-      clients: soak.CLIENTS,
-      run: (n) => soak.postJob(url, n, BIG_OUTPUT, signal),
-      read,
-      intro: [
-        `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
-          `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${soak.CLIENTS}, ` +
-          `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
-      ],
-      line,
-      print,
-    });
+    const { start: start0, readings } = await soak
+      .driveJobs({
+        warmUpJobs: soak.WARM_UP_JOBS,
+        jobs: options.jobs,
+        clients: soak.CLIENTS,
+        run: (n) => soak.postJob(url, n, BIG_OUTPUT, signal),
+        read,
+        intro: [
+          `soak through NATS — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with ` +
+            `${BIG_OUTPUT / 1024} KiB output 5%, python on runc 5%) through REST at concurrency ${soak.CLIENTS}, ` +
+            `one gateway and two workers, retention ${RETENTION_SECONDS} s`,
+        ],
+        line,
+        print,
+      })
+      .catch(async (error: unknown) => {
+        for (const text of await soak.exits(services)) print(text);
+        throw error;
+      });
     const backDown = () =>
       services.every((s, i) => openFds(s.child.pid!) <= start0.processes[i]!.fds) &&
       workers.reduce((sum, w) => sum + containersOwnedBy(w.child.pid!).length, 0) <= start0.containers;
@@ -147,28 +152,37 @@ function verdict(
         `(limit ${soak.GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'}); fds ${start.processes[i]!.fds} → ${end.processes[i]!.fds}`,
     );
   }
-  // The second mark is the first one taken a full retention period into the run, if any.
-  const second = readings.find((r) => r.seconds >= RETENTION_SECONDS + 10 && r !== last);
-  for (const stream of [EVENT_STREAM, BUCKET_STREAM]) {
-    const now = last.streams[stream]?.bytes ?? 0;
-    if (!second) {
-      print(
-        `${stream}: ${soak.mib(now)} (not judged: no mark before the last came after ${RETENTION_SECONDS} s)`,
-      );
-      continue;
+  // Every stream must be held by its own limits, whatever the job rate: a work queue (jobs, webhooks) empty,
+  // each other stream's oldest message within its age limit, its bytes and messages within their limits; a
+  // stream with no limit at all (a bucket of a few fixed keys) must hold no more messages than before the run.
+  for (const [name, stream] of Object.entries(end.streams).sort(([a], [b]) => a.localeCompare(b))) {
+    const checks: Array<[string, boolean]> = [];
+    if (stream.workQueue)
+      checks.push([`${stream.messages} messages left (must be 0)`, stream.messages === 0]);
+    if (stream.maxAgeMs > 0)
+      checks.push([
+        `oldest ${seconds(stream.oldestMs)} (max age ${seconds(stream.maxAgeMs)})`,
+        stream.oldestMs <= stream.maxAgeMs + AGE_SLACK_MS,
+      ]);
+    if (stream.maxBytes > 0)
+      checks.push([
+        `${soak.mib(stream.bytes)} (max ${soak.mib(stream.maxBytes)})`,
+        stream.bytes <= stream.maxBytes,
+      ]);
+    if (stream.maxMessages > 0)
+      checks.push([`max ${stream.maxMessages} msgs`, stream.messages <= stream.maxMessages]);
+    if (checks.length === 0) {
+      const before = start.streams[name]?.messages ?? 0;
+      checks.push([`no limit: ${before} msgs before the run (must not grow)`, stream.messages <= before]);
     }
-    const then = second.streams[stream]?.bytes ?? 0;
-    const growth = then === 0 ? 1 : now / then;
-    const grew = growth > STORE_GROWTH_LIMIT;
-    met &&= !grew;
+    const held = checks.every(([, ok]) => ok);
+    met &&= held;
     print(
-      `${stream}: ${soak.mib(now)} after ${last.jobs} / ${soak.mib(then)} after ${second.jobs}: ${growth.toFixed(2)}x ` +
-        `(limit ${STORE_GROWTH_LIMIT}x: ${grew ? 'NOT met' : 'met'})`,
+      `${name}: ${stream.messages} msgs ${soak.mib(stream.bytes)}; ${checks.map(([text]) => text).join(', ')}: ` +
+        `${held ? 'bounded' : 'NOT bounded'}`,
     );
   }
-  const left = end.streams[JOB_STREAM]?.messages ?? 0;
-  met &&= left === 0 && back;
-  print(`jobs left in ${JOB_STREAM}: ${left} (must be 0)`);
+  met &&= back;
   print(
     `descriptors and containers: ${back ? 'back to their start values' : 'NOT back to their start values'} ` +
       `(containers ${start.containers} → ${end.containers})`,
@@ -176,25 +190,44 @@ function verdict(
   return met;
 }
 
-/** Messages and bytes of each stream, from nats-server's monitoring endpoint on loopback. */
+/** Each stream's size, oldest message and limits, from nats-server's monitoring endpoint on loopback. */
 async function streamSizes(monitorPort: number): Promise<Record<string, StreamSize>> {
-  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz?streams=true`);
+  const response = await fetch(`http://127.0.0.1:${monitorPort}/jsz?streams=true&config=true`);
   const jsz = (await response.json()) as {
-    account_details?: Array<{ stream_detail?: Array<{ name: string; state: StreamSize }> }>;
+    now?: string;
+    account_details?: Array<{
+      stream_detail?: Array<{
+        name: string;
+        config?: { retention?: string; max_age?: number; max_bytes?: number; max_msgs?: number };
+        state: { messages: number; bytes: number; first_ts?: string };
+      }>;
+    }>;
   };
+  const now = jsz.now ? Date.parse(jsz.now) : Date.now();
   const sizes: Record<string, StreamSize> = {};
   for (const account of jsz.account_details ?? [])
-    for (const { name, state } of account.stream_detail ?? [])
-      sizes[name] = { messages: state.messages, bytes: state.bytes };
+    for (const { name, config, state } of account.stream_detail ?? [])
+      sizes[name] = {
+        messages: state.messages,
+        bytes: state.bytes,
+        oldestMs: state.messages > 0 && state.first_ts ? Math.max(0, now - Date.parse(state.first_ts)) : 0,
+        maxAgeMs: Math.max(0, (config?.max_age ?? 0) / 1e6),
+        maxBytes: Math.max(0, config?.max_bytes ?? 0),
+        maxMessages: Math.max(0, config?.max_msgs ?? 0),
+        workQueue: config?.retention === 'workqueue',
+      };
   return sizes;
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
 
 function line(r: Reading): string {
   const processes = r.processes
     .map((p) => `${p.name} ${soak.mib(p.rss)} (GC ${soak.mib(p.rssAfterGc)}, ${p.fds} fds)`)
     .join('; ');
-  const streams = [JOB_STREAM, EVENT_STREAM, BUCKET_STREAM]
-    .map((s) => `${s} ${r.streams[s]?.messages ?? 0} msgs ${soak.mib(r.streams[s]?.bytes ?? 0)}`)
+  const streams = Object.keys(r.streams)
+    .sort()
+    .map((s) => `${s} ${r.streams[s]!.messages} msgs ${soak.mib(r.streams[s]!.bytes)}`)
     .join('; ');
   return (
     `${String(r.jobs).padStart(6)} jobs ${r.seconds.toFixed(0).padStart(5)} s | ${processes} | ` +

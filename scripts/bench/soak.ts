@@ -48,20 +48,25 @@ export async function runSoak(options: soak.SoakOptions): Promise<boolean> {
       storeBytes: folderBytes(dataDir),
       seconds: (performance.now() - began) / 1000,
     });
-    const { start, readings } = await soak.driveJobs({
-      warmUpJobs: soak.WARM_UP_JOBS,
-      jobs: options.jobs,
-      clients: soak.CLIENTS,
-      run: (n) => soak.postJob(url, n, soak.MIB, signal),
-      read,
-      intro: [
-        `soak — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with 1 MiB output 5%, ` +
-          `python on runc 5%) through REST at concurrency ${soak.CLIENTS}, default settings`,
-        header(),
-      ],
-      line,
-      print,
-    });
+    const { start, readings } = await soak
+      .driveJobs({
+        warmUpJobs: soak.WARM_UP_JOBS,
+        jobs: options.jobs,
+        clients: soak.CLIENTS,
+        run: (n) => soak.postJob(url, n, soak.MIB, signal),
+        read,
+        intro: [
+          `soak — ${new Date().toISOString()} — ${options.jobs} jobs (javascript 90%, javascript with 1 MiB output 5%, ` +
+            `python on runc 5%) through REST at concurrency ${soak.CLIENTS}, default settings`,
+          header(),
+        ],
+        line,
+        print,
+      })
+      .catch(async (error: unknown) => {
+        for (const text of await soak.exits([started])) print(text);
+        throw error;
+      });
     const back = await soak.settle(
       () => openFds(pid) <= start.fds && containersOwnedBy(pid).length <= start.containers,
       soak.SETTLE_MS,

@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MCP_MAIN = join(REPO_ROOT, 'services', 'mcp', 'src', 'main.ts');
@@ -19,6 +19,9 @@ export const MCP_TOOLS = [
   'create_session',
   'close_session',
   'snapshot_session',
+  'pause_session',
+  'resume_session',
+  'update_session',
   'upload_file',
   'download_file',
   'list_runtimes',
@@ -112,6 +115,12 @@ export async function callTool(
 }
 
 /** The first text block of a tool result. */
+/** The structured content of a tool result that must not be an error (else the test fails with its text). */
+export function structured<T>(result: CallToolResult): T {
+  expect(result.isError, textOf(result)).toBeUndefined();
+  return result.structuredContent as T;
+}
+
 export function textOf(result: CallToolResult): string {
   const block = result.content.find((c) => c.type === 'text');
   if (block?.type !== 'text') throw new Error(`no text content in ${JSON.stringify(result)}`);

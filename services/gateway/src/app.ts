@@ -18,6 +18,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, refuseWhileClosing, sendError, toAirlockError } from './error-handler.ts';
+import { closeIdleAfterReading, KEEP_ALIVE_TIMEOUT_MS } from './keep-alive.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi/document.ts';
 import type { Readiness } from './readiness.ts';
@@ -92,7 +93,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     bodyLimit: deps.limits.bodyLimitBytes,
     requestTimeout: 30_000,
     connectionTimeout: 0,
-    keepAliveTimeout: 5_000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // refuseWhileClosing answers with the table's shutting_down instead of Fastify's own 503 body.
     return503OnClosing: false,
     // Router-level failures (bad URL encoding, over-long path parameter) get the same coded body as the rest.
@@ -105,6 +106,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     ajv: undefined,
   }).withTypeProvider<ZodTypeProvider>();
   app.server.headersTimeout = 10_000;
+  closeIdleAfterReading(app.server);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const routes = new RouteMethods();

@@ -4,6 +4,7 @@
 // everything else has been checked, and committed once the execution's `accepted` record is durable.
 // A reservation must be settled exactly once: committed, or released.
 
+import type { SnapshotCeilings } from '@airlock/auth';
 import type { BackendName, Caller, ExecutionRequest, ResolvedLimits } from '@airlock/protocol';
 
 export interface SubmissionGrant {
@@ -55,6 +56,12 @@ export interface Authorizer {
    * caller holds an operator token. Local development mode: everyone (the server is on loopback only).
    */
   authorizeOperator(caller: Caller): void;
+  /**
+   * The snapshot quotas below the server's (tenant policy ∩ intent token): throws AirlockError `forbidden` when
+   * either forbids snapshots. A bare `{ tenant }` (a pause the server makes with no request behind it): the
+   * tenant policy's alone.
+   */
+  authorizeSnapshots(who: Caller | { tenant: string }): SnapshotCeilings;
 }
 
 /** An admission that holds nothing (local development mode). */
@@ -78,4 +85,5 @@ export const localAuthorizer: Authorizer = {
   authorizeSubmission: () => ({ backends: undefined, ceilings: {}, capability: null }),
   reserve: () => FREE_ADMISSION,
   authorizeOperator: () => {},
+  authorizeSnapshots: () => ({}),
 };

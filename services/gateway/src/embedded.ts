@@ -31,6 +31,7 @@ import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { SnapshotStore } from './snapshots/snapshot-store.ts';
+import { SnapshotSweeper } from './snapshots/snapshot-sweeper.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
@@ -158,6 +159,19 @@ export async function startEmbedded(
   );
   // Requests that asked for `retry_on_worker_loss` and were cut off by the crash run again.
   for (const retry of retries) await queue.restore(retry);
+  const snapshots = new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots'), {
+    events,
+    retentionSeconds: config.AIRLOCK_SNAPSHOT_RETENTION_SECONDS,
+    quota: { max_count: config.AIRLOCK_SNAPSHOT_MAX_COUNT, max_bytes: config.AIRLOCK_SNAPSHOT_MAX_BYTES },
+    sessionLifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+  });
+  const sweeper = new SnapshotSweeper({
+    store: snapshots,
+    audit,
+    logger,
+    intervalMs: config.AIRLOCK_SNAPSHOT_SWEEP_MS,
+  });
+  stack.defer(() => sweeper.close());
   const sessions = buildSessions(
     await startSessionBackends(config, logger, [], registry.templateRegistry),
     config,
@@ -166,7 +180,7 @@ export async function startEmbedded(
     authorizer,
     records,
     webhooks,
-    events,
+    snapshots,
   );
   let sessionsClosed: Promise<void> | undefined;
   const closeSessions = () => (sessionsClosed ??= sessions.close());
@@ -243,7 +257,7 @@ function buildSessions(
   authorizer: Authorizer,
   store: { executions: ExecutionStore; sessions: SessionStore },
   webhooks: Webhooks,
-  events: LifecycleEventFeed,
+  snapshots: SnapshotStore,
 ): Sessions {
   return new Sessions({
     webhooks,
@@ -263,8 +277,9 @@ function buildSessions(
       },
       maxSessions: config.AIRLOCK_MAX_SESSIONS,
       fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
+      onIdle: config.AIRLOCK_SESSION_ON_IDLE,
     },
-    snapshots: new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots'), events),
+    snapshots,
     logger,
   });
 }

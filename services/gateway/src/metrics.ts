@@ -127,21 +127,67 @@ export function createMetrics(stats: () => QueueStats, options: MetricsOptions =
   };
 }
 
-/** Each warm pool's target and ready containers, and its leases served warm (hit) or cold (miss). */
+/**
+ * Each warm pool's containers (ready, creating) beside its target and bounds, its leases served warm (hit) or
+ * cold (miss), the jobs that waited for a creation, its lease rate, and its measured refill, cold start and
+ * teardown times.
+ */
 function registerPoolMetrics(registry: Registry, pools: () => WarmPoolStats[]): void {
   poolMetric(registry, pools, 'gauge', {
     name: 'airlock_warm_pool_containers',
-    help: 'Containers of a warm pool: `state` ready (started and waiting) or target (the size it refills to).',
+    help:
+      'Containers of a warm pool: `state` ready (started and waiting), creating (being created), target (the ' +
+      'size it refills to now: lease rate × refill time, between min and max), min or max.',
     label: 'state',
-    values: { ready: (pool) => pool.ready, target: (pool) => pool.size },
+    values: {
+      ready: (pool) => pool.ready,
+      creating: (pool) => pool.creating,
+      target: (pool) => pool.size,
+      min: (pool) => pool.min,
+      max: (pool) => pool.max,
+    },
   });
-  // The pools keep their own running counts; the counter reports them as they are.
+  // The pools keep their own running counts; the counters report them as they are.
   poolMetric(registry, pools, 'counter', {
     name: 'airlock_warm_pool_leases_total',
     help: 'Jobs that asked a warm pool for a container: `result` hit (a warm one) or miss (the cold path).',
     label: 'result',
     values: { hit: (pool) => pool.hits, miss: (pool) => pool.misses },
   });
+  poolMetric(registry, pools, 'counter', {
+    name: 'airlock_warm_pool_waits_total',
+    help:
+      'Jobs that found a warm pool empty and waited for a container being created: `result` warm (got it) or ' +
+      'cold (went cold at the bound, on a failed creation, or when canceled).',
+    label: 'result',
+    values: { warm: (pool) => pool.waitHits, cold: (pool) => pool.waits - pool.waitHits },
+  });
+  poolMetric(registry, pools, 'gauge', {
+    name: 'airlock_warm_pool_duration_seconds',
+    help:
+      'Measured times of a warm pool (moving averages): `phase` refill (create and start of a warm container), ' +
+      'cold (a job’s cold start) or teardown (removal of a used container); absent until measured.',
+    label: 'phase',
+    values: {
+      refill: (pool) => seconds(pool.refillMs),
+      cold: (pool) => seconds(pool.coldMs),
+      teardown: (pool) => seconds(pool.teardownMs),
+    },
+  });
+  new Gauge({
+    name: 'airlock_warm_pool_lease_rate',
+    help: 'Leases per second asked of a warm pool (a moving average; sizes its target).',
+    labelNames: ['pool'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of pools()) this.set({ pool: pool.key }, pool.leaseRate);
+    },
+  });
+}
+
+function seconds(ms: number | null): number | null {
+  return ms === null ? null : ms / 1000;
 }
 
 interface PoolMetric {
@@ -149,7 +195,8 @@ interface PoolMetric {
   help: string;
   /** The label beside `pool`; each key of `values` is one of its values, read from each pool at each scrape. */
   label: string;
-  values: Record<string, (pool: WarmPoolStats) => number>;
+  /** A value read as null has no sample. */
+  values: Record<string, (pool: WarmPoolStats) => number | null>;
 }
 
 /** A metric of every warm pool, reset and read from the pools at each scrape. */
@@ -167,10 +214,10 @@ function poolMetric(
   };
   const samples = () =>
     pools().flatMap((pool) =>
-      Object.entries(metric.values).map(([value, read]) => ({
-        labels: { pool: pool.key, [metric.label]: value },
-        value: read(pool),
-      })),
+      Object.entries(metric.values).flatMap(([value, read]) => {
+        const sample = read(pool);
+        return sample === null ? [] : [{ labels: { pool: pool.key, [metric.label]: value }, value: sample }];
+      }),
     );
   if (kind === 'gauge') {
     new Gauge({

@@ -20,6 +20,7 @@ import {
   resolveLimits,
 } from '@airlock/protocol';
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
+import { templateOfJob } from '@airlock/sandbox';
 import { admitWithRecord, auditFailure, recordRefusal } from './admission.ts';
 import type { Admission, Authorizer, SubmissionGrant } from './authorizer.ts';
 import { checkCallback, type Webhooks } from './webhooks/webhooks.ts';
@@ -100,10 +101,12 @@ export class ExecutionSubmitter {
         await this.#deps.webhooks?.register(who.tenant, execution.id, callback);
         registered = execution.id;
       }
+      const template = templateOfJob(request.language, request.template);
       const outcome = await queue.submit({
         execution,
         request,
         requestHash: requestHash(request),
+        ...(template === undefined ? {} : { template }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         admit: async (queued) => {
           const entry = acceptedEntry(queued, request, who, grant.capability);

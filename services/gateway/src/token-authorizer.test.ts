@@ -202,6 +202,37 @@ describe('TokenAuthorizer.authorizeOperator', () => {
   });
 });
 
+describe('TokenAuthorizer.authorizeSnapshots', () => {
+  it("answers the tenant's snapshot quotas narrowed by the token's; a bare tenant gets the policy's", async () => {
+    authorizer = tokenAuthorizer(issuer, { snapshots: { max_count: 5, max_bytes: 1000 } });
+    const narrowed = await caller({ intent: { snapshots: { max_count: 1 } } });
+    expect(authorizer.authorizeSnapshots(narrowed)).toEqual({ max_count: 1, max_bytes: 1000 });
+    expect(authorizer.authorizeSnapshots(await caller())).toEqual({ max_count: 5, max_bytes: 1000 });
+    expect(authorizer.authorizeSnapshots({ tenant: 'acme' })).toEqual({ max_count: 5, max_bytes: 1000 });
+    expect(() => authorizer.authorizeSnapshots(LOCAL_CALLER)).toThrow(
+      expect.objectContaining(NOT_AUTHENTICATED),
+    );
+  });
+
+  it('refuses snapshots that the token or the tenant policy forbids, and a tenant without a policy', async () => {
+    const forbidding = await caller({ intent: { snapshots: false } });
+    expect(() => authorizer.authorizeSnapshots(forbidding)).toThrow(
+      expect.objectContaining({
+        code: 'forbidden',
+        field: 'snapshots',
+        message: 'snapshots are not allowed by the intent token',
+      }),
+    );
+    authorizer = tokenAuthorizer(issuer, { snapshots: false });
+    expect(() => authorizer.authorizeSnapshots({ tenant: 'acme' })).toThrow(
+      expect.objectContaining({ message: 'snapshots are not allowed by the tenant policy' }),
+    );
+    expect(() => authorizer.authorizeSnapshots({ tenant: 'globex' })).toThrow(
+      expect.objectContaining({ code: 'forbidden', message: "tenant 'globex' has no policy on this server" }),
+    );
+  });
+});
+
 describe('TokenAuthorizer.reserve', () => {
   it('gives back the rate allowance and the token use when released before commit', async () => {
     authorizer = tokenAuthorizer(issuer, { submissions_per_minute: 1 });

@@ -12,6 +12,8 @@ import {
   operatorRefusal,
   type Principal,
   ReplayGuard,
+  type SnapshotCeilings,
+  snapshotCeilings,
   TenantOccupancy,
   type TenantPolicies,
   TenantRateLimiter,
@@ -136,6 +138,15 @@ export class TokenAuthorizer implements Authorizer {
     const principal = this.#principalOf(caller);
     const refusal = operatorRefusal(principal, this.#options.policies.forTenant(principal.tenant));
     if (refusal !== undefined) throw new AirlockError('forbidden', refusal);
+  }
+
+  authorizeSnapshots(who: Caller | { tenant: string }): SnapshotCeilings {
+    const intent = 'subject' in who ? this.#principalOf(who).intent : undefined;
+    const policy = this.#options.policies.forTenant(who.tenant);
+    if (!policy) throw new AirlockError('forbidden', `tenant '${who.tenant}' has no policy on this server`);
+    const decision = snapshotCeilings(policy.snapshots, intent?.snapshots);
+    if (!decision.ok) throw new AirlockError('forbidden', decision.reason, { field: decision.field });
+    return decision.ceilings;
   }
 
   #principalOf(caller: Caller): Principal {

@@ -1,5 +1,6 @@
-// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, upload_file,
-// download_file, list_runtimes, list_executions) over any MCP transport. Its tools are built from a catalog of the Airlock server it talks to (languages,
+// The Airlock MCP server: the code-interpreter tools (run_code, create_session, close_session, snapshot_session,
+// pause_session, resume_session, update_session, upload_file, download_file, list_runtimes, list_executions)
+// over any MCP transport. Its tools are built from a catalog of the Airlock server it talks to (languages,
 // backends, limit defaults and ceilings), so their schemas advertise exactly what that server accepts. It
 // validates arguments itself, so a refusal is a tool error with the Airlock code and field, like every other.
 // It talks to Airlock only through @airlock/client, so it runs the same beside a remote gateway (stdio,
@@ -144,8 +145,7 @@ function registrations(client: AirlockClient, tools: Tools): Registered[] {
       { ...READ_WRITE, destructiveHint: true, idempotentHint: true },
       async ({ session_id }, signal) => {
         const session = await client.closeSession(session_id, { signal });
-        const text = `Session ${session.id} closed; its interpreter and files are gone.`;
-        return { content: [{ type: 'text', text }], structuredContent: session };
+        return answered(session, `Session ${session.id} closed; its interpreter and files are gone.`);
       },
     ),
     register(
@@ -158,7 +158,51 @@ function registrations(client: AirlockClient, tools: Tools): Registered[] {
         const text =
           `Snapshot ${snapshot.id} of session ${session_id} saved (${snapshot.size_bytes} bytes); the session ` +
           `goes on. Pass from_snapshot "${snapshot.id}" to create_session to start a session from it.`;
-        return { content: [{ type: 'text', text }], structuredContent: snapshot };
+        return answered(snapshot, text);
+      },
+    ),
+    ...(
+      [
+        [
+          tools.pause_session,
+          'Pause a session',
+          (id: string, signal: AbortSignal) => client.pauseSession(id, { signal }),
+          (session: Session) =>
+            `Session ${session.id} is ${session.status}: its memory and files are saved and its sandbox is ` +
+            `freed. The next run_code with session_id "${session.id}" (or resume_session) restores it.`,
+        ],
+        [
+          tools.resume_session,
+          'Resume a session',
+          (id: string, signal: AbortSignal) => client.resumeSession(id, { signal }),
+          (session: Session) =>
+            `Session ${session.id} is ${session.status}; its variables and files are as they were.`,
+        ],
+      ] as const
+    ).map(([tool, title, act, say]) =>
+      register(
+        tool,
+        title,
+        Session,
+        { ...READ_WRITE, idempotentHint: true },
+        async ({ session_id }, signal) => {
+          const session = await act(session_id, signal);
+          return answered(session, say(session));
+        },
+      ),
+    ),
+    register(
+      tools.update_session,
+      'Change a session’s timeouts',
+      Session,
+      { ...READ_WRITE, idempotentHint: true },
+      async ({ session_id, idle_timeout_seconds, max_lifetime_seconds }, signal) => {
+        const update = {
+          ...(idle_timeout_seconds === undefined ? {} : { idle_timeout_seconds }),
+          ...(max_lifetime_seconds === undefined ? {} : { max_lifetime_seconds }),
+        };
+        const session = await client.updateSession(session_id, update, { signal });
+        return answered(session, `Session ${session.id} now expires at ${session.expires_at} unless used.`);
       },
     ),
     register(
@@ -221,6 +265,11 @@ function registrations(client: AirlockClient, tools: Tools): Registered[] {
       (args, signal) => listExecutionsCall(client, args, signal),
     ),
   ];
+}
+
+/** A tool result: its text for the model and the same thing as structured content. */
+function answered(structuredContent: object, text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: { ...structuredContent } };
 }
 
 async function runCodeCall(
@@ -286,8 +335,16 @@ async function createSessionCall(
   args: z.output<Tools['create_session']['input']>,
   signal: AbortSignal,
 ): Promise<CallToolResult> {
-  const { language, backend, template, limits, from_snapshot, idle_timeout_seconds, max_lifetime_seconds } =
-    args;
+  const {
+    language,
+    backend,
+    template,
+    limits,
+    from_snapshot,
+    idle_timeout_seconds,
+    max_lifetime_seconds,
+    on_idle,
+  } = args;
   const session = await client.createSession(
     {
       language: language as SessionLanguage,
@@ -297,6 +354,7 @@ async function createSessionCall(
       ...(from_snapshot === undefined ? {} : { from_snapshot }),
       ...(idle_timeout_seconds === undefined ? {} : { idle_timeout_seconds }),
       ...(max_lifetime_seconds === undefined ? {} : { max_lifetime_seconds }),
+      ...(on_idle === undefined ? {} : { on_idle }),
     },
     { signal },
   );
@@ -305,7 +363,8 @@ async function createSessionCall(
     `${session.template === null ? '' : ` from template ${session.template}`}` +
     `${from_snapshot === undefined ? '' : ` from snapshot ${from_snapshot}`}. ` +
     `Pass session_id "${session.id}" to run_code to run cells in it. ` +
-    `It closes at ${session.expires_at} at the latest (later cells push the idle deadline); close it with ` +
+    `It ${session.on_idle === 'pause' ? 'pauses (the next cell resumes it)' : 'closes'} at ` +
+    `${session.expires_at} at the latest (later cells push the idle deadline); close it with ` +
     'close_session when done.';
   return { content: [{ type: 'text', text }], structuredContent: session };
 }

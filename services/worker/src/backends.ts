@@ -1,19 +1,13 @@
 // Which sandbox runs which language: the registry of started backends and the `auto` choice.
 
+import { AirlockError, type Backend, type BackendName, type Language } from '@airlock/protocol';
 import {
-  AirlockError,
-  type Backend,
-  type BackendName,
-  COMPILED_LANGUAGES,
-  type Language,
-} from '@airlock/protocol';
-import {
-  DEFAULT_TEMPLATES,
   noTemplates,
   type RuntimeInfo,
   type Sandbox,
   type TemplateInfo,
   TemplateRegistry,
+  templateOfJob,
   type WarmPoolStats,
 } from '@airlock/sandbox';
 import { runtimesWithTemplates } from './template-runtimes.ts';
@@ -72,11 +66,7 @@ export class SandboxRegistry {
     named?: string,
   ): BackendName {
     // A compiled language runs only in a template: the one named, or its default (sandbox-images/templates).
-    const template =
-      named ??
-      ((COMPILED_LANGUAGES as readonly string[]).includes(language)
-        ? DEFAULT_TEMPLATES[language]
-        : undefined);
+    const template = templateOfJob(language, named);
     if (template !== undefined) this.#checkTemplate(template, language);
     const order = template === undefined ? (AUTO_ORDER[language] ?? TEMPLATE_ORDER) : TEMPLATE_ORDER;
     const candidates = (requested === 'auto' ? order : [requested]).filter(

@@ -92,9 +92,13 @@ export async function startSandboxes(
           ...(templates ? { templates } : {}),
           pool: {
             size: config.AIRLOCK_POOL_SIZE,
+            max: config.AIRLOCK_POOL_MAX,
+            idleMs: config.AIRLOCK_POOL_IDLE_SECONDS * 1000,
+            onDemandPools: config.AIRLOCK_POOL_PROFILES,
             memoryMb: config.AIRLOCK_DEFAULT_MEMORY_MB,
             templates: config.AIRLOCK_TEMPLATE_POOLS,
           },
+          dockerConcurrency: config.AIRLOCK_DOCKER_CONCURRENCY,
           logger,
           ...(egress ? { egress } : {}),
         });

@@ -4,7 +4,8 @@
 // shutdown cancel). With AIRLOCK_EGRESS=on it also runs this host's egress network and proxy; with
 // AIRLOCK_EGRESS=remote it uses this host's standalone proxy over NATS (worker-egress.ts). It announces itself
 // in the workers bucket every third of AIRLOCK_WORKER_TTL_MS (GET /v1/workers) with the runs it finished,
-// says `draining` there as soon as it begins to stop, and copies each execution audit record to the audit
+// says `draining` there as soon as it begins to stop, takes the jobs that need a template only while that
+// template is ready here, and copies each execution audit record to the audit
 // stream (audit-mirror.ts). The parts start in
 // order on one cleanup stack: a failed start releases what had started, close() releases all in reverse.
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
@@ -76,6 +77,8 @@ export async function startWorker(
     retentionMs: config.AIRLOCK_RETENTION_SECONDS * 1000,
     lifecycleRetentionMs: config.AIRLOCK_EVENTS_RETENTION_SECONDS * 1000,
     lifecycleRetainedBytes: config.AIRLOCK_EVENTS_RETAINED_BYTES,
+    // Jobs that need a template come only while it is ready here; others wait for a worker that has it.
+    runsTemplate: (name) => registry.templateRegistry?.get(name)?.state === 'ready',
     onError: (err, during) => logger.warn({ err, during }, 'queue recovered from an error'),
   });
   stack.defer(() => queue.drain(config.AIRLOCK_SHUTDOWN_GRACE_MS));

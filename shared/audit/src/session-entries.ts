@@ -90,6 +90,8 @@ export function sessionSnapshotEntry(
     snapshot_id?: string;
     size?: number;
     sha256?: string;
+    /** Of a delete: by its tenant (`deleted`), or by the retention sweeper (`expired`). */
+    reason?: 'deleted' | 'expired';
   },
 ): AuditEntry {
   return {

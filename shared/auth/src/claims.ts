@@ -5,6 +5,7 @@
 import { Actor, Language, TemplateName } from '@airlock/protocol';
 import { z } from 'zod';
 import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
+import { SnapshotAllowance } from './snapshot-ceilings.ts';
 
 /** How deep an `act` chain may nest before the token is refused. */
 export const MAX_ACT_DEPTH = 8;
@@ -19,6 +20,8 @@ export const IntentClaim = z.strictObject({
   egress_hosts: z.array(HostPattern).max(256).optional(),
   credentials: z.array(CredentialName).max(64).optional(),
   sessions: z.boolean().optional(),
+  /** Session snapshots: false forbids them; quotas narrow the tenant policy's and the server's. */
+  snapshots: SnapshotAllowance.optional(),
   /** Hosts a request's callback URL may name (within the tenant policy's). */
   callback_hosts: z.array(HostPattern).max(64).optional(),
   /** How many executions this token's jti may start; absent means the configured default (normally 1). */

@@ -43,6 +43,12 @@ export {
 } from './replay-guard.ts';
 export { generateSigningKeys, type MintOptions, mintIntentToken, type SigningKeys } from './signing.ts';
 export {
+  SnapshotAllowance,
+  type SnapshotCeilings,
+  type SnapshotDecision,
+  snapshotCeilings,
+} from './snapshot-ceilings.ts';
+export {
   loadTenantPolicies,
   parseTenantPolicies,
   type TenantPolicies,

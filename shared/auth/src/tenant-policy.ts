@@ -1,8 +1,8 @@
 // Tenant policy: what each tenant may run at most (languages, backends, limit ceilings, egress hosts,
-// credential names, sessions) and its quotas (concurrent and queued executions, submissions per minute),
-// loaded once from a JSON file, checked, and frozen. Must never guess a missing quota or widen an omitted
-// allow-list: hosts and credentials default to none, sessions to off, and a tenant with no entry (and no
-// `default` entry) has no policy at all.
+// credential names, sessions) and its quotas (concurrent and queued executions, submissions per minute, stored
+// snapshots), loaded once from a JSON file, checked, and frozen. Must never guess a missing quota or widen an
+// omitted allow-list: hosts and credentials default to none, sessions to off, snapshots to the server's quota,
+// and a tenant with no entry (and no `default` entry) has no policy at all.
 
 import { readFile } from 'node:fs/promises';
 import { Language, LifecycleEventType, TemplateName } from '@airlock/protocol';
@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { AuthConfigError } from './config-error.ts';
 import { AllowedBackend, CredentialName, HostPattern, LimitCeilings, TenantName } from './constraints.ts';
 import { firstIssue } from './issues.ts';
+import { SnapshotAllowance } from './snapshot-ceilings.ts';
 
 /** A tenant-level webhook subscription: every event of these types about the tenant's subjects goes to `url`. */
 export const WebhookSubscription = z.strictObject({
@@ -30,6 +31,11 @@ export const TenantPolicy = z.strictObject({
   egress_hosts: z.array(HostPattern).default([]),
   credentials: z.array(CredentialName).default([]),
   sessions: z.boolean().default(false),
+  /**
+   * Session snapshots: false forbids them; `{max_count, max_bytes}` bounds the tenant's stored snapshots below
+   * the server's quota (AIRLOCK_SNAPSHOT_MAX_COUNT / AIRLOCK_SNAPSHOT_MAX_BYTES). @default the server's quota
+   */
+  snapshots: SnapshotAllowance.optional(),
   /**
    * Whether this tenant's tokens that carry the `airlock:operator` scope may read the operator console's data
    * (service statistics, audit records). Off unless the server's operator says so here.

@@ -13,6 +13,7 @@ import {
   Session,
   SessionFileListing,
   type SessionRequestInput,
+  type SessionUpdate,
   Snapshot,
   SnapshotList,
   StoredSessionFile,
@@ -223,6 +224,11 @@ export class AirlockClient {
   /** GET /v1/sessions/:id (also a closed one, while the server retains it). */
   async getSession(id: string, options: CallOptions = {}): Promise<Session> {
     return this.#call(Session, 'GET', `/v1/sessions/${enc(id)}`, options);
+  }
+
+  /** PATCH /v1/sessions/:id: a new idle timeout and/or lifetime (from its creation), within the ceilings. */
+  async updateSession(id: string, update: SessionUpdate, options: CallOptions = {}): Promise<Session> {
+    return this.#call(Session, 'PATCH', `/v1/sessions/${enc(id)}`, options, update);
   }
 
   /** DELETE /v1/sessions/:id: the session, closed with reason `deleted`; its sandbox is gone. */

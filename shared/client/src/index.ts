@@ -79,14 +79,23 @@ export type {
 export { Runtime, RuntimesResponse, ServerLimits, TemplatesResponse } from './runtimes.ts';
 export { SessionExecution } from './session-schemas.ts';
 export {
+  PauseSessionInput,
+  ResumeSessionInput,
+  SESSION_STATE_TOOLS,
+  UpdateSessionInput,
+} from './session-state-tools.ts';
+export {
   closeSessionToolSchema,
   createSessionToolSchema,
   downloadFileToolSchema,
   type FunctionToolSchema,
   listRuntimesToolSchema,
+  pauseSessionToolSchema,
+  resumeSessionToolSchema,
   runCodeToolSchema,
   snapshotSessionToolSchema,
   toolSchemas,
+  updateSessionToolSchema,
   uploadFileToolSchema,
 } from './tool-schemas.ts';
 export {

@@ -26,6 +26,9 @@ export const closeSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_
 export const snapshotSessionToolSchema: FunctionToolSchema = toFunctionSchema(
   TOOL_DEFINITIONS.snapshot_session,
 );
+export const pauseSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.pause_session);
+export const resumeSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.resume_session);
+export const updateSessionToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.update_session);
 export const listRuntimesToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.list_runtimes);
 export const uploadFileToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.upload_file);
 export const downloadFileToolSchema: FunctionToolSchema = toFunctionSchema(TOOL_DEFINITIONS.download_file);
@@ -36,6 +39,9 @@ export const toolSchemas: readonly FunctionToolSchema[] = [
   createSessionToolSchema,
   closeSessionToolSchema,
   snapshotSessionToolSchema,
+  pauseSessionToolSchema,
+  resumeSessionToolSchema,
+  updateSessionToolSchema,
   uploadFileToolSchema,
   downloadFileToolSchema,
   listRuntimesToolSchema,

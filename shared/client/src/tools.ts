@@ -14,12 +14,14 @@ import {
   limitsWithin,
   type ResolvedLimits,
   SESSION_LANGUAGES,
+  SESSION_ON_IDLE,
   type Template,
   TemplateName,
 } from '@airlock/protocol';
 import { z } from 'zod';
 import { FILE_TOOLS } from './file-tools.ts';
 import type { Runtime, ServerLimits } from './runtimes.ts';
+import { SESSION_STATE_TOOLS } from './session-state-tools.ts';
 
 /** What the tools are built from: the server's runtimes and limits (GET /v1/runtimes). */
 export interface ToolCatalog {
@@ -144,8 +146,9 @@ function createSessionDescription(catalog: ToolCatalog | undefined): string {
     'in the working folder persist from one cell to the next; the last expression of a cell is returned as its',
     'value, and matplotlib figures shown or left open at the end of a cell come back as PNG images.',
     'Nothing persists across sessions, and everything is gone once the session closes: on close_session, after',
-    'idle_timeout_seconds without a cell (default 300), after max_lifetime_seconds (default 1800), or when a cell',
-    'kills the interpreter (os._exit, out of memory). A cell that times out is interrupted and the session',
+    'idle_timeout_seconds without a cell (default 300; with on_idle "pause" it is paused instead and the next cell',
+    'resumes it), after max_lifetime_seconds (default 1800), or when a cell kills the interpreter (os._exit, out of',
+    'memory). A cell that times out is interrupted and the session',
     'usually survives. One cell runs at a time. No network. Close the session with close_session when done.',
     templatesText(
       catalog,
@@ -265,6 +268,13 @@ function inputSchemas(catalog: ToolCatalog | undefined) {
         .min(1)
         .optional()
         .describe('Close the session this many seconds after it was created, however busy. Default 1800.'),
+      on_idle: z
+        .enum(SESSION_ON_IDLE)
+        .optional()
+        .describe(
+          'What the idle timeout does: close (the default on most servers) or pause — its memory and files are ' +
+            'saved, its sandbox freed, and the next run_code resumes it. pause needs a python session on gvisor.',
+        ),
     })
     .strict();
   return { run, create };
@@ -301,6 +311,7 @@ export function toolDefinitions(catalog?: ToolCatalog) {
       description: LIST_RUNTIMES_DESCRIPTION,
       input: ListRuntimesInput,
     },
+    ...SESSION_STATE_TOOLS,
     ...FILE_TOOLS,
   } as const satisfies Record<string, ToolDefinition>;
 }

@@ -2,6 +2,8 @@
 // configuration once or exit 2 with the reason, build the service on one cleanup stack, and stop once,
 // cleanly: a failed start releases what was built, a SIGINT/SIGTERM (also one during the start) disposes the
 // stack — the service's shutdown, in reverse order of its start — and the exit waits, bounded, for the log.
+// A promise nobody awaited that rejects is logged and the service goes on (it must never end a service that
+// is serving); an uncaught exception is logged as fatal and stops the service like a signal, exit code 1.
 // Must never exit without releasing what the start acquired, and never wait for the log without a bound.
 
 import { ConfigError, loadConfig } from './load.ts';
@@ -45,11 +47,15 @@ export interface ServiceRun {
 
 /** How long the exit waits for the log to take its last lines (a stuck reader must not keep the process). */
 const FINAL_FLUSH_MS = 2_000;
+/** How long the stop after an uncaught exception may take before the process exits 1 regardless. */
+const FAILED_STOP_MS = 30_000;
 
 /**
  * Runs a service process. `start` builds the service on `stack`: every step that acquires something pushes
  * its release. If `start` throws, the stack is released and the process exits 2 (a refusal) or 1. Otherwise
  * the first SIGINT or SIGTERM logs `stopMessage`, disposes the stack and exits 0 (1 if a release failed).
+ * An unhandled rejection is logged (error) and the service continues; an uncaught exception is logged (fatal)
+ * and stops the service the same way, exit code 1, within FAILED_STOP_MS.
  */
 export async function runService(
   run: ServiceRun,
@@ -60,6 +66,7 @@ export async function runService(
   process.stderr.on('error', () => {});
   const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
   let signalled = false;
+  let failed = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
@@ -68,6 +75,20 @@ export async function runService(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A failure nobody awaited (a bug) is reported where the operator looks, never taken as a reason to drop
+  // every request, job and sandbox in flight (Node's default would end the process at once, unreleased).
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (a bug); the service continues');
+  });
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception; stopping the service (exit code 1)');
+    failed = true;
+    process.exitCode = 1;
+    if (signalled) return;
+    signalled = true;
+    setTimeout(() => void exit(output, 1), FAILED_STOP_MS).unref();
+    requestStop();
+  });
 
   let running: AsyncDisposableStack;
   try {
@@ -82,7 +103,7 @@ export async function runService(
     return;
   }
   void stopRequested.then(async () => {
-    let code = 0;
+    let code = failed ? 1 : 0;
     try {
       await running.disposeAsync();
     } catch (err) {

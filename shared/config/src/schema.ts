@@ -1,7 +1,7 @@
 // Every AIRLOCK_* variable with its default. Parsed once by a service's main.ts, then frozen; nothing else reads
 // process.env. Errors quote the variable, the bad value and what was expected.
 
-import { BACKEND_NAMES, BackendName } from '@airlock/protocol';
+import { BACKEND_NAMES, BackendName, SESSION_ON_IDLE } from '@airlock/protocol';
 import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -53,8 +53,19 @@ export const ConfigSchema = z.object({
     .default([...BACKEND_NAMES]),
   /** Docker Engine socket for the container backends. @default /var/run/docker.sock */
   AIRLOCK_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
-  /** Warm containers per image and runtime. @default 2 */
+  /** Warm containers kept at least per image and runtime (the pool's min, for the default memory limit). @default 2 */
   AIRLOCK_POOL_SIZE: int(2, 0, 64),
+  /** Most warm containers a pool keeps when demand is high (never below its min). @default 8 */
+  AIRLOCK_POOL_MAX: int(8, 0, 256),
+  /** Seconds without a lease after which a pool retires the containers above its min. @default 30 */
+  AIRLOCK_POOL_IDLE_SECONDS: int(30, 1, 86_400),
+  /**
+   * Pools made on demand, per runtime, for other memory limits of pooled images (0: such jobs go cold, in a
+   * container labelled with their execution). @default 0
+   */
+  AIRLOCK_POOL_PROFILES: int(0, 0, 64),
+  /** Docker lifecycle calls (create, attach, start, remove) at once per runtime; the rest queue. @default 4 */
+  AIRLOCK_DOCKER_CONCURRENCY: int(4, 1, 64),
   /** An operator's templates: one folder per template holding its template.json (beside the shipped ones). */
   AIRLOCK_TEMPLATES_DIR: z.string().min(1).optional(),
   /**
@@ -63,7 +74,7 @@ export const ConfigSchema = z.object({
    * @default build
    */
   AIRLOCK_TEMPLATES_BUILD: z.enum(['build', 'off']).default('build'),
-  /** Warm containers per template and runtime, `name=size,...` (a template not listed is cold only). @default none */
+  /** Warm containers kept at least per template and runtime, `name=size,...` (a template not listed is cold only). @default none */
   AIRLOCK_TEMPLATE_POOLS: z
     .string()
     .default('')
@@ -179,6 +190,19 @@ export const ConfigSchema = z.object({
   AIRLOCK_MAX_SESSIONS: int(16, 0, 10_000),
   /** Largest file moved in or out of a session by its files API, in bytes. @default 8388608 */
   AIRLOCK_SESSION_FILE_BYTES: int(8 * 1024 * 1024, 1, 64 * 1024 * 1024),
+  /**
+   * What a session's idle timeout does when its request has no `on_idle`: pause it (where its backend can
+   * snapshot: python on gvisor with a data directory; else it closes) or close it. @default close
+   */
+  AIRLOCK_SESSION_ON_IDLE: z.enum(SESSION_ON_IDLE).default('close'),
+  /** Snapshots (paused sessions' images included) one tenant may keep; its policy and tokens narrow it. @default 64 */
+  AIRLOCK_SNAPSHOT_MAX_COUNT: int(64, 1, 1_000_000),
+  /** Bytes of snapshot images one tenant may keep; its policy and tokens narrow it. @default 4294967296 (4 GiB) */
+  AIRLOCK_SNAPSHOT_MAX_BYTES: int(4 * 1024 ** 3, 1024 * 1024, 2 ** 50),
+  /** How long a snapshot is kept before the sweeper deletes it, in seconds; 0 keeps it. @default 604800 (7 days) */
+  AIRLOCK_SNAPSHOT_RETENTION_SECONDS: int(7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
+  /** How often the sweeper looks for expired snapshots, in milliseconds. @default 60000 */
+  AIRLOCK_SNAPSHOT_SWEEP_MS: int(60_000, 100, 86_400_000),
   /** How long a session's interpreter may take to start, in milliseconds. @default 60000 */
   AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */

@@ -34,6 +34,7 @@ const ROWS = {
   session_busy: [409, 'A cell of this session is still running; retry when it has finished.'],
   session_closed: [409, 'The session is closed (the message says why) and runs no more cells.'],
   session_limit: [429, 'The server already holds as many open sessions as it allows; close one or retry later.'],
+  snapshot_quota_exceeded: [429, "The tenant's snapshots (and paused sessions' images) would exceed its count or bytes quota; delete a snapshot first."],
   file_not_found: [404, "No such file or folder in the session's working folder."],
   file_not_regular: [422, 'The path names a link, a folder or a special file: links are never followed, and only regular files are read or written.'],
   session_storage_full: [413, "The session's working folder has no room for this file."],

@@ -11,6 +11,8 @@ import { Backend, Code, Files, LimitsInput, Metadata, Stdin, TemplateName } from
 /** Languages a session can hold an interpreter for (bash has no session). */
 export const SESSION_LANGUAGES = ['python', 'javascript', 'typescript'] as const;
 export const SESSION_STATUSES = ['ready', 'busy', 'paused', 'closed'] as const;
+/** What an open session's idle timeout does: pause it (snapshot, sandbox freed) or close it. */
+export const SESSION_ON_IDLE = ['pause', 'close'] as const;
 export const SESSION_CLOSED_REASONS = [
   'deleted',
   'idle_timeout',
@@ -29,6 +31,7 @@ export const SESSION_BOUNDS = { idleSeconds: 86_400, lifetimeSeconds: 7 * 86_400
 export const SessionLanguage = z.enum(SESSION_LANGUAGES);
 export const SessionStatus = z.enum(SESSION_STATUSES);
 export const SessionClosedReason = z.enum(SESSION_CLOSED_REASONS);
+export const SessionOnIdle = z.enum(SESSION_ON_IDLE);
 
 export const SessionRequest = z
   .object({
@@ -48,6 +51,11 @@ export const SessionRequest = z
       .default({ egress: 'none' }),
     idle_timeout_seconds: z.number().int().min(1).max(SESSION_BOUNDS.idleSeconds).optional(),
     max_lifetime_seconds: z.number().int().min(1).max(SESSION_BOUNDS.lifetimeSeconds).optional(),
+    /**
+     * At the idle timeout: `pause` (a backend that can snapshot, else 422 `snapshot_unsupported`) or `close`.
+     * @default the server's (AIRLOCK_SESSION_ON_IDLE), `close` where the backend cannot snapshot
+     */
+    on_idle: SessionOnIdle.optional(),
     metadata: Metadata.default({}),
     /** Where to post this session's lifecycle events (signed webhooks). */
     callback: Callback.optional(),
@@ -79,8 +87,10 @@ export const Session = z.object({
   limits: ResolvedLimits,
   created_at: z.string(),
   last_used_at: z.string(),
-  /** The earlier of the idle and the lifetime expiry (ISO). */
+  /** The earlier of the idle and the lifetime expiry (ISO); of a session paused at its idle timeout, the lifetime's. */
   expires_at: z.string(),
+  /** What its idle timeout does (`pause` only where the backend can snapshot). */
+  on_idle: SessionOnIdle.default('close'),
   cells: z.number().int(),
   closed_at: z.string().nullable(),
   closed_reason: SessionClosedReason.nullable(),
@@ -105,6 +115,7 @@ export const isSessionId = (value: string): boolean => SESSION_ID.test(value);
 export type SessionLanguage = z.infer<typeof SessionLanguage>;
 export type SessionStatus = z.infer<typeof SessionStatus>;
 export type SessionClosedReason = z.infer<typeof SessionClosedReason>;
+export type SessionOnIdle = z.infer<typeof SessionOnIdle>;
 export type SessionRequestInput = z.input<typeof SessionRequest>;
 export type SessionRequest = z.output<typeof SessionRequest>;
 export type Session = z.infer<typeof Session>;

@@ -19,6 +19,8 @@ export const Snapshot = z.object({
   /** Of the image, checked before every restore. */
   sha256: z.string(),
   created_at: z.string(),
+  /** When the retention sweeper deletes it (from then on it is 404); null: kept until deleted. */
+  expires_at: z.string().nullable(),
 });
 
 export const SnapshotList = z.object({ snapshots: z.array(Snapshot) });

@@ -20,6 +20,12 @@ export interface SubmitInput {
   /** A stable hash of the request body, to tell a replay from a conflicting reuse of the key. */
   requestHash: string;
   /**
+   * The template the job runs in when it is not a language's default image (the request's `template`, or a
+   * compiled language's default template). The JetStream queue hands such a job only to workers that have
+   * that template ready; the memory queue has one worker and ignores it.
+   */
+  template?: string;
+  /**
    * Called once for a new execution (never for an Idempotency-Key replay), after the queue has reserved its
    * place (capacity and key checked) and before any worker can start it: the caller's last word on accepting
    * it (take its reservations, make its `accepted` audit record durable). If it throws, the queue forgets the

@@ -37,7 +37,7 @@ import {
   type ResolvedQueueOptions,
   resolveQueueOptions,
 } from './memory-options.ts';
-import { checkedResult, finishedExecution, workerFailedResult } from './results.ts';
+import { checkedResult, finishedExecution, wallMsSinceStart, workerFailedResult } from './results.ts';
 import { settledWithin } from './settled-within.ts';
 import { Shutdown } from './shutdown.ts';
 import { StoreWrites } from './store-writes.ts';
@@ -155,7 +155,7 @@ export class MemoryJobQueue implements JobQueue {
     this.#live.set(id, record);
     this.#queued++;
     this.#waiting.push(tenant, id);
-    this.#emit(record, { type: 'state', status: 'queued' });
+    emitLive(record, { type: 'state', status: 'queued' });
     this.#scheduleDispatch();
   }
 
@@ -350,14 +350,14 @@ export class MemoryJobQueue implements JobQueue {
     this.#queued--;
     this.#running.add(record);
     this.#writes.follow('update', this.#store.update(record.execution, { runs: record.runs }));
-    this.#emit(record, { type: 'state', status: 'running' });
+    emitLive(record, { type: 'state', status: 'running' });
     const job = { execution: structuredClone(record.execution), request: record.request! };
     const context = {
       signal: abort.signal,
       output: (stream: OutputStream, data: string) => {
         if (record.execution.status !== 'running' || typeof data !== 'string') return;
         if (stream !== 'stdout' && stream !== 'stderr') return;
-        this.#emit(record, { type: 'output', stream, data });
+        emitLive(record, { type: 'output', stream, data });
       },
     };
     let result: ExecutionResult;
@@ -383,7 +383,7 @@ export class MemoryJobQueue implements JobQueue {
     record.abort = undefined;
     const done = record.execution;
     const replay = record.events.toArray();
-    this.#emit(record, { type: 'result', execution: structuredClone(done) });
+    emitLive(record, { type: 'result', execution: structuredClone(done) });
     // Each watcher detaches itself on the result event; this is a second guard against a leak.
     record.listeners.clear();
     record.finished.resolve();
@@ -394,12 +394,7 @@ export class MemoryJobQueue implements JobQueue {
     return true;
   }
 
-  #emit(record: ExecutionRecord, event: ExecutionEvent): void {
-    emitLive(record, event);
-  }
-
   #wallMs(record: ExecutionRecord): number {
-    const started = record.execution.started_at;
-    return started === null ? 0 : this.#options.now().getTime() - Date.parse(started);
+    return wallMsSinceStart(record.execution, this.#options.now());
   }
 }

@@ -29,3 +29,9 @@ function describeFailure(error: unknown): string {
     error instanceof Error ? `${error.name}: ${error.message}` : `non-error value (${typeof error})`;
   return text.length > MAX_FAILURE_CHARS ? `${text.slice(0, MAX_FAILURE_CHARS)}…` : text;
 }
+
+/** Milliseconds since the execution started, 0 if it never started. */
+export function wallMsSinceStart(execution: Execution, now: Date): number {
+  const started = execution.started_at;
+  return started === null ? 0 : now.getTime() - Date.parse(started);
+}

@@ -75,6 +75,7 @@ export {
   type TemplateRefusal,
   TemplateRegistry,
   type TemplateState,
+  templateOfJob,
   templateRefusal,
 } from './templates/template-registry.ts';
 export { TemplateSpecError } from './templates/template-spec.ts';

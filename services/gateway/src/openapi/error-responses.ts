@@ -52,6 +52,10 @@ const EXAMPLE_ERRORS: Partial<Record<ErrorCode, { message: string; field?: strin
       message:
         'docker (runc) sessions cannot be snapshotted here: runc checkpoints need CRIU, which this server does not use',
     },
+    snapshot_quota_exceeded: {
+      message:
+        "tenant acme's snapshot quota is 5 snapshots; it holds 5 (4 snapshots and 1 paused sessions' images, 81230512 bytes): delete a snapshot first",
+    },
     snapshot_corrupt: {
       message:
         'snapshot snp_Hq3vY0c2Rr8lQx1mZt5aXw failed its integrity check (sha256 mismatch); it is not restored',

@@ -114,6 +114,7 @@ const session = {
   created_at: '2026-11-30T10:20:03.114Z',
   last_used_at: '2026-11-30T10:20:03.114Z',
   expires_at: '2026-11-30T10:30:03.114Z',
+  on_idle: 'close',
   cells: 0,
   closed_at: null,
   closed_reason: null,
@@ -130,6 +131,7 @@ const snapshot = {
   size_bytes: 14556217,
   sha256: '85c2705e71c0ec562c0bf3f1b42477ceede79e096af15aadcfba010a0ed81908',
   created_at: '2026-11-30T10:21:02.418Z',
+  expires_at: '2026-12-07T10:21:02.418Z',
 };
 
 const closedSession = {
@@ -288,6 +290,10 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
       python: {
         summary: 'A Python session under gVisor',
         value: { language: 'python', backend: 'gvisor', idle_timeout_seconds: 600 },
+      },
+      idlePause: {
+        summary: 'A Python session that pauses when idle (resumed by its next cell) instead of closing',
+        value: { language: 'python', backend: 'gvisor', idle_timeout_seconds: 60, on_idle: 'pause' },
       },
       template: {
         summary: 'A Python session started from a template (its packages and files in every cell)',

@@ -64,6 +64,7 @@ function session(extra: Partial<Session> = {}): Session {
     created_at: T0,
     last_used_at: T0,
     expires_at: new Date(Date.parse(T0) + 300_000).toISOString(),
+    on_idle: 'close',
     cells: 2,
     closed_at: null,
     closed_reason: null,

@@ -1,7 +1,14 @@
 // /v1/sessions: open, read and close a session; run a cell in it (the call waits for the cell).
 // Cells are executions in the same store as every other, so GET /v1/executions/:id answers for them.
 
-import { Execution, type RequestSchemas, Session, SessionUpdate, Snapshot } from '@airlock/protocol';
+import {
+  type ErrorCode,
+  Execution,
+  type RequestSchemas,
+  Session,
+  SessionUpdate,
+  Snapshot,
+} from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
@@ -14,6 +21,16 @@ export interface SessionRoutesOptions {
 }
 
 const SessionIdParams = z.object({ id: z.string() });
+
+/** What taking a snapshot or pausing can answer (a session's image, within the tenant's snapshot quota). */
+const SNAPSHOT_ERRORS = [
+  'forbidden',
+  'not_found',
+  'session_busy',
+  'session_closed',
+  'snapshot_unsupported',
+  'snapshot_quota_exceeded',
+] as const satisfies readonly ErrorCode[];
 
 /** Without `wait` the call answers when the cell is done; with it, after at most that many seconds (202 running). */
 const CellWait = z.object({ wait: z.coerce.number().min(0).max(3600).optional() }).strict();
@@ -51,7 +68,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'it is built. With `from_snapshot` the session starts from that snapshot (its language, backend and ' +
           'memory): a fork, whose variables and files are the snapshot’s and go their own way (422 ' +
           '`snapshot_corrupt` when the image fails its sha256 check, `snapshot_unsupported` when this server ' +
-          'cannot restore it). 503 `audit_unavailable` (with Retry-After) while the audit log cannot be written.',
+          'cannot restore it; 404 once it expired; 403 when the token forbids snapshots). `on_idle` says what its idle timeout does: `close` it, or `pause` it (a snapshot, ' +
+          'its sandbox freed, status `paused`; the next cell resumes it; `max_lifetime_seconds` still ends it) — ' +
+          'where the backend can snapshot (python on gvisor), else 422 `snapshot_unsupported` naming `on_idle`. ' +
+          "Left out, the server's default (AIRLOCK_SESSION_ON_IDLE) where the backend can honour it, else `close`; " +
+          'the session says which (`on_idle`). 503 `audit_unavailable` (with Retry-After) while the audit log ' +
+          'cannot be written.',
         body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
@@ -161,12 +183,15 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       schema: {
         operationId: 'snapshotSession',
         summary: 'Snapshot a session',
-        errorCodes: ['not_found', 'session_busy', 'session_closed', 'snapshot_unsupported'],
+        errorCodes: SNAPSHOT_ERRORS,
         description:
           'Saves the session interpreter memory (its variables, imported modules) and its /work files, between ' +
           'cells, and answers 201 with the snapshot; the session goes on. Start new sessions from it with ' +
-          '`from_snapshot`. 409 `session_busy` while a cell runs; 422 `snapshot_unsupported` on a backend that ' +
-          'cannot (isolate sessions; docker/runc, which would need CRIU).',
+          '`from_snapshot`; it expires (`expires_at`) after the server retention. 409 `session_busy` while a cell ' +
+          'runs; 422 `snapshot_unsupported` on a backend that cannot (isolate sessions; docker/runc, which would ' +
+          'need CRIU); 429 `snapshot_quota_exceeded` when the tenant keeps as many snapshots (or bytes of them) ' +
+          'as its quota allows, the session untouched; 403 `forbidden` when the token or tenant policy forbids ' +
+          'snapshots.',
         params: SessionIdParams,
         response: { 201: Snapshot, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },
@@ -181,7 +206,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       'pauseSession',
       'Pause a session',
       'Snapshots the session and frees its sandbox: status `paused`. Its next cell, files call or ' +
-        '`/resume` restores it first. 409 `session_busy` while a cell runs.',
+        '`/resume` restores it first. 409 `session_busy` while a cell runs. The pause image counts against ' +
+        "the tenant's snapshot quota: beyond it, 429 `snapshot_quota_exceeded` and the session stays ready.",
       (headers: Headers, id: string) => sessions.pause(headers, id),
     ],
     [
@@ -200,13 +226,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           operationId,
           summary,
           description,
-          errorCodes: [
-            'not_found',
-            'session_busy',
-            'session_closed',
-            'snapshot_unsupported',
-            'snapshot_corrupt',
-          ],
+          errorCodes: [...SNAPSHOT_ERRORS, 'snapshot_corrupt'],
           params: SessionIdParams,
           response: { 200: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
         },

@@ -22,7 +22,7 @@ export const snapshotRoutes: FastifyPluginAsyncZod<SnapshotRoutesOptions> = asyn
       schema: {
         operationId: 'listSnapshots',
         summary: "List the caller's snapshots",
-        errorCodes: ['snapshot_unsupported'],
+        errorCodes: ['forbidden', 'snapshot_unsupported'],
         response: { 200: SnapshotList, '4xx': ErrorResponse },
       },
     },
@@ -30,7 +30,13 @@ export const snapshotRoutes: FastifyPluginAsyncZod<SnapshotRoutesOptions> = asyn
   );
 
   for (const [method, operationId, summary, description, answer] of [
-    ['GET', 'getSnapshot', 'Read a snapshot', undefined, snapshots.get.bind(snapshots)],
+    [
+      'GET',
+      'getSnapshot',
+      'Read a snapshot',
+      'A snapshot past its `expires_at` is 404, like one that never was.',
+      snapshots.get.bind(snapshots),
+    ],
     [
       'DELETE',
       'deleteSnapshot',
@@ -45,7 +51,7 @@ export const snapshotRoutes: FastifyPluginAsyncZod<SnapshotRoutesOptions> = asyn
       schema: {
         operationId,
         summary,
-        errorCodes: ['not_found', 'snapshot_unsupported'],
+        errorCodes: ['forbidden', 'not_found', 'snapshot_unsupported'],
         ...(description === undefined ? {} : { description }),
         params: SnapshotIdParams,
         response: { 200: Snapshot, '4xx': ErrorResponse },

@@ -3,13 +3,17 @@
 // once; a pause keeps the image (the session's own, never listed) and no sandbox until the session resumes. An
 // image is restored only once its sha256 matches (SnapshotStore.verified). It must never checkpoint during a
 // cell, never restore an image for another tenant, and never leave a session open without a sandbox unless it
-// is paused.
+// is paused. Every new image (a snapshot, a pause, a copy of a pause image) fits the tenant's snapshot quota
+// (snapshot-quota.ts) or is refused 429 `snapshot_quota_exceeded` with the session as it was: ready and running
+// (an image that proves too large once written restores its own session at once, is removed, and is never
+// offered as a snapshot).
 
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AirlockError,
   type BackendName,
+  type Caller,
   newSnapshotId,
   type SessionRequest,
   type Snapshot,
@@ -21,12 +25,16 @@ import {
   type SessionLease,
   type SessionSpec,
 } from '@airlock/sandbox';
+import type { Authorizer } from '../authorizer.ts';
+import { ensureRoom, quotaFor } from '../snapshots/snapshot-quota.ts';
 import type { SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
 import type { SessionBackends } from './session-backends.ts';
-import type { Entry } from './sessions.ts';
+import { type Entry, iso } from './session-entry.ts';
 
 export interface SessionSnapshotsDeps {
   store: SnapshotStore | undefined;
+  /** Whether the caller may keep snapshots, and its quota below the server's. */
+  authorizer: Pick<Authorizer, 'authorizeSnapshots'>;
   backends: SessionBackends;
   /** Makes a lease the session's sandbox. */
   attach: (entry: Entry, lease: SessionLease) => void;
@@ -42,14 +50,15 @@ export class SessionSnapshots {
     this.#deps = deps;
   }
 
-  async take(entry: Entry): Promise<Snapshot> {
+  async take(entry: Entry, caller: Caller): Promise<Snapshot> {
     const store = this.#store(entry.session.backend);
+    const admit = await this.#room(store, caller);
     if (entry.session.status === 'paused' && entry.paused !== null) {
-      return this.#copyPauseImage(store, entry, entry.paused);
+      return this.#copyPauseImage(store, entry, entry.paused, admit);
     }
     return this.#between(entry, async () => {
       const backend = await this.#backend(entry);
-      const record = await this.#checkpoint(store, entry, 'snapshot');
+      const record = await this.#checkpoint(store, entry, 'snapshot', admit);
       try {
         this.#deps.attach(entry, await this.restore(backend, specOf(entry), await store.verified(record)));
       } catch (error) {
@@ -63,14 +72,26 @@ export class SessionSnapshots {
     });
   }
 
-  async pause(entry: Entry): Promise<void> {
+  /** `caller`: who asked; absent, a pause the server makes (the tenant policy's quota alone). */
+  async pause(entry: Entry, caller?: Caller): Promise<void> {
     if (entry.session.status === 'paused') return;
     const store = this.#store(entry.session.backend);
+    const admit = await this.#room(store, caller ?? { tenant: entry.session.tenant });
     await this.#between(entry, async () => {
       await this.#backend(entry);
-      const record = await this.#checkpoint(store, entry, 'pause');
-      entry.paused = record.snapshot.id;
+      const record = await this.#checkpoint(store, entry, 'pause', admit);
+      // Closed meanwhile (its lifetime, a DELETE): its pause image is no one's.
+      if (entry.closed !== null) await store.remove(record.snapshot.id);
+      else entry.paused = record.snapshot.id;
     });
+  }
+
+  /** Why sessions on `backend` cannot be paused here (no snapshot store, or the backend's reason); else null. */
+  async whyNotPausable(backend: SessionBackend): Promise<string | null> {
+    if (this.#deps.store === undefined) return noStore(backend.backend);
+    const why = await backend.snapshotUnsupported();
+    if (why !== null) return why;
+    return backend.restore === undefined ? `${backend.backend} sessions cannot be restored` : null;
   }
 
   /** Restores a paused session from its pause image, which then goes; a corrupt image is refused. */
@@ -91,9 +112,10 @@ export class SessionSnapshots {
   }
 
   /** The caller's snapshot a new session starts from, checked against the request; else a coded error. */
-  async origin(tenant: string, id: string, request: SessionRequest): Promise<SnapshotRecord> {
+  async origin(caller: Caller, id: string, request: SessionRequest): Promise<SnapshotRecord> {
     const store = this.#store(request.backend);
-    const record = await store.get(tenant, id);
+    this.#deps.authorizer.authorizeSnapshots(caller);
+    const record = await store.get(caller.tenant, id);
     if (record?.purpose !== 'snapshot') {
       throw new AirlockError('not_found', `no snapshot ${JSON.stringify(id.slice(0, 64))}`, {
         field: 'from_snapshot',
@@ -139,6 +161,16 @@ export class SessionSnapshots {
     if (id !== null) await this.#deps.store?.remove(id).catch(() => {});
   }
 
+  /**
+   * Refuses at once a caller whose token or tenant policy forbids snapshots (403), or whose tenant keeps as
+   * much as its quota allows (429); answers the check of the image once its size is known.
+   */
+  async #room(store: SnapshotStore, who: Caller | { tenant: string }): Promise<Admit> {
+    const quota = quotaFor(store.quota, this.#deps.authorizer.authorizeSnapshots(who));
+    ensureRoom(who.tenant, quota, await store.usage(who.tenant));
+    return (usage, size) => ensureRoom(who.tenant, quota, usage, size);
+  }
+
   /** Runs `step` with the session held as if a cell ran (cells meanwhile: session_busy). */
   async #between<T>(entry: Entry, step: () => Promise<T>): Promise<T> {
     const { session } = entry;
@@ -169,6 +201,7 @@ export class SessionSnapshots {
     store: SnapshotStore,
     entry: Entry,
     purpose: SnapshotRecord['purpose'],
+    admit: Admit,
   ): Promise<SnapshotRecord> {
     const { session } = entry;
     const sandbox = entry.sandbox;
@@ -188,7 +221,7 @@ export class SessionSnapshots {
       if (ended !== null) await this.#deps.close(entry);
       throw new AirlockError('internal_error', `the session could not be snapshotted: ${messageOf(error)}`);
     }
-    const snapshot = await store.commit({
+    const fresh = {
       tenant: session.tenant,
       purpose,
       kernel,
@@ -198,13 +231,41 @@ export class SessionSnapshots {
         language: session.language,
         backend: session.backend,
         memory_mb: session.limits.memory_mb,
-        created_at: new Date().toISOString(),
+        created_at: iso(Date.now()),
       },
-    });
+    };
+    let snapshot: Snapshot;
+    try {
+      snapshot = await store.commit(fresh, admit);
+    } catch (error) {
+      await this.#restoreRefused(store, entry, id, { folder, kernel });
+      throw error;
+    }
     return { tenant: session.tenant, purpose, kernel, snapshot };
   }
 
-  async #copyPauseImage(store: SnapshotStore, entry: Entry, pausedId: string): Promise<Snapshot> {
+  /**
+   * The session goes on from the image it was just checkpointed into, which was not kept (over the quota, or
+   * its record could not be written); the image then goes. A session that cannot go on is closed.
+   */
+  async #restoreRefused(store: SnapshotStore, entry: Entry, id: string, image: SessionImage): Promise<void> {
+    try {
+      const backend = await this.#backend(entry);
+      this.#deps.attach(entry, await this.restore(backend, specOf(entry), image));
+    } catch (error) {
+      this.#deps.logger.warn({ err: error, session: entry.session.id }, 'a session lost its sandbox');
+      await this.#deps.close(entry);
+    } finally {
+      await store.remove(id);
+    }
+  }
+
+  async #copyPauseImage(
+    store: SnapshotStore,
+    entry: Entry,
+    pausedId: string,
+    admit: Admit,
+  ): Promise<Snapshot> {
     const record = await store.get(entry.session.tenant, pausedId);
     if (!record)
       throw new AirlockError('snapshot_corrupt', `the pause image of session ${entry.session.id} is gone`);
@@ -212,23 +273,29 @@ export class SessionSnapshots {
     const id = newSnapshotId();
     const folder = await store.prepare(id);
     await copyFile(join(image.folder, CHECKPOINT_FILE), join(folder, CHECKPOINT_FILE));
-    return store.commit({
+    const { expires_at: _, ...taken } = record.snapshot;
+    const copy = {
       ...record,
-      purpose: 'snapshot',
-      snapshot: { ...record.snapshot, id, created_at: new Date().toISOString() },
+      purpose: 'snapshot' as const,
+      snapshot: { ...taken, id, created_at: iso(Date.now()) },
+    };
+    return store.commit(copy, admit).catch(async (error: unknown) => {
+      await store.remove(id);
+      throw error;
     });
   }
 
   #store(backend: string): SnapshotStore {
-    if (this.#deps.store === undefined) {
-      throw new AirlockError(
-        'snapshot_unsupported',
-        `this server keeps no snapshots (no data directory), so ${backend} sessions cannot be snapshotted`,
-      );
-    }
+    if (this.#deps.store === undefined) throw new AirlockError('snapshot_unsupported', noStore(backend));
     return this.#deps.store;
   }
 }
+
+const noStore = (backend: string) =>
+  `this server keeps no snapshots (no data directory), so ${backend} sessions cannot be snapshotted`;
+
+/** Checks a new image of `size` bytes against the tenant's quota, given what the tenant keeps. */
+type Admit = Parameters<SnapshotStore['commit']>[1] & {};
 
 function specOf(entry: Entry): SessionSpec {
   const { session } = entry;

@@ -140,5 +140,8 @@ class AsyncClient:
 
     create_session = _in_thread(Client.create_session)
     get_session = _in_thread(Client.get_session)
+    update_session = _in_thread(Client.update_session)
+    pause_session = _in_thread(Client.pause_session)
+    resume_session = _in_thread(Client.resume_session)
     close_session = _in_thread(Client.close_session)
     run_cell = _in_thread(Client.run_cell)

@@ -217,8 +217,11 @@ class Client:
         idle_timeout_seconds: int | None = None,
         max_lifetime_seconds: int | None = None,
         metadata: Mapping[str, str] | None = None,
+        on_idle: str | None = None,
     ) -> Session:
-        """POST /v1/sessions: a ready session (a live interpreter whose state persists across cells)."""
+        """POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). ``on_idle``
+        ``"pause"`` pauses it at its idle timeout instead of closing it (python on gvisor; elsewhere 422
+        snapshot_unsupported)."""
         body = _compact(
             language=language,
             backend=backend,
@@ -226,6 +229,7 @@ class Client:
             idle_timeout_seconds=idle_timeout_seconds,
             max_lifetime_seconds=max_lifetime_seconds,
             metadata=None if metadata is None else dict(metadata),
+            on_idle=on_idle,
         )
         return _checked(self._http.json("POST", "/v1/sessions", body=body), "POST /v1/sessions", Session.from_json)
 
@@ -233,6 +237,28 @@ class Client:
         """GET /v1/sessions/:id (also a closed one, while the server retains it)."""
         path = f"/v1/sessions/{segment(session_id)}"
         return _checked(self._http.json("GET", path), f"GET {path}", Session.from_json)
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        idle_timeout_seconds: int | None = None,
+        max_lifetime_seconds: int | None = None,
+    ) -> Session:
+        """PATCH /v1/sessions/:id: a new idle timeout and/or lifetime (from its creation), within the ceilings."""
+        path = f"/v1/sessions/{segment(session_id)}"
+        body = _compact(idle_timeout_seconds=idle_timeout_seconds, max_lifetime_seconds=max_lifetime_seconds)
+        return _checked(self._http.json("PATCH", path, body=body), f"PATCH {path}", Session.from_json)
+
+    def pause_session(self, session_id: str) -> Session:
+        """POST /v1/sessions/:id/pause: snapshots the session and frees its sandbox (status paused)."""
+        path = f"/v1/sessions/{segment(session_id)}/pause"
+        return _checked(self._http.json("POST", path), f"POST {path}", Session.from_json)
+
+    def resume_session(self, session_id: str) -> Session:
+        """POST /v1/sessions/:id/resume: restores a paused session (its next cell would too)."""
+        path = f"/v1/sessions/{segment(session_id)}/resume"
+        return _checked(self._http.json("POST", path), f"POST {path}", Session.from_json)
 
     def close_session(self, session_id: str) -> Session:
         """DELETE /v1/sessions/:id: the session, closed with reason deleted; its sandbox is gone."""

@@ -88,7 +88,10 @@ class UnprocessableError(AirlockClientError):
 
 
 class RateLimitError(AirlockClientError):
-    """Queue full, rate or quota exhausted, too many sessions (429); see ``retry_after``."""
+    """Queue full, rate or quota exhausted, too many sessions, snapshot quota (``snapshot_quota_exceeded``) (429).
+
+    See ``retry_after`` where the server gives one (a snapshot quota has none: delete a snapshot first).
+    """
 
 
 class ServerError(AirlockClientError):

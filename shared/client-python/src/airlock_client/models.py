@@ -24,6 +24,7 @@ OUTCOMES: tuple[str, ...] = (
     "internal_error",
 )
 SESSION_STATUSES: tuple[str, ...] = ("ready", "busy", "paused", "closed")
+SESSION_ON_IDLE: tuple[str, ...] = ("pause", "close")
 
 
 @dataclass(frozen=True)
@@ -229,12 +230,18 @@ class Session:
     closed_reason: str | None
     metadata: dict[str, str]
     template: str | None
+    on_idle: str = "close"
+    """What its idle timeout does: ``pause`` (a snapshot; the next cell resumes it) or ``close``."""
 
     @staticmethod
     def from_json(value: Any) -> Session:
         shape = Shape(value, "")
         return decode(
-            Session, shape, status=lambda s: s.one_of("status", SESSION_STATUSES), limits=_limits
+            Session,
+            shape,
+            status=lambda s: s.one_of("status", SESSION_STATUSES),
+            limits=_limits,
+            on_idle=lambda s: "close" if s.value.get("on_idle") is None else s.one_of("on_idle", SESSION_ON_IDLE),
         )
 
 

@@ -1,15 +1,19 @@
-// `airlock sessions create|get|close`: sessions keep an interpreter alive across cells (`airlock run FILE
+// `airlock sessions create|get|pause|resume|close`: sessions keep an interpreter alive across cells (`airlock run FILE
 // --session ID` runs one). `create` prints only the id on stdout, so `S=$(airlock sessions create python)` works.
 
-import type { Session, SessionRequestInput } from '@airlock/protocol';
+import { SESSION_ON_IDLE, type Session, type SessionRequestInput } from '@airlock/protocol';
 import { optional, parse, positiveInteger, usage } from './args.ts';
 import { type CliContext, clientFor, printJson } from './context.ts';
 import { placementFrom } from './request.ts';
 
 const SESSIONS_USAGE = `usage:
   airlock sessions create LANG [--backend NAME] [--template NAME] [--limit KEY=N]… [--idle-timeout S] [--lifetime S]
-      starts a session (python, javascript or typescript), from a template if given, and prints its id
+                         [--on-idle pause|close]
+      starts a session (python, javascript or typescript), from a template if given, and prints its id;
+      --on-idle pause pauses it at its idle timeout instead of closing it (python on gvisor)
   airlock sessions get ID      shows a session
+  airlock sessions pause ID    saves a session and frees its sandbox (its next cell resumes it)
+  airlock sessions resume ID   restores a paused session
   airlock sessions close ID    closes a session: its interpreter and files are gone
 options: --url URL, --json (print the session as JSON)`;
 
@@ -19,6 +23,7 @@ const OPTIONS = {
   limit: { type: 'string', multiple: true },
   'idle-timeout': { type: 'string' },
   lifetime: { type: 'string' },
+  'on-idle': { type: 'string' },
   url: { type: 'string' },
 } as const;
 
@@ -48,13 +53,23 @@ export async function sessions(args: string[], context: CliContext): Promise<num
     if (idle !== undefined) request.idle_timeout_seconds = idle;
     const lifetime = positiveInteger(values, 'lifetime');
     if (lifetime !== undefined) request.max_lifetime_seconds = lifetime;
+    const onIdle = optional(values, 'on-idle');
+    if (onIdle !== undefined) {
+      const known = SESSION_ON_IDLE.find((v) => v === onIdle);
+      if (known === undefined) usage(`--on-idle is pause or close, not '${onIdle}'`);
+      request.on_idle = known;
+    }
     session = await client.createSession(request, { signal });
   } else if (action === 'get') {
     session = await client.getSession(subject, { signal });
+  } else if (action === 'pause') {
+    session = await client.pauseSession(subject, { signal });
+  } else if (action === 'resume') {
+    session = await client.resumeSession(subject, { signal });
   } else if (action === 'close') {
     session = await client.closeSession(subject, { signal });
   } else {
-    usage(`unknown action 'sessions ${action}' (create, get or close)`);
+    usage(`unknown action 'sessions ${action}' (create, get, pause, resume or close)`);
   }
   if (values.json) printJson(context, session);
   else if (action === 'create') {

@@ -29,6 +29,7 @@ import {
   resolveJetStreamOptions,
 } from './jetstream-options.ts';
 import { JobConsumer } from './job-consumer.ts';
+import { JobRoutes } from './job-routes.ts';
 import { JobRunner } from './job-runner.ts';
 import { submitJob } from './job-submission.ts';
 import { JetStreamLifecycleLog } from './lifecycle-log.ts';
@@ -215,8 +216,10 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       heartbeatMs,
       pollIntervalMs,
       ackWaitMs,
+      runsTemplate,
     } = this.#options;
     const instanceId = this.instanceId;
+    const routes = new JobRoutes(runsTemplate);
     this.#runner = new JobRunner({
       nc,
       records,
@@ -225,6 +228,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       names,
       instanceId,
       worker,
+      routes,
       ackWaitMs,
       now,
       onError,
@@ -235,6 +239,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       jsm,
       names,
       runner,
+      routes,
       concurrency,
       heartbeatMs,
       pollIntervalMs,

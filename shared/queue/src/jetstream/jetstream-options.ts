@@ -84,6 +84,12 @@ export interface JetStreamJobQueueOptions {
   /** Names of the JetStream assets, all under `airlock.` for subjects. */
   names?: Partial<QueueNameOptions>;
   /**
+   * Whether this instance's worker has a template ready now: it takes jobs routed by a template (SubmitInput
+   * `template`) only while this says so. Asked on every wake-up and pull of such a job, so keep it cheap.
+   * @default () => true (every worker runs every template)
+   */
+  runsTemplate?: (template: string) => boolean;
+  /**
    * Clock for timestamps.
    * @default () => new Date()
    */
@@ -123,6 +129,7 @@ export interface ResolvedJetStreamOptions {
   readonly pollIntervalMs: number;
   readonly statsIntervalMs: number;
   readonly names: Readonly<QueueNameOptions>;
+  readonly runsTemplate: (template: string) => boolean;
   readonly now: () => Date;
   readonly onError: (error: unknown, during: string) => void;
 }
@@ -163,6 +170,7 @@ export function resolveJetStreamOptions(options: JetStreamJobQueueOptions): Reso
     pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs ?? 1_000, 10),
     statsIntervalMs: integer('statsIntervalMs', options.statsIntervalMs ?? 5_000, 0),
     names: Object.freeze(resolveNames(options.names ?? {})),
+    runsTemplate: fn('runsTemplate', options.runsTemplate ?? (() => true)),
     now: fn('now', options.now ?? (() => new Date())),
     onError: fn('onError', onError),
   });

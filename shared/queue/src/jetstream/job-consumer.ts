@@ -1,16 +1,19 @@
 // The worker side of one queue instance: while it has a free slot it asks the tenants' consumers for a job in
 // round-robin order, hands each delivery to the runner, and keeps heartbeats, cancel notices and the news of
 // new work flowing. News comes from wake-up messages sent after each submit, and from a periodic listing
-// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off).
-// When no tenant is known to have work and at least two slots are free, it also parks one pull request on the
-// consumer it served last, so that tenant's next job arrives without a wake-up and a pull round trip; the
-// parked request holds one slot, and the other slots keep the round-robin going for every other tenant.
+// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off). Of the
+// consumers of jobs routed by a template it takes work only from those whose template is ready here
+// (job-routes.ts); the others it asks once per redelivery check, and only when another worker holds jobs there.
+// When no consumer is known to have work and at least two slots are free, it also parks one pull request on the
+// consumer it served last, so that consumer's next job arrives without a wake-up and a pull round trip; the
+// parked request holds one slot, and the other slots keep the round-robin going for every other consumer.
 // Must never hold more jobs than its concurrency (a parked request counts as one), and never stop on a lost
 // connection: it retries.
 
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type JobDelivery, type ParkedPull, parkOne, pullOne, release } from './job-delivery.ts';
+import type { JobRoutes } from './job-routes.ts';
 import type { JobRunner } from './job-runner.ts';
 import type { QueueNames } from './names.ts';
 import { TenantRotation } from './tenant-rotation.ts';
@@ -20,6 +23,7 @@ export interface ConsumerDeps {
   jsm: JetStreamManager;
   names: QueueNames;
   runner: JobRunner;
+  routes: JobRoutes;
   concurrency: number;
   heartbeatMs: number;
   pollIntervalMs: number;
@@ -37,7 +41,7 @@ const PARK_MS = 5_000;
 
 export class JobConsumer {
   readonly #deps: ConsumerDeps;
-  readonly #rotation = new TenantRotation();
+  readonly #rotation: TenantRotation;
   readonly #timers: NodeJS.Timeout[] = [];
   #wakeUps: Subscription | undefined;
   #cancels: Subscription | undefined;
@@ -57,6 +61,7 @@ export class JobConsumer {
 
   constructor(deps: ConsumerDeps) {
     this.#deps = deps;
+    this.#rotation = new TenantRotation((consumer) => deps.routes.tenantOf(consumer));
   }
 
   start(): void {
@@ -64,7 +69,7 @@ export class JobConsumer {
     this.#wakeUps = nc.subscribe(names.allWakeUps, {
       callback: (_error, message) => {
         const consumer = names.consumerOfWakeUp(message.subject);
-        if (consumer === undefined) return;
+        if (consumer === undefined || !this.#deps.routes.runs(consumer)) return;
         this.#rotation.hasWork(consumer);
         this.#wakeUp();
       },
@@ -129,6 +134,8 @@ export class JobConsumer {
         await this.#sleep(ERROR_PAUSE_MS);
         continue;
       }
+      // A template not ready here: one look per redelivery check, only to settle another worker's lost run.
+      if (!this.#deps.routes.runs(turn.consumer)) this.#rotation.forget(turn.consumer);
       if (!delivery) {
         this.#rotation.empty(turn);
         continue;
@@ -139,7 +146,8 @@ export class JobConsumer {
   }
 
   #run(delivery: JobDelivery): void {
-    this.#lastServed = delivery.consumer;
+    // A pull is parked only where this worker runs the jobs (not on a template consumer it merely checks).
+    if (this.#deps.routes.runs(delivery.consumer)) this.#lastServed = delivery.consumer;
     this.#inFlight++;
     void this.#deps.runner.handle(delivery).finally(() => {
       this.#inFlight--;
@@ -148,13 +156,14 @@ export class JobConsumer {
   }
 
   /**
-   * Parks a pull on the consumer served last, when no tenant is known to have work and a slot stays free for
-   * the round-robin besides the parked one (so a job of another tenant never waits for the parked request).
+   * Parks a pull on the consumer served last, when no consumer is known to have work and a slot stays free for
+   * the round-robin besides the parked one (so a job of another consumer never waits for the parked request).
    */
   #park(): void {
     const { nc, names, concurrency, onError } = this.#deps;
     const consumer = this.#lastServed;
     if (this.#parked || this.#stopping || consumer === undefined || nc.isClosed()) return;
+    if (!this.#deps.routes.runs(consumer)) return; // its template is no longer ready here
     if (this.#rotation.size > 0 || concurrency - this.#inFlight < 2) return;
     let parked: ParkedPull;
     try {
@@ -195,7 +204,8 @@ export class JobConsumer {
       for await (const info of jsm.consumers.list(names.jobStream)) {
         if (!info.name.startsWith('jobs-')) continue;
         const heldElsewhere = info.num_ack_pending > this.#deps.runner.heldFrom(info.name);
-        if (info.num_pending > 0 || (checkHeld && heldElsewhere)) {
+        const runs = this.#deps.routes.runs(info.name);
+        if ((runs && info.num_pending > 0) || (checkHeld && heldElsewhere)) {
           this.#rotation.hasWork(info.name);
           found = true;
         }

@@ -1,7 +1,8 @@
 // Runs the jobs one queue instance took from JetStream. For each delivery it reads the execution record and
 // decides: queued → claim it (compare-and-set to running), run the worker, finish it, ack; finished → ack;
 // running → a redelivery of the same message goes to lost-run.ts (runner alive, never started, or lost);
-// any other message for it is a duplicate and is dropped. Keeps the running jobs' acks alive with heartbeats.
+// any other message for it is a duplicate and is dropped; a queued job routed by a template not ready here
+// (job-routes.ts) is released unrun. Keeps the running jobs' acks alive with heartbeats.
 // Must never run an execution whose record it did not move from queued to running itself, and never let a
 // worker's return value through unchecked.
 
@@ -16,6 +17,7 @@ import type { ExecutionFinisher } from './execution-finisher.ts';
 import type { ExecutionRecords, Revisioned, StoredExecution } from './execution-records.ts';
 import { ack, type JobDelivery, release, terminate, working } from './job-delivery.ts';
 import { type JobMessage, jobDigest, parseJobMessage } from './job-message.ts';
+import type { JobRoutes } from './job-routes.ts';
 import { type RunnerAnswer, settleRunningDelivery } from './lost-run.ts';
 import type { QueueNames } from './names.ts';
 
@@ -28,6 +30,8 @@ export interface RunnerDeps {
   /** This queue instance, recorded as the runner of what it claims. */
   instanceId: string;
   worker: JobWorker;
+  /** Whose jobs this runner may run: a job routed by a template not ready here is released unrun. */
+  routes: JobRoutes;
   /** The consumers' ack wait: how long a message released for later stays away. */
   ackWaitMs: number;
   now: () => Date;
@@ -199,8 +203,8 @@ export class JobRunner {
           continue;
         return;
       }
-      if (this.#stopped) {
-        release(nc, delivery); // shutting down: let another worker take it at once
+      if (this.#stopped || !this.#deps.routes.runs(delivery.consumer)) {
+        release(nc, delivery); // shutting down, or its template is not ready here: another worker takes it
         return;
       }
       const job: RunningJob = {

@@ -1,10 +1,11 @@
 // Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
 // create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
 // and its `accepted` audit record; without a key, while the record is written) and the record's listing
-// entry, then the `queued` event, then the job message on the tenant's subject
-// (Nats-Msg-Id = execution id, so a publish retried after a timeout is stored once). While admit() and the
-// publish run, the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused
-// admit() or a full stream undoes the claim and the record; a full stream answers `queue_full`.
+// entry, then the `queued` event, then the job message on the tenant's subject, or the tenant's subject of the
+// template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a publish retried after a
+// timeout is stored once. While admit() and the publish run, the key's claim says `admitting`, and a replay
+// with the key waits for the outcome. A refused admit() or a full stream undoes the claim and the record; a
+// full stream answers `queue_full`.
 // Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
 // accept a job the stream did not store.
 
@@ -58,6 +59,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
       `The request is larger than the queue's ${limit} byte limit.`,
     );
   }
+  deps.names.jobs(tenant, input.template); // a name no subject can carry is refused before anything is written
   const record: StoredExecution = {
     execution: queuedCopy(input.execution),
     requestHash: input.requestHash,
@@ -108,12 +110,12 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
       key === undefined ? admitted : input.admit?.(structuredClone(record.execution)),
       listed,
     ]);
-    await deps.consumers.ensure(tenant);
+    await deps.consumers.ensure(tenant, input.template);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
     deps.events.state(record.execution.id, 'queued');
     deps.events.lifecycle('execution.accepted', record.execution);
-    await publishJob(deps, input.execution, payload);
+    await publishJob(deps, input.execution, payload, input.template);
   } catch (error) {
     await Promise.all([listedOrNot, admittedOrNot]);
     await undo(deps, record, key);
@@ -121,7 +123,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
   }
   if (key !== undefined && input.admit !== undefined) await settleClaim(deps, key, record);
   try {
-    deps.nc.publish(deps.names.wakeUp(tenant));
+    deps.nc.publish(deps.names.wakeUp(tenant, input.template));
   } catch (error) {
     deps.onError(error, 'publishing a wake-up'); // workers also find the job by listing consumers
   }
@@ -203,9 +205,14 @@ async function settleClaim(deps: SubmissionDeps, key: string, record: StoredExec
   }
 }
 
-async function publishJob(deps: SubmissionDeps, execution: Execution, payload: string): Promise<void> {
+async function publishJob(
+  deps: SubmissionDeps,
+  execution: Execution,
+  payload: string,
+  template: string | undefined,
+): Promise<void> {
   const { id, tenant } = execution;
-  const subject = deps.names.jobs(tenant);
+  const subject = deps.names.jobs(tenant, template);
   const options = { msgID: id, timeout: PUBLISH_TIMEOUT_MS, expect: { streamName: deps.names.jobStream } };
   try {
     await deps.js.publish(subject, payload, options);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { executionKey, idempotencyKey, isStorableId, QueueNames, tenantToken } from './names.ts';
+import {
+  executionKey,
+  idempotencyKey,
+  isStorableId,
+  parseJobConsumer,
+  QueueNames,
+  tenantToken,
+} from './names.ts';
 
 const names = new QueueNames({ jobStream: 'J', eventStream: 'E', bucket: 'b', subjectPrefix: 'airlock' });
 
@@ -29,6 +36,26 @@ describe('QueueNames', () => {
     expect(names.idOfStateEvent(names.outputEvents('ex_1'))).toBeUndefined();
     expect(names.idOfStateEvent('airlock.events..state')).toBeUndefined();
     expect(names.idOfStateEvent('other.events.ex_1.state')).toBeUndefined();
+  });
+
+  it('gives a job routed by template its own subject, consumer and wake-up, read back unambiguously', () => {
+    expect(names.jobs('acme', 'gcc')).toBe('airlock.jobs.acme.gcc');
+    expect(names.consumer('acme', 'gcc')).toBe('jobs-acme~gcc');
+    expect(names.consumerOfWakeUp(names.wakeUp('acme', 'gcc'))).toBe('jobs-acme~gcc');
+    expect(names.consumerOfWakeUp(names.wakeUp('a.b', 'my-tmpl'))).toBe(names.consumer('a.b', 'my-tmpl'));
+    expect(names.consumerOfWakeUp('airlock.work.acme.Bad')).toBeUndefined();
+    expect(names.consumerOfWakeUp('airlock.work.acme.gcc.x')).toBeUndefined();
+    // A tenant named like another tenant's routed consumer never shares its name.
+    expect(names.consumer('acme-gcc')).not.toBe(names.consumer('acme', 'gcc'));
+    expect(parseJobConsumer('jobs-acme')).toEqual({ tenant: 'acme', template: undefined });
+    expect(parseJobConsumer('jobs-acme~gcc')).toEqual({ tenant: 'acme', template: 'gcc' });
+    const hashed = tenantToken('a.b');
+    expect(parseJobConsumer(names.consumer('a.b'))).toEqual({ tenant: hashed, template: undefined });
+    expect(parseJobConsumer(names.consumer('a.b', 'go'))).toEqual({ tenant: hashed, template: 'go' });
+    for (const bad of ['jobs-', 'other-acme', 'jobs-acme~', 'jobs-acme~Gcc', 'jobs-~nothex']) {
+      expect(parseJobConsumer(bad), bad).toBeUndefined();
+    }
+    for (const bad of ['', 'a.b', 'A', 'a>', '1x']) expect(() => names.jobs('acme', bad)).toThrow(TypeError);
   });
 
   it('keys executions by id and client keys by a hash of tenant and key', () => {

@@ -1,4 +1,7 @@
-// Subjects, consumer names and KV keys of the JetStream queue, derived from tenants, ids and client keys.
+// Subjects, consumer names and KV keys of the JetStream queue, derived from tenants, templates, ids and client
+// keys. A job that needs a template (job-routes.ts) has its own subject and consumer per tenant and template:
+// `airlock.jobs.<tenant token>.<template>`, `jobs-<tenant token>~<template>` (`~` is in no plain token and a
+// template name has none, so the two kinds of consumer name never meet).
 // Must never put a raw tenant or client key where NATS gives characters a meaning (`.`, `*`, `>`, spaces):
 // anything outside a plain token is hashed, and a hashed token can never equal a plain one.
 
@@ -8,6 +11,9 @@ import type { QueueNameOptions } from './jetstream-options.ts';
 const PLAIN_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Execution ids that are safe as a subject token and a KV key. */
 const STORABLE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** A template name as the protocol defines it: a plain subject token and a plain consumer-name part. */
+const TEMPLATE_TOKEN = /^[a-z][a-z0-9-]{0,39}$/;
+const ROUTE_MARK = '~';
 
 export class QueueNames {
   readonly jobStream: string;
@@ -62,32 +68,34 @@ export class QueueNames {
     return `${this.#prefix}.cancel.*`;
   }
 
-  /** Every wake-up notice: `airlock.work.*`. */
+  /** Every wake-up notice: `airlock.work.<tenant token>` and `airlock.work.<tenant token>.<template>`. */
   get allWakeUps(): string {
-    return `${this.#prefix}.work.*`;
+    return `${this.#prefix}.work.>`;
   }
 
-  /** Jobs of one tenant: `airlock.jobs.<tenant token>`. */
-  jobs(tenant: string): string {
-    return `${this.#prefix}.jobs.${tenantToken(tenant)}`;
+  /** Jobs of one tenant: `airlock.jobs.<tenant token>`, or `.<template>` after it for a job routed by template. */
+  jobs(tenant: string, template?: string): string {
+    return `${this.#prefix}.jobs.${tenantToken(tenant)}${routeSuffix('.', template)}`;
   }
 
-  /** The durable pull consumer that all workers share for one tenant's jobs. */
-  consumer(tenant: string): string {
-    return consumerForToken(tenantToken(tenant));
+  /** The durable pull consumer that all workers share for one tenant's jobs (of one template, if given). */
+  consumer(tenant: string, template?: string): string {
+    return consumerForToken(tenantToken(tenant), template);
   }
 
-  /** Told to workers after a job is published: `airlock.work.<tenant token>`. */
-  wakeUp(tenant: string): string {
-    return `${this.#prefix}.work.${tenantToken(tenant)}`;
+  /** Told to workers after a job is published: `airlock.work.<tenant token>` (`.<template>` if routed). */
+  wakeUp(tenant: string, template?: string): string {
+    return `${this.#prefix}.work.${tenantToken(tenant)}${routeSuffix('.', template)}`;
   }
 
   /** The consumer a wake-up subject points at, or undefined for a subject that is not a wake-up. */
   consumerOfWakeUp(subject: string): string | undefined {
-    const token = subject.slice(`${this.#prefix}.work.`.length);
-    return subject.startsWith(`${this.#prefix}.work.`) && isToken(token)
-      ? consumerForToken(token)
-      : undefined;
+    const head = `${this.#prefix}.work.`;
+    if (!subject.startsWith(head)) return undefined;
+    const [token, template, ...rest] = subject.slice(head.length).split('.');
+    if (token === undefined || !isToken(token) || rest.length > 0) return undefined;
+    if (template !== undefined && !TEMPLATE_TOKEN.test(template)) return undefined;
+    return consumerForToken(token, template);
   }
 
   /** State and result events of one execution. */
@@ -150,8 +158,27 @@ export function idempotencyKey(tenant: string, key: string): string {
   return `key.${createHash('sha256').update(tenant).update('\u0000').update(key).digest('hex')}`;
 }
 
-function consumerForToken(token: string): string {
-  return `jobs-${token}`;
+function consumerForToken(token: string, template?: string): string {
+  return `jobs-${token}${routeSuffix(ROUTE_MARK, template)}`;
+}
+
+/** `<separator><template>`, or '' without one; a name that is not a template name is refused. */
+function routeSuffix(separator: string, template: string | undefined): string {
+  if (template === undefined) return '';
+  if (!TEMPLATE_TOKEN.test(template)) throw new TypeError(`not a template name: ${JSON.stringify(template)}`);
+  return `${separator}${template}`;
+}
+
+/** What a job consumer's name says: its tenant's token and the template it is routed by, if any. */
+export function parseJobConsumer(name: string): { tenant: string; template: string | undefined } | undefined {
+  if (!name.startsWith('jobs-')) return undefined;
+  const rest = name.slice('jobs-'.length);
+  const mark = rest.lastIndexOf(ROUTE_MARK);
+  // A hashed tenant token starts with the mark itself; a route mark comes after the token.
+  if (mark <= 0) return isToken(rest) ? { tenant: rest, template: undefined } : undefined;
+  const tenant = rest.slice(0, mark);
+  const template = rest.slice(mark + 1);
+  return isToken(tenant) && TEMPLATE_TOKEN.test(template) ? { tenant, template } : undefined;
 }
 
 function isToken(token: string): boolean {

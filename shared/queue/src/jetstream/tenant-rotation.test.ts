@@ -34,6 +34,18 @@ describe('TenantRotation', () => {
     expect(rotation.next()).toBeUndefined();
   });
 
+  it('gives a tenant with several consumers one turn per round, going round its consumers', () => {
+    const rotation = new TenantRotation((consumer) => consumer.split('~')[0] ?? consumer);
+    for (const consumer of ['t', 't~gcc', 't~go', 'u']) rotation.hasWork(consumer);
+    const order: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const turn = rotation.next()!;
+      order.push(turn.consumer);
+      rotation.served(turn);
+    }
+    expect(order).toEqual(['t', 'u', 't~gcc', 'u', 't~go', 'u', 't', 'u']);
+  });
+
   it('forgets a consumer entirely', () => {
     const rotation = new TenantRotation();
     rotation.hasWork('gone');

@@ -1,6 +1,6 @@
 // The JetStream assets the queue lives in: the work-queue stream of jobs, the stream of events, the KV
-// bucket of execution records, and one durable pull consumer per tenant. Creating them is idempotent, so any
-// number of gateways and workers may open the queue at once.
+// bucket of execution records, and one durable pull consumer per tenant (and per template its jobs need).
+// Creating them is idempotent, so any number of gateways and workers may open the queue at once.
 // Must never delete or purge an asset, and never weaken the job stream's file storage.
 
 import {
@@ -108,11 +108,12 @@ export class TenantConsumers {
     this.#ackWaitMs = ackWaitMs;
   }
 
-  ensure(tenant: string): Promise<void> {
-    const name = this.#names.consumer(tenant);
+  /** The consumer of the tenant's jobs, or of its jobs routed by `template`. */
+  ensure(tenant: string, template?: string): Promise<void> {
+    const name = this.#names.consumer(tenant, template);
     let ensured = this.#ensured.get(name);
     if (!ensured) {
-      ensured = this.#create(name, this.#names.jobs(tenant));
+      ensured = this.#create(name, this.#names.jobs(tenant, template));
       this.#ensured.set(name, ensured);
       ensured.catch(() => this.#ensured.delete(name));
     }

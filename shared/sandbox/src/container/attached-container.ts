@@ -14,7 +14,10 @@ export interface AttachedContainer {
   /** Settles (never rejects) when the attach stream has ended. */
   readonly ended: Promise<void>;
   readonly isEnded: boolean;
-  /** Routes stdout/stderr payloads to the job; anything received earlier is delivered first. */
+  /**
+   * Routes stdout/stderr payloads to the job; anything received earlier is delivered first. A later call (the
+   * program's job after a compile step on the same stream) takes over from there, mid-frame or not.
+   */
   listen(onPayload: (stream: FrameStream, payload: Buffer) => void): void;
   /** Writes to the container's stdin; rejects when the stream is gone. */
   write(bytes: Buffer): Promise<void>;
@@ -29,28 +32,36 @@ export interface StartContainerOptions {
   timeoutMs: number;
   /** Receives the container when starting failed after it was created. */
   discard: (container: Dockerode.Container) => void;
+  /** Runs each Docker call in its turn (the sandbox's DockerLimiter); each call's deadline starts then. @default at once */
+  limit?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 export async function startContainer(options: StartContainerOptions): Promise<AttachedContainer> {
   const { docker, spec, timeoutMs, discard } = options;
-  const creating = docker.createContainer(spec);
+  const limit = options.limit ?? (<T>(call: () => Promise<T>) => call());
+  let creating: Promise<Dockerode.Container> | undefined;
   let container: Dockerode.Container;
   try {
-    container = await withDeadline(creating, timeoutMs, 'create');
+    container = await limit(() => {
+      creating = docker.createContainer(spec);
+      return withDeadline(creating, timeoutMs, 'create');
+    });
   } catch (error) {
     // A create that answers after its deadline still made a container.
-    creating.then(discard, () => {});
+    creating?.then(discard, () => {});
     throw error;
   }
   let socket: Duplex | undefined;
   try {
-    socket = (await withDeadline(
-      container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
-      timeoutMs,
-      'attach',
+    socket = (await limit(() =>
+      withDeadline(
+        container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
+        timeoutMs,
+        'attach',
+      ),
     )) as Duplex;
     const attached = new Attached(container, socket);
-    await withDeadline(container.start(), timeoutMs, 'start');
+    await limit(() => withDeadline(container.start(), timeoutMs, 'start'));
     return attached;
   } catch (error) {
     socket?.destroy();
@@ -59,20 +70,13 @@ export async function startContainer(options: StartContainerOptions): Promise<At
   }
 }
 
-/**
- * A job stream of an already running container that is not its attach stream: the compile step's `docker
- * exec` of the runner (compile-step.ts). `kill` still kills the whole container.
- */
-export function attachedStream(container: Dockerode.Container, socket: Duplex): AttachedContainer {
-  return new Attached(container, socket);
-}
-
 class Attached implements AttachedContainer {
   readonly container: Dockerode.Container;
   readonly ended: Promise<void>;
   readonly #socket: Duplex;
   readonly #held: Buffer[] = [];
   #parser: AttachFrameParser | undefined;
+  #onPayload: (stream: FrameStream, payload: Buffer) => void = () => {};
   #ended = false;
 
   constructor(container: Dockerode.Container, socket: Duplex) {
@@ -102,7 +106,9 @@ class Attached implements AttachedContainer {
   }
 
   listen(onPayload: (stream: FrameStream, payload: Buffer) => void): void {
-    this.#parser = new AttachFrameParser(onPayload);
+    this.#onPayload = onPayload;
+    if (this.#parser) return;
+    this.#parser = new AttachFrameParser((stream, payload) => this.#onPayload(stream, payload));
     for (const chunk of this.#held.splice(0)) this.#parser.push(chunk);
   }
 

@@ -1,7 +1,8 @@
 // The `docker` (runc) and `gvisor` (runsc) backends: every job runs in a fresh hardened container that is
-// used once and removed. Jobs of the pooled limit profile lease a warm container (a write, not a create);
-// others, and any job that finds the pool empty, take the cold path (create, attach, start now). A warm
-// container of a template with a compile step also has its compile runner waiting (compile-step.ts).
+// used once and removed. Jobs whose image and limits have a pool (pool-supply.ts) lease a warm container; others,
+// and a job its pool cannot serve soon, take the cold path (create, attach, start now, ahead of refills in the
+// Docker limiter). A job of a template with a compile step writes its runner two jobs, the compile and then the
+// program (compile-step.ts).
 // It must never throw from run(), reuse a container, or leave a container behind after close().
 
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import type Dockerode from 'dockerode';
 import type { RuntimeInfo, Sandbox, SandboxJob, SandboxRunOptions } from '../sandbox.ts';
 import { type TemplateProgram, TemplateRegistry } from '../templates/template-registry.ts';
 import { type AttachedContainer, startContainer } from './attached-container.ts';
-import { type CompileRunner, runCompileStep, startCompileRunner } from './compile-step.ts';
+import { runCompileStep } from './compile-step.ts';
 import { type ContainerJobContext, runContainerJob } from './container-job.ts';
 import { ContainerRemovals } from './container-removals.ts';
 import {
@@ -24,15 +25,16 @@ import {
   type ContainerProfile,
   type ContainerRuntime,
   containerSpec,
-  profileKey,
 } from './container-spec.ts';
+import { DOCKER_PRIORITY, DockerLimiter, type DockerPriority } from './docker-limiter.ts';
 import { egressEnv } from './egress-env.ts';
 import type { EgressNetwork } from './egress-network.ts';
 import { IMAGE_NAMES, isBuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from './images.ts';
 import { buildJobArchive, JobRefused, type OutputCaps } from './job-archive.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from './memory-peak.ts';
+import { type PoolSettings, PoolSupply } from './pool-supply.ts';
 import { reapLeftovers } from './reaper.ts';
-import { WarmPool, type WarmPoolStats } from './warm-pool.ts';
+import type { WarmPool, WarmPoolStats } from './warm-pool.ts';
 
 export interface ContainerLogger {
   debug(obj: object, msg: string): void;
@@ -51,14 +53,10 @@ export interface ContainerSandboxOptions {
    * templates of `images`
    */
   templates?: TemplateRegistry;
-  pool?: {
-    /** Warm containers per image (python, node, bash) for the pooled profile; 0 disables the pool. @default 2 */
-    size?: number;
-    /** Warm containers per other template (0 or absent: cold only). A new hash drains the old pool. */
-    templates?: Readonly<Record<string, number>>;
-    /** The limits profile kept warm: jobs with this limits.memory_mb lease; others take the cold path. @default 128 */
-    memoryMb?: number;
-  };
+  /** The warm pools (pool-supply.ts). */
+  pool?: PoolSettings;
+  /** Docker lifecycle calls (create, attach, start, remove) at once. @default 4 */
+  dockerConcurrency?: number;
   /** Caps on the output files returned. @default { maxFiles: 256, maxBytes: 16 MiB } */
   outputs?: Partial<OutputCaps>;
   /** Where the memory cgroups of containers live (cgroup v1, cgroupfs). @default /sys/fs/cgroup/memory/docker */
@@ -94,9 +92,8 @@ export class ContainerSandbox implements Sandbox {
   /** Label value `airlock.instance` on every container of this sandbox. */
   readonly instance = randomBytes(6).toString('hex');
   readonly #options: ContainerSandboxOptions;
-  readonly #pools = new Map<string, WarmPool>();
-  /** The compile runner started with a warm container of a template with a compile step (undefined: failed). */
-  readonly #compileRunners = new WeakMap<AttachedContainer, Promise<CompileRunner | undefined>>();
+  readonly #supply: PoolSupply;
+  readonly #limiter: DockerLimiter;
   readonly #removals: ContainerRemovals;
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
@@ -113,7 +110,22 @@ export class ContainerSandbox implements Sandbox {
     this.backend = options.backend;
     this.#pooledProfile = { memoryMb: options.pool?.memoryMb ?? 128 };
     this.#caps = { maxFiles: 256, maxBytes: 16 * 1024 * 1024, ...options.outputs };
-    this.#removals = new ContainerRemovals({ timeoutMs: this.#dockerTimeout, logger: options.logger });
+    this.#limiter = new DockerLimiter(options.dockerConcurrency ?? 4);
+    this.#removals = new ContainerRemovals({
+      timeoutMs: this.#dockerTimeout,
+      logger: options.logger,
+      limiter: this.#limiter,
+    });
+    this.#supply = new PoolSupply({
+      runtime: options.runtime,
+      pooledProfile: this.#pooledProfile,
+      max: options.pool?.max ?? 8,
+      idleMs: options.pool?.idleMs ?? 30_000,
+      onDemandPools: options.pool?.onDemandPools ?? 0,
+      create: (image, profile) => this.#startWarm(image, profile),
+      discard: (c, pool) => this.#discard(c, pool),
+      logger: options.logger,
+    });
     this.#templates = options.templates ?? TemplateRegistry.withBuiltins(options.images);
   }
 
@@ -126,17 +138,11 @@ export class ContainerSandbox implements Sandbox {
     if (this.#started) return;
     this.#started = true;
     const size = this.#options.pool?.size ?? 2;
-    if (size > 0) for (const name of IMAGE_NAMES) this.#startPool(this.#options.images[name].tag, size);
+    for (const name of IMAGE_NAMES) this.#supply.pool(this.#options.images[name].tag, size);
     for (const name of Object.keys(this.#options.pool?.templates ?? {})) this.#poolTemplate(name);
     // A template built (or rebuilt with a new hash) after start gets its pool; the old hash's pool drains.
     this.#unsubscribe = this.#templates.onChange((name, before) => {
-      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) {
-        const old = this.#pools.get(profileKey(before.tag, this.#options.runtime, this.#pooledProfile));
-        if (old) {
-          this.#pools.delete(old.stats().key);
-          void old.drain();
-        }
-      }
+      if (before?.tag && before.tag !== this.#templates.get(name)?.tag) this.#supply.drainImage(before.tag);
       this.#poolTemplate(name);
     });
     this.#options.logger?.info(
@@ -154,7 +160,7 @@ export class ContainerSandbox implements Sandbox {
     const size = this.#options.pool?.templates?.[name] ?? 0;
     const entry = this.#templates.get(name);
     if (size <= 0 || entry?.builtin !== false || entry.state !== 'ready' || entry.tag === null) return;
-    if (!this.#closing.signal.aborted) this.#startPool(entry.tag, size);
+    if (!this.#closing.signal.aborted) this.#supply.pool(entry.tag, size);
   }
 
   /** Whether containers of `image` need an exec /work: a template of it has a language with a compile step. */
@@ -168,32 +174,18 @@ export class ContainerSandbox implements Sandbox {
       );
   }
 
-  #startPool(image: string, size: number): void {
-    const key = profileKey(image, this.#options.runtime, this.#pooledProfile);
-    if (this.#pools.has(key)) return;
-    const pool = new WarmPool({
-      key,
-      size,
-      create: () => this.#startWarm(image),
-      discard: (c) => this.#discard(c),
-      logger: this.#options.logger,
-    });
-    this.#pools.set(key, pool);
-    pool.start();
-  }
-
   /** Resolves when every warm pool is full (or the sandbox closes). */
   async whenWarm(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((pool) => pool.whenFull()));
+    await this.#supply.whenFull();
   }
 
   pools(): WarmPoolStats[] {
-    return [...this.#pools.values()].map((pool) => pool.stats());
+    return this.#supply.stats();
   }
 
   stats(): ContainerSandboxStats {
     return {
-      pools: [...this.#pools.values()].map((pool) => pool.stats()),
+      pools: this.#supply.stats(),
       warmLeases: this.#warmLeases,
       coldStarts: this.#coldStarts,
       removalsPending: this.#removals.pending,
@@ -224,10 +216,7 @@ export class ContainerSandbox implements Sandbox {
     this.#closing.abort('the sandbox is shutting down');
     this.#unsubscribe();
     // Draining first stops refills that ending jobs would otherwise start.
-    await Promise.all([
-      ...[...this.#pools.values()].map((pool) => pool.drain()),
-      Promise.allSettled([...this.#running]),
-    ]);
+    await Promise.all([this.#supply.drain(), Promise.allSettled([...this.#running])]);
     await this.#removals.settled();
     // Last sweep by this sandbox's own label: a container whose create was in flight while the pool drained
     // (or whose removal failed) must not outlive the service.
@@ -255,28 +244,33 @@ export class ContainerSandbox implements Sandbox {
       if (program.compile) {
         // The compile job carries the code and files; the program's job then only its argv, stdin and limits.
         const limits = { ...job.limits, wall_time_ms: compileWallMs, cpu_time_ms: compileWallMs };
-        compileArchive = await buildJobArchive({ ...archiveJob, args: [], stdin: '', limits }, this.#caps, {
-          file: program.file,
-          argv: program.compile,
-        });
+        compileArchive = await buildJobArchive(
+          { ...archiveJob, args: [], stdin: '', limits },
+          this.#caps,
+          { file: program.file, argv: program.compile, workdir: program.workdir },
+          { next: true },
+        );
       }
-      archive = await buildJobArchive(archiveJob, this.#caps, program, compileArchive === undefined);
+      archive = await buildJobArchive(archiveJob, this.#caps, program, {
+        withWork: compileArchive === undefined,
+      });
     } catch (error) {
       if (error instanceof JobRefused) return emptyResult('rejected', error.message);
       throw error;
     }
     const image = program.image;
     const profile = { memoryMb: job.limits.memory_mb };
-    const pool = this.#pools.get(profileKey(image, this.#options.runtime, profile));
-    let container = job.egress ? undefined : pool?.take();
-    // Started with the warm container; a lease that came before its `docker exec` answered waits for that one.
-    const compileRunner = container && this.#compileRunners.get(container);
+    const pool = job.egress ? undefined : this.#supply.forJob(image, profile);
+    let container = await pool?.lease(signal);
+    if (!container && signal.aborted) return emptyResult('canceled', 'canceled before it started');
     if (container) {
       this.#warmLeases++;
     } else {
       this.#coldStarts++;
       try {
+        const began = performance.now();
         container = await this.#startContainer(image, profile, job.executionId, job.egress !== undefined);
+        pool?.observeCold(performance.now() - began);
         if (job.egress) await this.#sealDns(container);
       } catch (error) {
         return emptyResult('internal_error', `could not start a sandbox container: ${messageOf(error)}`);
@@ -295,7 +289,6 @@ export class ContainerSandbox implements Sandbox {
     };
     try {
       if (compileArchive === undefined) {
-        void compileRunner?.then((runner) => runner?.close());
         const result = await runContainerJob(
           container,
           { archive, limits: job.limits },
@@ -312,7 +305,6 @@ export class ContainerSandbox implements Sandbox {
         { archive: compileArchive, limits: compileLimits },
         { signal },
         context,
-        await compileRunner,
       );
       if (compiled.result) return compiled.result;
       const result = await runContainerJob(
@@ -323,7 +315,7 @@ export class ContainerSandbox implements Sandbox {
       );
       return { ...result, compile: compiled.compile };
     } finally {
-      this.#discard(container);
+      this.#discard(container, pool);
       pool?.refill();
     }
   }
@@ -338,20 +330,9 @@ export class ContainerSandbox implements Sandbox {
     return found.ok ? found.program : found.message;
   }
 
-  /**
-   * A container for the pool, ready once started; when its template has a compile step, its compile runner is
-   * started next, in the background (the pool does not wait for it, so refills are no slower).
-   */
-  async #startWarm(image: string): Promise<AttachedContainer> {
-    const container = await this.#startContainer(image, this.#pooledProfile);
-    if (!this.#execWork(image)) return container;
-    const runner = startCompileRunner(container, this.#dockerTimeout).catch((error: unknown) => {
-      // The job then starts its compile runner itself.
-      this.#options.logger?.warn({ err: messageOf(error) }, 'warm pool: starting a compile runner failed');
-      return undefined;
-    });
-    this.#compileRunners.set(container, runner);
-    return container;
+  /** A container for the pool, ready once started; refills yield to cold starts in the Docker limiter. */
+  #startWarm(image: string, profile: ContainerProfile): Promise<AttachedContainer> {
+    return this.#startContainer(image, profile, undefined, false, DOCKER_PRIORITY.refill);
   }
 
   #startContainer(
@@ -359,6 +340,7 @@ export class ContainerSandbox implements Sandbox {
     profile: ContainerProfile,
     executionId?: string,
     egress = false,
+    priority: DockerPriority = DOCKER_PRIORITY.coldStart,
   ): Promise<AttachedContainer> {
     const spec = containerSpec({
       image,
@@ -375,6 +357,7 @@ export class ContainerSandbox implements Sandbox {
       spec,
       timeoutMs: this.#dockerTimeout,
       discard: (c) => this.#removals.remove(c),
+      limit: (call) => this.#limiter.run(priority, call),
     });
   }
 
@@ -388,8 +371,9 @@ export class ContainerSandbox implements Sandbox {
     }
   }
 
-  #discard(container: AttachedContainer): void {
-    this.#removals.remove(container.container);
+  /** Removes a container off the critical path; the pool it came from learns how long that took. */
+  #discard(container: AttachedContainer, pool?: WarmPool): void {
+    this.#removals.remove(container.container, pool && ((ms) => pool.observeTeardown(ms)));
   }
 }
 

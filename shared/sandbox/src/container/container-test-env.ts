@@ -8,8 +8,10 @@ import type { ExecutionResult, ResolvedLimits } from '@airlock/protocol';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
 import type { SandboxJob, SandboxRunOptions } from '../sandbox.ts';
-import { ContainerSandbox } from './container-sandbox.ts';
-import type { ContainerBackend, ContainerRuntime } from './container-spec.ts';
+import type { TemplateRegistry } from '../templates/template-registry.ts';
+import { type AttachedContainer, startContainer } from './attached-container.ts';
+import { ContainerSandbox, type ContainerSandboxOptions } from './container-sandbox.ts';
+import { type ContainerBackend, type ContainerRuntime, containerSpec } from './container-spec.ts';
 import type { ResolvedImages } from './images.ts';
 import { probeContainerBackends } from './probe.ts';
 import { reapLeftovers } from './reaper.ts';
@@ -68,6 +70,30 @@ export const BACKEND_OF: Readonly<Record<ContainerRuntime, ContainerBackend>> = 
   runsc: 'gvisor',
 };
 
+/**
+ * A hardened container of `image` (the pooled 128 MB profile) on `runtime`, labelled with `instance`, started
+ * and attached, its runner waiting for a job: for tests that talk to the runner without a ContainerSandbox.
+ */
+export function startTestContainer(
+  docker: Dockerode,
+  image: string,
+  runtime: ContainerRuntime,
+  instance: string,
+): Promise<AttachedContainer> {
+  return startContainer({
+    docker,
+    spec: containerSpec({
+      image,
+      runtime,
+      backend: BACKEND_OF[runtime],
+      profile: { memoryMb: 128 },
+      instance,
+    }),
+    timeoutMs: 30_000,
+    discard: () => {},
+  });
+}
+
 export interface SuiteSandbox {
   env: ContainerTestEnv;
   sandbox: ContainerSandbox;
@@ -100,6 +126,34 @@ export function suiteSandbox(runtime: ContainerRuntime, beforeStart?: () => void
     }
   }, 120_000);
   return suite;
+}
+
+/**
+ * Runs `use` with a started ContainerSandbox of `runtime` serving the registry's templates (no warm
+ * containers of the built-in images), then closes it and reaps whatever of it is left.
+ */
+export async function withTemplateSandbox(
+  env: ContainerTestEnv,
+  runtime: ContainerRuntime,
+  templates: TemplateRegistry,
+  pool: Omit<NonNullable<ContainerSandboxOptions['pool']>, 'size'>,
+  use: (sandbox: ContainerSandbox) => Promise<void>,
+): Promise<void> {
+  const sandbox = new ContainerSandbox({
+    docker: env.docker,
+    runtime,
+    backend: BACKEND_OF[runtime],
+    images: env.images,
+    templates,
+    pool: { size: 0, ...pool },
+  });
+  try {
+    await sandbox.start();
+    await use(sandbox);
+  } finally {
+    await sandbox.close();
+    await reapLeftovers(env.docker, { labels: [`airlock.instance=${sandbox.instance}`] });
+  }
 }
 
 export function runJob(

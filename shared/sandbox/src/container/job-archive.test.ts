@@ -38,6 +38,22 @@ const job = {
 };
 
 describe('buildJobArchive', () => {
+  it('puts the files of a program with a workdir there, and runs its argv there through /bin/sh', async () => {
+    const program = { file: 'main.sh', argv: ['bash', 'main.sh'], workdir: '/work/app/src' };
+    const { archive } = await buildJobArchive({ ...job, language: 'bash' }, CAPS, program);
+    const byName = Object.fromEntries((await entriesOf(archive)).map((e) => [e.name, e.body]));
+    expect(byName['work/app/src/main.sh']).toBe('print(1)');
+    expect(byName['work/app/src/data/in.txt']).toBe('payload');
+    expect(byName['meta/argv']).toBe(
+      '/bin/sh\0-c\0cd "$0" && exec "$@"\0/work/app/src\0env\0--\0GREETING=hi\0bash\0main.sh\0x\0y z\0',
+    );
+    const plain = await buildJobArchive({ ...job, language: 'bash' }, CAPS, { ...program, workdir: '/work' });
+    expect((await entriesOf(plain.archive)).map((e) => e.name)).toContain('work/main.sh');
+    for (const workdir of ['/etc', '/work/../etc', '/work/', 'app']) {
+      await expect(buildJobArchive(job, CAPS, { ...program, workdir })).rejects.toThrow(JobRefused);
+    }
+  });
+
   it('writes meta and work entries as plain ustar files', async () => {
     const { archive, nonce } = await buildJobArchive(job, CAPS);
     expect(nonce).toMatch(/^[0-9a-f]{48}$/);

@@ -1,7 +1,10 @@
 // Builds the one ustar archive a sandbox container reads on stdin (sandbox-images/CONTRACT.md "The job"):
-// meta/argv, meta/nonce, meta/stdin, meta/outputs, meta/cpu_ms, meta/wall_ms and the job's files under work/.
+// meta/argv, meta/nonce, meta/stdin, meta/outputs, meta/cpu_ms, meta/wall_ms, meta/next (a compile step: the
+// program's job follows on the same stream) and the job's files under work/.
 // It must never emit anything the runner refuses (pax or long-name headers, links, absolute or `..` names):
-// a job that cannot be expressed is refused here, before any container sees it.
+// a job that cannot be expressed is refused here, before any container sees it. A program with a `workdir`
+// (a template's folder under /work) gets its files there and runs there: `/bin/sh` changes into it and execs
+// the argv (the runner itself always starts in /work; the folder is a positional parameter, never code).
 
 import { randomBytes } from 'node:crypto';
 import type { Language } from '@airlock/protocol';
@@ -29,17 +32,31 @@ export class JobRefused extends Error {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The program file and argv a job runs with: its language's default image's, or its template's. */
-export type JobProgram = Pick<LanguageProgram, 'file' | 'argv'>;
+export type JobProgram = Pick<LanguageProgram, 'file' | 'argv'> & {
+  /** A folder under /work the files go to and the program runs in; absent: /work itself. */
+  workdir?: string | undefined;
+};
+
+const WORK_DIR = '/work';
+/** Runs "$@" in the folder "$0"; the folder is data, never part of the script. */
+const IN_WORKDIR = 'cd "$0" && exec "$@"';
 
 export async function buildJobArchive(
   job: SandboxJob,
   caps: OutputCaps,
   program: JobProgram = builtinProgram(job.language),
-  /** false for the program after a compile step: its files are already in /work (the runner never overwrites). */
-  withWork = true,
+  step: {
+    /** false for the program after a compile step: its files are already in /work (the runner never overwrites). */
+    withWork?: boolean;
+    /** A compile step: the runner reads the program's job after this one's end markers. */
+    next?: boolean;
+  } = {},
 ): Promise<JobArchive> {
+  const { withWork = true, next = false } = step;
   const nonce = randomBytes(24).toString('hex');
-  const argv = [...envPrefix(job.env), ...program.argv, ...job.args];
+  const folder = workFolder(program.workdir);
+  const inFolder = folder === '' ? [] : ['/bin/sh', '-c', IN_WORKDIR, `${WORK_DIR}/${folder.slice(0, -1)}`];
+  const argv = [...inFolder, ...envPrefix(job.env), ...program.argv, ...job.args];
   if (argv.some((arg) => arg.includes('\0')))
     throw new JobRefused('arguments must not contain NUL characters');
 
@@ -51,12 +68,13 @@ export async function buildJobArchive(
     // The runner ends the job itself shortly after this, so it cannot outlive a service that died.
     { name: 'meta/wall_ms', body: Buffer.from(String(job.limits.wall_time_ms)) },
     { name: 'meta/stdin', body: Buffer.from(job.stdin, 'utf8') },
+    ...(next ? [{ name: 'meta/next', body: Buffer.alloc(0) }] : []),
   ];
   for (const file of job.files) {
     if (file.path === program.file) throw new JobRefused(`files: ${file.path} is the program file itself`);
-    if (withWork) entries.push({ name: `work/${file.path}`, body: Buffer.from(file.content) });
+    if (withWork) entries.push({ name: `work/${folder}${file.path}`, body: Buffer.from(file.content) });
   }
-  if (withWork) entries.push({ name: `work/${program.file}`, body: Buffer.from(job.code, 'utf8') });
+  if (withWork) entries.push({ name: `work/${folder}${program.file}`, body: Buffer.from(job.code, 'utf8') });
 
   const tar = pack();
   const chunks: Buffer[] = [];
@@ -74,6 +92,16 @@ export async function buildJobArchive(
   tar.finalize();
   await done;
   return { archive: Buffer.concat(chunks), nonce };
+}
+
+/** The workdir relative to /work with a trailing slash ('' for /work); anything else is refused. */
+function workFolder(workdir: string | undefined): string {
+  if (workdir === undefined || workdir === WORK_DIR) return '';
+  const rest = workdir.startsWith(`${WORK_DIR}/`) ? workdir.slice(WORK_DIR.length + 1) : '';
+  if (rest === '' || rest.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    throw new JobRefused(`workdir ${JSON.stringify(workdir)} is not a folder under ${WORK_DIR}`);
+  }
+  return `${rest}/`;
 }
 
 function builtinProgram(language: Language): JobProgram {

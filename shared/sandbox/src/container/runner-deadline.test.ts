@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startContainer } from './attached-container.ts';
-import { type ContainerRuntime, containerSpec } from './container-spec.ts';
-import { BACKEND_OF, requireContainerEnv, TEST_LIMITS, testJob } from './container-test-env.ts';
+import type { ContainerRuntime } from './container-spec.ts';
+import { requireContainerEnv, startTestContainer, TEST_LIMITS, testJob } from './container-test-env.ts';
 import { buildJobArchive } from './job-archive.ts';
 import { judgeJob } from './job-verdict.ts';
 import { OutputBudget } from './output-budget.ts';
@@ -35,18 +34,7 @@ describe.each(['runc', 'runsc'] as const)(
         const image = program.language === 'bash' ? env.images.bash : env.images.python;
         const limits = { ...TEST_LIMITS, wall_time_ms: WALL_MS, cpu_time_ms: 60_000 };
         const { archive } = await buildJobArchive(testJob({ ...program, limits }), CAPS);
-        const container = await startContainer({
-          docker: env.docker,
-          spec: containerSpec({
-            image: image.tag,
-            runtime,
-            backend: BACKEND_OF[runtime],
-            profile: { memoryMb: 128 },
-            instance,
-          }),
-          timeoutMs: 30_000,
-          discard: () => {},
-        });
+        const container = await startTestContainer(env.docker, image.tag, runtime, instance);
         try {
           const budget = new OutputBudget(limits.output_bytes);
           container.listen((stream, payload) => budget.add(stream, payload));

@@ -11,15 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerSandbox } from '../container/container-sandbox.ts';
 import {
-  BACKEND_OF,
   type ContainerTestEnv,
   REPO_ROOT,
   requireContainerEnv,
   runJob,
   TEST_LIMITS,
   testJob,
+  withTemplateSandbox,
 } from '../container/container-test-env.ts';
-import { reapLeftovers } from '../container/reaper.ts';
 import { type BuildInputs, findBuildInputs } from './build-inputs.ts';
 import { type LoopbackAptRepo, startLoopbackAptRepo } from './loopback-apt-repo.ts';
 import { buildTemplate, TemplateBuildError, type TemplateBuildOptions } from './template-builder.ts';
@@ -101,16 +100,8 @@ describe('a template from the Debian base with a package and a file', () => {
     registry.set(entry);
 
     for (const runtime of ['runc', 'runsc'] as const) {
-      const sandbox = new ContainerSandbox({
-        docker: env.docker,
-        runtime,
-        backend: BACKEND_OF[runtime],
-        images: env.images,
-        templates: registry,
-        pool: { size: 0, memoryMb: TEST_LIMITS.memory_mb, templates: { [NAME]: 1 } },
-      });
-      try {
-        await sandbox.start();
+      const pool = { memoryMb: TEST_LIMITS.memory_mb, templates: { [NAME]: 1 } };
+      await withTemplateSandbox(env, runtime, registry, pool, async (sandbox) => {
         await sandbox.whenWarm();
         // The warm container of the template, before any job: every hardened flag.
         const [warm] = await env.docker.listContainers({
@@ -142,10 +133,7 @@ describe('a template from the Debian base with a package and a file', () => {
         );
         expect(result.outcome).toBe('success');
         expect(sandbox.stats().warmLeases).toBe(1);
-      } finally {
-        await sandbox.close();
-        await reapLeftovers(env.docker, { labels: [`airlock.instance=${sandbox.instance}`] });
-      }
+      });
     }
 
     lines.length = 0;

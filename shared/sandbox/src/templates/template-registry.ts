@@ -5,7 +5,12 @@
 // whose smoke check passed.
 
 import { AirlockError, type Language, TEMPLATE_STATES, type TemplateState } from '@airlock/protocol';
-import { type BuiltinLanguage, LANGUAGE_PROGRAMS, type ResolvedImages } from '../container/images.ts';
+import {
+  type BuiltinLanguage,
+  isBuiltinLanguage,
+  LANGUAGE_PROGRAMS,
+  type ResolvedImages,
+} from '../container/images.ts';
 import type { TemplateSpec } from './template-spec.ts';
 
 export { TEMPLATE_STATES, type TemplateState };
@@ -20,6 +25,8 @@ export interface TemplateProgram {
   argv: readonly string[];
   /** argv of the compile step, run before argv in the same sandbox. */
   compile?: readonly string[] | undefined;
+  /** Where the code, the request's files and both steps are: /work (absent) or a folder under it. */
+  workdir?: string | undefined;
 }
 
 /** One template as `/v1/templates` shows it. */
@@ -61,6 +68,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<Language, string>> = {
   ruby: 'ruby',
   php: 'php',
 };
+
+/**
+ * The template a job runs in: the one it names, else a compiled language's default (undefined: the built-in
+ * language's default image, which every container backend has).
+ */
+export function templateOfJob(language: Language, named: string | undefined): string | undefined {
+  return named ?? (isBuiltinLanguage(language) ? undefined : DEFAULT_TEMPLATES[language]);
+}
 
 /** Retry-After of `template_unavailable`: a build takes minutes; a failed one needs an operator. */
 const TEMPLATE_RETRY_SECONDS: Readonly<Record<TemplateState, number>> = {
@@ -205,7 +220,7 @@ export function noTemplates(name: string): AirlockError {
 }
 
 /** The programs a spec's languages run. */
-export function programsOf(spec: Pick<TemplateSpec, 'languages'>): TemplateEntry['programs'] {
+export function programsOf(spec: Pick<TemplateSpec, 'languages' | 'workdir'>): TemplateEntry['programs'] {
   const programs: TemplateEntry['programs'] = {};
   for (const [language, program] of Object.entries(spec.languages)) {
     if (program === undefined) continue;
@@ -213,6 +228,7 @@ export function programsOf(spec: Pick<TemplateSpec, 'languages'>): TemplateEntry
       file: program.source_file,
       argv: program.run,
       ...(program.compile ? { compile: program.compile } : {}),
+      ...(spec.workdir !== undefined && spec.workdir !== '/work' ? { workdir: spec.workdir } : {}),
     };
   }
   return programs;

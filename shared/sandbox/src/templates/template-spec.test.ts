@@ -84,6 +84,36 @@ describe('template spec', () => {
     ]);
   });
 
+  it('takes /work or a folder under it as the workdir and refuses any other', async () => {
+    for (const workdir of ['/work', '/work/app', '/work/src/build-1']) {
+      expect((await parseTemplateSpec('demo', dir, { ...good, workdir })).spec.workdir).toBe(workdir);
+    }
+    const escapes = [
+      '../x',
+      'app',
+      'work/app',
+      '/etc',
+      '/tmp',
+      '/',
+      '/work/../etc',
+      '/work/./app',
+      '/work//app',
+    ];
+    for (const workdir of [...escapes, '/work/app/', '/work/out', '/work/out/x', '/workx', '/opt/work']) {
+      expect(await codeOf({ ...good, workdir }), workdir).toEqual(['template_path_escape', 'workdir']);
+    }
+    for (const workdir of ['/work/a b', '/work/$(id)', '/work/a;b']) {
+      expect(await codeOf({ ...good, workdir }), workdir).toEqual(['template_invalid', 'workdir']);
+    }
+    expect(await codeOf({ ...good, workdir: 42 })).toEqual(['template_invalid', 'workdir']);
+    const refused = await parseTemplateSpec('demo', dir, { ...good, workdir: '/etc' }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(refused)).toBe(
+      'TemplateSpecError: template_path_escape: workdir: "/etc" must be /work or a folder under it other than /work/out (the rest of the root is read-only)',
+    );
+  });
+
   it('refuses variables Airlock sets and a bad `from`', async () => {
     expect((await codeOf({ ...good, env: { LD_PRELOAD: '/x.so' } }))[0]).toBe('template_invalid');
     expect((await codeOf({ ...good, env: { HTTP_PROXY: 'x' } }))[0]).toBe('template_invalid');

@@ -51,6 +51,9 @@ const ARGV_WORD = z
   .max(4096)
   .refine((s) => !s.includes('\0'), 'must not contain NUL');
 
+const WORKDIR_MAX_CHARS = 120;
+const WORKDIR_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+
 const pkg = (re: RegExp, what: string) => z.string().regex(re, `must be a plain ${what} package name`);
 
 /** `base` (the Airlock Debian base), `template:NAME`, or `image:REF` (an image already in the local engine). */
@@ -98,6 +101,12 @@ export const TemplateSpecSchema = z.strictObject({
         .refine((v) => !v.includes('\0') && !v.includes('\n'), 'must be one line'),
     )
     .default({}),
+  /**
+   * The directory the programs run in: `/work` (the default) or a folder under it, which holds the code's file
+   * and the request's files. Only /work is the job's own and writable (the root is read-only, /tmp is
+   * noexec and the user's HOME); /work/out stays where output files are collected.
+   */
+  workdir: z.string().min(1).max(WORKDIR_MAX_CHARS).optional(),
   languages: z.partialRecord(z.enum(LANGUAGES), TemplateLanguageSpec),
   /** Jobs the builder runs before the image is used: the program's stdout must equal `stdout`. */
   smoke: z
@@ -139,6 +148,7 @@ export async function parseTemplateSpec(
       'a template from the base must serve a language',
     );
   }
+  if (spec.workdir !== undefined) checkWorkdir(spec.workdir, 'workdir');
   const fileSources: string[] = [];
   const root = await realpath(dir);
   for (const [i, file] of spec.files.entries()) {
@@ -192,6 +202,32 @@ function checkTarget(target: string, field: string): void {
       'template_path_escape',
       field,
       'is a path Airlock owns or mounts at run time',
+    );
+  }
+}
+
+/** `/work` or a normalized folder under it (not /work/out, where the runner collects output files). */
+function checkWorkdir(workdir: string, field: string): void {
+  const segments = workdir.split('/');
+  if (!workdir.startsWith('/') || segments.slice(1).some((s) => s === '' || s === '.' || s === '..')) {
+    throw new TemplateSpecError(
+      'template_path_escape',
+      field,
+      `${JSON.stringify(workdir)} must be a normalized absolute path`,
+    );
+  }
+  if (segments[1] !== 'work' || segments[2] === 'out') {
+    throw new TemplateSpecError(
+      'template_path_escape',
+      field,
+      `${JSON.stringify(workdir)} must be /work or a folder under it other than /work/out (the rest of the root is read-only)`,
+    );
+  }
+  if (!segments.slice(2).every((s) => WORKDIR_SEGMENT.test(s))) {
+    throw new TemplateSpecError(
+      'template_invalid',
+      field,
+      'may hold only [A-Za-z0-9._-] in each folder name',
     );
   }
 }

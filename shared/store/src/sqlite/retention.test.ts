@@ -15,6 +15,7 @@ function session(tenant: string, id: string, closedAtMs: number | null): Session
     created_at: new Date(T0).toISOString(),
     last_used_at: new Date(T0).toISOString(),
     expires_at: new Date(T0 + 60_000).toISOString(),
+    on_idle: 'close',
     cells: 0,
     closed_at: closedAtMs === null ? null : new Date(closedAtMs).toISOString(),
     closed_reason: closedAtMs === null ? null : 'deleted',

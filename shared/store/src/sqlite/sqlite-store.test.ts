@@ -150,6 +150,7 @@ describe('SqliteStore on disk', () => {
       created_at: new Date(T0).toISOString(),
       last_used_at: new Date(T0).toISOString(),
       expires_at: new Date(T0 + 300_000).toISOString(),
+      on_idle: 'close',
       cells: 0,
       closed_at: null,
       closed_reason: null,

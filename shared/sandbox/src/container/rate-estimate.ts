@@ -1,0 +1,30 @@
+// How often something happens, in events per second: an exponentially weighted moving average over time (each
+// event adds 1/window and the sum decays by e^(−elapsed/window)), so a steady rate λ reads λ and a rate that
+// stops decays towards 0 without any further event. It reads only the clock it is given (tests inject one).
+
+export class RateEstimate {
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  /** Events per second as of #at. */
+  #rate = 0;
+  #at: number;
+
+  constructor(windowMs: number, now: () => number) {
+    if (!(windowMs > 0)) throw new RangeError(`window must be > 0 ms, got ${windowMs}`);
+    this.#windowMs = windowMs;
+    this.#now = now;
+    this.#at = now();
+  }
+
+  /** Counts one event now. */
+  record(): void {
+    this.#rate = this.perSecond() + 1000 / this.#windowMs;
+    this.#at = this.#now();
+  }
+
+  /** The estimate now, in events per second. */
+  perSecond(): number {
+    const elapsed = Math.max(0, this.#now() - this.#at);
+    return this.#rate * Math.exp(-elapsed / this.#windowMs);
+  }
+}
