@@ -90,6 +90,16 @@ export class ExecutionRecords {
     ]);
   }
 
+  /**
+   * Deletes the listing entry of an execution whose record was not created, unless the record stored under
+   * its id is listed under the same entry (the same execution, submitted before). Its hour's marker expires.
+   */
+  async removeListing(execution: Execution): Promise<void> {
+    const entry = listingEntry(execution);
+    const stored = (await this.read(execution.id))?.value.execution;
+    if (stored === undefined || listingEntry(stored) !== entry) await this.#kv.delete(entry);
+  }
+
   /** Replaces the record if it is still at `revision`; false if someone changed it first. */
   async replace(record: StoredExecution, revision: number): Promise<boolean> {
     return (await this.update(record, revision)) !== undefined;

@@ -1,8 +1,8 @@
-// Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
-// create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
-// and its `accepted` audit record; without a key, while the record is written) and the record's listing
-// entry, then the `queued` event, then the job message on the tenant's subject, or the tenant's subject of the
-// template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a publish retried after a
+// Accepting an execution into the JetStream queue: the KV record first (its listing entry written alongside),
+// then the client key's claim (a KV create, so two gateways racing on one key cannot both win), then the
+// caller's admit() (its reservations and its `accepted` audit record; without a key, while the record is
+// written), then the `queued` event, then the job message on the tenant's subject, or the tenant's subject of
+// the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a publish retried after a
 // timeout is stored once. While admit() and the publish run, the key's claim says `admitting`, and a replay
 // with the key waits for the outcome. A refused admit() or a full stream undoes the claim and the record; a
 // full stream answers `queue_full`.
@@ -73,24 +73,25 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     () => undefined,
     () => undefined,
   );
-  let created: boolean;
-  try {
-    created = await createRecord(deps, record);
-  } catch (error) {
-    await admittedOrNot;
-    throw error;
-  }
-  if (!created) {
-    await admittedOrNot;
-    throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
-  }
-  // Written while the key is claimed and admit() runs (latency: not one more round trip in a row), and
-  // settled before the job is published or the record undone.
+  // The listing entry is written with the record (latency: not one more round trip in a row; a list() that
+  // finds it first skips an entry whose record is not there), settled before the job is published or the
+  // record undone, and removed again if the record is not ours.
   const listed = records.addListing(record);
   const listedOrNot = listed.then(
     () => undefined,
     () => undefined,
   );
+  let created: boolean;
+  try {
+    created = await createRecord(deps, record);
+  } catch (error) {
+    await Promise.all([admittedOrNot, unlist(deps, record, listedOrNot)]);
+    throw error;
+  }
+  if (!created) {
+    await Promise.all([admittedOrNot, unlist(deps, record, listedOrNot)]);
+    throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
+  }
   if (key !== undefined) {
     let replay: Execution | undefined;
     try {
@@ -128,6 +129,14 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     deps.onError(error, 'publishing a wake-up'); // workers also find the job by listing consumers
   }
   return { execution: structuredClone(record.execution), created: true };
+}
+
+/** Removes the listing entry of a record that was not created (another one has its id, or none was made). */
+async function unlist(deps: SubmissionDeps, record: StoredExecution, listed: Promise<void>): Promise<void> {
+  await listed;
+  await deps.records.removeListing(record.execution).catch((error: unknown) => {
+    deps.onError(error, 'undoing a refused submit');
+  });
 }
 
 /** Creates the record; when the answer is lost, makes sure no record is left behind before failing. */
