@@ -71,15 +71,33 @@ export class ExecutionRecords {
    * expires no sooner than they do); false if one with this id exists.
    */
   async create(record: StoredExecution): Promise<boolean> {
-    const created = await this.#create(executionKey(record.execution.id), record);
-    if (created) {
-      const { tenant } = record.execution;
-      await Promise.all([
-        this.#kv.put(listingEntry(record.execution), ''),
-        this.#kv.put(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS)), ''),
-      ]);
-    }
+    const created = await this.createUnlisted(record);
+    if (created) await this.addListing(record);
     return created;
+  }
+
+  /** As create(), without the listing entry and its marker (addListing() writes them). */
+  async createUnlisted(record: StoredExecution): Promise<boolean> {
+    return this.#create(executionKey(record.execution.id), record);
+  }
+
+  /** Writes the listing entry of a created record and its hour's marker. */
+  async addListing(record: StoredExecution): Promise<void> {
+    const { tenant } = record.execution;
+    await Promise.all([
+      this.#kv.put(listingEntry(record.execution), ''),
+      this.#kv.put(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS)), ''),
+    ]);
+  }
+
+  /**
+   * Deletes the listing entry of an execution whose record was not created, unless the record stored under
+   * its id is listed under the same entry (the same execution, submitted before). Its hour's marker expires.
+   */
+  async removeListing(execution: Execution): Promise<void> {
+    const entry = listingEntry(execution);
+    const stored = (await this.read(execution.id))?.value.execution;
+    if (stored === undefined || listingEntry(stored) !== entry) await this.#kv.delete(entry);
   }
 
   /** Replaces the record if it is still at `revision`; false if someone changed it first. */

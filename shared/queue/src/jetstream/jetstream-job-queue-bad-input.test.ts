@@ -114,4 +114,18 @@ describe('JetStreamJobQueue with bad messages on its subjects', () => {
     const retry = submitInput('acme', { key: 'big', hash: 'h' });
     expect((await queue.submit(retry)).created).toBe(true);
   });
+
+  it('refuses a second submit of an id it holds, and still lists that execution once', async () => {
+    const queue = await harness().open(freshNames());
+    const input = submitInput('acme');
+    await queue.submit(input);
+    // The same execution again, and another execution that reuses its id with another creation time.
+    await expect(queue.submit(input)).rejects.toMatchObject({ code: 'internal_error' });
+    const reused = submitInput('acme');
+    reused.execution = { ...reused.execution, id: input.execution.id, created_at: new Date(0).toISOString() };
+    await expect(queue.submit(reused)).rejects.toMatchObject({ code: 'internal_error' });
+    const page = await queue.list('acme', { limit: 10 });
+    expect(page.executions.map((execution) => execution.id)).toEqual([input.execution.id]);
+    expect(page.executions[0]?.created_at).toBe(input.execution.created_at);
+  });
 });

@@ -4,11 +4,15 @@
 // of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off). Of the
 // consumers of jobs routed by a template it takes work only from those whose template is ready here
 // (job-routes.ts); the others it asks once per redelivery check, and only when another worker holds jobs there.
-// Must never hold more jobs than its concurrency, and never stop on a lost connection: it retries.
+// When no consumer is known to have work and at least two slots are free, it also parks one pull request on the
+// consumer it served last, so that consumer's next job arrives without a wake-up and a pull round trip; the
+// parked request holds one slot, and the other slots keep the round-robin going for every other consumer.
+// Must never hold more jobs than its concurrency (a parked request counts as one), and never stop on a lost
+// connection: it retries.
 
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { pullOne } from './job-delivery.ts';
+import { type JobDelivery, type ParkedPull, parkOne, pullOne, release } from './job-delivery.ts';
 import type { JobRoutes } from './job-routes.ts';
 import type { JobRunner } from './job-runner.ts';
 import type { QueueNames } from './names.ts';
@@ -32,6 +36,8 @@ export interface ConsumerDeps {
 }
 
 const ERROR_PAUSE_MS = 250;
+/** How long a parked pull request waits on the server before it expires and is parked again. */
+const PARK_MS = 5_000;
 
 export class JobConsumer {
   readonly #deps: ConsumerDeps;
@@ -41,6 +47,10 @@ export class JobConsumer {
   #cancels: Subscription | undefined;
   #probes: Subscription | undefined;
   #inFlight = 0;
+  /** The pull request parked on the server, if any: it holds one slot. */
+  #parked: ParkedPull | undefined;
+  /** The consumer a job came from last: where a pull is parked. */
+  #lastServed: string | undefined;
   #stopping = false;
   #listing = false;
   #lastRedeliveryCheck = 0;
@@ -91,6 +101,9 @@ export class JobConsumer {
     this.#stopping = true;
     this.#wakeUp();
     await this.#loop;
+    const parked = this.#parked;
+    parked?.withdraw();
+    await parked?.delivery;
     this.#wakeUps?.unsubscribe();
   }
 
@@ -103,10 +116,12 @@ export class JobConsumer {
   }
 
   async #pullLoop(): Promise<void> {
-    const { nc, names, runner, concurrency, pollIntervalMs, onError } = this.#deps;
+    const { nc, names, concurrency, pollIntervalMs, onError } = this.#deps;
     while (!this.#stopping) {
-      const turn = this.#inFlight < concurrency ? this.#rotation.next() : undefined;
+      const held = this.#inFlight + (this.#parked ? 1 : 0);
+      const turn = held < concurrency ? this.#rotation.next() : undefined;
       if (!turn) {
+        this.#park();
         await this.#sleep(pollIntervalMs);
         continue;
       }
@@ -126,12 +141,54 @@ export class JobConsumer {
         continue;
       }
       this.#rotation.served(turn);
-      this.#inFlight++;
-      void runner.handle(delivery).finally(() => {
-        this.#inFlight--;
-        this.#wakeUp();
-      });
+      this.#run(delivery);
     }
+  }
+
+  #run(delivery: JobDelivery): void {
+    // A pull is parked only where this worker runs the jobs (not on a template consumer it merely checks).
+    if (this.#deps.routes.runs(delivery.consumer)) this.#lastServed = delivery.consumer;
+    this.#inFlight++;
+    void this.#deps.runner.handle(delivery).finally(() => {
+      this.#inFlight--;
+      this.#wakeUp();
+    });
+  }
+
+  /**
+   * Parks a pull on the consumer served last, when no consumer is known to have work and a slot stays free for
+   * the round-robin besides the parked one (so a job of another consumer never waits for the parked request).
+   */
+  #park(): void {
+    const { nc, names, concurrency, onError } = this.#deps;
+    const consumer = this.#lastServed;
+    if (this.#parked || this.#stopping || consumer === undefined || nc.isClosed()) return;
+    if (!this.#deps.routes.runs(consumer)) return; // its template is no longer ready here
+    if (this.#rotation.size > 0 || concurrency - this.#inFlight < 2) return;
+    let parked: ParkedPull;
+    try {
+      parked = parkOne(nc, names.jobStream, consumer, PARK_MS);
+    } catch (error) {
+      onError(error, `parking a pull on ${consumer}`);
+      return;
+    }
+    this.#parked = parked;
+    const since = Date.now();
+    void parked.delivery.then((delivery) => {
+      if (this.#parked === parked) this.#parked = undefined;
+      if (delivery === undefined) {
+        // Refused at once (the consumer is gone, too many waiting): park again only once it serves a job.
+        if (Date.now() - since < PARK_MS / 2 && this.#lastServed === consumer) this.#lastServed = undefined;
+        this.#wakeUp();
+        return;
+      }
+      if (this.#stopping) {
+        release(nc, delivery); // not taken after all: another worker gets it at once
+        return;
+      }
+      // Its wake-up still comes (sent after every submit), so the round-robin asks for any job behind it.
+      this.#run(delivery);
+    });
   }
 
   /** Marks every tenant whose consumer has jobs waiting. */

@@ -1,10 +1,12 @@
-// Takes one job from one tenant's durable pull consumer without waiting (`no_wait`), so a worker can go round
-// the tenants and ask each in turn, and wraps the delivered message: its stream sequence, how often it was
-// delivered, and the acks (done, still working, never again).
+// Takes one job from one tenant's durable pull consumer: without waiting (`no_wait`), so a worker can go round
+// the tenants and ask each in turn, or parked (a request left waiting on the server, so the next job is
+// delivered as soon as it is stored, without a wake-up and a pull round trip); and wraps the delivered message:
+// its stream sequence, how often it was delivered, and the acks (done, still working, never again).
 // Raw pull requests because the client's next()/fetch() wait at least a second on an empty consumer.
 // Must never hold more than the one job it asked for, and never throw from an ack.
 
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { settledWithin } from '../settled-within.ts';
 
 export interface JobDelivery {
   /** The tenant consumer it came from. */
@@ -36,6 +38,57 @@ export async function pullOne(
   // 404 no messages, 408 request timeout (no_wait while others are pending), 409 consumer gone or limits.
   if (message.headers?.hasError || !message.reply) return undefined;
   return toDelivery(consumer, message);
+}
+
+/** A pull request left waiting on the server for one job. */
+export interface ParkedPull {
+  readonly consumer: string;
+  /** The job; undefined once the request expired, was refused, or was withdrawn before a job came. */
+  readonly delivery: Promise<JobDelivery | undefined>;
+  /**
+   * Withdraws the request: the inbox is drained (unsubscribed, then flushed), so a job the server sent before
+   * it saw the unsubscribe still resolves `delivery` (its holder must run or release it).
+   */
+  withdraw(): void;
+}
+
+/** Headroom after the request's expiry before the client stops waiting for the server's answer. */
+const PARK_MARGIN_MS = 1_000;
+
+/** Parks a request for one job on the consumer for up to expiresMs. */
+export function parkOne(nc: NatsConnection, stream: string, consumer: string, expiresMs: number): ParkedPull {
+  const { promise, resolve } = Promise.withResolvers<JobDelivery | undefined>();
+  const inbox = createInbox();
+  let timer: NodeJS.Timeout | undefined;
+  const subscription = nc.subscribe(inbox, {
+    max: 1,
+    callback: (_error, message) => {
+      clearTimeout(timer);
+      // A status instead of a job: 408 expired, 409 consumer gone or too many waiting requests.
+      resolve(message.headers?.hasError || !message.reply ? undefined : toDelivery(consumer, message));
+    },
+  });
+  const withdraw = () => {
+    clearTimeout(timer);
+    if (subscription.isClosed()) return resolve(undefined);
+    // Bounded: a drain waits for the server's answer, which never comes while the connection is down.
+    const drained = subscription.drain().catch(() => undefined);
+    void settledWithin(drained, PARK_MARGIN_MS).finally(() => {
+      if (!subscription.isClosed()) subscription.unsubscribe();
+      resolve(undefined);
+    });
+  };
+  try {
+    const request = JSON.stringify({ batch: 1, expires: expiresMs * 1_000_000 });
+    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, request, { reply: inbox });
+    // No answer at all (a restarted server forgot the request): stop waiting a little after it would expire.
+    timer = setTimeout(withdraw, expiresMs + PARK_MARGIN_MS);
+    timer.unref();
+  } catch {
+    subscription.unsubscribe();
+    resolve(undefined);
+  }
+  return { consumer, delivery: promise, withdraw };
 }
 
 function toDelivery(consumer: string, message: Msg): JobDelivery | undefined {

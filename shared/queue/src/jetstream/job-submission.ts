@@ -1,10 +1,11 @@
-// Accepting an execution into the JetStream queue: the KV record first, then the client key's claim (a KV
-// create, so two gateways racing on one key cannot both win), then the caller's admit() (its reservations
-// and its `accepted` audit record), then the `queued` event, then the job message on the tenant's subject, or
-// the tenant's subject of the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a
-// publish retried after a timeout is stored once. While admit() and the publish run, the key's claim says
-// `admitting`, and a replay with the key waits for the outcome. A refused admit() or a full stream undoes the
-// claim and the record; a full stream answers `queue_full`.
+// Accepting an execution into the JetStream queue: the KV record first (its listing entry written alongside),
+// then the client key's claim (a KV create, so two gateways racing on one key cannot both win), then the
+// caller's admit() (its reservations and its `accepted` audit record; without a key, while the record is
+// written), then the `queued` event, then the job message on the tenant's subject, or the tenant's subject of
+// the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a publish retried after a
+// timeout is stored once. While admit() and the publish run, the key's claim says `admitting`, and a replay
+// with the key waits for the outcome. A refused admit() or a full stream undoes the claim and the record; a
+// full stream answers `queue_full`.
 // Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
 // accept a job the stream did not store.
 
@@ -65,18 +66,51 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     jobDigest: jobDigest(payload),
   };
   if (key !== undefined) record.idempotencyRecord = key;
-  if (!(await createRecord(deps, record))) {
+  // Without a key there is no claim to win first, so admit() runs while the record is written (latency: one
+  // round trip fewer in a row); a refusal still undoes the record, and nothing is published before both.
+  const admitted = key === undefined ? input.admit?.(structuredClone(record.execution)) : undefined;
+  const admittedOrNot = admitted?.then(
+    () => undefined,
+    () => undefined,
+  );
+  // The listing entry is written with the record (latency: not one more round trip in a row; a list() that
+  // finds it first skips an entry whose record is not there), settled before the job is published or the
+  // record undone, and removed again if the record is not ours.
+  const listed = records.addListing(record);
+  const listedOrNot = listed.then(
+    () => undefined,
+    () => undefined,
+  );
+  let created: boolean;
+  try {
+    created = await createRecord(deps, record);
+  } catch (error) {
+    await Promise.all([admittedOrNot, unlist(deps, record, listedOrNot)]);
+    throw error;
+  }
+  if (!created) {
+    await Promise.all([admittedOrNot, unlist(deps, record, listedOrNot)]);
     throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
   }
   if (key !== undefined) {
-    const replay = await claimKey(deps, tenant, key, record, input.admit !== undefined);
+    let replay: Execution | undefined;
+    try {
+      replay = await claimKey(deps, tenant, key, record, input.admit !== undefined);
+    } catch (error) {
+      await listedOrNot;
+      throw error;
+    }
     if (replay) {
+      await listedOrNot;
       await records.remove(record.execution.id);
       return { execution: replay, created: false };
     }
   }
   try {
-    await input.admit?.(structuredClone(record.execution));
+    await Promise.all([
+      key === undefined ? admitted : input.admit?.(structuredClone(record.execution)),
+      listed,
+    ]);
     await deps.consumers.ensure(tenant, input.template);
     // Not awaited (latency): sent before the job message on this connection, so it reaches the event stream
     // before any worker can take the job and publish `running`.
@@ -84,6 +118,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     deps.events.lifecycle('execution.accepted', record.execution);
     await publishJob(deps, input.execution, payload, input.template);
   } catch (error) {
+    await Promise.all([listedOrNot, admittedOrNot]);
     await undo(deps, record, key);
     throw error;
   }
@@ -96,10 +131,18 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
   return { execution: structuredClone(record.execution), created: true };
 }
 
+/** Removes the listing entry of a record that was not created (another one has its id, or none was made). */
+async function unlist(deps: SubmissionDeps, record: StoredExecution, listed: Promise<void>): Promise<void> {
+  await listed;
+  await deps.records.removeListing(record.execution).catch((error: unknown) => {
+    deps.onError(error, 'undoing a refused submit');
+  });
+}
+
 /** Creates the record; when the answer is lost, makes sure no record is left behind before failing. */
 async function createRecord(deps: SubmissionDeps, record: StoredExecution): Promise<boolean> {
   try {
-    return await deps.records.create(record);
+    return await deps.records.createUnlisted(record);
   } catch (error) {
     await deps.records.remove(record.execution.id).catch((cleanup: unknown) => {
       deps.onError(cleanup, 'undoing a refused submit');
