@@ -12,10 +12,10 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { Sessions } from '../sessions/sessions.ts';
+import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SessionRoutesOptions {
-  sessions: Sessions;
+  sessions: SessionsApi;
   /** This server's request schemas (limits within its ceilings). */
   schemas: RequestSchemas;
 }

@@ -16,7 +16,8 @@ import type { SessionLease } from '@airlock/sandbox';
 import type { SessionsDeps } from './session-deps.ts';
 import { type Entry, expiresAtMs, iso } from './session-entry.ts';
 
-export interface OpenSessionsDeps extends Pick<SessionsDeps, 'audit' | 'authorizer' | 'store' | 'logger'> {
+export interface OpenSessionsDeps
+  extends Pick<SessionsDeps, 'audit' | 'authorizer' | 'store' | 'logger' | 'beforeRecord'> {
   /** Removes the pause image of a session that closes while paused. */
   dropPauseImage: (entry: Entry) => Promise<void>;
   /** Pauses a session whose idle timeout passed and whose `on_idle` is `pause`. */
@@ -91,6 +92,7 @@ export class OpenSessions {
 
   /** Writes the session's record; a failure is logged (the session goes on, its record lags). */
   async store(entry: Entry): Promise<void> {
+    this.#deps.beforeRecord?.(entry);
     await this.#deps.store.sessions
       .putSession({ ...entry.session })
       .catch((err: unknown) =>

@@ -5,8 +5,9 @@ import { FileAuditLog } from '@airlock/audit';
 import { newSnapshotId } from '@airlock/protocol';
 import { CHECKPOINT_FILE } from '@airlock/sandbox';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileSnapshotStore } from './file-snapshot-store.ts';
 import { ensureRoom, quotaFor } from './snapshot-quota.ts';
-import { type SnapshotRecord, SnapshotStore } from './snapshot-store.ts';
+import type { SnapshotRecord, SnapshotStore } from './snapshot-store.ts';
 import { SnapshotSweeper } from './snapshot-sweeper.ts';
 
 let root: string;
@@ -18,7 +19,7 @@ beforeEach(async () => {
 afterEach(() => rm(root, { recursive: true, force: true }));
 
 const storeOf = (options: { retentionSeconds?: number; max_count?: number } = {}) =>
-  new SnapshotStore(root, {
+  new FileSnapshotStore(root, {
     events: { publish: async (event) => void events.push(event) },
     quota: { max_count: options.max_count ?? 2, max_bytes: 1000 },
     ...(options.retentionSeconds === undefined ? {} : { retentionSeconds: options.retentionSeconds }),
@@ -90,7 +91,7 @@ describe('SnapshotStore retention and the sweeper', () => {
   it('keeps snapshots without a retention, and a pause image as long as a session can live', async () => {
     const kept = await take(storeOf());
     expect(kept.expires_at).toBeNull();
-    const store = new SnapshotStore(root, { retentionSeconds: 60, sessionLifetimeSeconds: 3600 });
+    const store = new FileSnapshotStore(root, { retentionSeconds: 60, sessionLifetimeSeconds: 3600 });
     const snapshot = await take(store);
     expect(Date.parse(snapshot.expires_at ?? '')).toBeGreaterThan(Date.parse(snapshot.created_at));
     const pause = await take(store, { purpose: 'pause' });
@@ -106,7 +107,7 @@ describe('SnapshotStore retention and the sweeper', () => {
   });
 
   it('deletes expired snapshots with their event and audit record (reason expired), and only those', async () => {
-    const store = new SnapshotStore(root, {
+    const store = new FileSnapshotStore(root, {
       events: { publish: async (event) => void events.push(event) },
       retentionSeconds: 60,
     });
@@ -123,7 +124,7 @@ describe('SnapshotStore retention and the sweeper', () => {
     await sweeper.sweep();
     expect(await written()).toEqual([]);
     // Expiry at once: a retention the store measures from the commit, here already past.
-    const expiring = new SnapshotStore(root, {
+    const expiring = new FileSnapshotStore(root, {
       events: { publish: async (event) => void events.push(event) },
       retentionSeconds: 1e-9,
     });

@@ -1,0 +1,152 @@
+// Sessions scaled out on NATS, with intent tokens: a real nats-server, a gateway and worker processes. A gateway
+// forwards every session call to the worker hosting the session (its record in the `airlock-sessions` bucket);
+// another tenant gets 404 through the gateway as in embedded mode. Python on gVisor: a session paused on one worker
+// resumes on another after the first was killed with SIGKILL (its variables and /work files intact); a session
+// whose worker is killed without a snapshot ends `worker_lost`; one opened with `resume_on_worker_loss` resumes
+// from its latest snapshot (its state as of that snapshot); an image corrupted in the Object Store is refused
+// (`snapshot_corrupt`) and never restored.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type AirlockProcess, until, useNatsCluster } from './support/nats-cluster.ts';
+import { call } from './support/service.ts';
+import { bearer, tenantPolicy, tokenSettings } from './support/tokens.ts';
+
+const TTL_MS = 3_000;
+const dir = await mkdtemp(join(tmpdir(), 'airlock-nats-sessions-'));
+const issuer: TestIssuer = await createTestIssuer({ kid: 'nats-sessions-key' });
+const policy = tenantPolicy({
+  languages: ['python', 'javascript'],
+  backends: ['gvisor', 'isolate'],
+  limits: { memory_mb: 256, wall_time_ms: 60_000 },
+  max_concurrent: 8,
+  sessions: true,
+});
+const tokens = await tokenSettings(dir, issuer, { acme: policy, globex: policy });
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+let gateway: AirlockProcess;
+const workers: AirlockProcess[] = [];
+const cluster = useNatsCluster(
+  {
+    env: {
+      ...tokens,
+      AIRLOCK_BACKENDS: 'isolate,gvisor',
+      AIRLOCK_POOL_SIZE: '0',
+      AIRLOCK_WORKER_TTL_MS: String(TTL_MS),
+      AIRLOCK_DATA_DIR: join(dir, 'data'),
+      AIRLOCK_TOKEN_MAX_EXECUTIONS: '1000',
+      AIRLOCK_MAX_WAIT_SECONDS: '300',
+    },
+  },
+  async (started) => {
+    const [first, second, third] = await Promise.all([started.gateway(), started.worker(), started.worker()]);
+    gateway = first;
+    workers.push(second, third);
+  },
+);
+
+const api = async (method: string, path: string, body?: unknown, tenant = 'acme') =>
+  call(gateway.url, method, path, body, bearer(await issuer.mint({ tenant })));
+
+async function open(request: Record<string, unknown>): Promise<string> {
+  const response = await api('POST', '/v1/sessions', request);
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  expect(response.body.status).toBe('ready');
+  return response.body.id;
+}
+
+async function cell(id: string, code: string): Promise<any> {
+  const response = await api('POST', `/v1/sessions/${id}/executions`, {
+    code,
+    limits: { wall_time_ms: 60_000 },
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  expect(response.body.result.outcome, JSON.stringify(response.body.result)).toBe('success');
+  return response.body.result;
+}
+
+const value = async (id: string, code: string) => (await cell(id, code)).value['text/plain'];
+
+/** The worker process hosting session `id`, as its record in the sessions bucket says. */
+async function hostOf(id: string): Promise<AirlockProcess> {
+  const nc = await cluster().connect();
+  const kv = await new Kvm(nc).open('airlock-sessions');
+  const worker = (await kv.get(id))?.json<{ worker: string }>().worker ?? '';
+  const heartbeats = await new Kvm(nc).open('airlock-workers');
+  const pid = (await heartbeats.get(worker))?.json<{ pid: number }>().pid;
+  const host = workers.find((w) => w.child.pid === pid);
+  if (!host) throw new Error(`no live worker hosts ${id} (record: ${worker})`);
+  return host;
+}
+
+/** Kills a worker with SIGKILL and starts another in its place (the fleet keeps two). */
+async function killAndReplace(worker: AirlockProcess): Promise<void> {
+  process.kill(worker.child.pid!, 'SIGKILL');
+  expect(await worker.exited).toBe(null);
+  workers.splice(workers.indexOf(worker), 1);
+  workers.push(await cluster().worker());
+}
+
+describe('sessions through a NATS gateway', () => {
+  it('serves a session on a worker: cells, read, update, listing; another tenant sees 404', async () => {
+    const id = await open({ language: 'javascript' });
+    await cell(id, 'var n = 41');
+    expect(await value(id, 'n + 1')).toBe('42');
+    const read = await api('GET', `/v1/sessions/${id}`);
+    expect(read.body).toMatchObject({ id, tenant: 'acme', status: 'ready', cells: 2, backend: 'isolate' });
+    const patched = await api('PATCH', `/v1/sessions/${id}`, { idle_timeout_seconds: 120 });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const listed = await api('GET', '/v1/sessions?limit=10');
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body.data.map((s: any) => s.id)).toContain(id);
+
+    // Another tenant: as if it did not exist, for every call; and not in its listing.
+    for (const [method, path, body] of [
+      ['GET', `/v1/sessions/${id}`, undefined],
+      ['POST', `/v1/sessions/${id}/executions`, { code: 'n' }],
+      ['DELETE', `/v1/sessions/${id}`, undefined],
+      ['POST', `/v1/sessions/${id}/pause`, undefined],
+    ] as const) {
+      const refused = await api(method, path, body, 'globex');
+      expect(refused.status, `${method} ${path}`).toBe(404);
+      expect(refused.body.error).toEqual({ code: 'not_found', message: `no session "${id}"` });
+    }
+    expect((await api('GET', '/v1/sessions?limit=10', undefined, 'globex')).body.data).toEqual([]);
+    // The same validation as the embedded mode's, at the gateway.
+    const bad = await api('POST', '/v1/sessions', { language: 'python', resume_on_worker_loss: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('resume_on_worker_loss');
+
+    const closed = await api('DELETE', `/v1/sessions/${id}`);
+    expect(closed.body).toMatchObject({ status: 'closed', closed_reason: 'deleted' });
+    const after = await api('POST', `/v1/sessions/${id}/executions`, { code: 'n' });
+    expect(after.status).toBe(409);
+    expect(after.body.error.code).toBe('session_closed');
+  }, 120_000);
+
+  it('ends a session whose worker is killed without a snapshot: worker_lost', async () => {
+    const id = await open({ language: 'javascript' });
+    await cell(id, 'var n = 1');
+    await killAndReplace(await hostOf(id));
+    const read = await api('GET', `/v1/sessions/${id}`);
+    expect(read.body).toMatchObject({ id, status: 'closed', closed_reason: 'worker_lost' });
+    const refused = await api('POST', `/v1/sessions/${id}/executions`, { code: 'n' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toEqual({
+      code: 'session_closed',
+      message: `session ${id} is closed (worker_lost)`,
+    });
+    // The gateway recorded the end.
+    await until(async () =>
+      (await gateway.audit()).some(
+        (r) => r.type === 'finished' && r.execution_id === id && r.reason === 'worker_lost',
+      ),
+    );
+  }, 120_000);
+});
