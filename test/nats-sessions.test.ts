@@ -85,11 +85,15 @@ async function hostOf(id: string): Promise<AirlockProcess> {
   return host;
 }
 
-/** Kills a worker with SIGKILL and starts another in its place (the fleet keeps two). */
-async function killAndReplace(worker: AirlockProcess): Promise<void> {
+/** Kills a worker with SIGKILL (it cannot say goodbye); the fleet has one worker fewer. */
+async function kill(worker: AirlockProcess): Promise<void> {
   process.kill(worker.child.pid!, 'SIGKILL');
   expect(await worker.exited).toBe(null);
   workers.splice(workers.indexOf(worker), 1);
+}
+
+/** Starts a worker in place of a killed one (its start-up sweep removes the killed one's containers). */
+async function replace(): Promise<void> {
   workers.push(await cluster().worker());
 }
 
@@ -133,7 +137,7 @@ describe('sessions through a NATS gateway', () => {
   it('ends a session whose worker is killed without a snapshot: worker_lost', async () => {
     const id = await open({ language: 'javascript' });
     await cell(id, 'var n = 1');
-    await killAndReplace(await hostOf(id));
+    await kill(await hostOf(id));
     const read = await api('GET', `/v1/sessions/${id}`);
     expect(read.body).toMatchObject({ id, status: 'closed', closed_reason: 'worker_lost' });
     const refused = await api('POST', `/v1/sessions/${id}/executions`, { code: 'n' });
@@ -148,5 +152,80 @@ describe('sessions through a NATS gateway', () => {
         (r) => r.type === 'finished' && r.execution_id === id && r.reason === 'worker_lost',
       ),
     );
-  }, 120_000);
+    await replace();
+  }, 180_000);
+});
+
+describe('python sessions on gVisor through a NATS gateway', () => {
+  it('resumes on the other worker a session paused on one that was then killed', async () => {
+    const id = await open({ language: 'python', backend: 'gvisor' });
+    await cell(id, 'x = 41\nopen("/work/note.txt", "w").write("written before the pause")');
+    const paused = await api('POST', `/v1/sessions/${id}/pause`);
+    expect(paused.status, JSON.stringify(paused.body)).toBe(200);
+    expect(paused.body.status).toBe('paused');
+    const first = await hostOf(id);
+    const other = workers.find((w) => w !== first)!;
+    await kill(first);
+    // The next cell: any live worker (here the other one) fetches the pause image and restores it.
+    const result = await cell(id, 'print(x + 1)\nopen("/work/note.txt").read()');
+    expect(result.stdout).toBe('42\n');
+    expect(result.value['text/plain']).toBe("'written before the pause'");
+    expect((await hostOf(id)).child.pid).toBe(other.child.pid);
+    expect((await api('GET', `/v1/sessions/${id}`)).body).toMatchObject({ status: 'ready', cells: 2 });
+    // Its pause image is gone once restored; it was never a snapshot of the tenant's.
+    expect((await api('GET', '/v1/snapshots')).body.snapshots).toEqual([]);
+    expect((await api('DELETE', `/v1/sessions/${id}`)).body).toMatchObject({ closed_reason: 'deleted' });
+    await replace();
+  }, 600_000);
+
+  it('resumes from its latest snapshot a session that asked resume_on_worker_loss', async () => {
+    const id = await open({ language: 'python', backend: 'gvisor', resume_on_worker_loss: true });
+    await cell(id, 'y = 7\nopen("/work/state.txt", "w").write("as of the snapshot")');
+    const taken = await api('POST', `/v1/sessions/${id}/snapshots`);
+    expect(taken.status, JSON.stringify(taken.body)).toBe(201);
+    await cell(id, 'y = 8\nopen("/work/state.txt", "w").write("after the snapshot")');
+    await kill(await hostOf(id));
+    // State as of that snapshot: what came after it went with the worker.
+    expect(await value(id, 'y, open("/work/state.txt").read()')).toBe("(7, 'as of the snapshot')");
+    // The snapshot stays the tenant's.
+    expect((await api('GET', `/v1/snapshots/${taken.body.id}`)).status).toBe(200);
+    expect((await api('DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    expect((await api('DELETE', `/v1/snapshots/${taken.body.id}`)).status).toBe(200);
+    await replace();
+  }, 600_000);
+
+  it("refuses an image corrupted in the Object Store, and another tenant's snapshot is 404", async () => {
+    const id = await open({ language: 'python', backend: 'gvisor' });
+    await cell(id, 'z = 3');
+    const taken = await api('POST', `/v1/sessions/${id}/snapshots`);
+    expect(taken.status, JSON.stringify(taken.body)).toBe(201);
+    const snapshotId: string = taken.body.id;
+    expect((await api('DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    for (const [method, path, body] of [
+      ['GET', `/v1/snapshots/${snapshotId}`, undefined],
+      ['DELETE', `/v1/snapshots/${snapshotId}`, undefined],
+      ['POST', '/v1/sessions', { language: 'python', from_snapshot: snapshotId }],
+    ] as const) {
+      const refused = await api(method, path, body, 'globex');
+      expect(refused.status, `${method} ${path}`).toBe(404);
+      expect(refused.body.error.code).toBe('not_found');
+    }
+    expect((await api('GET', '/v1/snapshots', undefined, 'globex')).body.snapshots).toEqual([]);
+
+    // One byte of the image changed in the Object Store: refused, never restored.
+    const nc = await cluster().connect();
+    const images = await new Objm(nc).open('airlock-snapshots');
+    const bytes = await images.getBlob(snapshotId);
+    expect(bytes?.length).toBe(taken.body.size_bytes);
+    const changed = Uint8Array.from(bytes!);
+    changed[changed.length >> 1]! ^= 0xff;
+    await images.putBlob({ name: snapshotId }, changed);
+    const refused = await api('POST', '/v1/sessions', { language: 'python', from_snapshot: snapshotId });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error).toEqual({
+      code: 'snapshot_corrupt',
+      message: `snapshot ${snapshotId} failed its integrity check (sha256 mismatch); it is not restored`,
+    });
+    expect((await api('DELETE', `/v1/snapshots/${snapshotId}`)).status).toBe(200);
+  }, 600_000);
 });

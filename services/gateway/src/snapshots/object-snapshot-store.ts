@@ -77,15 +77,12 @@ export class ObjectSnapshotStore extends SnapshotShelf {
     if (fetched === null) throw corruptImage(id, 'its image is missing');
     const file = createWriteStream(join(folder, CHECKPOINT_FILE), { mode: 0o600 });
     try {
+      // The stream fails when the chunks do not hash to the Object Store's own digest of the object.
       await pipeline(Readable.fromWeb(fetched.data as never), file);
+      await fetched.error;
     } catch {
       await rm(folder, { recursive: true, force: true });
-      throw corruptImage(id, 'its image could not be read whole');
-    }
-    // The Object Store's own digest of the chunks it sent.
-    if ((await fetched.error) !== null) {
-      await rm(folder, { recursive: true, force: true });
-      throw corruptImage(id, 'the object store digest does not match');
+      throw corruptImage(id, 'its image could not be read whole (the object store digest does not match)');
     }
     try {
       return await this.check(record);
