@@ -15,6 +15,7 @@ import { Objm } from '@nats-io/obj';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AirlockProcess, until, useNatsCluster } from './support/nats-cluster.ts';
 import { call } from './support/service.ts';
+import { cellResult, cellValue, openSession } from './support/session-calls.ts';
 import { bearer, tenantPolicy, tokenSettings } from './support/tokens.ts';
 
 const TTL_MS = 3_000;
@@ -54,24 +55,9 @@ const cluster = useNatsCluster(
 const api = async (method: string, path: string, body?: unknown, tenant = 'acme') =>
   call(gateway.url, method, path, body, bearer(await issuer.mint({ tenant })));
 
-async function open(request: Record<string, unknown>): Promise<string> {
-  const response = await api('POST', '/v1/sessions', request);
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  expect(response.body.status).toBe('ready');
-  return response.body.id;
-}
-
-async function cell(id: string, code: string): Promise<any> {
-  const response = await api('POST', `/v1/sessions/${id}/executions`, {
-    code,
-    limits: { wall_time_ms: 60_000 },
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  expect(response.body.result.outcome, JSON.stringify(response.body.result)).toBe('success');
-  return response.body.result;
-}
-
-const value = async (id: string, code: string) => (await cell(id, code)).value['text/plain'];
+const open = (request: Record<string, unknown>) => openSession(api, request);
+const cell = (id: string, code: string) => cellResult(api, id, code);
+const value = (id: string, code: string) => cellValue(api, id, code);
 
 /** The worker process hosting session `id`, as its record in the sessions bucket says. */
 async function hostOf(id: string): Promise<AirlockProcess> {

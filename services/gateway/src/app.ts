@@ -87,7 +87,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const errorContext = {
     bodyLimitBytes: deps.limits.bodyLimitBytes,
-    sessionsServed: (deps.sessions ?? deps.forwardedSessions) !== undefined,
   };
   const app = Fastify({
     loggerInstance,

@@ -105,7 +105,13 @@ export async function startSessionHost(deps: SessionHostDeps): Promise<SessionHo
     beforeRecord: (entry) => records.place(entry.session.id, placementOf(entry, workerId)),
   });
   stack.defer(() => sessions.close());
-  const host = new CallAnswers(sessions, records, workerId, requestSchemasWithin(limits.ceilings), logger);
+  const host = new CallAnswers({
+    sessions,
+    records,
+    workerId,
+    schemas: requestSchemasWithin(limits.ceilings),
+    logger,
+  });
   const subscription: Subscription = nc.subscribe(sessionsSubject(workerId), {
     callback: (error, msg) => {
       if (!error) void host.answer(msg);
@@ -129,27 +135,22 @@ function placementOf(entry: Entry, workerId: string): Placement {
 }
 
 /** Answers the calls of one worker: decode, take over when asked, run on the Sessions, reply. */
+interface CallAnswersDeps {
+  sessions: Sessions;
+  records: SessionRecords;
+  workerId: string;
+  /** The request schemas the gateway validated with, checked again here. */
+  schemas: ReturnType<typeof requestSchemasWithin>;
+  logger: Logger;
+}
+
 class CallAnswers {
-  readonly #sessions: Sessions;
-  readonly #records: SessionRecords;
-  readonly #workerId: string;
-  readonly #schemas: ReturnType<typeof requestSchemasWithin>;
-  readonly #logger: Logger;
+  readonly #deps: CallAnswersDeps;
   /** Cells started here, by id, until a while after they finished. */
   readonly #cells = new Map<string, Promise<Execution>>();
 
-  constructor(
-    sessions: Sessions,
-    records: SessionRecords,
-    workerId: string,
-    schemas: ReturnType<typeof requestSchemasWithin>,
-    logger: Logger,
-  ) {
-    this.#sessions = sessions;
-    this.#records = records;
-    this.#workerId = workerId;
-    this.#schemas = schemas;
-    this.#logger = logger;
+  constructor(deps: CallAnswersDeps) {
+    this.#deps = deps;
   }
 
   async answer(msg: Msg): Promise<void> {
@@ -160,7 +161,7 @@ class CallAnswers {
       reply = encodeValue(await this.#run(call));
     } catch (error) {
       const coded = error instanceof AirlockError ? error : new AirlockError('internal_error');
-      if (coded.status >= 500) this.#logger.error({ err: error }, 'a session call failed');
+      if (coded.status >= 500) this.#deps.logger.error({ err: error }, 'a session call failed');
       reply = encodeError(coded);
     }
     try {
@@ -172,42 +173,42 @@ class CallAnswers {
 
   /** Takes over the session of a lost worker, paused on its pause image or on its latest snapshot. */
   async #adopt(call: SessionCall): Promise<void> {
-    const found = await this.#records.read(call.id ?? '');
+    const found = await this.#deps.records.read(call.id ?? '');
     if (!found) return; // answered by the call itself: not found
     const { hosted, revision } = found;
-    if (hosted.session.status === 'closed' || hosted.worker === this.#workerId) return;
+    if (hosted.session.status === 'closed' || hosted.worker === this.#deps.workerId) return;
     const image = hosted.paused ?? (hosted.resume_on_worker_loss ? hosted.latest_snapshot : null);
     if (image === null) return;
     const moved = {
       ...hosted,
-      worker: this.#workerId,
+      worker: this.#deps.workerId,
       paused: image,
       session: { ...hosted.session, status: 'paused' as const },
     };
-    if (!(await this.#records.replace(moved, revision))) {
+    if (!(await this.#deps.records.replace(moved, revision))) {
       throw new AirlockError('session_busy', `session ${hosted.session.id} is moving to another worker`, {
         retryAfter: 1,
       });
     }
-    await this.#sessions.adopt(headersOf(call), hosted.session, {
+    await this.#deps.sessions.adopt(headersOf(call), hosted.session, {
       idleMs: hosted.idle_ms,
       lifetimeEndsMs: hosted.lifetime_ends_ms,
       image,
       resumeOnWorkerLoss: hosted.resume_on_worker_loss,
       latestSnapshot: hosted.latest_snapshot,
     });
-    this.#logger.info({ session: hosted.session.id, image }, 'took over a session of a lost worker');
+    this.#deps.logger.info({ session: hosted.session.id, image }, 'took over a session of a lost worker');
   }
 
   async #run(call: SessionCall): Promise<unknown> {
-    const sessions = this.#sessions;
+    const { sessions } = this.#deps;
     const headers = headersOf(call);
     const id = call.id ?? '';
     const args = call.args ?? {};
     const path = String(args.path ?? '');
     switch (call.op) {
       case 'create':
-        return sessions.create(headers, this.#schemas.session.parse(args.request));
+        return sessions.create(headers, this.#deps.schemas.session.parse(args.request));
       case 'get':
         return sessions.get(headers, id);
       case 'remove':
@@ -215,7 +216,11 @@ class CallAnswers {
       case 'update':
         return sessions.update(headers, id, args.update as Parameters<Sessions['update']>[2]);
       case 'startCell': {
-        const { running, done } = await sessions.startCell(headers, id, this.#schemas.cell.parse(args.cell));
+        const { running, done } = await sessions.startCell(
+          headers,
+          id,
+          this.#deps.schemas.cell.parse(args.cell),
+        );
         this.#cells.set(running.id, done);
         const forget = () => setTimeout(() => this.#cells.delete(running.id), CELL_KEEP_MS).unref();
         done.then(forget, forget);
