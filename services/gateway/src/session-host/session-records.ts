@@ -90,7 +90,7 @@ export class SessionRecords implements SessionStore {
   async read(id: string): Promise<{ hosted: HostedSession; revision: number } | undefined> {
     if (!/^ses_[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
     const entry = await this.#kv.get(id);
-    if (!entry || entry.operation !== 'PUT') return undefined;
+    if (entry?.operation !== 'PUT') return undefined;
     const parsed = HostedSession.safeParse(entry.json());
     return parsed.success ? { hosted: parsed.data, revision: entry.revision } : undefined;
   }

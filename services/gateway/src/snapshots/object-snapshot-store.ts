@@ -125,7 +125,7 @@ export class ObjectSnapshotStore extends SnapshotShelf {
   protected async read(id: string): Promise<SnapshotRecord | undefined> {
     try {
       const entry = await this.#records.get(id);
-      if (!entry || entry.operation !== 'PUT') return undefined;
+      if (entry?.operation !== 'PUT') return undefined;
       return SnapshotRecord.parse(entry.json());
     } catch {
       return undefined;
