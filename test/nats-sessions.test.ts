@@ -113,6 +113,21 @@ describe('sessions through a NATS gateway', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toBe('resume_on_worker_loss');
 
+    // A call travels in one NATS message: a file beyond the server's max_payload is refused, coded.
+    const big = await fetch(`${gateway.url}/v1/sessions/${id}/files/big.bin`, {
+      method: 'PUT',
+      headers: {
+        ...bearer(await issuer.mint({ tenant: 'acme' })),
+        'content-type': 'application/octet-stream',
+      },
+      body: Buffer.alloc(2 * 1024 * 1024, 1),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as any).error).toMatchObject({
+      code: 'payload_too_large',
+      message: expect.stringContaining("larger than the NATS server's max_payload of 1048576 bytes"),
+    });
+
     const closed = await api('DELETE', `/v1/sessions/${id}`);
     expect(closed.body).toMatchObject({ status: 'closed', closed_reason: 'deleted' });
     const after = await api('POST', `/v1/sessions/${id}/executions`, { code: 'n' });

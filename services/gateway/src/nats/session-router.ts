@@ -27,6 +27,7 @@ import {
   headersOf,
   type SessionCall,
   sessionsSubject,
+  tooLarge,
 } from '../session-host/session-wire.ts';
 
 export interface SessionRouterDeps {
@@ -86,7 +87,12 @@ export class SessionRouter {
   ): Promise<{ value: unknown; worker: string }> {
     const caller = await this.#deps.authorizer.authenticate(headersOf(call));
     const id = call.id ?? '';
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === MAX_ATTEMPTS) {
+        throw new AirlockError('backend_unavailable', `no worker answers for session ${id} now`, {
+          retryAfter: 5,
+        });
+      }
       const found = await this.#deps.records.read(id);
       if (!found || found.hosted.session.tenant !== caller.tenant) throw missing(id);
       const { hosted } = found;
@@ -130,11 +136,12 @@ export class SessionRouter {
   }
 
   async #trySend(workerId: string, call: SessionCall, timeoutMs: number): Promise<unknown> {
+    const message = encodeCall(call);
+    const maxPayload = this.#deps.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (Buffer.byteLength(message) > maxPayload) throw tooLarge('request', maxPayload);
     let reply: Awaited<ReturnType<NatsConnection['request']>>;
     try {
-      reply = await this.#deps.nc.request(sessionsSubject(workerId), encodeCall(call), {
-        timeout: timeoutMs,
-      });
+      reply = await this.#deps.nc.request(sessionsSubject(workerId), message, { timeout: timeoutMs });
     } catch (error) {
       if (isNoResponders(error)) return NO_ONE;
       this.#deps.logger.warn({ err: error, worker: workerId, op: call.op }, 'a session call got no answer');
@@ -175,6 +182,8 @@ export class SessionRouter {
 }
 
 const NO_ONE = Symbol('no responders');
+/** Tries (a quarter second apart) to reach a session's worker before answering `backend_unavailable`. */
+const MAX_ATTEMPTS = 240;
 
 /** A closed session's answer: itself for a read or a close, else 409 `session_closed` saying why. */
 function closedAnswer(call: SessionCall, session: Session): unknown {

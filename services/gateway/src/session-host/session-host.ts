@@ -37,6 +37,7 @@ import {
   type SessionCall,
   sessionsSubject,
   toBase64,
+  tooLarge,
 } from './session-wire.ts';
 
 export interface SessionHostDeps {
@@ -111,6 +112,7 @@ export async function startSessionHost(deps: SessionHostDeps): Promise<SessionHo
     workerId,
     schemas: requestSchemasWithin(limits.ceilings),
     logger,
+    maxPayload: () => nc.info?.max_payload ?? Number.POSITIVE_INFINITY,
   });
   const subscription: Subscription = nc.subscribe(sessionsSubject(workerId), {
     callback: (error, msg) => {
@@ -142,6 +144,8 @@ interface CallAnswersDeps {
   /** The request schemas the gateway validated with, checked again here. */
   schemas: ReturnType<typeof requestSchemasWithin>;
   logger: Logger;
+  /** The largest message the NATS server takes (an answer beyond it is refused, coded). */
+  maxPayload: () => number;
 }
 
 class CallAnswers {
@@ -159,6 +163,8 @@ class CallAnswers {
       const call = decodeCall(msg.data);
       if (call.adopt) await this.#adopt(call);
       reply = encodeValue(await this.#run(call));
+      const max = this.#deps.maxPayload();
+      if (Buffer.byteLength(reply) > max) reply = encodeError(tooLarge('answer', max));
     } catch (error) {
       const coded = error instanceof AirlockError ? error : new AirlockError('internal_error');
       if (coded.status >= 500) this.#deps.logger.error({ err: error }, 'a session call failed');

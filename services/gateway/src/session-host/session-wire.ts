@@ -75,3 +75,12 @@ export function headersOf(call: SessionCall): Record<string, unknown> {
 
 export const toBase64 = (content: Uint8Array): string => Buffer.from(content).toString('base64');
 export const fromBase64 = (text: unknown): Buffer => Buffer.from(String(text), 'base64');
+
+/** A session call or its answer that does not fit one NATS message. */
+export function tooLarge(what: 'request' | 'answer', maxPayload: number): AirlockError {
+  return new AirlockError(
+    'payload_too_large',
+    `the session call's ${what} is larger than the NATS server's max_payload of ${maxPayload} bytes ` +
+      '(a file moved through the files API travels in one message): send a smaller file, or raise max_payload',
+  );
+}
