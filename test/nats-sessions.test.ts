@@ -172,6 +172,22 @@ describe('python sessions on gVisor through a NATS gateway', () => {
     expect(result.stdout).toBe('42\n');
     expect(result.value['text/plain']).toBe("'written before the pause'");
     expect((await hostOf(id)).child.pid).toBe(other.child.pid);
+    // The files API goes to the session's worker too: a binary round trip, and the listing.
+    const auth = bearer(await issuer.mint({ tenant: 'acme' }));
+    const blob = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+    const put = await fetch(`${gateway.url}/v1/sessions/${id}/files/data/blob.bin`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+      body: blob,
+    });
+    expect(put.status).toBe(201);
+    const got = await fetch(`${gateway.url}/v1/sessions/${id}/files/data/blob.bin`, { headers: auth });
+    expect(Buffer.from(await got.arrayBuffer())).toEqual(blob);
+    expect(got.headers.get('x-content-sha256')).toBe(((await put.json()) as any).sha256);
+    const listing = await api('GET', `/v1/sessions/${id}/files?path=.`);
+    expect(listing.body.entries.map((e: any) => e.name)).toEqual(
+      expect.arrayContaining(['data', 'note.txt']),
+    );
     expect((await api('GET', `/v1/sessions/${id}`)).body).toMatchObject({ status: 'ready', cells: 2 });
     // Its pause image is gone once restored; it was never a snapshot of the tenant's.
     expect((await api('GET', '/v1/snapshots')).body.snapshots).toEqual([]);
