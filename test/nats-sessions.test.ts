@@ -4,7 +4,7 @@
 // resumes on another after the first was killed with SIGKILL (its variables and /work files intact); a session
 // whose worker is killed without a snapshot ends `worker_lost`; one opened with `resume_on_worker_loss` resumes
 // from its latest snapshot (its state as of that snapshot); an image corrupted in the Object Store is refused
-// (`snapshot_corrupt`) and never restored.
+// (`snapshot_corrupt`) and never restored; a worker stopped with SIGTERM pauses its sessions and another resumes them.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -208,6 +208,22 @@ describe('python sessions on gVisor through a NATS gateway', () => {
     expect((await api('GET', `/v1/snapshots/${taken.body.id}`)).status).toBe(200);
     expect((await api('DELETE', `/v1/sessions/${id}`)).status).toBe(200);
     expect((await api('DELETE', `/v1/snapshots/${taken.body.id}`)).status).toBe(200);
+    await replace();
+  }, 600_000);
+
+  it('hands its sessions over when stopped with SIGTERM: paused, then resumed on the other worker', async () => {
+    const id = await open({ language: 'python', backend: 'gvisor' });
+    await cell(id, 'w = 5');
+    const stopped = await hostOf(id);
+    const other = workers.find((w) => w !== stopped)!;
+    stopped.child.kill('SIGTERM');
+    expect(await stopped.exited).toBe(0);
+    workers.splice(workers.indexOf(stopped), 1);
+    expect(stopped.output()).toContain('paused sessions handed over to the fleet');
+    expect((await api('GET', `/v1/sessions/${id}`)).body.status).toBe('paused');
+    expect(await value(id, 'w + 1')).toBe('6');
+    expect((await hostOf(id)).child.pid).toBe(other.child.pid);
+    expect((await api('DELETE', `/v1/sessions/${id}`)).status).toBe(200);
     await replace();
   }, 600_000);
 

@@ -55,7 +55,10 @@ export interface SessionHostDeps {
 }
 
 export interface SessionHost {
-  /** Stops answering calls, closes every session here (`shutdown`) and its backends. */
+  /**
+   * Stops answering calls, pauses the sessions that can be paused (another worker resumes them), closes the
+   * rest (`shutdown`) and the backends.
+   */
   close(): Promise<void>;
 }
 
@@ -106,6 +109,11 @@ export async function startSessionHost(deps: SessionHostDeps): Promise<SessionHo
     beforeRecord: (entry) => records.place(entry.session.id, placementOf(entry, workerId)),
   });
   stack.defer(() => sessions.close());
+  // Stopping (after the subscription): sessions that can be paused are, and another worker resumes them.
+  stack.defer(async () => {
+    const handed = await sessions.handOver();
+    if (handed > 0) logger.info({ sessions: handed }, 'paused sessions handed over to the fleet');
+  });
   const host = new CallAnswers({
     sessions,
     records,

@@ -48,6 +48,21 @@ export class OpenSessions {
     return open;
   }
 
+  /** The sessions held here now (open, paused or closing). */
+  entries(): Entry[] {
+    return [...this.#entries.values()];
+  }
+
+  /**
+   * Lets a paused session go without closing it (NATS: another worker resumes it from its image, which stays):
+   * it leaves this process, its in-flight slot is given back.
+   */
+  release(entry: Entry): void {
+    if (this.#entries.get(entry.session.id) !== entry || entry.sandbox !== null) return;
+    this.#entries.delete(entry.session.id);
+    entry.admission.release();
+  }
+
   /** Stops the sweep and closes every session (reason `shutdown`). */
   async closeAll(): Promise<void> {
     clearInterval(this.#sweeper);

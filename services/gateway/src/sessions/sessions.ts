@@ -309,6 +309,33 @@ export class Sessions {
     return this.#open.openCount;
   }
 
+  /**
+   * A NATS worker stopping: takes no new session, pauses every session between cells that can be paused (a
+   * server pause, audited as its owner's) and lets it go with its image, so another worker resumes it on its next
+   * call; what cannot be paused is left for close(). Answers how many were handed over.
+   */
+  async handOver(): Promise<number> {
+    this.#closing = true;
+    let handed = 0;
+    for (const entry of this.#open.entries()) {
+      if (entry.session.status === 'closed' || entry.running) continue;
+      try {
+        await entry.idlePause;
+        if (entry.session.status !== 'paused') {
+          await this.#checkpoints.pause(entry);
+          if (entry.paused === null) continue; // closed meanwhile
+          await this.#auditSnapshot(entry, entry.owner, { op: 'pause' });
+        }
+        await this.#open.store(entry);
+        this.#open.release(entry);
+        handed++;
+      } catch (error) {
+        this.#deps.logger.warn({ session: entry.session.id, err: messageOf(error) }, 'not handed over');
+      }
+    }
+    return handed;
+  }
+
   /** Closes every session (reason `shutdown`) and the session backends. */
   async close(): Promise<void> {
     this.#closing = true;
