@@ -1,11 +1,18 @@
 // Sessions started from a template, over REST on both container backends (docker = runc, gvisor = runsc): an
 // operator template (AIRLOCK_TEMPLATES_DIR) built at start-up from the python template with a module and a data
 // file of its own; its cells see both, and the session, its cells' execution records and the listing carry the
-// template's name. The errors are an execution's: unknown or not serving the language → 400 naming `template`,
+// template's name; a template's workdir is where its session cells start (also restored from its ready-made
+// snapshot on gVisor). The errors are an execution's: unknown or not serving the language → 400 naming `template`,
 // a failed build → 503 template_unavailable with Retry-After, a JavaScript (isolate) session → backend_unavailable.
 
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, CONTAINER_SERVICE_ENV, expectNoContainersLeft } from './support/containers.ts';
+import {
+  BACKENDS,
+  CONTAINER_SERVICE_ENV,
+  containersLabelled,
+  expectNoContainersLeft,
+} from './support/containers.ts';
 import { call, startService, type TestService } from './support/service.ts';
 import { builtTemplate, PYTHON_EXTRA_TEMPLATE, useTemplatesDir, writeTemplate } from './support/templates.ts';
 
@@ -23,6 +30,7 @@ beforeAll(async () => {
     {
       from: 'base',
       files: [{ source: 'motto.txt', target: '/opt/greet/motto.txt' }],
+      workdir: '/work/app',
       languages: { python: { source_file: 'main.py', run: ['python3', '-I', '-u', 'main.py'] } },
     },
     { 'motto.txt': 'from the base\n' },
@@ -54,6 +62,22 @@ async function openFrom(template: string, backend: string): Promise<string> {
   expect(opened.status, JSON.stringify(opened.body)).toBe(201);
   expect(opened.body).toMatchObject({ backend, language: 'python', template, status: 'ready' });
   return opened.body.id as string;
+}
+
+/** A gVisor session of `template` restored from its ready-made snapshot (sessions boot until it is made). */
+async function openRestored(template: string): Promise<string> {
+  for (let i = 0; i < 240; i++) {
+    const id = await openFrom(template, 'gvisor');
+    const [line] = containersLabelled(`airlock.session=${id}`);
+    const container = String(line).split(' ')[0] as string;
+    const runtime = execFileSync('docker', ['inspect', '-f', '{{.HostConfig.Runtime}}', container], {
+      encoding: 'utf8',
+    }).trim();
+    if (runtime === 'runsc-restore') return id;
+    expect((await call(svc.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`no session of ${template} was restored from a ready-made snapshot`);
 }
 
 describe.each(BACKENDS)('a session from a template on %s', (backend) => {
@@ -111,7 +135,32 @@ describe.each(BACKENDS)('a session from a template on %s', (backend) => {
       template: FROM_BASE,
       result: { value: { 'text/plain': "'FROM THE BASE'" } },
     });
+    // The template's workdir, as a one-shot run of it has: cells start there, their files are written there.
+    const here = await call(svc.url, 'POST', `/v1/sessions/${id}/executions`, {
+      code: 'import os\nos.getcwd() + " " + open("note.txt").read()',
+      files: [{ path: 'note.txt', content: 'noted' }],
+    });
+    expect(here.body.result, JSON.stringify(here.body)).toMatchObject({
+      outcome: 'success',
+      value: { 'text/plain': "'/work/app noted'" },
+    });
+    const oneShot = await call(svc.url, 'POST', '/v1/executions?wait=60', {
+      language: 'python',
+      backend,
+      template: FROM_BASE,
+      code: 'import os\nprint(os.getcwd())',
+    });
+    expect(oneShot.body.result, JSON.stringify(oneShot.body)).toMatchObject({ stdout: '/work/app\n' });
     expect((await call(svc.url, 'DELETE', `/v1/sessions/${id}`)).status).toBe(200);
+    if (backend === 'gvisor') {
+      // Once the template's ready-made snapshot is made, its sessions are restored from it: still in the workdir.
+      const restored = await openRestored(FROM_BASE);
+      const cwd = await call(svc.url, 'POST', `/v1/sessions/${restored}/executions`, {
+        code: 'import os\nos.getcwd()',
+      });
+      expect(cwd.body.result.value).toEqual({ 'text/plain': "'/work/app'" });
+      expect((await call(svc.url, 'DELETE', `/v1/sessions/${restored}`)).status).toBe(200);
+    }
   }, 300_000);
 });
 

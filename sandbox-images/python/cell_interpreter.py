@@ -1,5 +1,5 @@
 # Airlock python session interpreter: the one process of a session container that runs cells, started by the
-# session kernel (kernel.py) as `python3 -I -u cell_interpreter.py REQUESTS_FD ANSWERS_FD`. It reads one cell per
+# session kernel (kernel.py) as `python3 -I -u cell_interpreter.py REQUESTS_FD ANSWERS_FD WORKDIR`. It reads one cell per
 # line of JSON on REQUESTS_FD, runs it in a namespace that lives across cells, and writes one answer per cell on
 # ANSWERS_FD (b"<decimal length>\n<json>"): the value of a final expression (like a notebook) as a MIME bundle,
 # display() calls and matplotlib figures (image/png), an exception as name/message/traceback, how the cell ended,
@@ -27,6 +27,8 @@ NOTICE_DROPPED = "<display output dropped: over the output limit>"
 
 REQUESTS = os.fdopen(int(sys.argv[1]), "rb", buffering=1 << 16)
 ANSWERS = int(sys.argv[2])
+# The folder cells run in and their files are written to (the kernel made it): /work or a template's workdir.
+WORKDIR = sys.argv[3] if len(sys.argv) > 3 else "/work"
 for _fd in (REQUESTS.fileno(), ANSWERS):
     os.set_inheritable(_fd, False)
 
@@ -178,8 +180,8 @@ def write_files(files):
         path = f["path"]
         if path.startswith("/") or ".." in path.split("/"):
             raise ValueError("refused file path %r" % path)
-        full = os.path.join("/work", path)
-        os.makedirs(os.path.dirname(full) or "/work", exist_ok=True)
+        full = os.path.join(WORKDIR, path)
+        os.makedirs(os.path.dirname(full) or WORKDIR, exist_ok=True)
         with open(full, "wb") as out:
             out.write(base64.b64decode(f["content"]))
 
@@ -325,7 +327,7 @@ def main():
         io.TextIOWrapper(os.fdopen(fd, "wb", buffering=0, closefd=False), encoding="utf-8", write_through=True)
         for fd in (1, 2)
     )
-    os.chdir("/work")
+    os.chdir(WORKDIR)
     answer({"type": "ready", "python": sys.version.split()[0]})
     while True:
         line = REQUESTS.readline()

@@ -16,13 +16,14 @@ import json
 import os
 import select
 import signal
+import stat
 import subprocess
 import sys
 
 sys.path.append("/opt/airlock")  # cell_accounting.py (-I leaves the script folder out)
 from cell_accounting import Cell, Violation, check_answer  # noqa: E402
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 INTERPRETER = "/opt/airlock/cell_interpreter.py"
 TO_HOST, FROM_HOST = b"kernel>host\n", b"host>kernel\n"
 MAX_HOST_FRAME = 1 << 31
@@ -90,6 +91,34 @@ def is_cell(request, seq):
     )
 
 
+def is_rekey(request):
+    """Whether a host frame hands the kernel a new key, in the shape encodeRekey (kernel-protocol.ts) writes."""
+    return (
+        isinstance(request, dict) and set(request) == {"type", "key"} and request["type"] == "rekey"
+        and type(request["key"]) is str and len(request["key"]) == 64
+        and all(c in "0123456789abcdef" for c in request["key"])
+    )
+
+
+def work_folder(argv):
+    """The folder cells run in: /work, or the folder under it the host names (a template's workdir)."""
+    workdir = argv[1] if len(argv) > 1 else "/work"
+    parts = workdir.split("/")
+    if workdir != "/work" and (parts[:2] != ["", "work"] or len(parts) < 3 or parts[2] == "out"
+                               or any(p in ("", ".", "..") for p in parts[2:])):
+        fail("the working folder %r is not a folder under /work" % workdir)
+    os.makedirs(workdir, exist_ok=True)
+    return workdir
+
+
+def out_present():
+    """Whether /work/out is a folder (not a link): only then can a cell have output files for the host to collect."""
+    try:
+        return stat.S_ISDIR(os.lstat("/work/out").st_mode)
+    except OSError:
+        return False
+
+
 def split_frames(buf, limit, keyed):
     """Complete frames at the start of buf (removed from it): (mac or None, body) pairs."""
     frames = []
@@ -114,8 +143,9 @@ def split_frames(buf, limit, keyed):
 class Kernel:
     """The session's one loop: host frames in, cells to the interpreter, its streams and answers back."""
 
-    def __init__(self, key):
+    def __init__(self, key, workdir):
         self.key = key
+        self.python = None
         self.cell = None
         self.seq = 0
         self.from_host = bytearray()
@@ -126,8 +156,8 @@ class Kernel:
         self.out, out_w = os.pipe()
         self.err, err_w = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", INTERPRETER, str(req_r), str(ans_w)],
-            stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, pass_fds=(req_r, ans_w), cwd="/work",
+            [sys.executable, "-I", "-u", INTERPRETER, str(req_r), str(ans_w), workdir],
+            stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, pass_fds=(req_r, ans_w), cwd=workdir,
         )
         for fd in (req_r, ans_w, out_w, err_w):
             os.close(fd)
@@ -151,8 +181,8 @@ class Kernel:
             self.polled.discard(fd)
 
     def serve(self):
-        python = self.await_ready()
-        self.send({"type": "ready", "protocol": PROTOCOL_VERSION, "python": python})
+        self.python = self.await_ready()
+        self.send({"type": "ready", "protocol": PROTOCOL_VERSION, "python": self.python})
         self.watch(0, select.POLLIN)
         while True:
             try:
@@ -247,6 +277,13 @@ class Kernel:
                 request = json.loads(body)
             except (ValueError, RecursionError):
                 request = None
+            if self.cell is None and is_rekey(request):
+                # A session started from a ready-made image: from here on it speaks under its own key, its
+                # cells counted from 1 again; the ready answer is the first frame under the new key.
+                self.key = bytes.fromhex(request["key"])
+                self.seq = 0
+                self.send({"type": "ready", "protocol": PROTOCOL_VERSION, "python": self.python})
+                continue
             if self.cell is not None or not is_cell(request, self.seq + 1):
                 raise Violation("the host channel carried a malformed cell, or one out of turn")
             self.seq += 1
@@ -305,7 +342,9 @@ class Kernel:
             for fd in (self.out, self.err):
                 data, _ = self.read(fd, DRAIN_BYTES)
                 self.cell.take("stdout" if fd == self.out else "stderr", data)
-            self.send(self.cell.result())
+            result = self.cell.result()
+            result["out"] = out_present()
+            self.send(result)
             self.cell = None
 
     def violated(self, detail):
@@ -326,8 +365,9 @@ def main():
     for signum in QUIET:
         signal.signal(signum, lambda signum, frame: None)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    workdir = work_folder(sys.argv)
     key = read_key()
-    kernel = Kernel(key)
+    kernel = Kernel(key, workdir)
     signal.signal(signal.SIGINT, kernel.interrupt)
     kernel.serve()
 

@@ -1,6 +1,8 @@
 // The container part of `npm run bench`: python hello-world on runc and runsc in one run — Airlock's warm pool
 // through REST (paced and back-to-back), the Docker baselines (docker-baselines.ts), Airlock's cold path (a
-// limit profile no pool holds), throughput at concurrency = pool size — then the ratios against their targets.
+// limit profile no pool holds), throughput at concurrency = pool size against the raw API's at the same
+// concurrency, sustained Poisson arrivals at 70% of that throughput (by default) (arrival.ts) — then the ratios against their
+// targets. `only: 'arrival'` runs just the rows the arrival targets need (paced, both throughputs, arrivals).
 // Numbers compare within one run only. It must never leave a container behind: the baselines' are swept by
 // their labels, Airlock's are drained by service.close() and swept by their instance label, at the end, on
 // failure and on interrupt. Beware: startEmbedded's start-up reaper removes every `airlock=1` container on
@@ -17,9 +19,11 @@ import {
   type ContainerBackend,
   type ContainerRuntime,
   ContainerSandbox,
+  type ContainerSandboxStats,
   loadResolvedImages,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
+import { describeTrace, poissonArrivals } from './arrival.ts';
 import { BENCH_LABELS, DockerBaselines, sweepContainers } from './docker-baselines.ts';
 import { lanes, type Sample, summarize } from './stats.ts';
 
@@ -31,6 +35,12 @@ export interface ContainerBenchOptions {
   dockerSocket: string;
   /** The checkout, where sandbox-images/.built/images.json lives. */
   repoRoot: string;
+  /** How long the sustained-arrival row lasts on each runtime (issue #16's target: 60). */
+  arrivalSeconds: number;
+  /** The arrival rate as a share of the warm throughput row's (issue #16's target: 0.7). */
+  arrivalLoad: number;
+  /** `arrival`: only the rows of the arrival and throughput targets. @default every row */
+  only?: 'arrival';
   /** Aborted on SIGINT: the bench stops before the next sample and cleans up. */
   signal: AbortSignal;
   print: (line: string) => void;
@@ -46,11 +56,15 @@ const WARMUPS = 3;
 const QUIET_DEADLINE_MS = 60_000;
 
 interface RuntimeRows {
-  exec: Sample;
-  raw: Sample;
+  /** Absent with `only: 'arrival'`. */
+  exec?: Sample;
+  raw?: Sample;
+  warmBackToBack?: Sample;
+  cold?: Sample;
   warmPaced: Sample;
-  warmBackToBack: Sample;
-  cold: Sample;
+  throughput: Sample;
+  rawThroughput: Sample;
+  arrival: { sample: Sample; warmShare: number };
 }
 
 export async function runContainerBench(options: ContainerBenchOptions): Promise<void> {
@@ -101,15 +115,26 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
       results.push([runtime, await bench.run()]);
     }
     for (const [runtime, rows] of results) {
-      print(ratio(`warm paced p50 / docker exec p50, ${runtime}`, rows.warmPaced.p50 / rows.exec.p50, 0.5));
+      const { exec, raw, warmBackToBack, cold } = rows;
+      if (exec)
+        print(ratio(`warm paced p50 / docker exec p50, ${runtime}`, rows.warmPaced.p50 / exec.p50, 0.5));
+      if (exec && warmBackToBack)
+        print(
+          ratio(`warm back-to-back p50 / docker exec p50, ${runtime}`, warmBackToBack.p50 / exec.p50, 0.5),
+        );
+      if (cold && raw) print(ratio(`cold p50 / raw API p50, ${runtime}`, cold.p50 / raw.p50, 1.2));
+      const c = options.poolSize;
+      const share = rows.throughput.throughput / rows.rawThroughput.throughput;
       print(
-        ratio(
-          `warm back-to-back p50 / docker exec p50, ${runtime}`,
-          rows.warmBackToBack.p50 / rows.exec.p50,
-          0.5,
-        ),
+        `ratio warm REST / raw API throughput, c=${c}, ${runtime}: ${share.toFixed(2)}x ` +
+          `(target >= 0.9x: ${share >= 0.9 ? 'met' : 'NOT met'})`,
       );
-      print(ratio(`cold p50 / raw API p50, ${runtime}`, rows.cold.p50 / rows.raw.p50, 1.2));
+      const { sample, warmShare } = rows.arrival;
+      print(
+        `warm hits under arrival at ${percent(options.arrivalLoad)}, ${runtime}: ${(100 * warmShare).toFixed(1)}% ` +
+          `(target >= 95%: ${warmShare >= 0.95 ? 'met' : 'NOT met'})`,
+      );
+      print(ratio(`arrival p99 / warm paced p50, ${runtime}`, sample.p99 / rows.warmPaced.p50, 3));
     }
   } finally {
     await service?.close();
@@ -139,28 +164,93 @@ class RuntimeBench {
 
   async run(): Promise<RuntimeRows> {
     const n = this.#rows.options.samples[this.#rows.runtime];
-    const { poolSize } = this.#rows.options;
+    const { poolSize, only } = this.#rows.options;
     const label = (what: string) => `${this.#rows.runtime.padEnd(5)} ${what}`;
     this.#rows.options.print(`— ${this.#rows.runtime} (backend ${BACKEND[this.#rows.runtime]}) —`);
-    const target = await this.#rows.baselines.execTarget(POOLED_MEMORY_MB);
-    let exec: Sample;
-    try {
-      exec = await this.#row(label('docker exec (baseline)'), n, 1, () => target.exec());
-    } finally {
-      await target.remove();
-    }
-    const raw = await this.#row(label('raw API create→start→wait→remove'), n, 1, () =>
-      this.#rows.baselines.createStartWaitRemove(COLD_MEMORY_MB),
-    );
     const warm = () => this.#viaRest(POOLED_MEMORY_MB);
+    let rows: Omit<RuntimeRows, 'warmPaced' | 'throughput' | 'rawThroughput' | 'arrival'> = {};
+    if (only === undefined) {
+      const target = await this.#rows.baselines.execTarget(POOLED_MEMORY_MB);
+      let exec: Sample;
+      try {
+        exec = await this.#row(label('docker exec (baseline)'), n, 1, () => target.exec());
+      } finally {
+        await target.remove();
+      }
+      const raw = await this.#row(label('raw API create→start→wait→remove'), n, 1, () =>
+        this.#rows.baselines.createStartWaitRemove(COLD_MEMORY_MB),
+      );
+      rows = { exec, raw };
+    }
     const warmPaced = await this.#row(label(`warm REST, paced (+${PACE_GAP_MS} ms)`), n, 1, warm, 'paced');
-    const warmBackToBack = await this.#row(label('warm REST, back-to-back'), n, 1, warm);
-    const cold = await this.#row(label(`cold REST (memory ${COLD_MEMORY_MB} MB)`), n, 1, () =>
-      this.#viaRest(COLD_MEMORY_MB),
+    if (only === undefined) {
+      const warmBackToBack = await this.#row(label('warm REST, back-to-back'), n, 1, warm);
+      const cold = await this.#row(label(`cold REST (memory ${COLD_MEMORY_MB} MB)`), n, 1, () =>
+        this.#viaRest(COLD_MEMORY_MB),
+      );
+      rows = { ...rows, warmBackToBack, cold };
+    }
+    const many = Math.round(n * 1.5);
+    const throughput = await this.#row(
+      label(`warm REST throughput, c=${poolSize}`),
+      many,
+      poolSize,
+      warm,
+      'throughput',
     );
-    const throughputLabel = label(`warm REST throughput, c=${poolSize}`);
-    await this.#row(throughputLabel, Math.round(n * 1.5), poolSize, warm, 'throughput');
-    return { exec, raw, warmPaced, warmBackToBack, cold };
+    const rawThroughput = await this.#row(
+      label(`raw API throughput, c=${poolSize}`),
+      many,
+      poolSize,
+      () => this.#rows.baselines.createStartWaitRemove(POOLED_MEMORY_MB),
+      'throughput',
+    );
+    const rate = this.#rows.options.arrivalLoad * throughput.throughput;
+    const arrival = await this.#arrival(label, rate, rawThroughput.throughput, warm);
+    return { ...rows, warmPaced, throughput, rawThroughput, arrival };
+  }
+
+  /**
+   * Poisson arrivals at `rate` for options.arrivalSeconds, starting with the pool full; prints its row, the
+   * pool's series meanwhile and the rate against `engineRate` (the raw API's throughput: every job costs a
+   * container's create, start and removal, so no sustained rate above it keeps the pool full).
+   */
+  async #arrival(
+    label: (what: string) => string,
+    rate: number,
+    engineRate: number,
+    task: () => Promise<void>,
+  ): Promise<RuntimeRows['arrival']> {
+    const { sandbox, options, image } = this.#rows;
+    await this.#quiet();
+    const before = sandbox.stats();
+    const run = await poissonArrivals({
+      rate,
+      seconds: options.arrivalSeconds,
+      task,
+      signal: options.signal,
+      pool: () => {
+        const stats = sandbox.stats();
+        const python = stats.pools.find((pool) => pool.key.startsWith(`${image}|`));
+        return { stats: python, removalsPending: stats.removalsPending };
+      },
+    });
+    const after = sandbox.stats();
+    const warm = after.warmLeases - before.warmLeases;
+    const jobs = warm + after.coldStarts - before.coldStarts;
+    const name = label(
+      `arrival ${rate.toFixed(2)}/s (${percent(options.arrivalLoad)}), ${options.arrivalSeconds} s`,
+    );
+    const failed = run.failures.length > 0 ? `  FAILED ${run.failures.length} (${run.failures[0]})` : '';
+    options.print(
+      `${name.padEnd(50)} p50 ${ms(run.sample.p50)}  p99 ${ms(run.sample.p99)}  n=${run.sample.count}` +
+        `  warm ${warm}/${jobs} (${waitHits(after) - waitHits(before)} waited)${failed}`,
+    );
+    options.print(
+      `      ${describeTrace(run.pool)}; arrival rate ${(rate / engineRate).toFixed(2)}x the raw API's ` +
+        `throughput; driver lag max ${run.driverLagMaxMs.toFixed(0)} ms`,
+    );
+    return { sample: run.sample, warmShare: jobs > 0 ? warm / jobs : 0 };
   }
 
   /**
@@ -183,9 +273,7 @@ class RuntimeBench {
     const after = this.#rows.sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
-    // Of the warm ones, those that waited for a container being created (the pool was empty).
-    const waited = (stats: typeof after) => stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
-    const hits = jobs > 0 ? `  warm ${warm}/${jobs} (${waited(after) - waited(before)} waited)` : '';
+    const hits = jobs > 0 ? `  warm ${warm}/${jobs} (${waitHits(after) - waitHits(before)} waited)` : '';
     const rate = kind === 'throughput' ? `  ${sample.throughput.toFixed(2).padStart(6)} ops/s` : '';
     const failed = failures.length > 0 ? `  FAILED ${failures.length} (${failures[0]})` : '';
     this.#rows.options.print(
@@ -275,6 +363,15 @@ async function timed(
   });
   const sample = summarize(latencies, (performance.now() - started) / 1000);
   return { sample, failures };
+}
+
+/** Of the warm leases so far, those that waited for a container being created (the pool was empty). */
+function waitHits(stats: ContainerSandboxStats): number {
+  return stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
 }
 
 function ratio(name: string, value: number, target: number): string {

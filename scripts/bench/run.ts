@@ -1,7 +1,10 @@
 // `npm run bench`: first JavaScript hello-world through POST /v1/executions?wait against a bare in-process
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
-// Docker baselines, with their ratios; then sessions (sessions.ts). `--only PART` runs one part (the templates
+// Docker baselines, throughput against the raw API's and sustained Poisson arrivals at 70% of it (60 s per
+// runtime at the default --n, `--arrival-seconds S` for another length, `--arrival-load 0.35` for another share
+// of the throughput; `--only arrival` runs just those rows),
+// with their ratios; then sessions (sessions.ts). `--only PART` runs one part (the templates
 // bench, templates.ts, and the snapshots bench, snapshots.ts, run only with --only); `--n N` scales every sample
 // count (isolate rows N and 2N; container rows N/12 on runc, N/20 on runsc). The soak (soak.ts: 10,000 mixed
 // jobs, memory, descriptors, containers, store size; `--jobs N` for another count) runs only with `--only soak`,
@@ -30,6 +33,8 @@ const { values: flags } = parseArgs({
     n: { type: 'string', default: '400' },
     only: { type: 'string' },
     jobs: { type: 'string', default: '10000' },
+    'arrival-seconds': { type: 'string' },
+    'arrival-load': { type: 'string', default: '0.7' },
   },
 });
 const N1 = Number(flags.n);
@@ -39,6 +44,7 @@ if (!Number.isInteger(N1) || N1 < 1) throw new Error(`--n must be a positive int
 const PARTS = [
   'isolate',
   'containers',
+  'arrival',
   'sessions',
   'snapshots',
   'nats',
@@ -52,6 +58,16 @@ if (flags.only !== undefined && !PARTS.includes(flags.only))
 const JOBS = Number(flags.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 100)
   throw new Error(`--jobs must be an integer from 100 up, got ${flags.jobs}`);
+
+// 60 s per runtime at the default --n 400 (issue #16's target), scaled with --n unless given.
+const ARRIVAL_SECONDS = Number(flags['arrival-seconds'] ?? Math.max(5, Math.round((60 * N1) / 400)));
+if (!Number.isInteger(ARRIVAL_SECONDS) || ARRIVAL_SECONDS < 1)
+  throw new Error(`--arrival-seconds must be a positive integer, got ${flags['arrival-seconds']}`);
+
+// The arrival rate as a share of the warm throughput row's: issue #16's target is at 0.7.
+const ARRIVAL_LOAD = Number(flags['arrival-load']);
+if (!(ARRIVAL_LOAD > 0 && ARRIVAL_LOAD <= 2))
+  throw new Error(`--arrival-load must be a number in (0, 2], got ${flags['arrival-load']}`);
 
 const interrupt = new AbortController();
 let interruptedAt = 0;
@@ -113,7 +129,7 @@ async function isolatePart(): Promise<void> {
   console.log(`ratio REST/bare p50, c=8: ${ratio8.toFixed(2)}x`);
 }
 
-async function containerPart(): Promise<void> {
+async function containerPart(only?: 'arrival'): Promise<void> {
   const started = performance.now();
   // Validated like the service's own: AIRLOCK_POOL_SIZE (default 2) and AIRLOCK_DOCKER_SOCKET.
   const environment = loadConfig(process.env);
@@ -124,6 +140,9 @@ async function containerPart(): Promise<void> {
     poolSize: Math.max(1, environment.AIRLOCK_POOL_SIZE),
     dockerSocket: environment.AIRLOCK_DOCKER_SOCKET,
     repoRoot: fileURLToPath(new URL('../../', import.meta.url)),
+    arrivalSeconds: ARRIVAL_SECONDS,
+    arrivalLoad: ARRIVAL_LOAD,
+    ...(only ? { only } : {}),
     signal: interrupt.signal,
     print: (line) => console.log(line),
   });
@@ -144,6 +163,7 @@ async function sessionPart(): Promise<void> {
 try {
   if (flags.only === undefined || flags.only === 'isolate') await isolatePart();
   if (flags.only === undefined || flags.only === 'containers') await containerPart();
+  if (flags.only === 'arrival') await containerPart('arrival');
   if (flags.only === undefined || flags.only === 'sessions') await sessionPart();
   // Scale-out on NATS: REST hello via one NATS worker vs embedded, and throughput with 1 and 2 workers.
   if (flags.only === undefined || flags.only === 'nats')

@@ -2,10 +2,13 @@
 // matplotlib imported is snapshotted (p50 of the call, which also restores the session in place, and the image
 // size); new sessions then start from that snapshot (restore-to-first-cell: POST /v1/sessions with
 // from_snapshot, then `x + 1`) against fresh sessions that import the same libraries in their first cell
-// (start-to-first-cell), with their ratio; then four forks of one snapshot at once. Numbers compare within one
-// run only. It must never leave a container or an image behind: service.close() closes the sessions, and the
-// data directory is removed.
+// (start-to-first-cell), with their ratio; then four forks of one snapshot at once. Those sessions boot
+// (AIRLOCK_SESSION_READY_SNAPSHOT off). A second service (on) then starts sessions from the ready-made snapshot
+// of the python image's kernel: start-to-first-cell (the same imports, then `x + 1`), interleaved with fresh
+// boots on the first service, with their ratio. Numbers compare within one run only. It must never leave a
+// container or an image behind: service.close() closes the sessions, and the data directories are removed.
 
+import { readdir, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startBenchService } from './bench-service.ts';
@@ -48,6 +51,7 @@ export async function runSnapshotBench(options: SnapshotBenchOptions): Promise<v
     AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
     AIRLOCK_POOL_SIZE: '0',
     AIRLOCK_RETENTION_SECONDS: '60',
+    AIRLOCK_SESSION_READY_SNAPSHOT: 'off',
   }));
   const { url } = bench;
   const api = (method: string, path: string, body?: unknown) => call(`${url}${path}`, method, body);
@@ -57,18 +61,20 @@ export async function runSnapshotBench(options: SnapshotBenchOptions): Promise<v
     return ran.result;
   };
   /** Opens a session (fresh or from a snapshot), runs its first cell; the ms until its answer. */
-  const firstCell = async (from?: string): Promise<number> => {
+  const firstCell = async (from?: string, on = api): Promise<number> => {
     signal.throwIfAborted();
     const started = performance.now();
-    const session = await api('POST', '/v1/sessions', {
+    const session = await on('POST', '/v1/sessions', {
       language: 'python',
       backend: 'gvisor',
       ...(from === undefined ? {} : { from_snapshot: from }),
     });
-    const result = await cell(session.id, from === undefined ? `${IMPORTS}\nx + 1` : 'x + 1');
+    const code = from === undefined ? `${IMPORTS}\nx + 1` : 'x + 1';
+    const ran = await on('POST', `/v1/sessions/${session.id}/executions`, { code, limits: LIMITS });
     const elapsed = performance.now() - started;
-    if (result.value?.['text/plain'] !== '42') throw new Error(`first cell ${JSON.stringify(result)}`);
-    await api('DELETE', `/v1/sessions/${session.id}`);
+    if (ran.result?.value?.['text/plain'] !== '42')
+      throw new Error(`first cell ${JSON.stringify(ran.result)}`);
+    await on('DELETE', `/v1/sessions/${session.id}`);
     return elapsed;
   };
   const p50 = (values: number[]) =>
@@ -119,9 +125,46 @@ export async function runSnapshotBench(options: SnapshotBenchOptions): Promise<v
   print(
     `four forks of one snapshot at once, until all four answered: ${(performance.now() - started).toFixed(0)} ms`,
   );
+
+  await using ready = await startBenchService('airlock-bench-ready-', 'error', (dir) => ({
+    AIRLOCK_DATA_DIR: join(dir, 'data'),
+    AIRLOCK_BACKENDS: 'gvisor',
+    AIRLOCK_DOCKER_SOCKET: options.dockerSocket,
+    AIRLOCK_POOL_SIZE: '0',
+    AIRLOCK_RETENTION_SECONDS: '60',
+    AIRLOCK_SESSION_READY_SNAPSHOT: 'on',
+  }));
+  const onReady = (method: string, path: string, body?: unknown) => call(`${ready.url}${path}`, method, body);
+  // The first session boots while the ready-made snapshot is made; later ones start from it.
+  const making = performance.now();
+  await firstCell(undefined, onReady);
+  await readyImageMade(join(ready.dir, 'data', 'session-ready'), signal);
+  print(`ready-made snapshot of the python kernel made within ${(performance.now() - making).toFixed(0)} ms`);
+  const fromReady: number[] = [];
+  const booted: number[] = [];
+  for (let i = 0; i < options.samples; i++) {
+    fromReady.push(await firstCell(undefined, onReady));
+    booted.push(await firstCell());
+  }
+  print(line('ready-snapshot start-to-first-cell (imports, then x + 1)', fromReady));
+  print(line('fresh boot start-to-first-cell (imports, then x + 1)', booted));
+  print(`ratio ready-snapshot / fresh boot p50: ${(p50(fromReady) / p50(booted)).toFixed(2)}x`);
   print(
     `load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} at end`,
   );
+}
+
+/** Resolves once a ready-made kernel image is in `root` (its meta.json written last). */
+async function readyImageMade(root: string, signal: AbortSignal): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    signal.throwIfAborted();
+    const names = await readdir(root).catch(() => [] as string[]);
+    for (const name of names.filter((n) => !n.startsWith('.'))) {
+      if (await stat(join(root, name, 'meta.json')).catch(() => null)) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no ready-made snapshot in ${root} after 300 s`);
 }

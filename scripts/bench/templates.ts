@@ -1,7 +1,7 @@
 // The templates part of `npm run bench` (`--only templates`): build time of a small template (from the bash
 // template plus one file, no packages: no network) cold and cached, then the warm hit rate of that template's
 // own pool while jobs name it through POST /v1/executions?wait on runc; then C hello compile+run against `docker
-// exec` of gcc (compiled.ts). Numbers compare within one run only.
+// exec` of gcc, in interleaved pairs (compiled.ts). Numbers compare within one run only.
 // It must never leave an image or a container behind: the template's image is removed and the service closed.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

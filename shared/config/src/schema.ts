@@ -203,6 +203,12 @@ export const ConfigSchema = z.object({
   AIRLOCK_SNAPSHOT_RETENTION_SECONDS: int(7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
   /** How often the sweeper looks for expired snapshots, in milliseconds. @default 60000 */
   AIRLOCK_SNAPSHOT_SWEEP_MS: int(60_000, 100, 86_400_000),
+  /**
+   * Python sessions on gVisor start from a ready-made snapshot of their image's kernel (libraries imported),
+   * made once per image, runtime and memory_mb under the data directory, instead of booting; off: they boot.
+   * @default on
+   */
+  AIRLOCK_SESSION_READY_SNAPSHOT: z.enum(['on', 'off']).default('on'),
   /** How long a session's interpreter may take to start, in milliseconds. @default 60000 */
   AIRLOCK_SESSION_START_TIMEOUT_MS: int(60_000, 1000, 600_000),
   /** How long shutdown waits for running executions, in milliseconds. @default 10000 */

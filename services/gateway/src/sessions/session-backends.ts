@@ -4,6 +4,7 @@
 // fatal. A session naming a template is checked like an execution naming one (400 unknown or not serving the
 // language, 503 template_unavailable until built) and opens in a container backend only.
 
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
@@ -129,6 +130,10 @@ export async function startSessionBackends(
           templates,
           startTimeoutMs: config.AIRLOCK_SESSION_START_TIMEOUT_MS,
           logger,
+          readyImagesFolder:
+            config.AIRLOCK_SESSION_READY_SNAPSHOT === 'on'
+              ? join(config.AIRLOCK_DATA_DIR, 'session-ready')
+              : undefined,
         }),
       );
     }

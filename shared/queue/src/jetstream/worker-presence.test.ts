@@ -1,6 +1,7 @@
 // Worker presence against a real nats-server: a heartbeat shows the worker, stop() removes it at once, a
 // worker that stops beating (its process died) drops out after its TTL, and entries that are not a worker's
-// heartbeat are skipped and reported; a beat asked for is written at once.
+// heartbeat are skipped and reported; a beat asked for is written at once; each worker is listed once however
+// often it beats.
 
 import { startNatsServer } from '@airlock/testing';
 import { Kvm } from '@nats-io/kv';
@@ -116,6 +117,38 @@ describe('worker presence', () => {
     await heartbeat.beat();
     expect(await listed.list()).toEqual([]);
   });
+
+  it('lists each worker once while the workers beat during the listing', async () => {
+    const bucket = 'workers-busy';
+    const beaters = await Promise.all(
+      ['w_e', 'w_f'].map(async (id) => {
+        const heartbeat = await WorkerHeartbeat.open({
+          connection: await connection(),
+          bucket,
+          ttlMs: 600_000,
+        });
+        await heartbeat.start(() => status(id));
+        return heartbeat;
+      }),
+    );
+    const roster = await WorkerRoster.open({ connection: await connection(), bucket });
+    // Beats back to back (a draining worker's beat() beside its timer's, many workers), while listing.
+    let beating = true;
+    const beats = beaters.map(async (heartbeat) => {
+      while (beating) await heartbeat.beat();
+    });
+    const listings: string[][] = [];
+    try {
+      // (The helper's status stamps started_at at each beat, so the order may change: the ids are sorted.)
+      for (let i = 0; i < 200; i++) listings.push((await roster.list()).map((w) => w.id).sort());
+    } finally {
+      beating = false;
+      await Promise.all(beats);
+    }
+    expect(listings.filter((ids) => ids.join() !== 'w_e,w_f')).toEqual([]);
+    await Promise.all(beaters.map((heartbeat) => heartbeat.stop()));
+    expect(await roster.list()).toEqual([]);
+  }, 60_000);
 
   it('widens the bucket max age for a worker with a longer TTL, never narrows it', async () => {
     const bucket = 'workers-b';

@@ -1,11 +1,14 @@
 // Which workers are up, over NATS: each worker keeps one entry in the `airlock-workers` KV bucket (its id as
 // the key, its WorkerStatus as the value), rewritten every third of its TTL. A worker that stops removes its
 // entry; the entry of one that died is dropped by the bucket's max age (at least the longest TTL announced),
-// and readers skip any entry older than the TTL it announced, whatever the bucket keeps.
+// and readers skip any entry older than the TTL it announced, whatever the bucket keeps. Readers list the keys
+// from the stream's subjects in one request, not with kv.keys(): that runs a consumer which also delivers the
+// writes made while it runs, so a worker beating during a listing was listed twice, and under steady beats a
+// listing could go on until the beats stopped.
 // Must never delete or purge another worker's entry, and never shorten the bucket's max age.
 
 import { type Worker, WorkerStatus } from '@airlock/protocol';
-import { JetStreamApiError, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamManager, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isStorableId, WORKERS_BUCKET } from './names.ts';
@@ -121,11 +124,15 @@ export interface WorkerRosterOptions {
 /** The workers whose heartbeat is fresh, read from the bucket on each call. */
 export class WorkerRoster {
   readonly #kv: KV;
+  readonly #jsm: JetStreamManager;
+  readonly #bucket: string;
   readonly #onError: (error: unknown, key: string) => void;
   readonly #now: () => Date;
 
-  private constructor(kv: KV, options: WorkerRosterOptions) {
+  private constructor(kv: KV, jsm: JetStreamManager, options: WorkerRosterOptions) {
     this.#kv = kv;
+    this.#jsm = jsm;
+    this.#bucket = options.bucket ?? WORKERS_BUCKET;
     this.#onError = options.onError ?? (() => {});
     this.#now = options.now ?? (() => new Date());
   }
@@ -133,15 +140,17 @@ export class WorkerRoster {
   /** Binds to the bucket without creating it: before any worker started, the list is empty. */
   static async open(options: WorkerRosterOptions): Promise<WorkerRoster> {
     const kv = await new Kvm(options.connection).open(options.bucket ?? WORKERS_BUCKET);
-    return new WorkerRoster(kv, options);
+    return new WorkerRoster(kv, await jetstreamManager(options.connection), options);
   }
 
   /** Every worker with a heartbeat younger than its TTL, oldest first. */
   async list(): Promise<Worker[]> {
     let keys: string[];
     try {
-      keys = [];
-      for await (const key of await this.#kv.keys()) keys.push(key);
+      // Each key once, as the stream holds it at one moment (a removed entry's purge marker is skipped below).
+      const prefix = `$KV.${this.#bucket}.`;
+      const info = await this.#jsm.streams.info(`KV_${this.#bucket}`, { subjects_filter: `${prefix}>` });
+      keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return [];
       throw error;

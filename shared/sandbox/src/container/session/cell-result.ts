@@ -21,6 +21,8 @@ export interface AcceptedCell {
   display: MimeBundle[];
   value: MimeBundle | null;
   exception: CellException | null;
+  /** Whether /work/out was a folder after the cell (the kernel's word): its output files are then collected. */
+  outFolder: boolean;
 }
 
 export function bundleBytes(bundle: MimeBundle | null): number {
@@ -59,5 +61,52 @@ export function acceptResult(frame: KernelResult, cell: CellJob): AcceptedCell {
     display: frame.display,
     value: frame.value,
     exception,
+    outFolder: frame.out,
+  };
+}
+
+/** The facts of a cell the host measured itself, beside the kernel's answer. */
+export interface CellFacts {
+  /** Whether the cell's wall time ran out (it was interrupted). */
+  interrupted: boolean;
+  wallMs: number;
+  peak: number | null;
+  cpuMs: number | null;
+  limits: CellJob['limits'];
+}
+
+/** The result of a cell the kernel answered: its outcome from the answer's status and whether it was interrupted. */
+export function answeredResult(cell: AcceptedCell, facts: CellFacts): ExecutionResult {
+  const { interrupted, wallMs, peak, cpuMs, limits } = facts;
+  const timeoutReason = `wall time limit of ${limits.wall_time_ms} ms exceeded`;
+  const outcome = interrupted
+    ? 'timeout'
+    : cell.status === 'output_limit'
+      ? 'output_limit'
+      : cell.status === 'ok'
+        ? 'success'
+        : cell.status === 'interrupted'
+          ? 'canceled'
+          : 'error';
+  const reason =
+    outcome === 'timeout'
+      ? `${timeoutReason}; the cell was interrupted and the session kept`
+      : outcome === 'output_limit'
+        ? `output exceeded the limit of ${limits.output_bytes} bytes`
+        : outcome === 'canceled'
+          ? 'the cell was interrupted'
+          : null;
+  return {
+    outcome,
+    exit_code: outcome === 'success' || outcome === 'error' ? cell.exit_code : null,
+    signal: null,
+    stdout: cell.stdout,
+    stderr: cell.stderr,
+    truncated: cell.truncated,
+    usage: { cpu_ms: cpuMs, wall_ms: wallMs, memory_peak_bytes: peak },
+    reason,
+    display: cell.display,
+    value: cell.value,
+    exception: cell.exception,
   };
 }

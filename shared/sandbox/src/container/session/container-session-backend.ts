@@ -1,6 +1,7 @@
 // The SessionBackend of the `docker` (runc) and `gvisor` (runsc) backends: opens each python session in a session
 // container of its own (its lease: container-session-lease.ts), from the python image or the image of the
-// template the session names (only once that template is ready and serves python) and destroys them all on close(). Containers carry
+// template the session names (only once that template is ready and serves python) — on gVisor restored from the
+// image's ready-made kernel where there is one (ready-kernel-images.ts) — and destroys them all on close(). Containers carry
 // the usual Airlock labels plus `airlock.session`, so the start-up reaper removes what a crashed service left. It
 // must never leave a container behind after close(), nor open a session once closing has begun.
 
@@ -16,11 +17,11 @@ import type { ResolvedImages } from '../images.ts';
 import { DEFAULT_CGROUP_MEMORY_ROOT } from '../memory-peak.ts';
 import { reapLeftovers } from '../reaper.ts';
 import { DEFAULT_CGROUP_CPU_ROOT } from './cgroup-cpu.ts';
-import {
-  type ContainerSessionContext,
-  type ContainerSessionLease,
-  openContainerSession,
-} from './container-session-lease.ts';
+import type { ContainerSessionContext } from './container-session-context.ts';
+import type { ContainerSessionLease } from './container-session-lease.ts';
+import { makeReadyKernel } from './make-ready-kernel.ts';
+import { openContainerSession } from './open-container-session.ts';
+import { ReadyKernelImages } from './ready-kernel-images.ts';
 import {
   DEFAULT_RUNSC_CHECKPOINT,
   type RunscCheckpointOptions,
@@ -47,6 +48,11 @@ export interface ContainerSessionBackendOptions {
   logger?: { warn(obj: object, msg: string): void };
   /** How runsc is called to checkpoint a gVisor session. @default DEFAULT_RUNSC_CHECKPOINT */
   checkpoint?: RunscCheckpointOptions;
+  /**
+   * Where ready-made kernel images are kept (`<data dir>/session-ready`): sessions then start from one where
+   * runsc can checkpoint and restore (ready-kernel-images.ts). @default none: every session boots
+   */
+  readyImagesFolder?: string | undefined;
 }
 
 const LANGUAGES: readonly Language[] = ['python'];
@@ -59,10 +65,17 @@ export class ContainerSessionBackend implements SessionBackend {
   readonly #options: ContainerSessionBackendOptions;
   readonly #removals: ContainerRemovals;
   readonly #sessions = new OpenSessions<ContainerSessionLease>();
+  readonly #ready: ReadyKernelImages | undefined;
+  /** Why sessions cannot be restored here (for ready-made images; kept once null), or null. */
+  #restorable: Promise<string | null> | undefined;
 
   constructor(options: ContainerSessionBackendOptions) {
     this.#options = options;
     this.backend = options.backend;
+    this.#ready =
+      options.readyImagesFolder !== undefined && options.runtime === 'runsc'
+        ? new ReadyKernelImages({ root: options.readyImagesFolder, logger: options.logger })
+        : undefined;
     this.#removals = new ContainerRemovals({
       timeoutMs: options.dockerTimeoutMs ?? 30_000,
       logger: options.logger,
@@ -71,7 +84,36 @@ export class ContainerSessionBackend implements SessionBackend {
 
   async open(spec: SessionSpec): Promise<SessionLease> {
     this.#checkLanguage(spec);
-    return this.#sessions.add(openContainerSession(spec, this.#context(spec)));
+    return this.#sessions.add(this.#openReadyOrBoot(spec, this.#context(spec)));
+  }
+
+  /** The session restored from its image's ready-made kernel where there is one (verified), else booted. */
+  async #openReadyOrBoot(
+    spec: SessionSpec,
+    context: ContainerSessionContext,
+  ): Promise<ContainerSessionLease> {
+    const ready = this.#ready;
+    if (ready !== undefined && (await this.#canRestore())) {
+      const key = { image: context.image, runtime: context.runtime, memoryMb: spec.limits.memory_mb };
+      const image = await ready.take(key, makeReadyKernel(context, spec.limits));
+      if (image !== undefined) {
+        try {
+          return await openContainerSession(spec, context, { image, rekey: true });
+        } catch (error) {
+          this.#sessions.checkOpen();
+          await ready.drop(key, error instanceof Error ? error.message : String(error));
+        }
+      }
+    }
+    return openContainerSession(spec, context);
+  }
+
+  /** Whether sessions can be restored here; a yes is kept, a no is asked again at the next session. */
+  async #canRestore(): Promise<boolean> {
+    this.#restorable ??= this.snapshotUnsupported();
+    const why = await this.#restorable;
+    if (why !== null) this.#restorable = undefined;
+    return why === null;
   }
 
   async snapshotUnsupported(): Promise<string | null> {
@@ -87,7 +129,7 @@ export class ContainerSessionBackend implements SessionBackend {
     this.#checkLanguage(spec);
     const why = await this.snapshotUnsupported();
     if (why !== null) throw new AirlockError('snapshot_unsupported', why);
-    return this.#sessions.add(openContainerSession(spec, this.#context(spec), image));
+    return this.#sessions.add(openContainerSession(spec, this.#context(spec), { image, rekey: false }));
   }
 
   #checkLanguage(spec: SessionSpec): void {
@@ -102,9 +144,11 @@ export class ContainerSessionBackend implements SessionBackend {
   }
 
   #context(spec: SessionSpec): ContainerSessionContext {
+    const program = this.#programOf(spec);
     return {
       docker: this.#options.docker,
-      image: this.#imageOf(spec),
+      image: program.image,
+      workdir: program.workdir,
       runtime: this.#options.runtime,
       backend: this.#options.backend,
       instance: this.instance,
@@ -122,11 +166,14 @@ export class ContainerSessionBackend implements SessionBackend {
     };
   }
 
-  /** The template's image (a 400/503 AirlockError until it can serve the language), or the python image. */
-  #imageOf(spec: SessionSpec): string {
-    if (spec.template === undefined) return this.#options.images.python.tag;
+  /**
+   * The template's image and workdir (a 400/503 AirlockError until it can serve the language), or the python
+   * image in /work.
+   */
+  #programOf(spec: SessionSpec): { image: string; workdir?: string | undefined } {
+    if (spec.template === undefined) return { image: this.#options.images.python.tag };
     if (this.#options.templates === undefined) throw noTemplates(spec.template);
-    return this.#options.templates.require(spec.template, spec.language).image;
+    return this.#options.templates.require(spec.template, spec.language);
   }
 
   get openCount(): number {
@@ -134,7 +181,7 @@ export class ContainerSessionBackend implements SessionBackend {
   }
 
   async close(): Promise<void> {
-    await this.#sessions.close();
+    await Promise.all([this.#ready?.close(), this.#sessions.close()]);
     await this.#removals.settled();
     await reapLeftovers(this.#options.docker, {
       labels: [`airlock.instance=${this.instance}`],

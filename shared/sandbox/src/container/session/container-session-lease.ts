@@ -6,72 +6,36 @@
 // Anything else ends the cell `internal_error` ("session protocol violated") and the session with its container.
 // The wall-time limit interrupts the cell (SIGINT, forwarded to the interpreter); a kernel that does not answer
 // within the grace is killed, and so is the session. The out/ files a cell wrote come back in its result, and
-// the working folder is reachable through the files API (container-session-files.ts, by `docker exec`). It
-// must never run two cells at once, and never leave its
-// container behind after close() (removal is awaited, then retried in background).
+// the working folder is reachable through the files API (container-session-files.ts, by `docker exec`). Opening
+// one: open-container-session.ts. It must never run two cells at once, and never leave its container behind after
+// close() (removal is awaited, then retried in background).
 
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type ExecutionResult, emptyResult } from '@airlock/protocol';
-import type Dockerode from 'dockerode';
 import { cancelReason } from '../../cancel-reason.ts';
 import type {
   CellJob,
   SandboxRunOptions,
   SessionEnd,
-  SessionImage,
   SessionKernelState,
   SessionLease,
-  SessionSpec,
 } from '../../sandbox.ts';
-import { type AttachedContainer, startContainer, withDeadline } from '../attached-container.ts';
+import { type AttachedContainer, withDeadline } from '../attached-container.ts';
 import { containerExit } from '../container-exit.ts';
-import type { ContainerRemovals } from '../container-removals.ts';
-import { type ContainerBackend, type ContainerRuntime, containerSpec } from '../container-spec.ts';
 import { readMemoryPeak } from '../memory-peak.ts';
-import { type AcceptedCell, acceptResult } from './cell-result.ts';
+import { type AcceptedCell, acceptResult, answeredResult, type CellFacts } from './cell-result.ts';
 import { cpuMsBetween, readCpuNs } from './cgroup-cpu.ts';
+import { type ContainerSessionContext, PROTOCOL_VIOLATED } from './container-session-context.ts';
 import { ContainerSessionFiles } from './container-session-files.ts';
 import {
   encodeCell,
+  encodeRekey,
   type KernelFrame,
   KernelFrameReader,
   KernelProtocolError,
   keyLine,
   newSessionKey,
 } from './kernel-protocol.ts';
-import {
-  CHECKPOINT_HEADROOM_MB,
-  checkpointContainer,
-  RESTORE_RUNTIME,
-  type RunscCheckpointOptions,
-} from './runsc-checkpoint.ts';
-
-export const KERNEL_COMMAND = ['python3', '-I', '-u', '/opt/airlock/kernel.py'];
-
-/** The reason of a cell ended by a broken protocol (the detail goes to the log, not to the caller). */
-export const PROTOCOL_VIOLATED = 'session protocol violated';
-
-export interface ContainerSessionContext {
-  docker: Dockerode;
-  /** The python image tag. */
-  image: string;
-  runtime: ContainerRuntime;
-  backend: ContainerBackend;
-  /** Label `airlock.instance` of the owning ContainerSessionBackend. */
-  instance: string;
-  removals: ContainerRemovals;
-  cgroupMemoryRoot: string;
-  cgroupCpuRoot: string;
-  dockerTimeoutMs: number;
-  /** How long the kernel may take to come up. */
-  startTimeoutMs: number;
-  /** How long an interrupted cell may take to answer before the session is killed. */
-  interruptGraceMs: number;
-  logger?: { warn(obj: object, msg: string): void } | undefined;
-  /** How runsc is called to checkpoint a session container (gvisor only). */
-  checkpoint?: RunscCheckpointOptions | undefined;
-}
+import { checkpointContainer, makeRoomToSave } from './runsc-checkpoint.ts';
 
 /** Bounds of the out/ files a cell's result carries: those of a one-shot run. */
 const OUT_FILES = { maxFiles: 256, maxBytes: 16 * 1024 * 1024 };
@@ -85,37 +49,6 @@ type CellEnd =
   | { kind: 'violated' }
   | { kind: 'canceled'; reason: string };
 
-export async function openContainerSession(
-  spec: SessionSpec,
-  context: ContainerSessionContext,
-  image?: SessionImage,
-): Promise<ContainerSessionLease> {
-  const container = await startContainer({
-    docker: context.docker,
-    spec: containerSpec({
-      image: context.image,
-      runtime: context.runtime,
-      backend: context.backend,
-      profile: { memoryMb: spec.limits.memory_mb },
-      instance: context.instance,
-      session: { id: spec.sessionId, command: KERNEL_COMMAND },
-      ...(image === undefined ? {} : { restoreFrom: image.folder }),
-    }),
-    timeoutMs: context.dockerTimeoutMs,
-    discard: (c) => context.removals.remove(c),
-  });
-  const session = new ContainerSessionLease(spec.sessionId, container, context, image?.kernel);
-  try {
-    // A restored kernel is where its checkpoint left it: between cells, its key long known.
-    if (image === undefined) await session.ready();
-    else if (container.isEnded) throw new Error(`the restored session kernel exited: ${session.stderrTail}`);
-    return session;
-  } catch (error) {
-    await session.close();
-    throw error;
-  }
-}
-
 export class ContainerSessionLease implements SessionLease {
   readonly id: string;
   readonly ended: Promise<SessionEnd>;
@@ -123,7 +56,7 @@ export class ContainerSessionLease implements SessionLease {
   readonly files: ContainerSessionFiles;
   readonly #container: AttachedContainer;
   readonly #context: ContainerSessionContext;
-  readonly #key: Buffer;
+  #key: Buffer;
   readonly #reader: KernelFrameReader;
   #ready: (frame: KernelFrame | Error) => void = () => {};
   /** The running cell, whether its result has come, and how run() learns its end. */
@@ -175,6 +108,23 @@ export class ContainerSessionLease implements SessionLease {
 
   /** Sends the session key; resolves when the kernel has said it is ready, rejects when it did not in time. */
   ready(): Promise<void> {
+    return this.#handshake(keyLine(this.#key));
+  }
+
+  /**
+   * Gives a kernel restored from a ready-made image (checkpointed under a key that was never a session's) a fresh
+   * key of its own, its cells counted from 1; resolves when it answered ready under the new key.
+   */
+  rekey(): Promise<void> {
+    const next = newSessionKey();
+    const frame = encodeRekey(this.#key, next);
+    this.#key = next;
+    this.#turn = 0;
+    this.#reader.rekey(next);
+    return this.#handshake(frame);
+  }
+
+  #handshake(sent: Buffer): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -195,7 +145,7 @@ export class ContainerSessionLease implements SessionLease {
         else reject(new Error(`the session kernel answered ${frame.type} instead of ready`));
       };
     });
-    this.#container.write(keyLine(this.#key)).catch(() => {});
+    this.#container.write(sent).catch(() => {});
     return ready;
   }
 
@@ -239,7 +189,9 @@ export class ContainerSessionLease implements SessionLease {
       ]);
       const cpuMs = cpuMsBetween(cpuBefore, cpuAfter);
       const result = await this.#verdict(outcome, { interrupted, wallMs: wallMs(), peak, cpuMs, limits });
-      if (outcome.kind !== 'frame' || this.#endedBy !== null) return result;
+      // No out/ folder, no output files: the agent (a `docker exec`) is spared. A cell that lies here only
+      // loses its own files.
+      if (outcome.kind !== 'frame' || !outcome.accepted.outFolder || this.#endedBy !== null) return result;
       const files = await this.files.collectOut(sentAtMs, OUT_FILES).catch((err: unknown) => {
         this.#context.logger?.warn({ err, session: this.id }, 'collecting a cell’s out/ files failed');
         return [];
@@ -270,7 +222,7 @@ export class ContainerSessionLease implements SessionLease {
     if (this.#cell !== null) throw new Error('a cell of this session is still running');
     this.#checkpointing = true;
     try {
-      await this.#makeRoomToSave();
+      await makeRoomToSave(this.#container, this.#context);
       await checkpointContainer(this.#container.id, folder, options, this.#context.dockerTimeoutMs);
     } catch (error) {
       this.#checkpointing = false;
@@ -285,22 +237,6 @@ export class ContainerSessionLease implements SessionLease {
     return { key: this.#key.toString('hex'), turn: this.#turn };
   }
 
-  /**
-   * The sentry's save needs memory beside the guest's (CHECKPOINT_HEADROOM_MB); a restored container has it
-   * already. Written to the container's memory cgroup directly: runsc has no `update`, so dockerd cannot.
-   */
-  async #makeRoomToSave(): Promise<void> {
-    const { dockerTimeoutMs, cgroupMemoryRoot } = this.#context;
-    const info = await withDeadline(this.#container.container.inspect(), dockerTimeoutMs, 'inspect');
-    if (info.HostConfig.Runtime === RESTORE_RUNTIME) return;
-    const folder = join(cgroupMemoryRoot, this.#container.id);
-    const limit = Number((await readFile(join(folder, 'memory.limit_in_bytes'), 'utf8')).trim());
-    const raised = String(limit + CHECKPOINT_HEADROOM_MB * 1024 * 1024);
-    // memory+swap first: it may never be below the memory limit.
-    await writeFile(join(folder, 'memory.memsw.limit_in_bytes'), raised).catch(() => {});
-    await writeFile(join(folder, 'memory.limit_in_bytes'), raised);
-  }
-
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -309,52 +245,12 @@ export class ContainerSessionLease implements SessionLease {
     await this.#destroy();
   }
 
-  async #verdict(
-    end: CellEnd,
-    facts: {
-      interrupted: boolean;
-      wallMs: number;
-      peak: number | null;
-      cpuMs: number | null;
-      limits: CellJob['limits'];
-    },
-  ): Promise<ExecutionResult> {
+  async #verdict(end: CellEnd, facts: CellFacts): Promise<ExecutionResult> {
     const { interrupted, wallMs, peak, cpuMs, limits } = facts;
     const timeoutReason = `wall time limit of ${limits.wall_time_ms} ms exceeded`;
     switch (end.kind) {
-      case 'frame': {
-        const cell = end.accepted;
-        const outcome = interrupted
-          ? 'timeout'
-          : cell.status === 'output_limit'
-            ? 'output_limit'
-            : cell.status === 'ok'
-              ? 'success'
-              : cell.status === 'interrupted'
-                ? 'canceled'
-                : 'error';
-        const reason =
-          outcome === 'timeout'
-            ? `${timeoutReason}; the cell was interrupted and the session kept`
-            : outcome === 'output_limit'
-              ? `output exceeded the limit of ${limits.output_bytes} bytes`
-              : outcome === 'canceled'
-                ? 'the cell was interrupted'
-                : null;
-        return {
-          outcome,
-          exit_code: outcome === 'success' || outcome === 'error' ? cell.exit_code : null,
-          signal: null,
-          stdout: cell.stdout,
-          stderr: cell.stderr,
-          truncated: cell.truncated,
-          usage: { cpu_ms: cpuMs, wall_ms: wallMs, memory_peak_bytes: peak },
-          reason,
-          display: cell.display,
-          value: cell.value,
-          exception: cell.exception,
-        };
-      }
+      case 'frame':
+        return answeredResult(end.accepted, { interrupted, wallMs, peak, cpuMs, limits });
       case 'exited': {
         if (this.#endedBy === 'cell_timeout' || interrupted) {
           this.#endedBy ??= 'cell_timeout';

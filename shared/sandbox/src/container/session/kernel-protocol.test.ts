@@ -38,6 +38,7 @@ function result(fields: Partial<KernelResult> = {}): KernelResult {
     display: [],
     value: { 'text/plain': '42' },
     exception: null,
+    out: false,
     ...fields,
   };
 }
@@ -50,7 +51,7 @@ function read(stream: Buffer, split = stream.length, bound = 1 << 20): KernelFra
 }
 
 describe('KernelFrameReader', () => {
-  const ready = { type: 'ready', protocol: 2, python: '3.11.2' };
+  const ready = { type: 'ready', protocol: 3, python: '3.11.2' };
   const stream = Buffer.concat([encodeKernelFrame(key, ready), encodeKernelFrame(key, result())]);
 
   it.each([1, 3, 64, 100_000])('passes on verified frames split into chunks of %i bytes', (split) => {
@@ -105,7 +106,9 @@ describe('acceptResult', () => {
       display,
       value: { 'text/plain': '42' },
       exception: null,
+      outFolder: false,
     });
+    expect(acceptResult({ ...fits, out: true }, cell).outFolder).toBe(true);
   });
 
   it('refuses a result for another cell, over the output cap, or with an oversized exception', () => {

@@ -11,7 +11,7 @@ import { CellException, MimeBundle } from '@airlock/protocol';
 import { z } from 'zod';
 import type { CellJob } from '../../sandbox.ts';
 
-export const KERNEL_PROTOCOL = 2;
+export const KERNEL_PROTOCOL = 3;
 const TO_HOST = Buffer.from('kernel>host\n');
 const FROM_HOST = Buffer.from('host>kernel\n');
 const HEADER = /^(\d{1,12}) ([0-9a-f]{64})$/;
@@ -34,6 +34,8 @@ export const KernelResult = z
     display: z.array(MimeBundle),
     value: MimeBundle.nullable(),
     exception: CellException.strict().nullable(),
+    /** Whether /work/out is a folder after the cell: only then may it have output files to collect. */
+    out: z.boolean(),
   })
   .strict();
 
@@ -62,6 +64,16 @@ function mac(key: Buffer, direction: Buffer, body: Buffer): Buffer {
   return createHmac('sha256', key).update(direction).update(body).digest();
 }
 
+/** A new key for the kernel, sent under its current one between cells (a session from a ready-made image). */
+export function encodeRekey(key: Buffer, next: Buffer): Buffer {
+  return hostFrame(key, Buffer.from(JSON.stringify({ type: 'rekey', key: next.toString('hex') }), 'utf8'));
+}
+
+function hostFrame(key: Buffer, body: Buffer): Buffer {
+  const header = `${body.length} ${mac(key, FROM_HOST, body).toString('hex')}\n`;
+  return Buffer.concat([Buffer.from(header, 'latin1'), body]);
+}
+
 /** The cell as one host frame: its execution id, its turn in the session, its code and files (base64). */
 export function encodeCell(key: Buffer, cell: CellJob, seq: number): Buffer {
   const body = Buffer.from(
@@ -76,8 +88,7 @@ export function encodeCell(key: Buffer, cell: CellJob, seq: number): Buffer {
     }),
     'utf8',
   );
-  const header = `${body.length} ${mac(key, FROM_HOST, body).toString('hex')}\n`;
-  return Buffer.concat([Buffer.from(header, 'latin1'), body]);
+  return hostFrame(key, body);
 }
 
 /** A frame as the kernel writes it (tests use it to show what the host does with one). */
@@ -93,7 +104,7 @@ export class KernelProtocolError extends Error {
 
 /** Splits the kernel's stdout into verified frames; throws KernelProtocolError on anything else. */
 export class KernelFrameReader {
-  readonly #key: Buffer;
+  #key: Buffer;
   readonly #onFrame: (frame: KernelFrame) => void;
   #maxFrameBytes: number;
   #buffer: Buffer = Buffer.alloc(0);
@@ -104,6 +115,11 @@ export class KernelFrameReader {
     this.#key = key;
     this.#maxFrameBytes = maxFrameBytes;
     this.#onFrame = onFrame;
+  }
+
+  /** Frames from here on are under this key (sent to the kernel by encodeRekey; none is due meanwhile). */
+  rekey(key: Buffer): void {
+    this.#key = key;
   }
 
   /** Sets the bound for the next frames (each cell has its own output cap). */

@@ -6,7 +6,10 @@
 // restore a container with any other runtime, nor checkpoint a container that is not this server's.
 
 import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type Dockerode from 'dockerode';
+import { withDeadline } from '../attached-container.ts';
 
 /** The runtime that restores a container from a checkpoint (scripts/runsc-restore). */
 export const RESTORE_RUNTIME = 'runsc-restore';
@@ -68,4 +71,23 @@ export async function restoreUnavailable(docker: Dockerode): Promise<string | nu
   } catch (error) {
     return `dockerd did not answer: ${error instanceof Error ? error.message : String(error)}`;
   }
+}
+
+/**
+ * The sentry's save needs memory beside the guest's (CHECKPOINT_HEADROOM_MB); a restored container has it
+ * already. Written to the container's memory cgroup directly: runsc has no `update`, so dockerd cannot.
+ */
+export async function makeRoomToSave(
+  container: { id: string; container: Dockerode.Container },
+  context: { dockerTimeoutMs: number; cgroupMemoryRoot: string },
+): Promise<void> {
+  const { dockerTimeoutMs, cgroupMemoryRoot } = context;
+  const info = await withDeadline(container.container.inspect(), dockerTimeoutMs, 'inspect');
+  if (info.HostConfig.Runtime === RESTORE_RUNTIME) return;
+  const folder = join(cgroupMemoryRoot, container.id);
+  const limit = Number((await readFile(join(folder, 'memory.limit_in_bytes'), 'utf8')).trim());
+  const raised = String(limit + CHECKPOINT_HEADROOM_MB * 1024 * 1024);
+  // memory+swap first: it may never be below the memory limit.
+  await writeFile(join(folder, 'memory.memsw.limit_in_bytes'), raised).catch(() => {});
+  await writeFile(join(folder, 'memory.limit_in_bytes'), raised);
 }
