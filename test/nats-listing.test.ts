@@ -1,9 +1,8 @@
 // GET /v1/executions scaled out on NATS: two gateway processes and a worker on one real nats-server. What one
 // gateway accepted, the other lists; a cursor made by one gateway pages on the other (they share the sealing
 // key); pages read while more are submitted hold every execution exactly once; filters match; a forged cursor is
-// refused. The lifecycle event feed is the same on every gateway and resumes on a new one. A NATS gateway has no
-// sessions: listing them, opening one or reading a snapshot is a coded 404 saying they need embedded mode, and the
-// feed holds no session events.
+// refused. The lifecycle event feed is the same on every gateway and resumes on a new one. Sessions live on the
+// workers: one opened through one gateway is listed by the other, and its events are in the shared feed.
 
 import type { Execution } from '@airlock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,38 +159,38 @@ describe('listing on NATS', () => {
     expect(text).toContain(two.id);
   }, 300_000);
 
-  it('answers every session path with a coded 404 naming embedded mode, and feeds no session events', async () => {
-    const asked = [
-      'GET /v1/sessions',
-      'GET /v1/sessions?limit=10&status=open',
-      'POST /v1/sessions',
-      'GET /v1/sessions/ses_UIS5DCMbcldebYwZIOGs0w',
-      'POST /v1/sessions/ses_UIS5DCMbcldebYwZIOGs0w/cells',
-      'GET /v1/snapshots',
-    ];
-    for (const [method, path] of asked.map((line) => line.split(' ') as [string, string])) {
-      const response = await fetch(`${b.url}${path}`, {
-        method,
-        ...(method === 'POST'
-          ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ language: 'python' }) }
-          : {}),
-      });
-      expect(response.status, `${method} ${path}`).toBe(404);
-      expect(((await response.json()) as { error: unknown }).error, `${method} ${path}`).toEqual({
-        code: 'not_found',
-        message:
-          'sessions are not served by this gateway: they need embedded mode (AIRLOCK_QUEUE=embedded); ' +
-          'a gateway on NATS runs executions only',
-      });
-    }
+  it('lists a session opened through one gateway on another, and feeds its events', async () => {
+    const second = await cluster.gateway(); // gateway a was stopped above
+    const opened = await fetch(`${b.url}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ language: 'javascript', metadata: { team: 'sessions' } }),
+    });
+    expect(opened.status).toBe(201);
+    const session = (await opened.json()) as { id: string };
+    const listed = await fetch(`${second.url}/v1/sessions?limit=10&metadata.team=sessions`);
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { data: Array<{ id: string }> }).data.map((s) => s.id)).toEqual([
+      session.id,
+    ]);
+    expect((await fetch(`${second.url}/v1/sessions/${session.id}`, { method: 'DELETE' })).status).toBe(200);
     // Other unknown paths keep the plain 404.
     const other = await fetch(`${b.url}/v1/sessionsx`);
     expect(((await other.json()) as { error: { message: string } }).error.message).toBe(
       'no route GET /v1/sessionsx',
     );
     const types = 'session.created,session.paused,session.resumed,session.closed';
-    const events = await fetch(`${b.url}/v1/events?types=${types}&limit=1000`);
-    expect(events.status).toBe(200);
-    expect(((await events.json()) as { data: unknown[] }).data).toEqual([]);
-  });
+    await until(async () => {
+      const events = await fetch(`${b.url}/v1/events?types=${types}&limit=1000`);
+      expect(events.status).toBe(200);
+      const data = ((await events.json()) as { data: Array<{ type: string; subject: string }> }).data;
+      return data.filter((e) => e.subject === session.id).length === 2;
+    }, 200);
+    const events = await fetch(`${second.url}/v1/events?types=${types}&limit=1000`);
+    const data = ((await events.json()) as { data: Array<{ type: string; subject: string }> }).data;
+    expect(data.filter((e) => e.subject === session.id).map((e) => e.type)).toEqual([
+      'session.created',
+      'session.closed',
+    ]);
+  }, 120_000);
 });

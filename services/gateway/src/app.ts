@@ -36,7 +36,7 @@ import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { systemRoutes } from './routes/system.ts';
-import type { Sessions } from './sessions/sessions.ts';
+import type { Sessions, SessionsApi } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
 
@@ -48,6 +48,8 @@ export interface GatewayDeps {
   authorizer: Authorizer;
   /** Without sessions, /v1/sessions is not served. */
   sessions?: Sessions;
+  /** NATS mode: the session routes forwarded to the workers that host the sessions (instead of `sessions`). */
+  forwardedSessions?: SessionsApi;
   /** Listing executions (and sessions) with sealed cursors; without it, neither list is served. */
   listing?: Omit<ListingRoutesOptions, 'authenticate'> & {
     /** The lifecycle event feed; without it, /v1/events is not served. */
@@ -85,7 +87,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const errorContext = {
     bodyLimitBytes: deps.limits.bodyLimitBytes,
-    sessionsServed: deps.sessions !== undefined,
   };
   const app = Fastify({
     loggerInstance,
@@ -126,10 +127,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     ...(deps.limits.sessionCeilings ? { sessionCeilings: deps.limits.sessionCeilings } : {}),
   });
 
-  if (deps.sessions) {
-    await app.register(sessionRoutes, { sessions: deps.sessions, schemas });
-    await app.register(sessionFileRoutes, { sessions: deps.sessions });
-    await app.register(snapshotRoutes, { snapshots: deps.sessions.snapshots });
+  const served = deps.sessions ?? deps.forwardedSessions;
+  if (served) {
+    await app.register(sessionRoutes, { sessions: served, schemas });
+    await app.register(sessionFileRoutes, { sessions: served });
+    await app.register(snapshotRoutes, { snapshots: served.snapshots });
   }
   await app.register(executionRoutes, {
     queue: deps.queue,
@@ -141,7 +143,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (deps.webhooks) {
     await app.register(deliveryRoutes, {
       queue: deps.queue,
-      ...(deps.sessions ? { sessions: deps.sessions } : {}),
+      ...(served ? { sessions: served } : {}),
       webhooks: deps.webhooks,
       authenticate: (headers) => deps.authorizer.authenticate(headers),
     });

@@ -29,8 +29,17 @@ import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
 import { startSessionBackends } from './sessions/session-backends.ts';
 import { Sessions } from './sessions/sessions.ts';
-import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
-import { SnapshotStore } from './snapshots/snapshot-store.ts';
+import {
+  auditLogOptions,
+  compileWallTime,
+  limitPolicy,
+  requestLimits,
+  sessionSettings,
+  snapshotStoreOptions,
+  VERSION,
+} from './settings.ts';
+import { FileSnapshotStore } from './snapshots/file-snapshot-store.ts';
+import type { SnapshotStore } from './snapshots/snapshot-store.ts';
 import { SnapshotSweeper } from './snapshots/snapshot-sweeper.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
@@ -159,11 +168,9 @@ export async function startEmbedded(
   );
   // Requests that asked for `retry_on_worker_loss` and were cut off by the crash run again.
   for (const retry of retries) await queue.restore(retry);
-  const snapshots = new SnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots'), {
+  const snapshots = new FileSnapshotStore(join(config.AIRLOCK_DATA_DIR, 'snapshots'), {
     events,
-    retentionSeconds: config.AIRLOCK_SNAPSHOT_RETENTION_SECONDS,
-    quota: { max_count: config.AIRLOCK_SNAPSHOT_MAX_COUNT, max_bytes: config.AIRLOCK_SNAPSHOT_MAX_BYTES },
-    sessionLifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+    ...snapshotStoreOptions(config),
   });
   const sweeper = new SnapshotSweeper({
     store: snapshots,
@@ -266,19 +273,7 @@ function buildSessions(
     audit,
     authorizer,
     limits: limitPolicy(config),
-    settings: {
-      idleSeconds: {
-        default: config.AIRLOCK_SESSION_IDLE_SECONDS,
-        ceiling: config.AIRLOCK_SESSION_MAX_IDLE_SECONDS,
-      },
-      lifetimeSeconds: {
-        default: config.AIRLOCK_SESSION_LIFETIME_SECONDS,
-        ceiling: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
-      },
-      maxSessions: config.AIRLOCK_MAX_SESSIONS,
-      fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
-      onIdle: config.AIRLOCK_SESSION_ON_IDLE,
-    },
+    settings: sessionSettings(config),
     snapshots,
     logger,
   });

@@ -2,7 +2,7 @@
 // wrong media type) and schema validation failures become 4xx that say what to change: every invalid field at
 // once, where the JSON broke, the body limit; a known route asked with the wrong method is a 405 with Allow;
 // while the server shuts down every request gets `shutting_down`. Anything else is a logged 500 whose message
-// never leaks internals. On a gateway without sessions, every session path is a 404 that says they need embedded mode.
+// never leaks internals.
 
 import { AirlockError, type ErrorBody } from '@airlock/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
@@ -22,20 +22,6 @@ const FASTIFY_CODES: Record<string, AirlockError['code']> = {
 export interface ErrorContext {
   /** The body limit, stated in a 413. */
   bodyLimitBytes: number;
-  /** False on a gateway without sessions (NATS mode): its session and snapshot paths say why they are absent. */
-  sessionsServed?: boolean;
-}
-
-/** Paths a gateway without sessions does not serve: sessions, their files, snapshots. */
-const SESSION_PATHS = /^\/v1\/(sessions|snapshots)(\/|$)/;
-
-/** The 404 of a session path on a gateway without sessions: not a missing id, a missing mode. */
-function sessionsNotServed(): AirlockError {
-  return new AirlockError(
-    'not_found',
-    'sessions are not served by this gateway: they need embedded mode (AIRLOCK_QUEUE=embedded); ' +
-      'a gateway on NATS runs executions only',
-  );
 }
 
 /** The 413 of a body over the limit; the one wording for REST and NATS. */
@@ -88,8 +74,6 @@ export function installErrorHandlers(
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    if (context.sessionsServed === false && SESSION_PATHS.test(path))
-      return sendError(reply, sessionsNotServed());
     const allowed = routes.allowed(path);
     if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD');
     if (allowed.length === 0) {

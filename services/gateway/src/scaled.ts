@@ -5,7 +5,8 @@
 // shared audit stream; the console's figures are the workers' (their heartbeats), the same on every gateway.
 // Egress: the workers run the proxies next to their sandboxes; AIRLOCK_EGRESS=on here says they do, so egress
 // requests are accepted (and credentials checked against AIRLOCK_EGRESS_CREDENTIALS_FILE's names). Templates:
-// those the live workers announce in their heartbeats (nats/fleet-templates.ts). Its parts
+// those the live workers announce in their heartbeats (nats/fleet-templates.ts). Sessions: hosted by the
+// workers, their records in the `airlock-sessions` bucket, each call forwarded (nats/forwarded-sessions.ts). Its parts
 // start in order on one cleanup stack: a failed start releases what had started, close() releases all in
 // reverse. Binds no port (main.ts listens) and reads no environment.
 
@@ -15,7 +16,7 @@ import { boundCredentialNames } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { requestSchemasWithin } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue, WorkerRoster } from '@airlock/queue';
-import { LifecycleEventFeed } from '@airlock/store';
+import { EventingSessionStore, LifecycleEventFeed } from '@airlock/store';
 import { openAuditMirror } from '@airlock/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
@@ -26,11 +27,17 @@ import { AcceptedHere } from './nats/accepted-here.ts';
 import { startExecuteService } from './nats/execute-service.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
 import { FleetTemplates } from './nats/fleet-templates.ts';
+import { ForwardedSessions } from './nats/forwarded-sessions.ts';
+import { SessionRouter } from './nats/session-router.ts';
 import { MAX_RECORDS } from './operator/execution-audit.ts';
 import { gatewayReadiness } from './readiness.ts';
+import { SessionRecords } from './session-host/session-records.ts';
 import { auditLogOptions, compileWallTime, limitPolicy, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
+
+/** How long a session call other than a cell may take on its worker (a start, a restore, a snapshot). */
+const SESSION_CALL_TIMEOUT_MS = 300_000;
 
 export interface ScaledGateway {
   app: FastifyInstance;
@@ -130,6 +137,31 @@ export async function startScaled(
     maxInFlight: config.AIRLOCK_MAX_WATCHERS,
   });
   stack.defer(() => service.stop());
+  const events = new LifecycleEventFeed(queue.lifecycleLog(), (err) =>
+    logger.warn({ err }, 'storing a lifecycle event failed'),
+  );
+  // Sessions live on the workers: their records in a KV bucket every gateway reads, each call forwarded.
+  const sessionRecords = await SessionRecords.open({
+    connection: nc,
+    maxAgeMs: (config.AIRLOCK_RETENTION_SECONDS + config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS) * 1000,
+  });
+  const forwardedSessions = new ForwardedSessions(
+    new SessionRouter({
+      nc,
+      records: sessionRecords,
+      eventing: new EventingSessionStore(sessionRecords, events),
+      workers: () => roster.list(),
+      authorizer,
+      audit: mirror.audit,
+      logger,
+      callTimeoutMs: SESSION_CALL_TIMEOUT_MS,
+    }),
+    {
+      maxFileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
+      cellTimeoutMs: config.AIRLOCK_MAX_WALL_TIME_MS + SESSION_CALL_TIMEOUT_MS,
+      livenessMs: Math.max(250, Math.floor(config.AIRLOCK_WORKER_TTL_MS / 3)),
+    },
+  );
   let closing = false;
   const app = await buildGateway({
     logger,
@@ -137,17 +169,14 @@ export async function startScaled(
     submitter,
     metrics,
     authorizer,
-    // Listing from the KV bucket every gateway shares, with the cursor key they share.
+    forwardedSessions,
+    // Listing from the KV buckets every gateway shares, with the cursor key they share.
     listing: {
       cursors: new CursorSeal(await queue.cursorKey()),
       listExecutions: (tenant, query) => queue.list(tenant, query),
+      listSessions: (tenant, query) => sessionRecords.listSessions(tenant, query),
       // The lifecycle stream every gateway and worker publishes to; streams poll it for other gateways' events.
-      feed: {
-        log: queue.lifecycleLog(),
-        events: new LifecycleEventFeed(queue.lifecycleLog(), (err) =>
-          logger.warn({ err }, 'storing a lifecycle event failed'),
-        ),
-      },
+      feed: { log: queue.lifecycleLog(), events },
     },
     webhooks,
     runtimes: () => registry.runtimes(),

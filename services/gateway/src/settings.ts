@@ -8,6 +8,8 @@ import type { Logger } from '@airlock/logging';
 import type { LimitPolicy } from '@airlock/protocol';
 import type { GatewayDeps } from './app.ts';
 import { logAuditHealth } from './readiness.ts';
+import type { SessionSettings } from './sessions/session-deps.ts';
+import type { SnapshotStoreOptions } from './snapshots/snapshot-store.ts';
 import type { WebhookSettings } from './webhooks/webhook-dispatcher.ts';
 
 export { VERSION } from '@airlock/protocol';
@@ -71,5 +73,31 @@ export function webhookSettings(config: Config): WebhookSettings {
     maxBackoffMs: config.AIRLOCK_WEBHOOK_MAX_BACKOFF_MS,
     maxPending: config.AIRLOCK_WEBHOOK_MAX_PENDING,
     allowances: config.AIRLOCK_WEBHOOK_ALLOWANCES,
+  };
+}
+
+/** The sessions' time bounds, their maximum, file bound and idle default; the same for a gateway and a worker. */
+export function sessionSettings(config: Config): SessionSettings {
+  return {
+    idleSeconds: {
+      default: config.AIRLOCK_SESSION_IDLE_SECONDS,
+      ceiling: config.AIRLOCK_SESSION_MAX_IDLE_SECONDS,
+    },
+    lifetimeSeconds: {
+      default: config.AIRLOCK_SESSION_LIFETIME_SECONDS,
+      ceiling: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
+    },
+    maxSessions: config.AIRLOCK_MAX_SESSIONS,
+    fileBytes: config.AIRLOCK_SESSION_FILE_BYTES,
+    onIdle: config.AIRLOCK_SESSION_ON_IDLE,
+  };
+}
+
+/** The snapshot stores' retention, quota and sweep of pause images (AIRLOCK_SNAPSHOT_*). */
+export function snapshotStoreOptions(config: Config): Omit<SnapshotStoreOptions, 'events'> {
+  return {
+    retentionSeconds: config.AIRLOCK_SNAPSHOT_RETENTION_SECONDS,
+    quota: { max_count: config.AIRLOCK_SNAPSHOT_MAX_COUNT, max_bytes: config.AIRLOCK_SNAPSHOT_MAX_BYTES },
+    sessionLifetimeSeconds: config.AIRLOCK_SESSION_MAX_LIFETIME_SECONDS,
   };
 }

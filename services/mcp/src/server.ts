@@ -344,6 +344,7 @@ async function createSessionCall(
     idle_timeout_seconds,
     max_lifetime_seconds,
     on_idle,
+    resume_on_worker_loss,
   } = args;
   const session = await client.createSession(
     {
@@ -355,6 +356,7 @@ async function createSessionCall(
       ...(idle_timeout_seconds === undefined ? {} : { idle_timeout_seconds }),
       ...(max_lifetime_seconds === undefined ? {} : { max_lifetime_seconds }),
       ...(on_idle === undefined ? {} : { on_idle }),
+      ...(resume_on_worker_loss === undefined ? {} : { resume_on_worker_loss }),
     },
     { signal },
   );

@@ -4,6 +4,7 @@
 
 import { AuditLockError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
+import { startSessionHost } from '@airlock/gateway';
 import { serviceLog } from '@airlock/logging';
 import { WorkerEgressError } from './worker-egress.ts';
 import { startWorker } from './worker-service.ts';
@@ -20,7 +21,11 @@ await runService(
       error instanceof AuditLockError || error instanceof WorkerEgressError ? error.message : undefined,
   },
   async (stack) => {
-    const worker = await startWorker(config, logger, { secretsEnv: process.env });
+    const worker = await startWorker(config, logger, {
+      secretsEnv: process.env,
+      // Sessions live on workers in NATS mode: the embedded mode's sessions, answering the gateways' calls.
+      sessionHost: (parts) => startSessionHost({ config, logger, ...parts }),
+    });
     stack.defer(() => worker.close());
     logger.info(
       {

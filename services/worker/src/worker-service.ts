@@ -11,10 +11,11 @@
 // Starts no listener and reads no environment: main.ts parses the config and passes it in.
 // Must never run a job without its sandbox registry, and never close the connection before the queue.
 
-import { finishedEntry, openAuditLog } from '@airlock/audit';
+import { type AuditSink, finishedEntry, openAuditLog } from '@airlock/audit';
 import type { Config } from '@airlock/config';
 import type { Logger } from '@airlock/logging';
 import { connectNats, JetStreamJobQueue, WorkerHeartbeat } from '@airlock/queue';
+import { LifecycleEventFeed, type LifecycleEvents } from '@airlock/store';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { openAuditMirror } from './audit-mirror.ts';
 import type { SandboxRegistry } from './backends.ts';
@@ -41,6 +42,20 @@ export interface WorkerService {
 export interface WorkerOptions {
   /** Environment for the development secrets provider (egress without AIRLOCK_SECRETS_DIR). */
   secretsEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Hosts sessions on this worker (the gateway package's session host, passed in by main.ts): started once the
+   * queue is up, closed before it drains. @default no sessions here
+   */
+  sessionHost?: (parts: SessionHostParts) => Promise<{ close(): Promise<void> }>;
+}
+
+/** What a session host is given of the worker: its connection, id, audit log, events and templates. */
+export interface SessionHostParts {
+  nc: NatsConnection;
+  workerId: string;
+  audit: AuditSink;
+  events: LifecycleEvents;
+  templates: SandboxRegistry['templateRegistry'];
 }
 
 export async function startWorker(
@@ -94,6 +109,19 @@ export async function startWorker(
     runStats.observe(execution);
     mirror.audit.append(finishedEntry(execution)).catch(onAuditError);
   });
+  if (options.sessionHost) {
+    const events = new LifecycleEventFeed(queue.lifecycleLog(), (err) =>
+      logger.warn({ err }, 'storing a lifecycle event failed'),
+    );
+    const host = await options.sessionHost({
+      nc,
+      workerId: queue.instanceId,
+      audit: mirror.audit,
+      events,
+      templates: registry.templateRegistry,
+    });
+    stack.defer(() => host.close());
+  }
   queue.consume(
     createExecutionWorker({
       registry,

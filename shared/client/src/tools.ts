@@ -275,6 +275,14 @@ function inputSchemas(catalog: ToolCatalog | undefined) {
           'What the idle timeout does: close (the default on most servers) or pause — its memory and files are ' +
             'saved, its sandbox freed, and the next run_code resumes it. pause needs a python session on gvisor.',
         ),
+      resume_on_worker_loss: z
+        .boolean()
+        .optional()
+        .describe(
+          'Servers scaled out on NATS: if the worker holding the session is lost, the next run_code resumes it ' +
+            'on another worker from its latest snapshot (snapshot_session), with its state as of that ' +
+            'snapshot; without this (or without a snapshot) the session ends (worker_lost). Default false.',
+        ),
     })
     .strict();
   return { run, create };

@@ -23,6 +23,7 @@ export const SESSION_CLOSED_REASONS = [
   'protocol_violation',
   'shutdown',
   'service_restarted',
+  'worker_lost',
 ] as const;
 
 /** Absolute bounds of the timeouts a request may ask for; servers apply their own lower ceilings. */
@@ -61,6 +62,12 @@ export const SessionRequest = z
     callback: Callback.optional(),
     /** Start from this snapshot (of the same language and backend) instead of a fresh interpreter: a fork. */
     from_snapshot: z.string().max(64).optional(),
+    /**
+     * NATS mode: when the worker hosting the session is lost, the next cell resumes it on another worker from
+     * its latest snapshot (its state as of that snapshot) instead of ending it `worker_lost`.
+     * @default false
+     */
+    resume_on_worker_loss: z.boolean().optional(),
   })
   .strict();
 

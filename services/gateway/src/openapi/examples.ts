@@ -303,6 +303,10 @@ export const EXAMPLES: Readonly<Record<string, OperationExamples>> = {
         summary: 'A session started from a snapshot (a fork)',
         value: { language: 'python', from_snapshot: 'snp_Hq3vY0c2Rr8lQx1mZt5aXw' },
       },
+      resumeOnWorkerLoss: {
+        summary: 'NATS mode: a session that resumes from its latest snapshot if its worker is lost',
+        value: { language: 'python', backend: 'gvisor', resume_on_worker_loss: true },
+      },
     },
     responses: { '201': { ready: { summary: 'Open and ready', value: session } } },
   },

@@ -6,13 +6,13 @@ import type { JobQueue } from '@airlock/queue';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { Sessions } from '../sessions/sessions.ts';
+import type { SessionsApi } from '../sessions/sessions.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';
 
 export interface DeliveryRoutesOptions {
   queue: JobQueue;
-  sessions?: Sessions;
+  sessions?: Pick<SessionsApi, 'get'>;
   webhooks: Webhooks;
   authenticate: Authorizer['authenticate'];
 }

@@ -7,10 +7,10 @@ import { SessionFileListing, StoredSessionFile } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { Sessions } from '../sessions/sessions.ts';
+import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SessionFileRoutesOptions {
-  sessions: Sessions;
+  sessions: SessionsApi;
 }
 
 const FileParams = z.object({

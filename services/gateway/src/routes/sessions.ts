@@ -12,10 +12,10 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { Sessions } from '../sessions/sessions.ts';
+import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SessionRoutesOptions {
-  sessions: Sessions;
+  sessions: SessionsApi;
   /** This server's request schemas (limits within its ceilings). */
   schemas: RequestSchemas;
 }
@@ -72,8 +72,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
           'its sandbox freed, status `paused`; the next cell resumes it; `max_lifetime_seconds` still ends it) — ' +
           'where the backend can snapshot (python on gvisor), else 422 `snapshot_unsupported` naming `on_idle`. ' +
           "Left out, the server's default (AIRLOCK_SESSION_ON_IDLE) where the backend can honour it, else `close`; " +
-          'the session says which (`on_idle`). 503 `audit_unavailable` (with Retry-After) while the audit log ' +
-          'cannot be written.',
+          'the session says which (`on_idle`). `resume_on_worker_loss` (NATS mode, where a worker hosts the ' +
+          'session): if that worker is lost, the next call resumes the session on another worker from its ' +
+          'latest snapshot (its state as of that snapshot) instead of ending it `worker_lost`. 503 ' +
+          '`audit_unavailable` (with Retry-After) while the audit log cannot be written.',
         body: schemas.session,
         response: { 201: Session, '4xx': ErrorResponse, '5xx': ErrorResponse },
       },

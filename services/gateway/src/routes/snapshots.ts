@@ -5,10 +5,10 @@ import { Snapshot, SnapshotList } from '@airlock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { Snapshots } from '../snapshots/snapshots.ts';
+import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SnapshotRoutesOptions {
-  snapshots: Snapshots;
+  snapshots: SessionsApi['snapshots'];
 }
 
 const SnapshotIdParams = z.object({ id: z.string() });

@@ -16,7 +16,8 @@ import type { SessionLease } from '@airlock/sandbox';
 import type { SessionsDeps } from './session-deps.ts';
 import { type Entry, expiresAtMs, iso } from './session-entry.ts';
 
-export interface OpenSessionsDeps extends Pick<SessionsDeps, 'audit' | 'authorizer' | 'store' | 'logger'> {
+export interface OpenSessionsDeps
+  extends Pick<SessionsDeps, 'audit' | 'authorizer' | 'store' | 'logger' | 'beforeRecord'> {
   /** Removes the pause image of a session that closes while paused. */
   dropPauseImage: (entry: Entry) => Promise<void>;
   /** Pauses a session whose idle timeout passed and whose `on_idle` is `pause`. */
@@ -45,6 +46,21 @@ export class OpenSessions {
     let open = 0;
     for (const entry of this.#entries.values()) if (entry.session.status !== 'closed') open++;
     return open;
+  }
+
+  /** The sessions held here now (open, paused or closing). */
+  entries(): Entry[] {
+    return [...this.#entries.values()];
+  }
+
+  /**
+   * Lets a paused session go without closing it (NATS: another worker resumes it from its image, which stays):
+   * it leaves this process, its in-flight slot is given back.
+   */
+  release(entry: Entry): void {
+    if (this.#entries.get(entry.session.id) !== entry || entry.sandbox !== null) return;
+    this.#entries.delete(entry.session.id);
+    entry.admission.release();
   }
 
   /** Stops the sweep and closes every session (reason `shutdown`). */
@@ -91,6 +107,7 @@ export class OpenSessions {
 
   /** Writes the session's record; a failure is logged (the session goes on, its record lags). */
   async store(entry: Entry): Promise<void> {
+    this.#deps.beforeRecord?.(entry);
     await this.#deps.store.sessions
       .putSession({ ...entry.session })
       .catch((err: unknown) =>

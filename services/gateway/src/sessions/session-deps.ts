@@ -10,6 +10,7 @@ import type { Authorizer } from '../authorizer.ts';
 import type { SnapshotStore } from '../snapshots/snapshot-store.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import type { SessionBackends } from './session-backends.ts';
+import type { Entry } from './session-entry.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
@@ -46,6 +47,11 @@ export interface SessionsDeps {
    * @default none: snapshots, forks and pauses answer `snapshot_unsupported`
    */
   snapshots?: SnapshotStore;
+  /**
+   * Called before each write of a session's record, with the session as held here (NATS mode: the worker's
+   * session store keeps where the session lives beside its record). @default none
+   */
+  beforeRecord?: (entry: Entry) => void;
 }
 
 /** The `rejected` audit record of a refused session request or cell. */

@@ -22,6 +22,10 @@ export interface Entry {
   owner: Caller;
   /** A pause at its idle timeout while it is being taken (its next use waits for it, then resumes). */
   idlePause: Promise<void> | null;
+  /** NATS mode: whether a lost worker's session resumes from `latestSnapshot` on another (else it ends). */
+  resumeOnWorkerLoss: boolean;
+  /** The id of the latest snapshot taken of the session, while it exists. */
+  latestSnapshot: string | null;
 }
 
 /**

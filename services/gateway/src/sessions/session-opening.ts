@@ -138,6 +138,8 @@ export class SessionOpening {
         paused: null,
         owner: caller,
         idlePause: null,
+        resumeOnWorkerLoss: request.resume_on_worker_loss ?? false,
+        latestSnapshot: null,
       };
       try {
         await deps.audit.append(sessionOpenedEntry(entry.session, caller, grant.capability));

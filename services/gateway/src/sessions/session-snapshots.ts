@@ -27,7 +27,7 @@ import {
 } from '@airlock/sandbox';
 import type { Authorizer } from '../authorizer.ts';
 import { ensureRoom, quotaFor } from '../snapshots/snapshot-quota.ts';
-import type { SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
+import type { CommitAdmit, SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
 import type { SessionBackends } from './session-backends.ts';
 import { type Entry, iso } from './session-entry.ts';
 
@@ -94,7 +94,10 @@ export class SessionSnapshots {
     return backend.restore === undefined ? `${backend.backend} sessions cannot be restored` : null;
   }
 
-  /** Restores a paused session from its pause image, which then goes; a corrupt image is refused. */
+  /**
+   * Restores a paused session from its pause image, which then goes (or, adopted after its worker was lost,
+   * from its latest snapshot, which stays); a corrupt image is refused.
+   */
   async resume(entry: Entry): Promise<void> {
     const pausedId = entry.paused;
     if (entry.session.status !== 'paused' || pausedId === null) return;
@@ -107,7 +110,8 @@ export class SessionSnapshots {
       const image = await store.verified(record);
       this.#deps.attach(entry, await this.restore(backend, specOf(entry), image));
       entry.paused = null;
-      await store.remove(pausedId);
+      // A pause image goes; a snapshot the session resumed from (its worker was lost) stays the tenant's.
+      if (record.purpose === 'pause') await store.remove(pausedId);
     });
   }
 
@@ -158,7 +162,8 @@ export class SessionSnapshots {
   async dropPauseImage(entry: Entry): Promise<void> {
     const id = entry.paused;
     entry.paused = null;
-    if (id !== null) await this.#deps.store?.remove(id).catch(() => {});
+    // A session adopted from its latest snapshot is paused on that snapshot, which is the tenant's to keep.
+    if (id !== null && id !== entry.latestSnapshot) await this.#deps.store?.remove(id).catch(() => {});
   }
 
   /**
@@ -295,7 +300,7 @@ const noStore = (backend: string) =>
   `this server keeps no snapshots (no data directory), so ${backend} sessions cannot be snapshotted`;
 
 /** Checks a new image of `size` bytes against the tenant's quota, given what the tenant keeps. */
-type Admit = Parameters<SnapshotStore['commit']>[1] & {};
+type Admit = CommitAdmit;
 
 function specOf(entry: Entry): SessionSpec {
   const { session } = entry;

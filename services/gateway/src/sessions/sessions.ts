@@ -29,6 +29,25 @@ import { SessionSnapshots } from './session-snapshots.ts';
 
 export type { SessionSettings, SessionsDeps } from './session-deps.ts';
 
+/** What the session, files and snapshot routes use: the sessions here, or (NATS) those a worker hosts. */
+export type SessionsApi = Pick<
+  Sessions,
+  'create' | 'get' | 'remove' | 'update' | 'startCell' | 'snapshot' | 'pause' | 'resume'
+> & {
+  readonly files: Pick<SessionFileAccess, 'maxFileBytes' | 'put' | 'get' | 'list' | 'remove'>;
+  readonly snapshots: Pick<Snapshots, 'list' | 'get' | 'remove'>;
+};
+
+/** What a worker taking over a session knows of it beside its record (session-host's record in the KV). */
+export interface AdoptedSession {
+  idleMs: number;
+  lifetimeEndsMs: number;
+  /** The image it is paused on: its pause image, or its latest snapshot. */
+  image: string;
+  resumeOnWorkerLoss: boolean;
+  latestSnapshot: string | null;
+}
+
 export class Sessions {
   readonly #deps: SessionsDeps;
   readonly #open: OpenSessions;
@@ -56,6 +75,7 @@ export class Sessions {
       authorizer: deps.authorizer,
       store: deps.store,
       logger: deps.logger,
+      ...(deps.beforeRecord ? { beforeRecord: deps.beforeRecord } : {}),
       dropPauseImage: (entry) => this.#checkpoints.dropPauseImage(entry),
       pauseIdle: (entry) => this.#pauseIdle(entry),
       sweepMs: deps.settings.sweepMs ?? 1000,
@@ -174,10 +194,42 @@ export class Sessions {
     const { caller, entry } = await this.#open.openEntry(headers, id);
     await entry.idlePause;
     const snapshot = await this.#checkpoints.take(entry, caller);
+    entry.latestSnapshot = snapshot.id;
     await this.#open.store(entry);
     const { id: snapshot_id, size_bytes: size, sha256 } = snapshot;
     await this.#auditSnapshot(entry, caller, { op: 'snapshot', snapshot_id, size, sha256 });
     return snapshot;
+  }
+
+  /**
+   * Takes over a session whose worker is gone (NATS mode), paused on `image` (its pause image, or its latest
+   * snapshot): its next cell, files call or resume restores it here. The caller who brings it here (of its
+   * tenant, else not_found) holds its in-flight slot and is its owner from now on.
+   */
+  async adopt(headers: Record<string, unknown>, session: Session, held: AdoptedSession): Promise<Session> {
+    const caller = await this.#deps.authorizer.authenticate(headers);
+    if (caller.tenant !== session.tenant) {
+      throw new AirlockError('not_found', `no session ${JSON.stringify(session.id)}`);
+    }
+    const admission = this.#deps.authorizer.reserve(caller, 'open');
+    admission.commit();
+    const entry: Entry = {
+      session: { ...session, status: 'paused' },
+      sandbox: null,
+      admission,
+      idleMs: held.idleMs,
+      lifetimeEndsMs: held.lifetimeEndsMs,
+      lastUsedMs: Date.now(),
+      running: null,
+      closed: null,
+      paused: held.image,
+      owner: caller,
+      idlePause: null,
+      resumeOnWorkerLoss: held.resumeOnWorkerLoss,
+      latestSnapshot: held.latestSnapshot,
+    };
+    this.#open.add(entry);
+    return { ...entry.session };
   }
 
   /** Snapshots the session and frees its sandbox (status `paused`); a paused session is answered as it is. */
@@ -255,6 +307,33 @@ export class Sessions {
 
   get openCount(): number {
     return this.#open.openCount;
+  }
+
+  /**
+   * A NATS worker stopping: takes no new session, pauses every session between cells that can be paused (a
+   * server pause, audited as its owner's) and lets it go with its image, so another worker resumes it on its next
+   * call; what cannot be paused is left for close(). Answers how many were handed over.
+   */
+  async handOver(): Promise<number> {
+    this.#closing = true;
+    let handed = 0;
+    for (const entry of this.#open.entries()) {
+      if (entry.session.status === 'closed' || entry.running) continue;
+      try {
+        await entry.idlePause;
+        if (entry.session.status !== 'paused') {
+          await this.#checkpoints.pause(entry);
+          if (entry.paused === null) continue; // closed meanwhile
+          await this.#auditSnapshot(entry, entry.owner, { op: 'pause' });
+        }
+        await this.#open.store(entry);
+        this.#open.release(entry);
+        handed++;
+      } catch (error) {
+        this.#deps.logger.warn({ session: entry.session.id, err: messageOf(error) }, 'not handed over');
+      }
+    }
+    return handed;
   }
 
   /** Closes every session (reason `shutdown`) and the session backends. */

@@ -1,15 +1,13 @@
-// The session snapshots of every tenant on disk: one folder per snapshot under `<data dir>/snapshots` (0700),
-// holding the image runsc wrote (checkpoint.img) and its record (meta.json: owner, sha256, the kernel state the
-// host needs to speak to the restored interpreter), both 0600. A snapshot is restored only after its image
-// hashes to the sha256 recorded when it was taken; anything else is `snapshot_corrupt`. A snapshot past its
-// `expires_at` (the retention) is gone for its tenant at once, before the sweeper removes its folder; a pause
-// image goes when its session resumes or closes, and is left to the sweeper only once older than any session can
-// live (one whose process ended with the session paused). It must never show a snapshot to another
-// tenant (that looks exactly like one that does not exist), nor let an id name a path.
+// Where session snapshots are kept, as the sessions use them: the SnapshotStore interface, its record, and what
+// every implementation shares (SnapshotShelf: retention, quota usage, listing, events, one commit per tenant at a
+// time). Two implementations: folders in the data directory (file-snapshot-store.ts, the embedded mode) and a
+// JetStream Object Store with a KV bucket of records (object-snapshot-store.ts, NATS mode). Either way an image is
+// restored only after it hashes to the sha256 recorded when it was taken (else `snapshot_corrupt`); a snapshot past
+// its `expires_at` is gone for its tenant at once; another tenant's snapshot looks like one that does not exist.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError, isSnapshotId, Snapshot } from '@airlock/protocol';
 import { CHECKPOINT_FILE, type SessionImage } from '@airlock/sandbox';
@@ -17,10 +15,8 @@ import type { LifecycleEvents } from '@airlock/store';
 import { z } from 'zod';
 import type { SnapshotQuotaLimits, SnapshotUsage } from './snapshot-quota.ts';
 
-const META_FILE = 'meta.json';
-
 /** A pause image is the session's own, never listed, and goes when the session resumes or closes. */
-const SnapshotRecord = z.object({
+export const SnapshotRecord = z.object({
   tenant: z.string(),
   purpose: z.enum(['snapshot', 'pause']),
   // Records written before snapshots expired have none: they are kept.
@@ -28,6 +24,14 @@ const SnapshotRecord = z.object({
   kernel: z.object({ key: z.string().regex(/^[0-9a-f]{64}$/), turn: z.number().int().min(0) }),
 });
 export type SnapshotRecord = z.infer<typeof SnapshotRecord>;
+
+/** A record to commit: the image's size, sha256 and expiry are the store's to add. */
+export type NewSnapshotRecord = Omit<SnapshotRecord, 'snapshot'> & {
+  snapshot: Omit<Snapshot, 'size_bytes' | 'sha256' | 'expires_at'>;
+};
+
+/** Checks an image of `size` bytes against what the tenant keeps (throws to refuse it). */
+export type CommitAdmit = (usage: SnapshotUsage, size: number) => void;
 
 /** Why a snapshot was deleted: by its tenant, or by the retention sweeper. */
 export type SnapshotDeletion = 'deleted' | 'expired';
@@ -46,56 +50,64 @@ export interface SnapshotStoreOptions {
   sessionLifetimeSeconds?: number;
 }
 
-export class SnapshotStore {
-  readonly #root: string;
+export interface SnapshotStore {
+  /** The server's quota per tenant. */
+  readonly quota: SnapshotQuotaLimits;
+  /** A new, empty local folder for the image of snapshot `id` (the sandbox writes checkpoint.img there). */
+  prepare(id: string): Promise<string>;
+  /**
+   * Records the image in the prepared folder: its size and sha256 now and (a snapshot) when it expires. `admit`
+   * sees what the tenant keeps and the image's size first, one commit of a tenant at a time: when it throws,
+   * nothing is recorded (the folder stays, uncommitted, for the caller to use and remove).
+   */
+  commit(record: NewSnapshotRecord, admit?: CommitAdmit): Promise<Snapshot>;
+  /** The tenant's snapshot (either purpose), or undefined; an expired one is gone already. */
+  get(tenant: string, id: string): Promise<SnapshotRecord | undefined>;
+  /** What the tenant keeps: its snapshots (not expired) and its paused sessions' images. */
+  usage(tenant: string): Promise<SnapshotUsage>;
+  /** Every tenant's snapshots past their `expires_at` at `nowMs`, and pause images older than a session lives. */
+  expired(nowMs: number): Promise<SnapshotRecord[]>;
+  /** The tenant's snapshots (not pause images, not expired), oldest first. */
+  list(tenant: string): Promise<Snapshot[]>;
+  /** A local folder holding the image to restore, once its bytes hash to the recorded sha256; else `snapshot_corrupt`. */
+  verified(record: SnapshotRecord): Promise<SessionImage>;
+  /** Removes a snapshot (also one never committed); `reason` goes with its `snapshot.deleted` event. */
+  remove(id: string, reason?: SnapshotDeletion): Promise<void>;
+}
+
+/**
+ * What both implementations share: reading, counting and listing records, expiry, events, and the commit of a
+ * local image under the tenant's turn. An implementation says where records and images live.
+ */
+export abstract class SnapshotShelf implements SnapshotStore {
   readonly #events: Pick<LifecycleEvents, 'publish'> | undefined;
   readonly #retentionMs: number;
   readonly #lifetimeMs: number;
   /** Each tenant's last commit: commits of one tenant run one at a time, so a quota check holds until written. */
   readonly #commits = new Map<string, Promise<unknown>>();
-  /** The server's quota per tenant. */
   readonly quota: SnapshotQuotaLimits;
 
-  constructor(root: string, options: SnapshotStoreOptions = {}) {
-    this.#root = root;
+  constructor(options: SnapshotStoreOptions) {
     this.#events = options.events;
     this.#retentionMs = (options.retentionSeconds ?? 0) * 1000;
     this.#lifetimeMs = (options.sessionLifetimeSeconds ?? 0) * 1000;
     this.quota = options.quota ?? { max_count: Number.MAX_SAFE_INTEGER, max_bytes: Number.MAX_SAFE_INTEGER };
   }
 
-  #publish(type: 'created' | 'deleted', record: SnapshotRecord, reason?: SnapshotDeletion): void {
-    if (record.purpose !== 'snapshot' || !this.#events) return;
-    const { id, session_id, language, backend, size_bytes } = record.snapshot;
-    void this.#events.publish({
-      type: `snapshot.${type}`,
-      tenant: record.tenant,
-      subject: id,
-      data: { session_id, language, backend, size_bytes, ...(reason === undefined ? {} : { reason }) },
-    });
-  }
+  abstract prepare(id: string): Promise<string>;
+  abstract verified(record: SnapshotRecord): Promise<SessionImage>;
+  abstract remove(id: string, reason?: SnapshotDeletion): Promise<void>;
+  /** The local folder of snapshot `id` (prepared, or holding a fetched image). */
+  protected abstract folder(id: string): string;
+  /** Stores the committed record and its image (the image is in `folder(id)`). */
+  protected abstract persist(record: SnapshotRecord): Promise<void>;
+  /** Every committed record, of every tenant (expired ones included). */
+  protected abstract records(): Promise<SnapshotRecord[]>;
+  /** The committed record of `id` (a snapshot id), or undefined. */
+  protected abstract read(id: string): Promise<SnapshotRecord | undefined>;
 
-  /** A new, empty folder for the image of snapshot `id`. */
-  async prepare(id: string): Promise<string> {
-    await mkdir(this.#root, { recursive: true, mode: 0o700 });
-    const folder = this.#folder(id);
-    await mkdir(folder, { mode: 0o700 });
-    return folder;
-  }
-
-  /**
-   * Records the image in the prepared folder: its size and sha256 now, the files 0600, and (a snapshot) when it
-   * expires. `admit` sees what the tenant keeps and the image's size first, under the tenant's lock: when it
-   * throws, nothing is recorded (the folder stays, uncommitted, for the caller to use and remove).
-   */
-  async commit(
-    record: Omit<SnapshotRecord, 'snapshot'> & {
-      snapshot: Omit<Snapshot, 'size_bytes' | 'sha256' | 'expires_at'>;
-    },
-    admit?: (usage: SnapshotUsage, size: number) => void,
-  ): Promise<Snapshot> {
-    const folder = this.#folder(record.snapshot.id);
-    const image = join(folder, CHECKPOINT_FILE);
+  async commit(record: NewSnapshotRecord, admit?: CommitAdmit): Promise<Snapshot> {
+    const image = join(this.folder(record.snapshot.id), CHECKPOINT_FILE);
     await chmod(image, 0o600);
     const { size } = await stat(image);
     const sha256 = await sha256Of(image);
@@ -107,26 +119,22 @@ export class SnapshotStore {
           : null;
       const snapshot: Snapshot = { ...record.snapshot, size_bytes: size, sha256, expires_at: expires };
       const full: SnapshotRecord = { ...record, snapshot };
-      const temporary = join(folder, `${META_FILE}.tmp`);
-      await writeFile(temporary, JSON.stringify(full), { mode: 0o600 });
-      await rename(temporary, join(folder, META_FILE));
-      this.#publish('created', full);
+      await this.persist(full);
+      this.publish('created', full);
       return snapshot;
     });
   }
 
-  /** The tenant's snapshot (either purpose), or undefined; an expired one is gone already. */
   async get(tenant: string, id: string): Promise<SnapshotRecord | undefined> {
     if (!isSnapshotId(id)) return undefined;
-    const parsed = await this.#read(id);
+    const parsed = await this.read(id);
     if (parsed === undefined || this.#expired(parsed, Date.now())) return undefined;
     return parsed.tenant === tenant && parsed.snapshot.id === id ? parsed : undefined;
   }
 
-  /** What the tenant keeps: its snapshots (not expired) and its paused sessions' images. */
   async usage(tenant: string): Promise<SnapshotUsage> {
     const usage: SnapshotUsage = { snapshots: 0, paused: 0, bytes: 0 };
-    for (const record of await this.#records()) {
+    for (const record of await this.records()) {
       if (record.tenant !== tenant || this.#expired(record, Date.now())) continue;
       if (record.purpose === 'snapshot') usage.snapshots++;
       else usage.paused++;
@@ -135,43 +143,37 @@ export class SnapshotStore {
     return usage;
   }
 
-  /**
-   * Every tenant's snapshots past their `expires_at` at `nowMs`, and pause images older than a session lives
-   * (never the image of a session that may still be paused).
-   */
   async expired(nowMs: number): Promise<SnapshotRecord[]> {
-    return (await this.#records()).filter((record) => this.#expired(record, nowMs));
+    return (await this.records()).filter((record) => this.#expired(record, nowMs));
   }
 
-  /** The tenant's snapshots (not pause images, not expired), oldest first. */
   async list(tenant: string): Promise<Snapshot[]> {
     const now = Date.now();
-    return (await this.#records())
+    return (await this.records())
       .filter((r) => r.tenant === tenant && r.purpose === 'snapshot' && !this.#expired(r, now))
       .map((r) => r.snapshot)
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  /** The image to restore, once its bytes hash to the recorded sha256; else `snapshot_corrupt`. */
-  async verified(record: SnapshotRecord): Promise<SessionImage> {
-    const folder = this.#folder(record.snapshot.id);
-    const image = join(folder, CHECKPOINT_FILE);
-    const actual = await sha256Of(image).catch(() => null);
+  /** The image in `folder(record's id)`, once it hashes to the recorded sha256; else `snapshot_corrupt`. */
+  protected async check(record: SnapshotRecord): Promise<SessionImage> {
+    const folder = this.folder(record.snapshot.id);
+    const actual = await sha256Of(join(folder, CHECKPOINT_FILE)).catch(() => null);
     if (actual !== record.snapshot.sha256) {
-      throw new AirlockError(
-        'snapshot_corrupt',
-        `snapshot ${record.snapshot.id} failed its integrity check (${actual === null ? 'its image is missing' : 'sha256 mismatch'}); it is not restored`,
-      );
+      throw corruptImage(record.snapshot.id, actual === null ? 'its image is missing' : 'sha256 mismatch');
     }
     return { folder, kernel: record.kernel };
   }
 
-  /** Removes a snapshot's folder (also one never committed); `reason` goes with its `snapshot.deleted` event. */
-  async remove(id: string, reason: SnapshotDeletion = 'deleted'): Promise<void> {
-    if (!isSnapshotId(id)) return;
-    const record = await this.#read(id);
-    await rm(this.#folder(id), { recursive: true, force: true });
-    if (record) this.#publish('deleted', record, reason);
+  protected publish(type: 'created' | 'deleted', record: SnapshotRecord, reason?: SnapshotDeletion): void {
+    if (record.purpose !== 'snapshot' || !this.#events) return;
+    const { id, session_id, language, backend, size_bytes } = record.snapshot;
+    void this.#events.publish({
+      type: `snapshot.${type}`,
+      tenant: record.tenant,
+      subject: id,
+      data: { session_id, language, backend, size_bytes, ...(reason === undefined ? {} : { reason }) },
+    });
   }
 
   /** A snapshot past its `expires_at`; a pause image older than a session lives. */
@@ -183,14 +185,7 @@ export class SnapshotStore {
     return at !== null && Date.parse(at) <= nowMs;
   }
 
-  /** Every committed record on disk, of every tenant (expired ones included). */
-  async #records(): Promise<SnapshotRecord[]> {
-    const ids = (await readdir(this.#root).catch(() => [] as string[])).filter(isSnapshotId);
-    const records = await Promise.all(ids.map((id) => this.#read(id)));
-    return records.filter((r, i): r is SnapshotRecord => r !== undefined && r.snapshot.id === ids[i]);
-  }
-
-  /** Runs `step` after the tenant's earlier commits have settled. */
+  /** Runs `step` after the tenant's earlier commits (in this process) have settled. */
   async #serially<T>(tenant: string, step: () => Promise<T>): Promise<T> {
     const previous = this.#commits.get(tenant) ?? Promise.resolve();
     const mine = previous.catch(() => {}).then(step);
@@ -201,22 +196,17 @@ export class SnapshotStore {
       if (this.#commits.get(tenant) === mine) this.#commits.delete(tenant);
     }
   }
-
-  async #read(id: string): Promise<SnapshotRecord | undefined> {
-    try {
-      return SnapshotRecord.parse(JSON.parse(await readFile(join(this.#folder(id), META_FILE), 'utf8')));
-    } catch {
-      return undefined;
-    }
-  }
-
-  #folder(id: string): string {
-    if (!isSnapshotId(id)) throw new Error('not a snapshot id');
-    return join(this.#root, id);
-  }
 }
 
-function sha256Of(path: string): Promise<string> {
+/** The refusal of an image that fails its integrity check: it is never restored. */
+export function corruptImage(id: string, why: string): AirlockError {
+  return new AirlockError(
+    'snapshot_corrupt',
+    `snapshot ${id} failed its integrity check (${why}); it is not restored`,
+  );
+}
+
+export function sha256Of(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path)

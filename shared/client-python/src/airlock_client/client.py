@@ -218,10 +218,12 @@ class Client:
         max_lifetime_seconds: int | None = None,
         metadata: Mapping[str, str] | None = None,
         on_idle: str | None = None,
+        resume_on_worker_loss: bool | None = None,
     ) -> Session:
         """POST /v1/sessions: a ready session (a live interpreter whose state persists across cells). ``on_idle``
         ``"pause"`` pauses it at its idle timeout instead of closing it (python on gvisor; elsewhere 422
-        snapshot_unsupported)."""
+        snapshot_unsupported). ``resume_on_worker_loss`` (servers on NATS): a session whose worker is lost resumes
+        on another from its latest snapshot, as of that snapshot, instead of ending ``worker_lost``."""
         body = _compact(
             language=language,
             backend=backend,
@@ -230,6 +232,7 @@ class Client:
             max_lifetime_seconds=max_lifetime_seconds,
             metadata=None if metadata is None else dict(metadata),
             on_idle=on_idle,
+            resume_on_worker_loss=resume_on_worker_loss,
         )
         return _checked(self._http.json("POST", "/v1/sessions", body=body), "POST /v1/sessions", Session.from_json)
 
