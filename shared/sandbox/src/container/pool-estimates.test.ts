@@ -38,7 +38,10 @@ describe('RateEstimate', () => {
   it('reads a steady rate as that rate whatever its window, which may change between events', () => {
     let now = 0;
     let windowMs = 500;
-    const rate = new RateEstimate(() => windowMs, () => now);
+    const rate = new RateEstimate(
+      () => windowMs,
+      () => now,
+    );
     for (let i = 0; i < 100; i++) {
       now += 100;
       rate.record();
@@ -53,7 +56,13 @@ describe('RateEstimate', () => {
     }
     expect(rate.perSecond()).toBeGreaterThan(9);
     expect(rate.perSecond()).toBeLessThan(11);
-    expect(() => new RateEstimate(() => 0, () => now)).toThrow(RangeError);
+    expect(
+      () =>
+        new RateEstimate(
+          () => 0,
+          () => now,
+        ),
+    ).toThrow(RangeError);
   });
 });
 
@@ -61,7 +70,11 @@ describe('LeaseRate', () => {
   /** Leases every `gapMs` of the clock for `forMs`, from an idle start. */
   function step(refillMs: number | undefined, gapMs: number, forMs: number) {
     const clock = { now: 0 };
-    const rate = new LeaseRate(10_000, () => refillMs, () => clock.now);
+    const rate = new LeaseRate(
+      10_000,
+      () => refillMs,
+      () => clock.now,
+    );
     while (clock.now < forMs) {
       clock.now += gapMs;
       rate.record();

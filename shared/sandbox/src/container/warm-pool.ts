@@ -10,9 +10,9 @@
 
 import type { AttachedContainer } from './attached-container.ts';
 import { DurationEstimate } from './duration-estimate.ts';
+import { LeaseRate } from './lease-rate.ts';
 import { leaseWait } from './lease-wait.ts';
 import { poolTarget, surplus } from './pool-target.ts';
-import { LeaseRate } from './lease-rate.ts';
 
 export interface PoolLogger {
   debug(obj: object, msg: string): void;
