@@ -1,7 +1,8 @@
 // `npm run bench`: first JavaScript hello-world through POST /v1/executions?wait against a bare in-process
 // isolated-vm create-eval-dispose baseline measured in the same run, at concurrency 1 and 8, with their ratio;
 // then the container part (containers.ts): python hello-world on runc and runsc, warm pool, cold path and the
-// Docker baselines, throughput against the raw API's and sustained Poisson arrivals at 70% of it (60 s per
+// Docker baselines, throughput against the raw API's and sustained Poisson arrivals at 70% of the lower of the
+// two throughputs (60 s per
 // runtime at the default --n, `--arrival-seconds S` for another length, `--arrival-load 0.35` for another share
 // of the throughput; `--only arrival` runs just those rows),
 // with their ratios; then sessions (sessions.ts). `--only PART` runs one part (the templates
@@ -64,7 +65,7 @@ const ARRIVAL_SECONDS = Number(flags['arrival-seconds'] ?? Math.max(5, Math.roun
 if (!Number.isInteger(ARRIVAL_SECONDS) || ARRIVAL_SECONDS < 1)
   throw new Error(`--arrival-seconds must be a positive integer, got ${flags['arrival-seconds']}`);
 
-// The arrival rate as a share of the warm throughput row's: issue #16's target is at 0.7.
+// The arrival rate as a share of the capacity (min of the warm and raw API throughputs): issue #16's target is at 0.7.
 const ARRIVAL_LOAD = Number(flags['arrival-load']);
 if (!(ARRIVAL_LOAD > 0 && ARRIVAL_LOAD <= 2))
   throw new Error(`--arrival-load must be a number in (0, 2], got ${flags['arrival-load']}`);

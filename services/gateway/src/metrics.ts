@@ -137,7 +137,7 @@ function registerPoolMetrics(registry: Registry, pools: () => WarmPoolStats[]): 
     name: 'airlock_warm_pool_containers',
     help:
       'Containers of a warm pool: `state` ready (started and waiting), creating (being created), target (the ' +
-      'size it refills to now: lease rate × refill time, between min and max), min or max.',
+      'size it refills to now: m + 3·√m for m = lease rate × refill time, between min and max), min or max.',
     label: 'state',
     values: {
       ready: (pool) => pool.ready,

@@ -1,6 +1,7 @@
 // Warm containers of one image × runtime × limit profile, started and waiting on stdin, so a job costs a write
-// instead of a create. The pool's target follows demand (pool-target.ts: lease rate × measured refill time,
-// between its min and max); surplus containers are retired once the pool has been idle for its idle period.
+// instead of a create. The pool's target follows demand (pool-target.ts: the leases expected during one refill
+// plus a margin for Poisson bursts, between its min and max; the lease rate follows a step within one or two
+// refills: lease-rate.ts); surplus containers are retired once the pool has been idle for its idle period.
 // Refills start after every lease (when the job ends, or after a short delay for long jobs), as many creations
 // at once as the target lacks; a failing creation (dockerd restarting, image gone) backs off and retries; a
 // container that dies while waiting is dropped and replaced. A job that finds the pool empty waits for a
@@ -9,9 +10,9 @@
 
 import type { AttachedContainer } from './attached-container.ts';
 import { DurationEstimate } from './duration-estimate.ts';
+import { LeaseRate } from './lease-rate.ts';
 import { leaseWait } from './lease-wait.ts';
 import { poolTarget, surplus } from './pool-target.ts';
-import { RateEstimate } from './rate-estimate.ts';
 
 export interface PoolLogger {
   debug(obj: object, msg: string): void;
@@ -40,7 +41,7 @@ export interface WarmPoolOptions {
   refillDelayMs?: number;
   /** With no lease for this long the pool is idle: its target falls to its min and surplus is retired. @default 30000 */
   idleMs?: number;
-  /** Time constant of the lease rate estimate. @default 10000 */
+  /** Time constant of the slow lease rate estimate (the fast one's: the refill time, lease-rate.ts). @default 10000 */
   rateWindowMs?: number;
   /** Milliseconds between idle checks; 0: none (tests call tick()). @default idleMs / 4, at most 5000 */
   tickMs?: number;
@@ -107,7 +108,7 @@ export class WarmPool {
   /** Creations in flight, each with when it began. */
   readonly #creating = new Map<Promise<void>, number>();
   readonly #waiters: Waiter[] = [];
-  readonly #rate: RateEstimate;
+  readonly #rate: LeaseRate;
   readonly #refill = new DurationEstimate();
   readonly #cold = new DurationEstimate();
   readonly #teardown = new DurationEstimate();
@@ -122,7 +123,7 @@ export class WarmPool {
   constructor(options: WarmPoolOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#rate = new RateEstimate(options.rateWindowMs ?? 10_000, this.#now);
+    this.#rate = new LeaseRate(options.rateWindowMs ?? 10_000, () => this.#refillMs(), this.#now);
     this.#lastLease = this.#now();
   }
 
@@ -147,12 +148,16 @@ export class WarmPool {
   target(): number {
     return poolTarget({
       ratePerSecond: this.#rate.perSecond(),
-      // A pool that has not refilled yet (one made on demand) sizes itself by the cold starts it saw.
-      refillMs: this.#refill.ms ?? this.#cold.ms,
+      refillMs: this.#refillMs(),
       min: this.#options.size,
       max: this.#options.max ?? this.#options.size,
       idle: this.#idle,
     });
+  }
+
+  /** A pool that has not refilled yet (one made on demand) sizes itself by the cold starts it saw. */
+  #refillMs(): number | undefined {
+    return this.#refill.ms ?? this.#cold.ms;
   }
 
   /** A warm container for one job, or undefined (a miss) when none is ready: never waits. */
