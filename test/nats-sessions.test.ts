@@ -158,6 +158,22 @@ describe('sessions through a NATS gateway', () => {
     );
     await replace();
   }, 180_000);
+
+  it('answers a cell whose worker is killed while it runs with internal_error (worker lost)', async () => {
+    const id = await open({ language: 'javascript' });
+    const pending = api('POST', `/v1/sessions/${id}/executions`, {
+      code: 'await new Promise((resolve) => setTimeout(resolve, 50000))',
+      limits: { wall_time_ms: 60_000 },
+    });
+    await until(async () => (await api('GET', `/v1/sessions/${id}`)).body.status === 'busy', 100);
+    await kill(await hostOf(id));
+    const answered = await pending;
+    expect(answered.status).toBe(500);
+    expect(answered.body.error.code).toBe('internal_error');
+    expect(answered.body.error.message).toContain('worker lost');
+    expect((await api('GET', `/v1/sessions/${id}`)).body).toMatchObject({ closed_reason: 'worker_lost' });
+    await replace();
+  }, 180_000);
 });
 
 describe('python sessions on gVisor through a NATS gateway', () => {
