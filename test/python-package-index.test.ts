@@ -6,7 +6,7 @@
 // python session (no network) imports in its next cell what a cell pip-installed from a wheel put in its folder.
 // Traffic goes to loopback only; leaves no container, network or firewall rule behind.
 
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerSandbox } from '@airlock/sandbox';
@@ -22,9 +22,12 @@ let index: PackageIndex;
 let scenario: EgressScenario;
 let svc: TestService;
 let instances: string[] = [];
+/** The index's temp folder: removed after the file, whatever happened (the index's close removes only its own). */
+let indexRoot: string | undefined;
 
 beforeAll(async () => {
-  index = await startPackageIndex(join(await mkdtemp(join(tmpdir(), 'airlock-pip-')), 'index'));
+  indexRoot = await mkdtemp(join(tmpdir(), 'airlock-pip-'));
+  index = await startPackageIndex(join(indexRoot, 'index'));
   scenario = await startEgressScenario(
     {
       prefix: 'airlock-pip-e2e-',
@@ -42,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await scenario?.close();
   await index?.close();
+  if (indexRoot) await rm(indexRoot, { recursive: true, force: true });
   for (const instance of instances) await expectNoContainersLeft(instance);
 }, SLOW);
 
