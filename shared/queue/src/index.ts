@@ -5,6 +5,7 @@ export {
   type AuditRecordLike,
   AuditStream,
   type AuditStreamOptions,
+  bucketKeys,
   connectNats,
   ensureStream,
   JetStreamJobQueue,

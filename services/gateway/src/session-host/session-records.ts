@@ -7,8 +7,9 @@
 // gateways cannot move one session to two workers. It must never show a session to another tenant.
 
 import { Session } from '@airlock/protocol';
+import { bucketKeys } from '@airlock/queue';
 import type { SessionListQuery, SessionPage, SessionStore } from '@airlock/store';
-import { StorageType } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
@@ -39,11 +40,13 @@ export interface SessionRecordsOptions {
 
 export class SessionRecords implements SessionStore {
   readonly #kv: KV;
+  readonly #jsm: JetStreamManager;
   /** What this process knows of where its own sessions live (the worker's open sessions). */
   readonly #placed = new Map<string, Placement>();
 
-  private constructor(kv: KV) {
+  private constructor(kv: KV, jsm: JetStreamManager) {
     this.#kv = kv;
+    this.#jsm = jsm;
   }
 
   static async open(options: SessionRecordsOptions): Promise<SessionRecords> {
@@ -52,7 +55,7 @@ export class SessionRecords implements SessionStore {
       ttl: options.maxAgeMs,
       storage: StorageType.File,
     });
-    return new SessionRecords(kv);
+    return new SessionRecords(kv, await jetstreamManager(options.connection));
   }
 
   /** Where this process's session lives now, written with its next record. */
@@ -125,8 +128,7 @@ export class SessionRecords implements SessionStore {
   }
 
   async #all(): Promise<Session[]> {
-    const ids: string[] = [];
-    for await (const key of await this.#kv.keys()) ids.push(key);
+    const ids = await bucketKeys(this.#jsm, SESSIONS_BUCKET);
     const found = await Promise.all(ids.map((id) => this.read(id)));
     return found.flatMap((f) => (f ? [f.hosted.session] : []));
   }

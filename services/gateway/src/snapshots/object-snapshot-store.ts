@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSnapshotId } from '@airlock/protocol';
+import { bucketKeys } from '@airlock/queue';
 import { CHECKPOINT_FILE, type SessionImage } from '@airlock/sandbox';
-import { StorageType } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -40,12 +41,19 @@ export interface ObjectSnapshotStoreOptions extends SnapshotStoreOptions {
 export class ObjectSnapshotStore extends SnapshotShelf {
   readonly #images: ObjectStore;
   readonly #records: KV;
+  readonly #jsm: JetStreamManager;
   readonly #root: string;
 
-  private constructor(images: ObjectStore, records: KV, options: ObjectSnapshotStoreOptions) {
+  private constructor(
+    images: ObjectStore,
+    records: KV,
+    jsm: JetStreamManager,
+    options: ObjectSnapshotStoreOptions,
+  ) {
     super(options);
     this.#images = images;
     this.#records = records;
+    this.#jsm = jsm;
     this.#root = options.localRoot;
   }
 
@@ -58,7 +66,7 @@ export class ObjectSnapshotStore extends SnapshotShelf {
       history: 1,
       storage: StorageType.File,
     });
-    return new ObjectSnapshotStore(images, records, options);
+    return new ObjectSnapshotStore(images, records, await jetstreamManager(options.connection), options);
   }
 
   async prepare(id: string): Promise<string> {
@@ -116,8 +124,7 @@ export class ObjectSnapshotStore extends SnapshotShelf {
   }
 
   protected async records(): Promise<SnapshotRecord[]> {
-    const ids: string[] = [];
-    for await (const key of await this.#records.keys()) if (isSnapshotId(key)) ids.push(key);
+    const ids = (await bucketKeys(this.#jsm, SNAPSHOT_RECORDS_BUCKET)).filter(isSnapshotId);
     const records = await Promise.all(ids.map((id) => this.read(id)));
     return records.filter((r, i): r is SnapshotRecord => r !== undefined && r.snapshot.id === ids[i]);
   }

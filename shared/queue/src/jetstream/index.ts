@@ -6,6 +6,7 @@ export {
   type AuditStreamOptions,
   type MirroredAuditRecord,
 } from './audit-stream.ts';
+export { bucketKeys } from './bucket-keys.ts';
 export { connectNats, type NatsConnectOptions } from './connection.ts';
 export { JetStreamJobQueue } from './jetstream-job-queue.ts';
 export type { JetStreamJobQueueOptions, QueueNameOptions } from './jetstream-options.ts';

@@ -2,20 +2,18 @@
 // the key, its WorkerStatus as the value), rewritten every third of its TTL. A worker that stops removes its
 // entry; the entry of one that died is dropped by the bucket's max age (at least the longest TTL announced),
 // and readers skip any entry older than the TTL it announced, whatever the bucket keeps. Readers list the keys
-// from the stream's subjects in one request, not with kv.keys(): that runs a consumer which also delivers the
-// writes made while it runs, so a worker beating during a listing was listed twice, and under steady beats a
-// listing could go on until the beats stopped.
+// with bucketKeys() (never kv.keys(), whose listing a steadily beating worker could make endless).
 // Must never delete or purge another worker's entry, and never shorten the bucket's max age.
 
 import { type Worker, WorkerStatus } from '@airlock/protocol';
-import { JetStreamApiError, type JetStreamManager, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { bucketKeys } from './bucket-keys.ts';
 import { isStorableId, WORKERS_BUCKET } from './names.ts';
 
 const NS_PER_MS = 1_000_000;
 /** JetStream API error: no such stream (no worker ever opened the bucket). */
-const STREAM_NOT_FOUND = 10059;
 
 export interface WorkerHeartbeatOptions {
   connection: NatsConnection;
@@ -145,16 +143,8 @@ export class WorkerRoster {
 
   /** Every worker with a heartbeat younger than its TTL, oldest first. */
   async list(): Promise<Worker[]> {
-    let keys: string[];
-    try {
-      // Each key once, as the stream holds it at one moment (a removed entry's purge marker is skipped below).
-      const prefix = `$KV.${this.#bucket}.`;
-      const info = await this.#jsm.streams.info(`KV_${this.#bucket}`, { subjects_filter: `${prefix}>` });
-      keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return [];
-      throw error;
-    }
+    // Each key once, as the stream holds it now (a removed entry's purge marker is skipped below).
+    const keys = await bucketKeys(this.#jsm, this.#bucket);
     const now = this.#now().getTime();
     const workers: Worker[] = [];
     for (const key of keys) {
