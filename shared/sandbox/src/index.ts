@@ -35,6 +35,7 @@ export {
   ContainerSessionBackend,
   type ContainerSessionBackendOptions,
 } from './container/session/container-session-backend.ts';
+export { fileSha256 } from './container/session/file-sha256.ts';
 export { CHECKPOINT_FILE, type RunscCheckpointOptions } from './container/session/runsc-checkpoint.ts';
 export type { WarmPoolStats } from './container/warm-pool.ts';
 export type { EgressAccess } from './egress-access.ts';

@@ -5,12 +5,10 @@
 // restored only after it hashes to the sha256 recorded when it was taken (else `snapshot_corrupt`); a snapshot past
 // its `expires_at` is gone for its tenant at once; another tenant's snapshot looks like one that does not exist.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError, isSnapshotId, Snapshot } from '@airlock/protocol';
-import { CHECKPOINT_FILE, type SessionImage } from '@airlock/sandbox';
+import { CHECKPOINT_FILE, fileSha256, type SessionImage } from '@airlock/sandbox';
 import type { LifecycleEvents } from '@airlock/store';
 import { z } from 'zod';
 import type { SnapshotQuotaLimits, SnapshotUsage } from './snapshot-quota.ts';
@@ -110,7 +108,7 @@ export abstract class SnapshotShelf implements SnapshotStore {
     const image = join(this.folder(record.snapshot.id), CHECKPOINT_FILE);
     await chmod(image, 0o600);
     const { size } = await stat(image);
-    const sha256 = await sha256Of(image);
+    const sha256 = await fileSha256(image);
     return this.#serially(record.tenant, async () => {
       admit?.(await this.usage(record.tenant), size);
       const expires =
@@ -158,7 +156,7 @@ export abstract class SnapshotShelf implements SnapshotStore {
   /** The image in `folder(record's id)`, once it hashes to the recorded sha256; else `snapshot_corrupt`. */
   protected async check(record: SnapshotRecord): Promise<SessionImage> {
     const folder = this.folder(record.snapshot.id);
-    const actual = await sha256Of(join(folder, CHECKPOINT_FILE)).catch(() => null);
+    const actual = await fileSha256(join(folder, CHECKPOINT_FILE)).catch(() => null);
     if (actual !== record.snapshot.sha256) {
       throw corruptImage(record.snapshot.id, actual === null ? 'its image is missing' : 'sha256 mismatch');
     }
@@ -204,14 +202,4 @@ export function corruptImage(id: string, why: string): AirlockError {
     'snapshot_corrupt',
     `snapshot ${id} failed its integrity check (${why}); it is not restored`,
   );
-}
-
-export function sha256Of(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')))
-      .on('error', reject);
-  });
 }

@@ -9,13 +9,13 @@
 // MAX_READY_IMAGES are kept (the least recently written go first). It must never
 // hold anything of a session (no tenant's code, files or key ever enter it), nor hand out an image unverified.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SessionImage, SessionKernelState } from '../../sandbox.ts';
 import type { ContainerRuntime } from '../container-spec.ts';
+import { fileSha256 } from './file-sha256.ts';
 import { CHECKPOINT_FILE } from './runsc-checkpoint.ts';
 
 const META_FILE = 'meta.json';
@@ -85,7 +85,7 @@ export class ReadyKernelImages {
     const folder = join(this.#root, name);
     const meta = await readMeta(folder);
     if (meta !== null) {
-      const actual = await sha256Of(join(folder, CHECKPOINT_FILE)).catch(() => null);
+      const actual = await fileSha256(join(folder, CHECKPOINT_FILE)).catch(() => null);
       if (actual === meta.sha256) return { folder, kernel: meta.kernel };
       this.#logger?.warn(
         { image: key.image, folder, reason: actual === null ? 'image missing' : 'sha256 mismatch' },
@@ -150,7 +150,7 @@ export class ReadyKernelImages {
         runtime: key.runtime,
         memory_mb: key.memoryMb,
         size_bytes: (await stat(image)).size,
-        sha256: await sha256Of(image),
+        sha256: await fileSha256(image),
         kernel,
         created_at: new Date().toISOString(),
       };
@@ -184,14 +184,4 @@ async function readMeta(folder: string): Promise<z.infer<typeof ReadyMeta> | nul
   } catch {
     return null;
   }
-}
-
-function sha256Of(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
 }
