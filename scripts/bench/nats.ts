@@ -1,11 +1,13 @@
 // The NATS part of `npm run bench` (`--only nats`): JavaScript hello through REST POST ?wait, c=1, against a
 // gateway with one NATS worker process versus the embedded service, both as real processes in the same run
 // (target: NATS adds <= 2 ms at p50); then throughput at c=8 with 1 and 2 worker processes, for JavaScript and
-// for python on runc (container jobs wait on Docker more than on the CPU; target: 2 workers >= 1.5x one worker,
-// with the same AIRLOCK_CONCURRENCY each). The container rows offer c=8, twice the slots of two workers, so no
-// slot waits on the client between jobs in either row: the ratio is what a second worker adds to the
-// throughput, on one host whose CPU and dockerd both workers share (the host, not the queue, bounds it there). nats-server runs
-// on a free loopback port with JetStream on a temp dir; every process and dir the bench made is removed.
+// for two kinds of python job on runc (target: 2 workers >= 1.5x one worker, with the same AIRLOCK_CONCURRENCY
+// each): a hello, whose cost is almost all Docker lifecycle work (create, start, remove) on the host's CPU, and a
+// job that waits 400 ms (as one waiting on I/O does), whose slot is busy while the CPU is not. The container rows
+// offer c=8, twice the slots of two workers, so no slot waits on the client between jobs in either row: the ratio
+// is what a second worker adds to the throughput, on one host whose CPU and dockerd both workers share — for the
+// hello the host bounds it, for the waiting job the slots do. nats-server runs on a free loopback port with
+// JetStream on a temp dir; every process and dir the bench made is removed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +30,12 @@ const GATEWAY = join(ROOT, 'services', 'gateway', 'src', 'main.ts');
 const WORKER = join(ROOT, 'services', 'worker', 'src', 'main.ts');
 const HELLO = JSON.stringify({ language: 'javascript', code: 'console.log("hello, world")' });
 const PYTHON_HELLO = JSON.stringify({ language: 'python', backend: 'docker', code: 'print("hello, world")' });
+/** A container job that waits, not computes: its slot is held for 400 ms while the CPU is free. */
+const PYTHON_WAITING = JSON.stringify({
+  language: 'python',
+  backend: 'docker',
+  code: 'import time\ntime.sleep(0.4)\nprint("hello, world")',
+});
 const TARGET_ADDED_MS = 2;
 const TARGET_SCALE = 1.5;
 /** Clients of the container rows: twice the slots of two workers (AIRLOCK_CONCURRENCY=2 each). */
@@ -116,12 +124,15 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     const containers = { AIRLOCK_BACKENDS: 'isolate,docker' };
     const python = hello(scaled.url, PYTHON_HELLO);
     const pythonSamples = Math.max(20, Math.round(n / 4));
+    const waiting = hello(scaled.url, PYTHON_WAITING);
     const firstContainerWorker = await worker(containers);
     await measure(10, CONTAINER_CLIENTS, python);
     const oneWorkerPython = await measure(pythonSamples, CONTAINER_CLIENTS, python);
+    const oneWorkerWaiting = await measure(pythonSamples, CONTAINER_CLIENTS, waiting);
     await worker(containers);
     await measure(10, CONTAINER_CLIENTS, python);
     const twoWorkersPython = await measure(pythonSamples, CONTAINER_CLIENTS, python);
+    const twoWorkersWaiting = await measure(pythonSamples, CONTAINER_CLIENTS, waiting);
     await stop(firstContainerWorker);
 
     options.print(
@@ -139,12 +150,14 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     options.print(row('NATS throughput, 1 worker process, c=8', oneWorker8));
     options.print(row('NATS throughput, 2 worker processes, c=8', twoWorkers8));
     options.print(`throughput 2 workers / 1 worker: ${ratio(twoWorkers8, oneWorker8)}x`);
-    options.print(row(`NATS python on runc, 1 worker process, c=${CONTAINER_CLIENTS}`, oneWorkerPython));
-    options.print(row(`NATS python on runc, 2 worker processes, c=${CONTAINER_CLIENTS}`, twoWorkersPython));
-    const scale = twoWorkersPython.throughput / oneWorkerPython.throughput;
+    options.print(row(`NATS py hello runc, 1 worker, c=${CONTAINER_CLIENTS}`, oneWorkerPython));
+    options.print(row(`NATS py hello runc, 2 workers, c=${CONTAINER_CLIENTS}`, twoWorkersPython));
+    options.print(row(`NATS py waits 400 ms runc, 1 worker, c=${CONTAINER_CLIENTS}`, oneWorkerWaiting));
+    options.print(row(`NATS py waits 400 ms runc, 2 workers, c=${CONTAINER_CLIENTS}`, twoWorkersWaiting));
     options.print(
-      `container throughput 2 workers / 1 worker: ${scale.toFixed(2)}x (target >= ${TARGET_SCALE}x: ${scale >= TARGET_SCALE ? 'met' : 'NOT met'})`,
+      scaleLine('python hello (host-bound: Docker lifecycle on 2 cores)', twoWorkersPython, oneWorkerPython),
     );
+    options.print(scaleLine('python waiting 400 ms (slot-bound)', twoWorkersWaiting, oneWorkerWaiting));
   } finally {
     for (const child of children)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -155,6 +168,11 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     );
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function scaleLine(what: string, two: Sample, one: Sample): string {
+  const scale = two.throughput / one.throughput;
+  return `container throughput 2 workers / 1 worker, ${what}: ${scale.toFixed(2)}x (target >= ${TARGET_SCALE}x: ${scale >= TARGET_SCALE ? 'met' : 'NOT met'})`;
 }
 
 function ratio(a: Sample, b: Sample): string {
