@@ -13,10 +13,10 @@ import {
   type Worker,
 } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { Authorizer, Sessions, SessionsApi } from '@airlock/sessions';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Authorizer } from './authorizer.ts';
 import { installErrorHandlers, refuseWhileClosing, sendError, toAirlockError } from './error-handler.ts';
 import { closeIdleAfterReading, KEEP_ALIVE_TIMEOUT_MS } from './keep-alive.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -36,7 +36,6 @@ import { sessionFileRoutes } from './routes/session-files.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { systemRoutes } from './routes/system.ts';
-import type { Sessions, SessionsApi } from './sessions/sessions.ts';
 import type { ExecutionSubmitter } from './submission.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
 

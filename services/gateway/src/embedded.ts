@@ -10,6 +10,18 @@ import { boundCredentialNames, type EmbeddedEgress, startEmbeddedEgress } from '
 import type { Logger } from '@airlock/logging';
 import { MemoryJobQueue } from '@airlock/queue';
 import {
+  type Authorizer,
+  createAuthorizer,
+  FileSnapshotStore,
+  limitPolicy,
+  Sessions,
+  type SnapshotStore,
+  SnapshotSweeper,
+  sessionSettings,
+  snapshotStoreOptions,
+  startSessionBackends,
+} from '@airlock/sessions';
+import {
   EventingExecutionStore,
   EventingSessionStore,
   type ExecutionStore,
@@ -21,26 +33,11 @@ import { createExecutionWorker, type SandboxRegistry, startSandboxes, workerStat
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from './app.ts';
-import type { Authorizer } from './authorizer.ts';
-import { createAuthorizer } from './authorizer-setup.ts';
 import { openStore, recoverStore } from './embedded-store.ts';
 import { storeListing } from './listing/store-listing.ts';
 import { createMetrics } from './metrics.ts';
 import { gatewayReadiness } from './readiness.ts';
-import { startSessionBackends } from './sessions/session-backends.ts';
-import { Sessions } from './sessions/sessions.ts';
-import {
-  auditLogOptions,
-  compileWallTime,
-  limitPolicy,
-  requestLimits,
-  sessionSettings,
-  snapshotStoreOptions,
-  VERSION,
-} from './settings.ts';
-import { FileSnapshotStore } from './snapshots/file-snapshot-store.ts';
-import type { SnapshotStore } from './snapshots/snapshot-store.ts';
-import { SnapshotSweeper } from './snapshots/snapshot-sweeper.ts';
+import { auditLogOptions, compileWallTime, requestLimits, VERSION } from './settings.ts';
 import { ExecutionSubmitter } from './submission.ts';
 import { createWebhooks } from './webhooks/webhook-setup.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';

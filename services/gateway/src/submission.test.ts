@@ -5,11 +5,11 @@ import { FileAuditLog, sha256Hex } from '@airlock/audit';
 import { createTestIssuer, TEST_ISSUER, TEST_SUBJECT, type TestIssuer } from '@airlock/auth/testing';
 import { AirlockError, type Execution, ExecutionRequest } from '@airlock/protocol';
 import { type JobQueue, MemoryJobQueue, withSubmit as queueWithSubmit } from '@airlock/queue';
+import { type Authorizer, LOCAL_CALLER, localAuthorizer } from '@airlock/sessions';
+import { bearer, tokenAuthorizer } from '@airlock/sessions/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Authorizer, LOCAL_CALLER, localAuthorizer } from './authorizer.ts';
 import { fleetRegistry } from './nats/fleet-registry.ts';
 import { ExecutionSubmitter, type SubmissionDeps } from './submission.ts';
-import { bearer, tokenAuthorizer } from './token-fixtures.ts';
 
 const LIMITS = {
   defaults: { wall_time_ms: 1000, cpu_time_ms: 1000, memory_mb: 64, output_bytes: 1024 },

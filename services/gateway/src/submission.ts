@@ -21,9 +21,16 @@ import {
 } from '@airlock/protocol';
 import { type JobQueue, requestHash, type SubmitOutcome } from '@airlock/queue';
 import { templateOfJob } from '@airlock/sandbox';
-import { admitWithRecord, auditFailure, recordRefusal } from './admission.ts';
-import type { Admission, Authorizer, SubmissionGrant } from './authorizer.ts';
-import { checkCallback, type Webhooks } from './webhooks/webhooks.ts';
+import {
+  type Admission,
+  type Authorizer,
+  admitWithRecord,
+  auditFailure,
+  checkCallback,
+  recordRefusal,
+  type SubmissionGrant,
+} from '@airlock/sessions';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 /** Chooses the backend that runs a request: the sandbox registry of this process's worker, or of the fleet. */
 export interface BackendChooser {

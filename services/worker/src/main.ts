@@ -4,8 +4,8 @@
 
 import { AuditLockError } from '@airlock/audit';
 import { loadConfigOrExit, runService } from '@airlock/config';
-import { startSessionHost } from '@airlock/gateway';
 import { serviceLog } from '@airlock/logging';
+import { startSessionHost } from '@airlock/sessions';
 import { WorkerEgressError } from './worker-egress.ts';
 import { startWorker } from './worker-service.ts';
 

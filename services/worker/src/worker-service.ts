@@ -43,7 +43,7 @@ export interface WorkerOptions {
   /** Environment for the development secrets provider (egress without AIRLOCK_SECRETS_DIR). */
   secretsEnv?: Readonly<Record<string, string | undefined>>;
   /**
-   * Hosts sessions on this worker (the gateway package's session host, passed in by main.ts): started once the
+   * Hosts sessions on this worker (@airlock/sessions' session host, passed in by main.ts): started once the
    * queue is up, closed before it drains. @default no sessions here
    */
   sessionHost?: (parts: SessionHostParts) => Promise<{ close(): Promise<void> }>;

@@ -9,6 +9,8 @@ import { parseTenantPolicies } from '@airlock/auth';
 import type { TestIssuer } from '@airlock/auth/testing';
 import { emptyResult } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
+import { TokenAuthorizer } from '@airlock/sessions';
+import { testVerifier } from '@airlock/sessions/testing';
 import {
   EventingExecutionStore,
   EventingSessionStore,
@@ -17,8 +19,6 @@ import {
 } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { startTestGateway } from '../gateway-fixture.ts';
-import { TokenAuthorizer } from '../token-authorizer.ts';
-import { testVerifier } from '../token-fixtures.ts';
 import { storeListing } from './store-listing.ts';
 
 const POLICY = {

@@ -14,9 +14,14 @@ import type {
   Snapshot,
 } from '@airlock/protocol';
 import { AirlockError } from '@airlock/protocol';
-import { fromBase64, type SessionCall, toBase64 } from '../session-host/session-wire.ts';
-import { checkedPath, type StoredFile } from '../sessions/session-file-access.ts';
-import type { SessionsApi } from '../sessions/sessions.ts';
+import {
+  checkedPath,
+  fromBase64,
+  type SessionCall,
+  type SessionsApi,
+  type StoredFile,
+  toBase64,
+} from '@airlock/sessions';
 import type { SessionRouter } from './session-router.ts';
 
 type Headers = Record<string, unknown>;

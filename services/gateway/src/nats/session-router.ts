@@ -17,18 +17,19 @@ import {
   type SessionLanguage,
   type Worker,
 } from '@airlock/protocol';
-import type { SessionStore } from '@airlock/store';
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Authorizer } from '../authorizer.ts';
-import type { HostedSession, SessionRecords } from '../session-host/session-records.ts';
 import {
+  type Authorizer,
   decodeAnswer,
   encodeCall,
+  type HostedSession,
   headersOf,
   type SessionCall,
+  type SessionRecords,
   sessionsSubject,
   tooLarge,
-} from '../session-host/session-wire.ts';
+} from '@airlock/sessions';
+import type { SessionStore } from '@airlock/store';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 export interface SessionRouterDeps {
   nc: NatsConnection;

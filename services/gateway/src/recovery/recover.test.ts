@@ -18,9 +18,9 @@ import {
   newSessionId,
   type Session,
 } from '@airlock/protocol';
+import { LOCAL_CALLER } from '@airlock/sessions';
 import { SqliteStore } from '@airlock/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOCAL_CALLER } from '../authorizer.ts';
 import { type RecoveryDeps, recoverAfterCrash } from './recover.ts';
 
 const REQUEST = ExecutionRequest.parse({ language: 'javascript', code: 'console.log(1)' });

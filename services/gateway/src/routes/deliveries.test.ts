@@ -14,13 +14,13 @@ import { EnvSecretsProvider, TableResolver } from '@airlock/egress-proxy';
 import { createLogger } from '@airlock/logging';
 import { emptyResult } from '@airlock/protocol';
 import { MemoryJobQueue } from '@airlock/queue';
+import { TokenAuthorizer } from '@airlock/sessions';
+import { acmePolicy, bearer, testVerifier } from '@airlock/sessions/testing';
 import { EventingExecutionStore, LifecycleEventFeed, SqliteStore } from '@airlock/store';
 import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway } from '../gateway-fixture.ts';
-import { TokenAuthorizer } from '../token-authorizer.ts';
-import { acmePolicy, bearer, testVerifier } from '../token-fixtures.ts';
 import {
   loopbackWebhookSettings,
   type Received,

@@ -3,10 +3,9 @@
 
 import { AirlockError, DeliveryLogPage, isSessionId } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { Authorizer, SessionsApi } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { SessionsApi } from '../sessions/sessions.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';
 

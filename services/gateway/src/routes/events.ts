@@ -4,9 +4,9 @@
 
 import type { ExecutionEvent } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { Authorizer } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import { EventStreams } from './event-stream.ts';
 import { checkId, ExecutionIdParams } from './executions.ts';

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { FileAuditLog } from '@airlock/audit';
 import { createTestIssuer, type TestIssuer } from '@airlock/auth/testing';
 import { MemoryJobQueue } from '@airlock/queue';
+import { bearer, tokenAuthorizer } from '@airlock/sessions/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SUBMISSION_TEST_LIMITS, startTestGateway } from '../gateway-fixture.ts';
-import { bearer, tokenAuthorizer } from '../token-fixtures.ts';
 
 const HELLO = { language: 'javascript', code: 'console.log(1)' };
 

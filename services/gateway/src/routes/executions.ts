@@ -2,9 +2,9 @@
 
 import { AirlockError, Execution, isExecutionId, type RequestSchemas } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { Authorizer } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import type { ExecutionSubmitter } from '../submission.ts';
 

@@ -4,10 +4,10 @@
 // seal and by the log's reads; never shows another tenant's event. Open streams are bounded.
 
 import { LifecycleEvent, type LifecycleEventType } from '@airlock/protocol';
+import type { Authorizer } from '@airlock/sessions';
 import type { LifecycleEventLog, LifecycleEvents } from '@airlock/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authorizer } from '../authorizer.ts';
 import type { CursorSeal } from '../listing/cursor-seal.ts';
 import { EventFeedQuery, EventStreamQuery } from '../listing/list-query.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';

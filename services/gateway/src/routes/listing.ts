@@ -3,10 +3,10 @@
 // id), so executions submitted while a caller pages go before its first page and never shift the rest.
 
 import { Execution, Session } from '@airlock/protocol';
+import type { Authorizer } from '@airlock/sessions';
 import type { ExecutionStore, SessionStore } from '@airlock/store';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authorizer } from '../authorizer.ts';
 import type { CursorSeal } from '../listing/cursor-seal.ts';
 import { ExecutionListQuery, labelFilters, SessionListQuery } from '../listing/list-query.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';

@@ -8,10 +8,10 @@
 import { bearerToken } from '@airlock/auth';
 import { serveMcpHttpRequest, type ToolCatalog } from '@airlock/mcp';
 import { AirlockError } from '@airlock/protocol';
+import type { Authorizer } from '@airlock/sessions';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authorizer } from '../authorizer.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 
 /** A JSON-RPC 2.0 message, or a batch of them (documented only: MCP's own SDK validates what comes in). */

@@ -5,9 +5,9 @@
 
 import { AirlockError, Worker } from '@airlock/protocol';
 import type { JobQueue } from '@airlock/queue';
+import type { Authorizer } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authorizer } from '../authorizer.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { ErrorResponse } from '../openapi-schemas.ts';
 import { fileAuditReader } from '../operator/execution-audit.ts';

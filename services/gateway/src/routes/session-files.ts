@@ -4,10 +4,10 @@
 // file, link or empty folder. Paths follow the request `files` rule; links are never followed.
 
 import { SessionFileListing, StoredSessionFile } from '@airlock/protocol';
+import type { SessionsApi } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SessionFileRoutesOptions {
   sessions: SessionsApi;

@@ -9,10 +9,10 @@ import {
   SessionUpdate,
   Snapshot,
 } from '@airlock/protocol';
+import type { SessionsApi } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SessionRoutesOptions {
   sessions: SessionsApi;

@@ -2,10 +2,10 @@
 // POST /v1/sessions/:id/snapshots; a session starts from one with `from_snapshot`.
 
 import { Snapshot, SnapshotList } from '@airlock/protocol';
+import type { SessionsApi } from '@airlock/sessions';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse } from '../openapi-schemas.ts';
-import type { SessionsApi } from '../sessions/sessions.ts';
 
 export interface SnapshotRoutesOptions {
   snapshots: SessionsApi['snapshots'];

@@ -9,6 +9,7 @@ import type { TenantPolicies } from '@airlock/auth';
 import { AddressCheck, type Resolver, type SecretsProvider } from '@airlock/egress-proxy';
 import type { Logger } from '@airlock/logging';
 import { AirlockError, type Callback, type LifecycleEvent, type LifecycleEventType } from '@airlock/protocol';
+import type { Callbacks } from '@airlock/sessions';
 import type { LifecycleEvents } from '@airlock/store';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type CallbackRegistry, MemoryCallbackRegistry, registeredCallback } from './callback-registry.ts';
@@ -52,7 +53,7 @@ function isTerminal(type: LifecycleEventType): boolean {
   return type === 'execution.finished' || type === 'execution.canceled' || type === 'session.closed';
 }
 
-export class Webhooks {
+export class Webhooks implements Callbacks {
   readonly log: DeliveryLog;
   readonly #deps: WebhooksDeps;
   readonly #addresses: AddressCheck;
@@ -227,13 +228,4 @@ export class Webhooks {
     this.#subscriptions.set(tenant, list);
     return list;
   }
-}
-
-/** The callback's checked target; refused when this server delivers no callbacks. */
-export async function checkCallback(webhooks: Webhooks | undefined, tenant: string, callback: Callback) {
-  if (!webhooks)
-    throw new AirlockError('callback_refused', 'this server does not deliver callbacks', {
-      field: 'callback.url',
-    });
-  return webhooks.check(tenant, callback);
 }

@@ -15,7 +15,7 @@ import {
   resolveLimits,
 } from '@airlock/protocol';
 import { storeUnavailable } from '@airlock/store';
-import { admitWithRecord } from '../admission.ts';
+import { admitWithRecord } from './admission/admission.ts';
 import { CellFeeds } from './cell-feeds.ts';
 import type { OpenSessions } from './open-sessions.ts';
 import { auditRefusal, type SessionsDeps } from './session-deps.ts';

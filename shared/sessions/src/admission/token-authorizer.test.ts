@@ -1,9 +1,9 @@
 import { createTestIssuer, TEST_ISSUER, TEST_SUBJECT, type TestIssuer } from '@airlock/auth/testing';
 import { type Caller, ExecutionRequest } from '@airlock/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { bearer, tokenAuthorizer } from '../testing.ts';
 import { type Admission, LOCAL_CALLER } from './authorizer.ts';
 import type { TokenAuthorizer } from './token-authorizer.ts';
-import { bearer, tokenAuthorizer } from './token-fixtures.ts';
 
 const HELLO = ExecutionRequest.parse({ language: 'javascript', code: 'console.log(1)' });
 const NOT_AUTHENTICATED = {

@@ -5,12 +5,12 @@
 import { type AuditSink, rejectedEntry } from '@airlock/audit';
 import type { AirlockError, Caller, LimitPolicy, SessionOnIdle } from '@airlock/protocol';
 import type { ExecutionStore, SessionStore } from '@airlock/store';
-import { recordRefusal } from '../admission.ts';
-import type { Authorizer } from '../authorizer.ts';
-import type { SnapshotStore } from '../snapshots/snapshot-store.ts';
-import type { Webhooks } from '../webhooks/webhooks.ts';
+import { recordRefusal } from './admission/admission.ts';
+import type { Authorizer } from './admission/authorizer.ts';
+import type { Callbacks } from './callbacks.ts';
 import type { SessionBackends } from './session-backends.ts';
 import type { Entry } from './session-entry.ts';
+import type { SnapshotStore } from './snapshots/snapshot-store.ts';
 
 export interface SessionSettings {
   idleSeconds: { default: number; ceiling: number };
@@ -41,7 +41,7 @@ export interface SessionsDeps {
    * Checks and delivers a session's callback and the tenant's webhooks.
    * @default none: a request naming a callback is refused with `callback_refused`
    */
-  webhooks?: Webhooks;
+  webhooks?: Callbacks;
   /**
    * Where session snapshots and pause images are kept.
    * @default none: snapshots, forks and pauses answer `snapshot_unsupported`

@@ -21,7 +21,7 @@ import {
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Preference order for `backend: auto`, per session language. */
 const AUTO_ORDER: Record<SessionLanguage, readonly BackendName[]> = {

@@ -16,9 +16,9 @@ import {
   type SessionRequest,
 } from '@airlock/protocol';
 import type { SessionBackend, SessionImage, SessionLease } from '@airlock/sandbox';
-import { auditFailure } from '../admission.ts';
-import type { Admission } from '../authorizer.ts';
-import { checkCallback } from '../webhooks/webhooks.ts';
+import { auditFailure } from './admission/admission.ts';
+import type { Admission } from './admission/authorizer.ts';
+import { checkCallback } from './callbacks.ts';
 import type { OpenSessions } from './open-sessions.ts';
 import { seconds } from './session-bounds.ts';
 import { auditRefusal, type SessionsDeps } from './session-deps.ts';

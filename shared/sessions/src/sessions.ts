@@ -17,7 +17,6 @@ import type {
 } from '@airlock/protocol';
 import { AirlockError } from '@airlock/protocol';
 import type { SessionBackend, SessionFiles } from '@airlock/sandbox';
-import { Snapshots } from '../snapshots/snapshots.ts';
 import { OpenSessions } from './open-sessions.ts';
 import { seconds } from './session-bounds.ts';
 import { SessionCells } from './session-cells.ts';
@@ -26,6 +25,7 @@ import { type Entry, expiresAtMs, iso, messageOf } from './session-entry.ts';
 import { SessionFileAccess } from './session-file-access.ts';
 import { SessionOpening } from './session-opening.ts';
 import { SessionSnapshots } from './session-snapshots.ts';
+import { Snapshots } from './snapshots/snapshots.ts';
 
 export type { SessionSettings, SessionsDeps } from './session-deps.ts';
 

@@ -6,7 +6,7 @@
 
 import { type AuditSink, sessionSnapshotEntry } from '@airlock/audit';
 import { AirlockError, type Caller, type Snapshot } from '@airlock/protocol';
-import type { Authorizer } from '../authorizer.ts';
+import type { Authorizer } from '../admission/authorizer.ts';
 import type { SnapshotDeletion, SnapshotRecord, SnapshotStore } from './snapshot-store.ts';
 
 type ErrorLogger = { error(obj: object, msg: string): void };

@@ -1,10 +1,11 @@
-// An open session as the gateway holds it in memory: the session record every surface returns, its sandbox
-// lease (null while paused or once closed), the in-flight slot it holds and its timers. Plain data and small
-// helpers; no I/O. An entry must never hold a sandbox once its session is closed.
+// An open session as the process hosting it (an embedded gateway, or a worker in NATS mode) holds it in memory:
+// the session record every surface returns, its sandbox lease (null while paused or once closed), the in-flight
+// slot it holds and its timers. Plain data and small helpers; no I/O. An entry must never hold a sandbox once its
+// session is closed.
 
 import type { Caller, Session } from '@airlock/protocol';
 import type { SessionLease } from '@airlock/sandbox';
-import type { Admission } from '../authorizer.ts';
+import type { Admission } from './admission/authorizer.ts';
 
 export interface Entry {
   session: Session;

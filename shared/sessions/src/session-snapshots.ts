@@ -25,11 +25,11 @@ import {
   type SessionLease,
   type SessionSpec,
 } from '@airlock/sandbox';
-import type { Authorizer } from '../authorizer.ts';
-import { ensureRoom, quotaFor } from '../snapshots/snapshot-quota.ts';
-import type { CommitAdmit, SnapshotRecord, SnapshotStore } from '../snapshots/snapshot-store.ts';
+import type { Authorizer } from './admission/authorizer.ts';
 import type { SessionBackends } from './session-backends.ts';
 import { type Entry, iso } from './session-entry.ts';
+import { ensureRoom, quotaFor } from './snapshots/snapshot-quota.ts';
+import type { CommitAdmit, SnapshotRecord, SnapshotStore } from './snapshots/snapshot-store.ts';
 
 export interface SessionSnapshotsDeps {
   store: SnapshotStore | undefined;

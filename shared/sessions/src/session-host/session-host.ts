@@ -20,11 +20,11 @@ import {
   SqliteStore,
 } from '@airlock/store';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { createAuthorizer } from '../authorizer-setup.ts';
-import { startSessionBackends } from '../sessions/session-backends.ts';
-import type { Entry } from '../sessions/session-entry.ts';
-import { Sessions } from '../sessions/sessions.ts';
-import { limitPolicy, sessionSettings, snapshotStoreOptions } from '../settings.ts';
+import { createAuthorizer } from '../admission/authorizer-setup.ts';
+import { startSessionBackends } from '../session-backends.ts';
+import type { Entry } from '../session-entry.ts';
+import { limitPolicy, sessionSettings, snapshotStoreOptions } from '../session-settings.ts';
+import { Sessions } from '../sessions.ts';
 import { ObjectSnapshotStore } from '../snapshots/object-snapshot-store.ts';
 import { SnapshotSweeper } from '../snapshots/snapshot-sweeper.ts';
 import { type Placement, SessionRecords } from './session-records.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { type AuditSink, sessionFileEntry } from '@airlock/audit';
 import { AirlockError, FilePath } from '@airlock/protocol';
 import type { SessionFileEntry } from '@airlock/sandbox';
-import { auditFailure } from '../admission.ts';
+import { auditFailure } from './admission/admission.ts';
 import type { Sessions } from './sessions.ts';
 
 type Headers = Record<string, unknown>;

@@ -1,19 +1,10 @@
-// Test fixtures of the gateway's unit tests: a TokenAuthorizer over a throwaway test issuer's real keys and a
-// one-tenant policy (`acme`) a test can override, and the Authorization header of a token. For tests only:
-// not exported from the package.
+// Test fixtures of the sessions' and the gateway's unit tests (@airlock/sessions/testing): a TokenAuthorizer over
+// a throwaway test issuer's real keys and a one-tenant policy (`acme`) a test can override, and the Authorization
+// header of a token. For tests only: not exported from the package's entry.
 
 import { IntentTokenVerifier, jwksKeySource, parseTenantPolicies, TOKEN_ALGORITHMS } from '@airlock/auth';
 import { TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '@airlock/auth/testing';
-import { TokenAuthorizer } from './token-authorizer.ts';
-
-/** The request limits of a test gateway (`buildGateway`'s `limits`): small bounds, the real server's ceilings. */
-export const GATEWAY_TEST_LIMITS = {
-  bodyLimitBytes: 65_536,
-  maxWaitSeconds: 5,
-  maxWatchers: 4,
-  defaults: { wall_time_ms: 10_000, cpu_time_ms: 10_000, memory_mb: 128, output_bytes: 1_048_576 },
-  ceilings: { wall_time_ms: 60_000, cpu_time_ms: 60_000, memory_mb: 1024, output_bytes: 16_777_216 },
-};
+import { TokenAuthorizer } from './admission/token-authorizer.ts';
 
 /** The policy of tenant `acme`: javascript on the isolate, 4 running and 4 queued, 100 submissions a minute. */
 export function acmePolicy(overrides: Record<string, unknown> = {}) {
