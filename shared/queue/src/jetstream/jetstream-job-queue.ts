@@ -21,6 +21,7 @@ import {
   type KvListQuery,
   sharedCursorKey,
 } from './execution-listing.ts';
+import { ClaimTickets } from './claim-tickets.ts';
 import { ExecutionRecords } from './execution-records.ts';
 import { waitForFinish } from './execution-waiter.ts';
 import {
@@ -49,6 +50,7 @@ interface QueueParts {
   finisher: ExecutionFinisher;
   consumers: TenantConsumers;
   results: ResultFeed;
+  tickets: ClaimTickets;
 }
 
 const CANCEL_REASON = 'canceled while running';
@@ -87,6 +89,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       onError: resolved.onError,
     });
     const consumers = new TenantConsumers(jsm, names, resolved.ackWaitMs);
+    const tickets = await ClaimTickets.open(nc, names.bucket, resolved.onError);
     const queue = new JetStreamJobQueue({
       options: resolved,
       finished,
@@ -99,6 +102,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       finisher,
       consumers,
       results: new ResultFeed(nc, names, resolved.onError),
+      tickets,
     });
     await queue.refreshStats();
     return queue;
@@ -117,9 +121,9 @@ export class JetStreamJobQueue implements Queue.JobQueue {
 
   async submit(input: Queue.SubmitInput): Promise<Queue.SubmitOutcome> {
     if (this.#shutdown.closing) throw new AirlockError('shutting_down');
-    const { js, names, records, events, consumers } = this.#parts;
+    const { js, names, records, events, consumers, tickets } = this.#parts;
     const { connection: nc, retryAfterSeconds, onError } = this.#options;
-    return submitJob({ nc, js, names, records, events, consumers, retryAfterSeconds, onError }, input);
+    return submitJob({ nc, js, names, records, events, consumers, tickets, retryAfterSeconds, onError }, input);
   }
 
   /** One page of the tenant's executions, newest first, from the bucket every gateway shares. */
@@ -207,7 +211,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
   consume(worker: Queue.JobWorker): void {
     if (this.#runner) throw new Error('JetStreamJobQueue: a worker is already attached; it allows one');
     if (this.#shutdown.closing) throw new Error('JetStreamJobQueue: closed');
-    const { jsm, names, records, events, finisher } = this.#parts;
+    const { jsm, names, records, events, finisher, tickets } = this.#parts;
     const {
       connection: nc,
       now,
@@ -226,6 +230,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       events,
       finisher,
       names,
+      tickets,
       instanceId,
       worker,
       routes,
