@@ -10,14 +10,14 @@ import { connectNats, JetStreamJobQueue, requestHash } from '@airlock/queue';
 import { startNatsServer } from '@airlock/testing';
 import { ExecutionRecords } from '../../shared/queue/src/jetstream/execution-records.ts';
 import { JobRunner } from '../../shared/queue/src/jetstream/job-runner.ts';
-import { REQUEST, newExecution } from '../../shared/queue/testing/fixtures.ts';
+import { newExecution, REQUEST } from '../../shared/queue/testing/fixtures.ts';
 
 const jobs = Number(process.argv[2] ?? 300);
 type Marks = Map<string, number>;
 const marks = new Map<string, Marks>();
 const mark = (id: string, step: string) => {
-  let m = marks.get(id);
-  if (!m) marks.set(id, (m = new Map()));
+  const m = marks.get(id) ?? new Map<string, number>();
+  marks.set(id, m);
   if (!m.has(step)) m.set(step, performance.now());
 };
 
@@ -25,7 +25,12 @@ const mark = (id: string, step: string) => {
 const owners = new WeakMap<object, string>();
 let ownerCount = 0;
 // Wraps a method so its start and end are marked per execution id (found by `idOf` from the arguments).
-function wrap<T extends object>(proto: T, name: string, idOf: (args: unknown[]) => string | undefined, label: string) {
+function wrap<T extends object>(
+  proto: T,
+  name: string,
+  idOf: (args: unknown[]) => string | undefined,
+  label: string,
+) {
   const original = (proto as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
   (proto as Record<string, unknown>)[name] = async function (this: unknown, ...args: unknown[]) {
     const id = idOf(args);
@@ -47,19 +52,34 @@ wrap(ExecutionRecords.prototype, 'createUnlisted', recordId, 'create');
 wrap(ExecutionRecords.prototype, 'read', (a) => a[0] as string, 'read');
 wrap(ExecutionRecords.prototype, 'update', recordId, 'update');
 wrap(ExecutionRecords.prototype, 'replace', recordId, 'replace');
-wrap(JobRunner.prototype, 'handle', (a) => {
-  const data = (a[0] as { data: Uint8Array }).data;
-  return (JSON.parse(Buffer.from(data).toString()) as { id: string }).id;
-}, 'handle');
+wrap(
+  JobRunner.prototype,
+  'handle',
+  (a) => {
+    const data = (a[0] as { data: Uint8Array }).data;
+    return (JSON.parse(Buffer.from(data).toString()) as { id: string }).id;
+  },
+  'handle',
+);
 
 await using nats = await startNatsServer({ jetstream: true });
 const open = async () =>
-  JetStreamJobQueue.open({ connection: await connectNats({ servers: [nats.url], name: 'steps' }), statsIntervalMs: 0 });
+  JetStreamJobQueue.open({
+    connection: await connectNats({ servers: [nats.url], name: 'steps' }),
+    statsIntervalMs: 0,
+  });
 const gateway = await open();
 const worker = await open();
 worker.consume(async (job) => {
   mark(job.execution.id, 'worker ran');
-  return { outcome: 'success', exit_code: 0, stdout: '', stderr: '', wall_time_ms: 0, cpu_time_ms: 0 } as never;
+  return {
+    outcome: 'success',
+    exit_code: 0,
+    stdout: '',
+    stderr: '',
+    wall_time_ms: 0,
+    cpu_time_ms: 0,
+  } as never;
 });
 const hash = requestHash(REQUEST);
 const rows: Array<Map<string, number>> = [];
@@ -80,7 +100,12 @@ const p50 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)
 const steps = [...new Set(rows.flatMap((r) => [...r.keys()]))];
 const at = steps.map((s) => ({ s, p: p50(rows.flatMap((r) => (r.has(s) ? [r.get(s)!] : []))) }));
 at.sort((a, b) => a.p - b.p);
-console.log(`${jobs} jobs, p50 ms since submit (load ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+console.log(
+  `${jobs} jobs, p50 ms since submit (load ${(await import('node:os'))
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')})`,
+);
 let previous = 0;
 for (const { s, p } of at) {
   console.log(`${s.padEnd(24)} ${p.toFixed(3).padStart(8)}  (+${(p - previous).toFixed(3)})`);

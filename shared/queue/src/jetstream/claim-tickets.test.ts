@@ -2,8 +2,8 @@
 // lets anything run that the read path would not: a job canceled before its claim, a message carrying the
 // accepted message's ticket with another request, and tickets sealed with another key or at another revision.
 import { randomBytes } from 'node:crypto';
-import { headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import { describe, expect, it, vi } from 'vitest';
 import { REQUEST, submitInput, successResult, until } from '../../testing/fixtures.ts';
 import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';

@@ -58,7 +58,8 @@ export class ClaimTickets {
     const [revisionText, mac, body, extra] = ticket.split('.');
     const revision = Number(revisionText);
     if (extra !== undefined || mac === undefined || body === undefined) return undefined;
-    if (!Number.isSafeInteger(revision) || revision <= 0 || String(revision) !== revisionText) return undefined;
+    if (!Number.isSafeInteger(revision) || revision <= 0 || String(revision) !== revisionText)
+      return undefined;
     const expected = Buffer.from(this.#mac(id, revision, body), 'base64url');
     const given = Buffer.from(mac, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;

@@ -12,6 +12,7 @@ import { FinishedListeners } from '../finished-listeners.ts';
 import type * as Queue from '../job-queue.ts';
 import { settledWithin } from '../settled-within.ts';
 import { Shutdown } from '../shutdown.ts';
+import { ClaimTickets } from './claim-tickets.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
@@ -21,7 +22,6 @@ import {
   type KvListQuery,
   sharedCursorKey,
 } from './execution-listing.ts';
-import { ClaimTickets } from './claim-tickets.ts';
 import { ExecutionRecords } from './execution-records.ts';
 import { waitForFinish } from './execution-waiter.ts';
 import {
@@ -123,7 +123,10 @@ export class JetStreamJobQueue implements Queue.JobQueue {
     if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     const { js, names, records, events, consumers, tickets } = this.#parts;
     const { connection: nc, retryAfterSeconds, onError } = this.#options;
-    return submitJob({ nc, js, names, records, events, consumers, tickets, retryAfterSeconds, onError }, input);
+    return submitJob(
+      { nc, js, names, records, events, consumers, tickets, retryAfterSeconds, onError },
+      input,
+    );
   }
 
   /** One page of the tenant's executions, newest first, from the bucket every gateway shares. */

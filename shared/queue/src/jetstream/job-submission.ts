@@ -119,7 +119,13 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     // before any worker can take the job and publish `running`.
     deps.events.state(record.execution.id, 'queued');
     deps.events.lifecycle('execution.accepted', record.execution);
-    await publishJob(deps, input.execution, payload, input.template, ticketFor(deps, record, created, payload));
+    await publishJob(
+      deps,
+      input.execution,
+      payload,
+      input.template,
+      ticketFor(deps, record, created, payload),
+    );
   } catch (error) {
     await Promise.all([listedOrNot, admittedOrNot]);
     await undo(deps, record, key);
