@@ -9,10 +9,31 @@ import { REQUEST, submitInput, successResult, until } from '../../testing/fixtur
 import { freshNames, useQueueHarness } from '../../testing/jetstream-harness.ts';
 import { ClaimTickets, TICKET_HEADER } from './claim-tickets.ts';
 import { ExecutionRecords, type StoredExecution } from './execution-records.ts';
+import type { QueueNameOptions } from './jetstream-options.ts';
 import { encodeJobMessage, jobDigest } from './job-message.ts';
 import { QueueNames } from './names.ts';
 
 const harness = useQueueHarness('checked');
+
+/** A gateway queue on fresh names that has accepted one job for acme (with its claim ticket). */
+async function submittedJob() {
+  const options = freshNames();
+  const gateway = await harness().open(options);
+  const input = submitInput('acme');
+  await gateway.submit(input);
+  return { options, names: new QueueNames(options), gateway, input };
+}
+
+/** A worker queue on its own connection; the code of every job it runs, in order. */
+async function recordingWorker(options: QueueNameOptions): Promise<string[]> {
+  const worker = await harness().open(options);
+  const runs: string[] = [];
+  worker.consume(async (job) => {
+    runs.push(job.request.code);
+    return successResult();
+  });
+  return runs;
+}
 
 describe('claim tickets', () => {
   it('vouch only for the record and revision they were sealed for, under the shared key', async () => {
@@ -50,11 +71,8 @@ describe('claim tickets', () => {
   });
 
   it('a fresh job is claimed, run and finished without a read of its record', async () => {
-    const options = freshNames();
-    const gateway = await harness().open(options);
+    const { options, input } = await submittedJob();
     const worker = await harness().open(options);
-    const input = submitInput('acme');
-    await gateway.submit(input);
     const message = await (await jetstreamManager(await harness().connect())).streams.getMessage(
       options.jobStream!,
       { last_by_subj: new QueueNames(options).jobs('acme') },
@@ -73,17 +91,9 @@ describe('claim tickets', () => {
   });
 
   it('a job canceled between its submit and its claim is never run', async () => {
-    const options = freshNames();
-    const gateway = await harness().open(options);
-    const input = submitInput('acme');
-    await gateway.submit(input);
+    const { options, gateway, input } = await submittedJob();
     await gateway.cancel('acme', input.execution.id);
-    const worker = await harness().open(options);
-    const runs: string[] = [];
-    worker.consume(async (job) => {
-      runs.push(job.execution.id);
-      return successResult();
-    });
+    const runs = await recordingWorker(options);
     await until(async () => (await gateway.refreshStats()).queued === 0);
     expect(runs).toEqual([]);
     expect(await gateway.get('acme', input.execution.id)).toMatchObject({
@@ -93,11 +103,7 @@ describe('claim tickets', () => {
   });
 
   it('never runs a forged message, whatever ticket it carries', async () => {
-    const options = freshNames();
-    const names = new QueueNames(options);
-    const gateway = await harness().open(options);
-    const input = submitInput('acme');
-    await gateway.submit(input);
+    const { options, names, gateway, input } = await submittedJob();
     const raw = await harness().connect();
     const jsm = await jetstreamManager(raw);
     const accepted = await jsm.streams.getMessage(options.jobStream!, { last_by_subj: names.jobs('acme') });
@@ -130,12 +136,7 @@ describe('claim tickets', () => {
       h.set(TICKET_HEADER, ticket);
       await js.publish(names.jobs('acme'), payload, { headers: h });
     }
-    const worker = await harness().open(options);
-    const runs: string[] = [];
-    worker.consume(async (job) => {
-      runs.push(job.request.code);
-      return successResult();
-    });
+    const runs = await recordingWorker(options);
     await until(async () => (await gateway.refreshStats()).queued === 0);
     expect(runs).toEqual([]);
     expect((await gateway.get('acme', input.execution.id))?.status).toBe('queued');
