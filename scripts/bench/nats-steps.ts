@@ -4,6 +4,7 @@
 // are timed by wrapping the record store's and the job runner's methods in this process only (the queue's
 // code is unchanged): a diagnostic for where the milliseconds go, not a benchmark row.
 
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { newExecutionId } from '@airlock/protocol';
 import { connectNats, JetStreamJobQueue, requestHash } from '@airlock/queue';
@@ -82,9 +83,20 @@ worker.consume(async (job) => {
   } as never;
 });
 const hash = requestHash(REQUEST);
+/** CPU milliseconds a process has used (user + system), from /proc. */
+const cpuMs = async (pid: number) => {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ = 100)
+};
+let serverCpu = 0;
+let ownCpu = 0;
 const rows: Array<Map<string, number>> = [];
 for (let i = 0; i < jobs + 20; i++) {
   const execution = { ...newExecution('acme'), id: newExecutionId() };
+  if (i === 20) {
+    serverCpu = await cpuMs(nats.pid!);
+    ownCpu = await cpuMs(process.pid);
+  }
   const t0 = performance.now();
   mark(execution.id, 'submit');
   const { execution: accepted } = await gateway.submit({ execution, request: REQUEST, requestHash: hash });
@@ -105,6 +117,10 @@ console.log(
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')})`,
+);
+const perJob = async (pid: number, from: number) => (((await cpuMs(pid)) - from) / jobs).toFixed(3);
+console.log(
+  `CPU ms per job: nats-server ${await perJob(nats.pid!, serverCpu)}, this process (gateway + worker + client) ${await perJob(process.pid, ownCpu)}`,
 );
 let previous = 0;
 for (const { s, p } of at) {
