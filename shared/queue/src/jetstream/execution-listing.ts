@@ -7,14 +7,13 @@
 // `<created ms>.<id>` of the page's last entry: newer inserts sort before it, so pages never repeat or skip.
 // Must never read or return another tenant's record (the key prefixes and a tenant check on every record).
 
-import { randomBytes } from 'node:crypto';
 import type { Execution } from '@airlock/protocol';
 import type { ExecutionPage, ListQuery } from '@airlock/store';
-import { StorageType } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ExecutionRecords } from './execution-records.ts';
 import { LISTING_HOUR_MS, listingHourPrefix, listingHoursPrefix } from './names.ts';
+import { sharedKey } from './shared-keys.ts';
 
 /** Filters of a listing and its page: the ExecutionStore's, so both modes list alike. */
 export type KvListQuery = ListQuery;
@@ -123,16 +122,6 @@ function timeMs(iso: string): number {
  * The key every gateway seals cursors with: 32 random bytes in a bucket of its own without expiry (`<bucket>-meta`),
  * made by whichever gateway comes first; the others read it.
  */
-export async function sharedCursorKey(nc: NatsConnection, bucket: string): Promise<Buffer> {
-  const kv = await new Kvm(nc).create(`${bucket}-meta`, { history: 1, storage: StorageType.File });
-  const found = await kv.get('cursor-key');
-  if (found?.operation === 'PUT') return Buffer.from(found.value);
-  try {
-    await kv.create('cursor-key', randomBytes(32));
-  } catch {
-    // Another gateway made it first: read theirs.
-  }
-  const made = await kv.get('cursor-key');
-  if (made?.operation !== 'PUT') throw new Error('the shared cursor key could not be read back');
-  return Buffer.from(made.value);
+export function sharedCursorKey(nc: NatsConnection, bucket: string): Promise<Buffer> {
+  return sharedKey(nc, bucket, 'cursor-key');
 }

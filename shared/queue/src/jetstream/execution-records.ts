@@ -71,14 +71,22 @@ export class ExecutionRecords {
    * expires no sooner than they do); false if one with this id exists.
    */
   async create(record: StoredExecution): Promise<boolean> {
-    const created = await this.createUnlisted(record);
+    const created = (await this.createUnlisted(record)) !== undefined;
     if (created) await this.addListing(record);
     return created;
   }
 
-  /** As create(), without the listing entry and its marker (addListing() writes them). */
-  async createUnlisted(record: StoredExecution): Promise<boolean> {
-    return this.#create(executionKey(record.execution.id), record);
+  /**
+   * As create(), without the listing entry and its marker (addListing() writes them): the new record's
+   * revision (a claim ticket vouches for it, claim-tickets.ts), or undefined if one with this id exists.
+   */
+  async createUnlisted(record: StoredExecution): Promise<number | undefined> {
+    try {
+      return await this.#kv.create(executionKey(record.execution.id), JSON.stringify(record));
+    } catch (error) {
+      if (isRevisionConflict(error)) return undefined;
+      throw error;
+    }
   }
 
   /** Writes the listing entry of a created record and its hour's marker. */
@@ -160,16 +168,6 @@ export class ExecutionRecords {
     if (found) await this.#kv.update(key, JSON.stringify(found.value), found.revision);
   }
 
-  async #create(key: string, value: unknown): Promise<boolean> {
-    try {
-      await this.#kv.create(key, JSON.stringify(value));
-      return true;
-    } catch (error) {
-      if (isRevisionConflict(error)) return false;
-      throw error;
-    }
-  }
-
   async #read<T>(key: string, parse: (json: unknown) => T | undefined): Promise<Revisioned<T> | undefined> {
     const entry = await this.#kv.get(key);
     if (entry?.operation !== 'PUT') return undefined;
@@ -192,7 +190,8 @@ function listingEntry(execution: Execution): string {
   return listingKey(execution.tenant, createdMs(execution), execution.id);
 }
 
-function parseStoredExecution(json: unknown): StoredExecution | undefined {
+/** A stored record from its JSON, or undefined if it is not one (the read path and claim tickets share it). */
+export function parseStoredExecution(json: unknown): StoredExecution | undefined {
   if (!isObject(json) || typeof json.requestHash !== 'string') return undefined;
   const execution = Execution.safeParse(json.execution);
   if (!execution.success) return undefined;

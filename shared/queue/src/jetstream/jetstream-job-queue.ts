@@ -12,6 +12,7 @@ import { FinishedListeners } from '../finished-listeners.ts';
 import type * as Queue from '../job-queue.ts';
 import { settledWithin } from '../settled-within.ts';
 import { Shutdown } from '../shutdown.ts';
+import { ClaimTickets } from './claim-tickets.ts';
 import { EventPublisher } from './event-publisher.ts';
 import { watchExecutionEvents } from './event-watch.ts';
 import { ExecutionFinisher } from './execution-finisher.ts';
@@ -49,6 +50,7 @@ interface QueueParts {
   finisher: ExecutionFinisher;
   consumers: TenantConsumers;
   results: ResultFeed;
+  tickets: ClaimTickets;
 }
 
 const CANCEL_REASON = 'canceled while running';
@@ -87,6 +89,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       onError: resolved.onError,
     });
     const consumers = new TenantConsumers(jsm, names, resolved.ackWaitMs);
+    const tickets = await ClaimTickets.open(nc, names.bucket, resolved.onError);
     const queue = new JetStreamJobQueue({
       options: resolved,
       finished,
@@ -99,6 +102,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       finisher,
       consumers,
       results: new ResultFeed(nc, names, resolved.onError),
+      tickets,
     });
     await queue.refreshStats();
     return queue;
@@ -117,9 +121,12 @@ export class JetStreamJobQueue implements Queue.JobQueue {
 
   async submit(input: Queue.SubmitInput): Promise<Queue.SubmitOutcome> {
     if (this.#shutdown.closing) throw new AirlockError('shutting_down');
-    const { js, names, records, events, consumers } = this.#parts;
+    const { js, names, records, events, consumers, tickets } = this.#parts;
     const { connection: nc, retryAfterSeconds, onError } = this.#options;
-    return submitJob({ nc, js, names, records, events, consumers, retryAfterSeconds, onError }, input);
+    return submitJob(
+      { nc, js, names, records, events, consumers, tickets, retryAfterSeconds, onError },
+      input,
+    );
   }
 
   /** One page of the tenant's executions, newest first, from the bucket every gateway shares. */
@@ -207,7 +214,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
   consume(worker: Queue.JobWorker): void {
     if (this.#runner) throw new Error('JetStreamJobQueue: a worker is already attached; it allows one');
     if (this.#shutdown.closing) throw new Error('JetStreamJobQueue: closed');
-    const { jsm, names, records, events, finisher } = this.#parts;
+    const { jsm, names, records, events, finisher, tickets } = this.#parts;
     const {
       connection: nc,
       now,
@@ -226,6 +233,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       events,
       finisher,
       names,
+      tickets,
       instanceId,
       worker,
       routes,

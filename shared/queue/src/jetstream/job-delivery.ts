@@ -1,17 +1,19 @@
 // Takes one job from one tenant's durable pull consumer: without waiting (`no_wait`), so a worker can go round
 // the tenants and ask each in turn, or parked (a request left waiting on the server, so the next job is
 // delivered as soon as it is stored, without a wake-up and a pull round trip); and wraps the delivered message:
-// its stream sequence, how often it was delivered, and the acks (done, still working, never again).
+// its stream sequence, how often it was delivered, its headers, and the acks (done, still working, never again).
 // Raw pull requests because the client's next()/fetch() wait at least a second on an empty consumer.
 // Must never hold more than the one job it asked for, and never throw from an ack.
 
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { settledWithin } from '../settled-within.ts';
 
 export interface JobDelivery {
   /** The tenant consumer it came from. */
   readonly consumer: string;
   readonly data: Uint8Array;
+  /** The message's headers (a claim ticket among them, claim-tickets.ts), if it has any. */
+  readonly headers: MsgHdrs | undefined;
   /** Stream sequence of the job message: the same on every redelivery. */
   readonly streamSeq: number;
   /** 1 on first delivery, more on redeliveries. */
@@ -100,7 +102,8 @@ function toDelivery(consumer: string, message: Msg): JobDelivery | undefined {
   const deliveryCount = Number(tail[0]);
   const streamSeq = Number(tail[1]);
   if (!Number.isSafeInteger(deliveryCount) || !Number.isSafeInteger(streamSeq)) return undefined;
-  return { consumer, data: message.data, streamSeq, deliveryCount, replySubject: message.reply! };
+  const { data, headers } = message;
+  return { consumer, data, headers, streamSeq, deliveryCount, replySubject: message.reply! };
 }
 
 /** Done: JetStream removes the job from the work queue. Waits for the server's confirmation; false if none. */

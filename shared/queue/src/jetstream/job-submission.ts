@@ -3,16 +3,18 @@
 // caller's admit() (its reservations and its `accepted` audit record; without a key, while the record is
 // written), then the `queued` event, then the job message on the tenant's subject, or the tenant's subject of
 // the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a publish retried after a
-// timeout is stored once. While admit() and the publish run, the key's claim says `admitting`, and a replay
+// timeout is stored once, and the claim ticket for the record at the revision its create answered
+// (claim-tickets.ts: the worker claims it without reading the record first). While admit() and the publish run, the key's claim says `admitting`, and a replay
 // with the key waits for the outcome. A refused admit() or a full stream undoes the claim and the record; a
 // full stream answers `queue_full`.
 // Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
 // accept a job the stream did not store.
 
 import { AirlockError, type Execution } from '@airlock/protocol';
-import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { SubmitInput, SubmitOutcome } from '../job-queue.ts';
+import { type ClaimTickets, TICKET_HEADER } from './claim-tickets.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { ExecutionRecords, IdempotencyRecord, StoredExecution } from './execution-records.ts';
 import { encodeJobMessage, jobDigest } from './job-message.ts';
@@ -26,6 +28,8 @@ export interface SubmissionDeps {
   records: ExecutionRecords;
   events: EventPublisher;
   consumers: TenantConsumers;
+  /** Seals the record's claim ticket into the job message (claim-tickets.ts). */
+  tickets: ClaimTickets;
   retryAfterSeconds: number;
   onError: (error: unknown, during: string) => void;
 }
@@ -81,14 +85,14 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     () => undefined,
     () => undefined,
   );
-  let created: boolean;
+  let created: number | undefined;
   try {
     created = await createRecord(deps, record);
   } catch (error) {
     await Promise.all([admittedOrNot, unlist(deps, record, listedOrNot)]);
     throw error;
   }
-  if (!created) {
+  if (created === undefined) {
     await Promise.all([admittedOrNot, unlist(deps, record, listedOrNot)]);
     throw new AirlockError('internal_error', 'An execution with this id was already submitted.');
   }
@@ -116,7 +120,13 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     // before any worker can take the job and publish `running`.
     deps.events.state(record.execution.id, 'queued');
     deps.events.lifecycle('execution.accepted', record.execution);
-    await publishJob(deps, input.execution, payload, input.template);
+    await publishJob(
+      deps,
+      input.execution,
+      payload,
+      input.template,
+      ticketFor(deps, record, created, payload),
+    );
   } catch (error) {
     await Promise.all([listedOrNot, admittedOrNot]);
     await undo(deps, record, key);
@@ -139,8 +149,11 @@ async function unlist(deps: SubmissionDeps, record: StoredExecution, listed: Pro
   });
 }
 
-/** Creates the record; when the answer is lost, makes sure no record is left behind before failing. */
-async function createRecord(deps: SubmissionDeps, record: StoredExecution): Promise<boolean> {
+/**
+ * Creates the record: its revision, or undefined if one with its id exists. When the answer is lost, makes
+ * sure no record is left behind before failing.
+ */
+async function createRecord(deps: SubmissionDeps, record: StoredExecution): Promise<number | undefined> {
   try {
     return await deps.records.createUnlisted(record);
   } catch (error) {
@@ -214,15 +227,41 @@ async function settleClaim(deps: SubmissionDeps, key: string, record: StoredExec
   }
 }
 
+/**
+ * The claim ticket for the record just created at `revision` (claim-tickets.ts), or undefined without the
+ * shared key or when it would not fit in the message with the payload (the worker then reads the record).
+ */
+function ticketFor(
+  deps: SubmissionDeps,
+  record: StoredExecution,
+  revision: number,
+  payload: string,
+): string | undefined {
+  const ticket = deps.tickets.seal(record.execution.id, revision, JSON.stringify(record));
+  const maxPayload = deps.nc.info?.max_payload;
+  if (ticket === undefined || maxPayload === undefined) return ticket;
+  const bytes = Buffer.byteLength(payload, 'utf8') + ticket.length + TICKET_HEADER.length;
+  return bytes <= maxPayload - PAYLOAD_MARGIN_BYTES ? ticket : undefined;
+}
+
 async function publishJob(
   deps: SubmissionDeps,
   execution: Execution,
   payload: string,
   template: string | undefined,
+  ticket: string | undefined,
 ): Promise<void> {
   const { id, tenant } = execution;
   const subject = deps.names.jobs(tenant, template);
-  const options = { msgID: id, timeout: PUBLISH_TIMEOUT_MS, expect: { streamName: deps.names.jobStream } };
+  const options: Partial<JetStreamPublishOptions> = {
+    msgID: id,
+    timeout: PUBLISH_TIMEOUT_MS,
+    expect: { streamName: deps.names.jobStream },
+  };
+  if (ticket !== undefined) {
+    options.headers = headers();
+    options.headers.set(TICKET_HEADER, ticket);
+  }
   try {
     await deps.js.publish(subject, payload, options);
   } catch (error) {
