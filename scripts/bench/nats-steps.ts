@@ -63,70 +63,75 @@ wrap(
   'handle',
 );
 
-await using nats = await startNatsServer({ jetstream: true });
-const open = async () =>
-  JetStreamJobQueue.open({
-    connection: await connectNats({ servers: [nats.url], name: 'steps' }),
-    statsIntervalMs: 0,
+// Disposed before the exit below (an `await using` at module level would be skipped by process.exit).
+const nats = await startNatsServer({ jetstream: true });
+try {
+  const open = async () =>
+    JetStreamJobQueue.open({
+      connection: await connectNats({ servers: [nats.url], name: 'steps' }),
+      statsIntervalMs: 0,
+    });
+  const gateway = await open();
+  const worker = await open();
+  worker.consume(async (job) => {
+    mark(job.execution.id, 'worker ran');
+    return {
+      outcome: 'success',
+      exit_code: 0,
+      stdout: '',
+      stderr: '',
+      wall_time_ms: 0,
+      cpu_time_ms: 0,
+    } as never;
   });
-const gateway = await open();
-const worker = await open();
-worker.consume(async (job) => {
-  mark(job.execution.id, 'worker ran');
-  return {
-    outcome: 'success',
-    exit_code: 0,
-    stdout: '',
-    stderr: '',
-    wall_time_ms: 0,
-    cpu_time_ms: 0,
-  } as never;
-});
-const hash = requestHash(REQUEST);
-/** CPU milliseconds a process has used (user + system), from /proc. */
-const cpuMs = async (pid: number) => {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ = 100)
-};
-let serverCpu = 0;
-let ownCpu = 0;
-const rows: Array<Map<string, number>> = [];
-for (let i = 0; i < jobs + 20; i++) {
-  const execution = { ...newExecution('acme'), id: newExecutionId() };
-  if (i === 20) {
-    serverCpu = await cpuMs(nats.pid!);
-    ownCpu = await cpuMs(process.pid);
+  const hash = requestHash(REQUEST);
+  /** CPU milliseconds a process has used (user + system), from /proc. */
+  const cpuMs = async (pid: number) => {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ = 100)
+  };
+  let serverCpu = 0;
+  let ownCpu = 0;
+  const rows: Array<Map<string, number>> = [];
+  for (let i = 0; i < jobs + 20; i++) {
+    const execution = { ...newExecution('acme'), id: newExecutionId() };
+    if (i === 20) {
+      serverCpu = await cpuMs(nats.pid!);
+      ownCpu = await cpuMs(process.pid);
+    }
+    const t0 = performance.now();
+    mark(execution.id, 'submit');
+    const { execution: accepted } = await gateway.submit({ execution, request: REQUEST, requestHash: hash });
+    mark(execution.id, 'submit returned');
+    const done = await gateway.wait('acme', accepted.id, 10_000);
+    mark(execution.id, 'wait returned');
+    if (done.status !== 'finished') throw new Error(`not finished: ${JSON.stringify(done)}`);
+    const m = marks.get(execution.id)!;
+    if (i >= 20) rows.push(new Map([...m].map(([k, v]) => [k, v - t0])));
+    marks.delete(execution.id);
   }
-  const t0 = performance.now();
-  mark(execution.id, 'submit');
-  const { execution: accepted } = await gateway.submit({ execution, request: REQUEST, requestHash: hash });
-  mark(execution.id, 'submit returned');
-  const done = await gateway.wait('acme', accepted.id, 10_000);
-  mark(execution.id, 'wait returned');
-  if (done.status !== 'finished') throw new Error(`not finished: ${JSON.stringify(done)}`);
-  const m = marks.get(execution.id)!;
-  if (i >= 20) rows.push(new Map([...m].map(([k, v]) => [k, v - t0])));
-  marks.delete(execution.id);
+  const p50 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const steps = [...new Set(rows.flatMap((r) => [...r.keys()]))];
+  const at = steps.map((s) => ({ s, p: p50(rows.flatMap((r) => (r.has(s) ? [r.get(s)!] : []))) }));
+  at.sort((a, b) => a.p - b.p);
+  console.log(
+    `${jobs} jobs, p50 ms since submit (load ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
+  );
+  const perJob = async (pid: number, from: number) => (((await cpuMs(pid)) - from) / jobs).toFixed(3);
+  console.log(
+    `CPU ms per job: nats-server ${await perJob(nats.pid!, serverCpu)}, this process (gateway + worker + client) ${await perJob(process.pid, ownCpu)}`,
+  );
+  let previous = 0;
+  for (const { s, p } of at) {
+    console.log(`${s.padEnd(24)} ${p.toFixed(3).padStart(8)}  (+${(p - previous).toFixed(3)})`);
+    previous = p;
+  }
+  await gateway.close();
+  await worker.close();
+} finally {
+  await nats[Symbol.asyncDispose]();
 }
-const p50 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const steps = [...new Set(rows.flatMap((r) => [...r.keys()]))];
-const at = steps.map((s) => ({ s, p: p50(rows.flatMap((r) => (r.has(s) ? [r.get(s)!] : []))) }));
-at.sort((a, b) => a.p - b.p);
-console.log(
-  `${jobs} jobs, p50 ms since submit (load ${(await import('node:os'))
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')})`,
-);
-const perJob = async (pid: number, from: number) => (((await cpuMs(pid)) - from) / jobs).toFixed(3);
-console.log(
-  `CPU ms per job: nats-server ${await perJob(nats.pid!, serverCpu)}, this process (gateway + worker + client) ${await perJob(process.pid, ownCpu)}`,
-);
-let previous = 0;
-for (const { s, p } of at) {
-  console.log(`${s.padEnd(24)} ${p.toFixed(3).padStart(8)}  (+${(p - previous).toFixed(3)})`);
-  previous = p;
-}
-await gateway.close();
-await worker.close();
 process.exit(0);
