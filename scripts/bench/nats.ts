@@ -2,12 +2,13 @@
 // gateway with one NATS worker process versus the embedded service, both as real processes in the same run
 // (target: NATS adds <= 2 ms at p50); then throughput at c=8 with 1 and 2 worker processes, for JavaScript and
 // for two kinds of python job on runc (target: 2 workers >= 1.5x one worker, with the same AIRLOCK_CONCURRENCY
-// each): a hello, whose cost is almost all Docker lifecycle work (create, start, remove) on the host's CPU, and a
-// job that waits 400 ms (as one waiting on I/O does), whose slot is busy while the CPU is not. The container rows
-// offer c=8, twice the slots of two workers, so no slot waits on the client between jobs in either row: the ratio
-// is what a second worker adds to the throughput, on one host whose CPU and dockerd both workers share — for the
-// hello the host bounds it, for the waiting job the slots do. nats-server runs on a free loopback port with
-// JetStream on a temp dir; every process and dir the bench made is removed.
+// each): a hello, whose cost is almost all Docker lifecycle work (create, start, remove) on the host's CPU, and
+// a job that waits 400 ms (as one waiting on I/O does), whose slot is busy while the CPU is not. The container
+// rows offer c=8, twice the slots of two workers, so no slot waits on the client between jobs in either row:
+// the ratio is what a second worker adds to the throughput, on one host whose CPU and dockerd both workers
+// share — for the hello the host bounds it, for the waiting job the slots do. nats-server runs on a free
+// loopback port with JetStream on a temp dir; every process, dir and container the bench made is removed
+// (services get SIGTERM first).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '@airlock/testing';
 import { postJson } from './bench-service.ts';
+import { stopChild } from './soak-drive.ts';
 import { measure, row, type Sample } from './stats.ts';
 
 export interface NatsBenchOptions {
@@ -40,6 +42,8 @@ const TARGET_ADDED_MS = 2;
 const TARGET_SCALE = 1.5;
 /** Clients of the container rows: twice the slots of two workers (AIRLOCK_CONCURRENCY=2 each). */
 const CONTAINER_CLIENTS = 8;
+/** How long the service processes get to shut down (and remove their containers) at the end. */
+const STOP_GRACE_MS = 30_000;
 
 interface Started {
   child: ChildProcess;
@@ -81,11 +85,6 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
   const gateway = (env: Record<string, string>) =>
     start(GATEWAY, { AIRLOCK_PORT: '0', ...env }, /"address":"(http:\/\/[^"]+)"/);
   const worker = (env: Record<string, string> = {}) => start(WORKER, env, /"msg":"airlock worker (ready)"/);
-  const stopChild = async (child: ChildProcess) => {
-    child.kill('SIGTERM');
-    if (child.exitCode === null && child.signalCode === null)
-      await new Promise((resolve) => child.once('exit', resolve));
-  };
   const stop = (started: Started) => stopChild(started.child);
   const hello =
     (url: string, body = HELLO) =>
@@ -159,13 +158,14 @@ export async function runNatsBench(options: NatsBenchOptions): Promise<void> {
     );
     options.print(scaleLine('python waiting 400 ms (slot-bound)', twoWorkersWaiting, oneWorkerWaiting));
   } finally {
-    for (const child of children)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await Promise.all(
-      children.map((c) =>
-        c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined,
-      ),
-    );
+    // SIGTERM, so each worker removes its warm containers (a SIGKILL left them behind); SIGKILL only what
+    // has not gone within STOP_GRACE_MS.
+    const late = setTimeout(() => {
+      for (const child of children)
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    await Promise.all(children.map(stopChild));
+    clearTimeout(late);
     await rm(dir, { recursive: true, force: true });
   }
 }
