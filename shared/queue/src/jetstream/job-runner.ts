@@ -1,10 +1,11 @@
-// Runs the jobs one queue instance took from JetStream. For each delivery it reads the execution record (on
-// the first look at a job it would claim, the record a valid claim ticket in the message vouches for takes
-// the place of that read: claim-tickets.ts; the claim's compare-and-set at the ticket's revision fails if the
-// record changed since, and the next look reads it) and decides: queued → claim it (compare-and-set to running), run the worker, finish it, ack; finished → ack;
-// running → a redelivery of the same message goes to lost-run.ts (runner alive, never started, or lost);
-// any other message for it is a duplicate and is dropped; a queued job routed by a template not ready here
-// (job-routes.ts) is released unrun. Keeps the running jobs' acks alive with heartbeats.
+// Runs the jobs one queue instance took from JetStream. For each delivery it reads the execution record (on the
+// first look at a job it would claim, the record a valid claim ticket in the message vouches for takes the
+// place of that read: claim-tickets.ts; the claim's compare-and-set at the ticket's revision fails if the
+// record changed since, and the next look reads it) and decides: queued → claim it (compare-and-set to
+// running), run the worker, finish it, ack; finished → ack; running → a redelivery of the same message goes to
+// lost-run.ts (runner alive, never started, or lost); any other message for it is a duplicate and is dropped; a
+// queued job routed by a template not ready here (job-routes.ts) is released unrun. Keeps the running jobs'
+// acks alive with heartbeats.
 // Must never run an execution whose record it did not move from queued to running itself, and never let a
 // worker's return value through unchecked.
 

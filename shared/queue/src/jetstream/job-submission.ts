@@ -4,9 +4,9 @@
 // written), then the `queued` event, then the job message on the tenant's subject, or the tenant's subject of
 // the template the job needs (job-routes.ts), with Nats-Msg-Id = execution id, so a publish retried after a
 // timeout is stored once, and the claim ticket for the record at the revision its create answered
-// (claim-tickets.ts: the worker claims it without reading the record first). While admit() and the publish run, the key's claim says `admitting`, and a replay
-// with the key waits for the outcome. A refused admit() or a full stream undoes the claim and the record; a
-// full stream answers `queue_full`.
+// (claim-tickets.ts: the worker claims it without reading the record first). While admit() and the publish run,
+// the key's claim says `admitting`, and a replay with the key waits for the outcome. A refused admit() or a
+// full stream undoes the claim and the record; a full stream answers `queue_full`.
 // Must never leave a claimed key pointing at no record, never publish a job before admit() resolved, and never
 // accept a job the stream did not store.
 
