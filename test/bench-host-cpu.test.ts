@@ -1,13 +1,21 @@
-// The container bench's readers of kernel counters and execution stamps (scripts/bench/host-cpu.ts and
-// job-phases.ts): /proc/stat, /proc/<pid>/stat and cpuacct.usage parse to the same figures the kernel states
-// (this machine's own files included), a malformed file is refused rather than read as zero, and a job's
-// phases add up to its total with the slowest 1% picked by total.
+// The container bench's readers of kernel counters and execution stamps (scripts/bench/proc-files.ts,
+// process-census.ts and job-phases.ts): /proc/stat, /proc/<pid>/stat, cpuacct.usage and /proc/pressure/cpu
+// parse to the figures the kernel states (this machine's own files included), a malformed file is refused
+// rather than read as zero, a busy child process shows up under its program's name, and a job's phases add up
+// to its total with the slowest 1% picked by total.
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { parseCpuacctUsage, parsePidStat, parseProcStat } from '../scripts/bench/host-cpu.ts';
 import { describeTail, type JobTimes, phasesOf, tailBreakdown } from '../scripts/bench/job-phases.ts';
+import {
+  parseCpuacctUsage,
+  parsePidStat,
+  parsePressure,
+  parseProcStat,
+} from '../scripts/bench/proc-files.ts';
+import { otherPrograms, takeCensus } from '../scripts/bench/process-census.ts';
 
 const PROC_STAT = [
   'cpu  2844470 7258 1349520 5068287 104227 0 32568 63562 0 0',
@@ -46,7 +54,13 @@ describe('/proc/stat', () => {
 describe('/proc/<pid>/stat', () => {
   it('takes the command name up to the last parenthesis, so spaces and parentheses in it parse', () => {
     const line = '4242 (a (b) c) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 75 3 4 20 0 1 0 999 0 0';
-    expect(parsePidStat(line)).toEqual({ pid: 4242, comm: 'a (b) c', ppid: 17, cpuSeconds: 3.25 });
+    expect(parsePidStat(line)).toEqual({
+      pid: 4242,
+      comm: 'a (b) c',
+      ppid: 17,
+      cpuSeconds: 3.25,
+      startTicks: 999,
+    });
   });
 
   it('reads this process: its own pid, parent and command', () => {
@@ -68,6 +82,38 @@ describe('cpuacct.usage', () => {
     expect(parseCpuacctUsage('7885018922846\n')).toBeCloseTo(7885.018922846, 9);
     expect(() => parseCpuacctUsage('')).toThrow(/malformed/);
     expect(() => parseCpuacctUsage('n/a')).toThrow(/malformed/);
+  });
+});
+
+describe('/proc/pressure/cpu', () => {
+  it("reads the 'some' line's total (microseconds) as seconds", () => {
+    const text =
+      'some avg10=63.00 avg60=76.10 avg300=60.27 total=16450663305\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n';
+    expect(parsePressure(text)).toBeCloseTo(16450.663305, 9);
+    expect(() => parsePressure('full avg10=0.00 total=5')).toThrow(/no 'some/);
+  });
+
+  it.runIf(existsSync('/proc/pressure/cpu'))("reads this machine's file", () => {
+    expect(parsePressure(readFileSync('/proc/pressure/cpu', 'utf8'))).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('process census', () => {
+  it('counts a busy child under its program, and leaves out the pids it is told to', async () => {
+    const before = takeCensus();
+    // The child spends 200 ms of its own CPU, says so, and stays alive (idle) until its stdin closes.
+    const spin =
+      "const t = () => process.cpuUsage().user + process.cpuUsage().system; while (t() < 200_000); process.stdout.write('done'); process.stdin.resume()";
+    const child = spawn(process.execPath, ['-e', spin], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const after = takeCensus();
+    child.stdin.end();
+    await exited;
+    const node = (excluded: number[]) =>
+      otherPrograms(before, after, new Set(excluded)).find((p) => p.program === 'node')?.seconds ?? 0;
+    const childSeconds = node([process.pid]) - node([process.pid, child.pid!]);
+    expect(childSeconds).toBeGreaterThanOrEqual(0.19);
   });
 });
 

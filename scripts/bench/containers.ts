@@ -271,7 +271,7 @@ class RuntimeBench {
       `      ${describeTrace(run.pool)}; arrival rate ${(rate / engineRate).toFixed(2)}x the raw API's ` +
         `throughput; driver lag max ${run.driverLagMaxMs.toFixed(0)} ms`,
     );
-    options.print(`      ${describeCpu(cpu)}`);
+    for (const line of describeCpu(cpu)) options.print(`      ${line}`);
     const times = run.jobs.map((job) => ({
       scheduled: job.scheduled + offset,
       received: job.ended + offset,
@@ -310,7 +310,7 @@ class RuntimeBench {
       `${name.padEnd(50)} p50 ${ms(sample.p50)}  p99 ${ms(sample.p99)}${rate}  n=${sample.count}${hits}${failed}`,
     );
     // The paced row's CPU is the quiet baseline the arrival row's is read against.
-    if (kind === 'paced') this.#rows.options.print(`      ${describeCpu(cpu)}`);
+    if (kind === 'paced') for (const line of describeCpu(cpu)) this.#rows.options.print(`      ${line}`);
     return sample;
   }
 

@@ -13,87 +13,16 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type HostTimes, parseCpuacctUsage, parsePressure, parseProcStat } from './proc-files.ts';
+import { type Census, otherPrograms, type ProgramCpu, pidsIn, takeCensus } from './process-census.ts';
 
 const CPUACCT = '/sys/fs/cgroup/cpuacct';
 const ENGINE_GROUP = join(CPUACCT, 'airlock-bench-engine');
 /** Holds the pid of the bench that owns ENGINE_GROUP. */
 const ENGINE_LOCK = '/tmp/airlock-bench-engine.pid';
-const ENGINE_COMMANDS = new Set(['dockerd', 'containerd', 'containerd-shim']);
-/** USER_HZ: the unit of /proc/stat and /proc/<pid>/stat times on Linux. */
-const TICKS_PER_SECOND = 100;
-
-/** The host's aggregate `cpu` line of /proc/stat, in seconds summed over every core. */
-export interface HostTimes {
-  /** user + nice + system + irq + softirq (guest time is inside user). */
-  busy: number;
-  /** idle + iowait. */
-  idle: number;
-  /** Time the hypervisor ran something else while this VM wanted to run. */
-  steal: number;
-  cores: number;
-}
-
-/** Parses /proc/stat: the aggregate `cpu` line and the count of `cpuN` lines. */
-export function parseProcStat(text: string): HostTimes {
-  const lines = text.split('\n');
-  const total = lines.find((line) => /^cpu\s/.test(line));
-  if (total === undefined) throw new Error('/proc/stat has no aggregate cpu line');
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = total
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const fields = [user, nice, system, idle, iowait, irq, softirq, steal];
-  if (fields.some((n) => n === undefined || !Number.isFinite(n)))
-    throw new Error(`/proc/stat cpu line is malformed: ${total}`);
-  const [u, n, s, i, w, q, sq, st] = fields as number[];
-  return {
-    busy: (u! + n! + s! + q! + sq!) / TICKS_PER_SECOND,
-    idle: (i! + w!) / TICKS_PER_SECOND,
-    steal: st! / TICKS_PER_SECOND,
-    cores: lines.filter((line) => /^cpu\d+\s/.test(line)).length,
-  };
-}
-
-/** The fields of /proc/<pid>/stat this file reads. */
-export interface ProcessStat {
-  pid: number;
-  /** The command name, at most 15 characters (it may hold spaces and parentheses). */
-  comm: string;
-  ppid: number;
-  /** utime + stime of the process itself (not of its waited-for children), seconds. */
-  cpuSeconds: number;
-}
-
-/** Parses /proc/<pid>/stat; the command name runs to the last `)`, so any name parses. */
-export function parsePidStat(text: string): ProcessStat {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 80)}`);
-  // After the name: state(3) ppid(4) pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
-  const rest = text
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/);
-  const ppid = Number(rest[1]);
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (![ppid, utime, stime].every(Number.isFinite))
-    throw new Error(`/proc/<pid>/stat is malformed: ${text.slice(0, 120)}`);
-  return {
-    pid: Number(text.slice(0, open).trim()),
-    comm: text.slice(open + 1, close),
-    ppid,
-    cpuSeconds: (utime + stime) / TICKS_PER_SECOND,
-  };
-}
-
-/** Parses a cgroup v1 `cpuacct.usage` (nanoseconds) into seconds. */
-export function parseCpuacctUsage(text: string): number {
-  const ns = Number(text.trim());
-  if (!Number.isFinite(ns) || text.trim() === '') throw new Error(`cpuacct.usage is malformed: ${text}`);
-  return ns / 1e9;
-}
+const ENGINE_COMMANDS = new Set(['dockerd', 'containerd', 'containerd-shim', 'runc', 'runsc']);
+/** How many of `other`'s largest programs a window names. */
+const OTHER_PROGRAMS = 3;
 
 /** The counters at one moment; `window` subtracts two. */
 export interface CpuMark {
@@ -103,6 +32,9 @@ export interface CpuMark {
   engine: number | undefined;
   sandboxes: number;
   service: number;
+  /** Seconds some runnable task waited for a CPU; undefined without /proc/pressure/cpu. */
+  pressure: number | undefined;
+  census: Census;
   loop: ReturnType<typeof monitorEventLoopDelay>;
 }
 
@@ -114,6 +46,10 @@ export interface CpuWindow {
   busy: number;
   steal: number;
   groups: { engine: number | undefined; service: number; sandboxes: number; other: number };
+  /** Of `other`, the largest programs (live processes only). */
+  otherPrograms: ProgramCpu[];
+  /** Share of the window during which some runnable task waited for a CPU, 0–1. */
+  pressure: number | undefined;
   /** This process's event-loop delay, ms: how long a ready callback waited to run. */
   loopDelay: { p99: number; max: number };
 }
@@ -136,7 +72,7 @@ export class HostCpu {
         return new HostCpu(false, `the engine's cgroup is held by another bench (pid ${holder})`);
       writeFileSync(ENGINE_LOCK, String(process.pid));
       mkdirSync(ENGINE_GROUP, { recursive: true });
-      const engine = engineProcesses();
+      const engine = [...takeCensus().values()].filter((p) => ENGINE_COMMANDS.has(p.comm));
       if (!engine.some((p) => p.comm === 'dockerd')) throw new Error('no dockerd process found');
       for (const p of engine) moveTo(ENGINE_GROUP, p.pid);
       // process.exit() (a second Ctrl-C) skips the bench's finally; this hook runs on it too.
@@ -165,12 +101,20 @@ export class HostCpu {
       now.engine !== undefined && since.engine !== undefined ? now.engine - since.engine : undefined;
     const service = now.service - since.service;
     const sandboxes = now.sandboxes - since.sandboxes;
+    const seconds = (now.at - since.at) / 1000;
+    const pressure =
+      now.pressure !== undefined && since.pressure !== undefined ? now.pressure - since.pressure : undefined;
     return {
-      seconds: (now.at - since.at) / 1000,
+      seconds,
       cores: now.host.cores,
       busy: capacity > 0 ? busy / capacity : 0,
       steal: capacity > 0 ? (now.host.steal - since.host.steal) / capacity : 0,
       groups: { engine, service, sandboxes, other: busy - (engine ?? 0) - service - sandboxes },
+      otherPrograms: otherPrograms(since.census, now.census, this.#accounted(now.census)).slice(
+        0,
+        OTHER_PROGRAMS,
+      ),
+      pressure: pressure !== undefined && seconds > 0 ? pressure / seconds : undefined,
       loopDelay: { p99: since.loop.percentile(99) / 1e6, max: since.loop.max / 1e6 },
     };
   }
@@ -183,7 +127,22 @@ export class HostCpu {
       engine: this.#owned ? readUsage(ENGINE_GROUP) : undefined,
       sandboxes: readUsage(join(CPUACCT, 'docker')),
       service: (usage.user + usage.system) / 1e6,
+      pressure: existsSync('/proc/pressure/cpu')
+        ? parsePressure(readFileSync('/proc/pressure/cpu', 'utf8'))
+        : undefined,
+      census: takeCensus(),
     };
+  }
+
+  /** The pids counted in a group already: the engine's, the containers' and this process. */
+  #accounted(census: Census): Set<number> {
+    const docker = join(CPUACCT, 'docker');
+    const groups = readdirSync(docker, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    const pids = pidsIn(groups.map((entry) => join(docker, entry.name, 'cgroup.procs')));
+    pids.add(process.pid);
+    if (this.#owned) for (const pid of pidsIn([join(ENGINE_GROUP, 'cgroup.procs')])) pids.add(pid);
+    else for (const p of census.values()) if (ENGINE_COMMANDS.has(p.comm)) pids.add(p.pid);
+    return pids;
   }
 
   /** Moves every process of the engine's group back to the root group and removes the group. */
@@ -194,23 +153,29 @@ export class HostCpu {
   }
 }
 
-/** One line: the host's busy share and, of the busy CPU, each group's share. */
-export function describeCpu(window: CpuWindow): string {
+/** Two lines: the host's busy share and each group's share of it; then how long work waited for a CPU. */
+export function describeCpu(window: CpuWindow): [string, string] {
   const { groups, busy } = window;
+  const cores = (seconds: number) => `${(seconds / window.seconds).toFixed(2)} cores`;
   const spent = groups.service + groups.sandboxes + groups.other + (groups.engine ?? 0);
   const share = (seconds: number) =>
-    `${spent > 0 ? ((100 * seconds) / spent).toFixed(0) : '0'}% (${(seconds / window.seconds).toFixed(2)} cores)`;
+    `${spent > 0 ? ((100 * seconds) / spent).toFixed(0) : '0'}% (${cores(seconds)})`;
   const engine =
     groups.engine === undefined
       ? 'engine not measured apart (in other)'
       : `engine ${share(groups.engine)} (dockerd, containerd, shims, runc/runsc)`;
-  return (
+  const largest = window.otherPrograms.map((p) => `${p.program} ×${p.processes} ${cores(p.seconds)}`);
+  const pressure =
+    window.pressure === undefined ? 'not available' : `${(100 * window.pressure).toFixed(0)}% of the time`;
+  return [
     `cpu over ${window.seconds.toFixed(0)} s: host busy ${(100 * busy).toFixed(0)}% of ${window.cores} cores ` +
-    `(${(busy * window.cores).toFixed(2)} cores), steal ${(100 * window.steal).toFixed(0)}%; of the busy CPU: ` +
-    `${engine}, service ${share(groups.service)} (this process: service + bench client), ` +
-    `sandboxes ${share(groups.sandboxes)} (docker cgroup), other ${share(groups.other)}; ` +
-    `event-loop delay p99 ${window.loopDelay.p99.toFixed(0)} ms, max ${window.loopDelay.max.toFixed(0)} ms`
-  );
+      `(${(busy * window.cores).toFixed(2)} cores), steal ${(100 * window.steal).toFixed(0)}%; of the busy CPU: ` +
+      `${engine}, service ${share(groups.service)} (this process: service + bench client), ` +
+      `sandboxes ${share(groups.sandboxes)} (docker cgroup), other ${share(groups.other)}` +
+      ` (largest: ${largest.join(', ') || 'none'})`,
+    `cpu wait: some runnable task waited for a CPU ${pressure} (/proc/pressure/cpu); this process's ` +
+      `event-loop delay p99 ${window.loopDelay.p99.toFixed(0)} ms, max ${window.loopDelay.max.toFixed(0)} ms`,
+  ];
 }
 
 function releaseEngineGroup(): void {
@@ -230,20 +195,6 @@ function releaseEngineGroup(): void {
 
 function readUsage(group: string): number {
   return parseCpuacctUsage(readFileSync(join(group, 'cpuacct.usage'), 'utf8'));
-}
-
-function engineProcesses(): ProcessStat[] {
-  const found: ProcessStat[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = parsePidStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
-      if (ENGINE_COMMANDS.has(stat.comm)) found.push(stat);
-    } catch {
-      // The process ended between readdir and read.
-    }
-  }
-  return found;
 }
 
 function moveTo(group: string, pid: number): void {
