@@ -1,13 +1,15 @@
 // The container bench's readers of kernel counters and execution stamps (scripts/bench/proc-files.ts,
 // process-census.ts and job-phases.ts): /proc/stat, /proc/<pid>/stat, cpuacct.usage and /proc/pressure/cpu
 // parse to the figures the kernel states (this machine's own files included), a malformed file is refused
-// rather than read as zero, a busy child process shows up under its program's name, and a job's phases add up
-// to its total with the slowest 1% picked by total.
+// rather than read as zero, a busy child process shows up under its program's name, a job's phases add up
+// to its total with the slowest 1% picked by total, and a job counts as beside the engine when a pool
+// creation or removal was in flight at a tick of its span (engine-overlap.ts).
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { callsDuring, splitByOverlap } from '../scripts/bench/engine-overlap.ts';
 import { describeTail, type JobTimes, phasesOf, tailBreakdown } from '../scripts/bench/job-phases.ts';
 import {
   parseCpuacctUsage,
@@ -166,5 +168,31 @@ describe('job phases', () => {
     expect(tail.slowest.mean.lease).toBeCloseTo(320 / 3, 9);
     expect(describeTail(tail)).toContain('queue 0 → 167');
     expect(describeTail(tailBreakdown([]))).toBe('phases: no job with a complete record');
+  });
+});
+
+describe('engine overlap', () => {
+  // Calls in flight at each 100 ms tick: none, then one from 200 ms to 300 ms, then none.
+  const series = [0, 0, 1, 1, 0, 0].map((count, i) => ({ at: i * 100, count }));
+
+  it('counts the state at the start (the last tick before) and every tick inside the span', () => {
+    expect(callsDuring(series, 0, 150)).toBe(0);
+    expect(callsDuring(series, 150, 210)).toBe(1);
+    expect(callsDuring(series, 310, 350)).toBe(1);
+    expect(callsDuring(series, 410, 600)).toBe(0);
+  });
+
+  it('splits jobs into those beside a call and those alone, with latency and run percentiles', () => {
+    const split = splitByOverlap(
+      [
+        { scheduled: 10, ended: 60, run: 20 },
+        { scheduled: 20, ended: 90, run: 30 },
+        { scheduled: 150, ended: 450, run: 200 },
+        { scheduled: 420, ended: 480, run: undefined },
+      ],
+      series,
+    );
+    expect(split.alone).toEqual({ count: 3, p50: 60, p99: 70, runP50: 20 });
+    expect(split.beside).toEqual({ count: 1, p50: 300, p99: 300, runP50: 200 });
   });
 });

@@ -3,7 +3,8 @@
 // series (the numbers /metrics shows as airlock_warm_pool_*) are sampled, so a missed target says what bounds
 // it. Latency counts from each arrival's scheduled time (a late start of the driver counts against the run,
 // not out of it). Each settled job is kept with its arrival and end times and what its task returned, so the
-// caller can break the slowest ones down. Invariant: every arrival has settled before the result is returned
+// caller can break the slowest ones down, and the count of Docker calls the pool had in flight (creations and
+// removals) at every tick, so it can tell the jobs that ran beside them from those that did not. Invariant: every arrival has settled before the result is returned
 // (no job left running).
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,9 +45,17 @@ export interface ArrivedJob<T> {
   value: T;
 }
 
+/** At `at` (performance.now() ms), `count` creations and removals were in flight for the pool. */
+export interface EngineCallsTick {
+  at: number;
+  count: number;
+}
+
 export interface ArrivalResult<T> {
   sample: Sample;
   jobs: ArrivedJob<T>[];
+  /** One entry per POOL_TICK_MS. */
+  engineCalls: EngineCallsTick[];
   arrivals: number;
   failures: string[];
   /** Longest lag of the driver behind an arrival's scheduled time, ms. */
@@ -96,10 +105,12 @@ export async function poissonArrivals<T>(options: ArrivalOptions<T>): Promise<Ar
   options.signal.throwIfAborted();
   const latencies = jobs.map((job) => job.ended - job.scheduled);
   const sample = summarize(latencies, (performance.now() - started) / 1000);
-  return { sample, jobs, arrivals, failures, driverLagMaxMs, pool: trace.result() };
+  const engineCalls = trace.engineCalls;
+  return { sample, jobs, engineCalls, arrivals, failures, driverLagMaxMs, pool: trace.result() };
 }
 
 class PoolTracer {
+  readonly engineCalls: EngineCallsTick[] = [];
   readonly #read: ArrivalOptions<unknown>['pool'];
   readonly #trace: PoolTrace = {
     ticks: 0,
@@ -122,6 +133,7 @@ class PoolTracer {
     const { stats, removalsPending } = this.#read();
     const t = this.#trace;
     t.removalsPendingMax = Math.max(t.removalsPendingMax, removalsPending);
+    this.engineCalls.push({ at: performance.now(), count: removalsPending + (stats?.creating ?? 0) });
     if (stats === undefined) return;
     t.ticks += 1;
     if (stats.ready === 0) t.emptyTicks += 1;

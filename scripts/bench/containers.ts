@@ -4,7 +4,8 @@
 // concurrency, sustained Poisson arrivals at 70% (by default) of the capacity, the lower of the two throughputs
 // (arrival.ts) — then the ratios against their targets. `only: 'arrival'` runs just the rows the arrival targets need (paced, both throughputs, arrivals).
 // Under the paced row (the quiet baseline) and the arrival row a line says where the host's CPU went
-// (host-cpu.ts), and under the arrival row another breaks the slowest 1% of jobs down by phase (job-phases.ts).
+// (host-cpu.ts), and under the arrival row others break the slowest 1% of jobs down by phase (job-phases.ts)
+// and set the jobs that ran beside a pool creation or removal against those that ran alone (engine-overlap.ts).
 // Numbers compare within one run only. It must never leave a container behind: the baselines' are swept by
 // their labels, Airlock's are drained by service.close() and swept by their instance label, at the end, on
 // failure and on interrupt. Beware: startEmbedded's start-up reaper removes every `airlock=1` container on
@@ -26,8 +27,9 @@ import {
 import Dockerode from 'dockerode';
 import { describeTrace, poissonArrivals } from './arrival.ts';
 import { BENCH_LABELS, DockerBaselines, sweepContainers } from './docker-baselines.ts';
+import { describeOverlap, splitByOverlap } from './engine-overlap.ts';
 import { describeCpu, HostCpu } from './host-cpu.ts';
-import { describeTail, type ExecutionStamps, tailBreakdown } from './job-phases.ts';
+import { describeTail, type ExecutionStamps, phasesOf, tailBreakdown } from './job-phases.ts';
 import { ms, percent, ratio, timed, waitHits } from './row-format.ts';
 import type { Sample } from './stats.ts';
 
@@ -278,6 +280,8 @@ class RuntimeBench {
       execution: job.value,
     }));
     options.print(`      ${describeTail(tailBreakdown(times))}`);
+    const spans = run.jobs.map((job, i) => ({ ...job, run: phasesOf(times[i]!)?.run }));
+    options.print(`      ${describeOverlap(splitByOverlap(spans, run.engineCalls))}`);
     return { sample: run.sample, warmShare: jobs > 0 ? warm / jobs : 0 };
   }
 

@@ -6,6 +6,8 @@
 // runs embedded in the bench's process, so both sides read one clock; record stamps are whole milliseconds.
 // Reads only.
 
+import { percentile } from './stats.ts';
+
 /** An execution record's stamps, as the REST response gives them. */
 export interface ExecutionStamps {
   created_at: string;
@@ -56,7 +58,8 @@ export function tailBreakdown(jobs: readonly JobTimes[]): TailBreakdown | undefi
   const all = jobs.map(phasesOf).filter((p): p is Phases => p !== undefined);
   if (all.length === 0) return undefined;
   const keys = [...PHASES, 'total'] as const;
-  const median = Object.fromEntries(keys.map((key) => [key, lowerMedian(all.map((p) => p[key]))])) as Phases;
+  const sortedOf = (key: Phase | 'total') => all.map((p) => p[key]).sort((a, b) => a - b);
+  const median = Object.fromEntries(keys.map((key) => [key, percentile(sortedOf(key), 50)])) as Phases;
   const byTotal = [...all].sort((a, b) => b.total - a.total);
   const count = Math.max(1, Math.ceil(all.length / 100));
   const tail = byTotal.slice(0, count);
@@ -77,10 +80,4 @@ export function describeTail(tail: TailBreakdown | undefined): string {
     `phases (ms), median of ${tail.jobs} jobs → mean of the slowest 1% (${slowest.count} jobs, ` +
     `≥ ${slowest.minTotal.toFixed(0)} ms): ${parts.join(', ')}`
   );
-}
-
-/** The lower median (the sample itself, no interpolation), as stats.ts's percentile(…, 50) picks it. */
-function lowerMedian(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.ceil(sorted.length / 2) - 1]!;
 }
