@@ -172,7 +172,7 @@ export function describeCpu(window: CpuWindow): [string, string] {
       `(${(busy * window.cores).toFixed(2)} cores), steal ${(100 * window.steal).toFixed(0)}%; of the busy CPU: ` +
       `${engine}, service ${share(groups.service)} (this process: service + bench client), ` +
       `sandboxes ${share(groups.sandboxes)} (docker cgroup), other ${share(groups.other)}` +
-      ` (largest: ${largest.join(', ') || 'none'})`,
+      ` (largest still running at the end: ${largest.join(', ') || 'none'})`,
     `cpu wait: some runnable task waited for a CPU ${pressure} (/proc/pressure/cpu); this process's ` +
       `event-loop delay p99 ${window.loopDelay.p99.toFixed(0)} ms, max ${window.loopDelay.max.toFixed(0)} ms`,
   ];
