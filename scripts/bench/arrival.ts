@@ -3,9 +3,10 @@
 // series (the numbers /metrics shows as airlock_warm_pool_*) are sampled, so a missed target says what bounds
 // it. Latency counts from each arrival's scheduled time (a late start of the driver counts against the run,
 // not out of it). Each settled job is kept with its arrival and end times and what its task returned, so the
-// caller can break the slowest ones down, and the count of Docker calls the pool had in flight (creations and
-// removals) at every tick, so it can tell the jobs that ran beside them from those that did not. Invariant: every arrival has settled before the result is returned
-// (no job left running).
+// caller can break the slowest ones down, and so is the count of Docker calls in flight for the pool (its
+// creations, the sandbox's pending removals) at every tick, so the caller can tell the jobs that ran beside
+// them from those that did not. Invariant: every arrival has settled before the result is returned (no job
+// left running).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WarmPoolStats } from '@airlock/sandbox';

@@ -3,7 +3,7 @@
 // limit profile no pool holds), throughput at concurrency = pool size against the raw API's at the same
 // concurrency, sustained Poisson arrivals at 70% (by default) of the capacity, the lower of the two throughputs
 // (arrival.ts) — then the ratios against their targets. `only: 'arrival'` runs just the rows the arrival targets need (paced, both throughputs, arrivals).
-// Under the paced row (the quiet baseline) and the arrival row a line says where the host's CPU went
+// Under the paced row (the quiet baseline) and the arrival row two lines say where the host's CPU went
 // (host-cpu.ts), and under the arrival row others break the slowest 1% of jobs down by phase (job-phases.ts)
 // and set the jobs that ran beside a pool creation or removal against those that ran alone (engine-overlap.ts).
 // Numbers compare within one run only. It must never leave a container behind: the baselines' are swept by
