@@ -2,18 +2,22 @@
 // rate for a given time, open loop — an arrival never waits for an earlier job to end — while the warm pool's
 // series (the numbers /metrics shows as airlock_warm_pool_*) are sampled, so a missed target says what bounds
 // it. Latency counts from each arrival's scheduled time (a late start of the driver counts against the run,
-// not out of it). Invariant: every arrival has settled before the result is returned (no job left running).
+// not out of it). Each settled job is kept with its arrival and end times and what its task returned, so the
+// caller can break the slowest ones down, and so is the count of Docker calls in flight for the pool (its
+// creations, the sandbox's pending removals) at every tick, so the caller can tell the jobs that ran beside
+// them from those that did not. Invariant: every arrival has settled before the result is returned (no job
+// left running).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WarmPoolStats } from '@airlock/sandbox';
 import { type Sample, summarize } from './stats.ts';
 
-export interface ArrivalOptions {
+export interface ArrivalOptions<T> {
   /** Mean arrivals per second. */
   rate: number;
   seconds: number;
   /** One job; throws when it failed. */
-  task: () => Promise<void>;
+  task: () => Promise<T>;
   /** The pool whose series are traced while the jobs arrive (read every POOL_TICK_MS). */
   pool: () => { stats: WarmPoolStats | undefined; removalsPending: number };
   signal: AbortSignal;
@@ -35,8 +39,24 @@ export interface PoolTrace {
   last: WarmPoolStats | undefined;
 }
 
-export interface ArrivalResult {
+/** A job that succeeded: its scheduled arrival and its end (performance.now() ms) and its task's value. */
+export interface ArrivedJob<T> {
+  scheduled: number;
+  ended: number;
+  value: T;
+}
+
+/** At `at` (performance.now() ms), `count` creations and removals were in flight for the pool. */
+export interface EngineCallsTick {
+  at: number;
+  count: number;
+}
+
+export interface ArrivalResult<T> {
   sample: Sample;
+  jobs: ArrivedJob<T>[];
+  /** One entry per POOL_TICK_MS. */
+  engineCalls: EngineCallsTick[];
   arrivals: number;
   failures: string[];
   /** Longest lag of the driver behind an arrival's scheduled time, ms. */
@@ -46,9 +66,9 @@ export interface ArrivalResult {
 
 const POOL_TICK_MS = 100;
 
-export async function poissonArrivals(options: ArrivalOptions): Promise<ArrivalResult> {
+export async function poissonArrivals<T>(options: ArrivalOptions<T>): Promise<ArrivalResult<T>> {
   const random = options.random ?? Math.random;
-  const latencies: number[] = [];
+  const jobs: ArrivedJob<T>[] = [];
   const failures: string[] = [];
   const inFlight = new Set<Promise<void>>();
   const trace = new PoolTracer(options.pool);
@@ -71,7 +91,7 @@ export async function poissonArrivals(options: ArrivalOptions): Promise<ArrivalR
       const job: Promise<void> = options
         .task()
         .then(
-          () => void latencies.push(performance.now() - scheduled),
+          (value) => void jobs.push({ scheduled, ended: performance.now(), value }),
           (error: unknown) =>
             void failures.push(error instanceof Error ? error.message.slice(0, 160) : String(error)),
         )
@@ -84,12 +104,15 @@ export async function poissonArrivals(options: ArrivalOptions): Promise<ArrivalR
     await Promise.allSettled(inFlight);
   }
   options.signal.throwIfAborted();
+  const latencies = jobs.map((job) => job.ended - job.scheduled);
   const sample = summarize(latencies, (performance.now() - started) / 1000);
-  return { sample, arrivals, failures, driverLagMaxMs, pool: trace.result() };
+  const engineCalls = trace.engineCalls;
+  return { sample, jobs, engineCalls, arrivals, failures, driverLagMaxMs, pool: trace.result() };
 }
 
 class PoolTracer {
-  readonly #read: ArrivalOptions['pool'];
+  readonly engineCalls: EngineCallsTick[] = [];
+  readonly #read: ArrivalOptions<unknown>['pool'];
   readonly #trace: PoolTrace = {
     ticks: 0,
     emptyTicks: 0,
@@ -103,7 +126,7 @@ class PoolTracer {
   #ready = 0;
   #creating = 0;
 
-  constructor(read: ArrivalOptions['pool']) {
+  constructor(read: ArrivalOptions<unknown>['pool']) {
     this.#read = read;
   }
 
@@ -111,6 +134,7 @@ class PoolTracer {
     const { stats, removalsPending } = this.#read();
     const t = this.#trace;
     t.removalsPendingMax = Math.max(t.removalsPendingMax, removalsPending);
+    this.engineCalls.push({ at: performance.now(), count: removalsPending + (stats?.creating ?? 0) });
     if (stats === undefined) return;
     t.ticks += 1;
     if (stats.ready === 0) t.emptyTicks += 1;

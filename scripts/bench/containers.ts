@@ -3,6 +3,9 @@
 // limit profile no pool holds), throughput at concurrency = pool size against the raw API's at the same
 // concurrency, sustained Poisson arrivals at 70% (by default) of the capacity, the lower of the two throughputs
 // (arrival.ts) — then the ratios against their targets. `only: 'arrival'` runs just the rows the arrival targets need (paced, both throughputs, arrivals).
+// Under the paced row (the quiet baseline) and the arrival row two lines say where the host's CPU went
+// (host-cpu.ts), and under the arrival row others break the slowest 1% of jobs down by phase (job-phases.ts)
+// and set the jobs that ran beside a pool creation or removal against those that ran alone (engine-overlap.ts).
 // Numbers compare within one run only. It must never leave a container behind: the baselines' are swept by
 // their labels, Airlock's are drained by service.close() and swept by their instance label, at the end, on
 // failure and on interrupt. Beware: startEmbedded's start-up reaper removes every `airlock=1` container on
@@ -19,13 +22,16 @@ import {
   type ContainerBackend,
   type ContainerRuntime,
   ContainerSandbox,
-  type ContainerSandboxStats,
   loadResolvedImages,
 } from '@airlock/sandbox';
 import Dockerode from 'dockerode';
 import { describeTrace, poissonArrivals } from './arrival.ts';
 import { BENCH_LABELS, DockerBaselines, sweepContainers } from './docker-baselines.ts';
-import { lanes, type Sample, summarize } from './stats.ts';
+import { describeOverlap, splitByOverlap } from './engine-overlap.ts';
+import { describeCpu, HostCpu } from './host-cpu.ts';
+import { describeTail, type ExecutionStamps, phasesOf, tailBreakdown } from './job-phases.ts';
+import { ms, percent, ratio, timed, waitHits } from './row-format.ts';
+import type { Sample } from './stats.ts';
 
 export interface ContainerBenchOptions {
   /** Samples per row on runc and on runsc (the throughput row takes 1.5×). */
@@ -95,7 +101,9 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   });
   let service: EmbeddedService | undefined;
   const sandboxes: ContainerSandbox[] = [];
+  const cpu = HostCpu.open();
   try {
+    if (cpu.engineNote) print(`note: ${cpu.engineNote}`);
     service = await startEmbedded(config, createLogger({ level: 'error' }));
     for (const runtime of RUNTIMES) sandboxes.push(containerSandbox(service, runtime));
     const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
@@ -111,7 +119,8 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
     for (const [i, runtime] of RUNTIMES.entries()) {
       const baselines = new DockerBaselines(docker, images.python.tag, runtime);
       const image = images.python.tag;
-      const bench = new RuntimeBench({ url, sandbox: sandboxes[i]!, runtime, image, baselines, options });
+      const setup = { url, sandbox: sandboxes[i]!, runtime, image, baselines, cpu, options };
+      const bench = new RuntimeBench(setup);
       results.push([runtime, await bench.run()]);
     }
     for (const [runtime, rows] of results) {
@@ -137,6 +146,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
       print(ratio(`arrival p99 / warm paced p50, ${runtime}`, sample.p99 / rows.warmPaced.p50, 3));
     }
   } finally {
+    cpu.close();
     await service?.close();
     await sweepContainers(docker, BENCH_LABELS);
     for (const sandbox of sandboxes) await sweepContainers(docker, [`airlock.instance=${sandbox.instance}`]);
@@ -151,6 +161,7 @@ interface RuntimeSetup {
   runtime: ContainerRuntime;
   image: string;
   baselines: DockerBaselines;
+  cpu: HostCpu;
   options: ContainerBenchOptions;
 }
 
@@ -228,11 +239,13 @@ class RuntimeBench {
     label: (what: string) => string,
     rate: number,
     engineRate: number,
-    task: () => Promise<void>,
+    task: () => Promise<ExecutionStamps>,
   ): Promise<RuntimeRows['arrival']> {
     const { sandbox, options, image } = this.#rows;
     await this.#quiet();
     const before = sandbox.stats();
+    const mark = this.#rows.cpu.mark();
+    const offset = Date.now() - performance.now();
     const run = await poissonArrivals({
       rate,
       seconds: options.arrivalSeconds,
@@ -244,6 +257,7 @@ class RuntimeBench {
         return { stats: python, removalsPending: stats.removalsPending };
       },
     });
+    const cpu = this.#rows.cpu.window(mark);
     const after = sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
@@ -259,6 +273,15 @@ class RuntimeBench {
       `      ${describeTrace(run.pool)}; arrival rate ${(rate / engineRate).toFixed(2)}x the raw API's ` +
         `throughput; driver lag max ${run.driverLagMaxMs.toFixed(0)} ms`,
     );
+    for (const line of describeCpu(cpu)) options.print(`      ${line}`);
+    const times = run.jobs.map((job) => ({
+      scheduled: job.scheduled + offset,
+      received: job.ended + offset,
+      execution: job.value,
+    }));
+    options.print(`      ${describeTail(tailBreakdown(times))}`);
+    const spans = run.jobs.map((job, i) => ({ ...job, run: phasesOf(times[i]!)?.run }));
+    options.print(`      ${describeOverlap(splitByOverlap(spans, run.engineCalls))}`);
     return { sample: run.sample, warmShare: jobs > 0 ? warm / jobs : 0 };
   }
 
@@ -270,7 +293,7 @@ class RuntimeBench {
     name: string,
     count: number,
     concurrency: number,
-    task: () => Promise<void>,
+    task: () => Promise<unknown>,
     kind?: 'paced' | 'throughput',
   ): Promise<Sample> {
     const pace = kind === 'paced' ? () => this.#quiet().then(() => sleep(PACE_GAP_MS)) : undefined;
@@ -278,7 +301,9 @@ class RuntimeBench {
     await timed(WARMUPS, concurrency, task, this.#rows.options.signal, pace);
     await this.#quiet();
     const before = this.#rows.sandbox.stats();
+    const mark = this.#rows.cpu.mark();
     const { sample, failures } = await timed(count, concurrency, task, this.#rows.options.signal, pace);
+    const cpu = this.#rows.cpu.window(mark);
     const after = this.#rows.sandbox.stats();
     const warm = after.warmLeases - before.warmLeases;
     const jobs = warm + after.coldStarts - before.coldStarts;
@@ -288,6 +313,8 @@ class RuntimeBench {
     this.#rows.options.print(
       `${name.padEnd(50)} p50 ${ms(sample.p50)}  p99 ${ms(sample.p99)}${rate}  n=${sample.count}${hits}${failed}`,
     );
+    // The paced row's CPU is the quiet baseline the arrival row's is read against.
+    if (kind === 'paced') for (const line of describeCpu(cpu)) this.#rows.options.print(`      ${line}`);
     return sample;
   }
 
@@ -308,7 +335,8 @@ class RuntimeBench {
     }
   }
 
-  async #viaRest(memoryMb: number): Promise<void> {
+  /** One python hello through REST; its execution record (for its stamps). Throws unless it printed hello. */
+  async #viaRest(memoryMb: number): Promise<ExecutionStamps> {
     const response = await fetch(`${this.#rows.url}/v1/executions?wait=30`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -320,14 +348,15 @@ class RuntimeBench {
         ...(memoryMb === POOLED_MEMORY_MB ? {} : { limits: { memory_mb: memoryMb } }),
       }),
     });
-    const execution = (await response.json()) as {
-      result?: { outcome?: string; stdout?: string; reason?: string | null };
+    const execution = (await response.json()) as ExecutionStamps & {
+      result?: { outcome?: string; stdout?: string; reason?: string | null } | null;
     };
     const result = execution.result;
     if (result?.outcome !== 'success' || result.stdout !== 'hello\n')
       throw new Error(
         `HTTP ${response.status}, ${result?.outcome}: ${result?.reason ?? JSON.stringify(execution)}`,
       );
+    return execution;
   }
 }
 
@@ -341,52 +370,4 @@ function containerSandbox(service: EmbeddedService, runtime: ContainerRuntime): 
   const sandbox = service.registry.get(backend);
   if (!(sandbox instanceof ContainerSandbox)) throw new Error(`backend ${backend} is not a ContainerSandbox`);
   return sandbox;
-}
-
-/**
- * `count` runs of task with `concurrency` in flight; `pace` (untimed) runs before each. A failed run is counted,
- * not timed (another Airlock's reaper may kill a container mid-job); more than a quarter failing ends the bench.
- */
-async function timed(
-  count: number,
-  concurrency: number,
-  task: () => Promise<void>,
-  signal: AbortSignal,
-  pace?: () => Promise<void>,
-): Promise<{ sample: Sample; failures: string[] }> {
-  const latencies: number[] = [];
-  const failures: string[] = [];
-  const started = performance.now();
-  await lanes(count, concurrency, async () => {
-    signal.throwIfAborted();
-    await pace?.();
-    const t0 = performance.now();
-    try {
-      await task();
-      latencies.push(performance.now() - t0);
-    } catch (error) {
-      failures.push(error instanceof Error ? error.message.slice(0, 160) : String(error));
-      if (failures.length > Math.max(1, count / 4))
-        throw new Error(`too many failures: ${failures.join('; ')}`);
-    }
-  });
-  const sample = summarize(latencies, (performance.now() - started) / 1000);
-  return { sample, failures };
-}
-
-/** Of the warm leases so far, those that waited for a container being created (the pool was empty). */
-function waitHits(stats: ContainerSandboxStats): number {
-  return stats.pools.reduce((n, pool) => n + pool.waitHits, 0);
-}
-
-function percent(share: number): string {
-  return `${Math.round(share * 100)}%`;
-}
-
-function ratio(name: string, value: number, target: number): string {
-  return `ratio ${name}: ${value.toFixed(2)}x (target <= ${target}x: ${value <= target ? 'met' : 'NOT met'})`;
-}
-
-function ms(value: number): string {
-  return `${value.toFixed(1).padStart(7)} ms`;
 }
