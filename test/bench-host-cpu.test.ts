@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { callsDuring, splitByOverlap } from '../scripts/bench/engine-overlap.ts';
 import { describeTail, type JobTimes, phasesOf, tailBreakdown } from '../scripts/bench/job-phases.ts';
 import {
+  cgroupOf,
+  cpuacctMountedAlone,
   parseCpuacctUsage,
   parsePidStat,
   parsePressure,
@@ -84,6 +86,25 @@ describe('cpuacct.usage', () => {
     expect(parseCpuacctUsage('7885018922846\n')).toBeCloseTo(7885.018922846, 9);
     expect(() => parseCpuacctUsage('')).toThrow(/malformed/);
     expect(() => parseCpuacctUsage('n/a')).toThrow(/malformed/);
+  });
+});
+
+describe('cgroup v1 files', () => {
+  const own = '33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct';
+  const joint = '33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct';
+  it('moves the engine only where cpuacct is its own hierarchy, not co-mounted with cpu', () => {
+    expect(cpuacctMountedAlone(own, '/sys/fs/cgroup/cpuacct')).toBe(true);
+    expect(cpuacctMountedAlone(joint, '/sys/fs/cgroup/cpu,cpuacct')).toBe(false);
+    expect(cpuacctMountedAlone(joint, '/sys/fs/cgroup/cpuacct')).toBe(false);
+    expect(cpuacctMountedAlone('', '/sys/fs/cgroup/cpuacct')).toBe(false);
+  });
+
+  it("reads a process's group in the hierarchy of one controller", () => {
+    const file = '9:name=systemd:/system.slice/docker.service\n3:cpu,cpuacct:/system.slice\n2:pids:/\n';
+    expect(cgroupOf(file, 'cpuacct')).toBe('/system.slice');
+    expect(cgroupOf(file, 'cpu')).toBe('/system.slice');
+    expect(cgroupOf(file, 'memory')).toBeUndefined();
+    expect(cgroupOf(readFileSync('/proc/self/cgroup', 'utf8'), 'pids')).toMatch(/^\//);
   });
 });
 

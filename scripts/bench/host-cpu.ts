@@ -4,16 +4,24 @@
 // cpuacct cgroup: every container's processes, gVisor's sentry and gofer included) and the rest (other
 // processes on the machine). The engine's short-lived processes (a runc or runsc command lives tens of ms, a
 // shim as long as its container) cannot be caught by sampling /proc, so while open this moves dockerd,
-// containerd and the live shims into a cpuacct cgroup of their own, which their children inherit. The cpuacct
-// hierarchy is mounted apart from `cpu` here (cgroup v1), so the move changes accounting, not scheduling;
-// containers still land in /docker/<id> (absolute cgroup paths). Invariant: close() moves every process
-// back to the root group and removes the group; if another bench holds it, the engine is not measured
-// (its share is left in `other`) rather than taken from under that bench.
+// containerd and the live shims into a cpuacct cgroup of their own, which their children inherit. It does so
+// only where the cpuacct hierarchy is mounted apart from `cpu` (cgroup v1, checked in /proc/self/mountinfo), so
+// the move changes accounting, never scheduling; containers still land in /docker/<id> (absolute cgroup
+// paths). Invariant: close() moves every process back to the group it came from (one born in the group goes
+// to containerd's) and removes the group; where the move is not safe or another bench holds the group, the
+// engine is not measured (its share is left in `other`).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { type HostTimes, parseCpuacctUsage, parsePressure, parseProcStat } from './proc-files.ts';
+import {
+  cgroupOf,
+  cpuacctMountedAlone,
+  type HostTimes,
+  parseCpuacctUsage,
+  parsePressure,
+  parseProcStat,
+} from './proc-files.ts';
 import { type Census, otherPrograms, type ProgramCpu, pidsIn, takeCensus } from './process-census.ts';
 
 const CPUACCT = '/sys/fs/cgroup/cpuacct';
@@ -23,6 +31,8 @@ const ENGINE_LOCK = '/tmp/airlock-bench-engine.pid';
 const ENGINE_COMMANDS = new Set(['dockerd', 'containerd', 'containerd-shim', 'runc', 'runsc']);
 /** How many of `other`'s largest programs a window names. */
 const OTHER_PROGRAMS = 3;
+/** Each moved process's own cpuacct group (relative to CPUACCT), to move it back to. */
+const ORIGIN = new Map<number, string>();
 
 /** The counters at one moment; `window` subtracts two. */
 export interface CpuMark {
@@ -70,11 +80,18 @@ export class HostCpu {
       const holder = existsSync(ENGINE_LOCK) ? Number(readFileSync(ENGINE_LOCK, 'utf8')) : 0;
       if (holder > 0 && holder !== process.pid && alive(holder))
         return new HostCpu(false, `the engine's cgroup is held by another bench (pid ${holder})`);
-      writeFileSync(ENGINE_LOCK, String(process.pid));
-      mkdirSync(ENGINE_GROUP, { recursive: true });
+      if (!cpuacctMountedAlone(readFileSync('/proc/self/mountinfo', 'utf8'), CPUACCT))
+        return new HostCpu(false, 'engine not measured apart: cpuacct is not a hierarchy of its own here');
       const engine = [...takeCensus().values()].filter((p) => ENGINE_COMMANDS.has(p.comm));
       if (!engine.some((p) => p.comm === 'dockerd')) throw new Error('no dockerd process found');
-      for (const p of engine) moveTo(ENGINE_GROUP, p.pid);
+      writeFileSync(ENGINE_LOCK, String(process.pid));
+      mkdirSync(ENGINE_GROUP, { recursive: true });
+      for (const p of engine) {
+        const origin = cgroupOf(readFileSync(`/proc/${p.pid}/cgroup`, 'utf8'), 'cpuacct');
+        if (origin === undefined) continue;
+        ORIGIN.set(p.pid, origin);
+        moveTo(ENGINE_GROUP, p.pid);
+      }
       // process.exit() (a second Ctrl-C) skips the bench's finally; this hook runs on it too.
       process.once('exit', releaseEngineGroup);
       return new HostCpu(true, undefined);
@@ -145,7 +162,7 @@ export class HostCpu {
     return pids;
   }
 
-  /** Moves every process of the engine's group back to the root group and removes the group. */
+  /** Moves every process of the engine's group back to the group it came from and removes the group. */
   close(): void {
     if (!this.#owned) return;
     process.off('exit', releaseEngineGroup);
@@ -179,11 +196,13 @@ export function describeCpu(window: CpuWindow): [string, string] {
 }
 
 function releaseEngineGroup(): void {
+  const containerd = [...ORIGIN].find(([pid]) => readComm(pid) === 'containerd')?.[1] ?? '/';
   for (let round = 0; round < 20 && existsSync(ENGINE_GROUP); round++) {
     const left = readFileSync(join(ENGINE_GROUP, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
     if (left.length === 0) break;
-    for (const pid of left) moveTo(CPUACCT, Number(pid));
+    for (const pid of left.map(Number)) moveTo(join(CPUACCT, ORIGIN.get(pid) ?? containerd), pid);
   }
+  ORIGIN.clear();
   try {
     rmdirSync(ENGINE_GROUP);
   } catch {
@@ -202,6 +221,14 @@ function moveTo(group: string, pid: number): void {
     writeFileSync(join(group, 'cgroup.procs'), String(pid));
   } catch {
     // The process ended meanwhile.
+  }
+}
+
+function readComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
   }
 }
 

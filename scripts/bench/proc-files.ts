@@ -89,3 +89,28 @@ export function parsePressure(text: string): number {
     throw new Error(`/proc/pressure/cpu has no 'some … total=' line: ${text.slice(0, 80)}`);
   return Number(total) / 1e6;
 }
+
+/**
+ * From /proc/self/mountinfo: whether the cgroup v1 hierarchy mounted at `mountPoint` controls `cpuacct` alone.
+ * Only then does moving a process between its groups change accounting and nothing else (where `cpu` is
+ * co-mounted, as `cpu,cpuacct` on many hosts, a move would change the process's CPU scheduling too).
+ */
+export function cpuacctMountedAlone(mountinfo: string, mountPoint: string): boolean {
+  for (const line of mountinfo.split('\n')) {
+    const [mount, rest] = line.split(' - ');
+    if (mount?.split(' ')[4] !== mountPoint || rest === undefined) continue;
+    const [fsType, , superOptions = ''] = rest.split(' ');
+    const controllers = superOptions.split(',').filter((option) => option !== 'rw' && option !== 'ro');
+    return fsType === 'cgroup' && controllers.includes('cpuacct') && !controllers.includes('cpu');
+  }
+  return false;
+}
+
+/** From /proc/<pid>/cgroup (v1): the process's group path in the hierarchy that has `controller`. */
+export function cgroupOf(procCgroup: string, controller: string): string | undefined {
+  for (const line of procCgroup.split('\n')) {
+    const [, controllers = '', path] = line.split(':');
+    if (controllers.split(',').includes(controller)) return path;
+  }
+  return undefined;
+}
