@@ -54,6 +54,8 @@ describe('sealRecord', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(() => sealRecord({ ...base, detail: cyclic }, position)).toThrow(/cycle/);
-    expect(() => sealRecord({ ...base, token: 'x' } as AuditEntry, position)).toThrow(/unknown field 'token'/);
+    expect(() => sealRecord({ ...base, token: 'x' } as AuditEntry, position)).toThrow(
+      /unknown field 'token'/,
+    );
   });
 });
