@@ -8,8 +8,8 @@ const FSYNC_MODES: readonly string[] = ['always', 'interval', 'never'];
 export interface FileAuditLogOptions {
   /**
    * When a record counts as stored.
-   * - 'always': append() resolves after the record is written and fdatasync'ed. Records appended while a
-   *   write+fdatasync is in flight are written and synced together in the next batch (group commit).
+   * - 'always': append() resolves after the record is written durably (O_DSYNC: as write + fdatasync).
+   *   Records appended while such a write is in flight are written together in the next batch (group commit).
    * - 'interval': append() resolves after the write; the file is fdatasync'ed every `intervalMs`.
    * - 'never': append() resolves after the write; the OS decides when it reaches the disk.
    * close() fsyncs in every mode.

@@ -1,3 +1,4 @@
+import { constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { appendFile, chmod, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -19,6 +20,26 @@ beforeEach(async () => {
 afterEach(async () => {
   await dir.remove();
 });
+
+/** Whether this process holds `path` open for writing with O_DSYNC (from /proc/self/fdinfo). */
+function writerIsDsync(path: string): boolean {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== path) continue;
+    const flags = Number.parseInt(
+      /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!,
+      8,
+    );
+    // The access mode (O_ACCMODE, which fs.constants leaves out) is the low two bits: 0 is read-only.
+    if ((flags & 0o3) !== constants.O_RDONLY) return (flags & constants.O_DSYNC) !== 0;
+  }
+  return false;
+}
 
 describe('FileAuditLog appends', () => {
   it('keeps call order for 1,000 appends from concurrent callers, and the chain verifies', async () => {
@@ -129,6 +150,23 @@ describe('FileAuditLog appends', () => {
       /got sometimes \(string\)/,
     );
     await expect(FileAuditLog.open(file, { fsync: 'interval', intervalMs: 0 })).rejects.toThrow(/intervalMs/);
+  });
+
+  it("with fsync 'always', each record is in the file, written with O_DSYNC, when its append resolves", async () => {
+    const log = await FileAuditLog.open(file);
+    const seen: { inFile: boolean; dsync: boolean }[] = [];
+    const appends = Array.from({ length: 40 }, (_, i) =>
+      log.append(sampleEntry(i)).then((record) => {
+        // Read at once, before the writer moves on: the writer's descriptor is still open.
+        const text = readFileSync(file, 'utf8');
+        seen.push({ inFile: text.includes(`"hash":"${record.hash}"`), dsync: writerIsDsync(file) });
+        return record;
+      }),
+    );
+    const records = await Promise.all(appends);
+    await log.close();
+    expect(seen).toEqual(records.map(() => ({ inFile: true, dsync: true })));
+    expect(await verifyAuditLog(file)).toEqual({ ok: true, records: 40, last_hash: records[39]!.hash });
   });
 
   for (const fsync of ['always', 'interval', 'never'] as const) {

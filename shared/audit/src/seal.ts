@@ -49,24 +49,58 @@ export interface ChainPosition {
  */
 export function sealRecord(entry: AuditEntry, position: ChainPosition): SealedRecord {
   checkEntry(entry);
-  // A deep copy through canonical JSON: drops undefined members, applies toJSON, and detaches the record
-  // from objects the caller may mutate after append() returns.
-  const fields = JSON.parse(canonicalJson(entry)) as AuditEntry;
-  const unsealed = {
-    ...fields,
+  // Each field is encoded once, as canonical JSON: the record's fields (a deep copy that drops undefined
+  // members, applies toJSON, and is detached from objects the caller may mutate after append() returns), the
+  // text its hash is taken of, and its line are all made of these members, in sorted order.
+  const members: Member[] = [];
+  for (const name of Object.keys(entry)) {
+    const value = (entry as unknown as Record<string, unknown>)[name];
+    if (value !== undefined) members.push(member(name, jsonValue(value, name)));
+  }
+  members.sort(byName);
+  const fields = JSON.parse(joined(members)) as AuditEntry;
+  const chain = {
     seq: position.seq,
     time: position.time.toISOString(),
     prev_hash: position.prevHash,
   };
-  const hash = sha256Hex(canonicalJson(unsealed));
-  const record: AuditRecord = { ...unsealed, hash };
-  const line = Buffer.from(`${canonicalJson(record)}\n`, 'utf8');
+  const unsealed = [...members, ...Object.entries(chain).map(([name, value]) => member(name, value))];
+  unsealed.sort(byName);
+  const hash = sha256Hex(joined(unsealed));
+  const record: AuditRecord = { ...fields, ...chain, hash };
+  const sealed = [...unsealed, member('hash', hash)].sort(byName);
+  const line = Buffer.from(`${joined(sealed)}\n`, 'utf8');
   if (line.length > MAX_RECORD_BYTES) {
     throw new RangeError(
       `audit record for execution ${String(entry.execution_id)} is ${line.length} bytes; the limit is ${MAX_RECORD_BYTES}`,
     );
   }
   return { record, line };
+}
+
+/** One member of an object's canonical JSON: its name, and `"name":value` as canonicalJson writes it. */
+interface Member {
+  name: string;
+  text: string;
+}
+
+function member(name: string, value: unknown): Member {
+  return { name, text: `${JSON.stringify(name)}:${canonicalJson(value)}` };
+}
+
+/** A member's value as canonicalJson sees it inside its object: `toJSON` is called with the member's name. */
+function jsonValue(value: unknown, name: string): unknown {
+  const toJSON = (value as { toJSON?: unknown } | null)?.toJSON;
+  return typeof toJSON === 'function' ? (toJSON as (key: string) => unknown).call(value, name) : value;
+}
+
+/** Object keys in canonicalJson's order (UTF-16 code units, as Array.prototype.sort compares strings). */
+function byName(a: Member, b: Member): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function joined(members: readonly Member[]): string {
+  return `{${members.map((m) => m.text).join(',')}}`;
 }
 
 function checkEntry(entry: AuditEntry): void {

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
   });
 
   it('takes the isolate hosts’ job budget as a positive integer', () => {
-    expect(loadConfig({}).AIRLOCK_ISOLATE_JOBS_PER_HOST).toBe(200);
+    expect(loadConfig({}).AIRLOCK_ISOLATE_JOBS_PER_HOST).toBe(2000);
     expect(loadConfig({ AIRLOCK_ISOLATE_JOBS_PER_HOST: '50' }).AIRLOCK_ISOLATE_JOBS_PER_HOST).toBe(50);
     expect(() => loadConfig({ AIRLOCK_ISOLATE_JOBS_PER_HOST: '0' })).toThrow(
       /AIRLOCK_ISOLATE_JOBS_PER_HOST="0"/,

@@ -96,9 +96,11 @@ export const ConfigSchema = z.object({
   AIRLOCK_ISOLATE_HOSTS: int(2, 1, 64),
   /**
    * Jobs an isolate host process runs before a fresh one takes its place (each host's own budget is drawn up to
-   * a quarter below it; the fresh one is started first). @default 200
+   * a quarter below it; the fresh one is started first). A host start costs about 0.7 s of CPU (Node without
+   * its start-up snapshot, isolated-vm, the guest runtime), so a small budget spends more CPU on starting
+   * hosts than on jobs; a host that grows is retired early regardless. @default 2000
    */
-  AIRLOCK_ISOLATE_JOBS_PER_HOST: int(200, 1, 1_000_000),
+  AIRLOCK_ISOLATE_JOBS_PER_HOST: int(2000, 1, 1_000_000),
   /**
    * Milliseconds the isolate host processes get to start (each loads isolated-vm and primes the guest runtime's
    * code cache) before start-up fails; a loaded host needs far more than an idle one. @default 120000

@@ -42,6 +42,7 @@ export function runOnHost(
   let finished = false;
   let killedFor: Ending | null = null;
   let killTimer: NodeJS.Timeout | undefined;
+  let stopHearingExit = () => {};
   const memoryMb = Math.max(MIN_MEMORY_MB, host.memory.memoryMb ?? job.limits.memory_mb);
   const capEnding = (detail: string): Ending => ({
     outcome: 'memory_limit',
@@ -63,6 +64,7 @@ export function runOnHost(
     clearTimeout(killTimer);
     clearInterval(memoryWatch);
     options.signal.removeEventListener('abort', onAbort);
+    stopHearingExit();
     host.detach();
     done.resolve({ ...result, stdout: output.text('stdout'), stderr: output.text('stderr') });
   };
@@ -148,7 +150,7 @@ export function runOnHost(
   if (!isHostJob(hostJob)) {
     fromParent({ outcome: 'internal_error', reason: 'the job did not pass the isolate host message check' });
   } else {
-    void host.exited.then(onExit);
+    stopHearingExit = host.whenExited(onExit);
     options.signal.addEventListener('abort', onAbort, { once: true });
     host.run(hostJob, { onOutput: (chunks) => output.add(chunks), onResult: fromHost });
     if (options.signal.aborted) onAbort();

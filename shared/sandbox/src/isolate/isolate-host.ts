@@ -58,6 +58,9 @@ export class IsolateHost {
   readyResident = 0;
   #gone = false;
   #listener: { id: string; listener: HostJobListener } | null = null;
+  /** How the host ended, once it has; and who is still to hear of it (see whenExited). */
+  #exit: HostExit | null = null;
+  readonly #exitListeners = new Set<(exit: HostExit) => void>();
   #stderrTail = '';
   readonly #child: ChildProcess;
 
@@ -102,7 +105,13 @@ export class IsolateHost {
             cgroupLeft: cgroupRemoved ? null : this.memory.cgroupPath,
           };
           ready.reject(new Error(`isolate host exited before it was ready (${describeExit(exit)})`));
+          this.#exit = exit;
           resolve(exit);
+          // After the reactions to `exited` registered before (the pool's), as a `then` on it would be.
+          queueMicrotask(() => {
+            for (const listener of this.#exitListeners) listener(exit);
+            this.#exitListeners.clear();
+          });
         });
       });
     });
@@ -126,6 +135,26 @@ export class IsolateHost {
         }
       }
     });
+  }
+
+  /**
+   * Calls `listener` once the host has exited (soon after, if it already has) unless unsubscribed first. Unlike
+   * a `then` on `exited`, which holds its callback (and all a job's callback holds) until the host exits, an
+   * unsubscribed listener is let go at once: a host runs thousands of jobs.
+   */
+  whenExited(listener: (exit: HostExit) => void): () => void {
+    const exit = this.#exit;
+    if (exit !== null) {
+      let live = true;
+      queueMicrotask(() => {
+        if (live) listener(exit);
+      });
+      return () => {
+        live = false;
+      };
+    }
+    this.#exitListeners.add(listener);
+    return () => this.#exitListeners.delete(listener);
   }
 
   get alive(): boolean {

@@ -16,7 +16,7 @@ export interface IsolateSandboxOptions {
   /**
    * A host is handed over to a fresh process after about this many jobs (each host's own budget is drawn up to
    * a quarter below it, so hosts do not all recycle at once; the fresh one is started before the old one
-   * stops). @default 200
+   * stops). @default 2000
    */
   maxJobsPerHost?: number;
   /** Sees what happens to the host processes (ready, leased, succession, retiring, exited). */
@@ -72,7 +72,7 @@ export class IsolateSandbox implements Sandbox {
     this.#cgroups = openMemoryCgroups(options.memoryCgroup, options.logger, 'isolate hosts');
     this.#pool = new HostPool({
       size: positiveInt('hosts', options.hosts, 2),
-      maxJobsPerHost: positiveInt('maxJobsPerHost', options.maxJobsPerHost, 200),
+      maxJobsPerHost: positiveInt('maxJobsPerHost', options.maxJobsPerHost, 2000),
       warmMemoryMb: Math.max(MIN_MEMORY_MB, positiveInt('defaultMemoryMb', options.defaultMemoryMb, 128)),
       logger: options.logger,
       readyTimeoutMs: positiveInt('readyTimeoutMs', options.readyTimeoutMs, 30_000),
