@@ -87,7 +87,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
     const js = jetstream(nc);
     const kv = await ensureTopology(nc, jsm, names, resolved);
     const records = new ExecutionRecords(kv, resolved.onError);
-    const events = new EventPublisher(nc, js, names, resolved.outputChunkBytes, resolved.onError);
+    const events = new EventPublisher(nc, names, resolved.outputChunkBytes, resolved.onError);
     const finished = new FinishedListeners();
     const finisher = new ExecutionFinisher({
       nc,
@@ -342,6 +342,7 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       this.#consumer.stop();
     }
     this.#parts.results.close();
+    await this.#parts.events.close();
     // Bounded: with the connection down, the rewrites would wait out their timeouts.
     await settledWithin(this.#parts.records.settleMarkers(), MARKER_SETTLE_MS);
   }
