@@ -71,9 +71,9 @@ describe('the hot path of a submitted and awaited job', () => {
     expect((await other.wait('acme', ids[0]!, 60_000)).status).toBe('finished');
     await spyConnection.flush();
     laterSub.unsubscribe();
-    expect(later.some((request) => `${request.subject} ${request.body}`.includes(executionKey(ids[0]!)))).toBe(
-      true,
-    );
+    expect(
+      later.some((request) => `${request.subject} ${request.body}`.includes(executionKey(ids[0]!))),
+    ).toBe(true);
   });
 
   it('still pulls for a wake-up of a job it did not receive: another tenant, no parked request there', async () => {

@@ -49,7 +49,8 @@ describe('stored publisher', () => {
     await jsm.streams.add({ name, subjects: [`${name}.>`] });
     const publisher = new StoredPublisher(nc);
     let settled = 0;
-    for (let i = 0; i < 20; i++) void publisher.publish(`${name}.a`, String(i), `m${i}`).then(() => settled++);
+    for (let i = 0; i < 20; i++)
+      void publisher.publish(`${name}.a`, String(i), `m${i}`).then(() => settled++);
     await publisher.close();
     await Promise.resolve();
     expect(settled).toBe(20);

@@ -9,7 +9,13 @@
 // Must never settle a message's promise twice, and never leave a message unsettled after its timeout (a closed
 // connection included: the sweep rejects it).
 
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 
 const TIMEOUT_MS = 5_000;
 
