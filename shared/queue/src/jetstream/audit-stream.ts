@@ -8,10 +8,10 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isStorableId, tenantHash } from './names.ts';
+import { StoredPublisher } from './stored-publisher.ts';
 import { readStream } from './streams.ts';
 import { ensureLogStream } from './topology.ts';
 
-const PUBLISH_TIMEOUT_MS = 5_000;
 export const AUDIT_STREAM = 'AIRLOCK_AUDIT';
 
 export interface AuditStreamOptions {
@@ -42,10 +42,19 @@ export interface MirroredAuditRecord {
 export class AuditStream {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
+  /** Copies records without a request each (stored-publisher.ts). */
+  readonly #stored: StoredPublisher;
   readonly #stream: string;
   readonly #prefix: string;
 
-  private constructor(js: JetStreamClient, jsm: JetStreamManager, stream: string, prefix: string) {
+  private constructor(
+    nc: NatsConnection,
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    stream: string,
+    prefix: string,
+  ) {
+    this.#stored = new StoredPublisher(nc);
     this.#js = js;
     this.#jsm = jsm;
     this.#stream = stream;
@@ -63,7 +72,7 @@ export class AuditStream {
       retentionMs: options.retentionMs,
       retainedBytes: options.retainedBytes,
     });
-    return new AuditStream(jetstream(options.connection), jsm, stream, prefix);
+    return new AuditStream(options.connection, jetstream(options.connection), jsm, stream, prefix);
   }
 
   #subject(tenant: string, executionId: string): string {
@@ -77,10 +86,8 @@ export class AuditStream {
   async publish(source: string, record: AuditRecordLike): Promise<void> {
     if (record.execution_id === null || !isStorableId(record.execution_id)) return;
     const body = { source, record };
-    await this.#js.publish(this.#subject(record.tenant, record.execution_id), JSON.stringify(body), {
-      msgID: `${source}.${record.seq}`,
-      timeout: PUBLISH_TIMEOUT_MS,
-    });
+    const subject = this.#subject(record.tenant, record.execution_id);
+    await this.#stored.publish(subject, JSON.stringify(body), `${source}.${record.seq}`);
   }
 
   /** The records of `executionId` that belong to `tenant`, in the order they reached the stream, at most `limit`. */

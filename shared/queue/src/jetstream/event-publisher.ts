@@ -1,33 +1,32 @@
 // Publishes an execution's events on `airlock.events.<id>.state` (state changes, then the result) and
 // `airlock.events.<id>.output` (output chunks). The event stream keeps them for late watchers: a per-subject
 // limit bounds the output kept, and the state subject, holding three events at most, never loses one.
-// Events are notices; the KV record stays the truth. Must never throw into the caller's path, and never
-// publish an output event larger than the chunk bound.
+// Events are notices; the KV record stays the truth. State, result and lifecycle events are stored without a
+// request each (stored-publisher.ts: CPU per job). Must never throw into the caller's path, and never publish
+// an output event larger than the chunk bound.
 
 import type { Execution, ExecutionEvent, LifecycleEventType, OutputStream, Status } from '@airlock/protocol';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { executionLifecycleEvent } from './lifecycle-log.ts';
 import type { QueueNames } from './names.ts';
-
-const PUBLISH_TIMEOUT_MS = 5_000;
+import { StoredPublisher } from './stored-publisher.ts';
 
 export class EventPublisher {
   readonly #nc: NatsConnection;
-  readonly #js: JetStreamClient;
+  /** Stores the state, result and lifecycle events without a request each (stored-publisher.ts). */
+  readonly #stored: StoredPublisher;
   readonly #names: QueueNames;
   readonly #chunkBytes: number;
   readonly #onError: (error: unknown, during: string) => void;
 
   constructor(
     nc: NatsConnection,
-    js: JetStreamClient,
     names: QueueNames,
     chunkBytes: number,
     onError: (error: unknown, during: string) => void,
   ) {
     this.#nc = nc;
-    this.#js = js;
+    this.#stored = new StoredPublisher(nc);
     this.#names = names;
     this.#chunkBytes = chunkBytes;
     this.#onError = onError;
@@ -53,11 +52,8 @@ export class EventPublisher {
    */
   lifecycle(type: LifecycleEventType, execution: Execution): void {
     const event = executionLifecycleEvent(type, execution);
-    this.#js
-      .publish(this.#names.lifecycle(event.tenant, type), JSON.stringify(event), {
-        msgID: `${execution.id}.${type}`,
-        timeout: PUBLISH_TIMEOUT_MS,
-      })
+    this.#stored
+      .publish(this.#names.lifecycle(event.tenant, type), JSON.stringify(event), `${execution.id}.${type}`)
       .catch((error: unknown) => this.#onError(error, `publishing the ${type} lifecycle event`));
   }
 
@@ -74,9 +70,14 @@ export class EventPublisher {
     }
   }
 
+  /** Waits for the stores still unanswered (each within its timeout), then stops listening for answers. */
+  close(): Promise<void> {
+    return this.#stored.close();
+  }
+
   async #store(subject: string, event: ExecutionEvent, msgID: string): Promise<void> {
     try {
-      await this.#js.publish(subject, JSON.stringify(event), { msgID, timeout: PUBLISH_TIMEOUT_MS });
+      await this.#stored.publish(subject, JSON.stringify(event), msgID);
     } catch (error) {
       this.#onError(error, `publishing the ${event.type} event`);
     }

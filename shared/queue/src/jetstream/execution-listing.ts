@@ -69,12 +69,13 @@ export class ExecutionListing {
   /** The hours in which the tenant has listing entries, newest first. */
   async #hours(tenant: string): Promise<number[]> {
     const prefix = listingHoursPrefix(tenant);
-    const hours: number[] = [];
+    // A set: a marker rewritten while the keys are listed comes once more.
+    const hours = new Set<number>();
     for await (const key of await this.#kv.keys(`${prefix}.*`)) {
       const hour = Number(key.slice(prefix.length + 1));
-      if (Number.isSafeInteger(hour)) hours.push(hour);
+      if (Number.isSafeInteger(hour)) hours.add(hour);
     }
-    return hours.sort((a, b) => b - a);
+    return [...hours].sort((a, b) => b - a);
   }
 
   /** The tenant's entries of one hour inside the bounds and before the cursor, newest first. */

@@ -7,6 +7,7 @@
 import { Execution } from '@airlock/protocol';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
+import { ListingMarkers } from './listing-markers.ts';
 import { executionKey, isStorableId, LISTING_HOUR_MS, listingHourKey, listingKey } from './names.ts';
 
 export interface StoredExecution {
@@ -49,9 +50,12 @@ export function isRevisionConflict(error: unknown): boolean {
 
 export class ExecutionRecords {
   readonly #kv: KV;
+  readonly #markers: ListingMarkers;
 
-  constructor(kv: KV) {
+  /** `onError` hears a failed rewrite of a listing hour marker (listing-markers.ts). */
+  constructor(kv: KV, onError: (error: unknown, during: string) => void = () => {}) {
     this.#kv = kv;
+    this.#markers = new ListingMarkers(kv, onError);
   }
 
   /** The record with its revision, or undefined if there is none (or it is malformed). */
@@ -67,8 +71,8 @@ export class ExecutionRecords {
   }
 
   /**
-   * Writes a new record, its listing entry and its hour's marker (rewritten by every entry of the hour, so it
-   * expires no sooner than they do); false if one with this id exists.
+   * Writes a new record, its listing entry and its hour's marker (rewritten after the entries of the hour, so
+   * it expires no sooner than they do: listing-markers.ts); false if one with this id exists.
    */
   async create(record: StoredExecution): Promise<boolean> {
     const created = (await this.createUnlisted(record)) !== undefined;
@@ -89,13 +93,18 @@ export class ExecutionRecords {
     }
   }
 
-  /** Writes the listing entry of a created record and its hour's marker. */
+  /** Writes the listing entry of a created record and (at most once a second) its hour's marker. */
   async addListing(record: StoredExecution): Promise<void> {
     const { tenant } = record.execution;
     await Promise.all([
       this.#kv.put(listingEntry(record.execution), ''),
-      this.#kv.put(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS)), ''),
+      this.#markers.touch(listingHourKey(tenant, Math.floor(createdMs(record.execution) / LISTING_HOUR_MS))),
     ]);
+  }
+
+  /** Writes the hour markers whose rewrite is due later now (at shutdown). */
+  settleMarkers(): Promise<void> {
+    return this.#markers.settle();
   }
 
   /**

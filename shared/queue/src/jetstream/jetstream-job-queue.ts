@@ -54,6 +54,10 @@ interface QueueParts {
 }
 
 const CANCEL_REASON = 'canceled while running';
+/** Executions submitted here remembered for a waiter that follows (REST ?wait): far more than are in flight. */
+const SUBMITTED_KEPT = 1_024;
+/** How long a shutdown waits for the listing hour markers still due (listing-markers.ts). */
+const MARKER_SETTLE_MS = 1_000;
 const SHUTDOWN_REASON = 'service shutting down';
 
 export class JetStreamJobQueue implements Queue.JobQueue {
@@ -65,6 +69,12 @@ export class JetStreamJobQueue implements Queue.JobQueue {
   #consumer: JobConsumer | undefined;
   #queued = 0;
   #watchers = 0;
+  /**
+   * Executions submitted here while the result feed was hearing, with its mark then: a wait() for one of
+   * them that finds the feed still at that mark skips its first read of the record (the result cannot have
+   * gone by unheard). Oldest first; bounded.
+   */
+  readonly #submittedHere = new Map<string, { tenant: string; hearing: number }>();
   #statsTimer: NodeJS.Timeout | undefined;
   readonly #shutdown = new Shutdown(() => this.#shutDown());
 
@@ -76,8 +86,8 @@ export class JetStreamJobQueue implements Queue.JobQueue {
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
     const kv = await ensureTopology(nc, jsm, names, resolved);
-    const records = new ExecutionRecords(kv);
-    const events = new EventPublisher(nc, js, names, resolved.outputChunkBytes, resolved.onError);
+    const records = new ExecutionRecords(kv, resolved.onError);
+    const events = new EventPublisher(nc, names, resolved.outputChunkBytes, resolved.onError);
     const finished = new FinishedListeners();
     const finisher = new ExecutionFinisher({
       nc,
@@ -123,10 +133,18 @@ export class JetStreamJobQueue implements Queue.JobQueue {
     if (this.#shutdown.closing) throw new AirlockError('shutting_down');
     const { js, names, records, events, consumers, tickets } = this.#parts;
     const { connection: nc, retryAfterSeconds, onError } = this.#options;
-    return submitJob(
+    const hearing = this.#parts.results.hearing();
+    const outcome = await submitJob(
       { nc, js, names, records, events, consumers, tickets, retryAfterSeconds, onError },
       input,
     );
+    if (outcome.created && hearing !== undefined) {
+      this.#submittedHere.set(outcome.execution.id, { tenant: outcome.execution.tenant, hearing });
+      if (this.#submittedHere.size > SUBMITTED_KEPT) {
+        this.#submittedHere.delete(this.#submittedHere.keys().next().value!);
+      }
+    }
+    return outcome;
   }
 
   /** One page of the tenant's executions, newest first, from the bucket every gateway shares. */
@@ -175,7 +193,11 @@ export class JetStreamJobQueue implements Queue.JobQueue {
   }
 
   async wait(tenant: string, id: string, timeoutMs: number): Promise<Execution> {
-    const execution = await this.#waitForFinish(id, timeoutMs, tenant);
+    const submitted = this.#submittedHere.get(id);
+    this.#submittedHere.delete(id);
+    const heardAll =
+      submitted?.tenant === tenant && submitted.hearing === this.#parts.results.hearing() && timeoutMs > 0;
+    const execution = await this.#waitForFinish(id, timeoutMs, tenant, heardAll);
     if (!execution) throw new AirlockError('execution_not_found');
     return execution;
   }
@@ -320,6 +342,9 @@ export class JetStreamJobQueue implements Queue.JobQueue {
       this.#consumer.stop();
     }
     this.#parts.results.close();
+    await this.#parts.events.close();
+    // Bounded: with the connection down, the rewrites would wait out their timeouts.
+    await settledWithin(this.#parts.records.settleMarkers(), MARKER_SETTLE_MS);
   }
 
   /** After a cancel of a running execution: its runner's answer, or a forced finish after the grace period. */
@@ -339,9 +364,14 @@ export class JetStreamJobQueue implements Queue.JobQueue {
     return outcome.execution;
   }
 
-  #waitForFinish(id: string, timeoutMs: number, tenant?: string): Promise<Execution | undefined> {
+  #waitForFinish(
+    id: string,
+    timeoutMs: number,
+    tenant?: string,
+    heardAll = false,
+  ): Promise<Execution | undefined> {
     const { results: feed, records } = this.#parts;
     const { pollIntervalMs, onError } = this.#options;
-    return waitForFinish({ feed, records, pollIntervalMs, onError }, id, timeoutMs, tenant);
+    return waitForFinish({ feed, records, pollIntervalMs, onError }, id, timeoutMs, tenant, heardAll);
   }
 }

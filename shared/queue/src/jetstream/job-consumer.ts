@@ -1,7 +1,11 @@
 // The worker side of one queue instance: while it has a free slot it asks the tenants' consumers for a job in
 // round-robin order, hands each delivery to the runner, and keeps heartbeats, cancel notices and the news of
 // new work flowing. News comes from wake-up messages sent after each submit, and from a periodic listing
-// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off). Of the
+// of the consumers (for tenants it has not heard of, and for jobs accepted while it was cut off). A wake-up
+// names its job's stream sequence: one for a job this worker has already received (its parked pull brought
+// it) is skipped, since every job behind it sends its own (CPU and a pull round trip per job saved); so is the
+// first one for the consumer of the parked pull while it waits, whose job goes to a waiting request: if the
+// parked pull then brings another job or none, that consumer is asked as the wake-up would have made it. Of the
 // consumers of jobs routed by a template it takes work only from those whose template is ready here
 // (job-routes.ts); the others it asks once per redelivery check, and only when another worker holds jobs there.
 // When no consumer is known to have work and at least two slots are free, it also parks one pull request on the
@@ -38,6 +42,8 @@ export interface ConsumerDeps {
 const ERROR_PAUSE_MS = 250;
 /** How long a parked pull request waits on the server before it expires and is parked again. */
 const PARK_MS = 5_000;
+/** Received jobs remembered to skip their wake-ups: far more than can arrive between a job and its wake-up. */
+const RECEIVED_KEPT = 256;
 
 export class JobConsumer {
   readonly #deps: ConsumerDeps;
@@ -49,8 +55,12 @@ export class JobConsumer {
   #inFlight = 0;
   /** The pull request parked on the server, if any: it holds one slot. */
   #parked: ParkedPull | undefined;
+  /** The stream sequence named by the wake-up the parked pull stands in for, if one came while it waited. */
+  #parkedFor: string | undefined;
   /** The consumer a job came from last: where a pull is parked. */
   #lastServed: string | undefined;
+  /** `<consumer> <stream seq>` of the jobs received lately, oldest first (their wake-ups are skipped). */
+  readonly #received = new Set<string>();
   #stopping = false;
   #listing = false;
   #lastRedeliveryCheck = 0;
@@ -70,6 +80,13 @@ export class JobConsumer {
       callback: (_error, message) => {
         const consumer = names.consumerOfWakeUp(message.subject);
         if (consumer === undefined || !this.#deps.routes.runs(consumer)) return;
+        // Without a sequence (an older gateway), or for a job not received here, the consumer is asked.
+        const seq = message.data.length > 0 ? message.string() : undefined;
+        if (seq !== undefined && this.#received.has(`${consumer} ${seq}`)) return;
+        if (seq !== undefined && this.#parked?.consumer === consumer && this.#parkedFor === undefined) {
+          this.#parkedFor = seq; // the parked request is served first: the job comes to it (or see #park)
+          return;
+        }
         this.#rotation.hasWork(consumer);
         this.#wakeUp();
       },
@@ -146,6 +163,8 @@ export class JobConsumer {
   }
 
   #run(delivery: JobDelivery): void {
+    this.#received.add(`${delivery.consumer} ${delivery.streamSeq}`);
+    if (this.#received.size > RECEIVED_KEPT) this.#received.delete(this.#received.values().next().value!);
     // A pull is parked only where this worker runs the jobs (not on a template consumer it merely checks).
     if (this.#deps.routes.runs(delivery.consumer)) this.#lastServed = delivery.consumer;
     this.#inFlight++;
@@ -173,9 +192,19 @@ export class JobConsumer {
       return;
     }
     this.#parked = parked;
+    this.#parkedFor = undefined;
     const since = Date.now();
     void parked.delivery.then((delivery) => {
-      if (this.#parked === parked) this.#parked = undefined;
+      const standsFor = this.#parked === parked ? this.#parkedFor : undefined;
+      if (this.#parked === parked) {
+        this.#parked = undefined;
+        this.#parkedFor = undefined;
+      }
+      // It stood in for a wake-up whose job it did not bring: ask the consumer as that wake-up would have.
+      if (standsFor !== undefined && standsFor !== String(delivery?.streamSeq)) {
+        this.#rotation.hasWork(consumer);
+        this.#wakeUp();
+      }
       if (delivery === undefined) {
         // Refused at once (the consumer is gone, too many waiting): park again only once it serves a job.
         if (Date.now() - since < PARK_MS / 2 && this.#lastServed === consumer) this.#lastServed = undefined;

@@ -23,7 +23,6 @@ export interface JobDelivery {
 }
 
 const PULL_TIMEOUT_MS = 5_000;
-const ACK_TIMEOUT_MS = 5_000;
 
 /** One job from the consumer, or undefined when it has none ready (or no longer exists). */
 export async function pullOne(
@@ -106,14 +105,16 @@ function toDelivery(consumer: string, message: Msg): JobDelivery | undefined {
   return { consumer, data, headers, streamSeq, deliveryCount, replySubject: message.reply! };
 }
 
-/** Done: JetStream removes the job from the work queue. Waits for the server's confirmation; false if none. */
-export async function ack(nc: NatsConnection, delivery: JobDelivery): Promise<boolean> {
+/**
+ * Done: JetStream removes the job from the work queue. Not confirmed (CPU and a reply per job saved): the
+ * execution's record, finished before this, is the truth, so an ack that is lost only leaves the message to
+ * be redelivered after the ack wait, and that delivery finds the execution finished and acks it again.
+ */
+export function ack(nc: NatsConnection, delivery: JobDelivery): void {
   try {
-    await nc.request(delivery.replySubject, '+ACK', { timeout: ACK_TIMEOUT_MS });
-    return true;
+    nc.publish(delivery.replySubject, '+ACK');
   } catch {
-    // Unconfirmed: a redelivery finds the execution finished and acks again.
-    return false;
+    // Closed connection: as a lost ack, above.
   }
 }
 

@@ -140,7 +140,7 @@ export class JobRunner {
       // Finished elsewhere (a forced cancel, a worker-lost verdict): the job leaves the queue now, even if
       // the worker never returns.
       job.cancelReason ??= record.execution.result?.reason ?? 'finished elsewhere';
-      void this.#ack(job);
+      this.#ack(job);
     } else if (!this.#isOurs(record, job)) {
       // Requeued or claimed by another runner after a lost-worker retry: its message is theirs now.
       job.superseded = true;
@@ -176,7 +176,7 @@ export class JobRunner {
           this.#isOurs(record, job) ? emptyResult('canceled', why, this.#wallMs(job)) : undefined,
         )
         .catch((error: unknown) => this.#deps.onError(error, 'finishing a job at shutdown'));
-      if (outcome && settled(outcome.execution)) await this.#ack(job);
+      if (outcome && settled(outcome.execution)) this.#ack(job);
       this.#running.delete(job.id);
     }
   }
@@ -205,12 +205,12 @@ export class JobRunner {
       }
       const status = record.execution.status;
       if (status === 'finished') {
-        await ack(nc, delivery);
+        ack(nc, delivery);
         return;
       }
       if (status === 'running') {
         if (record.jobSeq !== delivery.streamSeq) {
-          await ack(nc, delivery); // a duplicate message of a job another message runs
+          ack(nc, delivery); // a duplicate message of a job another message runs
           return;
         }
         if ((await settleRunningDelivery(this.#deps, message, delivery, found, this.#stopped)) === 'again')
@@ -306,7 +306,7 @@ export class JobRunner {
         );
       });
       // Not settled: requeued or claimed elsewhere after a lost-worker retry; the message is theirs now.
-      if (finished && settled(finished.execution)) await this.#ack(job);
+      if (finished && settled(finished.execution)) this.#ack(job);
     } finally {
       this.#running.delete(job.id);
       job.done.resolve();
@@ -341,10 +341,10 @@ export class JobRunner {
     }
   }
 
-  async #ack(job: RunningJob): Promise<void> {
+  #ack(job: RunningJob): void {
     if (job.acked || job.superseded) return;
     job.acked = true;
-    await ack(this.#deps.nc, job.delivery);
+    ack(this.#deps.nc, job.delivery);
   }
 
   #isOurs(record: StoredExecution, job: RunningJob): boolean {

@@ -110,6 +110,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
       return { execution: replay, created: false };
     }
   }
+  let stored: number;
   try {
     await Promise.all([
       key === undefined ? admitted : input.admit?.(structuredClone(record.execution)),
@@ -120,7 +121,7 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
     // before any worker can take the job and publish `running`.
     deps.events.state(record.execution.id, 'queued');
     deps.events.lifecycle('execution.accepted', record.execution);
-    await publishJob(
+    stored = await publishJob(
       deps,
       input.execution,
       payload,
@@ -134,7 +135,9 @@ export async function submitJob(deps: SubmissionDeps, input: SubmitInput): Promi
   }
   if (key !== undefined && input.admit !== undefined) await settleClaim(deps, key, record);
   try {
-    deps.nc.publish(deps.names.wakeUp(tenant, input.template));
+    // It names the job's stream sequence: a worker that already holds that job (its parked pull brought it)
+    // skips the pull this wake-up would make (job-consumer.ts).
+    deps.nc.publish(deps.names.wakeUp(tenant, input.template), String(stored));
   } catch (error) {
     deps.onError(error, 'publishing a wake-up'); // workers also find the job by listing consumers
   }
@@ -250,7 +253,7 @@ async function publishJob(
   payload: string,
   template: string | undefined,
   ticket: string | undefined,
-): Promise<void> {
+): Promise<number> {
   const { id, tenant } = execution;
   const subject = deps.names.jobs(tenant, template);
   const options: Partial<JetStreamPublishOptions> = {
@@ -263,7 +266,7 @@ async function publishJob(
     options.headers.set(TICKET_HEADER, ticket);
   }
   try {
-    await deps.js.publish(subject, payload, options);
+    return (await deps.js.publish(subject, payload, options)).seq;
   } catch (error) {
     if (error instanceof JetStreamApiError && STREAM_FULL.has(error.code)) {
       throw new AirlockError('queue_full', 'The queue holds as many executions as it may.', {
@@ -272,7 +275,7 @@ async function publishJob(
     }
     if (error instanceof JetStreamApiError) throw error;
     // No answer: the job may be stored. The same Nats-Msg-Id makes the retry store it at most once.
-    await deps.js.publish(subject, payload, options);
+    return (await deps.js.publish(subject, payload, options)).seq;
   }
 }
 

@@ -68,7 +68,7 @@ export async function settleRunningDelivery(
       : undefined,
   );
   finisher.notifyRunner(message.id); // in case the old runner is alive but cut off
-  await ack(nc, delivery);
+  ack(nc, delivery);
   return 'done';
 }
 

@@ -3,10 +3,12 @@
 // (subscribeResults: the gateway's bookkeeping, e.g. releasing a tenant's grant) and then to the waiters of
 // that execution — so a waiter woken by a result never answers before this process has taken note of it.
 // Results are notices (one missed during a reconnect is not repeated); the KV record stays the truth.
+// hearing() says since when no result can have been missed: a waiter for an execution submitted after that
+// may skip its first read of the record (execution-waiter.ts).
 // Must never hand a waiter a result for another execution, and never throw into the connection's callback.
 
 import { type Execution, ExecutionEvent } from '@airlock/protocol';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import type { QueueNames } from './names.ts';
 
 export type ResultHandler = (execution: Execution) => void;
@@ -19,6 +21,11 @@ export class ResultFeed {
   readonly #waiters = new Map<string, Set<ResultHandler>>();
   #subscription: Subscription | undefined;
   #ready: Promise<void> | undefined;
+  /** True once the server has the subscription (until close). */
+  #heard = false;
+  /** Counts the connection's disconnects and reconnects, during which results can be missed. */
+  #breaks = 0;
+  #status: { stop(): void } | undefined;
 
   constructor(nc: NatsConnection, names: QueueNames, onError: (error: unknown, during: string) => void) {
     this.#nc = nc;
@@ -61,10 +68,21 @@ export class ResultFeed {
     return { stop };
   }
 
+  /**
+   * A mark of continuous hearing, or undefined before the subscription is in place: while hearing() returns
+   * the same mark, every result published since it was first returned has reached this feed.
+   */
+  hearing(): number | undefined {
+    return this.#heard ? this.#breaks : undefined;
+  }
+
   close(): void {
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
     this.#ready = undefined;
+    this.#heard = false;
+    this.#status?.stop();
+    this.#status = undefined;
     this.#listeners.clear();
     this.#waiters.clear();
   }
@@ -86,13 +104,32 @@ export class ResultFeed {
         this.#dispatch(parsed.data.execution);
       },
     });
+    if (!this.#status) this.#watchConnection();
     // One flush for the lifetime of the subscription: after it, the server delivers every result to us.
     const ready = this.#nc.flush();
     this.#ready = ready;
-    ready.catch(() => {
-      if (this.#ready === ready) this.#ready = undefined; // the next caller flushes again
-    });
+    ready.then(
+      () => {
+        if (this.#ready === ready) this.#heard = true;
+      },
+      () => {
+        if (this.#ready === ready) this.#ready = undefined; // the next caller flushes again
+      },
+    );
     return ready;
+  }
+
+  /** Counts every break of the connection: results published meanwhile may never have come. */
+  #watchConnection(): void {
+    const status = this.#nc.status() as AsyncIterable<Status> & { stop(): void };
+    this.#status = status;
+    void (async () => {
+      for await (const event of status) {
+        if (event.type === 'disconnect' || event.type === 'reconnect' || event.type === 'staleConnection') {
+          this.#breaks++;
+        }
+      }
+    })().catch(() => {});
   }
 
   #dispatch(execution: Execution): void {
