@@ -51,6 +51,10 @@ describe('scaled out on NATS: faults', () => {
     const ended = (await call(gateway.url, 'GET', `/v1/executions/${lost.body.id}`)).body;
     expect(ended.result).toMatchObject({ outcome: 'internal_error', reason: 'worker lost', exit_code: null });
     // Never run twice: only the killed worker ever started it; the survivor recorded the verdict.
+    // The record's status is written before the worker's audit append lands; wait for the audit, then compare.
+    await until(async () =>
+      (await survivor.audit()).some((r) => r.type === 'finished' && r.execution_id === lost.body.id),
+    );
     const records = await cluster.allAudit();
     expect(records.filter((r) => r.type === 'started' && r.execution_id === lost.body.id)).toHaveLength(1);
     expect(
@@ -76,6 +80,9 @@ describe('scaled out on NATS: faults', () => {
     );
     const done = (await call(gateway.url, 'GET', `/v1/executions/${retried.body.id}`)).body;
     expect(done.result).toMatchObject({ outcome: 'success', stdout: 'second run\n' });
+    await until(async () =>
+      (await rescuer.audit()).some((r) => r.type === 'finished' && r.execution_id === retried.body.id),
+    );
     expect(
       (await rescuer.audit()).filter((r) => r.execution_id === retried.body.id).map((r) => r.type),
     ).toEqual(['started', 'finished']);
