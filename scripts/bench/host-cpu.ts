@@ -11,7 +11,7 @@
 // to containerd's) and removes the group; where the move is not safe or another bench holds the group, the
 // engine is not measured (its share is left in `other`).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
@@ -209,7 +209,7 @@ function releaseEngineGroup(): void {
     // Absent, or a process forked into it during the last round keeps it; the next open() reuses it.
   }
   if (existsSync(ENGINE_LOCK) && Number(readFileSync(ENGINE_LOCK, 'utf8')) === process.pid)
-    writeFileSync(ENGINE_LOCK, '');
+    rmSync(ENGINE_LOCK, { force: true });
 }
 
 function readUsage(group: string): number {
