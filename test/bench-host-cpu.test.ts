@@ -40,9 +40,14 @@ describe('/proc/stat', () => {
 
   it("reads this machine's file: one cpuN line per core, time that only grows", () => {
     const first = parseProcStat(readFileSync('/proc/stat', 'utf8'));
+    // Burns CPU until the kernel's busy count moves (it counts in 10 ms ticks, so one short spin may not show);
+    // the test's own timeout bounds the loop.
+    let second = first;
     let spin = 0;
-    for (let i = 0; i < 5e6; i++) spin += i;
-    const second = parseProcStat(readFileSync('/proc/stat', 'utf8'));
+    while (second.busy === first.busy) {
+      for (let i = 0; i < 5e6; i++) spin += i;
+      second = parseProcStat(readFileSync('/proc/stat', 'utf8'));
+    }
     expect(spin).toBeGreaterThan(0);
     expect(first.cores).toBe(availableParallelism());
     expect(second.busy).toBeGreaterThan(first.busy);
