@@ -6,7 +6,7 @@
 // creation or removal was in flight at a tick of its span (engine-overlap.ts).
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { callsDuring, splitByOverlap } from '../scripts/bench/engine-overlap.ts';
@@ -121,7 +121,8 @@ describe('/proc/pressure/cpu', () => {
     expect(() => parsePressure('full avg10=0.00 total=5')).toThrow(/no 'some/);
   });
 
-  it.runIf(existsSync('/proc/pressure/cpu'))("reads this machine's file", () => {
+  // This kind of machine has pressure stall information; the bench only reads it where present.
+  it("reads this machine's file", () => {
     expect(parsePressure(readFileSync('/proc/pressure/cpu', 'utf8'))).toBeGreaterThanOrEqual(0);
   });
 });
